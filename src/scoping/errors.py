@@ -1,0 +1,97 @@
+"""The one exception tree of ``scoping``.
+
+Every error the library raises on purpose is a :class:`ScopingError`. The CLI turns any
+``ScopingError`` into a one-line message on standard error and exit status 1; anything else is a
+bug and keeps its traceback.
+
+::
+
+    ScopingError                 base class; ``str(err)`` is the whole user-facing message
+    ├── UsageError               a wrong option, name or value given by the user
+    ├── ReviewFolderError        not a review folder, or a folder that already exists
+    ├── ConfigError              strategy.toml / protocol.toml cannot be read or is invalid
+    ├── InputFileError           an input file cannot be imported (names the file, line/record)
+    │   ├── EncodingError        bytes that are not in the expected text encoding
+    │   ├── FormatError          unknown format, or a file that does not parse as its format
+    │   └── DuplicateImportError the same file content was imported before
+    ├── StoreError               the record store cannot be opened or used
+    │   └── SchemaVersionError   a database written by a newer scoping, or not by scoping at all
+    └── NetworkError             an API could not be reached or kept failing (search stage)
+
+Messages say what is wrong and what to do next, in one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DuplicateImportError",
+    "EncodingError",
+    "FormatError",
+    "InputFileError",
+    "NetworkError",
+    "ReviewFolderError",
+    "SchemaVersionError",
+    "ScopingError",
+    "StoreError",
+    "UsageError",
+]
+
+
+class ScopingError(Exception):
+    """Base class of every error ``scoping`` raises for a user to read."""
+
+
+class UsageError(ScopingError):
+    """A wrong option, name or value given by the user."""
+
+
+class ReviewFolderError(ScopingError):
+    """Not a review folder, or one that cannot be created."""
+
+
+class ConfigError(ScopingError):
+    """A configuration file (strategy.toml, protocol.toml) is missing or invalid."""
+
+
+class InputFileError(ScopingError):
+    """An input file cannot be imported.
+
+    ``path`` is the file; ``where`` (optional) is a line or record number, already rendered in
+    the message.
+    """
+
+    def __init__(self, path: str, problem: str, hint: str = "", where: str = "") -> None:
+        self.path = path
+        self.problem = problem
+        self.hint = hint
+        self.where = where
+        location = f"{path}, {where}" if where else path
+        message = f"{location}: {problem}"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)
+
+
+class EncodingError(InputFileError):
+    """The file's bytes are not in the text encoding it was read with."""
+
+
+class FormatError(InputFileError):
+    """The format is unknown, or the file does not parse as its format."""
+
+
+class DuplicateImportError(InputFileError):
+    """The same file content was imported before."""
+
+
+class StoreError(ScopingError):
+    """The record store cannot be opened or used."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer ``scoping``, or is not a ``scoping`` database."""
+
+
+class NetworkError(ScopingError):
+    """A bibliographic API could not be reached, or kept failing after retries."""

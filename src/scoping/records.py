@@ -1,0 +1,313 @@
+"""The bibliographic record and the normalisers every stage shares.
+
+A :class:`Record` is one entry of one file (or one API page): the parsed, normalised fields plus
+the original text it was parsed from (``raw``). Readers build records with :func:`make_record`,
+which applies the normalisers below, so every format yields the same shapes:
+
+- ``doi``: lower case, no resolver prefix (``https://doi.org/``, ``doi:``), no trailing punctuation
+- ``pmid``: digits only
+- ``authors``: a list of names, ``"Family, Given"`` where the input allows
+- ``year``: an ``int`` between 1000 and 2999, or ``None``
+- ``pages``: ``"123-129"`` (a compressed end page such as ``123-9`` expanded)
+- ``keywords``: a list of strings without duplicates
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "FIELDS",
+    "Record",
+    "make_record",
+    "normalise_authors",
+    "normalise_doi",
+    "normalise_keywords",
+    "normalise_pages",
+    "normalise_pmid",
+    "normalise_text",
+    "normalise_title_key",
+    "normalise_year",
+    "split_authors",
+]
+
+
+@dataclass(slots=True)
+class Record:
+    """One bibliographic record as read from a file or an API page."""
+
+    title: str | None = None
+    abstract: str | None = None
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    journal: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    issn: str | None = None
+    isbn: str | None = None
+    publisher: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    language: str | None = None
+    doc_type: str | None = None
+    url: str | None = None
+    source_id: str | None = None
+    """The record's identifier inside its source file: RIS ``ID``, PMID, WoS UT, CSV ``ID``..."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields kept but not normalised (labels from a CSV, accession numbers, notes...)."""
+    raw: str = ""
+    """The record's original text, exactly as it stood in the file."""
+    line: int | None = None
+    """First line of the record in its file (1-based), where the format has lines."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FIELDS: tuple[str, ...] = (
+    "title",
+    "abstract",
+    "authors",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "issn",
+    "isbn",
+    "publisher",
+    "keywords",
+    "language",
+    "doc_type",
+    "url",
+    "source_id",
+)
+"""The parsed fields of a record, in display order."""
+
+_WS = re.compile(r"\s+")
+_TAGS = re.compile(r"</?(?:i|b|em|strong|sub|sup|u|sc|span|p|br|jats:[a-z]+|mml:[a-z]+)\b[^>]*>", re.I)
+
+
+def normalise_text(value: object) -> str | None:
+    """Collapse white space, unescape HTML entities, drop inline markup; ``None`` if empty."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        value = " ".join(str(v) for v in value if v is not None)
+    text = str(value)
+    if "<" in text:
+        text = _TAGS.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _WS.sub(" ", text).strip()
+    if not text or text.lower() in {"nan", "none", "null", "n/a"}:
+        return None
+    return text
+
+
+_DOI_PREFIX = re.compile(
+    r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:\s*|https?://(?:www\.)?doi\.org/|\s*doi\s+)", re.I
+)
+_DOI_SHAPE = re.compile(r"10\.\d{3,9}/\S+")
+
+
+def normalise_doi(value: object) -> str | None:
+    """``"https://doi.org/10.1000/ABC."`` -> ``"10.1000/abc"``; ``None`` if no DOI is in it."""
+    text = normalise_text(value)
+    if text is None:
+        return None
+    text = _DOI_PREFIX.sub("", text.strip())
+    match = _DOI_SHAPE.search(text)
+    if match is None:
+        return None
+    doi = match.group(0).lower()
+    doi = doi.rstrip(".,;)]}>\"'")
+    # URL-escaped DOIs from some exports
+    if "%2f" in doi:
+        doi = doi.replace("%2f", "/")
+    return doi
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def normalise_pmid(value: object) -> str | None:
+    """``"PMID: 12345 [Indexed for MEDLINE]"`` -> ``"12345"``."""
+    text = normalise_text(value)
+    if text is None:
+        return None
+    if "pubmed" in text.lower() and "/" in text:
+        text = text.rstrip("/").rsplit("/", 1)[-1]
+    match = _DIGITS.search(text)
+    if match is None:
+        return None
+    pmid = match.group(0).lstrip("0")
+    return pmid or None
+
+
+_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|2[0-9]{3})(?!\d)")
+
+
+def normalise_year(value: object) -> int | None:
+    """The first plausible four-digit year in ``value`` (``"2019/05/01"`` -> 2019)."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value if 1000 <= value <= 2999 else None
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return normalise_year(int(value))
+    match = _YEAR.search(str(value))
+    return int(match.group(1)) if match else None
+
+
+_PAGE_SPLIT = re.compile(r"\s*(?:-+|–|—|‐|‑|\u2212|\bto\b)\s*")
+
+
+def normalise_pages(value: object, end: object = None) -> str | None:
+    """``"123-9"`` -> ``"123-129"``; ``("e1", None)`` -> ``"e1"``; start/end may come apart."""
+    start = normalise_text(value)
+    stop = normalise_text(end)
+    if start is None and stop is None:
+        return None
+    if start is None:
+        return stop
+    if stop is None:
+        parts = _PAGE_SPLIT.split(start, maxsplit=1)
+        if len(parts) == 2:
+            start, stop = parts[0], parts[1]
+        else:
+            return start
+    if not stop or stop == start:
+        return start
+    if start.isdigit() and stop.isdigit() and len(stop) < len(start):
+        stop = start[: len(start) - len(stop)] + stop
+    return f"{start}-{stop}"
+
+
+_AUTHOR_SEP = re.compile(r"\s*;\s*|\s+and\s+(?=[A-Z])")
+
+
+def split_authors(value: str) -> list[str]:
+    """Split an author string that packs several names (``"A, B; C, D"`` or BibTeX ``and``)."""
+    return [name for name in (_AUTHOR_SEP.split(value)) if name.strip()]
+
+
+def normalise_authors(value: object) -> list[str]:
+    """A list of cleaned author names from a list or a packed string."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items: Iterable[object] = split_authors(value)
+    elif isinstance(value, Iterable):
+        items = value
+    else:
+        return []
+    names: list[str] = []
+    for item in items:
+        name = normalise_text(item)
+        if name is None:
+            continue
+        name = name.strip(" ,.;") if not name.endswith(".") else name.strip(" ,;")
+        if name:
+            names.append(name)
+    return names
+
+
+def normalise_keywords(value: object) -> list[str]:
+    """Keywords as a list without duplicates (case-insensitive), order kept."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items: Iterable[object] = re.split(r"\s*;\s*|\s*\n\s*", value)
+    elif isinstance(value, Iterable):
+        items = value
+    else:
+        return []
+    seen: set[str] = set()
+    out: list[str] = []
+    for item in items:
+        kw = normalise_text(item)
+        if kw is None:
+            continue
+        key = kw.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(kw)
+    return out
+
+
+def normalise_title_key(title: str | None) -> str:
+    """A comparison key for titles: accents folded, lower case, letters and digits only."""
+    if not title:
+        return ""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", text.casefold()).strip()
+
+
+def _first(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            if item not in (None, ""):
+                return item
+        return None
+    return value
+
+
+def make_record(
+    fields: Mapping[str, object],
+    *,
+    raw: str = "",
+    line: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Record:
+    """Build a normalised :class:`Record` from loosely typed fields (any reader's output).
+
+    ``fields`` uses the names of :data:`FIELDS`; ``pages`` may be given as ``start_page`` and
+    ``end_page``. Unknown keys go into ``extra``.
+    """
+    known = set(FIELDS) | {"start_page", "end_page"}
+    extras: dict[str, Any] = dict(extra or {})
+    for key, value in fields.items():
+        if key not in known and value not in (None, "", []):
+            extras[key] = value
+    pages = fields.get("pages")
+    if pages is None and (fields.get("start_page") or fields.get("end_page")):
+        pages_norm = normalise_pages(_first(fields.get("start_page")), _first(fields.get("end_page")))
+    else:
+        pages_norm = normalise_pages(_first(pages))
+    isbn = normalise_text(_first(fields.get("isbn")))
+    return Record(
+        title=normalise_text(fields.get("title")),
+        abstract=normalise_text(fields.get("abstract")),
+        authors=normalise_authors(fields.get("authors")),
+        year=normalise_year(_first(fields.get("year"))),
+        journal=normalise_text(_first(fields.get("journal"))),
+        volume=normalise_text(_first(fields.get("volume"))),
+        issue=normalise_text(_first(fields.get("issue"))),
+        pages=pages_norm,
+        doi=normalise_doi(_first(fields.get("doi"))),
+        pmid=normalise_pmid(_first(fields.get("pmid"))),
+        issn=normalise_text(_first(fields.get("issn"))),
+        isbn=isbn,
+        publisher=normalise_text(_first(fields.get("publisher"))),
+        keywords=normalise_keywords(fields.get("keywords")),
+        language=normalise_text(_first(fields.get("language"))),
+        doc_type=normalise_text(_first(fields.get("doc_type"))),
+        url=normalise_text(_first(fields.get("url"))),
+        source_id=normalise_text(_first(fields.get("source_id"))),
+        extra=extras,
+        raw=raw,
+        line=line,
+    )
