@@ -1,1 +1,8 @@
-"""cli stage."""
+"""The command-line interface: the only package that imports click, rich or textual."""
+
+from __future__ import annotations
+
+from scoping.cli import demo_cmd, records_cmd  # noqa: F401  (each module registers its commands)
+from scoping.cli.main import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,1 +1,8 @@
-"""store stage."""
+"""The record store: the only package that speaks SQL (SQLAlchemy Core; SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from scoping.store.core import ImportRow, Store, StoredRecord, database_url, utc_now
+from scoping.store.schema import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "ImportRow", "Store", "StoredRecord", "database_url", "utc_now"]

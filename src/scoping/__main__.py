@@ -1,0 +1,5 @@
+"""``python -m scoping`` runs the ``scoping`` command."""
+
+from scoping.cli import main
+
+main()

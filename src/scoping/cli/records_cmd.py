@@ -1,0 +1,200 @@
+"""Commands of the foundation: init, import, records, export."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scoping.errors import UsageError
+from scoping.ingest import EXPORT_FORMATS, FORMATS, write_records
+from scoping.ingest.importer import import_file, inspect_files
+from scoping.review import Review, init_review
+from scoping.store import Store
+
+from .main import cli, review_options
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@cli.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--db", default=None, metavar="URL",
+              help="Use this database instead of screening/review.db (a PostgreSQL URL for teams).")
+def init_cmd(directory: str, db: str | None) -> None:
+    """Create a review folder in DIRECTORY.
+
+    Makes searches/ (strategy.toml, exports/, runs/), screening/ (protocol.toml and the
+    store), and outputs/. Both .toml files are commented templates to fill in. An existing
+    review is never overwritten.
+
+    \b
+    Example:
+      scoping init peer-support-review
+    """
+    review = init_review(directory, db=db)
+    out.print(f"Created the review folder {review.root}")
+    out.print(f"  edit   {review.strategy_path.relative_to(review.root)}  (term sets, limits, databases)")
+    out.print(f"  edit   {review.protocol_path.relative_to(review.root)}  (reviewers, criteria, reasons)")
+    out.print(f"  store  {review.database}")
+    out.print(f"Next: export records from each database and run "
+              f"'scoping import FILE --source NAME' in {directory}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--source", required=True, metavar="NAME",
+              help='The database the files were exported from, e.g. "PsycINFO" or "MEDLINE".')
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
+              help="The file format (default: detected from the content).")
+@click.option("--encoding", default=None, metavar="NAME",
+              help="Text encoding, for files not in UTF-8/UTF-16 with BOM (e.g. cp1252, latin-1).")
+@click.option("--again", is_flag=True, help="Import a file even if the same content was imported before.")
+@review_options
+def import_cmd(files: tuple[str, ...], source: str, fmt: str | None, encoding: str | None,
+               again: bool, review: Callable[[], Review]) -> None:
+    """Import exported records from FILES, tagged with the database they came from.
+
+    Formats are detected from the content: RIS (all common dialects), PubMed/MEDLINE text
+    (.nbib), PubMed XML, Web of Science plain text and tab-delimited, BibTeX, CSV/TSV and
+    EndNote XML. The original text of every record is kept. All files are checked before
+    any is stored; each file is stored whole or not at all.
+
+    \b
+    Examples:
+      scoping import searches/exports/psycinfo-2026-11-01.ris --source PsycINFO
+      scoping import savedrecs*.txt --source "Web of Science"
+      scoping import legacy.csv --source CINAHL --encoding cp1252
+    """
+    if not source.strip():
+        raise UsageError("--source is empty; name the database the files were exported from")
+    target = review()
+    infos = inspect_files(files, fmt=fmt, encoding=encoding)
+    with target.open_store() as store:
+        for info in infos:
+            with _progress() as progress:
+                task = progress.add_task(f"Importing {info.path.name}", total=None)
+                result = import_file(
+                    store, info, source=source, again=again,
+                    progress=lambda n, task=task: progress.update(task, completed=n),
+                )
+            out.print(
+                f"Imported {result.row.n_records:,} records from {info.path.name} "
+                f"({FORMATS[info.format].split(' (')[0]}, {info.encoding}) as {source.strip()!r} "
+                f"[import {result.row.id}]"
+            )
+
+
+@cli.command("records")
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of stored records.")
+@click.option("--source", default=None, metavar="NAME", help="Only records from this database.")
+@click.option("--imports", "show_imports", is_flag=True, help="List every imported file.")
+@click.option("--list", "list_n", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show the first N records (id, source, year, first author, title).")
+@review_options
+def records_cmd(count_only: bool, source: str | None, show_imports: bool, list_n: int | None,
+                review: Callable[[], Review]) -> None:
+    """Count and list the stored records, by database and by import.
+
+    \b
+    Examples:
+      scoping records                   # counts by database
+      scoping records --count           # just the number
+      scoping records --imports         # every imported file, with its hash and date
+      scoping records --source PsycINFO --list 20
+    """
+    with review().open_store() as store:
+        if count_only:
+            out.print(str(store.count_records(source=source)))
+            return
+        if list_n is not None:
+            _list_records(store, source, list_n)
+            return
+        if show_imports:
+            _list_imports(store)
+            return
+        table = Table(title="Records by database", title_justify="left")
+        table.add_column("database")
+        table.add_column("records", justify="right")
+        table.add_column("imports", justify="right")
+        imports = store.list_imports()
+        total = 0
+        for name, n in store.count_by_source():
+            if source is not None and name != source:
+                continue
+            total += n
+            table.add_row(name, f"{n:,}", str(sum(1 for i in imports if i.source == name)))
+        table.add_row("[b]total[/b]", f"[b]{total:,}[/b]", "")
+        out.print(table)
+
+
+def _list_imports(store: Store) -> None:
+    table = Table(title="Imported files", title_justify="left")
+    for column in ("id", "database", "file", "format", "records", "imported (UTC)", "sha256"):
+        table.add_column(column, justify="right" if column in ("id", "records") else "left")
+    for row in store.list_imports():
+        table.add_row(str(row.id), row.source, row.file_name, row.format, f"{row.n_records:,}",
+                      row.imported_at[:19].replace("T", " "), row.sha256[:12])
+    out.print(table)
+
+
+def _list_records(store: Store, source: str | None, limit: int) -> None:
+    table = Table(show_lines=False)
+    for column in ("id", "database", "year", "first author", "title"):
+        table.add_column(column, overflow="fold" if column == "title" else "ellipsis",
+                         justify="right" if column == "id" else "left")
+    for shown, stored in enumerate(store.iter_records(source=source, batch=max(limit, 1))):
+        if shown >= limit:
+            break
+        rec = stored.record
+        table.add_row(str(stored.id), stored.source, str(rec.year or ""),
+                      rec.authors[0] if rec.authors else "", rec.title or "(no title)")
+    out.print(table)
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(sorted(EXPORT_FORMATS)), required=True,
+              help="Output format.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="The file to write (written whole or not at all).")
+@click.option("--source", default=None, metavar="NAME", help="Only records from this database.")
+@review_options
+def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[], Review]) -> None:
+    """Write the stored records to a RIS, CSV or BibTeX file.
+
+    The file is written to a temporary name and moved into place at the end, so an
+    interrupted export never leaves half a file.
+
+    \b
+    Examples:
+      scoping export --format ris --out outputs/all-records.ris
+      scoping export --format csv --out psycinfo.csv --source PsycINFO
+    """
+    target = Path(out_path)
+    if not target.parent.exists():
+        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+    with review().open_store() as store:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+                n = write_records((s.record for s in store.iter_records(source=source)), stream, fmt)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+    out.print(f"Wrote {n:,} records to {target}")

@@ -1,0 +1,80 @@
+"""The demo review: a review folder built offline from bundled real public data.
+
+``build_demo(DIR)`` makes a review folder and runs the stages that exist on the bundled files
+(``scoping/data/demo/manifest.toml`` lists each file, the database it stands for, and its
+origin and licence). It grows as stages land.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from scoping.errors import ReviewFolderError
+from scoping.ingest import inspect_file
+from scoping.ingest.importer import import_file
+from scoping.review import Review, init_review
+
+__all__ = ["DemoResult", "build_demo", "demo_files"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoFile:
+    path: Path
+    source: str
+    origin: str
+    licence: str
+
+
+@dataclass(slots=True)
+class DemoResult:
+    review: Review
+    imported: list[tuple[DemoFile, int]] = field(default_factory=list)
+    total_records: int = 0
+    by_source: list[tuple[str, int]] = field(default_factory=list)
+
+
+def demo_files() -> list[DemoFile]:
+    """The bundled demo files, as listed in the manifest."""
+    base = resources.files("scoping").joinpath("data", "demo")
+    manifest = tomllib.loads(base.joinpath("manifest.toml").read_text(encoding="utf-8"))
+    files = []
+    for entry in manifest["file"]:
+        path = Path(str(base.joinpath(entry["path"])))
+        files.append(DemoFile(path=path, source=entry["source"], origin=entry["origin"],
+                              licence=entry["licence"]))
+    return files
+
+
+def build_demo(
+    directory: str | os.PathLike[str],
+    *,
+    step: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Build the demo review in ``directory`` (which must not hold a review yet)."""
+    root = Path(directory)
+    if root.exists() and any(root.iterdir()):
+        raise ReviewFolderError(
+            f"{root} is not empty; choose a new folder for the demo (e.g. 'scoping demo demo-2')"
+        )
+    say = step or (lambda _msg: None)
+    say(f"Creating the review folder {root}")
+    review = init_review(root)
+    result = DemoResult(review=review)
+    exports = review.exports_dir
+    with review.open_store() as store:
+        for demo in demo_files():
+            # exports are kept in the review, as a real review keeps them, never modified
+            copy = exports / demo.path.name
+            copy.write_bytes(demo.path.read_bytes())
+            info = inspect_file(copy)
+            say(f"Importing {copy.name} as {demo.source} ({info.format})")
+            imported = import_file(store, info, source=demo.source)
+            result.imported.append((demo, imported.row.n_records))
+        result.total_records = store.count_records()
+        result.by_source = store.count_by_source()
+    return result

@@ -1,0 +1,328 @@
+"""Opening the store: URLs, engines, schema version checks, and the record operations.
+
+This is the only module family that speaks SQL. Everything goes through SQLAlchemy Core with
+bound parameters.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from scoping.errors import SchemaVersionError, StoreError
+from scoping.records import FIELDS, Record
+from scoping.store import schema
+
+__all__ = ["ImportRow", "Store", "StoredRecord", "database_url", "utc_now"]
+
+BATCH = 2000
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 in UTC, the form every stored timestamp takes."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def database_url(location: str | os.PathLike[str]) -> str:
+    """A SQLAlchemy URL from a path to an SQLite file or a database URL.
+
+    ``postgresql://`` and ``postgres://`` URLs use the psycopg (3) driver.
+    """
+    text = os.fspath(location)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    scheme, rest = text.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return text
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # pragma: no cover - a URL SQLAlchemy cannot parse is shown as is
+        return url
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One imported file."""
+
+    id: int
+    source: str
+    file_name: str
+    file_path: str
+    sha256: str
+    size: int
+    format: str
+    encoding: str
+    n_records: int
+    imported_at: str
+    search_run: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A record as stored: its row id, where it came from, and the record itself."""
+
+    id: int
+    import_id: int
+    position: int
+    source: str
+    record: Record
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store:
+    """The review's database: records with their provenance (and, later, everything else).
+
+    ``Store(url)`` connects; :meth:`open` also creates or checks the schema. Use as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = database_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            db_path = self.url.removeprefix("sqlite:///")
+            if db_path and db_path != ":memory:" and not Path(db_path).parent.is_dir():
+                raise StoreError(
+                    f"cannot create the database {db_path}: its folder does not exist; "
+                    "run 'scoping init' or check --db"
+                )
+        try:
+            self.engine: Engine = sa.create_engine(self.url, future=True)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise StoreError(f"not a database URL: {_redact(self.url)} ({exc})") from exc
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    def open(cls, url: str | os.PathLike[str], *, create: bool = True) -> Store:
+        """Connect to ``url`` and make sure its schema is this version's (creating it if new)."""
+        store = cls(os.fspath(url))
+        try:
+            store.ensure_schema(create=create)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def ensure_schema(self, *, create: bool = True) -> None:
+        """Create the tables in an empty database, or check the version of an existing one."""
+        where = _redact(self.url)
+        try:
+            with self.engine.begin() as conn:
+                names = set(sa.inspect(conn).get_table_names())
+                if "meta" not in names:
+                    if names:
+                        raise SchemaVersionError(
+                            f"{where} is not a scoping database (it has other tables: "
+                            f"{', '.join(sorted(names)[:5])}); point --db at a new or scoping database"
+                        )
+                    if not create:
+                        raise StoreError(f"{where} has no scoping data yet; run 'scoping init' first")
+                    schema.metadata.create_all(conn)
+                    conn.execute(schema.meta.insert(), [
+                        {"key": "app", "value": schema.APP_NAME},
+                        {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
+                        {"key": "created_at", "value": utc_now()},
+                    ])
+                    return
+                values = dict(conn.execute(sa.select(schema.meta.c.key, schema.meta.c.value)).all())
+                if values.get("app") != schema.APP_NAME or "schema_version" not in values:
+                    raise SchemaVersionError(
+                        f"{where} is not a scoping database (its meta table was written by "
+                        "something else); point --db at a new or scoping database"
+                    )
+                version = int(values["schema_version"])
+                if version > schema.SCHEMA_VERSION:
+                    raise SchemaVersionError(
+                        f"{where} was written by a newer scoping (schema {version}, this "
+                        f"version reads {schema.SCHEMA_VERSION}); upgrade scoping to open it"
+                    )
+                if version < schema.SCHEMA_VERSION:  # pragma: no cover - no old versions yet
+                    self._migrate(conn, version)
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the database {where}: {exc.orig}") from exc
+
+    def _migrate(self, conn: Connection, version: int) -> None:  # pragma: no cover
+        schema.metadata.create_all(conn)
+        conn.execute(
+            schema.meta.update().where(schema.meta.c.key == "schema_version"),
+            {"value": str(schema.SCHEMA_VERSION)},
+        )
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+            ).scalar_one()
+        return int(value)
+
+    # -- imports --------------------------------------------------------------------------
+
+    def find_imports_by_hash(self, sha256: str) -> list[ImportRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(schema.imports).where(schema.imports.c.sha256 == sha256)
+                .order_by(schema.imports.c.id)
+            ).all()
+        return [ImportRow(**row._mapping) for row in rows]
+
+    def list_imports(self) -> list[ImportRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.imports).order_by(schema.imports.c.id)).all()
+        return [ImportRow(**row._mapping) for row in rows]
+
+    def add_import(
+        self,
+        *,
+        source: str,
+        file_path: str,
+        sha256: str,
+        size: int,
+        format: str,
+        encoding: str,
+        records: Iterable[Record],
+        search_run: str | None = None,
+        note: str | None = None,
+        progress: Any = None,
+    ) -> ImportRow:
+        """Store one file's records in one transaction; nothing is stored if any record fails.
+
+        ``records`` is consumed lazily in batches, so memory stays bounded. ``progress`` (if
+        given) is called with the number of records stored so far after each batch.
+        """
+        imported_at = utc_now()
+        with self.engine.begin() as conn:
+            import_id = conn.execute(
+                schema.imports.insert().values(
+                    source=source, file_name=Path(file_path).name, file_path=file_path,
+                    sha256=sha256, size=size, format=format, encoding=encoding, n_records=0,
+                    imported_at=imported_at, search_run=search_run, note=note,
+                ).returning(schema.imports.c.id)
+            ).scalar_one()
+            count = 0
+            batch: list[dict[str, Any]] = []
+            for record in records:
+                batch.append(_record_row(record, import_id, count, source))
+                count += 1
+                if len(batch) >= BATCH:
+                    conn.execute(schema.records.insert(), batch)
+                    batch = []
+                    if progress is not None:
+                        progress(count)
+            if batch:
+                conn.execute(schema.records.insert(), batch)
+                if progress is not None:
+                    progress(count)
+            conn.execute(
+                schema.imports.update().where(schema.imports.c.id == import_id),
+                {"n_records": count},
+            )
+            row = conn.execute(
+                sa.select(schema.imports).where(schema.imports.c.id == import_id)
+            ).one()
+        return ImportRow(**row._mapping)
+
+    # -- records --------------------------------------------------------------------------
+
+    def count_records(self, *, source: str | None = None, import_id: int | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(schema.records)
+        if source is not None:
+            query = query.where(schema.records.c.source == source)
+        if import_id is not None:
+            query = query.where(schema.records.c.import_id == import_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def count_by_source(self) -> list[tuple[str, int]]:
+        query = (
+            sa.select(schema.records.c.source, sa.func.count())
+            .group_by(schema.records.c.source)
+            .order_by(schema.records.c.source)
+        )
+        with self.engine.connect() as conn:
+            return [(str(s), int(n)) for s, n in conn.execute(query).all()]
+
+    def iter_records(
+        self,
+        *,
+        source: str | None = None,
+        import_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        batch: int = BATCH,
+    ) -> Iterator[StoredRecord]:
+        """Yield stored records in import order, fetching ``batch`` rows at a time."""
+        table = schema.records
+        base = sa.select(table)
+        if source is not None:
+            base = base.where(table.c.source == source)
+        if import_id is not None:
+            base = base.where(table.c.import_id == import_id)
+        if ids is not None:
+            id_list = list(ids)
+            for start in range(0, len(id_list), batch):
+                with self.engine.connect() as conn:
+                    rows = conn.execute(
+                        base.where(table.c.id.in_(id_list[start : start + batch])).order_by(table.c.id)
+                    ).all()
+                yield from (_stored(row._mapping) for row in rows)
+            return
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    base.where(table.c.id > last).order_by(table.c.id).limit(batch)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _stored(row._mapping)
+            last = rows[-1].id
+
+
+def _record_row(record: Record, import_id: int, position: int, source: str) -> dict[str, Any]:
+    row: dict[str, Any] = {name: getattr(record, name) for name in FIELDS}
+    row.update(
+        import_id=import_id, position=position, source=source, line=record.line,
+        extra=record.extra, raw=record.raw,
+    )
+    return row
+
+
+def _stored(row: Any) -> StoredRecord:
+    fields = {name: row[name] for name in FIELDS}
+    record = Record(**fields, extra=row["extra"] or {}, raw=row["raw"], line=row["line"])
+    record.authors = list(record.authors or [])
+    record.keywords = list(record.keywords or [])
+    return StoredRecord(id=row["id"], import_id=row["import_id"], position=row["position"],
+                        source=row["source"], record=record)

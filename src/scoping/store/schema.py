@@ -1,0 +1,72 @@
+"""The store's tables (SQLAlchemy Core), one schema for SQLite and PostgreSQL.
+
+``SCHEMA_VERSION`` is written into ``meta`` when a database is created and checked every time
+one is opened. Raise it (and add a step to ``MIGRATIONS`` in :mod:`scoping.store.core`)
+whenever a table changes.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["SCHEMA_VERSION", "imports", "meta", "metadata", "records"]
+
+SCHEMA_VERSION = 1
+APP_NAME = "scoping"
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("file_path", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("encoding", sa.Text, nullable=False),
+    sa.Column("n_records", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.String(40), nullable=False),
+    sa.Column("search_run", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("line", sa.Integer, nullable=True),
+    sa.Column("source", sa.Text, nullable=False, index=True),
+    sa.Column("source_id", sa.Text, nullable=True),
+    sa.Column("title", sa.Text, nullable=True),
+    sa.Column("abstract", sa.Text, nullable=True),
+    sa.Column("authors", sa.JSON, nullable=False),
+    sa.Column("year", sa.Integer, nullable=True),
+    sa.Column("journal", sa.Text, nullable=True),
+    sa.Column("volume", sa.Text, nullable=True),
+    sa.Column("issue", sa.Text, nullable=True),
+    sa.Column("pages", sa.Text, nullable=True),
+    sa.Column("doi", sa.Text, nullable=True, index=True),
+    sa.Column("pmid", sa.Text, nullable=True, index=True),
+    sa.Column("issn", sa.Text, nullable=True),
+    sa.Column("isbn", sa.Text, nullable=True),
+    sa.Column("publisher", sa.Text, nullable=True),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("language", sa.Text, nullable=True),
+    sa.Column("doc_type", sa.Text, nullable=True),
+    sa.Column("url", sa.Text, nullable=True),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.UniqueConstraint("import_id", "position", name="uq_records_import_position"),
+)
