@@ -8,6 +8,7 @@ origin and licence). It grows as stages land.
 from __future__ import annotations
 
 import os
+import shutil
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,20 +51,36 @@ def demo_files() -> list[DemoFile]:
     return files
 
 
+MARKER = ".scoping-demo"
+"""A file that marks a folder as a demo review, which ``replace=True`` may delete."""
+
+
 def build_demo(
     directory: str | os.PathLike[str],
     *,
+    replace: bool = False,
     step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Build the demo review in ``directory`` (which must not hold a review yet)."""
+    """Build the demo review in ``directory``.
+
+    The folder must be new or empty; with ``replace``, an earlier demo review there (a folder
+    holding the demo marker file) is deleted first. Any other folder is left alone.
+    """
     root = Path(directory)
-    if root.exists() and any(root.iterdir()):
-        raise ReviewFolderError(
-            f"{root} is not empty; choose a new folder for the demo (e.g. 'scoping demo demo-2')"
-        )
     say = step or (lambda _msg: None)
+    if root.exists() and not root.is_dir():
+        raise ReviewFolderError(f"{root} is a file; choose a new folder for the demo")
+    if root.exists() and any(root.iterdir()):
+        if replace and (root / MARKER).is_file():
+            say(f"Removing the earlier demo review in {root}")
+            shutil.rmtree(root)
+        else:
+            hint = ("it is not an earlier demo review, so --replace leaves it alone"
+                    if replace else "choose a new folder, or pass --replace to rebuild a demo")
+            raise ReviewFolderError(f"{root} is not empty; {hint}")
     say(f"Creating the review folder {root}")
     review = init_review(root)
+    (review.root / MARKER).write_text("made by 'scoping demo'; safe to delete\n", encoding="utf-8")
     result = DemoResult(review=review)
     exports = review.exports_dir
     with review.open_store() as store:

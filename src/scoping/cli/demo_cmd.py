@@ -10,12 +10,14 @@ from scoping.demo import build_demo
 
 from .main import cli
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 @cli.command("demo")
 @click.argument("directory", type=click.Path(file_okay=False), default="demo-review")
-def demo_cmd(directory: str) -> None:
+@click.option("--replace", is_flag=True,
+              help="Delete an earlier demo review in DIRECTORY first (never any other folder).")
+def demo_cmd(directory: str, replace: bool) -> None:
     """Build a demo review in DIRECTORY (default: demo-review) from bundled real data.
 
     Runs offline. Today it creates the review folder and imports real database exports
@@ -26,13 +28,13 @@ def demo_cmd(directory: str) -> None:
     Example:
       scoping demo /tmp/demo && cd /tmp/demo && scoping records
     """
-    result = build_demo(directory, step=lambda msg: out.print(f"[dim]-[/dim] {msg}"))
+    result = build_demo(directory, replace=replace, step=lambda msg: out.print(f"- {msg}"))
     table = Table(title="Records by database", title_justify="left")
     table.add_column("database")
     table.add_column("records", justify="right")
     for name, n in result.by_source:
         table.add_row(name, f"{n:,}")
-    table.add_row("[b]total[/b]", f"[b]{result.total_records:,}[/b]")
+    table.add_row("total", f"{result.total_records:,}", style="bold")
     out.print(table)
     out.print(f"The demo review is in {result.review.root}")
     out.print(f"  try: scoping --review {directory} records --imports")

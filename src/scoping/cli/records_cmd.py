@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scoping.errors import UsageError
@@ -20,8 +20,8 @@ from scoping.store import Store
 
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 @cli.command("init")
@@ -89,10 +89,11 @@ def import_cmd(files: tuple[str, ...], source: str, fmt: str | None, encoding: s
         for info in infos:
             with _progress() as progress:
                 task = progress.add_task(f"Importing {info.path.name}", total=None)
-                result = import_file(
-                    store, info, source=source, again=again,
-                    progress=lambda n, task=task: progress.update(task, completed=n),
-                )
+
+                def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
+                    progress.update(task, completed=n)
+
+                result = import_file(store, info, source=source, again=again, progress=advance)
             out.print(
                 f"Imported {result.row.n_records:,} records from {info.path.name} "
                 f"({FORMATS[info.format].split(' (')[0]}, {info.encoding}) as {source.strip()!r} "
@@ -139,7 +140,7 @@ def records_cmd(count_only: bool, source: str | None, show_imports: bool, list_n
                 continue
             total += n
             table.add_row(name, f"{n:,}", str(sum(1 for i in imports if i.source == name)))
-        table.add_row("[b]total[/b]", f"[b]{total:,}[/b]", "")
+        table.add_row("total", f"{total:,}", "", style="bold")
         out.print(table)
 
 

@@ -53,8 +53,7 @@ class _Everything:
         return True
 
 
-_PARSER = rispy.RisParser(mapping=_AllTags(), list_tags=_Everything(),  # type: ignore[arg-type]
-                          delimiter_tags_mapping={})
+_PARSER = rispy.RisParser(mapping=_AllTags(), list_tags=_Everything(), delimiter_tags_mapping={})
 
 
 def _records(stream: TextIO, path: str) -> Iterator[tuple[int, list[str]]]:
@@ -104,7 +103,9 @@ def _joined(tags: dict[str, list[str]], *names: str) -> str | None:
 
 _BOOK_TYPES = {"BOOK", "EBOOK", "EDBOOK", "CHAP", "ECHAP"}
 _ISBN = re.compile(r"^(?:97[89][-\s]?)?(?:\d[-\s]?){9}[\dXx]\b")
-_PUBMED_LINK = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/|[?&]id=pmid:)(\d+)", re.I)
+_PUBMED_LINK = re.compile(
+    r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/|[?&]id=pmid:)(\d+)", re.I
+)
 _OVID_MEDLINE = re.compile(r"[?&]D=(?:medl|med\d|prem|mesz|medp)", re.I)
 _PMID_NOTE = re.compile(r"\bPMID:?\s*(\d{1,9})\b")
 _NO_PAGES = re.compile(r"^\s*no\s*pagination\s*specified\s*$", re.I)
@@ -167,7 +168,9 @@ def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
         else:
             issn = issn or value
 
-    url = next((link.strip() for link in tags.get("UR", ()) if link.strip()), None)
+    # a PubMed link is how RIS carries a PMID (our writer puts it there); it is not the URL
+    url = next((link.strip() for link in tags.get("UR", ())
+                if link.strip() and not _PUBMED_LINK.search(link)), None)
     return {
         "doc_type": ty or None,
         "title": title,

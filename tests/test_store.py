@@ -1,0 +1,107 @@
+"""The store, run against SQLite and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from scoping.errors import SchemaVersionError, StoreError
+from scoping.ingest import inspect_file, iter_records
+from scoping.records import FIELDS, Record, make_record
+from scoping.store import SCHEMA_VERSION, Store
+
+DATA = Path(__file__).parent / "data"
+
+
+def add(store: Store, records, source: str = "PsycINFO", sha: str = "0" * 64):
+    return store.add_import(source=source, file_path="/x/file.ris", sha256=sha, size=10,
+                            format="ris", encoding="utf-8", records=records)
+
+
+def test_new_database_gets_schema_version(store_url: str) -> None:
+    with Store.open(store_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+    with Store.open(store_url) as store:  # opening again checks, does not recreate
+        assert store.count_records() == 0
+
+
+def test_records_round_trip_every_field(store_url: str) -> None:
+    info = inspect_file(DATA / "asreview/pubmed_endnote.txt")
+    originals = list(iter_records(info))
+    with Store.open(store_url) as store:
+        row = add(store, iter(originals), source="MEDLINE", sha=info.sha256)
+        assert row.n_records == len(originals) == store.count_records()
+        stored = list(store.iter_records(batch=4))  # batches smaller than the file
+    assert [s.position for s in stored] == list(range(len(originals)))
+    for original, back in zip(originals, stored, strict=True):
+        assert back.source == "MEDLINE"
+        assert back.import_id == row.id
+        for field in FIELDS:
+            assert getattr(back.record, field) == getattr(original, field), field
+        assert back.record.raw == original.raw
+        assert back.record.extra == original.extra
+        assert back.record.line == original.line
+
+
+def test_failed_file_stores_nothing(store_url: str) -> None:
+    def records_then_failure() -> Iterator[Record]:
+        for i in range(4500):  # more than one insert batch before the failure
+            yield make_record({"title": f"record {i}"})
+        raise StoreError("reader failed half way")
+
+    with Store.open(store_url) as store:
+        add(store, iter([make_record({"title": "kept"})]), sha="a" * 64)
+        with pytest.raises(StoreError, match="half way"):
+            add(store, records_then_failure(), sha="b" * 64)
+        assert store.count_records() == 1
+        assert [i.sha256[0] for i in store.list_imports()] == ["a"]
+        assert store.find_imports_by_hash("b" * 64) == []
+
+
+def test_counts_by_source(store_url: str) -> None:
+    with Store.open(store_url) as store:
+        add(store, (make_record({"title": str(i)}) for i in range(3)), source="MEDLINE")
+        add(store, (make_record({"title": str(i)}) for i in range(2)), source="PsycINFO")
+        assert store.count_by_source() == [("MEDLINE", 3), ("PsycINFO", 2)]
+        assert store.count_records(source="PsycINFO") == 2
+        assert [s.record.title for s in store.iter_records(source="PsycINFO")] == ["0", "1"]
+
+
+def test_unicode_and_long_values(store_url: str) -> None:
+    record = make_record({"title": "Состояние 精神 ü " * 500, "volume": "v" * 1000,
+                          "authors": ["Ünal, Ö."] * 3000})
+    with Store.open(store_url) as store:
+        add(store, iter([record]))
+        back = next(store.iter_records()).record
+    assert back.title == record.title and back.volume == record.volume
+    assert len(back.authors) == 3000
+
+
+def test_newer_schema_is_refused(store_url: str) -> None:
+    with Store.open(store_url) as store, store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE meta SET value = '999' WHERE key = 'schema_version'"))
+    with pytest.raises(SchemaVersionError, match=r"newer scoping.*schema 999"):
+        Store.open(store_url)
+
+
+def test_foreign_database_is_refused(store_url: str) -> None:
+    store = Store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE patients (id INTEGER PRIMARY KEY)"))
+    store.close()
+    with pytest.raises(SchemaVersionError, match="not a scoping database"):
+        Store.open(store_url)
+
+
+def test_missing_sqlite_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="folder does not exist"):
+        Store.open(tmp_path / "nowhere" / "review.db")
+
+
+@pytest.mark.postgres
+def test_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store.open("postgresql://nobody@127.0.0.1:1/none")
