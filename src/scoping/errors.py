@@ -72,6 +72,10 @@ class InputFileError(ScopingError):
             message += f"; {hint}"
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[type[InputFileError], tuple[str, str, str, str]]:
+        # errors raised in a background reader process travel back to the importer pickled
+        return (type(self), (self.path, self.problem, self.hint, self.where))
+
 
 class EncodingError(InputFileError):
     """The file's bytes are not in the text encoding it was read with."""

@@ -93,7 +93,7 @@ FIELDS: tuple[str, ...] = (
 )
 """The parsed fields of a record, in display order."""
 
-_WS = re.compile(r"\s+")
+_EMPTY = frozenset({"nan", "none", "null", "n/a"})
 _TAGS = re.compile(r"</?(?:i|b|em|strong|sub|sup|u|sc|span|p|br|jats:[a-z]+|mml:[a-z]+)\b[^>]*>", re.I)
 
 
@@ -108,8 +108,21 @@ def normalise_text(value: object) -> str | None:
         text = _TAGS.sub("", text)
     if "&" in text:
         text = html.unescape(text)
-    text = _WS.sub(" ", text).strip()
-    if not text or text.lower() in {"nan", "none", "null", "n/a"}:
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
+        text = " ".join(text.split())
+    text = text.strip()
+    if not text or (len(text) <= 4 and text.lower() in _EMPTY):
+        return None
+    return text
+
+
+def _clean(text: str) -> str | None:
+    """:func:`normalise_text` for one string, with a fast path for already-clean text."""
+    if "<" in text or "&" in text or "  " in text or "\n" in text or "\t" in text \
+            or "\r" in text or "\xa0" in text:
+        return normalise_text(text)
+    text = text.strip()
+    if not text or (len(text) <= 4 and text.lower() in _EMPTY):
         return None
     return text
 
@@ -215,7 +228,7 @@ def normalise_authors(value: object) -> list[str]:
         return []
     names: list[str] = []
     for item in items:
-        name = normalise_text(item)
+        name = _clean(item) if isinstance(item, str) else normalise_text(item)
         if name is None:
             continue
         name = name.strip(" ,.;") if not name.endswith(".") else name.strip(" ,;")
@@ -237,7 +250,7 @@ def normalise_keywords(value: object) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
     for item in items:
-        kw = normalise_text(item)
+        kw = _clean(item) if isinstance(item, str) else normalise_text(item)
         if kw is None:
             continue
         key = kw.casefold()

@@ -6,6 +6,7 @@ bound parameters.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -231,17 +232,18 @@ class Store:
                 ).returning(schema.imports.c.id)
             ).scalar_one()
             count = 0
-            batch: list[dict[str, Any]] = []
+            insert = self._record_insert_sql()
+            batch: list[tuple[Any, ...]] = []
             for record in records:
                 batch.append(_record_row(record, import_id, count, source))
                 count += 1
                 if len(batch) >= BATCH:
-                    conn.execute(schema.records.insert(), batch)
+                    conn.exec_driver_sql(insert, batch)
                     batch = []
                     if progress is not None:
                         progress(count)
             if batch:
-                conn.execute(schema.records.insert(), batch)
+                conn.exec_driver_sql(insert, batch)
                 if progress is not None:
                     progress(count)
             conn.execute(
@@ -254,6 +256,20 @@ class Store:
         return ImportRow(**row._mapping)
 
     # -- records --------------------------------------------------------------------------
+
+    def _record_insert_sql(self) -> str:
+        """The bulk insert of records, in the driver's own placeholder style.
+
+        Bulk imports bypass SQLAlchemy's per-row parameter processing (a third of the import
+        time) but still bind every value as a parameter.
+        """
+        style = self.engine.dialect.paramstyle
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(style)
+        if mark is None:  # pragma: no cover - only SQLite and psycopg are supported
+            raise StoreError(f"unsupported database driver parameter style {style!r}")
+        names = ", ".join(_RECORD_COLUMNS)
+        marks = ", ".join([mark] * len(_RECORD_COLUMNS))
+        return f"INSERT INTO records ({names}) VALUES ({marks})"
 
     def count_records(self, *, source: str | None = None, import_id: int | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(schema.records)
@@ -310,19 +326,27 @@ class Store:
             last = rows[-1].id
 
 
-def _record_row(record: Record, import_id: int, position: int, source: str) -> dict[str, Any]:
-    row: dict[str, Any] = {name: getattr(record, name) for name in FIELDS}
-    row.update(
-        import_id=import_id, position=position, source=source, line=record.line,
-        extra=record.extra, raw=record.raw,
-    )
-    return row
+_JSON_FIELDS = frozenset({"authors", "keywords"})
+_RECORD_COLUMNS: tuple[str, ...] = (
+    "import_id", "position", "source", "line", *FIELDS, "extra", "raw",
+)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _record_row(record: Record, import_id: int, position: int, source: str) -> tuple[Any, ...]:
+    values: list[Any] = [import_id, position, source, record.line]
+    for name in FIELDS:
+        value = getattr(record, name)
+        values.append(_dumps(value) if name in _JSON_FIELDS else value)
+    values.append(_dumps(record.extra))
+    values.append(record.raw)
+    return tuple(values)
 
 
 def _stored(row: Any) -> StoredRecord:
     fields = {name: row[name] for name in FIELDS}
-    record = Record(**fields, extra=row["extra"] or {}, raw=row["raw"], line=row["line"])
-    record.authors = list(record.authors or [])
-    record.keywords = list(record.keywords or [])
+    fields["authors"] = json.loads(fields["authors"])
+    fields["keywords"] = json.loads(fields["keywords"])
+    record = Record(**fields, extra=json.loads(row["extra"]), raw=row["raw"], line=row["line"])
     return StoredRecord(id=row["id"], import_id=row["import_id"], position=row["position"],
                         source=row["source"], record=record)

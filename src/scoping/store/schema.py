@@ -1,5 +1,8 @@
 """The store's tables (SQLAlchemy Core), one schema for SQLite and PostgreSQL.
 
+JSON values (authors, keywords, extra) are stored as JSON text written and read by the store
+itself, so both databases hold the same bytes.
+
 ``SCHEMA_VERSION`` is written into ``meta`` when a database is created and checked every time
 one is opened. Raise it (and add a step to ``MIGRATIONS`` in :mod:`scoping.store.core`)
 whenever a table changes.
@@ -51,7 +54,7 @@ records = sa.Table(
     sa.Column("source_id", sa.Text, nullable=True),
     sa.Column("title", sa.Text, nullable=True),
     sa.Column("abstract", sa.Text, nullable=True),
-    sa.Column("authors", sa.JSON, nullable=False),
+    sa.Column("authors", sa.Text, nullable=False),  # JSON
     sa.Column("year", sa.Integer, nullable=True),
     sa.Column("journal", sa.Text, nullable=True),
     sa.Column("volume", sa.Text, nullable=True),
@@ -62,11 +65,11 @@ records = sa.Table(
     sa.Column("issn", sa.Text, nullable=True),
     sa.Column("isbn", sa.Text, nullable=True),
     sa.Column("publisher", sa.Text, nullable=True),
-    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.Text, nullable=False),  # JSON
     sa.Column("language", sa.Text, nullable=True),
     sa.Column("doc_type", sa.Text, nullable=True),
     sa.Column("url", sa.Text, nullable=True),
-    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("extra", sa.Text, nullable=False),  # JSON
     sa.Column("raw", sa.Text, nullable=False),
     sa.UniqueConstraint("import_id", "position", name="uq_records_import_position"),
 )
