@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from scoping.cli import demo_cmd, records_cmd  # noqa: F401  (each module registers its commands)
+from scoping.cli import (  # noqa: F401  (each module registers its commands)
+    dedupe_cmd,
+    demo_cmd,
+    records_cmd,
+    search_cmd,
+)
 from scoping.cli.main import cli, main
 
 __all__ = ["cli", "main"]

@@ -73,3 +73,6 @@ records = sa.Table(
     sa.Column("raw", sa.Text, nullable=False),
     sa.UniqueConstraint("import_id", "position", name="uq_records_import_position"),
 )
+
+# Each stage keeps its tables in its own module of this package, on the same metadata.
+from scoping.store import dedupe_tables, search_tables  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Commands of the dedupe stage (filled in by the dedupe issue)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables and queries of the search stage (filled in by the search issue)."""
+
+from __future__ import annotations
