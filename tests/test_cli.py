@@ -230,3 +230,30 @@ def test_public_api_is_guarded() -> None:
     assert sorted(scoping.__all__) == ["Record", "ScopingError", "__version__", "make_record"]
     for name in scoping.__all__:
         assert hasattr(scoping, name)
+
+
+@pytest.mark.postgres
+def test_team_database_through_the_cli(tmp_path: Path, pg_url: str) -> None:
+    review = tmp_path / "team"
+    code, out, err = run("init", str(review), "--db", pg_url)
+    assert code == 0, err
+    assert not (review / "screening" / "review.db").exists()
+    code, out, err = run("--review", str(review), "--db", pg_url, "import",
+                         str(DATA / "asreview/embase.ris"), "--source", "Embase")
+    assert code == 0, err
+    assert run("--review", str(review), "--db", pg_url, "records", "--count")[1] == "6\n"
+    # the SQLite file of the folder is a different store
+    assert run("--review", str(review), "records", "--count")[1] == "0\n"
+
+
+def test_scoping_db_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    review = tmp_path / "rv"
+    run("init", str(review))
+    other = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("SCOPING_DB", str(other))
+    code, _, err = imp(review, str(DATA / "asreview/embase.ris"), "--source", "Embase")
+    assert code == 0, err
+    assert other.exists()
+    assert count(review) == 6
+    monkeypatch.delenv("SCOPING_DB")
+    assert count(review) == 0

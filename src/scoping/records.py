@@ -139,14 +139,16 @@ def normalise_doi(value: object) -> str | None:
     if text is None:
         return None
     text = _DOI_PREFIX.sub("", text.strip())
+    if "%2" in text:  # URL-escaped DOIs from some exports
+        text = text.replace("%2F", "/").replace("%2f", "/")
     match = _DOI_SHAPE.search(text)
     if match is None:
         return None
     doi = match.group(0).lower()
-    doi = doi.rstrip(".,;)]}>\"'")
-    # URL-escaped DOIs from some exports
-    if "%2f" in doi:
-        doi = doi.replace("%2f", "/")
+    while doi and doi[-1] in ".,;]}>\"')":
+        if doi[-1] == ")" and doi.count("(") >= doi.count(")"):
+            break  # a closing parenthesis that belongs to the DOI
+        doi = doi[:-1]
     return doi
 
 

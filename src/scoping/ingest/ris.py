@@ -46,8 +46,11 @@ _CHUNK = 1 << 20
 
 
 _READ_TAGS = frozenset(
-    "TY TI T1 CT BT ST AB N2 AU A1 A2 PY Y1 DA Y2 T2 JF JO JA J2 SO VL IS CP SP EP DO DI UR L1 L2 "
-    "L3 LK M3 C2 AN DB DP SN PB KW LA ID U1".split()
+    [
+        "TY", "TI", "T1", "CT", "BT", "ST", "AB", "N2", "AU", "A1", "A2", "PY", "Y1", "DA", "Y2", "T2",
+        "JF", "JO", "JA", "J2", "SO", "VL", "IS", "CP", "SP", "EP", "DO", "DI", "UR", "L1", "L2", "L3",
+        "LK", "M3", "C2", "AN", "DB", "DP", "SN", "PB", "KW", "LA", "ID", "U1",
+    ]
 )
 """Tags whose continuation lines are joined (the others stay only in the raw text)."""
 
