@@ -235,10 +235,10 @@ def test_public_api_is_guarded() -> None:
 @pytest.mark.postgres
 def test_team_database_through_the_cli(tmp_path: Path, pg_url: str) -> None:
     review = tmp_path / "team"
-    code, out, err = run("init", str(review), "--db", pg_url)
+    code, _, err = run("init", str(review), "--db", pg_url)
     assert code == 0, err
     assert not (review / "screening" / "review.db").exists()
-    code, out, err = run("--review", str(review), "--db", pg_url, "import",
+    code, _out, err = run("--review", str(review), "--db", pg_url, "import",
                          str(DATA / "asreview/embase.ris"), "--source", "Embase")
     assert code == 0, err
     assert run("--review", str(review), "--db", pg_url, "records", "--count")[1] == "6\n"
