@@ -21,9 +21,12 @@ year       DP
 journal    JT, then TA
 pages      PG (``296-302``; ``616-7`` becomes ``616-617``)
 doi        an LID/AID value marked ``[doi]`` (or an unmarked doi.org link), then ``doi:`` in SO
-issn       the first IS value (``1467-5463 (Print)`` reads as ``1467-5463``)
+issn       the first IS value (``1467-5463 (Print)`` reads as ``1467-5463``), then ERIC's ISSN
+isbn       ISBN (books); publisher: PB
+url        an unmarked http(s) link in LID/AID that is not a DOI (ERIC's record page)
 doc_type   the first PT
-keywords   OT, then the MH descriptors (the ``*`` major-topic mark and ``/qualifiers`` dropped)
+keywords   OT, then the MH descriptors (the ``*`` major-topic marks and MH ``/qualifiers`` dropped,
+           as PubMed XML gives them)
 source_id  PMID, then AN, then OID (ERIC's ``EJ...``/``ED...`` number)
 extra      ``pmcid`` from PMC
 =========  ================================================================================
@@ -47,12 +50,12 @@ __all__ = ["read"]
 
 _CHUNK = 1 << 18
 # one field: the tag line and its continuation lines (which start with white space)
-_FIELD = re.compile(r"([A-Z][A-Z0-9]{1,4}) *- ?([^\n]*)((?:\n[ \t]+[^\n]*)*)(?:\n|\Z)")
-# one or more blank lines between records
-_SEPARATOR = re.compile(r"\n(?:[ \t]*\n)+")
+_FIELD = re.compile(r"([A-Z][A-Z0-9]{1,4}) *+- ?+([^\n]*+)((?:\n[ \t]++[^\n]*+)*+)(?:\n|\Z)")
+# between records: one or more blank lines, or none before a new PMID line
+_SEPARATOR = re.compile(r"\n(?:[ \t]*\n)+|\n(?=PMID- )")
+_SEPARATOR_LONGEST = len("\nPMID- ")  # the longest text a separator needs to be recognised
 _LEADING_BLANKS = re.compile(r"(?:[ \t]*\n)+")
 _TRAILING_BLANKS = re.compile(r"\n[ \t\n]*\Z")
-_PMID_LINE = re.compile(r"^PMID- ", re.M)
 _ID_MARK = re.compile(r"\s*\[([a-z-]+)\]\s*$")
 _ISSN = re.compile(r"\b(\d{4}-?\d{3}[\dXx])\b")
 _SO_DOI = re.compile(r"\bdoi:\s*(10\.\S+)", re.I)
@@ -61,9 +64,10 @@ _CLOSING_TAG_PUBMED = "SO"
 
 
 def _blocks(stream: TextIO) -> Iterator[tuple[int, str]]:
-    """Yield ``(first line number, text)`` of each blank-line separated block of the stream."""
+    """Yield ``(first line number, text)`` of each record of the stream, in file order."""
     buffer = ""
     line = 1  # line number of buffer[0]
+    scan = 0  # where the search for the next separator resumes in buffer
     first = True
     while True:
         chunk = stream.read(_CHUNK)
@@ -74,62 +78,65 @@ def _blocks(stream: TextIO) -> Iterator[tuple[int, str]]:
             break
         buffer += chunk
         start = 0
-        for match in _SEPARATOR.finditer(buffer):
+        for match in _SEPARATOR.finditer(buffer, scan):
             if match.end() == len(buffer):
-                break  # the next chunk may continue this run of blank lines
+                scan = match.start()  # the next chunk may continue this run of blank lines
+                break
             block = buffer[start : match.start() + 1]
             if block.strip():
-                yield from _leading_trimmed(line, block)
+                yield _trimmed(line, block)
             line += buffer.count("\n", start, match.end())
             start = match.end()
+        else:
+            scan = max(len(buffer) - _SEPARATOR_LONGEST, start)
         buffer = buffer[start:]
+        scan -= start
     if buffer.strip():
         trailing = _TRAILING_BLANKS.search(buffer)
         if trailing:
             buffer = buffer[: trailing.start() + 1]
-        yield from _leading_trimmed(line, buffer)
+        yield _trimmed(line, buffer)
 
 
-def _leading_trimmed(line: int, block: str) -> Iterator[tuple[int, str]]:
+def _trimmed(line: int, block: str) -> tuple[int, str]:
     blanks = _LEADING_BLANKS.match(block)
     if blanks:
         line += block.count("\n", 0, blanks.end())
         block = block[blanks.end() :]
-    # records that follow each other without a blank line: a new PMID line opens a new record
-    cuts = [m.start() for m in _PMID_LINE.finditer(block) if m.start() > 0]
-    if not cuts:
-        yield line, block
-        return
-    begin = 0
-    for end in [*cuts, len(block)]:
-        yield line + block.count("\n", 0, begin), block[begin:end]
-        begin = end
+    return line, block
 
 
 def _parse_block(block: str, path: str, line: int) -> list[tuple[str, str]]:
     """The ``(tag, value)`` pairs of one record, in file order."""
     fields: list[tuple[str, str]] = []
     pos = 0
-    size = len(block)
-    match = _FIELD.match
-    while pos < size:
-        m = match(block, pos)
-        if m is None:
-            where = line + block.count("\n", 0, pos)
-            bad = block[pos : block.find("\n", pos) if "\n" in block[pos:] else size]
-            if bad[:1].isspace():
-                problem = "a continuation line (starting with spaces) comes before any tag"
-            else:
-                shown = bad if len(bad) <= 40 else bad[:37] + "..."
-                problem = f"a line that is not a MEDLINE tag line ({shown!r})"
-            raise FormatError(path, problem, "check the file is a complete PubMed/MEDLINE export",
-                              where=f"line {where}")
-        tag, value, more = m.group(1), m.group(2) or "", m.group(3)
-        if more:
-            value = " ".join([value.strip(), *(part.strip() for part in more.split("\n"))])
+    for m in _FIELD.finditer(block):
+        if m.start() != pos:
+            break
+        tag, value, more = m.group(1, 2, 3)
+        if more:  # continuation lines: PubMed indents them by six spaces, others may not
+            joined = more.replace("\n      ", " ")
+            if "\n" in joined:
+                joined = " ".join(part.strip() for part in more.split("\n"))
+            value += joined
         fields.append((tag, value.strip()))
         pos = m.end()
+    if pos < len(block):
+        _not_a_field(block, pos, path, line)
     return fields
+
+
+def _not_a_field(block: str, pos: int, path: str, line: int) -> None:
+    where = line + block.count("\n", 0, pos)
+    end = block.find("\n", pos)
+    bad = block[pos : end if end >= 0 else len(block)]
+    if bad[:1].isspace():
+        problem = "a continuation line (starting with spaces) comes before any tag"
+    else:
+        shown = bad if len(bad) <= 40 else bad[:37] + "..."
+        problem = f"a line that is not a MEDLINE tag line ({shown!r})"
+    raise FormatError(path, problem, "check the file is a complete PubMed/MEDLINE export",
+                      where=f"line {where}")
 
 
 def _issn(value: str | None) -> str | None:
@@ -186,7 +193,7 @@ def _to_fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         return None
 
     authors = with_fau if "FAU" in tags else with_au
-    keywords = list(tags.get("OT", ()))
+    keywords = [v.lstrip("*").strip() for v in tags.get("OT", ())]
     keywords.extend(_mesh_descriptor(v) for v in tags.get("MH", ()))
     source = first("SO")
     doi, url = _doi_and_url(tags.get("LID", []) + tags.get("AID", []), source)

@@ -1,0 +1,386 @@
+"""PubMed XML: the ``PubmedArticleSet`` that efetch (``retmode=xml``) and PubMed's "XML" export write.
+
+The stream is parsed incrementally with ElementTree's pull parser (:func:`iter_xml_records`,
+also used by the EndNote XML reader): each ``PubmedArticle`` or ``PubmedBookArticle`` is turned
+into a record as soon as its closing tag is read and is then dropped from the tree, so memory
+stays bounded however long the file is. A record's ``raw`` is the article's text exactly as it
+stands in the file (cut out of the stream beside the parser; serialising the element again with
+``ET.tostring`` would rename namespace prefixes, re-escape text and take longer than parsing)
+and ``line`` is the line of its opening tag.
+
+Field mapping for journal articles (paths below ``MedlineCitation``):
+
+=========  ===================================================================================
+field      elements
+=========  ===================================================================================
+title      Article/ArticleTitle (inline markup such as ``<i>`` kept as its text), then
+           VernacularTitle
+abstract   Article/Abstract/AbstractText, each part prefixed with its ``Label:``, joined
+authors    Article/AuthorList/Author: ``LastName, ForeName`` (or Initials); CollectiveName
+year       JournalIssue/PubDate/Year, then PubDate/MedlineDate, then Article/ArticleDate/Year
+journal    Journal/Title, then Journal/ISOAbbreviation, then MedlineJournalInfo/MedlineTA
+pages      Pagination/MedlinePgn (``113-25`` becomes ``113-125``), then StartPage/EndPage
+doi        Article/ELocationID[@EIdType=doi], then PubmedData/ArticleIdList (not the ids of
+           cited references)
+issn       Journal/ISSN, then MedlineJournalInfo/ISSNLinking
+keywords   KeywordList/Keyword, then MeshHeadingList/MeshHeading/DescriptorName
+doc_type   the first PublicationType
+extra      ``pmcid`` from PubmedData/ArticleIdList
+=========  ===================================================================================
+
+Book chapters and books (``PubmedBookArticle``) read the same fields from ``BookDocument`` and
+``BookDocument/Book`` (the book title is the ``journal`` of a chapter; ISBN and publisher come
+from the book).
+
+Malformed XML, including a file that ends before its closing tags (a truncated download), is a
+:class:`~scoping.errors.FormatError` naming the line; so is a well-formed file with no articles.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, TextIO
+from xml.parsers.expat import ErrorString
+
+from scoping.errors import FormatError
+from scoping.records import Record, make_record
+
+__all__ = ["iter_xml_records", "read"]
+
+_CHUNK = 1 << 16
+_PARTIAL = 64  # longest tag text that a chunk boundary can cut in two and still be scanned
+_ARTICLE_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
+_ROOT_TAGS = frozenset({"PubmedArticleSet", "PubmedBookArticleSet"})
+
+
+class _RecordText:
+    """Finds where each record element opens and closes in text fed chunk by chunk.
+
+    This keeps each record's original text (and the line of its opening tag) while the XML
+    parser builds its element. Tags are found by a plain text search, which a comment or CDATA
+    section holding such a tag would fool; when the search and the parser disagree,
+    :meth:`take` returns ``None`` from then on and the caller falls back to serialising the
+    element.
+    """
+
+    def __init__(self, tags: frozenset[str]) -> None:
+        names = "|".join(re.escape(t) for t in sorted(tags, key=len, reverse=True))
+        self._tag = re.compile(rf"<(/)?(?:{names})(?(1)\s*>|[\s/>])")
+        self._text = ""
+        self._base = 0  # offset of self._text[0] in the whole stream
+        self._scan_from = 0  # offset where the next search starts
+        self._counted = 0  # offset up to which lines are counted
+        self._line = 1  # line number at self._counted
+        self._opens: deque[tuple[int, int]] = deque()  # (offset, line) of opening tags
+        self._closes: deque[int] = deque()  # offset just after each closing tag
+        self.broken = False
+
+    def feed(self, chunk: str) -> None:
+        if self.broken:
+            return
+        text = self._text = self._text + chunk
+        base = self._base
+        last = self._scan_from - base
+        for match in self._tag.finditer(text, last):
+            if match.group(1):
+                self._closes.append(base + match.end())
+            else:
+                self._line += text.count("\n", self._counted - base, match.start())
+                self._counted = base + match.start()
+                self._opens.append((self._counted, self._line))
+            last = match.end()
+        self._scan_from = base + max(last, len(text) - _PARTIAL)
+        self._trim()
+
+    def take(self) -> tuple[str, int] | None:
+        """The text and first line of the record element that just ended, in file order."""
+        if self.broken:
+            return None
+        if not self._opens or not self._closes:
+            self.broken = True
+            return None
+        start, line = self._opens.popleft()
+        end = self._closes.popleft()
+        if end <= start or (self._opens and self._opens[0][0] < end):
+            self.broken = True
+            return None
+        raw = self._text[start - self._base : end - self._base]
+        self._trim()
+        return raw, line
+
+    def _trim(self) -> None:
+        keep = self._opens[0][0] if self._opens else self._scan_from
+        if keep - self._base < (1 << 16):
+            return
+        if self._counted < keep:
+            self._line += self._text.count("\n", self._counted - self._base, keep - self._base)
+            self._counted = keep
+        self._text = self._text[keep - self._base :]
+        self._base = keep
+
+
+def _malformed(path: str, exc: ET.ParseError, at_end: bool) -> FormatError:
+    line, _column = exc.position
+    detail = ErrorString(exc.code) if exc.code else str(exc)
+    if at_end:
+        return FormatError(
+            path, f"malformed XML: {detail} at the end of the file (the file looks truncated)",
+            "export the records again", where=f"line {line}",
+        )
+    return FormatError(path, f"malformed XML: {detail}", "export the records again",
+                       where=f"line {line}")
+
+
+def iter_xml_records(
+    stream: TextIO,
+    path: str,
+    record_tags: frozenset[str],
+    root_tags: frozenset[str],
+    what: str,
+) -> Iterator[tuple[ET.Element, str, int | None]]:
+    """Yield ``(element, raw, line)`` for each record element named in ``record_tags``, streaming.
+
+    ``raw`` is the element's text as it stands in the file and ``line`` the line of its opening
+    tag. ``root_tags`` are the accepted document elements; ``what`` names the format in
+    messages. Each element is removed from the tree once the caller asks for the next one, so
+    keep what you built from it, not the element. Raises :class:`FormatError` on malformed XML
+    (a truncated file included), on another document element and on a document without records.
+    """
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    texts = _RecordText(record_tags)
+    stack: list[ET.Element] = []
+    count = 0
+    first = True
+    blank = True  # nothing but white space so far
+    while True:
+        chunk = stream.read(_CHUNK)
+        at_end = not chunk
+        if first:
+            if chunk.startswith("\ufeff"):
+                chunk = chunk[1:]
+            first = False
+        if blank:
+            if at_end:
+                raise FormatError(path, "the file is empty", "export the records again")
+            blank = not chunk.strip()
+        try:
+            if at_end:
+                parser.close()
+            else:
+                texts.feed(chunk)
+                parser.feed(chunk)
+            # the pull parser hands a syntax error over as the event where it happened
+            events: list[tuple[str, ET.Element]] = list(parser.read_events())  # type: ignore[arg-type]
+        except ET.ParseError as exc:
+            raise _malformed(path, exc, at_end) from exc
+        for event, element in events:
+            if event == "start":
+                if not stack and element.tag not in root_tags:
+                    raise FormatError(
+                        path, f"not {what}: the document element is <{element.tag}>",
+                        "export the records again, or pass the right --format",
+                    )
+                stack.append(element)
+                continue
+            stack.pop()
+            if element.tag in record_tags:
+                found = texts.take()
+                if found is None:
+                    element.tail = None
+                    raw, line = ET.tostring(element, encoding="unicode"), None
+                else:
+                    raw, line = found
+                count += 1
+                yield element, raw, line
+                if stack:
+                    stack[-1].remove(element)
+        if at_end:
+            break
+    if count == 0:
+        raise FormatError(path, f"no records: the file is {what} without any record in it",
+                          "check the search found records and export them again")
+
+
+def _text(element: ET.Element | None) -> str | None:
+    if element is None:
+        return None
+    text = "".join(element.itertext()).strip()
+    return text or None
+
+
+def _find_text(element: ET.Element | None, path: str) -> str | None:
+    if element is None:
+        return None
+    return _text(element.find(path))
+
+
+def _authors(author_list: ET.Element | None) -> list[str]:
+    names: list[str] = []
+    if author_list is None:
+        return names
+    for author in author_list.iterfind("Author"):
+        if author.get("ValidYN") == "N":
+            continue  # a name the publisher corrected; the right one is also listed
+        collective = _find_text(author, "CollectiveName")
+        if collective:
+            names.append(collective)
+            continue
+        last = _find_text(author, "LastName")
+        given = _find_text(author, "ForeName") or _find_text(author, "Initials")
+        suffix = _find_text(author, "Suffix")
+        if last and given:
+            names.append(f"{last}, {given}" + (f" {suffix}" if suffix else ""))
+        elif last or given:
+            names.append(last or given or "")
+    return names
+
+
+def _abstract(abstract: ET.Element | None) -> str | None:
+    if abstract is None:
+        return None
+    parts: list[str] = []
+    for part in abstract.iterfind("AbstractText"):
+        text = _text(part)
+        if not text:
+            continue
+        label = part.get("Label")
+        parts.append(f"{label}: {text}" if label else text)
+    return " ".join(parts) or None
+
+
+def _ids(id_list: ET.Element | None) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    if id_list is None:
+        return ids
+    for item in id_list.iterfind("ArticleId"):
+        kind = item.get("IdType")
+        value = _text(item)
+        if kind and value and kind not in ids:
+            ids[kind] = value
+    return ids
+
+
+def _keywords(*owners: ET.Element | None) -> list[str]:
+    words: list[str] = []
+    for owner in owners:
+        if owner is None:
+            continue
+        for keyword in owner.iterfind("KeywordList/Keyword"):
+            text = _text(keyword)
+            if text:
+                words.append(text)
+    for owner in owners:
+        if owner is None:
+            continue
+        for descriptor in owner.iterfind("MeshHeadingList/MeshHeading/DescriptorName"):
+            text = _text(descriptor)
+            if text:
+                words.append(text)
+    return words
+
+
+def _pages(pagination: ET.Element | None) -> tuple[str | None, str | None, str | None]:
+    if pagination is None:
+        return None, None, None
+    medline = _find_text(pagination, "MedlinePgn")
+    return medline, _find_text(pagination, "StartPage"), _find_text(pagination, "EndPage")
+
+
+def _article_fields(article: ET.Element) -> dict[str, Any]:
+    citation = article.find("MedlineCitation")
+    data = article.find("PubmedData")
+    art = citation.find("Article") if citation is not None else None
+    journal = art.find("Journal") if art is not None else None
+    issue = journal.find("JournalIssue") if journal is not None else None
+    pub_date = issue.find("PubDate") if issue is not None else None
+    info = citation.find("MedlineJournalInfo") if citation is not None else None
+    ids = _ids(data.find("ArticleIdList") if data is not None else None)
+
+    doi = None
+    if art is not None:
+        for location in art.iterfind("ELocationID"):
+            if location.get("EIdType") == "doi":
+                doi = _text(location)
+                break
+    medline_pages, start, end = _pages(art.find("Pagination") if art is not None else None)
+    pmid = _find_text(citation, "PMID") or ids.get("pubmed")
+    fields: dict[str, Any] = {
+        "title": _find_text(art, "ArticleTitle") or _find_text(art, "VernacularTitle"),
+        "abstract": _abstract(art.find("Abstract") if art is not None else None),
+        "authors": _authors(art.find("AuthorList") if art is not None else None),
+        "year": _find_text(pub_date, "Year") or _find_text(pub_date, "MedlineDate")
+        or _find_text(art, "ArticleDate/Year"),
+        "journal": _find_text(journal, "Title") or _find_text(journal, "ISOAbbreviation")
+        or _find_text(info, "MedlineTA"),
+        "volume": _find_text(issue, "Volume"),
+        "issue": _find_text(issue, "Issue"),
+        "doi": doi or ids.get("doi"),
+        "pmid": pmid,
+        "issn": _find_text(journal, "ISSN") or _find_text(info, "ISSNLinking"),
+        "keywords": _keywords(citation),
+        "language": _find_text(art, "Language"),
+        "doc_type": _find_text(art, "PublicationTypeList/PublicationType"),
+        "source_id": pmid,
+    }
+    if medline_pages:
+        fields["pages"] = medline_pages
+    else:
+        fields["start_page"], fields["end_page"] = start, end
+    if ids.get("pmc"):
+        fields["pmcid"] = ids["pmc"]
+    return fields
+
+
+def _book_fields(article: ET.Element) -> dict[str, Any]:
+    document = article.find("BookDocument")
+    book = document.find("Book") if document is not None else None
+    data = article.find("PubmedBookData")
+    ids = _ids(data.find("ArticleIdList") if data is not None else None)
+    ids.update({k: v for k, v in _ids(
+        document.find("ArticleIdList") if document is not None else None).items() if k not in ids})
+
+    book_title = _find_text(book, "BookTitle")
+    chapter_title = _find_text(document, "ArticleTitle")
+    authors: list[str] = []
+    if document is not None:
+        for author_list in document.iterfind("AuthorList"):
+            if author_list.get("Type", "authors") == "authors":
+                authors.extend(_authors(author_list))
+    if not authors and book is not None:
+        for author_list in book.iterfind("AuthorList"):
+            authors.extend(_authors(author_list))
+    pmid = _find_text(document, "PMID") or ids.get("pubmed")
+    fields: dict[str, Any] = {
+        "title": chapter_title or book_title,
+        "abstract": _abstract(document.find("Abstract") if document is not None else None),
+        "authors": authors,
+        "year": _find_text(book, "PubDate/Year") or _find_text(book, "PubDate/MedlineDate")
+        or _find_text(document, "ContributionDate/Year"),
+        "journal": book_title if chapter_title else None,
+        "volume": _find_text(book, "Volume"),
+        "pages": _find_text(document, "Pagination/MedlinePgn"),
+        "doi": ids.get("doi"),
+        "pmid": pmid,
+        "isbn": _find_text(book, "Isbn"),
+        "publisher": _find_text(book, "Publisher/PublisherName"),
+        "keywords": _keywords(document),
+        "language": _find_text(document, "Language"),
+        "doc_type": _find_text(document, "PublicationType") or ("Book Chapter" if chapter_title
+                                                                else "Book"),
+        "source_id": pmid,
+    }
+    if ids.get("bookaccession"):
+        fields["bookaccession"] = ids["bookaccession"]
+    return fields
+
+
+def read(stream: TextIO, path: str) -> Iterator[Record]:
+    """Yield the records of a PubMed XML stream (PubmedArticle and PubmedBookArticle)."""
+    records = iter_xml_records(stream, path, _ARTICLE_TAGS, _ROOT_TAGS, "PubMed XML")
+    for article, raw, line in records:
+        book = article.tag == "PubmedBookArticle"
+        fields = _book_fields(article) if book else _article_fields(article)
+        yield make_record(fields, raw=raw, line=line)
