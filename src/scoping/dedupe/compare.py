@@ -1,0 +1,433 @@
+"""Comparing two records field by field, and the rules that decide what a pair is.
+
+:func:`compare` measures each field of two prepared records (:class:`~scoping.dedupe.keys.Keys`)
+and lists the *conflicts* that show two different publications: two different DOIs or PMIDs,
+years more than one apart, an erratum/reply/comment/retraction beside an article, different
+parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
+same journal.
+
+:func:`decide` turns a :class:`Comparison` into a :class:`Decision`: ``duplicate`` only on strong
+evidence (the same DOI or PMID with compatible titles; or title, authors, year and journal,
+volume or pages agreeing), ``uncertain`` when a person should look, ``distinct`` otherwise.
+Every decision names the rule that made it, so a link can be explained.
+
+The rules favour precision: a wrong link hides a publication from the review, a missed one
+costs a reviewer a few seconds. Doubtful pairs go to the review queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
+
+from scoping.dedupe.keys import Author, Keys
+
+__all__ = ["DISTINCT", "DUPLICATE", "UNCERTAIN", "Comparison", "Decision", "compare", "conflicts",
+           "decide", "hard_conflict"]
+
+DUPLICATE = "duplicate"
+DISTINCT = "distinct"
+UNCERTAIN = "uncertain"
+
+# conflicts that veto a link (checked again when pairs are chained into works)
+DOI_CONFLICT = "different DOIs"
+PMID_CONFLICT = "different PMIDs"
+YEAR_CONFLICT = "years more than one apart"
+MARKER_CONFLICT = "erratum/reply/comment/part differs"
+NUMBER_CONFLICT = "different numbers in the titles"
+VOLUME_CONFLICT = "different volumes of one journal"
+PAGES_CONFLICT = "different pages in one journal volume"
+ISSUE_CONFLICT = "different issues of one journal volume"
+PREPRINT = "preprint and another version"
+
+
+@dataclass(slots=True)
+class Comparison:
+    """How two records compare, field by field (``None``: a side has no value)."""
+
+    title: float | None = None
+    title_exact: bool = False
+    title_prefix: bool = False
+    authors: float | None = None
+    """Share of the shorter author list found in the other list."""
+    first_author: bool | None = None
+    year: int | None = None
+    """The years' difference."""
+    journal: float | None = None
+    volume: bool | None = None
+    issue: bool | None = None
+    pages: bool | None = None
+    """Same first page."""
+    page_range: bool | None = None
+    """Same first and last page."""
+    doi: bool | None = None
+    pmid: bool | None = None
+    abstract: float | None = None
+    conflicts: list[str] = field(default_factory=list)
+    soft: list[str] = field(default_factory=list)
+    """Reasons to ask a person rather than link (a preprint beside another version)."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(slots=True, frozen=True)
+class Decision:
+    """What a pair is, by which rule, with a score in 0..1 (for ordering and display)."""
+
+    label: str
+    rule: str
+    score: float
+
+
+# -- field similarities ------------------------------------------------------------------------
+
+
+def _title_similarity(a: Keys, b: Keys) -> float:
+    best = Indel.normalized_similarity(a.title, b.title)
+    if best < 0.97 and (a.alt_title or b.alt_title):
+        for x in (a.title, a.alt_title):
+            for y in (b.title, b.alt_title):
+                if x and y and (x is not a.title or y is not b.title):
+                    best = max(best, Indel.normalized_similarity(x, y))
+    return best
+
+
+def _is_prefix(a: str, b: str) -> bool:
+    """One title is the other without its subtitle (at least three words kept)."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return short.count(" ") >= 2 and long_.startswith(short + " ")
+
+
+def _author_match(x: Author, family_set: set[str], given_set: set[str], families: list[str]) -> bool:
+    if x.family in family_set:
+        return True
+    if x.family in given_set or any(g in family_set for g in x.given):
+        return True  # given and family names swapped by one database
+    if len(x.family) >= 4:
+        found = process.extractOne(x.family, families, scorer=Indel.normalized_similarity,
+                                   score_cutoff=0.85)
+        return found is not None
+    return False
+
+
+def _initials_compatible(x: Author, y: Author) -> bool:
+    if not x.initials or not y.initials:
+        return True
+    return x.initials[0] == y.initials[0]
+
+
+def _author_similarity(a: Keys, b: Keys) -> tuple[float | None, bool | None]:
+    if not a.authors or not b.authors:
+        return None, None
+    short, long_ = (a.authors, b.authors) if len(a.authors) <= len(b.authors) else (b.authors, a.authors)
+    family_set = {x.family for x in long_}
+    given_set = {g for x in long_ for g in x.given}
+    families = [x.family for x in long_]
+    matched = sum(1 for x in short if _author_match(x, family_set, given_set, families))
+    fa, fb = a.authors[0], b.authors[0]
+    first = fa.family == fb.family and _initials_compatible(fa, fb)
+    if not first and (fa.family in fb.given or fb.family in fa.given):
+        first = True
+    if not first and len(fa.family) >= 4:
+        first = Indel.normalized_similarity(fa.family, fb.family) >= 0.85 and _initials_compatible(fa, fb)
+    return matched / len(short), first
+
+
+@lru_cache(maxsize=100_000)
+def journal_similarity(a: str, b: str) -> float:
+    """1.0 when two journal names can be the same journal (abbreviations included)."""
+    if a == b:
+        return 1.0
+    wa, wb = a.split(), b.split()
+    if len(wa) == len(wb) and all(x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb, strict=True)):
+        return 1.0
+    # an acronym: "jama" for "journal american medical association"
+    if len(wa) == 1 and len(wb) >= 2 and wa[0] == "".join(w[0] for w in wb):
+        return 1.0
+    if len(wb) == 1 and len(wa) >= 2 and wb[0] == "".join(w[0] for w in wa):
+        return 1.0
+    short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    # the leading words abbreviated, the rest dropped: "pflugers arch" for "pflugers archiv ..."
+    if len(short) >= 2 and all(long_[i].startswith(w) for i, w in enumerate(short)):
+        return 0.9
+    # abbreviation with dropped words: every abbreviated word starts a word, in order
+    if len(short) >= 2 and len(short) >= len(long_) - 2:
+        pos = 0
+        for word in short:
+            while pos < len(long_) and not long_[pos].startswith(word):
+                pos += 1
+            if pos == len(long_):
+                break
+            pos += 1
+        else:
+            if short[0][0] == long_[0][0]:
+                return 0.95
+    return Indel.normalized_similarity(a, b)
+
+
+def _doi_alias(a: Keys, b: Keys) -> bool:
+    """Two DOIs of one article: publishers gave some older articles a second DOI.
+
+    Accepted only when the records agree on everything else that places an article: the
+    same title, authors, journal, volume and the same page range (a range, not one page).
+    """
+    if a.doi.partition("/")[2] == b.doi.partition("/")[2]:
+        return True  # the same suffix under two prefixes (a publisher moved)
+    if not (_same_range(a, b) and a.volume and a.volume == b.volume and a.title and b.title):
+        return False
+    if a.generic or b.generic or (a.issue and b.issue and a.issue != b.issue) or a.year != b.year:
+        return False
+    journal = _journal(a, b)
+    if journal is None or journal < 0.9:
+        return False
+    if Indel.normalized_similarity(a.title, b.title) < 0.95:
+        return False
+    similarity, first = _author_similarity(a, b)
+    return similarity is not None and similarity >= 0.75 and bool(first)
+
+
+def _pages_differ(a: Keys, b: Keys) -> bool:
+    """Different first pages of the same kind (a page number vs an article number is no proof)."""
+    x, y = a.first_page, b.first_page
+    if not x or not y or _same_page(x, y) or x == "1" or y == "1":
+        return False
+    return x[0].isdigit() == y[0].isdigit()
+
+
+def _same_range(a: Keys, b: Keys) -> bool:
+    return bool(a.last_page) and a.first_page != a.last_page and a.first_page == b.first_page \
+        and a.last_page == b.last_page
+
+
+def _same_page(x: str, y: str) -> bool:
+    if x == y:
+        return True
+    dx = x.lstrip("abcdefghijklmnopqrstuvwxyz")
+    dy = y.lstrip("abcdefghijklmnopqrstuvwxyz")
+    return bool(dx) and dx == dy
+
+
+# -- comparing ---------------------------------------------------------------------------------
+
+
+def compare(a: Keys, b: Keys) -> Comparison:
+    """Measure every field of ``a`` against ``b`` and list the conflicts between them."""
+    c = Comparison()
+    if a.title and b.title:
+        c.title_exact = a.title == b.title
+        c.title = 1.0 if c.title_exact else _title_similarity(a, b)
+        if not c.title_exact:
+            c.title_prefix = _is_prefix(a.title, b.title)
+    c.authors, c.first_author = _author_similarity(a, b)
+    if a.year is not None and b.year is not None:
+        c.year = abs(a.year - b.year)
+    c.journal = _journal(a, b)
+    if a.volume and b.volume:
+        c.volume = a.volume == b.volume
+        if not c.volume and (a.volume == b.supplement or b.volume == a.supplement):
+            c.volume = None  # a supplement number read as the volume
+    if a.issue and b.issue:
+        c.issue = a.issue == b.issue
+    if a.first_page and b.first_page:
+        c.pages = _same_page(a.first_page, b.first_page)
+        if c.pages and a.last_page and b.last_page:
+            c.page_range = a.last_page == b.last_page
+    if a.doi and b.doi:
+        c.doi = a.doi == b.doi
+        if not c.doi and a.doi_preprint != b.doi_preprint:
+            c.soft.append(PREPRINT)
+    if a.pmid and b.pmid:
+        c.pmid = a.pmid == b.pmid
+    if a.abstract and b.abstract and len(a.abstract) >= 60 and len(b.abstract) >= 60:
+        n = min(len(a.abstract), len(b.abstract), 200)
+        c.abstract = Indel.normalized_similarity(a.abstract[:n], b.abstract[:n])
+    c.conflicts = _conflicts(a, b, c.journal, first=False)
+    return c
+
+
+def _journal_pair(x: str, y: str) -> float:
+    return journal_similarity(x, y) if x <= y else journal_similarity(y, x)
+
+
+def _journal(a: Keys, b: Keys) -> float | None:
+    if not a.journal_key or not b.journal_key:
+        return None
+    best = _journal_pair(a.journal_key, b.journal_key)
+    if best < 0.9 and (a.journal_alts or b.journal_alts):
+        for x in (a.journal_key, *a.journal_alts):
+            for y in (b.journal_key, *b.journal_alts):
+                best = max(best, _journal_pair(x, y))
+                if best >= 0.9:
+                    return best
+    return best
+
+
+_UNKNOWN = 2.0  # journal similarity not computed yet
+
+
+def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: bool) -> list[str]:
+    """The conflicts between two records; with ``first``, stop at the first one found."""
+    found: list[str] = []
+    if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint \
+            and not _doi_alias(a, b):
+        found.append(DOI_CONFLICT)
+    if a.pmid and b.pmid and a.pmid != b.pmid:
+        found.append(PMID_CONFLICT)
+    if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
+        found.append(YEAR_CONFLICT)
+    if a.markers != b.markers:
+        found.append(MARKER_CONFLICT)
+    if a.numbers != b.numbers and a.numbers and b.numbers \
+            and not (a.doi and a.doi == b.doi) and not (a.pmid and a.pmid == b.pmid):
+        found.append(NUMBER_CONFLICT)  # a typo in a title with the same identifier is no conflict
+    if found and first:
+        return found
+    volume_differs = bool(a.volume and b.volume and a.volume != b.volume
+                          and a.volume != b.supplement and b.volume != a.supplement)
+    same_doi = bool(a.doi and a.doi == b.doi)
+    pages_differ = not same_doi and _pages_differ(a, b)
+    issue_differs = bool(not same_doi and a.issue and b.issue and a.issue != b.issue and a.volume
+                         and a.volume == b.volume
+                         and (a.generic or b.generic or not _same_range(a, b)))
+    if volume_differs or pages_differ or issue_differs:
+        if journal == _UNKNOWN:
+            journal = _journal(a, b)
+        if journal is None or journal >= 0.9:
+            found.append(VOLUME_CONFLICT if volume_differs else PAGES_CONFLICT if pages_differ
+                         else ISSUE_CONFLICT)
+    return found
+
+
+def conflicts(a: Keys, b: Keys) -> list[str]:
+    """Every conflict between ``a`` and ``b``."""
+    return _conflicts(a, b, first=False)
+
+
+def hard_conflict(a: Keys, b: Keys) -> str | None:
+    """The first conflict between ``a`` and ``b`` (what chaining pairs into works must respect)."""
+    found = _conflicts(a, b, first=True)
+    return found[0] if found else None
+
+
+# -- deciding ----------------------------------------------------------------------------------
+
+WEIGHTS = {"title": 0.40, "authors": 0.20, "year": 0.10, "venue": 0.20, "ids": 0.10}
+
+
+def _score(c: Comparison) -> float:
+    parts: list[tuple[float, float]] = []
+    if c.title is not None:
+        parts.append((WEIGHTS["title"], c.title))
+    if c.authors is not None:
+        parts.append((WEIGHTS["authors"], c.authors))
+    if c.year is not None:
+        parts.append((WEIGHTS["year"], 1.0 if c.year == 0 else 0.5 if c.year == 1 else 0.0))
+    venue = [v for v in (c.journal, _b(c.volume), _b(c.pages)) if v is not None]
+    if venue:
+        parts.append((WEIGHTS["venue"], sum(venue) / len(venue)))
+    ids = [v for v in (_b(c.doi), _b(c.pmid)) if v is not None]
+    if ids:
+        parts.append((WEIGHTS["ids"], max(ids)))
+    if not parts:
+        return 0.0
+    total = sum(w for w, _ in parts)
+    return round(sum(w * v for w, v in parts) / total, 4)
+
+
+def _b(value: bool | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
+    """The rule-based verdict on a compared pair (see the module docstring)."""
+    score = _score(c)
+    title = c.title if c.title is not None else 0.0
+    short_words = min(a.title_words, b.title_words)
+    same_id = bool(c.doi) or bool(c.pmid)
+    id_name = "same DOI" if c.doi else "same PMID"
+    long_prefix = c.title_prefix and short_words >= 5
+    good_title = title >= 0.9 or (long_prefix and title >= 0.6)
+    fair_title = title >= 0.8 or c.title_prefix
+    authors_missing = c.authors is None
+    authors_strong = c.authors is not None and (
+        (bool(c.first_author) and c.authors >= 0.75)
+        or (c.authors >= 0.99 and min(len(a.authors), len(b.authors)) >= 2
+            and len(a.authors) == len(b.authors)))  # the same authors in another order
+    authors_ok = c.authors is not None and (bool(c.first_author) or c.authors >= 0.5)
+    year_same = c.year == 0
+    year_close = c.year is not None and c.year <= 1
+    journal_same = c.journal is not None and c.journal >= 0.9
+    journal_differs = c.journal is not None and c.journal < 0.6
+    venue_agree = sum((journal_same, c.volume is True, c.pages is True))
+    venue_differ = sum((journal_differs, c.volume is False, c.pages is False))
+    # venue_differ counts disagreements whatever the journal; conflicts need the same journal
+
+    if c.conflicts:
+        near_perfect = title >= 0.95 and (authors_strong or authors_missing) and year_close \
+            and venue_agree >= 2 and len(c.conflicts) == 1 and c.conflicts[0] in (DOI_CONFLICT,)
+        if near_perfect:
+            return Decision(UNCERTAIN, f"conflict: {c.conflicts[0]}", score)
+        return Decision(DISTINCT, f"conflict: {', '.join(c.conflicts)}", score)
+
+    if c.title is None:
+        if same_id and (authors_ok or authors_missing) and year_close:
+            return Decision(UNCERTAIN, f"{id_name}, a title is missing", score)
+        return Decision(DISTINCT, "a title is missing", score)
+    if short_words <= 1 and not same_id:
+        if title == 1.0 and authors_strong and year_same and venue_agree >= 2 and venue_differ == 0:
+            return Decision(UNCERTAIN, "one-word title", score)
+        return Decision(DISTINCT, "one-word title", score)
+
+    if c.soft:
+        if fair_title and (authors_ok or authors_missing):
+            return Decision(UNCERTAIN, c.soft[0], score)
+        return Decision(DISTINCT, "different titles", score)
+
+    if (a.generic or b.generic) and not same_id:
+        # "Editorial", "Editor's comments": the same title in every issue
+        if title == 1.0 and authors_strong and year_same and c.issue and c.pages and venue_differ == 0:
+            return Decision(DUPLICATE, "same generic title, authors, issue and pages", score)
+        if fair_title and (authors_ok or authors_missing) and year_close:
+            return Decision(UNCERTAIN, "generic title", score)
+        return Decision(DISTINCT, "generic title", score)
+
+    if same_id:
+        if venue_differ >= 2:
+            return Decision(UNCERTAIN, f"{id_name}, different journals/volumes/pages", score)
+        if good_title or (fair_title and (authors_ok or venue_agree >= 2)):
+            return Decision(DUPLICATE, f"{id_name}, compatible titles", score)
+        if title >= 0.6:
+            return Decision(UNCERTAIN, f"{id_name}, titles differ", score)
+        return Decision(DISTINCT, f"{id_name} but different titles", score)
+
+    if good_title and authors_strong and year_same and venue_agree >= 1 and venue_differ == 0:
+        return Decision(DUPLICATE, "title, authors, year and journal/volume/pages agree", score)
+    if title >= 0.95 and authors_strong and year_close and venue_agree >= 2 and venue_differ == 0:
+        return Decision(DUPLICATE, "title, authors, journal, volume/pages agree (year ±1)", score)
+    if title >= 0.95 and authors_ok and year_same and journal_same and (c.volume or c.pages) \
+            and venue_differ == 0:
+        return Decision(DUPLICATE, "title, first author, year, journal and volume/pages agree", score)
+    if title >= 0.95 and authors_missing and year_same and journal_same and c.volume and c.pages:
+        return Decision(DUPLICATE, "title, year, journal, volume and pages agree (no authors)", score)
+    if title >= 0.95 and authors_strong and year_close and c.volume and c.page_range \
+            and a.last_page and a.first_page != a.last_page:
+        return Decision(DUPLICATE, "title, authors, volume and page range agree", score)
+    if fair_title and authors_strong and year_same and journal_same and c.volume and c.page_range \
+            and a.last_page and a.first_page != a.last_page:
+        return Decision(DUPLICATE, "authors, journal, volume and page range agree, similar title", score)
+    if title >= 0.95 and year_close and journal_same and c.volume and c.page_range \
+            and a.last_page and a.first_page != a.last_page:
+        return Decision(DUPLICATE, "title, journal, volume and page range agree", score)
+    if c.title_exact and short_words >= 6 and authors_strong and year_same and venue_differ == 0:
+        return Decision(DUPLICATE, "same title, authors and year", score)
+
+    if fair_title and (authors_ok or authors_missing) and (year_close or c.year is None):
+        return Decision(UNCERTAIN, "similar title, not enough agreement", score)
+    if authors_strong and year_same and journal_same and c.volume and c.page_range \
+            and a.first_page != a.last_page:
+        return Decision(UNCERTAIN, "same authors and pages, titles differ", score)
+    return Decision(DISTINCT, "not enough agreement", score)

@@ -1,0 +1,236 @@
+"""One de-duplication run over plain rows: prepare, block, compare, decide, group into works.
+
+:func:`deduplicate` is the whole stage as one call. It takes the records (:class:`MatchRow`),
+the works they already belong to (from earlier runs) and the decisions people made, and
+returns the new assignment of records to works, the pairs worth keeping (links and doubtful
+pairs, each with its rule and field scores) and a report of what could not be compared.
+
+Work ids are record ids: a new work takes the id of its lowest record; an existing work keeps
+its id when new records join it, so decisions that refer to works stay valid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scoping.dedupe.blocking import MAX_BLOCK, WINDOW, candidate_pairs
+from scoping.dedupe.cluster import Link, form_works
+from scoping.dedupe.compare import DUPLICATE, UNCERTAIN, Comparison, compare, decide, hard_conflict
+from scoping.dedupe.keys import Keys, MatchRow, prepare
+
+__all__ = [
+    "DIFFERENT",
+    "SAME",
+    "DedupeReport",
+    "DedupeResult",
+    "PairResult",
+    "deduplicate",
+    "explain_fields",
+]
+
+SAME = "same"
+DIFFERENT = "different"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(slots=True, frozen=True)
+class PairResult:
+    """A compared pair worth keeping: a link or a doubtful pair, by record ids (a < b)."""
+
+    a: int
+    b: int
+    label: str
+    rule: str
+    score: float
+    fields: dict[str, object]
+
+
+@dataclass(slots=True)
+class DedupeReport:
+    """Counts and problems of one run."""
+
+    n_records: int = 0
+    n_new: int = 0
+    n_candidates: int = 0
+    n_duplicate_pairs: int = 0
+    n_uncertain_pairs: int = 0
+    n_refused: int = 0
+    n_works: int = 0
+    n_linked_records: int = 0
+    problems: dict[str, list[int]] = field(default_factory=dict)
+    """Record ids that could not be compared properly, by problem ("no title"...)."""
+    large_blocks: list[tuple[str, str, int]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "n_records": self.n_records, "n_new": self.n_new, "n_candidates": self.n_candidates,
+            "n_duplicate_pairs": self.n_duplicate_pairs, "n_uncertain_pairs": self.n_uncertain_pairs,
+            "n_refused": self.n_refused, "n_works": self.n_works,
+            "n_linked_records": self.n_linked_records,
+            "problems": {k: len(v) for k, v in self.problems.items()},
+            "problem_examples": {k: v[:20] for k, v in self.problems.items()},
+            "large_blocks": [list(b) for b in self.large_blocks[:50]],
+            "n_large_blocks": len(self.large_blocks),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+@dataclass(slots=True)
+class DedupeResult:
+    """The outcome of :func:`deduplicate`."""
+
+    works: dict[int, int]
+    """Record id -> work id, for every record given."""
+    changed: dict[int, int]
+    """The part of ``works`` that differs from the ``existing`` mapping given."""
+    pairs: list[PairResult]
+    report: DedupeReport
+    merges: list[tuple[int, list[int]]] = field(default_factory=list)
+    """Existing works joined by a person's decision: ``(new work id, old work ids)``."""
+
+
+def explain_fields(c: Comparison) -> dict[str, object]:
+    """The per-field comparison as stored and shown (rounded, without empty values)."""
+    out: dict[str, object] = {}
+    for name, value in c.as_dict().items():
+        if value is None or value == [] or (value is False and name in ("title_exact", "title_prefix")):
+            continue
+        out[name] = round(value, 3) if isinstance(value, float) else value
+    return out
+
+
+def deduplicate(
+    rows: Sequence[MatchRow],
+    *,
+    existing: Mapping[int, int] | None = None,
+    decisions: Mapping[tuple[int, int], str] | None = None,
+    progress: Progress | None = None,
+    max_block: int = MAX_BLOCK,
+    window: int = WINDOW,
+) -> DedupeResult:
+    """Link the records of ``rows`` into works.
+
+    ``existing`` maps record id -> work id from earlier runs: those records keep their works
+    and only pairs with at least one new record are compared. ``decisions`` maps record-id
+    pairs ``(a, b)`` with ``a < b`` to ``"same"`` or ``"different"`` (a person's latest word,
+    which always wins).
+    """
+    existing = dict(existing or {})
+    decisions = dict(decisions or {})
+    report = DedupeReport(n_records=len(rows))
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[name] = report.seconds.get(name, 0.0) + now - clock
+        clock = now
+
+    def tick(phase: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(phase, done, total)
+
+    ids = [row.id for row in rows]
+    index = {rid: i for i, rid in enumerate(ids)}
+    if len(index) != len(ids):
+        raise ValueError("record ids must be unique")
+    keys: list[Keys] = []
+    total = len(rows)
+    for i, row in enumerate(rows):
+        keys.append(prepare(row, i))
+        if i % 20_000 == 0:
+            tick("preparing", i, total)
+    tick("preparing", total, total)
+    for k in keys:
+        for problem in k.problems:
+            report.problems.setdefault(problem, []).append(ids[k.index])
+    step("prepare")
+
+    is_new = np.fromiter((rid not in existing for rid in ids), dtype=bool, count=len(ids))
+    report.n_new = int(is_new.sum())
+    pairs, blocking = candidate_pairs(keys, new=is_new if existing else None,
+                                      max_block=max_block, window=window)
+    report.large_blocks = blocking.large_blocks
+    step("block")
+
+    manual_same: list[tuple[int, int]] = []
+    kept_apart: set[tuple[int, int]] = set()
+    for (ra, rb), verdict in decisions.items():
+        if ra in index and rb in index:
+            ia, ib = index[ra], index[rb]
+            pair = (ia, ib) if ia < ib else (ib, ia)
+            if verdict == SAME:
+                manual_same.append(pair)
+            elif verdict == DIFFERENT:
+                kept_apart.add(pair)
+
+    links: list[Link] = [Link(i, j, 1.0, manual=True) for i, j in manual_same]
+    kept: dict[tuple[int, int], PairResult] = {}
+    n_pairs = len(pairs)
+    report.n_candidates = n_pairs
+    pair_list = pairs.tolist()
+    del pairs
+    for done, (i, j) in enumerate(pair_list):
+        if done % 50_000 == 0:
+            tick("comparing", done, n_pairs)
+        a, b = keys[i], keys[j]
+        comparison = compare(a, b)
+        decision = decide(a, b, comparison)
+        if decision.label == DUPLICATE and (i, j) not in kept_apart:
+            links.append(Link(i, j, decision.score))
+        if decision.label in (DUPLICATE, UNCERTAIN):
+            kept[(i, j)] = PairResult(ids[i], ids[j], decision.label, decision.rule, decision.score,
+                                      explain_fields(comparison))
+    tick("comparing", n_pairs, n_pairs)
+    del pair_list
+    step("compare")
+
+    def conflict(i: int, j: int) -> str | None:
+        if ((i, j) if i < j else (j, i)) in kept_apart:
+            return "kept apart by a person"
+        return hard_conflict(keys[i], keys[j])
+
+    existing_index = {index[rid]: work for rid, work in existing.items() if rid in index}
+    tick("grouping", 0, 1)
+    roots, refusals = form_works(len(rows), links, conflict=conflict, existing=existing_index)
+    tick("grouping", 1, 1)
+    for refusal in refusals:
+        key = (refusal.i, refusal.j) if refusal.i < refusal.j else (refusal.j, refusal.i)
+        old = kept.get(key)
+        if old is not None and key not in kept_apart:
+            kept[key] = PairResult(old.a, old.b, UNCERTAIN, refusal.reason, old.score, old.fields)
+            report.n_refused += 1
+
+    # work ids: an existing work keeps its id; a new work takes its lowest record id
+    groups: dict[int, list[int]] = {}
+    for i, root in roots.items():
+        groups.setdefault(root, []).append(i)
+    works: dict[int, int] = {}
+    merges: list[tuple[int, list[int]]] = []
+    for members in groups.values():
+        olds = sorted({existing_index[i] for i in members if i in existing_index})
+        work = olds[0] if olds else min(ids[i] for i in members)
+        if len(olds) > 1:
+            merges.append((work, olds))
+        for i in members:
+            works[ids[i]] = work
+    for rid in ids:
+        if rid not in works:
+            works[rid] = existing.get(rid, rid)
+    changed = {rid: work for rid, work in works.items() if existing.get(rid) != work}
+    step("group")
+
+    pair_results = sorted(kept.values(), key=lambda p: (p.a, p.b))
+    report.n_duplicate_pairs = sum(1 for p in pair_results if p.label == DUPLICATE)
+    report.n_uncertain_pairs = sum(1 for p in pair_results if p.label == UNCERTAIN)
+    sizes = Counter(works.values())
+    report.n_works = len(sizes)
+    report.n_linked_records = sum(n for n in sizes.values() if n > 1)
+    return DedupeResult(works=works, changed=changed, pairs=pair_results, report=report, merges=merges)

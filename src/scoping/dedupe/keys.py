@@ -1,0 +1,503 @@
+"""What de-duplication compares: a record's fields reduced to matching keys.
+
+:class:`MatchRow` is the plain input of the stage (one stored record: its id, source and the
+fields that identify a publication). :func:`prepare` turns it into a :class:`Keys` object whose
+fields are already normalised for comparison, so that each field is cleaned once per record
+and never once per pair:
+
+- titles: HTML and markup gone, accents folded, Greek letters spelled out, case and punctuation
+  dropped, non-Latin letters kept; a title in square brackets (MEDLINE's translated titles,
+  or an original-language title after the English one) is kept as a second title
+- authors: ``(family, given names)`` per author, whatever the layout (``Family, G.``,
+  ``G. Family``, ``Family G``, several authors run together as ``Hirata T.Fukuse T.``)
+- journal: words without stop words, so abbreviations can be compared word by word
+- volume, issue, pages: the numbers that identify a place in a journal
+- DOI, PMID: as normalised by :mod:`scoping.records`; preprint servers' DOIs are flagged
+- title markers: erratum, retraction, reply, comment, protocol, "part N"; and the numbers
+  standing as words in the title (a "2" in "Trial 2" tells two reports apart)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import unquote
+
+from scoping.records import Record
+
+__all__ = ["Author", "Keys", "MatchRow", "prepare", "title_words"]
+
+MAX_AUTHORS = 40
+"""Authors compared per record; the rest of a consortium list adds nothing but time."""
+
+
+@dataclass(slots=True)
+class MatchRow:
+    """One record as de-duplication sees it: its id, its source and its identifying fields."""
+
+    id: int
+    source: str = ""
+    source_id: str | None = None
+    title: str | None = None
+    authors: Sequence[str] = ()
+    year: int | None = None
+    journal: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    isbn: str | None = None
+    doc_type: str | None = None
+    abstract: str | None = None
+    """The start of the abstract (a few hundred characters are enough to compare)."""
+
+    @classmethod
+    def from_record(cls, id: int, record: Record, source: str = "") -> MatchRow:
+        return cls(
+            id=id, source=source, source_id=record.source_id, title=record.title,
+            authors=record.authors, year=record.year, journal=record.journal,
+            volume=record.volume, issue=record.issue, pages=record.pages, doi=record.doi,
+            pmid=record.pmid, isbn=record.isbn, doc_type=record.doc_type,
+            abstract=(record.abstract or "")[:400] or None,
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class Author:
+    family: str
+    given: tuple[str, ...]
+    """Given names spelled out (two letters or more); initials are dropped."""
+    initials: str
+
+
+@dataclass(slots=True)
+class Keys:
+    """The matching keys of one record (see the module docstring)."""
+
+    index: int
+    title: str = ""
+    alt_title: str = ""
+    """A second title: the part in square brackets, or the title without it."""
+    title_words: int = 0
+    numbers: frozenset[str] = frozenset()
+    markers: frozenset[str] = frozenset()
+    generic: bool = False
+    """A title many items share ("Editorial", "Editor's comments"): never evidence on its own."""
+    authors: tuple[Author, ...] = ()
+    n_authors: int = 0
+    year: int | None = None
+    journal: tuple[str, ...] = ()
+    journal_key: str = ""
+    journal_alts: tuple[str, ...] = ()
+    """Other forms of the journal name: with its subtitle, a bracketed translation."""
+    volume: str = ""
+    issue: str = ""
+    supplement: str = ""
+    first_page: str = ""
+    last_page: str = ""
+    doi: str = ""
+    doi_preprint: bool = False
+    pmid: str = ""
+    abstract: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0].family if self.authors else ""
+
+
+# -- text --------------------------------------------------------------------------------------
+
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+}
+_GREEK_RE = re.compile("[" + "".join(_GREEK) + "]")
+_TAG = re.compile(r"<[^<>]{1,80}>")
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", re.I)
+_NON_WORD = re.compile(r"[\W_]+")
+_FOLD_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d",
+                             "ð": "d", "þ": "th", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """Lower case, accents dropped, Greek letters spelled out, only letters/digits and spaces."""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        import html
+
+        text = html.unescape(text)
+    text = text.casefold()
+    if not text.isascii():
+        text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
+        text = text.translate(_FOLD_EXTRA)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+# -- titles ------------------------------------------------------------------------------------
+
+_BRACKET_END = re.compile(r"^(?P<main>.*?)\s*\[(?P<alt>[^\[\]]{8,})\]\s*[.;:]?\s*$", re.S)
+_BRACKET_ALL = re.compile(r"^\s*\[(?P<alt>[^\[\]]+)\]\s*[.;:]?\s*$", re.S)
+_NOISE = re.compile(
+    r"\s*[\[(](?:review|editorial|letter|abstract|comment|article in [a-z]+|in [a-z]+|"
+    r"[a-z]+ version|author'?s? transl[^\])]*|\d+ refs?)[\])]\.?", re.I)
+_SECTION_TAIL = re.compile(r"\s*[-:]?\s*\[[^\[\]\s]+(?:\s[^\[\]\s]+)?\]\s*\.?\s*$")
+_THOUSANDS = re.compile(r"(?<=\d)[ ,\u00a0\u2009](?=\d{3}\b)")
+_ANNOTATION = re.compile(
+    r"\s*[.;]?\s*\[(?:erratum|comment|retraction|retracted|summary for patients|update|"
+    r"expression of concern|corrected and republished|republished|reprint|see comments?)\b.*$",
+    re.I | re.S)
+_LANGUAGE_TAIL = re.compile(
+    r"\.\s+(?:chinese|english|french|german|italian|japanese|korean|polish|portuguese|russian|"
+    r"spanish|turkish|dutch|czech|hungarian|norwegian|swedish|danish|finnish|hebrew|greek|"
+    r"persian|croatian|serbian|slovak|slovenian|romanian|bulgarian|ukrainian|lithuanian)\b.*$",
+    re.I | re.S)
+_LANGUAGE_BRACKET = re.compile(r"\s*\[[A-Z][a-z]+(?: [a-z]+)?\]\s*\.?\s*$")
+_TWO_TITLES = re.compile(r"\s(?:=|;)\s")
+_NUMBER = re.compile(r"\d+")
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7",
+          "viii": "8", "ix": "9", "x": "10"}
+_PART = re.compile(r"\b(?:part|pt|teil|partie|parte)\s*\.?\s*([0-9]+|[ivx]+|one|two|three|four)\b")
+_WORD_NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4"}
+
+_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("erratum", re.compile(r"^(?:erratum|errata|corrigendum|correction|corrections|"
+                           r"author correction|publisher correction|publisher s note)\b"
+                           r"|\b(?:erratum|corrigendum)\b")),
+    ("retraction", re.compile(r"^(?:retraction|retracted|notice of retraction|withdrawn|"
+                              r"expression of concern)\b")),
+    ("reply", re.compile(r"^(?:reply|response|in reply|author s reply|authors reply|"
+                         r"the authors reply|rebuttal|authors response)\b|"
+                         r"\b(?:reply|response|authors reply|author s reply|rejoinder)$")),
+    ("comment", re.compile(r"^(?:comment|commentary|comments|re|letter|letters)\b|"
+                           r"\b(?:comment on|commentary on|letter to the editor)\b|"
+                           r"\b(?:a comment|commentary)$")),
+    ("protocol", re.compile(r"\b(?:study protocol|trial protocol|protocol for|a protocol)\b")),
+    ("abstracts", re.compile(r"^(?:abstracts|proceedings|poster|posters|oral presentations)\b")),
+)
+
+
+_GENERIC = re.compile(
+    r"^(?:editorial|editorials|guest editorial|editor s (?:comments?|notes?|introduction|corner|page)|"
+    r"editorial (?:introduction|comment|note|board)|introduction|preface|foreword|in this issue|"
+    r"this issue|book reviews?|news|correspondence|letters? to the editor|highlights?|"
+    r"announcements?|obituary|contents|table of contents|index|reviewers|acknowledgments?|"
+    r"from the editors?|message from the editors?|issue information|front matter|back matter|"
+    r"editors? comments|remarks from .{0,40}editor.*|.{0,40} editor s comments)$")
+
+
+def _title_markers(key: str) -> frozenset[str]:
+    found = {name for name, pattern in _MARKERS if pattern.search(key)}
+    for match in _PART.finditer(key):
+        value = match.group(1)
+        value = _ROMAN.get(value, _WORD_NUMBERS.get(value, value))
+        found.add(f"part {value}")
+    return frozenset(found)
+
+
+def title_words(title: str | None) -> list[str]:
+    """The folded words of a title (what blocking keys are made of)."""
+    return fold(title).split() if title else []
+
+
+def _prepare_title(keys: Keys, title: str | None) -> None:
+    if not title:
+        return
+    text = _ANNOTATION.sub("", title) or title
+    text = _NOISE.sub("", text) or text
+    text = _SECTION_TAIL.sub("", text) or text
+    text = _LANGUAGE_BRACKET.sub("", text) or text
+    if any(ch.isdigit() for ch in text):
+        text = _THOUSANDS.sub("", text)
+    text = _LANGUAGE_TAIL.sub("", text) or text
+    main, alt = text, ""
+    whole = _BRACKET_ALL.match(text)
+    if whole is not None:  # the whole title is a translation in brackets
+        main = whole.group("alt")
+    else:
+        end = _BRACKET_END.match(text)
+        if end is not None and len(end.group("main")) >= 8:
+            main, alt = end.group("main"), end.group("alt")
+        else:
+            parts = _TWO_TITLES.split(text, maxsplit=1)
+            if len(parts) == 2 and parts[0].count(" ") >= 3 and parts[1].count(" ") >= 3:
+                main, alt = parts
+    key = fold(main)
+    keys.title = key
+    keys.alt_title = fold(alt) if alt else ""
+    keys.title_words = key.count(" ") + 1 if key else 0
+    keys.numbers = frozenset(_NUMBER.findall(key))
+    keys.markers = _title_markers(key)
+    keys.generic = keys.title_words <= 1 or bool(_GENERIC.match(key))
+
+
+# -- authors -----------------------------------------------------------------------------------
+
+_PACKED = re.compile(r"(?<=[A-Z]\.)(?=[A-Z](?:[a-z\u00C0-\u024F]|'[A-Z]))")
+_PACKED_HINT = re.compile(r"[a-z] (?:[A-Z]\. ?)+[A-Z](?:[a-z]|'[A-Z])")
+_INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
+_NULL_NAME = re.compile(r"(?:,\s*|\b)(?:null|none|nan)\b", re.I)
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "md", "phd"})
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
+                        "dos", "das", "ter", "ten", "bin", "al", "el", "st"})
+
+
+def _split_packed(names: Sequence[str]) -> list[str]:
+    """``["Hirata T.Fukuse T."]`` -> ``["Hirata T.", "Fukuse T."]`` (a format some exports use)."""
+    out: list[str] = []
+    for name in names:
+        if "," not in name and _PACKED_HINT.search(name):
+            out.extend(part.strip() for part in _PACKED.split(name) if part.strip())
+        else:
+            out.append(name)
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def parse_author(name: str) -> Author | None:
+    """``"Family, Given"``, ``"Given Family"``, ``"Family GH"`` -> :class:`Author`."""
+    text = _NULL_NAME.sub("", name).strip(" ,")
+    if not text:
+        return None
+    if "," in text:
+        family_text, _, given_text = text.partition(",")
+        family_words = fold(family_text).split()
+        given_raw = given_text.replace(".", ". ").split()
+    else:
+        raw = text.replace(".", ". ").split()
+        if not raw:
+            return None
+        # "Smith JA" / "Smith J. A." (initials last) or "John A. Smith" (family last)
+        tail = [w for w in raw[1:]]
+        if tail and all(_INITIALS.match(w) for w in tail):
+            family_words, given_raw = fold(raw[0]).split(), tail
+        elif len(raw) >= 2 and _INITIALS.match(raw[0]) and not _INITIALS.match(raw[-1]):
+            family_words, given_raw = fold(raw[-1]).split(), raw[:-1]
+        elif len(raw) >= 2:
+            family_words, given_raw = fold(raw[-1]).split(), raw[:-1]
+            # keep particles with the family name: "Ludwig van Beethoven"
+            while given_raw and given_raw[-1].casefold() in _PARTICLES:
+                family_words = [given_raw.pop().casefold(), *family_words]
+        else:
+            family_words, given_raw = fold(raw[0]).split(), []
+    family_words = [w for w in family_words if w not in _SUFFIXES]
+    if not family_words:
+        return None
+    family = "".join(w for w in family_words if w not in _PARTICLES) or "".join(family_words)
+    given_words = [w for w in (fold(g) for g in given_raw) for w in w.split() if w not in _SUFFIXES]
+    given = tuple(w for w in given_words if len(w) >= 2)
+    initials = "".join(w[0] for w in given_words if w)
+    if not initials and given_raw and _INITIALS.match(given_raw[0]):
+        initials = "".join(ch for ch in given_raw[0].lower() if ch.isalpha())
+    return Author(family=family, given=given, initials=initials)
+
+
+# -- journals ----------------------------------------------------------------------------------
+
+_JOURNAL_STOP = frozenset({"the", "of", "and", "in", "for", "on", "de", "la", "le", "der", "und",
+                           "du", "des", "et", "a", "an", "y", "electronic", "resource"})
+_JOURNAL_CONFERENCE = re.compile(r"[.:;,]?\s*(?:conference|congress|meeting|symposium)\s*:.*$", re.I | re.S)
+_JOURNAL_BRACKETS = re.compile(r"\[([^\]]*)\]")
+_JOURNAL_PARENS = re.compile(r"\([^)]*\)")
+_JOURNAL_SUBTITLE = re.compile(r"\s*(?::|\s/\s|\s=\s|\.\s)\s*")
+_JOURNAL_SECTION = re.compile(r"\s+-\s+|\.\s+")
+
+
+def _journal_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in fold(text).split() if w not in _JOURNAL_STOP)
+
+
+def _prepare_journal(keys: Keys, journal: str | None) -> None:
+    if not journal:
+        return
+    text = _JOURNAL_CONFERENCE.sub("", journal) or journal
+    alts = [_journal_words(m) for m in _JOURNAL_BRACKETS.findall(text)]
+    text = _JOURNAL_BRACKETS.sub(" ", text)
+    text = _JOURNAL_PARENS.sub(" ", text).strip(" .\"'") or text
+    main = _JOURNAL_SUBTITLE.split(text, maxsplit=1)[0]
+    words = _journal_words(main) or _journal_words(text)
+    keys.journal = words
+    keys.journal_key = " ".join(words)
+    full = _journal_words(text)
+    section = _journal_words(_JOURNAL_SECTION.split(text, maxsplit=1)[0])
+    variants = {" ".join(v) for v in (full, section, *alts) if v}
+    variants.discard(keys.journal_key)
+    keys.journal_alts = tuple(sorted(variants))
+
+
+# -- numbers -----------------------------------------------------------------------------------
+
+_LEADING_NUMBER = re.compile(r"\d+")
+
+
+_NOT_AN_ISSUE = re.compile(r"sup|spec|pt|part|[a-z]\d|\d[a-z]", re.I)
+
+
+def _issue(value: str | None) -> str:
+    """A plain issue number (supplements, parts and odd values give ``""``: not compared)."""
+    if not value or _NOT_AN_ISSUE.search(value):
+        return ""
+    number = _number(value)
+    return number if number and int(number) <= 60 else ""
+
+
+_NOT_A_VOLUME = re.compile(r"^\W*(?:sup|spec|\d+\))", re.I)
+
+
+_SUPPLEMENT = re.compile(r"\bsup(?:p|pl|plement)?\b\W*(\d+)|\bs(\d+)\b", re.I)
+
+
+def _supplement(value: str | None) -> str:
+    """The supplement number in an issue or volume ("Suppl. 2", "S2") or ``""``."""
+    if not value:
+        return ""
+    match = _SUPPLEMENT.search(value)
+    if match is None:
+        return ""
+    return (match.group(1) or match.group(2)).lstrip("0")
+
+
+def _volume(value: str | None) -> str:
+    """The volume number; a stray supplement fragment ("1)", "Suppl 2") gives ``""``."""
+    if not value or _NOT_A_VOLUME.match(value.strip()):
+        return ""
+    return _number(value)
+
+
+def _number(value: str | None) -> str:
+    if not value:
+        return ""
+    match = _LEADING_NUMBER.search(value)
+    if match is None:
+        return ""
+    return match.group(0).lstrip("0") or "0"
+
+
+_MONTHS = {m: str(i) for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_EXCEL_DAY_MONTH = re.compile(r"^(\d{1,2})-([a-z]{3})$")  # "11-7" (11-17) shown by Excel as "11-Jul"
+_EXCEL_MONTH_YEAR = re.compile(r"^([a-z]{3})-(\d{2})$")  # "11-17" shown as "Nov-17"
+_FIRST_PAGE = re.compile(r"([a-z]*)-?(\d+)")
+_ROMAN_PAGE = re.compile(r"^[ivxlc]+$")
+
+
+def _excel_pages(text: str) -> str:
+    match = _EXCEL_DAY_MONTH.match(text)
+    if match and match.group(2) in _MONTHS:
+        return f"{match.group(1)}-{_MONTHS[match.group(2)]}"
+    match = _EXCEL_MONTH_YEAR.match(text)
+    if match and match.group(1) in _MONTHS:
+        return f"{_MONTHS[match.group(1)]}-{match.group(2)}"
+    return text
+
+
+def _page(text: str) -> str:
+    """The first page number of ``text`` with its letter prefix ("e123", "s12", "h1327")."""
+    text = text.strip()
+    if _ROMAN_PAGE.match(text):
+        return text
+    match = _FIRST_PAGE.search(text)
+    if match is None:
+        return ""
+    prefix, digits = match.groups()
+    if prefix and _ROMAN_PAGE.match(prefix) and len(prefix) > 1:
+        prefix = ""  # "II-221": a supplement's roman prefix
+    return prefix + (digits.lstrip("0") or "0")
+
+
+_PAGE_COUNT = re.compile(r"^\d+\s*(?:p|pp|pages?|s)\.?$", re.I)
+
+
+def _prepare_pages(keys: Keys, pages: str | None) -> None:
+    if not pages or _PAGE_COUNT.match(pages.strip()):
+        return
+    text = _excel_pages(pages.strip().lower().replace(" ", "").split(";")[0].split(",")[0])
+    if "-" in text and not _FIRST_PAGE.match(text.split("-")[0] or "x"):
+        # a prefix split off by a dash: "ii-221-5" -> first page "221"
+        head, _, rest = text.partition("-")
+        if _ROMAN_PAGE.match(head) and rest[:1].isdigit():
+            text = rest
+    first, sep, last = text.partition("-")
+    if first in ("", "-") and last:
+        first, sep, last = last, "", ""
+    keys.first_page = _page(first)
+    if not keys.first_page:
+        return
+    if sep and last:
+        keys.last_page = _page(last)
+    fp, lp = keys.first_page, keys.last_page
+    if fp.isdigit() and lp.isdigit() and len(lp) < len(fp):  # "1391-402" -> 1402
+        expanded = fp[: len(fp) - len(lp)] + lp
+        if int(expanded) >= int(fp):
+            keys.last_page = expanded
+
+
+_PREPRINT_DOI = (
+    "10.1101/",  # bioRxiv, medRxiv
+    "10.48550/",  # arXiv
+    "10.21203/",  # Research Square
+    "10.20944/",  # Preprints.org
+    "10.2139/ssrn",  # SSRN
+    "10.31234/",  # PsyArXiv
+    "10.31219/",  # OSF Preprints
+    "10.31235/",  # SocArXiv
+    "10.31222/",  # MetaArXiv
+    "10.22541/",  # Authorea
+    "10.1590/scielopreprints",
+    "10.12688/f1000research",  # versions of one article carry one DOI each
+)
+_DOI_PUNCT = re.compile(r"[^0-9a-z./]+")
+_DOI_TAIL = re.compile(r"(?:/(?:abstract|full|pdf|epdf|fulltext)|\.pdf|\.html?)$")
+
+
+def _prepare_doi(keys: Keys, doi: str | None) -> None:
+    if not doi:
+        return
+    value = doi.strip().lower()
+    if "%" in value:
+        value = unquote(value)
+    value = _DOI_TAIL.sub("", value)
+    keys.doi = _DOI_PUNCT.sub("", value)  # "10.1160/th-09-03" and "10.1160/th09-03" are one DOI
+    keys.doi_preprint = value.startswith(_PREPRINT_DOI)
+
+
+# -- the record --------------------------------------------------------------------------------
+
+
+def prepare(row: MatchRow, index: int) -> Keys:
+    """The matching keys of ``row``; ``index`` is its position in the run's list of rows."""
+    keys = Keys(index=index)
+    _prepare_title(keys, row.title)
+    names = [a for a in row.authors[: MAX_AUTHORS + 1] if a]
+    one_packed = len(names) == 1 and "," not in names[0] and ";" not in names[0]
+    if one_packed or any("." in n and "," not in n for n in names[:3]):
+        names = _split_packed(names)
+    authors = tuple(a for a in (parse_author(n) for n in names[:MAX_AUTHORS]) if a is not None)
+    keys.authors = authors
+    keys.n_authors = len(row.authors) if len(row.authors) > MAX_AUTHORS else len(authors)
+    keys.year = row.year
+    _prepare_journal(keys, row.journal)
+    keys.volume = _volume(row.volume)
+    if keys.volume and row.year is not None and keys.volume == str(row.year):
+        keys.volume = ""  # a year in the volume field
+    keys.issue = _issue(row.issue)
+    keys.supplement = _supplement(row.issue) or _supplement(row.volume)
+    _prepare_pages(keys, row.pages)
+    _prepare_doi(keys, row.doi)
+    keys.pmid = (row.pmid or "").strip()
+    if row.abstract:
+        keys.abstract = fold(row.abstract[:400])[:300]
+    if not keys.title:
+        keys.problems.append("no title")
+    elif keys.title_words <= 1:
+        keys.problems.append("one-word title")
+    return keys
