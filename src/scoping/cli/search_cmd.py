@@ -1,3 +1,311 @@
-"""Commands of the search stage (filled in by the search issue)."""
+"""Commands of the search stage: search plan, run, log, counts."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scoping.errors import UsageError
+from scoping.review import Review
+
+from .main import cli, review_options
+
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+_DATABASE_HELP = ("A database of the strategy (e.g. MEDLINE, PsycINFO) or a platform: pubmed, "
+                  "europepmc, openalex, crossref, ovid, wos, ebsco, scopus.")
+
+
+@cli.group("search")
+def search_group() -> None:
+    """Search strategies: translate them for each database, run them, log them (PRISMA-S).
+
+    The strategy is searches/strategy.toml: concept blocks of terms (combined with AND),
+    limits (years, languages, document types) and the databases with their platforms.
+    Databases with an open API (PubMed, Europe PMC, OpenAlex, Crossref) are searched by
+    'scoping search run'; for the others 'scoping search plan' gives copy-paste syntax and
+    their exports are imported with 'scoping import FILE --source NAME'.
+
+    \b
+    Example:
+      scoping search plan                      # every database's query
+      scoping search run --database MEDLINE    # search PubMed, store the records
+      scoping search log                       # what was searched where, for PRISMA-S
+    """
+
+
+def _load(review: Callable[[], Review]) -> tuple[Review, Any]:
+    from scoping.search import load_strategy
+
+    target = review()
+    return target, load_strategy(target.strategy_path)
+
+
+@search_group.command("plan")
+@click.option("--database", "-d", metavar="NAME", default=None, help=_DATABASE_HELP)
+@review_options
+def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
+    """Print the exact query for every database (or only for --database NAME).
+
+    PubMed gets E-utilities syntax with field tags, truncation and limits; Europe PMC its
+    REST query; OpenAlex a title_and_abstract.search filter with limit filters; Crossref a
+    ranked bibliographic query. Ovid, Web of Science, EBSCOhost and Scopus get syntax to
+    paste into their advanced search. Where a platform cannot express the strategy exactly
+    (truncation inside a phrase, a missing field or limit) a note says so and how the query
+    approximates it. With --database only the query is printed (notes go to standard error).
+
+    \b
+    Examples:
+      scoping search plan
+      scoping search plan --database pubmed
+      scoping search plan --database PsycINFO > psycinfo-ovid.txt
+    """
+    from scoping.search import PLATFORMS, plan, translate
+
+    _, strategy = _load(review)
+    if database is not None:
+        query = translate(strategy, database)
+        click.echo(query.text)
+        for note in query.notes:
+            err.print(f"Note: {note}")
+        return
+    listed = {db.name for db in strategy.databases}
+    for n, query in enumerate(plan(strategy)):
+        platform = PLATFORMS[query.platform]
+        how = ("searched by 'scoping search run'" if platform.api
+               else "no open API: run it there, then 'scoping import FILE --source NAME'")
+        names = query.database.split(", ")
+        mark = "" if any(name in listed for name in names) else " (not in the strategy)"
+        if n:
+            click.echo("")
+        click.echo(f"== {query.database}{mark} | {platform.label} | {how}")
+        click.echo(query.text)
+        for note in query.notes:
+            click.echo(f"  note: {note}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+
+
+@search_group.command("run")
+@click.option("--database", "-d", metavar="NAME", default=None,
+              help="Search only this database (default: every API database of the strategy). "
+                   + _DATABASE_HELP)
+@click.option("--new", is_flag=True,
+              help="Start a new run even if an unfinished run of the same query exists.")
+@click.option("--resume", metavar="RUN", default=None,
+              help="Continue this run (an id from 'scoping search log').")
+@review_options
+def run_cmd(database: str | None, new: bool, resume: str | None, review: Callable[[], Review]) -> None:
+    """Search the API databases and store their records, with a log for PRISMA-S.
+
+    PubMed is searched through NCBI's E-utilities (Bio.Entrez), Europe PMC, OpenAlex and
+    Crossref through their REST APIs, within each service's rate limit, retrying
+    throttled and failed requests. Result sets larger than one PubMed query can page
+    through are split by publication date. Every raw response page is kept under
+    searches/runs/RUN/ and the records are stored tagged with the database and the run.
+    An interrupted run continues where it stopped when the command is run again (or with
+    --resume RUN), without storing any record twice.
+
+    Needs an e-mail address for PubMed (SCOPING_EMAIL or [search] email); API keys come
+    from NCBI_API_KEY and OPENALEX_API_KEY.
+
+    \b
+    Examples:
+      SCOPING_EMAIL=you@example.org scoping search run
+      scoping search run --database MEDLINE
+      scoping search run --resume pubmed-20260301-101500
+    """
+    from scoping.search import PLATFORMS, ProgressEvent, SearchConfig, run_search
+    from scoping.store import search_tables
+
+    if new and resume:
+        raise UsageError("--new and --resume exclude each other; choose one")
+    target, strategy = _load(review)
+    config = SearchConfig.load(strategy)
+    with target.open_store() as store:
+        if resume is not None:
+            search_tables.ensure_tables(store)
+            earlier = search_tables.get_run(store, resume)
+            if earlier is None:
+                raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists "
+                                 "the runs")
+            targets = [strategy.find_database(earlier.database) or earlier.database]
+        elif database is not None:
+            targets = [strategy.database(database)]
+        else:
+            targets = [db for db in strategy.databases if PLATFORMS[db.platform].api]
+            if not targets:
+                raise UsageError("the strategy lists no database with an open API; name one with "
+                                 "--database (pubmed, europepmc, openalex, crossref)")
+        for db in targets:
+            with _progress() as bar:
+                name = db if isinstance(db, str) else db.name
+                task = bar.add_task(f"Searching {name}", total=None, count="")
+
+                def show(event: ProgressEvent, bar: Progress = bar, task: Any = task) -> None:
+                    what = "Searching" if event.stage == "searching" else "Fetching"
+                    total = f"{event.total:,}" if event.total is not None else "?"
+                    bar.update(task, description=f"{what} {event.database}", total=event.total,
+                               completed=event.done, count=f"{event.done:,}/{total} records")
+
+                result = run_search(target, strategy, db, store=store, config=config, new=new,
+                                    resume=resume, progress=show)
+            run = result.run
+            hits = f"{run.hit_count:,}" if run.hit_count is not None else "?"
+            again = " (resumed)" if result.resumed else ""
+            out.print(f"{run.database} ({PLATFORMS[run.platform].label}): {hits} hits, "
+                      f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
+                      f"[run {run.id}, {run.folder}]")
+            if run.message:
+                out.print(f"  note: {run.message}")
+        if database is None and resume is None:
+            for db in strategy.databases:
+                if not PLATFORMS[db.platform].api:
+                    out.print(f"{db.name} ({PLATFORMS[db.platform].label}): no open API; run "
+                              f"'scoping search plan --database \"{db.name}\"' there and import "
+                              f"the export with 'scoping import FILE --source \"{db.name}\"'")
+
+
+def _limits_text(limits: dict[str, Any]) -> str:
+    parts: list[str] = []
+    if limits.get("from_year") or limits.get("to_year"):
+        parts.append(f"{limits.get('from_year') or '...'}-{limits.get('to_year') or ''}".rstrip("-")
+                     if limits.get("to_year") else f"from {limits['from_year']}")
+    if limits.get("languages"):
+        parts.append(", ".join(limits["languages"]))
+    if limits.get("document_types"):
+        parts.append(", ".join(limits["document_types"]))
+    return "; ".join(parts) or "none"
+
+
+def _when(stamp: str | None) -> str:
+    return stamp[:19].replace("T", " ") + " UTC" if stamp else ""
+
+
+@search_group.command("log")
+@click.option("--database", "-d", metavar="NAME", default=None, help="Only this database.")
+@click.option("--format", "fmt", type=click.Choice(["text", "table", "json"]), default="text",
+              help="text: every search with its query (default); table: one line each; json.")
+@review_options
+def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> None:
+    """The search log for PRISMA-S: each database, platform, query, date, hits, records.
+
+    Lists every API run (with its exact query, limits, date and time, hit count and records
+    retrieved) and every export imported with --source naming one of the strategy's
+    databases, which counts as that database's search (with the query 'scoping search plan'
+    gives for it). Imports from other sources are listed last.
+
+    \b
+    Examples:
+      scoping search log
+      scoping search log --format table
+      scoping search log --format json > outputs/search-log.json
+    """
+    from scoping.search import search_log
+
+    target, strategy = _load(review)
+    with target.open_store() as store:
+        entries = search_log(store, strategy, database=database)
+    if fmt == "json":
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+        return
+    if not entries:
+        out.print("No searches yet: run 'scoping search run' or import exports with "
+                  "'scoping import FILE --source NAME'.")
+        return
+    if fmt == "table":
+        table = Table(title="Search log", title_justify="left")
+        for column in ("database", "interface", "method", "date (UTC)", "hits", "records",
+                       "status", "run / file"):
+            table.add_column(column, justify="right" if column in ("hits", "records") else "left")
+        for e in entries:
+            table.add_row(e.database, e.interface, e.method, _when(e.date).removesuffix(" UTC"),
+                          f"{e.hit_count:,}" if e.hit_count is not None else "",
+                          f"{e.retrieved:,}", e.status, e.reference)
+        out.print(table)
+        return
+    for n, e in enumerate(entries):
+        if n:
+            click.echo("")
+        what = f"API run {e.reference}" if e.method == "api" else f"export {e.reference}"
+        click.echo(f"{e.database} | {e.interface or 'source not in the strategy'} | {what}")
+        rows = [("date", _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else ""))]
+        if e.query:
+            rows.append(("query", e.query.replace("\n", "\n" + " " * 13)))
+        if e.platform:
+            rows.append(("limits", _limits_text(e.limits)))
+        if e.hit_count is not None:
+            rows.append(("hits", f"{e.hit_count:,}"))
+        rows.append(("records", f"{e.retrieved:,}"))
+        rows.append(("status", e.status))
+        if e.note:
+            rows.append(("note", e.note))
+        for label, value in rows:
+            click.echo(f"  {label:<10} {value}")
+
+
+@search_group.command("counts")
+@click.option("--database", "-d", metavar="NAME", default=None,
+              help="Count in this database (default: the strategy's PubMed, Europe PMC and "
+                   "OpenAlex databases).")
+@review_options
+def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
+    """Hit counts of each term and block, live, to see which terms contribute.
+
+    For every term: its hits alone (with the limits) and its hits in place of its block in
+    the full strategy; then each block, and the full strategy. Sends one request per number
+    to the database's API (PubMed, Europe PMC or OpenAlex), within its rate limit.
+
+    \b
+    Examples:
+      scoping search counts
+      scoping search counts --database europepmc
+    """
+    from scoping.search import PLATFORMS, SearchConfig, term_counts
+    from scoping.search.counts import COUNTABLE
+
+    _, strategy = _load(review)
+    config = SearchConfig.load(strategy)
+    if database is not None:
+        targets = [strategy.database(database)]
+    else:
+        targets = [db for db in strategy.databases if db.platform in COUNTABLE]
+        if not targets:
+            raise UsageError("the strategy lists no database that can count terms; name one with "
+                             "--database (pubmed, europepmc or openalex)")
+    for db in targets:
+        with _progress() as bar:
+            task = bar.add_task(f"Counting in {db.name}", total=None, count="")
+
+            def show(done: int, total: int, bar: Progress = bar, task: Any = task) -> None:
+                bar.update(task, total=total, completed=done, count=f"{done}/{total} counts")
+
+            counts = term_counts(strategy, db, config=config, progress=show)
+        table = Table(title=f"{db.name} ({PLATFORMS[db.platform].label}): hits by term",
+                      title_justify="left")
+        table.add_column("block")
+        table.add_column("term")
+        table.add_column("alone", justify="right")
+        table.add_column("in the strategy", justify="right")
+        for c in counts:
+            if c.block is None:
+                table.add_row("all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}",
+                              style="bold")
+                continue
+            table.add_row(c.block, c.term if c.term is not None else "(whole block)",
+                          f"{c.alone:,}", f"{c.combined:,}" if c.combined is not None else "",
+                          style=None if c.term is not None else "italic")
+        out.print(table)

@@ -1,1 +1,44 @@
-"""search stage."""
+"""The search stage: strategies, their translation into each database's syntax, API runs and
+the search log.
+
+The only package that does network I/O. ``scoping search plan|run|log|counts`` are thin
+commands over :func:`load_strategy`, :func:`plan`/:func:`translate`, :func:`run_search`,
+:func:`search_log` and :func:`term_counts`.
+"""
+
+from __future__ import annotations
+
+from scoping.search.config import SearchConfig
+from scoping.search.counts import TermCount, term_counts
+from scoping.search.log import LogEntry, search_log
+from scoping.search.platforms import API_PLATFORMS, PLATFORMS, Platform
+from scoping.search.runner import ProgressEvent, RunResult, run_search
+from scoping.search.strategy import Block, Database, Limits, Strategy, Term, load_strategy, parse_strategy
+from scoping.search.translate import Query, plan, term_queries, translate
+from scoping.search.transport import RetryPolicy
+
+__all__ = [
+    "API_PLATFORMS",
+    "PLATFORMS",
+    "Block",
+    "Database",
+    "Limits",
+    "LogEntry",
+    "Platform",
+    "ProgressEvent",
+    "Query",
+    "RetryPolicy",
+    "RunResult",
+    "SearchConfig",
+    "Strategy",
+    "Term",
+    "TermCount",
+    "load_strategy",
+    "parse_strategy",
+    "plan",
+    "run_search",
+    "search_log",
+    "term_counts",
+    "term_queries",
+    "translate",
+]

@@ -1,0 +1,598 @@
+"""Run a strategy against an API, resumably, keeping every raw page and a log for PRISMA-S.
+
+A run is a folder ``searches/runs/<run-id>/`` and a row of ``search_runs``:
+
+::
+
+    run.json            database, platform, exact query, request parameters, limits, settings
+    pages/<key>.<ext>   every response page, exactly as received (written once, never changed)
+    rejected/           responses that did not parse, kept for inspection
+    summary.json        hit count, records retrieved, requests, times (written when complete)
+
+Each page is checked (it must parse) before it is saved, saved before its records are stored,
+and its records are stored in one import per page (``search_run`` = the run id). An interrupted
+run (network failure, Ctrl-C, a crash) continues from the last completed page: saved pages are
+read back instead of fetched again, a page whose records were stored is skipped, and a record
+the run already stored is never stored again.
+
+PubMed: one query can page through at most ``pubmed_cap`` (10,000) records, so larger result
+sets are split into publication-date ranges (halved until each fits), the PMIDs of every range
+are collected with esearch, checked against the total, and fetched with efetch in batches of
+``pubmed_batch`` PMIDs (a frozen list, so a resumed run fetches exactly the records it set out
+to). Europe PMC, OpenAlex and Crossref are paged with their cursors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from scoping.errors import ConfigError, NetworkError, UsageError
+from scoping.records import Record
+from scoping.review import Review
+from scoping.search import responses
+from scoping.search.config import PAGE_SIZES, SearchConfig
+from scoping.search.platforms import PLATFORMS
+from scoping.search.strategy import Database, Strategy
+from scoping.search.translate import Query, translate
+from scoping.search.transport import EntrezTransport, HttpTransport, RateLimiter, Stats
+from scoping.store import Store, utc_now
+from scoping.store import search_tables as tables
+
+__all__ = ["ProgressEvent", "RunResult", "run_search"]
+
+T = TypeVar("T")
+
+MALFORMED_TRIES = 3
+"""How often a page that does not parse is fetched before the run stops."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Where a run is: ``done`` of ``total`` records (``total`` is ``None`` until known)."""
+
+    run_id: str
+    database: str
+    stage: str
+    """``"searching"`` (counting, collecting PubMed ids) or ``"fetching"`` (records)."""
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run: tables.RunRow
+    resumed: bool
+    stored: int
+    """Records stored by this invocation (a resumed run stores only what was missing)."""
+    requests: int
+    seconds: float
+
+
+class _Context:
+    """A run in progress: its folder, its pages, the store, and progress reporting."""
+
+    def __init__(self, store: Store, run: tables.RunRow, folder: Path, database: Database,
+                 stats: Stats, progress: Callable[[ProgressEvent], None] | None) -> None:
+        self.store = store
+        self.run = run
+        self.folder = folder
+        self.pages_dir = folder / "pages"
+        self.pages_dir.mkdir(parents=True, exist_ok=True)
+        self.database = database
+        self.stats = stats
+        self._progress = progress
+        self.pages = {p.key: p for p in tables.list_pages(store, run.id)}
+        self.seq = max((p.seq for p in self.pages.values()), default=0)
+        self._seen: set[str] | None = None
+        self.stored = 0
+        self.retrieved = sum(p.n_records for p in self.pages.values()
+                             if p.kind == "records" and p.import_id is not None)
+        self.total: int | None = run.hit_count
+
+    # -- progress ---------------------------------------------------------------------------
+
+    def report(self, stage: str, done: int | None = None) -> None:
+        if self._progress is not None:
+            self._progress(ProgressEvent(self.run.id, self.database.name, stage,
+                                         self.retrieved if done is None else done, self.total))
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def label(self, key: str) -> str:
+        return f"{PLATFORMS[self.run.platform].label.split(' (')[0]} page {key} of run {self.run.id}"
+
+    def path(self, key: str, ext: str) -> Path:
+        return self.pages_dir / f"{key}.{ext}"
+
+    def done(self, key: str) -> bool:
+        row = self.pages.get(key)
+        return row is not None and row.done
+
+    def page(self, key: str, ext: str, kind: str, fetch: Callable[[], bytes],
+             parse: Callable[[bytes, str], T], *, prefetched: bytes | None = None,
+             next_token: Callable[[T], str | None] = lambda _parsed: None,
+             n_records: Callable[[T], int] = lambda _parsed: 0) -> T:
+        """The parsed page ``key``: read back if saved earlier, else fetched, checked and saved."""
+        path = self.path(key, ext)
+        label = self.label(key)
+        if path.exists():
+            data = path.read_bytes()
+            try:
+                parsed = parse(data, label)
+            except responses.MalformedResponse as exc:  # pragma: no cover - pages are checked first
+                raise NetworkError(f"{exc}; the saved page {path} is damaged: delete it and run "
+                                   f"'scoping search run --resume {self.run.id}'") from None
+            if key not in self.pages:
+                self._record_page(key, kind, path, data, parsed, next_token, n_records)
+            return parsed
+        data = prefetched if prefetched is not None else fetch()
+        for attempt in range(1, MALFORMED_TRIES + 1):
+            try:
+                parsed = parse(data, label)
+                break
+            except responses.MalformedResponse as exc:
+                kept = self._reject(key, ext, data, attempt)
+                if attempt == MALFORMED_TRIES:
+                    raise NetworkError(
+                        f"{exc} (the same page was malformed {MALFORMED_TRIES} times; the last "
+                        f"response is kept in {kept})") from None
+                data = fetch()
+        self._write_once(path, data)
+        self._record_page(key, kind, path, data, parsed, next_token, n_records)
+        return parsed
+
+    def _record_page(self, key: str, kind: str, path: Path, data: bytes, parsed: Any,
+                     next_token: Callable[[Any], str | None], n_records: Callable[[Any], int]) -> None:
+        self.seq += 1
+        tables.save_page(self.store, run_id=self.run.id, key=key, seq=self.seq, kind=kind,
+                         file=str(path.relative_to(self.folder)),
+                         sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                         n_records=n_records(parsed), next_token=next_token(parsed),
+                         fetched_at=utc_now())
+        self.pages = {p.key: p for p in tables.list_pages(self.store, self.run.id)}
+
+    def _reject(self, key: str, ext: str, data: bytes, attempt: int) -> Path:
+        folder = self.folder / "rejected"
+        folder.mkdir(exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        target = folder / f"{key}.{stamp}.{attempt}.{ext}"
+        target.write_bytes(data)
+        return target
+
+    @staticmethod
+    def _write_once(path: Path, data: bytes) -> None:
+        tmp = path.with_name(f".{path.name}.part")
+        with open(tmp, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+
+    # -- records ----------------------------------------------------------------------------
+
+    def seen(self) -> set[str]:
+        if self._seen is None:
+            self._seen = tables.run_source_ids(self.store, self.run.id)
+        return self._seen
+
+    def store_records(self, key: str, ext: str, fmt: str, records: Sequence[Record]) -> int:
+        """Store the records of saved page ``key`` once; the number the page holds."""
+        row = self.pages[key]
+        if row.import_id is not None:
+            return row.n_records
+        path = self.path(key, ext)
+        file_path = str(path.resolve())
+        found = tables.find_page_import(self.store, self.run.id, file_path)
+        if found is not None:  # stored before the run stopped, not yet marked
+            tables.link_page_import(self.store, self.run.id, key, found[0], len(records))
+            self.retrieved += len(records)
+            self.seen().update(r.source_id for r in records if r.source_id)
+            self.pages = {p.key: p for p in tables.list_pages(self.store, self.run.id)}
+            return len(records)
+        seen = self.seen()
+        fresh: list[Record] = []
+        for record in records:
+            if record.source_id and record.source_id in seen:
+                continue
+            if record.source_id:
+                seen.add(record.source_id)
+            fresh.append(record)
+        imported = self.store.add_import(
+            source=self.database.name, file_path=file_path, sha256=row.sha256, size=row.size,
+            format=fmt, encoding="utf-8", records=fresh, search_run=self.run.id,
+            note=f"{PLATFORMS[self.run.platform].label} {key}",
+        )
+        tables.link_page_import(self.store, self.run.id, key, imported.id, len(records))
+        self.pages = {p.key: p for p in tables.list_pages(self.store, self.run.id)}
+        self.stored += imported.n_records
+        self.retrieved += len(records)
+        tables.update_run(self.store, self.run.id, retrieved=self.retrieved,
+                          requests=self.run.requests + self.stats.requests, updated_at=utc_now())
+        return len(records)
+
+
+# -- PubMed -----------------------------------------------------------------------------------
+
+
+def _day(value: dt.date) -> str:
+    return value.strftime("%Y/%m/%d")
+
+
+def _pubmed(ctx: _Context, config: SearchConfig) -> None:
+    from Bio import Entrez
+
+    if not config.email:
+        raise ConfigError("PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
+                          "or email in the [search] table of searches/strategy.toml")
+    settings = ctx.run.settings
+    cap = int(settings["cap"])
+    batch = int(settings["batch"])
+    limiter = RateLimiter(config.rates["pubmed"])
+    transport = EntrezTransport(base_url=config.urls["pubmed"], policy=config.policy,
+                                limiter=limiter, stats=ctx.stats)
+    term = ctx.run.params["term"]
+    common: dict[str, Any] = {"email": config.email, "tool": "scoping"}
+    if config.ncbi_api_key:
+        common["api_key"] = config.ncbi_api_key
+
+    def esearch(key: str, extra: dict[str, Any]) -> responses.ESearch:
+        def fetch() -> bytes:
+            return transport.call(f"PubMed esearch ({ctx.label(key)})", Entrez.esearch, db="pubmed",
+                                  term=term, retmax=cap, **extra, **common)
+
+        result = ctx.page(key, "xml", "search", fetch, responses.parse_esearch)
+        if any(e.startswith("ERROR") for e in result.errors):
+            raise NetworkError(f"{ctx.label(key)}: PubMed rejected the query: {result.errors[0]}")
+        if result.count <= cap and len(result.ids) < result.count:
+            raise NetworkError(f"{ctx.label(key)}: PubMed reported {result.count} records but listed "
+                               f"{len(result.ids)}; run 'scoping search run --new' to search again")
+        return result
+
+    ctx.report("searching", 0)
+    first = esearch("esearch-all", {})
+    ctx.total = first.count
+    tables.update_run(ctx.store, ctx.run.id, hit_count=first.count, updated_at=utc_now())
+    ctx.report("searching", 0)
+
+    soft_lo = dt.date(int(settings["from_year"]), 1, 1)
+    soft_hi = dt.date(int(settings["to_year"]), 12, 31)
+
+    def parts(lo: dt.date, hi: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
+        """``lo``-``hi`` cut into ranges expected to hold fewer than ``cap`` records each.
+
+        The cuts fall inside the strategy's years (where the records are); the first and
+        last range reach out to ``lo`` and ``hi`` so that no record falls between ranges.
+        """
+        a, b = max(lo, soft_lo), min(hi, soft_hi)
+        if a >= b:
+            a, b = lo, hi
+        n = max(2, min(-(-count * 5 // (cap * 4)), (b - a).days + 1))
+        step = ((b - a).days + 1) / n
+        cuts = sorted({a + dt.timedelta(days=int(step * i)) for i in range(1, n)})
+        cuts = [c for c in cuts if lo < c <= hi]
+        starts = [lo, *cuts]
+        ends = [c - dt.timedelta(days=1) for c in cuts] + [hi]
+        return list(zip(starts, ends, strict=True))
+
+    def collect(lo: dt.date, hi: dt.date, known: int | None = None) -> Iterator[str]:
+        if known is None:
+            key = f"esearch-{lo:%Y%m%d}-{hi:%Y%m%d}"
+            result = esearch(key, {"datetype": "pdat", "mindate": _day(lo), "maxdate": _day(hi)})
+            if result.count <= cap:
+                yield from result.ids
+                return
+            known = result.count
+        if lo >= hi:
+            raise NetworkError(
+                f"PubMed finds {known:,} records published on {lo:%Y-%m-%d}, more than the "
+                f"{cap:,} one query can return; narrow the strategy")
+        for start, end in parts(lo, hi, known):
+            yield from collect(start, end)
+
+    if first.count <= cap:
+        ids = list(dict.fromkeys(first.ids))
+    else:
+        lo, hi = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
+        ids = list(dict.fromkeys(collect(lo, hi, first.count)))
+        if len(ids) < first.count:
+            raise NetworkError(
+                f"PubMed reports {first.count:,} records for the query but its publication-date "
+                f"ranges hold {len(ids):,}: records would be missed; run 'scoping search run "
+                "--new' to search again")
+    ctx.report("fetching")
+
+    batches = [ids[i:i + batch] for i in range(0, len(ids), batch)]
+    keys = [f"efetch-{n:05d}" for n in range(1, len(batches) + 1)]
+    pending = [(k, b) for k, b in zip(keys, batches, strict=True) if not ctx.done(k)]
+
+    def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
+        def fetch() -> bytes:
+            return transport.call(f"PubMed efetch ({ctx.label(key)})", Entrez.efetch, db="pubmed",
+                                  id=",".join(chunk), retmode="xml", **common)
+        return fetch
+
+    with _prefetch([(k, fetch_batch(k, b)) for k, b in pending
+                    if not ctx.path(k, "xml").exists()]) as ahead:
+        for key, chunk in pending:
+            fetch = fetch_batch(key, chunk)
+            records = ctx.page(key, "xml", "records", fetch, responses.parse_pubmed,
+                               prefetched=ahead(key), n_records=len)
+            wanted = set(chunk)
+            stray = [r.pmid for r in records if r.pmid not in wanted]
+            if stray:
+                raise NetworkError(f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
+                                   "asked for; run 'scoping search run --new' to search again")
+            ctx.store_records(key, "xml", "pubmed-xml", records)
+            ctx.report("fetching")
+    missing = len(ids) - ctx.retrieved
+    if missing > 0:
+        tables.update_run(ctx.store, ctx.run.id,
+                          message=f"{missing} of {len(ids)} PMIDs returned no record from efetch "
+                                  "(deleted or withdrawn records)")
+
+
+class _Prefetcher:
+    def __init__(self, jobs: list[tuple[str, Callable[[], bytes]]], depth: int = 2) -> None:
+        self._jobs = deque(jobs)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoping-fetch")
+        self._futures: dict[str, Future[bytes]] = {}
+        self._depth = depth
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._jobs and len(self._futures) < self._depth:
+            key, job = self._jobs.popleft()
+            self._futures[key] = self._pool.submit(job)
+
+    def __call__(self, key: str) -> bytes | None:
+        future = self._futures.pop(key, None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        finally:
+            self._fill()
+
+    def close(self) -> None:
+        self._jobs.clear()
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for future in self._futures.values():  # collect errors of fetches nobody waited for
+            if not future.cancelled():
+                with contextlib.suppress(BaseException):
+                    future.result()
+
+
+@contextlib.contextmanager
+def _prefetch(jobs: list[tuple[str, Callable[[], bytes]]]) -> Iterator[Callable[[str], bytes | None]]:
+    """Fetch the next pages in a background thread while this one parses and stores."""
+    prefetcher = _Prefetcher(jobs)
+    try:
+        yield prefetcher
+    finally:
+        prefetcher.close()
+
+
+# -- Europe PMC, OpenAlex, Crossref ----------------------------------------------------------
+
+
+_CURSOR_START = {"europepmc": "*", "openalex": "*", "crossref": "*"}
+_FORMATS = {"europepmc": "europepmc-json", "openalex": "openalex-json", "crossref": "crossref-json"}
+_PARSERS: dict[str, Callable[[bytes, str], responses.Page]] = {
+    "europepmc": responses.parse_europepmc,
+    "openalex": responses.parse_openalex,
+    "crossref": responses.parse_crossref,
+}
+
+
+def _cursor_request(platform: str, config: SearchConfig, params: dict[str, str], cursor: str,
+                    size: int) -> tuple[str, dict[str, Any]]:
+    base = config.urls[platform]
+    if platform == "europepmc":
+        return base + "search", {**params, "format": "json", "resultType": "core",
+                                 "synonym": "false", "pageSize": size, "cursorMark": cursor}
+    if platform == "openalex":
+        extra: dict[str, Any] = {"per-page": size, "cursor": cursor}
+        if config.openalex_api_key:
+            extra["api_key"] = config.openalex_api_key
+        if config.email:
+            extra["mailto"] = config.email
+        return base + "works", {**params, **extra}
+    extra = {"rows": size, "cursor": cursor}
+    if config.email:
+        extra["mailto"] = config.email
+    return base + "works", {**params, **extra}
+
+
+def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
+    platform = ctx.run.platform
+    settings = ctx.run.settings
+    size = int(settings["page_size"])
+    max_records = settings.get("max_records")
+    parse = _PARSERS[platform]
+    headers = {"User-Agent": "scoping (literature scoping reviews)"
+               + (f"; mailto:{config.email}" if config.email else "")}
+    limiter = RateLimiter(config.rates[platform])
+    if max_records is not None and ctx.total is not None:
+        ctx.total = min(ctx.total, int(max_records))
+    cursor: str | None = _CURSOR_START[platform]
+    rows = sorted((p for p in ctx.pages.values() if p.kind == "records"), key=lambda p: p.seq)
+    number = 0
+    for row in rows:  # resume after the last page whose records are stored
+        if not row.done:
+            break
+        number = int(row.key.rsplit("-", 1)[1])
+        cursor = row.next_token
+    ctx.report("fetching")
+    with HttpTransport(policy=config.policy, limiter=limiter, stats=ctx.stats,
+                       headers=headers) as transport:
+        while True:
+            if max_records is not None and ctx.retrieved >= int(max_records):
+                break
+            if ctx.total is not None and ctx.retrieved >= ctx.total and number:
+                break
+            if cursor is None:
+                break
+            number += 1
+            key = f"page-{number:05d}"
+            want = size if max_records is None else min(size, int(max_records) - ctx.retrieved)
+            url, params = _cursor_request(platform, config, dict(ctx.run.params), cursor, want)
+            here = cursor
+
+            def fetch(url: str = url, params: dict[str, Any] = params, key: str = key) -> bytes:
+                return transport.get(ctx.label(key), url, params)
+
+            page = ctx.page(key, "json", "records", fetch, parse,
+                            next_token=lambda p: p.next_cursor, n_records=lambda p: len(p.records))
+            if ctx.total is None or number == 1:
+                ctx.total = page.hit_count if max_records is None else min(page.hit_count,
+                                                                           int(max_records))
+                tables.update_run(ctx.store, ctx.run.id, hit_count=page.hit_count,
+                                  updated_at=utc_now())
+            ctx.store_records(key, "json", _FORMATS[platform], page.records)
+            ctx.report("fetching")
+            if not page.records or page.next_cursor == here:
+                break
+            cursor = page.next_cursor
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def _new_run_id(review: Review, platform: str) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"{platform}-{stamp}"
+    run_id, n = base, 1
+    while (review.runs_dir / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def _settings(platform: str, strategy: Strategy, db: Database, config: SearchConfig) -> dict[str, Any]:
+    if platform == "pubmed":
+        limits = strategy.limits
+        return {"batch": config.pubmed_batch, "cap": config.pubmed_cap,
+                "from_year": limits.from_year or 1950,
+                "to_year": limits.to_year or dt.date.today().year}
+    size = min(config.page_size or PAGE_SIZES[platform], PAGE_SIZES[platform])
+    out: dict[str, Any] = {"page_size": size}
+    if platform == "crossref":
+        out["max_records"] = db.max_records or 1000
+    return out
+
+
+def _write_json_once(path: Path, value: Any) -> None:
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _pick_run(store: Store, db: Database, query: Query, *, new: bool,
+              resume: str | None) -> tables.RunRow | None:
+    if resume is not None:
+        run = tables.get_run(store, resume)
+        if run is None:
+            raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists the runs")
+        if run.status == "complete":
+            raise UsageError(f"run {resume} is complete; run 'scoping search run --new' to search again")
+        return run
+    if new:
+        return None
+    for run in reversed(tables.list_runs(store, database=db.name, platform=db.platform)):
+        if run.status != "complete" and run.query == query.text:
+            return run
+    return None
+
+
+def run_search(review: Review, strategy: Strategy, database: str | Database, *, store: Store,
+               config: SearchConfig | None = None, new: bool = False, resume: str | None = None,
+               progress: Callable[[ProgressEvent], None] | None = None) -> RunResult:
+    """Search one API database, store its records and log the run; resumable.
+
+    Without ``new``, an unfinished run of the same database with the same query is continued
+    (``resume`` names one explicitly). Raises :class:`~scoping.errors.NetworkError` when the
+    service keeps failing; the run is then ``interrupted`` and can be resumed.
+    """
+    config = config or SearchConfig.load(strategy)
+    tables.ensure_tables(store)
+    if resume is not None:
+        earlier = tables.get_run(store, resume)
+        if earlier is not None:
+            database = strategy.find_database(earlier.database) or Database(earlier.database,
+                                                                            earlier.platform)
+    db = strategy.database(database) if isinstance(database, str) else database
+    if not PLATFORMS[db.platform].api:
+        raise UsageError(
+            f"{db.name} is searched on {PLATFORMS[db.platform].label}, which has no open API: run "
+            f"the query of 'scoping search plan --database \"{db.name}\"' there, export the "
+            f"records and import them with 'scoping import FILE --source \"{db.name}\"'")
+    query = translate(strategy, db)
+    run = _pick_run(store, db, query, new=new, resume=resume)
+    resumed = run is not None
+    started = time.monotonic()
+    if run is None:
+        run_id = _new_run_id(review, db.platform)
+        folder = review.runs_dir / run_id
+        folder.mkdir(parents=True)
+        now = utc_now()
+        settings = _settings(db.platform, strategy, db, config)
+        run = tables.create_run(
+            store, id=run_id, database=db.name, platform=db.platform, query=query.text,
+            params=query.params, limits=strategy.limits.to_dict(), settings=settings,
+            folder=str(folder.relative_to(review.root)), started_at=now)
+        _write_json_once(folder / "run.json", {
+            "run": run_id, "database": db.name, "platform": db.platform,
+            "interface": PLATFORMS[db.platform].label, "url": config.urls[db.platform],
+            "query": query.text, "params": query.params, "notes": list(query.notes),
+            "limits": strategy.limits.to_dict(), "settings": settings, "started": now,
+            "strategy": strategy.path,
+        })
+    else:
+        tables.update_run(store, run.id, status="running", message=None, updated_at=utc_now())
+        folder = review.root / run.folder
+        folder.mkdir(parents=True, exist_ok=True)
+    stats = Stats()
+    ctx = _Context(store, run, folder, db, stats, progress)
+    try:
+        if db.platform == "pubmed":
+            _pubmed(ctx, config)
+        else:
+            _cursor_api(ctx, config)
+    except NetworkError as exc:
+        tables.update_run(store, run.id, status="interrupted", message=str(exc),
+                          requests=run.requests + stats.requests, updated_at=utc_now())
+        raise NetworkError(f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
+                           f"run --resume {run.id}' to continue from there") from None
+    except BaseException:
+        tables.update_run(store, run.id, status="interrupted", message="interrupted",
+                          requests=run.requests + stats.requests, updated_at=utc_now())
+        raise
+    finished = utc_now()
+    tables.update_run(store, run.id, status="complete", finished_at=finished,
+                      retrieved=ctx.retrieved, requests=run.requests + stats.requests,
+                      updated_at=finished)
+    final = tables.get_run(store, run.id)
+    assert final is not None
+    _write_json_once(folder / "summary.json", {
+        "run": run.id, "database": db.name, "platform": db.platform, "query": final.query,
+        "started": final.started_at, "finished": finished, "hit_count": final.hit_count,
+        "retrieved": final.retrieved, "requests": final.requests, "message": final.message,
+    })
+    return RunResult(run=final, resumed=resumed, stored=ctx.stored, requests=stats.requests,
+                     seconds=time.monotonic() - started)
+

@@ -1,0 +1,408 @@
+"""The search strategy: concept blocks of terms, limits and databases, from ``strategy.toml``.
+
+::
+
+    [review]
+    title = "..."
+
+    [[block]]                       # blocks are combined with AND
+    name = "Peer support"
+    terms = ["peer support", "peer worker*", "expert by experience"]
+    fields = ["title", "abstract", "keywords"]   # optional: where to search (default: all three)
+
+    [[block]]
+    name = "Animal studies"
+    exclude = true                  # combined with NOT
+    terms = ["mice", "rat*"]
+
+    [limits]
+    from_year = 1990                # inclusive; to_year likewise
+    languages = ["English"]
+    document_types = ["article", "review"]
+
+    [databases]                     # database name = platform it is searched on
+    MEDLINE = "pubmed"
+    PsycINFO = "ovid"
+    "Social Policy and Practice" = { platform = "ovid", keywords_field = "kw" }
+    Crossref = { platform = "crossref", max_records = 2000, ignore_limits = ["languages"] }
+
+    [search]
+    email = "you@example.org"       # sent to NCBI and Crossref as their policies ask
+
+Terms: a term with spaces is a phrase; ``*`` at the end of a word truncates (``worker*``), also
+inside a phrase (``"peer worker*"``). Quotes around a whole term are allowed and change
+nothing; any other quote is an error. Every problem is a :class:`~scoping.errors.ConfigError`
+that names the block and term.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scoping.errors import ConfigError
+from scoping.search.platforms import (
+    DOCUMENT_TYPES,
+    LANGUAGES,
+    PLATFORMS,
+    platform_for,
+    unsupported_limits,
+)
+
+__all__ = [
+    "FIELDS",
+    "Block",
+    "Database",
+    "Limits",
+    "Strategy",
+    "Term",
+    "load_strategy",
+    "parse_strategy",
+]
+
+FIELDS: tuple[str, ...] = ("title", "abstract", "keywords")
+"""Where a block's terms can be searched."""
+
+_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR", "ADJ", "SAME", "WITH"})
+_BAD_CHARS = re.compile(r"[()\[\]{},;?$#]")
+_MIN_STEM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One term of a block: a word or a phrase, possibly truncated."""
+
+    text: str
+    """The term as searched, without surrounding quotes: ``peer worker*``."""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.text.split())
+
+    @property
+    def phrase(self) -> bool:
+        return len(self.words) > 1
+
+    @property
+    def truncated(self) -> bool:
+        return "*" in self.text
+
+    @property
+    def plain(self) -> str:
+        """The term without truncation marks."""
+        return self.text.replace("*", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A concept: terms combined with OR, searched in ``fields``."""
+
+    name: str
+    terms: tuple[Term, ...]
+    fields: tuple[str, ...] = FIELDS
+    exclude: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    from_year: int | None = None
+    to_year: int | None = None
+    languages: tuple[str, ...] = ()
+    """Language names as in :data:`~scoping.search.platforms.LANGUAGES` (``"English"``)."""
+    document_types: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.from_year or self.to_year or self.languages or self.document_types)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from_year": self.from_year, "to_year": self.to_year,
+                "languages": list(self.languages), "document_types": list(self.document_types)}
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """A database of the review and the platform it is searched on."""
+
+    name: str
+    platform: str
+    keywords_field: str | None = None
+    """Ovid only: the field code of author keywords in this database (``id`` in PsycINFO)."""
+    max_records: int | None = None
+    """Crossref only: how many of the best-ranked works to keep."""
+    ignore_limits: tuple[str, ...] = ()
+    """Limits this database cannot apply and that are screened by hand instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A review's search strategy as written in ``strategy.toml``."""
+
+    blocks: tuple[Block, ...]
+    limits: Limits = Limits()
+    databases: tuple[Database, ...] = ()
+    title: str = ""
+    question: str = ""
+    email: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """The ``[search]`` table (email, batch sizes...)."""
+    path: str | None = None
+
+    @property
+    def include(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if not b.exclude)
+
+    @property
+    def exclude(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.exclude)
+
+    def find_database(self, name: str) -> Database | None:
+        """The strategy's database called ``name``, or its first one on platform ``name``."""
+        wanted = " ".join(name.split()).casefold()
+        for db in self.databases:
+            if db.name.casefold() == wanted:
+                return db
+        key = platform_for(name)
+        for db in self.databases:
+            if db.platform == key:
+                return db
+        return None
+
+    def database(self, name: str) -> Database:
+        """A database by name or platform; a platform the strategy does not list gets a default entry."""
+        found = self.find_database(name)
+        if found is not None:
+            return found
+        key = platform_for(name)
+        if key is None:
+            names = ", ".join(db.name for db in self.databases)
+            raise ConfigError(
+                f"no database or platform called {name!r}: the strategy lists "
+                f"{names or 'no databases'}; platforms are {', '.join(PLATFORMS)}"
+            )
+        return Database(name=PLATFORMS[key].default_database, platform=key)
+
+
+def load_strategy(path: str | os.PathLike[str]) -> Strategy:
+    """Read and check ``strategy.toml``."""
+    where = Path(path)
+    try:
+        text = where.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where} does not exist; run 'scoping init' or write the strategy "
+                          "file (see 'scoping search plan --help')") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {where}: {exc}") from exc
+    return parse_strategy(text, str(where))
+
+
+def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
+    """Parse and check the text of a strategy file; ``path`` names it in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    known = {"review", "block", "limits", "databases", "search"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown section [{unknown[0]}]; the sections are "
+                          + ", ".join(f"[{k}]" for k in ("review", "block", "limits", "databases",
+                                                          "search")))
+    review = _table(data, "review", path)
+    raw_blocks = data.get("block", [])
+    if not isinstance(raw_blocks, list) or not raw_blocks:
+        raise ConfigError(f"{path}: no [[block]] of terms; add at least one concept block")
+    blocks = tuple(_block(raw, i, path) for i, raw in enumerate(raw_blocks, 1))
+    names = [b.name.casefold() for b in blocks]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{path}: two blocks are called {name!r}; give each block its own name")
+    if not any(not b.exclude for b in blocks):
+        raise ConfigError(f"{path}: every block has exclude = true; at least one block must "
+                          "say what to find")
+    limits = _limits(_table(data, "limits", path), path)
+    databases = _databases(_table(data, "databases", path), limits, path)
+    settings = _table(data, "search", path)
+    email = settings.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        raise ConfigError(f"{path}: [search] email must be an e-mail address, not {email!r}")
+    return Strategy(
+        blocks=blocks, limits=limits, databases=databases,
+        title=str(review.get("title", "")), question=str(review.get("question", "")),
+        email=email or None, settings=settings, path=path,
+    )
+
+
+def _table(data: Mapping[str, Any], name: str, path: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return value
+
+
+def _block(raw: object, index: int, path: str) -> Block:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: block {index} must be a table with name and terms")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{path}: block {index} has no name; add name = \"...\"")
+    name = name.strip()
+    where = f"{path}: block {name!r}"
+    extra = sorted(set(raw) - {"name", "terms", "fields", "exclude"})
+    if extra:
+        raise ConfigError(f"{where}: unknown key {extra[0]!r} (a block has name, terms, fields, "
+                          "exclude)")
+    terms = raw.get("terms")
+    if terms is None:
+        raise ConfigError(f"{where} has no terms; add terms = [\"...\"]")
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise ConfigError(f"{where}: terms must be a list of strings")
+    if not terms:
+        raise ConfigError(f"{where} is empty: give it at least one term, or delete the block")
+    parsed = tuple(_term(t, i, where) for i, t in enumerate(terms, 1))
+    seen: set[str] = set()
+    for term in parsed:
+        key = term.text.casefold()
+        if key in seen:
+            raise ConfigError(f"{where}: the term {term.text!r} is listed twice")
+        seen.add(key)
+    fields = raw.get("fields", list(FIELDS))
+    if isinstance(fields, str):
+        fields = [fields]
+    if not isinstance(fields, list) or not fields:
+        raise ConfigError(f"{where}: fields must be a non-empty list of "
+                          + ", ".join(FIELDS))
+    for f in fields:
+        if f not in FIELDS:
+            raise ConfigError(f"{where}: unknown field {f!r}; fields are {', '.join(FIELDS)}")
+    exclude = raw.get("exclude", False)
+    if not isinstance(exclude, bool):
+        raise ConfigError(f"{where}: exclude must be true or false")
+    ordered = tuple(f for f in FIELDS if f in fields)
+    return Block(name=name, terms=parsed, fields=ordered, exclude=exclude)
+
+
+def _term(value: str, index: int, where: str) -> Term:
+    label = f"{where}, term {index} {value!r}"
+    text = " ".join(value.split())
+    if not text:
+        raise ConfigError(f"{label} is empty; delete it or write the term")
+    quotes = text.count('"')
+    if quotes % 2:
+        raise ConfigError(f"{label}: unbalanced quote; write phrases without quotes (a term "
+                          "with spaces is searched as a phrase)")
+    if quotes == 2 and text.startswith('"') and text.endswith('"'):
+        text = " ".join(text[1:-1].split())
+        if not text:
+            raise ConfigError(f"{label} is empty; delete it or write the term")
+    elif quotes:
+        raise ConfigError(f"{label}: quotes inside a term; write one phrase per term (a term "
+                          "with spaces is searched as a phrase)")
+    bad = _BAD_CHARS.search(text)
+    if bad:
+        raise ConfigError(f"{label}: {bad.group(0)!r} is not allowed in a term; write one word "
+                          "or phrase per term, truncate with * at the end of a word")
+    for word in text.split():
+        if word.upper() in _OPERATORS and word.isupper():
+            raise ConfigError(f"{label}: {word} inside a term; write one term per entry (the "
+                              "terms of a block are combined with OR, blocks with AND)")
+        stem = word.rstrip("*")
+        if "*" in stem:
+            raise ConfigError(f"{label}: * can only end a word (worker*), not stand inside one")
+        if word.endswith("**"):
+            raise ConfigError(f"{label}: write one * to truncate, not {word}")
+        if word.endswith("*") and len(stem) < _MIN_STEM:
+            raise ConfigError(f"{label}: {word} truncates too short a stem; databases need at "
+                              f"least {_MIN_STEM} letters before *")
+        if not stem:
+            raise ConfigError(f"{label}: * alone is not a term")
+    return Term(text=text)
+
+
+def _year(value: object, name: str, path: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1500 <= value <= 2999:
+        raise ConfigError(f"{path}: [limits] {name} must be a year such as 1990, not {value!r}")
+    return value
+
+
+def _limits(raw: Mapping[str, Any], path: str) -> Limits:
+    extra = sorted(set(raw) - {"from_year", "to_year", "languages", "document_types"})
+    if extra:
+        raise ConfigError(f"{path}: [limits] has an unknown key {extra[0]!r}; limits are "
+                          "from_year, to_year, languages, document_types")
+    from_year = _year(raw.get("from_year"), "from_year", path)
+    to_year = _year(raw.get("to_year"), "to_year", path)
+    if from_year and to_year and from_year > to_year:
+        raise ConfigError(f"{path}: [limits] from_year {from_year} is after to_year {to_year}")
+    languages = raw.get("languages", [])
+    if isinstance(languages, str):
+        languages = [languages]
+    if not isinstance(languages, list):
+        raise ConfigError(f"{path}: [limits] languages must be a list such as [\"English\"]")
+    names: list[str] = []
+    for lang in languages:
+        found = LANGUAGES.get(str(lang).strip().lower())
+        if found is None:
+            raise ConfigError(f"{path}: [limits] unknown language {lang!r}; known languages: "
+                              + ", ".join(v.name for v in LANGUAGES.values()))
+        names.append(found.name)
+    types = raw.get("document_types", [])
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, list):
+        raise ConfigError(f"{path}: [limits] document_types must be a list such as [\"article\"]")
+    for kind in types:
+        if kind not in DOCUMENT_TYPES:
+            raise ConfigError(f"{path}: [limits] unknown document type {kind!r}; document types: "
+                              + ", ".join(DOCUMENT_TYPES))
+    return Limits(from_year=from_year, to_year=to_year, languages=tuple(names),
+                  document_types=tuple(types))
+
+
+_DB_KEYS = {"platform", "keywords_field", "max_records", "ignore_limits"}
+_LIMIT_NAMES = ("languages", "document_types")
+
+
+def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Database, ...]:
+    databases: list[Database] = []
+    for name, value in raw.items():
+        where = f"{path}: [databases] {name!r}"
+        spec = {"platform": value} if isinstance(value, str) else value
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where} must name a platform (\"pubmed\") or be a table with "
+                              "platform = ...")
+        extra = sorted(set(spec) - _DB_KEYS)
+        if extra:
+            raise ConfigError(f"{where}: unknown key {extra[0]!r} (keys: {', '.join(sorted(_DB_KEYS))})")
+        platform = platform_for(str(spec.get("platform", "")))
+        if platform is None:
+            raise ConfigError(f"{where}: unknown platform {spec.get('platform')!r}; platforms are "
+                              + ", ".join(PLATFORMS))
+        ignore = spec.get("ignore_limits", [])
+        if not isinstance(ignore, list) or any(i not in _LIMIT_NAMES for i in ignore):
+            raise ConfigError(f"{where}: ignore_limits lists limits to screen by hand: "
+                              + " and/or ".join(_LIMIT_NAMES))
+        max_records = spec.get("max_records")
+        if max_records is not None and (not isinstance(max_records, int) or max_records < 1):
+            raise ConfigError(f"{where}: max_records must be a positive whole number")
+        keywords_field = spec.get("keywords_field")
+        if keywords_field is not None and (not isinstance(keywords_field, str)
+                                           or not re.fullmatch(r"[a-z]{2,3}", keywords_field)):
+            raise ConfigError(f"{where}: keywords_field is an Ovid field code such as \"kf\"")
+        db = Database(name=str(name).strip(), platform=platform, keywords_field=keywords_field,
+                      max_records=max_records, ignore_limits=tuple(ignore))
+        for limit, reason in unsupported_limits(platform, limits.languages, limits.document_types):
+            if limit not in db.ignore_limits:
+                raise ConfigError(
+                    f"{where}: the limit {limit} cannot be applied: {reason}; remove the limit or "
+                    f"the database, or add ignore_limits = [\"{limit}\"] to screen it by hand"
+                )
+        databases.append(db)
+    return tuple(databases)

@@ -1,0 +1,550 @@
+"""Turn a strategy into each platform's own query syntax.
+
+:func:`translate` gives the exact query for one database: the text ``scoping search plan``
+prints (and, for the APIs, the request parameters ``scoping search run`` sends), with notes
+wherever the platform cannot express the strategy exactly and how it is approximated:
+
+=========  ==================================================================================
+platform   syntax
+=========  ==================================================================================
+pubmed     E-utilities ``term``: ``"peer worker*"[tiab]``, ``1990:3000[dp]``, ``english[la]``
+europepmc  REST ``query``: ``TITLE:(...) OR ABSTRACT:(...) OR KW:(...)``, ``PUB_YEAR:[1990 TO 3000]``
+openalex   ``/works?filter=title_and_abstract.search:(...),from_publication_date:...``
+crossref   ``/works?query.bibliographic=...&filter=from-pub-date:...`` (ranked, not Boolean)
+ovid       numbered lines: ``"peer support".ti,ab,id.``, ``or/1-7``, ``limit 17 to ...``
+wos        advanced search: ``TI=(...) OR AB=(...) OR AK=(...)``, ``PY=(...)``, ``LA=(...)``
+ebsco      ``TI (...) OR AB (...) OR KW (...)``, ``LA ...``
+scopus     ``TITLE(...) OR ABS(...) OR AUTHKEY(...)``, ``PUBYEAR > 1989``, ``LANGUAGE(...)``
+=========  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+from scoping.search.platforms import DOCUMENT_TYPES, LANGUAGES, PLATFORMS, unsupported_limits
+from scoping.search.strategy import Block, Database, Limits, Strategy, Term
+
+__all__ = [
+    "DEFAULT_URLS",
+    "Query",
+    "TermQuery",
+    "plan",
+    "term_queries",
+    "translate",
+]
+
+DEFAULT_URLS: dict[str, str] = {
+    "pubmed": "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/",
+    "europepmc": "https://www.ebi.ac.uk/europepmc/webservices/rest/",
+    "openalex": "https://api.openalex.org/",
+    "crossref": "https://api.crossref.org/",
+}
+"""Where each API lives (``SCOPING_<PLATFORM>_URL`` overrides these in :mod:`scoping.search.clients`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One database's query."""
+
+    database: str
+    platform: str
+    text: str
+    """The exact query: what to paste into the platform, or what the API is sent."""
+    params: dict[str, str] = field(default_factory=dict)
+    """API platforms: the search parameters of the request (term, query, filter...)."""
+    notes: tuple[str, ...] = ()
+    """Where the platform cannot express the strategy exactly, and how it is approximated."""
+
+
+class _Translator:
+    platform = ""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # -- limits shared by every platform ---------------------------------------------------
+
+    def languages(self, limits: Limits) -> list[str]:
+        if not limits.languages:
+            return []
+        if any(p == "languages" for p, _ in unsupported_limits(self.platform, limits.languages, ())):
+            self.note(f"{PLATFORMS[self.platform].label} cannot limit by language: records in every "
+                      "language are retrieved; screen out other languages by hand")
+            return []
+        return list(limits.languages)
+
+    def document_types(self, limits: Limits) -> list[str]:
+        values: list[str] = []
+        for kind in limits.document_types:
+            value = DOCUMENT_TYPES[kind].get(self.platform)
+            if value is None:
+                self.note(f"{PLATFORMS[self.platform].label} cannot limit to {kind}: that limit is "
+                          "left out; screen by hand")
+            else:
+                values.append(value)
+        return values
+
+    def end_year(self, limits: Limits) -> int:
+        if limits.to_year:
+            return limits.to_year
+        year = dt.date.today().year
+        return year
+
+    def build(self, strategy: Strategy) -> Query:  # pragma: no cover - every platform overrides
+        raise NotImplementedError
+
+    def query(self, text: str, params: dict[str, str] | None = None) -> Query:
+        return Query(database=self.db.name, platform=self.platform, text=text,
+                     params=params or {}, notes=tuple(self.notes))
+
+
+def _join_and_not(includes: list[str], limits: list[str], excludes: list[str], *, and_: str = "AND",
+                  not_: str = "NOT") -> str:
+    parts = [f"({p})" for p in includes] + [f"({p})" if " OR " in p else p for p in limits]
+    text = f" {and_} ".join(parts)
+    for x in excludes:
+        text = f"{text} {not_} ({x})"
+    return text
+
+
+# -- PubMed ----------------------------------------------------------------------------------
+
+
+class _PubMed(_Translator):
+    platform = "pubmed"
+
+    def tags(self, fields: tuple[str, ...]) -> list[str]:
+        f = set(fields)
+        if {"title", "abstract"} <= f:
+            if "keywords" not in f:
+                self.note("PubMed's [tiab] also searches author keywords, so title/abstract blocks "
+                          "find a little more than in databases with a separate keyword field")
+            return ["tiab"]
+        if f == {"title"}:
+            return ["ti"]
+        if f == {"keywords"}:
+            self.note("keywords are searched as PubMed's Other Term [ot] (author keywords); MeSH "
+                      "headings are not searched")
+            return ["ot"]
+        if f == {"title", "keywords"}:
+            return ["ti", "ot"]
+        self.note("PubMed has no abstract-only field: abstracts are searched with [tiab], which "
+                  "also searches titles and author keywords")
+        return ["tiab"]
+
+    def term(self, term: Term, tags: list[str]) -> str:
+        for word in term.words:
+            if word.endswith("*") and len(word) - 1 < 4:
+                self.note(f"PubMed truncates only stems of four letters or more: {term.text} may "
+                          "not be truncated")
+        body = f'"{term.text}"' if term.phrase else term.text
+        parts = [f"{body}[{tag}]" for tag in tags]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def block(self, block: Block) -> str:
+        tags = self.tags(block.fields)
+        return " OR ".join(self.term(t, tags) for t in block.terms)
+
+    def limits(self, limits: Limits) -> list[str]:
+        clauses: list[str] = []
+        if limits.from_year or limits.to_year:
+            clauses.append(f"{limits.from_year or 1000}:{limits.to_year or 3000}[dp]")
+        langs = self.languages(limits)
+        if langs:
+            clauses.append(" OR ".join(f"{LANGUAGES[name.lower()].pubmed}[la]" for name in langs))
+        types = self.document_types(limits)
+        if types:
+            clauses.append(" OR ".join(types))
+        return clauses
+
+    def build(self, strategy: Strategy) -> Query:
+        text = _join_and_not([self.block(b) for b in strategy.include], self.limits(strategy.limits),
+                             [self.block(b) for b in strategy.exclude])
+        return self.query(text, {"term": text})
+
+
+_STOPWORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "is", "of", "on",
+                        "or", "not", "the", "to", "with"})
+
+
+# -- Europe PMC ------------------------------------------------------------------------------
+
+
+class _EuropePMC(_Translator):
+    platform = "europepmc"
+    FIELDS: ClassVar[dict[str, str]] = {"title": "TITLE", "abstract": "ABSTRACT", "keywords": "KW"}
+
+    def term(self, term: Term) -> str:
+        if term.phrase and term.truncated:
+            words = [w for w in term.words if w.lower() not in _STOPWORDS] or list(term.words)
+            self.note(f"Europe PMC cannot truncate inside a phrase: {term.text!r} is searched as "
+                      f"{' AND '.join(words)} within the same field (broader: the words need "
+                      "not be next to each other)")
+            return "(" + " AND ".join(words) + ")"
+        return f'"{term.text}"' if term.phrase else term.text
+
+    def block(self, block: Block) -> str:
+        inner = " OR ".join(self.term(t) for t in block.terms)
+        return " OR ".join(f"{self.FIELDS[f]}:({inner})" for f in block.fields)
+
+    def limits(self, limits: Limits) -> list[str]:
+        clauses: list[str] = []
+        if limits.from_year or limits.to_year:
+            clauses.append(f"PUB_YEAR:[{limits.from_year or 1000} TO {limits.to_year or 3000}]")
+        langs = self.languages(limits)
+        if langs:
+            clauses.append(" OR ".join(f'LANG:"{LANGUAGES[n.lower()].iso3}"' for n in langs))
+        types = self.document_types(limits)
+        if types:
+            clauses.append(" OR ".join(types))
+        return clauses
+
+    def build(self, strategy: Strategy) -> Query:
+        text = _join_and_not([self.block(b) for b in strategy.include], self.limits(strategy.limits),
+                             [self.block(b) for b in strategy.exclude])
+        return self.query(text, {"query": text})
+
+
+# -- OpenAlex --------------------------------------------------------------------------------
+
+
+class _OpenAlex(_Translator):
+    platform = "openalex"
+
+    def scope(self, fields: tuple[str, ...]) -> str:
+        f = set(fields)
+        if "keywords" in f:
+            self.note("OpenAlex has no author keywords: keyword fields are left out and the "
+                      "terms are searched in titles and abstracts")
+            f.discard("keywords")
+            if not f:
+                f = {"title", "abstract"}
+        if f == {"title"}:
+            return "title.search"
+        if f == {"abstract"}:
+            return "abstract.search"
+        return "title_and_abstract.search"
+
+    def term(self, term: Term) -> str:
+        text = term.plain
+        if term.truncated:
+            self.note("OpenAlex has no truncation (*): truncated terms are searched without it "
+                      "and OpenAlex's stemming finds plural and some other endings (worker* finds "
+                      "workers) but not other words from the stem (psych* finds neither "
+                      "psychiatric nor psychology)")
+        return f'"{text}"' if term.phrase else text
+
+    def block(self, block: Block) -> str:
+        return " OR ".join(self.term(t) for t in block.terms)
+
+    def build(self, strategy: Strategy) -> Query:
+        groups: dict[str, tuple[list[str], list[str]]] = {}
+        for b in strategy.include:
+            groups.setdefault(self.scope(b.fields), ([], []))[0].append(self.block(b))
+        for b in strategy.exclude:
+            scope = self.scope(b.fields)
+            if scope not in groups:
+                first = next(iter(groups))
+                self.note(f"the NOT block {b.name!r} is searched in the fields of "
+                          f"{first.removesuffix('.search')} (OpenAlex cannot negate a search on "
+                          "its own)")
+                scope = first
+            groups[scope][1].append(self.block(b))
+        filters = [f"{scope}:{_join_and_not(inc, [], exc)}" for scope, (inc, exc) in groups.items()]
+        limits = strategy.limits
+        if limits.from_year:
+            filters.append(f"from_publication_date:{limits.from_year}-01-01")
+        if limits.to_year:
+            filters.append(f"to_publication_date:{limits.to_year}-12-31")
+        langs = self.languages(limits)
+        if langs:
+            filters.append("language:" + "|".join(LANGUAGES[n.lower()].iso2 for n in langs))
+        types = self.document_types(limits)
+        if types:
+            filters.append("type:" + "|".join(types))
+        value = ",".join(filters)
+        text = f"{DEFAULT_URLS['openalex']}works?filter={value}"
+        if len(text) > 4000:
+            self.note("the request is longer than the about 4,000 characters OpenAlex accepts in "
+                      "a URL; split the strategy")
+        return self.query(text, {"filter": value})
+
+
+# -- Crossref --------------------------------------------------------------------------------
+
+
+class _Crossref(_Translator):
+    platform = "crossref"
+    DEFAULT_MAX = 1000
+
+    def build(self, strategy: Strategy) -> Query:
+        words: list[str] = []
+        seen: set[str] = set()
+        for b in strategy.include:
+            for t in b.terms:
+                for w in t.plain.split():
+                    if w.casefold() not in seen:
+                        seen.add(w.casefold())
+                        words.append(w)
+        cap = self.db.max_records or self.DEFAULT_MAX
+        self.note("Crossref has no Boolean, phrase, field or truncation search: it ranks works "
+                  "by how well their metadata match these words, so its hit count is not a "
+                  f"Boolean count; a run keeps the {cap:,} best-ranked works (max_records)")
+        if strategy.exclude:
+            self.note("Crossref cannot exclude terms: NOT blocks are left out")
+        filters: list[str] = []
+        limits = strategy.limits
+        if limits.from_year:
+            filters.append(f"from-pub-date:{limits.from_year}-01-01")
+        if limits.to_year:
+            filters.append(f"until-pub-date:{limits.to_year}-12-31")
+        self.languages(limits)
+        types = self.document_types(limits)
+        filters.extend(f"type:{t}" for t in types)
+        params = {"query.bibliographic": " ".join(words)}
+        if filters:
+            params["filter"] = ",".join(filters)
+        text = f"{DEFAULT_URLS['crossref']}works?" + "&".join(f"{k}={v}" for k, v in params.items())
+        return self.query(text, params)
+
+
+# -- Ovid ------------------------------------------------------------------------------------
+
+_OVID_KEYWORDS = {"psycinfo": "id", "apa psycinfo": "id", "medline": "kf", "ovid medline": "kf",
+                  "embase": "kf", "emcare": "kf"}
+_OVID_QUOTE = frozenset({"and", "or", "not", "adj", "near", "with", "same", "as", "by", "for",
+                         "from", "in", "is", "of", "on", "the", "to", "an", "a", "be", "at"})
+
+
+class _Ovid(_Translator):
+    platform = "ovid"
+
+    def codes(self, fields: tuple[str, ...]) -> str:
+        kw = self.db.keywords_field or _OVID_KEYWORDS.get(self.db.name.casefold())
+        if kw is None and "keywords" in fields:
+            kw = "kf"
+            self.note(f"author keywords are searched with .kf. (as in Ovid MEDLINE and Embase); "
+                      f"check the keyword field code of {self.db.name} in its Ovid field guide "
+                      "and set keywords_field in strategy.toml if it differs")
+        codes = {"title": "ti", "abstract": "ab", "keywords": kw}
+        return ",".join(str(codes[f]) for f in fields)
+
+    def term(self, term: Term, codes: str) -> str:
+        if term.phrase and any(w.lower() in _OVID_QUOTE for w in term.words):
+            text = f'"{term.text}"'
+        else:
+            text = term.text
+        return f"{text}.{codes}."
+
+    def build(self, strategy: Strategy) -> Query:
+        lines: list[str] = []
+        ends: dict[str, int] = {}
+        for block in (*strategy.include, *strategy.exclude):
+            codes = self.codes(block.fields)
+            start = len(lines) + 1
+            lines.extend(self.term(t, codes) for t in block.terms)
+            if len(block.terms) > 1:
+                lines.append(f"or/{start}-{len(lines)}")
+            ends[block.name] = len(lines)
+        includes = [ends[b.name] for b in strategy.include]
+        if len(includes) > 1:
+            lines.append(" and ".join(str(n) for n in includes))
+        last = len(lines) if len(includes) > 1 else includes[0]
+        excludes = [ends[b.name] for b in strategy.exclude]
+        if excludes:
+            if len(excludes) > 1:
+                lines.append(" or ".join(str(n) for n in excludes))
+                excluded = len(lines)
+            else:
+                excluded = excludes[0]
+            lines.append(f"{last} not {excluded}")
+            last = len(lines)
+        limits = strategy.limits
+        parts: list[str] = []
+        langs = self.languages(limits)
+        if langs:
+            names = [f"{LANGUAGES[n.lower()].pubmed} language" for n in langs]
+            parts.append(names[0] if len(names) == 1 else "(" + " or ".join(names) + ")")
+        if limits.from_year or limits.to_year:
+            end = limits.to_year or "Current"
+            parts.append(f'yr="{limits.from_year or 1800} -{end}"')
+        if parts:
+            inner = parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
+            lines.append(f"limit {last} to {inner}")
+        types = self.document_types(limits)
+        if types:
+            self.note("document types differ between Ovid databases: apply the publication type "
+                      f"limit of {self.db.name} by hand ({', '.join(types)})")
+        text = "\n".join(f"{i} {line}" for i, line in enumerate(lines, 1))
+        return self.query(text)
+
+
+# -- Web of Science, EBSCOhost, Scopus -------------------------------------------------------
+
+
+class _FieldSyntax(_Translator):
+    """Platforms that write ``FIELD(term OR term)``."""
+
+    FIELDS: ClassVar[dict[str, str]] = {}
+    SEP = "="
+
+    def term(self, term: Term) -> str:
+        return f'"{term.text}"' if term.phrase else term.text
+
+    def block(self, block: Block) -> str:
+        inner = " OR ".join(self.term(t) for t in block.terms)
+        return " OR ".join(f"{self.FIELDS[f]}{self.SEP}({inner})" for f in block.fields)
+
+    def limits(self, limits: Limits) -> list[str]:  # pragma: no cover - overridden
+        return []
+
+    def build(self, strategy: Strategy) -> Query:
+        text = _join_and_not([self.block(b) for b in strategy.include], self.limits(strategy.limits),
+                             [self.block(b) for b in strategy.exclude],
+                             not_=self.NOT)
+        return self.query(text)
+
+    NOT = "NOT"
+
+
+class _WoS(_FieldSyntax):
+    platform = "wos"
+    FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "AK"}
+
+    def limits(self, limits: Limits) -> list[str]:
+        where = (" (Core Collection, edition Social Sciences Citation Index)"
+                 if self.db.name.casefold() in ("ssci", "social sciences citation index") else "")
+        self.note(f"in Advanced Search, choose the collection or edition of {self.db.name}{where} "
+                  "before running the query")
+        clauses: list[str] = []
+        if limits.from_year or limits.to_year:
+            end = self.end_year(limits)
+            if not limits.to_year:
+                self.note(f"Web of Science needs an end year: PY runs to {end}, this year")
+            clauses.append(f"PY=({limits.from_year or 1900}-{end})")
+        langs = self.languages(limits)
+        if langs:
+            clauses.append("LA=(" + " OR ".join(langs) + ")")
+        types = self.document_types(limits)
+        if types:
+            clauses.append("DT=(" + " OR ".join(types) + ")")
+        return clauses
+
+
+class _Ebsco(_FieldSyntax):
+    platform = "ebsco"
+    FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "KW"}
+    SEP = " "
+
+    def limits(self, limits: Limits) -> list[str]:
+        clauses: list[str] = []
+        if limits.from_year or limits.to_year:
+            end = self.end_year(limits)
+            clauses.append(f"DT {limits.from_year or 1800}0101-{end}1231")
+            self.note("the publication years can also be set with the Published Date limiter")
+        langs = self.languages(limits)
+        if langs:
+            clauses.append("LA (" + " OR ".join(langs) + ")")
+        types = self.document_types(limits)
+        if types:
+            clauses.append("PT (" + " OR ".join(f'"{t}"' for t in types) + ")")
+            self.note("publication type names differ between EBSCOhost databases: check PT "
+                      "values against the database's Publication Type limiter")
+        self.note("KW searches author-supplied keywords; some EBSCOhost databases name it "
+                  "differently, check the field codes of the database you search")
+        return clauses
+
+
+class _Scopus(_FieldSyntax):
+    platform = "scopus"
+    FIELDS: ClassVar[dict[str, str]] = {"title": "TITLE", "abstract": "ABS", "keywords": "AUTHKEY"}
+    SEP = ""
+    NOT = "AND NOT"
+
+    def limits(self, limits: Limits) -> list[str]:
+        clauses: list[str] = []
+        if limits.from_year:
+            clauses.append(f"PUBYEAR > {limits.from_year - 1}")
+        if limits.to_year:
+            clauses.append(f"PUBYEAR < {limits.to_year + 1}")
+        langs = self.languages(limits)
+        if langs:
+            clauses.append("LANGUAGE(" + " OR ".join(n.lower() for n in langs) + ")")
+        types = self.document_types(limits)
+        if types:
+            clauses.append("DOCTYPE(" + " OR ".join(types) + ")")
+        return clauses
+
+
+_TRANSLATORS: dict[str, type[_Translator]] = {
+    "pubmed": _PubMed, "europepmc": _EuropePMC, "openalex": _OpenAlex, "crossref": _Crossref,
+    "ovid": _Ovid, "wos": _WoS, "ebsco": _Ebsco, "scopus": _Scopus,
+}
+
+
+def translate(strategy: Strategy, database: Database | str) -> Query:
+    """The query for one database (a :class:`Database`, a database name or a platform key)."""
+    db = strategy.database(database) if isinstance(database, str) else database
+    return _TRANSLATORS[db.platform](db).build(strategy)
+
+
+def plan(strategy: Strategy) -> list[Query]:
+    """Every platform's query, in platform order: each of the strategy's databases on it
+    (databases whose query comes out the same share one entry), or the platform's own name."""
+    queries: list[Query] = []
+    for key, platform in PLATFORMS.items():
+        dbs = [db for db in strategy.databases if db.platform == key]
+        if not dbs:
+            dbs = [Database(name=platform.default_database, platform=key)]
+        built: list[Query] = []
+        for db in dbs:
+            q = translate(strategy, db)
+            same = next((b for b in built if (b.text, b.notes) == (q.text, q.notes)), None)
+            if same is not None:
+                built[built.index(same)] = replace(same, database=f"{same.database}, {db.name}")
+            else:
+                built.append(q)
+        queries.extend(built)
+    return queries
+
+
+@dataclass(frozen=True, slots=True)
+class TermQuery:
+    """A query for one term or one block, used to count what each term contributes."""
+
+    block: str
+    term: str | None
+    """``None`` for the whole block."""
+    alone: Query
+    """The term (or block) with the limits."""
+    combined: Query | None
+    """The term (or block) ANDed with the other include blocks, NOT blocks and limits."""
+
+
+def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery]:
+    """Queries for every term and every block of ``strategy`` on one database."""
+    db = strategy.database(database) if isinstance(database, str) else database
+    out: list[TermQuery] = []
+    for block in strategy.include:
+        others = [b for b in strategy.blocks if b is not block]
+        for part in [*(Block(block.name, (t,), block.fields) for t in block.terms), block]:
+            alone = translate(replace(strategy, blocks=(part,)), db)
+            combined = None
+            if others:
+                combined = translate(replace(strategy, blocks=_with(strategy.blocks, block, part)), db)
+            term = part.terms[0].text if part is not block else None
+            out.append(TermQuery(block=block.name, term=term, alone=alone, combined=combined))
+    return out
+
+
+def _with(blocks: Iterable[Block], old: Block, new: Block) -> tuple[Block, ...]:
+    return tuple(new if b is old else b for b in blocks)

@@ -1,0 +1,344 @@
+"""Talking to the APIs: rate limits, retries with backoff, and the two HTTP clients.
+
+Every request goes through :func:`fetch`, which waits for its turn at the service's
+:class:`RateLimiter`, sends, and retries what is worth retrying (HTTP 429 and 5xx, timeouts,
+refused or dropped connections, a truncated body) with exponential backoff, honouring
+``Retry-After``. Anything else (a 400 for a bad query, say) fails at once. When the attempts run
+out the error is a :class:`~scoping.errors.NetworkError` that says what failed and how often.
+
+PubMed is reached through Biopython's ``Bio.Entrez`` (its own code path, unchanged);
+Bio.Entrez builds ``https://eutils.ncbi.nlm.nih.gov/...`` URLs itself, so
+:class:`EntrezTransport` installs a urllib handler that sends those requests to the configured
+base URL instead (``SCOPING_PUBMED_URL``, e.g. a local test server) and gives them a timeout.
+The other APIs use ``requests`` (:class:`HttpTransport`).
+
+Settings from the environment (all optional): ``SCOPING_HTTP_RETRIES`` (attempts per request,
+default 6), ``SCOPING_HTTP_BACKOFF`` (first wait in seconds, default 1, doubling up to
+``SCOPING_HTTP_MAX_DELAY``, default 60), ``SCOPING_HTTP_TIMEOUT`` (seconds, default 120).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from scoping.errors import ConfigError, NetworkError
+
+__all__ = [
+    "ENTREZ_URL",
+    "EntrezTransport",
+    "HttpTransport",
+    "RateLimiter",
+    "RetryPolicy",
+    "Stats",
+    "Transient",
+    "fetch",
+]
+
+ENTREZ_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+"""The base URL Bio.Entrez writes into every request."""
+
+
+class Transient(Exception):
+    """A failure worth retrying (HTTP 429/5xx, timeout, dropped connection, truncated body)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _env_number(name: str, default: float, *, minimum: float = 0.0) -> float:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={text!r} must be at least {minimum:g}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry one request."""
+
+    attempts: int = 6
+    backoff: float = 1.0
+    """Wait before the second attempt, in seconds; doubled for each further attempt."""
+    max_delay: float = 60.0
+    timeout: float = 120.0
+    """Seconds to wait for a connection or for data before giving up on an attempt."""
+    jitter: float = 0.1
+    """Each wait is stretched by up to this fraction at random, so clients do not retry in step."""
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        return cls(
+            attempts=int(_env_number("SCOPING_HTTP_RETRIES", 6, minimum=1)),
+            backoff=_env_number("SCOPING_HTTP_BACKOFF", 1.0),
+            max_delay=_env_number("SCOPING_HTTP_MAX_DELAY", 60.0),
+            timeout=_env_number("SCOPING_HTTP_TIMEOUT", 120.0, minimum=0.001),
+        )
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        wait = min(self.max_delay, self.backoff * (2 ** (attempt - 1)))
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_delay))
+        if self.jitter and wait:
+            wait *= 1 + random.random() * self.jitter
+        return wait
+
+
+class RateLimiter:
+    """At most ``per_second`` request starts per second, evenly spaced, shared by threads."""
+
+    def __init__(self, per_second: float, *, margin: float = 0.02) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        self.per_second = per_second
+        self.interval = (1.0 / per_second) * (1.0 + margin)
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next request may start."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+    def hold(self, seconds: float) -> None:
+        """No request starts for ``seconds`` (after a 429 with Retry-After)."""
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the requests of a run cost."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    """Responses with HTTP 429."""
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def failed(self, reason: str) -> None:
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+
+def fetch(what: str, send: Callable[[], bytes], *, limiter: RateLimiter, policy: RetryPolicy,
+          stats: Stats | None = None, sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """Call ``send`` under the rate limit, retrying :class:`Transient` failures.
+
+    ``what`` names the request in the error raised when every attempt failed.
+    """
+    stats = stats if stats is not None else Stats()
+    started = time.monotonic()
+    last: Transient | None = None
+    for attempt in range(1, policy.attempts + 1):
+        limiter.wait()
+        stats.requests += 1
+        try:
+            return send()
+        except Transient as exc:
+            last = exc
+            stats.failed(exc.reason)
+            if exc.reason.startswith("HTTP 429"):
+                stats.throttled += 1
+            if attempt == policy.attempts:
+                break
+            wait = policy.delay(attempt, exc.retry_after)
+            if exc.retry_after is not None:
+                limiter.hold(wait)
+            stats.retries += 1
+            sleep(wait)
+    assert last is not None
+    elapsed = time.monotonic() - started
+    raise NetworkError(f"{what} failed {policy.attempts} times over {elapsed:.1f} s, last with "
+                       f"{last.reason}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    text = " ".join(text.split())
+    if len(text) > 160:
+        text = text[:157] + "..."
+    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+def _status_error(what: str, status: int, body: bytes) -> NetworkError:
+    detail = " ".join(body[:300].decode("utf-8", "replace").split())
+    return NetworkError(f"{what}: the server answered HTTP {status}" + (f": {detail}" if detail else "")
+                        + "; check the query with 'scoping search plan'")
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+class HttpTransport:
+    """GET requests with ``requests`` for the JSON APIs (Europe PMC, OpenAlex, Crossref)."""
+
+    def __init__(self, *, policy: RetryPolicy, limiter: RateLimiter, stats: Stats | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        self.policy = policy
+        self.limiter = limiter
+        self.stats = stats if stats is not None else Stats()
+        self.session = requests.Session()
+        self.session.headers.update(headers or {})
+        self.last_headers: Mapping[str, str] = {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> HttpTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, what: str, url: str, params: Mapping[str, Any]) -> bytes:
+        """The body of a successful GET of ``url`` with ``params``, retried as needed."""
+
+        def send() -> bytes:
+            try:
+                with self.session.get(url, params=dict(params),
+                                      timeout=self.policy.timeout) as resp:
+                    status = resp.status_code
+                    body = resp.content
+                    headers = resp.headers
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                raise Transient(_describe(exc)) from exc
+            if status == 429 or status >= 500:
+                raise Transient(f"HTTP {status}", _retry_after(headers.get("Retry-After")))
+            if status >= 400:
+                raise _status_error(what, status, body)
+            self.last_headers = headers
+            return body
+
+        return fetch(what, send, limiter=self.limiter, policy=self.policy, stats=self.stats)
+
+
+# -- Bio.Entrez --------------------------------------------------------------------------------
+
+
+class _EntrezRoute(urllib.request.BaseHandler):
+    """Sends Bio.Entrez's requests to the configured E-utilities base URL, with a timeout."""
+
+    handler_order = 100  # before the handlers that open the connection
+
+    def __init__(self) -> None:
+        self.base = ENTREZ_URL
+        self.timeout: float | None = None
+
+    def _route(self, request: urllib.request.Request) -> urllib.request.Request:
+        url = request.full_url
+        if url.startswith(ENTREZ_URL):
+            if self.base != ENTREZ_URL:
+                request.full_url = self.base + url[len(ENTREZ_URL):]
+            if self.timeout is not None:
+                request.timeout = self.timeout
+        return request
+
+    https_request = _route
+    http_request = _route
+
+
+_ROUTE = _EntrezRoute()
+_ROUTE_LOCK = threading.Lock()
+_installed = False
+
+
+def _install_route() -> None:
+    global _installed
+    with _ROUTE_LOCK:
+        if not _installed:
+            urllib.request.install_opener(urllib.request.build_opener(_ROUTE))
+            _installed = True
+
+
+class EntrezTransport:
+    """Calls of ``Bio.Entrez`` functions, under our rate limit and retries.
+
+    Bio.Entrez keeps its own pause between requests (0.37 s, or 0.1 s with an API key) and is
+    told not to retry (``Entrez.max_tries = 1`` during each call) so that retries follow
+    :class:`RetryPolicy` here.
+    """
+
+    def __init__(self, *, base_url: str, policy: RetryPolicy, limiter: RateLimiter,
+                 stats: Stats | None = None) -> None:
+        if not base_url.endswith("/"):
+            base_url += "/"
+        self.base_url = base_url
+        self.policy = policy
+        self.limiter = limiter
+        self.stats = stats if stats is not None else Stats()
+        _install_route()
+
+    def call(self, what: str, func: Callable[..., Any], **params: Any) -> bytes:
+        from Bio import Entrez
+
+        def send() -> bytes:
+            _ROUTE.base = self.base_url
+            _ROUTE.timeout = self.policy.timeout
+            saved = Entrez.max_tries
+            Entrez.max_tries = 1
+            try:
+                handle = func(**params)
+            except urllib.error.HTTPError as exc:
+                with contextlib.closing(exc):
+                    body = b""
+                    with contextlib.suppress(OSError, http.client.HTTPException):
+                        body = exc.read()
+                    if exc.code == 429 or exc.code >= 500:
+                        raise Transient(f"HTTP {exc.code}",
+                                        _retry_after(exc.headers.get("Retry-After"))) from None
+                    raise _status_error(what, exc.code, body) from None
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                raise Transient(_describe(reason if isinstance(reason, BaseException) else exc)) from exc
+            finally:
+                Entrez.max_tries = saved
+            try:
+                with contextlib.closing(handle):
+                    data = handle.read()
+            except (TimeoutError, http.client.HTTPException, OSError) as exc:
+                raise Transient(_describe(exc)) from exc
+            return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+        return fetch(what, send, limiter=self.limiter, policy=self.policy, stats=self.stats)
