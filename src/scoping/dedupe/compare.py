@@ -105,6 +105,9 @@ def _is_prefix(a: str, b: str) -> bool:
 def _author_match(x: Author, family_set: set[str], given_set: set[str], families: list[str]) -> bool:
     if x.family in family_set:
         return True
+    if len(x.family) >= 4 and any(len(f) >= 4 and (f.startswith(x.family) or x.family.startswith(f))
+                                  for f in families):
+        return True  # one part of a double family name: "Andres-Gamboa" and "Andres"
     if x.family in given_set or any(g in family_set for g in x.given):
         return True  # given and family names swapped by one database
     if len(x.family) >= 4:
@@ -232,7 +235,7 @@ def compare(a: Keys, b: Keys) -> Comparison:
             c.volume = None  # a supplement number read as the volume
     if a.issue and b.issue:
         c.issue = a.issue == b.issue
-    if a.first_page and b.first_page:
+    if a.first_page and b.first_page and (_same_page(a.first_page, b.first_page) or _pages_differ(a, b)):
         c.pages = _same_page(a.first_page, b.first_page)
         if c.pages and a.last_page and b.last_page:
             c.page_range = a.last_page == b.last_page
@@ -422,7 +425,8 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     if title >= 0.95 and year_close and journal_same and c.volume and c.page_range \
             and a.last_page and a.first_page != a.last_page:
         return Decision(DUPLICATE, "title, journal, volume and page range agree", score)
-    if c.title_exact and short_words >= 6 and authors_strong and year_same and venue_differ == 0:
+    if c.title_exact and short_words >= 6 and authors_strong and year_same and venue_differ == 0 \
+            and (c.journal is None or journal_same):
         return Decision(DUPLICATE, "same title, authors and year", score)
 
     if fair_title and (authors_ok or authors_missing) and (year_close or c.year is None):

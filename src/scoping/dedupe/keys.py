@@ -149,7 +149,9 @@ _BRACKET_END = re.compile(r"^(?P<main>.*?)\s*\[(?P<alt>[^\[\]]{8,})\]\s*[.;:]?\s
 _BRACKET_ALL = re.compile(r"^\s*\[(?P<alt>[^\[\]]+)\]\s*[.;:]?\s*$", re.S)
 _NOISE = re.compile(
     r"\s*[\[(](?:review|editorial|letter|abstract|comment|article in [a-z]+|in [a-z]+|"
-    r"[a-z]+ version|author'?s? transl[^\])]*|\d+ refs?)[\])]\.?", re.I)
+    r"[a-z]+ version|author'?s? transl[^\])]*|\d+ refs?|structured abstract)[\])]\.?", re.I)
+_SYMBOLS = (("> or =", " ge "), ("< or =", " le "), (">=", " ge "), ("<=", " le "), ("≥", " ge "),
+            ("≤", " le "), ("&", " and "), ("+/-", " pm "), ("±", " pm "))
 _SECTION_TAIL = re.compile(r"\s*[-:]?\s*\[[^\[\]\s]+(?:\s[^\[\]\s]+)?\]\s*\.?\s*$")
 _THOUSANDS = re.compile(r"(?<=\d)[ ,\u00a0\u2009](?=\d{3}\b)")
 _ANNOTATION = re.compile(
@@ -218,6 +220,9 @@ def _prepare_title(keys: Keys, title: str | None) -> None:
     text = _LANGUAGE_BRACKET.sub("", text) or text
     if any(ch.isdigit() for ch in text):
         text = _THOUSANDS.sub("", text)
+    for symbol, word in _SYMBOLS:
+        if symbol in text:
+            text = text.replace(symbol, word)
     text = _LANGUAGE_TAIL.sub("", text) or text
     main, alt = text, ""
     whole = _BRACKET_ALL.match(text)
