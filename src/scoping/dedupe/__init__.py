@@ -1,1 +1,43 @@
-"""dedupe stage."""
+"""De-duplication: link every record of the same publication into one work.
+
+Records of one publication arrive from several databases, formatted differently. This stage
+normalises what identifies a publication (:mod:`~scoping.dedupe.keys`), finds candidate pairs
+without comparing every pair (:mod:`~scoping.dedupe.blocking`), compares them field by field
+and decides by explicit rules (:mod:`~scoping.dedupe.compare`), and groups the links into works
+without letting chains join records that conflict (:mod:`~scoping.dedupe.cluster`). Doubtful
+pairs go to a queue for a person. Records are never changed or deleted: a work is a set of
+links, and :mod:`~scoping.dedupe.merge` computes its merged view.
+
+:func:`deduplicate` works on plain rows; :mod:`scoping.dedupe.api` runs it over a store.
+"""
+
+from __future__ import annotations
+
+from scoping.dedupe.compare import DISTINCT, DUPLICATE, UNCERTAIN, Comparison, Decision, compare, decide
+from scoping.dedupe.engine import DedupeReport, DedupeResult, PairResult, deduplicate
+from scoping.dedupe.keys import Keys, MatchRow, prepare
+from scoping.dedupe.merge import MergedField, MergedWork, merge_records
+from scoping.dedupe.overlap import Overlap, SourceOverlap, source_overlap
+
+__all__ = [
+    "DISTINCT",
+    "DUPLICATE",
+    "UNCERTAIN",
+    "Comparison",
+    "Decision",
+    "DedupeReport",
+    "DedupeResult",
+    "Keys",
+    "MatchRow",
+    "MergedField",
+    "MergedWork",
+    "Overlap",
+    "PairResult",
+    "SourceOverlap",
+    "compare",
+    "decide",
+    "deduplicate",
+    "merge_records",
+    "prepare",
+    "source_overlap",
+]

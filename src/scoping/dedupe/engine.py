@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,8 +107,9 @@ def explain_fields(c: Comparison) -> dict[str, object]:
 
 
 def deduplicate(
-    rows: Sequence[MatchRow],
+    rows: Iterable[MatchRow],
     *,
+    total: int | None = None,
     existing: Mapping[int, int] | None = None,
     decisions: Mapping[tuple[int, int], str] | None = None,
     progress: Progress | None = None,
@@ -117,6 +118,8 @@ def deduplicate(
 ) -> DedupeResult:
     """Link the records of ``rows`` into works.
 
+    ``rows`` is read once and not kept (a generator is fine; ``total`` sizes the progress).
+
     ``existing`` maps record id -> work id from earlier runs: those records keep their works
     and only pairs with at least one new record are compared. ``decisions`` maps record-id
     pairs ``(a, b)`` with ``a < b`` to ``"same"`` or ``"different"`` (a person's latest word,
@@ -124,7 +127,7 @@ def deduplicate(
     """
     existing = dict(existing or {})
     decisions = dict(decisions or {})
-    report = DedupeReport(n_records=len(rows))
+    report = DedupeReport()
     clock = time.perf_counter()
 
     def step(name: str) -> None:
@@ -137,17 +140,19 @@ def deduplicate(
         if progress is not None:
             progress(phase, done, total)
 
-    ids = [row.id for row in rows]
+    ids: list[int] = []
+    keys: list[Keys] = []
+    size = total or 0
+    for i, row in enumerate(rows):
+        ids.append(row.id)
+        keys.append(prepare(row, i))
+        if i % 20_000 == 0:
+            tick("preparing", i, max(size, i))
+    tick("preparing", len(ids), len(ids))
     index = {rid: i for i, rid in enumerate(ids)}
     if len(index) != len(ids):
         raise ValueError("record ids must be unique")
-    keys: list[Keys] = []
-    total = len(rows)
-    for i, row in enumerate(rows):
-        keys.append(prepare(row, i))
-        if i % 20_000 == 0:
-            tick("preparing", i, total)
-    tick("preparing", total, total)
+    report.n_records = len(ids)
     for k in keys:
         for problem in k.problems:
             report.problems.setdefault(problem, []).append(ids[k.index])
@@ -198,8 +203,9 @@ def deduplicate(
         return hard_conflict(keys[i], keys[j])
 
     existing_index = {index[rid]: work for rid, work in existing.items() if rid in index}
+    del index
     tick("grouping", 0, 1)
-    roots, refusals = form_works(len(rows), links, conflict=conflict, existing=existing_index)
+    roots, refusals = form_works(len(ids), links, conflict=conflict, existing=existing_index)
     tick("grouping", 1, 1)
     for refusal in refusals:
         key = (refusal.i, refusal.j) if refusal.i < refusal.j else (refusal.j, refusal.i)

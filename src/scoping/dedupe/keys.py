@@ -19,6 +19,7 @@ and never once per pair:
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -129,17 +130,15 @@ _FOLD_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł"
 def fold(text: str) -> str:
     """Lower case, accents dropped, Greek letters spelled out, only letters/digits and spaces."""
     if "<" in text:
-        text = _TAG.sub(" ", text)
+        text = _TAG.sub("", text)
     if "&" in text:
-        import html
-
         text = html.unescape(text)
     text = text.casefold()
     if not text.isascii():
         text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
         text = text.translate(_FOLD_EXTRA)
         text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
@@ -214,7 +213,8 @@ def title_words(title: str | None) -> list[str]:
 def _prepare_title(keys: Keys, title: str | None) -> None:
     if not title:
         return
-    text = _ANNOTATION.sub("", title) or title
+    text = html.unescape(title) if "&" in title else title
+    text = _ANNOTATION.sub("", text) or text
     text = _NOISE.sub("", text) or text
     text = _SECTION_TAIL.sub("", text) or text
     text = _LANGUAGE_BRACKET.sub("", text) or text
@@ -267,6 +267,14 @@ def _split_packed(names: Sequence[str]) -> list[str]:
     return out
 
 
+def _given(token: str) -> list[str]:
+    """Folded given names of one token; a run of capitals ("JA", "J.-A.") is initials."""
+    letters = token.replace(".", "").replace("-", "")
+    if 1 < len(letters) <= 3 and letters.isalpha() and letters.isupper():
+        return [ch.lower() for ch in letters]
+    return fold(token).split()
+
+
 @lru_cache(maxsize=200_000)
 def parse_author(name: str) -> Author | None:
     """``"Family, Given"``, ``"Given Family"``, ``"Family GH"`` -> :class:`Author`."""
@@ -298,7 +306,7 @@ def parse_author(name: str) -> Author | None:
     if not family_words:
         return None
     family = "".join(w for w in family_words if w not in _PARTICLES) or "".join(family_words)
-    given_words = [w for w in (fold(g) for g in given_raw) for w in w.split() if w not in _SUFFIXES]
+    given_words = [w for g in given_raw for w in _given(g) if w not in _SUFFIXES]
     given = tuple(w for w in given_words if len(w) >= 2)
     initials = "".join(w[0] for w in given_words if w)
     if not initials and given_raw and _INITIALS.match(given_raw[0]):
