@@ -280,6 +280,20 @@ def _first(value: object) -> object:
     return value
 
 
+def _scalar(value: object) -> str | None:
+    """One cleaned string from a value that may be a string, a list (first item) or None."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return _clean(value)
+    return normalise_text(_first(value))
+
+
+_KNOWN = frozenset(FIELDS) | {"start_page", "end_page"}
+_PLAIN = ("journal", "volume", "issue", "issn", "isbn", "publisher", "language", "doc_type", "url",
+          "source_id")
+
+
 def make_record(
     fields: Mapping[str, object],
     *,
@@ -292,37 +306,33 @@ def make_record(
     ``fields`` uses the names of :data:`FIELDS`; ``pages`` may be given as ``start_page`` and
     ``end_page``. Unknown keys go into ``extra``.
     """
-    known = set(FIELDS) | {"start_page", "end_page"}
-    extras: dict[str, Any] = dict(extra or {})
+    extras: dict[str, Any] = dict(extra) if extra else {}
     for key, value in fields.items():
-        if key not in known and value not in (None, "", []):
+        if key not in _KNOWN and value is not None and value != "" and value != []:
             extras[key] = value
-    pages = fields.get("pages")
-    if pages is None and (fields.get("start_page") or fields.get("end_page")):
-        pages_norm = normalise_pages(_first(fields.get("start_page")), _first(fields.get("end_page")))
+    get = fields.get
+    pages = get("pages")
+    if pages is None and (get("start_page") or get("end_page")):
+        pages_norm = normalise_pages(_first(get("start_page")), _first(get("end_page")))
     else:
         pages_norm = normalise_pages(_first(pages))
-    isbn = normalise_text(_first(fields.get("isbn")))
-    return Record(
-        title=normalise_text(fields.get("title")),
-        abstract=normalise_text(fields.get("abstract")),
-        authors=normalise_authors(fields.get("authors")),
-        year=normalise_year(_first(fields.get("year"))),
-        journal=normalise_text(_first(fields.get("journal"))),
-        volume=normalise_text(_first(fields.get("volume"))),
-        issue=normalise_text(_first(fields.get("issue"))),
+    title = get("title")
+    abstract = get("abstract")
+    record = Record(
+        title=_clean(title) if type(title) is str else normalise_text(title),
+        abstract=_clean(abstract) if type(abstract) is str else normalise_text(abstract),
+        authors=normalise_authors(get("authors")),
+        year=normalise_year(_first(get("year"))),
         pages=pages_norm,
-        doi=normalise_doi(_first(fields.get("doi"))),
-        pmid=normalise_pmid(_first(fields.get("pmid"))),
-        issn=normalise_text(_first(fields.get("issn"))),
-        isbn=isbn,
-        publisher=normalise_text(_first(fields.get("publisher"))),
-        keywords=normalise_keywords(fields.get("keywords")),
-        language=normalise_text(_first(fields.get("language"))),
-        doc_type=normalise_text(_first(fields.get("doc_type"))),
-        url=normalise_text(_first(fields.get("url"))),
-        source_id=normalise_text(_first(fields.get("source_id"))),
+        doi=normalise_doi(_first(get("doi"))),
+        pmid=normalise_pmid(_first(get("pmid"))),
+        keywords=normalise_keywords(get("keywords")),
         extra=extras,
         raw=raw,
         line=line,
     )
+    for name in _PLAIN:
+        value = get(name)
+        if value is not None:
+            setattr(record, name, _scalar(value))
+    return record

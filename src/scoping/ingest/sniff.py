@@ -187,7 +187,7 @@ def detect_format(path: Path, head: str) -> str:
     first_line = stripped.split("\n", 1)[0]
     if first_line.startswith(("FN ", "VR ")) or (first_line.startswith("PT ") and _WOS_START.search(text)):
         return "wos"
-    if first_line.startswith("PT\t") or "\tAU\t" in first_line[:40] or first_line.startswith("PT,AU"):
+    if first_line.startswith(("PT\t", "PT,AU", "\ufeffPT\t")):
         return "wos-tab"
     if _RIS_TY.search(text) and len(_RIS_TAG.findall(text[:20000])) >= 2:
         # MEDLINE lines look like RIS lines, but MEDLINE records never start with TY
