@@ -98,11 +98,10 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
               "with another record)")
     out.print(f"  links: {report.n_duplicate_pairs:,} duplicate pairs; "
               f"{report.n_uncertain_pairs:,} doubtful pairs kept for review")
-    problems = report.problems
-    if problems:
-        parts = [f"{len(ids):,} with {name}" for name, ids in sorted(problems.items())]
-        out.print(f"  not compared by title: {'; '.join(parts)} (linked only by DOI/PMID, never by "
-                  "title)")
+    for name, ids in sorted(report.problems.items()):
+        what = _PROBLEMS.get(name, "not compared by title")
+        out.print(f"  {len(ids):,} records with {name}: {what} (e.g. records "
+                  f"{', '.join(str(i) for i in ids[:5])})")
     if report.large_blocks:
         shown = ", ".join(f"{kind} {key!r} ({size:,} records)" for kind, key, size
                           in report.large_blocks[:3])
@@ -111,6 +110,12 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
                   f"{shown}{f' and {more:,} more' if more > 0 else ''}")
     if report.n_uncertain_pairs:
         out.print("Next: 'scoping dedupe review' to decide the doubtful pairs")
+
+
+_PROBLEMS = {
+    "no title": "never linked automatically; a shared DOI/PMID puts them in the review queue",
+    "one-word title": "linked only through the same DOI/PMID",
+}
 
 
 # -- show ------------------------------------------------------------------------------------
