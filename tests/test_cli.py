@@ -257,3 +257,36 @@ def test_scoping_db_environment_variable(tmp_path: Path, monkeypatch: pytest.Mon
     assert count(review) == 6
     monkeypatch.delenv("SCOPING_DB")
     assert count(review) == 0
+
+
+def test_export_then_import_keeps_every_field(tmp_path: Path) -> None:
+    """Records from every import format survive export to RIS, CSV and BibTeX and back."""
+    from scoping.records import FIELDS
+    from scoping.review import find_review
+
+    review = tmp_path / "rv"
+    run("init", str(review))
+    sources = [p for pattern in ("wosfile/*plaintext*", "biopython/*.txt", "biopython/*.xml",
+                                 "colrev-bib/[!e]*.bib", "synergy-csv/*.csv", "endnote/*.xml",
+                                 "asreview/*.ris", "asreview/pubmed_endnote.txt")
+               for p in sorted(DATA.glob(pattern))]
+    assert len(sources) >= 8
+    for number, path in enumerate(sources):
+        code, _, err = imp(review, str(path), "--source", f"S{number}", "--again")
+        assert code == 0, err
+    with find_review(review).open_store() as store:
+        original = [s.record for s in store.iter_records()]
+    skip = {"ris": {"doc_type"}, "csv": set(), "bib": {"doc_type", "source_id"}}
+    for fmt, ignored in skip.items():
+        path = tmp_path / f"all.{fmt}"
+        assert run("--review", str(review), "export", "--format", fmt, "--out", str(path))[0] == 0
+        again = tmp_path / f"again-{fmt}"
+        run("init", str(again))
+        code, _, err = imp(again, str(path), "--source", "back")
+        assert code == 0, err
+        with find_review(again).open_store() as store:
+            back = [s.record for s in store.iter_records()]
+        assert len(back) == len(original)
+        for before, after in zip(original, back, strict=True):
+            for field in set(FIELDS) - ignored:
+                assert getattr(after, field) == getattr(before, field), (fmt, field, before.title)

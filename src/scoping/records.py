@@ -104,10 +104,10 @@ def normalise_text(value: object) -> str | None:
     if isinstance(value, (list, tuple)):
         value = " ".join(str(v) for v in value if v is not None)
     text = str(value)
-    if "<" in text:
-        text = _TAGS.sub("", text)
     if "&" in text:
         text = html.unescape(text)
+    if "<" in text:
+        text = _TAGS.sub("", text)
     if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
         text = " ".join(text.split())
     text = text.strip()

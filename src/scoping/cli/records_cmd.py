@@ -14,9 +14,10 @@ from rich.table import Table
 
 from scoping.errors import UsageError
 from scoping.ingest import EXPORT_FORMATS, FORMATS, write_records
+from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.ingest.importer import import_file, inspect_files
 from scoping.review import Review, init_review
-from scoping.store import Store
+from scoping.store import Store, redact_url
 
 from .main import cli, review_options
 
@@ -43,7 +44,11 @@ def init_cmd(directory: str, db: str | None) -> None:
     out.print(f"Created the review folder {review.root}")
     out.print(f"  edit   {review.strategy_path.relative_to(review.root)}  (term sets, limits, databases)")
     out.print(f"  edit   {review.protocol_path.relative_to(review.root)}  (reviewers, criteria, reasons)")
-    out.print(f"  store  {review.database}")
+    if db:
+        out.print(f"  store  {redact_url(review.database)}")
+        out.print("         (pass --db or set SCOPING_DB to this URL for every later command)")
+    else:
+        out.print(f"  store  {review.database}")
     out.print(f"Next: export records from each database and run "
               f"'scoping import FILE --source NAME' in {directory}")
 
@@ -94,9 +99,10 @@ def import_cmd(files: tuple[str, ...], source: str, fmt: str | None, encoding: s
                     progress.update(task, completed=n)
 
                 result = import_file(store, info, source=source, again=again, progress=advance)
+            n = result.row.n_records
             out.print(
-                f"Imported {result.row.n_records:,} records from {info.path.name} "
-                f"({FORMATS[info.format].split(' (')[0]}, {info.encoding}) as {source.strip()!r} "
+                f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
+                f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
                 f"[import {result.row.id}]"
             )
 

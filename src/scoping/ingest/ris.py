@@ -150,7 +150,7 @@ def _joined(tags: dict[str, list[str]], *names: str) -> str | None:
 
 
 _BOOK_TYPES = {"BOOK", "EBOOK", "EDBOOK", "CHAP", "ECHAP"}
-_ISBN = re.compile(r"^(?:97[89][-\s]?)?(?:\d[-\s]?){9}[\dXx]\b")
+_NOT_ISXN = re.compile(r"[^0-9Xx]")
 _PUBMED_LINK = re.compile(
     r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/|[?&]id=pmid:)(\d+)", re.I
 )
@@ -211,7 +211,9 @@ def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
         value = sn.strip()
         if not value:
             continue
-        if is_book or (_ISBN.match(value) and len(re.sub(r"\D", "", value)) >= 10):
+        # an ISSN has 8 characters, an ISBN 10 or 13 (an X may end either)
+        length = len(_NOT_ISXN.sub("", re.split(r"[;,(]", value)[0]))
+        if length in (10, 13) or (is_book and length != 8):
             isbn = isbn or value
         else:
             issn = issn or value
@@ -282,6 +284,8 @@ def to_ris_entry(record: Record) -> dict[str, Any]:
         "end_page": end,
         "doi": record.doi,
         "issn": record.issn or record.isbn,
+        # RIS has one SN tag for both: a second SN line carries the ISBN when there is an ISSN
+        "unknown_tag": {"SN": [record.isbn]} if record.issn and record.isbn else None,
         "publisher": record.publisher,
         "abstract": record.abstract,
         "keywords": record.keywords or None,

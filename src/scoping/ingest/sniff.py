@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scoping.errors import EncodingError, FormatError, UsageError
 
-__all__ = ["FORMATS", "FileInfo", "detect_format", "inspect_file"]
+__all__ = ["FORMATS", "FORMAT_LABELS", "FileInfo", "detect_format", "inspect_file"]
 
 FORMATS: dict[str, str] = {
     "ris": "RIS (Web of Science, Scopus, Ovid, EBSCO, Embase, PubMed, EndNote, Zotero...)",
@@ -30,6 +30,13 @@ FORMATS: dict[str, str] = {
     "endnote-xml": "EndNote XML (.xml)",
 }
 """Every import format, by the name ``--format`` takes."""
+
+FORMAT_LABELS: dict[str, str] = {
+    "ris": "RIS", "medline": "MEDLINE", "pubmed-xml": "PubMed XML", "wos": "Web of Science",
+    "wos-tab": "Web of Science tab-delimited", "bibtex": "BibTeX", "csv": "CSV",
+    "endnote-xml": "EndNote XML",
+}
+"""Short names of the formats, for messages."""
 
 _BLOCK = 1 << 20
 _HEAD_CHARS = 64 * 1024

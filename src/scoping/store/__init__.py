@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from scoping.store.core import ImportRow, Store, StoredRecord, database_url, utc_now
+from scoping.store.core import ImportRow, Store, StoredRecord, database_url, redact_url, utc_now
 from scoping.store.schema import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_VERSION", "ImportRow", "Store", "StoredRecord", "database_url", "utc_now"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ImportRow",
+    "Store",
+    "StoredRecord",
+    "database_url",
+    "redact_url",
+    "utc_now",
+]

@@ -21,7 +21,7 @@ from scoping.errors import SchemaVersionError, StoreError
 from scoping.records import FIELDS, Record
 from scoping.store import schema
 
-__all__ = ["ImportRow", "Store", "StoredRecord", "database_url", "utc_now"]
+__all__ = ["ImportRow", "Store", "StoredRecord", "database_url", "redact_url", "utc_now"]
 
 BATCH = 2000
 
@@ -45,7 +45,8 @@ def database_url(location: str | os.PathLike[str]) -> str:
     return text
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except Exception:  # pragma: no cover - a URL SQLAlchemy cannot parse is shown as is
@@ -110,7 +111,7 @@ class Store:
         try:
             self.engine: Engine = sa.create_engine(self.url, future=True)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-            raise StoreError(f"not a database URL: {_redact(self.url)} ({exc})") from exc
+            raise StoreError(f"not a database URL: {redact_url(self.url)} ({exc})") from exc
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -138,7 +139,7 @@ class Store:
 
     def ensure_schema(self, *, create: bool = True) -> None:
         """Create the tables in an empty database, or check the version of an existing one."""
-        where = _redact(self.url)
+        where = redact_url(self.url)
         try:
             with self.engine.begin() as conn:
                 names = set(sa.inspect(conn).get_table_names())
