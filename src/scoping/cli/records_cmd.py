@@ -14,8 +14,8 @@ from rich.table import Table
 
 from scoping.errors import UsageError
 from scoping.ingest import EXPORT_FORMATS, FORMATS, write_records
-from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.ingest.importer import import_file, inspect_files
+from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.review import Review, init_review
 from scoping.store import Store, redact_url
 
