@@ -62,6 +62,7 @@ def config(replay: Replay, **overrides: Any) -> SearchConfig:
         policy=RetryPolicy(attempts=3, backoff=0.01, max_delay=0.05, timeout=2.0, jitter=0),
         pubmed_batch=25, page_size=20,
         rates={"pubmed": 50.0, "europepmc": 50.0, "openalex": 50.0, "crossref": 50.0},
+        parse_workers=0,
     )
     values.update(overrides)
     return SearchConfig(**values)
@@ -90,8 +91,9 @@ def test_pubmed_pages_saved_stored_and_logged(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     events: list[ProgressEvent] = []
     with serving(pubmed_records=120) as replay, review.open_store() as store:
-        result = run_search(review, strategy, "pubmed", store=store, config=config(replay),
-                            progress=events.append)
+        # pages parsed in a worker process, as in long runs
+        result = run_search(review, strategy, "pubmed", store=store,
+                            config=config(replay, parse_workers=1), progress=events.append)
         run = result.run
         assert (run.status, run.hit_count, run.retrieved, result.stored) == ("complete", 120, 120, 120)
         assert run.database == "MEDLINE" and run.platform == "pubmed"
@@ -383,7 +385,8 @@ def cli_run(review: Review, replay: Replay, *args: str, env: dict[str, str] | No
             ) -> tuple[int, str, str]:
     environ = {**replay.env(), "SCOPING_EMAIL": "tests@example.org", "NCBI_API_KEY": "test-key",
                "SCOPING_HTTP_RETRIES": "3", "SCOPING_HTTP_BACKOFF": "0.01",
-               "SCOPING_HTTP_TIMEOUT": "5", "SCOPING_PUBMED_BATCH": "25", **(env or {})}
+               "SCOPING_HTTP_TIMEOUT": "5", "SCOPING_PUBMED_BATCH": "25", "SCOPING_PARSE_WORKERS": "0",
+               **(env or {})}
     with contextlib.chdir(review.root):
         result = CliRunner().invoke(cli, list(args), env=environ, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr

@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
+import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -120,10 +123,14 @@ class _Context:
         return row is not None and row.done
 
     def page(self, key: str, ext: str, kind: str, fetch: Callable[[], bytes],
-             parse: Callable[[bytes, str], T], *, prefetched: bytes | None = None,
+             parse: Callable[[bytes, str], T], *, first: tuple[bytes, Callable[[], T]] | None = None,
              next_token: Callable[[T], str | None] = lambda _parsed: None,
              n_records: Callable[[T], int] = lambda _parsed: 0) -> T:
-        """The parsed page ``key``: read back if saved earlier, else fetched, checked and saved."""
+        """The parsed page ``key``: read back if saved earlier, else fetched, checked and saved.
+
+        ``first`` is a response fetched (and being parsed) ahead: its bytes and a function that
+        returns the parsed page or raises :class:`~scoping.search.responses.MalformedResponse`.
+        """
         path = self.path(key, ext)
         label = self.label(key)
         if path.exists():
@@ -136,10 +143,14 @@ class _Context:
             if key not in self.pages:
                 self._record_page(key, kind, path, data, parsed, next_token, n_records)
             return parsed
-        data = prefetched if prefetched is not None else fetch()
+        if first is not None:
+            data, get = first
+        else:
+            data = fetch()
+            get = functools.partial(parse, data, label)
         for attempt in range(1, MALFORMED_TRIES + 1):
             try:
-                parsed = parse(data, label)
+                parsed = get()
                 break
             except responses.MalformedResponse as exc:
                 kept = self._reject(key, ext, data, attempt)
@@ -148,6 +159,7 @@ class _Context:
                         f"{exc} (the same page was malformed {MALFORMED_TRIES} times; the last "
                         f"response is kept in {kept})") from None
                 data = fetch()
+                get = functools.partial(parse, data, label)
         self._write_once(path, data)
         self._record_page(key, kind, path, data, parsed, next_token, n_records)
         return parsed
@@ -322,12 +334,14 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
                                   id=",".join(chunk), retmode="xml", **common)
         return fetch
 
-    with _prefetch([(k, fetch_batch(k, b)) for k, b in pending
-                    if not ctx.path(k, "xml").exists()]) as ahead:
+    ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
+    workers = config.parse_workers if len(ahead_jobs) >= 4 else 0
+    with _Parsers(workers) as parsers, \
+            _prefetch(ahead_jobs, parsers.parse_pubmed, ctx.label, depth=workers + 2) as ahead:
         for key, chunk in pending:
             fetch = fetch_batch(key, chunk)
             records = ctx.page(key, "xml", "records", fetch, responses.parse_pubmed,
-                               prefetched=ahead(key), n_records=len)
+                               first=ahead(key), n_records=len)
             wanted = set(chunk)
             stray = [r.pmid for r in records if r.pmid not in wanted]
             if stray:
@@ -342,20 +356,64 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
                                   "(deleted or withdrawn records)")
 
 
+def _can_spawn() -> bool:
+    """A spawned worker re-imports ``__main__`` from its file (``python -`` has none)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
+
+
+class _Parsers:
+    """Parses PubMed pages in worker processes, so that parsing, storing and waiting for the
+    next request overlap on a machine with more than one core (``workers=0``: in this process)."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0 and _can_spawn():
+            self._pool = ProcessPoolExecutor(max_workers=workers,
+                                             mp_context=multiprocessing.get_context("spawn"))
+
+    def parse_pubmed(self, data: bytes, label: str) -> Callable[[], list[Record]]:
+        if self._pool is None:
+            return functools.partial(responses.parse_pubmed, data, label)
+        future = self._pool.submit(responses.parse_pubmed, data, label)
+        return future.result
+
+    def __enter__(self) -> _Parsers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+Ahead = tuple[bytes, Callable[[], Any]]
+
+
 class _Prefetcher:
-    def __init__(self, jobs: list[tuple[str, Callable[[], bytes]]], depth: int = 2) -> None:
+    """Fetches the next pages in a thread (and starts parsing each) while the caller stores."""
+
+    def __init__(self, jobs: list[tuple[str, Callable[[], bytes]]],
+                 parse: Callable[[bytes, str], Callable[[], Any]], label: Callable[[str], str],
+                 depth: int = 2) -> None:
         self._jobs = deque(jobs)
+        self._parse = parse
+        self._label = label
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoping-fetch")
-        self._futures: dict[str, Future[bytes]] = {}
+        self._futures: dict[str, Future[Ahead]] = {}
         self._depth = depth
         self._fill()
 
+    def _job(self, key: str, fetch: Callable[[], bytes]) -> Ahead:
+        data = fetch()
+        return data, self._parse(data, self._label(key))
+
     def _fill(self) -> None:
         while self._jobs and len(self._futures) < self._depth:
-            key, job = self._jobs.popleft()
-            self._futures[key] = self._pool.submit(job)
+            key, fetch = self._jobs.popleft()
+            self._futures[key] = self._pool.submit(self._job, key, fetch)
 
-    def __call__(self, key: str) -> bytes | None:
+    def __call__(self, key: str) -> Ahead | None:
         future = self._futures.pop(key, None)
         if future is None:
             return None
@@ -376,9 +434,10 @@ class _Prefetcher:
 
 
 @contextlib.contextmanager
-def _prefetch(jobs: list[tuple[str, Callable[[], bytes]]]) -> Iterator[Callable[[str], bytes | None]]:
-    """Fetch the next pages in a background thread while this one parses and stores."""
-    prefetcher = _Prefetcher(jobs)
+def _prefetch(jobs: list[tuple[str, Callable[[], bytes]]],
+              parse: Callable[[bytes, str], Callable[[], Any]],
+              label: Callable[[str], str], depth: int = 2) -> Iterator[Callable[[str], Ahead | None]]:
+    prefetcher = _Prefetcher(jobs, parse, label, depth)
     try:
         yield prefetcher
     finally:
