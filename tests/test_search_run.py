@@ -298,9 +298,45 @@ def test_pubmed_needs_an_email(review: Review) -> None:
     from scoping.errors import ConfigError
 
     strategy = load_strategy(review.strategy_path)
-    with serving() as replay, review.open_store() as store, \
-            pytest.raises(ConfigError, match="PubMed needs an e-mail address"):
-        run_search(review, strategy, "pubmed", store=store, config=config(replay, email=None))
+    with serving() as replay, review.open_store() as store:
+        with pytest.raises(ConfigError, match="PubMed needs an e-mail address"):
+            run_search(review, strategy, "pubmed", store=store, config=config(replay, email=None))
+        assert tables.list_runs(store) == [] and replay.log == []
+
+
+def test_a_run_is_searched_by_one_process_at_a_time(review: Review) -> None:
+    import fcntl
+
+    from scoping.errors import UsageError
+
+    strategy = load_strategy(review.strategy_path)
+    with serving(pubmed_records=60) as replay, review.open_store() as store:
+        replay.fault("efetch", "status", status=500, times=-1)
+        with pytest.raises(NetworkError):
+            run_search(review, strategy, "pubmed", store=store, config=config(replay))
+        replay.clear_faults()
+        run = tables.list_runs(store)[0]
+        lock = review.root / run.folder / "run.lock"
+        with open(lock, "a+") as held:  # another process holds the run
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+            with pytest.raises(UsageError, match=f"run {run.id} is being searched by another"):
+                run_search(review, strategy, "pubmed", store=store, config=config(replay))
+            fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+        result = run_search(review, strategy, "pubmed", store=store, config=config(replay))
+        assert result.run.status == "complete" and not lock.exists()
+
+
+def test_an_expired_cursor_on_resume_says_to_start_again(review: Review) -> None:
+    strategy = load_strategy(review.strategy_path)
+    with serving(crossref_records=60) as replay, review.open_store() as store:
+        replay.fault("works", "status", status=500, after=1, times=-1)
+        with pytest.raises(NetworkError):
+            run_search(review, strategy, "crossref", store=store, config=config(replay))
+        replay.clear_faults()
+        replay.fault("works", "status", status=400, times=-1)  # Crossref forgot the cursor
+        with pytest.raises(NetworkError, match=r"HTTP 400.*cursor saved with the previous page may "
+                                               r"have expired.*--new"):
+            run_search(review, strategy, "crossref", store=store, config=config(replay))
 
 
 # -- Europe PMC, OpenAlex, Crossref ----------------------------------------------------------

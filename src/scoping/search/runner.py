@@ -48,7 +48,13 @@ from scoping.search.config import PAGE_SIZES, SearchConfig
 from scoping.search.platforms import PLATFORMS
 from scoping.search.strategy import Database, Strategy
 from scoping.search.translate import Query, translate
-from scoping.search.transport import EntrezTransport, HttpTransport, RateLimiter, Stats
+from scoping.search.transport import (
+    EntrezTransport,
+    HTTPStatusError,
+    HttpTransport,
+    RateLimiter,
+    Stats,
+)
 from scoping.store import Store, utc_now
 from scoping.store import search_tables as tables
 
@@ -244,9 +250,6 @@ def _day(value: dt.date) -> str:
 def _pubmed(ctx: _Context, config: SearchConfig) -> None:
     from Bio import Entrez
 
-    if not config.email:
-        raise ConfigError("PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
-                          "or email in the [search] table of searches/strategy.toml")
     settings = ctx.run.settings
     cap = int(settings["cap"])
     batch = int(settings["batch"])
@@ -510,8 +513,17 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
             url, params = _cursor_request(platform, config, dict(ctx.run.params), cursor, want)
             here = cursor
 
-            def fetch(url: str = url, params: dict[str, Any] = params, key: str = key) -> bytes:
-                return transport.get(ctx.label(key), url, params)
+            def fetch(url: str = url, params: dict[str, Any] = params, key: str = key,
+                      resumed: bool = here != _CURSOR_START[platform]) -> bytes:
+                try:
+                    return transport.get(ctx.label(key), url, params)
+                except HTTPStatusError as exc:
+                    if resumed and exc.status in (400, 404, 410):
+                        raise NetworkError(
+                            f"{exc}; the cursor saved with the previous page may have expired "
+                            "(Crossref's last five minutes): start the search again with "
+                            "'scoping search run --new'") from None
+                    raise
 
             page = ctx.page(key, "json", "records", fetch, parse,
                             next_token=lambda p: p.next_cursor, n_records=lambda p: len(p.records))
@@ -528,6 +540,30 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
 
 
 # -- the run ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, run_id: str) -> Iterator[None]:
+    """Hold the run's lock file: a second process working on the same run would store pages twice."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        yield
+        return
+    with open(folder / "run.lock", "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"run {run_id} is being searched by another scoping process; wait "
+                             "for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _new_run_id(review: Review, platform: str) -> str:
@@ -600,6 +636,9 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
             f"{db.name} is searched on {PLATFORMS[db.platform].label}, which has no open API: run "
             f"the query of 'scoping search plan --database \"{db.name}\"' there, export the "
             f"records and import them with 'scoping import FILE --source \"{db.name}\"'")
+    if db.platform == "pubmed" and not config.email:
+        raise ConfigError("PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
+                          "or email in the [search] table of searches/strategy.toml")
     query = translate(strategy, db)
     run = _pick_run(store, db, query, new=new, resume=resume)
     resumed = run is not None
@@ -622,31 +661,34 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
             "strategy": strategy.path,
         })
     else:
-        tables.update_run(store, run.id, status="running", message=None, updated_at=utc_now())
         folder = review.root / run.folder
         folder.mkdir(parents=True, exist_ok=True)
-    stats = Stats()
-    ctx = _Context(store, run, folder, db, stats, progress)
-    try:
-        if db.platform == "pubmed":
-            _pubmed(ctx, config)
-        else:
-            _cursor_api(ctx, config)
-    except NetworkError as exc:
-        tables.update_run(store, run.id, status="interrupted", message=str(exc),
-                          requests=run.requests + stats.requests, updated_at=utc_now())
-        raise NetworkError(f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
-                           f"run --resume {run.id}' to continue from there") from None
-    except BaseException:
-        tables.update_run(store, run.id, status="interrupted", message="interrupted",
-                          requests=run.requests + stats.requests, updated_at=utc_now())
-        raise
+    with _locked(folder, run.id):
+        if resumed:
+            tables.update_run(store, run.id, status="running", message=None, updated_at=utc_now())
+        stats = Stats()
+        ctx = _Context(store, run, folder, db, stats, progress)
+        try:
+            if db.platform == "pubmed":
+                _pubmed(ctx, config)
+            else:
+                _cursor_api(ctx, config)
+        except NetworkError as exc:
+            tables.update_run(store, run.id, status="interrupted", message=str(exc),
+                              requests=run.requests + stats.requests, updated_at=utc_now())
+            raise NetworkError(f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
+                               f"run --resume {run.id}' to continue from there") from None
+        except BaseException:
+            tables.update_run(store, run.id, status="interrupted", message="interrupted",
+                              requests=run.requests + stats.requests, updated_at=utc_now())
+            raise
     finished = utc_now()
     tables.update_run(store, run.id, status="complete", finished_at=finished,
                       retrieved=ctx.retrieved, requests=run.requests + stats.requests,
                       updated_at=finished)
     final = tables.get_run(store, run.id)
     assert final is not None
+    (folder / "run.lock").unlink(missing_ok=True)
     _write_json_once(folder / "summary.json", {
         "run": run.id, "database": db.name, "platform": db.platform, "query": final.query,
         "started": final.started_at, "finished": finished, "hit_count": final.hit_count,

@@ -39,6 +39,7 @@ from scoping.errors import ConfigError, NetworkError
 __all__ = [
     "ENTREZ_URL",
     "EntrezTransport",
+    "HTTPStatusError",
     "HttpTransport",
     "RateLimiter",
     "RetryPolicy",
@@ -200,10 +201,19 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
 
 
-def _status_error(what: str, status: int, body: bytes) -> NetworkError:
+class HTTPStatusError(NetworkError):
+    """The server refused a request with an HTTP status that retrying cannot change (4xx)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _status_error(what: str, status: int, body: bytes) -> HTTPStatusError:
     detail = " ".join(body[:300].decode("utf-8", "replace").split())
-    return NetworkError(f"{what}: the server answered HTTP {status}" + (f": {detail}" if detail else "")
-                        + "; check the query with 'scoping search plan'")
+    return HTTPStatusError(f"{what}: the server answered HTTP {status}"
+                           + (f": {detail}" if detail else "")
+                           + "; check the query with 'scoping search plan'", status)
 
 
 # -- requests ----------------------------------------------------------------------------------
