@@ -14,6 +14,7 @@ s     the last 24 letters/digits of the title (catches a changed start, quotes, 
 w     the three longest words of the title, sorted (catches typos at both ends)
 v     year, volume and first page
 a     first author's family name, volume and first page (the year may differ by one)
+f     first author's family name, year and first page (proceedings have no volume)
 ====  ==================================================================================
 
 A block larger than ``max_block`` (a DOI shared by a whole book, a title such as "Editorial")
@@ -37,7 +38,7 @@ __all__ = ["BlockingReport", "block_keys", "candidate_pairs"]
 MAX_BLOCK = 60
 WINDOW = 12
 KINDS = {"d": "DOI", "p": "PMID", "t": "title start", "s": "title end", "w": "title words",
-         "v": "year/volume/page", "a": "author/volume/page"}
+         "v": "year/volume/page", "a": "author/volume/page", "f": "author/year/page"}
 
 
 @dataclass(slots=True)
@@ -74,6 +75,8 @@ def block_keys(k: Keys) -> list[str]:
             out.append(f"v{k.year}|{k.volume}|{k.first_page}")
         if k.authors:
             out.append(f"a{k.authors[0].family}|{k.volume}|{k.first_page}")
+    if k.first_page and k.authors and k.year is not None:
+        out.append(f"f{k.authors[0].family}|{k.year}|{k.first_page}")
     return out
 
 

@@ -102,12 +102,14 @@ def _is_prefix(a: str, b: str) -> bool:
     return short.count(" ") >= 2 and long_.startswith(short + " ")
 
 
-def _author_match(x: Author, family_set: set[str], given_set: set[str], families: list[str]) -> bool:
+def _author_match(x: Author, family_set: set[str], given_set: set[str], families: list[str],
+                  parts_set: set[str]) -> bool:
     if x.family in family_set:
         return True
-    if len(x.family) >= 4 and any(len(f) >= 4 and (f.startswith(x.family) or x.family.startswith(f))
-                                  for f in families):
+    if x.parts and any(p in family_set for p in x.parts):
         return True  # one part of a double family name: "Andres-Gamboa" and "Andres"
+    if parts_set and x.family in parts_set:
+        return True
     if x.family in given_set or any(g in family_set for g in x.given):
         return True  # given and family names swapped by one database
     if len(x.family) >= 4:
@@ -130,7 +132,8 @@ def _author_similarity(a: Keys, b: Keys) -> tuple[float | None, bool | None]:
     family_set = {x.family for x in long_}
     given_set = {g for x in long_ for g in x.given}
     families = [x.family for x in long_]
-    matched = sum(1 for x in short if _author_match(x, family_set, given_set, families))
+    parts_set = {p for x in long_ for p in x.parts}
+    matched = sum(1 for x in short if _author_match(x, family_set, given_set, families, parts_set))
     fa, fb = a.authors[0], b.authors[0]
     first = fa.family == fb.family and _initials_compatible(fa, fb)
     if not first and (fa.family in fb.given or fb.family in fa.given):
@@ -138,6 +141,31 @@ def _author_similarity(a: Keys, b: Keys) -> tuple[float | None, bool | None]:
     if not first and len(fa.family) >= 4:
         first = Indel.normalized_similarity(fa.family, fb.family) >= 0.85 and _initials_compatible(fa, fb)
     return matched / len(short), first
+
+
+def _authors_strong(a: Keys, b: Keys, similarity: float | None, first: bool | None) -> bool:
+    """The same authors: the first one and most of the others, or all of them in another order."""
+    if similarity is None:
+        return False
+    if first and similarity >= 0.75:
+        return True
+    return similarity >= 0.99 and len(a.authors) == len(b.authors) >= 2
+
+
+def _abbreviates(short: list[str], long_: list[str]) -> bool:
+    """Every word but at most one of ``short`` starts a word of ``long_``, in order."""
+    pos = misses = 0
+    for word in short:
+        found = pos
+        while found < len(long_) and not long_[found].startswith(word):
+            found += 1
+        if found == len(long_):
+            misses += 1
+            if misses > 1:
+                return False
+            continue
+        pos = found + 1
+    return len(short) - misses >= 3 and len(long_) - (len(short) - misses) <= 2
 
 
 @lru_cache(maxsize=100_000)
@@ -169,6 +197,10 @@ def journal_similarity(a: str, b: str) -> float:
         else:
             if short[0][0] == long_[0][0]:
                 return 0.95
+    # abbreviated words start the full words, in order; one may be missing ("br" for "series b")
+    abbreviation, full = (wa, wb) if sum(map(len, wa)) <= sum(map(len, wb)) else (wb, wa)
+    if abbreviation[0][0] == full[0][0] and _abbreviates(abbreviation, full):
+        return 0.9
     return Indel.normalized_similarity(a, b)
 
 
@@ -180,7 +212,9 @@ def _doi_alias(a: Keys, b: Keys) -> bool:
     """
     if a.doi.partition("/")[2] == b.doi.partition("/")[2]:
         return True  # the same suffix under two prefixes (a publisher moved)
-    if not (_same_range(a, b) and a.volume and a.volume == b.volume and a.title and b.title):
+    article_number = a.first_page == b.first_page and len(a.first_page) >= 4 and a.first_page[0].isalpha()
+    if not ((_same_range(a, b) or article_number) and a.volume and a.volume == b.volume
+            and a.title and b.title):
         return False
     if a.generic or b.generic or (a.issue and b.issue and a.issue != b.issue) or a.year != b.year:
         return False
@@ -190,7 +224,7 @@ def _doi_alias(a: Keys, b: Keys) -> bool:
     if Indel.normalized_similarity(a.title, b.title) < 0.95:
         return False
     similarity, first = _author_similarity(a, b)
-    return similarity is not None and similarity >= 0.75 and bool(first)
+    return _authors_strong(a, b, similarity, first)
 
 
 def _pages_differ(a: Keys, b: Keys) -> bool:
@@ -289,9 +323,10 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
         found.append(NUMBER_CONFLICT)  # a typo in a title with the same identifier is no conflict
     if found and first:
         return found
-    volume_differs = bool(a.volume and b.volume and a.volume != b.volume
-                          and a.volume != b.supplement and b.volume != a.supplement)
     same_doi = bool(a.doi and a.doi == b.doi)
+    volume_differs = bool(a.volume and b.volume and a.volume != b.volume
+                          and a.volume != b.supplement and b.volume != a.supplement
+                          and not (same_doi and a.first_page and a.first_page == b.first_page))
     pages_differ = not same_doi and _pages_differ(a, b)
     issue_differs = bool(not same_doi and a.issue and b.issue and a.issue != b.issue and a.volume
                          and a.volume == b.volume
@@ -356,10 +391,7 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     good_title = title >= 0.9 or (long_prefix and title >= 0.6)
     fair_title = title >= 0.8 or c.title_prefix
     authors_missing = c.authors is None
-    authors_strong = c.authors is not None and (
-        (bool(c.first_author) and c.authors >= 0.75)
-        or (c.authors >= 0.99 and min(len(a.authors), len(b.authors)) >= 2
-            and len(a.authors) == len(b.authors)))  # the same authors in another order
+    authors_strong = _authors_strong(a, b, c.authors, c.first_author)
     authors_ok = c.authors is not None and (bool(c.first_author) or c.authors >= 0.5)
     year_same = c.year == 0
     year_close = c.year is not None and c.year <= 1
@@ -419,9 +451,14 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     if title >= 0.95 and authors_strong and year_close and c.volume and c.page_range \
             and a.last_page and a.first_page != a.last_page:
         return Decision(DUPLICATE, "title, authors, volume and page range agree", score)
-    if fair_title and authors_strong and year_same and journal_same and c.volume and c.page_range \
-            and a.last_page and a.first_page != a.last_page:
-        return Decision(DUPLICATE, "authors, journal, volume and page range agree, similar title", score)
+    if authors_strong and year_same and journal_same and c.volume is not False and c.page_range \
+            and a.last_page and a.first_page != a.last_page and c.issue is not False \
+            and (fair_title or (c.volume and not (a.generic or b.generic))):
+        # one place in one journal issue, by the same authors: the title is translated or cut
+        return Decision(DUPLICATE, "authors, year, journal and page range agree", score)
+    if title >= 0.95 and authors_strong and year_close and journal_same and venue_differ == 0 \
+            and min(len(a.authors), len(b.authors)) >= 2:
+        return Decision(DUPLICATE, "title, authors and journal agree (year ±1)", score)
     if title >= 0.95 and year_close and journal_same and c.volume and c.page_range \
             and a.last_page and a.first_page != a.last_page:
         return Decision(DUPLICATE, "title, journal, volume and page range agree", score)

@@ -73,6 +73,8 @@ class Author:
     given: tuple[str, ...]
     """Given names spelled out (two letters or more); initials are dropped."""
     initials: str
+    parts: tuple[str, ...] = ()
+    """The words of a family name of several words ("andres", "gamboa")."""
 
 
 @dataclass(slots=True)
@@ -289,12 +291,12 @@ def parse_author(name: str) -> Author | None:
         raw = text.replace(".", ". ").split()
         if not raw:
             return None
-        # "Smith JA" / "Smith J. A." (initials last) or "John A. Smith" (family last)
-        tail = [w for w in raw[1:]]
-        if tail and all(_INITIALS.match(w) for w in tail):
-            family_words, given_raw = fold(raw[0]).split(), tail
-        elif len(raw) >= 2 and _INITIALS.match(raw[0]) and not _INITIALS.match(raw[-1]):
-            family_words, given_raw = fold(raw[-1]).split(), raw[:-1]
+        # "Smith JA", "Van Wylen D. G." (initials last) or "John A. Smith" (family last)
+        cut = len(raw)
+        while cut > 1 and _INITIALS.match(raw[cut - 1]):
+            cut -= 1
+        if cut < len(raw):
+            family_words, given_raw = fold(" ".join(raw[:cut])).split(), raw[cut:]
         elif len(raw) >= 2:
             family_words, given_raw = fold(raw[-1]).split(), raw[:-1]
             # keep particles with the family name: "Ludwig van Beethoven"
@@ -306,12 +308,14 @@ def parse_author(name: str) -> Author | None:
     if not family_words:
         return None
     family = "".join(w for w in family_words if w not in _PARTICLES) or "".join(family_words)
+    parts = tuple(w for w in family_words if w not in _PARTICLES and len(w) >= 3)
     given_words = [w for g in given_raw for w in _given(g) if w not in _SUFFIXES]
     given = tuple(w for w in given_words if len(w) >= 2)
     initials = "".join(w[0] for w in given_words if w)
     if not initials and given_raw and _INITIALS.match(given_raw[0]):
         initials = "".join(ch for ch in given_raw[0].lower() if ch.isalpha())
-    return Author(family=family, given=given, initials=initials)
+    return Author(family=family, given=given, initials=initials,
+                  parts=parts if len(parts) > 1 else ())
 
 
 # -- journals ----------------------------------------------------------------------------------
@@ -325,8 +329,14 @@ _JOURNAL_SUBTITLE = re.compile(r"\s*(?::|\s/\s|\s=\s|\.\s)\s*")
 _JOURNAL_SECTION = re.compile(r"\s+-\s+|\.\s+")
 
 
+_JOURNAL_NOISE_WORD = re.compile(r"^(?:\d+(?:st|nd|rd|th)?|vols?|annual|proceedings|proc)$")
+
+
 def _journal_words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in fold(text).split() if w not in _JOURNAL_STOP)
+    """Journal or conference name words, without stop words, ordinals, years and "proceedings"."""
+    words = tuple(w for w in fold(text).split() if w not in _JOURNAL_STOP)
+    kept = tuple(w for w in words if not _JOURNAL_NOISE_WORD.match(w))
+    return kept or words
 
 
 def _prepare_journal(keys: Keys, journal: str | None) -> None:
@@ -448,10 +458,12 @@ def _prepare_pages(keys: Keys, pages: str | None) -> None:
     if sep and last:
         keys.last_page = _page(last)
     fp, lp = keys.first_page, keys.last_page
-    if fp.isdigit() and lp.isdigit() and len(lp) < len(fp):  # "1391-402" -> 1402
-        expanded = fp[: len(fp) - len(lp)] + lp
-        if int(expanded) >= int(fp):
-            keys.last_page = expanded
+    prefix = fp.rstrip("0123456789")
+    digits = fp[len(prefix):]
+    if digits and lp.isdigit() and len(lp) < len(digits):  # "1391-402" -> 1402, "C151-6" -> C156
+        expanded = digits[: len(digits) - len(lp)] + lp
+        if int(expanded) >= int(digits):
+            keys.last_page = prefix + expanded
 
 
 _PREPRINT_DOI = (
