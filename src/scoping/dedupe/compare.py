@@ -232,7 +232,27 @@ def _pages_differ(a: Keys, b: Keys) -> bool:
     x, y = a.first_page, b.first_page
     if not x or not y or _same_page(x, y) or x == "1" or y == "1":
         return False
-    return x[0].isdigit() == y[0].isdigit()
+    if x[0].isdigit() != y[0].isdigit():
+        return False
+    return not (_single_page_inside(a, b) or _single_page_inside(b, a) or _same_end(a, b))
+
+
+def _same_end(a: Keys, b: Keys) -> bool:
+    """Two ranges that end on the same page and overlap ("2141-2147" and "2142-2147")."""
+    if not (a.last_page and a.last_page == b.last_page and a.last_page.isdigit()):
+        return False
+    if not (a.first_page.isdigit() and b.first_page.isdigit()):
+        return False
+    return max(int(a.first_page), int(b.first_page)) < int(a.last_page)
+
+
+def _single_page_inside(a: Keys, b: Keys) -> bool:
+    """``a`` gives one page that lies inside ``b``'s range (some exports keep only the last page)."""
+    if a.last_page and a.last_page != a.first_page:
+        return False
+    if not (a.first_page.isdigit() and b.first_page.isdigit() and b.last_page.isdigit()):
+        return False
+    return int(b.first_page) < int(a.first_page) <= int(b.last_page)
 
 
 def _same_range(a: Keys, b: Keys) -> bool:

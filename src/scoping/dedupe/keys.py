@@ -344,6 +344,9 @@ def _prepare_journal(keys: Keys, journal: str | None) -> None:
         return
     text = _JOURNAL_CONFERENCE.sub("", journal) or journal
     alts = [_journal_words(m) for m in _JOURNAL_BRACKETS.findall(text)]
+    conference = _JOURNAL_CONFERENCE.search(journal)
+    if conference is not None and text != journal:  # "Journal.Conference: 23rd Congress of ..."
+        alts.append(_journal_words(conference.group(0).split(":", 1)[1]))
     text = _JOURNAL_BRACKETS.sub(" ", text)
     text = _JOURNAL_PARENS.sub(" ", text).strip(" .\"'") or text
     main = _JOURNAL_SUBTITLE.split(text, maxsplit=1)[0]
@@ -458,6 +461,9 @@ def _prepare_pages(keys: Keys, pages: str | None) -> None:
     if sep and last:
         keys.last_page = _page(last)
     fp, lp = keys.first_page, keys.last_page
+    if fp.isdigit() and lp.isdigit() and len(lp) == len(fp) and int(lp) < int(fp):
+        keys.first_page = keys.last_page = ""  # "2297-2108": a typo, nothing to rely on
+        return
     prefix = fp.rstrip("0123456789")
     digits = fp[len(prefix):]
     if digits and lp.isdigit() and len(lp) < len(digits):  # "1391-402" -> 1402, "C151-6" -> C156
