@@ -153,6 +153,8 @@ class Replay:
     """Requests per second allowed on each service (sliding one-second window); over: 429."""
     count_for: Callable[[str, str], int] | None = None
     """``(service, query) -> hit count`` for count requests; default: the corpus size."""
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Extra headers of successful answers, by service (``crossref``...)."""
     log: list[Logged] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 
@@ -467,7 +469,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault is not None and fault.kind == "malformed":
                 body = body[: len(body) // 2]
-            self._send(status, ctype, body)
+            self._send(status, ctype, body, state.headers.get(_service(path)))
         finally:
             with state.lock:
                 state.log.append(Logged(time.monotonic(), self.command, path, params, status))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import shutil
 from collections import Counter
@@ -382,6 +383,26 @@ def test_crossref_keeps_only_max_records(review: Review) -> None:
         assert (result.run.hit_count, result.run.retrieved) == (100, 30)
         assert [r.params["rows"] for r in replay.log] == [["20"], ["10"]]
         assert replay.log[0].params["mailto"] == ["tests@example.org"]
+
+
+def test_crossref_announced_rate_limit_is_followed(review: Review) -> None:
+    strategy = load_strategy(review.strategy_path)
+    headers = {"crossref": {"X-Rate-Limit-Limit": "5", "X-Rate-Limit-Interval": "1s"}}
+    with serving(crossref_records=80, headers=headers) as replay, review.open_store() as store:
+        result = run_search(review, strategy, "crossref", store=store, config=config(replay))
+        assert result.run.retrieved == 80
+        times = [r.time for r in replay.log]
+        assert len(times) == 4
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert min(gaps[1:]) >= 0.19  # 5 a second once announced (configured: 50)
+
+
+def test_no_hits(review: Review) -> None:
+    strategy = load_strategy(review.strategy_path)
+    with serving(pubmed_records=0) as replay, review.open_store() as store:
+        result = run_search(review, strategy, "pubmed", store=store, config=config(replay))
+        assert (result.run.status, result.run.hit_count, result.run.retrieved) == ("complete", 0, 0)
+        assert len(replay.log) == 1 and store.count_records() == 0
 
 
 def test_malformed_json_names_the_page(review: Review) -> None:

@@ -125,6 +125,8 @@ email = "a@b.org"
     ('[[block]]\nname = "A"\nterms = ["a"]\n[databas]\n', ["unknown section [databas]"]),
     ('[[block]\nname = "A"\n', ["is not valid TOML"]),
     ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\nemail = "nobody"\n', ["must be an e-mail address"]),
+    ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\napi_key = "x"\n',
+     ["[search] has an unknown key 'api_key'", "ncbi_api_key"]),
 ])
 def test_mistakes_have_clear_messages(text: str, fragments: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
@@ -144,3 +146,12 @@ def test_unknown_database_name() -> None:
     s = parse_strategy(BLOCKS + '[databases]\nMEDLINE = "pubmed"\n')
     with pytest.raises(ConfigError, match=r"no database or platform called 'Embase'.*MEDLINE"):
         s.database("Embase")
+
+
+def test_public_api() -> None:
+    import scoping.search
+
+    for name in scoping.search.__all__:
+        assert hasattr(scoping.search, name), name
+    assert {"load_strategy", "translate", "plan", "run_search", "search_log", "term_counts"} <= set(
+        scoping.search.__all__)

@@ -228,6 +228,10 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
     limits = _limits(_table(data, "limits", path), path)
     databases = _databases(_table(data, "databases", path), limits, path)
     settings = _table(data, "search", path)
+    extra = sorted(set(settings) - _SEARCH_KEYS)
+    if extra:
+        raise ConfigError(f"{path}: [search] has an unknown key {extra[0]!r}; keys are "
+                          + ", ".join(sorted(_SEARCH_KEYS)))
     email = settings.get("email")
     if email is not None and (not isinstance(email, str) or "@" not in email):
         raise ConfigError(f"{path}: [search] email must be an e-mail address, not {email!r}")
@@ -367,6 +371,8 @@ def _limits(raw: Mapping[str, Any], path: str) -> Limits:
 
 
 _DB_KEYS = {"platform", "keywords_field", "max_records", "ignore_limits"}
+_SEARCH_KEYS = {"email", "ncbi_api_key", "openalex_api_key", "pubmed_batch", "pubmed_cap",
+                "page_size"}
 _LIMIT_NAMES = ("languages", "document_types")
 
 

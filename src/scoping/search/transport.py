@@ -126,6 +126,13 @@ class RateLimiter:
         if start > now:
             time.sleep(start - now)
 
+    def slow_to(self, per_second: float) -> None:
+        """Lower the rate to ``per_second`` (a server announced its limit); never raise it."""
+        if 0 < per_second < self.per_second:
+            with self._lock:
+                self.interval *= self.per_second / per_second
+                self.per_second = per_second
+
     def hold(self, seconds: float) -> None:
         """No request starts for ``seconds`` (after a 429 with Retry-After)."""
         with self._lock:
@@ -229,7 +236,6 @@ class HttpTransport:
         self.stats = stats if stats is not None else Stats()
         self.session = requests.Session()
         self.session.headers.update(headers or {})
-        self.last_headers: Mapping[str, str] = {}
 
     def close(self) -> None:
         self.session.close()
@@ -258,10 +264,22 @@ class HttpTransport:
                 raise Transient(f"HTTP {status}", _retry_after(headers.get("Retry-After")))
             if status >= 400:
                 raise _status_error(what, status, body)
-            self.last_headers = headers
+            self._follow_announced_limit(headers)
             return body
 
         return fetch(what, send, limiter=self.limiter, policy=self.policy, stats=self.stats)
+
+    def _follow_announced_limit(self, headers: Mapping[str, str]) -> None:
+        """Crossref announces its limit (``X-Rate-Limit-Limit: 50``, ``X-Rate-Limit-Interval: 1s``)."""
+        limit, interval = headers.get("X-Rate-Limit-Limit"), headers.get("X-Rate-Limit-Interval")
+        if not limit or not interval:
+            return
+        try:
+            seconds = float(interval.strip().rstrip("s"))
+            per_second = float(limit) / seconds
+        except (ValueError, ZeroDivisionError):
+            return
+        self.limiter.slow_to(per_second)
 
 
 # -- Bio.Entrez --------------------------------------------------------------------------------
