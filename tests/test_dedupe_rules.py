@@ -212,6 +212,38 @@ def test_preprint_and_published_version_go_to_a_person() -> None:
     assert verdict(row(**preprint), row(**published)) == UNCERTAIN
 
 
+def test_two_dois_of_one_article_link_only_when_everything_else_places_it() -> None:
+    # publishers gave some older articles a second DOI (Springer "BF" DOIs, Elsevier's moves)
+    a = {**ARTICLE, "doi": "10.1007/bf00796217"}
+    b = {**ARTICLE, "doi": "10.1007/s003950050053", "journal": "J Mol Cell Cardiol"}
+    assert verdict(row(**a), row(**b)) == DUPLICATE
+    assert verdict(row(**a), row(**{**b, "pages": "721-730"})) == DISTINCT
+    assert verdict(row(**a), row(**{**b, "title": "Erratum: " + ARTICLE["title"]})) == DISTINCT
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected"),
+    [("720", DUPLICATE), ("712-720", DUPLICATE), ("720-725", DISTINCT), ("721", DISTINCT)],
+    ids=["last-page-only", "same-end", "touching-ranges", "page-after"],
+)
+def test_page_ranges_that_overlap(pages: str, expected: str) -> None:
+    a = {**ARTICLE, "doi": None}
+    assert verdict(row(**a), row(**{**a, "pages": pages})) == expected
+
+
+def test_conference_abstracts_named_by_journal_or_by_congress() -> None:
+    fields = {"title": "Eculizumab therapy for atypical hemolytic uremic syndrome in pediatric patients",
+              "authors": ["Gruppo, R.", "Rodig, N.", "Vilalta, R."], "year": 2011, "volume": "9"}
+    a = row(**fields, journal="Journal of Thrombosis and Haemostasis.Conference: 23rd Congress of the "
+            "International Society on Thrombosis and Haemostasis Kyoto Japan.")
+    b = row(**fields, journal="23rd Congress of the International Society on Thrombosis and Haemostasis "
+            "Kyoto Japan")
+    assert verdict(a, b) == DUPLICATE
+    c = row(**{**fields, "year": 2012}, journal="24th Congress of the International Society on "
+            "Thrombosis and Haemostasis Amsterdam")
+    assert verdict(a, c) != DUPLICATE
+
+
 def test_thousands_of_authors_compare_quickly() -> None:
     consortium = [f"Author{i}, A." for i in range(5000)]
     a = row(**{**ARTICLE, "authors": consortium})
@@ -294,14 +326,15 @@ def test_merged_view_takes_the_most_complete_value_and_names_its_record() -> Non
     b = make_record({"title": "Ischaemic preconditioning", "authors": ["Smith, John", "Jones, Mary"],
                      "year": 2001, "journal": "Journal of Molecular and Cellular Cardiology",
                      "pages": "711-720", "doi": "10.1006/x"})
-    merged = merge_records(5, [(5, "MEDLINE", a), (9, "Embase", b)])
+    c = make_record({"title": "Ischaemic preconditioning in the rat. [Chinese]", "year": 2001})
+    merged = merge_records(5, [(5, "MEDLINE", a), (9, "Embase", b), (12, "CNKI", c)])
     assert merged.value("title") == "Ischaemic preconditioning"
     assert merged.fields["title"].record_id == 9 and merged.fields["title"].source == "Embase"
     assert merged.value("authors") == ["Smith, John", "Jones, Mary"]
     assert merged.value("pages") == "711-720"
     assert merged.value("journal") == "Journal of Molecular and Cellular Cardiology"
     assert merged.fields["year"].record_id == 5  # a tie goes to the lowest record id
-    assert merged.sources == ["Embase", "MEDLINE"]
+    assert merged.sources == ["CNKI", "Embase", "MEDLINE"]
 
 
 def test_source_overlap() -> None:

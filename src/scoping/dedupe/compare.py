@@ -153,7 +153,7 @@ def _authors_strong(a: Keys, b: Keys, similarity: float | None, first: bool | No
 
 
 def _abbreviates(short: list[str], long_: list[str]) -> bool:
-    """Every word but at most one of ``short`` starts a word of ``long_``, in order."""
+    """Every word of ``short`` starts a word of ``long_``, in order; one short word may be missing."""
     pos = misses = 0
     for word in short:
         found = pos
@@ -161,7 +161,7 @@ def _abbreviates(short: list[str], long_: list[str]) -> bool:
             found += 1
         if found == len(long_):
             misses += 1
-            if misses > 1:
+            if misses > 1 or len(word) > 3:
                 return False
             continue
         pos = found + 1
@@ -477,7 +477,8 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
         # one place in one journal issue, by the same authors: the title is translated or cut
         return Decision(DUPLICATE, "authors, year, journal and page range agree", score)
     if title >= 0.95 and authors_strong and year_close and journal_same and venue_differ == 0 \
-            and min(len(a.authors), len(b.authors)) >= 2:
+            and min(len(a.authors), len(b.authors)) >= 2 and a.journal_numbers == b.journal_numbers:
+        # (not the 23rd and the 24th meeting of a society: an abstract is often given at both)
         return Decision(DUPLICATE, "title, authors and journal agree (year ±1)", score)
     if title >= 0.95 and year_close and journal_same and c.volume and c.page_range \
             and a.last_page and a.first_page != a.last_page:

@@ -96,6 +96,8 @@ class Keys:
     journal: tuple[str, ...] = ()
     journal_key: str = ""
     journal_alts: tuple[str, ...] = ()
+    journal_numbers: frozenset[str] = frozenset()
+    """Ordinals and years in the journal name ("23rd congress", "2017 proceedings")."""
     """Other forms of the journal name: with its subtitle, a bracketed translation."""
     volume: str = ""
     issue: str = ""
@@ -353,6 +355,7 @@ def _prepare_journal(keys: Keys, journal: str | None) -> None:
     words = _journal_words(main) or _journal_words(text)
     keys.journal = words
     keys.journal_key = " ".join(words)
+    keys.journal_numbers = frozenset(w for w in fold(journal).split() if w[:1].isdigit())
     full = _journal_words(text)
     section = _journal_words(_JOURNAL_SECTION.split(text, maxsplit=1)[0])
     variants = {" ".join(v) for v in (full, section, *alts) if v}

@@ -10,6 +10,7 @@ view is the same every time. Each value names the record it was taken from.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,10 +45,14 @@ def _upper_share(text: str) -> float:
     return sum(ch.isupper() for ch in letters) / len(letters) if letters else 0.0
 
 
+_TITLE_NOISE = re.compile(r"\[[^\]]*\]\s*\.?\s*$|\(vol \d+|\berratum appears\b", re.I)
+
+
 def _title_rank(title: str) -> tuple[float, ...]:
     shouting = _upper_share(title) > 0.6
     bracketed = title.startswith("[")  # MEDLINE's translated titles
-    return (not shouting, not bracketed, min(len(title), 400))
+    noisy = bool(_TITLE_NOISE.search(title))  # "[Chinese]", "[Review] [33 refs]", erratum notes
+    return (not shouting, not bracketed, not noisy, min(len(title), 400))
 
 
 def _authors_rank(authors: list[str]) -> tuple[float, ...]:
