@@ -1,0 +1,102 @@
+"""``scoping prisma``: the PRISMA 2020 flow diagram and its counts, from the store."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from scoping.errors import UsageError
+from scoping.report.api import OUTPUT_FORMATS, make_prisma, prisma_counts, render_prisma
+from scoping.report.prisma import MANUAL_FILE, PrismaCounts
+from scoping.review import Review
+
+from .main import cli, review_options
+
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+
+
+def _summary(counts: PrismaCounts) -> list[str]:
+    ident, inc = counts.identification, counts.included
+
+    def n(value: int | None) -> str:
+        return "not known" if value is None else f"{value:,}"
+
+    lines = [f"Records identified: {n(ident.records_identified.n)}"
+             + (f" (+ {n(counts.other_methods.records_identified.n)} from other methods)"
+                if counts.other_methods is not None else ""),
+             f"Records screened: {n(counts.screening.records_screened.n)}",
+             f"Studies included: {n(inc.studies.n)} (reports: {n(inc.reports.n)})"]
+    if inc.topics:
+        lines.append("Topics: " + ", ".join(f"{t.name} {t.n:,}" for t in inc.topics))
+    return lines
+
+
+@cli.command("prisma")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
+              help="Write only this format (default: all of svg, png, pdf, json and csv).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              metavar="FILE",
+              help="Write to FILE instead of outputs/prisma.<format> ('-': json or csv to the "
+                   "terminal). The format comes from --format or FILE's suffix.")
+@click.option("--dpi", type=click.IntRange(50, 1200), default=300, show_default=True,
+              help="Resolution of the PNG (300 or more for print).")
+@click.option("--screening-reasons", is_flag=True,
+              help="List the reasons of records excluded at title-abstract in the diagram too "
+                   "(the template shows only their number; the JSON always has them).")
+@review_options
+def prisma_cmd(fmt: str | None, out_path: str | None, dpi: int, screening_reasons: bool,
+               review: Callable[[], Review]) -> None:
+    """Make the PRISMA 2020 flow diagram and its counts from the store.
+
+    Every number is derived from the store: records identified per database (and per other
+    method), duplicates removed, records removed by the stopping rule, records screened and
+    excluded, reports sought, not retrieved, assessed and excluded with reasons, studies
+    included, and the included sources per topic. Boxes that must add up are checked; a count
+    that is not final (e.g. works not yet screened) is shown as "so far" with the reason, and
+    one that is not known says so, instead of a wrong number.
+
+    Counts the store cannot know (records from a method used outside scoping, screening done
+    elsewhere) go in screening/prisma-manual.toml, which has the shape of prisma.json; they
+    are marked "source": "manual" in the JSON and with a dagger in the diagram.
+
+    \b
+    Examples:
+      scoping prisma                      # outputs/prisma.svg, .png, .pdf, .json and .csv
+      scoping prisma --format png --dpi 600
+      scoping prisma --format pdf --out report/figure-1.pdf
+      scoping prisma --format json --out -
+    """
+    target = review()
+    if out_path == "-":
+        kind = fmt or ""
+        if kind not in ("json", "csv"):
+            raise UsageError("--out - writes text; use it with --format json or --format csv")
+        data = render_prisma(prisma_counts(target), kind)
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    result = make_prisma(target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons)
+    for line in _summary(result.counts):
+        out.print(line)
+    for note in result.counts.notes:
+        err.print(f"Note: {note}")
+    manual = [key for key, count in result.counts.iter_counts() if count.source == "manual"]
+    if manual:
+        out.print(f"Hand-entered ({MANUAL_FILE}): {', '.join(manual)}")
+    for kind, path in result.files:
+        shown = _shown(path)
+        extra = f" ({dpi} dpi)" if kind == "png" else ""
+        out.print(f"Wrote {shown}{extra}")
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the current folder when it is inside it, else in full."""
+    full = path.resolve()
+    try:
+        return str(full.relative_to(Path.cwd()))
+    except ValueError:
+        return str(full)

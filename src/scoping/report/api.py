@@ -1,0 +1,122 @@
+"""The report stage over a review folder: what ``scoping prisma`` calls.
+
+=============================  ==================================================================
+command                        library call
+=============================  ==================================================================
+``scoping prisma``             :func:`make_prisma` (:func:`prisma_counts`, then
+                               :func:`write_prisma` for every format, or one file)
+=============================  ==================================================================
+
+The diagram module (and with it matplotlib) is imported only when a diagram is written, so
+commands that never draw start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scoping.errors import ConfigError, UsageError
+from scoping.report.prisma import MANUAL_FILE, PrismaCounts, derive_counts, load_manual, to_csv, to_json
+from scoping.review import Review
+from scoping.store.report_tables import prisma_facts
+
+__all__ = ["OUTPUT_FORMATS", "PrismaResult", "make_prisma", "prisma_counts", "render_prisma",
+           "review_title", "write_prisma"]
+
+OUTPUT_FORMATS = ("svg", "png", "pdf", "json", "csv")
+"""What ``scoping prisma`` writes, in this order, as ``outputs/prisma.<format>``."""
+
+
+def review_title(review: Review) -> str | None:
+    """The review's title from ``screening/protocol.toml`` or ``searches/strategy.toml``."""
+    for path in (review.protocol_path, review.strategy_path):
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        title = data.get("review", {}).get("title") if isinstance(data.get("review"), dict) else None
+        if isinstance(title, str) and title.strip():
+            return title.strip()
+    return None
+
+
+def prisma_counts(review: Review) -> PrismaCounts:
+    """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``."""
+    manual = load_manual(review.root / MANUAL_FILE)
+    with review.open_store() as store:
+        facts = prisma_facts(store, other_sources=manual.other_methods if manual else ())
+    return derive_counts(facts, manual, title=review_title(review))
+
+
+def render_prisma(counts: PrismaCounts, fmt: str, *, dpi: int = 300,
+                  screening_reasons: bool = False) -> bytes:
+    """One output as bytes: a diagram (svg, png, pdf) or the counts (json, csv), UTF-8."""
+    if fmt == "json":
+        return to_json(counts).encode("utf-8")
+    if fmt == "csv":
+        return to_csv(counts).encode("utf-8")
+    if fmt not in OUTPUT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    from scoping.report.diagram import render
+
+    return render(counts, fmt, dpi=dpi, screening_reasons=screening_reasons)
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``target`` and move it into place."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_prisma(counts: PrismaCounts, target: str | os.PathLike[str], fmt: str | None = None, *,
+                 dpi: int = 300, screening_reasons: bool = False) -> Path:
+    """Write one output file, whole or not at all (format from ``fmt`` or the file's suffix)."""
+    path = Path(target)
+    kind = (fmt or path.suffix.lstrip(".")).lower()
+    if kind not in OUTPUT_FORMATS:
+        raise UsageError(f"cannot tell the format of {path} from its name; pass --format "
+                         f"({', '.join(OUTPUT_FORMATS)})")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
+    _write_whole(path, render_prisma(counts, kind, dpi=dpi, screening_reasons=screening_reasons))
+    return path
+
+
+@dataclass(slots=True)
+class PrismaResult:
+    counts: PrismaCounts
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    """``(format, path)`` of every file written."""
+
+
+def make_prisma(review: Review, *, fmt: str | None = None, out: str | os.PathLike[str] | None = None,
+                dpi: int = 300, screening_reasons: bool = False) -> PrismaResult:
+    """Derive the counts and write them: every format into ``outputs/`` (``prisma.<format>``),
+    or one format (``fmt``) to ``out`` or ``outputs/prisma.<fmt>``."""
+    counts = prisma_counts(review)
+    result = PrismaResult(counts)
+    if out is None:
+        folder = review.outputs_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind in (fmt,) if fmt else OUTPUT_FORMATS:
+            path = write_prisma(counts, folder / f"prisma.{kind}", kind, dpi=dpi,
+                                screening_reasons=screening_reasons)
+            result.files.append((kind, path))
+    else:
+        path = Path(out)
+        kind = (fmt or path.suffix.lstrip(".")).lower()
+        result.files.append((kind, write_prisma(counts, path, kind, dpi=dpi,
+                                                screening_reasons=screening_reasons)))
+    return result

@@ -1,0 +1,852 @@
+"""The PRISMA 2020 flow as plain data: counts derived from the store, checks, JSON and CSV.
+
+:func:`derive_counts` turns what the store knows (:class:`~scoping.store.report_tables.PrismaFacts`)
+and the few hand-entered counts (:class:`ManualCounts`, from ``screening/prisma-manual.toml``)
+into a :class:`PrismaCounts`; :func:`check_counts` checks that the boxes that must add up do;
+:func:`to_json` and :func:`to_csv` write it out. The diagram (:mod:`scoping.report.diagram`)
+draws from the same object, so every number in the diagram is a number in the JSON.
+
+The JSON (``outputs/prisma.json``)
+----------------------------------
+
+Stable keys (``format_version`` 1); docs/prisma-json.md has the full description::
+
+    format            "scoping-prisma"
+    format_version    1
+    title             the review's title, or null
+    complete          true when every count is known and final and every check passes
+    identification    databases[], registers[], databases_total, registers_total,
+                      records_identified, duplicates_removed, automation_removed, other_removed
+    screening         records_screened, records_excluded, records_excluded_reasons[],
+                      reports_sought, reports_not_retrieved, reports_assessed,
+                      reports_excluded, reports_excluded_reasons[]
+    other_methods     null, or: sources[], records_identified, records_screened,
+                      records_excluded, records_excluded_reasons[], reports_sought,
+                      reports_not_retrieved, reports_assessed, reports_excluded,
+                      reports_excluded_reasons[]
+    included          studies, reports, topics[]
+    stopping_rule     the stopping rule that ended title-abstract screening, or null
+    checks[]          {"id", "ok", "message", "keys"}: the sums that must hold, and what is unfinished
+    notes[]           the messages the diagram shows (failed checks, in order)
+    assumptions[]     what the counts assume
+
+A count is ``{"n": int or null, "source": "store" | "manual" | "store+manual",
+"complete": bool, "note": str or null}``: ``n`` is null when it is not known (the note says
+why); ``complete`` is false for a number that will still change ("so far"); ``source`` is
+"manual" for a number typed into ``screening/prisma-manual.toml``. A list item (a database, a
+reason, a topic) is ``{"name", "n", "source", "complete"}``.
+
+Every count has a flat key ``section.name`` (``screening.records_screened``,
+``identification.databases``...): the CSV's ``key`` column, and the place of a hand-entered
+count in ``prisma-manual.toml``, which has the shape of the JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from scoping.errors import ConfigError
+from scoping.store.report_tables import OutcomeTally, PrismaFacts
+
+__all__ = [
+    "COUNT_KEYS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "LIST_KEYS",
+    "MANUAL_FILE",
+    "Check",
+    "Count",
+    "Identification",
+    "Included",
+    "Line",
+    "ManualCounts",
+    "OtherMethods",
+    "PrismaCounts",
+    "Retrieval",
+    "check_counts",
+    "derive_counts",
+    "from_dict",
+    "load_manual",
+    "parse_manual",
+    "to_csv",
+    "to_dict",
+    "to_json",
+]
+
+FORMAT = "scoping-prisma"
+FORMAT_VERSION = 1
+MANUAL_FILE = "screening/prisma-manual.toml"
+NO_REASON = "No reason recorded"
+
+TA = "title-abstract"
+FT = "full-text"
+
+
+@dataclass(slots=True)
+class Count:
+    """One number of the flow, with where it came from."""
+
+    n: int | None
+    source: str = "store"
+    complete: bool = True
+    """False for a number that will still change (a stage is not finished)."""
+    note: str | None = None
+    """Why ``n`` is not known or not final, for the reader of the diagram."""
+
+    @property
+    def known(self) -> bool:
+        return self.n is not None
+
+    @property
+    def final(self) -> bool:
+        return self.n is not None and self.complete
+
+
+def unknown(note: str | None = None) -> Count:
+    return Count(None, "store", False, note)
+
+
+@dataclass(slots=True)
+class Line:
+    """One item of a list: a database, an exclusion reason, a topic."""
+
+    name: str
+    n: int
+    source: str = "store"
+    complete: bool = True
+
+
+def _total(lines: list[Line]) -> Count:
+    sources = {line.source for line in lines}
+    source = "store" if sources <= {"store"} else "manual" if sources == {"manual"} else "store+manual"
+    return Count(sum(line.n for line in lines), source, all(line.complete for line in lines))
+
+
+@dataclass(slots=True)
+class Identification:
+    databases: list[Line] = field(default_factory=list)
+    registers: list[Line] = field(default_factory=list)
+    duplicates_removed: Count = field(default_factory=unknown)
+    automation_removed: Count = field(default_factory=unknown)
+    other_removed: Count = field(default_factory=unknown)
+
+    @property
+    def databases_total(self) -> Count:
+        return _total(self.databases)
+
+    @property
+    def registers_total(self) -> Count:
+        return _total(self.registers)
+
+    @property
+    def records_identified(self) -> Count:
+        return _total(self.databases + self.registers)
+
+
+@dataclass(slots=True)
+class Retrieval:
+    """Screening of one column: records, then reports (full texts)."""
+
+    records_screened: Count = field(default_factory=unknown)
+    records_excluded: Count = field(default_factory=unknown)
+    records_excluded_reasons: list[Line] = field(default_factory=list)
+    reports_sought: Count = field(default_factory=unknown)
+    reports_not_retrieved: Count = field(default_factory=unknown)
+    reports_assessed: Count = field(default_factory=unknown)
+    reports_excluded: Count = field(default_factory=unknown)
+    reports_excluded_reasons: list[Line] = field(default_factory=list)
+    included: Count = field(default_factory=unknown)
+    """Reports of this column included (not a box of its own; the included box adds columns)."""
+
+
+@dataclass(slots=True)
+class OtherMethods(Retrieval):
+    """The "identification of studies via other methods" column."""
+
+    sources: list[Line] = field(default_factory=list)
+
+    @property
+    def records_identified(self) -> Count:
+        return _total(self.sources)
+
+
+@dataclass(slots=True)
+class Included:
+    studies: Count = field(default_factory=unknown)
+    reports: Count = field(default_factory=unknown)
+    topics: list[Line] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Check:
+    """A sum that must hold, or a stage that is not finished."""
+
+    id: str
+    ok: bool
+    message: str
+    keys: tuple[str, ...] = ()
+    """The flat keys of the counts concerned (their boxes are marked in the diagram)."""
+
+
+@dataclass(slots=True)
+class PrismaCounts:
+    """Every number of the PRISMA 2020 flow diagram."""
+
+    title: str | None = None
+    identification: Identification = field(default_factory=Identification)
+    screening: Retrieval = field(default_factory=Retrieval)
+    other_methods: OtherMethods | None = None
+    included: Included = field(default_factory=Included)
+    stopping_rule: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the diagram says about counts that are not final or do not add up."""
+        return [check.message for check in self.checks if not check.ok]
+
+    @property
+    def complete(self) -> bool:
+        return not self.notes and all(c.final for _, c in self.iter_counts())
+
+    def count(self, key: str) -> Count:
+        """The count with flat key ``section.name``."""
+        section, _, name = key.partition(".")
+        holder = getattr(self, section, None)
+        if holder is None or not hasattr(holder, name):
+            raise KeyError(key)
+        value = getattr(holder, name)
+        if not isinstance(value, Count):
+            raise KeyError(key)
+        return value
+
+    def lines(self, key: str) -> list[Line]:
+        section, _, name = key.partition(".")
+        holder = getattr(self, section, None)
+        value = getattr(holder, name, None) if holder is not None else None
+        if not isinstance(value, list):
+            raise KeyError(key)
+        return value
+
+    def iter_counts(self) -> Iterator[tuple[str, Count]]:
+        """``(flat key, count)`` of every count in the JSON, in JSON order."""
+        for section, names in COUNT_KEYS.items():
+            if section == "other_methods" and self.other_methods is None:
+                continue
+            for name in names:
+                yield f"{section}.{name}", self.count(f"{section}.{name}")
+
+
+COUNT_KEYS: dict[str, tuple[str, ...]] = {
+    "identification": ("databases_total", "registers_total", "records_identified",
+                       "duplicates_removed", "automation_removed", "other_removed"),
+    "screening": ("records_screened", "records_excluded", "reports_sought", "reports_not_retrieved",
+                  "reports_assessed", "reports_excluded"),
+    "other_methods": ("records_identified", "records_screened", "records_excluded", "reports_sought",
+                      "reports_not_retrieved", "reports_assessed", "reports_excluded"),
+    "included": ("studies", "reports"),
+}
+"""The counts of each JSON section, in order (flat key: ``section.name``)."""
+
+LIST_KEYS: dict[str, tuple[str, ...]] = {
+    "identification": ("databases", "registers"),
+    "screening": ("records_excluded_reasons", "reports_excluded_reasons"),
+    "other_methods": ("sources", "records_excluded_reasons", "reports_excluded_reasons"),
+    "included": ("topics",),
+}
+"""The lists of each JSON section."""
+
+_DERIVED = frozenset({"identification.databases_total", "identification.registers_total",
+                      "identification.records_identified", "other_methods.records_identified"})
+"""Sums of lists: never entered by hand (enter the list's items)."""
+
+_OVERRIDABLE = frozenset({"included.studies"})
+"""Counts the store only assumes (one study per report), which a person may correct."""
+
+LABELS: dict[str, str] = {
+    "identification.databases_total": "Databases",
+    "identification.registers_total": "Registers",
+    "identification.records_identified": "Records identified",
+    "identification.duplicates_removed": "Duplicate records removed",
+    "identification.automation_removed": "Records marked as ineligible by automation tools",
+    "identification.other_removed": "Records removed for other reasons",
+    "screening.records_screened": "Records screened",
+    "screening.records_excluded": "Records excluded",
+    "screening.reports_sought": "Reports sought for retrieval",
+    "screening.reports_not_retrieved": "Reports not retrieved",
+    "screening.reports_assessed": "Reports assessed for eligibility",
+    "screening.reports_excluded": "Reports excluded",
+    "other_methods.records_identified": "Records identified from other methods",
+    "other_methods.records_screened": "Records screened",
+    "other_methods.records_excluded": "Records excluded",
+    "other_methods.reports_sought": "Reports sought for retrieval",
+    "other_methods.reports_not_retrieved": "Reports not retrieved",
+    "other_methods.reports_assessed": "Reports assessed for eligibility",
+    "other_methods.reports_excluded": "Reports excluded",
+    "included.studies": "Studies included in review",
+    "included.reports": "Reports of included studies",
+}
+"""The words of the PRISMA 2020 template for each count (the diagram and the CSV use them)."""
+
+
+# -- hand-entered counts --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ManualCounts:
+    """Counts typed in by a person, for what the store cannot know, and how sources are reported.
+
+    ``counts`` maps flat keys (``screening.records_screened``) to numbers; ``lists`` maps flat
+    list keys (``identification.databases``, ``included.topics``...) to ``name -> n``.
+    """
+
+    path: str = MANUAL_FILE
+    registers: tuple[str, ...] = ()
+    """Imported sources to report as registers (default: every source is a database)."""
+    other_methods: tuple[str, ...] = ()
+    """Imported sources to report under "other methods" (websites, citation searching...)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    lists: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _number(value: object, where: str, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{path}: {where} must be a whole number of 0 or more, not {value!r}")
+    return value
+
+
+def parse_manual(text: str, path: str = MANUAL_FILE) -> ManualCounts:
+    """Read hand-entered counts from the text of a ``prisma-manual.toml``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    manual = ManualCounts(path=path)
+    for section, value in data.items():
+        if section == "sources":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [sources] must be a table")
+            for key, names in value.items():
+                if key not in ("registers", "other_methods"):
+                    raise ConfigError(f"{path}: [sources] has no key {key!r}; use registers or "
+                                      "other_methods")
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    raise ConfigError(f"{path}: [sources] {key} must be a list of source names")
+                setattr(manual, key, tuple(names))
+            continue
+        if section not in COUNT_KEYS:
+            raise ConfigError(f"{path}: unknown section [{section}]; use one of "
+                              f"{', '.join(['sources', *COUNT_KEYS])}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        for name, item in value.items():
+            key = f"{section}.{name}"
+            if name in LIST_KEYS[section]:
+                if not isinstance(item, dict):
+                    raise ConfigError(f"{path}: [{key}] must be a table of name = number")
+                manual.lists[key] = {str(k): _number(v, f"{key}.{k!r}", path) for k, v in item.items()}
+            elif name in COUNT_KEYS[section] and key not in _DERIVED:
+                manual.counts[key] = _number(item, key, path)
+            else:
+                allowed = [n for n in (*COUNT_KEYS[section], *LIST_KEYS[section])
+                           if f"{section}.{n}" not in _DERIVED]
+                hint = " (it is the sum of its list; enter the list)" if key in _DERIVED else ""
+                raise ConfigError(f"{path}: [{section}] has no key {name!r}{hint}; use one of "
+                                  f"{', '.join(allowed)}")
+    both = set(manual.registers) & set(manual.other_methods)
+    if both:
+        raise ConfigError(f"{path}: {sorted(both)[0]!r} is listed both as a register and as an "
+                          "other method; keep one")
+    return manual
+
+
+def load_manual(path: str | Path) -> ManualCounts | None:
+    """The hand-entered counts in ``path``, or ``None`` if there is no such file."""
+    target = Path(path)
+    if not target.is_file():
+        return None
+    return parse_manual(target.read_text(encoding="utf-8"), str(path))
+
+
+# -- deriving the counts from the store -----------------------------------------------------
+
+
+def _reason_lines(reasons: Mapping[str, int], complete: bool) -> list[Line]:
+    lines = [Line(name or NO_REASON, n, "store", complete) for name, n in reasons.items() if name]
+    lines.sort(key=lambda line: (-line.n, line.name.casefold()))
+    if reasons.get(""):
+        lines.append(Line(NO_REASON, reasons[""], "store", complete))
+    return lines
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _retrieval(tally: OutcomeTally, column: str, works: int | None, checks: list[Check],
+               prefix: str) -> tuple[Retrieval, int, int]:
+    """One column's screening counts; also returns (automation, removed) before screening."""
+    n = tally.n
+    automation = n(column, TA, "automation")
+    removed = n(column, TA, "removed")
+    ta_inc, ta_exc = n(column, TA, "include"), n(column, TA, "exclude")
+    ta_open, ta_conflict = n(column, TA, "pending", "conflict"), n(column, TA, "conflict")
+    screened = ta_inc + ta_exc
+    section = "other_methods" if column == "other" else "screening"
+    if works is None:
+        ta_pending: int | None = None
+        ta_done = False
+        ta_note = ("de-duplication has not run, so the number of works to screen is not known"
+                   if column == "main" else None)
+    else:
+        untouched = works - (screened + ta_open + automation + removed)
+        if untouched < 0:
+            checks.append(Check(f"{prefix}title-abstract-outcomes", False,
+                                f"{_plural(-untouched, 'title-abstract outcome', 'title-abstract outcomes')}"
+                                f" more than there are works{' from other methods' if prefix else ''}",
+                                (f"{section}.records_screened",)))
+            untouched = 0
+        ta_pending = ta_open + untouched
+        ta_done = ta_pending == 0
+        ta_note = None
+    if ta_pending:
+        ta_note = f"{_plural(ta_pending, 'work', 'works')} not yet screened at title-abstract"
+        if ta_conflict:
+            ta_note += f" ({ta_conflict:,} waiting for the lead to settle a conflict)"
+        where = " (other methods)" if prefix else ""
+        checks.append(Check(f"{prefix}title-abstract-pending", False, ta_note + where,
+                            (f"{section}.records_screened",)))
+    elif works is None and ta_note:
+        checks.append(Check(f"{prefix}title-abstract-pending", False,
+                            "De-duplication has not run, so the number of works still to screen is "
+                            "not known", (f"{section}.records_screened",)))
+    nr = n(column, FT, "not-retrieved")
+    ft_inc, ft_exc = n(column, FT, "include"), n(column, FT, "exclude")
+    ft_open, ft_conflict = n(column, FT, "pending", "conflict"), n(column, FT, "conflict")
+    ft_untouched = ta_inc - (nr + ft_inc + ft_exc + ft_open)
+    if ft_untouched < 0:
+        checks.append(Check(f"{prefix}full-text-outcomes", False,
+                            f"{_plural(-ft_untouched, 'work has', 'works have')} a full-text outcome "
+                            "but no include at title-abstract", (f"{section}.reports_sought",)))
+        ft_untouched = 0
+    ft_pending = ft_open + ft_untouched
+    ft_note = None
+    if ft_pending:
+        ft_note = f"{_plural(ft_pending, 'report', 'reports')} not yet assessed at full text"
+        if ft_conflict:
+            ft_note += f" ({ft_conflict:,} waiting for the lead to settle a conflict)"
+        checks.append(Check(f"{prefix}full-text-pending", False,
+                            ft_note + (" (other methods)" if prefix else ""),
+                            (f"{section}.reports_assessed",)))
+    ft_done = ta_done and ft_pending == 0
+    flow = Retrieval(
+        records_screened=Count(screened, "store", ta_done, ta_note),
+        records_excluded=Count(ta_exc, "store", ta_done),
+        records_excluded_reasons=_reason_lines(tally.reasons_of(column, TA, "exclude"), ta_done),
+        reports_sought=Count(ta_inc, "store", ta_done),
+        reports_not_retrieved=Count(nr, "store", ft_done),
+        reports_assessed=Count(ft_inc + ft_exc, "store", ft_done, ft_note),
+        reports_excluded=Count(ft_exc, "store", ft_done),
+        reports_excluded_reasons=_reason_lines(tally.reasons_of(column, FT, "exclude"), ft_done),
+        included=Count(ft_inc, "store", ft_done),
+    )
+    return flow, automation, removed
+
+
+def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
+                  title: str | None = None) -> PrismaCounts:
+    """The PRISMA counts from what the store knows, completed by hand-entered counts.
+
+    A hand-entered count is only accepted where the store does not know the number; one that
+    contradicts the store raises :class:`~scoping.errors.ConfigError`.
+    """
+    manual = manual or ManualCounts()
+    registers, other = set(manual.registers), set(manual.other_methods)
+    checks: list[Check] = []
+    counts = PrismaCounts(title=title, stopping_rule=facts.stopping_rule)
+    ident = counts.identification
+    other_lines: list[Line] = []
+    for source in facts.sources:
+        unfinished = [run for run in source.runs if run.status != "complete"]
+        line = Line(source.name, source.records, "store", not unfinished)
+        if source.name in registers:
+            target, key = ident.registers, "identification.registers"
+        elif source.name in other:
+            target, key = other_lines, "other_methods.sources"
+        else:
+            target, key = ident.databases, "identification.databases"
+        target.append(line)
+        for run in unfinished:
+            checks.append(Check("search-unfinished", False,
+                                f"{source.name}: search run {run.id} is {run.status} "
+                                f"({run.retrieved:,} of {_hits(run.hit_count)} records retrieved)", (key,)))
+        for file_name in source.repeated_files:
+            checks.append(Check("repeated-import", False,
+                                f"{source.name}: {file_name} was imported more than once; its records "
+                                "count more than once in identification", (key,)))
+    for name in sorted(other - {s.name for s in facts.sources}):
+        counts.assumptions.append(f"{manual.path} lists {name!r} under other methods, but no "
+                                  "records of that source are in the store")
+
+    if not facts.sources and not any(k.startswith("identification.") for k in manual.lists):
+        checks.append(Check("no-records", False, "No records in the store yet ('scoping import')",
+                            ("identification.records_identified",)))
+    works = facts.works
+    if works.ran:
+        done = works.main_unassigned == 0
+        note = None
+        if not done:
+            note = (f"{_plural(works.main_unassigned, 'record', 'records')} imported after the last "
+                    "de-duplication run")
+            checks.append(Check("dedupe-unfinished", False, note + "; run 'scoping dedupe'",
+                                ("identification.duplicates_removed",)))
+        ident.duplicates_removed = Count(works.main_records - works.main_works, "store", done, note)
+    elif facts.sources:
+        note = "de-duplication has not run"
+        ident.duplicates_removed = unknown(note)
+        checks.append(Check("dedupe-not-run", False,
+                            "De-duplication has not run ('scoping dedupe'), so duplicates are not known",
+                            ("identification.duplicates_removed",)))
+
+    main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
+    tally = facts.outcomes
+    if tally is not None:
+        if tally.repeated:
+            checks.append(Check("screening-outcomes", False,
+                                f"The screening stage gave {tally.repeated:,} works more than one final "
+                                "outcome at a stage; only the first was counted"))
+        counts.screening, automation, removed = _retrieval(tally, "main", main_works, checks, "")
+        ident.automation_removed = Count(automation, "store", counts.screening.records_screened.complete)
+        ident.other_removed = Count(removed, "store", counts.screening.records_screened.complete)
+        included = counts.screening.included
+        if other_lines or works.other_works:
+            other_works = len(works.other_works) if works.ran and works.other_unassigned == 0 else None
+            flow, o_auto, o_removed = _retrieval(tally, "other", other_works, checks, "other-")
+            counts.other_methods = OtherMethods(**{f.name: getattr(flow, f.name) for f in fields(Retrieval)},
+                                                sources=other_lines)
+            if o_auto or o_removed:
+                checks.append(Check("other-removed", False,
+                                    f"{_plural(o_auto + o_removed, 'work', 'works')} from other methods "
+                                    "removed before screening; the PRISMA template has no box for them",
+                                    ("other_methods.records_screened",)))
+            included = _add(included, flow.included)
+        counts.included.reports = Count(included.n, "store", included.complete)
+        counts.included.studies = Count(included.n, "store", included.complete)
+        counts.assumptions.append("Each included report is counted as one study (scoping does not "
+                                  "link reports of the same study); set included.studies in "
+                                  f"{manual.path} if they differ")
+    else:
+        if other_lines:
+            counts.other_methods = OtherMethods(sources=other_lines)
+        if facts.sources or works.ran:
+            counts.screening.records_screened = unknown("no screening decisions in the store yet")
+            checks.append(Check("screening-not-started", False,
+                                "No screening decisions in the store yet ('scoping screen')",
+                                ("screening.records_screened",)))
+    if counts.other_methods is not None and works.other_records_in_main:
+        counts.assumptions.append(
+            f"{_plural(works.other_records_in_main, 'record', 'records')} from other methods were also "
+            "found in databases or registers; those works are counted in the databases column")
+    if facts.topics is not None:
+        counts.included.topics = [Line(t.name, t.n, "store", counts.included.reports.complete)
+                                  for t in facts.topics]
+    _apply_manual(counts, manual)
+    # a hand-entered count replaces "not known": notes about that count no longer apply
+    checks = [c for c in checks
+              if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
+    counts.checks = checks + check_counts(counts)
+    return counts
+
+
+def _is_manual(counts: PrismaCounts, key: str) -> bool:
+    try:
+        return counts.count(key).source == "manual"
+    except KeyError:
+        return False
+
+
+def _hits(hits: int | None) -> str:
+    return "?" if hits is None else f"{hits:,}"
+
+
+def _add(a: Count, b: Count) -> Count:
+    if a.n is None or b.n is None:
+        return unknown()
+    return Count(a.n + b.n, "store", a.complete and b.complete)
+
+
+def _apply_manual(counts: PrismaCounts, manual: ManualCounts) -> None:
+    path = manual.path
+    if (any(k.startswith("other_methods.") for k in (*manual.counts, *manual.lists))
+            and counts.other_methods is None):
+        counts.other_methods = OtherMethods()
+    store_names = {line.name for key in ("identification.databases", "identification.registers")
+                   for line in counts.lines(key)}
+    if counts.other_methods is not None:
+        store_names |= {line.name for line in counts.other_methods.sources}
+    for key, items in manual.lists.items():
+        target = counts.lines(key)
+        if key in ("identification.databases", "identification.registers", "other_methods.sources"):
+            for name, n in items.items():
+                if name in store_names:
+                    raise ConfigError(
+                        f"{path}: {key} {name!r} is known from the store ({_stored(counts, name):,} "
+                        "records); hand-entered counts are only for sources never imported - remove it")
+                store_names.add(name)
+                target.append(Line(name, n, "manual"))
+        else:
+            if target:
+                raise ConfigError(f"{path}: {key} is known from the store; hand-entered counts are "
+                                  "only for what the store cannot know - remove it")
+            target.extend(Line(name, n, "manual") for name, n in items.items())
+    for key, n in manual.counts.items():
+        current = counts.count(key)
+        if current.n is not None and key not in _OVERRIDABLE:
+            raise ConfigError(
+                f"{path}: {key} is known from the store ({current.n:,}); hand-entered counts are "
+                "only for what the store cannot know - remove it")
+        section, _, name = key.partition(".")
+        setattr(getattr(counts, section), name, Count(n, "manual"))
+
+
+def _stored(counts: PrismaCounts, name: str) -> int:
+    for key in ("identification.databases", "identification.registers"):
+        for line in counts.lines(key):
+            if line.name == name:
+                return line.n
+    for line in counts.other_methods.sources if counts.other_methods else []:
+        if line.name == name:
+            return line.n
+    return 0
+
+
+# -- checks ---------------------------------------------------------------------------------
+
+
+def _value(counts: PrismaCounts, key: str) -> Count:
+    return counts.count(key)
+
+
+def _sum_check(counts: PrismaCounts, check_id: str, start: str, minus: Iterable[str], equals: str,
+               plus: Iterable[tuple[str, Iterable[str]]] = ()) -> Check | None:
+    """``start - sum(minus) [+ other starts - their minus] == equals``, when all are final."""
+    terms: list[tuple[int, str]] = [(1, start)] + [(-1, k) for k in minus]
+    for extra_start, extra_minus in plus:
+        terms += [(1, extra_start)] + [(-1, k) for k in extra_minus]
+    keys = [k for _, k in terms] + [equals]
+    values = [_value(counts, k).n for k in keys]
+    if not all(_value(counts, k).final for k in keys):
+        return None
+    numbers = [v or 0 for v in values]
+    total = sum(sign * numbers[i] for i, (sign, _) in enumerate(terms))
+    target = numbers[-1]
+    if total == target:
+        return Check(check_id, True, f"{_label(equals)} adds up ({target:,})", tuple(keys))
+    parts = " ".join(("" if i == 0 else "− " if sign < 0 else "+ ") +
+                     f"{_label(k).lower() if i else _label(k)} ({_value(counts, k).n:,})"
+                     for i, (sign, k) in enumerate(terms))
+    return Check(check_id, False,
+                 f"Does not add up: {parts} = {total:,}, but {_label(equals).lower()} is {target:,}",
+                 tuple(keys))
+
+
+def _label(key: str) -> str:
+    label = LABELS[key]
+    if key.startswith("other_methods.") and key != "other_methods.records_identified":
+        label += " (other methods)"
+    return label
+
+
+def _reasons_check(counts: PrismaCounts, check_id: str, list_key: str, total_key: str) -> Check | None:
+    lines = counts.lines(list_key)
+    total = counts.count(total_key)
+    if not lines or not total.final:
+        return None
+    listed = sum(line.n for line in lines)
+    if listed == total.n:
+        return Check(check_id, True, f"The reasons add up to {_label(total_key).lower()} ({listed:,})",
+                     (total_key, list_key))
+    return Check(check_id, False,
+                 f"Does not add up: the reasons listed for {_label(total_key).lower()} come to "
+                 f"{listed:,}, but {_label(total_key).lower()} is {total.n:,}", (total_key, list_key))
+
+
+def check_counts(counts: PrismaCounts) -> list[Check]:
+    """Check that the boxes that must add up do (only counts that are known and final)."""
+    checks: list[Check | None] = [
+        _sum_check(counts, "identification", "identification.records_identified",
+                   ["identification.duplicates_removed", "identification.automation_removed",
+                    "identification.other_removed"], "screening.records_screened"),
+        _sum_check(counts, "title-abstract", "screening.records_screened",
+                   ["screening.records_excluded"], "screening.reports_sought"),
+        _sum_check(counts, "retrieval", "screening.reports_sought", ["screening.reports_not_retrieved"],
+                   "screening.reports_assessed"),
+        _reasons_check(counts, "records-excluded-reasons", "screening.records_excluded_reasons",
+                       "screening.records_excluded"),
+        _reasons_check(counts, "reports-excluded-reasons", "screening.reports_excluded_reasons",
+                       "screening.reports_excluded"),
+    ]
+    plus: list[tuple[str, Iterable[str]]] = []
+    if counts.other_methods is not None:
+        om = counts.other_methods
+        if om.records_screened.n:
+            checks.append(_sum_check(counts, "other-title-abstract", "other_methods.records_screened",
+                                     ["other_methods.records_excluded"], "other_methods.reports_sought"))
+        if om.reports_sought.known or om.reports_assessed.known:
+            checks.append(_sum_check(counts, "other-retrieval", "other_methods.reports_sought",
+                                     ["other_methods.reports_not_retrieved"],
+                                     "other_methods.reports_assessed"))
+            plus = [("other_methods.reports_assessed", ["other_methods.reports_excluded"])]
+        checks += [
+            _reasons_check(counts, "other-records-excluded-reasons",
+                           "other_methods.records_excluded_reasons", "other_methods.records_excluded"),
+            _reasons_check(counts, "other-reports-excluded-reasons",
+                           "other_methods.reports_excluded_reasons", "other_methods.reports_excluded"),
+        ]
+    checks.append(_sum_check(counts, "eligibility", "screening.reports_assessed",
+                             ["screening.reports_excluded"], "included.reports", plus))
+    studies, reports = counts.included.studies, counts.included.reports
+    if studies.final and reports.final:
+        assert studies.n is not None and reports.n is not None
+        ok = studies.n <= reports.n
+        checks.append(Check("studies-reports", ok,
+                            f"Studies included ({studies.n:,}) are no more than reports of included "
+                            f"studies ({reports.n:,})" if ok else
+                            f"Does not add up: more studies included ({studies.n:,}) than reports of "
+                            f"included studies ({reports.n:,})", ("included.studies", "included.reports")))
+    if counts.included.topics and reports.final:
+        assert reports.n is not None
+        too_big = [t for t in counts.included.topics if t.n > reports.n]
+        checks.append(Check(
+            "topics", not too_big,
+            "Every topic holds no more sources than were included" if not too_big else
+            f"Does not add up: topic {too_big[0].name!r} holds {too_big[0].n:,} sources, but "
+            f"{reports.n:,} were included", ("included.topics", "included.reports")))
+    return [c for c in checks if c is not None]
+
+
+# -- JSON and CSV ---------------------------------------------------------------------------
+
+
+def _count_dict(count: Count) -> dict[str, Any]:
+    return {"n": count.n, "source": count.source, "complete": count.complete, "note": count.note}
+
+
+def _line_dict(line: Line) -> dict[str, Any]:
+    return {"name": line.name, "n": line.n, "source": line.source, "complete": line.complete}
+
+
+def _section_dict(counts: PrismaCounts, section: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in LIST_KEYS[section]:
+        out[name] = [_line_dict(line) for line in counts.lines(f"{section}.{name}")]
+    for name in COUNT_KEYS[section]:
+        out[name] = _count_dict(counts.count(f"{section}.{name}"))
+    return out
+
+
+def to_dict(counts: PrismaCounts) -> dict[str, Any]:
+    """The counts as the JSON object described in the module docstring."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "title": counts.title,
+        "complete": counts.complete,
+        "identification": _section_dict(counts, "identification"),
+        "screening": _section_dict(counts, "screening"),
+        "other_methods": (None if counts.other_methods is None
+                          else _section_dict(counts, "other_methods")),
+        "included": _section_dict(counts, "included"),
+        "stopping_rule": counts.stopping_rule,
+        "checks": [{"id": c.id, "ok": c.ok, "message": c.message, "keys": list(c.keys)}
+                   for c in counts.checks],
+        "notes": counts.notes,
+        "assumptions": list(counts.assumptions),
+    }
+
+
+def to_json(counts: PrismaCounts) -> str:
+    """The JSON text of ``outputs/prisma.json`` (UTF-8, indented, ending in a newline)."""
+    return json.dumps(to_dict(counts), ensure_ascii=False, indent=2) + "\n"
+
+
+def _count_from(value: Mapping[str, Any]) -> Count:
+    return Count(value["n"], value["source"], value["complete"], value.get("note"))
+
+
+def _lines_from(values: Iterable[Mapping[str, Any]]) -> list[Line]:
+    return [Line(v["name"], v["n"], v["source"], v["complete"]) for v in values]
+
+
+def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
+    """Read counts back from :func:`to_dict` output (for the HTML report and other tools)."""
+    if data.get("format") != FORMAT:
+        raise ConfigError(f"not a scoping PRISMA file (format {data.get('format')!r})")
+    if int(data.get("format_version", 0)) > FORMAT_VERSION:
+        raise ConfigError(f"PRISMA file format {data['format_version']} is newer than this scoping "
+                          f"reads ({FORMAT_VERSION}); upgrade scoping")
+    counts = PrismaCounts(title=data.get("title"), stopping_rule=data.get("stopping_rule"))
+    if data.get("other_methods") is not None:
+        counts.other_methods = OtherMethods()
+    for section in COUNT_KEYS:
+        part = data.get(section)
+        if part is None:
+            continue
+        holder = getattr(counts, section)
+        for name in LIST_KEYS[section]:
+            setattr(holder, name, _lines_from(part.get(name, [])))
+        for name in COUNT_KEYS[section]:
+            if f"{section}.{name}" not in _DERIVED:
+                setattr(holder, name, _count_from(part[name]))
+    counts.checks = [Check(c["id"], c["ok"], c["message"], tuple(c.get("keys", ())))
+                     for c in data.get("checks", [])]
+    counts.assumptions = list(data.get("assumptions", []))
+    return counts
+
+
+CSV_COLUMNS = ("key", "label", "name", "n", "source", "complete", "note")
+
+
+def to_csv(counts: PrismaCounts) -> str:
+    """Every count and list item as a CSV row: ``key,label,name,n,source,complete,note``.
+
+    ``key`` is the flat key (``screening.records_screened``); list items (databases, reasons,
+    topics) repeat their list's key with the item's ``name``. ``n`` is empty when not known.
+    """
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for section in COUNT_KEYS:
+        if section == "other_methods" and counts.other_methods is None:
+            continue
+        for name in COUNT_KEYS[section]:
+            key = f"{section}.{name}"
+            c = counts.count(key)
+            writer.writerow([key, _label(key), "", "" if c.n is None else c.n, c.source,
+                             str(c.complete).lower(), c.note or ""])
+        for name in LIST_KEYS[section]:
+            key = f"{section}.{name}"
+            for line in counts.lines(key):
+                writer.writerow([key, _LIST_LABELS[key], line.name, line.n, line.source,
+                                 str(line.complete).lower(), ""])
+    return stream.getvalue()
+
+
+_LIST_LABELS = {
+    "identification.databases": "Database",
+    "identification.registers": "Register",
+    "screening.records_excluded_reasons": "Records excluded, reason",
+    "screening.reports_excluded_reasons": "Reports excluded, reason",
+    "other_methods.sources": "Other method",
+    "other_methods.records_excluded_reasons": "Records excluded (other methods), reason",
+    "other_methods.reports_excluded_reasons": "Reports excluded (other methods), reason",
+    "included.topics": "Topic",
+}
