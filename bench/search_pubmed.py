@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,11 +66,15 @@ def main() -> None:
             "SCOPING_EMAIL": "bench@example.org",
             "SCOPING_PUBMED_BATCH": str(args.batch),
         })
+        load_before = os.getloadavg()[0]
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         run = subprocess.run(
             [sys.executable, "-m", "scoping", "--review", str(review), "search", "run",
              "--database", "pubmed"], env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load_after = os.getloadavg()[0]
         if run.returncode:
             raise SystemExit(f"scoping search run failed:\n{run.stderr}")
         server.stdin.write("STATS\n")
@@ -96,7 +101,11 @@ def main() -> None:
     print(f"requests               {requests} ({esearch} esearch, {efetch} efetch; "
           f"{stats['throttled']} answered 429)")
     print(f"raw pages saved        {pages} ({size / 1e6:.0f} MB)")
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     print(f"wall time              {wall:.1f} s (the whole command, from process start)")
+    print(f"CPU time               {cpu:.1f} s scoping (command and its parser processes), "
+          f"{stats['cpu_seconds']:.1f} s replay server; {os.cpu_count()} cores, load average "
+          f"{load_before:.1f} before, {load_after:.1f} after")
     print(f"minimum at {RATE:g} req/s    {minimum:.1f} s ({requests} requests / {RATE:g})")
     print(f"ratio                  {wall / minimum:.2f}  (goal <= 1.2)")
     if not args.keep:

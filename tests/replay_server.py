@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
             if line.strip() == "STATS":
                 with replay.lock:
                     entries = list(replay.log)
-                print(json.dumps({"requests": len(entries),
+                print(json.dumps({"requests": len(entries), "cpu_seconds": time.process_time(),
                                   "throttled": sum(1 for e in entries if e.status == 429),
                                   "by_path": {p: sum(1 for e in entries if e.path == p)
                                               for p in sorted({e.path for e in entries})}}),

@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 
+def ready() -> bool:
+    """Nothing: called in a worker process to have this module imported there ahead of time."""
+    return True
+
+
 class MalformedResponse(Exception):
     """A response page that does not parse as what the API sends."""
 

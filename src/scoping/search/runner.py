@@ -16,10 +16,12 @@ read back instead of fetched again, a page whose records were stored is skipped,
 the run already stored is never stored again.
 
 PubMed: one query can page through at most ``pubmed_cap`` (10,000) records, so larger result
-sets are split into publication-date ranges (halved until each fits), the PMIDs of every range
-are collected with esearch, checked against the total, and fetched with efetch in batches of
-``pubmed_batch`` PMIDs (a frozen list, so a resumed run fetches exactly the records it set out
-to). Europe PMC, OpenAlex and Crossref are paged with their cursors.
+sets are cut into publication-date ranges (and a range that still holds more is cut again), the
+PMIDs of every range are collected with esearch and checked against the total, and the records
+are fetched with efetch in batches of ``pubmed_batch`` PMIDs: a frozen list, so a resumed run
+fetches exactly the records it set out to. The next pages are fetched in a thread while the
+current one is stored, and long runs parse pages in worker processes. Europe PMC, OpenAlex and
+Crossref are paged with their cursors.
 """
 
 from __future__ import annotations
@@ -178,7 +180,12 @@ class _Context:
                          sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                          n_records=n_records(parsed), next_token=next_token(parsed),
                          fetched_at=utc_now())
-        self.pages = {p.key: p for p in tables.list_pages(self.store, self.run.id)}
+        self._reload(key)
+
+    def _reload(self, key: str) -> None:
+        row = tables.get_page(self.store, self.run.id, key)
+        if row is not None:
+            self.pages[key] = row
 
     def _reject(self, key: str, ext: str, data: bytes, attempt: int) -> Path:
         folder = self.folder / "rejected"
@@ -216,7 +223,7 @@ class _Context:
             tables.link_page_import(self.store, self.run.id, key, found[0], len(records))
             self.retrieved += len(records)
             self.seen().update(r.source_id for r in records if r.source_id)
-            self.pages = {p.key: p for p in tables.list_pages(self.store, self.run.id)}
+            self._reload(key)
             return len(records)
         seen = self.seen()
         fresh: list[Record] = []
@@ -232,7 +239,7 @@ class _Context:
             note=f"{PLATFORMS[self.run.platform].label} {key}",
         )
         tables.link_page_import(self.store, self.run.id, key, imported.id, len(records))
-        self.pages = {p.key: p for p in tables.list_pages(self.store, self.run.id)}
+        self._reload(key)
         self.stored += imported.n_records
         self.retrieved += len(records)
         tables.update_run(self.store, self.run.id, retrieved=self.retrieved,
@@ -315,43 +322,45 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
         for start, end in parts(lo, hi, known):
             yield from collect(start, end)
 
-    if first.count <= cap:
-        ids = list(dict.fromkeys(first.ids))
-    else:
-        lo, hi = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
-        ids = list(dict.fromkeys(collect(lo, hi, first.count)))
-        if len(ids) < first.count:
-            raise NetworkError(
-                f"PubMed reports {first.count:,} records for the query but its publication-date "
-                f"ranges hold {len(ids):,}: records would be missed; run 'scoping search run "
-                "--new' to search again")
-    ctx.report("fetching")
+    # long runs parse pages in worker processes, started now so they are ready when pages come
+    stored_pages = sum(1 for p in ctx.pages.values() if p.kind == "records" and p.done)
+    workers = config.parse_workers if -(-first.count // batch) - stored_pages >= 4 else 0
+    with _Parsers(workers) as parsers:
+        if first.count <= cap:
+            ids = list(dict.fromkeys(first.ids))
+        else:
+            lo, hi = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
+            ids = list(dict.fromkeys(collect(lo, hi, first.count)))
+            if len(ids) < first.count:
+                raise NetworkError(
+                    f"PubMed reports {first.count:,} records for the query but its publication-date "
+                    f"ranges hold {len(ids):,}: records would be missed; run 'scoping search run "
+                    "--new' to search again")
+        ctx.report("fetching")
 
-    batches = [ids[i:i + batch] for i in range(0, len(ids), batch)]
-    keys = [f"efetch-{n:05d}" for n in range(1, len(batches) + 1)]
-    pending = [(k, b) for k, b in zip(keys, batches, strict=True) if not ctx.done(k)]
+        batches = [ids[i:i + batch] for i in range(0, len(ids), batch)]
+        keys = [f"efetch-{n:05d}" for n in range(1, len(batches) + 1)]
+        pending = [(k, b) for k, b in zip(keys, batches, strict=True) if not ctx.done(k)]
 
-    def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
-        def fetch() -> bytes:
-            return transport.call(f"PubMed efetch ({ctx.label(key)})", Entrez.efetch, db="pubmed",
-                                  id=",".join(chunk), retmode="xml", **common)
-        return fetch
+        def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
+            def fetch() -> bytes:
+                return transport.call(f"PubMed efetch ({ctx.label(key)})", Entrez.efetch, db="pubmed",
+                                      id=",".join(chunk), retmode="xml", **common)
+            return fetch
 
-    ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
-    workers = config.parse_workers if len(ahead_jobs) >= 4 else 0
-    with _Parsers(workers) as parsers, \
-            _prefetch(ahead_jobs, parsers.parse_pubmed, ctx.label, depth=workers + 2) as ahead:
-        for key, chunk in pending:
-            fetch = fetch_batch(key, chunk)
-            records = ctx.page(key, "xml", "records", fetch, responses.parse_pubmed,
-                               first=ahead(key), n_records=len)
-            wanted = set(chunk)
-            stray = [r.pmid for r in records if r.pmid not in wanted]
-            if stray:
-                raise NetworkError(f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
-                                   "asked for; run 'scoping search run --new' to search again")
-            ctx.store_records(key, "xml", "pubmed-xml", records)
-            ctx.report("fetching")
+        ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
+        with _prefetch(ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2) as ahead:
+            for key, chunk in pending:
+                fetch = fetch_batch(key, chunk)
+                records = ctx.page(key, "xml", "records", fetch, responses.parse_pubmed,
+                                   first=ahead(key), n_records=len)
+                wanted = set(chunk)
+                stray = [r.pmid for r in records if r.pmid not in wanted]
+                if stray:
+                    raise NetworkError(f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
+                                       "asked for; run 'scoping search run --new' to search again")
+                ctx.store_records(key, "xml", "pubmed-xml", records)
+                ctx.report("fetching")
     missing = len(ids) - ctx.retrieved
     if missing > 0:
         tables.update_run(ctx.store, ctx.run.id,
@@ -372,9 +381,13 @@ class _Parsers:
 
     def __init__(self, workers: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self.workers = 0
         if workers > 0 and _can_spawn():
+            self.workers = workers
             self._pool = ProcessPoolExecutor(max_workers=workers,
                                              mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(workers):  # start the workers (and their imports) now
+                self._pool.submit(responses.ready)
 
     def parse_pubmed(self, data: bytes, label: str) -> Callable[[], list[Record]]:
         if self._pool is None:

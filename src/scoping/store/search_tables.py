@@ -30,6 +30,7 @@ __all__ = [
     "create_run",
     "ensure_tables",
     "find_page_import",
+    "get_page",
     "get_run",
     "link_page_import",
     "list_pages",
@@ -204,6 +205,13 @@ def link_page_import(store: Store, run_id: str, key: str, import_id: int, n_reco
         conn.execute(search_pages.update().where(
             search_pages.c.run_id == run_id, search_pages.c.key == key,
         ).values(import_id=import_id, n_records=n_records))
+
+
+def get_page(store: Store, run_id: str, key: str) -> PageRow | None:
+    with _engine(store).connect() as conn:
+        row = conn.execute(sa.select(search_pages).where(
+            search_pages.c.run_id == run_id, search_pages.c.key == key)).first()
+    return None if row is None else PageRow(**row._mapping)
 
 
 def list_pages(store: Store, run_id: str) -> list[PageRow]:
