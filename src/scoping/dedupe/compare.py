@@ -12,7 +12,28 @@ volume or pages agreeing), ``uncertain`` when a person should look, ``distinct``
 Every decision names the rule that made it, so a link can be explained.
 
 The rules favour precision: a wrong link hides a publication from the review, a missed one
-costs a reviewer a few seconds. Doubtful pairs go to the review queue.
+costs a reviewer a few seconds. Doubtful pairs go to the review queue. In order:
+
+1. any conflict: distinct (a near-perfect pair whose only conflict is a second DOI: doubtful);
+2. no title, or a title of one word: never linked by title; generic titles ("Editorial",
+   "Editor's comments") only with the same issue and pages; a preprint beside another
+   version: doubtful;
+3. the same DOI or PMID with compatible titles (unless journal, volume and pages all differ);
+4. title (>= 0.9) + authors + year + journal, volume or pages, none of them differing;
+5. title (>= 0.95) + authors + journal + volume or pages, the year one apart at most;
+6. title (>= 0.95) + first author + year + journal + volume or pages;
+7. title (>= 0.95) + year + journal + volume + pages, for records without authors;
+8. title (>= 0.95) + authors + volume + the same page range (journal names may differ);
+9. authors + year + journal + the same page range in one issue: the title is translated or
+   cut (a different title needs the same volume too);
+10. title (>= 0.95) + two or more authors + journal, the year one apart (a conference paper
+    and its proceedings, but never two numbered meetings of one society);
+11. title (>= 0.95) + year + journal + volume + the same page range (corporate authors);
+12. title (>= 0.95) + two or more authors + year + volume + issue (a journal named in two
+    languages);
+13. the same title of six words or more + authors + year, with no venue disagreeing;
+
+and otherwise: a similar title (>= 0.8) with some agreement is doubtful, the rest distinct.
 """
 
 from __future__ import annotations
@@ -483,6 +504,10 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     if title >= 0.95 and year_close and journal_same and c.volume and c.page_range \
             and a.last_page and a.first_page != a.last_page:
         return Decision(DUPLICATE, "title, journal, volume and page range agree", score)
+    if title >= 0.95 and authors_strong and min(len(a.authors), len(b.authors)) >= 2 and year_same \
+            and c.volume and c.issue and c.pages is not False:
+        # a journal named in two languages ("Jinko Chino Gakkai Ronbunshi" and its translation)
+        return Decision(DUPLICATE, "title, authors, year, volume and issue agree", score)
     if c.title_exact and short_words >= 6 and authors_strong and year_same and venue_differ == 0 \
             and (c.journal is None or journal_same):
         return Decision(DUPLICATE, "same title, authors and year", score)
