@@ -88,8 +88,10 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
     from scoping.review import find_review
 
     target = find_review(state.review_dir if state else review_dir, db=state.db if state else db)
-    with target.open_store() as store, _progress() as update:
-        result = api.run_dedupe(store, rebuild=rebuild, progress=update)
+    with target.open_store() as store:
+        with _progress() as update:
+            result = api.run_dedupe(store, rebuild=rebuild, progress=update)
+        pending = api.pending_count(store)
     report = result.report
     seconds = sum(report.seconds.values())
     done = "Rebuilt the works of" if rebuild else "De-duplicated"
@@ -98,6 +100,9 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
               "with another record)")
     out.print(f"  links: {report.n_duplicate_pairs:,} duplicate pairs; "
               f"{report.n_uncertain_pairs:,} doubtful pairs kept for review")
+    if report.n_refused:
+        out.print(f"  {report.n_refused:,} links refused because they would chain conflicting records "
+                  "(kept for review)")
     for name, ids in sorted(report.problems.items()):
         what = _PROBLEMS.get(name, "not compared by title")
         out.print(f"  {len(ids):,} records with {name}: {what} (e.g. records "
@@ -108,8 +113,8 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
         more = len(report.large_blocks) - 3
         out.print(f"  {len(report.large_blocks):,} large blocks compared with near neighbours only: "
                   f"{shown}{f' and {more:,} more' if more > 0 else ''}")
-    if report.n_uncertain_pairs:
-        out.print("Next: 'scoping dedupe review' to decide the doubtful pairs")
+    if pending:
+        out.print(f"Next: 'scoping dedupe review' to decide the {pending:,} doubtful pairs waiting")
 
 
 _PROBLEMS = {

@@ -39,6 +39,7 @@ __all__ = [
     "decide_pair",
     "iter_groups",
     "overlap",
+    "pending_count",
     "review_queue",
     "run_dedupe",
     "show_work",
@@ -137,6 +138,11 @@ def review_queue(store: Store, *, limit: int | None = None) -> list[QueueItem]:
     ids = sorted({p.record_a for p in pairs} | {p.record_b for p in pairs})
     found = {rid: (rid, source, rec) for rid, source, rec in _records(store, ids)}
     return [QueueItem(p, found[p.record_a], found[p.record_b]) for p in pairs]
+
+
+def pending_count(store: Store) -> int:
+    """How many doubtful pairs wait for a person."""
+    return len(tables.uncertain_queue(store))
 
 
 def still_pending(store: Store, item: QueueItem) -> bool:
