@@ -84,7 +84,7 @@ def prisma_cmd(fmt: str | None, out_path: str | None, dpi: int, screening_reason
         out.print(line)
     for note in result.counts.notes:
         err.print(f"Note: {note}")
-    manual = [key for key, count in result.counts.iter_counts() if count.source == "manual"]
+    manual = result.counts.manual_keys()
     if manual:
         out.print(f"Hand-entered ({MANUAL_FILE}): {', '.join(manual)}")
     for kind, path in result.files:

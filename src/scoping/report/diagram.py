@@ -142,6 +142,8 @@ class Diagram:
     height: float
     shown_keys: tuple[str, ...]
     """Flat keys of every count and list whose numbers are drawn."""
+    arrows: list[tuple[str, str, list[tuple[float, float]]]] = field(default_factory=list)
+    """``(from box, to box, points in inches from the top left)`` of every arrow and connector."""
 
 
 # -- text measuring and wrapping ------------------------------------------------------------
@@ -276,7 +278,7 @@ def _note_paras(*values: Count) -> list[Para]:
 
 def _identification_box(counts: PrismaCounts) -> BoxSpec:
     ident = counts.identification
-    paras = [Para(f"Records identified {format_count(ident.records_identified)} from:")]
+    paras = [Para(f"Records identified {format_count(ident.records_identified)}:")]
     paras.append(_count_para("Databases", ident.databases_total, "item"))
     paras += [Para(_line_text(line), "sub") for line in ident.databases]
     paras.append(_count_para("Registers", ident.registers_total, "item"))
@@ -293,7 +295,7 @@ def _removed_box(counts: PrismaCounts) -> BoxSpec:
              _count_para("Records marked as ineligible by automation tools",
                          ident.automation_removed, "item")]
     if counts.stopping_rule:
-        paras.append(Para(f"({counts.stopping_rule})", "sub"))
+        paras.append(Para(f"Stopping rule: {counts.stopping_rule}", "sub"))
     paras.append(_count_para("Records removed for other reasons", ident.other_removed, "item"))
     paras += _note_paras(ident.duplicates_removed, ident.automation_removed, ident.other_removed)
     keys = ("identification.duplicates_removed", "identification.automation_removed",
@@ -397,7 +399,6 @@ def _style() -> Any:  # a dict of rcParams
         "svg.hashsalt": "scoping-prisma",
         "pdf.fonttype": 42,
         "text.usetex": False,
-        "text.hinting_factor": 8,
     }
 
 
@@ -486,11 +487,11 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
 
     # phase bands
     for name, band_rows in PHASES:
-        present = [rows[r] for r in band_rows if r in rows]
-        if not present:
+        spans = [rows[r] for r in band_rows if r in rows]
+        if not spans:
             continue
-        top = present[0][0]
-        bottom = present[-1][0] + present[-1][1]
+        top = spans[0][0]
+        bottom = spans[-1][0] + spans[-1][1]
         ax.add_patch(FancyBboxPatch((MARGIN, top), BAND_W, bottom - top,
                                     boxstyle="round,pad=0,rounding_size=0.08", facecolor=BAND_FACE,
                                     edgecolor="none"))
@@ -521,9 +522,9 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
         ax.text(xs["A"], fy, line, ha="left", va="top", fontsize=foot_size, fontstyle="italic", color=INK)
         fy += foot_size * LINE / 72.0
 
-    _arrows(ax, {box.spec.id: box for box in laid}, rows, xs)
+    arrows = _arrows(ax, {box.spec.id: box for box in laid})
     shown = tuple(dict.fromkeys(key for box in laid for key in box.spec.keys))
-    return Diagram(fig, drawn, width, height, shown)
+    return Diagram(fig, drawn, width, height, shown, arrows)
 
 
 def _all_lists(counts: PrismaCounts) -> list[list[Line]]:
@@ -563,40 +564,46 @@ def _arrow(ax: Any, points: list[tuple[float, float]], head: bool = True) -> Non
                                  joinstyle="miter", capstyle="butt"))
 
 
-def _arrows(ax: Any, boxes: dict[str, _Laid], rows: dict[str, tuple[float, float]],
-            xs: dict[str, float]) -> None:
+def _arrows(ax: Any, boxes: dict[str, _Laid]) -> list[tuple[str, str, list[tuple[float, float]]]]:
+    drawn: list[tuple[str, str, list[tuple[float, float]]]] = []
+
+    def connect(a: str, b: str, points: list[tuple[float, float]], head: bool = True) -> None:
+        _arrow(ax, points, head)
+        drawn.append((a, b, points))
+
     def down(a: str, b: str) -> None:
         if a in boxes and b in boxes:
             top, low = boxes[a], boxes[b]
             x = top.x + top.width / 2
-            _arrow(ax, [(x, top.y + top.height), (x, low.y)])
+            connect(a, b, [(x, top.y + top.height), (x, low.y)])
 
     def across(a: str, b: str) -> None:
         if a in boxes and b in boxes:
             left, right = boxes[a], boxes[b]
             y = left.y + left.height / 2
-            _arrow(ax, [(left.x + left.width, y), (right.x, y)])
+            connect(a, b, [(left.x + left.width, y), (right.x, y)])
 
+    across("identification.records", "identification.removed")
     for section in ("screening", "other_methods"):
         first = f"{section}.screened" if f"{section}.screened" in boxes else f"{section}.sought"
-        start = "identification.records" if section == "screening" else "other_methods.records"
-        down(start, first)
-        down(f"{section}.screened", f"{section}.sought")
-        down(f"{section}.sought", f"{section}.assessed")
+        down("identification.records" if section == "screening" else "other_methods.records", first)
         across(f"{section}.screened", f"{section}.records_excluded")
+        down(f"{section}.screened", f"{section}.sought")
         across(f"{section}.sought", f"{section}.not_retrieved")
+        down(f"{section}.sought", f"{section}.assessed")
         across(f"{section}.assessed", f"{section}.reports_excluded")
-    across("identification.records", "identification.removed")
     down("screening.assessed", "included")
     if "other_methods.assessed" in boxes and "included" in boxes:
         src, inc = boxes["other_methods.assessed"], boxes["included"]
         x = src.x + src.width / 2
         y = inc.y + inc.height / 2
-        _arrow(ax, [(x, src.y + src.height), (x, y), (inc.x + inc.width, y)])
+        connect("other_methods.assessed", "included",
+                [(x, src.y + src.height), (x, y), (inc.x + inc.width, y)])
     if "included.topics" in boxes and "included" in boxes:
         inc, topics = boxes["included"], boxes["included.topics"]
         x = inc.x + inc.width / 2
-        _arrow(ax, [(x, inc.y + inc.height), (x, topics.y)], head=False)
+        connect("included", "included.topics", [(x, inc.y + inc.height), (x, topics.y)], head=False)
+    return drawn
 
 
 # -- files ----------------------------------------------------------------------------------

@@ -217,6 +217,17 @@ class PrismaCounts:
     def complete(self) -> bool:
         return not self.notes and all(c.final for _, c in self.iter_counts())
 
+    def manual_keys(self) -> list[str]:
+        """Flat keys of the hand-entered counts and of the lists with hand-entered items."""
+        keys = [key for key, c in self.iter_counts() if c.source == "manual" and key not in _DERIVED]
+        for section, names in LIST_KEYS.items():
+            if section == "other_methods" and self.other_methods is None:
+                continue
+            for name in names:
+                if any(line.source == "manual" for line in self.lines(f"{section}.{name}")):
+                    keys.append(f"{section}.{name}")
+        return keys
+
     def count(self, key: str) -> Count:
         """The count with flat key ``section.name``."""
         section, _, name = key.partition(".")
@@ -475,7 +486,9 @@ def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
     ident = counts.identification
     other_lines: list[Line] = []
     for source in facts.sources:
-        unfinished = [run for run in source.runs if run.status != "complete"]
+        # a run that did not finish matters unless a later run of the database completed
+        unfinished = [run for k, run in enumerate(source.runs) if run.status != "complete"
+                      and not any(later.status == "complete" for later in source.runs[k + 1:])]
         line = Line(source.name, source.records, "store", not unfinished)
         if source.name in registers:
             target, key = ident.registers, "identification.registers"
