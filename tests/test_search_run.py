@@ -58,7 +58,7 @@ def serving(**options: Any) -> Iterator[Replay]:
 
 def config(replay: Replay, **overrides: Any) -> SearchConfig:
     values: dict[str, Any] = dict(
-        email="tests@example.org", ncbi_api_key="test-key",
+        email="tests@example.org", ncbi_api_key="test-key", openalex_api_key="test-key",
         urls={s: replay.url(s) for s in ("pubmed", "europepmc", "openalex", "crossref")},
         policy=RetryPolicy(attempts=3, backoff=0.01, max_delay=0.05, timeout=2.0, jitter=0),
         pubmed_batch=25, page_size=20,
@@ -370,6 +370,12 @@ def test_cursor_apis(review: Review, platform: str, name: str, records: int,
         query = translate(strategy, platform)
         for key, value in query.params.items():
             assert requests[0].params[key] == [value]
+        run_json = json.loads((review.root / run.folder / "run.json").read_text())
+        assert run_json["requests"]["url"] == requests[0].path.join(
+            [f"http://127.0.0.1:{replay.port}", ""])
+        assert "api_key" not in json.dumps(run_json)
+        if platform == "openalex":  # the key is sent, never written down
+            assert requests[0].params["api_key"] == ["test-key"]
 
 
 def test_crossref_keeps_only_max_records(review: Review) -> None:

@@ -602,6 +602,24 @@ def _settings(platform: str, strategy: Strategy, db: Database, config: SearchCon
     return out
 
 
+def _request_template(platform: str, config: SearchConfig, params: dict[str, str],
+                      settings: dict[str, Any]) -> dict[str, Any]:
+    """What the run sends, for the record (API keys left out)."""
+    if platform == "pubmed":
+        return {
+            "esearch": {"url": config.urls["pubmed"] + "esearch.fcgi", "db": "pubmed", **params,
+                        "retmax": settings["cap"],
+                        "split": "datetype=pdat, mindate/maxdate when over retmax"},
+            "efetch": {"url": config.urls["pubmed"] + "efetch.fcgi", "db": "pubmed",
+                       "retmode": "xml", "id": f"up to {settings['batch']} PMIDs"},
+        }
+    url, values = _cursor_request(platform, config, params, "*", int(settings["page_size"]))
+    values.pop("api_key", None)
+    name = "cursorMark" if platform == "europepmc" else "cursor"
+    values[name] = "* then each page's next cursor"
+    return {"url": url, **values}
+
+
 def _write_json_once(path: Path, value: Any) -> None:
     if path.exists():
         return
@@ -670,6 +688,7 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
             "run": run_id, "database": db.name, "platform": db.platform,
             "interface": PLATFORMS[db.platform].label, "url": config.urls[db.platform],
             "query": query.text, "params": query.params, "notes": list(query.notes),
+            "requests": _request_template(db.platform, config, query.params, settings),
             "limits": strategy.limits.to_dict(), "settings": settings, "started": now,
             "strategy": strategy.path,
         })
