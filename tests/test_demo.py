@@ -1,0 +1,47 @@
+"""`scoping demo`: the main job, offline, on the bundled real data."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from scoping.cli import cli
+from scoping.demo import demo_files
+
+
+def test_demo_builds_a_review_from_the_bundled_exports(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", str(target)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    for part in ("searches/strategy.toml", "screening/protocol.toml", "screening/review.db"):
+        assert (target / part).exists(), part
+    files = demo_files()
+    assert {f.source for f in files} == {"MEDLINE", "PsycINFO", "Scopus"}
+    for demo in files:  # the exports are kept in the review, unchanged
+        assert (target / "searches" / "exports" / demo.path.name).read_bytes() == demo.path.read_bytes()
+    count = CliRunner().invoke(cli, ["--review", str(target), "records", "--count"])
+    with (files[0].path.parent / "truth.csv").open(encoding="utf-8") as handle:
+        truth = list(csv.DictReader(handle))
+    # every export holds a subset of the 725 works of the source review, some in several
+    assert len(truth) == 725
+    assert len(truth) < int(count.stdout) < 3 * len(truth)
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path / "mine"), "--replace"])
+    assert result.exit_code == 1
+    assert "not an earlier demo review" in result.stderr
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_demo_replace_rebuilds_an_earlier_demo(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    assert CliRunner().invoke(cli, ["demo", str(target)]).exit_code == 0
+    again = CliRunner().invoke(cli, ["demo", str(target)])
+    assert again.exit_code == 1
+    assert "--replace" in again.stderr
+    assert CliRunner().invoke(cli, ["demo", str(target), "--replace"]).exit_code == 0
