@@ -20,9 +20,10 @@ out = Console(highlight=False, soft_wrap=True, markup=False)
 def demo_cmd(directory: str, replace: bool) -> None:
     """Build a demo review in DIRECTORY (default: demo-review) from bundled real data.
 
-    Runs offline. Today it creates the review folder and imports real database exports
-    (RIS from Ovid, Scopus and Embase, MEDLINE, PubMed XML, Web of Science, BibTeX, CSV);
-    later stages join as they land.
+    Runs offline. The data is one real labelled review (SYNERGY van_der_Valk_2021, CC0: hair
+    glucocorticoids and obesity), as three overlapping exports: MEDLINE text, Ovid RIS
+    (PsycINFO) and a Scopus CSV. The demo creates the review folder, imports the exports and
+    runs every stage that exists on them.
 
     \b
     Example:
