@@ -397,10 +397,15 @@ def test_outcome_tally_contract() -> None:
     assert tally.n("main", "title-abstract", "include") == 1
     assert tally.n("other", "title-abstract", "include") == 1
     assert tally.reasons_of("main", "full-text", "exclude") == {"wrong population": 1}
-    with pytest.raises(ValueError, match="unknown outcome 'maybe' at title-abstract"):
-        tally_outcomes([(1, "title-abstract", "maybe", None)])
-    with pytest.raises(ValueError, match="unknown screening stage 'abstract'"):
-        tally_outcomes([(1, "abstract", "include", None)])
+    odd = tally_outcomes([(1, "title-abstract", "not-retrieved", None), (2, "abstract", "include", None),
+                          (3, "title-abstract", "not-retrieved", None)])
+    assert odd.unexpected == {("title-abstract", "not-retrieved"): 2, ("abstract", "include"): 1}
+    assert odd.counts == {}
+    facts = seed_facts()
+    rows = [*_rows(facts), (WORKS + 1, "title-abstract", "not-retrieved", None)]
+    counts = derive_counts(_with_outcomes(facts, rows))
+    assert counts.notes == ["1 work has the outcome 'not-retrieved' at title-abstract, which the "
+                            "PRISMA flow has no box for"]
 
 
 def test_outcomes_for_works_that_do_not_exist_are_reported() -> None:

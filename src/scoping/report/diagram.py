@@ -508,8 +508,8 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
         block = len(lines) * head_h
         ty = header_top + (header_h - block) / 2
         for line in lines:
-            texts.append(ax.text((x0 + x1) / 2, ty, line, ha="center", va="top", fontsize=HEAD_SIZE,
-                                 fontweight="bold", color=HEAD_INK))
+            texts.append(ax.text((x0 + x1) / 2, ty + head_h / 2, line, ha="center", va="center",
+                                 fontsize=HEAD_SIZE, fontweight="bold", color=HEAD_INK))
             ty += head_h
         drawn.append(DrawnBox("header", (), patch, texts))
 

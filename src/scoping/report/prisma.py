@@ -532,6 +532,10 @@ def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
     main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
     tally = facts.outcomes
     if tally is not None:
+        for (stage, outcome), k in sorted(tally.unexpected.items()):
+            checks.append(Check("screening-outcomes", False,
+                                f"{_plural(k, 'work has', 'works have')} the outcome {outcome!r} at "
+                                f"{stage}, which the PRISMA flow has no box for"))
         if tally.repeated:
             checks.append(Check("screening-outcomes", False,
                                 f"The screening stage gave {tally.repeated:,} works more than one final "

@@ -157,6 +157,8 @@ class OutcomeTally:
     rows: int = 0
     repeated: int = 0
     """(work, stage) pairs given more than once (only the first was counted)."""
+    unexpected: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(stage, outcome)`` pairs outside :data:`OUTCOMES`, counted but in no box."""
 
     def n(self, column: str, stage: str, *outcomes: str) -> int:
         return sum(self.counts.get((column, stage, o), 0) for o in outcomes)
@@ -180,18 +182,21 @@ class PrismaFacts:
 
 
 def tally_outcomes(rows: Iterable[OutcomeRow], other_works: frozenset[int] = frozenset()) -> OutcomeTally:
-    """Count final outcomes ``(work, stage, outcome, reason)`` by column, stage and outcome."""
+    """Count final outcomes ``(work, stage, outcome, reason)`` by column, stage and outcome.
+
+    A stage or outcome outside :data:`OUTCOMES` is counted in ``unexpected`` (the report names
+    it) rather than raising: a newer screening stage must not stop the report.
+    """
     counts: Counter[tuple[str, str, str]] = Counter()
     reasons: dict[tuple[str, str, str], Counter[str]] = {}
     seen: set[tuple[int, str]] = set()
+    unexpected: Counter[tuple[str, str]] = Counter()
     n_rows = repeated = 0
     for work_id, stage, outcome, reason in rows:
         n_rows += 1
-        allowed = OUTCOMES.get(stage)
-        if allowed is None:
-            raise ValueError(f"unknown screening stage {stage!r} (expected one of {STAGES})")
-        if outcome not in allowed:
-            raise ValueError(f"unknown outcome {outcome!r} at {stage} (expected one of {allowed})")
+        if outcome not in OUTCOMES.get(stage, ()):
+            unexpected[(str(stage), str(outcome))] += 1
+            continue
         key = (int(work_id), stage)
         if key in seen:
             repeated += 1
@@ -202,7 +207,7 @@ def tally_outcomes(rows: Iterable[OutcomeRow], other_works: frozenset[int] = fro
         if outcome in ("exclude", "removed"):
             reasons.setdefault((column, stage, outcome), Counter())[(reason or "").strip()] += 1
     return OutcomeTally(counts=dict(counts), reasons={k: dict(v) for k, v in reasons.items()},
-                        rows=n_rows, repeated=repeated)
+                        rows=n_rows, repeated=repeated, unexpected=dict(unexpected))
 
 
 def _provider(module: str, name: str) -> Callable[..., Any] | None:
