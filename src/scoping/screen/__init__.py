@@ -1,1 +1,132 @@
-"""screen stage."""
+"""Screening: allocation, dual independent decisions, conflicts, a lead's resolutions, agreement.
+
+Works (de-duplicated publications) are screened at two stages, title-abstract then full text,
+against the protocol in ``screening/protocol.toml`` (:mod:`~scoping.screen.protocol`).
+
+=============================  ==================================================================
+command                        library call
+=============================  ==================================================================
+``scoping assign``             :func:`assign_works` (:func:`plan_allocation` is the pure rule)
+``scoping screen``             :class:`ScreeningSession` (queue, decide, skip, undo, progress)
+``scoping screen --from-csv``  :func:`load_decisions_csv`
+``scoping conflicts``          :func:`conflicts`
+``scoping resolve``            :func:`conflicts`, :func:`resolve`
+``scoping agreement``          :func:`team_agreement` (:func:`agreement` on plain ratings)
+``scoping status``             :func:`status`
+=============================  ==================================================================
+
+Every decision is an appended row, committed before the next work is shown; the final outcome
+of a work is derived from the decisions and resolutions (:func:`final_outcomes`), never typed.
+Reviewers are blinded: functions that show more than a reviewer's own work take the name of
+the person asking and refuse anyone but a lead.
+"""
+
+from __future__ import annotations
+
+from scoping.screen.agreement import (
+    Agreement,
+    PairAgreement,
+    agreement,
+    agreement_from_table,
+    landis_koch,
+    team_agreement,
+)
+from scoping.screen.allocation import (
+    AllocationPlan,
+    StageAllocation,
+    assign_works,
+    eligible_works,
+    plan_allocation,
+)
+from scoping.screen.cards import Card, Merge, Span, find_terms, load_card, simple_merge, term_counts
+from scoping.screen.decisions import (
+    CSV_COLUMNS,
+    Conflict,
+    CsvReport,
+    ReviewerProgress,
+    StageStatus,
+    check_decision,
+    choices,
+    conflicts,
+    final_outcomes,
+    load_decisions_csv,
+    new_uid,
+    record_decision,
+    resolve,
+    status,
+    withdraw_decision,
+    work_decisions,
+)
+from scoping.screen.protocol import (
+    FULL_TEXT,
+    STAGES,
+    TITLE_ABSTRACT,
+    Allocation,
+    Highlight,
+    Protocol,
+    Reviewer,
+    StageRules,
+    load_protocol,
+    parse_protocol,
+)
+from scoping.screen.queue import (
+    Progress,
+    Rank,
+    ScreeningSession,
+    order_works,
+    pending_works,
+    seeded_order,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FULL_TEXT",
+    "STAGES",
+    "TITLE_ABSTRACT",
+    "Agreement",
+    "Allocation",
+    "AllocationPlan",
+    "Card",
+    "Conflict",
+    "CsvReport",
+    "Highlight",
+    "Merge",
+    "PairAgreement",
+    "Progress",
+    "Protocol",
+    "Rank",
+    "Reviewer",
+    "ReviewerProgress",
+    "ScreeningSession",
+    "Span",
+    "StageAllocation",
+    "StageRules",
+    "StageStatus",
+    "agreement",
+    "agreement_from_table",
+    "assign_works",
+    "check_decision",
+    "choices",
+    "conflicts",
+    "eligible_works",
+    "final_outcomes",
+    "find_terms",
+    "landis_koch",
+    "load_card",
+    "load_decisions_csv",
+    "load_protocol",
+    "new_uid",
+    "order_works",
+    "parse_protocol",
+    "pending_works",
+    "plan_allocation",
+    "record_decision",
+    "resolve",
+    "seeded_order",
+    "simple_merge",
+    "status",
+    "team_agreement",
+    "term_counts",
+    "withdraw_decision",
+    "work_decisions",
+]

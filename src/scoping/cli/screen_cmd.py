@@ -1,0 +1,567 @@
+"""Commands of the screening stage: assign, screen, conflicts, resolve, agreement, status.
+
+Who is asking comes from ``--reviewer`` (or ``SCOPING_REVIEWER``) and is checked against
+``screening/protocol.toml``. Reviewers see only their own work and counts; conflicts, other
+people's decisions, agreement and the team's progress are for leads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from scoping import screen
+from scoping.errors import UsageError
+from scoping.records import Record
+from scoping.review import Review
+from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
+from scoping.store import Store
+
+from .main import cli, review_options
+
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+REVIEWER_ENV = "SCOPING_REVIEWER"
+
+
+def _reviewer_option(metavar: str = "NAME") -> Callable[[Any], Any]:
+    return click.option(
+        "--reviewer", envvar=REVIEWER_ENV, default=None, metavar=metavar,
+        help="Who you are, as named in screening/protocol.toml [env SCOPING_REVIEWER].")
+
+
+def _stage_option(default: str | None = TITLE_ABSTRACT) -> Callable[[Any], Any]:
+    shown = f" [default: {default}]" if default else " [default: every stage in the protocol]"
+    return click.option("--stage", type=click.Choice(STAGES), default=default,
+                        help=f"The screening stage{shown}.")
+
+
+def _open(review: Callable[[], Review]) -> tuple[Review, Protocol]:
+    target = review()
+    return target, screen.load_protocol(target.protocol_path)
+
+
+def _merged(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
+    """The de-duplication stage's merged view of a work (the fullest value of each field)."""
+    from scoping.dedupe.merge import merge_records
+
+    merged = merge_records(work_id, records)
+    return {name: chosen.value for name, chosen in merged.fields.items()}
+
+
+# -- assign ----------------------------------------------------------------------------------
+
+
+@cli.command("assign")
+@_reviewer_option("LEAD")
+@_stage_option(default=None)
+@review_options
+def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Review]) -> None:
+    """Allocate works to the screeners of the protocol (leads only).
+
+    Every work goes to two reviewers, or, with allocation.dual_fraction below 1, that share
+    goes to two and the rest to one. Loads are even and the split is reproducible from
+    allocation.seed. Running it again allocates only works that have no reviewer yet: new
+    records after 'scoping dedupe', works newly included at title-abstract for the full-text
+    stage; reviewers added to the protocol get new work first. Nothing already allocated is
+    moved.
+
+    \b
+    Examples:
+      scoping assign --reviewer lead
+      scoping assign --reviewer lead --stage full-text
+    """
+    target, protocol = _open(review)
+    with target.open_store() as store:
+        results = screen.assign_works(store, protocol, reviewer or "",
+                                      [stage] if stage else None)
+    for result in results:
+        if result.eligible == 0 and result.stage == FULL_TEXT:
+            out.print(f"{result.stage}: nothing to allocate (no work is included at "
+                      "title-abstract yet)")
+            continue
+        single = result.added_works - result.added_dual
+        if result.added_works:
+            out.print(f"{result.stage}: allocated {result.added_works:,} new works "
+                      f"({result.added_dual:,} to two reviewers, {single:,} to one); "
+                      f"{result.assigned_works:,} of {result.eligible:,} works are allocated")
+        else:
+            out.print(f"{result.stage}: nothing new to allocate; {result.assigned_works:,} of "
+                      f"{result.eligible:,} works are allocated")
+        width = max(len(name) for name in result.loads)
+        for name, n in result.loads.items():
+            out.print(f"  {name:<{width}}  {n:,} works")
+
+
+# -- screen ----------------------------------------------------------------------------------
+
+
+@cli.command("screen")
+@_reviewer_option()
+@_stage_option()
+@click.option("--plain", is_flag=True,
+              help="Line by line instead of full screen: for screen readers and scripts.")
+@click.option("--from-csv", "from_csv", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="Store decisions made elsewhere, from a CSV file with "
+                                   "work_id (or record_id), decision, and optional reason, note, "
+                                   "fulltext columns; checked row by row, stored all or none.")
+@review_options
+def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | None,
+               review: Callable[[], Review]) -> None:
+    """Screen the works assigned to you, one at a time.
+
+    Shows the title, authors, year, journal, abstract (highlight terms coloured) and
+    keywords, with the stage's criteria. Keys: i include, e exclude (then a reason), m maybe,
+    n note, s skip, u undo, ? help, q quit; at full text also r (not retrieved) and f (attach
+    the full text's path or URL). Each decision is stored before the next work is shown, so
+    quitting or a crash loses nothing shown as saved; come back any time to continue where
+    you left off. You never see other reviewers' decisions.
+
+    \b
+    Examples:
+      scoping screen --reviewer alice
+      scoping screen --reviewer alice --stage full-text
+      scoping screen --reviewer alice --plain            # screen readers, scripts
+      scoping screen --reviewer alice --from-csv alice-decisions.csv
+    """
+    target, protocol = _open(review)
+    if from_csv is not None:
+        if plain:
+            raise click.UsageError("--from-csv stores a file of decisions; it cannot be combined "
+                                   "with --plain")
+        with target.open_store() as store:
+            report = screen.load_decisions_csv(store, protocol, reviewer or "", stage, from_csv)
+        if report.errors:
+            for problem in report.errors:
+                err.print(f"{from_csv}: {problem}")
+            raise UsageError(f"{from_csv}: nothing was stored; correct the rows above and load "
+                             "the file again")
+        out.print(f"Stored {report.added:,} decisions from {from_csv} at {stage} "
+                  f"({report.unchanged:,} rows repeated a decision already stored)")
+        return
+    if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the full-screen view needs a terminal; use --plain for screen "
+                         "readers and scripts")
+    with target.open_store() as store:
+        session = ScreeningSession(store, protocol, reviewer or "", stage, merge=_merged,
+                                   via="plain" if plain else "tui")
+        if plain:
+            _plain(session, protocol)
+        else:
+            from .screen_tui import ScreeningApp
+
+            app = ScreeningApp(session, title=protocol.title)
+            app.run()
+        p = session.progress()
+        out.print(f"Saved {p.session_done:,} decisions in this session; {p.done:,} of "
+                  f"{p.assigned:,} works done at {stage}.")
+
+
+_PLAIN_KEYS = {
+    "i": "include", "include": "include",
+    "e": "exclude", "exclude": "exclude",
+    "m": "maybe", "maybe": "maybe",
+    "r": "not-retrieved", "not-retrieved": "not-retrieved",
+}
+
+
+def _read(prompt: str) -> str | None:
+    """One line from standard input (``None`` at its end)."""
+    click.echo(prompt, nl=False)
+    line = sys.stdin.readline()
+    if not line:
+        click.echo("")
+        return None
+    return line.rstrip("\r\n")
+
+
+def _wrap(label: str, text: str) -> str:
+    width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns))
+    return textwrap.fill(text, width=width, initial_indent=label, subsequent_indent="  ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _plain_card(card: Card, session: ScreeningSession) -> None:
+    from .screen_tui import progress_text
+
+    out.print("")
+    out.print(f"--- work {card.work_id} · {progress_text(session)} ---")
+    out.print(_wrap("Title: ", card.title or "(no title)"))
+    if card.authors:
+        out.print(_wrap("Authors: ", "; ".join(card.authors)))
+    where = " · ".join(p for p in (f"Year: {card.year}" if card.year else "",
+                                   f"Journal: {card.journal}" if card.journal else "") if p)
+    if where:
+        out.print(where)
+    out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
+    if card.keywords:
+        out.print(_wrap("Keywords: ", "; ".join(card.keywords)))
+    counts = screen.term_counts(card, session.protocol.highlight)
+    found = [f"{kind}-ish: " + ", ".join(f"{term} x{n}" for term, n in terms.most_common())
+             for kind, terms in counts.items() if terms]
+    if found:
+        out.print("Terms: " + "; ".join(found))
+    if session.note:
+        out.print(f"Note: {session.note}")
+    if session.fulltext:
+        out.print(f"Full text: {session.fulltext}")
+
+
+def _plain_help(session: ScreeningSession) -> str:
+    keys = "i include, e exclude, m maybe"
+    if session.stage == FULL_TEXT:
+        keys += ", r not retrieved, f full-text link"
+    return keys + ", n note, s skip, u undo, c criteria, ? help, q quit"
+
+
+def _plain_criteria(session: ScreeningSession) -> None:
+    rules = session.rules
+    out.print(_wrap("Criteria: ", rules.criteria or "(none in the protocol)"))
+    if rules.exclusion_reasons:
+        needed = "required" if rules.reason_required else "optional"
+        out.print(f"Exclusion reasons ({needed}): " + "; ".join(
+            f"{i}. {r}" for i, r in enumerate(rules.exclusion_reasons, start=1)))
+
+
+def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
+    """``(chosen, reason)``; ``(False, None)`` when the reviewer backs out or input ends."""
+    if not rules.exclusion_reasons:
+        return True, None
+    listed = "; ".join(f"{i}. {r}" for i, r in enumerate(rules.exclusion_reasons, start=1))
+    out.print(f"Reasons: {listed}")
+    while True:
+        hint = "number, or b to go back" if rules.reason_required else \
+            "number, Enter for none, or b to go back"
+        answer = _read(f"Reason ({hint}): ")
+        if answer is None:
+            return False, None
+        answer = answer.strip()
+        if answer.casefold() == "b":
+            return False, None
+        if not answer and not rules.reason_required:
+            return True, None
+        if answer.isdigit() and 1 <= int(answer) <= len(rules.exclusion_reasons):
+            return True, rules.exclusion_reasons[int(answer) - 1]
+        match = [r for r in rules.exclusion_reasons if r.casefold() == answer.casefold()]
+        if match:
+            return True, match[0]
+        out.print(f"Not a reason here: {answer!r}. Pick 1 to {len(rules.exclusion_reasons)}.")
+
+
+def _plain(session: ScreeningSession, protocol: Protocol) -> None:
+    """The line-based screen: one work, one prompt, one line per answer."""
+    who = session.reviewer.name
+    out.print(f"Screening {session.stage} as {who}. Keys: {_plain_help(session)}.")
+    _plain_criteria(session)
+    shown: int | None = None
+    while True:
+        card = session.current()
+        if card is None:
+            out.print("Nothing left to screen at this stage.")
+            answer = _read("u to undo your last decision, Enter to quit: ")
+            if answer is not None and answer.strip().casefold() == "u":
+                _plain_undo(session)
+                continue
+            return
+        if card.work_id != shown:
+            _plain_card(card, session)
+            shown = card.work_id
+        answer = _read("Decision: ")
+        if answer is None:
+            return
+        key = answer.strip().casefold()
+        if key in ("q", "quit"):
+            return
+        if key in ("?", "h", "help"):
+            out.print(f"Keys: {_plain_help(session)}.")
+            continue
+        if key in ("c", "criteria"):
+            _plain_criteria(session)
+            continue
+        if key in ("s", "skip"):
+            session.skip()
+            out.print(f"Skipped work {card.work_id}; it comes back at the end.")
+            continue
+        if key in ("u", "undo"):
+            _plain_undo(session)
+            shown = None
+            continue
+        if key in ("n", "note"):
+            text = _read("Note (Enter to clear): ")
+            if text is None:
+                return
+            session.note = text.strip() or None
+            out.print("Note kept; it is stored with your decision on this work.")
+            continue
+        if key in ("f", "link") and session.stage == FULL_TEXT:
+            text = _read("Full text, a file path or URL (Enter to clear): ")
+            if text is None:
+                return
+            session.fulltext = text.strip() or None
+            out.print("Full-text link kept; it is stored with your decision on this work.")
+            continue
+        decision = _PLAIN_KEYS.get(key)
+        if decision is None or (decision == "not-retrieved" and session.stage != FULL_TEXT):
+            out.print(f"Unknown key {answer.strip()!r}. Keys: {_plain_help(session)}.")
+            continue
+        reason = None
+        if decision == "exclude":
+            chosen, reason = _ask_reason(session.rules)
+            if not chosen:
+                out.print("Exclude cancelled; nothing saved.")
+                continue
+        try:
+            row = session.decide(decision, reason=reason)
+        except UsageError as exc:
+            out.print(f"Not saved: {exc}")
+            continue
+        detail = f" ({row.reason})" if row.reason else ""
+        out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
+
+
+def _plain_undo(session: ScreeningSession) -> None:
+    row = session.undo()
+    if row is None:
+        out.print("Nothing to undo in this session.")
+    else:
+        out.print(f"Undone: {row.decision} for work {row.work_id}; decide it again.")
+
+
+# -- conflicts and resolve -------------------------------------------------------------------
+
+
+def _title(store: Store, work_id: int) -> str:
+    card = screen.load_card(store, work_id, merge=_merged)
+    return (card.title if card else None) or "(no title)"
+
+
+def _decision_line(row: Any) -> str:
+    parts = [f"{row.reviewer}: {row.decision}"]
+    if row.reason:
+        parts.append(f"({row.reason})")
+    if row.note:
+        parts.append(f"note: {row.note}")
+    if row.fulltext:
+        parts.append(f"full text: {row.fulltext}")
+    return " ".join(parts)
+
+
+@cli.command("conflicts")
+@_reviewer_option("LEAD")
+@_stage_option()
+@review_options
+def conflicts_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]) -> None:
+    """List the works the reviewers disagree on (leads only).
+
+    A conflict is include against exclude, any "maybe" (also from a single reviewer), "not
+    retrieved" against a decision, or at full text two different exclusion reasons. Settle
+    them with 'scoping resolve'.
+
+    \b
+    Examples:
+      scoping conflicts --reviewer lead
+      scoping conflicts --reviewer lead --stage full-text
+    """
+    target, protocol = _open(review)
+    with target.open_store() as store:
+        found = screen.conflicts(store, protocol, reviewer or "", stage)
+        if not found:
+            out.print(f"No conflicts at {stage}.")
+            return
+        out.print(f"{len(found):,} conflicts at {stage}:")
+        for item in found:
+            out.print(f"work {item.work_id} ({item.kind}): {_title(store, item.work_id)}")
+            for row in item.decisions:
+                out.print(f"  {_decision_line(row)}")
+    out.print(f"Next: scoping resolve --reviewer {reviewer} --stage {stage}")
+
+
+def _side_by_side(item: screen.Conflict) -> Table:
+    table = Table(show_header=True, header_style="bold", expand=False)
+    table.add_column("")
+    for row in item.decisions:
+        table.add_column(row.reviewer, overflow="fold")
+    for label, field in (("decision", "decision"), ("reason", "reason"), ("note", "note"),
+                         ("full text", "fulltext"), ("decided (UTC)", "decided_at")):
+        values = [getattr(row, field) or "" for row in item.decisions]
+        if field == "decided_at":
+            values = [v[:16].replace("T", " ") for v in values]
+        if any(values):
+            table.add_row(label, *values)
+    return table
+
+
+@cli.command("resolve")
+@_reviewer_option("LEAD")
+@_stage_option()
+@click.option("--work", "work_id", type=int, default=None, metavar="ID",
+              help="Settle this work (any work allocated at the stage), not the conflict list.")
+@review_options
+def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
+                review: Callable[[], Review]) -> None:
+    """Settle conflicts one by one (leads only).
+
+    Shows each work with the reviewers' decisions, reasons and notes side by side and asks
+    for yours: i include, e exclude (then a reason; required at full text), r not retrieved
+    (full text), s skip, q quit. Your decision is stored before the next work is shown; the
+    final decision of the work follows from it. With --work you can settle (or change your
+    decision on) one work.
+
+    \b
+    Examples:
+      scoping resolve --reviewer lead
+      scoping resolve --reviewer lead --stage full-text
+      scoping resolve --reviewer lead --work 1234
+    """
+    target, protocol = _open(review)
+    lead = protocol.lead(reviewer)
+    rules = protocol.stage(stage)
+    with target.open_store() as store:
+        if work_id is not None:
+            items = [c for c in screen.conflicts(store, protocol, lead.name, stage)
+                     if c.work_id == work_id]
+            if not items:
+                rows = screen.work_decisions(store, protocol, lead.name, stage, work_id)
+                items = [screen.Conflict(work_id, stage, "by request", tuple(rows))]
+        else:
+            items = screen.conflicts(store, protocol, lead.name, stage)
+        if not items:
+            out.print(f"No conflicts at {stage}.")
+            return
+        allowed = "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + \
+            ", s skip, q quit"
+        settled = 0
+        for n, item in enumerate(items, start=1):
+            card = screen.load_card(store, item.work_id, merge=_merged)
+            out.print("")
+            out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
+            if card is not None:
+                out.print(_wrap("Title: ", card.title or "(no title)"))
+                where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
+                if where:
+                    out.print(where)
+                out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
+            if item.decisions:
+                out.print(_side_by_side(item))
+            while True:
+                answer = _read(f"Your decision ({allowed}): ")
+                if answer is None or answer.strip().casefold() in ("q", "quit"):
+                    out.print(f"Settled {settled:,} works.")
+                    return
+                key = answer.strip().casefold()
+                if key in ("s", "skip"):
+                    break
+                decision = _PLAIN_KEYS.get(key)
+                if decision is None or decision == "maybe" or \
+                        (decision == "not-retrieved" and stage != FULL_TEXT):
+                    out.print(f"Unknown answer {answer.strip()!r}; {allowed}.")
+                    continue
+                reason = None
+                if decision == "exclude" and rules.exclusion_reasons:
+                    chosen, reason = _ask_reason(rules)
+                    if not chosen:
+                        continue
+                note = _read("Note (Enter for none): ")
+                try:
+                    row = screen.resolve(store, protocol, lead.name, stage, item.work_id, decision,
+                                         reason=reason, note=note)
+                except UsageError as exc:
+                    out.print(f"Not saved: {exc}")
+                    continue
+                settled += 1
+                detail = f" ({row.reason})" if row.reason else ""
+                out.print(f"Resolved work {row.work_id}: {row.decision}{detail}.")
+                break
+        out.print(f"Settled {settled:,} works.")
+
+
+# -- agreement and status --------------------------------------------------------------------
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _ci(value: float | None, ci: tuple[float, float] | None) -> str:
+    if value is None:
+        return "n/a"
+    if ci is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} ({ci[0]:.2f} to {ci[1]:.2f})"
+
+
+@cli.command("agreement")
+@_reviewer_option("LEAD")
+@_stage_option()
+@review_options
+def agreement_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]) -> None:
+    """Agreement between each pair of reviewers on the works both screened (leads only).
+
+    For every pair: the number of works both screened, percent agreement, Cohen's kappa with
+    its 95 % confidence interval, PABAK (prevalence- and bias-adjusted kappa), Gwet's AC1
+    with its 95 % interval, and the Landis-Koch label of kappa. Pairs are compared only on
+    the works they share, so partly overlapping allocations are handled.
+
+    \b
+    Examples:
+      scoping agreement --reviewer lead
+      scoping agreement --reviewer lead --stage full-text
+    """
+    target, protocol = _open(review)
+    with target.open_store() as store:
+        pairs = screen.team_agreement(store, protocol, reviewer or "", stage)
+    if not pairs:
+        out.print(f"No two reviewers have screened the same work at {stage} yet.")
+        return
+    table = Table(title=f"Agreement at {stage}", title_justify="left")
+    for column in ("reviewers", "works", "agreement", "kappa (95% CI)", "PABAK", "AC1 (95% CI)",
+                   "Landis-Koch"):
+        table.add_column(column, justify="right" if column in ("works", "agreement", "PABAK")
+                         else "left")
+    for pair in pairs:
+        f = pair.figures
+        table.add_row(f"{pair.first} / {pair.second}", f"{f.n:,}", f"{f.percent:.1f}%",
+                      _ci(f.kappa, f.kappa_ci), _num(f.pabak), _ci(f.ac1, f.ac1_ci), f.label)
+    out.print(table)
+
+
+@cli.command("status")
+@_reviewer_option()
+@_stage_option(default=None)
+@review_options
+def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Review]) -> None:
+    """Progress by stage and reviewer: counts only.
+
+    A reviewer sees their own counts (assigned, done, left, and their decisions); a lead
+    sees everyone's, and the works by outcome (included, excluded, in conflict, waiting for
+    a second reviewer, not started).
+
+    \b
+    Examples:
+      scoping status --reviewer alice
+      scoping status --reviewer lead --stage title-abstract
+    """
+    target, protocol = _open(review)
+    with target.open_store() as store:
+        stages = screen.status(store, protocol, reviewer or "", [stage] if stage else None)
+    for item in stages:
+        table = Table(title=f"{item.stage}", title_justify="left")
+        table.add_column("reviewer")
+        keys = list(item.reviewers[0].decisions) if item.reviewers else []
+        for column in ("assigned", "done", "left", *keys):
+            table.add_column(column, justify="right")
+        for row in item.reviewers:
+            table.add_row(row.reviewer, f"{row.assigned:,}", f"{row.done:,}", f"{row.remaining:,}",
+                          *(f"{row.decisions[k]:,}" for k in keys))
+        out.print(table)
+        if item.outcomes is not None:
+            shown = " · ".join(f"{name} {n:,}" for name, n in item.outcomes.items())
+            out.print(f"  works: {item.works:,} to screen, {item.allocated:,} allocated; {shown}")

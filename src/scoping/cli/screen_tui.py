@@ -1,0 +1,354 @@
+"""The full-screen screening window (Textual) of ``scoping screen``.
+
+One work at a time: title, authors, year, journal, abstract and keywords with the protocol's
+highlight terms coloured (include-ish green and underlined, exclude-ish red), the criteria of
+the stage beside it, a progress line above and the keys below. Every decision is stored by
+:class:`~scoping.screen.ScreeningSession` (committed) before the next work is drawn; the
+message line says "Saved" only after that. If storing fails, the work stays on screen and the
+message says it was not saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from scoping.errors import ScopingError
+from scoping.screen import FULL_TEXT, Card, Highlight, ScreeningSession, find_terms
+
+__all__ = ["ScreeningApp", "card_text", "progress_text"]
+
+INCLUDE_STYLE = "bold green underline"
+EXCLUDE_STYLE = "bold red"
+_MAX_AUTHORS = 12
+
+HELP = """Keys
+  i   include
+  e   exclude (then pick a reason; Enter on "no reason" at title-abstract)
+  m   maybe (the lead will look at it)
+  r   full text not retrieved (full-text stage)
+  f   attach the full text: a file path or URL (full-text stage)
+  n   write a note (stored with the decision)
+  s   skip for now (comes back at the end)
+  u   undo this session's last decision (the work comes back; history is kept)
+  ?   this help
+  q   quit (every decision shown as saved is already stored)
+
+Highlight terms: include-ish terms are green and underlined, exclude-ish terms red."""
+
+
+def _highlighted(text: str, highlight: Highlight) -> Text:
+    out = Text(text)
+    for span in find_terms(text, highlight):
+        out.stylize(INCLUDE_STYLE if span.kind == "include" else EXCLUDE_STYLE, span.start, span.end)
+    return out
+
+
+def card_text(card: Card, highlight: Highlight, *, note: str | None = None,
+              fulltext: str | None = None) -> Text:
+    """The work as rich text (no markup is parsed from the record)."""
+    out = Text()
+    title = _highlighted(card.title or "(no title)", highlight)
+    title.stylize("bold")
+    out.append_text(title)
+    out.append("\n\n")
+    if card.authors:
+        names = "; ".join(card.authors[:_MAX_AUTHORS])
+        more = len(card.authors) - _MAX_AUTHORS
+        out.append(names + (f"; and {more} more" if more > 0 else ""), style="italic")
+        out.append("\n")
+    where = " · ".join(p for p in (str(card.year) if card.year else "", card.journal or "") if p)
+    if where:
+        out.append(where + "\n")
+    if card.doi:
+        out.append(f"doi: {card.doi}\n", style="dim")
+    out.append("\n")
+    if card.abstract:
+        out.append_text(_highlighted(card.abstract, highlight))
+    else:
+        out.append("(no abstract)", style="dim")
+    out.append("\n")
+    if card.keywords:
+        out.append("\nKeywords: ", style="bold")
+        out.append_text(_highlighted("; ".join(card.keywords), highlight))
+        out.append("\n")
+    if note:
+        out.append("\nNote: ", style="bold")
+        out.append(note + "\n")
+    if fulltext:
+        out.append("\nFull text: ", style="bold")
+        out.append(fulltext + "\n")
+    ids = ", ".join(str(r) for r in card.record_ids[:8])
+    out.append(f"\nwork {card.work_id} · records {ids}"
+               f"{' …' if len(card.record_ids) > 8 else ''} · {', '.join(card.sources)}",
+               style="dim")
+    return out
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def progress_text(session: ScreeningSession) -> str:
+    """``"12 / 135 done · 240 per hour · about 30 min left"``."""
+    p = session.progress()
+    parts = [f"{p.done:,} / {p.assigned:,} done"]
+    if p.per_hour is not None:
+        parts.append(f"{p.per_hour:,.0f} per hour")
+    if p.seconds_left is not None and p.remaining:
+        parts.append(f"about {_duration(p.seconds_left)} left")
+    return " · ".join(parts)
+
+
+class ReasonScreen(ModalScreen[tuple[bool, str | None]]):
+    """Pick an exclusion reason; returns ``(chosen, reason)`` (``(False, None)``: cancelled)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, reasons: tuple[str, ...], required: bool) -> None:
+        super().__init__()
+        self.reasons = reasons
+        self.required = required
+
+    def compose(self) -> ComposeResult:
+        options = [] if self.required else [Option("(no reason)", id="none")]
+        options += [Option(f"{i}. {r}", id=f"r{i}") for i, r in enumerate(self.reasons, start=1)]
+        with Vertical(id="dialog"):
+            yield Static("Exclude: why? (number or arrows + Enter; Esc cancels)", id="dialog-title")
+            yield OptionList(*options, id="reasons", markup=False)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        option_id = event.option.id or "none"
+        self.dismiss((True, None if option_id == "none" else self.reasons[int(option_id[1:]) - 1]))
+
+    def on_key(self, event: Any) -> None:
+        key = getattr(event, "character", None)
+        if key and key.isdigit() and 1 <= int(key) <= len(self.reasons):
+            event.stop()
+            self.dismiss((True, self.reasons[int(key) - 1]))
+
+    def action_cancel(self) -> None:
+        self.dismiss((False, None))
+
+
+class TextScreen(ModalScreen[str | None]):
+    """Ask for one line of text (a note, a full-text link); ``None`` when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, prompt: str, value: str | None) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.value = value or ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.prompt, id="dialog-title")
+            yield Input(value=self.value, id="text")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Static(Text(self.text))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ScreeningApp(App[None]):
+    """The screening window over one :class:`ScreeningSession`."""
+
+    TITLE = "scoping screen"
+    CSS = """
+    #top { height: 1; background: $boost; padding: 0 1; }
+    #main { height: 1fr; }
+    #card { width: 2fr; padding: 0 1; }
+    #side { width: 1fr; padding: 0 1; border-left: solid $primary; }
+    #message { height: 1; padding: 0 1; background: $boost; }
+    ReasonScreen, TextScreen, HelpScreen { align: center middle; }
+    #dialog { width: 80%; max-width: 100; height: auto; max-height: 80%;
+              border: thick $primary; background: $surface; padding: 1 2; }
+    #dialog-title { margin-bottom: 1; }
+    #reasons { height: auto; max-height: 20; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "decide('include')", "Include"),
+        Binding("e", "exclude", "Exclude"),
+        Binding("m", "decide('maybe')", "Maybe"),
+        Binding("r", "decide('not-retrieved')", "Not retrieved"),
+        Binding("f", "link", "Full text"),
+        Binding("n", "note", "Note"),
+        Binding("s", "skip", "Skip"),
+        Binding("u", "undo", "Undo"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, session: ScreeningSession, *, title: str = "") -> None:
+        super().__init__()
+        self.session = session
+        self.highlight = session.protocol.highlight
+        self.review_title = title
+        self.shown_work: int | None = None
+        """The work on screen (tests and the latency benchmark read it)."""
+        self.saved = 0
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="top")
+        with Horizontal(id="main"):
+            with VerticalScroll(id="card"):
+                yield Static(id="work")
+            with VerticalScroll(id="side"):
+                yield Static(id="criteria")
+        yield Static(id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        rules = self.session.rules
+        side = Text()
+        side.append(f"Criteria ({rules.name})\n", style="bold")
+        side.append((rules.criteria or "(none in the protocol)") + "\n")
+        if rules.exclusion_reasons:
+            needed = "required" if rules.reason_required else "optional"
+            side.append(f"\nExclusion reasons ({needed})\n", style="bold")
+            for i, reason in enumerate(rules.exclusion_reasons, start=1):
+                side.append(f"{i}. {reason}\n")
+        self.query_one("#criteria", Static).update(side)
+        self.show_current()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "link" or (action == "decide" and parameters == ("not-retrieved",)):
+            return self.session.stage == FULL_TEXT
+        return True
+
+    def show_current(self) -> None:
+        """Draw the current work (or the end) and the progress line."""
+        card = self.session.current()
+        who = f"{self.session.reviewer.name} · {self.session.stage}"
+        self.query_one("#top", Static).update(Text(f"{who} · {progress_text(self.session)}"))
+        work = self.query_one("#work", Static)
+        if card is None:
+            self.shown_work = None
+            work.update(Text("Nothing left to screen at this stage. Press q to quit "
+                             "(u undoes your last decision).", style="bold"))
+        else:
+            self.shown_work = card.work_id
+            work.update(card_text(card, self.highlight, note=self.session.note,
+                                  fulltext=self.session.fulltext))
+            self.query_one("#card", VerticalScroll).scroll_home(animate=False)
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        self.query_one("#message", Static).update(Text(message, style="bold red" if error else ""))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _store(self, decision: str, reason: str | None = None) -> None:
+        card = self.session.current()
+        if card is None:
+            self.say("Nothing left to screen.")
+            return
+        try:
+            row = self.session.decide(decision, reason=reason)
+        except ScopingError as exc:
+            self.say(f"Not saved: {exc}", error=True)
+            return
+        except Exception as exc:  # the database went away: keep the work on screen
+            self.say(f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
+                     "press the key again to retry", error=True)
+            return
+        self.saved += 1
+        detail = f" ({row.reason})" if row.reason else ""
+        self.say(f"Saved: {row.decision}{detail} for work {row.work_id}")
+        self.show_current()
+
+    def action_decide(self, decision: str) -> None:
+        self._store(decision)
+
+    def action_exclude(self) -> None:
+        if self.session.current() is None:
+            return
+        rules = self.session.rules
+        if not rules.exclusion_reasons:
+            self._store("exclude")
+            return
+
+        def chosen(result: tuple[bool, str | None] | None) -> None:
+            if result is None or not result[0]:
+                self.say("Exclude cancelled; nothing saved.")
+                return
+            self._store("exclude", result[1])
+
+        self.push_screen(ReasonScreen(rules.exclusion_reasons, rules.reason_required), chosen)
+
+    def action_note(self) -> None:
+        if self.session.current() is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.session.note = text.strip() or None
+                self.say("Note kept; it is stored with your decision on this work.")
+                self.show_current()
+
+        self.push_screen(TextScreen("Note (Enter keeps it, Esc cancels):", self.session.note), done)
+
+    def action_link(self) -> None:
+        if self.session.current() is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.session.fulltext = text.strip() or None
+                self.say("Full-text link kept; it is stored with your decision on this work.")
+                self.show_current()
+
+        self.push_screen(TextScreen("Full text: a file path or URL (Enter keeps it, Esc cancels):",
+                                    self.session.fulltext), done)
+
+    def action_skip(self) -> None:
+        card = self.session.current()
+        if card is None:
+            return
+        self.session.skip()
+        self.say(f"Skipped work {card.work_id}; it comes back at the end.")
+        self.show_current()
+
+    def action_undo(self) -> None:
+        try:
+            row = self.session.undo()
+        except Exception as exc:
+            self.say(f"Undo failed, nothing changed: {type(exc).__name__}: {exc}", error=True)
+            return
+        if row is None:
+            self.say("Nothing to undo in this session.")
+            return
+        self.say(f"Undone: {row.decision} for work {row.work_id}; decide it again.")
+        self.show_current()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(HELP))

@@ -1,0 +1,142 @@
+"""What a reviewer reads about a work: its card, and the highlight terms found in it.
+
+A work is one or more records (the de-duplication stage links them). :func:`load_card` reads
+the work's records and takes each field from them through a ``merge`` function: pass the
+de-duplication stage's merged view (the command line does) to show the same values
+``scoping dedupe show`` shows; without one, each field is the fullest value among the records
+(the longest abstract, the longest author list, the lowest record id on ties).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scoping.records import Record
+from scoping.screen.protocol import Highlight
+from scoping.store import Store, dedupe_tables
+
+__all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "simple_merge", "term_counts"]
+
+Merge = Callable[[int, Sequence[tuple[int, str, Record]]], Mapping[str, Any]]
+"""``merge(work id, [(record id, source, record), ...]) -> {field name: value}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """The fields shown while screening one work."""
+
+    work_id: int
+    title: str | None
+    authors: tuple[str, ...]
+    year: int | None
+    journal: str | None
+    abstract: str | None
+    keywords: tuple[str, ...]
+    doi: str | None
+    record_ids: tuple[int, ...]
+    sources: tuple[str, ...] = field(default=())
+
+
+_FIELDS = ("title", "authors", "year", "journal", "abstract", "keywords", "doi")
+
+
+def _fullness(value: Any) -> int:
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    return len(str(value))
+
+
+def simple_merge(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
+    """Each field's fullest value among the records; the year most of them give."""
+    ordered = sorted(records, key=lambda item: item[0])
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        values = [getattr(rec, name) for _, _, rec in ordered]
+        values = [v for v in values if v not in (None, "", [], ())]
+        if not values:
+            continue
+        if name == "year":
+            counts = Counter(values)
+            out[name] = max(values, key=lambda v: (counts[v], -values.index(v)))
+        else:
+            out[name] = max(values, key=lambda v: (_fullness(v), -values.index(v)))
+    return out
+
+
+def load_card(store: Store, work_id: int, *, merge: Merge | None = None) -> Card | None:
+    """The card of work ``work_id``, or ``None`` if there is no such work."""
+    members = dedupe_tables.work_members(store, work_id)
+    if not members:
+        return None
+    records = [(s.id, s.source, s.record) for s in store.iter_records(ids=members)]
+    values = (merge or simple_merge)(work_id, records)
+    year = values.get("year")
+    return Card(
+        work_id=work_id,
+        title=values.get("title"),
+        authors=tuple(values.get("authors") or ()),
+        year=int(year) if year is not None else None,
+        journal=values.get("journal"),
+        abstract=values.get("abstract"),
+        keywords=tuple(values.get("keywords") or ()),
+        doi=values.get("doi"),
+        record_ids=tuple(rid for rid, _, _ in records),
+        sources=tuple(sorted({source for _, source, _ in records})),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A highlight term found in a text: ``text[start:end]``, ``kind`` "include" or "exclude"."""
+
+    start: int
+    end: int
+    kind: str
+    term: str
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(highlight: Highlight) -> tuple[re.Pattern[str] | None, dict[str, tuple[str, str]]]:
+    kinds: dict[str, tuple[str, str]] = {}
+    for kind, terms in (("include", highlight.include), ("exclude", highlight.exclude)):
+        for term in terms:
+            kinds.setdefault(term.casefold(), (kind, term))
+    if not kinds:
+        return None, kinds
+    parts = []
+    for key in sorted(kinds, key=len, reverse=True):  # the longest term wins where they overlap
+        body = re.escape(kinds[key][1]).replace(r"\ ", r"\s+")
+        left = r"\b" if key[:1].isalnum() else ""
+        right = r"\b" if key[-1:].isalnum() else ""
+        parts.append(f"{left}{body}{right}")
+    return re.compile("|".join(parts), re.IGNORECASE), kinds
+
+
+def find_terms(text: str | None, highlight: Highlight) -> list[Span]:
+    """Where the highlight terms occur in ``text`` (whole words, any case), in order."""
+    if not text:
+        return []
+    pattern, kinds = _pattern(highlight)
+    if pattern is None:
+        return []
+    spans = []
+    for match in pattern.finditer(text):
+        key = " ".join(match.group(0).split()).casefold()
+        kind, term = kinds.get(key, ("include", match.group(0)))
+        spans.append(Span(match.start(), match.end(), kind, term))
+    return spans
+
+
+def term_counts(card: Card, highlight: Highlight) -> dict[str, Counter[str]]:
+    """``{"include": Counter(term -> n), "exclude": ...}`` over the card's title, abstract and
+    keywords (for the line-based screen, where colour is not available)."""
+    out: dict[str, Counter[str]] = {"include": Counter(), "exclude": Counter()}
+    for text in (card.title, card.abstract, "; ".join(card.keywords)):
+        for span in find_terms(text, highlight):
+            out[span.kind][span.term] += 1
+    return out

@@ -1,0 +1,219 @@
+"""What a reviewer sees next, and the screening session both screens (full-screen and plain) drive.
+
+The queue of a reviewer at a stage is the works assigned to them that they have not decided,
+in a fixed order: by default a random order seeded with the protocol's seed, the stage and the
+reviewer's name, so the order survives quitting and coming back. A ``rank`` function can
+replace it::
+
+    rank(work_ids: Sequence[int]) -> Sequence[int]   # the same ids, most worth screening first
+
+(a prioritisation model plugs in here; with ``rerank_every=N`` the session asks it again
+after every N decisions, so it can learn from them).
+
+:class:`ScreeningSession` holds the queue, shows one work at a time and stores each decision
+(committed before the next work is shown). Undo withdraws the session's latest decision by
+appending an "undone" row, so the history keeps both.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from scoping.errors import UsageError
+from scoping.screen.cards import Card, Merge, load_card
+from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
+from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
+from scoping.store import Store
+from scoping.store import screen_tables as tables
+from scoping.store.screen_tables import DecisionRow
+
+__all__ = ["Progress", "Rank", "ScreeningSession", "order_works", "pending_works", "seeded_order"]
+
+Rank = Callable[[Sequence[int]], Sequence[int]]
+"""``rank(work_ids) -> the same ids in the order to screen them``."""
+
+
+def seeded_order(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str) -> list[int]:
+    """``work_ids`` in a random order that depends only on the ids, seed, stage and reviewer."""
+    ordered = sorted(work_ids)
+    random.Random(f"scoping-queue:{seed}:{stage}:{reviewer}").shuffle(ordered)
+    return ordered
+
+
+def order_works(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str,
+                rank: Rank | None = None) -> list[int]:
+    """The order to screen ``work_ids`` in: ``rank``'s, or :func:`seeded_order`.
+
+    A ranking must return every id exactly once (a :class:`ValueError` otherwise), so a
+    faulty model cannot hide a work from a reviewer.
+    """
+    base = seeded_order(work_ids, seed=seed, stage=stage, reviewer=reviewer)
+    if rank is None:
+        return base
+    ranked = [int(w) for w in rank(base)]
+    if len(ranked) != len(base) or set(ranked) != set(base):
+        raise ValueError("the ranking must return each of the given work ids exactly once")
+    return ranked
+
+
+def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
+    """Works assigned to ``reviewer`` at ``stage`` without a current decision of theirs."""
+    decided = {work for work, _ in tables.current_decisions(store, stage, reviewer=reviewer)}
+    return [w for w in tables.assigned_works(store, stage, reviewer) if w not in decided]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    done: int
+    assigned: int
+    session_done: int
+    per_hour: float | None
+    """Decisions per hour in this session (``None`` until there are a few)."""
+    seconds_left: float | None
+
+    @property
+    def remaining(self) -> int:
+        return self.assigned - self.done
+
+
+class ScreeningSession:
+    """One reviewer screening one stage: the current work, decide, skip, undo, progress."""
+
+    def __init__(self, store: Store, protocol: Protocol, reviewer: str,
+                 stage: str = TITLE_ABSTRACT, *, rank: Rank | None = None,
+                 rerank_every: int | None = None, merge: Merge | None = None, via: str = "api",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.protocol = protocol
+        self.reviewer = protocol.reviewer(reviewer)
+        self.rules = protocol.stage(stage)
+        self.stage = stage
+        self.via = via
+        self._rank = rank
+        self._rerank_every = rerank_every
+        self._merge = merge
+        self._clock = clock
+        assigned = tables.assigned_works(store, stage, self.reviewer.name)
+        if not assigned:
+            raise UsageError(f"no works are assigned to {self.reviewer.name!r} at {stage} yet; "
+                             "the lead allocates them with 'scoping assign'")
+        mine = set(assigned)
+        decided = {w for w, _ in tables.current_decisions(store, stage, reviewer=self.reviewer.name)
+                   if w in mine}
+        self._assigned = len(assigned)
+        self._done = len(decided)
+        self._queue: deque[int] = deque(order_works(
+            [w for w in assigned if w not in decided], seed=protocol.allocation.seed, stage=stage,
+            reviewer=self.reviewer.name, rank=rank))
+        self._card: Card | None = None
+        self._history: list[DecisionRow] = []
+        self._started = clock()
+        self._last: float | None = None
+        self._since_rank = 0
+        self._attempt: tuple[tuple[object, ...], str] | None = None
+        self.note: str | None = None
+        """A note for the current work, stored with its decision."""
+        self.fulltext: str | None = None
+        """A full-text link (path or URL) for the current work, stored with its decision."""
+
+    # -- what is shown -------------------------------------------------------------------------
+
+    def current(self) -> Card | None:
+        """The work to screen now (``None`` when nothing is left)."""
+        while self._card is None and self._queue:
+            work = self._queue[0]
+            # decided meanwhile in another window of the same reviewer: move on
+            if tables.current_decision(self.store, self.stage, work, self.reviewer.name) is not None:
+                self._queue.popleft()
+                self._done += 1
+                continue
+            card = load_card(self.store, work, merge=self._merge)
+            if card is None:  # the work no longer exists (joined to another by de-duplication)
+                self._queue.popleft()
+                self._assigned -= 1
+                continue
+            self._card = card
+        return self._card
+
+    def progress(self) -> Progress:
+        session_done = len(self._history)
+        per_hour = None
+        seconds_left = None
+        if session_done >= 3 and self._last is not None and self._last > self._started:
+            per_hour = session_done / (self._last - self._started) * 3600
+            seconds_left = (self._assigned - self._done) / per_hour * 3600
+        return Progress(self._done, self._assigned, session_done, per_hour, seconds_left)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._history)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def decide(self, decision: str, *, reason: str | None = None, note: str | None = None,
+               fulltext: str | None = None) -> DecisionRow:
+        """Store a decision on the current work (committed on return) and move to the next.
+
+        ``note`` and ``fulltext`` default to :attr:`note` and :attr:`fulltext`.
+        """
+        card = self.current()
+        if card is None:
+            raise UsageError("nothing is left to screen")
+        note = note if note is not None else self.note
+        fulltext = fulltext if fulltext is not None else self.fulltext
+        # a retry of the same decision after a failed write reuses its uid: stored once
+        attempt = (card.work_id, decision, reason, note, fulltext)
+        if self._attempt is None or self._attempt[0] != attempt:
+            self._attempt = (attempt, new_uid())
+        row = record_decision(
+            self.store, self.protocol, self.reviewer.name, self.stage, card.work_id, decision,
+            reason=reason, note=note, fulltext=fulltext, via=self.via, uid=self._attempt[1])
+        self._attempt = None
+        self._history.append(row)
+        self._last = self._clock()
+        self._advance()
+        self._done += 1
+        self._since_rank += 1
+        if self._rank is not None and self._rerank_every and self._since_rank >= self._rerank_every:
+            self._rerank()
+        return row
+
+    def skip(self) -> None:
+        """Put the current work at the end of this session's queue (nothing is stored)."""
+        if self.current() is None:
+            return
+        work = self._queue.popleft()
+        self._queue.append(work)
+        self._card = None
+        self.note = self.fulltext = None
+
+    def undo(self) -> DecisionRow | None:
+        """Withdraw this session's latest decision and show that work again.
+
+        Returns the decision withdrawn (``None`` if this session has decided nothing).
+        """
+        if not self._history:
+            return None
+        last = self._history.pop()
+        withdraw_decision(self.store, self.protocol, self.reviewer.name, self.stage, last.work_id,
+                          via=self.via)
+        self._done -= 1
+        self._queue.appendleft(last.work_id)
+        self._card = None
+        self.note, self.fulltext = last.note, last.fulltext
+        return last
+
+    def _advance(self) -> None:
+        self._queue.popleft()
+        self._card = None
+        self.note = self.fulltext = None
+
+    def _rerank(self) -> None:
+        self._since_rank = 0
+        self._queue = deque(order_works(list(self._queue), seed=self.protocol.allocation.seed,
+                                        stage=self.stage, reviewer=self.reviewer.name,
+                                        rank=self._rank))

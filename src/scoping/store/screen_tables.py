@@ -1,0 +1,576 @@
+"""Tables and queries of the screening stage: allocation, decisions, resolutions.
+
+::
+
+    screen_assign_runs   one row per 'scoping assign' run that allocated work (who, seed, counts)
+    screen_assignments   (stage, work, reviewer): who screens which work; never changed or deleted
+    screen_decisions     a reviewer's decision on a work at a stage, appended; the latest row per
+                         (stage, work, reviewer) is the current decision ("undone" withdraws it)
+    screen_resolutions   a lead's decision on a work at a stage, appended; the latest row per
+                         (stage, work) settles the work ("undone" withdraws it)
+
+Nothing here is ever updated or deleted. Every decision is one INSERT in its own transaction,
+so reviewers screening at the same time from separate processes never touch the same row, and
+a decision is stored once and for all when :func:`add_decision` returns. Each row carries a
+``uid`` made by the caller: writing the same ``uid`` twice (a retry after a lost connection)
+stores it once.
+
+The final outcome of a work at a stage is derived, never typed: :func:`derive_outcome` is the
+one rule, used by the screening stage and by the PRISMA report (:func:`final_outcomes`).
+
+The tables are created on first use in stores made before this module had them.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from scoping.store.dedupe_tables import record_work
+from scoping.store.schema import metadata
+
+if TYPE_CHECKING:
+    from scoping.store.core import Store
+
+__all__ = [
+    "DECISIONS",
+    "OUTCOMES",
+    "RESOLUTIONS",
+    "AssignRun",
+    "DecisionRow",
+    "Outcome",
+    "ResolutionRow",
+    "add_decision",
+    "add_decisions",
+    "add_resolution",
+    "assign",
+    "assigned_reviewers",
+    "assigned_works",
+    "assignment_counts",
+    "assignments",
+    "current_decision",
+    "current_decisions",
+    "current_resolutions",
+    "decision_history",
+    "derive_outcome",
+    "ensure_tables",
+    "final_outcomes",
+    "is_assigned",
+    "outcomes",
+    "resolution_history",
+    "screen_assign_runs",
+    "screen_assignments",
+    "screen_decisions",
+    "screen_resolutions",
+    "work_ids",
+]
+
+DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
+"""Values of ``screen_decisions.decision`` ("undone" withdraws the reviewer's decision)."""
+RESOLUTIONS = ("include", "exclude", "not-retrieved", "undone")
+"""Values of ``screen_resolutions.decision``."""
+OUTCOMES = ("include", "exclude", "not-retrieved", "pending", "conflict")
+"""What :func:`derive_outcome` gives: a final decision, or why there is none yet."""
+
+screen_assign_runs = sa.Table(
+    "screen_assign_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("dual_fraction", sa.Float, nullable=False),
+    sa.Column("reviewers", sa.Text, nullable=False),  # JSON list of the screeners of this run
+    sa.Column("n_works", sa.Integer, nullable=False),
+    sa.Column("n_dual", sa.Integer, nullable=False),
+)
+
+screen_assignments = sa.Table(
+    "screen_assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("work_id", sa.Integer, nullable=False),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("screen_assign_runs.id"), nullable=False),
+    sa.UniqueConstraint("stage", "work_id", "reviewer", name="uq_screen_assignments"),
+    sa.Index("ix_screen_assignments_reviewer", "stage", "reviewer", "work_id"),
+)
+
+screen_decisions = sa.Table(
+    "screen_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uid", sa.String(40), nullable=False, unique=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("work_id", sa.Integer, nullable=False),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("fulltext", sa.Text, nullable=True),  # a file path or URL of the full text
+    sa.Column("via", sa.Text, nullable=False),  # "tui", "plain", "csv:<file>", "api"
+    sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Index("ix_screen_decisions_reviewer", "stage", "reviewer", "work_id", "id"),
+    sa.Index("ix_screen_decisions_work", "stage", "work_id"),
+)
+
+screen_resolutions = sa.Table(
+    "screen_resolutions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uid", sa.String(40), nullable=False, unique=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("work_id", sa.Integer, nullable=False),
+    sa.Column("lead", sa.Text, nullable=False),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Index("ix_screen_resolutions_work", "stage", "work_id", "id"),
+)
+
+TABLES = (screen_assign_runs, screen_assignments, screen_decisions, screen_resolutions)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ready: weakref.WeakSet[Store] = weakref.WeakSet()
+_ASSIGN_LOCK = 5_170_001  # PostgreSQL advisory lock key serialising 'scoping assign' runs
+
+
+def _now() -> str:
+    from scoping.store.core import utc_now
+
+    return utc_now()
+
+
+def ensure_tables(store: Store) -> None:
+    """Create this stage's tables in a store made before they existed (once per Store)."""
+    if store in _ready:
+        return
+    with store.engine.begin() as conn:
+        metadata.create_all(conn, tables=[record_work, *TABLES], checkfirst=True)
+    _ready.add(store)
+
+
+# -- rows ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One stored decision of one reviewer."""
+
+    id: int
+    uid: str
+    stage: str
+    work_id: int
+    reviewer: str
+    decision: str
+    reason: str | None
+    note: str | None
+    fulltext: str | None
+    via: str
+    decided_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionRow:
+    """One stored decision of a lead settling a work."""
+
+    id: int
+    uid: str
+    stage: str
+    work_id: int
+    lead: str
+    decision: str
+    reason: str | None
+    note: str | None
+    decided_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignRun:
+    id: int
+    stage: str
+    n_works: int
+    n_dual: int
+    assignments: tuple[tuple[int, str], ...]
+    """``(work id, reviewer)`` rows this run added."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where a work stands at a stage: a final decision, or "pending"/"conflict"."""
+
+    work_id: int
+    stage: str
+    outcome: str
+    reason: str | None
+    resolved_by: str | None = None
+    """The lead whose resolution settled it (``None``: the reviewers agreed, or no outcome yet)."""
+
+
+def _decision(row: Any) -> DecisionRow:
+    m = row._mapping
+    return DecisionRow(id=int(m["id"]), uid=m["uid"], stage=m["stage"], work_id=int(m["work_id"]),
+                       reviewer=m["reviewer"], decision=m["decision"], reason=m["reason"],
+                       note=m["note"], fulltext=m["fulltext"], via=m["via"],
+                       decided_at=m["decided_at"])
+
+
+def _resolution(row: Any) -> ResolutionRow:
+    m = row._mapping
+    return ResolutionRow(id=int(m["id"]), uid=m["uid"], stage=m["stage"], work_id=int(m["work_id"]),
+                         lead=m["lead"], decision=m["decision"], reason=m["reason"], note=m["note"],
+                         decided_at=m["decided_at"])
+
+
+# -- works and assignments -------------------------------------------------------------------
+
+
+def work_ids(store: Store) -> list[int]:
+    """Every work of the de-duplicated store, in id order."""
+    ensure_tables(store)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(record_work.c.work_id).distinct().order_by(record_work.c.work_id))
+        return [int(w) for (w,) in rows]
+
+
+def assignments(store: Store, stage: str) -> list[tuple[int, str]]:
+    """``(work id, reviewer)`` of every assignment at ``stage``, in the order they were made."""
+    ensure_tables(store)
+    with store.engine.connect() as conn:
+        return _assignments(conn, stage)
+
+
+def _assignments(conn: Connection, stage: str) -> list[tuple[int, str]]:
+    a = screen_assignments.c
+    rows = conn.execute(sa.select(a.work_id, a.reviewer).where(a.stage == stage).order_by(a.id))
+    return [(int(w), str(r)) for w, r in rows]
+
+
+def assigned_works(store: Store, stage: str, reviewer: str) -> list[int]:
+    """The works assigned to ``reviewer`` at ``stage``, in id order."""
+    ensure_tables(store)
+    a = screen_assignments.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(a.work_id).where(a.stage == stage, a.reviewer == reviewer)
+                            .order_by(a.work_id))
+        return [int(w) for (w,) in rows]
+
+
+def assigned_reviewers(store: Store, stage: str, work_ids: Sequence[int] | None = None
+                       ) -> dict[int, list[str]]:
+    """work id -> the reviewers assigned to it at ``stage`` (all works, or those given)."""
+    ensure_tables(store)
+    a = screen_assignments.c
+    out: dict[int, list[str]] = {}
+    with store.engine.connect() as conn:
+        for chunk in _chunks(work_ids):
+            query = sa.select(a.work_id, a.reviewer).where(a.stage == stage).order_by(a.id)
+            if chunk is not None:
+                query = query.where(a.work_id.in_(chunk))
+            for w, r in conn.execute(query):
+                out.setdefault(int(w), []).append(str(r))
+    return out
+
+
+def is_assigned(store: Store, stage: str, work_id: int, reviewer: str) -> bool:
+    ensure_tables(store)
+    a = screen_assignments.c
+    with store.engine.connect() as conn:
+        found = conn.execute(sa.select(a.id).where(
+            a.stage == stage, a.work_id == work_id, a.reviewer == reviewer).limit(1)).first()
+    return found is not None
+
+
+def assignment_counts(store: Store, stage: str) -> dict[str, int]:
+    """reviewer -> number of works assigned at ``stage``."""
+    ensure_tables(store)
+    a = screen_assignments.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(a.reviewer, sa.func.count()).where(a.stage == stage)
+                            .group_by(a.reviewer))
+        return {str(r): int(n) for r, n in rows}
+
+
+Planner = Callable[[list[tuple[int, str]]], tuple[list[tuple[int, str]], int]]
+"""Given the existing ``(work, reviewer)`` assignments of a stage, the rows to add and how many
+of the newly allocated works are dual-screened."""
+
+
+def assign(store: Store, stage: str, plan: Planner, *, by: str, seed: int, dual_fraction: float,
+           reviewers: Sequence[str]) -> AssignRun | None:
+    """Add assignments at ``stage`` in one transaction, serialised against other assign runs.
+
+    ``plan`` is called inside the transaction with the existing assignments, so two leads
+    running ``scoping assign`` at once cannot allocate the same work twice. Returns ``None``
+    (and stores nothing) when the plan adds nothing.
+    """
+    ensure_tables(store)
+    with store.engine.connect() as conn, conn.begin() as transaction:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_ASSIGN_LOCK)))
+        # the first write takes SQLite's write lock before the existing rows are read
+        run_id = int(conn.execute(screen_assign_runs.insert().values(
+            stage=stage, by=by, at=_now(), seed=seed, dual_fraction=dual_fraction,
+            reviewers=_dumps(list(reviewers)), n_works=0, n_dual=0,
+        ).returning(screen_assign_runs.c.id)).scalar_one())
+        existing = _assignments(conn, stage)
+        rows, n_dual = plan(existing)
+        if not rows:
+            transaction.rollback()
+            return None
+        conn.execute(screen_assignments.insert(), [
+            {"stage": stage, "work_id": work, "reviewer": reviewer, "run_id": run_id}
+            for work, reviewer in rows
+        ])
+        n_works = len({work for work, _ in rows})
+        # the run's own row, written a moment ago in this transaction: not a shared row
+        conn.execute(screen_assign_runs.update().where(screen_assign_runs.c.id == run_id),
+                     {"n_works": n_works, "n_dual": n_dual})
+    return AssignRun(id=run_id, stage=stage, n_works=n_works, n_dual=n_dual,
+                     assignments=tuple(rows))
+
+
+# -- decisions -------------------------------------------------------------------------------
+
+
+def _insert_ignoring_uid(conn: Connection, table: sa.Table, values: Mapping[str, Any]) -> int | None:
+    """INSERT one row unless a row with its uid exists; the new id, or ``None``."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["uid"])
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["uid"])
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        stmt = table.insert().values(**values)
+    new = conn.execute(stmt.returning(table.c.id)).scalar_one_or_none()
+    return None if new is None else int(new)
+
+
+def add_decision(store: Store, *, uid: str, stage: str, work_id: int, reviewer: str, decision: str,
+                 reason: str | None = None, note: str | None = None, fulltext: str | None = None,
+                 via: str = "api") -> DecisionRow:
+    """Append one decision in its own transaction; it is committed when this returns.
+
+    Checks nothing but the value of ``decision`` (the screening stage checks the rest). Writing
+    an ``uid`` that is already stored returns the stored row and adds nothing.
+    """
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    ensure_tables(store)
+    values = {"uid": uid, "stage": stage, "work_id": work_id, "reviewer": reviewer,
+              "decision": decision, "reason": reason, "note": note, "fulltext": fulltext,
+              "via": via, "decided_at": _now()}
+    with store.engine.begin() as conn:
+        _insert_ignoring_uid(conn, screen_decisions, values)
+        row = conn.execute(sa.select(screen_decisions).where(screen_decisions.c.uid == uid)).one()
+    return _decision(row)
+
+
+def add_decisions(store: Store, rows: Iterable[Mapping[str, Any]], *, via: str) -> int:
+    """Append many decisions in one transaction (all or none); rows whose uid exists are skipped.
+
+    Each row has the keyword arguments of :func:`add_decision`. Returns how many were added.
+    """
+    ensure_tables(store)
+    added = 0
+    now = _now()
+    with store.engine.begin() as conn:
+        for row in rows:
+            if row["decision"] not in DECISIONS:
+                raise ValueError(f"unknown decision {row['decision']!r}")
+            values = {"reason": None, "note": None, "fulltext": None, **row, "via": via,
+                      "decided_at": now}
+            if _insert_ignoring_uid(conn, screen_decisions, values) is not None:
+                added += 1
+    return added
+
+
+def _latest_ids(stage: str, *, reviewer: str | None = None) -> Any:
+    d = screen_decisions.c
+    query = sa.select(sa.func.max(d.id).label("id")).where(d.stage == stage)
+    if reviewer is not None:
+        query = query.where(d.reviewer == reviewer)
+    return query.group_by(d.work_id, d.reviewer).subquery()
+
+
+def current_decisions(store: Store, stage: str, *, reviewer: str | None = None,
+                      keep_undone: bool = False) -> dict[tuple[int, str], DecisionRow]:
+    """The current decision per ``(work, reviewer)`` at ``stage`` (one reviewer's, or all).
+
+    Works whose latest row is "undone" are left out unless ``keep_undone``.
+    """
+    ensure_tables(store)
+    latest = _latest_ids(stage, reviewer=reviewer)
+    query = sa.select(screen_decisions).join(latest, latest.c.id == screen_decisions.c.id)
+    out: dict[tuple[int, str], DecisionRow] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            decision = _decision(row)
+            if keep_undone or decision.decision != "undone":
+                out[(decision.work_id, decision.reviewer)] = decision
+    return out
+
+
+def current_decision(store: Store, stage: str, work_id: int, reviewer: str) -> DecisionRow | None:
+    """``reviewer``'s current decision on one work (``None``: none, or withdrawn)."""
+    ensure_tables(store)
+    d = screen_decisions.c
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(screen_decisions).where(d.stage == stage, d.reviewer == reviewer,
+                                              d.work_id == work_id)
+            .order_by(d.id.desc()).limit(1)
+        ).first()
+    if row is None:
+        return None
+    decision = _decision(row)
+    return None if decision.decision == "undone" else decision
+
+
+def decision_history(store: Store, stage: str | None = None, *, work_id: int | None = None,
+                     reviewer: str | None = None) -> list[DecisionRow]:
+    """Every stored decision row (optionally of one stage, work or reviewer), oldest first."""
+    ensure_tables(store)
+    d = screen_decisions.c
+    query = sa.select(screen_decisions).order_by(d.id)
+    if stage is not None:
+        query = query.where(d.stage == stage)
+    if work_id is not None:
+        query = query.where(d.work_id == work_id)
+    if reviewer is not None:
+        query = query.where(d.reviewer == reviewer)
+    with store.engine.connect() as conn:
+        return [_decision(row) for row in conn.execute(query)]
+
+
+# -- resolutions -----------------------------------------------------------------------------
+
+
+def add_resolution(store: Store, *, uid: str, stage: str, work_id: int, lead: str, decision: str,
+                   reason: str | None = None, note: str | None = None) -> ResolutionRow:
+    """Append one lead's resolution in its own transaction (idempotent by ``uid``)."""
+    if decision not in RESOLUTIONS:
+        raise ValueError(f"unknown resolution {decision!r}")
+    ensure_tables(store)
+    values = {"uid": uid, "stage": stage, "work_id": work_id, "lead": lead, "decision": decision,
+              "reason": reason, "note": note, "decided_at": _now()}
+    with store.engine.begin() as conn:
+        _insert_ignoring_uid(conn, screen_resolutions, values)
+        row = conn.execute(sa.select(screen_resolutions).where(screen_resolutions.c.uid == uid)).one()
+    return _resolution(row)
+
+
+def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
+    """The standing resolution per work at ``stage`` (withdrawn ones left out)."""
+    ensure_tables(store)
+    r = screen_resolutions.c
+    latest = sa.select(sa.func.max(r.id).label("id")).where(r.stage == stage) \
+        .group_by(r.work_id).subquery()
+    out: dict[int, ResolutionRow] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(sa.select(screen_resolutions).join(latest, latest.c.id == r.id)):
+            resolution = _resolution(row)
+            if resolution.decision != "undone":
+                out[resolution.work_id] = resolution
+    return out
+
+
+def resolution_history(store: Store, stage: str | None = None, *, work_id: int | None = None
+                       ) -> list[ResolutionRow]:
+    ensure_tables(store)
+    r = screen_resolutions.c
+    query = sa.select(screen_resolutions).order_by(r.id)
+    if stage is not None:
+        query = query.where(r.stage == stage)
+    if work_id is not None:
+        query = query.where(r.work_id == work_id)
+    with store.engine.connect() as conn:
+        return [_resolution(row) for row in conn.execute(query)]
+
+
+# -- outcomes --------------------------------------------------------------------------------
+
+
+def derive_outcome(stage: str, assigned: Collection[str],
+                   decisions: Mapping[str, tuple[str, str | None]],
+                   resolution: tuple[str, str | None] | None = None) -> tuple[str, str | None] | None:
+    """The one rule that turns decisions into a work's outcome at a stage.
+
+    ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
+    with a current decision to ``(decision, reason)``; ``resolution`` is the lead's standing
+    resolution. Returns ``(outcome, reason)`` or ``None`` when nobody has decided yet:
+
+    - a lead's resolution settles the work, whatever the reviewers said;
+    - while an assigned reviewer has not decided: "pending";
+    - every reviewer gave the same decision: that decision ("maybe" excepted);
+    - otherwise "conflict": include against exclude, any "maybe" (also a single reviewer's),
+      "not-retrieved" against a decision, or, at full text, two different exclusion reasons.
+
+    The reason of an agreed exclusion is the reason the reviewers share (``None`` if they gave
+    different ones at title-abstract, where reasons are optional).
+    """
+    if resolution is not None:
+        return resolution
+    if not decisions:
+        return None
+    if any(name not in decisions for name in assigned):
+        return ("pending", None)
+    given = {value for value, _ in decisions.values()}
+    if "maybe" in given or len(given) != 1:
+        return ("conflict", None)
+    (value,) = given
+    reasons = {reason for _, reason in decisions.values()}
+    if value == "exclude" and stage == "full-text" and len(reasons) != 1:
+        return ("conflict", None)
+    reason = next(iter(reasons)) if len(reasons) == 1 else None
+    return (value, reason if value == "exclude" else None)
+
+
+def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
+    """The outcome of every work at ``stage`` that has a decision or a resolution."""
+    ensure_tables(store)
+    assigned = assigned_reviewers(store, stage)
+    by_work: dict[int, dict[str, tuple[str, str | None]]] = {}
+    for (work, reviewer), row in current_decisions(store, stage).items():
+        by_work.setdefault(work, {})[reviewer] = (row.decision, row.reason)
+    resolutions = current_resolutions(store, stage)
+    out: dict[int, Outcome] = {}
+    for work in sorted(by_work.keys() | resolutions.keys()):
+        resolution = resolutions.get(work)
+        derived = derive_outcome(
+            stage, assigned.get(work, ()), by_work.get(work, {}),
+            (resolution.decision, resolution.reason) if resolution is not None else None)
+        if derived is not None:
+            out[work] = Outcome(work, stage, derived[0], derived[1],
+                                resolution.lead if resolution is not None else None)
+    return out
+
+
+def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
+    """``(work id, stage, outcome, reason)`` of every work with an outcome, both stages.
+
+    The seam the PRISMA report reads (see :mod:`scoping.store.report_tables`).
+    """
+    for stage in ("title-abstract", "full-text"):
+        for outcome in outcomes(store, stage).values():
+            yield (outcome.work_id, stage, outcome.outcome, outcome.reason)
+
+
+def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:
+    if ids is None:
+        yield None
+        return
+    values = list(ids)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,130 @@
+"""The protocol file: the shipped ones parse, and every mistake is one line naming the key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from test_screen_support import PROTOCOL
+
+from scoping.errors import ConfigError, UsageError
+from scoping.screen import FULL_TEXT, TITLE_ABSTRACT, load_protocol, parse_protocol
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = [REPO / "screening" / "protocol.toml", REPO / "src" / "scoping" / "templates" / "protocol.toml"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.parent.name)
+def test_shipped_protocols_parse(path: Path) -> None:
+    protocol = load_protocol(path)
+    assert [r.name for r in protocol.leads] == ["lead"]
+    assert [r.name for r in protocol.screeners] == ["reviewer1", "reviewer2"]
+    assert protocol.stage(TITLE_ABSTRACT).reason_required is False
+    assert protocol.stage(FULL_TEXT).reason_required is True
+    assert protocol.stage(FULL_TEXT).exclusion_reasons
+
+
+def _keys(value: object, prefix: str = "") -> set[str]:
+    if isinstance(value, dict):
+        out = set()
+        for key, inner in value.items():
+            out |= {f"{prefix}{key}"} | _keys(inner, f"{prefix}{key}.")
+        return out
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return set().union(*(_keys(v, prefix) for v in value))
+    return set()
+
+
+def test_template_and_worked_example_have_the_same_keys() -> None:
+    worked, template = (tomllib.loads(p.read_text(encoding="utf-8")) for p in SHIPPED)
+    assert _keys(worked) == _keys(template)
+
+
+def test_the_test_protocol() -> None:
+    protocol = parse_protocol(PROTOCOL)
+    assert protocol.title.startswith("Cardiac")
+    assert protocol.allocation.dual_fraction == 1.0 and protocol.allocation.seed == 7
+    assert protocol.highlight.exclude == ("brain", "kidney")
+    assert protocol.reviewer("alice").screens and not protocol.reviewer("lena").screens
+    assert protocol.lead("lena").is_lead
+
+
+def test_unknown_reviewer_is_refused_without_naming_anyone() -> None:
+    protocol = parse_protocol(PROTOCOL, source="screening/protocol.toml")
+    with pytest.raises(UsageError) as caught:
+        protocol.reviewer("mallory")
+    message = str(caught.value)
+    assert "'mallory' is not a reviewer in screening/protocol.toml" in message
+    for name in ("alice", "bob", "lena"):
+        assert name not in message
+    with pytest.raises(UsageError, match="say who you are"):
+        protocol.reviewer(None)
+    with pytest.raises(UsageError, match="only a lead may do this"):
+        protocol.lead("alice")
+    with pytest.raises(UsageError, match="case-sensitive"):
+        protocol.reviewer("Alice")
+
+
+def _swap(old: str, new: str) -> str:
+    assert old in PROTOCOL
+    return PROTOCOL.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("title = ", "p.toml is not valid TOML"),
+    (_swap("[review]", "[reveiw]"), "p.toml: reveiw is not a known key; the keys here are review, "
+                                    "reviewer, allocation, stages, highlight"),
+    (_swap('role = "lead"', 'role = "boss"'), "p.toml: reviewer[3].role is 'boss'; use"),
+    (_swap('name = "bob"', 'name = "Alice"'), "reviewer[2].name repeats the name 'alice'"),
+    (_swap('name = "bob"', 'name = ""'), "reviewer[2].name is empty"),
+    (_swap('name = "bob"', "name = 3"), "reviewer[2].name must be text, not 3"),
+    (_swap('role = "lead"', 'role = "reviewer"'), "reviewer has no lead"),
+    (_swap('role = "lead"', 'role = "lead"\nscreens = "yes"'), "reviewer[3].screens must be true or false"),
+    (_swap('role = "lead"', 'role = "lead"\nemail = "x"'), "reviewer[3].email is not a known key"),
+    (_swap("dual_fraction = 1.0", "dual_fraction = 1.5"), "allocation.dual_fraction must be a number from 0 to 1"),
+    (_swap("dual_fraction = 1.0", "dual_fraction = true"), "allocation.dual_fraction must be a number"),
+    (_swap("seed = 7", 'seed = "7"'), "allocation.seed must be a whole number, not '7'"),
+    (_swap("[stages.title-abstract]", "[stages.abstracts]"), "stages.abstracts is not a known key"),
+    (_swap('exclusion_reasons = ["wrong population", "wrong intervention", "wrong design", "no outcome data"]',
+           "exclusion_reasons = []"), "stages.full-text.exclusion_reasons is empty; a reason is required"),
+    (_swap('"wrong population", "wrong intervention", "wrong design"]',
+           '"wrong population", "Wrong population"]'),
+     "stages.title-abstract.exclusion_reasons lists 'Wrong population' twice"),
+    (_swap('include = ["ischaemia"', 'include = [1, "ischaemia"'), "highlight.include[0] must be text"),
+    ("highlight = 3\n" + PROTOCOL[:PROTOCOL.index("[highlight]")], "highlight must be a table"),
+])
+def test_mistakes_are_one_line_naming_the_key(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_protocol(text, source="p.toml")
+    message = str(caught.value)
+    assert expected in message
+    assert "\n" not in message.strip() or "TOML" in message
+
+
+def test_structure_problems() -> None:
+    only_lead = '[[reviewer]]\nname = "lena"\nrole = "lead"\n[stages.title-abstract]\n'
+    with pytest.raises(ConfigError, match="reviewer has no one who screens"):
+        parse_protocol(only_lead)
+    one = '[[reviewer]]\nname = "alice"\n' + only_lead
+    with pytest.raises(ConfigError, match="dual_fraction is 1 but only one person screens"):
+        parse_protocol(one)
+    assert parse_protocol(one + "[allocation]\ndual_fraction = 0\n").allocation.dual_fraction == 0
+    with pytest.raises(ConfigError, match="reviewer is missing"):
+        parse_protocol("[stages.title-abstract]\n")
+    with pytest.raises(ConfigError, match="stages is missing"):
+        parse_protocol('[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n')
+    with pytest.raises(ConfigError, match="stages.title-abstract is missing"):
+        parse_protocol('[[reviewer]]\nname = "a"\nrole = "lead"\n[stages.full-text]\n'
+                       'exclusion_reasons = ["x"]\n')
+    lead_screens = '[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n' \
+                   "[allocation]\ndual_fraction = 0\n[stages.title-abstract]\n"
+    protocol = parse_protocol(lead_screens)
+    assert [r.name for r in protocol.screeners] == ["a"]
+    with pytest.raises(UsageError, match=r"has no \[stages.full-text\] section"):
+        protocol.stage(FULL_TEXT)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist; run 'scoping init'"):
+        load_protocol(tmp_path / "protocol.toml")

