@@ -190,6 +190,16 @@ def test_unfinished_search_runs_and_repeated_files_are_noted() -> None:
     ]
 
 
+def test_hits_beyond_the_records_retrieved_are_an_assumption_not_a_count() -> None:
+    facts = seed_facts()
+    sources = (SourceFacts("MEDLINE", 2046, 1, (), (RunFacts("medline-1", "complete", 2050, 2046),)),
+               *[s for s in facts.sources if s.name != "MEDLINE"])
+    counts = derive_counts(PrismaFacts(sources, facts.works, facts.outcomes, None, facts.topics))
+    assert counts.complete and n(counts, "identification.records_identified") == IDENTIFIED
+    assert ("MEDLINE: search run medline-1 reported 2,050 hits and retrieved 2,046 records; records "
+            "identified count the records retrieved") in counts.assumptions
+
+
 def test_empty_store_says_so() -> None:
     counts = derive_counts(PrismaFacts((), WorkFacts(ran=False), None))
     assert counts.notes == ["No records in the store yet ('scoping import')"]

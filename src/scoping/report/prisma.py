@@ -501,6 +501,11 @@ def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
             checks.append(Check("search-unfinished", False,
                                 f"{source.name}: search run {run.id} is {run.status} "
                                 f"({run.retrieved:,} of {_hits(run.hit_count)} records retrieved)", (key,)))
+        for run in source.runs:
+            if run.status == "complete" and run.hit_count is not None and run.retrieved < run.hit_count:
+                counts.assumptions.append(
+                    f"{source.name}: search run {run.id} reported {run.hit_count:,} hits and retrieved "
+                    f"{run.retrieved:,} records; records identified count the records retrieved")
         for file_name in source.repeated_files:
             checks.append(Check("repeated-import", False,
                                 f"{source.name}: {file_name} was imported more than once; its records "
