@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
-from test_screen_support import LEAD, build_review, team_protocol
 
 from scoping.errors import UsageError
 from scoping.screen import (
@@ -23,6 +22,7 @@ from scoping.screen import (
     team_agreement,
 )
 from scoping.store import screen_tables as tables
+from test_screen_support import LEAD, build_review, team_protocol
 
 # Gwet, K.L. (2014) Handbook of Inter-Rater Reliability, 4th ed.: 100 pregnant women classified
 # by two abstractors (rows: abstractor 1; columns: abstractor 2) into ectopic, abnormal

@@ -8,11 +8,11 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from test_screen_support import LEAD, build_review, team_protocol
 
 from scoping.errors import UsageError
 from scoping.screen import TITLE_ABSTRACT, assign_works, load_protocol, plan_allocation
 from scoping.store import screen_tables as tables
+from test_screen_support import LEAD, build_review, team_protocol
 
 NAMES = ["alice", "bob", "carol", "dave"]
 
@@ -109,10 +109,9 @@ def test_assign_on_a_real_store(tmp_path: Path, store_url: str) -> None:
 
 
 def test_new_records_and_reviewers_are_allocated_later(tmp_path: Path) -> None:
-    from test_screen_support import DATA
-
     from scoping.dedupe import api as dedupe_api
     from scoping.ingest.importer import import_file, inspect_files
+    from test_screen_support import DATA
 
     review = build_review(tmp_path / "rv", protocol=team_protocol(["alice", "bob"], dual_fraction=0.5))
     with review.open_store() as store:

@@ -6,10 +6,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from test_screen_support import PROTOCOL
 
 from scoping.errors import ConfigError, UsageError
 from scoping.screen import FULL_TEXT, TITLE_ABSTRACT, load_protocol, parse_protocol
+from test_screen_support import PROTOCOL
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = [REPO / "screening" / "protocol.toml", REPO / "src" / "scoping" / "templates" / "protocol.toml"]
@@ -82,12 +82,14 @@ def _swap(old: str, new: str) -> str:
     (_swap('role = "lead"', 'role = "reviewer"'), "reviewer has no lead"),
     (_swap('role = "lead"', 'role = "lead"\nscreens = "yes"'), "reviewer[3].screens must be true or false"),
     (_swap('role = "lead"', 'role = "lead"\nemail = "x"'), "reviewer[3].email is not a known key"),
-    (_swap("dual_fraction = 1.0", "dual_fraction = 1.5"), "allocation.dual_fraction must be a number from 0 to 1"),
+    (_swap("dual_fraction = 1.0", "dual_fraction = 1.5"),
+     "allocation.dual_fraction must be a number from 0 to 1"),
     (_swap("dual_fraction = 1.0", "dual_fraction = true"), "allocation.dual_fraction must be a number"),
     (_swap("seed = 7", 'seed = "7"'), "allocation.seed must be a whole number, not '7'"),
     (_swap("[stages.title-abstract]", "[stages.abstracts]"), "stages.abstracts is not a known key"),
-    (_swap('exclusion_reasons = ["wrong population", "wrong intervention", "wrong design", "no outcome data"]',
-           "exclusion_reasons = []"), "stages.full-text.exclusion_reasons is empty; a reason is required"),
+    (_swap('"wrong design", "no outcome data"]', "]").replace(
+        'exclusion_reasons = ["wrong population", "wrong intervention", ]', "exclusion_reasons = []"),
+     "stages.full-text.exclusion_reasons is empty; a reason is required"),
     (_swap('"wrong population", "wrong intervention", "wrong design"]',
            '"wrong population", "Wrong population"]'),
      "stages.title-abstract.exclusion_reasons lists 'Wrong population' twice"),
@@ -114,7 +116,7 @@ def test_structure_problems() -> None:
         parse_protocol("[stages.title-abstract]\n")
     with pytest.raises(ConfigError, match="stages is missing"):
         parse_protocol('[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n')
-    with pytest.raises(ConfigError, match="stages.title-abstract is missing"):
+    with pytest.raises(ConfigError, match=r"stages\.title-abstract is missing"):
         parse_protocol('[[reviewer]]\nname = "a"\nrole = "lead"\n[stages.full-text]\n'
                        'exclusion_reasons = ["x"]\n')
     lead_screens = '[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n' \

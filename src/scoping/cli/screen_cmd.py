@@ -32,6 +32,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
 
+def _print_table(table: Table) -> None:
+    """A table at the terminal's width, or unsqueezed (160 columns) into a pipe or file."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(highlight=False, markup=False, emoji=False, width=160).print(table)
+
+
 def _reviewer_option(metavar: str = "NAME") -> Callable[[Any], Any]:
     return click.option(
         "--reviewer", envvar=REVIEWER_ENV, default=None, metavar=metavar,
@@ -490,12 +498,8 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _ci(value: float | None, ci: tuple[float, float] | None) -> str:
-    if value is None:
-        return "n/a"
-    if ci is None:
-        return f"{value:.2f}"
-    return f"{value:.2f} ({ci[0]:.2f} to {ci[1]:.2f})"
+def _ci(ci: tuple[float, float] | None) -> str:
+    return "n/a" if ci is None else f"{ci[0]:.2f} to {ci[1]:.2f}"
 
 
 @cli.command("agreement")
@@ -521,16 +525,18 @@ def agreement_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
     if not pairs:
         out.print(f"No two reviewers have screened the same work at {stage} yet.")
         return
-    table = Table(title=f"Agreement at {stage}", title_justify="left")
-    for column in ("reviewers", "works", "agreement", "kappa (95% CI)", "PABAK", "AC1 (95% CI)",
-                   "Landis-Koch"):
-        table.add_column(column, justify="right" if column in ("works", "agreement", "PABAK")
-                         else "left")
+    table = Table(title=f"Agreement at {stage} (on the works both reviewers screened)",
+                  title_justify="left")
+    for column in ("reviewers", "works", "agreement", "kappa", "kappa 95% CI", "PABAK", "AC1",
+                   "AC1 95% CI", "Landis-Koch"):
+        table.add_column(column, no_wrap=True,
+                         justify="left" if column in ("reviewers", "Landis-Koch") else "right")
     for pair in pairs:
         f = pair.figures
         table.add_row(f"{pair.first} / {pair.second}", f"{f.n:,}", f"{f.percent:.1f}%",
-                      _ci(f.kappa, f.kappa_ci), _num(f.pabak), _ci(f.ac1, f.ac1_ci), f.label)
-    out.print(table)
+                      _num(f.kappa), _ci(f.kappa_ci), _num(f.pabak), _num(f.ac1), _ci(f.ac1_ci),
+                      f.label)
+    _print_table(table)
 
 
 @cli.command("status")
@@ -554,14 +560,14 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
         stages = screen.status(store, protocol, reviewer or "", [stage] if stage else None)
     for item in stages:
         table = Table(title=f"{item.stage}", title_justify="left")
-        table.add_column("reviewer")
+        table.add_column("reviewer", no_wrap=True)
         keys = list(item.reviewers[0].decisions) if item.reviewers else []
         for column in ("assigned", "done", "left", *keys):
-            table.add_column(column, justify="right")
+            table.add_column(column.replace("-", " "), justify="right", no_wrap=True)
         for row in item.reviewers:
             table.add_row(row.reviewer, f"{row.assigned:,}", f"{row.done:,}", f"{row.remaining:,}",
                           *(f"{row.decisions[k]:,}" for k in keys))
-        out.print(table)
+        _print_table(table)
         if item.outcomes is not None:
             shown = " · ".join(f"{name} {n:,}" for name, n in item.outcomes.items())
             out.print(f"  works: {item.works:,} to screen, {item.allocated:,} allocated; {shown}")

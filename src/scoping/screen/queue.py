@@ -17,7 +17,7 @@ appending an "undone" row, so the history keeps both.
 
 from __future__ import annotations
 
-import random
+import hashlib
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -38,10 +38,17 @@ Rank = Callable[[Sequence[int]], Sequence[int]]
 
 
 def seeded_order(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str) -> list[int]:
-    """``work_ids`` in a random order that depends only on the ids, seed, stage and reviewer."""
-    ordered = sorted(work_ids)
-    random.Random(f"scoping-queue:{seed}:{stage}:{reviewer}").shuffle(ordered)
-    return ordered
+    """``work_ids`` in a random order fixed by the seed, stage and reviewer.
+
+    Each work gets its own random key, so any subset keeps its relative order: after quitting,
+    the works left come in the order they would have come.
+    """
+    prefix = f"scoping-queue:{seed}:{stage}:{reviewer}:".encode()
+
+    def key(work: int) -> bytes:
+        return hashlib.blake2b(prefix + str(work).encode(), digest_size=8).digest()
+
+    return sorted(work_ids, key=key)
 
 
 def order_works(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str,

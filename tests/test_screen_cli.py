@@ -1,0 +1,211 @@
+"""The screening commands as a team uses them: assign, screen --plain, conflicts, resolve,
+agreement, status; and blinding across every command a reviewer can run."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import scoping.cli.screen_cmd  # noqa: F401  (registers the screening commands)
+from scoping.cli import cli
+from scoping.review import find_review
+from scoping.screen import TITLE_ABSTRACT, load_protocol, record_decision
+from scoping.store import screen_tables
+from test_screen_support import LEAD, build_review
+
+COMMANDS = ("assign", "screen", "conflicts", "resolve", "agreement", "status")
+
+
+def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    with contextlib.chdir(review):
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def review(tmp_path: Path) -> Path:
+    return build_review(tmp_path / "rv").root
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_has_an_example(name: str) -> None:
+    command = cli.commands[name]
+    assert isinstance(command, click.Command)
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.stdout and f"scoping {name} --reviewer" in result.stdout
+
+
+def _first_work(output: str) -> list[int]:
+    return [int(w) for w in re.findall(r"^--- work (\d+) ·", output, flags=re.M)]
+
+
+def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
+    code, out, err = run(review, "assign", "--reviewer", LEAD)
+    assert code == 0, err
+    assert out == (
+        "title-abstract: allocated 135 new works (135 to two reviewers, 0 to one); 135 of 135 works "
+        "are allocated\n"
+        "  alice  135 works\n"
+        "  bob    135 works\n"
+        "full-text: nothing to allocate (no work is included at title-abstract yet)\n")
+    code, out, _ = run(review, "assign", "--reviewer", LEAD, "--stage", "title-abstract")
+    assert out.startswith("title-abstract: nothing new to allocate; 135 of 135 works are allocated")
+
+    # alice: include, exclude with a reason, maybe with a note, skip, undo, then quit
+    code, out, err = run(review, "screen", "--reviewer", "alice", "--plain",
+                         input="i\ne\n2\nn\nchecked the methods\nm\ns\nu\nx\nq\n")
+    assert code == 0, err
+    shown = _first_work(out)
+    assert "Screening title-abstract as alice." in out
+    assert "Criteria: Include: studies of ischaemic conditioning" in out
+    assert f"Saved: include for work {shown[0]}." in out
+    assert f"Saved: exclude (wrong intervention) for work {shown[1]}." in out
+    assert f"Saved: maybe for work {shown[2]}." in out
+    assert f"Skipped work {shown[3]}; it comes back at the end." in out
+    assert f"Undone: maybe for work {shown[2]}; decide it again." in out
+    assert "Note: checked the methods" in out  # the note comes back with the undone work
+    assert "Unknown key 'x'." in out
+    assert out.endswith("Saved 2 decisions in this session; 2 of 135 works done at title-abstract.\n")
+
+    # coming back: the next unscreened work, in the same order as before
+    code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="i\ni\ni\n")
+    again = _first_work(out)
+    # (the work skipped last time comes in its place again: skipping lasts one session)
+    assert again[:3] == [shown[2], shown[3], shown[4]]
+    assert f"--- work {shown[2]} · 2 / 135 done ---" in out
+    assert out.endswith("Saved 3 decisions in this session; 5 of 135 works done at title-abstract.\n")
+
+    # bob screens four of them differently, from a file
+    decided = [shown[0], shown[1], shown[2], shown[3]]
+    sheet = review / "bob.csv"
+    sheet.write_text("work_id,decision,reason,note\n"
+                     f"{decided[0]},include,,\n{decided[1]},include,,\n"
+                     f"{decided[2]},exclude,wrong design,a rat model\n{decided[3]},maybe,,\n",
+                     encoding="utf-8")
+    code, out, err = run(review, "screen", "--reviewer", "bob", "--from-csv", str(sheet))
+    assert (code, err) == (0, "")
+    assert out == (f"Stored 4 decisions from {sheet} at title-abstract (0 rows repeated a decision "
+                   "already stored)\n")
+
+    code, out, _ = run(review, "conflicts", "--reviewer", LEAD)
+    assert out.startswith("3 conflicts at title-abstract:\n")
+    assert f"work {decided[1]} (exclude vs include): " in out
+    assert "  alice: exclude (wrong intervention)\n  bob: include\n" in out
+    assert "  bob: exclude (wrong design) note: a rat model\n" in out
+    assert f"work {decided[3]} (maybe): " in out
+
+    # the lead: include the first, exclude the second with a reason and a note, quit
+    code, out, err = run(review, "resolve", "--reviewer", LEAD,
+                         input="i\n\ne\nb\ne\n3\nanimal study\nq\n")
+    assert code == 0, err
+    assert "--- 1 of 3:" in out and "decision" in out and "wrong intervention" in out
+    assert re.search(r"Resolved work \d+: include\.", out)
+    assert re.search(r"Resolved work \d+: exclude \(wrong design\)\.", out)
+    assert out.endswith("Settled 2 works.\n")
+    code, out, _ = run(review, "conflicts", "--reviewer", LEAD)
+    assert out.startswith("1 conflicts at title-abstract:\n")
+
+    code, out, _ = run(review, "agreement", "--reviewer", LEAD)
+    assert code == 0 and "alice / bob" in out and "Landis-Koch" in out
+    assert re.search(r"alice / bob\s*│\s*4\s*│\s*25\.0%", out)
+
+    code, out, _ = run(review, "status", "--reviewer", LEAD, "--stage", "title-abstract")
+    assert "alice" in out and "bob" in out
+    assert out.endswith("  works: 135 to screen, 135 allocated; include 2 · exclude 1 · conflict 1 · "
+                        "pending 1 · not started 130\n")
+
+    # full text: the works included at title-abstract
+    code, out, _ = run(review, "assign", "--reviewer", LEAD, "--stage", "full-text")
+    assert out.startswith("full-text: allocated 2 new works (2 to two reviewers, 0 to one); 2 of 2 "
+                          "works are allocated")
+    code, out, err = run(review, "screen", "--reviewer", "alice", "--stage", "full-text", "--plain",
+                         input="f\nhttps://example.org/paper.pdf\ne\n\n4\nr\n")
+    assert code == 0, err
+    assert re.search(r"Saved: exclude \(no outcome data\) for work \d+\.", out)
+    assert re.search(r"Saved: not-retrieved for work \d+\.", out)
+    with find_review(review).open_store() as store:
+        rows = screen_tables.decision_history(store, "full-text", reviewer="alice")
+    assert rows[0].fulltext == "https://example.org/paper.pdf" and rows[1].fulltext is None
+
+
+def test_mistakes_are_one_line(review: Path) -> None:
+    code, _, err = run(review, "status", "--reviewer", "mallory")
+    assert (code, err) == (1, "Error: 'mallory' is not a reviewer in "
+                              f"{review / 'screening' / 'protocol.toml'}; check the spelling (names "
+                              "are case-sensitive) or ask the lead to add you\n")
+    code, _, err = run(review, "status")
+    assert (code, err) == (1, "Error: say who you are with --reviewer NAME (or set SCOPING_REVIEWER)\n")
+    code, _, err = run(review, "screen", "--reviewer", "alice", "--plain")
+    assert code == 1 and "no works are assigned to 'alice' at title-abstract yet" in err
+    run(review, "assign", "--reviewer", LEAD)
+    code, _, err = run(review, "screen", "--reviewer", "alice")
+    assert (code, err) == (1, "Error: the full-screen view needs a terminal; use --plain for screen "
+                              "readers and scripts\n")
+    bad = review / "bad.csv"
+    bad.write_text("work_id,decision\n1,include\nx,include\n", encoding="utf-8")
+    code, out, err = run(review, "screen", "--reviewer", "alice", "--from-csv", str(bad))
+    assert code == 1 and out == ""
+    assert err.splitlines() == [f"{bad}: line 3: work_id 'x' is not a number",
+                                f"Error: {bad}: nothing was stored; correct the rows above and load "
+                                "the file again"]
+    code, out, err = run(review, "screen", "--reviewer", "alice", "--from-csv", str(bad), "--plain")
+    assert code == 2
+
+
+def test_excluding_at_full_text_needs_a_reason_in_plain_mode(review: Path) -> None:
+    run(review, "assign", "--reviewer", LEAD)
+    with find_review(review).open_store() as store:
+        protocol = load_protocol(review / "screening" / "protocol.toml")
+        for work in screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice")[:1]:
+            for name in ("alice", "bob"):
+                record_decision(store, protocol, name, TITLE_ABSTRACT, work, "include")
+    run(review, "assign", "--reviewer", LEAD)
+    _, out, _ = run(review, "screen", "--reviewer", "bob", "--stage", "full-text", "--plain",
+                    input="e\n\n9\nb\ni\n")
+    assert "Not a reason here: ''. Pick 1 to 4." in out
+    assert "Not a reason here: '9'. Pick 1 to 4." in out
+    assert "Exclude cancelled; nothing saved." in out
+    assert re.search(r"Saved: include for work \d+\.", out)
+
+
+def test_blinding_every_command_a_reviewer_can_run(review: Path) -> None:
+    """Nothing alice can run shows bob's name, decisions, notes or counts, or the lead's name."""
+    run(review, "assign", "--reviewer", LEAD)
+    # bob screens 7 works with a note, alice 3 of the same works; the lead settles one
+    code, _, _ = run(review, "screen", "--reviewer", "bob", "--plain",
+                     input="n\nsecret remark\ne\n1\n" + "i\n" * 6 + "q\n")
+    assert code == 0
+    code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="i\ni\ni\nq\n")
+    run(review, "resolve", "--reviewer", LEAD, input="i\n\nq\n")
+
+    outputs = [out]
+    sheet = review / "alice.csv"
+    sheet.write_text("work_id,decision\n999999,include\n", encoding="utf-8")
+    for args, stdin in [
+        (("screen", "--reviewer", "alice", "--plain"), "?\nc\nq\n"),
+        (("screen", "--reviewer", "alice", "--plain", "--stage", "full-text"), "q\n"),
+        (("screen", "--reviewer", "alice", "--from-csv", str(sheet)), None),
+        (("status", "--reviewer", "alice"), None),
+        (("status", "--reviewer", "alice", "--stage", "full-text"), None),
+        (("conflicts", "--reviewer", "alice"), None),
+        (("resolve", "--reviewer", "alice"), "i\n"),
+        (("resolve", "--reviewer", "alice", "--work", "1"), "i\n"),
+        (("agreement", "--reviewer", "alice"), None),
+        (("assign", "--reviewer", "alice"), None),
+    ]:
+        _, stdout, stderr = run(review, *args, input=stdin)
+        outputs.append(stdout + stderr)
+    text = "\n".join(outputs)
+    for leak in ("bob", "lena", "secret remark", "not started", "conflict", "Resolved", "agreement:"):
+        assert not re.search(rf"\b{re.escape(leak)}\b", text, flags=re.I), leak
+    status_out = outputs[4]
+    assert re.search(r"alice\s*│\s*135\s*│\s*3\s*│\s*132", status_out)
+    assert len(re.findall(r"│\s*135\s*│", status_out)) == 1  # one row: alice's own
+    assert outputs[6].startswith("Error: only a lead may do this, and 'alice' is a reviewer")
