@@ -429,50 +429,55 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _handle(self) -> None:
+        """Answer one request; it is logged, with its status, before any byte of the answer goes
+        out, so a client that has its answer always finds the request in the log."""
         state = self.state
         path, params = self._params()
-        status = 200
-        try:
-            fault = state._take_fault(path)
-            if fault is not None and fault.kind == "slow":
-                time.sleep(fault.delay)
-                fault = None
-            if state._over_rate(_service(path)):
-                status = 429
-                body = json.dumps({"error": "API rate limit exceeded", "count": "4",
-                                   "limit": str(state.rate_limit)}).encode()
-                self._send(429, "application/json", body, {"Retry-After": "1"})
-                return
-            if fault is not None and fault.kind == "status":
-                status = fault.status
-                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                self._send(fault.status, "text/plain", f"replayed fault {fault.status}".encode(), headers)
-                return
-            if fault is not None and fault.kind == "drop":
-                status = 0
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            status, ctype, body = state.answer(self.command, path, params)
-            if fault is not None and fault.kind == "truncate":
-                status = -200
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                self.close_connection = True
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if fault is not None and fault.kind == "malformed":
-                body = body[: len(body) // 2]
-            self._send(status, ctype, body, state.headers.get(_service(path)))
-        finally:
+        entry = Logged(time.monotonic(), self.command, path, params, 0)
+        fault = state._take_fault(path)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+            fault = None
+
+        def log(status: int) -> None:
+            entry.status = status
             with state.lock:
-                state.log.append(Logged(time.monotonic(), self.command, path, params, status))
+                state.log.append(entry)
+
+        if state._over_rate(_service(path)):
+            body = json.dumps({"error": "API rate limit exceeded", "count": "4",
+                               "limit": str(state.rate_limit)}).encode()
+            log(429)
+            self._send(429, "application/json", body, {"Retry-After": "1"})
+            return
+        if fault is not None and fault.kind == "status":
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            log(fault.status)
+            self._send(fault.status, "text/plain", f"replayed fault {fault.status}".encode(), headers)
+            return
+        if fault is not None and fault.kind == "drop":
+            log(0)
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status, ctype, body = state.answer(self.command, path, params)
+        if fault is not None and fault.kind == "truncate":
+            log(-200)
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is not None and fault.kind == "malformed":
+            body = body[: len(body) // 2]
+        log(status)
+        self._send(status, ctype, body, state.headers.get(_service(path)))
 
     def do_GET(self) -> None:
         self._handle()

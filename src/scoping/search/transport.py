@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -310,6 +310,28 @@ class _EntrezRoute(urllib.request.BaseHandler):
 _ROUTE = _EntrezRoute()
 _ROUTE_LOCK = threading.Lock()
 _installed = False
+_tries_users = 0
+_tries_saved = 3
+
+
+@contextlib.contextmanager
+def _entrez_single_try() -> Iterator[None]:
+    """``Entrez.max_tries = 1`` while any of our calls runs (threads included), then as it was."""
+    from Bio import Entrez
+
+    global _tries_users, _tries_saved
+    with _ROUTE_LOCK:
+        if _tries_users == 0:
+            _tries_saved = Entrez.max_tries
+            Entrez.max_tries = 1
+        _tries_users += 1
+    try:
+        yield
+    finally:
+        with _ROUTE_LOCK:
+            _tries_users -= 1
+            if _tries_users == 0:
+                Entrez.max_tries = _tries_saved
 
 
 def _install_route() -> None:
@@ -339,15 +361,12 @@ class EntrezTransport:
         _install_route()
 
     def call(self, what: str, func: Callable[..., Any], **params: Any) -> bytes:
-        from Bio import Entrez
-
         def send() -> bytes:
             _ROUTE.base = self.base_url
             _ROUTE.timeout = self.policy.timeout
-            saved = Entrez.max_tries
-            Entrez.max_tries = 1
             try:
-                handle = func(**params)
+                with _entrez_single_try():
+                    handle = func(**params)
             except urllib.error.HTTPError as exc:
                 with contextlib.closing(exc):
                     body = b""
@@ -360,8 +379,6 @@ class EntrezTransport:
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise Transient(_describe(reason if isinstance(reason, BaseException) else exc)) from exc
-            finally:
-                Entrez.max_tries = saved
             try:
                 with contextlib.closing(handle):
                     data = handle.read()
