@@ -288,8 +288,8 @@ def test_malformed_xml_names_the_page_and_keeps_it_aside(review: Review) -> None
 def test_slow_answer_times_out_and_is_retried(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     with serving(pubmed_records=30) as replay, review.open_store() as store:
-        replay.fault("efetch", "slow", delay=0.6, times=1)
-        cfg = config(replay, policy=RetryPolicy(attempts=3, backoff=0.01, timeout=0.3, jitter=0))
+        replay.fault("efetch", "slow", delay=2.5, times=1)
+        cfg = config(replay, policy=RetryPolicy(attempts=3, backoff=0.01, timeout=1.0, jitter=0))
         result = run_search(review, strategy, "pubmed", store=store, config=cfg)
         assert result.run.retrieved == 30
         assert result.requests == 4  # esearch, the timed-out efetch, then both efetch pages
