@@ -5,6 +5,7 @@ from __future__ import annotations
 from scoping.cli import (  # noqa: F401  (each module registers its commands)
     dedupe_cmd,
     demo_cmd,
+    prisma_cmd,
     records_cmd,
     search_cmd,
 )
