@@ -17,7 +17,7 @@ environment                 ``[search]`` key            meaning
                                                         through (10,000): larger result sets
                                                         are split by publication date
 ``SCOPING_PAGE_SIZE``       ``page_size``               records per page of the JSON APIs
-``SCOPING_PARSE_WORKERS``   --                          processes parsing PubMed pages (2)
+``SCOPING_PARSE_WORKERS``   --                          processes parsing PubMed pages (one per core, up to 4)
 ==========================  ==========================  =====================================
 
 Keys in the file are allowed but belong in the environment: strategy files are shared.
@@ -68,7 +68,7 @@ class SearchConfig:
     page_size: int | None = None
     """Records per page for Europe PMC, OpenAlex and Crossref (``None``: each API's largest)."""
     rates: Mapping[str, float] = field(default_factory=lambda: dict(RATES))
-    parse_workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    parse_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     """Worker processes that parse PubMed pages of long runs beside the process that stores
     them (0: parse in the storing process)."""
 
@@ -110,5 +110,5 @@ class SearchConfig:
             page_size=_int("page_size", page_size) if page_size is not None else None,
             rates=rates,
             parse_workers=(_int("SCOPING_PARSE_WORKERS", w, minimum=0)
-                           if (w := env.get("SCOPING_PARSE_WORKERS")) else min(2, os.cpu_count() or 1)),
+                           if (w := env.get("SCOPING_PARSE_WORKERS")) else min(4, os.cpu_count() or 1)),
         )
