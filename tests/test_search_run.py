@@ -120,6 +120,7 @@ def test_pubmed_pages_saved_stored_and_logged(review: Review) -> None:
         for page in pages:
             data = (folder / page.file).read_bytes()
             assert hashlib.sha256(data).hexdigest() == page.sha256
+            assert (folder / page.file).stat().st_mode & 0o222 == 0  # read-only
         run_json = json.loads((folder / "run.json").read_text())
         assert run_json["query"] == translate(strategy, "pubmed").text
         summary = json.loads((folder / "summary.json").read_text())

@@ -202,6 +202,7 @@ class _Context:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(tmp, 0o444)  # a raw page is never changed
         os.replace(tmp, path)
 
     # -- records ----------------------------------------------------------------------------
