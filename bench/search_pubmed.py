@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="keep the review folder here")
     args = parser.parse_args()
 
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scoping-bench-"))
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scoping-search-bench-"))
     review = work / "review"
     if review.exists():
         shutil.rmtree(review)
