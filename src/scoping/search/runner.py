@@ -512,6 +512,7 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
         number = int(row.key.rsplit("-", 1)[1])
         cursor = row.next_token
     ctx.report("fetching")
+    resuming = cursor not in (None, _CURSOR_START[platform])
     with HttpTransport(policy=config.policy, limiter=limiter, stats=ctx.stats,
                        headers=headers) as transport:
         while True:
@@ -528,7 +529,7 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
             here = cursor
 
             def fetch(url: str = url, params: dict[str, Any] = params, key: str = key,
-                      resumed: bool = here != _CURSOR_START[platform]) -> bytes:
+                      resumed: bool = resuming) -> bytes:
                 try:
                     return transport.get(ctx.label(key), url, params)
                 except HTTPStatusError as exc:
@@ -548,6 +549,7 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
                                   updated_at=utc_now())
             ctx.store_records(key, "json", _FORMATS[platform], page.records)
             ctx.report("fetching")
+            resuming = False
             if not page.records or page.next_cursor == here:
                 break
             cursor = page.next_cursor
