@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,8 +121,6 @@ def main() -> None:
             continue
         review = work / f"review-{path.stem}"
         if review.exists():
-            import shutil
-
             shutil.rmtree(review)
         init_review(review)
         report = run_import(review, path, "Bench")
@@ -130,6 +129,8 @@ def main() -> None:
         print(f"{label:28} {size / 1e6:7.1f} {size / n / 1e3:6.1f} {n:9,} {report['seconds']:8.2f} "
               f"{rate:10,.0f} {size / 1e6 / report['seconds']:6.0f} {report['peak_bytes'] / 1e6:8.0f}")
     print("Goal: >= 20,000 records/s end to end and peak memory < 1,000 MB.")
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
