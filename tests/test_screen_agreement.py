@@ -22,7 +22,7 @@ from scoping.screen import (
     team_agreement,
 )
 from scoping.store import screen_tables as tables
-from test_screen_support import LEAD, build_review, team_protocol
+from test_screen_support import LEAD, cached_review, team_protocol
 
 # Gwet, K.L. (2014) Handbook of Inter-Rater Reliability, 4th ed.: 100 pregnant women classified
 # by two abstractors (rows: abstractor 1; columns: abstractor 2) into ectopic, abnormal
@@ -105,7 +105,7 @@ def test_landis_koch(kappa: float | None, label: str) -> None:
 def test_team_agreement_on_partly_overlapping_subsets(tmp_path: Path) -> None:
     """Four reviewers, half the works dual-screened: each pair is compared on what it shares."""
     names = ["alice", "bob", "carol", "dave"]
-    review = build_review(tmp_path / "rv", protocol=team_protocol(names, dual_fraction=0.5))
+    review = cached_review(tmp_path / "rv", protocol=team_protocol(names, dual_fraction=0.5))
     protocol = load_protocol(review.protocol_path)
     rng = random.Random(5)
     with review.open_store() as store:

@@ -12,7 +12,7 @@ import pytest
 from scoping.errors import UsageError
 from scoping.screen import TITLE_ABSTRACT, assign_works, load_protocol, plan_allocation
 from scoping.store import screen_tables as tables
-from test_screen_support import LEAD, build_review, team_protocol
+from test_screen_support import LEAD, build_review, cached_review, team_protocol
 
 NAMES = ["alice", "bob", "carol", "dave"]
 
@@ -113,7 +113,7 @@ def test_new_records_and_reviewers_are_allocated_later(tmp_path: Path) -> None:
     from scoping.ingest.importer import import_file, inspect_files
     from test_screen_support import DATA
 
-    review = build_review(tmp_path / "rv", protocol=team_protocol(["alice", "bob"], dual_fraction=0.5))
+    review = cached_review(tmp_path / "rv", protocol=team_protocol(["alice", "bob"], dual_fraction=0.5))
     with review.open_store() as store:
         (ta, _) = assign_works(store, load_protocol(review.protocol_path), LEAD)
         assert (ta.added_works, ta.added_dual) == (135, 68)

@@ -16,7 +16,7 @@ from scoping.cli import cli
 from scoping.review import find_review
 from scoping.screen import TITLE_ABSTRACT, load_protocol, record_decision
 from scoping.store import screen_tables
-from test_screen_support import LEAD, build_review
+from test_screen_support import LEAD, cached_review
 
 COMMANDS = ("assign", "screen", "conflicts", "resolve", "agreement", "status")
 
@@ -30,7 +30,7 @@ def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, s
 
 @pytest.fixture
 def review(tmp_path: Path) -> Path:
-    return build_review(tmp_path / "rv").root
+    return cached_review(tmp_path / "rv").root
 
 
 @pytest.mark.parametrize("name", COMMANDS)
@@ -72,7 +72,8 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
     assert f"Undone: maybe for work {shown[2]}; decide it again." in out
     assert "Note: checked the methods" in out  # the note comes back with the undone work
     assert "Unknown key 'x'." in out
-    assert out.endswith("Saved 2 decisions in this session; 2 of 135 works done at title-abstract.\n")
+    assert out.endswith("Saved 3 decisions in this session (1 undone); 2 of 135 works done at "
+                        "title-abstract.\n")
 
     # coming back: the next unscreened work, in the same order as before
     code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="i\ni\ni\n")

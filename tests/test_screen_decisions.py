@@ -27,12 +27,14 @@ from scoping.screen import (
 )
 from scoping.store import Store, screen_tables
 from scoping.store.screen_tables import derive_outcome
-from test_screen_support import LEAD, build_review
+from test_screen_support import LEAD, cached_review
 
 
-@pytest.fixture
-def team(tmp_path: Path, store_url: str) -> Iterator[tuple[Store, Protocol, list[int]]]:
-    review = build_review(tmp_path / "rv", db=store_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Protocol, list[int]]]:
+    """A review of 135 real works on SQLite, then on PostgreSQL, allocated to alice and bob."""
+    server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    review = cached_review(tmp_path / "rv", server=server)
     protocol = load_protocol(review.protocol_path)
     with review.open_store() as store:
         assign_works(store, protocol, LEAD)

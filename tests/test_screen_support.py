@@ -7,7 +7,12 @@ imported by the other ``test_screen_*`` modules.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
+from typing import Any
 
 import scoping.store.screen_tables  # noqa: F401  (the screening tables, before any store is made)
 from scoping.dedupe import api as dedupe_api
@@ -103,3 +108,39 @@ def build_review(root: Path, *, files: list[Path] | None = None, db: str | None 
             import_file(store, info, source=info.path.parent.name)
         dedupe_api.run_dedupe(store)
     return review
+
+
+_TEMPLATES: dict[tuple[Any, ...], str] = {}
+_TEMP = Path(tempfile.mkdtemp(prefix="scoping-screen-tests-"))
+atexit.register(shutil.rmtree, _TEMP, True)
+
+
+def cached_review(root: Path, *, files: list[Path] | None = None, protocol: str = PROTOCOL,
+                  server: Any = None) -> Review:
+    """:func:`build_review`, with the import and de-duplication done once per test session.
+
+    The first call builds a template (an SQLite review folder, or a PostgreSQL database on
+    ``server``, the conftest's throw-away server); later calls copy it, which is much faster
+    than importing and de-duplicating again.
+    """
+    key = (tuple(files or CARDIAC), protocol, server is not None)
+    if server is None:
+        source = _TEMPLATES.get(key)
+        if source is None:
+            source = str(build_review(_TEMP / uuid.uuid4().hex, files=files, protocol=protocol).root)
+            _TEMPLATES[key] = source
+        shutil.copytree(source, root)
+        return Review(root=root.resolve())
+    import psycopg
+
+    template = _TEMPLATES.get(key)
+    if template is None:
+        url = server.create_database()
+        build_review(_TEMP / uuid.uuid4().hex, db=url, files=files, protocol=protocol)
+        template = _TEMPLATES[key] = url.rsplit("/", 1)[1]
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    (root / "screening").mkdir(parents=True)
+    (root / "screening" / "protocol.toml").write_text(protocol, encoding="utf-8")
+    return Review(root=root.resolve(), db=server.url(name))

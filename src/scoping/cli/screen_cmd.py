@@ -169,7 +169,8 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
             app = ScreeningApp(session, title=protocol.title)
             app.run()
         p = session.progress()
-        out.print(f"Saved {p.session_done:,} decisions in this session; {p.done:,} of "
+        undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
+        out.print(f"Saved {p.session_saved:,} decisions in this session{undone}; {p.done:,} of "
                   f"{p.assigned:,} works done at {stage}.")
 
 

@@ -239,6 +239,7 @@ class ScreeningApp(App[None]):
             for i, reason in enumerate(rules.exclusion_reasons, start=1):
                 side.append(f"{i}. {reason}\n")
         self.query_one("#criteria", Static).update(side)
+        self.say("? shows every key. Each decision is saved before the next work appears.")
         self.show_current()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

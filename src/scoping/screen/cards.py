@@ -18,7 +18,7 @@ from typing import Any
 
 from scoping.records import Record
 from scoping.screen.protocol import Highlight
-from scoping.store import Store, dedupe_tables
+from scoping.store import Store, screen_tables
 
 __all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "simple_merge", "term_counts"]
 
@@ -70,10 +70,9 @@ def simple_merge(work_id: int, records: Sequence[tuple[int, str, Record]]) -> di
 
 def load_card(store: Store, work_id: int, *, merge: Merge | None = None) -> Card | None:
     """The card of work ``work_id``, or ``None`` if there is no such work."""
-    members = dedupe_tables.work_members(store, work_id)
-    if not members:
+    records = screen_tables.work_records(store, work_id)
+    if not records:
         return None
-    records = [(s.id, s.source, s.record) for s in store.iter_records(ids=members)]
     values = (merge or simple_merge)(work_id, records)
     year = values.get("year")
     return Card(

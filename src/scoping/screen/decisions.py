@@ -113,11 +113,13 @@ def record_decision(store: Store, protocol: Protocol, reviewer: str, stage: str,
     """Check and append one decision; it is committed when this returns."""
     person = protocol.reviewer(reviewer)
     value, canonical = check_decision(protocol, stage, decision, reason, fulltext)
-    if not tables.is_assigned(store, stage, work_id, person.name):
-        raise UsageError(f"work {work_id} is not assigned to you at {stage}")
-    return tables.add_decision(store, uid=uid or new_uid(), stage=stage, work_id=work_id,
-                               reviewer=person.name, decision=value, reason=canonical,
-                               note=_clean(note), fulltext=_clean(fulltext), via=via)
+    try:
+        return tables.add_decision(store, uid=uid or new_uid(), stage=stage, work_id=work_id,
+                                   reviewer=person.name, decision=value, reason=canonical,
+                                   note=_clean(note), fulltext=_clean(fulltext), via=via,
+                                   require_assignment=True)
+    except tables.NotAssignedError:
+        raise UsageError(f"work {work_id} is not assigned to you at {stage}") from None
 
 
 def withdraw_decision(store: Store, protocol: Protocol, reviewer: str, stage: str, work_id: int,

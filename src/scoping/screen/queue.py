@@ -77,7 +77,10 @@ def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
 class Progress:
     done: int
     assigned: int
-    session_done: int
+    session_saved: int
+    """Decisions saved in this session (withdrawn ones included)."""
+    session_undone: int
+    """Decisions of this session withdrawn with undo."""
     per_hour: float | None
     """Decisions per hour in this session (``None`` until there are a few)."""
     seconds_left: float | None
@@ -121,6 +124,8 @@ class ScreeningSession:
         self._started = clock()
         self._last: float | None = None
         self._since_rank = 0
+        self._saved = 0
+        self._undone = 0
         self._attempt: tuple[tuple[object, ...], str] | None = None
         self.note: str | None = None
         """A note for the current work, stored with its decision."""
@@ -147,13 +152,13 @@ class ScreeningSession:
         return self._card
 
     def progress(self) -> Progress:
-        session_done = len(self._history)
+        saved = self._saved
         per_hour = None
         seconds_left = None
-        if session_done >= 3 and self._last is not None and self._last > self._started:
-            per_hour = session_done / (self._last - self._started) * 3600
+        if saved >= 3 and self._last is not None and self._last > self._started:
+            per_hour = saved / (self._last - self._started) * 3600
             seconds_left = (self._assigned - self._done) / per_hour * 3600
-        return Progress(self._done, self._assigned, session_done, per_hour, seconds_left)
+        return Progress(self._done, self._assigned, saved, self._undone, per_hour, seconds_left)
 
     @property
     def can_undo(self) -> bool:
@@ -180,6 +185,7 @@ class ScreeningSession:
             self.store, self.protocol, self.reviewer.name, self.stage, card.work_id, decision,
             reason=reason, note=note, fulltext=fulltext, via=self.via, uid=self._attempt[1])
         self._attempt = None
+        self._saved += 1
         self._history.append(row)
         self._last = self._clock()
         self._advance()
@@ -209,6 +215,7 @@ class ScreeningSession:
         withdraw_decision(self.store, self.protocol, self.reviewer.name, self.stage, last.work_id,
                           via=self.via)
         self._done -= 1
+        self._undone += 1
         self._queue.appendleft(last.work_id)
         self._card = None
         self.note, self.fulltext = last.note, last.fulltext

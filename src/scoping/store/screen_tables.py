@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from scoping.records import Record
 from scoping.store.dedupe_tables import record_work
-from scoping.store.schema import metadata
+from scoping.store.schema import metadata, records
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -44,6 +45,7 @@ __all__ = [
     "RESOLUTIONS",
     "AssignRun",
     "DecisionRow",
+    "NotAssignedError",
     "Outcome",
     "ResolutionRow",
     "add_decision",
@@ -69,6 +71,7 @@ __all__ = [
     "screen_decisions",
     "screen_resolutions",
     "work_ids",
+    "work_records",
 ]
 
 DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
@@ -147,6 +150,18 @@ def _now() -> str:
     from scoping.store.core import utc_now
 
     return utc_now()
+
+
+_readers: weakref.WeakKeyDictionary[Store, Engine] = weakref.WeakKeyDictionary()
+
+
+def _reader(store: Store) -> Engine:
+    """The store's engine without a transaction around each read: one round trip per query
+    instead of three on PostgreSQL (the hot reads of the screening window use it)."""
+    engine = _readers.get(store)
+    if engine is None:
+        engine = _readers[store] = store.engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
 
 
 def ensure_tables(store: Store) -> None:
@@ -239,6 +254,18 @@ def work_ids(store: Store) -> list[int]:
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(record_work.c.work_id).distinct().order_by(record_work.c.work_id))
         return [int(w) for (w,) in rows]
+
+
+def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
+    """``(record id, source, record)`` of the records of one work, in one query."""
+    from scoping.store.core import _stored
+
+    ensure_tables(store)
+    query = (sa.select(records).join(record_work, record_work.c.record_id == records.c.id)
+             .where(record_work.c.work_id == work_id).order_by(records.c.id))
+    with _reader(store).connect() as conn:
+        found = [_stored(row._mapping) for row in conn.execute(query)]
+    return [(s.id, s.source, s.record) for s in found]
 
 
 def assignments(store: Store, stage: str) -> list[tuple[int, str]]:
@@ -343,27 +370,38 @@ def assign(store: Store, stage: str, plan: Planner, *, by: str, seed: int, dual_
 
 def _insert_ignoring_uid(conn: Connection, table: sa.Table, values: Mapping[str, Any]) -> int | None:
     """INSERT one row unless a row with its uid exists; the new id, or ``None``."""
+    stmt = _dialect_insert(conn, table).values(**values)
+    new = conn.execute(_ignore_uid(conn, stmt).returning(table.c.id)).scalar_one_or_none()
+    return None if new is None else int(new)
+
+
+def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=["uid"])
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=["uid"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = table.insert().values(**values)
-    new = conn.execute(stmt.returning(table.c.id)).scalar_one_or_none()
-    return None if new is None else int(new)
+    return sqlite_insert(table)
+
+
+def _ignore_uid(conn: Connection, stmt: Any) -> Any:
+    return stmt.on_conflict_do_nothing(index_elements=["uid"])
+
+
+class NotAssignedError(LookupError):
+    """The work is not assigned to the reviewer at the stage (nothing was stored)."""
 
 
 def add_decision(store: Store, *, uid: str, stage: str, work_id: int, reviewer: str, decision: str,
                  reason: str | None = None, note: str | None = None, fulltext: str | None = None,
-                 via: str = "api") -> DecisionRow:
+                 via: str = "api", require_assignment: bool = False) -> DecisionRow:
     """Append one decision in its own transaction; it is committed when this returns.
 
-    Checks nothing but the value of ``decision`` (the screening stage checks the rest). Writing
-    an ``uid`` that is already stored returns the stored row and adds nothing.
+    Checks nothing but the value of ``decision``, and with ``require_assignment`` that the work
+    is assigned to the reviewer at the stage (in the same statement; :class:`NotAssignedError`
+    otherwise). Writing an ``uid`` that is already stored returns the stored row and adds
+    nothing.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
@@ -371,9 +409,20 @@ def add_decision(store: Store, *, uid: str, stage: str, work_id: int, reviewer: 
     values = {"uid": uid, "stage": stage, "work_id": work_id, "reviewer": reviewer,
               "decision": decision, "reason": reason, "note": note, "fulltext": fulltext,
               "via": via, "decided_at": _now()}
+    d = screen_decisions
     with store.engine.begin() as conn:
-        _insert_ignoring_uid(conn, screen_decisions, values)
-        row = conn.execute(sa.select(screen_decisions).where(screen_decisions.c.uid == uid)).one()
+        if require_assignment:
+            a = screen_assignments.c
+            source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())) \
+                .where(sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer))
+            stmt = _dialect_insert(conn, d).from_select(list(values), source)
+        else:
+            stmt = _dialect_insert(conn, d).values(**values)
+        row = conn.execute(_ignore_uid(conn, stmt).returning(*d.c)).first()
+        if row is None:  # the uid was stored before (a retry), or the work is not assigned
+            row = conn.execute(sa.select(d).where(d.c.uid == uid)).first()
+            if row is None:
+                raise NotAssignedError(f"work {work_id} is not assigned to {reviewer} at {stage}")
     return _decision(row)
 
 
@@ -426,7 +475,7 @@ def current_decision(store: Store, stage: str, work_id: int, reviewer: str) -> D
     """``reviewer``'s current decision on one work (``None``: none, or withdrawn)."""
     ensure_tables(store)
     d = screen_decisions.c
-    with store.engine.connect() as conn:
+    with _reader(store).connect() as conn:
         row = conn.execute(
             sa.select(screen_decisions).where(d.stage == stage, d.reviewer == reviewer,
                                               d.work_id == work_id)
