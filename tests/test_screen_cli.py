@@ -4,7 +4,12 @@ agreement, status; and blinding across every command a reviewer can run."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -210,3 +215,35 @@ def test_blinding_every_command_a_reviewer_can_run(review: Path) -> None:
     assert re.search(r"alice\s*│\s*135\s*│\s*3\s*│\s*132", status_out)
     assert len(re.findall(r"│\s*135\s*│", status_out)) == 1  # one row: alice's own
     assert outputs[6].startswith("Error: only a lead may do this, and 'alice' is a reviewer")
+
+
+@pytest.mark.slow
+def test_killing_the_screen_loses_nothing_shown_as_saved(review: Path) -> None:
+    """SIGKILL in the middle of screening: every "Saved" line printed is in the store."""
+    run(review, "assign", "--reviewer", LEAD)
+    program = "import scoping.cli.screen_cmd; from scoping.cli import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", program, "screen", "--reviewer", "alice", "--plain"], cwd=review,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdin is not None and proc.stdout is not None
+    saved: list[int] = []
+    for _ in range(60):  # keys for 60 works; the process is killed after 25 were reported saved
+        proc.stdin.write("i\n" if len(saved) % 2 else "e\n1\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 30
+    buffer = ""
+    while len(saved) < 25 and time.monotonic() < deadline:
+        buffer += os.read(proc.stdout.fileno(), 65536).decode()
+        saved = [int(w) for w in re.findall(r"Saved: \w+(?: \([^)]*\))? for work (\d+)\.", buffer)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdin.close()
+    proc.stdout.close()
+    assert proc.stderr is not None
+    proc.stderr.close()
+    with find_review(review).open_store() as store:
+        stored = [r.work_id for r in screen_tables.decision_history(store, TITLE_ABSTRACT)]
+    assert len(saved) >= 25
+    assert stored[: len(saved)] == saved  # everything shown as saved was stored, in order
+    assert len(stored) <= 60  # and nothing but the decisions of the keys sent

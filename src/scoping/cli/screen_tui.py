@@ -10,6 +10,8 @@ message says it was not saved.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -215,6 +217,9 @@ class ScreeningApp(App[None]):
         self.shown_work: int | None = None
         """The work on screen (tests and the latency benchmark read it)."""
         self.saved = 0
+        self.on_shown: Callable[[float], None] | None = None
+        """Called with the seconds from a key press to the next work being painted (for the
+        latency benchmark and tests)."""
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -269,6 +274,7 @@ class ScreeningApp(App[None]):
     # -- actions -----------------------------------------------------------------------------
 
     def _store(self, decision: str, reason: str | None = None) -> None:
+        started = time.perf_counter()
         card = self.session.current()
         if card is None:
             self.say("Nothing left to screen.")
@@ -286,6 +292,9 @@ class ScreeningApp(App[None]):
         detail = f" ({row.reason})" if row.reason else ""
         self.say(f"Saved: {row.decision}{detail} for work {row.work_id}")
         self.show_current()
+        probe = self.on_shown
+        if probe is not None:
+            self.call_after_refresh(lambda: probe(time.perf_counter() - started))
 
     def action_decide(self, decision: str) -> None:
         self._store(decision)

@@ -1,0 +1,201 @@
+"""Screening latency on a 50,000-work review: from a decision to the next work being ready.
+
+The review is built from real records (the exports in tests/data: ASySD cardiac and digital
+work benchmark slices, Web of Science, PubMed XML, RIS from seven databases, BibTeX, CSV...)
+repeated with changed identifiers (source id, DOI, PMID) until there are 50,000 records. Each
+record is made its own work directly in the store (the copies share titles, so running the
+de-duplication stage would join them again). Two reviewers, every work dual-screened, so each
+reviewer has 50,000 works in their queue; ``--done`` decisions are stored beforehand so the
+review is mid-way, as in real use.
+
+Two paths are timed, each decision in its own transaction as in real use:
+
+- library: ``ScreeningSession.decide()`` (the INSERT, committed) followed by
+  ``ScreeningSession.current()`` and the card's rich text (what the window draws), i.e. the
+  code the full-screen window runs between a key press and the next work;
+- window: the Textual window itself, driven by its test pilot (headless, 120 x 40): from the
+  key's action starting until the next work has been painted (``ScreeningApp.on_shown``);
+- pilot: the same presses timed from outside, including the pilot's own waits for the app to
+  go idle; "(idle)" is that overhead alone, for a key bound to nothing.
+
+    python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
+                                   [--db URL | --postgres]
+
+Goal (issue 5): the next record is shown within 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+import scoping.store.screen_tables  # noqa: E402, F401
+from scoping.cli.screen_cmd import _merged  # noqa: E402
+from scoping.cli.screen_tui import ScreeningApp, card_text  # noqa: E402
+from scoping.ingest import inspect_file, iter_records  # noqa: E402
+from scoping.records import Record  # noqa: E402
+from scoping.review import init_review  # noqa: E402
+from scoping.screen import (  # noqa: E402
+    TITLE_ABSTRACT,
+    ScreeningSession,
+    assign_works,
+    load_protocol,
+    new_uid,
+)
+from scoping.store import Store, screen_tables  # noqa: E402
+from scoping.store.dedupe_tables import record_work  # noqa: E402
+from scoping.store.schema import records as records_table  # noqa: E402
+from test_screen_support import MANY, PROTOCOL  # noqa: E402
+
+
+def real_records() -> list[Record]:
+    out: list[Record] = []
+    for path in MANY:
+        out.extend(iter_records(inspect_file(path), background=False))
+    return out
+
+
+def copies(pool: list[Record], n: int) -> Iterator[Record]:
+    for i in range(n):
+        record = pool[i % len(pool)]
+        yield dataclasses.replace(
+            record, source_id=f"bench-{i}",
+            doi=f"{record.doi}.bench{i}" if record.doi else None,
+            pmid=str(40_000_000 + i) if record.pmid else None,
+            authors=list(record.authors), keywords=list(record.keywords), extra=dict(record.extra))
+
+
+def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
+    review = init_review(root, db=db)
+    review.protocol_path.write_text(PROTOCOL, encoding="utf-8")
+    store = review.open_store()
+    started = time.perf_counter()
+    pool = real_records()
+    store.add_import(source="bench", file_path="bench/screen_latency.py", sha256="0" * 64, size=0,
+                     format="csv", encoding="utf-8", records=copies(pool, n))
+    # every record its own work (de-duplication would join the copies again)
+    with store.engine.begin() as conn:
+        ids = [int(r) for (r,) in conn.execute(sa.select(records_table.c.id))]
+        conn.execute(record_work.insert(), [
+            {"record_id": rid, "work_id": rid, "run_id": None, "linked_by": "rule",
+             "updated_at": "2026-01-01T00:00:00Z"} for rid in ids])
+    print(f"built {n:,} works from {len(pool):,} real records in {time.perf_counter() - started:.1f} s")
+    protocol = load_protocol(review.protocol_path)
+    started = time.perf_counter()
+    assign_works(store, protocol, "lena", [TITLE_ABSTRACT])
+    print(f"allocated them to two reviewers (dual) in {time.perf_counter() - started:.1f} s")
+    if done:
+        works = screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice")[:done]
+        screen_tables.add_decisions(store, ({
+            "uid": new_uid(), "stage": TITLE_ABSTRACT, "work_id": w, "reviewer": "alice",
+            "decision": "exclude"} for w in works), via="bench")
+        print(f"stored {done:,} earlier decisions of alice")
+    return store, review.protocol_path
+
+
+def report(name: str, seconds: list[float]) -> None:
+    ms = sorted(s * 1000 for s in seconds)
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    worst = max(range(len(seconds)), key=seconds.__getitem__)
+    print(f"{name:<8} n={len(ms):<5} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   "
+          f"max {ms[-1]:6.1f} ms (decision {worst + 1})")
+
+
+def time_library(store: Store, protocol_path: Path, decisions: int) -> None:
+    protocol = load_protocol(protocol_path)
+    started = time.perf_counter()
+    session = ScreeningSession(store, protocol, "alice", merge=_merged, via="bench")
+    card = session.current()
+    print(f"opening the queue ({session.progress().remaining:,} works left): "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    times = []
+    for i in range(decisions):
+        assert card is not None
+        t0 = time.perf_counter()
+        session.decide("include" if i % 4 else "exclude")
+        card = session.current()
+        assert card is not None
+        card_text(card, protocol.highlight)
+        times.append(time.perf_counter() - t0)
+    report("library", times)
+
+
+def time_window(store: Store, protocol_path: Path, decisions: int) -> None:
+    session = ScreeningSession(store, load_protocol(protocol_path), "bob", merge=_merged, via="bench")
+    app = ScreeningApp(session)
+    painted: list[float] = []
+    presses: list[float] = []
+    idle: list[float] = []
+    app.on_shown = painted.append
+
+    async def drive() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            for _ in range(20):  # the pilot's own cost: a key bound to nothing
+                t0 = time.perf_counter()
+                await pilot.press("z")
+                idle.append(time.perf_counter() - t0)
+            for i in range(decisions):
+                before = app.shown_work
+                t0 = time.perf_counter()
+                await pilot.press("i" if i % 4 else "m")
+                assert app.shown_work != before
+                presses.append(time.perf_counter() - t0)
+            await pilot.press("q")
+
+    asyncio.run(drive())
+    report("window", painted)
+    report("pilot", presses)
+    report("(idle)", idle)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--works", type=int, default=50_000)
+    parser.add_argument("--decisions", type=int, default=300)
+    parser.add_argument("--done", type=int, default=10_000, help="decisions stored beforehand")
+    parser.add_argument("--db", default=None, help="a PostgreSQL URL (default: SQLite in a temp dir)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a throw-away PostgreSQL server (as the tests do) and use it")
+    args = parser.parse_args()
+    server = None
+    if args.postgres:
+        from conftest import _start_pg
+
+        started = _start_pg()
+        if isinstance(started, str):
+            raise SystemExit(started)
+        server = started
+        args.db = server.create_database()
+    try:
+        with tempfile.TemporaryDirectory(prefix="scoping-bench-") as tmp:
+            run(Path(tmp), args)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(tmp: Path, args: argparse.Namespace) -> None:
+    store, protocol_path = build(tmp / "review", args.db, args.works, args.done)
+    print(f"store: {store.engine.dialect.name}; decision -> next work ready:")
+    try:
+        time_library(store, protocol_path, args.decisions)
+        time_window(store, protocol_path, max(20, args.decisions // 3))
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
