@@ -105,16 +105,20 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
                   "(kept for review)")
     for name, ids in sorted(report.problems.items()):
         what = _PROBLEMS.get(name, "not compared by title")
-        out.print(f"  {len(ids):,} records with {name}: {what} (e.g. records "
-                  f"{', '.join(str(i) for i in ids[:5])})")
+        out.print(f"  {_plural(len(ids), 'record')} with {name}: {what} (e.g. record"
+                  f"{'s' if len(ids) > 1 else ''} {', '.join(str(i) for i in ids[:5])})")
     if report.large_blocks:
         shown = ", ".join(f"{kind} {key!r} ({size:,} records)" for kind, key, size
                           in report.large_blocks[:3])
         more = len(report.large_blocks) - 3
-        out.print(f"  {len(report.large_blocks):,} large blocks compared with near neighbours only: "
+        out.print(f"  {_plural(len(report.large_blocks), 'large block')} compared with near neighbours only: "
                   f"{shown}{f' and {more:,} more' if more > 0 else ''}")
     if pending:
         out.print(f"Next: 'scoping dedupe review' to decide the {pending:,} doubtful pairs waiting")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 _PROBLEMS = {
