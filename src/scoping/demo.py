@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from scoping.dedupe.api import run_dedupe
 from scoping.errors import ReviewFolderError
 from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
@@ -37,6 +38,7 @@ class DemoResult:
     imported: list[tuple[DemoFile, int]] = field(default_factory=list)
     total_records: int = 0
     by_source: list[tuple[str, int]] = field(default_factory=list)
+    works: int = 0
 
 
 def demo_files() -> list[DemoFile]:
@@ -94,4 +96,7 @@ def build_demo(
             result.imported.append((demo, imported.row.n_records))
         result.total_records = store.count_records()
         result.by_source = store.count_by_source()
+        say("De-duplicating: linking the records of each publication into one work")
+        dedupe = run_dedupe(store)
+        result.works = len(set(dedupe.works.values()))
     return result

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = [
     "FIELDS",
@@ -139,8 +140,8 @@ def normalise_doi(value: object) -> str | None:
     if text is None:
         return None
     text = _DOI_PREFIX.sub("", text.strip())
-    if "%2" in text:  # URL-escaped DOIs from some exports
-        text = text.replace("%2F", "/").replace("%2f", "/")
+    if "%" in text:  # URL-escaped DOIs from some exports: %2F, %28, %29...
+        text = unquote(text)
     match = _DOI_SHAPE.search(text)
     if match is None:
         return None

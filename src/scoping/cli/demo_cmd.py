@@ -37,5 +37,7 @@ def demo_cmd(directory: str, replace: bool) -> None:
         table.add_row(name, f"{n:,}")
     table.add_row("total", f"{result.total_records:,}", style="bold")
     out.print(table)
+    out.print(f"De-duplicated into {result.works:,} works "
+              f"({result.total_records - result.works:,} duplicate records linked, none deleted)")
     out.print(f"The demo review is in {result.review.root}")
     out.print(f"  try: scoping --review {directory} records --imports")
