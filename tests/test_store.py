@@ -105,3 +105,23 @@ def test_missing_sqlite_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="cannot open the database"):
         Store.open("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_older_schema_is_migrated_without_touching_rows(store_url: str) -> None:
+    from scoping.store import schema
+
+    # a database as the foundation release wrote it: schema 1, records and imports only
+    engine = sa.create_engine(Store(store_url).url)
+    with engine.begin() as conn:
+        for table in (schema.meta, schema.imports, schema.records):
+            table.create(conn)
+        conn.execute(schema.meta.insert(), [{"key": "app", "value": "scoping"},
+                                            {"key": "schema_version", "value": "1"}])
+    engine.dispose()
+    with Store(store_url) as old:  # connect without the schema check, as the old release would
+        add(old, iter([make_record({"title": "kept"})]))
+    with Store.open(store_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        names = set(sa.inspect(store.engine).get_table_names())
+        assert set(schema.metadata.tables) <= names
+        assert [s.record.title for s in store.iter_records()] == ["kept"]

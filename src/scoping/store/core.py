@@ -170,17 +170,25 @@ class Store:
                         f"{where} was written by a newer scoping (schema {version}, this "
                         f"version reads {schema.SCHEMA_VERSION}); upgrade scoping to open it"
                     )
-                if version < schema.SCHEMA_VERSION:  # pragma: no cover - no old versions yet
+                if version < schema.SCHEMA_VERSION:
                     self._migrate(conn, version)
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the database {where}: {exc.orig}") from exc
 
-    def _migrate(self, conn: Connection, version: int) -> None:  # pragma: no cover
-        schema.metadata.create_all(conn)
+    def _migrate(self, conn: Connection, version: int) -> None:
+        """Bring a database written by an older scoping up to this version.
+
+        Every change so far only added tables (the stages' tables, schema 2), so the step is to
+        create what is missing; no existing row is touched.
+        """
+        schema.metadata.create_all(conn, checkfirst=True)
         conn.execute(
             schema.meta.update().where(schema.meta.c.key == "schema_version"),
             {"value": str(schema.SCHEMA_VERSION)},
         )
+        conn.execute(schema.meta.insert(), [
+            {"key": f"migrated_{version}_to_{schema.SCHEMA_VERSION}", "value": utc_now()},
+        ])
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 __all__ = ["SCHEMA_VERSION", "imports", "meta", "metadata", "records"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: records and imports (foundation). 2: the stages' tables (search, dedupe, screen, topics)."""
 APP_NAME = "scoping"
 
 metadata = sa.MetaData()
