@@ -1,1 +1,17 @@
-"""topics stage."""
+"""The topics stage: a topic model of the included works, the lead's refinements, the evidence map.
+
+- :mod:`scoping.topics.model`: :class:`TopicModel` (TF-IDF, NMF, re-centred topics, overlapping
+  membership, K chosen by stability and coherence), :func:`match_topics`
+- :mod:`scoping.topics.refine`: stable topic numbers across refits and the lead's edits
+  (rename, merge, split, move) replayed on every fit
+- :mod:`scoping.topics.evidence`: topic x year / type / charted-field tables, the topic
+  co-occurrence network, ranked works, and their pictures
+- :mod:`scoping.topics.charting`: charting fields from the protocol and value checks
+- :mod:`scoping.topics.workflow`: all of it over a review's store (what the CLI calls)
+"""
+
+from __future__ import annotations
+
+from scoping.topics.model import Assignment, TopicModel, WorkText, match_topics, work_text
+
+__all__ = ["Assignment", "TopicModel", "WorkText", "match_topics", "work_text"]
