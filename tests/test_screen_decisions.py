@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from scoping.errors import UsageError
 from scoping.screen import (
@@ -40,6 +41,15 @@ def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store
         assign_works(store, protocol, LEAD)
         works = screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice")
         yield store, protocol, works
+
+
+def test_a_store_without_screening_has_no_outcomes(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "old.db") as store:  # as if made before the screening stage
+        for table in reversed(screen_tables.TABLES):
+            table.drop(store.engine)
+    with Store.open(tmp_path / "old.db") as store:
+        assert list(screen_tables.final_outcomes(store)) == []
+        assert "screen_decisions" not in sa.inspect(store.engine).get_table_names()
 
 
 def test_the_rule() -> None:
@@ -150,9 +160,13 @@ def test_outcomes_conflicts_and_resolutions(team: tuple[Store, Protocol, list[in
     # the report's seam: one row per work and stage, outcomes it knows
     rows = list(screen_tables.final_outcomes(store))
     assert len(rows) == len({(w, s) for w, s, _, _ in rows}) == 5
-    from scoping.store.report_tables import OUTCOMES
+    from scoping.store.report_tables import OUTCOMES, prisma_facts
 
     assert all(outcome in OUTCOMES[stage] for _, stage, outcome, _ in rows)
+    tally = prisma_facts(store).outcomes
+    assert tally is not None
+    assert tally.n("main", TITLE_ABSTRACT, "include") == 1
+    assert tally.n("main", TITLE_ABSTRACT, "exclude", "conflict", "pending") == 4
 
 
 def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:

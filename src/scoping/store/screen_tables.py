@@ -609,8 +609,13 @@ def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
 def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
     """``(work id, stage, outcome, reason)`` of every work with an outcome, both stages.
 
-    The seam the PRISMA report reads (see :mod:`scoping.store.report_tables`).
+    The seam the PRISMA report reads (see :mod:`scoping.store.report_tables`). A store
+    without the screening tables has no outcomes (and is left unchanged).
     """
+    if store not in _ready:
+        with _reader(store).connect() as conn:
+            if not sa.inspect(conn).has_table(screen_decisions.name):
+                return
     for stage in ("title-abstract", "full-text"):
         for outcome in outcomes(store, stage).values():
             yield (outcome.work_id, stage, outcome.outcome, outcome.reason)
