@@ -33,6 +33,12 @@ def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, s
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_reviewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SCOPING_REVIEWER set in the developer's shell must not leak into tests."""
+    monkeypatch.delenv("SCOPING_REVIEWER", raising=False)
+
+
 @pytest.fixture
 def review(tmp_path: Path) -> Path:
     return cached_review(tmp_path / "rv").root
@@ -116,7 +122,7 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
     assert re.search(r"Resolved work \d+: exclude \(wrong design\)\.", out)
     assert out.endswith("Settled 2 works.\n")
     code, out, _ = run(review, "conflicts", "--reviewer", LEAD)
-    assert out.startswith("1 conflicts at title-abstract:\n")
+    assert out.startswith("1 conflict at title-abstract:\n")
 
     code, out, _ = run(review, "agreement", "--reviewer", LEAD)
     assert code == 0 and "alice / bob" in out and "Landis-Koch" in out

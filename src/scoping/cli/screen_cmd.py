@@ -332,6 +332,10 @@ def _plain(session: ScreeningSession, protocol: Protocol) -> None:
         except UsageError as exc:
             out.print(f"Not saved: {exc}")
             continue
+        except Exception as exc:  # the database went away: say so, keep the work, allow a retry
+            out.print(f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
+                      "give the decision again to retry")
+            continue
         detail = f" ({row.reason})" if row.reason else ""
         out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
 
@@ -385,7 +389,7 @@ def conflicts_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
         if not found:
             out.print(f"No conflicts at {stage}.")
             return
-        out.print(f"{len(found):,} conflicts at {stage}:")
+        out.print(f"{len(found):,} conflict{'' if len(found) == 1 else 's'} at {stage}:")
         for item in found:
             out.print(f"work {item.work_id} ({item.kind}): {_title(store, item.work_id)}")
             for row in item.decisions:
@@ -459,7 +463,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
                     out.print(where)
                 out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
             if item.decisions:
-                out.print(_side_by_side(item))
+                _print_table(_side_by_side(item))
             while True:
                 answer = _read(f"Your decision ({allowed}): ")
                 if answer is None or answer.strip().casefold() in ("q", "quit"):

@@ -371,7 +371,7 @@ def assign(store: Store, stage: str, plan: Planner, *, by: str, seed: int, dual_
 def _insert_ignoring_uid(conn: Connection, table: sa.Table, values: Mapping[str, Any]) -> int | None:
     """INSERT one row unless a row with its uid exists; the new id, or ``None``."""
     stmt = _dialect_insert(conn, table).values(**values)
-    new = conn.execute(_ignore_uid(conn, stmt).returning(table.c.id)).scalar_one_or_none()
+    new = conn.execute(_ignore_uid(stmt).returning(table.c.id)).scalar_one_or_none()
     return None if new is None else int(new)
 
 
@@ -385,7 +385,7 @@ def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
     return sqlite_insert(table)
 
 
-def _ignore_uid(conn: Connection, stmt: Any) -> Any:
+def _ignore_uid(stmt: Any) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["uid"])
 
 
@@ -418,7 +418,7 @@ def add_decision(store: Store, *, uid: str, stage: str, work_id: int, reviewer: 
             stmt = _dialect_insert(conn, d).from_select(list(values), source)
         else:
             stmt = _dialect_insert(conn, d).values(**values)
-        row = conn.execute(_ignore_uid(conn, stmt).returning(*d.c)).first()
+        row = conn.execute(_ignore_uid(stmt).returning(*d.c)).first()
         if row is None:  # the uid was stored before (a retry), or the work is not assigned
             row = conn.execute(sa.select(d).where(d.c.uid == uid)).first()
             if row is None:
