@@ -1,0 +1,367 @@
+"""Prioritised screening: rank unscreened works by how likely they are to be included.
+
+Three pieces, each usable on its own:
+
+- :class:`TextFeatures` turns titles and abstracts into TF-IDF word and bigram vectors. Fit it
+  once on *all* works of a review (no labels are used, so this is fair) and keep the matrix.
+- :class:`Ranker` is the classifier: fit on the rows of screened works and their decisions,
+  then :meth:`Ranker.rank` orders any rows, most likely include first. It follows
+  scikit-learn's estimator habits: ``__init__`` only stores parameters, fitted state ends in
+  ``_``, randomness comes from ``random_state``.
+- :class:`BackgroundRanker` keeps a ranking fresh while screening goes on: a thread refits on
+  the latest decisions while the caller keeps serving the last ranking, so a reviewer never
+  waits for the model. Until there is at least one include and one exclude it serves a seeded
+  random order (the cold start).
+
+::
+
+    features = TextFeatures().fit(texts)
+    X = features.transform(texts)
+    ranker = Ranker(random_state=0).fit(X[screened], decisions)
+    order = ranker.rank(X[unscreened])          # positions in `unscreened`, best first
+
+Blinding: the ranking may be trained on every reviewer's decisions (the caller decides which
+decisions count, e.g. "included by anyone"), but a :class:`Ranking` carries only an order of
+works, never a decision, so nothing of another reviewer's decisions is shown.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "BackgroundRanker",
+    "Ranker",
+    "Ranking",
+    "TextFeatures",
+    "work_text",
+]
+
+Matrix = Any
+"""A 2-D feature matrix: a SciPy sparse matrix (CSR) or a NumPy array."""
+
+
+def work_text(title: str | None, abstract: str | None) -> str:
+    """The text a work is ranked by: its title, then its abstract."""
+    return " ".join(part for part in (title, abstract) if part)
+
+
+class TextFeatures:
+    """TF-IDF vectors of word unigrams and bigrams (sublinear term frequency, L2-normalised).
+
+    Parameters mirror :class:`sklearn.feature_extraction.text.TfidfVectorizer`; ``max_df``
+    drops terms in more than that share of works (near-stop-words). Titles and abstracts are
+    joined by :func:`work_text` before they get here.
+    """
+
+    def __init__(self, *, ngram_range: tuple[int, int] = (1, 2), min_df: int | float = 1,
+                 max_df: int | float = 0.95, sublinear_tf: bool = True,
+                 max_features: int | None = None) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_df = max_df
+        self.sublinear_tf = sublinear_tf
+        self.max_features = max_features
+
+    def _vectoriser(self, n_docs: int) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        max_df = self.max_df
+        if isinstance(max_df, float) and n_docs * max_df < 1:
+            max_df = 1.0  # a handful of works: keep every term rather than fail
+        return TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, max_df=max_df,
+                               sublinear_tf=self.sublinear_tf, max_features=self.max_features,
+                               dtype=np.float32)
+
+    def fit(self, texts: Sequence[str]) -> TextFeatures:
+        texts = list(texts)
+        vectoriser = self._vectoriser(len(texts))
+        try:
+            vectoriser.fit(texts)
+        except ValueError:  # no terms at all (empty texts): fall back to keeping everything
+            vectoriser = self._fallback()
+            vectoriser.fit([*texts, "empty"])
+        self.vectorizer_ = vectoriser
+        self.n_features_ = len(vectoriser.vocabulary_)
+        return self
+
+    def _fallback(self) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(ngram_range=self.ngram_range, sublinear_tf=self.sublinear_tf,
+                               token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+
+    def transform(self, texts: Sequence[str]) -> Matrix:
+        """The TF-IDF rows of ``texts``, a SciPy CSR matrix of float32."""
+        if not hasattr(self, "vectorizer_"):
+            raise RuntimeError("TextFeatures is not fitted yet: call fit(texts) first")
+        return self.vectorizer_.transform(list(texts)).tocsr()
+
+    def fit_transform(self, texts: Sequence[str]) -> Matrix:
+        texts = list(texts)
+        return self.fit(texts).transform(texts)
+
+    def get_params(self) -> dict[str, Any]:
+        return {"ngram_range": self.ngram_range, "min_df": self.min_df, "max_df": self.max_df,
+                "sublinear_tf": self.sublinear_tf, "max_features": self.max_features}
+
+
+class Ranker:
+    """A linear classifier of includes against excludes, used only for its ordering.
+
+    A linear support vector machine (``C``) on the feature rows, with the classes balanced by
+    sample weights so that all includes together weigh ``include_weight`` times as much as
+    all excludes together (in a review, includes are rare and each one matters). Fit on texts
+    as well as on matrices: given a list of strings, ``fit`` builds :class:`TextFeatures` from
+    them (stored in ``features_``) and ``rank`` reuses it.
+    """
+
+    def __init__(self, *, C: float = 0.11, include_weight: float = 9.8,
+                 random_state: int | None = None) -> None:
+        self.C = C
+        self.include_weight = include_weight
+        self.random_state = random_state
+
+    def get_params(self) -> dict[str, Any]:
+        return {"C": self.C, "include_weight": self.include_weight,
+                "random_state": self.random_state}
+
+    def clone(self) -> Ranker:
+        """An unfitted ranker with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def _matrix(self, X: Matrix | Sequence[str], *, fitting: bool) -> Matrix:
+        if isinstance(X, (list, tuple)) and (not X or isinstance(X[0], str)):
+            if fitting:
+                self.features_ = TextFeatures().fit(X)
+            elif not hasattr(self, "features_"):
+                raise TypeError("this ranker was fitted on a matrix: rank a matrix too")
+            return self.features_.transform(X)
+        return X
+
+    def fit(self, X: Matrix | Sequence[str], y: ArrayLike) -> Ranker:
+        """Learn from screened works: ``X`` their feature rows (or texts), ``y`` 1 = include."""
+        from sklearn.svm import LinearSVC
+
+        labels = np.asarray(y).astype(np.int8).ravel()
+        matrix = self._matrix(X, fitting=True)
+        if matrix.shape[0] != labels.shape[0]:
+            raise ValueError(f"{matrix.shape[0]} rows but {labels.shape[0]} labels")
+        if not set(np.unique(labels)) <= {0, 1}:
+            raise ValueError("labels must be 0 (exclude) or 1 (include)")
+        n_inc = int(labels.sum())
+        n_exc = labels.shape[0] - n_inc
+        if n_inc == 0 or n_exc == 0:
+            raise ValueError("need at least one include and one exclude to fit a ranker")
+        weights = np.where(labels == 1, 1.0, n_inc / (self.include_weight * n_exc))
+        weights *= labels.shape[0] / weights.sum()
+        model = LinearSVC(C=self.C, random_state=self.random_state)
+        model.fit(matrix, labels, sample_weight=weights)
+        self.model_ = model
+        self.classes_ = model.classes_
+        self.n_includes_ = n_inc
+        self.n_excludes_ = n_exc
+        return self
+
+    def decision_function(self, X: Matrix | Sequence[str]) -> NDArray[np.float64]:
+        """A score per row: higher means more likely an include (not a probability)."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("Ranker is not fitted yet: call fit(X, y) first")
+        matrix = self._matrix(X, fitting=False)
+        return np.asarray(self.model_.decision_function(matrix), dtype=np.float64)
+
+    def rank(self, X: Matrix | Sequence[str]) -> NDArray[np.intp]:
+        """Row positions of ``X``, most likely include first (ties: earlier row first)."""
+        scores = self.decision_function(X)
+        return np.argsort(-scores, kind="stable")
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """An order in which to screen works, as made by :class:`BackgroundRanker`.
+
+    ``order`` holds work positions (rows of the feature matrix), most likely include first;
+    works already labelled when the ranking was made are left out. It holds no decisions.
+    """
+
+    order: NDArray[np.intp]
+    version: int
+    """The :meth:`BackgroundRanker.update` call this ranking reflects (0: none yet)."""
+    n_labelled: int
+    trained: bool
+    """False for the cold start's seeded random order."""
+
+    def first(self, skip: Container[int] = ()) -> int | None:
+        """The first work of the order not in ``skip`` (e.g. screened since), or ``None``."""
+        for position in _iter_array(self.order):
+            if position not in skip:
+                return position
+        return None
+
+    def top(self, n: int, skip: Container[int] = ()) -> list[int]:
+        """The first ``n`` works of the order not in ``skip``."""
+        out: list[int] = []
+        for position in _iter_array(self.order):
+            if position not in skip:
+                out.append(position)
+                if len(out) >= n:
+                    break
+        return out
+
+
+def _iter_array(order: NDArray[np.intp], chunk: int = 1024) -> Iterable[int]:
+    for start in range(0, len(order), chunk):
+        yield from order[start:start + chunk].tolist()
+
+
+class BackgroundRanker:
+    """Re-ranks works in a background thread as decisions arrive; never makes the caller wait.
+
+    ``features`` is the feature matrix of all works (rows in a fixed order: the "positions"
+    used everywhere here), or a function that builds it, which then runs in the background
+    too (``n_works`` must then be given). Call :meth:`update` with the current decisions
+    (position -> 1 include / 0 exclude, every decision that should count, each time); the
+    thread fits a fresh ``ranker`` on the newest decisions it has, skipping any it did not get
+    to. :meth:`current` returns the latest finished :class:`Ranking` at once. Errors in the
+    thread are kept in :attr:`error` (the last good ranking stays in service); nothing is
+    printed.
+
+    Use as a context manager, or call :meth:`start` and :meth:`close`.
+    """
+
+    def __init__(self, features: Matrix | Callable[[], Matrix], *, n_works: int | None = None,
+                 ranker: Ranker | None = None, random_state: int | None = None) -> None:
+        if callable(features):
+            if n_works is None:
+                raise ValueError("give n_works when the features are built in the background")
+            self._build: Callable[[], Matrix] | None = features
+            self._matrix: Matrix | None = None
+        else:
+            self._build = None
+            self._matrix = features
+            n_works = features.shape[0]
+        assert n_works is not None
+        self.n_works = n_works
+        self.ranker = ranker if ranker is not None else Ranker(random_state=random_state)
+        self.random_state = random_state
+        rng = np.random.default_rng(random_state)
+        self._cold_order: NDArray[np.intp] = rng.permutation(n_works).astype(np.intp)
+        self._lock = threading.Condition()
+        self._ranking = Ranking(order=self._cold_order, version=0, n_labelled=0, trained=False)
+        self._labels: dict[int, int] = {}
+        self._version = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.fits = 0
+        """How many times the model was fitted (for tests and diagnostics)."""
+
+    # -- caller side ---------------------------------------------------------------------
+
+    def start(self) -> BackgroundRanker:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="scoping-ranker", daemon=True)
+            self._thread.start()
+        return self
+
+    def __enter__(self) -> BackgroundRanker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the thread (a fit under way finishes first, up to ``timeout`` seconds)."""
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def update(self, labels: Mapping[int, int]) -> int:
+        """Hand over the current decisions; returns their version number. Never blocks long."""
+        snapshot = {int(k): int(v) for k, v in labels.items()}
+        bad = [k for k in snapshot if not 0 <= k < self.n_works]
+        if bad:
+            raise ValueError(f"work positions out of range: {bad[:5]}")
+        with self._lock:
+            self._version += 1
+            self._labels = snapshot
+            self._lock.notify_all()
+            return self._version
+
+    def current(self) -> Ranking:
+        """The latest finished ranking (the cold start's random order until the first fit)."""
+        return self._ranking
+
+    def wait(self, version: int | None = None, timeout: float | None = None) -> bool:
+        """Block until the ranking reflects ``version`` (default: the latest update).
+
+        For tests and batch jobs; interactive callers use :meth:`current` instead.
+        """
+        with self._lock:
+            target = self._version if version is None else version
+            return self._lock.wait_for(
+                lambda: self._ranking.version >= target or self._closed or self.error is not None,
+                timeout)
+
+    # -- worker side ---------------------------------------------------------------------
+
+    def _pending(self, done: int) -> Callable[[], bool]:
+        return lambda: self._closed or self._version > done
+
+    def _work(self) -> None:
+        done = 0
+        while True:
+            with self._lock:
+                self._lock.wait_for(self._pending(done))
+                if self._closed:
+                    return
+                version, labels = self._version, self._labels
+            try:
+                ranking = self._rank(version, labels)
+            except Exception as exc:  # kept for the caller; the last ranking stays in service
+                with self._lock:
+                    self.error = exc
+                    self._lock.notify_all()
+                done = version
+                continue
+            with self._lock:
+                self._ranking = ranking
+                self.error = None
+                self._lock.notify_all()
+            done = version
+
+    def _rank(self, version: int, labels: dict[int, int]) -> Ranking:
+        labelled = np.fromiter(labels.keys(), dtype=np.intp, count=len(labels))
+        values = np.fromiter(labels.values(), dtype=np.int8, count=len(labels))
+        is_labelled = np.zeros(self.n_works, dtype=bool)
+        is_labelled[labelled] = True
+        if not (values == 1).any() or not (values == 0).any():
+            order = self._cold_order[~is_labelled[self._cold_order]]
+            return Ranking(order=order, version=version, n_labelled=len(labels), trained=False)
+        if self._matrix is None:
+            assert self._build is not None
+            self._matrix = self._build()
+        pool = np.flatnonzero(~is_labelled)
+        model = self.ranker.clone().fit(self._matrix[labelled], values)
+        self.fits += 1
+        order = pool[model.rank(self._matrix[pool])] if len(pool) else pool
+        return Ranking(order=order.astype(np.intp), version=version, n_labelled=len(labels),
+                       trained=True)
+
+
+def retrain_batch(n_labelled: int, fraction: float) -> int:
+    """How many works to screen before the next refit: every one early, then a growing batch.
+
+    With ``fraction`` 0.02 the model is refitted after every decision for the first 50, then
+    after every 2 % more decisions, which keeps refits to a few hundred even at 50,000 works.
+    """
+    return max(1, math.ceil(n_labelled * fraction)) if fraction > 0 else 1

@@ -1,0 +1,505 @@
+"""Replay a labelled review through the prioritisation model and the stopping rule.
+
+:func:`simulate` screens a dataset whose decisions are known, the way a reviewer would with
+``scoping``: one include and one exclude chosen at random as prior knowledge, then the works
+the :class:`~scoping.screen.prioritise.Ranker` ranks highest, refitted as decisions arrive;
+when the :class:`~scoping.screen.stopping.SwitchHeuristic` says the ranking has run dry, the
+rest in random order with the :class:`~scoping.screen.stopping.StoppingRule` tested after
+each work, until it is met. The model, the heuristic and the rule are the ones screening uses.
+
+Two screening orders come out of one run and share everything up to the switch:
+
+- the *ranked order*, continued by the model until every include is found; WSS@95, RRF@10,
+  loss and records-to-95 % are measured on it, as ASReview measures them (priors left out of
+  WSS, RRF and loss), so figures compare with ASReview simulations;
+- the *realistic order*: ranked until the switch, random after it; ``stop_at`` (works
+  screened, priors included, when the rule is met) and ``recall_at_stop`` come from it.
+
+:func:`labelled_from_records` turns records read from a CSV or RIS file into texts and 0/1
+labels, with notes on anything odd in the data; :func:`plot_recall` draws the recall curves.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from scoping.errors import UsageError
+from scoping.records import Record, normalise_title_key
+from scoping.screen import metrics
+from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
+from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
+
+__all__ = [
+    "METRIC_KEYS",
+    "LabelledSet",
+    "RunResult",
+    "SimulationResult",
+    "choose_priors",
+    "labelled_from_records",
+    "plot_recall",
+    "simulate",
+]
+
+METRIC_KEYS = ("wss95", "rrf10", "loss", "stop_at", "recall_at_stop")
+"""The per-run figures averaged into :attr:`SimulationResult.mean`, in this order."""
+
+
+# -- labelled data -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSet:
+    """Texts and 0/1 labels of a labelled review, with notes on its data."""
+
+    texts: list[str]
+    labels: NDArray[np.int8]
+    rows: list[int]
+    """Position of each kept work among the records read (0-based), for --prior lookups."""
+    notes: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+
+    @property
+    def n_includes(self) -> int:
+        return int(self.labels.sum())
+
+
+_ONE = {"1", "1.0", "true", "yes"}
+_ZERO = {"0", "0.0", "false", "no"}
+_RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
+_ASREVIEW_RIS = {"asreview_relevant": "1", "asreview_irrelevant": "0", "asreview_not_seen": ""}
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"[\s_]+", " ", name.strip().lower())
+
+
+def _ris_value(raw: str, tag: str) -> str | None:
+    """The value of RIS ``tag`` in a record's text; ASReview's N1 markers read as 1/0/empty."""
+    values: list[str] = []
+    for line in raw.splitlines():
+        match = _RIS_TAG.match(line)
+        if match and match.group(1) == tag:
+            values.append((match.group(2) or "").strip())
+    for value in values:  # ASReview writes its decision as a note among others
+        marker = _ASREVIEW_RIS.get(value.lower())
+        if marker is not None:
+            return marker
+    return values[0] if values else None
+
+
+def _label_of(record: Record, column: str, folded: str) -> tuple[bool, str | None]:
+    """(column present?, its value) for one record."""
+    if column in record.extra:
+        return True, str(record.extra[column])
+    for key, value in record.extra.items():
+        if isinstance(key, str) and _fold(key) == folded:
+            return True, str(value)
+    if len(column) == 2 and column.isupper() and record.raw:
+        value = _ris_value(record.raw, column)
+        if value is not None:
+            return True, value
+    return False, None
+
+
+def labelled_from_records(records: Iterable[Record], label_column: str,
+                          source: str = "the dataset") -> LabelledSet:
+    """Texts (title + abstract) and labels (column ``label_column``) of labelled records.
+
+    CSV columns are matched by name (case and ``_``/space folded); in RIS files the column is
+    a tag (e.g. ``LB``), and ASReview's ``ASReview_relevant``/``ASReview_irrelevant`` notes are
+    read too. Labels are 1 (include) or 0 (exclude); ``1.0``/``0.0``, ``true``/``false`` and
+    ``yes``/``no`` are accepted. Records with an empty label are left out (noted); any other
+    value is a :class:`~scoping.errors.UsageError`, as is a dataset without at least two
+    includes and two excludes. Missing abstracts and repeated rows are noted, not refused.
+    """
+    folded = _fold(label_column)
+    texts: list[str] = []
+    titles: list[str] = []
+    labels: list[int] = []
+    rows: list[int] = []
+    n_read = 0
+    found_column = False
+    unlabelled = 0
+    bad: Counter[str] = Counter()
+    first_bad: str | None = None
+    no_abstract = 0
+    no_text = 0
+    seen_text: dict[str, int] = {}
+    repeats = 0
+    conflicts = 0
+    extra_names: Counter[str] = Counter()
+    for position, record in enumerate(records):
+        n_read += 1
+        present, value = _label_of(record, label_column, folded)
+        if not present:
+            extra_names.update(k for k in record.extra if isinstance(k, str))
+            unlabelled += 1
+            continue
+        found_column = True
+        text_value = (value or "").strip()
+        if text_value == "":
+            unlabelled += 1
+            continue
+        lowered = text_value.lower()
+        if lowered in _ONE:
+            label = 1
+        elif lowered in _ZERO:
+            label = 0
+        else:
+            bad[text_value] += 1
+            if first_bad is None:
+                first_bad = f"line {record.line}" if record.line else f"record {position + 1}"
+            continue
+        text = work_text(record.title, record.abstract)
+        if not record.abstract:
+            no_abstract += 1
+        if not text:
+            no_text += 1
+        key = normalise_title_key(text)
+        if key:
+            if key in seen_text:
+                repeats += 1
+                if labels[seen_text[key]] != label:
+                    conflicts += 1
+            else:
+                seen_text[key] = len(labels)
+        texts.append(text)
+        titles.append(record.title or "")
+        labels.append(label)
+        rows.append(position)
+    if n_read == 0:
+        raise UsageError(f"{source} holds no records")
+    if not found_column:
+        names = ", ".join(repr(n) for n, _ in extra_names.most_common(12)) or "none"
+        raise UsageError(f"{source} has no label column {label_column!r}; columns not mapped to a "
+                         f"bibliographic field: {names}; pass --label-column with one of them")
+    if bad:
+        shown = ", ".join(f"{value!r} ({count}x)" for value, count in bad.most_common(5))
+        raise UsageError(f"column {label_column!r} of {source} must hold 0 (exclude) or 1 (include); "
+                         f"found {shown}, first at {first_bad}; fix or remove those rows")
+    array = np.asarray(labels, dtype=np.int8)
+    n_inc = int(array.sum())
+    n_exc = int(array.size - n_inc)
+    if n_inc < 2 or n_exc < 2:
+        what = "include" if n_inc < 2 else "exclude"
+        raise UsageError(f"{source} has {n_inc} include(s) and {n_exc} exclude(s) in column "
+                         f"{label_column!r}: a simulation needs at least two of each (one to start "
+                         f"from, one to find); check that 1 marks an include and that the file "
+                         f"is the whole review, not just its {what}s")
+    notes: list[str] = []
+    if unlabelled:
+        notes.append(f"{unlabelled:,} of {n_read:,} records have no label in {label_column!r} "
+                     f"and were left out")
+    if no_text:
+        notes.append(f"{no_text:,} records have neither title nor abstract: the model cannot rank "
+                     "them on text, so they come last")
+    if no_abstract - no_text > 0:
+        notes.append(f"{no_abstract - no_text:,} records have no abstract and are ranked on "
+                     "their title alone")
+    if repeats:
+        note = (f"{repeats:,} records repeat the title and abstract of an earlier one (kept; "
+                "de-duplicate first for a realistic run)")
+        if conflicts:
+            note += f"; {conflicts:,} of them carry the opposite label"
+        notes.append(note)
+    return LabelledSet(texts=texts, labels=array, rows=rows, notes=notes, titles=titles)
+
+
+# -- one simulated review ------------------------------------------------------------------
+
+
+def choose_priors(labels: ArrayLike, seed: int) -> tuple[int, int]:
+    """The prior knowledge for ``seed``: one include and one exclude, drawn at random.
+
+    Depends only on the labels and the seed, so other tools can be given the same priors.
+    """
+    array = np.asarray(labels)
+    rng = np.random.default_rng([seed, 0x5C0])
+    include = int(rng.choice(np.flatnonzero(array == 1)))
+    exclude = int(rng.choice(np.flatnonzero(array == 0)))
+    return include, exclude
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One simulated review (one seed)."""
+
+    seed: int
+    priors: tuple[int, int]
+    """Positions of the prior include and exclude in the dataset (0-based, rows kept)."""
+    wss95: float
+    """WSS@95 in percent (ranked order, priors left out)."""
+    rrf10: float
+    """Recall after 10 % screened, in percent (ranked order, priors left out)."""
+    loss: float
+    records_to_95: int
+    """Works screened (priors included) until 95 % of all includes were found, ranked order."""
+    switch_at: int | None
+    """Works screened when random sampling started (``None``: the heuristic never said so)."""
+    stop_at: int
+    """Works screened (priors included) when the stopping rule was met; all if never."""
+    stopped_by_rule: bool
+    recall_at_stop: float
+    """Share of all includes found by ``stop_at`` (0-1)."""
+    p_value_at_stop: float | None
+    seconds: float
+    ranked_labels: NDArray[np.int8] = field(repr=False)
+    """Decisions in ranked order after the priors, until the last include (for curves)."""
+    sampled_labels: NDArray[np.int8] = field(repr=False)
+    """Decisions of the random sample, in order, until the rule was met."""
+    n_includes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed, "wss95": self.wss95, "rrf10": self.rrf10, "loss": self.loss,
+            "stop_at": self.stop_at, "recall_at_stop": self.recall_at_stop,
+            "records_to_95": self.records_to_95, "switch_at": self.switch_at,
+            "stopped_by_rule": self.stopped_by_rule, "p_value_at_stop": self.p_value_at_stop,
+            "priors": list(self.priors), "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """All seeds of a simulation, their mean, and what they were run with."""
+
+    n_records: int
+    n_includes: int
+    runs: list[RunResult]
+    settings: dict[str, Any]
+    notes: list[str]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        keys = (*METRIC_KEYS, "records_to_95")
+        return {key: float(np.mean([getattr(run, key) for run in self.runs])) for key in keys}
+
+    @property
+    def share_unscreened(self) -> float:
+        """Mean share of the works left unscreened when the rule was met."""
+        return float(np.mean([1 - run.stop_at / self.n_records for run in self.runs]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_records": self.n_records, "n_includes": self.n_includes,
+            "runs": [run.to_dict() for run in self.runs], "mean": self.mean,
+            "share_unscreened": self.share_unscreened, "settings": self.settings,
+            "notes": self.notes,
+        }
+
+
+def _run(matrix: Any, labels: NDArray[np.int8], seed: int, ranker: Ranker, rule: StoppingRule,
+         heuristic: SwitchHeuristic, retrain_fraction: float) -> RunResult:
+    started = time.perf_counter()
+    n = int(labels.size)
+    total = int(labels.sum())
+    prior_inc, prior_exc = choose_priors(labels, seed)
+    rng = np.random.default_rng([seed, 0x5A3])
+    tracker = StoppingTracker(n_total=n, rule=rule, heuristic=heuristic, detailed=False)
+    labelled = np.zeros(n, dtype=bool)
+    train_rows = [prior_inc, prior_exc]
+    for row in train_rows:
+        labelled[row] = True
+        tracker.add_ranked(bool(labels[row]))
+    found = int(labels[prior_inc] + labels[prior_exc])
+    ranked: list[int] = []
+    branch: StoppingTracker | None = None
+    sampled: list[int] = []
+    queue: list[int] = []
+    fitted_at = -1
+    while True:
+        if branch is None and tracker.switch_suggested:
+            branch, sampled = _sample(tracker, labels, labelled, rng)
+        if found >= total:
+            if branch is None:  # only excludes are left: no model needed to know the rest
+                branch, sampled = _finish_ranked(tracker, labels, labelled, rng)
+            break
+        n_labelled = len(train_rows)
+        if not queue or n_labelled - fitted_at >= retrain_batch(max(fitted_at, 1), retrain_fraction):
+            pool = np.flatnonzero(~labelled)
+            model = ranker.clone().fit(matrix[train_rows], labels[train_rows])
+            queue = pool[model.rank(matrix[pool])].tolist()[::-1]  # pop() from the end
+            fitted_at = n_labelled
+        row = queue.pop()
+        labelled[row] = True
+        train_rows.append(row)
+        ranked.append(int(labels[row]))
+        found += int(labels[row])
+        tracker.add_ranked(bool(labels[row]))
+    assert branch is not None
+    ranked_array = np.asarray(ranked, dtype=np.int8)
+    padded = np.zeros(n - 2, dtype=np.int8)
+    padded[: ranked_array.size] = ranked_array
+    with_priors = np.concatenate([[labels[prior_inc], labels[prior_exc]], ranked_array])
+    to_95 = metrics.records_to_recall(with_priors, 0.95, total_includes=total)
+    stopped = branch.stopped_at is not None
+    stop_at = branch.stopped_at if branch.stopped_at is not None else n
+    return RunResult(
+        seed=seed, priors=(prior_inc, prior_exc),
+        wss95=100 * metrics.wss(padded, 0.95), rrf10=100 * metrics.rrf(padded, 0.10),
+        loss=metrics.loss(padded), records_to_95=to_95 if to_95 is not None else n,
+        switch_at=(n - branch.population) if branch.population is not None else None,
+        stop_at=stop_at, stopped_by_rule=stopped,
+        recall_at_stop=branch.includes_found / total if stopped else 1.0,
+        p_value_at_stop=branch.last_test.p_value if branch.last_test is not None else None,
+        seconds=time.perf_counter() - started, ranked_labels=ranked_array,
+        sampled_labels=np.asarray(sampled, dtype=np.int8), n_includes=total,
+    )
+
+
+def _sample(tracker: StoppingTracker, labels: NDArray[np.int8], labelled: NDArray[np.bool_],
+            rng: np.random.Generator) -> tuple[StoppingTracker, list[int]]:
+    """The realistic branch from here: random sampling of the rest until the rule is met."""
+    branch = copy.deepcopy(tracker)
+    branch.start_sampling()
+    sampled: list[int] = []
+    for row in rng.permutation(np.flatnonzero(~labelled)).tolist():
+        label = int(labels[row])
+        sampled.append(label)
+        if branch.add_sampled(bool(label)).met:
+            break
+    return branch, sampled
+
+
+def _finish_ranked(tracker: StoppingTracker, labels: NDArray[np.int8],
+                   labelled: NDArray[np.bool_], rng: np.random.Generator,
+                   ) -> tuple[StoppingTracker, list[int]]:
+    """All includes found before the switch: screen excludes until it comes (or none are left)."""
+    follow = copy.deepcopy(tracker)
+    left = int((~labelled).sum())
+    while left and not follow.switch_suggested:
+        follow.add_ranked(False)
+        left -= 1
+    if not left:
+        return follow, []
+    mask = labelled.copy()
+    mask[np.flatnonzero(~mask)[: int((~labelled).sum()) - left]] = True  # which ones: immaterial
+    return _sample(follow, labels, mask, rng)
+
+
+def simulate(texts: Sequence[str], labels: ArrayLike, *, seeds: Sequence[int] = (0, 1, 2),
+             ranker: Ranker | None = None, features: TextFeatures | None = None,
+             rule: StoppingRule | None = None, heuristic: SwitchHeuristic | None = None,
+             retrain_fraction: float = 0.02, notes: Sequence[str] = (),
+             progress: Callable[[int, RunResult], None] | None = None) -> SimulationResult:
+    """Simulate screening ``texts`` with known ``labels`` (1 include, 0 exclude), once per seed.
+
+    ``retrain_fraction``: the model is refitted after every decision for the first works, then
+    after each further ``retrain_fraction`` of the decisions made so far (as a background
+    retrain would keep up). ``progress`` is called after each seed.
+    """
+    label_array = np.asarray(labels, dtype=np.int8).ravel()
+    if len(texts) != label_array.size:
+        raise ValueError(f"{len(texts)} texts but {label_array.size} labels")
+    if not np.isin(label_array, (0, 1)).all():
+        raise UsageError("labels must be 0 (exclude) or 1 (include)")
+    n_inc = int(label_array.sum())
+    if n_inc < 2 or label_array.size - n_inc < 2:
+        raise UsageError("a simulation needs at least two includes and two excludes")
+    if not seeds:
+        raise UsageError("give at least one seed")
+    ranker = ranker or Ranker()
+    features = features or TextFeatures()
+    rule = rule or StoppingRule()
+    heuristic = heuristic or SwitchHeuristic()
+    matrix = features.fit_transform(texts)
+    runs: list[RunResult] = []
+    for seed in seeds:
+        seeded = type(ranker)(**{**ranker.get_params(), "random_state": seed})
+        run = _run(matrix, label_array, int(seed), seeded, rule, heuristic, retrain_fraction)
+        runs.append(run)
+        if progress is not None:
+            progress(len(runs), run)
+    settings = {
+        "features": {"kind": "tfidf", **features.get_params()},
+        "ranker": {"kind": "linear-svm", **{k: v for k, v in ranker.get_params().items()
+                                             if k != "random_state"}},
+        "retrain_fraction": retrain_fraction,
+        "priors": "one include and one exclude drawn at random per seed",
+        "stopping": rule.to_dict(),
+        "switch": heuristic.to_dict(),
+        "seeds": [int(s) for s in seeds],
+    }
+    return SimulationResult(n_records=int(label_array.size), n_includes=n_inc, runs=runs,
+                            settings=settings, notes=list(notes))
+
+
+# -- the recall curve ----------------------------------------------------------------------
+
+
+def plot_recall(result: SimulationResult, path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """Write the recall curves of every seed to a PNG at ``path`` (whole or not at all).
+
+    Solid: the ranked order; dotted: the random sample after the switch, up to where the
+    stopping rule was met (marked); dashed grey: random screening.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    target = Path(path)
+    n = result.n_records
+    total = result.n_includes
+    figure = Figure(figsize=(7.5, 5), dpi=120)
+    axes = figure.add_subplot()
+    axes.plot([0, n], [0, 1], linestyle="--", color="0.6", linewidth=1, label="random order")
+    colours = matplotlib.colormaps["tab10"]
+    for index, run in enumerate(result.runs):
+        colour = colours(index % 10)
+        prior_found = 1  # the prior include
+        found = prior_found + np.cumsum(run.ranked_labels)
+        x = np.concatenate([[2], 3 + np.arange(run.ranked_labels.size)])
+        y = np.concatenate([[prior_found], found]) / total
+        if x[-1] < n:
+            x = np.append(x, n)
+            y = np.append(y, 1.0)
+        axes.plot(x, y, color=colour, linewidth=1.4,
+                  label=f"seed {run.seed}: WSS@95 {run.wss95:.1f}, loss {run.loss:.3f}")
+        if run.switch_at is not None and run.sampled_labels.size:
+            before = _found_before(run)
+            sx = run.switch_at + np.arange(run.sampled_labels.size + 1)
+            sy = (before + np.concatenate([[0], np.cumsum(run.sampled_labels)])) / total
+            axes.plot(sx, sy, color=colour, linewidth=1, linestyle=":")
+        if run.stopped_by_rule:
+            axes.plot([run.stop_at], [run.recall_at_stop], marker="o", color=colour,
+                      markersize=6, markeredgecolor="black")
+    axes.set_xlim(0, n)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("records screened")
+    axes.set_ylabel("recall (share of includes found)")
+    axes.set_title(title or f"Recall curves: {n:,} records, {total:,} includes")
+    axes.grid(True, linewidth=0.3)
+    axes.legend(loc="lower right", fontsize=8,
+                title="dots: random sample until the stopping rule (o) was met",
+                title_fontsize=7)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".png", dir=target.parent)
+    os.close(fd)
+    try:
+        figure.savefig(tmp_name, format="png")
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _found_before(run: RunResult) -> int:
+    """Includes found (priors included) when sampling began."""
+    assert run.switch_at is not None
+    ranked_seen = max(0, min(run.ranked_labels.size, run.switch_at - 2))
+    return 1 + int(run.ranked_labels[:ranked_seen].sum())
+
