@@ -324,3 +324,28 @@ def test_ranking_hook(team: tuple[Store, Protocol, list[int]]) -> None:
 
     with pytest.raises(ValueError, match="exactly once"):
         ScreeningSession(store, protocol, "bob", rank=bad)
+
+
+def test_works_joined_by_dedupe_after_allocation(team: tuple[Store, Protocol, list[int]]) -> None:
+    """De-duplication can join two allocated works later: the one that disappears stops
+    counting (its decisions stay in the history) and nobody is asked to screen it."""
+    from scoping.dedupe import api as dedupe_api
+
+    store, protocol, works = team
+    keep, gone = sorted(works[:2])
+    _both(store, protocol, keep, "include", "include")
+    _both(store, protocol, gone, "exclude", "exclude")
+    dedupe_api.decide_pair(store, keep, gone, "same", reviewer=LEAD)
+    assert screen_tables.vanished_works(store, TITLE_ABSTRACT) == [gone]
+    outcome = final_outcomes(store, TITLE_ABSTRACT)
+    assert keep in outcome and gone not in outcome
+    assert len(screen_tables.decision_history(store, TITLE_ABSTRACT, work_id=gone)) == 2
+    (lead_view,) = status(store, protocol, LEAD, [TITLE_ABSTRACT])
+    assert lead_view.vanished == 1 and lead_view.outcomes is not None
+    assert lead_view.outcomes["not started"] == 135 - 2
+    session = ScreeningSession(store, protocol, "alice")
+    seen = set()
+    while (card := session.current()) is not None:
+        seen.add(card.work_id)
+        session.decide("exclude")
+    assert gone not in seen and len(seen) == 133

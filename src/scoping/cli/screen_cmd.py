@@ -576,3 +576,7 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
         if item.outcomes is not None:
             shown = " · ".join(f"{name} {n:,}" for name, n in item.outcomes.items())
             out.print(f"  works: {item.works:,} to screen, {item.allocated:,} allocated; {shown}")
+            if item.vanished:
+                out.print(f"  {item.vanished:,} allocated works were later joined to other works by "
+                          "'scoping dedupe'; their decisions are kept in the history but no longer "
+                          "count")

@@ -348,6 +348,8 @@ class StageStatus:
     """Works with an assignment at this stage (leads only)."""
     outcomes: dict[str, int] | None = None
     """Works by outcome, plus "not started" (leads only)."""
+    vanished: int | None = None
+    """Allocated works that de-duplication later joined to another work (leads only)."""
 
 
 def _progress(person: str, stage: str, assigned: set[int],
@@ -388,6 +390,8 @@ def status(store: Store, protocol: Protocol, viewer: str,
         shown = {name: counts.get(name, 0) for name in
                  ("include", "exclude", *(("not-retrieved",) if stage == FULL_TEXT else ()),
                   "conflict", "pending")}
-        shown["not started"] = max(0, len(allocated) - sum(counts.values()))
-        out.append(StageStatus(stage, rows, works=works, allocated=len(allocated), outcomes=shown))
+        gone = tables.vanished_works(store, stage)
+        shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()))
+        out.append(StageStatus(stage, rows, works=works, allocated=len(allocated), outcomes=shown,
+                               vanished=len(gone)))
     return out

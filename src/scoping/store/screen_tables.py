@@ -70,6 +70,7 @@ __all__ = [
     "screen_assignments",
     "screen_decisions",
     "screen_resolutions",
+    "vanished_works",
     "work_ids",
     "work_records",
 ]
@@ -586,16 +587,27 @@ def derive_outcome(stage: str, assigned: Collection[str],
     return (value, reason if value == "exclude" else None)
 
 
+def vanished_works(store: Store, stage: str) -> list[int]:
+    """Works allocated at ``stage`` that no longer exist: de-duplication joined them to another
+    work after they were allocated. Their decisions stay in the history but count nowhere."""
+    existing = set(work_ids(store))
+    return sorted({work for work, _ in assignments(store, stage)} - existing)
+
+
 def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
-    """The outcome of every work at ``stage`` that has a decision or a resolution."""
+    """The outcome of every work at ``stage`` that has a decision or a resolution.
+
+    Works that no longer exist (see :func:`vanished_works`) are left out.
+    """
     ensure_tables(store)
+    existing = set(work_ids(store))
     assigned = assigned_reviewers(store, stage)
     by_work: dict[int, dict[str, tuple[str, str | None]]] = {}
     for (work, reviewer), row in current_decisions(store, stage).items():
         by_work.setdefault(work, {})[reviewer] = (row.decision, row.reason)
     resolutions = current_resolutions(store, stage)
     out: dict[int, Outcome] = {}
-    for work in sorted(by_work.keys() | resolutions.keys()):
+    for work in sorted((by_work.keys() | resolutions.keys()) & existing):
         resolution = resolutions.get(work)
         derived = derive_outcome(
             stage, assigned.get(work, ()), by_work.get(work, {}),
