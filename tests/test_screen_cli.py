@@ -253,3 +253,36 @@ def test_killing_the_screen_loses_nothing_shown_as_saved(review: Path) -> None:
     assert len(saved) >= 25
     assert stored[: len(saved)] == saved  # everything shown as saved was stored, in order
     assert len(stored) <= 60  # and nothing but the decisions of the keys sent
+
+
+def test_screening_elsewhere_with_a_worksheet(review: Path) -> None:
+    run(review, "assign", "--reviewer", LEAD)
+    run(review, "screen", "--reviewer", "bob", "--plain", input="i\ni\nq\n")
+    run(review, "screen", "--reviewer", "alice", "--plain", input="e\n1\nq\n")
+    sheet = review / "alice.csv"
+    code, out, err = run(review, "screen", "--reviewer", "alice", "--to-csv", str(sheet))
+    assert code == 0, err
+    assert out.startswith(f"Wrote your 134 works still to screen at title-abstract to {sheet}.\n")
+    assert "--from-csv" in out
+    import csv
+
+    with sheet.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 134 and rows[0]["decision"] == "" and rows[0]["title"]
+    assert list(rows[0]) == ["work_id", "title", "authors", "year", "journal", "doi", "abstract",
+                             "keywords", "decision", "reason", "note"]
+    # the reviewer fills in some rows elsewhere and loads the file back
+    for n, row in enumerate(rows[:10]):
+        row["decision"] = "include" if n % 2 else "exclude"
+    with sheet.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code, out, err = run(review, "screen", "--reviewer", "alice", "--from-csv", str(sheet))
+    assert code == 0, err
+    assert out == (f"Stored 10 decisions from {sheet} at title-abstract (0 rows repeated a decision "
+                   "already stored; 124 rows without a decision were left for later)\n")
+    code, out, _ = run(review, "screen", "--reviewer", "alice", "--to-csv", str(sheet))
+    assert "Wrote your 124 works" in out
+    code, _, err = run(review, "screen", "--reviewer", "alice", "--to-csv", str(sheet), "--plain")
+    assert code == 2 and "use one of --plain, --from-csv and --to-csv" in err

@@ -137,14 +137,15 @@ def test_public_api() -> None:
     import scoping.screen as screen
 
     assert sorted(screen.__all__) == sorted([
-        "CSV_COLUMNS", "FULL_TEXT", "STAGES", "TITLE_ABSTRACT", "Agreement", "Allocation",
+        "CSV_COLUMNS", "FULL_TEXT", "STAGES", "TITLE_ABSTRACT", "WORKSHEET_COLUMNS", "Agreement",
+        "Allocation",
         "AllocationPlan", "Card", "Conflict", "CsvReport", "Highlight", "Merge", "PairAgreement",
         "Progress", "Protocol", "Rank", "Reviewer", "ReviewerProgress", "ScreeningSession", "Span",
         "StageAllocation", "StageRules", "StageStatus", "agreement", "agreement_from_table",
         "assign_works", "check_decision", "choices", "conflicts", "eligible_works",
-        "final_outcomes", "find_terms", "landis_koch", "load_card", "load_decisions_csv",
+        "final_outcomes", "find_terms", "landis_koch", "load_card", "load_cards", "load_decisions_csv",
         "load_protocol", "new_uid", "order_works", "parse_protocol", "pending_works",
         "plan_allocation", "record_decision", "resolve", "seeded_order", "simple_merge", "status",
-        "team_agreement", "term_counts", "withdraw_decision", "work_decisions"])
+        "team_agreement", "term_counts", "withdraw_decision", "work_decisions", "worksheet"])
     for name in screen.__all__:
         assert getattr(screen, name) is not None

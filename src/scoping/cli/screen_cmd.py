@@ -7,10 +7,14 @@ people's decisions, agreement and the team's progress are for leads.
 
 from __future__ import annotations
 
+import csv
+import os
 import shutil
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -121,9 +125,13 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
               metavar="FILE", help="Store decisions made elsewhere, from a CSV file with "
                                    "work_id (or record_id), decision, and optional reason, note, "
                                    "fulltext columns; checked row by row, stored all or none.")
+@click.option("--to-csv", "to_csv", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="Write your works still to screen to a CSV worksheet (title, "
+                                   "authors, abstract... and empty decision, reason, note "
+                                   "columns) to fill in elsewhere and load with --from-csv.")
 @review_options
 def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | None,
-               review: Callable[[], Review]) -> None:
+               to_csv: str | None, review: Callable[[], Review]) -> None:
     """Screen the works assigned to you, one at a time.
 
     Shows the title, authors, year, journal, abstract (highlight terms coloured) and
@@ -138,13 +146,16 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
       scoping screen --reviewer alice
       scoping screen --reviewer alice --stage full-text
       scoping screen --reviewer alice --plain            # screen readers, scripts
-      scoping screen --reviewer alice --from-csv alice-decisions.csv
+      scoping screen --reviewer alice --to-csv alice.csv     # screen elsewhere, then:
+      scoping screen --reviewer alice --from-csv alice.csv
     """
+    if sum(bool(x) for x in (plain, from_csv, to_csv)) > 1:
+        raise click.UsageError("use one of --plain, --from-csv and --to-csv")
     target, protocol = _open(review)
+    if to_csv is not None:
+        _write_worksheet(target, protocol, reviewer or "", stage, Path(to_csv))
+        return
     if from_csv is not None:
-        if plain:
-            raise click.UsageError("--from-csv stores a file of decisions; it cannot be combined "
-                                   "with --plain")
         with target.open_store() as store:
             report = screen.load_decisions_csv(store, protocol, reviewer or "", stage, from_csv)
         if report.errors:
@@ -152,8 +163,10 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
                 err.print(f"{from_csv}: {problem}")
             raise UsageError(f"{from_csv}: nothing was stored; correct the rows above and load "
                              "the file again")
+        later = f"; {report.undecided:,} rows without a decision were left for later" \
+            if report.undecided else ""
         out.print(f"Stored {report.added:,} decisions from {from_csv} at {stage} "
-                  f"({report.unchanged:,} rows repeated a decision already stored)")
+                  f"({report.unchanged:,} rows repeated a decision already stored{later})")
         return
     if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the full-screen view needs a terminal; use --plain for screen "
@@ -172,6 +185,31 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
         undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
         out.print(f"Saved {p.session_saved:,} decisions in this session{undone}; {p.done:,} of "
                   f"{p.assigned:,} works done at {stage}.")
+
+
+def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: str,
+                     path: Path) -> None:
+    if not path.parent.exists():
+        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
+    columns = [*screen.WORKSHEET_COLUMNS, *(("fulltext",) if stage == FULL_TEXT else ())]
+    with target.open_store() as store:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+                writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+                writer.writeheader()
+                n = 0
+                for row in screen.worksheet(store, protocol, reviewer, stage, merge=_merged):
+                    writer.writerow(row)
+                    n += 1
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+    choices = ", ".join(screen.choices(stage))
+    out.print(f"Wrote your {n:,} works still to screen at {stage} to {path}.")
+    out.print(f"Fill in decision ({choices}), reason and note, then load it with: "
+              f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {path}")
 
 
 _PLAIN_KEYS = {

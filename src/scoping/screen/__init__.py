@@ -8,6 +8,7 @@ command                        library call
 =============================  ==================================================================
 ``scoping assign``             :func:`assign_works` (:func:`plan_allocation` is the pure rule)
 ``scoping screen``             :class:`ScreeningSession` (queue, decide, skip, undo, progress)
+``scoping screen --to-csv``    :func:`worksheet`
 ``scoping screen --from-csv``  :func:`load_decisions_csv`
 ``scoping conflicts``          :func:`conflicts`
 ``scoping resolve``            :func:`conflicts`, :func:`resolve`
@@ -38,7 +39,16 @@ from scoping.screen.allocation import (
     eligible_works,
     plan_allocation,
 )
-from scoping.screen.cards import Card, Merge, Span, find_terms, load_card, simple_merge, term_counts
+from scoping.screen.cards import (
+    Card,
+    Merge,
+    Span,
+    find_terms,
+    load_card,
+    load_cards,
+    simple_merge,
+    term_counts,
+)
 from scoping.screen.decisions import (
     CSV_COLUMNS,
     Conflict,
@@ -70,12 +80,14 @@ from scoping.screen.protocol import (
     parse_protocol,
 )
 from scoping.screen.queue import (
+    WORKSHEET_COLUMNS,
     Progress,
     Rank,
     ScreeningSession,
     order_works,
     pending_works,
     seeded_order,
+    worksheet,
 )
 
 __all__ = [
@@ -83,6 +95,7 @@ __all__ = [
     "FULL_TEXT",
     "STAGES",
     "TITLE_ABSTRACT",
+    "WORKSHEET_COLUMNS",
     "Agreement",
     "Allocation",
     "AllocationPlan",
@@ -113,6 +126,7 @@ __all__ = [
     "find_terms",
     "landis_koch",
     "load_card",
+    "load_cards",
     "load_decisions_csv",
     "load_protocol",
     "new_uid",
@@ -129,4 +143,5 @@ __all__ = [
     "term_counts",
     "withdraw_decision",
     "work_decisions",
+    "worksheet",
 ]

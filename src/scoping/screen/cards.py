@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,8 @@ from scoping.records import Record
 from scoping.screen.protocol import Highlight
 from scoping.store import Store, screen_tables
 
-__all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "simple_merge", "term_counts"]
+__all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "load_cards", "simple_merge",
+           "term_counts"]
 
 Merge = Callable[[int, Sequence[tuple[int, str, Record]]], Mapping[str, Any]]
 """``merge(work id, [(record id, source, record), ...]) -> {field name: value}``."""
@@ -73,6 +74,23 @@ def load_card(store: Store, work_id: int, *, merge: Merge | None = None) -> Card
     records = screen_tables.work_records(store, work_id)
     if not records:
         return None
+    return _card(work_id, records, merge)
+
+
+def load_cards(store: Store, work_ids: Sequence[int], *, merge: Merge | None = None
+               ) -> Iterator[Card]:
+    """The cards of ``work_ids``, in that order (works that do not exist are left out), read a
+    few hundred at a time."""
+    ids = list(work_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found = screen_tables.works_records(store, chunk)
+        for work in chunk:
+            if work in found:
+                yield _card(work, found[work], merge)
+
+
+def _card(work_id: int, records: list[tuple[int, str, Record]], merge: Merge | None) -> Card:
     values = (merge or simple_merge)(work_id, records)
     year = values.get("year")
     return Card(

@@ -147,6 +147,8 @@ class CsvReport:
     rows: int = 0
     added: int = 0
     unchanged: int = 0
+    undecided: int = 0
+    """Rows with an empty decision (a worksheet's works not screened yet): left alone."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -155,9 +157,11 @@ def load_decisions_csv(store: Store, protocol: Protocol, reviewer: str, stage: s
     """Store a reviewer's decisions from a CSV file, checked row by row, all or none.
 
     Columns (header row, any order, any case): ``work_id`` (or ``record_id``), ``decision``,
-    and optionally ``reason``, ``note``, ``fulltext``. Every row must name a work assigned to
-    the reviewer at ``stage``, once. Rows that repeat the reviewer's current decision are
-    left out; the rest are appended in one transaction.
+    and optionally ``reason``, ``note``, ``fulltext`` (a worksheet from
+    :func:`~scoping.screen.worksheet` has them all). Rows with an empty decision are left for
+    later. Every other row must name a work assigned to the reviewer at ``stage``, once. Rows
+    that repeat the reviewer's current decision are left out; the rest are appended in one
+    transaction.
     """
     person = protocol.reviewer(reviewer)
     protocol.stage(stage)
@@ -195,6 +199,9 @@ def load_decisions_csv(store: Store, protocol: Protocol, reviewer: str, stage: s
             i = index.get(name)
             return row[i].strip() if i is not None and i < len(row) and row[i].strip() else None
 
+        if cell("decision") is None:
+            report.undecided += 1
+            continue
         try:
             value = cell(id_column)
             if value is None or not value.isdigit():

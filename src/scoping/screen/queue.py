@@ -20,18 +20,19 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from scoping.errors import UsageError
-from scoping.screen.cards import Card, Merge, load_card
+from scoping.screen.cards import Card, Merge, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
-from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
+from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 from scoping.store.screen_tables import DecisionRow
 
-__all__ = ["Progress", "Rank", "ScreeningSession", "order_works", "pending_works", "seeded_order"]
+__all__ = ["WORKSHEET_COLUMNS", "Progress", "Rank", "ScreeningSession", "order_works",
+           "pending_works", "seeded_order", "worksheet"]
 
 Rank = Callable[[Sequence[int]], Sequence[int]]
 """``rank(work_ids) -> the same ids in the order to screen them``."""
@@ -71,6 +72,29 @@ def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
     """Works assigned to ``reviewer`` at ``stage`` without a current decision of theirs."""
     decided = {work for work, _ in tables.current_decisions(store, stage, reviewer=reviewer)}
     return [w for w in tables.assigned_works(store, stage, reviewer) if w not in decided]
+
+
+WORKSHEET_COLUMNS = ("work_id", "title", "authors", "year", "journal", "doi", "abstract",
+                     "keywords", "decision", "reason", "note")
+"""Columns of a reviewer's worksheet (``fulltext`` is added at the full-text stage)."""
+
+
+def worksheet(store: Store, protocol: Protocol, reviewer: str, stage: str = TITLE_ABSTRACT, *,
+              merge: Merge | None = None) -> Iterator[dict[str, str]]:
+    """Rows for screening elsewhere: the reviewer's undecided works, in their queue order,
+    with empty decision columns to fill in and load back with
+    :func:`~scoping.screen.load_decisions_csv`."""
+    person = protocol.reviewer(reviewer)
+    protocol.stage(stage)
+    order = seeded_order(pending_works(store, stage, person.name), seed=protocol.allocation.seed,
+                         stage=stage, reviewer=person.name)
+    extra = {"fulltext": ""} if stage == FULL_TEXT else {}
+    for card in load_cards(store, order, merge=merge):
+        yield {"work_id": str(card.work_id), "title": card.title or "",
+               "authors": "; ".join(card.authors), "year": str(card.year or ""),
+               "journal": card.journal or "", "doi": card.doi or "", "abstract": card.abstract or "",
+               "keywords": "; ".join(card.keywords), "decision": "", "reason": "", "note": "",
+               **extra}
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ __all__ = [
     "vanished_works",
     "work_ids",
     "work_records",
+    "works_records",
 ]
 
 DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
@@ -267,6 +268,24 @@ def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
     with _reader(store).connect() as conn:
         found = [_stored(row._mapping) for row in conn.execute(query)]
     return [(s.id, s.source, s.record) for s in found]
+
+
+def works_records(store: Store, work_ids: Sequence[int]) -> dict[int, list[tuple[int, str, Record]]]:
+    """:func:`work_records` of many works, a few hundred per query."""
+    from scoping.store.core import _stored
+
+    ensure_tables(store)
+    out: dict[int, list[tuple[int, str, Record]]] = {}
+    with _reader(store).connect() as conn:
+        for chunk in _chunks(work_ids):
+            query = (sa.select(records, record_work.c.work_id.label("_work"))
+                     .join(record_work, record_work.c.record_id == records.c.id)
+                     .where(record_work.c.work_id.in_(chunk or [])).order_by(records.c.id))
+            for row in conn.execute(query):
+                found = _stored(row._mapping)
+                out.setdefault(int(row._mapping["_work"]), []).append(
+                    (found.id, found.source, found.record))
+    return out
 
 
 def assignments(store: Store, stage: str) -> list[tuple[int, str]]:
