@@ -211,10 +211,11 @@ def test_blinding_every_command_a_reviewer_can_run(review: Path) -> None:
         (("resolve", "--reviewer", "alice", "--work", "1"), "i\n"),
         (("agreement", "--reviewer", "alice"), None),
         (("assign", "--reviewer", "alice"), None),
+        (("screen", "--reviewer", "alice", "--to-csv", str(review / "sheet.csv")), None),
     ]:
         _, stdout, stderr = run(review, *args, input=stdin)
         outputs.append(stdout + stderr)
-    text = "\n".join(outputs)
+    text = "\n".join(outputs) + (review / "sheet.csv").read_text(encoding="utf-8")
     for leak in ("bob", "lena", "secret remark", "not started", "conflict", "Resolved", "agreement:"):
         assert not re.search(rf"\b{re.escape(leak)}\b", text, flags=re.I), leak
     status_out = outputs[4]
