@@ -272,3 +272,26 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
     last = screen_tables.decision_history(store, TITLE_ABSTRACT, reviewer="alice")[-1]
     assert (last.work_id, last.decision, last.reason, last.via) == (
         order[20], "exclude", "wrong intervention", "tui")
+
+
+def test_keys_typed_into_a_dialog_decide_nothing(review: tuple[Review, Store]) -> None:
+    rv, store = review
+    app = ScreeningApp(_session(rv, store))
+
+    async def drive() -> None:
+        async with app.run_test() as pilot:
+            first = app.shown_work
+            await pilot.press("e")
+            await pilot.pause()
+            await pilot.press("i", "m", "u", "s", "q")  # not decisions while choosing a reason
+            await pilot.pause()
+            assert app.screen.__class__.__name__ == "ReasonScreen"
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("n", "i", "m", "q", "enter")  # typed into the note
+            await pilot.pause()
+            assert app.session.note == "imq" and app.shown_work == first
+            await pilot.press("q")
+
+    asyncio.run(drive())
+    assert screen_tables.decision_history(store, TITLE_ABSTRACT) == []
