@@ -197,6 +197,11 @@ def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:
     ft_rows = [r for r in screen_tables.final_outcomes(store) if r[1] == FULL_TEXT]
     assert sorted(ft_rows) == sorted([(w1, FULL_TEXT, "exclude", "no outcome data"),
                                       (w2, FULL_TEXT, "not-retrieved", None)])
+    # the lead changes their mind on w2 at title-abstract: it leaves the full-text stage
+    resolve(store, protocol, LEAD, TITLE_ABSTRACT, w2, "exclude")
+    assert set(final_outcomes(store, FULL_TEXT)) == {w1}
+    session = ScreeningSession(store, protocol, "alice", FULL_TEXT)
+    assert session.progress().assigned == 1
 
 
 def test_status_shows_a_reviewer_only_their_own(team: tuple[Store, Protocol, list[int]]) -> None:

@@ -132,6 +132,10 @@ class ScreeningSession:
         self._merge = merge
         self._clock = clock
         assigned = tables.assigned_works(store, stage, self.reviewer.name)
+        if stage == FULL_TEXT and assigned:  # only works still included at title-abstract
+            included = {work for work, o in tables.outcomes(store, TITLE_ABSTRACT).items()
+                        if o.outcome == "include"}
+            assigned = [work for work in assigned if work in included]
         if not assigned:
             raise UsageError(f"no works are assigned to {self.reviewer.name!r} at {stage} yet; "
                              "the lead allocates them with 'scoping assign'")

@@ -616,10 +616,15 @@ def vanished_works(store: Store, stage: str) -> list[int]:
 def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
     """The outcome of every work at ``stage`` that has a decision or a resolution.
 
-    Works that no longer exist (see :func:`vanished_works`) are left out.
+    Works that no longer exist (see :func:`vanished_works`) are left out, and at full text so
+    are works whose title-abstract outcome is no longer "include" (a lead changed it after
+    they were allocated for full text).
     """
     ensure_tables(store)
     existing = set(work_ids(store))
+    if stage == "full-text":
+        existing &= {work for work, o in outcomes(store, "title-abstract").items()
+                     if o.outcome == "include"}
     assigned = assigned_reviewers(store, stage)
     by_work: dict[int, dict[str, tuple[str, str | None]]] = {}
     for (work, reviewer), row in current_decisions(store, stage).items():
