@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: install demo test lint bench clean postgres
+.PHONY: install demo test lint bench clean system-packages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,10 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/scoping demo demo-review --replace
 
-postgres:
-	@bash scripts/ensure-postgres
+system-packages:
+	@bash scripts/ensure-system-packages
 
-test: install postgres
+test: install system-packages
 	$(BIN)/python -m pytest
 
 lint: install
