@@ -211,8 +211,9 @@ class TopicModel(BaseEstimator):
     Parameters
     ----------
     n_topics : int or "auto"
-        The number of topics, or ``"auto"`` to choose it by stability between ``k_min`` and
-        ``k_max`` (capped for small sets of works: about one topic per five works).
+        The number of topics, or ``"auto"`` to choose it by stability x coherence between
+        ``k_min`` and ``k_max`` (capped for small sets of works: at most one topic per five
+        works and 1.5 x the square root of the number of works).
     threshold : float
         A work belongs to a topic when the topic's share of the work is at least this.
     title_weight : int
@@ -323,11 +324,18 @@ class TopicModel(BaseEstimator):
         vectorizer = self._vectorizer(n_docs)
         try:
             V = vectorizer.fit_transform(docs).tocsr()
-        except ValueError:  # every word is a stop word, or no text at all
-            raise UsageError(
-                "the works have no words to build topics from (no titles or abstracts, or "
-                "only stop words)"
-            ) from None
+        except ValueError:
+            # no word passes min_df/max_df (works that all say the same), or no words at all
+            vectorizer.set_params(min_df=1, max_df=1.0)
+            try:
+                V = vectorizer.fit_transform(docs).tocsr()
+            except ValueError:
+                raise UsageError(
+                    "the works have no words to build topics from (no titles or abstracts, or "
+                    "only stop words)"
+                ) from None
+            self.notes_.append("no word is rarer than max_df in most works: the works are "
+                               "very alike, so every word was kept")
         self.vectorizer_ = vectorizer
         self.terms_ = vectorizer.get_feature_names_out()
         has_text = np.asarray(V.getnnz(axis=1) > 0)
@@ -388,7 +396,10 @@ class TopicModel(BaseEstimator):
     def _choose_k(self, Vt: sp.csr_matrix, distinct: int, rng: np.random.Generator) -> int:
         """The K with the best stability x coherence among the candidates (see the module notes)."""
         self.k_scores_ = {}
-        hi = min(self.k_max, max(1, distinct // 5), Vt.shape[1])
+        # about five works per topic at least, and no more than 1.5 sqrt(works) topics: a
+        # reviewer reads 10 topics of 100 works or 30 of 1,000, not 30 of 150
+        hi = min(self.k_max, max(1, distinct // 5), max(2, round(1.5 * math.sqrt(distinct))),
+                 Vt.shape[1])
         if hi < max(2, self.k_min):
             k = max(1, min(hi, distinct))
             self.notes_.append(
@@ -408,7 +419,8 @@ class TopicModel(BaseEstimator):
         for k in _candidate_ks(max(2, self.k_min), hi):
             fits = [
                 self._fit_topics(Vt[rows], k, np.random.default_rng(seed), sample=sub,
-                                 max_iter=min(self.max_iter, 200), max_terms=5000)[0]
+                                 max_iter=min(self.max_iter, 200), max_terms=5000,
+                                 tol=max(self.tol, 1e-3))[0]
                 for rows, seed in zip(samples, seeds, strict=True)
             ]
             stability = float(np.mean([_match_matrices(fits[i], fits[j])
@@ -420,7 +432,7 @@ class TopicModel(BaseEstimator):
 
     def _fit_topics(
         self, V: sp.csr_matrix, k: int, rng: np.random.Generator, *, sample: int,
-        max_iter: int | None = None, max_terms: int | None = None,
+        max_iter: int | None = None, max_terms: int | None = None, tol: float | None = None,
     ) -> tuple[np.ndarray, int, bool]:
         n = V.shape[0]
         S = V[np.sort(rng.choice(n, size=sample, replace=False))] if n > sample else V
@@ -430,7 +442,7 @@ class TopicModel(BaseEstimator):
             cols = np.sort(np.argsort(-df, kind="stable")[:max_terms])
         seed = int(rng.integers(0, 2**31 - 1))
         nmf = NMF(n_components=k, init="nndsvda", solver="cd", beta_loss="frobenius",
-                  max_iter=max_iter or self.max_iter, tol=self.tol, random_state=seed)
+                  max_iter=max_iter or self.max_iter, tol=tol or self.tol, random_state=seed)
         with warnings.catch_warnings():
             # convergence is reported through converged_ and notes_, not as a warning
             warnings.simplefilter("ignore", ConvergenceWarning)
