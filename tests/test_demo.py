@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -27,6 +28,16 @@ def test_demo_builds_a_review_from_the_bundled_exports(tmp_path: Path) -> None:
     # every export holds a subset of the 725 works of the source review, some in several
     assert len(truth) == 725
     assert len(truth) < int(count.stdout) < 3 * len(truth)
+    # the later stages ran on them: de-duplication, simulated screening, PRISMA
+    for kind in ("json", "svg", "png", "pdf", "csv"):
+        assert (target / "outputs" / f"prisma.{kind}").stat().st_size > 0
+    prisma = json.loads((target / "outputs" / "prisma.json").read_text(encoding="utf-8"))
+    assert prisma["complete"] is True
+    assert prisma["identification"]["records_identified"]["n"] == int(count.stdout)
+    # the simulated lead settles every conflict by the published decision, so the review's
+    # published includes that are in the exports are exactly the included studies
+    assert prisma["included"]["studies"]["n"] == sum(r["label_included"] == "1" for r in truth)
+    assert "simulated" in result.stdout.lower()
 
 
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:

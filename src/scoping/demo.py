@@ -14,12 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from scoping.dedupe.api import run_dedupe
+from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
 from scoping.errors import ReviewFolderError
 from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
+from scoping.report.api import make_prisma
 from scoping.review import Review, init_review
+from scoping.screen import load_protocol
 
 __all__ = ["DemoResult", "build_demo", "demo_files"]
 
@@ -39,6 +43,8 @@ class DemoResult:
     total_records: int = 0
     by_source: list[tuple[str, int]] = field(default_factory=list)
     works: int = 0
+    screening: ScreeningSummary | None = None
+    prisma: Any = None
 
 
 def demo_files() -> list[DemoFile]:
@@ -83,6 +89,10 @@ def build_demo(
     say(f"Creating the review folder {root}")
     review = init_review(root)
     (review.root / MARKER).write_text("made by 'scoping demo'; safe to delete\n", encoding="utf-8")
+    base = resources.files("scoping").joinpath("data", "demo")
+    for name, target in (("strategy.toml", review.strategy_path),
+                         ("protocol.toml", review.protocol_path)):
+        target.write_text(base.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
     result = DemoResult(review=review)
     exports = review.exports_dir
     with review.open_store() as store:
@@ -99,4 +109,10 @@ def build_demo(
         say("De-duplicating: linking the records of each publication into one work")
         dedupe = run_dedupe(store)
         result.works = len(set(dedupe.works.values()))
+        say("Screening with SIMULATED reviewers (ana, ben) and a SIMULATED lead")
+        protocol = load_protocol(review.protocol_path)
+        truth = work_truth(store, load_truth(Path(str(base.joinpath("truth.csv")))))
+        result.screening = simulate_screening(store, protocol, truth, say=say)
+    say("Drawing the PRISMA 2020 flow diagram from the store")
+    result.prisma = make_prisma(review)
     return result

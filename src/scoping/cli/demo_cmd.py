@@ -39,5 +39,14 @@ def demo_cmd(directory: str, replace: bool) -> None:
     out.print(table)
     out.print(f"De-duplicated into {result.works:,} works "
               f"({result.total_records - result.works:,} duplicate records linked, none deleted)")
+    if result.screening is not None:
+        for stage, made in result.screening.decisions.items():
+            out.print(f"Screened {stage}: {made:,} simulated decisions, "
+                      f"{result.screening.conflicts.get(stage, 0):,} conflicts settled by the lead")
+    if result.prisma is not None:
+        for _kind, path in result.prisma.files:
+            out.print(f"Wrote {path.relative_to(result.review.root)}")
     out.print(f"The demo review is in {result.review.root}")
-    out.print(f"  try: scoping --review {directory} records --imports")
+    out.print(f"  look at: {result.review.outputs_dir / 'prisma.png'}")
+    out.print(f"  try:     scoping --review {directory} status --reviewer lead")
+    out.print(f"           scoping --review {directory} agreement --reviewer lead")
