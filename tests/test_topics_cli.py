@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import scoping.cli.topics_cmd  # noqa: F401  (registers 'topics' and 'chart' until cli/__init__ does)
 import scoping.store.topics_tables as tables
 from scoping.cli import cli
+from scoping.errors import UsageError
 from scoping.store import Store
 
 DATA = Path(__file__).parent / "data" / "topics"
@@ -251,3 +252,34 @@ def test_topics_tables_on_both_databases(store_url: str) -> None:
                                         ("doi:10.1/b", "design", "other")], made_by="lead")
         assert tables.current_chart_values(store) == {("doi:10.1/b", "design"): "other"}
         assert len(tables.chart_history(store, "doi:10.1/a")) == 2
+
+
+def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scoping.records import make_record
+    from scoping.store import screen_tables
+    from scoping.store.screen_tables import Outcome
+    from scoping.topics import workflow
+
+    decided = {"title-abstract": {3: "include", 4: "include", 5: "exclude"}, "full-text": {}}
+
+    def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
+        return {w: Outcome(w, stage, o, None, None) for w, o in decided[stage].items()}
+
+    def work_records(store: Store, work_id: int) -> list:
+        short = make_record({"title": f"Peer support {work_id}", "abstract": "Short.", "keywords": "peers",
+                             "year": 2019, "doi": f"10.1/{work_id}"})
+        long = make_record({"title": "Another title", "abstract": "A longer abstract of the work.",
+                            "keywords": "Peers; recovery", "doc_type": "JOUR"})
+        return [(1, "MEDLINE", short), (2, "PsycINFO", long)]
+
+    monkeypatch.setattr(screen_tables, "outcomes", outcomes)
+    monkeypatch.setattr(screen_tables, "work_records", work_records)
+    with Store.open(review_dir / "screening" / "review.db") as store:
+        with pytest.raises(UsageError, match=r"no works are included at full-text yet \(2 are included at "
+                                             r"title-abstract: pass --stage title-abstract\)"):
+            workflow.works_from_screening(store, "full-text")
+        works = workflow.works_from_screening(store, "title-abstract")
+    assert [w.key for w in works] == ["work:3", "work:4"]
+    first = works[0]
+    assert first.title == "Peer support 3" and first.abstract == "A longer abstract of the work."
+    assert first.keywords == ("peers", "recovery") and first.doc_type == "JOUR" and first.year == 2019

@@ -21,6 +21,7 @@ a database made before they existed.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,7 @@ chart_values_table = sa.Table(
 _TABLES = [topic_fits, topic_works, topic_topics, topic_members, topic_edits,
            chart_fields_table, chart_values_table]
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ready: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 def _now() -> str:
@@ -158,10 +160,10 @@ def _now() -> str:
 
 def _engine(store: Store) -> sa.engine.Engine:
     """The store's engine, after making sure this module's tables exist."""
-    if not getattr(store, "_topics_tables_ready", False):
+    if store not in _ready:
         with store.engine.begin() as conn:
             metadata.create_all(conn, tables=_TABLES, checkfirst=True)
-        store._topics_tables_ready = True  # type: ignore[attr-defined]
+        _ready.add(store)
     return store.engine
 
 
