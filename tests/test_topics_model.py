@@ -196,3 +196,10 @@ def test_make_label_prefers_bigrams_and_repeats_no_word() -> None:
     terms = [("cortisol", 1.0), ("hair", 0.8), ("hair cortisol", 0.7), ("stress", 0.5), ("levels", 0.2)]
     assert make_label(terms, []) == "hair cortisol, stress, levels"
     assert make_label([], []) == "(no terms)"
+
+
+def test_a_topic_of_non_english_works_is_labelled_by_its_language() -> None:
+    terms = [("der", 1.0), ("die", 0.9), ("und", 0.8), ("mit", 0.7), ("behandlung", 0.6), ("therapie", 0.5)]
+    assert make_label(terms, []) == "German-language works: behandlung, therapie"
+    english = [("peer", 1.0), ("support", 0.9), ("la", 0.1)]
+    assert make_label(english, []) == "peer, support, la"

@@ -569,12 +569,45 @@ def _candidate_ks(lo: int, hi: int) -> list[int]:
 _WORD = re.compile(r"[^\W_]+")
 
 
+_FUNCTION_WORD_TEXT = {
+    "German": "der die das und mit von fur für bei eine ein einer nicht zu im den des auf ist sich "
+              "als zur zum nach uber über oder wird",
+    "French": "la le les des et en une un du pour dans sur par est que avec au aux chez ou leur "
+              "nous vous il elle ce cette sont plus pas",
+    "Spanish": "el la los las de del en y con por para una un que se es al como su sus",
+    "Dutch": "de het een en van voor met bij niet op zijn te naar ook",
+    "Portuguese": "os as do da dos das em um uma para com por que no na ao",
+    "Italian": "il lo gli la le di del della delle e con per una un che nel nella",
+}
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    language: frozenset(text.split()) for language, text in _FUNCTION_WORD_TEXT.items()
+}
+
+
+def _language(terms: Sequence[str]) -> str | None:
+    """The language whose function words fill the top terms (a topic of non-English works)."""
+    top = [t for t in terms[:8] if " " not in t]
+    best, hits = None, 0
+    for language, words in _FUNCTION_WORDS.items():
+        count = sum(1 for t in top if t in words)
+        if count > hits:
+            best, hits = language, count
+    return best if hits >= 3 else None
+
+
 def make_label(terms: Sequence[tuple[str, float]], titles: Sequence[str], n: int = 3) -> str:
     """A provisional label: ``n`` top terms joined by ", ", no word used twice.
 
     A bigram is preferred to its words when its weight is at least half theirs; terms found in
-    ``titles`` (of the topic's most representative works) get up to twice their weight.
+    ``titles`` (of the topic's most representative works) get up to twice their weight. A
+    topic whose top terms are the function words of another language ("der, die, und") is
+    labelled as such: "German-language works: behandlung, therapie".
     """
+    language = _language([t for t, _ in terms])
+    if language is not None:
+        words = _FUNCTION_WORDS[language] | ENGLISH_STOP_WORDS
+        content = [t for t, _ in terms if not any(w in words for w in t.split())][:2]
+        return f"{language}-language works" + (f": {', '.join(content)}" if content else "")
     title_words = [set(_WORD.findall(t.lower())) for t in titles if t]
     scored: list[tuple[float, int, str]] = []
     for position, (term, weight) in enumerate(terms):
