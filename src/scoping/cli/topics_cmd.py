@@ -93,7 +93,7 @@ def topics_group() -> None:
 
     \b
     Example:
-      scoping topics fit --works included.csv
+      scoping topics fit
       scoping topics show
       scoping topics rename T3 "Peer worker role"
       scoping topics map
@@ -102,8 +102,8 @@ def topics_group() -> None:
 
 @topics_group.command("fit")
 @click.option("--works", "works_file", type=click.Path(dir_okay=False), default=None,
-              help="A file of the included works (CSV, RIS, or any format 'scoping import' reads). "
-                   "Needed until screening results exist.")
+              help="Read the included works from this file (CSV, RIS, or any format 'scoping import' "
+                   "reads) instead of from screening.")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="Format of --works (default: detected from the content).")
 @click.option("--encoding", default=None, metavar="NAME", help="Text encoding of --works.")
@@ -123,15 +123,17 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
             review: Callable[[], Review]) -> None:
     """Fit topics to the included works and store them (a refit keeps the lead's edits).
 
-    Works are read from --works FILE (a CSV or RIS of the included records, until
-    screening results exist) or, later, from screening (--stage). A work belongs to
-    every topic holding at least --threshold of it, so topics overlap. Topics matching
-    earlier ones keep their numbers and names; the lead's edits are replayed.
+    The works are those screening included at --stage (default full-text), or the
+    records listed in --works FILE (a CSV or RIS of included works, e.g. screened in
+    another tool). A work belongs to every topic holding at least --threshold of it, so
+    topics overlap. Topics matching earlier ones keep their numbers and names, and the
+    lead's edits are replayed.
 
     \b
     Examples:
-      scoping topics fit --works included.csv
-      scoping topics fit --works included.ris --n-topics 8 --seed 1
+      scoping topics fit
+      scoping topics fit --stage title-abstract --n-topics 8 --seed 1
+      scoping topics fit --works included.ris
     """
     k = _n_topics(n_topics)
     target = review()

@@ -2,9 +2,9 @@
 
 Every function here takes a :class:`~scoping.store.Store` and plain values and returns plain
 data; the CLI only parses and presents. The works a fit reads come either from screening
-(the included works, once screening exists) or from the records of a file of included works
-(:func:`works_from_records`); either way they are stored with the fit, so a fit can be shown,
-split and mapped later without its input.
+(:func:`works_from_screening`: the works included at a stage) or from the records of a file
+of included works (:func:`works_from_records`); either way they are stored with the fit, so a
+fit can be shown, split and mapped later without its input.
 """
 
 from __future__ import annotations
@@ -303,8 +303,7 @@ def _latest(store: Store, fit_id: int | None) -> int:
         return fit_id
     latest = tables.latest_fit_id(store)
     if latest is None:
-        raise UsageError("there are no topics yet; run 'scoping topics fit' first "
-                         "(with --works FILE until screening results exist)")
+        raise UsageError("there are no topics yet; run 'scoping topics fit' first")
     return latest
 
 
