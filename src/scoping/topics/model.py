@@ -251,7 +251,7 @@ class TopicModel(BaseEstimator):
         max_features: int | None = 20000,
         ngram_range: tuple[int, int] = (1, 2),
         refine_iter: int = 10,
-        max_iter: int = 400,
+        max_iter: int = 1000,
         tol: float = 1e-4,
         stability_runs: int = 3,
         stability_sample: int = 2000,
