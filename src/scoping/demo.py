@@ -23,7 +23,8 @@ from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
 from scoping.report.api import make_prisma
 from scoping.review import Review, init_review
-from scoping.screen import load_protocol
+from scoping.screen import FULL_TEXT, load_protocol
+from scoping.topics import workflow as topics_workflow
 
 __all__ = ["DemoResult", "build_demo", "demo_files"]
 
@@ -44,6 +45,7 @@ class DemoResult:
     by_source: list[tuple[str, int]] = field(default_factory=list)
     works: int = 0
     screening: ScreeningSummary | None = None
+    topics: list[tuple[str, str, int]] = field(default_factory=list)
     prisma: Any = None
 
 
@@ -113,6 +115,13 @@ def build_demo(
         protocol = load_protocol(review.protocol_path)
         truth = work_truth(store, load_truth(Path(str(base.joinpath("truth.csv")))))
         result.screening = simulate_screening(store, protocol, truth, say=say)
+        say("Fitting topics to the included works and writing the evidence map")
+        works = topics_workflow.works_from_screening(store, FULL_TEXT)
+        fitted = topics_workflow.fit_topics(store, works, source="screening, included at full-text",
+                                            made_by="demo", random_state=2021)
+        result.topics = [(t.ref, t.label, len(t.members))
+                         for t in fitted.loaded.state.topics.values()]
+        topics_workflow.write_evidence_map(store, review.outputs_dir / "topics")
     say("Drawing the PRISMA 2020 flow diagram from the store")
     result.prisma = make_prisma(review)
     return result

@@ -9,6 +9,7 @@ from scoping.cli import (  # noqa: F401  (each module registers its commands)
     records_cmd,
     screen_cmd,
     search_cmd,
+    topics_cmd,
 )
 from scoping.cli.main import cli, main
 

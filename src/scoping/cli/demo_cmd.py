@@ -43,6 +43,11 @@ def demo_cmd(directory: str, replace: bool) -> None:
         for stage, made in result.screening.decisions.items():
             out.print(f"Screened {stage}: {made:,} simulated decisions, "
                       f"{result.screening.conflicts.get(stage, 0):,} conflicts settled by the lead")
+    if result.topics:
+        out.print(f"Topics over the included works ({len(result.topics)}, provisional labels; "
+                  "works may belong to several):")
+        for ref, label, n in result.topics:
+            out.print(f"  {ref:>4}  {n:>4}  {label}")
     if result.prisma is not None:
         for _kind, path in result.prisma.files:
             out.print(f"Wrote {path.relative_to(result.review.root)}")

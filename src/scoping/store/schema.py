@@ -76,4 +76,9 @@ records = sa.Table(
 )
 
 # Each stage keeps its tables in its own module of this package, on the same metadata.
-from scoping.store import dedupe_tables, screen_tables, search_tables  # noqa: E402, F401
+from scoping.store import (  # noqa: E402, F401
+    dedupe_tables,
+    screen_tables,
+    search_tables,
+    topics_tables,
+)
