@@ -13,7 +13,10 @@ ends in ``_``. The steps of a fit:
    candidate K the model is fitted on several random sub-samples with different seeds, the
    topics of each pair of runs are matched one-to-one (Hungarian assignment on the cosine
    similarity of their term weights) and the mean similarity of matched topics is that K's
-   stability. The most stable K wins (ties go to the larger K).
+   stability; its coherence is the mean normalised PMI of each topic's top terms over the
+   works. The score is stability x coherence, and the fewest topics scoring within
+   ``k_tolerance`` (5%) of the best score wins: closer scores are within the noise of the
+   sub-samples, and a lead can split a topic more easily than sort out too many.
 4. NMF (coordinate descent, NNDSVDa start) gives K topics as term-weight vectors; each topic
    is then re-centred on the works it explains best (a few spherical k-means steps started
    from the NMF topics, ``refine_iter``). Re-centring sharpens topics that NMF leaves
@@ -214,6 +217,9 @@ class TopicModel(BaseEstimator):
         The number of topics, or ``"auto"`` to choose it by stability x coherence between
         ``k_min`` and ``k_max`` (capped for small sets of works: at most one topic per five
         works and 1.5 x the square root of the number of works).
+    k_tolerance : float
+        For ``"auto"``: the fewest topics whose score is within this fraction of the best
+        score is chosen.
     threshold : float
         A work belongs to a topic when the topic's share of the work is at least this.
     title_weight : int
@@ -244,6 +250,7 @@ class TopicModel(BaseEstimator):
         *,
         k_min: int = 2,
         k_max: int = 30,
+        k_tolerance: float = 0.05,
         threshold: float = 0.2,
         title_weight: int = 2,
         min_df: int = 2,
@@ -264,6 +271,7 @@ class TopicModel(BaseEstimator):
         self.n_topics = n_topics
         self.k_min = k_min
         self.k_max = k_max
+        self.k_tolerance = k_tolerance
         self.threshold = threshold
         self.title_weight = title_weight
         self.min_df = min_df
@@ -428,7 +436,10 @@ class TopicModel(BaseEstimator):
             coherence = float(np.mean([_npmi(present, fit[t]) for fit in fits for t in range(k)]))
             self.k_scores_[k] = {"stability": stability, "coherence": coherence,
                                  "score": stability * max(coherence, 0.0)}
-        return max(self.k_scores_, key=lambda k: (self.k_scores_[k]["score"], k))
+        best = max(v["score"] for v in self.k_scores_.values())
+        # scores within k_tolerance of the best are within the noise of the sub-samples (the
+        # same K scores about 4% apart between seeds): the fewest topics among them wins
+        return min(k for k, v in self.k_scores_.items() if v["score"] >= best * (1 - self.k_tolerance))
 
     def _fit_topics(
         self, V: sp.csr_matrix, k: int, rng: np.random.Generator, *, sample: int,
