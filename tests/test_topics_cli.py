@@ -286,3 +286,15 @@ def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytes
     first = works[0]
     assert first.title == "Peer support 3" and first.abstract == "A longer abstract of the work."
     assert first.keywords == ("peers", "recovery") and first.doc_type == "JOUR" and first.year == 2019
+
+
+def test_auto_number_of_topics_is_explained(review_dir: Path, works_csv: Path) -> None:
+    code, out, err = run(review_dir, "topics", "fit", "--works", str(works_csv))
+    assert code == 0, err
+    assert "topics: the fewest whose stability x coherence is within 5% of the best" in out
+    code, out, _ = run(review_dir, "topics", "show", "--k-scores", "--json")
+    rows = json.loads(out)
+    assert [r["k"] for r in rows][:3] == [2, 3, 4]
+    assert set(rows[0]) == {"k", "stability", "coherence", "score"}
+    code, out, _ = run(review_dir, "topics", "show", "--k-scores")
+    assert "chosen" in out

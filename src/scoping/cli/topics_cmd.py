@@ -158,10 +158,11 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
                   "and were counted once")
     if fit.k_scores:
         chosen = fit.params.get("n_topics_fitted")
-        ranked = sorted(fit.k_scores.items(), key=lambda kv: -kv[1]["score"])
-        others = ", ".join(f"{kk}: {v['score']:.3f}" for kk, v in ranked[1:4])
-        out.print(f"  the number of topics ({chosen}) was chosen by stability x coherence "
-                  f"(next best {others}); see 'scoping topics show --k-scores'")
+        best_k, best = max(fit.k_scores.items(), key=lambda kv: kv[1]["score"])
+        tolerance = float(fit.params.get("model", {}).get("k_tolerance", 0.05))
+        out.print(f"  {chosen} topics: the fewest whose stability x coherence is within "
+                  f"{tolerance:.0%} of the best (K={best_k}: {best['score']:.3f}); "
+                  "see 'scoping topics show --k-scores'")
     for note in fit.notes:
         out.print(f"  note: {note}")
     out.print(_topics_table(loaded, "Topics"))

@@ -9,7 +9,7 @@ ends in ``_``. The steps of a fit:
    title nor an abstract nor keywords get no topic (``has_text_`` is ``False`` for them).
 2. TF-IDF with unigrams and bigrams, English stop words plus the boiler-plate words of
    structured abstracts ("background", "methods", "results"...), sub-linear term frequency.
-3. The number of topics: given, or chosen by *stability* (``n_topics="auto"``): for each
+3. The number of topics: given, or chosen by *stability x coherence* (``n_topics="auto"``): for each
    candidate K the model is fitted on several random sub-samples with different seeds, the
    topics of each pair of runs are matched one-to-one (Hungarian assignment on the cosine
    similarity of their term weights) and the mean similarity of matched topics is that K's
@@ -17,8 +17,9 @@ ends in ``_``. The steps of a fit:
    works. The score is stability x coherence, and the fewest topics scoring within
    ``k_tolerance`` (5%) of the best score wins: closer scores are within the noise of the
    sub-samples, and a lead can split a topic more easily than sort out too many.
-4. NMF (coordinate descent, NNDSVDa start) gives K topics as term-weight vectors; each topic
-   is then re-centred on the works it explains best (a few spherical k-means steps started
+4. NMF (coordinate descent, NNDSVDa start; on a random ``fit_sample`` of the works when there
+   are more) gives K topics as term-weight vectors; each topic is then re-centred, over all
+   the works, on the works it explains best (a few spherical k-means steps started
    from the NMF topics, ``refine_iter``). Re-centring sharpens topics that NMF leaves
    "generic" (a topic of words like *placebo* and *double blind* that every trial shares).
 5. Membership: the works' TF-IDF vectors are expressed as non-negative combinations of the
