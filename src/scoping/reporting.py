@@ -1,0 +1,310 @@
+"""The review report: each stage's results gathered into one self-contained HTML page.
+
+This is cross-stage orchestration (like :mod:`scoping.demo`): it reads every stage through its
+public library API and the store, fills the plain dataclasses of :mod:`scoping.report.html`
+and renders them. A stage that has not run yet (or a package that is not there) leaves its
+section empty, and the page says so; nothing here fails because a stage is missing.
+
+=============================  ==================================================================
+command                        library call
+=============================  ==================================================================
+``scoping report``             :func:`build_report` (:func:`gather` then
+                               :func:`~scoping.report.html.render_report`)
+=============================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scoping.errors import ScopingError
+from scoping.report import html
+from scoping.report.api import prisma_counts, render_prisma
+from scoping.report.prisma import PrismaCounts
+from scoping.review import Review
+from scoping.store import Store
+
+__all__ = ["REPORT_FILE", "build_report", "gather"]
+
+REPORT_FILE = "report.html"
+"""Written into the review's ``outputs/``."""
+
+
+# -- search log ----------------------------------------------------------------------------
+
+
+def _limits(limits: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in limits.items():
+        if value in (None, "", [], (), {}):
+            continue
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
+
+
+def _search(review: Review, store: Store, notes: dict[str, str]) -> list[html.SearchRow] | None:
+    from scoping.search import load_strategy, search_log
+
+    try:
+        strategy = load_strategy(review.strategy_path)
+    except ScopingError:
+        return _imports_only(store)
+    try:
+        entries = search_log(store, strategy)
+    except ScopingError as exc:
+        notes["search"] = f"The search log cannot be read: {exc}"
+        return None
+    return [html.SearchRow(database=e.database, platform=e.interface or e.platform, method=e.method,
+                           date=e.date, query=e.query, limits=_limits(e.limits), hits=e.hit_count,
+                           retrieved=e.retrieved, status=e.status, reference=e.reference, note=e.note)
+            for e in entries] or None
+
+
+def _imports_only(store: Store) -> list[html.SearchRow] | None:
+    return [html.SearchRow(database=imp.source, platform="", method="export", date=imp.imported_at,
+                           query="", limits="", hits=None, retrieved=imp.n_records,
+                           status="imported", reference=imp.file_name)
+            for imp in store.list_imports()] or None
+
+
+# -- PRISMA --------------------------------------------------------------------------------
+
+
+def _prisma(counts: PrismaCounts) -> html.PrismaData:
+    rows: list[tuple[str, str, int | None, str]] = []
+
+    def add(key: str, label: str) -> None:
+        count = counts.count(key)
+        note = count.note or ("" if count.complete else "so far")
+        if count.source == "manual":
+            note = (note + "; " if note else "") + "entered by hand"
+        rows.append((key, label, count.n, note))
+
+    ident = counts.identification
+    add("identification.records_identified", "Records identified")
+    for line in ident.databases:
+        rows.append((f"identification.databases:{line.name}", f"    {line.name}", line.n,
+                     "" if line.complete else "so far"))
+    for line in ident.registers:
+        rows.append((f"identification.registers:{line.name}", f"    {line.name} (register)", line.n,
+                     "" if line.complete else "so far"))
+    add("identification.duplicates_removed", "Duplicate records removed")
+    add("identification.automation_removed", "Records marked ineligible by automation tools")
+    add("identification.other_removed", "Records removed for other reasons")
+    add("screening.records_screened", "Records screened")
+    add("screening.records_excluded", "Records excluded")
+    add("screening.reports_sought", "Reports sought for retrieval")
+    add("screening.reports_not_retrieved", "Reports not retrieved")
+    add("screening.reports_assessed", "Reports assessed for eligibility")
+    add("screening.reports_excluded", "Reports excluded")
+    for line in counts.screening.reports_excluded_reasons:
+        rows.append((f"screening.reports_excluded_reasons:{line.name}", f"    {line.name}", line.n,
+                     "" if line.complete else "so far"))
+    if counts.other_methods is not None:
+        add("other_methods.records_identified", "Records identified from other methods")
+    add("included.studies", "Studies included in review")
+    add("included.reports", "Reports of included studies")
+    svg = render_prisma(counts, "svg")
+    return html.PrismaData(svg=svg, rows=rows, notes=counts.notes, complete=counts.complete)
+
+
+# -- de-duplication ------------------------------------------------------------------------
+
+
+def _overlap(store: Store, notes: dict[str, str]) -> html.OverlapData | None:
+    from scoping.dedupe import api as dedupe_api
+
+    if store.count_records() == 0:
+        notes["dedupe"] = "No records are imported yet, so there is nothing to de-duplicate."
+        return None
+    try:
+        table = dedupe_api.overlap(store)
+    except ScopingError as exc:
+        notes["dedupe"] = f"De-duplication is not up to date: {exc}."
+        return None
+    rows = [html.OverlapRow(s.source, s.records, s.works, s.unique_works, s.internal_duplicates)
+            for s in table.sources]
+    return html.OverlapData(rows, table.total_records, table.total_works, table.works_in_several_sources)
+
+
+# -- screening -----------------------------------------------------------------------------
+
+
+def _protocol(review: Review, notes: dict[str, str]) -> Any:
+    from scoping import screen
+
+    if not review.protocol_path.is_file():
+        notes["screening"] = "There is no screening protocol (screening/protocol.toml) yet."
+        return None
+    try:
+        return screen.load_protocol(review.protocol_path)
+    except ScopingError as exc:
+        notes["screening"] = f"The screening protocol cannot be read: {exc}"
+        return None
+
+
+def _screening(store: Store, protocol: Any, notes: dict[str, str]
+               ) -> tuple[list[html.StageProgress] | None, list[html.AgreementRow] | None]:
+    from scoping import screen
+
+    if protocol is None or not protocol.leads:
+        if protocol is not None:
+            notes["screening"] = "The protocol names no lead, so the team's progress is not shown."
+        return None, None
+    lead = protocol.leads[0].name
+    stages = screen.status(store, protocol, lead)
+    progress = [html.StageProgress(
+        stage=s.stage,
+        reviewers=[html.ReviewerRow(r.reviewer, r.assigned, r.done, dict(r.decisions)) for r in s.reviewers],
+        works=s.works, allocated=s.allocated, outcomes=dict(s.outcomes or {}),
+    ) for s in stages]
+    started = any(s.allocated for s in stages)
+    agreement: list[html.AgreementRow] = []
+    for s in stages:
+        for pair in screen.team_agreement(store, protocol, lead, s.stage):
+            f = pair.figures
+            agreement.append(html.AgreementRow(
+                stage=s.stage, first=pair.first, second=pair.second, n=f.n, percent=f.percent,
+                kappa=f.kappa, kappa_ci=f.kappa_ci, pabak=f.pabak, ac1=f.ac1, ac1_ci=f.ac1_ci,
+                label=f.label))
+    return (progress if started else None), (agreement or None)
+
+
+def _included_stage(store: Store, protocol: Any) -> tuple[str | None, list[int]]:
+    """The last stage of the protocol with final inclusions, and the works included there."""
+    from scoping import screen
+
+    if protocol is None:
+        return None, []
+    for stage in reversed([s for s in screen.STAGES if s in protocol.stages]):
+        works = sorted(w for w, o in screen.final_outcomes(store, stage).items() if o.outcome == "include")
+        if works:
+            return stage, works
+        if stage == screen.FULL_TEXT and any(screen.final_outcomes(store, stage).values()):
+            return stage, []  # full-text screening is under way: title-abstract is not the answer
+    return None, []
+
+
+def _included(store: Store, work_ids: list[int], topics: Mapping[str, list[str]]
+              ) -> list[html.IncludedSource]:
+    from scoping.dedupe.merge import merge_records
+    from scoping.store import screen_tables
+
+    out = []
+    records = screen_tables.works_records(store, work_ids)
+    for wid in work_ids:
+        merged = merge_records(wid, records.get(wid, []))
+        value = {name: chosen.value for name, chosen in merged.fields.items()}
+        doi = value.get("doi")
+        labels = topics.get(f"work:{wid}") or (topics.get(f"doi:{doi}") if doi else None) or []
+        out.append(html.IncludedSource(
+            work=wid, title=value.get("title"), authors=list(value.get("authors") or []),
+            year=value.get("year"), journal=value.get("journal"), doi=doi, topics=list(labels)))
+    out.sort(key=lambda s: (-(s.year or 0), (s.title or "").casefold()))
+    return out
+
+
+# -- topics --------------------------------------------------------------------------------
+
+
+def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None, dict[str, list[str]]]:
+    try:
+        from scoping.store import topics_tables
+        from scoping.topics import evidence, workflow
+    except ImportError:
+        notes["topics"] = "Topics have not been fitted: this installation has no topics stage."
+        return None, {}
+    if topics_tables.latest_fit_id(store) is None:
+        return None, {}
+    try:
+        loaded = workflow.load_fit(store)
+    except ScopingError as exc:
+        notes["topics"] = f"The topics cannot be read: {exc}"
+        return None, {}
+    state = loaded.state
+    rows = [html.TopicRow(ref=r["topic"], label=r["label"], works=r["works"],
+                          main_topic_of=r["main_topic_of"], top_terms=list(r["top_terms"])[:8])
+            for r in evidence.topic_rows(state)]
+    figures: list[html.Figure] = []
+    works = loaded.works_by_key
+    years = {k: [str(w.year)] for k, w in works.items() if w.year}
+    if years and state.topics:
+        table = evidence.cross_table(state, years, columns=evidence.year_columns(years))
+        with tempfile.TemporaryDirectory(prefix="scoping-report-") as tmp:
+            path = evidence.draw_heatmap(table, Path(tmp) / "topic_year.png",
+                                         title="Works by topic and publication year", xlabel="year")
+            figures.append(html.Figure("Evidence map: included works by topic and publication year.",
+                                       path.read_bytes()))
+    labels = {t.id: f"{t.ref} {t.label}" for t in state.topics.values()}
+    by_work = {w: [labels[t] for t in tids] for w, tids in state.memberships().items()}
+    for key, w in works.items():
+        if w.doi and key in by_work:
+            by_work.setdefault(f"doi:{w.doi}", by_work[key])
+    data = html.TopicsData(fit=loaded.fit.id, source=loaded.fit.source, n_works=len(loaded.works),
+                           topics=rows, figures=figures)
+    return data, by_work
+
+
+# -- the page ------------------------------------------------------------------------------
+
+
+def gather(review: Review) -> html.ReportData:
+    """Every stage's results for the report, as plain data."""
+    from scoping.report.api import review_title
+
+    notes: dict[str, str] = {}
+    try:
+        title = review_title(review)
+    except ScopingError:
+        title = None
+    data = html.ReportData(title=title, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                           notes=notes)
+    try:
+        counts = prisma_counts(review)
+    except ScopingError as exc:
+        notes["prisma"] = f"The PRISMA counts cannot be made: {exc}"
+        counts = None
+    with review.open_store() as store:
+        data.search = _search(review, store, notes)
+        if counts is not None and store.count_records():
+            data.prisma = _prisma(counts)
+        data.overlap = _overlap(store, notes)
+        protocol = _protocol(review, notes)
+        data.screening, data.agreement = _screening(store, protocol, notes)
+        data.topics, by_work = _topics(store, notes)
+        stage, work_ids = _included_stage(store, protocol)
+        data.included_stage = stage
+        if work_ids:
+            data.included = _included(store, work_ids, by_work)
+        elif stage is not None:
+            notes["included"] = f"No source is included at {stage} yet."
+    return data
+
+
+def build_report(review: Review, out: str | os.PathLike[str] | None = None) -> Path:
+    """Write the report page to ``out`` (default ``outputs/report.html``), whole or not at all."""
+    target = Path(out) if out is not None else review.outputs_dir / REPORT_FILE
+    if not target.parent.is_dir():
+        if out is not None:
+            from scoping.errors import UsageError
+
+            raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+        target.parent.mkdir(parents=True)
+    page = html.render_report(gather(review))
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(page)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target
