@@ -252,7 +252,8 @@ def _search(data: ReportData) -> str:
     rows = []
     for row in data.search:
         method = "API search" if row.method == "api" else "export, imported"
-        status = "" if row.status in ("complete", "imported") else f' <span class="flag">{_e(row.status)}</span>'
+        status = ("" if row.status in ("complete", "imported")
+                  else f' <span class="flag">{_e(row.status)}</span>')
         rows.append(
             '<tr class="entry">'
             + _td(row.database) + _td(row.platform or "—") + _td(method)
