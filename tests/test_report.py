@@ -316,3 +316,26 @@ def test_the_module_exports_no_stray_names() -> None:
 
     assert set(reporting.__all__) == {"REPORT_FILE", "build_report", "gather"}
     assert all(hasattr(page, name) for name in page.__all__)
+
+
+def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(tmp_path: Path) -> None:
+    """The demo (real exports, simulated reviewers, topics fitted) as a whole review."""
+    from scoping.demo import build_demo
+    from scoping.reporting import build_report
+
+    demo = build_demo(tmp_path / "demo")
+    path = build_report(demo.review)
+    assert path == demo.review.outputs_dir / "report.html"
+    html = path.read_text(encoding="utf-8")
+    page = parse(path)
+    topics = html[html.index('<section id="topics">'):html.index('<section id="included">')]
+    assert "Topics have not been fitted" not in topics
+    assert topics.count('<img src="data:image/png;base64,') == 1
+    for ref, label, n in demo.topics:
+        assert f"<td>{ref}</td><td>{label}</td><td class=num>{n:,}</td>" in topics
+    included = html[html.index('<section id="included">'):]
+    studies = demo.prisma.counts.included.studies.n
+    assert f"{studies:,} sources included at full-text." in included
+    assert included.count("<tr>") == studies + 1  # the head and one row per source
+    assert page.rows["included.studies"][1] == f"{studies:,}"
+    assert "https://doi.org/10." in included

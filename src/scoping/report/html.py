@@ -261,9 +261,9 @@ def _search(data: ReportData) -> str:
             + _td(_n(row.hits), True) + f'<td class="num">{_n(row.retrieved)}{status}</td></tr>'
         )
         query = (f'<code class="query">{_e(row.query)}</code>' if row.query
-                 else '<span class="muted">no query recorded (not a database of the strategy)</span>')
+                 else ' <span class="muted">no query recorded.</span>')
         extra = f' <span class="muted">({_e(row.reference)})</span>' if row.reference else ""
-        note = f'<span class="muted small">{_e(row.note)}</span>' if row.note else ""
+        note = f'<span class="muted small block">{_e(row.note)}</span>' if row.note else ""
         rows.append(f'<tr class="query-row"><td colspan="7"><span class="label">Query</span>'
                     f"{extra}{query}{note}</td></tr>")
     total_hits = sum(r.hits for r in data.search if r.hits is not None)
@@ -308,7 +308,7 @@ def _prisma(data: ReportData) -> str:
         rows.append(f'<tr data-key="{_e(key)}">' + cell + _td(_n(n), True) + _td(note) + "</tr>")
     parts.append(_table([("Count", False), ("n", True), ("Note", False)], rows, cls="prisma-counts",
                         caption="The counts of the diagram"))
-    if p.notes:
+    if p.notes and not p.svg:  # the diagram shows them otherwise
         items = "".join(f"<li>{_e(n)}</li>" for n in p.notes)
         parts.append(f'<div class="notice"><p>Not final yet:</p><ul>{items}</ul></div>')
     return "".join(parts)
@@ -438,7 +438,7 @@ def _authors(names: Sequence[str]) -> str:
     if not names:
         return "—"
     if len(names) > 3:
-        return f"{names[0]}, {names[1]}, {names[2]} et al."
+        return "; ".join(names[:3]) + " et al."
     return "; ".join(names)
 
 
@@ -446,11 +446,12 @@ def _included(data: ReportData) -> str:
     if not data.included:
         return _missing(data, "included")
     stage = f" at {data.included_stage}" if data.included_stage else ""
-    rows = ["<tr>" + _td(str(i)) + _td(s.title or "(no title)") + _td(_authors(s.authors))
+    rows = ["<tr>" + _td(f"{i:,}", True) + _td(s.title or "(no title)") + _td(_authors(s.authors))
             + _td(str(s.year) if s.year else "—", True) + _td(s.journal or "—")
-            + _td(_doi_link(s.doi), raw=True) + _td(", ".join(s.topics) or "—") + "</tr>"
+            + f'<td class="doi">{_doi_link(s.doi)}</td>'
+            + f'<td class="topic-list">{"<br>".join(_e(t) for t in s.topics) or "—"}</td></tr>'
             for i, s in enumerate(data.included, start=1)]
-    head = [("#", False), ("Title", False), ("Authors", False), ("Year", True), ("Journal", False),
+    head = [("#", True), ("Title", False), ("Authors", False), ("Year", True), ("Journal", False),
             ("DOI", False), ("Topics", False)]
     return (f"<p>{_n(len(data.included))} sources included{_e(stage)}.</p>"
             + _table(head, rows, cls="included"))
@@ -496,6 +497,7 @@ code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .
 code.query { display: block; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--band);
              padding: .3rem .5rem; border-radius: 3px; margin: .15rem 0 .2rem; }
 .small { font-size: .82rem; }
+.block { display: block; }
 .flag { color: var(--warn); font-weight: 600; font-size: .8rem; }
 .not-run { border-left: 4px solid var(--rule); background: var(--band); padding: .6rem .9rem;
            color: var(--muted); font-style: italic; }
@@ -514,7 +516,10 @@ svg.chart .uniq { fill: var(--uniq); }
 svg.chart .shared { fill: var(--shared); }
 figure.map img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
 table.included td:nth-child(2) { min-width: 18rem; }
-table.included a { color: var(--accent); overflow-wrap: anywhere; }
+table.included td:nth-child(3) { min-width: 10rem; }
+table.included td.doi { min-width: 11rem; max-width: 16rem; overflow-wrap: anywhere; }
+table.included td.topic-list { min-width: 11rem; font-size: .85rem; }
+table.included a { color: var(--accent); }
 .outcomes b { font-variant-numeric: tabular-nums; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; border-top: 1px solid var(--rule);
          padding-top: .6rem; }
