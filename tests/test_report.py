@@ -339,3 +339,25 @@ def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(tmp_
     assert included.count("<tr>") == studies + 1  # the head and one row per source
     assert page.rows["included.studies"][1] == f"{studies:,}"
     assert "https://doi.org/10." in included
+
+
+def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_come(
+        tmp_path: Path) -> None:
+    """A protocol with a full-text stage, nothing decided there yet (library calls only)."""
+    from scoping import screen
+    from scoping.reporting import build_report
+    from test_screen_support import LEAD, cached_review
+
+    review = cached_review(tmp_path / "rv")
+    protocol = screen.load_protocol(review.protocol_path)
+    with review.open_store() as store:
+        screen.assign_works(store, protocol, LEAD, [screen.TITLE_ABSTRACT])
+        works = screen.eligible_works(store, screen.TITLE_ABSTRACT)[:3]
+        for name in ("alice", "bob"):
+            for work in works:
+                screen.record_decision(store, protocol, name, screen.TITLE_ABSTRACT, work, "include")
+    html = build_report(review).read_text(encoding="utf-8")
+    included = html[html.index('<section id="included">'):]
+    assert "3 sources included at title-abstract." in included
+    assert "full-text screening has not included any source yet, so none is final" in included
+    assert "<td>title-abstract</td><td>alice / bob</td><td class=num>3</td>" in html

@@ -283,6 +283,9 @@ def gather(review: Review) -> html.ReportData:
         data.included_stage = stage
         if work_ids:
             data.included = _included(store, work_ids, by_work)
+            if stage != "full-text" and protocol is not None and "full-text" in protocol.stages:
+                data.included_note = ("These passed title-abstract screening; full-text screening "
+                                      "has not included any source yet, so none is final.")
         elif stage is not None:
             notes["included"] = f"No source is included at {stage} yet."
     return data

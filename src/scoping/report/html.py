@@ -198,6 +198,8 @@ class ReportData:
     topics: TopicsData | None = None
     included: list[IncludedSource] | None = None
     included_stage: str | None = None
+    included_note: str | None = None
+    """A caveat on the included sources (e.g. full-text screening has not included any yet)."""
     notes: dict[str, str] = field(default_factory=dict)
     """Section id -> why it is empty, when more specific than the standard sentence."""
 
@@ -453,7 +455,8 @@ def _included(data: ReportData) -> str:
             for i, s in enumerate(data.included, start=1)]
     head = [("#", True), ("Title", False), ("Authors", False), ("Year", True), ("Journal", False),
             ("DOI", False), ("Topics", False)]
-    return (f"<p>{_n(len(data.included))} sources included{_e(stage)}.</p>"
+    caveat = f" {_e(data.included_note)}" if data.included_note else ""
+    return (f"<p>{_n(len(data.included))} sources included{_e(stage)}.{caveat}</p>"
             + _table(head, rows, cls="included"))
 
 
