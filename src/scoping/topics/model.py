@@ -455,8 +455,10 @@ class TopicModel(BaseEstimator):
         seed = int(rng.integers(0, 2**31 - 1))
         nmf = NMF(n_components=k, init="nndsvda", solver="cd", beta_loss="frobenius",
                   max_iter=max_iter or self.max_iter, tol=tol or self.tol, random_state=seed)
-        with warnings.catch_warnings():
-            # convergence is reported through converged_ and notes_, not as a warning
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            # convergence is reported through converged_ and notes_, not as a warning; and a
+            # corpus that NMF reconstructs exactly (one subject) can leave a rounding-error
+            # negative under the square root of its error norm, which numpy would warn about
             warnings.simplefilter("ignore", ConvergenceWarning)
             nmf.fit(S[:, cols])
         H = np.zeros((k, V.shape[1]))
