@@ -7,6 +7,7 @@ from scoping.cli import (  # noqa: F401  (each module registers its commands)
     demo_cmd,
     prisma_cmd,
     records_cmd,
+    report_cmd,
     screen_cmd,
     search_cmd,
     topics_cmd,

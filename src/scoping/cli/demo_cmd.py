@@ -51,7 +51,10 @@ def demo_cmd(directory: str, replace: bool) -> None:
     if result.prisma is not None:
         for _kind, path in result.prisma.files:
             out.print(f"Wrote {path.relative_to(result.review.root)}")
+    if result.report is not None:
+        out.print(f"Wrote {result.report.relative_to(result.review.root)}")
     out.print(f"The demo review is in {result.review.root}")
-    out.print(f"  look at: {result.review.outputs_dir / 'prisma.png'}")
+    out.print(f"  look at: {result.review.outputs_dir / 'report.html'}")
+    out.print(f"           {result.review.outputs_dir / 'prisma.png'}")
     out.print(f"  try:     scoping --review {directory} status --reviewer lead")
     out.print(f"           scoping --review {directory} agreement --reviewer lead")

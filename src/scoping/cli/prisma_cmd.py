@@ -12,6 +12,7 @@ from rich.console import Console
 from scoping.errors import UsageError
 from scoping.report.api import OUTPUT_FORMATS, make_prisma, prisma_counts, render_prisma
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts
+from scoping.reporting import topic_counts
 from scoping.review import Review
 
 from .main import cli, review_options
@@ -76,10 +77,11 @@ def prisma_cmd(fmt: str | None, out_path: str | None, dpi: int, screening_reason
         kind = fmt or ""
         if kind not in ("json", "csv"):
             raise UsageError("--out - writes text; use it with --format json or --format csv")
-        data = render_prisma(prisma_counts(target), kind)
+        data = render_prisma(prisma_counts(target, topics=topic_counts), kind)
         sys.stdout.write(data.decode("utf-8"))
         return
-    result = make_prisma(target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons)
+    result = make_prisma(target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons,
+                         topics=topic_counts)
     for line in _summary(result.counts):
         out.print(line)
     for note in result.counts.notes:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scoping.errors import ConfigError, UsageError
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts, derive_counts, load_manual, to_csv, to_json
 from scoping.review import Review
+from scoping.store import Store
 from scoping.store.report_tables import prisma_facts
 
 __all__ = ["OUTPUT_FORMATS", "PrismaResult", "make_prisma", "prisma_counts", "render_prisma",
@@ -46,11 +48,20 @@ def review_title(review: Review) -> str | None:
     return None
 
 
-def prisma_counts(review: Review) -> PrismaCounts:
-    """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``."""
+TopicCounts = Callable[[Store], Iterable[tuple[str, int]] | None]
+"""``topics(store)``: (topic label, included works in it) after the lead's edits, or None."""
+
+
+def prisma_counts(review: Review, *, topics: TopicCounts | None = None) -> PrismaCounts:
+    """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``.
+
+    ``topics`` gives the included sources per topic; the topics stage's own function is passed
+    in by whoever calls (the command, the demo, the report), as stages do not import each other.
+    """
     manual = load_manual(review.root / MANUAL_FILE)
     with review.open_store() as store:
-        facts = prisma_facts(store, other_sources=manual.other_methods if manual else ())
+        facts = prisma_facts(store, other_sources=manual.other_methods if manual else (),
+                             topics=topics)
     return derive_counts(facts, manual, title=review_title(review))
 
 
@@ -102,10 +113,11 @@ class PrismaResult:
 
 
 def make_prisma(review: Review, *, fmt: str | None = None, out: str | os.PathLike[str] | None = None,
-                dpi: int = 300, screening_reasons: bool = False) -> PrismaResult:
+                dpi: int = 300, screening_reasons: bool = False,
+                topics: TopicCounts | None = None) -> PrismaResult:
     """Derive the counts and write them: every format into ``outputs/`` (``prisma.<format>``),
     or one format (``fmt``) to ``out`` or ``outputs/prisma.<fmt>``."""
-    counts = prisma_counts(review)
+    counts = prisma_counts(review, topics=topics)
     result = PrismaResult(counts)
     if out is None:
         folder = review.outputs_dir
