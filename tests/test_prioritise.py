@@ -55,16 +55,31 @@ def test_text_features_survive_texts_without_words() -> None:
 
 
 def test_ranker_follows_estimator_habits() -> None:
-    ranker = Ranker(C=0.5, include_weight=2.0, random_state=3)
-    assert vars(ranker) == {"C": 0.5, "include_weight": 2.0, "random_state": 3}
+    ranker = Ranker(C=0.5, include_weight=2.0, nb_weight=0.0, random_state=3)
+    assert vars(ranker) == {"C": 0.5, "include_weight": 2.0, "nb_weight": 0.0, "nb_alpha": 3.822,
+                            "nb_include_weight": 1.2, "random_state": 3}
     assert ranker.clone().get_params() == ranker.get_params()
     with pytest.raises(RuntimeError, match="fit"):
         ranker.decision_function(sp.csr_matrix((1, 3)))
     X = sp.csr_matrix(np.eye(4))
     ranker.fit(X, [1, 0, 0, 1])
     fitted = {name for name in vars(ranker) if name.endswith("_")}
-    assert {"model_", "n_includes_", "n_excludes_"} <= fitted
+    assert {"model_", "nb_model_", "n_includes_", "n_excludes_"} <= fitted
     assert ranker.n_includes_ == 2 and ranker.n_excludes_ == 2
+    assert ranker.nb_model_ is None  # nb_weight 0: the SVM alone
+
+
+def test_naive_bayes_votes_when_weighted() -> None:
+    X = sp.csr_matrix(np.array([[3.0, 0, 1], [0, 2.0, 1], [2.0, 1.0, 0], [0, 0, 1.0]]))
+    y = [1, 0, 1, 0]
+    alone = Ranker(nb_weight=0.0, random_state=0).fit(X, y)
+    both = Ranker(nb_weight=0.5, random_state=0).fit(X, y)
+    assert both.nb_model_ is not None
+    svm = alone.decision_function(X)
+    joint = both.nb_model_.predict_joint_log_proba(X)
+    nb = joint[:, 1] - joint[:, 0]
+    expected = (svm - svm.mean()) / svm.std() + 0.5 * (nb - nb.mean()) / nb.std()
+    assert np.allclose(both.decision_function(X), expected)
 
 
 def test_ranker_needs_both_classes_and_binary_labels() -> None:

@@ -134,10 +134,11 @@ def write(tmp_path: Path, rows: list[tuple[str, str, str]], name: str = "d.csv")
 
 def test_label_values(tmp_path: Path) -> None:
     rows = [("a b", "x", "1.0"), ("c d", "y", "0.0"), ("e f", "z", "true"), ("g h", "w", "no"),
-            ("i j", "v", "")]
+            ("i j", "v", ""), ("k l", "u", "-1"), ("m n", "t", "0")]
     data = read(write(tmp_path, rows), "Included")  # column names match loosely
-    assert data.labels.tolist() == [1, 0, 1, 0]
-    assert data.rows == [0, 1, 2, 3]
+    assert data.labels.tolist() == [1, 0, 1, 0, 0]
+    assert data.rows == [0, 1, 2, 3, 6]
+    assert data.notes == ["2 of 7 records have no label in 'Included' and were left out"]
     with pytest.raises(UsageError, match=r"must hold 0 .exclude. or 1 .include.; found '2' \(2x\), "
                                          r"'maybe' \(1x\), first at line 3"):
         read(write(tmp_path, [("a", "x", "1"), ("b", "y", "2"), ("c", "z", "maybe"),

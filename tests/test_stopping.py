@@ -211,3 +211,17 @@ def test_switch_heuristic() -> None:
                                        excludes_in_a_row=49)
     assert not SwitchHeuristic(min_screened_fraction=0.5).should_switch(
         n_total=400, n_screened=100, includes_found=3, excludes_in_a_row=100)
+
+
+def test_automation_exclusion_for_prisma() -> None:
+    rule = StoppingRule(0.95, 0.95)
+    test = rule.test(population=4000, n_sampled=900, includes_in_sample=0, includes_before=300)
+    assert test.met
+    record = rule.automation_exclusion(test, 3100)
+    assert record["count"] == 3100 and record["category"] == "excluded by automation tools"
+    assert record["recall_target"] == 0.95 and record["confidence"] == 0.95
+    assert "900 of 4,000 works, 0 include(s)" in record["note"]
+    assert "Callaghan & Müller-Hansen 2020" in record["note"]
+    not_met = rule.test(population=4000, n_sampled=10, includes_in_sample=0, includes_before=300)
+    with pytest.raises(ValueError, match="not met"):
+        rule.automation_exclusion(not_met, 3990)

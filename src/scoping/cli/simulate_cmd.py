@@ -136,9 +136,11 @@ def _finite(value: Any) -> Any:
 
 
 def _present(result: SimulationResult, rule: StoppingRule, plot_path: Path | None) -> None:
-    table = Table(title="Simulated screening", title_justify="left")
-    for column in ("seed", "WSS@95 %", "RRF@10 %", "loss", "to 95 %", "switch at", "stop at",
-                   "recall at stop", "unscreened"):
+    table = Table(title="Simulated screening (WSS95 = WSS@95 and RRF10 = RRF@10, in %; to95%: "
+                        "records to 95 % recall; switch, stop: records screened when random "
+                        "sampling began and when the rule was met)", title_justify="left")
+    for column in ("seed", "WSS95", "RRF10", "loss", "to95%", "switch", "stop", "recall",
+                   "unscreened"):
         table.add_column(column, justify="right")
     n = result.n_records
     for run in result.runs:

@@ -77,6 +77,7 @@ class LabelledSet:
 
 _ONE = {"1", "1.0", "true", "yes"}
 _ZERO = {"0", "0.0", "false", "no"}
+_UNLABELLED = {"", "-1", "-1.0", "nan"}  # ASReview writes -1 (older versions) or nothing
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
 _ASREVIEW_RIS = {"asreview_relevant": "1", "asreview_irrelevant": "0", "asreview_not_seen": ""}
 
@@ -120,7 +121,8 @@ def labelled_from_records(records: Iterable[Record], label_column: str,
     CSV columns are matched by name (case and ``_``/space folded); in RIS files the column is
     a tag (e.g. ``LB``), and ASReview's ``ASReview_relevant``/``ASReview_irrelevant`` notes are
     read too. Labels are 1 (include) or 0 (exclude); ``1.0``/``0.0``, ``true``/``false`` and
-    ``yes``/``no`` are accepted. Records with an empty label are left out (noted); any other
+    ``yes``/``no`` are accepted. Records with an empty label (or ``-1``, ASReview's "not seen")
+    are left out (noted); any other
     value is a :class:`~scoping.errors.UsageError`, as is a dataset without at least two
     includes and two excludes. Missing abstracts and repeated rows are noted, not refused.
     """
@@ -149,7 +151,7 @@ def labelled_from_records(records: Iterable[Record], label_column: str,
             continue
         found_column = True
         text_value = (value or "").strip()
-        if text_value == "":
+        if text_value in _UNLABELLED:
             unlabelled += 1
             continue
         lowered = text_value.lower()
@@ -424,8 +426,8 @@ def simulate(texts: Sequence[str], labels: ArrayLike, *, seeds: Sequence[int] = 
             progress(len(runs), run)
     settings = {
         "features": {"kind": "tfidf", **features.get_params()},
-        "ranker": {"kind": "linear-svm", **{k: v for k, v in ranker.get_params().items()
-                                             if k != "random_state"}},
+        "ranker": {"kind": "linear-svm" + (" + naive-bayes" if ranker.nb_weight > 0 else ""),
+                   **{k: v for k, v in ranker.get_params().items() if k != "random_state"}},
         "retrain_fraction": retrain_fraction,
         "priors": "one include and one exclude drawn at random per seed",
         "stopping": rule.to_dict(),

@@ -205,6 +205,24 @@ class StoppingRule:
         return {"rule": "callaghan-mueller-hansen-2020", "description": self.describe(),
                 "recall_target": self.recall_target, "confidence": self.confidence}
 
+    def automation_exclusion(self, test: StopTest, n_unscreened: int) -> dict[str, Any]:
+        """What PRISMA records for the works left unscreened once ``test`` met the rule.
+
+        PRISMA 2020 counts them as "excluded by automation tools"; the note names the rule,
+        its parameters and the evidence (sample size, includes in it, p-value).
+        """
+        if not test.met:
+            raise ValueError("the stopping rule is not met: no work may be excluded by it")
+        return {
+            "count": n_unscreened,
+            "category": "excluded by automation tools",
+            "note": (f"{self.describe()}; random sample of {test.n_sampled:,} of "
+                     f"{test.population:,} works, {test.includes_in_sample} include(s) in it, "
+                     f"p = {test.p_value:.4f}"),
+            **self.to_dict(),
+            "test": test.to_dict(),
+        }
+
 
 def _check_counts(population: int, n_sampled: int, includes_in_sample: int,
                   includes_before: int) -> None:
