@@ -23,7 +23,7 @@ from scoping.screen import TITLE_ABSTRACT, load_protocol, record_decision
 from scoping.store import screen_tables
 from test_screen_support import LEAD, cached_review
 
-COMMANDS = ("assign", "screen", "conflicts", "resolve", "agreement", "status")
+COMMANDS = ("assign", "screen", "conflicts", "resolve", "agreement", "status", "stop")
 
 
 def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -212,6 +212,7 @@ def test_blinding_every_command_a_reviewer_can_run(review: Path) -> None:
         (("agreement", "--reviewer", "alice"), None),
         (("assign", "--reviewer", "alice"), None),
         (("screen", "--reviewer", "alice", "--to-csv", str(review / "sheet.csv")), None),
+        (("stop", "--reviewer", "alice"), None),
     ]:
         _, stdout, stderr = run(review, *args, input=stdin)
         outputs.append(stdout + stderr)
@@ -287,3 +288,54 @@ def test_screening_elsewhere_with_a_worksheet(review: Path) -> None:
     assert "Wrote your 124 works" in out
     code, _, err = run(review, "screen", "--reviewer", "alice", "--to-csv", str(sheet), "--plain")
     assert code == 2 and "use one of --plain, --from-csv and --to-csv" in err
+
+
+def test_the_stopping_rule_through_the_cli(review: Path) -> None:
+    import json
+
+    protocol_path = review / "screening" / "protocol.toml"
+    with protocol_path.open("a", encoding="utf-8") as stream:
+        stream.write("\n[stopping]\nrecall_target = 0.8\nconfidence = 0.9\n")
+    run(review, "assign", "--reviewer", LEAD)
+    protocol = load_protocol(protocol_path)
+    target = find_review(review)
+    with target.open_store() as store:
+        works = screen_tables.work_ids(store)
+        for i, work in enumerate(works[:70]):  # 20 includes, then a run of 50 excludes
+            for who in ("alice", "bob"):
+                record_decision(store, protocol, who, TITLE_ABSTRACT, work,
+                                "include" if i < 20 else "exclude")
+    code, out, _ = run(review, "stop", "--reviewer", LEAD)
+    assert code == 0
+    assert "Ranked phase: 70 of 135 works decided, 20 included; the latest 50 final decisions" in out
+    assert "start the random sample with 'scoping stop --reviewer lena --start-sampling'" in out
+    code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
+    assert code == 1 and err.count("\n") == 1 and "needs a random sample first" in err
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--start-sampling")
+    assert code == 0 and out.startswith("Random sampling has begun: 65 works in a random order.")
+    code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="q\n")
+    assert code == 0 and "Order: random sample for the stopping rule." in out
+    with target.open_store() as store:
+        sample = screen_tables.stop_sample(store, screen_tables.stop_events(store)[-1].id)
+    assert _first_work(out) == sample[:1]
+    with target.open_store() as store:
+        n = 0
+        for work in sample:
+            n += 1
+            for who in ("alice", "bob"):
+                record_decision(store, protocol, who, TITLE_ABSTRACT, work, "exclude")
+            code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
+            state = json.loads(out)
+            if state["test"]["met"]:
+                break
+    assert state["phase"] == "sampling" and state["sampled"] == n and n < len(sample)
+    assert state["test"]["p_value"] < 0.1
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--apply")
+    assert code == 0 and f"Stopped: {len(sample) - n} works of the sample were excluded" in out
+    code, out, _ = run(review, "status", "--reviewer", LEAD, "--stage", TITLE_ABSTRACT)
+    assert f"excluded by the stopping rule {len(sample) - n}" in out
+    assert "p = " in out
+    code, out, _ = run(review, "prisma", "--format", "json", "--out", "-")
+    counts = json.loads(out)
+    assert counts["identification"]["automation_removed"]["n"] == len(sample) - n
+    assert "Callaghan & Müller-Hansen 2020" in counts["stopping_rule"]

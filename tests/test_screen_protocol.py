@@ -141,6 +141,8 @@ def test_public_api() -> None:
         "Allocation",
         "AllocationPlan", "Card", "Conflict", "CsvReport", "Highlight", "Merge", "PairAgreement",
         "Progress", "Protocol", "Rank", "Reviewer", "ReviewerProgress", "ScreeningSession", "Span",
+        "StoppingStatus", "apply_stop", "resume_screening", "start_sampling", "stopping_status",
+        "ModelRank", "QueueOrder", "queue_order",
         "StageAllocation", "StageRules", "StageStatus", "agreement", "agreement_from_table",
         "assign_works", "check_decision", "choices", "conflicts", "eligible_works",
         "final_outcomes", "find_terms", "landis_koch", "load_card", "load_cards", "load_decisions_csv",

@@ -1,4 +1,4 @@
-"""Commands of the screening stage: assign, screen, conflicts, resolve, agreement, status.
+"""Commands of the screening stage: assign, screen, conflicts, resolve, agreement, status, stop.
 
 Who is asking comes from ``--reviewer`` (or ``SCOPING_REVIEWER``) and is checked against
 ``screening/protocol.toml``. Reviewers see only their own work and counts; conflicts, other
@@ -172,15 +172,19 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
         raise UsageError("the full-screen view needs a terminal; use --plain for screen "
                          "readers and scripts")
     with target.open_store() as store:
-        session = ScreeningSession(store, protocol, reviewer or "", stage, merge=_merged,
-                                   via="plain" if plain else "tui")
-        if plain:
-            _plain(session, protocol)
-        else:
-            from .screen_tui import ScreeningApp
+        protocol.reviewer(reviewer or "")
+        with screen.queue_order(store, protocol, stage) as order:
+            session = ScreeningSession(store, protocol, reviewer or "", stage, merge=_merged,
+                                       via="plain" if plain else "tui", rank=order.rank,
+                                       rerank_every=order.rerank_every)
+            if plain:
+                out.print(f"Order: {order.kind}.")
+                _plain(session, protocol)
+            else:
+                from .screen_tui import ScreeningApp
 
-            app = ScreeningApp(session, title=protocol.title)
-            app.run()
+                app = ScreeningApp(session, title=protocol.title)
+                app.run()
         p = session.progress()
         undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
         out.print(f"Saved {p.session_saved:,} decisions in this session{undone}; {p.done:,} of "
@@ -614,7 +618,117 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
         if item.outcomes is not None:
             shown = " · ".join(f"{name} {n:,}" for name, n in item.outcomes.items())
             out.print(f"  works: {item.works:,} to screen, {item.allocated:,} allocated; {shown}")
+            if item.stage == TITLE_ABSTRACT and protocol.stopping is not None:
+                with target.open_store() as store:
+                    state = screen.stopping_status(store, protocol, reviewer or "")
+                for line in _stopping_lines(state, reviewer or ""):
+                    out.print(f"  {line}")
             if item.vanished:
                 out.print(f"  {item.vanished:,} allocated works were later joined to other works by "
                           "'scoping dedupe'; their decisions are kept in the history but no longer "
                           "count")
+
+
+# -- the stopping rule -----------------------------------------------------------------------
+
+
+def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
+    rule = state.rule
+    lines = [f"Stopping rule: {rule.describe()}."]
+    if state.phase == "ranked":
+        lines.append(f"Ranked phase: {state.decided:,} of {state.works:,} works decided, "
+                     f"{state.includes:,} included; the latest {state.excludes_in_a_row:,} "
+                     "final decisions were excludes.")
+        if state.switch_suggested:
+            lines.append("The run of excludes suggests the ranking has little left to find: start "
+                         f"the random sample with 'scoping stop --reviewer {lead} --start-sampling'.")
+        else:
+            lines.append("Random sampling has not begun: the rule cannot be tested yet.")
+        return lines
+    test = state.test
+    assert test is not None
+    lines.append(f"Random sample: {state.sampled:,} of {state.population:,} works screened in "
+                 f"order, {state.includes_in_sample:,} included among them; "
+                 f"{state.includes_before:,} included before sampling.")
+    estimate = "n/a" if test.recall_estimate != test.recall_estimate else f"{test.recall_estimate:.1%}"
+    lines.append(f"p = {test.p_value:.4f} (stop when below {rule.alpha:.2f}); estimated recall "
+                 f"{estimate}; recall is at least {test.recall_lower_bound:.1%} at "
+                 f"{rule.confidence:.0%} confidence.")
+    if state.phase == "stopped":
+        lines.append(f"Stopped: {state.automation:,} works of the sample were excluded by the "
+                     f"stopping rule (take it back with 'scoping stop --reviewer {lead} --resume').")
+    elif test.met:
+        lines.append(f"The rule is met: screening may stop. Record it with 'scoping stop "
+                     f"--reviewer {lead} --apply'.")
+    else:
+        lines.append("The rule is not met yet: keep screening the sample.")
+    if state.outside_sample:
+        lines.append(f"{state.outside_sample:,} works were added after sampling began; the test "
+                     "does not cover them, so they must all be screened.")
+    return lines
+
+
+@cli.command("stop")
+@_reviewer_option("LEAD")
+@click.option("--start-sampling", "start", is_flag=True,
+              help="Put the works nobody has screened yet in a random order; reviewers then "
+                   "screen them in that order, which is what the test needs.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Stop screening (only when the rule is met): the sample's unscreened works "
+                   "are excluded by automation, as PRISMA reports them.")
+@click.option("--resume", is_flag=True, help="Take back a stop: those works return to the queues.")
+@click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
+@review_options
+def stop_cmd(reviewer: str | None, start: bool, apply_: bool, resume: bool, as_json: bool,
+             review: Callable[[], Review]) -> None:
+    """The statistical stopping rule of title-abstract screening (leads only).
+
+    The protocol's [stopping] section sets the recall target and the confidence (the
+    hypergeometric test of Callaghan & Müller-Hansen 2020). Screen in prioritised order first;
+    when a long run of excludes suggests little is left, start the random sample; after each
+    sampled work the test says whether recall is at the target with that confidence. Then
+    --apply records the stop, and the sample's remaining works count as excluded by
+    automation tools in the PRISMA flow, with the rule and the test in its notes.
+
+    \b
+    Examples:
+      scoping stop --reviewer lead                    # where the rule stands
+      scoping stop --reviewer lead --start-sampling
+      scoping stop --reviewer lead --apply
+      scoping stop --reviewer lead --resume
+    """
+    if sum((start, apply_, resume)) > 1:
+        raise click.UsageError("use one of --start-sampling, --apply and --resume")
+    target, protocol = _open(review)
+    with target.open_store() as store:
+        if start:
+            state = screen.start_sampling(store, protocol, reviewer or "")
+        elif apply_:
+            state = screen.apply_stop(store, protocol, reviewer or "")
+        elif resume:
+            state = screen.resume_screening(store, protocol, reviewer or "")
+        else:
+            state = screen.stopping_status(store, protocol, reviewer or "")
+    if as_json:
+        import json
+
+        out.print(json.dumps(_no_nan(state.to_dict()), allow_nan=False))
+        return
+    if start:
+        out.print(f"Random sampling has begun: {state.population:,} works in a random order. "
+                  "Reviewers now screen them in that order.")
+    elif resume:
+        out.print("The stop was taken back: the sample's unscreened works are in the queues again.")
+    for line in _stopping_lines(state, reviewer or ""):
+        out.print(line)
+
+
+def _no_nan(value: Any) -> Any:
+    """``value`` with NaN (an estimate not made yet) as None, for strict JSON."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return value

@@ -13,8 +13,14 @@ command                        library call
 ``scoping conflicts``          :func:`conflicts`
 ``scoping resolve``            :func:`conflicts`, :func:`resolve`
 ``scoping agreement``          :func:`team_agreement` (:func:`agreement` on plain ratings)
-``scoping status``             :func:`status`
+``scoping status``             :func:`status` (and :func:`stopping_status` for a lead)
+``scoping stop``               :func:`stopping_status`, :func:`start_sampling`,
+                               :func:`apply_stop`, :func:`resume_screening`
 =============================  ==================================================================
+
+The order of a reviewer's queue comes from :func:`queue_order`: the stopping rule's random
+sample while it is under way, a model trained on the team's decisions when the protocol says
+``prioritise = true`` (:class:`ModelRank`), or a seeded random order.
 
 Every decision is an appended row, committed before the next work is shown; the final outcome
 of a work is derived from the decisions and resolutions (:func:`final_outcomes`), never typed.
@@ -38,6 +44,13 @@ from scoping.screen.allocation import (
     assign_works,
     eligible_works,
     plan_allocation,
+)
+from scoping.screen.autostop import (
+    StoppingStatus,
+    apply_stop,
+    resume_screening,
+    start_sampling,
+    stopping_status,
 )
 from scoping.screen.cards import (
     Card,
@@ -89,6 +102,7 @@ from scoping.screen.queue import (
     seeded_order,
     worksheet,
 )
+from scoping.screen.ranking import ModelRank, QueueOrder, queue_order
 
 __all__ = [
     "CSV_COLUMNS",
@@ -104,9 +118,11 @@ __all__ = [
     "CsvReport",
     "Highlight",
     "Merge",
+    "ModelRank",
     "PairAgreement",
     "Progress",
     "Protocol",
+    "QueueOrder",
     "Rank",
     "Reviewer",
     "ReviewerProgress",
@@ -115,8 +131,10 @@ __all__ = [
     "StageAllocation",
     "StageRules",
     "StageStatus",
+    "StoppingStatus",
     "agreement",
     "agreement_from_table",
+    "apply_stop",
     "assign_works",
     "check_decision",
     "choices",
@@ -134,11 +152,15 @@ __all__ = [
     "parse_protocol",
     "pending_works",
     "plan_allocation",
+    "queue_order",
     "record_decision",
     "resolve",
+    "resume_screening",
     "seeded_order",
     "simple_merge",
+    "start_sampling",
     "status",
+    "stopping_status",
     "team_agreement",
     "term_counts",
     "withdraw_decision",

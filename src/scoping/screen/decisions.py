@@ -398,7 +398,10 @@ def status(store: Store, protocol: Protocol, viewer: str,
                  ("include", "exclude", *(("not-retrieved",) if stage == FULL_TEXT else ()),
                   "conflict", "pending")}
         gone = tables.vanished_works(store, stage)
-        shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()))
+        automation = len(tables.automation_excluded(store, stage)) if stage == TITLE_ABSTRACT else 0
+        if automation:
+            shown["excluded by the stopping rule"] = automation
+        shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()) - automation)
         out.append(StageStatus(stage, rows, works=works, allocated=len(allocated), outcomes=shown,
                                vanished=len(gone)))
     return out

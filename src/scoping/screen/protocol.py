@@ -18,6 +18,8 @@
     [stages.title-abstract]             # required
     criteria = "..."
     exclusion_reasons = ["...", ...]    # optional when excluding at title-abstract
+    prioritise = true                   # optional (default false): each reviewer's queue is
+                                        # ranked by a model trained on the team's decisions
 
     [stages.full-text]                  # optional until full texts are screened
     criteria = "..."
@@ -26,6 +28,10 @@
     [highlight]
     include = ["peer support", ...]     # shown in green while screening
     exclude = ["HIV", ...]              # shown in red
+
+    [stopping]                          # optional: the statistical stopping rule at title-abstract
+    recall_target = 0.95                # stop when recall is at least this ...
+    confidence = 0.95                   # ... at this confidence (Callaghan & Müller-Hansen 2020)
 
 Every problem is a one-line :class:`~scoping.errors.ConfigError` that names the file and the key.
 """
@@ -40,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError, UsageError
+from scoping.screen.stopping import StoppingRule
 
 __all__ = [
     "FULL_TEXT",
@@ -62,7 +69,7 @@ STAGES: tuple[str, ...] = (TITLE_ABSTRACT, FULL_TEXT)
 
 ROLES: tuple[str, ...] = ("reviewer", "lead")
 
-_SECTIONS = ("review", "reviewer", "allocation", "stages", "highlight")
+_SECTIONS = ("review", "reviewer", "allocation", "stages", "highlight", "stopping")
 _MAX_NAME = 64
 
 
@@ -89,6 +96,8 @@ class StageRules:
     exclusion_reasons: tuple[str, ...]
     reason_required: bool
     """A reason must be picked when excluding (full text: always; title-abstract: never)."""
+    prioritise: bool = False
+    """Rank each reviewer's queue by a model trained on the team's decisions so far."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,8 @@ class Protocol:
     allocation: Allocation = field(default_factory=Allocation)
     highlight: Highlight = field(default_factory=Highlight)
     source: str = "protocol.toml"
+    stopping: StoppingRule | None = None
+    """The stopping rule of title-abstract screening (``None``: screen everything)."""
 
     @property
     def screeners(self) -> tuple[Reviewer, ...]:
@@ -225,6 +236,7 @@ class _Parser:
         allocation = self.allocation(data.get("allocation", {}))
         stages = self.stages(data.get("stages"))
         highlight = self.highlight(data.get("highlight", {}))
+        stopping = self.stopping(data["stopping"]) if "stopping" in data else None
         screeners = [r for r in reviewers if r.screens]
         if not screeners:
             raise self.fail("reviewer", "has no one who screens; give at least one person "
@@ -234,7 +246,7 @@ class _Parser:
                             f"is {allocation.dual_fraction:g} but only one person screens; add "
                             "a second reviewer or set dual_fraction = 0")
         return Protocol(title=title, reviewers=reviewers, stages=stages, allocation=allocation,
-                        highlight=highlight, source=self.source)
+                        highlight=highlight, source=self.source, stopping=stopping)
 
     def reviewers(self, value: Any) -> tuple[Reviewer, ...]:
         if value is None:
@@ -296,15 +308,18 @@ class _Parser:
                 continue
             key = f"stages.{name}"
             entry = self.table(table[name], key)
-            self.known(entry, key, ("criteria", "exclusion_reasons"))
+            self.known(entry, key, ("criteria", "exclusion_reasons", "prioritise"))
             criteria = self.string(entry.get("criteria", ""), f"{key}.criteria").strip()
             reasons = self.strings(entry.get("exclusion_reasons", []), f"{key}.exclusion_reasons")
             required = name == FULL_TEXT
             if required and not reasons:
                 raise self.fail(f"{key}.exclusion_reasons", "is empty; a reason is required when "
                                 "excluding a full text, so list the reasons to pick from")
+            prioritise = entry.get("prioritise", False)
+            if not isinstance(prioritise, bool):
+                raise self.fail(f"{key}.prioritise", f"must be true or false, not {_kind(prioritise)}")
             out[name] = StageRules(name=name, criteria=criteria, exclusion_reasons=reasons,
-                                   reason_required=required)
+                                   reason_required=required, prioritise=prioritise)
         return out
 
     def highlight(self, value: Any) -> Highlight:
@@ -312,6 +327,20 @@ class _Parser:
         self.known(table, "highlight", ("include", "exclude"))
         return Highlight(include=self.strings(table.get("include", []), "highlight.include"),
                          exclude=self.strings(table.get("exclude", []), "highlight.exclude"))
+
+
+    def stopping(self, value: Any) -> StoppingRule:
+        table = self.table(value, "stopping")
+        self.known(table, "stopping", ("recall_target", "confidence"))
+        numbers: dict[str, float] = {}
+        for name in ("recall_target", "confidence"):
+            number = table.get(name, 0.95)
+            if isinstance(number, bool) or not isinstance(number, (int, float)) \
+                    or not math.isfinite(number) or not 0 < number < 1:
+                raise self.fail(f"stopping.{name}", f"must be a number between 0 and 1 (exclusive), "
+                                f"not {number!r}; e.g. 0.95")
+            numbers[name] = float(number)
+        return StoppingRule(recall_target=numbers["recall_target"], confidence=numbers["confidence"])
 
 
 def _kind(value: Any) -> str:

@@ -69,8 +69,11 @@ def order_works(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str
 
 
 def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
-    """Works assigned to ``reviewer`` at ``stage`` without a current decision of theirs."""
+    """Works assigned to ``reviewer`` at ``stage`` without a current decision of theirs (works
+    the stopping rule excluded are left out)."""
     decided = {work for work, _ in tables.current_decisions(store, stage, reviewer=reviewer)}
+    if stage == TITLE_ABSTRACT:
+        decided |= set(tables.automation_excluded(store, stage))
     return [w for w in tables.assigned_works(store, stage, reviewer) if w not in decided]
 
 
@@ -88,6 +91,11 @@ def worksheet(store: Store, protocol: Protocol, reviewer: str, stage: str = TITL
     protocol.stage(stage)
     order = seeded_order(pending_works(store, stage, person.name), seed=protocol.allocation.seed,
                          stage=stage, reviewer=person.name)
+    if stage == TITLE_ABSTRACT:  # the stopping rule's random sample keeps its order
+        sample_event, _ = tables.standing_stop(tables.stop_events(store, stage))
+        if sample_event is not None:
+            position = {w: i for i, w in enumerate(tables.stop_sample(store, sample_event.id))}
+            order.sort(key=lambda w: position.get(w, -1))
     extra = {"fulltext": ""} if stage == FULL_TEXT else {}
     for card in load_cards(store, order, merge=merge):
         yield {"work_id": str(card.work_id), "title": card.title or "",
@@ -142,6 +150,10 @@ class ScreeningSession:
         mine = set(assigned)
         decided = {w for w, _ in tables.current_decisions(store, stage, reviewer=self.reviewer.name)
                    if w in mine}
+        if stage == TITLE_ABSTRACT:  # excluded by the stopping rule: not this reviewer's to do
+            stopped = set(tables.automation_excluded(store, stage)) & mine
+            assigned = [w for w in assigned if w not in stopped]
+            mine -= stopped
         self._assigned = len(assigned)
         self._done = len(decided)
         self._queue: deque[int] = deque(order_works(
@@ -255,7 +267,17 @@ class ScreeningSession:
         self.note = self.fulltext = None
 
     def _rerank(self) -> None:
+        # the queue is already in a settled order: the ranking only reorders it (the seeded
+        # base order of order_works is not recomputed, which would cost a hash per work)
         self._since_rank = 0
-        self._queue = deque(order_works(list(self._queue), seed=self.protocol.allocation.seed,
-                                        stage=self.stage, reviewer=self.reviewer.name,
-                                        rank=self._rank))
+        if self._rank is None or not self._queue:
+            return
+        current = list(self._queue)
+        ranked = [int(w) for w in self._rank(current)]
+        if len(ranked) != len(current) or set(ranked) != set(current):
+            raise ValueError("the ranking must return each of the given work ids exactly once")
+        if self._card is not None and ranked[0] != self._card.work_id:
+            # the work on screen stays on screen
+            ranked.remove(self._card.work_id)
+            ranked.insert(0, self._card.work_id)
+        self._queue = deque(ranked)

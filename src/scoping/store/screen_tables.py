@@ -8,6 +8,10 @@
                          (stage, work, reviewer) is the current decision ("undone" withdraws it)
     screen_resolutions   a lead's decision on a work at a stage, appended; the latest row per
                          (stage, work) settles the work ("undone" withdraws it)
+    screen_stop_events   the stopping rule's events, appended: random sampling began ("sample"),
+                         the lead stopped screening because the rule was met ("stop", with the
+                         test in ``details``), or took the stop back ("resume")
+    screen_stop_sample   the random order of the works unscreened when sampling began
 
 Nothing here is ever updated or deleted. Every decision is one INSERT in its own transaction,
 so reviewers screening at the same time from separate processes never touch the same row, and
@@ -48,14 +52,17 @@ __all__ = [
     "NotAssignedError",
     "Outcome",
     "ResolutionRow",
+    "StopEvent",
     "add_decision",
     "add_decisions",
     "add_resolution",
+    "add_stop_event",
     "assign",
     "assigned_reviewers",
     "assigned_works",
     "assignment_counts",
     "assignments",
+    "automation_excluded",
     "current_decision",
     "current_decisions",
     "current_resolutions",
@@ -70,6 +77,12 @@ __all__ = [
     "screen_assignments",
     "screen_decisions",
     "screen_resolutions",
+    "screen_stop_events",
+    "screen_stop_sample",
+    "standing_stop",
+    "stop_events",
+    "stop_sample",
+    "stopping_rule_note",
     "vanished_works",
     "work_ids",
     "work_records",
@@ -142,7 +155,31 @@ screen_resolutions = sa.Table(
     sa.Index("ix_screen_resolutions_work", "stage", "work_id", "id"),
 )
 
-TABLES = (screen_assign_runs, screen_assignments, screen_decisions, screen_resolutions)
+screen_stop_events = sa.Table(
+    "screen_stop_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),  # "sample", "stop" or "resume"
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON: the rule, the test, counts, seed
+)
+
+screen_stop_sample = sa.Table(
+    "screen_stop_sample",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("screen_stop_events.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("work_id", sa.Integer, nullable=False),
+    sa.UniqueConstraint("event_id", "position", name="uq_screen_stop_sample"),
+)
+
+STOP_EVENTS = ("sample", "stop", "resume")
+
+TABLES = (screen_assign_runs, screen_assignments, screen_decisions, screen_resolutions,
+          screen_stop_events, screen_stop_sample)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()
 _ASSIGN_LOCK = 5_170_001  # PostgreSQL advisory lock key serialising 'scoping assign' runs
@@ -653,8 +690,102 @@ def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
             if not sa.inspect(conn).has_table(screen_decisions.name):
                 return
     for stage in ("title-abstract", "full-text"):
-        for outcome in outcomes(store, stage).values():
+        found = outcomes(store, stage)
+        for outcome in found.values():
             yield (outcome.work_id, stage, outcome.outcome, outcome.reason)
+        if stage == "title-abstract":
+            for work in automation_excluded(store):
+                if work not in found:
+                    yield (work, stage, "automation", None)
+
+
+# -- the stopping rule -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StopEvent:
+    id: int
+    stage: str
+    event: str
+    by: str
+    at: str
+    details: dict[str, Any]
+
+
+def add_stop_event(store: Store, *, stage: str, event: str, by: str, details: Mapping[str, Any],
+                   sample: Sequence[int] = ()) -> StopEvent:
+    """Append one event of the stopping rule (and, for "sample", the random order of the
+    works to sample) in one transaction."""
+    if event not in STOP_EVENTS:
+        raise ValueError(f"unknown stopping event {event!r}")
+    if sample and event != "sample":
+        raise ValueError("only a 'sample' event has a sample")
+    ensure_tables(store)
+    at = _now()
+    values = {"stage": stage, "event": event, "by": by, "at": at, "details": _dumps(dict(details))}
+    with store.engine.begin() as conn:
+        key = conn.execute(screen_stop_events.insert().values(**values)).inserted_primary_key
+        assert key is not None
+        event_id = int(key[0])
+        rows = [{"event_id": event_id, "position": i, "work_id": int(w)} for i, w in enumerate(sample)]
+        for start in range(0, len(rows), 5000):
+            conn.execute(screen_stop_sample.insert(), rows[start:start + 5000])
+    return StopEvent(event_id, stage, event, by, at, dict(details))
+
+
+def stop_events(store: Store, stage: str = "title-abstract") -> list[StopEvent]:
+    """The stopping rule's events at ``stage``, oldest first (none in a store without the tables)."""
+    if store not in _ready:
+        with _reader(store).connect() as conn:
+            if not sa.inspect(conn).has_table(screen_stop_events.name):
+                return []
+    e = screen_stop_events.c
+    with _reader(store).connect() as conn:
+        rows = conn.execute(sa.select(screen_stop_events).where(e.stage == stage).order_by(e.id))
+        return [StopEvent(row.id, row.stage, row.event, row.by, row.at, json.loads(row.details))
+                for row in rows]
+
+
+def stop_sample(store: Store, event_id: int) -> list[int]:
+    """The works of a "sample" event, in their random order."""
+    s = screen_stop_sample.c
+    with _reader(store).connect() as conn:
+        return [int(w) for (w,) in conn.execute(
+            sa.select(s.work_id).where(s.event_id == event_id).order_by(s.position))]
+
+
+def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEvent | None]:
+    """(the sample in force, the stop in force): a "resume" takes back the stop before it."""
+    sample: StopEvent | None = None
+    stop: StopEvent | None = None
+    for event in events:
+        if event.event == "sample":
+            sample, stop = event, None
+        elif event.event == "stop":
+            stop = event
+        else:
+            stop = None
+    return sample, stop
+
+
+def automation_excluded(store: Store, stage: str = "title-abstract") -> list[int]:
+    """Works excluded by the stopping rule: once the lead stopped screening, the works of the
+    random sample that nobody has decided on (or resolved), and that still exist."""
+    sample, stop = standing_stop(stop_events(store, stage))
+    if sample is None or stop is None:
+        return []
+    touched = {work for work, _ in current_decisions(store, stage)} | set(current_resolutions(store, stage))
+    existing = set(work_ids(store))
+    return [w for w in stop_sample(store, sample.id) if w not in touched and w in existing]
+
+
+def stopping_rule_note(store: Store) -> str | None:
+    """The stopping rule that ended title-abstract screening, for the PRISMA notes."""
+    _, stop = standing_stop(stop_events(store, "title-abstract"))
+    if stop is None:
+        return None
+    note = stop.details.get("note")
+    return str(note) if note else None
 
 
 def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:

@@ -1,0 +1,224 @@
+"""The stopping rule in a real review: when the team may stop screening titles and abstracts.
+
+The rule itself (:mod:`scoping.screen.stopping`) needs a random sample of the works left
+unscreened. In a review it runs in three steps, each one a lead's command, each one an appended
+event in the store (``screen_stop_events``), so the history stays:
+
+1. **ranked phase**: reviewers screen in the order of the prioritisation model (or any order).
+   :func:`stopping_status` says when a run of excludes suggests the model has little left to
+   find (the :class:`~scoping.screen.stopping.SwitchHeuristic`).
+2. **sampling** (:func:`start_sampling`): the works nobody has decided on yet are put in a
+   random order (seeded, stored); from then on every reviewer's queue serves the works they
+   have left from before, then the sample in that order. After each work of the sample gets a
+   final outcome, the hypergeometric test is run on the *longest prefix of the random order
+   whose works all have a final outcome* (a prefix of a random permutation is a random sample;
+   works waiting for a second reviewer or a lead must not bias it).
+3. **stop** (:func:`apply_stop`): only when the test is met. The works of the sample nobody
+   has decided on are then excluded by automation: they leave the reviewers' queues and
+   PRISMA counts them as "excluded by automation tools", with the rule, its parameters and the
+   test recorded. :func:`resume_screening` takes a stop back (the works return to the queues).
+
+Includes found before sampling (``r_AL``) are the works outside the sample whose final outcome
+is include. Works outside the sample still waiting for a decision count as not included, which
+can only make the test stricter.
+
+Only a lead sees any of this: it shows the team's include counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from scoping.errors import UsageError
+from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
+from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
+from scoping.store import Store
+from scoping.store import screen_tables as tables
+
+__all__ = ["StoppingStatus", "apply_stop", "resume_screening", "sample_order", "start_sampling",
+           "stopping_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoppingStatus:
+    """Where title-abstract screening stands against the protocol's stopping rule."""
+
+    rule: StoppingRule
+    phase: str
+    """"ranked" (before sampling), "sampling" or "stopped"."""
+    works: int
+    """Works to screen at title-abstract (the de-duplicated works)."""
+    decided: int
+    """Works with a final outcome (include or exclude)."""
+    includes: int
+    """Works finally included."""
+    excludes_in_a_row: int
+    """The latest final outcomes that were all excludes, counted back from the newest."""
+    switch_suggested: bool
+    """The run of excludes is long enough to start random sampling (ranked phase only)."""
+    population: int | None = None
+    """Works in the random sample (unscreened when sampling began)."""
+    sampled: int | None = None
+    """Works of the sample, in its order, all with a final outcome (the test's ``n``)."""
+    includes_in_sample: int | None = None
+    includes_before: int | None = None
+    test: StopTest | None = None
+    automation: int = 0
+    """Works excluded by the stopping rule (after a stop)."""
+    outside_sample: int = 0
+    """Works added after sampling began and not decided: the test does not cover them."""
+    events: tuple[tables.StopEvent, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.to_dict(), "phase": self.phase, "works": self.works,
+            "decided": self.decided, "includes": self.includes,
+            "excludes_in_a_row": self.excludes_in_a_row, "switch_suggested": self.switch_suggested,
+            "population": self.population, "sampled": self.sampled,
+            "includes_in_sample": self.includes_in_sample, "includes_before": self.includes_before,
+            "test": self.test.to_dict() if self.test is not None else None,
+            "automation": self.automation, "outside_sample": self.outside_sample,
+        }
+
+
+def _rule(protocol: Protocol) -> StoppingRule:
+    if protocol.stopping is None:
+        raise UsageError(f"{protocol.source} has no [stopping] section; add one with "
+                         "recall_target and confidence (e.g. 0.95 and 0.95) to use the stopping rule")
+    return protocol.stopping
+
+
+def _final_order(store: Store, outcomes: dict[int, tables.Outcome]) -> list[int]:
+    """Works with a final include/exclude, in the order they became final (oldest first)."""
+    when: dict[int, str] = {}
+    for (work, _), row in tables.current_decisions(store, TITLE_ABSTRACT).items():
+        if row.decided_at > when.get(work, ""):
+            when[work] = row.decided_at
+    for work, resolution in tables.current_resolutions(store, TITLE_ABSTRACT).items():
+        when[work] = max(when.get(work, ""), resolution.decided_at)
+    final = [w for w, o in outcomes.items() if o.outcome in ("include", "exclude")]
+    return sorted(final, key=lambda w: (when.get(w, ""), w))
+
+
+def stopping_status(store: Store, protocol: Protocol, viewer: str, *,
+                    heuristic: SwitchHeuristic | None = None) -> StoppingStatus:
+    """The stopping rule's state at title-abstract (leads only)."""
+    protocol.lead(viewer)
+    rule = _rule(protocol)
+    heuristic = heuristic or SwitchHeuristic()
+    events = tables.stop_events(store, TITLE_ABSTRACT)
+    sample_event, stop_event = tables.standing_stop(events)
+    works = tables.work_ids(store)
+    outcomes = tables.outcomes(store, TITLE_ABSTRACT)
+    order = _final_order(store, outcomes)
+    includes = sum(1 for o in outcomes.values() if o.outcome == "include")
+    run = 0
+    for work in reversed(order):
+        if outcomes[work].outcome != "exclude":
+            break
+        run += 1
+    common: dict[str, Any] = {"rule": rule, "works": len(works), "decided": len(order),
+                              "includes": includes, "excludes_in_a_row": run,
+                              "events": tuple(events)}
+    if sample_event is None:
+        switch = heuristic.should_switch(n_total=len(works), n_screened=len(order),
+                                         includes_found=includes, excludes_in_a_row=run)
+        return StoppingStatus(phase="ranked", switch_suggested=switch, **common)
+    sample = tables.stop_sample(store, sample_event.id)
+    in_sample = set(sample)
+    existing = set(works)
+    n = k = 0
+    for work in sample:
+        if work not in existing:  # joined to another work by de-duplication: not a draw
+            continue
+        outcome = outcomes.get(work)
+        if outcome is None or outcome.outcome not in ("include", "exclude"):
+            break
+        n += 1
+        k += outcome.outcome == "include"
+    population = sum(1 for w in sample if w in existing)
+    before = sum(1 for w, o in outcomes.items() if o.outcome == "include" and w not in in_sample)
+    test = rule.test(population=population, n_sampled=n, includes_in_sample=k,
+                     includes_before=before)
+    automation = len(tables.automation_excluded(store)) if stop_event is not None else 0
+    touched = {w for w, _ in tables.current_decisions(store, TITLE_ABSTRACT)} | set(outcomes)
+    outside = sum(1 for w in works if w not in in_sample and w not in touched)
+    return StoppingStatus(phase="stopped" if stop_event is not None else "sampling",
+                          switch_suggested=False, population=population, sampled=n,
+                          includes_in_sample=k, includes_before=before, test=test,
+                          automation=automation, outside_sample=outside, **common)
+
+
+def sample_order(work_ids: Sequence[int], seed: int) -> list[int]:
+    """A uniformly random order of ``work_ids`` (sorted first, so the order depends only on
+    the set and the seed)."""
+    ids = np.array(sorted(int(w) for w in work_ids), dtype=np.int64)
+    return [int(w) for w in np.random.default_rng(seed).permutation(ids)]
+
+
+def start_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
+    """Begin the random sample: the works nobody has decided on yet, in a seeded random order.
+
+    From now on reviewers screen what they have left from before, then the sample in its order.
+    """
+    person = protocol.lead(lead)
+    status = stopping_status(store, protocol, person.name)
+    if status.phase != "ranked":
+        raise UsageError("random sampling has already begun; see 'scoping stop --reviewer "
+                         f"{person.name}' for the test")
+    touched = {w for w, _ in tables.current_decisions(store, TITLE_ABSTRACT)}
+    touched |= set(tables.current_resolutions(store, TITLE_ABSTRACT))
+    untouched = [w for w in tables.work_ids(store) if w not in touched]
+    if not untouched:
+        raise UsageError("every work has a decision already: there is nothing left to sample, "
+                         "and no need to stop early")
+    seed = protocol.allocation.seed * 1000 + len(status.events)
+    order = sample_order(untouched, seed)
+    tables.add_stop_event(store, stage=TITLE_ABSTRACT, event="sample", by=person.name, details={
+        "seed": seed, "population": len(order), "decided_before": status.decided,
+        "includes_before": status.includes, "excludes_in_a_row": status.excludes_in_a_row,
+        "switch_suggested": status.switch_suggested, **status.rule.to_dict()}, sample=order)
+    return stopping_status(store, protocol, person.name)
+
+
+def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
+    """Stop screening the sample: allowed only when the test is met. The sample's works nobody
+    has decided on are excluded by automation (recorded with the rule and the test)."""
+    person = protocol.lead(lead)
+    status = stopping_status(store, protocol, person.name)
+    if status.phase == "ranked":
+        raise UsageError("the stopping rule needs a random sample first; start it with "
+                         f"'scoping stop --reviewer {person.name} --start-sampling'")
+    if status.phase == "stopped":
+        raise UsageError("screening has already been stopped by the rule; take it back with "
+                         f"'scoping stop --reviewer {person.name} --resume'")
+    test = status.test
+    assert test is not None and status.population is not None and status.sampled is not None
+    if not test.met:
+        raise UsageError(f"the stopping rule is not met yet (p = {test.p_value:.4f}, needs below "
+                         f"{status.rule.alpha:.2f}, after {status.sampled:,} of "
+                         f"{status.population:,} sampled works); keep screening the sample")
+    touched = {w for w, _ in tables.current_decisions(store, TITLE_ABSTRACT)}
+    touched |= set(tables.current_resolutions(store, TITLE_ABSTRACT))
+    sample_event, _ = tables.standing_stop(status.events)
+    assert sample_event is not None
+    left = [w for w in tables.stop_sample(store, sample_event.id) if w not in touched]
+    details = status.rule.automation_exclusion(test, len(left))
+    tables.add_stop_event(store, stage=TITLE_ABSTRACT, event="stop", by=person.name,
+                          details={**details, "excludes_in_a_row": status.excludes_in_a_row})
+    return stopping_status(store, protocol, person.name)
+
+
+def resume_screening(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
+    """Take back a stop: the works it excluded return to the reviewers' queues."""
+    person = protocol.lead(lead)
+    status = stopping_status(store, protocol, person.name)
+    if status.phase != "stopped":
+        raise UsageError("screening has not been stopped by the rule; there is nothing to resume")
+    tables.add_stop_event(store, stage=TITLE_ABSTRACT, event="resume", by=person.name,
+                          details={"automation_taken_back": status.automation})
+    return stopping_status(store, protocol, person.name)

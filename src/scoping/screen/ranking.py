@@ -1,0 +1,168 @@
+"""The order of a reviewer's queue in a real review: prioritised, or the stopping rule's sample.
+
+:func:`queue_order` picks what :class:`~scoping.screen.queue.ScreeningSession` gets as its
+``rank``:
+
+- while the stopping rule's random sample is under way (title-abstract,
+  :mod:`scoping.screen.autostop`): the works the reviewer has left from before the sample,
+  then the sample's works in its random order (the test depends on that order);
+- else, when the protocol asks for it (``prioritise = true`` in the stage's section): a
+  :class:`ModelRank`, most likely includes first;
+- else nothing: the seeded random order.
+
+:class:`ModelRank` trains :class:`~scoping.screen.prioritise.Ranker` on the decisions of the
+whole team at the stage (a work counts as an include when any reviewer included it or was
+unsure, or the lead included it; as an exclude when it was excluded), in background threads:
+one reads the decisions and the works' texts from the store, the other fits the model
+(:class:`~scoping.screen.prioritise.BackgroundRanker`). Asking for an order never waits: until
+the first model is ready the given (seeded) order is kept. Nothing of other reviewers'
+decisions is shown: they only move works up or down the queue.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from scoping.screen.cards import load_cards
+from scoping.screen.prioritise import BackgroundRanker, TextFeatures, work_text
+from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
+from scoping.store import Store
+from scoping.store import screen_tables as tables
+
+__all__ = ["ModelRank", "QueueOrder", "queue_order", "team_labels"]
+
+
+def team_labels(store: Store, stage: str) -> dict[int, int]:
+    """1 (include) or 0 (exclude) for every work someone has decided on at ``stage``."""
+    labels: dict[int, int] = {}
+    for (work, _), row in tables.current_decisions(store, stage).items():
+        if row.decision in ("include", "maybe"):
+            labels[work] = 1
+        elif row.decision == "exclude":
+            labels.setdefault(work, 0)
+    for work, resolution in tables.current_resolutions(store, stage).items():
+        if resolution.decision in ("include", "exclude"):
+            labels[work] = int(resolution.decision == "include")
+    return labels
+
+
+class ModelRank:
+    """``rank(work_ids)``: the ids most likely include first, from a model retrained in the
+    background on the team's decisions. Call :meth:`close` when done (or use ``with``)."""
+
+    def __init__(self, store: Store, stage: str, *, random_state: int | None = None) -> None:
+        self.store = store
+        self.stage = stage
+        ids = tables.work_ids(store)
+        self._ids = np.array(ids, dtype=np.int64)
+        self._position = {w: i for i, w in enumerate(ids)}
+        self.ranker = BackgroundRanker(self._features, n_works=len(ids), random_state=random_state)
+        self.ranker.start()
+        self._wake = threading.Event()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="scoping-labels", daemon=True)
+        self._reader.start()
+        self._wake.set()
+
+    def _features(self) -> Any:
+        texts = {card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
+                 for card in load_cards(self.store, [int(w) for w in self._ids])}
+        return TextFeatures().fit_transform([texts.get(int(w), "") for w in self._ids])
+
+    def _read(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            try:
+                labels = team_labels(self.store, self.stage)
+                self.ranker.update({self._position[w]: v for w, v in labels.items()
+                                    if w in self._position})
+            except Exception as exc:  # kept for the caller; the queue keeps its order
+                self.ranker.error = exc
+
+    def refresh(self) -> None:
+        """Ask for a model trained on the decisions stored now (returns at once)."""
+        self._wake.set()
+
+    def sync(self, timeout: float | None = None) -> bool:
+        """For tests and batch jobs: read the decisions now and wait for a model trained on
+        them (``False`` if ``timeout`` ran out first). Interactive callers never wait."""
+        labels = team_labels(self.store, self.stage)
+        version = self.ranker.update({self._position[w]: v for w, v in labels.items()
+                                      if w in self._position})
+        return self.ranker.wait(version, timeout=timeout)
+
+    @property
+    def trained(self) -> bool:
+        return self.ranker.current().trained
+
+    def __call__(self, work_ids: Sequence[int]) -> list[int]:
+        self.refresh()
+        ranking = self.ranker.current()
+        given = [int(w) for w in work_ids]
+        if not ranking.trained:
+            return given
+        wanted = set(given)
+        ordered = [w for w in self._ids[ranking.order].tolist() if w in wanted]
+        placed = set(ordered)
+        return ordered + [w for w in given if w not in placed]
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.ranker.close()
+
+    def __enter__(self) -> ModelRank:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class QueueOrder:
+    """What :func:`queue_order` gives: the ``rank`` for a session, how often to ask it again,
+    and a description for the screen."""
+
+    def __init__(self, rank: Callable[[Sequence[int]], Sequence[int]] | None, rerank_every: int | None,
+                 kind: str, model: ModelRank | None = None) -> None:
+        self.rank = rank
+        self.rerank_every = rerank_every
+        self.kind = kind
+        self.model = model
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.close()
+
+    def __enter__(self) -> QueueOrder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def queue_order(store: Store, protocol: Protocol, stage: str, *, rerank_every: int = 10) -> QueueOrder:
+    """The order for a reviewer's queue at ``stage`` (see the module docstring)."""
+    rules = protocol.stage(stage)
+    if stage == TITLE_ABSTRACT:
+        sample_event, stop_event = tables.standing_stop(tables.stop_events(store, stage))
+        if sample_event is not None:
+            position = {w: i for i, w in enumerate(tables.stop_sample(store, sample_event.id))}
+
+            def sample_rank(work_ids: Sequence[int]) -> list[int]:
+                # works from before the sample keep their order and come first
+                return sorted(work_ids, key=lambda w: position.get(w, -1))
+
+            kind = "stopped: the rest were excluded by the stopping rule" if stop_event is not None \
+                else "random sample for the stopping rule"
+            return QueueOrder(sample_rank, None, kind)
+    if rules.prioritise:
+        model = ModelRank(store, stage, random_state=protocol.allocation.seed)
+        return QueueOrder(model, rerank_every, "prioritised", model)
+    return QueueOrder(None, None, "random (seeded)")
