@@ -16,7 +16,11 @@ Two paths are timed, each decision in its own transaction as in real use:
 - window: the Textual window itself, driven by its test pilot (headless, 120 x 40): from the
   key's action starting until the next work has been painted (``ScreeningApp.on_shown``);
 - pilot: the same presses timed from outside, including the pilot's own waits for the app to
-  go idle; "(idle)" is that overhead alone, for a key bound to nothing.
+  go idle; "(idle)" is that overhead alone, for a key bound to nothing;
+- prioritised: the library path again (alice, continuing) with her queue ranked by the
+  prioritisation model (``prioritise = true``): the model's texts are read, vectorised and
+  fitted in background threads while the reviewer screens, and the queue is re-ranked every
+  10 decisions; it reports when the first trained ranking arrived and how many fits ran.
 
     python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
                                    [--db URL | --postgres]
@@ -49,6 +53,7 @@ from scoping.records import Record  # noqa: E402
 from scoping.review import init_review  # noqa: E402
 from scoping.screen import (  # noqa: E402
     TITLE_ABSTRACT,
+    ModelRank,
     ScreeningSession,
     assign_works,
     load_protocol,
@@ -109,7 +114,7 @@ def report(name: str, seconds: list[float]) -> None:
     ms = sorted(s * 1000 for s in seconds)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     worst = max(range(len(seconds)), key=seconds.__getitem__)
-    print(f"{name:<8} n={len(ms):<5} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   "
+    print(f"{name:<11} n={len(ms):<5} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   "
           f"max {ms[-1]:6.1f} ms (decision {worst + 1})")
 
 
@@ -130,6 +135,43 @@ def time_library(store: Store, protocol_path: Path, decisions: int) -> None:
         card_text(card, protocol.highlight)
         times.append(time.perf_counter() - t0)
     report("library", times)
+
+
+def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
+    protocol = load_protocol(protocol_path)
+    started = time.perf_counter()
+    model = ModelRank(store, TITLE_ABSTRACT, random_state=7)
+    session = ScreeningSession(store, protocol, "alice", merge=_merged, via="bench", rank=model,
+                               rerank_every=10)
+    card = session.current()
+    print(f"opening the prioritised queue ({session.progress().remaining:,} works left): "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+
+    def screen(n: int, pause: float) -> list[float]:
+        nonlocal card
+        times = []
+        for i in range(n):
+            assert card is not None
+            t0 = time.perf_counter()
+            session.decide("include" if i % 4 else "exclude")
+            card = session.current()
+            assert card is not None
+            card_text(card, protocol.highlight)
+            times.append(time.perf_counter() - t0)
+            time.sleep(pause)  # the reviewer reading: the model works meanwhile
+        return times
+
+    try:
+        # while the model's texts are read and vectorised in the background (the worst time)
+        report("prior.cold", screen(decisions, 0.0))
+        model.sync()
+        print(f"  first trained ranking {time.perf_counter() - started:.1f} s after opening")
+        # with the model refitting in the background every 10 decisions
+        fits = model.ranker.fits
+        report("prior.warm", screen(decisions, 0.05))
+        print(f"  {model.ranker.fits - fits} refits in the background during those decisions")
+    finally:
+        model.close()
 
 
 def time_window(store: Store, protocol_path: Path, decisions: int) -> None:
@@ -193,6 +235,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     try:
         time_library(store, protocol_path, args.decisions)
         time_window(store, protocol_path, max(20, args.decisions // 3))
+        time_prioritised(store, protocol_path, args.decisions)
     finally:
         store.close()
 
