@@ -18,6 +18,7 @@ from rich.table import Table
 from scoping.dedupe import api
 from scoping.dedupe.merge import MergedWork
 from scoping.errors import UsageError
+from scoping.files import replace_into
 from scoping.records import Record
 from scoping.review import Review
 from scoping.store.dedupe_tables import Applied, PairRow
@@ -358,7 +359,7 @@ def _write_atomically(target: Path, write: Callable[[TextIO], Any]) -> Any:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
             result = write(stream)
-        os.replace(tmp_name, target)
+        replace_into(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from scoping.errors import UsageError
+from scoping.files import replace_into
 from scoping.ingest import EXPORT_FORMATS, FORMATS, write_records
 from scoping.ingest.importer import import_file, inspect_files
 from scoping.ingest.sniff import FORMAT_LABELS
@@ -200,7 +201,7 @@ def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[],
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
                 n = write_records((s.record for s in store.iter_records(source=source)), stream, fmt)
-            os.replace(tmp_name, target)
+            replace_into(tmp_name, target)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from scoping import screen
 from scoping.errors import UsageError
+from scoping.files import replace_into
 from scoping.records import Record
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
@@ -206,7 +207,7 @@ def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: s
                 for row in screen.worksheet(store, protocol, reviewer, stage, merge=_merged):
                     writer.writerow(row)
                     n += 1
-            os.replace(tmp_name, path)
+            replace_into(tmp_name, path)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise

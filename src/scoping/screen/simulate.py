@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scoping.errors import UsageError
+from scoping.files import replace_into
 from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
 from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
@@ -492,7 +493,7 @@ def plot_recall(result: SimulationResult, path: str | os.PathLike[str], *, title
     os.close(fd)
     try:
         figure.savefig(tmp_name, format="png")
-        os.replace(tmp_name, target)
+        replace_into(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
