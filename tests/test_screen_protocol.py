@@ -151,3 +151,18 @@ def test_public_api() -> None:
         "team_agreement", "term_counts", "withdraw_decision", "work_decisions", "worksheet"])
     for name in screen.__all__:
         assert getattr(screen, name) is not None
+
+
+def test_charting_fields_do_not_stop_screening() -> None:
+    """The topics stage's [charting] tables live in the same file; screening must still read it."""
+    from scoping.topics.charting import parse_chart_fields
+
+    text = PROTOCOL + (
+        '\n[charting.design]\ndescription = "Study design"\nvalues = ["RCT", "qualitative"]\n'
+        '\n[charting.population]\ndescription = "Who"\nmultiple = true\n')
+    protocol = parse_protocol(text)
+    assert [r.name for r in protocol.screeners] == ["alice", "bob"]
+    fields = parse_chart_fields(tomllib.loads(text))
+    assert [f.name for f in fields] == ["design", "population"]
+    with pytest.raises(ConfigError, match="charts is not a known key"):
+        parse_protocol(PROTOCOL + '\n[charts.design]\ndescription = "x"\n')

@@ -69,7 +69,9 @@ STAGES: tuple[str, ...] = (TITLE_ABSTRACT, FULL_TEXT)
 
 ROLES: tuple[str, ...] = ("reviewer", "lead")
 
-_SECTIONS = ("review", "reviewer", "allocation", "stages", "highlight", "stopping")
+_SECTIONS = ("review", "reviewer", "allocation", "stages", "highlight", "stopping", "charting")
+"""Top-level tables of the file. ``[charting]`` belongs to the topics stage (fields charted by
+hand, read by :mod:`scoping.topics.charting`); the screening stage leaves it alone."""
 _MAX_NAME = 64
 
 
