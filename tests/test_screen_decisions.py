@@ -202,6 +202,15 @@ def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:
     assert set(final_outcomes(store, FULL_TEXT)) == {w1}
     session = ScreeningSession(store, protocol, "alice", FULL_TEXT)
     assert session.progress().assigned == 1
+    # and status agrees with the screen: the work left the stage, nothing "not started"
+    (lead_view,) = status(store, protocol, LEAD, [FULL_TEXT])
+    assert (lead_view.works, lead_view.allocated) == (1, 1)
+    assert lead_view.outcomes is not None and lead_view.outcomes["not started"] == 0
+    assert sum(lead_view.outcomes.values()) == 1
+    assert [(r.reviewer, r.assigned, r.done) for r in lead_view.reviewers] == [("alice", 1, 1),
+                                                                               ("bob", 1, 1)]
+    (own,) = status(store, protocol, "alice", [FULL_TEXT])
+    assert (own.reviewers[0].assigned, own.reviewers[0].done) == (1, 1)
 
 
 def test_status_shows_a_reviewer_only_their_own(team: tuple[Store, Protocol, list[int]]) -> None:

@@ -379,29 +379,37 @@ def status(store: Store, protocol: Protocol, viewer: str,
     out: list[StageStatus] = []
     for stage in wanted:
         protocol.stage(stage)
+        # works that left the stage: at full text, no longer included at title-abstract; at
+        # title-abstract, excluded by the stopping rule (nobody's to screen any more)
+        left = set(tables.automation_excluded(store, stage)) if stage == TITLE_ABSTRACT else set()
         if not person.is_lead:
-            mine = set(tables.assigned_works(store, stage, person.name))
+            mine = set(tables.assigned_works(store, stage, person.name)) - left
+            if stage == FULL_TEXT:
+                mine &= set(eligible_works(store, stage))
             current = tables.current_decisions(store, stage, reviewer=person.name)
             out.append(StageStatus(stage, (_progress(person.name, stage, mine, current),)))
             continue
+        eligible = set(eligible_works(store, stage))
+        gone = tables.vanished_works(store, stage)
         by_reviewer: dict[str, set[int]] = {}
         for work, name in tables.assignments(store, stage):
-            by_reviewer.setdefault(name, set()).add(work)
+            # at full text, a work whose title-abstract inclusion a lead withdrew has left the
+            # stage (its decisions stay in the history)
+            if (stage != FULL_TEXT or work in eligible) and work not in left:
+                by_reviewer.setdefault(name, set()).add(work)
         current = tables.current_decisions(store, stage)
         names = [r.name for r in protocol.reviewers if r.screens or r.name in by_reviewer]
         names += sorted(n for n in by_reviewer if n not in names)
         rows = tuple(_progress(name, stage, by_reviewer.get(name, set()), current) for name in names)
         allocated = set().union(*by_reviewer.values()) if by_reviewer else set()
-        works = len(eligible_works(store, stage))
+        works = len(eligible)
         counts: Counter[str] = Counter(o.outcome for o in tables.outcomes(store, stage).values())
         shown = {name: counts.get(name, 0) for name in
                  ("include", "exclude", *(("not-retrieved",) if stage == FULL_TEXT else ()),
                   "conflict", "pending")}
-        gone = tables.vanished_works(store, stage)
-        automation = len(tables.automation_excluded(store, stage)) if stage == TITLE_ABSTRACT else 0
-        if automation:
-            shown["excluded by the stopping rule"] = automation
-        shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()) - automation)
+        if left:
+            shown["excluded by the stopping rule"] = len(left)
+        shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()))
         out.append(StageStatus(stage, rows, works=works, allocated=len(allocated), outcomes=shown,
                                vanished=len(gone)))
     return out
