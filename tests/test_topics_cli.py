@@ -26,6 +26,12 @@ def run(review: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.fixture(autouse=True)
+def _the_lead_edits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Topic edits are the lead's: the template protocol's lead is called "lead"."""
+    monkeypatch.setenv("SCOPING_REVIEWER", "lead")
+
+
 @pytest.fixture
 def works_csv(tmp_path: Path) -> Path:
     """The three review slices in one CSV of 'included works' (180 records)."""
@@ -298,3 +304,26 @@ def test_auto_number_of_topics_is_explained(review_dir: Path, works_csv: Path) -
     assert set(rows[0]) == {"k", "stability", "coherence", "score"}
     code, out, _ = run(review_dir, "topics", "show", "--k-scores")
     assert "chosen" in out
+
+
+def test_only_a_lead_edits_topics(review_dir: Path, works_csv: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(review_dir, "topics", "fit", "--works", str(works_csv), "--n-topics", "3")[0] == 0
+    monkeypatch.delenv("SCOPING_REVIEWER")
+    code, _, err = run(review_dir, "topics", "rename", "T1", "Mine")
+    assert code == 1 and err.count("\n") == 1 and "say who you are with --by NAME (a lead" in err
+    code, _, err = run(review_dir, "topics", "rename", "T1", "Mine", "--by", "reviewer1")
+    assert code == 1 and "only a lead may do this, and 'reviewer1' is a reviewer" in err
+    code, _, err = run(review_dir, "topics", "merge", "T1", "T2", "--by", "nobody")
+    assert code == 1 and "'nobody' is not a reviewer" in err
+    for args in (("topics", "split", "T1", "--into", "2"), ("topics", "move", "#1", "--out-of", "T1"),
+                 ("topics", "fit", "--works", str(works_csv), "--n-topics", "3")):
+        code, _, err = run(review_dir, *args, "--by", "reviewer2")
+        assert code == 1 and "only a lead may do this" in err, args
+    code, out, _ = run(review_dir, "topics", "show", "--edits", "--json")
+    assert json.loads(out) == []
+    code, out, err = run(review_dir, "topics", "rename", "T1", "Mine", "--by", "lead")
+    assert code == 0, err
+    code, out, _ = run(review_dir, "topics", "show", "--edits", "--json")
+    assert [e["what"].split()[0] for e in json.loads(out)] == ["rename"]
+    assert "lead" in out

@@ -28,17 +28,32 @@ out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, markup=False)
 
 
-def _who(by: str | None) -> str:
-    if by and by.strip():
-        return by.strip()
+def _who(by: str | None, target: Review, *, lead: bool = True) -> str:
+    """The person making a change. In a review with a protocol, topic edits are a lead's and
+    charting a team member's (named as in screening/protocol.toml); without one (topics of a
+    works file in a bare folder) the name is free, and defaults to the user name."""
+    name = by.strip() if by and by.strip() else None
+    if target.protocol_path.is_file():
+        from scoping.screen import load_protocol
+
+        protocol = load_protocol(target.protocol_path)
+        if name is None:
+            role = "a lead" if lead else "a member of the team"
+            raise UsageError(f"say who you are with --by NAME ({role} in "
+                             f"{target.protocol_path.name}; or set SCOPING_REVIEWER)")
+        return (protocol.lead(name) if lead else protocol.reviewer(name)).name
+    if name is not None:
+        return name
     try:
         return getpass.getuser()
     except Exception:  # no user name in this environment
         return "unknown"
 
 
-_by_option = click.option("--by", default=None, metavar="NAME",
-                          help="Who makes the change (default: your user name).")
+_by_option = click.option("--by", envvar="SCOPING_REVIEWER", default=None, metavar="NAME",
+                          help="Who makes the change, as named in screening/protocol.toml: a "
+                               "lead for topic edits, anyone of the team for charting "
+                               "[env SCOPING_REVIEWER].")
 
 
 def _n_topics(value: str) -> int | str:
@@ -93,9 +108,9 @@ def topics_group() -> None:
 
     \b
     Example:
-      scoping topics fit
+      scoping topics fit --by lead
       scoping topics show
-      scoping topics rename T3 "Peer worker role"
+      scoping topics rename T3 "Peer worker role" --by lead
       scoping topics map
     """
 
@@ -131,12 +146,13 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
 
     \b
     Examples:
-      scoping topics fit
-      scoping topics fit --stage title-abstract --n-topics 8 --seed 1
-      scoping topics fit --works included.ris
+      scoping topics fit --by lead
+      scoping topics fit --stage title-abstract --n-topics 8 --seed 1 --by lead
+      scoping topics fit --works included.ris --by lead
     """
     k = _n_topics(n_topics)
     target = review()
+    who = _who(by, target)
     with target.open_store() as store:
         if works_file is not None:
             info = inspect_file(works_file, encoding=encoding, fmt=fmt)
@@ -147,7 +163,7 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
         else:
             works = workflow.works_from_screening(store, stage)
             source, duplicates = f"screening, included at {stage}", 0
-        result = workflow.fit_topics(store, works, source=source, made_by=_who(by), n_topics=k,
+        result = workflow.fit_topics(store, works, source=source, made_by=who, n_topics=k,
                                      random_state=seed, threshold=threshold)
     loaded = result.loaded
     fit = loaded.fit
@@ -341,10 +357,12 @@ def rename_cmd(topic: str, name: str, by: str | None, review: Callable[[], Revie
 
     \b
     Example:
-      scoping topics rename T3 "Peer worker role"
+      scoping topics rename T3 "Peer worker role" --by lead
     """
-    with review().open_store() as store:
-        loaded = workflow.rename_topic(store, topic, name, made_by=_who(by))
+    target = review()
+    who = _who(by, target)
+    with target.open_store() as store:
+        loaded = workflow.rename_topic(store, topic, name, made_by=who)
     t = loaded.state.topics[int(loaded.edits[-1].payload["topic"])]
     out.print(f"{t.ref} is now called {t.label!r} ({len(t.members)} works)")
 
@@ -360,10 +378,12 @@ def merge_cmd(topics: tuple[str, ...], name: str | None, by: str | None,
 
     \b
     Example:
-      scoping topics merge T3 T7 --name "Implementation"
+      scoping topics merge T3 T7 --name "Implementation" --by lead
     """
-    with review().open_store() as store:
-        loaded = workflow.merge_topics(store, topics, name=name, made_by=_who(by))
+    target = review()
+    who = _who(by, target)
+    with target.open_store() as store:
+        loaded = workflow.merge_topics(store, topics, name=name, made_by=who)
     t = loaded.state.topic(loaded.edits[-1].payload["topics"][0])
     out.print(f"Merged {', '.join(topics)} into {t.ref} {t.label!r}: {len(t.members)} works")
 
@@ -382,10 +402,12 @@ def split_cmd(topic: str, parts: int, by: str | None, review: Callable[[], Revie
 
     \b
     Example:
-      scoping topics split T4 --into 3
+      scoping topics split T4 --into 3 --by lead
     """
-    with review().open_store() as store:
-        loaded, new_ids = workflow.split_topic(store, topic, parts=parts, made_by=_who(by))
+    target = review()
+    who = _who(by, target)
+    with target.open_store() as store:
+        loaded, new_ids = workflow.split_topic(store, topic, parts=parts, made_by=who)
     out.print(f"Split {topic} into {len(new_ids)} topics:")
     for tid in new_ids:
         if tid in loaded.state.topics:
@@ -408,15 +430,17 @@ def move_cmd(work: str, into_topic: str | None, out_of_topic: str | None, by: st
 
     \b
     Examples:
-      scoping topics move doi:10.1176/appi.ps.201100349 --into T2
-      scoping topics move 10.1176/appi.ps.201100349 --out-of T5
+      scoping topics move doi:10.1176/appi.ps.201100349 --into T2 --by lead
+      scoping topics move 10.1176/appi.ps.201100349 --out-of T5 --by lead
     """
     if (into_topic is None) == (out_of_topic is None):
         raise UsageError("give exactly one of --into TOPIC and --out-of TOPIC")
     topic = into_topic if into_topic is not None else out_of_topic
     assert topic is not None
-    with review().open_store() as store:
-        loaded = workflow.move_work(store, work, topic, into=into_topic is not None, made_by=_who(by))
+    target = review()
+    who = _who(by, target)
+    with target.open_store() as store:
+        loaded = workflow.move_work(store, work, topic, into=into_topic is not None, made_by=who)
     edit = loaded.edits[-1]
     t = loaded.state.topics[int(edit.payload["topic"])]
     where = "into" if into_topic is not None else "out of"
@@ -462,7 +486,7 @@ def chart_group() -> None:
     \b
     Example:
       scoping chart fields
-      scoping chart set doi:10.1000/xyz design RCT
+      scoping chart set doi:10.1000/xyz design RCT --by reviewer1
       scoping chart show design
     """
 
@@ -516,12 +540,13 @@ def chart_set_cmd(work: str, field: str, value: str, by: str | None, review: Cal
 
     \b
     Example:
-      scoping chart set doi:10.1176/appi.ps.201100349 country "United Kingdom"
+      scoping chart set doi:10.1176/appi.ps.201100349 country "United Kingdom" --by reviewer1
     """
     target = review()
+    who = _who(by, target, lead=False)
     fields = _fields(target)
     with target.open_store() as store:
-        key, stored = workflow.chart_set(store, fields, work, field, value, made_by=_who(by))
+        key, stored = workflow.chart_set(store, fields, work, field, value, made_by=who)
     if stored is None:
         out.print(f"Cleared {field} of {key}")
     else:
@@ -539,12 +564,13 @@ def chart_import_cmd(file: str, by: str | None, review: Callable[[], Review]) ->
 
     \b
     Example:
-      scoping chart import charting.csv     # work,country,design
+      scoping chart import charting.csv --by reviewer1     # work,country,design
     """
     target = review()
+    who = _who(by, target, lead=False)
     fields = _fields(target)
     with target.open_store() as store:
-        n = workflow.chart_import(store, fields, file, made_by=_who(by))
+        n = workflow.chart_import(store, fields, file, made_by=who)
     out.print(f"Charted {n:,} values from {Path(file).name}")
 
 
