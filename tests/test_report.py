@@ -21,8 +21,9 @@ from click.testing import CliRunner
 
 import scoping.cli.report_cmd  # noqa: F401  (registers 'scoping report')
 from scoping.cli import cli
-from scoping.report.html import SECTIONS, ReportData, render_report
-from scoping.review import init_review
+from scoping.errors import UsageError
+from scoping.report.html import NOT_RUN, SECTIONS, ReportData, render_report
+from scoping.review import Review, init_review
 
 DATA = Path(__file__).parent / "data"
 DEMO = resources.files("scoping").joinpath("data", "demo")
@@ -30,6 +31,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCRIPT_TITLE = "<script>alert('x')</script> Hair cortisol & obesity in adults"
 """The title of tests/data/report/handsearch.csv's first record as stored (import drops the <b>)."""
 HAND = "Hand search & <citations>"
+BLINDED = NOT_RUN["blinded"]
 
 
 def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -150,6 +152,20 @@ def report(screened: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def lead_report(screened: Path) -> Path:
+    """The page the lead asks for while screening is under way."""
+    path = screened / "outputs" / "lead-report.html"
+    ok(screened, "report", "--reviewer", "lead", "--out", str(path))
+    return path
+
+
+def _section(html: str, sid: str) -> str:
+    start = html.index(f'<section id="{sid}">')
+    end = html.find("<section id=", start + 1)
+    return html[start:end if end != -1 else None]
+
+
 def test_help_has_an_example() -> None:
     command = cli.commands["report"]
     assert isinstance(command, click.Command)
@@ -194,14 +210,112 @@ def test_the_numbers_are_those_of_prisma_json(screened: Path, report: Path) -> N
     assert drawn and all(text in html for text in drawn)
 
 
-def test_screening_progress_and_agreement(report: Path) -> None:
-    html = report.read_text(encoding="utf-8")
-    section = html[html.index('<section id="screening">'):html.index('<section id="topics">')]
+def test_screening_progress_and_agreement_for_the_lead(lead_report: Path) -> None:
+    html = lead_report.read_text(encoding="utf-8")
+    section = _section(html, "screening")
+    assert BLINDED not in html
+    assert "<td>ana</td><td class=num>" in section and "<td>ben</td><td class=num>" in section
     assert "ana / ben" in section
     assert "<td class=num>6</td>" in section  # works both screened
     assert "83.3%" in section  # 5 of 6 agree
     for column in ("Kappa", "Kappa 95% CI", "PABAK", "AC1", "Landis–Koch"):
         assert column in section
+
+
+def test_mid_screening_the_page_for_anyone_hides_reviewers_and_agreement(report: Path,
+                                                                          lead_report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    section = _section(html, "screening")
+    assert BLINDED in section
+    assert section.count("<table") == 0
+    assert not re.search(r"\b(ana|ben)\b", section)
+    for hidden in ("ana / ben", "Kappa", "PABAK", "AC1", "Landis", "83.3%", 'class="progress"',
+                   'class="agreement"', "Works by outcome"):
+        assert hidden not in html, hidden
+    # the aggregate PRISMA counts stay, and are the lead's
+    page, lead_page = parse(report), parse(lead_report)
+    assert page.rows["screening.records_screened"] == lead_page.rows["screening.records_screened"]
+    assert page.rows["screening.records_screened"][1] != "—"
+
+
+def test_a_reviewers_name_is_refused_in_one_line(screened: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "page.html"
+    code, out, err = run(screened, "report", "--reviewer", "ana", "--out", str(target))
+    assert (code, out) == (1, "")
+    protocol = screened / "screening" / "protocol.toml"
+    assert err == f"Error: only a lead may do this, and 'ana' is a reviewer in {protocol}\n"
+    assert not target.exists()
+    code, _, err = run(screened, "report", "--reviewer", "nobody", "--out", str(target))
+    assert code == 1 and err.startswith("Error: ") and err.count("\n") == 1
+    assert "'nobody' is not a reviewer" in err
+    assert "'ana'" not in err and "'ben'" not in err and "'lead'" not in err  # nor is the team listed
+    assert not target.exists()
+    monkeypatch.setenv("SCOPING_REVIEWER", "ben")  # the environment names the person too
+    code, _, err = run(screened, "report", "--out", str(target))
+    assert code == 1 and "'ben' is a reviewer" in err and not target.exists()
+    monkeypatch.setenv("SCOPING_REVIEWER", "lead")
+    assert ok(screened, "report", "--out", str(target)) == f"Wrote {target}\n"
+    assert "ana / ben" in target.read_text(encoding="utf-8")
+
+
+def _decide_all(review: Review, stage: str, decisions: dict[str, dict[int, str]]) -> None:
+    """Each reviewer's decisions at ``stage`` from a worksheet, as 'scoping screen --from-csv'."""
+    from scoping import screen
+
+    protocol = screen.load_protocol(review.protocol_path)
+    with review.open_store() as store:
+        for name, chosen in decisions.items():
+            sheet = review.root / f"{name}-{stage}.csv"
+            rows = "".join(f"{w},{d},{'wrong design' if d == 'exclude' else ''},\n"
+                           for w, d in chosen.items())
+            sheet.write_text(f"work_id,decision,reason,note\n{rows}", encoding="utf-8")
+            report = screen.load_decisions_csv(store, protocol, name, stage, sheet)
+            assert not report.errors, report.errors
+
+
+def test_once_every_work_has_a_final_outcome_everyone_sees_everything(tmp_path: Path) -> None:
+    """Pending, conflict and not started (full-text not allocated) all keep the page blinded."""
+    from scoping import screen
+    from scoping.reporting import build_report
+    from test_screen_support import LEAD, cached_review
+
+    review = cached_review(tmp_path / "rv")
+    root = review.root
+    protocol = screen.load_protocol(review.protocol_path)
+
+    def page() -> str:
+        ok(root, "report")
+        return _section((root / "outputs" / "report.html").read_text(encoding="utf-8"), "screening")
+
+    with review.open_store() as store:
+        screen.assign_works(store, protocol, LEAD, [screen.TITLE_ABSTRACT])
+        works = screen.eligible_works(store, screen.TITLE_ABSTRACT)
+    keep = works[:2]
+    alice = {w: "include" if w in keep else "exclude" for w in works}
+    _decide_all(review, screen.TITLE_ABSTRACT, {"alice": alice})
+    assert BLINDED in page()  # bob has decided nothing: pending
+    bob = dict(alice)
+    bob[works[-1]] = "include"
+    _decide_all(review, screen.TITLE_ABSTRACT, {"bob": bob})
+    assert BLINDED in page()  # one conflict
+    with review.open_store() as store:
+        screen.resolve(store, protocol, LEAD, screen.TITLE_ABSTRACT, works[-1], "exclude",
+                       reason="wrong design")
+    assert BLINDED in page()  # full-text screening of the two included works has not started
+    with review.open_store() as store:
+        screen.assign_works(store, protocol, LEAD, [screen.FULL_TEXT])
+    _decide_all(review, screen.FULL_TEXT, {"alice": dict.fromkeys(keep, "include")})
+    assert BLINDED in page()
+    _decide_all(review, screen.FULL_TEXT, {"bob": dict.fromkeys(keep, "include")})
+    section = page()  # finished: no name needed
+    assert BLINDED not in section
+    assert "<td>title-abstract</td><td>alice / bob</td>" in section
+    assert "<td>full-text</td><td>alice / bob</td><td class=num>2</td>" in section
+    assert "<td>alice</td><td class=num>" in section and "Kappa" in section
+    # a name is still checked once screening is over
+    with pytest.raises(UsageError, match="'alice' is a reviewer"):
+        build_report(review, reviewer="alice")
 
 
 def test_user_strings_are_escaped(report: Path) -> None:
@@ -356,7 +470,7 @@ def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_co
         for name in ("alice", "bob"):
             for work in works:
                 screen.record_decision(store, protocol, name, screen.TITLE_ABSTRACT, work, "include")
-    html = build_report(review).read_text(encoding="utf-8")
+    html = build_report(review, reviewer=LEAD).read_text(encoding="utf-8")
     included = html[html.index('<section id="included">'):]
     assert "3 sources included at title-abstract." in included
     assert "full-text screening has not included any source yet, so none is final" in included

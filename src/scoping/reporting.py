@@ -11,6 +11,13 @@ command                        library call
 ``scoping report``             :func:`build_report` (:func:`gather` then
                                :func:`~scoping.report.html.render_report`)
 =============================  ==================================================================
+
+Reviewers are blinded here as in every screening command: while screening is under way (any
+work at a stage of the protocol is pending, in conflict or not started), the progress of each
+reviewer and the agreement between reviewers are gathered only for a lead of the protocol
+(``reviewer=``, ``--reviewer``); the page made for anyone else says they are left out. Once
+every work has a final outcome at every stage, the page shows them to anyone. The aggregate
+PRISMA counts are always shown.
 """
 
 from __future__ import annotations
@@ -150,15 +157,61 @@ def _protocol(review: Review, notes: dict[str, str]) -> Any:
         return None
 
 
-def _screening(store: Store, protocol: Any, notes: dict[str, str]
+def _viewer(review: Review, protocol: Any, reviewer: str | None) -> str | None:
+    """The lead the page is made for (``None``: anyone); a UsageError for anyone but a lead."""
+    if reviewer is None:
+        return None
+    if protocol is None:
+        from scoping.errors import UsageError
+
+        raise UsageError(f"--reviewer needs a readable screening protocol ({review.protocol_path}) "
+                         "to check the name against")
+    name: str = protocol.lead(reviewer).name
+    return name
+
+
+def _screening_finished(store: Store, protocol: Any) -> bool:
+    """Whether every work of every stage of the protocol has a final outcome.
+
+    A work is unfinished while it is pending, in conflict, or not started: eligible for the
+    stage (or allocated there) with no decision yet. Works the stopping rule excluded count as
+    final. A stage with nothing eligible and nothing allocated is finished.
+    """
+    from scoping import screen
+    from scoping.store import screen_tables
+
+    existing = set(screen_tables.work_ids(store))
+    for stage in [s for s in screen.STAGES if s in protocol.stages]:
+        eligible = set(screen.eligible_works(store, stage))
+        allocated = {w for w, _ in screen_tables.assignments(store, stage)} & existing
+        if stage == screen.FULL_TEXT:
+            allocated &= eligible  # a lead took back the title-abstract inclusion
+        final = {w for w, o in screen.final_outcomes(store, stage).items()
+                 if o.outcome not in ("pending", "conflict")}
+        if stage == screen.TITLE_ABSTRACT:
+            final.update(screen_tables.automation_excluded(store, stage))
+        if (eligible | allocated) - final:
+            return False
+    return True
+
+
+def _screening_started(store: Store, protocol: Any) -> bool:
+    from scoping import screen
+    from scoping.store import screen_tables
+
+    return any(screen_tables.assignments(store, s) for s in screen.STAGES if s in protocol.stages)
+
+
+def _screening(store: Store, protocol: Any, notes: dict[str, str], viewer: str | None = None
                ) -> tuple[list[html.StageProgress] | None, list[html.AgreementRow] | None]:
+    """The team's progress and agreement, as a lead sees them (the caller checks blinding)."""
     from scoping import screen
 
     if protocol is None or not protocol.leads:
         if protocol is not None:
             notes["screening"] = "The protocol names no lead, so the team's progress is not shown."
         return None, None
-    lead = protocol.leads[0].name
+    lead = viewer or protocol.leads[0].name
     stages = screen.status(store, protocol, lead)
     progress = [html.StageProgress(
         stage=s.stage,
@@ -271,11 +324,18 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
 # -- the page ------------------------------------------------------------------------------
 
 
-def gather(review: Review) -> html.ReportData:
-    """Every stage's results for the report, as plain data."""
+def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
+    """Every stage's results for the report, as plain data.
+
+    ``reviewer`` names the person asking; it must be a lead of the protocol (a
+    :class:`~scoping.errors.UsageError` otherwise). Without it, the progress of each reviewer
+    and the agreement between reviewers are left out while screening is under way.
+    """
     from scoping.report.api import review_title
 
     notes: dict[str, str] = {}
+    protocol = _protocol(review, notes)
+    viewer = _viewer(review, protocol, reviewer)
     try:
         title = review_title(review)
     except ScopingError:
@@ -292,8 +352,11 @@ def gather(review: Review) -> html.ReportData:
         if counts is not None and store.count_records():
             data.prisma = _prisma(counts)
         data.overlap = _overlap(store, notes)
-        protocol = _protocol(review, notes)
-        data.screening, data.agreement = _screening(store, protocol, notes)
+        if (protocol is not None and viewer is None and _screening_started(store, protocol)
+                and not _screening_finished(store, protocol)):
+            data.screening_blinded = True
+        else:
+            data.screening, data.agreement = _screening(store, protocol, notes, viewer)
         data.topics, by_work = _topics(store, notes)
         stage, work_ids = _included_stage(store, protocol)
         data.included_stage = stage
@@ -307,8 +370,12 @@ def gather(review: Review) -> html.ReportData:
     return data
 
 
-def build_report(review: Review, out: str | os.PathLike[str] | None = None) -> Path:
-    """Write the report page to ``out`` (default ``outputs/report.html``), whole or not at all."""
+def build_report(review: Review, out: str | os.PathLike[str] | None = None, *,
+                 reviewer: str | None = None) -> Path:
+    """Write the report page to ``out`` (default ``outputs/report.html``), whole or not at all.
+
+    ``reviewer``: the lead asking (see :func:`gather`); a reviewer's name is refused.
+    """
     target = Path(out) if out is not None else review.outputs_dir / REPORT_FILE
     if not target.parent.is_dir():
         if out is not None:
@@ -316,7 +383,7 @@ def build_report(review: Review, out: str | os.PathLike[str] | None = None) -> P
 
             raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
         target.parent.mkdir(parents=True)
-    page = html.render_report(gather(review))
+    page = html.render_report(gather(review, reviewer=reviewer))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:

@@ -13,12 +13,18 @@ from .main import cli, review_options
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 
+REVIEWER_ENV = "SCOPING_REVIEWER"
+
 
 @cli.command("report")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write the page to FILE instead of outputs/report.html.")
+@click.option("--reviewer", envvar=REVIEWER_ENV, default=None, metavar="LEAD",
+              help="Who you are, as named in screening/protocol.toml: a lead sees each reviewer's "
+                   "progress and the agreement while screening is under way "
+                   "[env SCOPING_REVIEWER].")
 @review_options
-def report_cmd(out_path: str | None, review: Callable[[], Review]) -> None:
+def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], Review]) -> None:
     """Write the review report: one self-contained HTML page for screen and print.
 
     Sections: the search log (PRISMA-S: database, platform, exact query, limits, date, hits,
@@ -27,6 +33,12 @@ def report_cmd(out_path: str | None, review: Callable[[], Review]) -> None:
     progress by stage and agreement between reviewers, the topics and evidence map, and the
     table of included sources. A section whose stage has not run yet says so.
 
+    Reviewers are blinded: while screening is under way, each reviewer's progress and the
+    agreement between reviewers are on the page only when a lead of the protocol asks for it
+    with --reviewer; for anyone else the page says they are left out (the PRISMA counts are
+    always there). A reviewer's name is refused. Once every work has a final outcome at every
+    stage, the page shows them to anyone.
+
     The page loads nothing from the network (styles and pictures are inside it), so it can be
     mailed, archived or opened offline; print it from the browser for a PDF.
 
@@ -34,8 +46,9 @@ def report_cmd(out_path: str | None, review: Callable[[], Review]) -> None:
     Examples:
       scoping report                          # outputs/report.html
       scoping report --out ~/review-report.html
+      scoping report --reviewer lena          # a lead, while screening is under way
     """
     from scoping.reporting import build_report
 
-    path = build_report(review(), out_path)
+    path = build_report(review(), out_path, reviewer=reviewer)
     out.print(f"Wrote {path}")

@@ -53,6 +53,8 @@ NOT_RUN = {
     "screening": "Screening has not started yet: allocate works with 'scoping assign'.",
     "agreement": "No two reviewers have screened the same work yet, so there is no agreement "
                  "to report.",
+    "blinded": "Progress by reviewer and the agreement between reviewers are shown to a lead "
+               "only while screening is under way (scoping report --reviewer LEAD).",
     "topics": "Topics have not been fitted yet: run 'scoping topics fit'.",
     "included": "No source is included yet: screening has no final inclusions.",
 }
@@ -195,6 +197,9 @@ class ReportData:
     overlap: OverlapData | None = None
     screening: list[StageProgress] | None = None
     agreement: list[AgreementRow] | None = None
+    screening_blinded: bool = False
+    """Screening is under way and the page is not for a lead: progress by reviewer and agreement
+    are left out (``screening`` and ``agreement`` are then ``None``) and one sentence says why."""
     topics: TopicsData | None = None
     included: list[IncludedSource] | None = None
     included_stage: str | None = None
@@ -371,6 +376,8 @@ def _dedupe(data: ReportData) -> str:
 
 
 def _screening(data: ReportData) -> str:
+    if data.screening_blinded:
+        return f'<p class="not-run blinded">{_e(NOT_RUN["blinded"])}</p>'
     parts = ['<h3 id="progress">Progress by stage</h3>']
     if not data.screening:
         parts.append(_missing(data, "screening"))
