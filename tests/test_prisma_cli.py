@@ -96,8 +96,17 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
 def test_user_mistakes_are_one_line_errors(review: Path, tmp_path: Path) -> None:
     code, _, err = run("--review", str(review), "prisma", "--out", str(tmp_path / "flow.gif"))
     assert_one_line_error(code, err, "cannot tell the format of", "flow.gif", "--format")
+    code, _, err = run("--review", str(review), "prisma", "--format", "svg", "--out",
+                       str(tmp_path / "flow.png"))
+    assert_one_line_error(code, err, "ends in .png but --format is svg", "flow.svg")
+    assert not (tmp_path / "flow.png").exists()
+    # a folder that does not exist yet is made (as in the help's example)
     code, _, err = run("--review", str(review), "prisma", "--out", str(tmp_path / "no" / "flow.svg"))
-    assert_one_line_error(code, err, "does not exist")
+    assert code == 0, err
+    assert (tmp_path / "no" / "flow.svg").read_text(encoding="utf-8").startswith("<?xml")
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    code, _, err = run("--review", str(review), "prisma", "--out", str(tmp_path / "file" / "flow.svg"))
+    assert_one_line_error(code, err, "cannot write", "flow.svg")
     code, _, err = run("--review", str(review), "prisma", "--format", "png", "--out", "-")
     assert_one_line_error(code, err, "--out - writes text")
     code, _, err = run("--review", str(review), "prisma", "--dpi", "5")

@@ -80,6 +80,17 @@ def prisma_cmd(fmt: str | None, out_path: str | None, dpi: int, screening_reason
         data = render_prisma(prisma_counts(target, topics=topic_counts), kind)
         sys.stdout.write(data.decode("utf-8"))
         return
+    if out_path is not None:
+        suffix = Path(out_path).suffix.lstrip(".").lower()
+        if fmt is not None and suffix in OUTPUT_FORMATS and suffix != fmt:
+            raise UsageError(f"--out {out_path} ends in .{suffix} but --format is {fmt}; make "
+                             f"them agree (e.g. --out {Path(out_path).with_suffix('.' + fmt)})")
+        folder = Path(out_path).parent
+        if not folder.exists():  # e.g. --out report/figure-1.pdf in a fresh review folder
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
     result = make_prisma(target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons,
                          topics=topic_counts)
     for line in _summary(result.counts):

@@ -166,7 +166,7 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
                              "the file again")
         later = f"; {report.undecided:,} rows without a decision were left for later" \
             if report.undecided else ""
-        out.print(f"Stored {report.added:,} decisions from {from_csv} at {stage} "
+        out.print(f"Stored {report.added:,} decision{'' if report.added == 1 else 's'} from {from_csv} at {stage} "
                   f"({report.unchanged:,} rows repeated a decision already stored{later})")
         return
     if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -510,7 +510,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
             while True:
                 answer = _read(f"Your decision ({allowed}): ")
                 if answer is None or answer.strip().casefold() in ("q", "quit"):
-                    out.print(f"Settled {settled:,} works.")
+                    out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
                     return
                 key = answer.strip().casefold()
                 if key in ("s", "skip"):
@@ -536,7 +536,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
                 detail = f" ({row.reason})" if row.reason else ""
                 out.print(f"Resolved work {row.work_id}: {row.decision}{detail}.")
                 break
-        out.print(f"Settled {settled:,} works.")
+        out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
 
 
 # -- agreement and status --------------------------------------------------------------------
