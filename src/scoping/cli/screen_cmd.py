@@ -166,7 +166,8 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
                              "the file again")
         later = f"; {report.undecided:,} rows without a decision were left for later" \
             if report.undecided else ""
-        out.print(f"Stored {report.added:,} decision{'' if report.added == 1 else 's'} from {from_csv} at {stage} "
+        plural = "" if report.added == 1 else "s"
+        out.print(f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
                   f"({report.unchanged:,} rows repeated a decision already stored{later})")
         return
     if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
