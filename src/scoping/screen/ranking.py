@@ -64,6 +64,7 @@ class ModelRank:
         self.ranker.start()
         self._wake = threading.Event()
         self._closed = False
+        self._applied = -1  # the version of the ranking the last call applied
         self._reader = threading.Thread(target=self._read, name="scoping-labels", daemon=True)
         self._reader.start()
         self._wake.set()
@@ -106,8 +107,9 @@ class ModelRank:
         self.refresh()
         ranking = self.ranker.current()
         given = [int(w) for w in work_ids]
-        if not ranking.trained:
-            return given
+        if not ranking.trained or ranking.version == self._applied:
+            return given  # nothing new: the queue is already in this model's order
+        self._applied = ranking.version
         wanted = set(given)
         ordered = [w for w in self._ids[ranking.order].tolist() if w in wanted]
         placed = set(ordered)
