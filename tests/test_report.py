@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 import scoping.cli.report_cmd  # noqa: F401  (registers 'scoping report')
 from scoping.cli import cli
+from scoping.demo import DemoResult
 from scoping.errors import UsageError
 from scoping.report.html import NOT_RUN, SECTIONS, ReportData, render_report
 from scoping.review import Review, init_review
@@ -432,12 +433,17 @@ def test_the_module_exports_no_stray_names() -> None:
     assert all(hasattr(page, name) for name in page.__all__)
 
 
-def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     """The demo (real exports, simulated reviewers, topics fitted) as a whole review."""
     from scoping.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo")
+
+
+def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo: DemoResult) -> None:
     from scoping.reporting import build_report
 
-    demo = build_demo(tmp_path / "demo")
     path = build_report(demo.review)
     assert path == demo.review.outputs_dir / "report.html"
     html = path.read_text(encoding="utf-8")
@@ -475,3 +481,68 @@ def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_co
     assert "3 sources included at title-abstract." in included
     assert "full-text screening has not included any source yet, so none is final" in included
     assert "<td>title-abstract</td><td>alice / bob</td><td class=num>3</td>" in html
+
+
+# -- simulated reviewers ---------------------------------------------------------------------
+
+
+def test_the_demo_says_its_decisions_are_simulated_at_the_top_and_in_screening(
+        demo: DemoResult) -> None:
+    """The demo finishes screening: its page is whole without a name, and says who screened."""
+    assert demo.report is not None and demo.screening is not None
+    html = demo.report.read_text(encoding="utf-8")
+    made = sum(demo.screening.decisions.values())
+    settled = sum(demo.screening.conflicts.values())
+    assert made > 1000 and settled > 0
+    sentence = (f"{made:,} of {made:,} screening decisions were made by simulated reviewers "
+                "(scoping demo), not by people.")
+    top = html[:html.index('<nav class="toc"')]
+    assert '<div class="notice simulated" role="note">' in top and sentence in top
+    assert f"{settled:,} of {settled:,} conflicts were settled by a simulated lead." in top
+    screening = _section(html, "screening")
+    assert sentence in screening
+    # finished screening: everything is shown to anyone
+    assert BLINDED not in html
+    assert "<td>title-abstract</td><td>ana / ben</td>" in screening
+    assert "<td>full-text</td><td>ana / ben</td>" in screening
+    assert "<td>ana</td><td class=num>" in screening and "Kappa" in screening
+
+
+def test_only_the_simulated_share_is_counted_and_withheld_from_reviewers(tmp_path: Path) -> None:
+    """People's decisions next to a few a simulated reviewer made (marked as the demo marks them)."""
+    from scoping import screen
+    from scoping.demo_reviewers import DEMO_NOTE, SIMULATED_VIA
+    from scoping.reporting import build_report
+    from test_screen_support import LEAD, cached_review
+
+    review = cached_review(tmp_path / "rv")
+    protocol = screen.load_protocol(review.protocol_path)
+    with review.open_store() as store:
+        screen.assign_works(store, protocol, LEAD, [screen.TITLE_ABSTRACT])
+        works = screen.eligible_works(store, screen.TITLE_ABSTRACT)[:3]
+        for work in works:
+            screen.record_decision(store, protocol, "alice", screen.TITLE_ABSTRACT, work, "include")
+        screen.record_decision(store, protocol, "alice", screen.TITLE_ABSTRACT, works[0], "exclude")
+        screen.withdraw_decision(store, protocol, "alice", screen.TITLE_ABSTRACT, works[0])
+        for work in works[:2]:
+            screen.record_decision(store, protocol, "bob", screen.TITLE_ABSTRACT, work, "include",
+                                   note=DEMO_NOTE, via=SIMULATED_VIA)
+    html = build_report(review, reviewer=LEAD).read_text(encoding="utf-8")
+    sentence = ("2 of 6 screening decisions were made by simulated reviewers (scoping demo), "
+                "not by people.")
+    assert sentence in html[:html.index('<nav class="toc"')] and sentence in _section(html, "screening")
+    assert "conflicts were settled" not in html
+    # mid-screening, the page for anyone says so without the numbers, which would tell a
+    # reviewer how far the others are
+    html = build_report(review).read_text(encoding="utf-8")
+    assert BLINDED in html
+    assert "of 6" not in html and "2 of" not in html
+    withheld = ("Screening decisions in this review include decisions made by simulated reviewers "
+                "(scoping demo), not by people.")
+    assert withheld in html[:html.index('<nav class="toc"')] and withheld in _section(html, "screening")
+
+
+def test_a_review_screened_by_people_says_nothing_of_simulation(lead_report: Path, report: Path) -> None:
+    for path in (lead_report, report):
+        body = path.read_text(encoding="utf-8").split("</style>", 1)[1]
+        assert "simulated" not in body.lower()

@@ -6,7 +6,9 @@ through the same library calls a person's screen makes, erring the way people do
 title-abstract (they keep some works the review excluded, and now and then say "maybe"),
 stricter at full text, with a few honest mistakes either way. A simulated lead settles each
 conflict by the published decision. Every simulated decision carries the note
-"simulated reviewer (demo)" and ``via="demo-simulation"``, so nothing can pass for a person's.
+"simulated reviewer (demo)" and ``via="demo-simulation"`` (:data:`SIMULATED_VIA`), and every
+simulated resolution the note :data:`LEAD_NOTE`, so nothing can pass for a person's (the report
+counts them from these markers).
 """
 
 from __future__ import annotations
@@ -29,9 +31,14 @@ from scoping.screen import (
 from scoping.screen.queue import pending_works
 from scoping.store import Store, dedupe_tables
 
-__all__ = ["DEMO_NOTE", "ScreeningSummary", "load_truth", "simulate_screening", "work_truth"]
+__all__ = ["DEMO_NOTE", "LEAD_NOTE", "SIMULATED_VIA", "ScreeningSummary", "load_truth",
+           "simulate_screening", "work_truth"]
 
 DEMO_NOTE = "simulated reviewer (demo)"
+SIMULATED_VIA = "demo-simulation"
+"""The ``via`` of every decision a simulated reviewer stores."""
+LEAD_NOTE = "settled by the simulated lead (demo) from the published decision"
+"""The note of every resolution the simulated lead stores (resolutions have no ``via``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,7 @@ def simulate_screening(
                 if decision == "exclude" and reasons and (stage == FULL_TEXT or rng.random() < 0.5):
                     reason = rng.choice(reasons)
                 record_decision(store, protocol, reviewer.name, stage, work, decision,
-                                reason=reason, note=DEMO_NOTE, via="demo-simulation")
+                                reason=reason, note=DEMO_NOTE, via=SIMULATED_VIA)
                 made += 1
         summary.decisions[stage] = made
         open_conflicts = conflicts(store, protocol, lead, stage)
@@ -142,7 +149,7 @@ def simulate_screening(
             reason = None if included or not reasons else reasons[0]
             resolve(store, protocol, lead, stage, conflict.work_id,
                     "include" if included else "exclude", reason=reason,
-                    note="settled by the simulated lead (demo) from the published decision")
+                    note=LEAD_NOTE)
         tell(f"{stage}: {made:,} simulated decisions, {len(open_conflicts):,} conflicts "
              f"settled by the simulated lead")
     return summary

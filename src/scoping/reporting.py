@@ -230,6 +230,23 @@ def _screening(store: Store, protocol: Any, notes: dict[str, str], viewer: str |
     return (progress if started else None), (agreement or None)
 
 
+def _simulated(store: Store, blinded: bool) -> html.SimulatedShare | None:
+    """How many decisions (and resolutions) simulated reviewers made, from their markers in the
+    store (:data:`scoping.demo_reviewers.SIMULATED_VIA`, :data:`~scoping.demo_reviewers.LEAD_NOTE`);
+    ``None`` when every decision is a person's. Withdrawals ("undone") are not decisions."""
+    from scoping.demo_reviewers import LEAD_NOTE, SIMULATED_VIA
+    from scoping.store import screen_tables
+
+    decisions = [r.via for r in screen_tables.decision_history(store) if r.decision != "undone"]
+    simulated = sum(via == SIMULATED_VIA for via in decisions)
+    if not simulated:
+        return None
+    if blinded:  # the totals would tell a reviewer how far the others are
+        return html.SimulatedShare(None, None)
+    notes = [r.note for r in screen_tables.resolution_history(store) if r.decision != "undone"]
+    return html.SimulatedShare(simulated, len(decisions), sum(n == LEAD_NOTE for n in notes), len(notes))
+
+
 def _included_stage(store: Store, protocol: Any) -> tuple[str | None, list[int]]:
     """The last stage of the protocol with final inclusions, and the works included there."""
     from scoping import screen
@@ -357,6 +374,7 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
             data.screening_blinded = True
         else:
             data.screening, data.agreement = _screening(store, protocol, notes, viewer)
+        data.simulated = _simulated(store, data.screening_blinded)
         data.topics, by_work = _topics(store, notes)
         stage, work_ids = _included_stage(store, protocol)
         data.included_stage = stage
