@@ -325,3 +325,34 @@ def test_export_then_import_keeps_every_field(tmp_path: Path) -> None:
         for before, after in zip(original, back, strict=True):
             for field in set(FIELDS) - ignored:
                 assert getattr(after, field) == getattr(before, field), (fmt, field, before.title)
+
+
+def test_a_file_that_parses_to_nothing_stores_nothing(review: Path, tmp_path: Path) -> None:
+    """A wrong --format (RIS read as BibTeX) or a header-only CSV is an error, not an empty
+    import that would then make the right import of the file look like a repeat."""
+    ris = DATA / "asreview" / "scopus.ris"
+    code, _, err = imp(review, str(ris), "--source", "Scopus", "--format", "bibtex")
+    assert_one_line_error(code, err, "scopus.ris", "no records were found in it read as BibTeX",
+                          "--format")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("title,authors\n", encoding="utf-8")
+    code, _, err = imp(review, str(header_only), "--source", "X")
+    assert_one_line_error(code, err, "header.csv", "no records were found in it read as CSV")
+    assert run("--review", str(review), "records", "--count")[1].strip() == "0"
+    code, out, err = imp(review, str(ris), "--source", "Scopus")
+    assert code == 0 and "Imported 6 records" in out, err
+
+
+def test_a_database_file_that_is_not_a_database(review: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database\n", encoding="utf-8")
+    code, _, err = run("--review", str(review), "--db", str(bad), "records", "--count")
+    assert_one_line_error(code, err, "cannot open the database", "file is not a database", "--db")
+    assert bad.read_text(encoding="utf-8") == "not a database\n"
+
+
+def test_a_program_is_not_an_export(review: Path, tmp_path: Path) -> None:
+    program = tmp_path / "tool"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
+    code, _, err = imp(review, str(program), "--source", "X")
+    assert_one_line_error(code, err, "this is a program", "not a bibliographic export")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from scoping.errors import DuplicateImportError, UsageError
+from scoping.errors import DuplicateImportError, FormatError, UsageError
 from scoping.ingest import FileInfo, inspect_file, iter_records
+from scoping.ingest.sniff import FORMAT_LABELS
+from scoping.records import Record
 from scoping.store import ImportRow, Store
 
 __all__ = ["ImportResult", "import_file", "import_files", "inspect_files"]
@@ -67,7 +69,7 @@ def import_file(
         size=info.size,
         format=info.format,
         encoding=info.encoding,
-        records=iter_records(info),
+        records=_at_least_one(iter_records(info), info),
         search_run=search_run,
         progress=progress,
     )
@@ -87,3 +89,17 @@ def import_files(
     source = _check_source(source)
     infos = inspect_files(paths, fmt=fmt, encoding=encoding)
     return [import_file(store, info, source=source, again=again) for info in infos]
+
+
+def _at_least_one(records: Iterable[Record], info: FileInfo) -> Iterator[Record]:
+    """The records, and a :class:`FormatError` at the end if there were none: a file that
+    parses to nothing (a header-only CSV, a RIS file read as BibTeX) is a mistake, and storing
+    an empty import would make the right import of the same file look like a repeat."""
+    count = 0
+    for record in records:
+        count += 1
+        yield record
+    if count == 0:
+        label = FORMAT_LABELS.get(info.format, info.format)
+        raise FormatError(str(info.path), f"no records were found in it read as {label}",
+                          "check that it is the export you meant, or name its format with --format")

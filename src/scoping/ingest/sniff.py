@@ -49,6 +49,9 @@ _BINARY_MAGIC = {
     b"SQLite format 3": "an SQLite database",
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
+    b"\x7fELF": "a program (an executable or library)",
+    b"BZh": "a bzip2-compressed file",
+    b"\xfd7zXZ\x00": "an xz-compressed file",
 }
 
 

@@ -172,8 +172,9 @@ class Store:
                     )
                 if version < schema.SCHEMA_VERSION:
                     self._migrate(conn, version)
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"cannot open the database {where}: {exc.orig}") from exc
+        except sa.exc.DatabaseError as exc:  # cannot connect, or not a database file at all
+            raise StoreError(f"cannot open the database {where}: {exc.orig}; point --db at a "
+                             "scoping database or a new file") from exc
 
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring a database written by an older scoping up to this version.
