@@ -312,6 +312,24 @@ def test_bad_input_is_reported_and_never_linked() -> None:
     assert result.report.large_blocks[0][2] == 200  # paired by neighbourhood only
 
 
+def test_titles_in_scripts_without_spaces() -> None:
+    """A Chinese or Japanese title has no spaces between words: it is not a "one-word title"."""
+    chinese = {"title": "基于深度学习的医学图像分割方法研究", "authors": ["王, 伟", "李, 娜"],
+               "year": 2020, "journal": "中国医学影像技术", "volume": "36", "pages": "1-8"}
+    other = {**chinese, "title": "基于机器学习的心电图自动诊断方法研究", "pages": "9-16"}
+    japanese = {"title": "深層学習による医用画像のセグメンテーションに関する研究",
+                "authors": ["山田, 太郎"], "year": 2019, "journal": "医用画像情報学会雑誌"}
+    rows = [row(id=1, **chinese), row(id=2, **chinese), row(id=3, **other),
+            row(id=4, **japanese), row(id=5, **{**japanese, "title": japanese["title"] + "。"}),
+            row(id=6, title="研究", year=2020), row(id=7, title="研究", year=2020)]
+    result = deduplicate(rows)
+    works = result.works
+    assert works[1] == works[2] and works[4] == works[5]
+    assert len({works[1], works[3], works[4], works[6], works[7]}) == 5
+    assert prepare(row(**chinese), 0).title_words >= 5
+    assert result.report.problems["one-word title"] == [6, 7]
+
+
 def test_empty_input() -> None:
     result = deduplicate([])
     assert result.works == {} and result.pairs == []

@@ -214,6 +214,22 @@ def title_words(title: str | None) -> list[str]:
     return fold(title).split() if title else []
 
 
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
+                       r"\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
+"""Scripts written without spaces between words: Chinese, Japanese kana, Thai, Lao, Burmese,
+Khmer. (Korean puts spaces between words.)"""
+
+
+def _word_count(key: str) -> int:
+    """Words in a folded title; in scripts without spaces, two characters count as a word
+    (a Chinese word is one to three characters), so a long Chinese title is not "one word"."""
+    if not key:
+        return 0
+    spaced = key.count(" ") + 1
+    unspaced = len(_UNSPACED.findall(key))
+    return max(spaced, spaced - 1 + unspaced // 2) if unspaced else spaced
+
+
 def _prepare_title(keys: Keys, title: str | None) -> None:
     if not title:
         return
@@ -243,7 +259,7 @@ def _prepare_title(keys: Keys, title: str | None) -> None:
     key = fold(main)
     keys.title = key
     keys.alt_title = fold(alt) if alt else ""
-    keys.title_words = key.count(" ") + 1 if key else 0
+    keys.title_words = _word_count(key)
     keys.numbers = frozenset(_NUMBER.findall(key))
     keys.markers = _title_markers(key)
     keys.generic = keys.title_words <= 1 or bool(_GENERIC.match(key))
