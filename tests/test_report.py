@@ -4,13 +4,16 @@ in a real headless browser (Chromium) when one is installed."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
+from html import unescape
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -425,6 +428,34 @@ def test_chromium_renders_the_page(report: Path, tmp_path: Path) -> None:
         shutil.copy(shot, keep)
 
 
+@needs_chromium
+def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path) -> None:
+    from PIL import Image
+
+    assert demo.report is not None
+    dumped = _chromium(tmp_path / "profile-dom", "--dump-dom", demo.report.as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = dumped.stdout
+    assert '<table class="doctypes">' in dom and '<figure class="network"><img src="data:image/png' in dom
+    assert dom.count('<div class="topic-works">') == len(demo.topics)
+    assert '<div class="notice simulated" role="note">' in dom
+
+    # the network's circles (its commonest colour after white) are on the screen: the inline
+    # picture was decoded and drawn, not a broken-image icon and its alt text
+    inline = re.search(r'<figure class="network"><img src="data:image/png;base64,([^"]+)"', dom)
+    assert inline is not None
+    with Image.open(io.BytesIO(base64.b64decode(inline.group(1)))) as drawn:
+        counts = sorted(drawn.convert("RGB").getcolors(maxcolors=1 << 20) or [], reverse=True)
+    circles = next(colour for _, colour in counts if colour != (255, 255, 255))
+    shot = tmp_path / "page.png"  # the whole page (anchors do not scroll a headless screenshot)
+    taken = _chromium(tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,24000",
+                      demo.report.as_uri())
+    assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
+    with Image.open(shot) as image:
+        on_screen = dict((c, n) for n, c in image.convert("RGB").getcolors(maxcolors=1 << 24) or [])
+    assert on_screen.get(circles, 0) > 2000
+
+
 def test_the_module_exports_no_stray_names() -> None:
     import scoping.report.html as page
     import scoping.reporting as reporting
@@ -450,7 +481,7 @@ def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo
     page = parse(path)
     topics = html[html.index('<section id="topics">'):html.index('<section id="included">')]
     assert "Topics have not been fitted" not in topics
-    assert topics.count('<img src="data:image/png;base64,') == 1
+    assert topics.count('<img src="data:image/png;base64,') == 2  # year heatmap, network
     for ref, label, n in demo.topics:
         assert f"<td>{ref}</td><td>{label}</td><td class=num>{n:,}</td>" in topics
     included = html[html.index('<section id="included">'):]
@@ -481,6 +512,76 @@ def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_co
     assert "3 sources included at title-abstract." in included
     assert "full-text screening has not included any source yet, so none is final" in included
     assert "<td>title-abstract</td><td>alice / bob</td><td class=num>3</td>" in html
+
+
+def _cells(row_html: str) -> list[str]:
+    return [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row_html)]
+
+
+def test_the_evidence_map_has_document_types_the_network_and_representative_works(
+        demo: DemoResult) -> None:
+    """The same numbers and works as the files the topics stage wrote into outputs/topics/."""
+    from PIL import Image
+
+    assert demo.report is not None
+    html = demo.report.read_text(encoding="utf-8")
+    topics = _section(html, "topics")
+    folder = demo.review.outputs_dir / "topics"
+
+    # topic x document type: the table of topic_doctype.csv
+    with open(folder / "topic_doctype.csv", encoding="utf-8", newline="") as stream:
+        expected = list(csv.reader(stream))
+    table = topics[topics.index('<table class="doctypes">'):]
+    table = table[:table.index("</table>")]
+    head = [unescape(h) for h in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", table)]
+    assert head == ["Topic", "Label", *expected[0][2:]]
+    assert expected[0][2:] == ["journal article"]  # every work of the demo is one
+    rows = [_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):])]
+    assert rows == [[r[0], r[1], *(f"{int(n):,}" for n in r[2:])] for r in expected[1:]]
+    assert len(rows) == len(demo.topics)
+
+    # the co-occurrence network, inline
+    figure = re.search(r'<figure class="network"><img src="data:image/png;base64,([^"]+)" '
+                       r'alt="Topic co-occurrence network[^"]*">', topics)
+    assert figure is not None
+    png = base64.b64decode(figure.group(1))
+    with Image.open(io.BytesIO(png)) as drawn, Image.open(folder / "topic_network.png") as written:
+        assert drawn.format == "PNG" and drawn.size == written.size
+        assert len(drawn.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 50  # not blank
+
+    # each topic's five most representative works, in the order of topic_works.csv
+    with open(folder / "topic_works.csv", encoding="utf-8", newline="") as stream:
+        ranked = [r for r in csv.DictReader(stream) if int(r["rank"]) <= 5]
+    blocks = re.findall(r'<div class="topic-works"><h4>(.*?)</h4><ol>(.*?)</ol></div>', topics)
+    assert [unescape(h) for h, _ in blocks] == [f"{r[0]} {r[1]}" for r in expected[1:]]  # largest first
+    for ref, label, n in demo.topics:
+        items = next(ol for h, ol in blocks if unescape(h) == f"{ref} {label}")
+        shown = [unescape(t) for t in re.findall(r"<li>(.*?) <span", items)]
+        years = re.findall(r'<span class="muted">\((.*?)\)</span>', items)
+        mine = [r for r in ranked if r["topic"] == ref]
+        assert len(shown) == min(5, n) == len(mine)
+        assert shown == [r["title"] or "(no title)" for r in mine]
+        assert years == [r["year"] or "n.d." for r in mine]
+
+
+def test_the_renderer_draws_the_new_evidence_map_parts_from_plain_data() -> None:
+    from scoping.report.html import CrossTab, Figure, RepresentativeWork, TopicRow, TopicsData, TopicWorks
+
+    png = b"\x89PNG\r\n\x1a\nnot drawn"
+    data = ReportData(title="t", generated_at="now", topics=TopicsData(
+        fit=1, source="s", n_works=3, topics=[TopicRow("T1", "Peer <roles>", 3, 3, ["peer"])],
+        doc_types=CrossTab(["journal article", "(unknown)"], [("T1", "Peer <roles>", [2, 1])]),
+        network=Figure("Topic co-occurrence network", png),
+        representative=[TopicWorks("T1", "Peer <roles>", [RepresentativeWork("A & B", 2001),
+                                                          RepresentativeWork(None, None)])]))
+    page = render_report(data)
+    assert "<td>T1</td><td>Peer &lt;roles&gt;</td><td class=num>2</td><td class=num>1</td>" in page
+    assert '<figure class="network"><img src="data:image/png;base64,' in page
+    assert "<li>A &amp; B <span class=\"muted\">(2001)</span></li>" in page
+    assert "<li>(no title) <span class=\"muted\">(n.d.)</span></li>" in page
+    empty = render_report(ReportData(title="t", generated_at="now", topics=TopicsData(
+        fit=1, source="s", n_works=0, topics=[])))
+    assert "No included work has a document type" in empty and "There are no topics to draw" in empty
 
 
 # -- simulated reviewers ---------------------------------------------------------------------

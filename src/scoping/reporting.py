@@ -41,6 +41,9 @@ __all__ = ["REPORT_FILE", "build_report", "gather"]
 REPORT_FILE = "report.html"
 """Written into the review's ``outputs/``."""
 
+REPRESENTATIVE = 5
+"""The most representative works shown for each topic."""
+
 
 # -- search log ----------------------------------------------------------------------------
 
@@ -319,22 +322,46 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
                           main_topic_of=r["main_topic_of"], top_terms=list(r["top_terms"])[:8])
             for r in evidence.topic_rows(state)]
     figures: list[html.Figure] = []
+    network: html.Figure | None = None
     works = loaded.works_by_key
     years = {k: [str(w.year)] for k, w in works.items() if w.year}
-    if years and state.topics:
-        table = evidence.cross_table(state, years, columns=evidence.year_columns(years))
-        with tempfile.TemporaryDirectory(prefix="scoping-report-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scoping-report-") as tmp:
+        if years and state.topics:
+            table = evidence.cross_table(state, years, columns=evidence.year_columns(years))
             path = evidence.draw_heatmap(table, Path(tmp) / "topic_year.png",
                                          title="Works by topic and publication year", xlabel="year")
             figures.append(html.Figure("Evidence map: included works by topic and publication year.",
                                        path.read_bytes()))
+        if state.topics:
+            path = evidence.draw_network(evidence.cooccurrence_graph(state), Path(tmp) / "network.png",
+                                         title="Topics and the works they share")
+            network = html.Figure("Topic co-occurrence network: each circle is a topic, sized by its "
+                                  "works; a line joins two topics that share works, thicker the "
+                                  "more they share.", path.read_bytes())
+    # the same document types, in the same vocabulary, as outputs/topics/topic_doctype.csv
+    types = {k: [t] for k, w in works.items() if (t := workflow._doc_type(w.doc_type))}
+    doc_types = None
+    if types and state.topics:
+        by_type = evidence.cross_table(state, types)
+        doc_types = html.CrossTab(
+            columns=list(by_type.columns),
+            rows=[(f"T{tid}", label, [int(n) for n in by_type.counts[i]])
+                  for i, (tid, label) in enumerate(zip(by_type.topics, by_type.labels, strict=True))])
+    info = {k: {"year": w.year, "title": w.title, "doi": w.doi} for k, w in works.items()}
+    representative: dict[str, html.TopicWorks] = {}
+    for row in evidence.ranked_works(state, info):
+        topic = representative.setdefault(row["topic"], html.TopicWorks(row["topic"], row["label"], []))
+        if row["rank"] <= REPRESENTATIVE:
+            topic.works.append(html.RepresentativeWork(title=row["title"] or None,
+                                                       year=row["year"] or None, doi=row["doi"] or None))
     labels = {t.id: f"{t.ref} {t.label}" for t in state.topics.values()}
     by_work = {w: [labels[t] for t in tids] for w, tids in state.memberships().items()}
     for key, w in works.items():
         if w.doi and key in by_work:
             by_work.setdefault(f"doi:{w.doi}", by_work[key])
     data = html.TopicsData(fit=loaded.fit.id, source=loaded.fit.source, n_works=len(loaded.works),
-                           topics=rows, figures=figures)
+                           topics=rows, figures=figures, doc_types=doc_types, network=network,
+                           representative=[t for t in representative.values() if t.works])
     return data, by_work
 
 

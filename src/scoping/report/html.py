@@ -21,17 +21,20 @@ from html import escape
 __all__ = [
     "SECTIONS",
     "AgreementRow",
+    "CrossTab",
     "Figure",
     "IncludedSource",
     "OverlapData",
     "OverlapRow",
     "PrismaData",
     "ReportData",
+    "RepresentativeWork",
     "ReviewerRow",
     "SearchRow",
     "SimulatedShare",
     "StageProgress",
     "TopicRow",
+    "TopicWorks",
     "TopicsData",
     "render_report",
 ]
@@ -168,12 +171,43 @@ class Figure:
 
 
 @dataclass(frozen=True, slots=True)
+class CrossTab:
+    """Works by topic (rows) and category (columns); a work counts in each of its topics."""
+
+    columns: list[str]
+    rows: list[tuple[str, str, list[int]]]
+    """``(topic ref, label, count per column)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepresentativeWork:
+    title: str | None
+    year: int | None
+    doi: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicWorks:
+    """A topic's most representative works, most representative first."""
+
+    ref: str
+    label: str
+    works: list[RepresentativeWork]
+
+
+@dataclass(frozen=True, slots=True)
 class TopicsData:
     fit: int
     source: str
     n_works: int
     topics: list[TopicRow]
     figures: list[Figure] = field(default_factory=list)
+    """The evidence map's heatmaps (topic by publication year)."""
+    doc_types: CrossTab | None = None
+    """Works by topic and document type (``None``: no work has a document type)."""
+    network: Figure | None = None
+    """The topics and the works they share, drawn as a network."""
+    representative: list[TopicWorks] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,9 +505,41 @@ def _topics(data: ReportData) -> str:
             ("Top terms", False)]
     parts.append(_table(head, rows, cls="topics"))
     for fig in t.figures:
-        parts.append(f'<figure class="map"><img src="{_data_uri(fig.png)}" alt="{_e(fig.caption)}">'
-                     f"<figcaption>{_e(fig.caption)}</figcaption></figure>")
+        parts.append(_figure(fig))
+    parts.append('<h3 id="topic-doctypes">Topics by document type</h3>')
+    if t.doc_types is None:
+        parts.append('<p class="not-run">No included work has a document type, so there is no '
+                     "table of topics by document type.</p>")
+    else:
+        cols = t.doc_types.columns
+        rows = ["<tr>" + _td(ref) + _td(label) + "".join(_td(_n(n), True) for n in counts) + "</tr>"
+                for ref, label, counts in t.doc_types.rows]
+        head = [("Topic", False), ("Label", False), *((c, True) for c in cols)]
+        parts.append("<p>Works by topic and document type; a work counts in each of its topics.</p>")
+        parts.append(_table(head, rows, cls="doctypes"))
+    parts.append('<h3 id="topic-network">Topics and the works they share</h3>')
+    if t.network is None:
+        parts.append('<p class="not-run">There are no topics to draw.</p>')
+    else:
+        parts.append(_figure(t.network, cls="network"))
+    parts.append('<h3 id="topic-works">Most representative works of each topic</h3>')
+    if not t.representative:
+        parts.append('<p class="not-run">No topic has works.</p>')
+    else:
+        items = []
+        for topic in t.representative:
+            works = "".join(
+                f'<li>{_e(w.title or "(no title)")} <span class="muted">({_e(w.year or "n.d.")})</span></li>'
+                for w in topic.works)
+            items.append(f'<div class="topic-works"><h4>{_e(topic.ref)} {_e(topic.label)}</h4>'
+                         f"<ol>{works}</ol></div>")
+        parts.append('<div class="representative">' + "".join(items) + "</div>")
     return "".join(parts)
+
+
+def _figure(fig: Figure, cls: str = "map") -> str:
+    return (f'<figure class="{cls}"><img src="{_data_uri(fig.png)}" alt="{_e(fig.caption)}">'
+            f"<figcaption>{_e(fig.caption)}</figcaption></figure>")
 
 
 def _doi_link(doi: str | None) -> str:
@@ -567,7 +633,12 @@ svg.chart .lab, svg.chart .val, svg.chart .key { font-size: 13px; fill: var(--in
 svg.chart .key { fill: var(--muted); }
 svg.chart .uniq { fill: var(--uniq); }
 svg.chart .shared { fill: var(--shared); }
-figure.map img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
+figure.map img, figure.network img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
+table.doctypes td:nth-child(2) { min-width: 14rem; }
+.representative { columns: 2 26rem; column-gap: 2rem; }
+.topic-works { break-inside: avoid; page-break-inside: avoid; }
+.topic-works h4 { margin: .8rem 0 .2rem; color: var(--ink); }
+.topic-works ol { margin: 0 0 .6rem; padding-left: 1.4rem; font-size: .9rem; }
 table.included td:nth-child(2) { min-width: 18rem; }
 table.included td:nth-child(3) { min-width: 10rem; }
 table.included td.doi { min-width: 11rem; max-width: 16rem; overflow-wrap: anywhere; }
