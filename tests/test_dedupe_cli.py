@@ -180,3 +180,15 @@ def test_groups_before_dedupe_is_a_one_line_error(review: Path, tmp_path: Path) 
 def test_rebuild_is_not_a_subcommand_option(review: Path) -> None:
     code, _, err = dd(review, "--rebuild", "review")
     assert code == 2 and "--rebuild applies to 'scoping dedupe' itself" in err
+
+
+def test_groups_fall_back_on_the_pmid(review: Path, tmp_path: Path) -> None:
+    """A PubMed CSV has no ID column: its records are named by their PMID."""
+    pubmed = DATA.parent / "colrev-csv" / "pubmed_csv.csv"
+    code, _, err = run("--review", str(review), "import", str(pubmed), "--source", "PubMed")
+    assert code == 0, err
+    assert dd(review)[0] == 0
+    code, out, err = dd(review, "groups", "--out", str(tmp_path / "g.csv"))
+    assert code == 0 and out == f"Wrote 1 record in 1 work to {tmp_path / 'g.csv'}\n", err
+    rows = (tmp_path / "g.csv").read_text(encoding="utf-8").splitlines()
+    assert rows == ["source_id,work_id,record_id,source", "11223344,1,1,PubMed"]

@@ -390,7 +390,8 @@ def groups_cmd(out_path: str, review: Callable[[], Review]) -> None:
                 yield row
 
         n = _write_atomically(target, lambda stream: api.write_groups_csv(rows(), stream))
-    out.print(f"Wrote {n:,} records in {len(works):,} works to {target}")
+    out.print(f"Wrote {n:,} record{'' if n == 1 else 's'} in {len(works):,} "
+              f"work{'' if len(works) == 1 else 's'} to {target}")
 
 
 @dedupe_group.command("overlap")

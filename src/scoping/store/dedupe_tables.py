@@ -205,10 +205,16 @@ def load_assignment(store: Store) -> dict[int, int]:
 
 
 def iter_assignment(store: Store) -> Iterator[tuple[int, str, str | None, int | None]]:
-    """``(record id, source, source id, work id or None)`` of every record, in id order."""
+    """``(record id, source, source id, work id or None)`` of every record, in id order.
+
+    The source id is the record's identifier in its file (an ID column, the RIS ID, the WoS
+    UT...), or its PMID when the file gave it none (a PubMed CSV has a PMID column only).
+    """
     ensure_tables(store)
     query = (
-        sa.select(records.c.id, records.c.source, records.c.source_id, record_work.c.work_id)
+        sa.select(records.c.id, records.c.source,
+                  sa.func.coalesce(sa.func.nullif(records.c.source_id, ""), records.c.pmid),
+                  record_work.c.work_id)
         .select_from(records.outerjoin(record_work, record_work.c.record_id == records.c.id))
         .order_by(records.c.id)
     )
