@@ -30,8 +30,11 @@ def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], 
     Sections: the search log (PRISMA-S: database, platform, exact query, limits, date, hits,
     records retrieved; imported exports count as their database), the PRISMA 2020 flow
     diagram (the same counts as 'scoping prisma'), de-duplication overlap by source, screening
-    progress by stage and agreement between reviewers, the topics and evidence map, and the
-    table of included sources. A section whose stage has not run yet says so.
+    progress by stage and agreement between reviewers, the topics and evidence map (topics by
+    year and by document type, the topic co-occurrence network, each topic's five most
+    representative works), and the table of included sources. A section whose stage has not
+    run yet says so. Decisions made by simulated reviewers (scoping demo) are counted and
+    flagged at the top of the page.
 
     Reviewers are blinded: while screening is under way, each reviewer's progress and the
     agreement between reviewers are on the page only when a lead of the protocol asks for it
