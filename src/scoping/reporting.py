@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import ScopingError
+from scoping.files import replace_into
 from scoping.report import html
 from scoping.report.api import prisma_counts, render_prisma
 from scoping.report.prisma import PrismaCounts
@@ -434,7 +435,7 @@ def build_report(review: Review, out: str | os.PathLike[str] | None = None, *,
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(page)
         os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
+        replace_into(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scoping.errors import ConfigError, UsageError
+from scoping.files import replace_into
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts, derive_counts, load_manual, to_csv, to_json
 from scoping.review import Review
 from scoping.store import Store
@@ -85,7 +86,7 @@ def _write_whole(target: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
-        os.replace(tmp_name, target)
+        replace_into(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
