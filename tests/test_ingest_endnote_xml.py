@@ -40,7 +40,7 @@ def styled(text: str) -> str:
 def test_full_record() -> None:
     first, _second = read(SYNERGY)
     assert first.source_id == "1"  # rec-number
-    assert first.doc_type == "Journal Article"  # ref-type name
+    assert first.doc_type == "journal article"  # ref-type name "Journal Article"
     # two <style> runs (normal, italic) make one title; U+2010 kept
     assert first.title == "Lateral entorhinal cortex is critical for novel object‐context recognition"
     assert first.authors == ["Wilson, David", "Langston, Rosamund F.", "Schlesiger, Magdalene I.",
@@ -115,7 +115,7 @@ def test_isbn_doi_link_and_wos_style_doi() -> None:
         "</related-urls></urls>"
         f"<publisher>{styled('Oxford University Press')}</publisher>"
     )
-    assert book.doc_type == "Book"
+    assert book.doc_type == "book"
     assert book.journal is None  # a whole book's secondary title is its series
     assert book.authors == ["Editor, Ed"]  # editors when there are no authors
     assert book.isbn == "978-0-19-850673-7" and book.issn is None

@@ -46,8 +46,8 @@ def test_one_pubmed_record_every_field() -> None:
     assert record.journal == "Briefings in bioinformatics"  # JT before TA
     assert (record.volume, record.issue, record.pages) == ("3", "3", "296-302")
     assert record.issn == "1467-5463"  # "1467-5463 (Print)"
-    assert record.language == "eng"
-    assert record.doc_type == "Journal Article"
+    assert record.language == "English"  # "eng"
+    assert record.doc_type == "journal article"  # PT  - Journal Article
     assert record.doi is None
     assert record.abstract.startswith("Bioinformatics research is often difficult to do with "
                                       "commercial software. The Open Source BioPerl")
@@ -103,7 +103,7 @@ def test_eric_nbib_without_pmid() -> None:
     assert record.issn == "1234-4567"  # "ISSN - ISSN-1234-4567": a five-letter tag
     assert record.year == 2000
     assert record.pages == "1-9"
-    assert record.doc_type == "Journal Articles"
+    assert record.doc_type == "journal article"  # "Journal Articles"
     assert record.keywords == ["Keyword 1", "Keyword 2"]
     assert record.line == 2
     assert record.raw.startswith("OWN - ERIC\n") and record.raw.endswith("Reports - Research\n")

@@ -39,7 +39,7 @@ def test_structured_abstract_and_every_field() -> None:
     assert record.journal == "The New England journal of medicine"
     assert (record.volume, record.issue, record.pages) == ("378", "20", "1865-1876")
     assert record.issn == "1533-4406"
-    assert record.language == "eng"
+    assert record.language == "English"  # "eng"
     assert record.doc_type == "Clinical Trial, Phase III"  # the first PublicationType
     assert record.abstract.startswith("BACKGROUND: In patients with mild asthma, as-needed use")
     assert " METHODS: We conducted a 52-week, double-blind trial" in record.abstract
@@ -65,7 +65,7 @@ def test_two_articles_on_one_line() -> None:
     assert first.pages == "113-125"  # MedlinePgn 113-25
     assert first.year == 1990  # PubDate with Year and Season
     assert first.abstract is None
-    assert first.doc_type == "Journal Article"
+    assert first.doc_type == "journal article"
     assert first.keywords[:2] == ["Health Care and Public Health", "Legal Approach"]  # KeywordList
     assert "AIDS Serodiagnosis" in first.keywords  # then MeSH
     assert second.doi == "10.1016/0005-2795(76)90109-4"  # from ArticleIdList (no ELocationID)
@@ -155,7 +155,7 @@ def test_book_chapter() -> None:
     assert record.authors == ["Hunter, Jessica Ezzell"]  # chapter authors, not the editors
     assert record.year == 1993
     assert record.publisher == "University of Washington, Seattle"
-    assert record.doc_type == "Review"
+    assert record.doc_type == "review"
     assert record.abstract == "CLINICAL CHARACTERISTICS: FMR1 disorders include ..."
     assert record.extra == {"bookaccession": "NBK1247"}
     assert record.line == 3

@@ -44,7 +44,7 @@ def test_pubmed_via_endnote_dialect_gives_pmid() -> None:
     assert second.pages == "335-344"  # SP holds the whole range
     assert second.journal == "J Oleo Sci"
     assert second.authors[0] == "Abe, H."
-    assert second.language == "eng"
+    assert second.language == "English"  # "eng"
 
 
 def test_zotero_scopus_embase_wos_proquest_dialects() -> None:

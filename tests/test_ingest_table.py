@@ -44,7 +44,7 @@ def test_asreview_generic_in_three_dialects() -> None:
     assert first.keywords == ["Pippi", "Nordwind", "Piraten"]
     assert first.year == 2014  # "2014//"
     assert (first.volume, first.issue, first.pages) == ("9", "3", "e0815")
-    assert (first.issn, first.publisher, first.doc_type) == ("1932-6208", "Fun Factory", "JOUR")
+    assert (first.issn, first.publisher, first.doc_type) == ("1932-6208", "Fun Factory", "journal article")
     assert first.source_id == "12345"  # id
     assert first.url == "http://example_url.com"
     assert first.extra["secondary_authors"] == "['Glattauer, Daniel']"
@@ -132,7 +132,7 @@ def test_scopus_csv_then_a_misaligned_row() -> None:
     assert namd.doi == "10.1002/jcc.20289"
     assert namd.source_id == "2-s2.0-27344436659"  # EID
     assert namd.language == "English"
-    assert namd.doc_type == "Review"
+    assert namd.doc_type == "review"
     assert namd.keywords[:3] == ["Biomolecular simulation", "Molecular dynamics",
                                  "Parallel computing"]  # author then index keywords
     assert "Algorithms" in namd.keywords
@@ -167,7 +167,7 @@ def test_springer_ieee_embase_and_retraction_watch() -> None:
     assert springer.authors == ["Andy Smith", "Tom Weber"]  # "Andy SmithTom Weber"
     assert (springer.journal, springer.volume, springer.issue) == ("Nature", "17", "3")
     assert springer.doi == "10.1007/11111"
-    assert springer.doc_type == "Article"
+    assert springer.doc_type == "journal article"
     books = read(DATA / "litstudy-csv" / "springer.csv")
     assert len(books) == 18
     assert books[2].authors == ["Barnabás Bede", "Prof. Martine Ceberio", "Dr. Martine De Cock",
@@ -218,7 +218,7 @@ def test_bib_dedupe_records() -> None:
     assert digital[0].extra["ID_old"] == "2017"
     special = read(DATA / "bib-dedupe-csv" / "special_cases.csv")
     assert special[0].journal == "Americas Conference on Information Systems"  # booktitle
-    assert special[0].doc_type == "inproceedings"
+    assert special[0].doc_type == "conference paper"
 
 
 def test_raw_is_the_exact_row_text() -> None:

@@ -50,7 +50,7 @@ def test_plain_text_reads_all_50_records_with_their_fields() -> None:
     assert first.doi == "10.1287/orsc.1030.0054"
     assert first.issn == "1047-7039"
     assert first.language == "English"
-    assert first.doc_type == "Article"
+    assert first.doc_type == "journal article"  # DT Article
     assert first.publisher == "INST OPERATIONS RESEARCH MANAGEMENT SCIENCES"
     # DE (author keywords, wrapped over two lines) then ID (Keywords Plus)
     assert first.keywords[:6] == ["knowledge networks", "economic geography", "spillovers",
@@ -88,7 +88,7 @@ def test_full_names_from_af_article_numbers_and_proceedings() -> None:
 
     proceedings = records[26]
     assert proceedings.extra["wos"]["PT"] == "S"
-    assert proceedings.doc_type == "Proceedings Paper"
+    assert proceedings.doc_type == "conference paper"  # DT Proceedings Paper
     assert proceedings.isbn == "1-4244-0223-9"
     assert proceedings.journal == "IEEE Virtual Reality 2006, Proceedings"
     assert proceedings.pages == "223"  # BP 223, EP "+"

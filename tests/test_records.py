@@ -89,3 +89,32 @@ def test_make_record_keeps_unknown_fields_in_extra() -> None:
     assert record.doi == "10.1234/x"
     assert record.extra == {"label_included": 1}
     assert (record.raw, record.line) == ("raw text", 3)
+
+
+def test_document_types_in_one_vocabulary() -> None:
+    from scoping.records import DOC_TYPES, normalise_doc_type
+
+    same = {"JOUR": "journal article", "Article": "journal article", "journal-article": "journal article",
+            "Journal Article": "journal article", "Proceedings Paper": "conference paper",
+            "CPAPER": "conference paper", "inproceedings": "conference paper",
+            "Book Section": "book chapter", "book-chapter": "book chapter", "CHAP": "book chapter",
+            "posted-content": "preprint", "Editorial Material": "editorial", "phdthesis": "thesis",
+            "Review": "review", "misc": "other", "  ELEC ": "web page"}
+    for given, term in same.items():
+        assert normalise_doc_type(given) == term, given
+    for term in DOC_TYPES:  # a stored term reads back as itself
+        assert normalise_doc_type(term) == term
+    assert normalise_doc_type("Clinical Trial, Phase III") == "Clinical Trial, Phase III"
+    assert normalise_doc_type(" ") is None and normalise_doc_type(None) is None
+    assert make_record({"doc_type": "JOUR"}).doc_type == "journal article"
+
+
+def test_languages_by_their_english_name() -> None:
+    from scoping.records import normalise_language
+
+    for given in ("eng", "EN", "English", "english "):
+        assert normalise_language(given) == "English"
+    assert normalise_language("fre") == normalise_language("fra") == normalise_language("fr") == "French"
+    assert normalise_language("Spanish, eng; Spanish") == "Spanish; English"
+    assert normalise_language("Klingon") == "Klingon"
+    assert make_record({"language": ["ger"]}).language == "German"

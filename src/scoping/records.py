@@ -10,6 +10,11 @@ which applies the normalisers below, so every format yields the same shapes:
 - ``year``: an ``int`` between 1000 and 2999, or ``None``
 - ``pages``: ``"123-129"`` (a compressed end page such as ``123-9`` expanded)
 - ``keywords``: a list of strings without duplicates
+- ``doc_type``: one vocabulary (:data:`DOC_TYPES`) for the names every database and format gives
+  (``JOUR``, ``Article``, ``journal-article``, ``Journal Article`` -> ``journal article``);
+  a type outside it (``Clinical Trial, Phase III``) is kept as given
+- ``language``: the English name of the language (``eng``, ``en``, ``English`` -> ``English``);
+  several are joined with ``"; "``; an unknown one is kept as given
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from typing import Any
 from urllib.parse import unquote
 
 __all__ = [
+    "DOC_TYPES",
     "FIELDS",
     "Record",
     "make_record",
     "normalise_authors",
+    "normalise_doc_type",
     "normalise_doi",
     "normalise_keywords",
+    "normalise_language",
     "normalise_pages",
     "normalise_pmid",
     "normalise_text",
@@ -290,6 +298,96 @@ def _scalar(value: object) -> str | None:
     return normalise_text(_first(value))
 
 
+_DOC_TYPE_NAMES: dict[str, tuple[str, ...]] = {
+    # vocabulary term: the names RIS, BibTeX, PubMed, Web of Science, Scopus, EndNote,
+    # OpenAlex and Crossref give it (compared case-folded, spaces and hyphens alike)
+    "journal article": ("jour", "jfull", "ejour", "article", "journal article", "journal articles",
+                        "journal-article", "journal paper", "research article", "original article"),
+    "review": ("review", "review article", "systematic review", "literature review"),
+    "book": ("book", "ebook", "edbook", "edited book", "whole book", "monograph"),
+    "book chapter": ("chap", "echap", "book chapter", "book-chapter", "book section", "chapter",
+                     "inbook", "incollection", "book part", "book-part"),
+    "conference paper": ("conf", "cpaper", "conference paper", "conference proceeding",
+                         "conference proceedings", "proceedings paper", "proceedings article",
+                         "proceedings-article", "inproceedings", "conference"),
+    "conference abstract": ("abst", "meeting abstract", "conference abstract"),
+    "proceedings": ("proceedings", "proceedings volume"),
+    "thesis": ("thes", "thesis", "dissertation", "phdthesis", "mastersthesis"),
+    "report": ("rprt", "report", "techreport", "technical report"),
+    "preprint": ("preprint", "posted content", "posted-content"),
+    "editorial": ("editorial", "editorial material"),
+    "letter": ("letter",),
+    "comment": ("comment",),
+    "erratum": ("erratum", "correction", "published erratum"),
+    "web page": ("elec", "web", "web page", "webpage", "online", "blog"),
+    "dataset": ("data", "dataset"),
+    "other": ("gen", "misc"),
+}
+DOC_TYPES: tuple[str, ...] = tuple(_DOC_TYPE_NAMES)
+"""The document type vocabulary of :func:`normalise_doc_type`."""
+_DOC_TYPE = {name: term for term, names in _DOC_TYPE_NAMES.items() for name in names}
+_DOC_TYPE.update({term: term for term in DOC_TYPES})  # a stored term reads back as itself
+
+_LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
+    # English name: ISO 639-1 and 639-2 (bibliographic and terminology) codes, and names
+    "English": ("en", "eng", "english"), "French": ("fr", "fre", "fra", "french", "francais"),
+    "German": ("de", "ger", "deu", "german", "deutsch"), "Spanish": ("es", "spa", "spanish", "espanol"),
+    "Italian": ("it", "ita", "italian"), "Portuguese": ("pt", "por", "portuguese"),
+    "Dutch": ("nl", "dut", "nld", "dutch"), "Chinese": ("zh", "chi", "zho", "chinese"),
+    "Japanese": ("ja", "jpn", "japanese"), "Korean": ("ko", "kor", "korean"),
+    "Russian": ("ru", "rus", "russian"), "Polish": ("pl", "pol", "polish"),
+    "Swedish": ("sv", "swe", "swedish"), "Danish": ("da", "dan", "danish"),
+    "Norwegian": ("no", "nor", "nob", "nno", "norwegian"), "Finnish": ("fi", "fin", "finnish"),
+    "Turkish": ("tr", "tur", "turkish"), "Arabic": ("ar", "ara", "arabic"),
+    "Hebrew": ("he", "heb", "hebrew"), "Czech": ("cs", "cze", "ces", "czech"),
+    "Hungarian": ("hu", "hun", "hungarian"), "Greek": ("el", "gre", "ell", "greek"),
+    "Persian": ("fa", "per", "fas", "persian"), "Croatian": ("hr", "hrv", "croatian"),
+    "Serbian": ("sr", "srp", "serbian"), "Ukrainian": ("uk", "ukr", "ukrainian"),
+    "Romanian": ("ro", "rum", "ron", "romanian"), "Slovak": ("sk", "slo", "slk", "slovak"),
+    "Slovenian": ("sl", "slv", "slovenian", "slovene"), "Bulgarian": ("bg", "bul", "bulgarian"),
+    "Lithuanian": ("lt", "lit", "lithuanian"), "Latvian": ("lv", "lav", "latvian"),
+    "Estonian": ("et", "est", "estonian"), "Icelandic": ("is", "ice", "isl", "icelandic"),
+    "Indonesian": ("id", "ind", "indonesian"), "Malay": ("ms", "may", "msa", "malay"),
+    "Thai": ("th", "tha", "thai"), "Vietnamese": ("vi", "vie", "vietnamese"),
+    "Hindi": ("hi", "hin", "hindi"), "Afrikaans": ("af", "afr", "afrikaans"),
+    "Catalan": ("ca", "cat", "catalan"), "Welsh": ("cy", "wel", "cym", "welsh"),
+    "Latin": ("la", "lat", "latin"),
+}
+_LANGUAGE = {name: term for term, names in _LANGUAGE_NAMES.items() for name in names}
+_SPLIT_LANGUAGES = re.compile(r"\s*[;,/|]\s*|\s+and\s+")
+
+
+def _vocabulary_key(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return " ".join(folded.replace("-", " ").replace("_", " ").split())
+
+
+def normalise_doc_type(value: object) -> str | None:
+    """The document type in :data:`DOC_TYPES` (``JOUR`` -> ``journal article``), or the cleaned
+    value as given when it is not one of the names the vocabulary knows."""
+    text = _scalar(value)
+    if text is None:
+        return None
+    key = _vocabulary_key(text)
+    return _DOC_TYPE.get(key) or _DOC_TYPE.get(key.replace(" ", "-")) or text
+
+
+def normalise_language(value: object) -> str | None:
+    """The English name of the language (``eng`` -> ``English``); several joined by ``"; "``;
+    a language the table does not know is kept as given."""
+    text = _scalar(value)
+    if text is None:
+        return None
+    parts = [p for p in _SPLIT_LANGUAGES.split(text) if p.strip()]
+    names: list[str] = []
+    for part in parts or [text]:
+        name = _LANGUAGE.get(_vocabulary_key(part), part.strip())
+        if name not in names:
+            names.append(name)
+    return "; ".join(names)
+
+
 _KNOWN = frozenset(FIELDS) | {"start_page", "end_page"}
 _PLAIN = ("journal", "volume", "issue", "issn", "isbn", "publisher", "language", "doc_type", "url",
           "source_id")
@@ -336,4 +434,8 @@ def make_record(
         value = get(name)
         if value is not None:
             setattr(record, name, _scalar(value))
+    if record.doc_type is not None:
+        record.doc_type = normalise_doc_type(record.doc_type)
+    if record.language is not None:
+        record.language = normalise_language(record.language)
     return record

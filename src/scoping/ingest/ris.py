@@ -267,11 +267,31 @@ def _pages(pages: str | None) -> tuple[str | None, str | None]:
     return pages, None
 
 
+_RIS_TYPES = {
+    "journal article": "JOUR", "review": "JOUR", "editorial": "JOUR", "letter": "JOUR",
+    "comment": "JOUR", "erratum": "JOUR", "book": "BOOK", "book chapter": "CHAP",
+    "conference paper": "CPAPER", "conference abstract": "ABST", "proceedings": "CONF",
+    "thesis": "THES", "report": "RPRT", "preprint": "UNPB", "web page": "ELEC", "dataset": "DATA",
+    "other": "GEN",
+}
+"""The RIS type of each term of :data:`scoping.records.DOC_TYPES`."""
+
+
+def _ris_type(doc_type: str | None, journal: str | None = None) -> str:
+    """The TY code for a stored document type (a RIS code kept as given stays; else JOUR)."""
+    if not doc_type:
+        return "JOUR"
+    if doc_type == "book" and journal:
+        return "EDBOOK"  # a book in a series: BOOK would drop the series title (T2) on reading
+    if doc_type in _RIS_TYPES:
+        return _RIS_TYPES[doc_type]
+    return doc_type if len(doc_type) <= 6 and doc_type.isupper() else "JOUR"
+
+
 def to_ris_entry(record: Record) -> dict[str, Any]:
     """The rispy entry (rispy's default key names) for ``record``."""
     start, end = _pages(record.pages)
-    entry: dict[str, Any] = {"type_of_reference": record.doc_type if record.doc_type and
-                             len(record.doc_type) <= 6 and record.doc_type.isupper() else "JOUR"}
+    entry: dict[str, Any] = {"type_of_reference": _ris_type(record.doc_type, record.journal)}
     optional: dict[str, Any] = {
         "id": record.source_id,
         "title": record.title,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import UsageError
-from scoping.records import Record, normalise_doi, normalise_pmid, normalise_title_key
+from scoping.records import Record, normalise_doc_type, normalise_doi, normalise_pmid, normalise_title_key
 from scoping.store import Store
 from scoping.store import topics_tables as tables
 from scoping.topics import evidence
@@ -442,27 +442,10 @@ class MapFiles:
     files: list[Path]
 
 
-_DOC_TYPES = {
-    # RIS type codes, and the names databases and OpenAlex give, as one vocabulary
-    "jour": "journal article", "jfull": "journal article", "article": "journal article",
-    "journal-article": "journal article", "ejour": "journal article",
-    "book": "book", "ebook": "book", "chap": "book chapter", "echap": "book chapter",
-    "book-chapter": "book chapter", "book chapter": "book chapter",
-    "conf": "conference paper", "cpaper": "conference paper", "proceedings-article": "conference paper",
-    "conference paper": "conference paper", "conference proceeding": "conference paper",
-    "thes": "thesis", "dissertation": "thesis", "rprt": "report", "report": "report",
-    "gen": "other", "elec": "web page", "blog": "web page", "review": "review",
-    "review article": "review", "systematic review": "review", "editorial": "editorial",
-    "letter": "letter", "comment": "comment", "preprint": "preprint", "posted-content": "preprint",
-}
-
-
 def _doc_type(value: str | None) -> str:
-    """A document type in one vocabulary (``JOUR``, ``article`` -> "journal article")."""
-    if not value:
-        return ""
-    text = " ".join(value.split()).lower()
-    return _DOC_TYPES.get(text, text)
+    """A document type in one vocabulary (``JOUR``, ``article`` -> "journal article"), lower
+    case so that types outside the vocabulary group together however a database spelled them."""
+    return (normalise_doc_type(value) or "").lower()
 
 
 def write_evidence_map(store: Store, folder: str | os.PathLike[str], *,
