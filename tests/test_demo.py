@@ -38,6 +38,10 @@ def test_demo_builds_a_review_from_the_bundled_exports(tmp_path: Path) -> None:
     # published includes that are in the exports are exactly the included studies
     assert prisma["included"]["studies"]["n"] == sum(r["label_included"] == "1" for r in truth)
     assert "simulated" in result.stdout.lower()
+    # the search log does not pass the demo's derived exports off as real database searches
+    log = CliRunner().invoke(cli, ["--review", str(target), "search", "log"])
+    assert log.stdout.count("demo data, not a real search of") == 3, log.stdout
+    assert "searched by hand" not in log.stdout
 
 
 def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:

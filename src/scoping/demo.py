@@ -106,7 +106,9 @@ def build_demo(
             copy.write_bytes(demo.path.read_bytes())
             info = inspect_file(copy)
             say(f"Importing {copy.name} as {demo.source} ({info.format})")
-            imported = import_file(store, info, source=demo.source)
+            imported = import_file(store, info, source=demo.source,
+                                   note=f"demo data, not a real search of {demo.source}: "
+                                        f"{demo.origin}")
             result.imported.append((demo, imported.row.n_records))
         result.total_records = store.count_records()
         result.by_source = store.count_by_source()

@@ -44,12 +44,13 @@ def import_file(
     again: bool = False,
     search_run: str | None = None,
     progress: Callable[[int], None] | None = None,
+    note: str | None = None,
 ) -> ImportResult:
     """Store the records of one inspected file, tagged with ``source``.
 
     A file whose content was imported before is refused (``DuplicateImportError``) unless
     ``again``. Malformed records raise :class:`~scoping.errors.FormatError` and nothing of the
-    file is stored.
+    file is stored. ``note`` is kept with the import (the search log shows it).
     """
     source = _check_source(source)
     if not again:
@@ -72,6 +73,7 @@ def import_file(
         records=_at_least_one(iter_records(info), info),
         search_run=search_run,
         progress=progress,
+        note=note,
     )
     return ImportResult(info=info, row=row)
 

@@ -76,7 +76,7 @@ def search_log(store: Store, strategy: Strategy, *, database: str | None = None)
                 method="export", date=imp.imported_at, finished=None, query=planned[db.name],
                 limits=strategy.limits.to_dict(), hit_count=None, retrieved=imp.n_records,
                 status="imported", reference=imp.file_name,
-                note="searched by hand; the query is the one 'scoping search plan' gives",
+                note=imp.note or "searched by hand; the query is the one 'scoping search plan' gives",
                 extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
             ))
         else:
@@ -84,7 +84,7 @@ def search_log(store: Store, strategy: Strategy, *, database: str | None = None)
                 database=imp.source, platform="", interface="", method="export",
                 date=imp.imported_at, finished=None, query="", limits={}, hit_count=None,
                 retrieved=imp.n_records, status="imported", reference=imp.file_name,
-                note="not a database of the strategy (another source)",
+                note=imp.note or "not a database of the strategy (another source)",
                 extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
             ))
     order = {db.name.casefold(): i for i, db in enumerate(strategy.databases)}
