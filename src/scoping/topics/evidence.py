@@ -275,9 +275,13 @@ def draw_network(graph: nx.Graph, path: Path, *, title: str, seed: int = 0) -> P
         ys = [pos[n][1] for n in graph.nodes]
         ax.scatter(xs, ys, s=80 + sizes * scale, c="#4c8fbd", alpha=0.85, edgecolors="white", zorder=2)
         for n in graph.nodes:
-            name = textwrap.fill(_short(graph.nodes[n]["label"], 40), 22)
+            # whole words only, on a pale box just below the node, so labels stay readable
+            # where nodes sit close together
+            name = textwrap.fill(_short(graph.nodes[n]["label"], 40), 24, break_long_words=False)
             label = f"{n} ({graph.nodes[n]['works']})\n{name}"
-            ax.annotate(label, pos[n], ha="center", va="center", fontsize=6.5, zorder=3)
+            ax.annotate(label, pos[n], xytext=(0, -4 - 0.5 * np.sqrt(80 + graph.nodes[n]["works"] * scale)),
+                        textcoords="offset points", ha="center", va="top", fontsize=6.5, zorder=3,
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
         ax.margins(0.15)
     _save(fig, path)
     return path
