@@ -356,3 +356,12 @@ def test_a_program_is_not_an_export(review: Path, tmp_path: Path) -> None:
     program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
     code, _, err = imp(review, str(program), "--source", "X")
     assert_one_line_error(code, err, "this is a program", "not a bibliographic export")
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`scoping --help` (and every command) starts fast: scikit-learn, matplotlib and pandas are
+    imported only by the commands that use them."""
+    code = ("import sys, scoping.cli; "
+            "print(sorted(m for m in ('sklearn', 'matplotlib', 'pandas', 'textual') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

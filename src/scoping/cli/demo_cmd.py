@@ -6,8 +6,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from scoping.demo import build_demo
-
 from .main import cli
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -29,6 +27,8 @@ def demo_cmd(directory: str, replace: bool) -> None:
     Example:
       scoping demo /tmp/demo && cd /tmp/demo && scoping records
     """
+    from scoping.demo import build_demo  # the whole pipeline: imported when the demo runs
+
     result = build_demo(directory, replace=replace, step=lambda msg: out.print(f"- {msg}"))
     table = Table(title="Records by database", title_justify="left")
     table.add_column("database")

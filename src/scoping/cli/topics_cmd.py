@@ -8,19 +8,23 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from scoping.cli._lazy import LazyModule as _LazyModule
 from scoping.errors import UsageError
 from scoping.ingest import FORMATS, inspect_file, iter_records
 from scoping.review import Review
 from scoping.store import topics_tables
-from scoping.topics import workflow
 from scoping.topics.charting import read_chart_fields
-from scoping.topics.evidence import topic_rows
+
+if TYPE_CHECKING:
+    from scoping.topics import workflow
+else:
+    workflow = _LazyModule("scoping.topics.workflow")  # scikit-learn loads when a command needs it
 
 from .main import cli, review_options
 
@@ -85,7 +89,7 @@ def _topics_table(loaded: workflow.LoadedFit, title: str) -> Table:
     for column in ("topic", "works", "main", "label", "top terms"):
         table.add_column(column, justify="right" if column in ("works", "main") else "left",
                          overflow="fold")
-    for row in topic_rows(loaded.state):
+    for row in workflow.evidence.topic_rows(loaded.state):
         label = row["label"] + ("" if row["named"] else " (provisional)")
         table.add_row(row["topic"], str(row["works"]), str(row["main_topic_of"]), label,
                       ", ".join(row["top_terms"][:6]))
@@ -122,7 +126,8 @@ def topics_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="Format of --works (default: detected from the content).")
 @click.option("--encoding", default=None, metavar="NAME", help="Text encoding of --works.")
-@click.option("--stage", type=click.Choice(workflow.STAGES), default="full-text", show_default=True,
+@click.option("--stage", type=click.Choice(("title-abstract", "full-text")), default="full-text",
+              show_default=True,
               help="Take the works included at this screening stage (when not using --works).")
 @click.option("--n-topics", "n_topics", default="auto", show_default=True, metavar="K|auto",
               help="The number of topics, or 'auto' to choose it by stability and coherence.")
@@ -231,7 +236,7 @@ def show_cmd(topic: str | None, as_csv: bool, as_json: bool, n_works: int, show_
     elif show_edits:
         _show_edits(loaded, as_csv, as_json)
     elif topic is None:
-        rows = topic_rows(loaded.state)
+        rows = workflow.evidence.topic_rows(loaded.state)
         if as_csv:
             _emit_csv(rows)
         elif as_json:

@@ -12,6 +12,19 @@
 
 from __future__ import annotations
 
-from scoping.topics.model import Assignment, TopicModel, WorkText, match_topics, work_text
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Assignment", "TopicModel", "WorkText", "match_topics", "work_text"]
+
+if TYPE_CHECKING:
+    from scoping.topics.model import Assignment, TopicModel, WorkText, match_topics, work_text
+
+
+def __getattr__(name: str) -> Any:
+    # the model (and scikit-learn) is imported when first used, not by every command that
+    # imports a module of this package (charting, the topics tables...)
+    if name in __all__:
+        from scoping.topics import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'scoping.topics' has no attribute {name!r}")
