@@ -8,22 +8,28 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scoping.dedupe import api
-from scoping.dedupe.merge import MergedWork
 from scoping.errors import UsageError
 from scoping.files import replace_into
 from scoping.records import Record
 from scoping.review import Review
-from scoping.store.dedupe_tables import Applied, PairRow
 
 from .main import State, cli, review_options
+
+if TYPE_CHECKING:
+    from scoping.dedupe import api
+    from scoping.dedupe.merge import MergedWork
+    from scoping.store.dedupe_tables import Applied, PairRow
+else:
+    from scoping.cli._lazy import LazyModule
+
+    api = LazyModule("scoping.dedupe.api")  # numpy, networkx: loaded when a command needs them
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
