@@ -161,8 +161,8 @@ def test_garbage_in_the_middle() -> None:
                                                        "</record>\n</records>\n<record>", 1)
     with pytest.raises(FormatError) as err:
         read_text(text, "library.xml")
-    assert str(err.value) == ("library.xml, line 6: malformed XML: mismatched tag; "
-                              "export the records again")
+    assert str(err.value) == ("library.xml, line 6: malformed XML: Opening and ending tag mismatch: "
+                              "xml line 2 and records; export the records again")
 
 
 def test_no_records() -> None:

@@ -184,8 +184,8 @@ def test_truncated_between_articles() -> None:
     cut = text[: text.index("</PubmedArticle>") + len("</PubmedArticle>")]
     with pytest.raises(FormatError) as err:
         read_text(cut, "pubmed2.xml")
-    assert str(err.value) == ("pubmed2.xml, line 4: malformed XML: no element found at the end of "
-                              "the file (the file looks truncated); export the records again")
+    assert str(err.value) == ("pubmed2.xml, line 4: malformed XML: the file ends before its last "
+                              "elements are closed (it looks truncated); export the records again")
 
 
 def test_garbage_in_the_middle(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_garbage_in_the_middle(tmp_path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(FormatError) as err:
         read(path)
-    assert str(err.value) == (f"{path}, line 41: malformed XML: not well-formed (invalid token); "
+    assert str(err.value) == (f"{path}, line 41: malformed XML: StartTag: invalid element name; "
                               "export the records again")
 
 
