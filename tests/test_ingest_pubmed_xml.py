@@ -270,3 +270,18 @@ def test_streams_with_bounded_memory(tmp_path: Path) -> None:
     assert count == 2000 and last.pmid == "40001999" and last.line == 2002
     # the whole file is 13 MB; the reader holds one 64 kB chunk, its events and one article
     assert size > 10_000_000 and peak < 4_000_000, (peak, size)
+
+
+def test_entities_declared_in_the_file_are_not_expanded() -> None:
+    """Entities a file declares are not expanded: the "billion laughs" is refused in one line."""
+    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    text = (f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY l0 "ha">{laughs}]>\n'
+            "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
+            "<ArticleTitle>Laughs &l9; here</ArticleTitle></Article></MedlineCitation>"
+            "</PubmedArticle></PubmedArticleSet>\n")
+    with pytest.raises(FormatError, match=r"laughs.xml, line 1: malformed XML: .*amplification"):
+        read_text(text, "laughs.xml")
+    # a small entity of the file's own is kept as written, not expanded
+    small = text.replace(laughs, "").replace("&l9;", "&l0;")
+    (record,) = read_text(small, "small.xml")
+    assert record.pmid == "1" and record.title == "Laughs &l0; here"  # kept as written
