@@ -274,7 +274,7 @@ def test_streams_with_bounded_memory(tmp_path: Path) -> None:
 
 def test_entities_declared_in_the_file_are_not_expanded() -> None:
     """Entities a file declares are not expanded: the "billion laughs" is refused in one line."""
-    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     text = (f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY l0 "ha">{laughs}]>\n'
             "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
             "<ArticleTitle>Laughs &l9; here</ArticleTitle></Article></MedlineCitation>"
