@@ -21,6 +21,9 @@ decisions is shown: they only move works up or down the queue.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +37,30 @@ from scoping.store import Store
 from scoping.store import screen_tables as tables
 
 __all__ = ["ModelRank", "QueueOrder", "queue_order", "team_labels"]
+
+
+def _features_of(store: Store, ids: list[int]) -> Any:
+    texts = {card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
+             for card in load_cards(store, ids)}
+    return TextFeatures().fit_transform([texts.get(w, "") for w in ids])
+
+
+def _work_features(url: str, ids: list[int], send: Any) -> None:
+    """In a child process: send the TF-IDF rows of the works ``ids`` of the store at ``url``."""
+    try:
+        with Store(url) as store:
+            send.send(("features", _features_of(store, ids)))
+    except Exception as exc:  # reported by the parent, which keeps the queue's order meanwhile
+        send.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
+
+
+def _can_spawn() -> bool:
+    """A spawned child re-imports ``__main__`` from its file (``python -`` has none)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
 
 
 def team_labels(store: Store, stage: str) -> dict[int, int]:
@@ -70,9 +97,29 @@ class ModelRank:
         self._wake.set()
 
     def _features(self) -> Any:
-        texts = {card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
-                 for card in load_cards(self.store, [int(w) for w in self._ids])}
-        return TextFeatures().fit_transform([texts.get(int(w), "") for w in self._ids])
+        # Reading 50,000 works and vectorising them takes seconds, and parts of it (sorting the
+        # vocabulary, building the sparse matrix) hold the GIL long enough to delay the screen
+        # by 100 ms: so it runs in a child process, which reads the store itself, when it can.
+        ids = [int(w) for w in self._ids]
+        if not _can_spawn():
+            return _features_of(self.store, ids)
+        context = multiprocessing.get_context("spawn")
+        receive, send = context.Pipe(duplex=False)
+        # a daemon: a reviewer who quits at once does not wait for it
+        child = context.Process(target=_work_features, args=(self.store.url, ids, send),
+                                daemon=True, name="scoping-features")
+        child.start()
+        send.close()
+        try:
+            kind, value = receive.recv()
+        except EOFError:
+            raise RuntimeError("the process building the model's features stopped") from None
+        finally:
+            receive.close()
+            child.join(timeout=5)
+        if kind == "error":
+            raise RuntimeError(f"building the model's features failed: {value}")
+        return value
 
     def _read(self) -> None:
         while True:
