@@ -241,14 +241,13 @@ def _simulated(store: Store, blinded: bool) -> html.SimulatedShare | None:
     from scoping.demo_reviewers import LEAD_NOTE, SIMULATED_VIA
     from scoping.store import screen_tables
 
-    decisions = [r.via for r in screen_tables.decision_history(store) if r.decision != "undone"]
-    simulated = sum(via == SIMULATED_VIA for via in decisions)
+    simulated, decisions = screen_tables.count_by(store, via=SIMULATED_VIA)
     if not simulated:
         return None
     if blinded:  # the totals would tell a reviewer how far the others are
         return html.SimulatedShare(None, None)
-    notes = [r.note for r in screen_tables.resolution_history(store) if r.decision != "undone"]
-    return html.SimulatedShare(simulated, len(decisions), sum(n == LEAD_NOTE for n in notes), len(notes))
+    by_lead, resolutions = screen_tables.count_by(store, note=LEAD_NOTE)
+    return html.SimulatedShare(simulated, decisions, by_lead, resolutions)
 
 
 def _included_stage(store: Store, protocol: Any) -> tuple[str | None, list[int]]:
@@ -340,7 +339,7 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
                                   "works; a line joins two topics that share works, thicker the "
                                   "more they share.", path.read_bytes())
     # the same document types, in the same vocabulary, as outputs/topics/topic_doctype.csv
-    types = {k: [t] for k, w in works.items() if (t := workflow._doc_type(w.doc_type))}
+    types = {k: [t] for k, w in works.items() if (t := workflow.doc_type_term(w.doc_type))}
     doc_types = None
     if types and state.topics:
         by_type = evidence.cross_table(state, types)

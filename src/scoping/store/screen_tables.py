@@ -63,6 +63,7 @@ __all__ = [
     "assignment_counts",
     "assignments",
     "automation_excluded",
+    "count_by",
     "current_decision",
     "current_decisions",
     "current_resolutions",
@@ -697,6 +698,19 @@ def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
             for work in automation_excluded(store):
                 if work not in found:
                     yield (work, stage, "automation", None)
+
+
+def count_by(store: Store, *, via: str | None = None, note: str | None = None) -> tuple[int, int]:
+    """``(matching, all)`` of the stored decisions (``via``) or resolutions (``note``),
+    withdrawals ("undone") left out: how many were made through ``via`` / carry ``note``."""
+    ensure_tables(store)
+    table, column, value = ((screen_decisions, screen_decisions.c.via, via) if via is not None
+                            else (screen_resolutions, screen_resolutions.c.note, note))
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
+        sa.case((column == value, 1), else_=0)), 0)).where(table.c.decision != "undone")
+    with _reader(store).connect() as conn:
+        total, matching = conn.execute(query).one()
+    return int(matching), int(total)
 
 
 # -- the stopping rule -----------------------------------------------------------------------

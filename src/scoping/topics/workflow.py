@@ -43,6 +43,7 @@ __all__ = [
     "chart_import",
     "chart_set",
     "chart_table",
+    "doc_type_term",
     "fit_topics",
     "load_fit",
     "merge_topics",
@@ -442,7 +443,7 @@ class MapFiles:
     files: list[Path]
 
 
-def _doc_type(value: str | None) -> str:
+def doc_type_term(value: str | None) -> str:
     """A document type in one vocabulary (``JOUR``, ``article`` -> "journal article"), lower
     case so that types outside the vocabulary group together however a database spelled them."""
     return (normalise_doc_type(value) or "").lower()
@@ -469,7 +470,7 @@ def write_evidence_map(store: Store, folder: str | os.PathLike[str], *,
     files.append(evidence.write_csv(by_year.rows(), out / "topic_year.csv"))
     files.append(evidence.draw_heatmap(by_year, out / "topic_year.png",
                                        title="Works by topic and publication year", xlabel="year"))
-    types = {k: [_doc_type(w.doc_type)] for k, w in works.items() if _doc_type(w.doc_type)}
+    types = {k: [doc_type_term(w.doc_type)] for k, w in works.items() if doc_type_term(w.doc_type)}
     by_type = evidence.cross_table(state, types)
     files.append(evidence.write_csv(by_type.rows(), out / "topic_doctype.csv"))
     files.append(evidence.draw_heatmap(by_type, out / "topic_doctype.png",
