@@ -72,8 +72,7 @@ class _RecordText:
     """
 
     def __init__(self, tags: frozenset[str]) -> None:
-        names = "|".join(re.escape(t) for t in sorted(tags, key=len, reverse=True))
-        self._tag = re.compile(rf"<(/)?(?:{names})(?(1)\s*>|[\s/>])")
+        self._names = tuple(sorted(tags))
         self._text = ""
         self._base = 0  # offset of self._text[0] in the whole stream
         self._scan_from = 0  # offset where the next search starts
@@ -89,16 +88,38 @@ class _RecordText:
         text = self._text = self._text + chunk
         base = self._base
         last = self._scan_from - base
-        for match in self._tag.finditer(text, last):
-            if match.group(1):
-                self._closes.append(base + match.end())
+        for start, end, closing in self._tags(text, last):
+            if closing:
+                self._closes.append(base + end)
             else:
-                self._line += text.count("\n", self._counted - base, match.start())
-                self._counted = base + match.start()
+                self._line += text.count("\n", self._counted - base, start)
+                self._counted = base + start
                 self._opens.append((self._counted, self._line))
-            last = match.end()
+            last = end
         self._scan_from = base + max(last, len(text) - _PARTIAL)
         self._trim()
+
+    def _tags(self, text: str, begin: int) -> list[tuple[int, int, bool]]:
+        """``(start, end, closing)`` of every complete record tag starting at ``begin`` or
+        later, in order. The names are looked for with ``str.find`` (fast, and rare in the
+        text), then checked: ``<name`` followed by white space, ``/`` or ``>``; ``</name``
+        followed by ``>`` (white space allowed)."""
+        found: list[tuple[int, int, bool]] = []
+        size = len(text)
+        for name in self._names:
+            at = text.find(name, begin)
+            while at != -1:
+                after = at + len(name)
+                if at >= 1 and text[at - 1] == "<" and at - 1 >= begin:
+                    if after < size and text[after] in _AFTER_OPEN:
+                        found.append((at - 1, after, False))
+                elif at >= 2 and text[at - 2 : at] == "</" and at - 2 >= begin:
+                    close = _CLOSE_END.match(text, after)
+                    if close is not None:
+                        found.append((at - 2, close.end(), True))
+                at = text.find(name, after)
+        found.sort()
+        return found
 
     def take(self) -> tuple[str, int] | None:
         """The text and first line of the record element that just ended, in file order."""
@@ -127,6 +148,8 @@ class _RecordText:
         self._base = keep
 
 
+_AFTER_OPEN = frozenset(" \t\r\n/>")
+_CLOSE_END = re.compile(r"\s*>")
 _POSITION = re.compile(r",? line \d+, column \d+\s*$")
 _DOCUMENT = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)*"
                        r"<([^\s/>!?]+)(?=[\s/>])", re.S)
@@ -222,7 +245,10 @@ def iter_xml_records(
 def _text(element: ET.Element | None) -> str | None:
     if element is None:
         return None
-    text = "".join(element.itertext()).strip()
+    if len(element):  # inline markup (<i>, <sup>...) inside: all of its text
+        text = "".join(element.itertext()).strip()
+    else:  # most elements hold plain text only
+        text = (element.text or "").strip()
     return text or None
 
 
