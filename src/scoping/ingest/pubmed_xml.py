@@ -245,11 +245,9 @@ def iter_xml_records(
 def _text(element: ET.Element | None) -> str | None:
     if element is None:
         return None
-    if len(element):  # inline markup (<i>, <sup>...) inside: all of its text
-        text = "".join(element.itertext()).strip()
-    else:  # most elements hold plain text only
-        text = (element.text or "").strip()
-    return text or None
+    # most elements hold plain text only; with inline markup (<i>, <sup>...) take all of it
+    text = "".join(element.itertext()) if len(element) else element.text or ""
+    return text.strip() or None
 
 
 def _find_text(element: ET.Element | None, path: str) -> str | None:
