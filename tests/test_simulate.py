@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import scoping.cli.simulate_cmd  # noqa: F401  (registers the command until cli/__init__ does)
 from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.ingest import inspect_file, iter_records
@@ -313,3 +312,22 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
 def test_help_has_an_example() -> None:
     code, out, _ = run("simulate", "--help")
     assert code == 0 and "Example" in out and "--label-column" in out and "outputs/" in out
+
+
+def test_the_installed_command_has_simulate(tmp_path: Path) -> None:
+    """`scoping simulate DATASET.csv --label-column COL --seeds N --json`, as outside checks run
+    it: the installed command, one JSON object with per-seed runs and their mean."""
+    import subprocess
+    import sys
+
+    dataset = Path(__file__).parent / "data" / "labelled" / "Sep_2021.csv"
+    done = subprocess.run([sys.executable, "-m", "scoping", "simulate", str(dataset), "--label-column",
+                           "label_included", "--seeds", "2", "--json", "--out-dir", str(tmp_path)],
+                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    keys = {"seed", "wss95", "rrf10", "loss", "stop_at", "recall_at_stop"}
+    assert [run["seed"] for run in result["runs"]] == [0, 1]
+    assert all(keys <= set(run) for run in result["runs"])
+    assert keys - {"seed"} <= set(result["mean"])
+    assert 0 <= result["mean"]["recall_at_stop"] <= 1 and 0 < result["mean"]["wss95"] < 100

@@ -10,6 +10,7 @@ from scoping.cli import (  # noqa: F401  (each module registers its commands)
     report_cmd,
     screen_cmd,
     search_cmd,
+    simulate_cmd,
     topics_cmd,
 )
 from scoping.cli.main import cli, main
