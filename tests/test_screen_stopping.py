@@ -44,9 +44,12 @@ STOPPING = PROTOCOL.replace(
     "prioritise = true\n", 1) + "\n[stopping]\nrecall_target = 0.8\nconfidence = 0.9\n"
 
 
-@pytest.fixture
-def review(tmp_path: Path) -> Iterator[tuple[Store, Protocol, dict[int, int]]]:
-    folder = cached_review(tmp_path / "rv", files=MANY, protocol=STOPPING)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def review(request: pytest.FixtureRequest,
+           tmp_path: Path) -> Iterator[tuple[Store, Protocol, dict[int, int]]]:
+    """The review on SQLite, then on a real PostgreSQL server (team mode)."""
+    server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    folder = cached_review(tmp_path / "rv", files=MANY, protocol=STOPPING, server=server)
     protocol = load_protocol(folder.protocol_path)
     with folder.open_store() as store:
         assign_works(store, protocol, LEAD)
