@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
-import os
-import sys
 from collections.abc import Iterable, Iterator
 from queue import Empty
 from typing import Any, TextIO
@@ -19,6 +17,7 @@ from typing import Any, TextIO
 from scoping.errors import FormatError, ScopingError, UsageError
 from scoping.ingest.sniff import FORMATS, FileInfo, detect_format, inspect_file
 from scoping.records import Record
+from scoping.spawn import can_spawn
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -68,19 +67,12 @@ def iter_records(info: FileInfo, *, background: bool | None = None) -> Iterator[
     and storing use both cores of a two-core machine.
     """
     if background is None:
-        background = info.size >= BACKGROUND_BYTES and _can_spawn()
+        background = info.size >= BACKGROUND_BYTES and can_spawn()
     if background:
         yield from _iter_in_background(info)
         return
     yield from _iter_here(info)
 
-
-def _can_spawn() -> bool:
-    """A spawned child re-imports ``__main__`` from its file; a script read from standard input
-    (``python -``) has none, so such callers parse in-process instead."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    return path is None or os.path.exists(path)
 
 
 def _iter_here(info: FileInfo) -> Iterator[Record]:

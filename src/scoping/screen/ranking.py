@@ -22,8 +22,6 @@ decisions is shown: they only move works up or down the queue.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,6 +31,7 @@ import numpy as np
 from scoping.screen.cards import load_cards
 from scoping.screen.prioritise import BackgroundRanker, TextFeatures, work_text
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
+from scoping.spawn import can_spawn
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
@@ -55,12 +54,6 @@ def _work_features(url: str, ids: list[int], send: Any) -> None:
     finally:
         send.close()
 
-
-def _can_spawn() -> bool:
-    """A spawned child re-imports ``__main__`` from its file (``python -`` has none)."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    return path is None or os.path.exists(path)
 
 
 def team_labels(store: Store, stage: str) -> dict[int, int]:
@@ -101,7 +94,7 @@ class ModelRank:
         # vocabulary, building the sparse matrix) hold the GIL long enough to delay the screen
         # by 100 ms: so it runs in a child process, which reads the store itself, when it can.
         ids = [int(w) for w in self._ids]
-        if not _can_spawn():
+        if not can_spawn():
             return _features_of(self.store, ids)
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)

@@ -33,7 +33,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -57,6 +56,7 @@ from scoping.search.transport import (
     RateLimiter,
     Stats,
 )
+from scoping.spawn import can_spawn
 from scoping.store import Store, utc_now
 from scoping.store import search_tables as tables
 
@@ -369,12 +369,6 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
                                   "(deleted or withdrawn records)")
 
 
-def _can_spawn() -> bool:
-    """A spawned worker re-imports ``__main__`` from its file (``python -`` has none)."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    return path is None or os.path.exists(path)
-
 
 class _Parsers:
     """Parses PubMed pages in worker processes, so that parsing, storing and waiting for the
@@ -383,7 +377,7 @@ class _Parsers:
     def __init__(self, workers: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
         self.workers = 0
-        if workers > 0 and _can_spawn():
+        if workers > 0 and can_spawn():
             self.workers = workers
             self._pool = ProcessPoolExecutor(max_workers=workers,
                                              mp_context=multiprocessing.get_context("spawn"))
