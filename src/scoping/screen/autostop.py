@@ -145,7 +145,7 @@ def stopping_status(store: Store, protocol: Protocol, viewer: str, *,
     test = rule.test(population=population, n_sampled=n, includes_in_sample=k,
                      includes_before=before)
     automation = len(tables.automation_excluded(store)) if stop_event is not None else 0
-    touched = {w for w, _ in tables.current_decisions(store, TITLE_ABSTRACT)} | set(outcomes)
+    touched = tables.touched_works(store, TITLE_ABSTRACT)
     outside = sum(1 for w in works if w not in in_sample and w not in touched)
     return StoppingStatus(phase="stopped" if stop_event is not None else "sampling",
                           switch_suggested=False, population=population, sampled=n,
@@ -170,8 +170,7 @@ def start_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatu
     if status.phase != "ranked":
         raise UsageError("random sampling has already begun; see 'scoping stop --reviewer "
                          f"{person.name}' for the test")
-    touched = {w for w, _ in tables.current_decisions(store, TITLE_ABSTRACT)}
-    touched |= set(tables.current_resolutions(store, TITLE_ABSTRACT))
+    touched = tables.touched_works(store, TITLE_ABSTRACT)
     untouched = [w for w in tables.work_ids(store) if w not in touched]
     if not untouched:
         raise UsageError("every work has a decision already: there is nothing left to sample, "
@@ -202,8 +201,7 @@ def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
         raise UsageError(f"the stopping rule is not met yet (p = {test.p_value:.4f}, needs below "
                          f"{status.rule.alpha:.2f}, after {status.sampled:,} of "
                          f"{status.population:,} sampled works); keep screening the sample")
-    touched = {w for w, _ in tables.current_decisions(store, TITLE_ABSTRACT)}
-    touched |= set(tables.current_resolutions(store, TITLE_ABSTRACT))
+    touched = tables.touched_works(store, TITLE_ABSTRACT)
     sample_event, _ = tables.standing_stop(status.events)
     assert sample_event is not None
     left = [w for w in tables.stop_sample(store, sample_event.id) if w not in touched]

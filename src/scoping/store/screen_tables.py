@@ -84,6 +84,7 @@ __all__ = [
     "stop_events",
     "stop_sample",
     "stopping_rule_note",
+    "touched_works",
     "vanished_works",
     "work_ids",
     "work_records",
@@ -782,13 +783,18 @@ def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEv
     return sample, stop
 
 
+def touched_works(store: Store, stage: str) -> set[int]:
+    """Works someone has decided on (current decision) or a lead has resolved at ``stage``."""
+    return {work for work, _ in current_decisions(store, stage)} | set(current_resolutions(store, stage))
+
+
 def automation_excluded(store: Store, stage: str = "title-abstract") -> list[int]:
     """Works excluded by the stopping rule: once the lead stopped screening, the works of the
     random sample that nobody has decided on (or resolved), and that still exist."""
     sample, stop = standing_stop(stop_events(store, stage))
     if sample is None or stop is None:
         return []
-    touched = {work for work, _ in current_decisions(store, stage)} | set(current_resolutions(store, stage))
+    touched = touched_works(store, stage)
     existing = set(work_ids(store))
     return [w for w in stop_sample(store, sample.id) if w not in touched and w in existing]
 
