@@ -27,6 +27,7 @@ from scoping.errors import UsageError
 from scoping.screen.cards import Card, Merge, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
 from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
+from scoping.screen.ranking import sample_rank
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 from scoping.store.screen_tables import DecisionRow
@@ -91,11 +92,9 @@ def worksheet(store: Store, protocol: Protocol, reviewer: str, stage: str = TITL
     protocol.stage(stage)
     order = seeded_order(pending_works(store, stage, person.name), seed=protocol.allocation.seed,
                          stage=stage, reviewer=person.name)
-    if stage == TITLE_ABSTRACT:  # the stopping rule's random sample keeps its order
-        sample_event, _ = tables.standing_stop(tables.stop_events(store, stage))
-        if sample_event is not None:
-            position = {w: i for i, w in enumerate(tables.stop_sample(store, sample_event.id))}
-            order.sort(key=lambda w: position.get(w, -1))
+    in_sample = sample_rank(store, stage)  # the stopping rule's random sample keeps its order
+    if in_sample is not None:
+        order = in_sample(order)
     extra = {"fulltext": ""} if stage == FULL_TEXT else {}
     for card in load_cards(store, order, merge=merge):
         yield {"work_id": str(card.work_id), "title": card.title or "",

@@ -35,7 +35,7 @@ from scoping.spawn import can_spawn
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
-__all__ = ["ModelRank", "QueueOrder", "queue_order", "team_labels"]
+__all__ = ["ModelRank", "QueueOrder", "queue_order", "sample_rank", "team_labels"]
 
 
 def _features_of(store: Store, ids: list[int]) -> Any:
@@ -189,21 +189,32 @@ class QueueOrder:
         self.close()
 
 
+def sample_rank(store: Store, stage: str) -> Callable[[Sequence[int]], list[int]] | None:
+    """While the stopping rule's random sample is in force (title-abstract): an order that keeps
+    the works from before the sample first, then serves the sample in its random order (the
+    test depends on that order). ``None`` when no sample is in force."""
+    if stage != TITLE_ABSTRACT:
+        return None
+    sample_event, _ = tables.standing_stop(tables.stop_events(store, stage))
+    if sample_event is None:
+        return None
+    position = {w: i for i, w in enumerate(tables.stop_sample(store, sample_event.id))}
+
+    def rank(work_ids: Sequence[int]) -> list[int]:
+        return sorted(work_ids, key=lambda w: position.get(w, -1))
+
+    return rank
+
+
 def queue_order(store: Store, protocol: Protocol, stage: str, *, rerank_every: int = 10) -> QueueOrder:
     """The order for a reviewer's queue at ``stage`` (see the module docstring)."""
     rules = protocol.stage(stage)
-    if stage == TITLE_ABSTRACT:
-        sample_event, stop_event = tables.standing_stop(tables.stop_events(store, stage))
-        if sample_event is not None:
-            position = {w: i for i, w in enumerate(tables.stop_sample(store, sample_event.id))}
-
-            def sample_rank(work_ids: Sequence[int]) -> list[int]:
-                # works from before the sample keep their order and come first
-                return sorted(work_ids, key=lambda w: position.get(w, -1))
-
-            kind = "stopped: the rest were excluded by the stopping rule" if stop_event is not None \
-                else "random sample for the stopping rule"
-            return QueueOrder(sample_rank, None, kind)
+    in_sample = sample_rank(store, stage)
+    if in_sample is not None:
+        _, stop_event = tables.standing_stop(tables.stop_events(store, stage))
+        kind = "stopped: the rest were excluded by the stopping rule" if stop_event is not None \
+            else "random sample for the stopping rule"
+        return QueueOrder(in_sample, None, kind)
     if rules.prioritise:
         model = ModelRank(store, stage, random_state=protocol.allocation.seed)
         return QueueOrder(model, rerank_every, "prioritised", model)
