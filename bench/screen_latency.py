@@ -53,6 +53,7 @@ from scoping.records import Record  # noqa: E402
 from scoping.review import init_review  # noqa: E402
 from scoping.screen import (  # noqa: E402
     TITLE_ABSTRACT,
+    Highlight,
     ModelRank,
     ScreeningSession,
     assign_works,
@@ -122,19 +123,26 @@ def time_library(store: Store, protocol_path: Path, decisions: int) -> None:
     protocol = load_protocol(protocol_path)
     started = time.perf_counter()
     session = ScreeningSession(store, protocol, "alice", merge=_merged, via="bench")
-    card = session.current()
+    session.current()  # the first card is part of opening the queue
     print(f"opening the queue ({session.progress().remaining:,} works left): "
           f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    report("library", screen(session, protocol.highlight, decisions))
+
+
+def screen(session: ScreeningSession, highlight: Highlight, n: int, pause: float = 0.0) -> list[float]:
+    """Make ``n`` decisions; the seconds from each key press until the next card's text is ready.
+    ``pause`` (untimed) stands for the reviewer reading, while background work goes on."""
     times = []
-    for i in range(decisions):
-        assert card is not None
+    for i in range(n):
+        assert session.current() is not None
         t0 = time.perf_counter()
         session.decide("include" if i % 4 else "exclude")
         card = session.current()
         assert card is not None
-        card_text(card, protocol.highlight)
+        card_text(card, highlight)
         times.append(time.perf_counter() - t0)
-    report("library", times)
+        time.sleep(pause)
+    return times
 
 
 def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
@@ -143,32 +151,18 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
     model = ModelRank(store, TITLE_ABSTRACT, random_state=7)
     session = ScreeningSession(store, protocol, "alice", merge=_merged, via="bench", rank=model,
                                rerank_every=10)
-    card = session.current()
+    session.current()  # the first card is part of opening the queue
     print(f"opening the prioritised queue ({session.progress().remaining:,} works left): "
           f"{(time.perf_counter() - started) * 1000:.0f} ms")
 
-    def screen(n: int, pause: float) -> list[float]:
-        nonlocal card
-        times = []
-        for i in range(n):
-            assert card is not None
-            t0 = time.perf_counter()
-            session.decide("include" if i % 4 else "exclude")
-            card = session.current()
-            assert card is not None
-            card_text(card, protocol.highlight)
-            times.append(time.perf_counter() - t0)
-            time.sleep(pause)  # the reviewer reading: the model works meanwhile
-        return times
-
     try:
         # while the model's texts are read and vectorised in the background (the worst time)
-        report("prior.cold", screen(decisions, 0.0))
+        report("prior.cold", screen(session, protocol.highlight, decisions))
         model.sync()
         print(f"  first trained ranking {time.perf_counter() - started:.1f} s after opening")
         # with the model refitting in the background every 10 decisions
         fits = model.ranker.fits
-        report("prior.warm", screen(decisions, 0.05))
+        report("prior.warm", screen(session, protocol.highlight, decisions, pause=0.05))
         print(f"  {model.ranker.fits - fits} refits in the background during those decisions")
     finally:
         model.close()
