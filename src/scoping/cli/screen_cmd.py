@@ -8,6 +8,7 @@ people's decisions, agreement and the team's progress are for leads.
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import shutil
 import sys
@@ -312,6 +313,7 @@ def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
 def _plain(session: ScreeningSession, protocol: Protocol) -> None:
     """The line-based screen: one work, one prompt, one line per answer."""
     who = session.reviewer.name
+    gc.freeze()  # the long-lived queue is not walked by full collections (see screen_tui)
     out.print(f"Screening {session.stage} as {who}. Keys: {_plain_help(session)}.")
     _plain_criteria(session)
     shown: int | None = None
