@@ -69,10 +69,12 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
+        started = time.monotonic()  # the server logs requests on the same (system-wide) clock
         run = subprocess.run(
             [sys.executable, "-m", "scoping", "--review", str(review), "search", "run",
              "--database", "pubmed"], env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        ended = time.monotonic()
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         load_after = os.getloadavg()[0]
         if run.returncode:
@@ -106,6 +108,12 @@ def main() -> None:
     print(f"CPU time               {cpu:.1f} s scoping (command and its parser processes), "
           f"{stats['cpu_seconds']:.1f} s replay server; {os.cpu_count()} cores, load average "
           f"{load_before:.1f} before, {load_after:.1f} after")
+    times = sorted(stats["times"])
+    if times:
+        span = times[-1] - times[0]
+        print(f"where the time went    {times[0] - started:.2f} s start-up to the first request, "
+              f"{span:.2f} s of requests ({span / max(1, len(times) - 1):.3f} s apart), "
+              f"{ended - times[-1]:.2f} s after the last request")
     print(f"minimum at {RATE:g} req/s    {minimum:.1f} s ({requests} requests / {RATE:g})")
     print(f"ratio                  {wall / minimum:.2f}  (goal <= 1.2)")
     if not args.keep:

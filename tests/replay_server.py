@@ -501,6 +501,7 @@ def main(argv: list[str] | None = None) -> None:
                     entries = list(replay.log)
                 print(json.dumps({"requests": len(entries), "cpu_seconds": time.process_time(),
                                   "throttled": sum(1 for e in entries if e.status == 429),
+                                  "times": [e.time for e in entries],
                                   "by_path": {p: sum(1 for e in entries if e.path == p)
                                               for p in sorted({e.path for e in entries})}}),
                       flush=True)

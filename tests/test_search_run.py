@@ -179,6 +179,21 @@ def test_server_side_rate_limit_is_respected_without_api_key(review: Review) -> 
         assert [r.status for r in replay.log] == [200] * 3  # esearch + 2 efetch, none throttled
 
 
+def test_requests_are_spaced_by_our_limit_not_bio_entrez_pause(review: Review) -> None:
+    """NCBI allows 3 requests a second without a key: requests start 1/3 s apart (plus the
+    limiter's 2 % margin), not Bio.Entrez's own 0.37 s, and none is throttled."""
+    strategy = load_strategy(review.strategy_path)
+    with serving(pubmed_records=200, rate_limit=3) as replay, review.open_store() as store:
+        cfg = config(replay, ncbi_api_key=None, rates={"pubmed": 3.0})
+        result = run_search(review, strategy, "pubmed", store=store, config=cfg)
+        assert result.run.status == "complete" and result.stored == 200
+        assert [r.status for r in replay.log] == [200] * 9  # esearch + 8 efetch of 25
+        times = [r.time for r in replay.log]
+        gaps = sorted(b - a for a, b in itertools.pairwise(times))
+        assert gaps[0] >= 1 / 3 - 0.002, gaps  # never faster than NCBI's limit
+        assert gaps[len(gaps) // 2] < 0.36, gaps  # Bio.Entrez would wait 0.37 s
+
+
 def test_500_storm_exhausts_retries_then_resumes(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     with serving(pubmed_records=100) as replay, review.open_store() as store:

@@ -334,6 +334,17 @@ def _entrez_single_try() -> Iterator[None]:
                 Entrez.max_tries = _tries_saved
 
 
+def _skip_entrez_pause() -> None:
+    """Tell Bio.Entrez its last request was long ago, so that it does not pause again after our
+    limiter has spaced the request (its pause is kept on ``_open.previous``; if a later
+    Biopython keeps it elsewhere, Bio.Entrez simply pauses as well)."""
+    from Bio import Entrez
+
+    opener = getattr(Entrez, "_open", None)
+    if opener is not None and hasattr(opener, "previous"):
+        opener.previous = 0.0
+
+
 def _install_route() -> None:
     global _installed
     with _ROUTE_LOCK:
@@ -345,9 +356,11 @@ def _install_route() -> None:
 class EntrezTransport:
     """Calls of ``Bio.Entrez`` functions, under our rate limit and retries.
 
-    Bio.Entrez keeps its own pause between requests (0.37 s, or 0.1 s with an API key) and is
-    told not to retry (``Entrez.max_tries = 1`` during each call) so that retries follow
-    :class:`RetryPolicy` here.
+    Bio.Entrez is told not to retry (``Entrez.max_tries = 1`` during each call) so that retries
+    follow :class:`RetryPolicy` here, and its own pause between requests (0.37 s, or 0.1 s with
+    an API key) is skipped: the limiter already spaces requests by NCBI's limit (3 per second,
+    10 with a key, plus a 2 % margin) and is shared by every thread, while Bio.Entrez's pause,
+    11 % above NCBI's limit, would cost a second for every 27 requests of a long run.
     """
 
     def __init__(self, *, base_url: str, policy: RetryPolicy, limiter: RateLimiter,
@@ -366,6 +379,7 @@ class EntrezTransport:
             _ROUTE.timeout = self.policy.timeout
             try:
                 with _entrez_single_try():
+                    _skip_entrez_pause()
                     handle = func(**params)
             except urllib.error.HTTPError as exc:
                 with contextlib.closing(exc):
