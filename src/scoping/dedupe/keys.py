@@ -14,7 +14,10 @@ and never once per pair:
 - volume, issue, pages: the numbers that identify a place in a journal
 - DOI, PMID: as normalised by :mod:`scoping.records`; preprint servers' DOIs are flagged
 - title markers: erratum, retraction, reply, comment, protocol, "part N"; and the numbers
-  standing as words in the title (a "2" in "Trial 2" tells two reports apart)
+  standing as words in the title (a "2" in "Trial 2" tells two reports apart); a correction
+  indexed under the corrected article's title with that article's citation at the end (Web of
+  Science "... (vol 142, pg 310, 2003)", Embase "... (N Engl J Med (2009) 360 (542-544))") is
+  marked as an erratum and the citation dropped from its title
 """
 
 from __future__ import annotations
@@ -166,6 +169,15 @@ _LANGUAGE_TAIL = re.compile(
     r"spanish|turkish|dutch|czech|hungarian|norwegian|swedish|danish|finnish|hebrew|greek|"
     r"persian|croatian|serbian|slovak|slovenian|romanian|bulgarian|ukrainian|lithuanian)\b.*$",
     re.I | re.S)
+# a correction indexed under the corrected article's title, with that article's citation:
+# Web of Science "Title (vol 142, pg 310, 2003)", Embase "Title (Journal (2009) 360 (542-544))"
+_WOS_CORRECTION = re.compile(r"\s*\(vol\.?\s*\d+[a-z]?\s*,\s*(?:pg|pp?)\.?\s*[a-z]?\d+[^()]*\)\s*\.?\s*$",
+                             re.I)
+_EMBASE_CORRECTION = re.compile(
+    r"\s*\((?:the\s+)?[A-Z][^()]{2,150}\(\s*(?:[A-Za-z]+\.?\s+)?(?:\d{1,2}\s+)?(?:19|20)\d{2}\s*\)"
+    r"\s*[\w.]*\s*(?:\(\s*[\w.\s/\u2013-]*\d[\w.\s/\u2013-]*\)\s*,?\s*)+\)\s*\.?\s*$")
+_CUT_CITATION = re.compile(r"\s*\([A-Z][^()]{2,150}\([^()]{0,12}$")
+"""The same citation cut off by a database's title length limit ("... (The Journal of Pediatrics (M")."""
 _LANGUAGE_BRACKET = re.compile(r"\s*\[[A-Z][a-z]+(?: [a-z]+)?\]\s*\.?\s*$")
 _TWO_TITLES = re.compile(r"\s(?:=|;)\s")
 _NUMBER = re.compile(r"\d+")
@@ -235,6 +247,16 @@ def _prepare_title(keys: Keys, title: str | None) -> None:
         return
     text = html.unescape(title) if "&" in title else title
     text = _ANNOTATION.sub("", text) or text
+    correction = False
+    for pattern in (_WOS_CORRECTION, _EMBASE_CORRECTION):
+        cut = pattern.sub("", text)
+        if cut != text and cut.count(" ") >= 2:
+            text, correction = cut, True
+            break
+    else:
+        cut = _CUT_CITATION.sub("", text)
+        if cut != text and cut.count(" ") >= 2 and "erratum" in _title_markers(fold(cut)):
+            text = cut
     text = _NOISE.sub("", text) or text
     text = _SECTION_TAIL.sub("", text) or text
     text = _LANGUAGE_BRACKET.sub("", text) or text
@@ -261,7 +283,7 @@ def _prepare_title(keys: Keys, title: str | None) -> None:
     keys.alt_title = fold(alt) if alt else ""
     keys.title_words = _word_count(key)
     keys.numbers = frozenset(_NUMBER.findall(key))
-    keys.markers = _title_markers(key)
+    keys.markers = _title_markers(key) | ({"erratum"} if correction else set())
     keys.generic = keys.title_words <= 1 or bool(_GENERIC.match(key))
 
 
