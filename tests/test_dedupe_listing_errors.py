@@ -2,6 +2,7 @@
 
 - a correction indexed under the corrected article's title with the article's citation
   (Web of Science, Embase): an erratum, not the article;
+- one publication listed twice in one journal volume with a wrong page or issue;
 
 Each rule has tests that it links what it should and that it does not link a different
 publication that looks almost the same.
@@ -9,11 +10,15 @@ publication that looks almost the same.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scoping.dedupe import DISTINCT, DUPLICATE, MatchRow, compare, decide, prepare
+from scoping.dedupe import DISTINCT, DUPLICATE, MatchRow, compare, decide, deduplicate, prepare
+from scoping.dedupe.compare import hard_conflict
+from scoping.dedupe.evaluate import removal_counts
 
 _ids = iter(range(1, 1_000_000))
 
@@ -78,3 +83,110 @@ def test_two_records_of_one_correction_link_but_not_with_the_article() -> None:
     assert verdict(wos, embase) == DUPLICATE
     assert verdict(row(**ARTICLE), wos) == DISTINCT
     assert verdict(row(**ARTICLE), embase) == DISTINCT
+
+
+# -- one publication listed twice in one volume ------------------------------------------------
+
+ABSTRACT = {
+    "title": "Effects of incretin on artery lesions in a model of atherosclerosis in mice",
+    "authors": ["Chen R.", "Wang Y.", "Liang L."], "year": 2014,
+    "journal": "Diabetes/Metabolism Research and Reviews", "volume": "30", "issue": "S3", "pages": "51",
+}
+PAPER = {
+    "title": "Incentive spirometry with expiratory positive airway pressure after thoracic surgery",
+    "authors": ["Agostini, P.", "Calvert, R.", "Subramanian, H.", "Naidu, B."], "year": 2008,
+    "journal": "Physiotherapy", "volume": "94", "issue": "3", "pages": "233-238",
+}
+
+
+@pytest.mark.parametrize(
+    ("base", "change"),
+    [(ABSTRACT, {"pages": "52"}),
+     ({**ABSTRACT, "pages": "e3", "issue": "10"}, {"pages": "e8-e9"}),
+     (PAPER, {"pages": "230-235"}),
+     (PAPER, {"pages": "235-240", "issue": None})],
+    ids=["abstract-number-and-page", "e-pages", "shifted-range", "overlap-no-issue"],
+)
+def test_one_item_listed_with_a_wrong_page_is_a_duplicate(base: dict[str, Any],
+                                                         change: dict[str, Any]) -> None:
+    assert verdict(row(**base), row(**{**base, **change})) == DUPLICATE
+
+
+@pytest.mark.parametrize(
+    ("base", "change"),
+    [(PAPER, {"pages": "801-810"}),
+     (PAPER, {"pages": "238-245"}),
+     (PAPER, {"pages": "239"}),
+     (ABSTRACT, {"pages": "52", "issue": "S4"}),
+     ({**ABSTRACT, "issue": "3"}, {"pages": "52", "issue": "4"})],
+    ids=["two-full-ranges", "touching-ranges", "page-after-range", "other-supplement", "other-issue"],
+)
+def test_the_same_title_and_authors_elsewhere_in_the_volume_stay_apart(base: dict[str, Any],
+                                                                      change: dict[str, Any]) -> None:
+    a, b = row(**base), row(**{**base, **change})
+    assert verdict(a, b) == DISTINCT
+    assert hard_conflict(prepare(a, 0), prepare(b, 1)) is not None  # never chained together either
+
+
+@pytest.mark.parametrize(
+    ("base", "change"),
+    [(ABSTRACT, {"pages": "52", "authors": ["Chen R.", "Li X.", "Zhou Q."]}),
+     (ABSTRACT, {"pages": "52", "title": "Effects of incretin on artery lesions in a model of diabetes"}),
+     (ABSTRACT, {"pages": "52", "year": 2015}),
+     ({**ABSTRACT, "title": "Incretin effects on lesions"}, {"pages": "52"}),
+     ({**ABSTRACT, "title": "Editor's comments"}, {"pages": "52"})],
+    ids=["other-authors", "other-title", "other-year", "title-of-four-words", "generic-title"],
+)
+def test_short_items_on_neighbouring_pages_need_the_same_title_authors_and_year(
+        base: dict[str, Any], change: dict[str, Any]) -> None:
+    a, b = row(**base), row(**{**base, **change})
+    assert verdict(a, b) != DUPLICATE
+    assert hard_conflict(prepare(a, 0), prepare(b, 1)) is not None
+
+
+def test_the_same_first_page_under_another_issue_is_one_article() -> None:
+    article = {**ARTICLE, "issue": "1", "pages": "240-245"}
+    assert verdict(row(**article), row(**{**article, "issue": "25", "pages": "240"})) == DUPLICATE
+    # not another article of the same authors, nor without pages to compare
+    other = {**article, "title": "Complement factor B mutations in familial haemolytic uraemic syndrome"}
+    assert verdict(row(**article), row(**{**other, "issue": "25", "pages": "240"})) == DISTINCT
+    assert verdict(row(**article), row(**{**article, "issue": "25", "pages": None})) == DISTINCT
+
+
+def test_records_of_one_abstract_with_and_without_its_doi_form_one_work() -> None:
+    """Two records carry the DOI and pages 51 and 52; two more have no DOI: the pages conflict
+    must not split the work when the chain is checked."""
+    doi = "10.1002/dmrr.2604"
+    rows = [row(**ABSTRACT, doi=doi), row(**{**ABSTRACT, "pages": "52", "doi": doi}),
+            row(**{**ABSTRACT, "issue": None}), row(**{**ABSTRACT, "pages": "52", "issue": None})]
+    result = deduplicate(rows)
+    assert len(set(result.works.values())) == 1
+
+
+# -- the benchmark sets these rules came from --------------------------------------------------
+
+
+def _benchmark(folder: Path) -> tuple[list[str], list[list[str]], list[MatchRow]]:
+    from scoping.ingest import inspect_file, iter_records
+
+    csv.field_size_limit(2**31 - 1)
+    records = list(iter_records(inspect_file(folder / "records_pre_merged.csv"), background=False))
+    with (folder / "merged_record_ids.csv").open(encoding="utf-8", newline="") as f:
+        truth = [r["merged_ids"].split(";") for r in csv.DictReader(f)]
+    ids = [r.source_id or "" for r in records]
+    return ids, truth, [MatchRow.from_record(i, r) for i, r in enumerate(records)]
+
+
+@pytest.mark.parametrize(("name", "max_fn"), [("diabetes", 1), ("haematology", 15), ("stroke", 2)])
+def test_benchmark_sets_without_false_links(shared_data: Path, name: str, max_fn: int) -> None:
+    folder = shared_data / "bib-dedupe-0.7.2" / "bib_dedupe" / "data" / name
+    if not folder.is_dir():
+        pytest.skip(f"benchmark set {name} is absent")
+    ids, truth, rows = _benchmark(folder)
+    result = deduplicate(rows)
+    groups: dict[int, list[str]] = {}
+    for rid, work in result.works.items():
+        groups.setdefault(work, []).append(ids[rid])
+    counts = removal_counts(ids, truth, [g for g in groups.values() if len(g) > 1])
+    assert counts.fp == 0
+    assert counts.fn <= max_fn

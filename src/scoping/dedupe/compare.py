@@ -6,6 +6,14 @@ years more than one apart, an erratum/reply/comment/retraction beside an article
 parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
 same journal.
 
+An exception, where a difference is a database's error rather than a second publication:
+
+- one publication listed twice in one volume (:func:`_listed_twice`): the same title of five
+  words or more, the same authors and year, and either pages that cannot tell items apart
+  (two items of one or two pages each, where abstract numbers and pages get mixed up, or two
+  ranges overlapping by more than a boundary page) in the same issue, or the same first page
+  under another issue. Two different full page ranges stay a conflict;
+
 :func:`decide` turns a :class:`Comparison` into a :class:`Decision`: ``duplicate`` only on strong
 evidence (the same DOI or PMID with compatible titles; or title, authors, year and journal,
 volume or pages agreeing), ``uncertain`` when a person should look, ``distinct`` otherwise.
@@ -31,7 +39,9 @@ costs a reviewer a few seconds. Doubtful pairs go to the review queue. In order:
 11. title (>= 0.95) + year + journal + volume + the same page range (corporate authors);
 12. title (>= 0.95) + two or more authors + year + volume + issue (a journal named in two
     languages);
-13. the same title of six words or more + authors + year, with no venue disagreeing;
+13. title (>= 0.95, five words or more) + authors + year + journal + volume, the pages
+    differing but not in conflict (one publication listed twice, see above);
+14. the same title of six words or more + authors + year, with no venue disagreeing;
 
 and otherwise: a similar title (>= 0.8) with some agreement is doubtful, the rest distinct.
 """
@@ -276,6 +286,63 @@ def _single_page_inside(a: Keys, b: Keys) -> bool:
     return int(b.first_page) < int(a.first_page) <= int(b.last_page)
 
 
+def _page_number(page: str) -> tuple[str, int] | None:
+    """``"e12"`` -> ``("e", 12)``; ``None`` for a page without digits at its end."""
+    prefix = page.rstrip("0123456789")
+    digits = page[len(prefix):]
+    return (prefix, int(digits)) if digits else None
+
+
+def _span(k: Keys) -> tuple[str, int, int] | None:
+    """``(prefix, first, last)`` of a record's pages (``last == first`` for one page)."""
+    first = _page_number(k.first_page)
+    if first is None:
+        return None
+    if not k.last_page or k.last_page == k.first_page:
+        return first[0], first[1], first[1]
+    last = _page_number(k.last_page)
+    if last is None or last[0] not in ("", first[0]) or last[1] < first[1]:
+        return None
+    return first[0], first[1], last[1]
+
+
+def _pages_unreliable(a: Keys, b: Keys) -> bool:
+    """Pages that cannot tell two records apart: two short items (an abstract or a letter of
+    one or two pages, where databases mix up abstract numbers and pages), or two ranges that
+    overlap by more than a shared boundary page (one range misprinted or shifted)."""
+    sa, sb = _span(a), _span(b)
+    if sa is None or sb is None or sa[0] != sb[0]:
+        return False
+    if sa[2] - sa[1] <= 1 and sb[2] - sb[1] <= 1:
+        return True
+    return max(sa[1], sb[1]) < min(sa[2], sb[2])
+
+
+def _listed_twice(a: Keys, b: Keys, pages_differ: bool) -> bool:
+    """One publication listed twice in one journal volume, once with a wrong page or issue.
+
+    Only for the same title (five words or more, not generic), the same authors and the same
+    year, in the same supplement if any; when the pages differ, the issues must not, and the
+    pages must be unreliable (:func:`_pages_unreliable`); when the issues differ, the first
+    pages must be the same. Two different full page ranges in one volume stay a conflict.
+    """
+    if a.generic or b.generic or min(a.title_words, b.title_words) < 5:
+        return False
+    if a.year is None or a.year != b.year:
+        return False
+    if a.supplement and b.supplement and a.supplement != b.supplement:
+        return False
+    if pages_differ:
+        if (a.issue and b.issue and a.issue != b.issue) or not _pages_unreliable(a, b):
+            return False
+    elif not (a.first_page and _same_page(a.first_page, b.first_page)):
+        return False
+    if _title_similarity(a, b) < 0.95:
+        return False
+    similarity, first = _author_similarity(a, b)
+    return _authors_strong(a, b, similarity, first)
+
+
 def _same_range(a: Keys, b: Keys) -> bool:
     return bool(a.last_page) and a.first_page != a.last_page and a.first_page == b.first_page \
         and a.last_page == b.last_page
@@ -372,6 +439,8 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
     issue_differs = bool(not same_doi and a.issue and b.issue and a.issue != b.issue and a.volume
                          and a.volume == b.volume
                          and (a.generic or b.generic or not _same_range(a, b)))
+    if (pages_differ or issue_differs) and not volume_differs and _listed_twice(a, b, pages_differ):
+        pages_differ = issue_differs = False
     if volume_differs or pages_differ or issue_differs:
         if journal == _UNKNOWN:
             journal = _journal(a, b)
@@ -508,6 +577,10 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
             and c.volume and c.issue and c.pages is not False:
         # a journal named in two languages ("Jinko Chino Gakkai Ronbunshi" and its translation)
         return Decision(DUPLICATE, "title, authors, year, volume and issue agree", score)
+    if title >= 0.95 and short_words >= 5 and authors_strong and year_same and journal_same and c.volume \
+            and c.issue is not False and c.pages is False and not (a.generic or b.generic):
+        # pages that differ but were not a conflict (see _listed_twice): short items or overlapping ranges
+        return Decision(DUPLICATE, "title, authors, year, journal, volume agree; pages unreliable", score)
     if c.title_exact and short_words >= 6 and authors_strong and year_same and venue_differ == 0 \
             and (c.journal is None or journal_same):
         return Decision(DUPLICATE, "same title, authors and year", score)
