@@ -6,13 +6,16 @@ years more than one apart, an erratum/reply/comment/retraction beside an article
 parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
 same journal.
 
-An exception, where a difference is a database's error rather than a second publication:
+Two exceptions, where a difference is a database's error rather than a second publication:
 
 - one publication listed twice in one volume (:func:`_listed_twice`): the same title of five
   words or more, the same authors and year, and either pages that cannot tell items apart
   (two items of one or two pages each, where abstract numbers and pages get mixed up, or two
   ranges overlapping by more than a boundary page) in the same issue, or the same first page
   under another issue. Two different full page ranges stay a conflict;
+- a second DOI that names another journal (:func:`_doi_of_another_journal`): Elsevier DOIs
+  carry a journal code, and when one code fits the journal both records name and the other
+  fits neither, on records that otherwise agree, the second DOI proves nothing.
 
 :func:`decide` turns a :class:`Comparison` into a :class:`Decision`: ``duplicate`` only on strong
 evidence (the same DOI or PMID with compatible titles; or title, authors, year and journal,
@@ -48,6 +51,7 @@ and otherwise: a similar title (>= 0.8) with some agreement is doubtful, the res
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -258,6 +262,54 @@ def _doi_alias(a: Keys, b: Keys) -> bool:
     return _authors_strong(a, b, similarity, first)
 
 
+_JOURNAL_CODE_DOI = re.compile(r"^10\.1016/j\.([a-z]{2,12})\.")
+"""Elsevier DOIs name their journal: ``10.1016/j.appet.2012.05.003`` is in *Appetite*."""
+
+
+def _code_fits(code: str, journal: str) -> bool:
+    """A DOI's journal code can abbreviate ``journal``: its letters appear in the journal's
+    words, in order, starting with the first letter ("ijcard": "int j cardiol")."""
+    letters = journal.replace(" ", "")
+    if code[0] == "y" and len(code) > 3 and letters[:1] != "y":
+        code = code[1:]  # "yjmcc": journals Elsevier took over from Academic Press
+    if not letters or code[0] != letters[0]:
+        return False
+    pos = 0
+    for ch in code:
+        pos = letters.find(ch, pos) + 1
+        if pos == 0:
+            return False
+    return True
+
+
+def _doi_of_another_journal(a: Keys, b: Keys) -> bool:
+    """Two records of one journal, one of whose DOIs names another journal (a database error).
+
+    Only for DOIs that carry a journal code (Elsevier's ``10.1016/j.CODE.``): when both
+    records name the same journal, one DOI's code fits that journal and the other's fits
+    neither record's journal, the second DOI belongs to another publication and proves
+    nothing about this pair. Only for records that agree on everything else: the same title,
+    authors and year, and no other first page.
+    """
+    ma, mb = _JOURNAL_CODE_DOI.match(a.doi), _JOURNAL_CODE_DOI.match(b.doi)
+    if ma is None or mb is None or ma.group(1) == mb.group(1):
+        return False
+    journal = _journal(a, b)
+    if journal is None or journal < 0.9 or a.year is None or a.year != b.year:
+        return False
+    if a.first_page and b.first_page and not _same_page(a.first_page, b.first_page):
+        return False
+    names = [" ".join(x.journal) for x in (a, b)]
+    fits_a = [_code_fits(ma.group(1), name) for name in names]
+    fits_b = [_code_fits(mb.group(1), name) for name in names]
+    if not ((all(fits_a) and not any(fits_b)) or (all(fits_b) and not any(fits_a))):
+        return False
+    if a.generic or b.generic or _title_similarity(a, b) < 0.95:
+        return False
+    similarity, first = _author_similarity(a, b)
+    return _authors_strong(a, b, similarity, first)
+
+
 def _pages_differ(a: Keys, b: Keys) -> bool:
     """Different first pages of the same kind (a page number vs an article number is no proof)."""
     x, y = a.first_page, b.first_page
@@ -418,7 +470,7 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
     """The conflicts between two records; with ``first``, stop at the first one found."""
     found: list[str] = []
     if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint \
-            and not _doi_alias(a, b):
+            and not _doi_alias(a, b) and not _doi_of_another_journal(a, b):
         found.append(DOI_CONFLICT)
     if a.pmid and b.pmid and a.pmid != b.pmid:
         found.append(PMID_CONFLICT)
