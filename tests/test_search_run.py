@@ -258,7 +258,11 @@ def test_keyboard_interrupt_then_automatic_resume(review: Review) -> None:
         with pytest.raises(KeyboardInterrupt):
             run_search(review, strategy, "pubmed", store=store, config=config(replay),
                        progress=stop_after_two_pages)
-        assert tables.list_runs(store)[0].status == "interrupted"
+        run = tables.list_runs(store)[0]
+        assert run.status == "interrupted"
+        # pages fetched ahead but not yet checked are not left behind, staged or saved
+        assert sorted(p.name for p in (review.root / run.folder / "pages").iterdir()) == [
+            "efetch-00001.xml", "efetch-00002.xml", "esearch-all.xml"]
         done_before = [r.params["id"][0] for r in replay.requests_to("efetch")][:2]
         result = run_search(review, strategy, "pubmed", store=store, config=config(replay))
         assert result.resumed and result.stored == 50
@@ -296,6 +300,7 @@ def test_malformed_xml_names_the_page_and_keeps_it_aside(review: Review) -> None
         folder = review.root / run.folder
         assert not (folder / "pages" / "efetch-00002.xml").exists()
         assert len(list((folder / "rejected").iterdir())) == 3
+        assert not list((folder / "pages").glob(".*"))  # no page half-written or left staged
         replay.clear_faults()
         result = run_search(review, strategy, "pubmed", store=store, config=config(replay))
         assert result.run.retrieved == 60 and len(stored_source_ids(store)) == 60

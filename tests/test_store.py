@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,29 @@ def test_older_schema_is_migrated_without_touching_rows(store_url: str) -> None:
         names = set(sa.inspect(store.engine).get_table_names())
         assert set(schema.metadata.tables) <= names
         assert [s.record.title for s in store.iter_records()] == ["kept"]
+
+
+def test_background_checkpoints_take_the_log_copy_out_of_commits(tmp_path: Path) -> None:
+    """SQLite in WAL mode extends the database file only when it copies the log into it: inside
+    background_checkpoints a large commit leaves the file as it was until the thread is nudged."""
+    path = tmp_path / "review.db"
+    with Store.open(f"sqlite:///{path}") as store:
+
+        def autocheckpoint() -> int:
+            with store.engine.connect() as conn:
+                return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+        records = [make_record({"title": f"record {i}"}, raw="x" * 4000) for i in range(2000)]
+        with store.background_checkpoints() as nudge:
+            assert autocheckpoint() == 0
+            before = path.stat().st_size
+            add(store, records)  # 8 MB: about 2,000 pages of log, twice SQLite's threshold
+            assert path.stat().st_size == before  # the commit did not copy the log
+            nudge()
+            deadline = time.monotonic() + 10
+            while path.stat().st_size < before + 8_000_000 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert path.stat().st_size > before + 8_000_000  # the thread did
+        assert autocheckpoint() == 1000  # commits copy the log again
+        add(store, records[:1], sha="b" * 64)
+        assert store.count_records() == 2001

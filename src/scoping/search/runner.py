@@ -90,6 +90,18 @@ class RunResult:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A fetched page written beside its final name (``part``), with its SHA-256."""
+
+    part: Path
+    sha256: str
+
+
+Ahead = tuple[bytes, Callable[[], Any], Staged | None]
+"""A page fetched ahead: its bytes, a function giving it parsed, and where it was staged."""
+
+
 class _Context:
     """A run in progress: its folder, its pages, the store, and progress reporting."""
 
@@ -110,6 +122,8 @@ class _Context:
         self.retrieved = sum(p.n_records for p in self.pages.values()
                              if p.kind == "records" and p.import_id is not None)
         self.total: int | None = run.hit_count
+        self.stored_page: Callable[[], None] = lambda: None
+        """Called after each page's records are stored (lets the store tidy up meanwhile)."""
 
     # -- progress ---------------------------------------------------------------------------
 
@@ -130,14 +144,27 @@ class _Context:
         row = self.pages.get(key)
         return row is not None and row.done
 
+    def stage(self, key: str, ext: str, data: bytes) -> Staged:
+        """Write a fetched page beside its final name and hash it (from the fetching thread, so
+        that the thread that stores records does not wait for the disk)."""
+        part = self._part(self.path(key, ext))
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+        with open(part, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        return Staged(part, hashlib.sha256(data).hexdigest())
+
     def page(self, key: str, ext: str, kind: str, fetch: Callable[[], bytes],
-             parse: Callable[[bytes, str], T], *, first: tuple[bytes, Callable[[], T]] | None = None,
+             parse: Callable[[bytes, str], T], *, first: Ahead | None = None,
              next_token: Callable[[T], str | None] = lambda _parsed: None,
              n_records: Callable[[T], int] = lambda _parsed: 0) -> T:
         """The parsed page ``key``: read back if saved earlier, else fetched, checked and saved.
 
-        ``first`` is a response fetched (and being parsed) ahead: its bytes and a function that
-        returns the parsed page or raises :class:`~scoping.search.responses.MalformedResponse`.
+        ``first`` is a response fetched (and being parsed) ahead: its bytes, a function that
+        returns the parsed page or raises :class:`~scoping.search.responses.MalformedResponse`,
+        and the page as staged on disk (:meth:`stage`), if it was.
         """
         path = self.path(key, ext)
         label = self.label(key)
@@ -151,8 +178,9 @@ class _Context:
             if key not in self.pages:
                 self._record_page(key, kind, path, data, parsed, next_token, n_records)
             return parsed
+        staged: Staged | None = None
         if first is not None:
-            data, get = first
+            data, get, staged = first
         else:
             data = fetch()
             get = functools.partial(parse, data, label)
@@ -162,22 +190,32 @@ class _Context:
                 break
             except responses.MalformedResponse as exc:
                 kept = self._reject(key, ext, data, attempt)
+                if staged is not None:
+                    staged.part.unlink(missing_ok=True)
+                    staged = None
                 if attempt == MALFORMED_TRIES:
                     raise NetworkError(
                         f"{exc} (the same page was malformed {MALFORMED_TRIES} times; the last "
                         f"response is kept in {kept})") from None
                 data = fetch()
                 get = functools.partial(parse, data, label)
-        self._write_once(path, data)
-        self._record_page(key, kind, path, data, parsed, next_token, n_records)
+        if staged is not None:
+            os.chmod(staged.part, 0o444)  # a raw page is never changed
+            os.replace(staged.part, path)
+            digest = staged.sha256
+        else:
+            self._write_once(path, data)
+            digest = hashlib.sha256(data).hexdigest()
+        self._record_page(key, kind, path, data, parsed, next_token, n_records, digest)
         return parsed
 
     def _record_page(self, key: str, kind: str, path: Path, data: bytes, parsed: Any,
-                     next_token: Callable[[Any], str | None], n_records: Callable[[Any], int]) -> None:
+                     next_token: Callable[[Any], str | None], n_records: Callable[[Any], int],
+                     digest: str | None = None) -> None:
         self.seq += 1
         tables.save_page(self.store, run_id=self.run.id, key=key, seq=self.seq, kind=kind,
                          file=str(path.relative_to(self.folder)),
-                         sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                         sha256=digest or hashlib.sha256(data).hexdigest(), size=len(data),
                          n_records=n_records(parsed), next_token=next_token(parsed),
                          fetched_at=utc_now())
         self._reload(key)
@@ -196,8 +234,12 @@ class _Context:
         return target
 
     @staticmethod
-    def _write_once(path: Path, data: bytes) -> None:
-        tmp = path.with_name(f".{path.name}.part")
+    def _part(path: Path) -> Path:
+        return path.with_name(f".{path.name}.part")
+
+    @classmethod
+    def _write_once(cls, path: Path, data: bytes) -> None:
+        tmp = cls._part(path)
         with open(tmp, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -245,6 +287,7 @@ class _Context:
         self.retrieved += len(records)
         tables.update_run(self.store, self.run.id, retrieved=self.retrieved,
                           requests=self.run.requests + self.stats.requests, updated_at=utc_now())
+        self.stored_page()
         return len(records)
 
 
@@ -350,7 +393,11 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
             return fetch
 
         ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
-        with _prefetch(ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2) as ahead:
+        def stage(key: str, data: bytes) -> Staged:
+            return ctx.stage(key, "xml", data)
+
+        with _prefetch(ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2,
+                       stage=stage) as ahead:
             for key, chunk in pending:
                 fetch = fetch_batch(key, chunk)
                 records = ctx.page(key, "xml", "records", fetch, responses.parse_pubmed,
@@ -398,18 +445,19 @@ class _Parsers:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-Ahead = tuple[bytes, Callable[[], Any]]
 
 
 class _Prefetcher:
-    """Fetches the next pages in a thread (and starts parsing each) while the caller stores."""
+    """Fetches the next pages in a thread (and starts parsing each, and stages it on disk)
+    while the caller stores."""
 
     def __init__(self, jobs: list[tuple[str, Callable[[], bytes]]],
                  parse: Callable[[bytes, str], Callable[[], Any]], label: Callable[[str], str],
-                 depth: int = 2) -> None:
+                 depth: int = 2, stage: Callable[[str, bytes], Staged] | None = None) -> None:
         self._jobs = deque(jobs)
         self._parse = parse
         self._label = label
+        self._stage = stage
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoping-fetch")
         self._futures: dict[str, Future[Ahead]] = {}
         self._depth = depth
@@ -417,7 +465,8 @@ class _Prefetcher:
 
     def _job(self, key: str, fetch: Callable[[], bytes]) -> Ahead:
         data = fetch()
-        return data, self._parse(data, self._label(key))
+        parsed = self._parse(data, self._label(key))
+        return data, parsed, self._stage(key, data) if self._stage is not None else None
 
     def _fill(self) -> None:
         while self._jobs and len(self._futures) < self._depth:
@@ -441,14 +490,18 @@ class _Prefetcher:
         for future in self._futures.values():  # collect errors of fetches nobody waited for
             if not future.cancelled():
                 with contextlib.suppress(BaseException):
-                    future.result()
+                    staged = future.result()[2]
+                    if staged is not None:  # fetched, never checked: fetched again next time
+                        staged.part.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def _prefetch(jobs: list[tuple[str, Callable[[], bytes]]],
               parse: Callable[[bytes, str], Callable[[], Any]],
-              label: Callable[[str], str], depth: int = 2) -> Iterator[Callable[[str], Ahead | None]]:
-    prefetcher = _Prefetcher(jobs, parse, label, depth)
+              label: Callable[[str], str], depth: int = 2,
+              stage: Callable[[str, bytes], Staged] | None = None
+              ) -> Iterator[Callable[[str], Ahead | None]]:
+    prefetcher = _Prefetcher(jobs, parse, label, depth, stage)
     try:
         yield prefetcher
     finally:
@@ -698,10 +751,11 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
         stats = Stats()
         ctx = _Context(store, run, folder, db, stats, progress)
         try:
-            if db.platform == "pubmed":
-                _pubmed(ctx, config)
-            else:
-                _cursor_api(ctx, config)
+            with store.background_checkpoints() as ctx.stored_page:
+                if db.platform == "pubmed":
+                    _pubmed(ctx, config)
+                else:
+                    _cursor_api(ctx, config)
         except NetworkError as exc:
             tables.update_run(store, run.id, status="interrupted", message=str(exc),
                               requests=run.requests + stats.requests, updated_at=utc_now())

@@ -6,9 +6,12 @@ bound parameters.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +94,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_AUTOCHECKPOINT = 1000
+"""SQLite's default: a commit that leaves the write-ahead log over 1,000 pages copies it into
+the database before it returns."""
+
+
+class _Checkpointer(threading.Thread):
+    """Copies SQLite's write-ahead log into the database from a connection of its own, when
+    nudged (and at least every second), so that commits do not do it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(name="scoping-checkpoint", daemon=True)
+        self._path = path
+        self._wake = threading.Event()
+        self._finish = threading.Event()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=30, check_same_thread=False)
+        try:
+            while not self._finish.is_set():
+                self._wake.wait(1.0)
+                self._wake.clear()
+                # PASSIVE: copy what no reader still needs, never wait for a writer
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._finish.set()
+        self._wake.set()
+        self.join()
+
+
 class Store:
     """The review's database: records with their provenance (and, later, everything else).
 
@@ -112,8 +151,37 @@ class Store:
             self.engine: Engine = sa.create_engine(self.url, future=True)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise StoreError(f"not a database URL: {redact_url(self.url)} ({exc})") from exc
+        self._autocheckpoint = _AUTOCHECKPOINT
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "checkout", self._set_autocheckpoint)
+
+    def _set_autocheckpoint(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("autocheckpoint", _AUTOCHECKPOINT) != self._autocheckpoint:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(self._autocheckpoint)}")
+            cursor.close()
+            record.info["autocheckpoint"] = self._autocheckpoint
+
+    @contextlib.contextmanager
+    def background_checkpoints(self) -> Iterator[Callable[[], None]]:
+        """For a run of many large commits (a search storing page after page): SQLite's log is
+        copied into the database by a thread of its own instead of inside the commits that fill
+        it. Yields ``nudge``, to call after each large commit. Nothing changes for PostgreSQL
+        or an in-memory database; durability is the same (the log is on disk at each commit).
+        """
+        db_path = self.url.removeprefix("sqlite:///") if self.is_sqlite else ""
+        if not db_path or db_path == ":memory:" or self._autocheckpoint == 0:
+            yield lambda: None
+            return
+        checkpointer = _Checkpointer(db_path)
+        checkpointer.start()
+        self._autocheckpoint = 0
+        try:
+            yield checkpointer.nudge
+        finally:
+            self._autocheckpoint = _AUTOCHECKPOINT
+            checkpointer.stop()
 
     @classmethod
     def open(cls, url: str | os.PathLike[str], *, create: bool = True) -> Store:
