@@ -359,9 +359,9 @@ def test_a_program_is_not_an_export(review: Path, tmp_path: Path) -> None:
 
 
 def test_the_command_line_starts_without_the_heavy_libraries() -> None:
-    """`scoping --help` (and every command) starts fast: scikit-learn, matplotlib and pandas are
-    imported only by the commands that use them."""
-    code = ("import sys, scoping.cli; "
-            "print(sorted(m for m in ('sklearn', 'matplotlib', 'pandas', 'textual') if m in sys.modules))")
+    """`scoping --help` (and every command) starts fast: numpy, scikit-learn, matplotlib and
+    pandas are imported only by the commands that use them."""
+    heavy = ("numpy", "sklearn", "matplotlib", "pandas", "textual", "networkx")
+    code = f"import sys, scoping.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

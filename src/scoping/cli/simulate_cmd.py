@@ -6,7 +6,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -16,16 +16,15 @@ from rich.table import Table
 from scoping.errors import ReviewFolderError
 from scoping.ingest import FORMATS, inspect_file, iter_records
 from scoping.review import find_review
-from scoping.screen.simulate import (
-    RunResult,
-    SimulationResult,
-    labelled_from_records,
-    plot_recall,
-    simulate,
-)
 from scoping.screen.stopping import StoppingRule, SwitchHeuristic
 
+from ._lazy import LazyModule
 from .main import State, cli
+
+if TYPE_CHECKING:
+    from scoping.screen.simulate import RunResult, SimulationResult
+
+sim = LazyModule("scoping.screen.simulate")  # numpy, scikit-learn: loaded when a simulation runs
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, markup=False)
@@ -91,7 +90,7 @@ def simulate_cmd(dataset: str, label_column: str, seeds: int, recall_target: flo
     """
     rule = StoppingRule(recall_target=recall_target, confidence=confidence)
     info = inspect_file(dataset, encoding=encoding, fmt=fmt)
-    labelled = labelled_from_records(iter_records(info), label_column, source=info.path.name)
+    labelled = sim.labelled_from_records(iter_records(info), label_column, source=info.path.name)
     if not as_json:
         out.print(f"{info.path.name}: {labelled.labels.size:,} records, "
                   f"{labelled.n_includes:,} includes; {seeds} seed(s)")
@@ -106,13 +105,13 @@ def simulate_cmd(dataset: str, label_column: str, seeds: int, recall_target: flo
         def advance(done: int, run: RunResult) -> None:
             progress.update(task, completed=done)
 
-        result = simulate(labelled.texts, labelled.labels, seeds=range(seeds), rule=rule,
+        result = sim.simulate(labelled.texts, labelled.labels, seeds=range(seeds), rule=rule,
                           notes=labelled.notes, progress=advance)
 
     plot_path: Path | None = None
     if not no_plot:
         stem = re.sub(r"[^\w.-]+", "-", info.path.stem).strip("-") or "dataset"
-        plot_path = plot_recall(result, _out_dir(out_dir) / f"simulation-{stem}.png",
+        plot_path = sim.plot_recall(result, _out_dir(out_dir) / f"simulation-{stem}.png",
                                 title=f"{info.path.name}: {result.n_records:,} records, "
                                       f"{result.n_includes:,} includes")
     if as_json:

@@ -31,8 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from scoping.errors import UsageError
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
@@ -156,6 +154,8 @@ def stopping_status(store: Store, protocol: Protocol, viewer: str, *,
 def sample_order(work_ids: Sequence[int], seed: int) -> list[int]:
     """A uniformly random order of ``work_ids`` (sorted first, so the order depends only on
     the set and the seed)."""
+    import numpy as np  # here, not at the top: every command of the CLI imports this module
+
     ids = np.array(sorted(int(w) for w in work_ids), dtype=np.int64)
     return [int(w) for w in np.random.default_rng(seed).permutation(ids)]
 

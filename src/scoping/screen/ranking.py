@@ -24,21 +24,26 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from scoping.screen.cards import load_cards
-from scoping.screen.prioritise import BackgroundRanker, TextFeatures, work_text
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.spawn import can_spawn
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
+if TYPE_CHECKING:
+    from scoping.screen.prioritise import BackgroundRanker
+
+# numpy and scikit-learn (scoping.screen.prioritise) load when a model is built, not when the
+# package is imported: every command of the CLI imports it.
+
 __all__ = ["ModelRank", "QueueOrder", "queue_order", "sample_rank", "team_labels"]
 
 
 def _features_of(store: Store, ids: list[int]) -> Any:
+    from scoping.screen.prioritise import TextFeatures, work_text
+
     texts = {card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
              for card in load_cards(store, ids)}
     return TextFeatures().fit_transform([texts.get(w, "") for w in ids])
@@ -75,12 +80,17 @@ class ModelRank:
     background on the team's decisions. Call :meth:`close` when done (or use ``with``)."""
 
     def __init__(self, store: Store, stage: str, *, random_state: int | None = None) -> None:
+        import numpy as np
+
+        from scoping.screen.prioritise import BackgroundRanker
+
         self.store = store
         self.stage = stage
         ids = tables.work_ids(store)
         self._ids = np.array(ids, dtype=np.int64)
         self._position = {w: i for i, w in enumerate(ids)}
-        self.ranker = BackgroundRanker(self._features, n_works=len(ids), random_state=random_state)
+        self.ranker: BackgroundRanker = BackgroundRanker(self._features, n_works=len(ids),
+                                                         random_state=random_state)
         self.ranker.start()
         self._wake = threading.Event()
         self._closed = False
