@@ -1,7 +1,7 @@
 """Prioritised queues and the stopping rule in a real review: ranked phase, random sample, the
 test, the stop (works excluded by automation, counted for PRISMA), and taking it back.
 
-The review is 540 real works from many databases (tests/data). The "truth" the simulated
+The review is 539 real works from many databases (tests/data). The "truth" the simulated
 reviewers follow is whether a work is about the heart: its merged title or abstract mentions
 cardiac, heart, myocardial or coronary terms.
 """
