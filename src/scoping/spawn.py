@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import sys
 
 __all__ = ["can_spawn"]
 
+_GUARD = re.compile(r"""^\s*if\s+__name__\s*==\s*(["'])__main__\1\s*:""", re.M)
+
 
 def can_spawn() -> bool:
-    """A spawned child re-imports ``__main__`` from its file; a script read from standard input
-    (``python -``) has none, so such callers do the work in-process instead."""
+    """Whether a ``spawn`` child can start here without running the caller's program again.
+
+    A spawned child imports ``__main__`` again from its file. That is harmless for ``python -m
+    scoping``, for ``python -c`` and for a script whose work sits under ``if __name__ ==
+    "__main__":`` (the ``scoping`` command, pytest); a script without that guard would run again
+    in the child (and the child would fail), and a script read from standard input (``python
+    -``) has no file: such callers do the work in their own process instead.
+    """
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    return path is None or os.path.exists(path)
+    if path is None:
+        return True
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name.endswith("__main__"):  # python -m package
+        return True
+    return _guarded(os.path.abspath(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _guarded(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return _GUARD.search(stream.read(1 << 20)) is not None
+    except OSError:
+        return False
