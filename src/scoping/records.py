@@ -19,6 +19,7 @@ which applies the normalisers below, so every format yields the same shapes:
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -357,6 +358,7 @@ _LANGUAGE = {name: term for term, names in _LANGUAGE_NAMES.items() for name in n
 _SPLIT_LANGUAGES = re.compile(r"\s*[;,/|]\s*|\s+and\s+")
 
 
+@functools.lru_cache(maxsize=4096)
 def _vocabulary_key(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
