@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import urllib.request
 
@@ -37,6 +38,27 @@ def test_rate_limiter_spaces_requests() -> None:
     assert limiter.per_second == 20
     limiter.slow_to(10)
     assert limiter.per_second == 10 and limiter.interval == pytest.approx(0.1)
+
+
+def test_a_late_wake_moves_the_next_start_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread that wakes late (the interpreter busy elsewhere) does not squeeze the gap after
+    its request: a server counting requests in any one second would answer 429."""
+    real_sleep = time.sleep
+    late = [0.08]  # the first sleep overruns by 80 ms
+
+    def sleep(seconds: float) -> None:
+        real_sleep(seconds + (late.pop() if late else 0.0))
+
+    limiter = RateLimiter(10, margin=0)
+    monkeypatch.setattr(time, "sleep", sleep)
+    starts = []
+    for _ in range(3):
+        limiter.wait()
+        starts.append(time.monotonic())
+    monkeypatch.undo()
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps[0] >= 0.1 + 0.07  # the late start
+    assert gaps[1] >= 0.1 - 0.002, gaps  # and a full interval after it
 
 
 def test_backoff_doubles_up_to_the_maximum_and_honours_retry_after() -> None:

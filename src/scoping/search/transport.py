@@ -107,9 +107,15 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """At most ``per_second`` request starts per second, evenly spaced, shared by threads."""
+    """At most ``per_second`` request starts per second, evenly spaced, shared by threads.
 
-    def __init__(self, per_second: float, *, margin: float = 0.02) -> None:
+    Each start is spaced from the moment the previous one actually went (a thread that woke
+    late, waiting for the interpreter, moves the next start back rather than squeezing the gap
+    after it), and the interval carries a small ``margin`` so that a server counting requests
+    in any one-second window does not see one too many when a request reaches it late.
+    """
+
+    def __init__(self, per_second: float, *, margin: float = 0.03) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         self.per_second = per_second
@@ -118,13 +124,14 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def wait(self) -> None:
-        """Block until the next request may start."""
+        """Block until the next request may start (one thread at a time)."""
         with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
+            while True:
+                now = time.monotonic()
+                if now >= self._next:
+                    self._next = now + self.interval
+                    return
+                time.sleep(self._next - now)
 
     def slow_to(self, per_second: float) -> None:
         """Lower the rate to ``per_second`` (a server announced its limit); never raise it."""
@@ -359,7 +366,7 @@ class EntrezTransport:
     Bio.Entrez is told not to retry (``Entrez.max_tries = 1`` during each call) so that retries
     follow :class:`RetryPolicy` here, and its own pause between requests (0.37 s, or 0.1 s with
     an API key) is skipped: the limiter already spaces requests by NCBI's limit (3 per second,
-    10 with a key, plus a 2 % margin) and is shared by every thread, while Bio.Entrez's pause,
+    10 with a key, plus a 3 % margin) and is shared by every thread, while Bio.Entrez's pause,
     11 % above NCBI's limit, would cost a second for every 27 requests of a long run.
     """
 
