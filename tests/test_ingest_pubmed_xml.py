@@ -285,3 +285,13 @@ def test_entities_declared_in_the_file_are_not_expanded() -> None:
     small = text.replace(laughs, "").replace("&l9;", "&l0;")
     (record,) = read_text(small, "small.xml")
     assert record.pmid == "1" and record.title == "Laughs &l0; here"  # kept as written
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 16])
+def test_text_in_memory_reads_as_a_stream(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(pubmed_xml, "_CHUNK", chunk)
+    for path in (DATA / "biopython/pubmed1.xml", DATA / "biopython/pubmed4.xml", NEJM):
+        text = path.read_text(encoding="utf-8")
+        expected = [(r.raw, r.line, r.title, r.authors) for r in read_text(text, path.name)]
+        got = [(r.raw, r.line, r.title, r.authors) for r in pubmed_xml.read_text(text, path.name)]
+        assert got == expected and got

