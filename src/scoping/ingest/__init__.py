@@ -8,11 +8,16 @@ format can be used on its own like ``json``: ``scoping.ingest.ris.read(open("x.r
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import itertools
 import multiprocessing
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from queue import Empty
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from scoping.errors import FormatError, ScopingError, UsageError
 from scoping.ingest.sniff import FORMATS, FileInfo, detect_format, inspect_file
@@ -69,9 +74,157 @@ def iter_records(info: FileInfo, *, background: bool | None = None) -> Iterator[
     if background is None:
         background = info.size >= BACKGROUND_BYTES and can_spawn()
     if background:
-        yield from _iter_in_background(info)
+        workers = _parse_workers()
+        if workers >= 2 and info.format in _PART_MARKERS and _splittable(info.encoding):
+            yield from _iter_in_parts(info, workers)
+        else:
+            yield from _iter_in_background(info)
         return
     yield from _iter_here(info)
+
+
+# -- large RIS and PubMed XML files: parts read side by side -----------------------------------
+
+PART_BYTES = 8 * 1024 * 1024
+"""Size of the parts a large RIS or PubMed XML file is cut into for the parser processes."""
+
+_PART_MARKERS: dict[str, bytes] = {"ris": b"\nTY  -", "pubmed-xml": b"</PubmedArticle>"}
+"""Where a part may end: before the line that opens a RIS record, after a PubMed article."""
+
+_XML_SET = b"<PubmedArticleSet"
+_XML_SET_END = "</PubmedArticleSet>"
+
+
+def _parse_workers() -> int:
+    value = os.environ.get("SCOPING_PARSE_WORKERS")
+    if value is not None and value.strip().isdigit():
+        return int(value)
+    return min(4, os.cpu_count() or 1)
+
+
+def _splittable(encoding: str) -> bool:
+    """Whether a cut at a newline or an ASCII tag is a cut between characters."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name in {"utf-8", "utf-8-sig", "ascii", "latin-1"} or name.startswith(("cp125", "iso8859"))
+
+
+def _cuts(info: FileInfo) -> list[int]:
+    """Offsets that cut the file into parts of about :data:`PART_BYTES`, each ending where a
+    record ends (so that every part but the first starts with a record)."""
+    marker = _PART_MARKERS[info.format]
+    ris = info.format == "ris"
+    offsets = [0]
+    with info.path.open("rb") as stream:
+        target = PART_BYTES
+        while target < info.size:
+            stream.seek(target)
+            window = stream.read(1 << 20)
+            at = window.find(marker)
+            while at == -1 and len(window) < (64 << 20):
+                more = stream.read(1 << 20)
+                if not more:
+                    break
+                window += more
+                at = window.find(marker)
+            if at == -1:
+                break
+            cut = target + at + (1 if ris else len(marker))
+            if not ris:
+                following = window.find(b"<PubmedArticle", at)
+                if following == -1:
+                    break  # the last article: nothing left for another part
+            offsets.append(cut)
+            target = cut + PART_BYTES
+    offsets.append(info.size)
+    return offsets
+
+
+def _read_part(info: FileInfo, start: int, end: int, head: bytes) -> tuple[list[Record], int, int]:
+    """In a parser process: the records of bytes ``start``-``end`` of the file, the lines that
+    part holds, and the lines of the document head put in front of it (PubMed XML)."""
+    with info.path.open("rb") as stream:
+        stream.seek(start)
+        data = stream.read(end - start)
+    encoding = info.encoding
+    if start and codecs.lookup(encoding).name == "utf-8-sig":
+        encoding = "utf-8"
+    body = _newlines(data.decode(encoding))
+    text, head_lines = body, 0
+    if info.format == "pubmed-xml":
+        if start:
+            head_text = _newlines(head.decode(info.encoding))
+            text, head_lines = head_text + body, head_text.count("\n")
+        if end < info.size:
+            text += _XML_SET_END
+    module_name, func_name = _READERS[info.format]
+    reader = getattr(importlib.import_module(f"scoping.ingest.{module_name}"), func_name)
+    from scoping.ingest.pubmed_xml import TextSlices
+
+    records = list(reader(cast(TextIO, TextSlices(text)), str(info.path)))
+    return records, body.count("\n"), head_lines
+
+
+def _newlines(text: str) -> str:
+    """Line ends as a text stream reads them (``\\r\\n`` and ``\\r`` become ``\\n``)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _iter_in_parts(info: FileInfo, workers: int) -> Iterator[Record]:
+    """Parse the parts of a large file in ``workers`` processes, two parts each ahead, and give
+    the records in file order with their lines counted in the whole file. A part that fails
+    (malformed text, a record cut in two, anything) sends the file to the ordinary reader,
+    which gives the exact error (or the records) from where the parts stopped."""
+    cuts = _cuts(info)
+    if len(cuts) < 3:
+        yield from _iter_in_background(info)
+        return
+    head = b""
+    if info.format == "pubmed-xml":
+        with info.path.open("rb") as stream:
+            first = stream.read(1 << 20)
+        opening = first.find(_XML_SET)
+        closing = first.find(b">", opening) if opening != -1 else -1
+        if closing == -1:
+            yield from _iter_in_background(info)
+            return
+        head = first[: closing + 1]
+    parts = deque(itertools.pairwise(cuts))
+    given = 0
+    failed = False
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending: deque[Future[tuple[list[Record], int, int]]] = deque()
+
+        def submit() -> None:
+            while parts and len(pending) < 2 * workers:
+                start, end = parts.popleft()
+                pending.append(pool.submit(_read_part, info, start, end, head))
+
+        submit()
+        lines_before = 0
+        while pending:
+            try:
+                records, lines, head_lines = pending.popleft().result()
+            except Exception:  # the ordinary reader says what is wrong
+                failed = True
+                break
+            submit()
+            shift = lines_before - head_lines
+            for record in records:
+                if record.line is not None:
+                    record.line += shift
+                given += 1
+                yield record
+            lines_before += lines
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if failed:
+        for n, record in enumerate(_iter_here(info)):
+            if n >= given:
+                yield record
 
 
 

@@ -425,7 +425,7 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
         yield make_record(fields, raw=raw, line=line)
 
 
-class _Slices:
+class TextSlices:
     """Reads a string held in memory chunk by chunk, as a text stream would: a quarter of the
     time of wrapping it in ``io.StringIO``, which first copies it into a buffer of its own."""
 
@@ -442,4 +442,4 @@ class _Slices:
 
 def read_text(text: str, path: str) -> Iterator[Record]:
     """:func:`read` for a document held in memory (an efetch page)."""
-    return read(cast(TextIO, _Slices(text)), path)
+    return read(cast(TextIO, TextSlices(text)), path)

@@ -1,0 +1,95 @@
+"""Large RIS and PubMed XML files are read in parts by several processes: the records, their
+raw text and their lines are exactly those of reading the file straight through, and a broken
+file gives exactly the same error."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import scoping.ingest as ingest
+from scoping.errors import FormatError
+from scoping.ingest import inspect_file, iter_records
+
+DATA = Path(__file__).parent / "data"
+RIS = ["ovid_psycinfo.ris", "scopus.ris", "embase.ris", "pubmed_endnote.txt", "pubmed_zotero.ris",
+       "web_of_science.txt", "proquest.ris"]
+
+
+@pytest.fixture(autouse=True)
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "PART_BYTES", 64 * 1024)
+    monkeypatch.setenv("SCOPING_PARSE_WORKERS", "2")
+
+
+def ris_file(path: Path, copies: int = 12, *, crlf: bool = False, bom: bool = False) -> Path:
+    text = "\n".join((DATA / "asreview" / name).read_text(encoding="utf-8-sig") for name in RIS)
+    body = "\n".join([text] * copies)
+    data = body.replace("\n", "\r\n") if crlf else body
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    return path
+
+
+def xml_file(path: Path, copies: int = 40) -> Path:
+    articles: list[str] = []
+    for name in ("pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed6.xml", "pubmed7.xml"):
+        text = (DATA / "api" / name).read_text(encoding="utf-8")
+        articles += re.findall(r"<PubmedArticle>.*?</PubmedArticle>", text, flags=re.S)
+    body = "\n".join(articles * copies)
+    path.write_text('<?xml version="1.0" ?>\n<PubmedArticleSet>\n' + body + "\n</PubmedArticleSet>\n",
+                    encoding="utf-8")
+    return path
+
+
+def fields(records) -> list[tuple]:
+    return [(r.raw, r.line, r.title, r.authors, r.pmid, r.doi, r.year, r.pages, r.keywords)
+            for r in records]
+
+
+def both(path: Path) -> tuple[list[tuple], list[tuple]]:
+    info = inspect_file(path)
+    assert ingest._splittable(info.encoding) and len(ingest._cuts(info)) > 4
+    straight = fields(iter_records(info, background=False))
+    in_parts = fields(iter_records(info, background=True))
+    return straight, in_parts
+
+
+@pytest.mark.parametrize(("crlf", "bom"), [(False, False), (True, True)])
+def test_ris_in_parts_is_the_file_read_straight(tmp_path: Path, crlf: bool, bom: bool) -> None:
+    straight, in_parts = both(ris_file(tmp_path / "many.ris", crlf=crlf, bom=bom))
+    assert in_parts == straight and len(straight) > 500
+
+
+def test_pubmed_xml_in_parts_is_the_file_read_straight(tmp_path: Path) -> None:
+    straight, in_parts = both(xml_file(tmp_path / "many.xml"))
+    assert in_parts == straight and len(straight) == 280  # 7 articles x 40
+
+
+def errors(path: Path) -> tuple[str, str, int]:
+    info = inspect_file(path)
+    with pytest.raises(FormatError) as straight:
+        list(iter_records(info, background=False))
+    given: list[object] = []
+    with pytest.raises(FormatError) as in_parts:
+        given.extend(iter_records(info, background=True))  # list.extend keeps what came first
+    return str(straight.value), str(in_parts.value), len(given)
+
+
+def test_truncated_ris_fails_the_same(tmp_path: Path) -> None:
+    path = ris_file(tmp_path / "cut.ris")
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rindex(b"ER  -") - 40])
+    straight, in_parts, given = errors(path)
+    assert in_parts == straight and "ends inside the record" in straight and given > 0
+
+
+def test_malformed_xml_in_a_middle_part_fails_the_same(tmp_path: Path) -> None:
+    path = xml_file(tmp_path / "bad.xml")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines.insert(len(lines) * 2 // 3, "<<<<<<< HEAD")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    straight, in_parts, given = errors(path)
+    assert in_parts == straight and "malformed XML" in straight
+    assert given > 100  # the parts before the broken one were given first
