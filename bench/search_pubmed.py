@@ -8,8 +8,10 @@ The real command, ``scoping search run --database pubmed``, then runs in a fresh
 (Bio.Entrez, no API key) and retrieves, saves and stores every record.
 
 Reported: requests the server received (and how many it throttled), wall time of the command,
-and the ratio of that wall time to the minimum the rate limit allows for those requests
-(requests / 3 per second).
+where that time went (start-up to the first request, the span of the requests and their mean
+spacing, and the tail after the last one, from the server's arrival times on the same
+monotonic clock), and the ratio of the wall time to the minimum the rate limit allows for
+those requests (requests / 3 per second).
 
     python bench/search_pubmed.py [--records 20000] [--batch 500] [--keep DIR]
 
