@@ -6,8 +6,11 @@ import functools
 import os
 import re
 import sys
+from collections.abc import Mapping
 
-__all__ = ["can_spawn"]
+from scoping.errors import ConfigError
+
+__all__ = ["can_spawn", "parse_workers"]
 
 _GUARD = re.compile(r"""^\s*if\s+__name__\s*==\s*(["'])__main__\1\s*:""", re.M)
 
@@ -29,6 +32,21 @@ def can_spawn() -> bool:
     if spec is not None and spec.name.endswith("__main__"):  # python -m package
         return True
     return _guarded(os.path.abspath(path))
+
+
+def parse_workers(environ: Mapping[str, str] | None = None) -> int:
+    """Processes that parse large inputs (imports, PubMed pages): ``SCOPING_PARSE_WORKERS``,
+    else one per core up to 4."""
+    value = (os.environ if environ is None else environ).get("SCOPING_PARSE_WORKERS")
+    if not value:
+        return min(4, os.cpu_count() or 1)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"SCOPING_PARSE_WORKERS must be a whole number, not {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"SCOPING_PARSE_WORKERS must be at least 0, not {number}")
+    return number
 
 
 @functools.lru_cache(maxsize=8)

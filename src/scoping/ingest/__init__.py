@@ -12,7 +12,6 @@ import codecs
 import importlib
 import itertools
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,7 +21,7 @@ from typing import Any, TextIO, cast
 from scoping.errors import FormatError, ScopingError, UsageError
 from scoping.ingest.sniff import FORMATS, FileInfo, detect_format, inspect_file
 from scoping.records import Record
-from scoping.spawn import can_spawn
+from scoping.spawn import can_spawn, parse_workers
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -74,7 +73,7 @@ def iter_records(info: FileInfo, *, background: bool | None = None) -> Iterator[
     if background is None:
         background = info.size >= BACKGROUND_BYTES and can_spawn()
     if background:
-        workers = _parse_workers()
+        workers = parse_workers()
         if workers >= 2 and info.format in _PART_MARKERS and _splittable(info.encoding):
             yield from _iter_in_parts(info, workers)
         else:
@@ -93,13 +92,6 @@ _PART_MARKERS: dict[str, bytes] = {"ris": b"\nTY  -", "pubmed-xml": b"</PubmedAr
 
 _XML_SET = b"<PubmedArticleSet"
 _XML_SET_END = "</PubmedArticleSet>"
-
-
-def _parse_workers() -> int:
-    value = os.environ.get("SCOPING_PARSE_WORKERS")
-    if value is not None and value.strip().isdigit():
-        return int(value)
-    return min(4, os.cpu_count() or 1)
 
 
 def _splittable(encoding: str) -> bool:

@@ -34,6 +34,7 @@ from scoping.errors import ConfigError
 from scoping.search.strategy import Strategy
 from scoping.search.translate import DEFAULT_URLS
 from scoping.search.transport import RetryPolicy
+from scoping.spawn import parse_workers
 
 __all__ = ["PAGE_SIZES", "RATES", "SearchConfig"]
 
@@ -68,7 +69,7 @@ class SearchConfig:
     page_size: int | None = None
     """Records per page for Europe PMC, OpenAlex and Crossref (``None``: each API's largest)."""
     rates: Mapping[str, float] = field(default_factory=lambda: dict(RATES))
-    parse_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    parse_workers: int = field(default_factory=parse_workers)
     """Worker processes that parse PubMed pages of long runs beside the process that stores
     them (0: parse in the storing process)."""
 
@@ -109,6 +110,5 @@ class SearchConfig:
             pubmed_cap=_int("pubmed_cap", cap) if cap is not None else 10_000,
             page_size=_int("page_size", page_size) if page_size is not None else None,
             rates=rates,
-            parse_workers=(_int("SCOPING_PARSE_WORKERS", w, minimum=0)
-                           if (w := env.get("SCOPING_PARSE_WORKERS")) else min(4, os.cpu_count() or 1)),
+            parse_workers=parse_workers(env),
         )
