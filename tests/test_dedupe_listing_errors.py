@@ -17,22 +17,10 @@ from typing import Any
 
 import pytest
 
-from scoping.dedupe import DISTINCT, DUPLICATE, MatchRow, compare, decide, deduplicate, prepare
+from scoping.dedupe import DISTINCT, DUPLICATE, MatchRow, deduplicate, prepare
 from scoping.dedupe.compare import _code_fits, hard_conflict
 from scoping.dedupe.evaluate import removal_counts
-
-_ids = iter(range(1, 1_000_000))
-
-
-def row(**fields: Any) -> MatchRow:
-    fields.setdefault("id", next(_ids))
-    return MatchRow(**fields)
-
-
-def verdict(a: MatchRow, b: MatchRow) -> str:
-    ka, kb = prepare(a, 0), prepare(b, 1)
-    return decide(ka, kb, compare(ka, kb)).label
-
+from test_dedupe_support import row, verdict
 
 # -- corrections indexed under the article's title ---------------------------------------------
 

@@ -12,8 +12,6 @@ from scoping.dedupe import (
     DUPLICATE,
     UNCERTAIN,
     MatchRow,
-    compare,
-    decide,
     deduplicate,
     merge_records,
     prepare,
@@ -22,19 +20,7 @@ from scoping.dedupe import (
 from scoping.dedupe.evaluate import removal_counts
 from scoping.dedupe.keys import parse_author
 from scoping.records import make_record
-
-_ids = iter(range(1, 1_000_000))
-
-
-def row(**fields: Any) -> MatchRow:
-    fields.setdefault("id", next(_ids))
-    return MatchRow(**fields)
-
-
-def verdict(a: MatchRow, b: MatchRow) -> str:
-    ka, kb = prepare(a, 0), prepare(b, 1)
-    return decide(ka, kb, compare(ka, kb)).label
-
+from test_dedupe_support import row, verdict
 
 ARTICLE = {
     "title": "Ischaemic preconditioning protects the rat heart against reperfusion arrhythmias",
