@@ -148,14 +148,7 @@ class _Context:
     def stage(self, key: str, ext: str, data: bytes) -> Staged:
         """Write a fetched page beside its final name and hash it (from the fetching thread, so
         that the thread that stores records does not wait for the disk)."""
-        part = self._part(self.path(key, ext))
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
-        with open(part, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        return Staged(part, hashlib.sha256(data).hexdigest())
+        return Staged(self._write_part(self.path(key, ext), data), hashlib.sha256(data).hexdigest())
 
     def page(self, key: str, ext: str, kind: str, fetch: Callable[[], bytes],
              parse: Callable[[bytes, str], T], *, first: Ahead | None = None,
@@ -200,14 +193,11 @@ class _Context:
                         f"response is kept in {kept})") from None
                 data = fetch()
                 get = functools.partial(parse, data, label)
-        if staged is not None:
-            os.chmod(staged.part, 0o444)  # a raw page is never changed
-            os.replace(staged.part, path)
-            digest = staged.sha256
-        else:
-            self._write_once(path, data)
-            digest = hashlib.sha256(data).hexdigest()
-        self._record_page(key, kind, path, data, parsed, next_token, n_records, digest)
+        if staged is None:
+            staged = Staged(self._write_part(path, data), hashlib.sha256(data).hexdigest())
+        os.chmod(staged.part, 0o444)  # a raw page is never changed
+        os.replace(staged.part, path)
+        self._record_page(key, kind, path, data, parsed, next_token, n_records, staged.sha256)
         return parsed
 
     def _record_page(self, key: str, kind: str, path: Path, data: bytes, parsed: Any,
@@ -235,18 +225,16 @@ class _Context:
         return target
 
     @staticmethod
-    def _part(path: Path) -> Path:
-        return path.with_name(f".{path.name}.part")
-
-    @classmethod
-    def _write_once(cls, path: Path, data: bytes) -> None:
-        tmp = cls._part(path)
-        with open(tmp, "wb") as stream:
+    def _write_part(path: Path, data: bytes) -> Path:
+        """``data`` written and synced beside ``path`` (renamed to it once the page is checked)."""
+        part = path.with_name(f".{path.name}.part")
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()  # left read-only by a run that stopped between chmod and rename
+        with open(part, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(tmp, 0o444)  # a raw page is never changed
-        os.replace(tmp, path)
+        return part
 
     # -- records ----------------------------------------------------------------------------
 
