@@ -4,6 +4,7 @@
   (Web of Science, Embase): an erratum, not the article;
 - one publication listed twice in one journal volume with a wrong page or issue;
 - a second DOI that names another journal.
+- one article printed twice by its journal, in two volumes under two DOIs.
 
 Each rule has tests that it links what it should and that it does not link a different
 publication that looks almost the same.
@@ -191,6 +192,56 @@ def test_a_doi_of_another_journal_is_no_conflict() -> None:
 def test_two_dois_still_conflict_otherwise(change: dict[str, Any]) -> None:
     a = row(**MEETING, doi="10.1016/j.appet.2012.05.003")
     b = row(**{**MEETING, **change})
+    assert verdict(a, b) != DUPLICATE
+    assert hard_conflict(prepare(a, 0), prepare(b, 1)) is not None
+
+
+# -- one article printed twice by its journal -------------------------------------------------
+
+REPRINTED = {
+    "title": "Sponsorship and vendor management of information technology projects",
+    "authors": ["Liu, Li", "Yetton, Philip"], "year": 2009,
+    "journal": "Journal of Information Technology", "volume": "24", "issue": "1", "pages": "46-54",
+    "doi": "10.1057/jit.2009.2",
+    "abstract": "Project sponsorship is assumed to be critical to the success of information systems "
+                "development and implementation. However, the role of the sponsor in managing an "
+                "external vendor has received little attention. This paper draws on agency theory "
+                "to explain how sponsors shape vendor behaviour in outsourced projects.",
+}
+PRINTED_AGAIN = {"year": 2010, "volume": "25", "pages": "56-64", "doi": "10.1057/jit.2008.23"}
+
+
+def test_one_article_printed_in_two_volumes_is_one_publication() -> None:
+    a, b = row(**REPRINTED), row(**{**REPRINTED, **PRINTED_AGAIN})
+    assert verdict(a, b) == DUPLICATE
+    assert hard_conflict(prepare(a, 0), prepare(b, 1)) is None
+    # at two places in one issue, under one DOI each
+    assert verdict(a, row(**{**REPRINTED, "pages": "64-72", "doi": "10.1057/jit.2009.9"})) == DUPLICATE
+
+
+@pytest.mark.parametrize(
+    ("both", "second"),
+    [({"abstract": None}, {}),
+     ({}, {"abstract": "Sponsors of information technology projects were interviewed about how they "
+                       "manage external vendors; the findings extend agency theory to sponsorship of "
+                       "outsourced projects and suggest how sponsors can shape the behaviour of vendors."}),
+     ({"abstract": REPRINTED["abstract"][:150]}, {}),
+     ({"pages": "965-966"}, {"pages": "1161-1162"}),
+     ({}, {"pages": "56-60"}),
+     ({}, {"year": 2011}),
+     ({}, {"authors": ["Liu, Li", "Yetton, Philip", "Sauer, Chris"]}),
+     ({}, {"authors": ["Zimmer, Michael", "Yetton, Philip"]}),
+     ({}, {"journal": "Journal of Management Information Systems"}),
+     ({}, {"title": "Reply: " + REPRINTED["title"]}),
+     ({"title": "From the editors"}, {})],
+    ids=["no-abstract", "other-abstract", "short-abstract", "two-pages-like-a-meeting-abstract",
+         "other-length", "two-years-apart", "another-author", "other-first-author", "other-journal",
+         "reply-under-the-articles-title", "generic-title"],
+)
+def test_a_second_printing_needs_title_authors_abstract_journal_and_length(
+        both: dict[str, Any], second: dict[str, Any]) -> None:
+    a = row(**{**REPRINTED, **both})
+    b = row(**{**REPRINTED, **PRINTED_AGAIN, **both, **second})
     assert verdict(a, b) != DUPLICATE
     assert hard_conflict(prepare(a, 0), prepare(b, 1)) is not None
 

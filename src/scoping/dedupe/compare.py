@@ -6,7 +6,8 @@ years more than one apart, an erratum/reply/comment/retraction beside an article
 parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
 same journal.
 
-Two exceptions, where a difference is a database's error rather than a second publication:
+Three exceptions, where a difference is a database's or a publisher's error rather than a
+second publication:
 
 - one publication listed twice in one volume (:func:`_listed_twice`): the same title of five
   words or more, the same authors and year, and either pages that cannot tell items apart
@@ -16,6 +17,9 @@ Two exceptions, where a difference is a database's error rather than a second pu
 - a second DOI that names another journal (:func:`_doi_of_another_journal`): Elsevier DOIs
   carry a journal code, and when one code fits the journal both records name and the other
   fits neither, on records that otherwise agree, the second DOI proves nothing.
+- one article printed twice by its journal (:func:`_printed_twice`): the same title of five
+  words or more, authors, abstract and journal, years one apart at most and page ranges of
+  the same length (three pages or more); the second volume, pages and DOI prove nothing.
 
 :func:`decide` turns a :class:`Comparison` into a :class:`Decision`: ``duplicate`` only on strong
 evidence (the same DOI or PMID with compatible titles; or title, authors, year and journal,
@@ -45,6 +49,8 @@ costs a reviewer a few seconds. Doubtful pairs go to the review queue. In order:
 13. title (>= 0.95, five words or more) + authors + year + journal + volume, the pages
     differing but not in conflict (one publication listed twice, see above);
 14. the same title of six words or more + authors + year, with no venue disagreeing;
+15. one article printed twice (see above; checked before rule 4, so that the link names the
+    reason);
 
 and otherwise: a similar title (>= 0.8) with some agreement is doubtful, the rest distinct.
 """
@@ -395,6 +401,30 @@ def _listed_twice(a: Keys, b: Keys, pages_differ: bool) -> bool:
     return _authors_strong(a, b, similarity, first)
 
 
+def _printed_twice(a: Keys, b: Keys) -> bool:
+    """One article printed twice by its journal (in two volumes or at two places, under two DOIs).
+
+    Publishers sometimes print an accepted article again in a later issue; to a review it is
+    one publication. Accepted only on what a second article cannot share: the same abstract
+    (its first 300 characters, 200 at least), the same title of five words or more, the same
+    authors (as many on each record), the same journal, years one apart at most, and page
+    ranges of the same length, three pages or more (an article, not a meeting abstract, which
+    is often given again at the next year's meeting).
+    """
+    if len(a.abstract) < 200 or a.abstract != b.abstract or a.title != b.title:
+        return False
+    if a.generic or a.title_words < 5 or a.year is None or b.year is None or abs(a.year - b.year) > 1:
+        return False
+    sa, sb = _span(a), _span(b)
+    if sa is None or sb is None or sa[2] - sa[1] < 2 or sa[2] - sa[1] != sb[2] - sb[1]:
+        return False
+    journal = _journal(a, b)
+    if journal is None or journal < 0.9 or len(a.authors) != len(b.authors):
+        return False
+    similarity, first = _author_similarity(a, b)
+    return _authors_strong(a, b, similarity, first)
+
+
 def _same_range(a: Keys, b: Keys) -> bool:
     return bool(a.last_page) and a.first_page != a.last_page and a.first_page == b.first_page \
         and a.last_page == b.last_page
@@ -469,7 +499,8 @@ _UNKNOWN = 2.0  # journal similarity not computed yet
 def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: bool) -> list[str]:
     """The conflicts between two records; with ``first``, stop at the first one found."""
     found: list[str] = []
-    if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint \
+    twice = bool(a.abstract) and a.abstract == b.abstract and _printed_twice(a, b)
+    if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint and not twice \
             and not _doi_alias(a, b) and not _doi_of_another_journal(a, b):
         found.append(DOI_CONFLICT)
     if a.pmid and b.pmid and a.pmid != b.pmid:
@@ -493,6 +524,8 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
                          and (a.generic or b.generic or not _same_range(a, b)))
     if (pages_differ or issue_differs) and not volume_differs and _listed_twice(a, b, pages_differ):
         pages_differ = issue_differs = False
+    if twice:
+        volume_differs = pages_differ = issue_differs = False
     if volume_differs or pages_differ or issue_differs:
         if journal == _UNKNOWN:
             journal = _journal(a, b)
@@ -601,6 +634,10 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
             return Decision(UNCERTAIN, f"{id_name}, titles differ", score)
         return Decision(DISTINCT, f"{id_name} but different titles", score)
 
+    if c.title_exact and c.abstract == 1.0 and (c.volume is False or c.pages is False) \
+            and _printed_twice(a, b):
+        return Decision(DUPLICATE, "one article printed twice: title, authors, abstract, journal, "
+                                   "length", score)
     if good_title and authors_strong and year_same and venue_agree >= 1 and venue_differ == 0:
         return Decision(DUPLICATE, "title, authors, year and journal/volume/pages agree", score)
     if title >= 0.95 and authors_strong and year_close and venue_agree >= 2 and venue_differ == 0:
