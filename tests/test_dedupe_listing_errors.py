@@ -5,6 +5,8 @@
 - one publication listed twice in one journal volume with a wrong page or issue;
 - a second DOI that names another journal.
 - one article printed twice by its journal, in two volumes under two DOIs.
+- an erratum printed in the same issue right after the article, whose record carries the
+  article's abstract: part of the article (other corrections stay apart from it).
 
 Each rule has tests that it links what it should and that it does not link a different
 publication that looks almost the same.
@@ -246,6 +248,65 @@ def test_a_second_printing_needs_title_authors_abstract_journal_and_length(
     assert hard_conflict(prepare(a, 0), prepare(b, 1)) is not None
 
 
+# -- an erratum printed with the article and indexed with its abstract ------------------------
+
+REQUIREMENTS = {
+    "title": "How do requirements evolve over time? A case study of enterprise software in the cloud",
+    "authors": ["Schneider, Stephan", "Wollersheim, Jan", "Krcmar, Helmut", "Sunyaev, Ali"],
+    "year": 2018, "journal": "Journal of Information Technology", "volume": "33", "issue": "2",
+    "pages": "151-170", "doi": "10.1057/s41265-016-0001-y",
+    "abstract": "Organisations increasingly source cloud-based enterprise software, yet little is known "
+                "about how their requirements for such software change once it is in use. This case "
+                "study follows one organisation over four years and explains the role of context and "
+                "experience in the evolution of its requirements.",
+}
+PRINTED_ERRATUM = {"title": "Erratum to: " + REQUIREMENTS["title"], "pages": "171",
+                   "doi": "10.1057/s41265-017-0039-5"}
+
+
+def test_an_erratum_printed_with_the_article_and_indexed_with_its_abstract_is_part_of_it() -> None:
+    article, erratum = row(**REQUIREMENTS), row(**{**REQUIREMENTS, **PRINTED_ERRATUM})
+    assert verdict(article, erratum) == DUPLICATE
+    assert verdict(erratum, article) == DUPLICATE
+    assert hard_conflict(prepare(article, 0), prepare(erratum, 1)) is None
+    # both titles cut short by a database at different lengths
+    cut = row(**{**REQUIREMENTS, **PRINTED_ERRATUM, "title": PRINTED_ERRATUM["title"][:70]})
+    assert verdict(row(**{**REQUIREMENTS, "title": REQUIREMENTS["title"][:80]}), cut) == DUPLICATE
+
+
+@pytest.mark.parametrize(
+    ("both", "change"),
+    [({}, {"abstract": None}),
+     ({}, {"abstract": "The authors regret an error in the second table of the article: the number of "
+                       "interviews in the second round was misprinted. The corrected table is given "
+                       "below; the findings and conclusions of the article are not affected by it."}),
+     ({"abstract": REQUIREMENTS["abstract"][:150]}, {}),
+     ({}, {"issue": "4", "pages": "361"}),
+     ({}, {"volume": "34", "year": 2019, "issue": "1", "pages": "95"}),
+     ({}, {"volume": "34"}),
+     ({}, {"year": 2019}),
+     ({}, {"pages": "160"}),
+     ({}, {"pages": "171-173"}),
+     ({}, {"authors": ["Schneider, Stephan", "Wollersheim, Jan", "Krcmar, Helmut"]}),
+     ({}, {"authors": ["Zimmer, Michael", "Mason, Richard", "Krcmar, Helmut", "Sunyaev, Ali"]}),
+     ({}, {"title": "Erratum to: How do requirements for enterprise software change in the public sector?"}),
+     ({}, {"title": "Erratum to: How do requirements"}),
+     ({}, {"title": "Erratum to: " + REQUIREMENTS["title"] + ": the authors reply"}),
+     ({}, {"title": "Retraction: " + REQUIREMENTS["title"]}),
+     ({}, {"title": REQUIREMENTS["title"], "authors": ["Zimmer, Michael"], "pages": "171-172"})],
+    ids=["no-abstract", "its-own-abstract", "short-abstract", "later-issue", "later-volume",
+         "other-volume", "other-year", "inside-the-article", "three-pages", "fewer-authors",
+         "other-authors", "other-article", "title-of-three-words", "erratum-of-a-reply", "retraction",
+         "comment-by-another-author-under-the-title"],
+)
+def test_other_corrections_and_notices_stay_apart_from_the_article(both: dict[str, Any],
+                                                                  change: dict[str, Any]) -> None:
+    article = row(**{**REQUIREMENTS, **both})
+    notice = row(**{**REQUIREMENTS, **PRINTED_ERRATUM, **both, **change})
+    assert verdict(article, notice) != DUPLICATE
+    assert hard_conflict(prepare(article, 0), prepare(notice, 1)) is not None
+
+
 # -- the benchmark sets these rules came from --------------------------------------------------
 
 
@@ -260,7 +321,8 @@ def _benchmark(folder: Path) -> tuple[list[str], list[list[str]], list[MatchRow]
     return ids, truth, [MatchRow.from_record(i, r) for i, r in enumerate(records)]
 
 
-@pytest.mark.parametrize(("name", "max_fn"), [("diabetes", 0), ("haematology", 15), ("stroke", 2)])
+@pytest.mark.parametrize(("name", "max_fn"), [("diabetes", 0), ("haematology", 15), ("stroke", 2),
+                                            ("digital_work", 1)])
 def test_benchmark_sets_without_false_links(shared_data: Path, name: str, max_fn: int) -> None:
     folder = shared_data / "bib-dedupe-0.7.2" / "bib_dedupe" / "data" / name
     if not folder.is_dir():

@@ -6,7 +6,7 @@ years more than one apart, an erratum/reply/comment/retraction beside an article
 parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
 same journal.
 
-Three exceptions, where a difference is a database's or a publisher's error rather than a
+Four exceptions, where a difference is a database's or a publisher's error rather than a
 second publication:
 
 - one publication listed twice in one volume (:func:`_listed_twice`): the same title of five
@@ -20,6 +20,9 @@ second publication:
 - one article printed twice by its journal (:func:`_printed_twice`): the same title of five
   words or more, authors, abstract and journal, years one apart at most and page ranges of
   the same length (three pages or more); the second volume, pages and DOI prove nothing.
+- an erratum printed with the article and indexed as it (:func:`_erratum_with_article`): in the
+  same issue, on one or two pages after the article, with the article's title, authors and
+  abstract; every other correction stays apart from the article it corrects.
 
 :func:`decide` turns a :class:`Comparison` into a :class:`Decision`: ``duplicate`` only on strong
 evidence (the same DOI or PMID with compatible titles; or title, authors, year and journal,
@@ -49,8 +52,8 @@ costs a reviewer a few seconds. Doubtful pairs go to the review queue. In order:
 13. title (>= 0.95, five words or more) + authors + year + journal + volume, the pages
     differing but not in conflict (one publication listed twice, see above);
 14. the same title of six words or more + authors + year, with no venue disagreeing;
-15. one article printed twice (see above; checked before rule 4, so that the link names the
-    reason);
+15. one article printed twice, or an erratum printed with the article (see above; checked
+    before rule 4, so that the link names the reason);
 
 and otherwise: a similar title (>= 0.8) with some agreement is doubtful, the rest distinct.
 """
@@ -425,6 +428,39 @@ def _printed_twice(a: Keys, b: Keys) -> bool:
     return _authors_strong(a, b, similarity, first)
 
 
+_ERRATUM_HEAD = re.compile(r"^(?:erratum|errata|corrigendum|correction|corrections|author correction|"
+                           r"publisher correction)(?: (?:to|on|for|of))? ")
+
+
+def _erratum_with_article(e: Keys, article: Keys) -> bool:
+    """``e`` is an erratum printed with ``article``, and the database indexed it as the article.
+
+    A correction printed in the same issue, after the article, whose record carries the
+    article's abstract (200 characters at least), title (after "Erratum to"; five words or
+    more, either title may be cut short) and authors (as many on each record), in the same
+    journal, volume and year, on one or two pages: to a review it is part of the article, not a
+    publication of its own. A correction printed in a later issue, one with an abstract of its
+    own or none, or a comment by other authors under the article's title, stays apart.
+    """
+    if "erratum" not in e.markers or e.markers != article.markers | {"erratum"}:
+        return False
+    if len(e.abstract) < 200 or e.abstract != article.abstract or e.year != article.year:
+        return False
+    if not (e.volume and e.volume == article.volume and e.issue and e.issue == article.issue):
+        return False
+    se, sa = _span(e), _span(article)
+    if se is None or sa is None or se[0] != sa[0] or se[2] - se[1] > 1 or se[1] <= sa[2]:
+        return False
+    title = _ERRATUM_HEAD.sub("", e.title)
+    if title.count(" ") < 4 or not (article.title.startswith(title) or title.startswith(article.title)):
+        return False
+    journal = _journal(e, article)
+    if journal is None or journal < 0.9 or len(e.authors) != len(article.authors):
+        return False
+    similarity, first = _author_similarity(e, article)
+    return _authors_strong(e, article, similarity, first)
+
+
 def _same_range(a: Keys, b: Keys) -> bool:
     return bool(a.last_page) and a.first_page != a.last_page and a.first_page == b.first_page \
         and a.last_page == b.last_page
@@ -499,15 +535,20 @@ _UNKNOWN = 2.0  # journal similarity not computed yet
 def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: bool) -> list[str]:
     """The conflicts between two records; with ``first``, stop at the first one found."""
     found: list[str] = []
-    twice = bool(a.abstract) and a.abstract == b.abstract and _printed_twice(a, b)
-    if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint and not twice \
+    twice = erratum = False
+    if a.abstract and a.abstract == b.abstract:
+        if a.markers == b.markers:
+            twice = _printed_twice(a, b)
+        else:
+            erratum = _erratum_with_article(a, b) or _erratum_with_article(b, a)
+    if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint and not (twice or erratum) \
             and not _doi_alias(a, b) and not _doi_of_another_journal(a, b):
         found.append(DOI_CONFLICT)
     if a.pmid and b.pmid and a.pmid != b.pmid:
         found.append(PMID_CONFLICT)
     if a.year is not None and b.year is not None and abs(a.year - b.year) > 1:
         found.append(YEAR_CONFLICT)
-    if a.markers != b.markers:
+    if a.markers != b.markers and not erratum:
         found.append(MARKER_CONFLICT)
     if a.numbers != b.numbers and a.numbers and b.numbers \
             and not (a.doi and a.doi == b.doi) and not (a.pmid and a.pmid == b.pmid):
@@ -524,7 +565,7 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
                          and (a.generic or b.generic or not _same_range(a, b)))
     if (pages_differ or issue_differs) and not volume_differs and _listed_twice(a, b, pages_differ):
         pages_differ = issue_differs = False
-    if twice:
+    if twice or erratum:
         volume_differs = pages_differ = issue_differs = False
     if volume_differs or pages_differ or issue_differs:
         if journal == _UNKNOWN:
@@ -638,6 +679,9 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
             and _printed_twice(a, b):
         return Decision(DUPLICATE, "one article printed twice: title, authors, abstract, journal, "
                                    "length", score)
+    if a.markers != b.markers and c.abstract == 1.0 \
+            and (_erratum_with_article(a, b) or _erratum_with_article(b, a)):
+        return Decision(DUPLICATE, "an erratum printed with the article, indexed with its abstract", score)
     if good_title and authors_strong and year_same and venue_agree >= 1 and venue_differ == 0:
         return Decision(DUPLICATE, "title, authors, year and journal/volume/pages agree", score)
     if title >= 0.95 and authors_strong and year_close and venue_agree >= 2 and venue_differ == 0:
