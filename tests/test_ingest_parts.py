@@ -93,3 +93,65 @@ def test_malformed_xml_in_a_middle_part_fails_the_same(tmp_path: Path) -> None:
     straight, in_parts, given = errors(path)
     assert in_parts == straight and "malformed XML" in straight
     assert given > 100  # the parts before the broken one were given first
+
+
+def test_encoded_in_parts_are_the_records_read_straight_and_encoded(tmp_path: Path) -> None:
+    """Parser processes can hand over records already encoded for the store; the values, and
+    the line each starts on (counted in the whole file), are those of encoding here."""
+    from scoping.store import record_values
+
+    for path in (ris_file(tmp_path / "many.ris", crlf=True), xml_file(tmp_path / "many.xml")):
+        info = inspect_file(path)
+        straight = [record_values(r) for r in iter_records(info, background=False)]
+        in_parts = list(iter_records(info, background=True, encode=record_values))
+        assert in_parts == straight and len({v[0] for v in in_parts}) == len(in_parts) > 200
+
+
+def test_one_large_file_is_hashed_while_its_parts_are_read(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single file read in parts is only sniffed before the import; the hash stored with the
+    import is still the file's, and a repeat is still refused before anything is read."""
+    import hashlib
+
+    from scoping.errors import DuplicateImportError
+    from scoping.ingest.importer import import_file, inspect_files
+    from scoping.store import Store
+
+    monkeypatch.setattr(ingest, "BACKGROUND_BYTES", 64 * 1024)
+    path = ris_file(tmp_path / "many.ris")
+    other = ris_file(tmp_path / "other.ris", copies=3)
+    [info] = inspect_files([path])
+    assert info.sha256 == "" and ingest.reads_in_parts(info)
+    assert all(i.sha256 for i in inspect_files([path, other]))  # several: each checked first
+    with Store.open(tmp_path / "review.db") as store:
+        row = import_file(store, info, source="Mixed").row
+        assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert row.n_records == store.count_records() == len(list(iter_records(inspect_file(path))))
+        with pytest.raises(DuplicateImportError, match="imported before"):
+            import_file(store, inspect_files([path])[0], source="Mixed")
+        again = import_file(store, inspect_files([path])[0], source="Mixed", again=True).row
+        assert again.sha256 == row.sha256 and store.count_records() == 2 * row.n_records
+
+
+def test_a_bad_byte_in_a_middle_part_is_the_same_encoding_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scoping.errors import EncodingError
+    from scoping.ingest.importer import import_file, inspect_files
+    from scoping.store import Store
+
+    monkeypatch.setattr(ingest, "BACKGROUND_BYTES", 64 * 1024)
+    path = ris_file(tmp_path / "bad.ris")
+    data = path.read_bytes()
+    at = data.index(b"\nAB  - ", len(data) * 2 // 3) + 10
+    path.write_bytes(data[:at] + b"\xff" + data[at:])
+    with pytest.raises(EncodingError) as checked_first:
+        inspect_file(path)
+    [info] = inspect_files([path])
+    assert info.sha256 == ""
+    with Store.open(tmp_path / "review.db") as store:
+        with pytest.raises(EncodingError) as while_read:
+            import_file(store, info, source="Mixed")
+        assert store.count_records() == 0 and store.list_imports() == []
+    line = data[:at].count(b"\n") + 1
+    assert str(while_read.value) == str(checked_first.value)
+    assert f"line {line}" in str(while_read.value) and "0xff" in str(while_read.value)

@@ -152,3 +152,28 @@ def test_background_checkpoints_take_the_log_copy_out_of_commits(tmp_path: Path)
         assert autocheckpoint() == 1000  # commits copy the log again
         add(store, records[:1], sha="b" * 64)
         assert store.count_records() == 2001
+
+
+def test_record_values_are_the_json_the_store_always_wrote(store_url: str) -> None:
+    """The fast encoding of list fields writes the very bytes of ``json.dumps`` (compact, not
+    ASCII-escaped), for awkward strings and for lists that are not all strings."""
+    import json
+
+    from scoping.store import record_values
+    from scoping.store.core import _RECORD_COLUMNS
+
+    awkward = ['Müller, J.', 'O"Brien\\x', "tab\there", "line\nbreak", "\u2028\x00\x1f", "日本語"]
+    records = [
+        Record(title="t", authors=awkward, keywords=[], extra={}),
+        Record(title="t", authors=[], keywords=["a", 3, None], extra={"n": [1, "ü"]}),
+    ]
+    for record in records:
+        values = dict(zip(_RECORD_COLUMNS[3:], record_values(record), strict=True))
+        for name, value in (("authors", record.authors), ("keywords", record.keywords),
+                            ("extra", record.extra)):
+            assert values[name] == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    with Store.open(store_url) as store:
+        add(store, [record_values(r) for r in records])
+        back = [s.record for s in store.iter_records()]
+    assert [(r.authors, r.keywords, r.extra) for r in back] == \
+        [(r.authors, r.keywords, r.extra) for r in records]

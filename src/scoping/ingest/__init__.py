@@ -13,13 +13,13 @@ import importlib
 import itertools
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from queue import Empty
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, cast, overload
 
 from scoping.errors import FormatError, ScopingError, UsageError
-from scoping.ingest.sniff import FORMATS, FileInfo, detect_format, inspect_file
+from scoping.ingest.sniff import FORMATS, FileInfo, detect_format, inspect_file, scan_file
 from scoping.records import Record
 from scoping.spawn import can_spawn, parse_workers
 
@@ -30,6 +30,8 @@ __all__ = [
     "detect_format",
     "inspect_file",
     "iter_records",
+    "reads_in_parts",
+    "scan_file",
     "write_records",
 ]
 
@@ -59,7 +61,18 @@ BACKGROUND_BYTES = 16 * 1024 * 1024
 """Files at least this large are parsed in a second process while the first one stores."""
 
 
-def iter_records(info: FileInfo, *, background: bool | None = None) -> Iterator[Record]:
+Encoder = Callable[[Record], tuple[Any, ...]]
+"""Turns a record into a tuple whose first item is the record's line (see :func:`iter_records`)."""
+
+
+@overload
+def iter_records(info: FileInfo, *, background: bool | None = None,
+                 encode: None = None) -> Iterator[Record]: ...
+@overload
+def iter_records(info: FileInfo, *, background: bool | None = None,
+                 encode: Encoder) -> Iterator[tuple[Any, ...]]: ...
+def iter_records(info: FileInfo, *, background: bool | None = None,
+                 encode: Encoder | None = None) -> Iterator[Record] | Iterator[tuple[Any, ...]]:
     """Yield the records of an inspected file, in file order, streaming.
 
     Raises :class:`~scoping.errors.FormatError` (naming the line or record) on malformed
@@ -69,17 +82,32 @@ def iter_records(info: FileInfo, *, background: bool | None = None) -> Iterator[
     With ``background`` (default: for files of :data:`BACKGROUND_BYTES` or more) the file is
     parsed in a child process, in batches handed over through a bounded queue, so that parsing
     and storing use both cores of a two-core machine.
+
+    With ``encode`` (a module-level function, so that parser processes can call it) each record
+    is yielded as ``encode(record)``, computed where the record was parsed: a tuple of plain
+    values crosses from a parser process several times faster than a record does. Its first
+    item must be the record's line, which is counted from the start of the whole file.
     """
     if background is None:
         background = info.size >= BACKGROUND_BYTES and can_spawn()
     if background:
-        workers = parse_workers()
-        if workers >= 2 and info.format in _PART_MARKERS and _splittable(info.encoding):
-            yield from _iter_in_parts(info, workers)
-        else:
-            yield from _iter_in_background(info)
-        return
-    yield from _iter_here(info)
+        if _in_parts(info):
+            return _iter_in_parts(info, parse_workers(), encode)
+        return _iter_in_background(info, encode)
+    records = _iter_here(info)
+    return records if encode is None else map(encode, records)
+
+
+def reads_in_parts(info: FileInfo) -> bool:
+    """Whether :func:`iter_records` reads this file in parts, side by side, by default: a large
+    RIS or PubMed XML file on a machine with two or more cores. Every byte of such a file is
+    decoded strictly by the parser processes, so the file need not be decoded beforehand (see
+    ``inspect_file(whole=False)``)."""
+    return info.size >= BACKGROUND_BYTES and can_spawn() and _in_parts(info)
+
+
+def _in_parts(info: FileInfo) -> bool:
+    return parse_workers() >= 2 and info.format in _PART_MARKERS and _splittable(info.encoding)
 
 
 # -- large RIS and PubMed XML files: parts read side by side -----------------------------------
@@ -134,9 +162,11 @@ def _cuts(info: FileInfo) -> list[int]:
     return offsets
 
 
-def _read_part(info: FileInfo, start: int, end: int, head: bytes) -> tuple[list[Record], int, int]:
-    """In a parser process: the records of bytes ``start``-``end`` of the file, the lines that
-    part holds, and the lines of the document head put in front of it (PubMed XML)."""
+def _read_part(info: FileInfo, start: int, end: int, head: bytes,
+               encode: Encoder | None) -> tuple[list[Any], int, int]:
+    """In a parser process: the records of bytes ``start``-``end`` of the file (encoded, with
+    ``encode``), the lines that part holds, and the lines of the document head put in front of
+    it (PubMed XML)."""
     with info.path.open("rb") as stream:
         stream.seek(start)
         data = stream.read(end - start)
@@ -155,8 +185,9 @@ def _read_part(info: FileInfo, start: int, end: int, head: bytes) -> tuple[list[
     reader = getattr(importlib.import_module(f"scoping.ingest.{module_name}"), func_name)
     from scoping.ingest.pubmed_xml import TextSlices
 
-    records = list(reader(cast(TextIO, TextSlices(text)), str(info.path)))
-    return records, body.count("\n"), head_lines
+    records = reader(cast(TextIO, TextSlices(text)), str(info.path))
+    items = list(records) if encode is None else list(map(encode, records))
+    return items, body.count("\n"), head_lines
 
 
 def _newlines(text: str) -> str:
@@ -164,14 +195,14 @@ def _newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def _iter_in_parts(info: FileInfo, workers: int) -> Iterator[Record]:
+def _iter_in_parts(info: FileInfo, workers: int, encode: Encoder | None) -> Iterator[Any]:
     """Parse the parts of a large file in ``workers`` processes, two parts each ahead, and give
     the records in file order with their lines counted in the whole file. A part that fails
     (malformed text, a record cut in two, anything) sends the file to the ordinary reader,
     which gives the exact error (or the records) from where the parts stopped."""
     cuts = _cuts(info)
     if len(cuts) < 3:
-        yield from _iter_in_background(info)
+        yield from _read_whole(info, encode)
         return
     head = b""
     if info.format == "pubmed-xml":
@@ -180,7 +211,7 @@ def _iter_in_parts(info: FileInfo, workers: int) -> Iterator[Record]:
         opening = first.find(_XML_SET)
         closing = first.find(b">", opening) if opening != -1 else -1
         if closing == -1:
-            yield from _iter_in_background(info)
+            yield from _read_whole(info, encode)
             return
         head = first[: closing + 1]
     parts = deque(itertools.pairwise(cuts))
@@ -188,36 +219,49 @@ def _iter_in_parts(info: FileInfo, workers: int) -> Iterator[Record]:
     failed = False
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        pending: deque[Future[tuple[list[Record], int, int]]] = deque()
+        pending: deque[Future[tuple[list[Any], int, int]]] = deque()
 
         def submit() -> None:
             while parts and len(pending) < 2 * workers:
                 start, end = parts.popleft()
-                pending.append(pool.submit(_read_part, info, start, end, head))
+                pending.append(pool.submit(_read_part, info, start, end, head, encode))
 
         submit()
         lines_before = 0
         while pending:
             try:
-                records, lines, head_lines = pending.popleft().result()
+                items, lines, head_lines = pending.popleft().result()
             except Exception:  # the ordinary reader says what is wrong
                 failed = True
                 break
             submit()
             shift = lines_before - head_lines
-            for record in records:
-                if record.line is not None:
-                    record.line += shift
-                given += 1
-                yield record
+            given += len(items)
+            if encode is None:
+                for record in items:
+                    if record.line is not None:
+                        record.line += shift
+                yield from items
+            elif shift:
+                for values in items:
+                    yield values if values[0] is None else (values[0] + shift, *values[1:])
+            else:
+                yield from items
             lines_before += lines
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     if failed:
-        for n, record in enumerate(_iter_here(info)):
-            if n >= given:
-                yield record
+        rest = itertools.islice(_iter_here(info), given, None)
+        yield from (rest if encode is None else map(encode, rest))
 
+
+
+def _read_whole(info: FileInfo, encode: Encoder | None) -> Iterator[Any]:
+    """A file that cannot be cut into parts after all, read by one parser process; one that was
+    only sniffed (no hash yet) is first decoded through, as a reader may stop before its end."""
+    if not info.sha256:
+        scan_file(info.path, info.encoding)
+    yield from _iter_in_background(info, encode)
 
 
 def _iter_here(info: FileInfo) -> Iterator[Record]:
@@ -225,19 +269,23 @@ def _iter_here(info: FileInfo) -> Iterator[Record]:
     module = importlib.import_module(f"scoping.ingest.{module_name}")
     reader = getattr(module, func_name)
     newline = "" if info.format in _RAW_NEWLINES else None
-    with info.path.open("r", encoding=info.encoding, newline=newline) as stream:
-        yield from reader(stream, str(info.path))
+    try:
+        with info.path.open("r", encoding=info.encoding, newline=newline) as stream:
+            yield from reader(stream, str(info.path))
+    except UnicodeDecodeError:
+        scan_file(info.path, info.encoding)  # the error that names the line
+        raise
 
 
 _BATCH = 500
 
 
-def _produce(info: FileInfo, queue: Any) -> None:
+def _produce(info: FileInfo, queue: Any, encode: Encoder | None) -> None:
     """Child process: parse the file and put batches (then "done" or the error) on the queue."""
-    batch: list[Record] = []
+    batch: list[Any] = []
     try:
         for record in _iter_here(info):
-            batch.append(record)
+            batch.append(record if encode is None else encode(record))
             if len(batch) >= _BATCH:
                 queue.put(("records", batch))
                 batch = []
@@ -250,10 +298,10 @@ def _produce(info: FileInfo, queue: Any) -> None:
         queue.put(("crash", f"{type(exc).__name__}: {exc}"))
 
 
-def _iter_in_background(info: FileInfo) -> Iterator[Record]:
+def _iter_in_background(info: FileInfo, encode: Encoder | None) -> Iterator[Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue(maxsize=16)
-    process = context.Process(target=_produce, args=(info, queue), daemon=True,
+    process = context.Process(target=_produce, args=(info, queue, encode), daemon=True,
                               name=f"scoping-reader-{info.path.name}")
     process.start()
     try:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 from scoping.errors import DuplicateImportError, FormatError, UsageError
-from scoping.ingest import FileInfo, inspect_file, iter_records
+from scoping.ingest import FileInfo, inspect_file, iter_records, reads_in_parts
 from scoping.ingest.sniff import FORMAT_LABELS
-from scoping.records import Record
-from scoping.store import ImportRow, Store
+from scoping.store import ImportRow, Store, record_values
 
 __all__ = ["ImportResult", "import_file", "import_files", "inspect_files"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +37,42 @@ def _check_source(source: str) -> str:
 
 def inspect_files(paths: Sequence[str | os.PathLike[str]], *, fmt: str | None = None,
                   encoding: str | None = None) -> list[FileInfo]:
-    """Inspect every file first, so one bad file stops the command before anything is stored."""
+    """Inspect every file first, so one bad file stops the command before anything is stored.
+
+    A single file that is read in parts (a large RIS or PubMed XML file) is only sniffed here:
+    its parser processes decode every byte of it, and :func:`import_file` hashes it while they
+    do, instead of both waiting for a first pass through the whole file.
+    """
+    if len(paths) == 1:
+        info = inspect_file(paths[0], encoding=encoding, fmt=fmt, whole=False)
+        if reads_in_parts(info):
+            return [info]
     return [inspect_file(path, encoding=encoding, fmt=fmt) for path in paths]
+
+
+class _Hasher(threading.Thread):
+    """The SHA-256 of a file, computed beside the parser processes (hashlib lets go of the
+    interpreter lock while it hashes, so this costs the storing thread little)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="scoping-hash", daemon=True)
+        self.path = path
+        self.digest = ""
+        self.error: OSError | None = None
+
+    def run(self) -> None:
+        try:
+            with self.path.open("rb") as stream:
+                self.digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        except OSError as exc:
+            self.error = exc
+
+    def result(self) -> str:
+        self.join()
+        if self.error is not None:
+            raise FormatError(str(self.path), f"it could not be read to the end ({self.error})",
+                              "check the file and import it again")
+        return self.digest
 
 
 def import_file(
@@ -53,29 +92,41 @@ def import_file(
     file is stored. ``note`` is kept with the import (the search log shows it).
     """
     source = _check_source(source)
-    if not again:
-        earlier = store.find_imports_by_hash(info.sha256)
-        if earlier:
-            first = earlier[0]
-            raise DuplicateImportError(
-                str(info.path),
-                f"this content was imported before (import {first.id}, {first.file_name}, "
-                f"source {first.source!r}, {first.imported_at[:19].replace('T', ' ')})",
-                "pass --again to import it a second time",
-            )
+    sha256: str | Callable[[], str] = info.sha256
+    if not info.sha256:  # only sniffed (inspect_files): hash it while it is read
+        hasher = _Hasher(info.path)
+        hasher.start()
+        # the same content has the same size: only then can the file be a repeat
+        if not again and any(earlier.size == info.size for earlier in store.list_imports()):
+            _refuse_repeat(store, info, hasher.result())
+        sha256 = hasher.result
+    elif not again:
+        _refuse_repeat(store, info, info.sha256)
     row = store.add_import(
         source=source,
         file_path=str(info.path.resolve()),
-        sha256=info.sha256,
+        sha256=sha256,
         size=info.size,
         format=info.format,
         encoding=info.encoding,
-        records=_at_least_one(iter_records(info), info),
+        records=_at_least_one(iter_records(info, encode=record_values), info),
         search_run=search_run,
         progress=progress,
         note=note,
     )
     return ImportResult(info=info, row=row)
+
+
+def _refuse_repeat(store: Store, info: FileInfo, sha256: str) -> None:
+    earlier = store.find_imports_by_hash(sha256)
+    if earlier:
+        first = earlier[0]
+        raise DuplicateImportError(
+            str(info.path),
+            f"this content was imported before (import {first.id}, {first.file_name}, "
+            f"source {first.source!r}, {first.imported_at[:19].replace('T', ' ')})",
+            "pass --again to import it a second time",
+        )
 
 
 def import_files(
@@ -93,7 +144,7 @@ def import_files(
     return [import_file(store, info, source=source, again=again) for info in infos]
 
 
-def _at_least_one(records: Iterable[Record], info: FileInfo) -> Iterator[Record]:
+def _at_least_one(records: Iterable[T], info: FileInfo) -> Iterator[T]:
     """The records, and a :class:`FormatError` at the end if there were none: a file that
     parses to nothing (a header-only CSV, a RIS file read as BibTeX) is a mistake, and storing
     an empty import would make the right import of the same file look like a repeat."""

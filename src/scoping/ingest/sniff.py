@@ -108,10 +108,14 @@ def _choose_encoding(path: Path, first: bytes, encoding: str | None) -> str:
 
 
 def inspect_file(path: str | os.PathLike[str], *, encoding: str | None = None,
-                 fmt: str | None = None) -> FileInfo:
+                 fmt: str | None = None, whole: bool = True) -> FileInfo:
     """Hash, check and classify ``path``; raise a :class:`~scoping.errors.InputFileError`.
 
-    ``encoding`` and ``fmt`` override detection.
+    ``encoding`` and ``fmt`` override detection. With ``whole=False`` only the first block is
+    read (encoding, format, binary content): the caller must then call :func:`scan_file` (the
+    content hash and the decoding of every byte), or read the file with a reader that checks
+    its decoding the same way (:func:`scoping.ingest.iter_records` does), and the returned
+    ``sha256`` is empty.
     """
     p = Path(path)
     if fmt is not None and fmt not in FORMATS:
@@ -123,30 +127,63 @@ def inspect_file(path: str | os.PathLike[str], *, encoding: str | None = None,
     size = p.stat().st_size
     if size == 0:
         raise FormatError(str(p), "the file is empty", "export the records again")
+    with p.open("rb") as fh:
+        first = fh.read(_BLOCK)
+    chosen = _choose_encoding(p, first, encoding)
+    if whole:
+        sha256, head = scan_file(p, chosen)
+    else:
+        sha256, head = "", _decode_head(p, chosen, first, final=len(first) == size)
+    if not head.strip():
+        raise FormatError(str(p), "the file holds only white space", "export the records again")
+    if "\x00" in head:
+        raise FormatError(
+            str(p), "binary file (it contains NUL characters), not a text export",
+            "export the records as RIS, MEDLINE, BibTeX, CSV or XML and import that file",
+        )
+    detected = fmt if fmt is not None else detect_format(p, head)
+    return FileInfo(path=p, size=size, sha256=sha256, encoding=chosen, format=detected, head=head)
+
+
+def _decode_head(path: Path, encoding: str, first: bytes, *, final: bool) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        return decoder.decode(first, final=final)[:_HEAD_CHARS]
+    except UnicodeDecodeError as exc:
+        raise _decoding_error(path, encoding, first, exc, 1) from exc
+
+
+def _decoding_error(path: Path, encoding: str, block: bytes, exc: UnicodeDecodeError,
+                    line: int) -> EncodingError:
+    line += block[: exc.start].count(b"\n")
+    bad = block[exc.start : exc.start + 1].hex()
+    hint = (
+        "if it was saved as Latin-1 or Windows-1252, pass --encoding cp1252"
+        if encoding.startswith("utf") else "pass the encoding it was saved in with --encoding"
+    )
+    return EncodingError(str(path), f"not valid {encoding} (byte 0x{bad})", hint, where=f"line {line}")
+
+
+def scan_file(path: str | os.PathLike[str], encoding: str) -> tuple[str, str]:
+    """Read the whole file: its SHA-256 and its first characters, decoded as ``encoding``.
+
+    Raises :class:`~scoping.errors.EncodingError`, naming the line, at the first byte that is
+    not valid in ``encoding``.
+    """
+    p = Path(path)
     digest = hashlib.sha256()
     head_parts: list[str] = []
     head_len = 0
     line = 1
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     with p.open("rb") as fh:
-        first = fh.read(_BLOCK)
-        chosen = _choose_encoding(p, first, encoding)
-        decoder = codecs.getincrementaldecoder(chosen)(errors="strict")
-        block = first
+        block = fh.read(_BLOCK)
         while block:
             digest.update(block)
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
-                done = block[: exc.start]
-                line += done.count(b"\n")
-                bad = block[exc.start : exc.start + 1].hex()
-                hint = (
-                    "if it was saved as Latin-1 or Windows-1252, pass --encoding cp1252"
-                    if chosen.startswith("utf") else "pass the encoding it was saved in with --encoding"
-                )
-                raise EncodingError(
-                    str(p), f"not valid {chosen} (byte 0x{bad})", hint, where=f"line {line}"
-                ) from exc
+                raise _decoding_error(p, encoding, block, exc, line) from exc
             line += text.count("\n")
             if head_len < _HEAD_CHARS:
                 head_parts.append(text[: _HEAD_CHARS - head_len])
@@ -156,20 +193,10 @@ def inspect_file(path: str | os.PathLike[str], *, encoding: str | None = None,
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise EncodingError(
-                str(p), f"the file ends inside a {chosen} character (truncated?)",
+                str(p), f"the file ends inside a {encoding} character (truncated?)",
                 "export the records again", where=f"line {line}",
             ) from exc
-    head = "".join(head_parts)
-    if not head.strip():
-        raise FormatError(str(p), "the file holds only white space", "export the records again")
-    if "\x00" in head:
-        raise FormatError(
-            str(p), "binary file (it contains NUL characters), not a text export",
-            "export the records as RIS, MEDLINE, BibTeX, CSV or XML and import that file",
-        )
-    detected = fmt if fmt is not None else detect_format(p, head)
-    return FileInfo(path=p, size=size, sha256=digest.hexdigest(), encoding=chosen,
-                    format=detected, head=head)
+    return digest.hexdigest(), "".join(head_parts)
 
 
 _RIS_TAG = re.compile(r"^[A-Z][A-Z0-9]  -( |$)", re.M)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from scoping.store.core import ImportRow, Store, StoredRecord, database_url, redact_url, utc_now
+from scoping.store.core import (
+    ImportRow,
+    RecordValues,
+    Store,
+    StoredRecord,
+    database_url,
+    record_values,
+    redact_url,
+    utc_now,
+)
 from scoping.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
     "ImportRow",
+    "RecordValues",
     "Store",
     "StoredRecord",
     "database_url",
+    "record_values",
     "redact_url",
     "utc_now",
 ]

@@ -24,7 +24,10 @@ from scoping.errors import SchemaVersionError, StoreError
 from scoping.records import FIELDS, Record
 from scoping.store import schema
 
-__all__ = ["ImportRow", "Store", "StoredRecord", "database_url", "redact_url", "utc_now"]
+__all__ = [
+    "ImportRow", "RecordValues", "Store", "StoredRecord", "database_url", "record_values",
+    "redact_url", "utc_now",
+]
 
 BATCH = 2000
 
@@ -286,26 +289,31 @@ class Store:
         *,
         source: str,
         file_path: str,
-        sha256: str,
+        sha256: str | Callable[[], str],
         size: int,
         format: str,
         encoding: str,
-        records: Iterable[Record],
+        records: Iterable[Record | RecordValues],
         search_run: str | None = None,
         note: str | None = None,
         progress: Any = None,
     ) -> ImportRow:
         """Store one file's records in one transaction; nothing is stored if any record fails.
 
-        ``records`` is consumed lazily in batches, so memory stays bounded. ``progress`` (if
-        given) is called with the number of records stored so far after each batch.
+        ``records`` (:class:`~scoping.records.Record` objects, or their
+        :func:`record_values`) is consumed lazily in batches, so memory stays bounded.
+        ``progress`` (if given) is called with the number of records stored so far after each
+        batch. ``sha256`` may be a function that gives the file's hash (computed while the
+        records are read): it is called after the last record, still inside the transaction,
+        so that it can refuse the file by raising.
         """
         imported_at = utc_now()
         with self.engine.begin() as conn:
             import_id = conn.execute(
                 schema.imports.insert().values(
                     source=source, file_name=Path(file_path).name, file_path=file_path,
-                    sha256=sha256, size=size, format=format, encoding=encoding, n_records=0,
+                    sha256=sha256 if isinstance(sha256, str) else "", size=size, format=format,
+                    encoding=encoding, n_records=0,
                     imported_at=imported_at, search_run=search_run, note=note,
                 ).returning(schema.imports.c.id)
             ).scalar_one()
@@ -313,7 +321,8 @@ class Store:
             insert = self._record_insert_sql()
             batch: list[tuple[Any, ...]] = []
             for record in records:
-                batch.append(_record_row(record, import_id, count, source))
+                values = record if isinstance(record, tuple) else record_values(record)
+                batch.append((import_id, count, source, *values))
                 count += 1
                 if len(batch) >= BATCH:
                     conn.exec_driver_sql(insert, batch)
@@ -324,9 +333,11 @@ class Store:
                 conn.exec_driver_sql(insert, batch)
                 if progress is not None:
                     progress(count)
+            finished: dict[str, Any] = {"n_records": count}
+            if not isinstance(sha256, str):
+                finished["sha256"] = sha256()
             conn.execute(
-                schema.imports.update().where(schema.imports.c.id == import_id),
-                {"n_records": count},
+                schema.imports.update().where(schema.imports.c.id == import_id), finished
             )
             row = conn.execute(
                 sa.select(schema.imports).where(schema.imports.c.id == import_id)
@@ -404,19 +415,42 @@ class Store:
             last = rows[-1].id
 
 
-_JSON_FIELDS = frozenset({"authors", "keywords"})
 _RECORD_COLUMNS: tuple[str, ...] = (
     "import_id", "position", "source", "line", *FIELDS, "extra", "raw",
 )
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_quote = json.encoder.encode_basestring  # the JSON string, as _dumps writes it (C when available)
+_LIST_FIELDS = frozenset({"authors", "keywords"})
+_FIELD_INDEX = tuple((name, name in _LIST_FIELDS) for name in FIELDS)
+
+RecordValues = tuple[Any, ...]
+"""A record encoded for the records table by :func:`record_values`."""
 
 
-def _record_row(record: Record, import_id: int, position: int, source: str) -> tuple[Any, ...]:
-    values: list[Any] = [import_id, position, source, record.line]
-    for name in FIELDS:
+def _json_list(items: list[Any]) -> str:
+    """``_dumps(items)``, without the encoder's set-up for the usual list of strings."""
+    if not items:
+        return "[]"
+    for item in items:
+        if type(item) is not str:
+            return _dumps(items)
+    return "[" + ",".join(map(_quote, items)) + "]"
+
+
+def record_values(record: Record) -> RecordValues:
+    """The values a record is stored as: its line, every field (lists as JSON text), the
+    extra fields as JSON text and the raw text, in the order of the records table's columns.
+
+    A pure function of the record, so a parser process can encode records before handing
+    them over (a tuple of strings crosses a process boundary several times faster than a
+    :class:`~scoping.records.Record`); :meth:`Store.add_import` takes either.
+    """
+    values: list[Any] = [record.line]
+    for name, is_list in _FIELD_INDEX:
         value = getattr(record, name)
-        values.append(_dumps(value) if name in _JSON_FIELDS else value)
-    values.append(_dumps(record.extra))
+        values.append(_json_list(value) if is_list else value)
+    extra = record.extra
+    values.append(_dumps(extra) if extra else "{}")
     values.append(record.raw)
     return tuple(values)
 
