@@ -3,11 +3,20 @@
 The input files are built by repeating real records (tests/data) with changed identifiers
 (PMID, DOI, RIS ID), so every record is distinct. Each import runs the real command,
 `scoping import FILE --source NAME`, in a fresh process (inspect + hash + parse + store, one
-transaction), and that process reports its own wall time and peak resident memory.
+transaction), and that process reports its own wall time and peak resident memory, and the
+peak of the largest of the parser processes it started (the whole import's peak is at most
+its own plus one such peak per parser process: one per core).
 
-    python bench/import_speed.py [--records 100000] [--keep DIR]
+    python bench/import_speed.py [--records 100000] [--keep DIR] [--ceilings]
 
 Goal (issue 2): at least 20,000 records/second end to end, peak memory under 1 GB.
+
+With ``--ceilings`` it also measures, for each file, the highest rate that parts of the work
+allow on their own, whatever the rest costs:
+- storing: the records, parsed and encoded beforehand, stored through ``Store.add_import``
+  into a fresh SQLite store (one transaction, as an import does; SQLite has one writer);
+- parsing: CPU time per record of the reader in one process, spread over every core;
+- lxml (PubMed XML): CPU time per article of lxml building the tree alone, over every core.
 """
 
 from __future__ import annotations
@@ -35,8 +44,13 @@ except SystemExit as exc:
     if exc.code:
         raise
 elapsed = time.perf_counter() - start
+import multiprocessing
+for child in multiprocessing.active_children():  # the parser processes, waited for
+    child.join()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": elapsed, "peak_bytes": peak}), file=sys.stderr)
+worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"seconds": elapsed, "peak_bytes": peak, "worker_peak_bytes": worker}),
+      file=sys.stderr)
 """
 
 
@@ -94,10 +108,57 @@ def run_import(review: Path, path: Path, source: str) -> dict[str, float]:
     return report
 
 
+def ceilings(path: Path, work: Path) -> dict[str, float]:
+    """Records/second that storing alone, and parsing alone on every core, would allow."""
+    import os
+
+    from scoping.ingest import inspect_file, iter_records
+    from scoping.review import init_review
+    from scoping.store import Store, record_values
+
+    info = inspect_file(path)
+    cores = os.cpu_count() or 1
+    start = time.process_time()
+    rows = list(iter_records(info, background=False, encode=record_values))
+    parse_cpu = time.process_time() - start
+    n = len(rows)
+    review = work / "review-ceiling"
+    if review.exists():
+        shutil.rmtree(review)
+    init_review(review)
+    store = Store.open(review / "screening" / "review.db")
+    start = time.perf_counter()
+    store.add_import(source="Bench", file_path=str(path), sha256=info.sha256, size=info.size,
+                     format=info.format, encoding=info.encoding, records=rows)
+    store.close()
+    stored = time.perf_counter() - start
+    del rows
+    shutil.rmtree(review)
+    result = {"store": n / stored, "parse": n / parse_cpu * cores}
+    if info.format == "pubmed-xml":
+        from lxml import etree
+
+        cpu = 0.0
+        with path.open("rb") as stream:
+            parser = etree.XMLPullParser(events=("end",), tag="PubmedArticle", huge_tree=True)
+            while block := stream.read(1 << 24):
+                start = time.process_time()
+                parser.feed(block)
+                for _event, element in parser.read_events():
+                    element.clear()
+                    while element.getprevious() is not None:
+                        del element.getparent()[0]
+                cpu += time.process_time() - start
+        result["lxml"] = n / cpu * cores
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
+    parser.add_argument("--ceilings", action="store_true",
+                        help="also measure the rate storing alone and parsing alone would allow")
     args = parser.parse_args()
 
     from scoping.review import init_review
@@ -110,9 +171,10 @@ def main() -> None:
          lambda path, n: build_ris(path, n, ["pubmed_zotero.ris"])),
     ]
     cases.append(("PubMed XML", "bench.xml", build_pubmed_xml))
+    built: dict[str, Path] = {}
     print(f"Import benchmark: {args.records:,} records per file, SQLite store, in {work}")
     print(f"{'file':28} {'MB':>7} {'KB/rec':>6} {'records':>9} {'seconds':>8} {'records/s':>10} "
-          f"{'MB/s':>6} {'peak MB':>8}")
+          f"{'MB/s':>6} {'peak MB':>8} {'parser MB':>9}")
     for label, name, builder in cases:
         path = work / name
         n = builder(path, args.records)
@@ -127,8 +189,20 @@ def main() -> None:
         rate = n / report["seconds"]
         size = path.stat().st_size
         print(f"{label:28} {size / 1e6:7.1f} {size / n / 1e3:6.1f} {n:9,} {report['seconds']:8.2f} "
-              f"{rate:10,.0f} {size / 1e6 / report['seconds']:6.0f} {report['peak_bytes'] / 1e6:8.0f}")
+              f"{rate:10,.0f} {size / 1e6 / report['seconds']:6.0f} {report['peak_bytes'] / 1e6:8.0f} "
+              f"{report['worker_peak_bytes'] / 1e6:9.0f}")
+        built[label] = path
+    print("peak MB: the importing process; parser MB: the largest of its parser processes.")
     print("Goal: >= 20,000 records/s end to end and peak memory < 1,000 MB.")
+    if args.ceilings:  # after the imports: this process grows, and a child's peak counts it
+        found = {label: ceilings(path, work) for label, path in built.items()}
+        import os
+
+        print(f"\nCeilings (records/s; parsing spread over {os.cpu_count()} cores, no other work):")
+        print(f"{'file':28} {'storing alone':>14} {'parsing alone':>14} {'lxml alone':>11}")
+        for label, ceiling in found.items():
+            lxml = f"{ceiling['lxml']:11,.0f}" if "lxml" in ceiling else f"{'-':>11}"
+            print(f"{label:28} {ceiling['store']:14,.0f} {ceiling['parse']:14,.0f} {lxml}")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 
