@@ -251,6 +251,8 @@ def _iter_in_parts(info: FileInfo, workers: int, encode: Encoder | None) -> Iter
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     if failed:
+        if not info.sha256:  # only sniffed: a byte the encoding refuses is told at once
+            scan_file(info.path, info.encoding)
         rest = itertools.islice(_iter_here(info), given, None)
         yield from (rest if encode is None else map(encode, rest))
 
