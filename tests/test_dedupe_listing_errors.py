@@ -7,6 +7,8 @@
 - one article printed twice by its journal, in two volumes under two DOIs.
 - an erratum printed in the same issue right after the article, whose record carries the
   article's abstract: part of the article (other corrections stay apart from it).
+- a citation shifted by one field (volume read as the issue, issue as the page): compared as
+  volume and issue.
 
 Each rule has tests that it links what it should and that it does not link a different
 publication that looks almost the same.
@@ -307,6 +309,54 @@ def test_other_corrections_and_notices_stay_apart_from_the_article(both: dict[st
     assert hard_conflict(prepare(article, 0), prepare(notice, 1)) is not None
 
 
+# -- a citation shifted by one field ------------------------------------------------------------
+
+MEETING_ABSTRACT = {
+    "title": "The treatment of atypical HUS", "authors": ["Loirat, C."], "year": 2011,
+    "journal": "Pediatric Nephrology. Conference: 44th Annual Scientific Meeting of the European "
+               "Society for Paediatric Nephrology",
+    "volume": "26", "issue": "9", "pages": "1746",
+}
+SHIFTED = {"volume": None, "issue": "26", "pages": "9"}
+"""The same abstract exported without its volume: volume 26 read as the issue, issue 9 as the page."""
+
+
+def test_a_citation_shifted_by_one_field_is_read_as_volume_and_issue() -> None:
+    full, shifted = row(**MEETING_ABSTRACT), row(**{**MEETING_ABSTRACT, **SHIFTED})
+    assert verdict(full, shifted) == DUPLICATE
+    assert verdict(shifted, full) == DUPLICATE
+    assert hard_conflict(prepare(full, 0), prepare(shifted, 1)) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"pages": "10"},                   # the "page" is not the other record's issue
+     {"issue": "25"},                   # the issue is not the other record's volume
+     {"volume": "26"},                  # a volume of its own: the page is a page
+     {"pages": "9-10"},                 # a page range is no issue number
+     {"year": 2012}],                   # another year: another volume of a yearly meeting
+    ids=["other-page", "other-issue", "own-volume", "page-range", "other-year"],
+)
+def test_numbers_that_do_not_fit_the_shift_stay_a_conflict(change: dict[str, Any]) -> None:
+    full, other = row(**MEETING_ABSTRACT), row(**{**MEETING_ABSTRACT, **SHIFTED, **change})
+    assert verdict(full, other) != DUPLICATE
+    assert hard_conflict(prepare(full, 0), prepare(other, 1)) is not None
+
+
+def test_a_shifted_citation_is_no_proof_in_another_journal() -> None:
+    authors = ["Loirat, C.", "Fremeaux-Bacchi, V."]
+    full = row(**{**MEETING_ABSTRACT, "authors": authors})
+    other = row(**{**MEETING_ABSTRACT, **SHIFTED, "authors": authors,
+                   "journal": "Nephrology Dialysis Transplantation"})
+    assert verdict(full, other) != DUPLICATE
+
+
+def test_a_shifted_citation_does_not_join_another_title_in_that_issue() -> None:
+    full = row(**MEETING_ABSTRACT)
+    other = row(**{**MEETING_ABSTRACT, **SHIFTED, "title": "Eculizumab in atypical HUS after a transplant"})
+    assert verdict(full, other) == DISTINCT
+
+
 # -- the benchmark sets these rules came from --------------------------------------------------
 
 
@@ -321,7 +371,7 @@ def _benchmark(folder: Path) -> tuple[list[str], list[list[str]], list[MatchRow]
     return ids, truth, [MatchRow.from_record(i, r) for i, r in enumerate(records)]
 
 
-@pytest.mark.parametrize(("name", "max_fn"), [("diabetes", 0), ("haematology", 15), ("stroke", 2),
+@pytest.mark.parametrize(("name", "max_fn"), [("diabetes", 0), ("haematology", 14), ("stroke", 2),
                                             ("digital_work", 1)])
 def test_benchmark_sets_without_false_links(shared_data: Path, name: str, max_fn: int) -> None:
     folder = shared_data / "bib-dedupe-0.7.2" / "bib_dedupe" / "data" / name

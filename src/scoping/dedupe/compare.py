@@ -6,7 +6,7 @@ years more than one apart, an erratum/reply/comment/retraction beside an article
 parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
 same journal.
 
-Four exceptions, where a difference is a database's or a publisher's error rather than a
+Five exceptions, where a difference is a database's or a publisher's error rather than a
 second publication:
 
 - one publication listed twice in one volume (:func:`_listed_twice`): the same title of five
@@ -23,6 +23,10 @@ second publication:
 - an erratum printed with the article and indexed as it (:func:`_erratum_with_article`): in the
   same issue, on one or two pages after the article, with the article's title, authors and
   abstract; every other correction stays apart from the article it corrects.
+- a citation shifted by one field (:func:`_shifted`): a record without a volume whose issue is
+  the other record's volume and whose "page" is the other's issue, in the same journal and
+  year, had its volume read as the issue and its issue as the page; it is compared as volume
+  and issue, with no page.
 
 :func:`decide` turns a :class:`Comparison` into a :class:`Decision`: ``duplicate`` only on strong
 evidence (the same DOI or PMID with compatible titles; or title, authors, year and journal,
@@ -61,7 +65,7 @@ and otherwise: a similar title (>= 0.8) with some agreement is doubtful, the res
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -110,6 +114,8 @@ class Comparison:
     doi: bool | None = None
     pmid: bool | None = None
     abstract: float | None = None
+    shifted: bool = False
+    """One record's volume and issue were read from its issue and page fields (:func:`_shifted`)."""
     conflicts: list[str] = field(default_factory=list)
     soft: list[str] = field(default_factory=list)
     """Reasons to ask a person rather than link (a preprint beside another version)."""
@@ -461,6 +467,34 @@ def _erratum_with_article(e: Keys, article: Keys) -> bool:
     return _authors_strong(e, article, similarity, first)
 
 
+def _shifted(a: Keys, b: Keys) -> Keys | None:
+    """``a`` re-read when its citation is shifted by one field against ``b``, else ``None``.
+
+    Some exports drop the volume and move what follows up one field: "Pediatr Nephrol, issue
+    26, page 9" for volume 26, issue 9. Re-read only when the two numbers fit exactly: ``a``
+    has no volume, its issue is ``b``'s volume and its one "page" is ``b``'s issue, in the
+    same journal and year. The re-read record has that volume and issue and no page; a
+    record with a volume of its own, a page range or another page is compared as it is.
+    """
+    if a.volume or not a.issue or a.issue != b.volume or not b.issue or a.first_page != b.issue:
+        return None
+    if (a.last_page and a.last_page != a.first_page) or a.year is None or a.year != b.year:
+        return None
+    journal = _journal(a, b)
+    if journal is None or journal < 0.9:
+        return None
+    return replace(a, volume=a.issue, issue=a.first_page, first_page="", last_page="")
+
+
+def _aligned(a: Keys, b: Keys) -> tuple[Keys, Keys]:
+    """``a`` and ``b``, one of them re-read when its citation is shifted (:func:`_shifted`)."""
+    if not a.volume and a.issue and b.volume:
+        return _shifted(a, b) or a, b
+    if not b.volume and b.issue and a.volume:
+        return a, _shifted(b, a) or b
+    return a, b
+
+
 def _same_range(a: Keys, b: Keys) -> bool:
     return bool(a.last_page) and a.first_page != a.last_page and a.first_page == b.first_page \
         and a.last_page == b.last_page
@@ -479,7 +513,9 @@ def _same_page(x: str, y: str) -> bool:
 
 def compare(a: Keys, b: Keys) -> Comparison:
     """Measure every field of ``a`` against ``b`` and list the conflicts between them."""
-    c = Comparison()
+    a_, b_ = a, b
+    a, b = _aligned(a, b)
+    c = Comparison(shifted=a is not a_ or b is not b_)
     if a.title and b.title:
         c.title_exact = a.title == b.title
         c.title = 1.0 if c.title_exact else _title_similarity(a, b)
@@ -534,6 +570,7 @@ _UNKNOWN = 2.0  # journal similarity not computed yet
 
 def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: bool) -> list[str]:
     """The conflicts between two records; with ``first``, stop at the first one found."""
+    a, b = _aligned(a, b)
     found: list[str] = []
     twice = erratum = False
     if a.abstract and a.abstract == b.abstract:
@@ -618,6 +655,13 @@ def _b(value: bool | None) -> float | None:
 
 def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     """The rule-based verdict on a compared pair (see the module docstring)."""
+    decision = _decide(a, b, c)
+    if c.shifted and decision.label != DISTINCT:
+        return Decision(decision.label, f"{decision.rule} (one citation shifted by a field)", decision.score)
+    return decision
+
+
+def _decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     score = _score(c)
     title = c.title if c.title is not None else 0.0
     short_words = min(a.title_words, b.title_words)

@@ -96,11 +96,14 @@ class DedupeResult:
     """Existing works joined by a person's decision: ``(new work id, old work ids)``."""
 
 
+_SHOWN_IF_TRUE = ("title_exact", "title_prefix", "shifted")
+
+
 def explain_fields(c: Comparison) -> dict[str, object]:
     """The per-field comparison as stored and shown (rounded, without empty values)."""
     out: dict[str, object] = {}
     for name, value in c.as_dict().items():
-        if value is None or value == [] or (value is False and name in ("title_exact", "title_prefix")):
+        if value is None or value == [] or (value is False and name in _SHOWN_IF_TRUE):
             continue
         out[name] = round(value, 3) if isinstance(value, float) else value
     return out
