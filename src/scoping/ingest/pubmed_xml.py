@@ -256,6 +256,15 @@ def _find_text(element: ET.Element | None, path: str) -> str | None:
     return _text(element.find(path))
 
 
+def _children(element: ET.Element) -> dict[Any, ET.Element]:
+    """The first child element of each tag, as ``element.find(tag)`` would give it."""
+    found: dict[Any, ET.Element] = {}
+    for child in element:
+        if child.tag not in found:
+            found[child.tag] = child
+    return found
+
+
 def _authors(author_list: ET.Element | None) -> list[str]:
     names: list[str] = []
     if author_list is None:
@@ -263,13 +272,14 @@ def _authors(author_list: ET.Element | None) -> list[str]:
     for author in author_list.iterfind("Author"):
         if author.get("ValidYN") == "N":
             continue  # a name the publisher corrected; the right one is also listed
-        collective = _find_text(author, "CollectiveName")
+        parts = _children(author)  # one pass instead of a find() per part of the name
+        collective = _text(parts.get("CollectiveName"))
         if collective:
             names.append(collective)
             continue
-        last = _find_text(author, "LastName")
-        given = _find_text(author, "ForeName") or _find_text(author, "Initials")
-        suffix = _find_text(author, "Suffix")
+        last = _text(parts.get("LastName"))
+        given = _text(parts.get("ForeName")) or _text(parts.get("Initials"))
+        suffix = _text(parts.get("Suffix"))
         if last and given:
             names.append(f"{last}, {given}" + (f" {suffix}" if suffix else ""))
         elif last or given:
@@ -329,13 +339,20 @@ def _pages(pagination: ET.Element | None) -> tuple[str | None, str | None, str |
 
 
 def _article_fields(article: ET.Element) -> dict[str, Any]:
+    # the first child of each tag, one pass per element: find() per field costs more
     citation = article.find("MedlineCitation")
     data = article.find("PubmedData")
-    art = citation.find("Article") if citation is not None else None
-    journal = art.find("Journal") if art is not None else None
-    issue = journal.find("JournalIssue") if journal is not None else None
-    pub_date = issue.find("PubDate") if issue is not None else None
-    info = citation.find("MedlineJournalInfo") if citation is not None else None
+    cited = _children(citation) if citation is not None else {}
+    art = cited.get("Article")
+    parts = _children(art) if art is not None else {}
+    journal = parts.get("Journal")
+    of_journal = _children(journal) if journal is not None else {}
+    issue = of_journal.get("JournalIssue")
+    of_issue = _children(issue) if issue is not None else {}
+    pub_date = of_issue.get("PubDate")
+    dated = _children(pub_date) if pub_date is not None else {}
+    info = cited.get("MedlineJournalInfo")
+    of_info = _children(info) if info is not None else {}
     ids = _ids(data.find("ArticleIdList") if data is not None else None)
 
     doi = None
@@ -344,23 +361,23 @@ def _article_fields(article: ET.Element) -> dict[str, Any]:
             if location.get("EIdType") == "doi":
                 doi = _text(location)
                 break
-    medline_pages, start, end = _pages(art.find("Pagination") if art is not None else None)
-    pmid = _find_text(citation, "PMID") or ids.get("pubmed")
+    medline_pages, start, end = _pages(parts.get("Pagination"))
+    pmid = _text(cited.get("PMID")) or ids.get("pubmed")
     fields: dict[str, Any] = {
-        "title": _find_text(art, "ArticleTitle") or _find_text(art, "VernacularTitle"),
-        "abstract": _abstract(art.find("Abstract") if art is not None else None),
-        "authors": _authors(art.find("AuthorList") if art is not None else None),
-        "year": _find_text(pub_date, "Year") or _find_text(pub_date, "MedlineDate")
+        "title": _text(parts.get("ArticleTitle")) or _text(parts.get("VernacularTitle")),
+        "abstract": _abstract(parts.get("Abstract")),
+        "authors": _authors(parts.get("AuthorList")),
+        "year": _text(dated.get("Year")) or _text(dated.get("MedlineDate"))
         or _find_text(art, "ArticleDate/Year"),
-        "journal": _find_text(journal, "Title") or _find_text(journal, "ISOAbbreviation")
-        or _find_text(info, "MedlineTA"),
-        "volume": _find_text(issue, "Volume"),
-        "issue": _find_text(issue, "Issue"),
+        "journal": _text(of_journal.get("Title")) or _text(of_journal.get("ISOAbbreviation"))
+        or _text(of_info.get("MedlineTA")),
+        "volume": _text(of_issue.get("Volume")),
+        "issue": _text(of_issue.get("Issue")),
         "doi": doi or ids.get("doi"),
         "pmid": pmid,
-        "issn": _find_text(journal, "ISSN") or _find_text(info, "ISSNLinking"),
+        "issn": _text(of_journal.get("ISSN")) or _text(of_info.get("ISSNLinking")),
         "keywords": _keywords(citation),
-        "language": _find_text(art, "Language"),
+        "language": _text(parts.get("Language")),
         "doc_type": _find_text(art, "PublicationTypeList/PublicationType"),
         "source_id": pmid,
     }
