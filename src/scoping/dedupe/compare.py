@@ -427,6 +427,11 @@ def _printed_twice(a: Keys, b: Keys) -> bool:
     sa, sb = _span(a), _span(b)
     if sa is None or sb is None or sa[2] - sa[1] < 2 or sa[2] - sa[1] != sb[2] - sb[1]:
         return False
+    return _same_journal_and_authors(a, b)
+
+
+def _same_journal_and_authors(a: Keys, b: Keys) -> bool:
+    """The same journal (0.9 or more) and the same authors, as many on each record."""
     journal = _journal(a, b)
     if journal is None or journal < 0.9 or len(a.authors) != len(b.authors):
         return False
@@ -460,11 +465,7 @@ def _erratum_with_article(e: Keys, article: Keys) -> bool:
     title = _ERRATUM_HEAD.sub("", e.title)
     if title.count(" ") < 4 or not (article.title.startswith(title) or title.startswith(article.title)):
         return False
-    journal = _journal(e, article)
-    if journal is None or journal < 0.9 or len(e.authors) != len(article.authors):
-        return False
-    similarity, first = _author_similarity(e, article)
-    return _authors_strong(e, article, similarity, first)
+    return _same_journal_and_authors(e, article)
 
 
 def _shifted(a: Keys, b: Keys) -> Keys | None:
