@@ -256,10 +256,10 @@ def _find_text(element: ET.Element | None, path: str) -> str | None:
     return _text(element.find(path))
 
 
-def _children(element: ET.Element) -> dict[Any, ET.Element]:
+def _children(element: ET.Element | None) -> dict[Any, ET.Element]:
     """The first child element of each tag, as ``element.find(tag)`` would give it."""
     found: dict[Any, ET.Element] = {}
-    for child in element:
+    for child in () if element is None else element:
         if child.tag not in found:
             found[child.tag] = child
     return found
@@ -342,17 +342,13 @@ def _article_fields(article: ET.Element) -> dict[str, Any]:
     # the first child of each tag, one pass per element: find() per field costs more
     citation = article.find("MedlineCitation")
     data = article.find("PubmedData")
-    cited = _children(citation) if citation is not None else {}
+    cited = _children(citation)
     art = cited.get("Article")
-    parts = _children(art) if art is not None else {}
-    journal = parts.get("Journal")
-    of_journal = _children(journal) if journal is not None else {}
-    issue = of_journal.get("JournalIssue")
-    of_issue = _children(issue) if issue is not None else {}
-    pub_date = of_issue.get("PubDate")
-    dated = _children(pub_date) if pub_date is not None else {}
-    info = cited.get("MedlineJournalInfo")
-    of_info = _children(info) if info is not None else {}
+    parts = _children(art)
+    of_journal = _children(parts.get("Journal"))
+    of_issue = _children(of_journal.get("JournalIssue"))
+    dated = _children(of_issue.get("PubDate"))
+    of_info = _children(cited.get("MedlineJournalInfo"))
     ids = _ids(data.find("ArticleIdList") if data is not None else None)
 
     doi = None
