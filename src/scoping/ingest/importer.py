@@ -6,12 +6,12 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
 from scoping.errors import DuplicateImportError, FormatError, UsageError
-from scoping.ingest import FileInfo, inspect_file, iter_records, reads_in_parts
+from scoping.ingest import FileInfo, inspect_file, iter_records, reads_in_parts, scan_file
 from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.store import ImportRow, Store, record_values
 
@@ -47,6 +47,7 @@ def inspect_files(paths: Sequence[str | os.PathLike[str]], *, fmt: str | None = 
         info = inspect_file(paths[0], encoding=encoding, fmt=fmt, whole=False)
         if reads_in_parts(info):
             return [info]
+        return [replace(info, sha256=scan_file(info.path, info.encoding)[0])]
     return [inspect_file(path, encoding=encoding, fmt=fmt) for path in paths]
 
 
