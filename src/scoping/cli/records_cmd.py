@@ -79,9 +79,10 @@ def import_cmd(files: tuple[str, ...], source: str, fmt: str | None, encoding: s
     Formats are detected from the content: RIS (all common dialects), PubMed/MEDLINE text
     (.nbib), PubMed XML, Web of Science plain text and tab-delimited, BibTeX, CSV/TSV and
     EndNote XML. The original text of every record is kept. The format and encoding of
-    every file are checked before any is stored; then the files are imported one by one,
-    each whole or not at all (a file that fails stores nothing of itself; the files before
-    it, reported as imported, stay).
+    every file are checked before any is stored (a single large RIS or PubMed XML file has
+    its encoding checked while it is read); then the files are imported one by one, each
+    whole or not at all (a file that fails stores nothing of itself; the files before it,
+    reported as imported, stay).
 
     \b
     Examples:
