@@ -1,17 +1,23 @@
 # The two set-up commands of the README:
 #   make demo   build everything and run `scoping demo` (offline, bundled real data)
-#   make test   build everything and run the whole test suite (CI runs this)
+#   make test   build everything and run the whole test suite (CI runs this, then `make lint`)
+#
+# Installs are reproducible: the virtual environment gets exactly the versions pinned (with
+# hashes) in requirements.lock, then scoping itself without resolving anything again.
+# `make lock` refreshes the lock from pyproject.toml's ranges (uv pip compile; see README).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+LOCK    = requirements.lock
 
-.PHONY: install demo test lint bench clean system-packages
+.PHONY: install demo test lint lock bench clean system-packages
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 install: $(BIN)/.installed
@@ -26,9 +32,14 @@ test: install system-packages
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench || true
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --upgrade --quiet -o $(LOCK)
 
 bench: install
 	$(BIN)/python bench/import_speed.py
