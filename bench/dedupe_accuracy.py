@@ -40,8 +40,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SETS = ("cardiac", "diabetes", "cytology_screening", "haematology", "respiratory", "stroke",
-        "digital_work")
+SETS = ("cardiac", "diabetes", "cytology_screening", "haematology", "respiratory", "stroke", "digital_work")
 VENV = Path(os.environ.get("BIB_DEDUPE_VENV", "/tmp/bench-venvs/bib-dedupe"))
 
 SCOPING_RUNNER = r"""
@@ -99,8 +98,9 @@ def bib_dedupe_python(install: bool) -> Path | None:
     print(f"creating {VENV} and installing bib-dedupe from PyPI ...", flush=True)
     VENV.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "bib-dedupe"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "bib-dedupe"], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         print(f"bib-dedupe could not be installed: {done.stderr.strip()[-400:]}")
         return None
@@ -125,16 +125,33 @@ def truth_of(folder: Path) -> tuple[list[str], list[list[str]]]:
 def run_scoping(name: str, source: Path, work: Path) -> dict[str, Any]:
     review = work / f"scoping-{name}"
     subprocess.run([sys.executable, "-m", "scoping", "init", str(review)], check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "scoping", "--review", str(review), "import", str(source),
-                    "--source", name], check=True, capture_output=True)
-    done = subprocess.run([sys.executable, "-c", SCOPING_RUNNER, str(review)], capture_output=True,
-                          text=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "scoping", "--review", str(review), "import", str(source), "--source", name],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SCOPING_RUNNER, str(review)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise SystemExit(f"scoping failed on {name}:\n{done.stderr}")
     stats = json.loads(done.stdout.strip().splitlines()[-1])
     groups_csv = work / f"scoping-{name}.csv"
-    subprocess.run([sys.executable, "-m", "scoping", "--review", str(review), "dedupe", "groups",
-                    "--out", str(groups_csv)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scoping",
+            "--review",
+            str(review),
+            "dedupe",
+            "groups",
+            "--out",
+            str(groups_csv),
+        ],
+        check=True,
+        capture_output=True,
+    )
     by_work: dict[str, list[str]] = {}
     with groups_csv.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
@@ -145,8 +162,12 @@ def run_scoping(name: str, source: Path, work: Path) -> dict[str, Any]:
 
 def run_bib_dedupe(python: Path, name: str, source: Path, work: Path) -> dict[str, Any] | None:
     target = work / f"bib-dedupe-{name}.json"
-    done = subprocess.run([str(python), "-c", BIB_DEDUPE_RUNNER, str(source), str(target)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(python), "-c", BIB_DEDUPE_RUNNER, str(source), str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         print(f"bib-dedupe failed on {name}: {done.stderr.strip()[-400:]}")
         return None
@@ -160,28 +181,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
     parser.add_argument("--no-bib-dedupe", action="store_true", help="run scoping only")
-    parser.add_argument("--no-install", action="store_true",
-                        help=f"do not create {VENV} when it is missing")
+    parser.add_argument("--no-install", action="store_true", help=f"do not create {VENV} when it is missing")
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     data = data_dir()
     if data is None:
-        raise SystemExit("The benchmark data is absent: ../shared/data/bib-dedupe-0.7.2 was not found "
-                         "next to the repository (set SCOPING_SHARED_DATA to the folder holding it). "
-                         "Nothing was measured.")
+        raise SystemExit(
+            "The benchmark data is absent: ../shared/data/bib-dedupe-0.7.2 was not found "
+            "next to the repository (set SCOPING_SHARED_DATA to the folder holding it). "
+            "Nothing was measured."
+        )
     python = None if args.no_bib_dedupe else bib_dedupe_python(install=not args.no_install)
     if python is None and not args.no_bib_dedupe:
         print(f"bib-dedupe is absent ({VENV} missing and not installed): scoping runs alone.")
     version = bib_dedupe_version(python) if python else None
-    print(f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; data {data}"
-          + (f"; bib-dedupe {version} in {VENV}" if version else ""))
+    print(
+        f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; data {data}"
+        + (f"; bib-dedupe {version} in {VENV}" if version else "")
+    )
     tools = ["scoping"] + (["bib-dedupe"] if python else [])
     totals: dict[str, Counts] = {tool: Counts(0, 0, 0, 0) for tool in tools}
     seconds = dict.fromkeys(tools, 0.0)
     peaks = dict.fromkeys(tools, 0)
     results: list[dict[str, Any]] = []
-    print(f"{'set':<19} {'tool':<11} {'TP':>5} {'FP':>3} {'FN':>4} {'TN':>5} {'sens':>7} {'spec':>7} "
-          f"{'prec':>7} {'F1':>7} {'doubt':>6} {'time s':>7} {'peak MB':>8}")
+    print(
+        f"{'set':<19} {'tool':<11} {'TP':>5} {'FP':>3} {'FN':>4} {'TN':>5} {'sens':>7} {'spec':>7} "
+        f"{'prec':>7} {'F1':>7} {'doubt':>6} {'time s':>7} {'peak MB':>8}"
+    )
     with tempfile.TemporaryDirectory(prefix="scoping-accuracy-") as tmp:
         work = Path(tmp)
         for name in [s for s in args.sets.split(",") if s]:
@@ -201,20 +227,38 @@ def main() -> None:
                 totals[tool] = totals[tool] + counts
                 seconds[tool] += run["seconds"]
                 peaks[tool] = max(peaks[tool], run["peak_bytes"])
-                row = {"set": name, "tool": tool, **counts.as_dict(), "uncertain": run["uncertain"],
-                       "seconds": round(run["seconds"], 2), "peak_mb": round(run["peak_bytes"] / 2**20)}
+                row = {
+                    "set": name,
+                    "tool": tool,
+                    **counts.as_dict(),
+                    "uncertain": run["uncertain"],
+                    "seconds": round(run["seconds"], 2),
+                    "peak_mb": round(run["peak_bytes"] / 2**20),
+                }
                 results.append(row)
-                print(f"{name:<19} {tool:<11} {counts.tp:>5} {counts.fp:>3} {counts.fn:>4} {counts.tn:>5} "
-                      f"{counts.sensitivity:>7.4f} {counts.specificity:>7.4f} {counts.precision:>7.4f} "
-                      f"{counts.f1:>7.4f} {run['uncertain']:>6} {run['seconds']:>7.1f} "
-                      f"{run['peak_bytes'] / 2**20:>8.0f}", flush=True)
+                print(
+                    f"{name:<19} {tool:<11} {counts.tp:>5} {counts.fp:>3} {counts.fn:>4} {counts.tn:>5} "
+                    f"{counts.sensitivity:>7.4f} {counts.specificity:>7.4f} {counts.precision:>7.4f} "
+                    f"{counts.f1:>7.4f} {run['uncertain']:>6} {run['seconds']:>7.1f} "
+                    f"{run['peak_bytes'] / 2**20:>8.0f}",
+                    flush=True,
+                )
     for tool in tools:
         c = totals[tool]
-        results.append({"set": "combined", "tool": tool, **c.as_dict(), "seconds": round(seconds[tool], 2),
-                        "peak_mb": round(peaks[tool] / 2**20)})
-        print(f"{'combined':<19} {tool:<11} {c.tp:>5} {c.fp:>3} {c.fn:>4} {c.tn:>5} {c.sensitivity:>7.4f} "
-              f"{c.specificity:>7.4f} {c.precision:>7.4f} {c.f1:>7.4f} {'':>6} {seconds[tool]:>7.1f} "
-              f"{peaks[tool] / 2**20:>8.0f}")
+        results.append(
+            {
+                "set": "combined",
+                "tool": tool,
+                **c.as_dict(),
+                "seconds": round(seconds[tool], 2),
+                "peak_mb": round(peaks[tool] / 2**20),
+            }
+        )
+        print(
+            f"{'combined':<19} {tool:<11} {c.tp:>5} {c.fp:>3} {c.fn:>4} {c.tn:>5} {c.sensitivity:>7.4f} "
+            f"{c.specificity:>7.4f} {c.precision:>7.4f} {c.f1:>7.4f} {'':>6} {seconds[tool]:>7.1f} "
+            f"{peaks[tool] / 2**20:>8.0f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
 

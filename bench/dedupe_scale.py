@@ -38,8 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SETS = ("cardiac", "diabetes", "cytology_screening", "haematology", "respiratory", "stroke",
-        "digital_work")
+SETS = ("cardiac", "diabetes", "cytology_screening", "haematology", "respiratory", "stroke", "digital_work")
 
 RUNNER = r"""
 import json, resource, sys, time
@@ -76,11 +75,19 @@ def load_base(data: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
         with (data / name / "records_pre_merged.csv").open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
                 rid = f"{name}:{row['ID']}"
-                rows.append({"ID": rid, "title": row.get("title") or "",
-                             "author": row.get("author") or "", "year": row.get("year") or "",
-                             "journal": row.get("journal") or row.get("booktitle") or "",
-                             "volume": row.get("volume") or "", "number": row.get("number") or "",
-                             "pages": row.get("pages") or "", "doi": row.get("doi") or ""})
+                rows.append(
+                    {
+                        "ID": rid,
+                        "title": row.get("title") or "",
+                        "author": row.get("author") or "",
+                        "year": row.get("year") or "",
+                        "journal": row.get("journal") or row.get("booktitle") or "",
+                        "volume": row.get("volume") or "",
+                        "number": row.get("number") or "",
+                        "pages": row.get("pages") or "",
+                        "doi": row.get("doi") or "",
+                    }
+                )
                 truth[rid] = rid
         with (data / name / "merged_record_ids.csv").open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
@@ -93,8 +100,9 @@ def load_base(data: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
-def _new_work(rnd: random.Random, base: dict[str, str], vocab: list[str], surnames: list[str],
-              serial: int) -> dict[str, str]:
+def _new_work(
+    rnd: random.Random, base: dict[str, str], vocab: list[str], surnames: list[str], serial: int
+) -> dict[str, str]:
     """A different publication shaped like ``base``."""
     words = base["title"].split()
     if len(words) < 3:
@@ -105,14 +113,21 @@ def _new_work(rnd: random.Random, base: dict[str, str], vocab: list[str], surnam
         words[i] = rnd.choice(vocab)
     title = " ".join(words)
     n_auth = max(1, min(8, len(base["author"].split(" and ")) if base["author"] else rnd.randint(1, 6)))
-    authors = " and ".join(f"{rnd.choice(surnames)}, {rnd.choice('ABCDEFGHJKLMNPRSTW')}."
-                           for _ in range(n_auth))
+    authors = " and ".join(
+        f"{rnd.choice(surnames)}, {rnd.choice('ABCDEFGHJKLMNPRSTW')}." for _ in range(n_auth)
+    )
     year = str(rnd.randint(1975, 2024))
     first = rnd.randint(1, 3000)
-    return {"title": title, "author": authors, "year": year, "journal": base["journal"],
-            "volume": str(rnd.randint(1, 400)), "number": str(rnd.randint(1, 12)),
-            "pages": f"{first}-{first + rnd.randint(2, 20)}",
-            "doi": f"10.9999/bench.{serial}" if rnd.random() < 0.6 else ""}
+    return {
+        "title": title,
+        "author": authors,
+        "year": year,
+        "journal": base["journal"],
+        "volume": str(rnd.randint(1, 400)),
+        "number": str(rnd.randint(1, 12)),
+        "pages": f"{first}-{first + rnd.randint(2, 20)}",
+        "doi": f"10.9999/bench.{serial}" if rnd.random() < 0.6 else "",
+    }
 
 
 def _abbreviate(journal: str) -> str:
@@ -160,10 +175,22 @@ def build(target: Path, n: int, data: Path, seed: int = 7) -> dict[str, str]:
     """Write an n-record CSV; return record id -> true work id."""
     rnd = random.Random(seed)
     base, truth = load_base(data)
-    vocab = sorted({w.strip(".,:;()").lower() for r in base for w in r["title"].split()
-                    if _WORD.fullmatch(w.strip(".,:;()"))})
-    surnames = sorted({name.split(",")[0].strip() for r in base for name in r["author"].split(" and ")
-                       if "," in name and 2 < len(name.split(",")[0].strip()) < 20})
+    vocab = sorted(
+        {
+            w.strip(".,:;()").lower()
+            for r in base
+            for w in r["title"].split()
+            if _WORD.fullmatch(w.strip(".,:;()"))
+        }
+    )
+    surnames = sorted(
+        {
+            name.split(",")[0].strip()
+            for r in base
+            for name in r["author"].split(" and ")
+            if "," in name and 2 < len(name.split(",")[0].strip()) < 20
+        }
+    )
     out_truth: dict[str, str] = {}
 
     def records() -> Iterator[dict[str, str]]:
@@ -200,8 +227,12 @@ def build(target: Path, n: int, data: Path, seed: int = 7) -> dict[str, str]:
 
 
 def run_scoping(review: Path, *args: str) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", RUNNER, "--review", str(review), *args],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "--review", str(review), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"scoping {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     stats: dict[str, float] = json.loads(proc.stderr.strip().splitlines()[-1])
@@ -225,21 +256,26 @@ def score(groups_csv: Path, truth: dict[str, str]) -> dict[str, float | int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,30000,100000,300000,1000000",
-                        help="comma-separated record counts")
+    parser.add_argument(
+        "--sizes", default="10000,30000,100000,300000,1000000", help="comma-separated record counts"
+    )
     parser.add_argument("--keep", default=None, help="keep inputs and stores in this folder")
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     data = data_dir()
     if data is None:
-        raise SystemExit("The benchmark data is absent: ../shared/data/bib-dedupe-0.7.2 was not found "
-                         "(set SCOPING_SHARED_DATA to the folder that holds it).")
+        raise SystemExit(
+            "The benchmark data is absent: ../shared/data/bib-dedupe-0.7.2 was not found "
+            "(set SCOPING_SHARED_DATA to the folder that holds it)."
+        )
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scoping-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; data {data}")
-    header = (f"{'records':>9} {'import s':>9} {'dedupe s':>9} {'us/rec':>7} {'peak MB':>8} "
-              f"{'works':>9} {'TP':>7} {'FP':>4} {'FN':>6} {'sens':>7}")
+    header = (
+        f"{'records':>9} {'import s':>9} {'dedupe s':>9} {'us/rec':>7} {'peak MB':>8} "
+        f"{'works':>9} {'TP':>7} {'FP':>4} {'FN':>6} {'sens':>7}"
+    )
     print(header)
     results = []
     for n in sizes:
@@ -252,8 +288,9 @@ def main() -> None:
         source = folder / "records.csv"
         truth = build(source, n, data)
         review = folder / "review"
-        subprocess.run([sys.executable, "-m", "scoping", "init", str(review)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "scoping", "init", str(review)], check=True, capture_output=True
+        )
         imp = run_scoping(review, "import", str(source), "--source", "bench")
         start = time.perf_counter()
         ded = run_scoping(review, "dedupe")
@@ -263,13 +300,22 @@ def main() -> None:
         counts = score(groups, truth)
         with groups.open(encoding="utf-8") as f:
             n_works = len({line.split(",")[1] for line in list(f)[1:]})
-        result = {"records": n, "import_seconds": round(imp["seconds"], 2),
-                  "dedupe_seconds": round(ded["seconds"], 2), "dedupe_process_seconds": round(wall, 2),
-                  "peak_mb": round(ded["peak_bytes"] / 2**20), "works": n_works, **counts}
+        result = {
+            "records": n,
+            "import_seconds": round(imp["seconds"], 2),
+            "dedupe_seconds": round(ded["seconds"], 2),
+            "dedupe_process_seconds": round(wall, 2),
+            "peak_mb": round(ded["peak_bytes"] / 2**20),
+            "works": n_works,
+            **counts,
+        }
         results.append(result)
-        print(f"{n:>9,} {imp['seconds']:>9.1f} {ded['seconds']:>9.1f} {ded['seconds'] / n * 1e6:>7.0f} "
-              f"{ded['peak_bytes'] / 2**20:>8,.0f} {n_works:>9,} {counts['TP']:>7} {counts['FP']:>4} "
-              f"{counts['FN']:>6} {counts['sensitivity']:>7.4f}", flush=True)
+        print(
+            f"{n:>9,} {imp['seconds']:>9.1f} {ded['seconds']:>9.1f} {ded['seconds'] / n * 1e6:>7.0f} "
+            f"{ded['peak_bytes'] / 2**20:>8,.0f} {n_works:>9,} {counts['TP']:>7} {counts['FP']:>4} "
+            f"{counts['FN']:>6} {counts['sensitivity']:>7.4f}",
+            flush=True,
+        )
         if not args.keep:
             import shutil
 
@@ -277,8 +323,9 @@ def main() -> None:
     if len(results) > 1:
         a, b = results[0], results[-1]
         growth = (b["dedupe_seconds"] / a["dedupe_seconds"]) / (b["records"] / a["records"])
-        print(f"time per record at {b['records']:,} is {growth:.2f}x that at {a['records']:,} "
-              "(1.00 = linear)")
+        print(
+            f"time per record at {b['records']:,} is {growth:.2f}x that at {a['records']:,} (1.00 = linear)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
 

@@ -54,8 +54,15 @@ print(json.dumps({"seconds": elapsed, "peak_bytes": peak, "worker_peak_bytes": w
 """
 
 
-RIS_POOL = ["ovid_psycinfo.ris", "scopus.ris", "embase.ris", "pubmed_endnote.txt",
-            "pubmed_zotero.ris", "web_of_science.txt", "proquest.ris"]
+RIS_POOL = [
+    "ovid_psycinfo.ris",
+    "scopus.ris",
+    "embase.ris",
+    "pubmed_endnote.txt",
+    "pubmed_zotero.ris",
+    "web_of_science.txt",
+    "proquest.ris",
+]
 
 
 def build_ris(target: Path, n: int, pool: list[str] = RIS_POOL) -> int:
@@ -87,8 +94,9 @@ def build_pubmed_xml(target: Path, n: int) -> int | None:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<PubmedArticleSet>\n')
         for i in range(n):
             article = articles[i % len(articles)]
-            article = re.sub(r"<PMID( [^>]*)?>\d+</PMID>", rf"<PMID\1>{40000000 + i}</PMID>",
-                             article, count=1)
+            article = re.sub(
+                r"<PMID( [^>]*)?>\d+</PMID>", rf"<PMID\1>{40000000 + i}</PMID>", article, count=1
+            )
             article = re.sub(r'(<ArticleId IdType="doi">)([^<]+)', rf"\g<1>\g<2>.bench{i}", article)
             out.write(article + "\n")
         out.write("</PubmedArticleSet>\n")
@@ -96,8 +104,7 @@ def build_pubmed_xml(target: Path, n: int) -> int | None:
 
 
 def run_import(review: Path, path: Path, source: str) -> dict[str, float]:
-    cmd = [sys.executable, "-c", RUNNER, "--review", str(review), "import", str(path),
-           "--source", source]
+    cmd = [sys.executable, "-c", RUNNER, "--review", str(review), "import", str(path), "--source", source]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -128,8 +135,15 @@ def ceilings(path: Path, work: Path) -> dict[str, float]:
     init_review(review)
     store = Store.open(review / "screening" / "review.db")
     start = time.perf_counter()
-    store.add_import(source="Bench", file_path=str(path), sha256=info.sha256, size=info.size,
-                     format=info.format, encoding=info.encoding, records=rows)
+    store.add_import(
+        source="Bench",
+        file_path=str(path),
+        sha256=info.sha256,
+        size=info.size,
+        format=info.format,
+        encoding=info.encoding,
+        records=rows,
+    )
     store.close()
     stored = time.perf_counter() - start
     del rows
@@ -157,8 +171,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
-    parser.add_argument("--ceilings", action="store_true",
-                        help="also measure the rate storing alone and parsing alone would allow")
+    parser.add_argument(
+        "--ceilings",
+        action="store_true",
+        help="also measure the rate storing alone and parsing alone would allow",
+    )
     args = parser.parse_args()
 
     from scoping.review import init_review
@@ -167,14 +184,19 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     cases = [
         ("RIS, 7 dialects mixed", "bench.ris", build_ris),
-        ("RIS, Zotero PubMed records", "bench-small.ris",
-         lambda path, n: build_ris(path, n, ["pubmed_zotero.ris"])),
+        (
+            "RIS, Zotero PubMed records",
+            "bench-small.ris",
+            lambda path, n: build_ris(path, n, ["pubmed_zotero.ris"]),
+        ),
     ]
     cases.append(("PubMed XML", "bench.xml", build_pubmed_xml))
     built: dict[str, Path] = {}
     print(f"Import benchmark: {args.records:,} records per file, SQLite store, in {work}")
-    print(f"{'file':28} {'MB':>7} {'KB/rec':>6} {'records':>9} {'seconds':>8} {'records/s':>10} "
-          f"{'MB/s':>6} {'peak MB':>8} {'parser MB':>9}")
+    print(
+        f"{'file':28} {'MB':>7} {'KB/rec':>6} {'records':>9} {'seconds':>8} {'records/s':>10} "
+        f"{'MB/s':>6} {'peak MB':>8} {'parser MB':>9}"
+    )
     for label, name, builder in cases:
         path = work / name
         n = builder(path, args.records)
@@ -188,9 +210,11 @@ def main() -> None:
         report = run_import(review, path, "Bench")
         rate = n / report["seconds"]
         size = path.stat().st_size
-        print(f"{label:28} {size / 1e6:7.1f} {size / n / 1e3:6.1f} {n:9,} {report['seconds']:8.2f} "
-              f"{rate:10,.0f} {size / 1e6 / report['seconds']:6.0f} {report['peak_bytes'] / 1e6:8.0f} "
-              f"{report['worker_peak_bytes'] / 1e6:9.0f}")
+        print(
+            f"{label:28} {size / 1e6:7.1f} {size / n / 1e3:6.1f} {n:9,} {report['seconds']:8.2f} "
+            f"{rate:10,.0f} {size / 1e6 / report['seconds']:6.0f} {report['peak_bytes'] / 1e6:8.0f} "
+            f"{report['worker_peak_bytes'] / 1e6:9.0f}"
+        )
         built[label] = path
     print("peak MB: the importing process; parser MB: the largest of its parser processes.")
     print("Goal: >= 20,000 records/s end to end and peak memory < 1,000 MB.")

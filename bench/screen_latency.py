@@ -78,10 +78,14 @@ def copies(pool: list[Record], n: int) -> Iterator[Record]:
     for i in range(n):
         record = pool[i % len(pool)]
         yield dataclasses.replace(
-            record, source_id=f"bench-{i}",
+            record,
+            source_id=f"bench-{i}",
             doi=f"{record.doi}.bench{i}" if record.doi else None,
             pmid=str(40_000_000 + i) if record.pmid else None,
-            authors=list(record.authors), keywords=list(record.keywords), extra=dict(record.extra))
+            authors=list(record.authors),
+            keywords=list(record.keywords),
+            extra=dict(record.extra),
+        )
 
 
 def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
@@ -90,14 +94,31 @@ def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
     store = review.open_store()
     started = time.perf_counter()
     pool = real_records()
-    store.add_import(source="bench", file_path="bench/screen_latency.py", sha256="0" * 64, size=0,
-                     format="csv", encoding="utf-8", records=copies(pool, n))
+    store.add_import(
+        source="bench",
+        file_path="bench/screen_latency.py",
+        sha256="0" * 64,
+        size=0,
+        format="csv",
+        encoding="utf-8",
+        records=copies(pool, n),
+    )
     # every record its own work (de-duplication would join the copies again)
     with store.engine.begin() as conn:
         ids = [int(r) for (r,) in conn.execute(sa.select(records_table.c.id))]
-        conn.execute(record_work.insert(), [
-            {"record_id": rid, "work_id": rid, "run_id": None, "linked_by": "rule",
-             "updated_at": "2026-01-01T00:00:00Z"} for rid in ids])
+        conn.execute(
+            record_work.insert(),
+            [
+                {
+                    "record_id": rid,
+                    "work_id": rid,
+                    "run_id": None,
+                    "linked_by": "rule",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                }
+                for rid in ids
+            ],
+        )
     print(f"built {n:,} works from {len(pool):,} real records in {time.perf_counter() - started:.1f} s")
     protocol = load_protocol(review.protocol_path)
     started = time.perf_counter()
@@ -105,9 +126,20 @@ def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
     print(f"allocated them to two reviewers (dual) in {time.perf_counter() - started:.1f} s")
     if done:
         works = screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice")[:done]
-        screen_tables.add_decisions(store, ({
-            "uid": new_uid(), "stage": TITLE_ABSTRACT, "work_id": w, "reviewer": "alice",
-            "decision": "exclude"} for w in works), via="bench")
+        screen_tables.add_decisions(
+            store,
+            (
+                {
+                    "uid": new_uid(),
+                    "stage": TITLE_ABSTRACT,
+                    "work_id": w,
+                    "reviewer": "alice",
+                    "decision": "exclude",
+                }
+                for w in works
+            ),
+            via="bench",
+        )
         print(f"stored {done:,} earlier decisions of alice")
     return store, review.protocol_path
 
@@ -116,8 +148,10 @@ def report(name: str, seconds: list[float]) -> None:
     ms = sorted(s * 1000 for s in seconds)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     worst = max(range(len(seconds)), key=seconds.__getitem__)
-    print(f"{name:<11} n={len(ms):<5} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   "
-          f"max {ms[-1]:6.1f} ms (decision {worst + 1})")
+    print(
+        f"{name:<11} n={len(ms):<5} median {statistics.median(ms):6.1f} ms   p95 {p95:6.1f} ms   "
+        f"max {ms[-1]:6.1f} ms (decision {worst + 1})"
+    )
 
 
 def time_library(store: Store, protocol_path: Path, decisions: int) -> None:
@@ -126,8 +160,10 @@ def time_library(store: Store, protocol_path: Path, decisions: int) -> None:
     session = ScreeningSession(store, protocol, "alice", merge=_merged, via="bench")
     session.current()  # the first card is part of opening the queue
     gc.freeze()  # as 'scoping screen' does once the queue is open
-    print(f"opening the queue ({session.progress().remaining:,} works left): "
-          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"opening the queue ({session.progress().remaining:,} works left): "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
     report("library", screen(session, protocol.highlight, decisions))
 
 
@@ -151,12 +187,15 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
     protocol = load_protocol(protocol_path)
     started = time.perf_counter()
     model = ModelRank(store, TITLE_ABSTRACT, random_state=7)
-    session = ScreeningSession(store, protocol, "alice", merge=_merged, via="bench", rank=model,
-                               rerank_every=10)
+    session = ScreeningSession(
+        store, protocol, "alice", merge=_merged, via="bench", rank=model, rerank_every=10
+    )
     session.current()  # the first card is part of opening the queue
     gc.freeze()  # as 'scoping screen' does once the queue is open
-    print(f"opening the prioritised queue ({session.progress().remaining:,} works left): "
-          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"opening the prioritised queue ({session.progress().remaining:,} works left): "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
 
     try:
         # while the model's texts are read and vectorised in the background (the worst time)
@@ -206,8 +245,11 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=300)
     parser.add_argument("--done", type=int, default=10_000, help="decisions stored beforehand")
     parser.add_argument("--db", default=None, help="a PostgreSQL URL (default: SQLite in a temp dir)")
-    parser.add_argument("--postgres", action="store_true",
-                        help="start a throw-away PostgreSQL server (as the tests do) and use it")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throw-away PostgreSQL server (as the tests do) and use it",
+    )
     args = parser.parse_args()
     server = None
     if args.postgres:

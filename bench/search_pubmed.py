@@ -48,33 +48,53 @@ def main() -> None:
     review = work / "review"
     if review.exists():
         shutil.rmtree(review)
-    subprocess.run([sys.executable, "-m", "scoping", "init", str(review)], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "scoping", "init", str(review)], check=True, capture_output=True)
     shutil.copy(REPO / "searches" / "strategy.toml", review / "searches" / "strategy.toml")
 
     server = subprocess.Popen(
         [sys.executable, str(SERVER), "--pubmed", str(args.records), "--rate", str(RATE)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None and server.stdin is not None
         ready = server.stdout.readline().split()
         if not ready or ready[0] != "READY":
             raise SystemExit(f"the replay server did not start: {ready}")
         port = int(ready[1])
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("NCBI_API_KEY", "SCOPING_PUBMED_BATCH", "SCOPING_DB")}
-        env.update({
-            "SCOPING_PUBMED_URL": f"http://127.0.0.1:{port}/entrez/eutils/",
-            "SCOPING_EMAIL": "bench@example.org",
-            "SCOPING_PUBMED_BATCH": str(args.batch),
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("NCBI_API_KEY", "SCOPING_PUBMED_BATCH", "SCOPING_DB")
+        }
+        env.update(
+            {
+                "SCOPING_PUBMED_URL": f"http://127.0.0.1:{port}/entrez/eutils/",
+                "SCOPING_EMAIL": "bench@example.org",
+                "SCOPING_PUBMED_BATCH": str(args.batch),
+            }
+        )
         load_before = os.getloadavg()[0]
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         started = time.monotonic()  # the server logs requests on the same (system-wide) clock
         run = subprocess.run(
-            [sys.executable, "-m", "scoping", "--review", str(review), "search", "run",
-             "--database", "pubmed"], env=env, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "scoping",
+                "--review",
+                str(review),
+                "search",
+                "run",
+                "--database",
+                "pubmed",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - start
         ended = time.monotonic()
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -91,8 +111,12 @@ def main() -> None:
         if server.stdout is not None:
             server.stdout.close()
 
-    count = subprocess.run([sys.executable, "-m", "scoping", "--review", str(review), "records",
-                            "--count"], capture_output=True, text=True, check=True).stdout.strip()
+    count = subprocess.run(
+        [sys.executable, "-m", "scoping", "--review", str(review), "records", "--count"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     requests = stats["requests"]
     minimum = requests / RATE
     esearch = sum(n for p, n in stats["by_path"].items() if p.endswith("esearch.fcgi"))
@@ -102,20 +126,26 @@ def main() -> None:
     print(run.stdout.strip())
     print(f"records requested      {args.records:,} (efetch batches of {args.batch})")
     print(f"records stored         {int(count):,}")
-    print(f"requests               {requests} ({esearch} esearch, {efetch} efetch; "
-          f"{stats['throttled']} answered 429)")
+    print(
+        f"requests               {requests} ({esearch} esearch, {efetch} efetch; "
+        f"{stats['throttled']} answered 429)"
+    )
     print(f"raw pages saved        {pages} ({size / 1e6:.0f} MB)")
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     print(f"wall time              {wall:.1f} s (the whole command, from process start)")
-    print(f"CPU time               {cpu:.1f} s scoping (command and its parser processes), "
-          f"{stats['cpu_seconds']:.1f} s replay server; {os.cpu_count()} cores, load average "
-          f"{load_before:.1f} before, {load_after:.1f} after")
+    print(
+        f"CPU time               {cpu:.1f} s scoping (command and its parser processes), "
+        f"{stats['cpu_seconds']:.1f} s replay server; {os.cpu_count()} cores, load average "
+        f"{load_before:.1f} before, {load_after:.1f} after"
+    )
     times = sorted(stats["times"])
     if times:
         span = times[-1] - times[0]
-        print(f"where the time went    {times[0] - started:.2f} s start-up to the first request, "
-              f"{span:.2f} s of requests ({span / max(1, len(times) - 1):.3f} s apart), "
-              f"{ended - times[-1]:.2f} s after the last request")
+        print(
+            f"where the time went    {times[0] - started:.2f} s start-up to the first request, "
+            f"{span:.2f} s of requests ({span / max(1, len(times) - 1):.3f} s apart), "
+            f"{ended - times[-1]:.2f} s after the last request"
+        )
     print(f"minimum at {RATE:g} req/s    {minimum:.1f} s ({requests} requests / {RATE:g})")
     print(f"ratio                  {wall / minimum:.2f}  (goal <= 1.2)")
     if not args.keep:

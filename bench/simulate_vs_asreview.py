@@ -56,8 +56,11 @@ QUICK = ("Sep_2021", "Donners_2021", "Cohen_Antihistamines", "Nelson_2002")
 TARGET_RECALL = 0.95
 # `python -m scoping`, with the simulate command registered even where the CLI package does
 # not import it yet
-SCOPING = [sys.executable, "-c", "import sys, scoping.cli.simulate_cmd; from scoping.cli import main; "
-           "sys.argv[0] = 'scoping'; main()"]
+SCOPING = [
+    sys.executable,
+    "-c",
+    "import sys, scoping.cli.simulate_cmd; from scoping.cli import main; sys.argv[0] = 'scoping'; main()",
+]
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,13 @@ def prepare(dataset: Dataset, work: Path) -> tuple[Path, int, int]:
     target = work / "data" / f"{dataset.name}.csv"
     frame = pd.read_csv(dataset.path)
     frame = frame[frame[dataset.label].notna()]
-    out = pd.DataFrame({
-        "title": frame[dataset.title].fillna("").astype(str),
-        "abstract": frame[dataset.abstract].fillna("").astype(str),
-        "label_included": frame[dataset.label].astype(int),
-    })
+    out = pd.DataFrame(
+        {
+            "title": frame[dataset.title].fillna("").astype(str),
+            "abstract": frame[dataset.abstract].fillna("").astype(str),
+            "label_included": frame[dataset.label].astype(int),
+        }
+    )
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         out.to_csv(target, index=False)
@@ -114,9 +119,18 @@ def run_scoping(csv: Path, name: str, seeds: int, work: Path, fresh: bool) -> di
     if cache.is_file() and not fresh:
         return dict(json.loads(cache.read_text()))
     started = time.perf_counter()
-    command = [*SCOPING, "simulate", str(csv), "--label-column",
-               "label_included", "--seeds", str(seeds), "--json",
-               "--out-dir", str(work / "outputs")]
+    command = [
+        *SCOPING,
+        "simulate",
+        str(csv),
+        "--label-column",
+        "label_included",
+        "--seeds",
+        str(seeds),
+        "--json",
+        "--out-dir",
+        str(work / "outputs"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=work)
     if done.returncode != 0:
         raise RuntimeError(f"scoping simulate failed on {name}: {done.stderr.strip()}")
@@ -135,8 +149,7 @@ def ensure_asreview(venv: Path) -> Path | None:
     exe = venv / "bin" / "asreview"
     if exe.is_file():
         return exe
-    print(f"Creating a virtual environment for ASReview in {venv} (pip install asreview)...",
-          flush=True)
+    print(f"Creating a virtual environment for ASReview in {venv} (pip install asreview)...", flush=True)
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "asreview"], check=True)
@@ -159,22 +172,41 @@ def read_asreview_order(project: Path) -> tuple[list[int], list[int]]:
             archive.extract(name, tmp)
         with sqlite3.connect(Path(tmp) / name) as conn:
             rows = conn.execute(
-                "SELECT record_id, label, training_set FROM results ORDER BY rowid").fetchall()
+                "SELECT record_id, label, training_set FROM results ORDER BY rowid"
+            ).fetchall()
     priors = [int(r[0]) for r in rows if r[2] is None]
     labels = [int(r[1]) for r in rows if r[2] is not None]
     return priors, labels
 
 
-def run_asreview(exe: Path, csv: Path, name: str, seed: int, priors: list[int], n_records: int,
-                 total_includes: int, work: Path, fresh: bool) -> dict[str, Any]:
+def run_asreview(
+    exe: Path,
+    csv: Path,
+    name: str,
+    seed: int,
+    priors: list[int],
+    n_records: int,
+    total_includes: int,
+    work: Path,
+    fresh: bool,
+) -> dict[str, Any]:
     cache = work / "asreview" / f"{name}-s{seed}-p{priors[0]}-{priors[1]}.json"
     if cache.is_file() and not fresh:
         return dict(json.loads(cache.read_text()))
     project = cache.with_suffix(".asreview")
     project.unlink(missing_ok=True)
     started = time.perf_counter()
-    command = [str(exe), "simulate", str(csv), "--prior-idx", *map(str, priors),
-               "--seed", str(seed), "-o", str(project)]
+    command = [
+        str(exe),
+        "simulate",
+        str(csv),
+        "--prior-idx",
+        *map(str, priors),
+        "--seed",
+        str(seed),
+        "-o",
+        str(project),
+    ]
     env = {**os.environ, "TQDM_DISABLE": "1"}
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
@@ -183,8 +215,7 @@ def run_asreview(exe: Path, csv: Path, name: str, seed: int, priors: list[int], 
     got_priors, labels = read_asreview_order(project)
     if sorted(got_priors) != sorted(priors):
         raise RuntimeError(f"ASReview used priors {got_priors}, not {priors}")
-    result = {"seed": seed, "priors": priors, "seconds": seconds,
-              **scores(labels, n_records, total_includes)}
+    result = {"seed": seed, "priors": priors, "seconds": seconds, **scores(labels, n_records, total_includes)}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(result))
     project.unlink(missing_ok=True)
@@ -196,8 +227,12 @@ def scores(labels: list[int], n_records: int, total_includes: int) -> dict[str, 
     padded = labels + [0] * (n_records - 2 - len(labels))
     with_priors = [1, 0, *labels]
     to_95 = metrics.records_to_recall(with_priors, TARGET_RECALL, total_includes=total_includes)
-    return {"wss95": 100 * metrics.wss(padded, TARGET_RECALL), "rrf10": 100 * metrics.rrf(padded),
-            "loss": metrics.loss(padded), "records_to_95": float(to_95 or n_records)}
+    return {
+        "wss95": 100 * metrics.wss(padded, TARGET_RECALL),
+        "rrf10": 100 * metrics.rrf(padded),
+        "loss": metrics.loss(padded),
+        "records_to_95": float(to_95 or n_records),
+    }
 
 
 # -- report --------------------------------------------------------------------------------
@@ -207,29 +242,40 @@ def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
 
 
-def print_dataset(name: str, n: int, inc: int, ours: dict[str, Any],
-                  theirs: list[dict[str, Any]] | None) -> None:
-    print(f"\n{name}: {n:,} records, {inc:,} includes "
-          f"(scoping {ours.get('wall_seconds', 0):.0f} s for {len(ours['runs'])} seeds)")
-    header = (f"  {'seed':>4} {'tool':8} {'WSS@95':>7} {'RRF@10':>7} {'loss':>6} {'to95%':>6}"
-              f" {'stop_at':>8} {'recall@stop':>11} {'unscreened':>10}")
+def print_dataset(
+    name: str, n: int, inc: int, ours: dict[str, Any], theirs: list[dict[str, Any]] | None
+) -> None:
+    print(
+        f"\n{name}: {n:,} records, {inc:,} includes "
+        f"(scoping {ours.get('wall_seconds', 0):.0f} s for {len(ours['runs'])} seeds)"
+    )
+    header = (
+        f"  {'seed':>4} {'tool':8} {'WSS@95':>7} {'RRF@10':>7} {'loss':>6} {'to95%':>6}"
+        f" {'stop_at':>8} {'recall@stop':>11} {'unscreened':>10}"
+    )
     print(header)
     by_seed = {r["seed"]: r for r in theirs or []}
     for run in ours["runs"]:
-        print(f"  {run['seed']:>4} {'scoping':8} {run['wss95']:7.2f} {run['rrf10']:7.2f} "
-              f"{run['loss']:6.3f} {run['records_to_95']:6d} {run['stop_at']:8d} "
-              f"{run['recall_at_stop']:11.3f} {1 - run['stop_at'] / n:10.1%}")
+        print(
+            f"  {run['seed']:>4} {'scoping':8} {run['wss95']:7.2f} {run['rrf10']:7.2f} "
+            f"{run['loss']:6.3f} {run['records_to_95']:6d} {run['stop_at']:8d} "
+            f"{run['recall_at_stop']:11.3f} {1 - run['stop_at'] / n:10.1%}"
+        )
         other = by_seed.get(run["seed"])
         if other:
-            print(f"  {'':>4} {'asreview':8} {other['wss95']:7.2f} {other['rrf10']:7.2f} "
-                  f"{other['loss']:6.3f} {other['records_to_95']:6.0f}")
+            print(
+                f"  {'':>4} {'asreview':8} {other['wss95']:7.2f} {other['rrf10']:7.2f} "
+                f"{other['loss']:6.3f} {other['records_to_95']:6.0f}"
+            )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help=f"the shared data folder (default {DEFAULT_DATA})")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help=f"the shared data folder (default {DEFAULT_DATA})"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per dataset (default 3)")
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--datasets", nargs="*", default=None, help="only these datasets")
@@ -237,16 +283,20 @@ def main() -> int:
     parser.add_argument("--no-asreview", action="store_true", help="run scoping alone")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--fresh", action="store_true", help="ignore cached results")
-    parser.add_argument("--timing", action="store_true",
-                        help="also time a 10,000-record simulation (Cohen reviews pooled)")
+    parser.add_argument(
+        "--timing", action="store_true", help="also time a 10,000-record simulation (Cohen reviews pooled)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write all results here")
     args = parser.parse_args()
 
     if args.seeds < 3:
         print("note: the goals are measured with at least 3 seeds", file=sys.stderr)
     if not args.data.is_dir():
-        print(f"The shared data folder {args.data} is missing: nothing to benchmark. Put the "
-              "labelled datasets there (see its SOURCES.md) or pass --data.", file=sys.stderr)
+        print(
+            f"The shared data folder {args.data} is missing: nothing to benchmark. Put the "
+            "labelled datasets there (see its SOURCES.md) or pass --data.",
+            file=sys.stderr,
+        )
         return 2
     datasets = find_datasets(args.data)
     if args.quick:
@@ -261,8 +311,10 @@ def main() -> int:
     exe = None if args.no_asreview else ensure_asreview(args.asreview_venv)
     if exe is None and not args.no_asreview:
         print("ASReview is missing: only scoping's figures are shown.", file=sys.stderr)
-    print(f"scoping simulate vs {asreview_version(exe) if exe else '(no ASReview)'}; "
-          f"{len(datasets)} datasets, {args.seeds} seeds; work folder {work}")
+    print(
+        f"scoping simulate vs {asreview_version(exe) if exe else '(no ASReview)'}; "
+        f"{len(datasets)} datasets, {args.seeds} seeds; work folder {work}"
+    )
 
     summary: list[dict[str, Any]] = []
     for dataset in datasets:
@@ -272,11 +324,18 @@ def main() -> int:
             raise RuntimeError(f"scoping read {ours['n_records']} records of {dataset.name}, not {n}")
         theirs = None
         if exe is not None:
-            theirs = [run_asreview(exe, csv, dataset.name, run["seed"], run["priors"], n, inc,
-                                   work, args.fresh) for run in ours["runs"]]
+            theirs = [
+                run_asreview(exe, csv, dataset.name, run["seed"], run["priors"], n, inc, work, args.fresh)
+                for run in ours["runs"]
+            ]
         print_dataset(dataset.name, n, inc, ours, theirs)
-        row: dict[str, Any] = {"dataset": dataset.name, "records": n, "includes": inc,
-                               "scoping": ours, "asreview": theirs}
+        row: dict[str, Any] = {
+            "dataset": dataset.name,
+            "records": n,
+            "includes": inc,
+            "scoping": ours,
+            "asreview": theirs,
+        }
         summary.append(row)
     report(summary, exe is not None)
     if args.timing:
@@ -288,9 +347,11 @@ def main() -> int:
 
 def report(summary: list[dict[str, Any]], compared: bool) -> None:
     print("\nSummary (means over seeds; Δ = scoping - ASReview; loss: lower is better)")
-    print(f"  {'dataset':30} {'n':>6} {'incl':>5} | {'WSS@95 sc':>9} {'asr':>6} {'Δ':>6} | "
-          f"{'RRF@10 sc':>9} {'asr':>6} | {'loss sc':>7} {'asr':>6} {'Δ':>7} | "
-          f"{'stop_at':>7} {'recall':>6} {'unscr':>6}")
+    print(
+        f"  {'dataset':30} {'n':>6} {'incl':>5} | {'WSS@95 sc':>9} {'asr':>6} {'Δ':>6} | "
+        f"{'RRF@10 sc':>9} {'asr':>6} | {'loss sc':>7} {'asr':>6} {'Δ':>7} | "
+        f"{'stop_at':>7} {'recall':>6} {'unscr':>6}"
+    )
     keys = ("wss95", "rrf10", "loss")
     ours_means: dict[str, list[float]] = {k: [] for k in keys}
     theirs_means: dict[str, list[float]] = {k: [] for k in keys}
@@ -313,31 +374,45 @@ def report(summary: list[dict[str, Any]], compared: bool) -> None:
         stop = mean([r["stop_at"] for r in runs])
         rec = mean([r["recall_at_stop"] for r in runs])
         unscr = mean([1 - r["stop_at"] / row["records"] for r in runs])
-        print(f"  {row['dataset']:30} {row['records']:6d} {row['includes']:5d} | "
-              f"{o['wss95']:9.2f} {t['wss95']:6.2f} {o['wss95'] - t['wss95']:+6.2f} | "
-              f"{o['rrf10']:9.2f} {t['rrf10']:6.2f} | {o['loss']:7.4f} {t['loss']:6.4f} "
-              f"{o['loss'] - t['loss']:+7.4f} | {stop:7.0f} {rec:6.3f} {unscr:6.1%}")
+        print(
+            f"  {row['dataset']:30} {row['records']:6d} {row['includes']:5d} | "
+            f"{o['wss95']:9.2f} {t['wss95']:6.2f} {o['wss95'] - t['wss95']:+6.2f} | "
+            f"{o['rrf10']:9.2f} {t['rrf10']:6.2f} | {o['loss']:7.4f} {t['loss']:6.4f} "
+            f"{o['loss'] - t['loss']:+7.4f} | {stop:7.0f} {rec:6.3f} {unscr:6.1%}"
+        )
     om = {k: mean(v) for k, v in ours_means.items()}
     tm = {k: mean(v) for k, v in theirs_means.items()}
-    print(f"  {'MEAN':30} {'':6} {'':5} | {om['wss95']:9.2f} {tm['wss95']:6.2f} "
-          f"{om['wss95'] - tm['wss95']:+6.2f} | {om['rrf10']:9.2f} {tm['rrf10']:6.2f} | "
-          f"{om['loss']:7.4f} {tm['loss']:6.4f} {om['loss'] - tm['loss']:+7.4f} |")
+    print(
+        f"  {'MEAN':30} {'':6} {'':5} | {om['wss95']:9.2f} {tm['wss95']:6.2f} "
+        f"{om['wss95'] - tm['wss95']:+6.2f} | {om['rrf10']:9.2f} {tm['rrf10']:6.2f} | "
+        f"{om['loss']:7.4f} {tm['loss']:6.4f} {om['loss'] - tm['loss']:+7.4f} |"
+    )
 
     print("\nGoals")
     if compared:
-        print(f"  mean loss lower than ASReview's:   {om['loss']:.4f} vs {tm['loss']:.4f}  "
-              f"{'MET' if om['loss'] < tm['loss'] else 'NOT MET'}")
-        print(f"  mean WSS@95 higher than ASReview's: {om['wss95']:.2f} vs {tm['wss95']:.2f}  "
-              f"{'MET' if om['wss95'] > tm['wss95'] else 'NOT MET'}")
+        print(
+            f"  mean loss lower than ASReview's:   {om['loss']:.4f} vs {tm['loss']:.4f}  "
+            f"{'MET' if om['loss'] < tm['loss'] else 'NOT MET'}"
+        )
+        print(
+            f"  mean WSS@95 higher than ASReview's: {om['wss95']:.2f} vs {tm['wss95']:.2f}  "
+            f"{'MET' if om['wss95'] > tm['wss95'] else 'NOT MET'}"
+        )
         lowest = min(worst)
-        print(f"  no dataset more than 5 WSS points worse: worst {lowest[0]:+.2f} ({lowest[1]})  "
-              f"{'MET' if lowest[0] >= -5 else 'NOT MET'}")
+        print(
+            f"  no dataset more than 5 WSS points worse: worst {lowest[0]:+.2f} ({lowest[1]})  "
+            f"{'MET' if lowest[0] >= -5 else 'NOT MET'}"
+        )
     reached = sum(r >= TARGET_RECALL - 1e-12 for r in recalls)
     share = reached / len(recalls)
-    print(f"  recall at the stop >= {TARGET_RECALL:.0%} in >= 95 % of runs: {reached}/{len(recalls)} "
-          f"= {share:.1%}  {'MET' if share >= 0.95 else 'NOT MET'}")
-    print(f"  records left unscreened when the rule fired: {mean(unscreened):.1%} on average "
-          f"(min {min(unscreened):.1%}, max {max(unscreened):.1%})")
+    print(
+        f"  recall at the stop >= {TARGET_RECALL:.0%} in >= 95 % of runs: {reached}/{len(recalls)} "
+        f"= {share:.1%}  {'MET' if share >= 0.95 else 'NOT MET'}"
+    )
+    print(
+        f"  records left unscreened when the rule fired: {mean(unscreened):.1%} on average "
+        f"(min {min(unscreened):.1%}, max {max(unscreened):.1%})"
+    )
 
 
 def timing(data: Path, work: Path) -> None:
@@ -361,17 +436,29 @@ def timing(data: Path, work: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     pooled.to_csv(target, index=False)
     started = time.perf_counter()
-    command = [*SCOPING, "simulate", str(target), "--label-column",
-               "label_included", "--seeds", "1", "--json", "--out-dir", str(work / "outputs")]
+    command = [
+        *SCOPING,
+        "simulate",
+        str(target),
+        "--label-column",
+        "label_included",
+        "--seeds",
+        "1",
+        "--json",
+        "--out-dir",
+        str(work / "outputs"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=work)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         print(f"\nTiming run failed: {done.stderr.strip()}")
         return
     run = json.loads(done.stdout)["runs"][0]
-    print(f"\nTiming: 10,000 records ({int(pooled['label_included'].sum())} includes), one seed: "
-          f"{seconds:.1f} s wall clock including start-up and reading "
-          f"(goal: under 120 s); WSS@95 {run['wss95']:.1f}, stop_at {run['stop_at']}")
+    print(
+        f"\nTiming: 10,000 records ({int(pooled['label_included'].sum())} includes), one seed: "
+        f"{seconds:.1f} s wall clock including start-up and reading "
+        f"(goal: under 120 s); WSS@95 {run['wss95']:.1f}, stop_at {run['stop_at']}"
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,7 @@ from scoping.topics import TopicModel, WorkText
 from scoping.topics.model import _STOP_WORDS, _TOKEN, _document
 
 REPO = Path(__file__).resolve().parents[1]
-SYNERGY = ("Donners_2021", "Jeyaraman_2020", "Meijboom_2021", "Oud_2018", "Sep_2021",
-           "van_der_Valk_2021")
+SYNERGY = ("Donners_2021", "Jeyaraman_2020", "Meijboom_2021", "Oud_2018", "Sep_2021", "van_der_Valk_2021")
 SYNERGY_SAME_AS_COHEN = {"Chou_2004": "SkeletalMuscleRelaxants", "Nelson_2002": "Estrogens"}
 
 
@@ -94,8 +93,10 @@ def load_pool(data: Path) -> tuple[list[WorkText], list[str], dict[str, int], in
 
 
 def scores(labels: list[str], hard: np.ndarray) -> dict[str, float]:
-    return {"nmi": float(normalized_mutual_info_score(labels, hard)),
-            "ari": float(adjusted_rand_score(labels, hard))}
+    return {
+        "nmi": float(normalized_mutual_info_score(labels, hard)),
+        "ari": float(adjusted_rand_score(labels, hard)),
+    }
 
 
 def run_ours(texts: list[WorkText], labels: list[str], k: int | str, seed: int, **params: object) -> dict:
@@ -110,16 +111,23 @@ def run_lda(texts: list[WorkText], labels: list[str], k: int, seed: int, vocabul
     docs = [_document(t, 2) for t in texts]
     if vocabulary == "ours":
         model = TopicModel()
-        vectorizer = CountVectorizer(stop_words=_STOP_WORDS, token_pattern=_TOKEN, strip_accents="unicode",
-                                     ngram_range=model.ngram_range, min_df=model.min_df,
-                                     max_df=model.max_df, max_features=model.max_features)
+        vectorizer = CountVectorizer(
+            stop_words=_STOP_WORDS,
+            token_pattern=_TOKEN,
+            strip_accents="unicode",
+            ngram_range=model.ngram_range,
+            min_df=model.min_df,
+            max_df=model.max_df,
+            max_features=model.max_features,
+        )
     else:
         vectorizer = CountVectorizer(stop_words="english", min_df=2, max_df=0.95)
     start = time.perf_counter()
     with threadpool_limits(limits=1):
         counts = vectorizer.fit_transform(docs)
-        lda = LatentDirichletAllocation(n_components=k, learning_method="batch", max_iter=20,
-                                        random_state=seed, n_jobs=1)
+        lda = LatentDirichletAllocation(
+            n_components=k, learning_method="batch", max_iter=20, random_state=seed, n_jobs=1
+        )
         theta = lda.fit_transform(counts)
     seconds = time.perf_counter() - start
     return {"k": k, "seconds": seconds, **scores(labels, theta.argmax(axis=1))}
@@ -156,14 +164,18 @@ def main() -> int:
 
     data = shared_data(args.data)
     if data is None:
-        print("The shared data folder (../shared/data, or --data / $SCOPING_SHARED_DATA) is absent: "
-              "there are no labelled reviews to pool, so nothing was measured.")
+        print(
+            "The shared data folder (../shared/data, or --data / $SCOPING_SHARED_DATA) is absent: "
+            "there are no labelled reviews to pool, so nothing was measured."
+        )
         return 2
     warnings.simplefilter("error")  # as in the tests: our code must not warn
     texts, labels, sizes, dropped = load_pool(data)
     k_true = len(sizes)
-    print(f"Pooled {len(texts):,} records of {k_true} reviews from {data} "
-          f"({dropped} records without title or abstract left out)")
+    print(
+        f"Pooled {len(texts):,} records of {k_true} reviews from {data} "
+        f"({dropped} records without title or abstract left out)"
+    )
     print("  " + ", ".join(f"{name} {n}" for name, n in sizes.items()))
     print(f"  cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (1 thread per fit)")
 
@@ -177,8 +189,10 @@ def main() -> int:
     for seed in range(args.seeds):
         print(f"seed {seed}:")
         record(f"ours, K = reviews ({k_true})", run_ours(texts, labels, k_true, seed))
-        record("ours, plain NMF (no re-centring), K = reviews",
-               run_ours(texts, labels, k_true, seed, refine_iter=0))
+        record(
+            "ours, plain NMF (no re-centring), K = reviews",
+            run_ours(texts, labels, k_true, seed, refine_iter=0),
+        )
         auto = run_ours(texts, labels, "auto", seed)
         auto_k = auto["k"]
         record("ours, K auto", auto)
@@ -189,48 +203,70 @@ def main() -> int:
             for t in range(model.n_topics_):
                 held = Counter(lab for lab, h in zip(labels, hard, strict=True) if h == t)
                 top = held.most_common(1)[0] if held else ("-", 0)
-                print(f"    T{t + 1:<3} {int((hard == t).sum()):>5}  {model.labels_[t][:60]:<60} "
-                      f"{top[0]} {top[1] / max(1, sum(held.values())):.0%}")
+                print(
+                    f"    T{t + 1:<3} {int((hard == t).sum()):>5}  {model.labels_[t][:60]:<60} "
+                    f"{top[0]} {top[1] / max(1, sum(held.values())):.0%}"
+                )
         if not args.no_lda:
             for vocabulary in ("ours", "plain"):
-                record(f"LDA ({vocabulary} vocabulary), K = reviews",
-                       run_lda(texts, labels, k_true, seed, vocabulary))
-                record(f"LDA ({vocabulary} vocabulary), K = ours auto",
-                       run_lda(texts, labels, auto_k, seed, vocabulary))
+                record(
+                    f"LDA ({vocabulary} vocabulary), K = reviews",
+                    run_lda(texts, labels, k_true, seed, vocabulary),
+                )
+                record(
+                    f"LDA ({vocabulary} vocabulary), K = ours auto",
+                    run_lda(texts, labels, auto_k, seed, vocabulary),
+                )
 
     def mean(name: str, key: str) -> float:
         return float(np.mean([r[key] for r in results[name]]))
 
     print("Summary (mean over seeds):")
     for name in results:
-        print(f"  {name:<44} NMI {mean(name, 'nmi'):.3f}  ARI {mean(name, 'ari'):.3f}  "
-              f"{mean(name, 'seconds'):7.1f} s")
+        print(
+            f"  {name:<44} NMI {mean(name, 'nmi'):.3f}  ARI {mean(name, 'ari'):.3f}  "
+            f"{mean(name, 'seconds'):7.1f} s"
+        )
     if not args.no_lda:
         ours = mean(f"ours, K = reviews ({k_true})", "nmi")
-        best_lda = max(mean("LDA (ours vocabulary), K = reviews", "nmi"),
-                       mean("LDA (plain vocabulary), K = reviews", "nmi"))
-        print(f"Goal NMI >= best LDA + 0.1 at K = reviews: {ours:.3f} vs {best_lda:.3f} + 0.1 -> "
-              f"{'met' if ours >= best_lda + 0.1 else 'NOT met'} (margin {ours - best_lda:+.3f})")
+        best_lda = max(
+            mean("LDA (ours vocabulary), K = reviews", "nmi"),
+            mean("LDA (plain vocabulary), K = reviews", "nmi"),
+        )
+        print(
+            f"Goal NMI >= best LDA + 0.1 at K = reviews: {ours:.3f} vs {best_lda:.3f} + 0.1 -> "
+            f"{'met' if ours >= best_lda + 0.1 else 'NOT met'} (margin {ours - best_lda:+.3f})"
+        )
         ours_auto = mean("ours, K auto", "nmi")
-        best_auto = max(mean("LDA (ours vocabulary), K = ours auto", "nmi"),
-                        mean("LDA (plain vocabulary), K = ours auto", "nmi"))
-        print(f"  at K auto ({auto_k}): {ours_auto:.3f} vs {best_auto:.3f} "
-              f"(margin {ours_auto - best_auto:+.3f})")
+        best_auto = max(
+            mean("LDA (ours vocabulary), K = ours auto", "nmi"),
+            mean("LDA (plain vocabulary), K = ours auto", "nmi"),
+        )
+        print(
+            f"  at K auto ({auto_k}): {ours_auto:.3f} vs {best_auto:.3f} "
+            f"(margin {ours_auto - best_auto:+.3f})"
+        )
 
     if args.records:
         big = perturbed(texts, args.records)
-        print(f"Scale: {len(big):,} records (the pooled records, then copies each dropping a random "
-              "10% of abstract words)")
+        print(
+            f"Scale: {len(big):,} records (the pooled records, then copies each dropping a random "
+            "10% of abstract words)"
+        )
         for k in ("auto", 20):
             start = time.perf_counter()
             model = TopicModel(n_topics=k, random_state=0).fit(big)
             seconds = time.perf_counter() - start
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"  K {k!s:<5} -> {model.n_topics_:>3} topics in {seconds:6.1f} s "
-                  f"(peak memory of this process so far {peak:,.0f} MB)  goal < 120 s: "
-                  f"{'met' if seconds < 120 else 'NOT met'}", flush=True)
+            print(
+                f"  K {k!s:<5} -> {model.n_topics_:>3} topics in {seconds:6.1f} s "
+                f"(peak memory of this process so far {peak:,.0f} MB)  goal < 120 s: "
+                f"{'met' if seconds < 120 else 'NOT met'}",
+                flush=True,
+            )
             results.setdefault(f"scale K={k}", []).append(
-                {"records": len(big), "k": model.n_topics_, "seconds": seconds, "peak_mb": peak})
+                {"records": len(big), "k": model.n_topics_, "seconds": seconds, "peak_mb": peak}
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -50,8 +50,15 @@ def load_works(shared: Path) -> list[dict[str, Any]]:
             works.extend(json.loads(archive.read(name)))
     labels = {row["openalex_id"]: row for row in csv.DictReader((folder / "labels.csv").open())}
     for work in works:
-        for key in ("authorships", "biblio", "host_venue", "ids", "mesh", "concepts",
-                    "abstract_inverted_index"):
+        for key in (
+            "authorships",
+            "biblio",
+            "host_venue",
+            "ids",
+            "mesh",
+            "concepts",
+            "abstract_inverted_index",
+        ):
             work[key] = _value(work.get(key))
         work["label"] = labels.get(work["id"], {}).get("label_included", "0")
     return works
@@ -207,9 +214,24 @@ def write_ovid_ris(works: list[dict[str, Any]], path: Path) -> int:
     return len(works)
 
 
-SCOPUS_COLUMNS = ["Authors", "Author full names", "Title", "Year", "Source title", "Volume",
-                  "Issue", "Page start", "Page end", "DOI", "Abstract", "Index Keywords",
-                  "Language of Original Document", "Document Type", "PubMed ID", "EID"]
+SCOPUS_COLUMNS = [
+    "Authors",
+    "Author full names",
+    "Title",
+    "Year",
+    "Source title",
+    "Volume",
+    "Issue",
+    "Page start",
+    "Page end",
+    "DOI",
+    "Abstract",
+    "Index Keywords",
+    "Language of Original Document",
+    "Document Type",
+    "PubMed ID",
+    "EID",
+]
 
 
 def write_scopus_csv(works: list[dict[str, Any]], path: Path) -> int:
@@ -220,24 +242,26 @@ def write_scopus_csv(works: list[dict[str, Any]], path: Path) -> int:
             b = biblio(work)
             journal, _ = venue(work)
             authors = names(work)
-            writer.writerow([
-                ", ".join(f"{family} {'.'.join(initials(given))}." for family, given in authors),
-                "; ".join(f"{family}, {given}" for family, given in authors),
-                work.get("title") or "",
-                work.get("publication_year") or "",
-                journal,
-                b.get("volume", ""),
-                b.get("issue", ""),
-                b.get("first_page", ""),
-                b.get("last_page", ""),
-                doi(work),
-                abstract(work) or "[No abstract available]",
-                "; ".join(keywords(work)),
-                "English",
-                "Article" if work.get("type") == "journal-article" else "Book Chapter",
-                pmid(work),
-                "2-s2.0-" + work["id"].rsplit("W", 1)[-1],
-            ])
+            writer.writerow(
+                [
+                    ", ".join(f"{family} {'.'.join(initials(given))}." for family, given in authors),
+                    "; ".join(f"{family}, {given}" for family, given in authors),
+                    work.get("title") or "",
+                    work.get("publication_year") or "",
+                    journal,
+                    b.get("volume", ""),
+                    b.get("issue", ""),
+                    b.get("first_page", ""),
+                    b.get("last_page", ""),
+                    doi(work),
+                    abstract(work) or "[No abstract available]",
+                    "; ".join(keywords(work)),
+                    "English",
+                    "Article" if work.get("type") == "journal-article" else "Book Chapter",
+                    pmid(work),
+                    "2-s2.0-" + work["id"].rsplit("W", 1)[-1],
+                ]
+            )
     return len(works)
 
 
@@ -261,10 +285,11 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["openalex_id", "doi", "pmid", "title", "label_included"])
         for work in works:
-            writer.writerow([work["id"], doi(work), pmid(work), work.get("title") or "",
-                             work["label"]])
-    print(f"medline.nbib {n_medline}, psycinfo.ris {n_psycinfo}, scopus.csv {n_scopus}, "
-          f"truth.csv {len(works)} ({sum(w['label'] == '1' for w in works)} included)")
+            writer.writerow([work["id"], doi(work), pmid(work), work.get("title") or "", work["label"]])
+    print(
+        f"medline.nbib {n_medline}, psycinfo.ris {n_psycinfo}, scopus.csv {n_scopus}, "
+        f"truth.csv {len(works)} ({sum(w['label'] == '1' for w in works)} included)"
+    )
 
 
 if __name__ == "__main__":

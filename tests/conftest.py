@@ -76,22 +76,44 @@ class PgServer:
             os.chmod(self.base, 0o700)
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self.prefix, *args], check=True, capture_output=True, text=True,
-                       timeout=120)
+        subprocess.run([*self.prefix, *args], check=True, capture_output=True, text=True, timeout=120)
 
     def start(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-A", "trust",
-                  "-U", "scoping", "--no-sync", "-E", "UTF8", "--locale=C")
-        options = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=60")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", options,
-                  "-l", str(self.base / "server.log"), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-A",
+            "trust",
+            "-U",
+            "scoping",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
+        options = (
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=60"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate",
-                      "-w", "stop")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.base, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
@@ -116,8 +138,10 @@ def _start_pg() -> PgServer | str:
     bindir = _pg_bindir()
     result: PgServer | str
     if bindir is None:
-        result = ("no PostgreSQL server binaries (initdb) found; install Debian's 'postgresql' "
-                  "package to run the team-mode tests")
+        result = (
+            "no PostgreSQL server binaries (initdb) found; install Debian's 'postgresql' "
+            "package to run the team-mode tests"
+        )
     else:
         server = PgServer(bindir)
         try:
@@ -134,8 +158,10 @@ def _start_pg() -> PgServer | str:
 def pytest_report_header(config: pytest.Config) -> str:
     bindir = _pg_bindir()
     if bindir is None:
-        return ("PostgreSQL: no server binaries found; tests marked 'postgres' will be SKIPPED "
-                "(install Debian's postgresql package)")
+        return (
+            "PostgreSQL: no server binaries found; tests marked 'postgres' will be SKIPPED "
+            "(install Debian's postgresql package)"
+        )
     return f"PostgreSQL: {bindir} (a throw-away cluster is started for the tests marked 'postgres')"
 
 

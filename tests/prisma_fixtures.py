@@ -26,20 +26,36 @@ from scoping.store.schema import records
 
 IDENTIFIED = 7406
 INCLUDED = 663
-TOPICS = [("values and principles", 82), ("role", 188), ("implementation", 85), ("experiences", 124),
-          ("recruitment", 9), ("training", 33), ("effectiveness", 142)]
+TOPICS = [
+    ("values and principles", 82),
+    ("role", 188),
+    ("implementation", 85),
+    ("experiences", 124),
+    ("recruitment", 9),
+    ("training", 33),
+    ("effectiveness", 142),
+]
 
 # synthetic (see the module docstring)
-DATABASES = {"Social Sciences Citation Index": 1946, "PsycINFO": 2311, "MEDLINE": 2046,
-             "Social Policy and Practice": 1103}
+DATABASES = {
+    "Social Sciences Citation Index": 1946,
+    "PsycINFO": 2311,
+    "MEDLINE": 2046,
+    "Social Policy and Practice": 1103,
+}
 DUPLICATES = 2612
 WORKS = IDENTIFIED - DUPLICATES  # 4,794
 TA_EXCLUDED = 3700
 SOUGHT = WORKS - TA_EXCLUDED  # 1,094
 NOT_RETRIEVED = 31
 ASSESSED = SOUGHT - NOT_RETRIEVED  # 1,063
-FT_REASONS = {"not peer support work": 142, "no relevant content": 88, "not mental health": 97,
-              "peer support among staff": 61, "duplicate": 12}
+FT_REASONS = {
+    "not peer support work": 142,
+    "no relevant content": 88,
+    "not mental health": 97,
+    "peer support among staff": 61,
+    "duplicate": 12,
+}
 FT_EXCLUDED = sum(FT_REASONS.values())  # 400
 TA_REASONS = ["not peer support work", "not mental health", "", "peer support among staff"]
 
@@ -92,15 +108,38 @@ def fill_seed_store(store: Store) -> list[int]:
     What de-duplication would leave: every record linked to a work (2,612 of them duplicates).
     """
     for name, n in DATABASES.items():
-        store.add_import(source=name, file_path=f"/exports/{name}.ris", sha256=f"sha-{name}", size=n,
-                         format="ris", encoding="utf-8", records=_records(name, n))
+        store.add_import(
+            source=name,
+            file_path=f"/exports/{name}.ris",
+            sha256=f"sha-{name}",
+            size=n,
+            format="ris",
+            encoding="utf-8",
+            records=_records(name, n),
+        )
     ensure_tables(store)
     with store.engine.begin() as conn:
         ids = [int(r) for (r,) in conn.execute(sa.select(records.c.id).order_by(records.c.id))]
         works = ids[:WORKS]
-        rows = [{"record_id": rid, "work_id": rid, "run_id": 1, "linked_by": "rule",
-                 "updated_at": "2026-01-01T00:00:00Z"} for rid in works]
-        rows += [{"record_id": rid, "work_id": works[k * 7 % WORKS], "run_id": 1, "linked_by": "rule",
-                  "updated_at": "2026-01-01T00:00:00Z"} for k, rid in enumerate(ids[WORKS:])]
+        rows = [
+            {
+                "record_id": rid,
+                "work_id": rid,
+                "run_id": 1,
+                "linked_by": "rule",
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
+            for rid in works
+        ]
+        rows += [
+            {
+                "record_id": rid,
+                "work_id": works[k * 7 % WORKS],
+                "run_id": 1,
+                "linked_by": "rule",
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
+            for k, rid in enumerate(ids[WORKS:])
+        ]
         conn.execute(record_work.insert(), rows)
     return works

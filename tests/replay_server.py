@@ -45,10 +45,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 API_DATA = Path(__file__).resolve().parent / "data" / "api"
-PUBMED_FILES = ("pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed5.xml", "pubmed6.xml",
-                "pubmed7.xml")
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+PUBMED_FILES = ("pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed5.xml", "pubmed6.xml", "pubmed7.xml")
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 # -- PubMed articles ---------------------------------------------------------------------------
@@ -168,8 +171,7 @@ class Replay:
             if self._articles:
                 self._article_of[pmid] = self._articles[i % len(self._articles)]
         # newest first, as PubMed sorts
-        self._sorted = sorted(self.pmids, key=lambda p: (self._article_of[p].pdat, int(p)),
-                              reverse=True)
+        self._sorted = sorted(self.pmids, key=lambda p: (self._article_of[p].pdat, int(p)), reverse=True)
         self._esearch_template = (API_DATA / "esearch2.xml").read_text(encoding="utf-8")
         first = (API_DATA / "pubmed1.xml").read_text(encoding="utf-8")
         self._efetch_head = first[: first.index("<PubmedArticleSet>")] + "<PubmedArticleSet>\n"
@@ -189,8 +191,9 @@ class Replay:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -208,14 +211,19 @@ class Replay:
         return int(self.server.server_address[1])
 
     def url(self, service: str) -> str:
-        path = {"pubmed": "entrez/eutils/", "europepmc": "europepmc/webservices/rest/",
-                "openalex": "openalex/", "crossref": "crossref/"}[service]
+        path = {
+            "pubmed": "entrez/eutils/",
+            "europepmc": "europepmc/webservices/rest/",
+            "openalex": "openalex/",
+            "crossref": "crossref/",
+        }[service]
         return f"http://127.0.0.1:{self.port}/{path}"
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing scoping at this server."""
-        return {f"SCOPING_{s.upper()}_URL": self.url(s)
-                for s in ("pubmed", "europepmc", "openalex", "crossref")}
+        return {
+            f"SCOPING_{s.upper()}_URL": self.url(s) for s in ("pubmed", "europepmc", "openalex", "crossref")
+        }
 
     # -- faults and log --------------------------------------------------------------------
 
@@ -269,12 +277,14 @@ class Replay:
         if self.count_for is not None and retmax == 0:
             count = self.count_for("pubmed", term)
         if retstart + min(retmax, 1) > self.pubmed_cap and retmax:
-            body = ("<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<eSearchResult><ERROR>Search Backend "
-                    f"failed: Exception:\n'retstart' cannot be larger than {self.pubmed_cap - 1}. For "
-                    "PubMed, ESearch can only retrieve the first 9,999 records matching the query."
-                    "</ERROR></eSearchResult>")
+            body = (
+                '<?xml version="1.0" encoding="UTF-8" ?>\n<eSearchResult><ERROR>Search Backend '
+                f"failed: Exception:\n'retstart' cannot be larger than {self.pubmed_cap - 1}. For "
+                "PubMed, ESearch can only retrieve the first 9,999 records matching the query."
+                "</ERROR></eSearchResult>"
+            )
             return 200, "text/xml; charset=UTF-8", body.encode()
-        page = ids[retstart: retstart + min(retmax, self.pubmed_cap - retstart)]
+        page = ids[retstart : retstart + min(retmax, self.pubmed_cap - retstart)]
         text = self._esearch_template
         text = re.sub(r"<Count>\d+</Count>", f"<Count>{count}</Count>", text)
         text = re.sub(r"<RetMax>\d+</RetMax>", f"<RetMax>{len(page)}</RetMax>", text)
@@ -325,10 +335,18 @@ class Replay:
                     item["pmid"] = new
                 results.append(item)
         next_cursor = self._cursor(start + len(results)) if results else cursor
-        doc = {"version": self._epmc["version"], "hitCount": total, "nextCursorMark": next_cursor,
-               "request": {**self._epmc["request"], "queryString": query, "cursorMark": cursor,
-                           "pageSize": size},
-               "resultList": {"result": results}}
+        doc = {
+            "version": self._epmc["version"],
+            "hitCount": total,
+            "nextCursorMark": next_cursor,
+            "request": {
+                **self._epmc["request"],
+                "queryString": query,
+                "cursorMark": cursor,
+                "pageSize": size,
+            },
+            "resultList": {"result": results},
+        }
         return 200, "application/json;charset=UTF-8", json.dumps(doc).encode()
 
     def openalex(self, params: dict[str, list[str]]) -> tuple[int, str, bytes]:
@@ -348,10 +366,18 @@ class Replay:
                 work["ids"] = {**work["ids"], "openalex": wid}
                 results.append(work)
         done = start + len(results) >= total or not results
-        doc = {"meta": {"count": total, "db_response_time_ms": 12, "page": None, "per_page": size,
-                        "next_cursor": None if done else self._cursor(start + len(results)),
-                        "groups_count": None},
-               "results": results, "group_by": []}
+        doc = {
+            "meta": {
+                "count": total,
+                "db_response_time_ms": 12,
+                "page": None,
+                "per_page": size,
+                "next_cursor": None if done else self._cursor(start + len(results)),
+                "groups_count": None,
+            },
+            "results": results,
+            "group_by": [],
+        }
         return 200, "application/json", json.dumps(doc).encode()
 
     def crossref(self, params: dict[str, list[str]]) -> tuple[int, str, bytes]:
@@ -364,11 +390,14 @@ class Replay:
             item = copy.deepcopy(templates[n % len(templates)])
             item["DOI"] = f"{item['DOI']}.replay{n}"
             items.append(item)
-        message = {**self._crossref["message"], "items": items,
-                   "total-results": self.crossref_records, "items-per-page": rows,
-                   "next-cursor": self._cursor(start + len(items)),
-                   "query": {"start-index": 0,
-                             "search-terms": _one(params, "query.bibliographic")}}
+        message = {
+            **self._crossref["message"],
+            "items": items,
+            "total-results": self.crossref_records,
+            "items-per-page": rows,
+            "next-cursor": self._cursor(start + len(items)),
+            "query": {"start-index": 0, "search-terms": _one(params, "query.bibliographic")},
+        }
         doc = {**self._crossref, "message": message}
         return 200, "application/json;charset=utf-8", json.dumps(doc).encode()
 
@@ -445,8 +474,9 @@ class _Handler(BaseHTTPRequestHandler):
                 state.log.append(entry)
 
         if state._over_rate(_service(path)):
-            body = json.dumps({"error": "API rate limit exceeded", "count": "4",
-                               "limit": str(state.rate_limit)}).encode()
+            body = json.dumps(
+                {"error": "API rate limit exceeded", "count": "4", "limit": str(state.rate_limit)}
+            ).encode()
             log(429)
             self._send(429, "application/json", body, {"Retry-After": "1"})
             return
@@ -499,12 +529,21 @@ def main(argv: list[str] | None = None) -> None:
             if line.strip() == "STATS":
                 with replay.lock:
                     entries = list(replay.log)
-                print(json.dumps({"requests": len(entries), "cpu_seconds": time.process_time(),
-                                  "throttled": sum(1 for e in entries if e.status == 429),
-                                  "times": [e.time for e in entries],
-                                  "by_path": {p: sum(1 for e in entries if e.path == p)
-                                              for p in sorted({e.path for e in entries})}}),
-                      flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "requests": len(entries),
+                            "cpu_seconds": time.process_time(),
+                            "throttled": sum(1 for e in entries if e.status == 429),
+                            "times": [e.time for e in entries],
+                            "by_path": {
+                                p: sum(1 for e in entries if e.path == p)
+                                for p in sorted({e.path for e in entries})
+                            },
+                        }
+                    ),
+                    flush=True,
+                )
     finally:
         replay.stop()
 

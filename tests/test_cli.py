@@ -55,12 +55,25 @@ def test_init_import_records_export(tmp_path: Path) -> None:
     review = tmp_path / "rv"
     code, out, _ = run("init", str(review))
     assert code == 0, out
-    for part in ("searches/strategy.toml", "screening/protocol.toml", "searches/exports",
-                 "searches/runs", "outputs", "screening/review.db"):
+    for part in (
+        "searches/strategy.toml",
+        "screening/protocol.toml",
+        "searches/exports",
+        "searches/runs",
+        "outputs",
+        "screening/review.db",
+    ):
         assert (review / part).exists(), part
 
-    code, out, err = run("--review", str(review), "import", str(DATA / "asreview/ovid_psycinfo.ris"),
-                         str(DATA / "asreview/scopus.ris"), "--source", "PsycINFO")
+    code, out, err = run(
+        "--review",
+        str(review),
+        "import",
+        str(DATA / "asreview/ovid_psycinfo.ris"),
+        str(DATA / "asreview/scopus.ris"),
+        "--source",
+        "PsycINFO",
+    )
     assert code == 0, err
     assert "Imported 6 records from ovid_psycinfo.ris (RIS, utf-8) as 'PsycINFO' [import 1]" in out
     assert "Imported 6 records from scopus.ris" in out
@@ -139,15 +152,18 @@ def test_truncated_file_stores_nothing(review: Path, tmp_path: Path) -> None:
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "paper.pdf", ["paper.pdf", "PDF"]),
         (b"PK\x03\x04\x14\x00\x00\x00", "export.xlsx", ["export.xlsx", "ZIP"]),
         (b"\x00\x01\x02\x03binary\x00\x00", "blob.dat", ["blob.dat", "binary"]),
-        (b"just some notes\nabout nothing\n", "notes.txt", ["notes.txt", "unknown format",
-                                                          "--format"]),
-        (b"TY  - JOUR\nTI  - Caf\xe9 society\nER  - \n", "latin1.ris",
-         ["latin1.ris, line 2", "not valid utf-8", "--encoding cp1252"]),
+        (b"just some notes\nabout nothing\n", "notes.txt", ["notes.txt", "unknown format", "--format"]),
+        (
+            b"TY  - JOUR\nTI  - Caf\xe9 society\nER  - \n",
+            "latin1.ris",
+            ["latin1.ris, line 2", "not valid utf-8", "--encoding cp1252"],
+        ),
         (b"author,year\nSmith,2020\n", "notitle.csv", ["notitle.csv", "title"]),
     ],
 )
-def test_bad_files_get_one_line_errors(review: Path, tmp_path: Path, content: bytes, name: str,
-                                       fragments: list[str]) -> None:
+def test_bad_files_get_one_line_errors(
+    review: Path, tmp_path: Path, content: bytes, name: str, fragments: list[str]
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     code, _, err = imp(review, str(path), "--source", "X")
@@ -208,8 +224,9 @@ def test_init_refuses_an_existing_review(review: Path) -> None:
 
 
 def test_python_dash_m_and_console_script() -> None:
-    result = subprocess.run([sys.executable, "-m", "scoping", "--help"], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "scoping", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0 and "Usage: scoping" in result.stdout
     exe = shutil.which("scoping", path=str(Path(sys.executable).parent))
     assert exe is not None, "pip install did not create the scoping command"
@@ -238,8 +255,7 @@ def test_import_scoping_does_not_import_click() -> None:
         "bad = sorted(set(blamed)) + [m for m in ('click', 'textual') if m in sys.modules]\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -252,10 +268,16 @@ def test_no_ui_imports_outside_cli() -> None:
         if "cli" in path.relative_to(package).parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            offenders += [f"{path.name}: {n}" for n in names
-                          if n.split(".")[0] in ("click", "rich", "textual")]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.name}: {n}" for n in names if n.split(".")[0] in ("click", "rich", "textual")
+            ]
     assert offenders == []
 
 
@@ -273,8 +295,16 @@ def test_team_database_through_the_cli(tmp_path: Path, pg_url: str) -> None:
     code, _, err = run("init", str(review), "--db", pg_url)
     assert code == 0, err
     assert not (review / "screening" / "review.db").exists()
-    code, _out, err = run("--review", str(review), "--db", pg_url, "import",
-                         str(DATA / "asreview/embase.ris"), "--source", "Embase")
+    code, _out, err = run(
+        "--review",
+        str(review),
+        "--db",
+        pg_url,
+        "import",
+        str(DATA / "asreview/embase.ris"),
+        "--source",
+        "Embase",
+    )
     assert code == 0, err
     assert run("--review", str(review), "--db", pg_url, "records", "--count")[1] == "6\n"
     # the SQLite file of the folder is a different store
@@ -301,10 +331,20 @@ def test_export_then_import_keeps_every_field(tmp_path: Path) -> None:
 
     review = tmp_path / "rv"
     run("init", str(review))
-    sources = [p for pattern in ("wosfile/*plaintext*", "biopython/*.txt", "biopython/*.xml",
-                                 "colrev-bib/[!e]*.bib", "synergy-csv/*.csv", "endnote/*.xml",
-                                 "asreview/*.ris", "asreview/pubmed_endnote.txt")
-               for p in sorted(DATA.glob(pattern))]
+    sources = [
+        p
+        for pattern in (
+            "wosfile/*plaintext*",
+            "biopython/*.txt",
+            "biopython/*.xml",
+            "colrev-bib/[!e]*.bib",
+            "synergy-csv/*.csv",
+            "endnote/*.xml",
+            "asreview/*.ris",
+            "asreview/pubmed_endnote.txt",
+        )
+        for p in sorted(DATA.glob(pattern))
+    ]
     assert len(sources) >= 8
     for number, path in enumerate(sources):
         code, _, err = imp(review, str(path), "--source", f"S{number}", "--again")
@@ -332,8 +372,7 @@ def test_a_file_that_parses_to_nothing_stores_nothing(review: Path, tmp_path: Pa
     import that would then make the right import of the file look like a repeat."""
     ris = DATA / "asreview" / "scopus.ris"
     code, _, err = imp(review, str(ris), "--source", "Scopus", "--format", "bibtex")
-    assert_one_line_error(code, err, "scopus.ris", "no records were found in it read as BibTeX",
-                          "--format")
+    assert_one_line_error(code, err, "scopus.ris", "no records were found in it read as BibTeX", "--format")
     header_only = tmp_path / "header.csv"
     header_only.write_text("title,authors\n", encoding="utf-8")
     code, _, err = imp(review, str(header_only), "--source", "X")

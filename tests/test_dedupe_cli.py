@@ -44,8 +44,9 @@ def truth(name: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize(("name", "min_sensitivity"), [("cardiac", 0.97), ("digital_work", 0.95)])
-def test_benchmark_slice_no_false_links(review: Path, tmp_path: Path, name: str,
-                                        min_sensitivity: float) -> None:
+def test_benchmark_slice_no_false_links(
+    review: Path, tmp_path: Path, name: str, min_sensitivity: float
+) -> None:
     code, out, err = run("--review", str(review), "import", str(DATA / f"{name}.csv"), "--source", name)
     assert code == 0, err
     code, out, err = dd(review)
@@ -127,8 +128,10 @@ def test_review_walks_the_queue_and_undo(review: Path) -> None:
 
 def test_review_with_an_empty_queue(review: Path) -> None:
     path = review / "one.csv"
-    path.write_text("ID,title,author,year\n"
-                    "x1,A study of peer support work in mental health,\"Smith, J\",2020\n", encoding="utf-8")
+    path.write_text(
+        'ID,title,author,year\nx1,A study of peer support work in mental health,"Smith, J",2020\n',
+        encoding="utf-8",
+    )
     run("--review", str(review), "import", str(path), "--source", "S")
     dd(review)
     code, out, _ = dd(review, "review")
@@ -153,8 +156,11 @@ def test_undo_splits(review: Path, tmp_path: Path) -> None:
     assert out.startswith(f"Split work {work} into ")
     dd(review, "--rebuild")
     dd(review, "groups", "--out", str(target))
-    assert all(r["work_id"] == r["record_id"] for r in read_groups(target) if r["record_id"] == work
-               or r["work_id"] == work)
+    assert all(
+        r["work_id"] == r["record_id"]
+        for r in read_groups(target)
+        if r["record_id"] == work or r["work_id"] == work
+    )
 
 
 def test_overlap_writes_outputs_csv(review: Path) -> None:

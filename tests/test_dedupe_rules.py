@@ -25,8 +25,12 @@ from test_dedupe_support import row, verdict
 ARTICLE = {
     "title": "Ischaemic preconditioning protects the rat heart against reperfusion arrhythmias",
     "authors": ["Smith, John A.", "Jones, Mary", "Brown, Peter"],
-    "year": 2001, "journal": "Journal of Molecular and Cellular Cardiology", "volume": "33",
-    "issue": "4", "pages": "711-720", "doi": "10.1006/jmcc.2001.1330",
+    "year": 2001,
+    "journal": "Journal of Molecular and Cellular Cardiology",
+    "volume": "33",
+    "issue": "4",
+    "pages": "711-720",
+    "doi": "10.1006/jmcc.2001.1330",
 }
 
 
@@ -61,9 +65,15 @@ def test_non_latin_titles_keep_their_letters() -> None:
 
 @pytest.mark.parametrize(
     ("name", "family", "initials"),
-    [("Smith, John A.", "smith", "ja"), ("J. A. Smith", "smith", "ja"), ("Smith JA", "smith", "ja"),
-     ("van der Berg, Anna", "berg", "a"), ("Le Quintrec, M.", "quintrec", "m"),
-     ("Müller, Jörg", "muller", "j"), ("Si Hyun Kang, null", "kang", "sh")],
+    [
+        ("Smith, John A.", "smith", "ja"),
+        ("J. A. Smith", "smith", "ja"),
+        ("Smith JA", "smith", "ja"),
+        ("van der Berg, Anna", "berg", "a"),
+        ("Le Quintrec, M.", "quintrec", "m"),
+        ("Müller, Jörg", "muller", "j"),
+        ("Si Hyun Kang, null", "kang", "sh"),
+    ],
 )
 def test_author_names_in_any_layout(name: str, family: str, initials: str) -> None:
     author = parse_author(name)
@@ -78,9 +88,16 @@ def test_authors_run_together_are_split() -> None:
 
 @pytest.mark.parametrize(
     ("pages", "first", "last"),
-    [("1391-402", "1391", "1402"), ("352-9", "352", "359"), ("e0123456", "e123456", ""),
-     ("II-221-5; discussion II-225-6", "221", "225"), ("11-Jul", "11", "17"), ("Nov-17", "11", "17"),
-     ("H1327-H1336", "h1327", "h1336"), ("215 p", "", "")],
+    [
+        ("1391-402", "1391", "1402"),
+        ("352-9", "352", "359"),
+        ("e0123456", "e123456", ""),
+        ("II-221-5; discussion II-225-6", "221", "225"),
+        ("11-Jul", "11", "17"),
+        ("Nov-17", "11", "17"),
+        ("H1327-H1336", "h1327", "h1336"),
+        ("215 p", "", ""),
+    ],
 )
 def test_pages(pages: str, first: str, last: str) -> None:
     k = prepare(row(pages=pages), 0)
@@ -95,8 +112,15 @@ def test_dois_escaped_or_hyphenated_compare_equal() -> None:
 
 
 def test_journal_subtitles_and_volume_fragments() -> None:
-    k = prepare(row(journal="Journal of clinical oncology : official journal of ASCO", volume="1)",
-                    issue="Suppl. 2", year=2010), 0)
+    k = prepare(
+        row(
+            journal="Journal of clinical oncology : official journal of ASCO",
+            volume="1)",
+            issue="Suppl. 2",
+            year=2010,
+        ),
+        0,
+    )
     assert k.journal_key == "journal clinical oncology"
     assert k.volume == "" and k.supplement == "2" and k.issue == ""
     assert prepare(row(volume="2016", year=2016), 0).volume == ""
@@ -106,15 +130,25 @@ def test_journal_subtitles_and_volume_fragments() -> None:
 
 
 def test_same_doi_with_formatting_differences_is_a_duplicate() -> None:
-    other = {**ARTICLE, "title": "ISCHAEMIC PRECONDITIONING PROTECTS THE RAT HEART AGAINST "
-             "REPERFUSION ARRHYTHMIAS.", "authors": ["Smith J A", "Jones M", "Brown P"],
-             "journal": "J Mol Cell Cardiol", "pages": "711-20", "doi": "https://doi.org/10.1006/JMCC.2001.1330"}
+    other = {
+        **ARTICLE,
+        "title": "ISCHAEMIC PRECONDITIONING PROTECTS THE RAT HEART AGAINST REPERFUSION ARRHYTHMIAS.",
+        "authors": ["Smith J A", "Jones M", "Brown P"],
+        "journal": "J Mol Cell Cardiol",
+        "pages": "711-20",
+        "doi": "https://doi.org/10.1006/JMCC.2001.1330",
+    }
     assert verdict(row(**ARTICLE), row(**other)) == DUPLICATE
 
 
 def test_no_doi_but_title_authors_year_journal_pages_is_a_duplicate() -> None:
-    other = {**ARTICLE, "doi": None, "authors": ["Smith J.", "Jones M.", "Brown P."],
-             "journal": "J Mol Cell Cardiol", "title": ARTICLE["title"].replace("Ischaemic", "Ischemic")}
+    other = {
+        **ARTICLE,
+        "doi": None,
+        "authors": ["Smith J.", "Jones M.", "Brown P."],
+        "journal": "J Mol Cell Cardiol",
+        "title": ARTICLE["title"].replace("Ischaemic", "Ischemic"),
+    }
     assert verdict(row(**ARTICLE), row(**other)) == DUPLICATE
 
 
@@ -123,20 +157,35 @@ def test_identical_records_imported_twice_are_duplicates() -> None:
 
 
 def test_translated_title_with_the_same_place_in_the_journal_is_a_duplicate() -> None:
-    a = row(title="[Pleurodesis in malignant pleural effusion: bleomycin vs. mitoxantrone]",
-            authors=["Schmidt, M.", "Chemaissani, A."], year=1997, journal="Pneumologie",
-            volume="51", pages="367-372")
-    b = row(title="Pleurodesis bei malignem Pleuraerguss: Bleomycin versus Mitoxantron "
-                  "[Pleurodesis in malignant pleural effusion: bleomycin vs. mitoxantrone]",
-            authors=["Schmidt M", "Chemaissani A"], year=1997, journal="Pneumologie (Stuttgart, Germany)",
-            volume="51", pages="367-72")
+    a = row(
+        title="[Pleurodesis in malignant pleural effusion: bleomycin vs. mitoxantrone]",
+        authors=["Schmidt, M.", "Chemaissani, A."],
+        year=1997,
+        journal="Pneumologie",
+        volume="51",
+        pages="367-372",
+    )
+    b = row(
+        title="Pleurodesis bei malignem Pleuraerguss: Bleomycin versus Mitoxantron "
+        "[Pleurodesis in malignant pleural effusion: bleomycin vs. mitoxantrone]",
+        authors=["Schmidt M", "Chemaissani A"],
+        year=1997,
+        journal="Pneumologie (Stuttgart, Germany)",
+        volume="51",
+        pages="367-72",
+    )
     assert verdict(a, b) == DUPLICATE
 
 
 def test_non_latin_duplicates_link() -> None:
-    fields = {"title": "Платформенная занятость: масштабы и признаки неустойчивости",
-              "authors": ["Бобков, В. Н.", "Черных, Е. А."], "year": 2020,
-              "journal": "Мир новой экономики", "volume": "14", "pages": "6-15"}
+    fields = {
+        "title": "Платформенная занятость: масштабы и признаки неустойчивости",
+        "authors": ["Бобков, В. Н.", "Черных, Е. А."],
+        "year": 2020,
+        "journal": "Мир новой экономики",
+        "volume": "14",
+        "pages": "6-15",
+    }
     assert verdict(row(**fields), row(**{**fields, "authors": ["Бобков В.Н.", "Черных Е.А."]})) == DUPLICATE
 
 
@@ -157,8 +206,18 @@ def test_non_latin_duplicates_link() -> None:
         {"volume": "34", "doi": None},
         {"issue": "5", "pages": None, "doi": None},
     ],
-    ids=["erratum", "correction", "reply", "comment", "retraction", "other-doi", "years-apart",
-         "other-pages", "other-volume", "other-issue"],
+    ids=[
+        "erratum",
+        "correction",
+        "reply",
+        "comment",
+        "retraction",
+        "other-doi",
+        "years-apart",
+        "other-pages",
+        "other-volume",
+        "other-issue",
+    ],
 )
 def test_conflicting_records_are_never_linked(change: dict[str, Any]) -> None:
     assert verdict(row(**ARTICLE), row(**{**ARTICLE, **change})) == DISTINCT
@@ -175,8 +234,12 @@ def test_parts_and_numbers_in_titles_keep_records_apart() -> None:
 
 
 def test_a_doi_shared_by_a_whole_book_links_no_chapters() -> None:
-    book = {"doi": "10.1007/978-3-642-72497-8", "year": 2010, "journal": "Handbook of cardiology",
-            "authors": ["Editor, E."]}
+    book = {
+        "doi": "10.1007/978-3-642-72497-8",
+        "year": 2010,
+        "journal": "Handbook of cardiology",
+        "authors": ["Editor, E."],
+    }
     a = row(**book, title="Chapter on myocardial ischaemia in rodents and larger mammals")
     b = row(**book, title="Chapter on the treatment of heart failure in older patients")
     assert verdict(a, b) == DISTINCT
@@ -192,8 +255,15 @@ def test_one_word_and_missing_titles_are_not_evidence() -> None:
 
 
 def test_preprint_and_published_version_go_to_a_person() -> None:
-    preprint = {**ARTICLE, "doi": "10.1101/2020.05.01.20087890", "journal": "medRxiv", "volume": None,
-                "issue": None, "pages": None, "year": 2020}
+    preprint = {
+        **ARTICLE,
+        "doi": "10.1101/2020.05.01.20087890",
+        "journal": "medRxiv",
+        "volume": None,
+        "issue": None,
+        "pages": None,
+        "year": 2020,
+    }
     published = {**ARTICLE, "year": 2021}
     assert verdict(row(**preprint), row(**published)) == UNCERTAIN
 
@@ -218,15 +288,26 @@ def test_page_ranges_that_overlap(pages: str, expected: str) -> None:
 
 
 def test_conference_abstracts_named_by_journal_or_by_congress() -> None:
-    fields = {"title": "Eculizumab therapy for atypical hemolytic uremic syndrome in pediatric patients",
-              "authors": ["Gruppo, R.", "Rodig, N.", "Vilalta, R."], "year": 2011, "volume": "9"}
-    a = row(**fields, journal="Journal of Thrombosis and Haemostasis.Conference: 23rd Congress of the "
-            "International Society on Thrombosis and Haemostasis Kyoto Japan.")
-    b = row(**fields, journal="23rd Congress of the International Society on Thrombosis and Haemostasis "
-            "Kyoto Japan")
+    fields = {
+        "title": "Eculizumab therapy for atypical hemolytic uremic syndrome in pediatric patients",
+        "authors": ["Gruppo, R.", "Rodig, N.", "Vilalta, R."],
+        "year": 2011,
+        "volume": "9",
+    }
+    a = row(
+        **fields,
+        journal="Journal of Thrombosis and Haemostasis.Conference: 23rd Congress of the "
+        "International Society on Thrombosis and Haemostasis Kyoto Japan.",
+    )
+    b = row(
+        **fields,
+        journal="23rd Congress of the International Society on Thrombosis and Haemostasis Kyoto Japan",
+    )
     assert verdict(a, b) == DUPLICATE
-    c = row(**{**fields, "year": 2012}, journal="24th Congress of the International Society on "
-            "Thrombosis and Haemostasis Amsterdam")
+    c = row(
+        **{**fields, "year": 2012},
+        journal="24th Congress of the International Society on Thrombosis and Haemostasis Amsterdam",
+    )
     assert verdict(a, c) != DUPLICATE
 
 
@@ -287,10 +368,14 @@ def test_a_persons_different_wins_over_the_rules() -> None:
 
 
 def test_bad_input_is_reported_and_never_linked() -> None:
-    rows = [row(id=1, title=None, authors=["A, B"]), row(id=2, title=None, authors=["A, B"]),
-            row(id=3, title="Editorial", year=2000), row(id=4, title="Editorial", year=2000),
-            row(id=5, title="", doi=""),
-            *[row(id=6 + i, title="Letter to the editor", journal="J") for i in range(200)]]
+    rows = [
+        row(id=1, title=None, authors=["A, B"]),
+        row(id=2, title=None, authors=["A, B"]),
+        row(id=3, title="Editorial", year=2000),
+        row(id=4, title="Editorial", year=2000),
+        row(id=5, title="", doi=""),
+        *[row(id=6 + i, title="Letter to the editor", journal="J") for i in range(200)],
+    ]
     result = deduplicate(rows)
     assert len(set(result.works.values())) == len(rows)
     assert result.report.problems["no title"] == [1, 2, 5]
@@ -300,14 +385,30 @@ def test_bad_input_is_reported_and_never_linked() -> None:
 
 def test_titles_in_scripts_without_spaces() -> None:
     """A Chinese or Japanese title has no spaces between words: it is not a "one-word title"."""
-    chinese = {"title": "基于深度学习的医学图像分割方法研究", "authors": ["王, 伟", "李, 娜"],
-               "year": 2020, "journal": "中国医学影像技术", "volume": "36", "pages": "1-8"}
+    chinese = {
+        "title": "基于深度学习的医学图像分割方法研究",
+        "authors": ["王, 伟", "李, 娜"],
+        "year": 2020,
+        "journal": "中国医学影像技术",
+        "volume": "36",
+        "pages": "1-8",
+    }
     other = {**chinese, "title": "基于机器学习的心电图自动诊断方法研究", "pages": "9-16"}
-    japanese = {"title": "深層学習による医用画像のセグメンテーションに関する研究",
-                "authors": ["山田, 太郎"], "year": 2019, "journal": "医用画像情報学会雑誌"}
-    rows = [row(id=1, **chinese), row(id=2, **chinese), row(id=3, **other),
-            row(id=4, **japanese), row(id=5, **{**japanese, "title": japanese["title"] + "。"}),
-            row(id=6, title="研究", year=2020), row(id=7, title="研究", year=2020)]
+    japanese = {
+        "title": "深層学習による医用画像のセグメンテーションに関する研究",
+        "authors": ["山田, 太郎"],
+        "year": 2019,
+        "journal": "医用画像情報学会雑誌",
+    }
+    rows = [
+        row(id=1, **chinese),
+        row(id=2, **chinese),
+        row(id=3, **other),
+        row(id=4, **japanese),
+        row(id=5, **{**japanese, "title": japanese["title"] + "。"}),
+        row(id=6, title="研究", year=2020),
+        row(id=7, title="研究", year=2020),
+    ]
     result = deduplicate(rows)
     works = result.works
     assert works[1] == works[2] and works[4] == works[5]
@@ -325,11 +426,25 @@ def test_empty_input() -> None:
 
 
 def test_merged_view_takes_the_most_complete_value_and_names_its_record() -> None:
-    a = make_record({"title": "ISCHAEMIC PRECONDITIONING", "authors": ["Smith J"], "year": 2001,
-                     "journal": "J Mol Cell Cardiol", "pages": "711"})
-    b = make_record({"title": "Ischaemic preconditioning", "authors": ["Smith, John", "Jones, Mary"],
-                     "year": 2001, "journal": "Journal of Molecular and Cellular Cardiology",
-                     "pages": "711-720", "doi": "10.1006/x"})
+    a = make_record(
+        {
+            "title": "ISCHAEMIC PRECONDITIONING",
+            "authors": ["Smith J"],
+            "year": 2001,
+            "journal": "J Mol Cell Cardiol",
+            "pages": "711",
+        }
+    )
+    b = make_record(
+        {
+            "title": "Ischaemic preconditioning",
+            "authors": ["Smith, John", "Jones, Mary"],
+            "year": 2001,
+            "journal": "Journal of Molecular and Cellular Cardiology",
+            "pages": "711-720",
+            "doi": "10.1006/x",
+        }
+    )
     c = make_record({"title": "Ischaemic preconditioning in the rat. [Chinese]", "year": 2001})
     merged = merge_records(5, [(5, "MEDLINE", a), (9, "Embase", b), (12, "CNKI", c)])
     assert merged.value("title") == "Ischaemic preconditioning"

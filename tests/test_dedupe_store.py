@@ -17,8 +17,12 @@ from scoping.store import dedupe_tables as tables
 
 PAPER = {
     "title": "Peer support workers in mental health services: a qualitative study of their role",
-    "authors": ["Gillard, Steve", "Edwards, Christine", "Gibson, Sarah"], "year": 2013,
-    "journal": "Journal of Mental Health", "volume": "22", "issue": "3", "pages": "237-245",
+    "authors": ["Gillard, Steve", "Edwards, Christine", "Gibson, Sarah"],
+    "year": 2013,
+    "journal": "Journal of Mental Health",
+    "volume": "22",
+    "issue": "3",
+    "pages": "237-245",
     "doi": "10.3109/09638237.2012.745187",
 }
 
@@ -28,8 +32,15 @@ def rec(source_id: str, **fields: Any) -> Record:
 
 
 def add(store: Store, source: str, records: list[Record], name: str = "x") -> None:
-    store.add_import(source=source, file_path=f"/tmp/{name}-{source}.ris", sha256=f"{name}{source}",
-                     size=1, format="ris", encoding="utf-8", records=records)
+    store.add_import(
+        source=source,
+        file_path=f"/tmp/{name}-{source}.ris",
+        sha256=f"{name}{source}",
+        size=1,
+        format="ris",
+        encoding="utf-8",
+        records=records,
+    )
 
 
 @pytest.fixture
@@ -43,17 +54,46 @@ def groups(store: Store) -> dict[str, int]:
 
 
 def first_batch(store: Store) -> None:
-    add(store, "MEDLINE", [
-        rec("M1", **PAPER),
-        rec("M2", title="Recovery colleges and peer trainers: an evaluation", authors=["Perkins, R."],
-            year=2018, journal="BJPsych Bulletin", volume="42", pages="1-5"),
-    ], "one")
-    add(store, "PsycINFO", [
-        rec("P1", **{**PAPER, "doi": None, "authors": ["Gillard S", "Edwards C", "Gibson S"],
-                     "journal": "J Ment Health", "pages": "237-45"}),
-        rec("P2", title="Something else entirely about housing first programmes", authors=["Other, A."],
-            year=2010),
-    ], "two")
+    add(
+        store,
+        "MEDLINE",
+        [
+            rec("M1", **PAPER),
+            rec(
+                "M2",
+                title="Recovery colleges and peer trainers: an evaluation",
+                authors=["Perkins, R."],
+                year=2018,
+                journal="BJPsych Bulletin",
+                volume="42",
+                pages="1-5",
+            ),
+        ],
+        "one",
+    )
+    add(
+        store,
+        "PsycINFO",
+        [
+            rec(
+                "P1",
+                **{
+                    **PAPER,
+                    "doi": None,
+                    "authors": ["Gillard S", "Edwards C", "Gibson S"],
+                    "journal": "J Ment Health",
+                    "pages": "237-45",
+                },
+            ),
+            rec(
+                "P2",
+                title="Something else entirely about housing first programmes",
+                authors=["Other, A."],
+                year=2010,
+            ),
+        ],
+        "two",
+    )
 
 
 def test_run_links_records_and_groups_name_their_source_ids(store: Store) -> None:
@@ -77,11 +117,23 @@ def test_rerun_only_links_new_records_and_keeps_work_ids(store: Store) -> None:
     first_batch(store)
     api.run_dedupe(store)
     before = groups(store)
-    add(store, "Embase", [
-        rec("E1", **{**PAPER, "title": PAPER["title"].upper()}),
-        rec("E2", title="Recovery colleges and peer trainers: an evaluation", authors=["Perkins R"],
-            year=2018, journal="BJPsych Bull", volume="42", pages="1-5"),
-    ], "three")
+    add(
+        store,
+        "Embase",
+        [
+            rec("E1", **{**PAPER, "title": PAPER["title"].upper()}),
+            rec(
+                "E2",
+                title="Recovery colleges and peer trainers: an evaluation",
+                authors=["Perkins R"],
+                year=2018,
+                journal="BJPsych Bull",
+                volume="42",
+                pages="1-5",
+            ),
+        ],
+        "three",
+    )
     assert tables.unassigned_count(store) == 2
     with pytest.raises(UsageError, match="run 'scoping dedupe' first"):
         list(api.iter_groups(store))
@@ -98,8 +150,24 @@ def test_rerun_only_links_new_records_and_keeps_work_ids(store: Store) -> None:
 
 def test_decisions_are_stored_applied_undone_and_respected(store: Store) -> None:
     add(store, "A", [rec("A1", **PAPER)])
-    add(store, "B", [rec("B1", **{**PAPER, "doi": None, "pages": None, "issue": None, "volume": None,
-                                   "journal": "Mental Health Review", "year": 2014})])
+    add(
+        store,
+        "B",
+        [
+            rec(
+                "B1",
+                **{
+                    **PAPER,
+                    "doi": None,
+                    "pages": None,
+                    "issue": None,
+                    "volume": None,
+                    "journal": "Mental Health Review",
+                    "year": 2014,
+                },
+            )
+        ],
+    )
     api.run_dedupe(store)
     queue = api.review_queue(store)
     assert [(q.pair.record_a, q.pair.record_b) for q in queue] == [(1, 2)]
@@ -114,8 +182,11 @@ def test_decisions_are_stored_applied_undone_and_respected(store: Store) -> None
     api.run_dedupe(store, rebuild=True)
     assert groups(store) == {"A1": 1, "B1": 2}
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(tables.dedupe_decisions.c.decision, tables.dedupe_decisions.c.reviewer)
-                            .order_by(tables.dedupe_decisions.c.id)).all()
+        rows = conn.execute(
+            sa.select(tables.dedupe_decisions.c.decision, tables.dedupe_decisions.c.reviewer).order_by(
+                tables.dedupe_decisions.c.id
+            )
+        ).all()
         events = conn.execute(sa.select(tables.work_events.c.event)).scalars().all()
     assert [tuple(r) for r in rows] == [("same", "anna"), ("undone", "anna"), ("different", "anna")]
     assert sorted(events) == ["merge", "revert"]
@@ -136,9 +207,19 @@ def test_undo_splits_a_work_for_good(store: Store) -> None:
 
 
 def test_a_persons_same_joins_existing_works_and_later_runs_keep_it(store: Store) -> None:
-    add(store, "A", [rec("A1", **PAPER),
-                     rec("A2", title="A completely different paper about peer support training",
-                         authors=["Other, A."], year=2013)])
+    add(
+        store,
+        "A",
+        [
+            rec("A1", **PAPER),
+            rec(
+                "A2",
+                title="A completely different paper about peer support training",
+                authors=["Other, A."],
+                year=2013,
+            ),
+        ],
+    )
     api.run_dedupe(store)
     api.decide_pair(store, 1, 2, "same", reviewer="lead")
     assert groups(store) == {"A1": 1, "A2": 1}
@@ -156,8 +237,10 @@ def test_overlap_and_csv_outputs(store: Store) -> None:
     stream = io.StringIO()
     api.write_overlap_csv(table, stream)
     lines = stream.getvalue().splitlines()
-    assert lines[0] == ("source,records,works,unique_works,unique_share,internal_duplicates,"
-                        "shared_with:MEDLINE,shared_with:PsycINFO")
+    assert lines[0] == (
+        "source,records,works,unique_works,unique_share,internal_duplicates,"
+        "shared_with:MEDLINE,shared_with:PsycINFO"
+    )
     assert lines[1] == "MEDLINE,2,2,1,0.5,0,,1"
     assert lines[-1].startswith("(all),4,3,2,")
     out = io.StringIO()
@@ -179,7 +262,10 @@ def test_tables_are_created_in_a_store_made_without_them(store_url: str) -> None
 
 def test_nothing_to_show_before_a_run(store: Store) -> None:
     first_batch(store)
-    for call in (lambda: api.show_work(store, 1), lambda: api.review_queue(store),
-                 lambda: list(api.iter_groups(store))):
+    for call in (
+        lambda: api.show_work(store, 1),
+        lambda: api.review_queue(store),
+        lambda: list(api.iter_groups(store)),
+    ):
         with pytest.raises(UsageError, match="run 'scoping dedupe' first"):
             call()

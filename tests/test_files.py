@@ -56,8 +56,9 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
 def test_export_to_a_named_pipe(tmp_path: Path) -> None:
     review = tmp_path / "rv"
     assert run("init", str(review))[0] == 0
-    code, _, err = run("--review", str(review), "import", str(DATA / "asreview" / "scopus.ris"),
-                       "--source", "Scopus")
+    code, _, err = run(
+        "--review", str(review), "import", str(DATA / "asreview" / "scopus.ris"), "--source", "Scopus"
+    )
     assert code == 0, err
     fifo = tmp_path / "records.csv"
     os.mkfifo(fifo)

@@ -45,7 +45,8 @@ def test_web_of_science_bibtex() -> None:
     assert first.extra["bibtex"]["eissn"] == "1111-3333"
     assert first.extra["bibtex"]["editor"] == "Editorone, M and Editortwo, M"
     assert first.extra["bibtex"]["researcherid-numbers"] == (
-        "Writerone, Julia/GLU-2222-2022 Writertwo, Paul/F-3333-2012")
+        "Writerone, Julia/GLU-2222-2022 Writertwo, Paul/F-3333-2012"
+    )
     assert first.line == 3
     assert first.raw.startswith("@inproceedings{ WOS:000223334444221,\nAuthor = {Writerone")
     assert first.raw.endswith("Unique-ID = {WOS:000223334444221},\n}")
@@ -68,11 +69,9 @@ def test_scopus_bibtex_keeps_the_entry_bibtexparser_drops() -> None:
     assert first.authors == ["Firstwriter, Z.", "Secondwriter, T.", "Thirdwriter, L."]
     assert first.doi == "10.1111/88888888.2022.7777777"
     assert first.url == "https://www.scopus.com/inward/record.uri?eid=11111111111111111111"
-    assert first.extra["bibtex"] == {"note": "cited By 0", "document_type": "Article",
-                                     "source": "Scopus"}
+    assert first.extra["bibtex"] == {"note": "cited By 0", "document_type": "Article", "source": "Scopus"}
     with (COLREV / "scopus_bib.bib").open(encoding="utf-8") as stream:
-        parsed = BibTexParser(common_strings=True, ignore_nonstandard_types=False).parse(
-            stream.read())
+        parsed = BibTexParser(common_strings=True, ignore_nonstandard_types=False).parse(stream.read())
     assert len(parsed.entries) == 10
 
 
@@ -95,8 +94,9 @@ def test_colrev_loader_file_repeated_key_odd_field_name_crossref() -> None:
     last = records[5]
     assert last.source_id == "WOS:000072095400011"
     assert last.authors == ["Andreica, D", "Schmid, H"]  # "and" at a line end
-    assert last.title == ("Magnetic properties and phase transitions of iron boracites, "
-                          "Fe3B7O13X (X = Cl, Br OR I)")
+    assert last.title == (
+        "Magnetic properties and phase transitions of iron boracites, Fe3B7O13X (X = Cl, Br OR I)"
+    )
 
 
 def test_europe_pmc_acm_dblp_wiley_records() -> None:
@@ -129,11 +129,21 @@ def test_every_good_colrev_file_is_detected_and_read() -> None:
     for path in GOOD_FILES:
         counts[path.name] = len(list(iter_records(inspect_file(path))))
     assert counts == {
-        "abi_inform_proquest_bib.bib": 2, "acm_bib.bib": 2, "bib_data.bib": 6,
-        "crossref_bib.bib": 1, "crossref_feed.bib": 3, "dblp_bib.bib": 2,
-        "enl_data_expected.bib": 3, "europe_pmc_bib.bib": 2, "files_dir_bib.bib": 3,
-        "records.bib": 21, "scopus_bib.bib": 11, "taylor_and_francis_bib.bib": 2,
-        "unknown_source_bib.bib": 1, "web_of_science_bib.bib": 2, "wiley_bib.bib": 2,
+        "abi_inform_proquest_bib.bib": 2,
+        "acm_bib.bib": 2,
+        "bib_data.bib": 6,
+        "crossref_bib.bib": 1,
+        "crossref_feed.bib": 3,
+        "dblp_bib.bib": 2,
+        "enl_data_expected.bib": 3,
+        "europe_pmc_bib.bib": 2,
+        "files_dir_bib.bib": 3,
+        "records.bib": 21,
+        "scopus_bib.bib": 11,
+        "taylor_and_francis_bib.bib": 2,
+        "unknown_source_bib.bib": 1,
+        "web_of_science_bib.bib": 2,
+        "wiley_bib.bib": 2,
     }
 
 
@@ -158,8 +168,9 @@ def parse_both(text: str) -> tuple[list[tuple[str | None, str, dict[str, str]]],
         key, pos = bibtex._split_key(entry.body)
         pairs = bibtex._parse_fields(entry.body, pos, dict(bibtex._MONTHS), "x.bib", entry.line)
         ours.append((key, entry.kind, dict(pairs)))
-    theirs = BibTexParser(common_strings=True, ignore_nonstandard_types=False).parse(
-        text, partial=True).entries
+    theirs = (
+        BibTexParser(common_strings=True, ignore_nonstandard_types=False).parse(text, partial=True).entries
+    )
     return ours, theirs
 
 
@@ -263,7 +274,10 @@ Free text between entries is a comment.
 def test_two_entries_on_one_line_and_an_entry_without_fields() -> None:
     records = reads("@misc{a, title={One}}@misc{b, title={Two}}\n@misc{c}\n")
     assert [(r.source_id, r.title, r.line) for r in records] == [
-        ("a", "One", 1), ("b", "Two", 1), ("c", None, 2)]
+        ("a", "One", 1),
+        ("b", "Two", 1),
+        ("c", None, 2),
+    ]
 
 
 # -- malformed files ----------------------------------------------------------------------------
@@ -276,7 +290,8 @@ def test_real_ebsco_export_with_stray_braces_is_an_error() -> None:
         records.extend(bibtex.read(stream, str(path)))
     assert str(caught.value).startswith(
         f"{path}, line 19: text after the end of the entry that starts on line 15: "
-        "', a more nuanced picture emerg'")
+        "', a more nuanced picture emerg'"
+    )
     assert len(records) == 1 and records[0].source_id == "11111111111111111"
 
 
@@ -284,22 +299,34 @@ def test_unterminated_entry_is_an_error_naming_its_line(tmp_path: Path) -> None:
     text = (COLREV / "crossref_feed.bib").read_text(encoding="utf-8")
     path = tmp_path / "cut.bib"
     path.write_text(text[: text.rindex("}") - 2], encoding="utf-8")  # the last entry is cut
-    with path.open(encoding="utf-8") as stream, pytest.raises(
-            FormatError, match=r"cut\.bib, line 25: the entry that starts on line 25 is not "
-                               r"closed at the end of the file"):
+    with (
+        path.open(encoding="utf-8") as stream,
+        pytest.raises(
+            FormatError,
+            match=r"cut\.bib, line 25: the entry that starts on line 25 is not "
+            r"closed at the end of the file",
+        ),
+    ):
         list(bibtex.read(stream, str(path)))
     unclosed = tmp_path / "unclosed.bib"
-    unclosed.write_text(text.replace("\n}\n\n@article{00002", "\n\n@article{00002", 1),
-                        encoding="utf-8")
-    with unclosed.open(encoding="utf-8") as stream, pytest.raises(
-            FormatError, match=r"unclosed\.bib, line 1: the entry that starts on line 1 is not "
-                               r"closed before the next entry on line 12"):
+    unclosed.write_text(text.replace("\n}\n\n@article{00002", "\n\n@article{00002", 1), encoding="utf-8")
+    with (
+        unclosed.open(encoding="utf-8") as stream,
+        pytest.raises(
+            FormatError,
+            match=r"unclosed\.bib, line 1: the entry that starts on line 1 is not "
+            r"closed before the next entry on line 12",
+        ),
+    ):
         list(bibtex.read(stream, str(unclosed)))
 
 
 def test_unreadable_fields_are_errors() -> None:
-    with pytest.raises(FormatError, match=r"test\.bib, line 3: expected a ',' after the field "
-                                          r"'title'"):
+    with pytest.raises(
+        FormatError,
+        match=r"test\.bib, line 3: expected a ',' after the field "
+        r"'title'",
+    ):
         reads("@article{a,\n  year = 2000,\n  title = {x} {y},\n}\n")
     with pytest.raises(FormatError, match=r"test\.bib, line 2: cannot read a field name"):
         reads("@article{a,\n  = {x},\n}\n")
@@ -335,13 +362,24 @@ def test_round_trip_of_every_colrev_file() -> None:
 
 def test_keys_are_generated_unique_and_stable() -> None:
     base = {"title": "The peer support worker role", "authors": ["Smith, Jane"], "year": 2020}
-    records = [make_record(base), make_record(base), make_record(base | {"source_id": "My key"}),
-               make_record({"title": "Ünïcode title", "authors": ["José Ñúñez"]}),
-               make_record({"title": "A"}), make_record(base | {"source_id": "Smith2020Peer"})]
+    records = [
+        make_record(base),
+        make_record(base),
+        make_record(base | {"source_id": "My key"}),
+        make_record({"title": "Ünïcode title", "authors": ["José Ñúñez"]}),
+        make_record({"title": "A"}),
+        make_record(base | {"source_id": "Smith2020Peer"}),
+    ]
     text = write(records)
     keys = re.findall(r"^@\w+\{([^,]+),", text, re.M)
-    assert keys == ["Smith2020Peer", "Smith2020Peera", "Smith2020Peerb", "NunezndUnicode",
-                    "Anonnd", "Smith2020Peerc"]
+    assert keys == [
+        "Smith2020Peer",
+        "Smith2020Peera",
+        "Smith2020Peerb",
+        "NunezndUnicode",
+        "Anonnd",
+        "Smith2020Peerc",
+    ]
     assert write(records) == text  # the same records give the same keys
 
 
@@ -353,19 +391,26 @@ def test_wos_records_written_as_bibtex_read_back_the_same() -> None:
     assert [r.source_id for r in again] == [r.source_id for r in records]  # WOS:... keys
     for before, after in zip(records, again, strict=True):
         assert fields(after, without=("doc_type",)) == fields(before, without=("doc_type",))
-    proceedings = sum(1 for r in records if "Proceedings Paper" in (r.doc_type or "")
-                      or r.doc_type == "conference paper")
+    proceedings = sum(
+        1 for r in records if "Proceedings Paper" in (r.doc_type or "") or r.doc_type == "conference paper"
+    )
     assert proceedings == 5
     assert [r.doc_type for r in again].count("conference paper") == proceedings
     assert "  pages = {5--21}," in text
 
 
 def test_awkward_values_survive_writing() -> None:
-    record = make_record({
-        "title": "Braces { unbalanced and a % sign", "authors": ["Department of Health and Social Care"],
-        "keywords": ["depression, postnatal"], "pages": "e1234", "year": 2001,
-        "doc_type": "Conference Paper", "journal": "Proc. of Things",
-    })
+    record = make_record(
+        {
+            "title": "Braces { unbalanced and a % sign",
+            "authors": ["Department of Health and Social Care"],
+            "keywords": ["depression, postnatal"],
+            "pages": "e1234",
+            "year": 2001,
+            "doc_type": "Conference Paper",
+            "journal": "Proc. of Things",
+        }
+    )
     text = write([record])
     assert text.startswith("@inproceedings{Care2001Braces,")  # the last word of a name
     (again,) = reads(text)

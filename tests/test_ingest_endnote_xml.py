@@ -28,8 +28,9 @@ def read_text(text: str, name: str = "library.xml") -> list[Record]:
 
 
 def one_record(body: str) -> Record:
-    (record,) = read_text(f'<?xml version="1.0" encoding="UTF-8" ?><xml><records><record>{body}'
-                          "</record></records></xml>")
+    (record,) = read_text(
+        f'<?xml version="1.0" encoding="UTF-8" ?><xml><records><record>{body}</record></records></xml>'
+    )
     return record
 
 
@@ -43,8 +44,14 @@ def test_full_record() -> None:
     assert first.doc_type == "journal article"  # ref-type name "Journal Article"
     # two <style> runs (normal, italic) make one title; U+2010 kept
     assert first.title == "Lateral entorhinal cortex is critical for novel object‐context recognition"
-    assert first.authors == ["Wilson, David", "Langston, Rosamund F.", "Schlesiger, Magdalene I.",
-                             "Wagner, Monica", "Watanabe, Sakurako", "Ainge, James A."]
+    assert first.authors == [
+        "Wilson, David",
+        "Langston, Rosamund F.",
+        "Schlesiger, Magdalene I.",
+        "Wagner, Monica",
+        "Watanabe, Sakurako",
+        "Ainge, James A.",
+    ]
     assert first.journal == "Hippocampus"  # titles/secondary-title
     assert first.year == 2013
     assert (first.volume, first.issue, first.pages) == ("23", "5", "352-366")  # pages "352-66"
@@ -52,8 +59,13 @@ def test_full_record() -> None:
     assert first.pmid == "23389958"  # numeric accession-num, no other database named
     assert first.issn == "1098-1063"  # the first of two ISSNs in <isbn>
     assert first.isbn is None
-    assert first.keywords == ["Entorhinal Cortex", "Exploratory Behavior", "Functional Laterality",
-                              "Recognition, Psychology", "Spatial Behavior"]
+    assert first.keywords == [
+        "Entorhinal Cortex",
+        "Exploratory Behavior",
+        "Functional Laterality",
+        "Recognition, Psychology",
+        "Spatial Behavior",
+    ]
     assert first.url == "https://onlinelibrary.wiley.com/doi/pdfdirect/10.1002/hipo.22095"
     assert first.abstract.startswith("Episodic memory incorporates information about specific")
     assert first.abstract.endswith("to form episodic memory in the hippocampus.")
@@ -70,11 +82,14 @@ def test_record_with_missing_fields() -> None:
     assert second.pmid == "25451612"  # remote-database-name PubMed
     assert second.extra == {"database": "PubMed"}
     assert second.authors[-1] == "Guzowski, John F."
-    assert second.title.startswith("Systemic lipopolysaccharide administration impairs retrieval "
-                                   "of context–object discrimination")
+    assert second.title.startswith(
+        "Systemic lipopolysaccharide administration impairs retrieval of context–object discrimination"
+    )
     # highlights separated by &#xD; line breaks read as one paragraph
-    assert second.abstract.startswith("• We tested if acute neuroinflammation impairs retrieval of "
-                                      "different memory tasks. • Systemic LPS administration")
+    assert second.abstract.startswith(
+        "• We tested if acute neuroinflammation impairs retrieval of "
+        "different memory tasks. • Systemic LPS administration"
+    )
     assert "\r" not in second.abstract
     assert second.line == 4
 
@@ -130,14 +145,15 @@ def test_isbn_doi_link_and_wos_style_doi() -> None:
 
 
 def test_keyword_holding_several_lines() -> None:
-    record = one_record(f"<keywords><keyword>{STYLE}peer support&#xD;mental health</style>"
-                        f"</keyword><keyword>{styled('recovery')}</keyword></keywords>")
+    record = one_record(
+        f"<keywords><keyword>{STYLE}peer support&#xD;mental health</style>"
+        f"</keyword><keyword>{styled('recovery')}</keyword></keywords>"
+    )
     assert record.keywords == ["peer support", "mental health", "recovery"]
 
 
 def test_text_without_style_wrappers() -> None:
-    record = one_record("<titles><title>Plain <b>title</b></title></titles><dates><year>1999"
-                        "</year></dates>")
+    record = one_record("<titles><title>Plain <b>title</b></title></titles><dates><year>1999</year></dates>")
     assert record.title == "Plain title"
     assert record.year == 1999
 
@@ -157,12 +173,15 @@ def test_truncated_file() -> None:
 
 
 def test_garbage_in_the_middle() -> None:
-    text = SYNERGY.read_text(encoding="utf-8").replace("</record>\n<record>",
-                                                       "</record>\n</records>\n<record>", 1)
+    text = SYNERGY.read_text(encoding="utf-8").replace(
+        "</record>\n<record>", "</record>\n</records>\n<record>", 1
+    )
     with pytest.raises(FormatError) as err:
         read_text(text, "library.xml")
-    assert str(err.value) == ("library.xml, line 6: malformed XML: Opening and ending tag mismatch: "
-                              "xml line 2 and records; export the records again")
+    assert str(err.value) == (
+        "library.xml, line 6: malformed XML: Opening and ending tag mismatch: "
+        "xml line 2 and records; export the records again"
+    )
 
 
 def test_no_records() -> None:
@@ -174,8 +193,7 @@ def test_no_records() -> None:
 def test_pubmed_xml_given_as_endnote() -> None:
     with pytest.raises(FormatError) as err, (DATA / "biopython/pubmed1.xml").open() as stream:
         list(endnote_xml.read(stream, "p.xml"))
-    assert str(err.value).startswith("p.xml: not EndNote XML: the document element is "
-                                     "<PubmedArticleSet>")
+    assert str(err.value).startswith("p.xml: not EndNote XML: the document element is <PubmedArticleSet>")
 
 
 @pytest.mark.parametrize("chunk", [1, 9, 333])

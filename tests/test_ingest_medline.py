@@ -49,8 +49,9 @@ def test_one_pubmed_record_every_field() -> None:
     assert record.language == "English"  # "eng"
     assert record.doc_type == "journal article"  # PT  - Journal Article
     assert record.doi is None
-    assert record.abstract.startswith("Bioinformatics research is often difficult to do with "
-                                      "commercial software. The Open Source BioPerl")
+    assert record.abstract.startswith(
+        "Bioinformatics research is often difficult to do with commercial software. The Open Source BioPerl"
+    )
     assert record.keywords[:2] == ["Computational Biology", "Computer Systems"]  # "*" dropped
     assert record.line == 2  # the file starts with a blank line
     assert record.raw.startswith("PMID- 12230038\nOWN - NLM\n")
@@ -70,8 +71,9 @@ def test_several_records_doi_pmc_and_compressed_pages() -> None:
     assert first.issue is None
     assert "Sequence Alignment" in first.keywords  # "Sequence Alignment/*methods"
     # a title wrapped onto a continuation line, and PG "616-7"
-    assert second.title == ("GenomeDiagram: a python package for the visualization of large-scale "
-                            "genomic data.")
+    assert second.title == (
+        "GenomeDiagram: a python package for the visualization of large-scale genomic data."
+    )
     assert second.pages == "616-617"
     assert second.doi == "10.1093/bioinformatics/btk021"
     assert records[3].doi is None
@@ -118,16 +120,16 @@ def test_gpl_metaknowledge_export_is_truncated(shared_data: Path) -> None:
         got.extend(medline.read(stream, str(path)))
     assert len(got) == 174
     message = str(err.value)
-    assert message.startswith(f"{path}, line 14936: the last record (from line 14925) stops "
-                              "before its SO line")
+    assert message.startswith(
+        f"{path}, line 14936: the last record (from line 14925) stops before its SO line"
+    )
     assert "truncated" in message
     first = got[0]
     assert first.pmid == "26524502"
     assert first.doi == "10.1016/j.gene.2015.10.064"
     assert first.issue == "1 Pt 3"
     assert first.pages == "466-475"
-    assert first.keywords == ["ABC transporters", "Dermatophytes", "Drug resistance",
-                              "Phylogenetics"]
+    assert first.keywords == ["ABC transporters", "Dermatophytes", "Drug resistance", "Phylogenetics"]
 
 
 def test_gpl_synthesisr_export_without_final_newline(shared_data: Path) -> None:
@@ -136,8 +138,9 @@ def test_gpl_synthesisr_export_without_final_newline(shared_data: Path) -> None:
     assert [r.pmid for r in records] == ["28441597", "30868313", "29967742"]
     first = records[0]
     assert first.line == 1
-    assert first.title.startswith("Differences in nitrate and phosphorus export between wooded "
-                                  "and grassed riparian zones")
+    assert first.title.startswith(
+        "Differences in nitrate and phosphorus export between wooded and grassed riparian zones"
+    )
     assert first.doi == "10.1016/j.scitotenv.2017.04.075"  # the LID [doi] after a LID [pii]
     assert first.authors[0] == "Neilen, Amanda D"
     assert first.issn == "1879-1026"
@@ -148,8 +151,12 @@ def test_gpl_synthesisr_export_without_final_newline(shared_data: Path) -> None:
 
 
 def test_detected_as_medline() -> None:
-    for name in ("biopython/pubmed_result1.txt", "biopython/pubmed_result2.txt",
-                 "biopython/pubmed_result3.txt", "colrev/eric_nbib.nbib"):
+    for name in (
+        "biopython/pubmed_result1.txt",
+        "biopython/pubmed_result2.txt",
+        "biopython/pubmed_result3.txt",
+        "colrev/eric_nbib.nbib",
+    ):
         assert inspect_file(DATA / name).format == "medline", name
 
 
@@ -164,8 +171,7 @@ def test_windows_line_endings(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("chunk", [3, 7, 1 << 18])
-def test_records_without_blank_line_between_them(monkeypatch: pytest.MonkeyPatch,
-                                                 chunk: int) -> None:
+def test_records_without_blank_line_between_them(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
     monkeypatch.setattr(medline, "_CHUNK", chunk)
     text = (DATA / "biopython/pubmed_result2.txt").read_text(encoding="utf-8")
     squeezed = "\n".join(line for line in text.split("\n") if line.strip()) + "\n"
@@ -182,11 +188,12 @@ def test_record_with_neither_title_nor_identifier_is_kept() -> None:
 
 
 def test_group_author_keeps_its_place() -> None:
-    text = ("PMID- 1\nTI  - T.\nFAU - Guo, Fumin\nAU  - Guo F\nCN  - Canadian Respiratory "
-            "Research Network\nFAU - Parraga, Grace\nAU  - Parraga G\nSO  - J. 2018.\n")
+    text = (
+        "PMID- 1\nTI  - T.\nFAU - Guo, Fumin\nAU  - Guo F\nCN  - Canadian Respiratory "
+        "Research Network\nFAU - Parraga, Grace\nAU  - Parraga G\nSO  - J. 2018.\n"
+    )
     (record,) = read_text(text)
-    assert record.authors == ["Guo, Fumin", "Canadian Respiratory Research Network",
-                              "Parraga, Grace"]
+    assert record.authors == ["Guo, Fumin", "Canadian Respiratory Research Network", "Parraga, Grace"]
 
 
 def test_garbage_line_in_the_middle() -> None:
@@ -203,8 +210,9 @@ def test_truncated_single_record() -> None:
     cut = text[: text.index("FAU - Mangalam")]
     with pytest.raises(FormatError) as err:
         read_text(cut, "pubmed.nbib")
-    assert str(err.value).startswith("pubmed.nbib, line 22: the last record (from line 2) stops "
-                                     "before its SO line")
+    assert str(err.value).startswith(
+        "pubmed.nbib, line 22: the last record (from line 2) stops before its SO line"
+    )
 
 
 def test_truncated_eric_export_by_the_tag_earlier_records_end_with() -> None:
@@ -219,8 +227,10 @@ def test_truncated_eric_export_by_the_tag_earlier_records_end_with() -> None:
 def test_continuation_before_any_tag() -> None:
     with pytest.raises(FormatError) as err:
         read_text("PMID- 1\nSO  - x\n\n      stray continuation\nTI  - x\n", "a.nbib")
-    assert str(err.value) == ("a.nbib, line 4: a continuation line (starting with spaces) comes "
-                              "before any tag; check the file is a complete PubMed/MEDLINE export")
+    assert str(err.value) == (
+        "a.nbib, line 4: a continuation line (starting with spaces) comes "
+        "before any tag; check the file is a complete PubMed/MEDLINE export"
+    )
 
 
 def test_empty_file_has_no_records() -> None:

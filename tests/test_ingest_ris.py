@@ -87,9 +87,16 @@ def test_bom_multiline_and_extraneous_text() -> None:
     assert utf[0].authors[0] == "Dobrokhotova, Yu E."
 
 
-@pytest.mark.parametrize("name", ["asreview/ovid_psycinfo.ris", "asreview/embase.ris",
-                                  "asreview/pubmed_endnote.txt", "asreview/web_of_science.txt",
-                                  "rispy/example_full.ris"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "asreview/ovid_psycinfo.ris",
+        "asreview/embase.ris",
+        "asreview/pubmed_endnote.txt",
+        "asreview/web_of_science.txt",
+        "rispy/example_full.ris",
+    ],
+)
 def test_round_trip(name: str) -> None:
     records = read(name)
     buffer = io.StringIO()

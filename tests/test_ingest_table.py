@@ -51,8 +51,9 @@ def test_asreview_generic_in_three_dialects() -> None:
     assert first.extra["place_published"] == "United States"
     assert first.abstract.startswith("BACKGROUND: Lorem ipsum dolor sit amet")
     assert first.raw.startswith('"BACKGROUND: Lorem ipsum dolor sit amet')
-    assert tab[0].raw == (DATA / "asreview-csv" / "generic_tab.csv").read_text(
-        encoding="utf-8").splitlines()[1]
+    assert (
+        tab[0].raw == (DATA / "asreview-csv" / "generic_tab.csv").read_text(encoding="utf-8").splitlines()[1]
+    )
 
 
 def test_labels_and_record_ids_go_to_extra_and_source_id() -> None:
@@ -77,8 +78,10 @@ def test_no_title_column_is_an_error_listing_the_columns() -> None:
     with pytest.raises(FormatError) as caught:
         read(path)
     message = str(caught.value)
-    assert message.startswith(f"{path}: no title column (columns: abstract, file_attachments2, "
-                              "authors, id, issn, keywords, note, number, place_published, ")
+    assert message.startswith(
+        f"{path}: no title column (columns: abstract, file_attachments2, "
+        "authors, id, issn, keywords, note, number, place_published, "
+    )
     assert "rename the title column to 'title'" in message
 
 
@@ -97,8 +100,9 @@ def test_openalex_ids_and_an_unnamed_index_column() -> None:
     records = read(DATA / "asreview-datatools" / "snowballing_openalex.csv")
     assert records[0].source_id == "https://openalex.org/W2051970045"
     assert records[0].extra == {"column 1": "0", "included": "1"}
-    assert records[1].title == ("Mimicking the one-dimensional marginal distributions of "
-                                "processes having an ito differential")
+    assert records[1].title == (
+        "Mimicking the one-dimensional marginal distributions of processes having an ito differential"
+    )
 
 
 def test_synergy_flat_csv() -> None:
@@ -121,20 +125,29 @@ def test_scopus_csv_then_a_misaligned_row() -> None:
     with pytest.raises(FormatError) as caught:
         records.extend(iter_records(inspect_file(path)))
     assert str(caught.value).startswith(
-        f"{path}, line 4: the row has 46 fields, more than the 45 columns of the header")
+        f"{path}, line 4: the row has 46 fields, more than the 45 columns of the header"
+    )
     assert len(records) == 2  # the rows before it
     namd = records[0]
     assert namd.title == "Scalable molecular dynamics with NAMD"
     assert namd.authors[:3] == ["Phillips J.C.", "Braun R.", "Wang W."]
     assert len(namd.authors) == 10
     assert (namd.year, namd.journal, namd.volume, namd.issue, namd.pages) == (
-        2005, "Journal of Computational Chemistry", "26", "16", "1781-1802")
+        2005,
+        "Journal of Computational Chemistry",
+        "26",
+        "16",
+        "1781-1802",
+    )
     assert namd.doi == "10.1002/jcc.20289"
     assert namd.source_id == "2-s2.0-27344436659"  # EID
     assert namd.language == "English"
     assert namd.doc_type == "review"
-    assert namd.keywords[:3] == ["Biomolecular simulation", "Molecular dynamics",
-                                 "Parallel computing"]  # author then index keywords
+    assert namd.keywords[:3] == [
+        "Biomolecular simulation",
+        "Molecular dynamics",
+        "Parallel computing",
+    ]  # author then index keywords
     assert "Algorithms" in namd.keywords
     assert namd.extra["Cited by"] == "13169"
     assert namd.extra["Source"] == "Scopus"
@@ -170,8 +183,12 @@ def test_springer_ieee_embase_and_retraction_watch() -> None:
     assert springer.doc_type == "journal article"
     books = read(DATA / "litstudy-csv" / "springer.csv")
     assert len(books) == 18
-    assert books[2].authors == ["Barnabás Bede", "Prof. Martine Ceberio", "Dr. Martine De Cock",
-                                "Prof. Vladik Kreinovich"]
+    assert books[2].authors == [
+        "Barnabás Bede",
+        "Prof. Martine Ceberio",
+        "Dr. Martine De Cock",
+        "Prof. Vladik Kreinovich",
+    ]
     assert books[9].authors[:2] == ["Mario Rüttgers", "Moritz Waldmann"]
 
     ieee = read(DATA / "litstudy-csv" / "ieee.csv")
@@ -189,7 +206,12 @@ def test_springer_ieee_embase_and_retraction_watch() -> None:
     assert first.authors == ["Liu R.", "Adler D.G."]
     # from "Endoscopic Ultrasound (2014) 3:3 (152-160). Date of Publication: 2014"
     assert (first.journal, first.year, first.volume, first.issue, first.pages) == (
-        "Endoscopic Ultrasound", 2014, "3", "3", "152-160")
+        "Endoscopic Ultrasound",
+        2014,
+        "3",
+        "3",
+        "152-160",
+    )
     assert first.doi == "10.4103/2303-9027.138783"  # from the Open URL link
     assert "bronchogenic duplication cyst (diagnosis, surgery)" in first.keywords
     assert embase[2].volume == "54" and embase[2].issue is None
@@ -222,8 +244,11 @@ def test_bib_dedupe_records() -> None:
 
 
 def test_raw_is_the_exact_row_text() -> None:
-    for path in [DATA / "bib-dedupe-csv" / "cardiac_first30.csv",
-                 DATA / "colrev-csv" / "csv_data.csv", DATA / "asreview-csv" / "embase.csv"]:
+    for path in [
+        DATA / "bib-dedupe-csv" / "cardiac_first30.csv",
+        DATA / "colrev-csv" / "csv_data.csv",
+        DATA / "asreview-csv" / "embase.csv",
+    ]:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             text = stream.read()
         records = read(path)
@@ -236,8 +261,14 @@ def test_raw_is_the_exact_row_text() -> None:
 
 
 def test_every_copied_table_is_detected_as_csv() -> None:
-    for folder in ("asreview-csv", "asreview-datatools", "bib-dedupe-csv", "colrev-csv",
-                   "litstudy-csv", "synergy-csv"):
+    for folder in (
+        "asreview-csv",
+        "asreview-datatools",
+        "bib-dedupe-csv",
+        "colrev-csv",
+        "litstudy-csv",
+        "synergy-csv",
+    ):
         for path in (DATA / folder).glob("*.csv"):
             assert inspect_file(path).format == "csv", path
 
@@ -250,8 +281,11 @@ def test_broken_quoting_and_short_rows_are_errors() -> None:
         reads('title,year\nfine,2000\n"quoted"tail,2001\n', "bad.csv")
     with pytest.raises(FormatError, match=r"bad\.csv, line 3: a quoted field is never closed"):
         reads('title,year\nfine,2000\n"never closed,2001\nmore,2002\n', "bad.csv")
-    with pytest.raises(FormatError, match=r"bad\.csv, line 4: the row has 1 fields, fewer than "
-                                          r"the 2 columns"):
+    with pytest.raises(
+        FormatError,
+        match=r"bad\.csv, line 4: the row has 1 fields, fewer than "
+        r"the 2 columns",
+    ):
         reads("title,year\na,1\n\nb\n", "bad.csv")
     with pytest.raises(FormatError, match=r"bad\.csv: the first line is empty"):
         reads("\ntitle\n", "bad.csv")
@@ -295,16 +329,23 @@ def write(records: list[Record]) -> str:
 
 def test_write_columns() -> None:
     text = write([])
-    assert text == ("source_id,title,authors,year,journal,volume,issue,pages,doi,pmid,issn,isbn,"
-                    "publisher,keywords,language,doc_type,url,abstract\n")
+    assert text == (
+        "source_id,title,authors,year,journal,volume,issue,pages,doi,pmid,issn,isbn,"
+        "publisher,keywords,language,doc_type,url,abstract\n"
+    )
 
 
 def test_round_trip_of_real_tables() -> None:
-    paths = [DATA / "asreview-csv" / "generic_labels.csv", DATA / "asreview-csv" / "embase.csv",
-             DATA / "litstudy-csv" / "ieee.csv", DATA / "litstudy-csv" / "springer.csv",
-             DATA / "colrev-csv" / "pubmed-chatbot.csv", DATA / "synergy-csv" / "Sep_2021_first30.csv",
-             DATA / "bib-dedupe-csv" / "cardiac_first30.csv",
-             DATA / "bib-dedupe-csv" / "digital_work_first30.csv"]
+    paths = [
+        DATA / "asreview-csv" / "generic_labels.csv",
+        DATA / "asreview-csv" / "embase.csv",
+        DATA / "litstudy-csv" / "ieee.csv",
+        DATA / "litstudy-csv" / "springer.csv",
+        DATA / "colrev-csv" / "pubmed-chatbot.csv",
+        DATA / "synergy-csv" / "Sep_2021_first30.csv",
+        DATA / "bib-dedupe-csv" / "cardiac_first30.csv",
+        DATA / "bib-dedupe-csv" / "digital_work_first30.csv",
+    ]
     for path in paths:
         records = read(path)
         again = reads(write(records))
@@ -324,16 +365,33 @@ def test_round_trip_of_records_from_other_formats() -> None:
 
 def test_round_trip_of_awkward_values() -> None:
     records = [
-        make_record({"title": 'Quotes "inside", commas, and\nline breaks',
-                     "authors": ["Department of Health and Social Care"],
-                     "keywords": ["depression, postnatal"], "year": 1999}),
-        make_record({"title": "One author with a comma", "authors": ["Smith, John Paul"],
-                     "keywords": ["a (b, c)"]}),
-        make_record({"title": "Two corporate", "authors": ["World Health Organization, Europe",
-                                                          "Ministry of Health and Welfare"]}),
+        make_record(
+            {
+                "title": 'Quotes "inside", commas, and\nline breaks',
+                "authors": ["Department of Health and Social Care"],
+                "keywords": ["depression, postnatal"],
+                "year": 1999,
+            }
+        ),
+        make_record(
+            {"title": "One author with a comma", "authors": ["Smith, John Paul"], "keywords": ["a (b, c)"]}
+        ),
+        make_record(
+            {
+                "title": "Two corporate",
+                "authors": ["World Health Organization, Europe", "Ministry of Health and Welfare"],
+            }
+        ),
         make_record({"title": "Initial run", "authors": ["J.Smith"], "pages": "e1-e5"}),
-        make_record({"title": "Ünïcödé ∑", "abstract": "x" * 200_000, "doi": "10.1000/ABC",
-                     "pmid": "PMID: 123", "source_id": "id;1"}),
+        make_record(
+            {
+                "title": "Ünïcödé ∑",
+                "abstract": "x" * 200_000,
+                "doi": "10.1000/ABC",
+                "pmid": "PMID: 123",
+                "source_id": "id;1",
+            }
+        ),
     ]
     again = reads(write(records))
     assert [fields(r) for r in again] == [fields(r) for r in records]

@@ -41,8 +41,10 @@ def test_plain_text_reads_all_50_records_with_their_fields() -> None:
     assert len(records) == 50
     first = records[0]
     assert first.source_id == "WOS:000220015600001"
-    assert first.title == ("Knowledge networks as channels and conduits: The effects of spillovers "
-                           "in the Boston biotechnology community")  # TI over two lines
+    assert first.title == (
+        "Knowledge networks as channels and conduits: The effects of spillovers "
+        "in the Boston biotechnology community"
+    )  # TI over two lines
     assert first.authors == ["Owen-Smith, J", "Powell, WW"]
     assert first.year == 2004
     assert first.journal == "ORGANIZATION SCIENCE"
@@ -53,8 +55,14 @@ def test_plain_text_reads_all_50_records_with_their_fields() -> None:
     assert first.doc_type == "journal article"  # DT Article
     assert first.publisher == "INST OPERATIONS RESEARCH MANAGEMENT SCIENCES"
     # DE (author keywords, wrapped over two lines) then ID (Keywords Plus)
-    assert first.keywords[:6] == ["knowledge networks", "economic geography", "spillovers",
-                                  "biotechnology", "patenting", "STRATEGIC ALLIANCE FORMATION"]
+    assert first.keywords[:6] == [
+        "knowledge networks",
+        "economic geography",
+        "spillovers",
+        "biotechnology",
+        "patenting",
+        "STRATEGIC ALLIANCE FORMATION",
+    ]
     assert first.abstract.startswith("We contend that two important, nonrelational, features")
     assert first.extra["wos"]["UT"] == "WOS:000220015600001"
     assert first.extra["wos"]["PT"] == "J"
@@ -67,7 +75,12 @@ def test_plain_text_reads_all_50_records_with_their_fields() -> None:
     assert last.authors == ["Dastidar, PG", "Ramachandran, S"]
     assert last.title == "Engineering research in ocean sector: An international profile"
     assert (last.year, last.journal, last.volume, last.issue, last.pages) == (
-        2005, "SCIENTOMETRICS", "65", "2", "199-213")
+        2005,
+        "SCIENTOMETRICS",
+        "65",
+        "2",
+        "199-213",
+    )
     assert last.doi == "10.1007/s11192-005-0268-1"
     assert last.issn == "0138-9130"
     assert sum(1 for record in records if record.doi) == 47
@@ -84,7 +97,8 @@ def test_full_names_from_af_article_numbers_and_proceedings() -> None:
     assert plos.source_id == "WOS:000269220900008"
     assert plos.pages == "e501"  # no BP/EP: the article number AR
     assert plos.extra["wos"]["C1"].startswith(
-        "[Morel, Carlos Medicis] Oswaldo Cruz Fdn Fiocruz, Ctr Technol Dev Hlth CDTS")
+        "[Morel, Carlos Medicis] Oswaldo Cruz Fdn Fiocruz, Ctr Technol Dev Hlth CDTS"
+    )
 
     proceedings = records[26]
     assert proceedings.extra["wos"]["PT"] == "S"
@@ -104,7 +118,7 @@ def test_raw_text_and_line_numbers_are_kept() -> None:
     assert first.raw.startswith("PT J\nAU Owen-Smith, J\n   Powell, WW\nAF Owen-Smith, J\n")
     assert first.raw.endswith("UT WOS:000220015600001\nER\n")
     count = first.raw.count("\n")
-    assert "".join(lines[2: 2 + count]) == first.raw
+    assert "".join(lines[2 : 2 + count]) == first.raw
     for record in records:
         assert lines[record.line - 1].startswith("PT ")
         assert record.raw.startswith(lines[record.line - 1])
@@ -117,8 +131,7 @@ def test_a_wos_file_named_ris_pmids_and_no_bom() -> None:
     assert info.format == "wos"  # the content says WoS whatever the name says
     records = list(iter_records(info))
     assert [record.pmid for record in records] == ["15170338", "15170339"]
-    assert [record.source_id for record in records] == ["WOS:000221807500019",
-                                                         "WOS:000221807500020"]
+    assert [record.source_id for record in records] == ["WOS:000221807500019", "WOS:000221807500020"]
     assert records[1].doi == "10.1021/bi0497291"
     assert records[1].authors[:2] == ["Cao, WX", "Ye, X"]
     assert records[1].pages == "7017-7027"
@@ -154,8 +167,12 @@ def test_tab_rows_keep_their_line_as_raw() -> None:
 
 
 def test_detect_format_on_the_real_exports() -> None:
-    for path, expected in [(PLAIN, "wos"), (TAB8, "wos-tab"), (TAB16, "wos-tab"),
-                           (DATA / "rispy-wos" / "example_wos.ris", "wos")]:
+    for path, expected in [
+        (PLAIN, "wos"),
+        (TAB8, "wos-tab"),
+        (TAB16, "wos-tab"),
+        (DATA / "rispy-wos" / "example_wos.ris", "wos"),
+    ]:
         info = inspect_file(path)
         assert info.format == expected, path
         assert detect_format(path, info.head) == expected
@@ -186,9 +203,14 @@ def test_tab_row_with_a_missing_field_is_an_error(tmp_path: Path) -> None:
     lines[3] = lines[3].replace("\t", " ", 1)  # two fields run together
     path = tmp_path / "broken_tab.txt"
     path.write_text("\n".join(lines), encoding="utf-8")
-    with path.open(encoding="utf-8", newline="") as stream, \
-            pytest.raises(FormatError, match=r"broken_tab\.txt, line 4: the row has 59 "
-                          r"tab-separated fields, the header has 59 \(and the rows before end "):
+    with (
+        path.open(encoding="utf-8", newline="") as stream,
+        pytest.raises(
+            FormatError,
+            match=r"broken_tab\.txt, line 4: the row has 59 "
+            r"tab-separated fields, the header has 59 \(and the rows before end ",
+        ),
+    ):
         list(wos.read_tab(stream, str(path)))
 
 
@@ -215,8 +237,9 @@ def test_truncated_export_is_an_error_naming_the_record(tmp_path: Path) -> None:
     with path.open(encoding="utf-8") as stream, pytest.raises(FormatError) as caught:
         records.extend(wos.read(stream, str(path)))
     message = str(caught.value)
-    assert message.startswith(f"{path}, line 5358: the file ends inside the record that starts "
-                              "on line 5358 (no ER line)")
+    assert message.startswith(
+        f"{path}, line 5358: the file ends inside the record that starts on line 5358 (no ER line)"
+    )
     assert "export" in message
     assert len(records) == 49  # every complete record before it was read
 
@@ -224,22 +247,31 @@ def test_truncated_export_is_an_error_naming_the_record(tmp_path: Path) -> None:
 def test_missing_ef_is_an_error(tmp_path: Path) -> None:
     text = PLAIN.read_text(encoding="utf-8-sig")
     path = write_variant(tmp_path, "no_ef.txt", text[: text.rindex("EF")])
-    with path.open(encoding="utf-8") as stream, \
-            pytest.raises(FormatError, match=r"no_ef\.txt, line \d+: no EF line after the last"):
+    with (
+        path.open(encoding="utf-8") as stream,
+        pytest.raises(FormatError, match=r"no_ef\.txt, line \d+: no EF line after the last"),
+    ):
         list(wos.read(stream, str(path)))
 
 
 def test_new_record_before_er_and_junk_lines_are_errors(tmp_path: Path) -> None:
     text = PLAIN.read_text(encoding="utf-8-sig")
     first_er = text.index("\nER\n")
-    no_er = write_variant(tmp_path, "no_er.txt", text[:first_er] + text[first_er + 3:])
-    with no_er.open(encoding="utf-8") as stream, \
-            pytest.raises(FormatError, match=r"no_er\.txt, line 108: a new record starts before "
-                          r"the one from line 3 ended"):
+    no_er = write_variant(tmp_path, "no_er.txt", text[:first_er] + text[first_er + 3 :])
+    with (
+        no_er.open(encoding="utf-8") as stream,
+        pytest.raises(
+            FormatError,
+            match=r"no_er\.txt, line 108: a new record starts before "
+            r"the one from line 3 ended",
+        ),
+    ):
         list(wos.read(stream, str(no_er)))
     junk = write_variant(tmp_path, "junk.txt", text.replace("\nTC 420\n", "\nTC420\n"))
-    with junk.open(encoding="utf-8") as stream, \
-            pytest.raises(FormatError, match=r"junk\.txt, line \d+: line 'TC420' is neither"):
+    with (
+        junk.open(encoding="utf-8") as stream,
+        pytest.raises(FormatError, match=r"junk\.txt, line \d+: line 'TC420' is neither"),
+    ):
         list(wos.read(stream, str(junk)))
 
 

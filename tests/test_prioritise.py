@@ -25,8 +25,10 @@ DATA = Path(__file__).parent / "data" / "labelled"
 @pytest.fixture(scope="module")
 def sep() -> tuple[list[str], np.ndarray]:
     frame = pd.read_csv(DATA / "Sep_2021.csv")
-    texts = [work_text(t if isinstance(t, str) else None, a if isinstance(a, str) else None)
-             for t, a in zip(frame["title"], frame["abstract"], strict=True)]
+    texts = [
+        work_text(t if isinstance(t, str) else None, a if isinstance(a, str) else None)
+        for t, a in zip(frame["title"], frame["abstract"], strict=True)
+    ]
     return texts, frame["label_included"].to_numpy()
 
 
@@ -56,8 +58,14 @@ def test_text_features_survive_texts_without_words() -> None:
 
 def test_ranker_follows_estimator_habits() -> None:
     ranker = Ranker(C=0.5, include_weight=2.0, nb_weight=0.0, random_state=3)
-    assert vars(ranker) == {"C": 0.5, "include_weight": 2.0, "nb_weight": 0.0, "nb_alpha": 3.822,
-                            "nb_include_weight": 1.2, "random_state": 3}
+    assert vars(ranker) == {
+        "C": 0.5,
+        "include_weight": 2.0,
+        "nb_weight": 0.0,
+        "nb_alpha": 3.822,
+        "nb_include_weight": 1.2,
+        "random_state": 3,
+    }
     assert ranker.clone().get_params() == ranker.get_params()
     with pytest.raises(RuntimeError, match="fit"):
         ranker.decision_function(sp.csr_matrix((1, 3)))
@@ -93,12 +101,15 @@ def test_ranker_needs_both_classes_and_binary_labels() -> None:
 
 
 def test_ranker_on_texts_puts_the_similar_work_first() -> None:
-    train = ["peer support workers in mental health services", "hip fracture surgery outcomes",
-             "knee replacement rehabilitation", "peer support for people with psychosis"]
+    train = [
+        "peer support workers in mental health services",
+        "hip fracture surgery outcomes",
+        "knee replacement rehabilitation",
+        "peer support for people with psychosis",
+    ]
     ranker = Ranker(random_state=0).fit(train, [1, 0, 0, 1])
     assert isinstance(ranker.features_, TextFeatures)
-    candidates = ["ankle fracture surgery", "mental health peer workers and recovery",
-                  "shoulder replacement"]
+    candidates = ["ankle fracture surgery", "mental health peer workers and recovery", "shoulder replacement"]
     assert ranker.rank(candidates)[0] == 1
     scores = ranker.decision_function(candidates)
     assert scores.shape == (3,) and scores[1] == scores.max()
@@ -175,17 +186,18 @@ def test_background_ranker_cold_start_then_trained(sep: tuple[list[str], np.ndar
         assert ranker.fits == 1
 
 
-def test_background_ranker_builds_features_in_the_background(
-        sep: tuple[list[str], np.ndarray]) -> None:
+def test_background_ranker_builds_features_in_the_background(sep: tuple[list[str], np.ndarray]) -> None:
     texts, labels = sep
     with pytest.raises(ValueError, match="n_works"):
         BackgroundRanker(lambda: TextFeatures().fit_transform(texts))
-    ranker = BackgroundRanker(lambda: TextFeatures().fit_transform(texts), n_works=len(texts),
-                              random_state=0).start()
+    ranker = BackgroundRanker(
+        lambda: TextFeatures().fit_transform(texts), n_works=len(texts), random_state=0
+    ).start()
     try:
         assert not ranker.current().trained  # served at once, before any features exist
-        version = ranker.update({int(np.flatnonzero(labels == 1)[0]): 1,
-                                 int(np.flatnonzero(labels == 0)[0]): 0})
+        version = ranker.update(
+            {int(np.flatnonzero(labels == 1)[0]): 1, int(np.flatnonzero(labels == 0)[0]): 0}
+        )
         assert ranker.wait(version, timeout=20)
         assert ranker.current().trained
     finally:
@@ -214,9 +226,14 @@ def test_next_work_within_100_ms_at_50000_works_while_retraining() -> None:
     rng = np.random.default_rng(0)
     n_works, n_features = 50_000, 20_000
     per_row = 80  # like a TF-IDF row of a title and abstract
-    X = sp.csr_matrix((rng.random(n_works * per_row, dtype=np.float32),
-                       rng.integers(0, n_features, n_works * per_row),
-                       np.arange(0, n_works * per_row + 1, per_row)), shape=(n_works, n_features))
+    X = sp.csr_matrix(
+        (
+            rng.random(n_works * per_row, dtype=np.float32),
+            rng.integers(0, n_features, n_works * per_row),
+            np.arange(0, n_works * per_row + 1, per_row),
+        ),
+        shape=(n_works, n_features),
+    )
     X.sum_duplicates()
     truth = rng.random(n_works) < 0.05
     order = rng.permutation(n_works)

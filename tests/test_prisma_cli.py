@@ -26,10 +26,12 @@ def run(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
 def review(tmp_path: Path) -> Path:
     root = tmp_path / "rv"
     assert run("init", str(root))[0] == 0
-    assert run("--review", str(root), "import", str(DATA / "asreview/embase.ris"), "--source",
-               "Embase")[0] == 0
-    assert run("--review", str(root), "import", str(DATA / "asreview/scopus.ris"), "--source",
-               "Scopus")[0] == 0
+    assert (
+        run("--review", str(root), "import", str(DATA / "asreview/embase.ris"), "--source", "Embase")[0] == 0
+    )
+    assert (
+        run("--review", str(root), "import", str(DATA / "asreview/scopus.ris"), "--source", "Scopus")[0] == 0
+    )
     return root
 
 
@@ -96,8 +98,9 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
 def test_user_mistakes_are_one_line_errors(review: Path, tmp_path: Path) -> None:
     code, _, err = run("--review", str(review), "prisma", "--out", str(tmp_path / "flow.gif"))
     assert_one_line_error(code, err, "cannot tell the format of", "flow.gif", "--format")
-    code, _, err = run("--review", str(review), "prisma", "--format", "svg", "--out",
-                       str(tmp_path / "flow.png"))
+    code, _, err = run(
+        "--review", str(review), "prisma", "--format", "svg", "--out", str(tmp_path / "flow.png")
+    )
     assert_one_line_error(code, err, "ends in .png but --format is svg", "flow.svg")
     assert not (tmp_path / "flow.png").exists()
     # a folder that does not exist yet is made (as in the help's example)
@@ -123,16 +126,17 @@ def test_user_mistakes_are_one_line_errors(review: Path, tmp_path: Path) -> None
 
 def test_hand_entered_counts_are_named(review: Path) -> None:
     (review / "screening" / "prisma-manual.toml").write_text(
-        '[sources]\nregisters = ["Scopus"]\n[other_methods.sources]\n"Websites" = 9\n',
-        encoding="utf-8")
+        '[sources]\nregisters = ["Scopus"]\n[other_methods.sources]\n"Websites" = 9\n', encoding="utf-8"
+    )
     code, out, err = run("--review", str(review), "prisma", "--format", "json")
     assert code == 0, err
     assert "Records identified: 12 (+ 9 from other methods)" in out
     assert "Hand-entered (screening/prisma-manual.toml): other_methods.sources" in out
     data = json.loads((review / "outputs" / "prisma.json").read_text(encoding="utf-8"))
     assert [r["name"] for r in data["identification"]["registers"]] == ["Scopus"]
-    assert data["other_methods"]["sources"] == [{"name": "Websites", "n": 9, "source": "manual",
-                                                 "complete": True}]
+    assert data["other_methods"]["sources"] == [
+        {"name": "Websites", "n": 9, "source": "manual", "complete": True}
+    ]
 
 
 def test_outside_a_review(tmp_path: Path) -> None:

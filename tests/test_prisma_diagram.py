@@ -73,33 +73,53 @@ def shown_numbers(counts: PrismaCounts, diagram: Diagram) -> set[int]:
 def busy_counts() -> PrismaCounts:
     """Large numbers, long reason lists, long names, other methods, notes and hand-entered counts."""
     other = frozenset(range(2_000_000, 2_000_300))
-    reasons = [f"reason {chr(65 + k % 26)}: " + "a long explanation of why the report was excluded " * (k % 3)
-               for k in range(40)] + ["Pneumonoultramicroscopicsilicovolcanoconiosis-without-spaces-at-all"]
+    reasons = [
+        f"reason {chr(65 + k % 26)}: " + "a long explanation of why the report was excluded " * (k % 3)
+        for k in range(40)
+    ] + ["Pneumonoultramicroscopicsilicovolcanoconiosis-without-spaces-at-all"]
     ta, ft = "title-abstract", "full-text"
     tally = OutcomeTally(
-        counts={("main", ta, "exclude"): 400_000, ("main", ta, "include"): 60_000,
-                ("main", ta, "conflict"): 17, ("main", ft, "exclude"): 41_000,
-                ("main", ft, "include"): 19_000, ("other", ta, "include"): 300,
-                ("other", ft, "not-retrieved"): 12, ("other", ft, "exclude"): 88,
-                ("other", ft, "include"): 200},
-        reasons={("main", ft, "exclude"): {r: 1000 for r in reasons},
-                 ("other", ft, "exclude"): {r: 88 // 3 + (k < 88 % 3) for k, r in enumerate(reasons[:3])},
-                 ("main", ta, "exclude"): {"": 400_000}},
-        rows=520_617)
+        counts={
+            ("main", ta, "exclude"): 400_000,
+            ("main", ta, "include"): 60_000,
+            ("main", ta, "conflict"): 17,
+            ("main", ft, "exclude"): 41_000,
+            ("main", ft, "include"): 19_000,
+            ("other", ta, "include"): 300,
+            ("other", ft, "not-retrieved"): 12,
+            ("other", ft, "exclude"): 88,
+            ("other", ft, "include"): 200,
+        },
+        reasons={
+            ("main", ft, "exclude"): {r: 1000 for r in reasons},
+            ("other", ft, "exclude"): {r: 88 // 3 + (k < 88 % 3) for k, r in enumerate(reasons[:3])},
+            ("main", ta, "exclude"): {"": 400_000},
+        },
+        rows=520_617,
+    )
     facts = PrismaFacts(
-        sources=(SourceFacts("Social Sciences Citation Index (Web of Science Core Collection, 1990-)",
-                             250_123, 2), SourceFacts("MEDLINE", 212_345_678, 1),
-                 SourceFacts("Citation searching", 412, 1)),
-        works=WorkFacts(ran=True, main_records=212_595_801, main_works=460_017 + 12_000,
-                        other_records=412, other_works=other),
+        sources=(
+            SourceFacts("Social Sciences Citation Index (Web of Science Core Collection, 1990-)", 250_123, 2),
+            SourceFacts("MEDLINE", 212_345_678, 1),
+            SourceFacts("Citation searching", 412, 1),
+        ),
+        works=WorkFacts(
+            ran=True,
+            main_records=212_595_801,
+            main_works=460_017 + 12_000,
+            other_records=412,
+            other_works=other,
+        ),
         outcomes=tally,
         stopping_rule="stopped after 1,000 records in a row were excluded (SAFE procedure)",
         topics=tuple(TopicCount(f"topic {k}: " + "words " * k, 1000 * k) for k in range(1, 12)),
         other_sources=frozenset({"Citation searching"}),
     )
-    manual = parse_manual('[sources]\nother_methods = ["Citation searching"]\n'
-                          '[other_methods.sources]\n"Websites of mental-health charities" = 31\n'
-                          '[included]\nstudies = 19000\n')
+    manual = parse_manual(
+        '[sources]\nother_methods = ["Citation searching"]\n'
+        '[other_methods.sources]\n"Websites of mental-health charities" = 31\n'
+        "[included]\nstudies = 19000\n"
+    )
     return derive_counts(facts, manual, title="busy")
 
 
@@ -157,18 +177,25 @@ def test_counts_that_are_not_final_say_so(seed: PrismaCounts) -> None:
     texts = svg_texts(render(counts, "svg"))
     diagram = draw(counts)
     assert box_text(diagram, "screening.screened") == (
-        "Records screened (n = 4,482 so far) 312 works not yet screened at title-abstract")
+        "Records screened (n = 4,482 so far) 312 works not yet screened at title-abstract"
+    )
     assert "• 312 works not yet screened at title-abstract" in texts  # in the notes
-    warned = {box.id for box in diagram.boxes
-              if box.patch.get_edgecolor() == pytest.approx(to_rgba(WARN))}
-    assert {"screening.screened", "screening.records_excluded", "screening.sought", "included",
-            "notes"} <= warned
+    warned = {box.id for box in diagram.boxes if box.patch.get_edgecolor() == pytest.approx(to_rgba(WARN))}
+    assert {
+        "screening.screened",
+        "screening.records_excluded",
+        "screening.sought",
+        "included",
+        "notes",
+    } <= warned
     assert "identification.records" not in warned
 
 
 def test_unknown_and_hand_entered_counts() -> None:
-    counts = derive_counts(PrismaFacts((SourceFacts("MEDLINE", 12, 1),), WorkFacts(ran=False), None),
-                           parse_manual('[identification.registers]\n"ICTRP" = 3\n'))
+    counts = derive_counts(
+        PrismaFacts((SourceFacts("MEDLINE", 12, 1),), WorkFacts(ran=False), None),
+        parse_manual('[identification.registers]\n"ICTRP" = 3\n'),
+    )
     texts = svg_texts(render(counts, "svg"))
     assert "Records screened (n not known)" in texts
     assert "ICTRP (n = 3)†" in texts
@@ -178,8 +205,12 @@ def test_unknown_and_hand_entered_counts() -> None:
 
 
 def _inside(inner: Bbox, outer: Bbox, tol: float = 0.5) -> bool:
-    return (inner.x0 >= outer.x0 - tol and inner.x1 <= outer.x1 + tol
-            and inner.y0 >= outer.y0 - tol and inner.y1 <= outer.y1 + tol)
+    return (
+        inner.x0 >= outer.x0 - tol
+        and inner.x1 <= outer.x1 + tol
+        and inner.y0 >= outer.y0 - tol
+        and inner.y1 <= outer.y1 + tol
+    )
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -200,7 +231,7 @@ def test_text_stays_inside_its_box_and_boxes_do_not_overlap(case: str) -> None:
             assert inner.x1 <= outer.x1 - 2, (box.id, text.get_text())
         extents.append((box.id, outer))
     for i, (a, ea) in enumerate(extents):
-        for b, eb in extents[i + 1:]:
+        for b, eb in extents[i + 1 :]:
             assert not ea.overlaps(eb), (a, b)
     for text in fig.axes[0].texts:
         assert _inside(text.get_window_extent(renderer), page), text.get_text()
@@ -213,7 +244,8 @@ def test_long_reason_lists_make_boxes_grow(busy: PrismaCounts) -> None:
     texts = svg_texts(render(busy, "svg"))
     assert "MEDLINE (n = 212,345,678)" in texts
     assert box_text(diagram, "other_methods.records").startswith(
-        "Records identified from other methods (n = 443): Citation searching (n = 412) Websites")
+        "Records identified from other methods (n = 443): Citation searching (n = 412) Websites"
+    )
 
 
 def test_boxes_line_up_and_arrows_join_them(busy: PrismaCounts) -> None:
@@ -224,22 +256,35 @@ def test_boxes_line_up_and_arrows_join_them(busy: PrismaCounts) -> None:
         p = boxes[name]
         return p.get_y() + p.get_height() / 2
 
-    for column in (("identification.records", "screening.screened", "screening.sought",
-                    "screening.assessed", "included", "included.topics"),
-                   ("identification.removed", "screening.records_excluded", "screening.not_retrieved",
-                    "screening.reports_excluded"),
-                   ("other_methods.records", "other_methods.screened", "other_methods.sought",
-                    "other_methods.assessed")):
+    for column in (
+        (
+            "identification.records",
+            "screening.screened",
+            "screening.sought",
+            "screening.assessed",
+            "included",
+            "included.topics",
+        ),
+        (
+            "identification.removed",
+            "screening.records_excluded",
+            "screening.not_retrieved",
+            "screening.reports_excluded",
+        ),
+        ("other_methods.records", "other_methods.screened", "other_methods.sought", "other_methods.assessed"),
+    ):
         assert len({(boxes[b].get_x(), boxes[b].get_width()) for b in column}) == 1, column
         tops = [boxes[b].get_y() for b in column]
         assert tops == sorted(tops), column
-    for left, right in (("identification.records", "identification.removed"),
-                        ("screening.screened", "screening.records_excluded"),
-                        ("screening.sought", "screening.not_retrieved"),
-                        ("screening.assessed", "screening.reports_excluded"),
-                        ("other_methods.sought", "other_methods.not_retrieved"),
-                        ("other_methods.assessed", "other_methods.reports_excluded"),
-                        ("screening.sought", "other_methods.sought")):
+    for left, right in (
+        ("identification.records", "identification.removed"),
+        ("screening.screened", "screening.records_excluded"),
+        ("screening.sought", "screening.not_retrieved"),
+        ("screening.assessed", "screening.reports_excluded"),
+        ("other_methods.sought", "other_methods.not_retrieved"),
+        ("other_methods.assessed", "other_methods.reports_excluded"),
+        ("screening.sought", "other_methods.sought"),
+    ):
         assert centre_y(left) == pytest.approx(centre_y(right)), (left, right)
 
     links = {(a, b) for a, b, _ in diagram.arrows}
@@ -265,10 +310,14 @@ def test_boxes_line_up_and_arrows_join_them(busy: PrismaCounts) -> None:
         (x0, y0), (x1, y1) = points[0], points[-1]
         pa, pb = boxes[a], boxes[b]
         # starts on the bottom or right edge of its box, ends on the top, left or right of the next
-        assert (y0 == pytest.approx(pa.get_y() + pa.get_height())
-                or x0 == pytest.approx(pa.get_x() + pa.get_width())), (a, b)
-        assert (y1 == pytest.approx(pb.get_y()) or x1 == pytest.approx(pb.get_x())
-                or x1 == pytest.approx(pb.get_x() + pb.get_width())), (a, b)
+        assert y0 == pytest.approx(pa.get_y() + pa.get_height()) or x0 == pytest.approx(
+            pa.get_x() + pa.get_width()
+        ), (a, b)
+        assert (
+            y1 == pytest.approx(pb.get_y())
+            or x1 == pytest.approx(pb.get_x())
+            or x1 == pytest.approx(pb.get_x() + pb.get_width())
+        ), (a, b)
         for (xa, ya), (xb, yb) in itertools.pairwise(points):
             assert xa == pytest.approx(xb) or ya == pytest.approx(yb), "arrows run straight"
 

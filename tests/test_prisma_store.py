@@ -37,16 +37,27 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 def add(store: Store, source: str, n: int, sha: str, name: str = "export.ris") -> None:
-    store.add_import(source=source, file_path=f"/x/{name}", sha256=sha, size=1, format="ris",
-                     encoding="utf-8", records=[Record(title=f"{source} {i}") for i in range(n)])
+    store.add_import(
+        source=source,
+        file_path=f"/x/{name}",
+        sha256=sha,
+        size=1,
+        format="ris",
+        encoding="utf-8",
+        records=[Record(title=f"{source} {i}") for i in range(n)],
+    )
 
 
 def link(store: Store, pairs: dict[int, int]) -> None:
     ensure_tables(store)
     with store.engine.begin() as conn:
-        conn.execute(record_work.insert(), [
-            {"record_id": r, "work_id": w, "run_id": 1, "linked_by": "rule", "updated_at": "t"}
-            for r, w in pairs.items()])
+        conn.execute(
+            record_work.insert(),
+            [
+                {"record_id": r, "work_id": w, "run_id": 1, "linked_by": "rule", "updated_at": "t"}
+                for r, w in pairs.items()
+            ],
+        )
 
 
 def no_stage(_store: Store) -> None:
@@ -62,12 +73,23 @@ def test_sources_imports_and_search_runs(store: Store) -> None:
     add(store, "PsycINFO", 3, "a", "psycinfo.ris")  # the same file again (--again)
     add(store, "MEDLINE", 2, "b")
     search_tables.ensure_tables(store)
-    for run_id, status in (("medline-1", "interrupted"), ("medline-2", "complete"),
-                           ("europepmc-1", "failed")):
-        search_tables.create_run(store, id=run_id, database=run_id.split("-")[0].replace(
-            "medline", "MEDLINE").replace("europepmc", "Europe PMC"), platform="pubmed", query="q",
-            params={}, limits={}, settings={}, folder=f"searches/runs/{run_id}",
-            started_at=f"2026-01-0{run_id[-1]}T00:00:00Z")
+    for run_id, status in (
+        ("medline-1", "interrupted"),
+        ("medline-2", "complete"),
+        ("europepmc-1", "failed"),
+    ):
+        search_tables.create_run(
+            store,
+            id=run_id,
+            database=run_id.split("-")[0].replace("medline", "MEDLINE").replace("europepmc", "Europe PMC"),
+            platform="pubmed",
+            query="q",
+            params={},
+            limits={},
+            settings={},
+            folder=f"searches/runs/{run_id}",
+            started_at=f"2026-01-0{run_id[-1]}T00:00:00Z",
+        )
         search_tables.update_run(store, run_id, status=status, hit_count=10, retrieved=2)
     facts = prisma_facts(store, screening=no_stage, topics=no_stage)
     by_name = {s.name: s for s in facts.sources}
@@ -95,8 +117,7 @@ def test_works_split_between_databases_and_other_methods(store: Store) -> None:
     assert prisma_facts(store, screening=no_stage, topics=no_stage).works.ran is False
     # works: {m1, p1, c1} {m2, p2} {m3} {p3} {c2, c3}; m4 imported after the run
     link(store, {m1: m1, p1: m1, c1: m1, m2: m2, p2: m2, m3: m3, p3: p3, c2: c2, c3: c2})
-    facts = prisma_facts(store, other_sources=["Citation searching"], screening=no_stage,
-                         topics=no_stage)
+    facts = prisma_facts(store, other_sources=["Citation searching"], screening=no_stage, topics=no_stage)
     w = facts.works
     assert w.ran
     assert (w.main_records, w.main_works, w.main_unassigned) == (6, 4, 1)
@@ -107,15 +128,20 @@ def test_works_split_between_databases_and_other_methods(store: Store) -> None:
     assert (plain.main_records, plain.main_works, plain.other_works) == (9, 5, frozenset())
 
 
-def test_screening_and_topics_stages_are_read_through_their_seams(store: Store,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_screening_and_topics_stages_are_read_through_their_seams(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add(store, "MEDLINE", 2, "m")
     a, b = ids(store)
     link(store, {a: a, b: b})
     fake_screen = types.ModuleType("scoping.store.screen_tables")
-    fake_screen.final_outcomes = lambda s: iter([(a, "title-abstract", "include", None),  # type: ignore[attr-defined]
-                                                 (a, "full-text", "include", None),
-                                                 (b, "title-abstract", "exclude", "not English")])
+    fake_screen.final_outcomes = lambda s: iter(
+        [
+            (a, "title-abstract", "include", None),  # type: ignore[attr-defined]
+            (a, "full-text", "include", None),
+            (b, "title-abstract", "exclude", "not English"),
+        ]
+    )
     fake_screen.stopping_rule_note = lambda s: "no stopping rule"  # type: ignore[attr-defined]
     fake_topics = types.ModuleType("scoping.store.topics_tables")
     fake_topics.topic_counts = lambda s: [("role", 1)]  # type: ignore[attr-defined]
@@ -145,8 +171,7 @@ def test_the_seed_review_as_a_store_state(tmp_path: Path) -> None:
     """
     with Store.open(tmp_path / "review.db") as store:
         works = fill_seed_store(store)
-        facts = prisma_facts(store, screening=lambda s: seed_outcomes(works),
-                             topics=lambda s: TOPICS)
+        facts = prisma_facts(store, screening=lambda s: seed_outcomes(works), topics=lambda s: TOPICS)
     counts = derive_counts(facts, title="Mental health peer support work: a rapid scoping review")
     data = json.loads(to_json(counts))
     assert data["identification"]["records_identified"]["n"] == IDENTIFIED == 7406

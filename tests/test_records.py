@@ -40,8 +40,13 @@ def test_doi(raw: str | None, doi: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "pmid"),
-    [("29459515", "29459515"), ("PMID: 23637110 [Indexed for MEDLINE]", "23637110"),
-     ("https://pubmed.ncbi.nlm.nih.gov/24847228", "24847228"), ("", None), ("abc", None)],
+    [
+        ("29459515", "29459515"),
+        ("PMID: 23637110 [Indexed for MEDLINE]", "23637110"),
+        ("https://pubmed.ncbi.nlm.nih.gov/24847228", "24847228"),
+        ("", None),
+        ("abc", None),
+    ],
 )
 def test_pmid(raw: str, pmid: str | None) -> None:
     assert normalise_pmid(raw) == pmid
@@ -49,8 +54,17 @@ def test_pmid(raw: str, pmid: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "year"),
-    [("2019//", 2019), ("2018/05/01/", 2018), ("Spring 2007", 2007), (2020, 2020), (2020.0, 2020),
-     (float("nan"), None), ("n.d.", None), ("12345", None), (None, None)],
+    [
+        ("2019//", 2019),
+        ("2018/05/01/", 2018),
+        ("Spring 2007", 2007),
+        (2020, 2020),
+        (2020.0, 2020),
+        (float("nan"), None),
+        ("n.d.", None),
+        ("12345", None),
+        (None, None),
+    ],
 )
 def test_year(raw: object, year: int | None) -> None:
     assert normalise_year(raw) == year
@@ -58,9 +72,16 @@ def test_year(raw: object, year: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "pages"),
-    [("123-9", None, "123-129"), ("1275--1281", None, "1275-1281"), ("335", "344", "335-344"),
-     ("e0815", None, "e0815"), ("121–128", None, "121-128"), ("99", "99", "99"),
-     ("1199", "201", "1199-1201"), (None, None, None)],
+    [
+        ("123-9", None, "123-129"),
+        ("1275--1281", None, "1275-1281"),
+        ("335", "344", "335-344"),
+        ("e0815", None, "e0815"),
+        ("121–128", None, "121-128"),
+        ("99", "99", "99"),
+        ("1199", "201", "1199-1201"),
+        (None, None, None),
+    ],
 )
 def test_pages(start: str | None, end: str | None, pages: str | None) -> None:
     assert normalise_pages(start, end) == pages
@@ -83,8 +104,11 @@ def test_text_cleaning() -> None:
 
 
 def test_make_record_keeps_unknown_fields_in_extra() -> None:
-    record = make_record({"title": "T", "start_page": "5", "end_page": "9",
-                          "label_included": 1, "doi": ["", "10.1234/X"]}, raw="raw text", line=3)
+    record = make_record(
+        {"title": "T", "start_page": "5", "end_page": "9", "label_included": 1, "doi": ["", "10.1234/X"]},
+        raw="raw text",
+        line=3,
+    )
     assert record.pages == "5-9"
     assert record.doi == "10.1234/x"
     assert record.extra == {"label_included": 1}
@@ -94,12 +118,24 @@ def test_make_record_keeps_unknown_fields_in_extra() -> None:
 def test_document_types_in_one_vocabulary() -> None:
     from scoping.records import DOC_TYPES, normalise_doc_type
 
-    same = {"JOUR": "journal article", "Article": "journal article", "journal-article": "journal article",
-            "Journal Article": "journal article", "Proceedings Paper": "conference paper",
-            "CPAPER": "conference paper", "inproceedings": "conference paper",
-            "Book Section": "book chapter", "book-chapter": "book chapter", "CHAP": "book chapter",
-            "posted-content": "preprint", "Editorial Material": "editorial", "phdthesis": "thesis",
-            "Review": "review", "misc": "other", "  ELEC ": "web page"}
+    same = {
+        "JOUR": "journal article",
+        "Article": "journal article",
+        "journal-article": "journal article",
+        "Journal Article": "journal article",
+        "Proceedings Paper": "conference paper",
+        "CPAPER": "conference paper",
+        "inproceedings": "conference paper",
+        "Book Section": "book chapter",
+        "book-chapter": "book chapter",
+        "CHAP": "book chapter",
+        "posted-content": "preprint",
+        "Editorial Material": "editorial",
+        "phdthesis": "thesis",
+        "Review": "review",
+        "misc": "other",
+        "  ELEC ": "web page",
+    }
     for given, term in same.items():
         assert normalise_doc_type(given) == term, given
     for term in DOC_TYPES:  # a stored term reads back as itself

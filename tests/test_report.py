@@ -59,7 +59,7 @@ def _no_ambient_reviewer(monkeypatch: pytest.MonkeyPatch) -> None:
 def _protocol_title_abstract_only() -> str:
     """The demo's protocol (ana, ben, lead) with title-abstract as the only stage."""
     text = DEMO.joinpath("protocol.toml").read_text(encoding="utf-8")
-    return text[:text.index("[stages.full-text]")] + text[text.index("[highlight]"):]
+    return text[: text.index("[stages.full-text]")] + text[text.index("[highlight]") :]
 
 
 class Page(HTMLParser):
@@ -112,11 +112,11 @@ def screened(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with the PRISMA outputs written."""
     root = tmp_path_factory.mktemp("report") / "rv"
     review = init_review(root)
-    review.strategy_path.write_text(DEMO.joinpath("strategy.toml").read_text(encoding="utf-8"),
-                                    encoding="utf-8")
+    review.strategy_path.write_text(
+        DEMO.joinpath("strategy.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     review.protocol_path.write_text(_protocol_title_abstract_only(), encoding="utf-8")
-    for name, source in (("medline.nbib", "MEDLINE"), ("scopus.csv", "Scopus"),
-                         ("psycinfo.ris", "PsycINFO")):
+    for name, source in (("medline.nbib", "MEDLINE"), ("scopus.csv", "Scopus"), ("psycinfo.ris", "PsycINFO")):
         target = review.exports_dir / name
         target.write_bytes(DEMO.joinpath(name).read_bytes())
         ok(root, "import", str(target), "--source", source)
@@ -133,15 +133,19 @@ def screened(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open(root / "ana.csv", encoding="utf-8", newline="") as stream:
         sheet = list(csv.DictReader(stream))
     marked = next(int(row["work_id"]) for row in sheet if "<script>" in row["title"])
-    (root / "ana-done.csv").write_text(f"work_id,decision,reason,note\n{marked},include,,\n",
-                                       encoding="utf-8")
+    (root / "ana-done.csv").write_text(
+        f"work_id,decision,reason,note\n{marked},include,,\n", encoding="utf-8"
+    )
     ok(root, "screen", "--reviewer", "ana", "--from-csv", str(root / "ana-done.csv"))
     # ben: the same five works, disagreeing on one, and the marked work
     decisions = ["include", "exclude", "include", "include", "include"]  # ana: i e i e i
-    rows = "".join(f"{w},{d},{'no obesity measure' if d == 'exclude' else ''},\n"
-                   for w, d in zip(seen, decisions, strict=True))
-    (root / "ben.csv").write_text(f"work_id,decision,reason,note\n{rows}{marked},include,,\n",
-                                  encoding="utf-8")
+    rows = "".join(
+        f"{w},{d},{'no obesity measure' if d == 'exclude' else ''},\n"
+        for w, d in zip(seen, decisions, strict=True)
+    )
+    (root / "ben.csv").write_text(
+        f"work_id,decision,reason,note\n{rows}{marked},include,,\n", encoding="utf-8"
+    )
     ok(root, "screen", "--reviewer", "ben", "--from-csv", str(root / "ben.csv"))
     ok(root, "prisma", "--format", "json")
     ok(root, "prisma", "--format", "svg")
@@ -167,7 +171,7 @@ def lead_report(screened: Path) -> Path:
 def _section(html: str, sid: str) -> str:
     start = html.index(f'<section id="{sid}">')
     end = html.find("<section id=", start + 1)
-    return html[start:end if end != -1 else None]
+    return html[start : end if end != -1 else None]
 
 
 def test_help_has_an_example() -> None:
@@ -226,15 +230,25 @@ def test_screening_progress_and_agreement_for_the_lead(lead_report: Path) -> Non
         assert column in section
 
 
-def test_mid_screening_the_page_for_anyone_hides_reviewers_and_agreement(report: Path,
-                                                                          lead_report: Path) -> None:
+def test_mid_screening_the_page_for_anyone_hides_reviewers_and_agreement(
+    report: Path, lead_report: Path
+) -> None:
     html = report.read_text(encoding="utf-8")
     section = _section(html, "screening")
     assert BLINDED in section
     assert section.count("<table") == 0
     assert not re.search(r"\b(ana|ben)\b", section)
-    for hidden in ("ana / ben", "Kappa", "PABAK", "AC1", "Landis", "83.3%", 'class="progress"',
-                   'class="agreement"', "Works by outcome"):
+    for hidden in (
+        "ana / ben",
+        "Kappa",
+        "PABAK",
+        "AC1",
+        "Landis",
+        "83.3%",
+        'class="progress"',
+        'class="agreement"',
+        "Works by outcome",
+    ):
         assert hidden not in html, hidden
     # the aggregate PRISMA counts stay, and are the lead's
     page, lead_page = parse(report), parse(lead_report)
@@ -242,8 +256,9 @@ def test_mid_screening_the_page_for_anyone_hides_reviewers_and_agreement(report:
     assert page.rows["screening.records_screened"][1] != "—"
 
 
-def test_a_reviewers_name_is_refused_in_one_line(screened: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reviewers_name_is_refused_in_one_line(
+    screened: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "page.html"
     code, out, err = run(screened, "report", "--reviewer", "ana", "--out", str(target))
     assert (code, out) == (1, "")
@@ -271,8 +286,9 @@ def _decide_all(review: Review, stage: str, decisions: dict[str, dict[int, str]]
     with review.open_store() as store:
         for name, chosen in decisions.items():
             sheet = review.root / f"{name}-{stage}.csv"
-            rows = "".join(f"{w},{d},{'wrong design' if d == 'exclude' else ''},\n"
-                           for w, d in chosen.items())
+            rows = "".join(
+                f"{w},{d},{'wrong design' if d == 'exclude' else ''},\n" for w, d in chosen.items()
+            )
             sheet.write_text(f"work_id,decision,reason,note\n{rows}", encoding="utf-8")
             report = screen.load_decisions_csv(store, protocol, name, stage, sheet)
             assert not report.errors, report.errors
@@ -304,8 +320,9 @@ def test_once_every_work_has_a_final_outcome_everyone_sees_everything(tmp_path: 
     _decide_all(review, screen.TITLE_ABSTRACT, {"bob": bob})
     assert BLINDED in page()  # one conflict
     with review.open_store() as store:
-        screen.resolve(store, protocol, LEAD, screen.TITLE_ABSTRACT, works[-1], "exclude",
-                       reason="wrong design")
+        screen.resolve(
+            store, protocol, LEAD, screen.TITLE_ABSTRACT, works[-1], "exclude", reason="wrong design"
+        )
     assert BLINDED in page()  # full-text screening of the two included works has not started
     with review.open_store() as store:
         screen.assign_works(store, protocol, LEAD, [screen.FULL_TEXT])
@@ -336,11 +353,16 @@ def test_user_strings_are_escaped(report: Path) -> None:
 
 def test_nothing_is_loaded_from_outside(report: Path) -> None:
     page = parse(report)
-    external = [(tag, name, value) for tag, name, value in page.links
-                if not value.startswith("#") and not value.startswith("data:image/png;base64,")]
+    external = [
+        (tag, name, value)
+        for tag, name, value in page.links
+        if not value.startswith("#") and not value.startswith("data:image/png;base64,")
+    ]
     assert external, "the included table links DOIs"
-    assert all(tag == "a" and name == "href" and value.startswith("https://doi.org/10.")
-               for tag, name, value in external), external
+    assert all(
+        tag == "a" and name == "href" and value.startswith("https://doi.org/10.")
+        for tag, name, value in external
+    ), external
     html = report.read_text(encoding="utf-8")
     assert "<link" not in html and "@import" not in html
     assert not re.search(r"url\((?!#)", html)  # only the diagram's own clip paths
@@ -388,14 +410,25 @@ def test_the_renderer_needs_only_plain_data() -> None:
 # -- a real browser --------------------------------------------------------------------------
 
 needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Chromium is not installed (/usr/bin/chromium; Debian package 'chromium')")
+    not CHROMIUM.exists(), reason="Chromium is not installed (/usr/bin/chromium; Debian package 'chromium')"
+)
 
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=40, check=False)
 
 
@@ -413,8 +446,9 @@ def test_chromium_renders_the_page(report: Path, tmp_path: Path) -> None:
     assert "<script" not in dom.lower()  # the markup in a title stayed text
 
     shot = tmp_path / "shot.png"
-    taken = _chromium(tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,4000",
-                      report.as_uri())
+    taken = _chromium(
+        tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,4000", report.as_uri()
+    )
     assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     with Image.open(shot) as image:
         assert image.format == "PNG" and image.size == (1280, 4000)
@@ -448,8 +482,9 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
         counts = sorted(drawn.convert("RGB").getcolors(maxcolors=1 << 20) or [], reverse=True)
     circles = next(colour for _, colour in counts if colour != (255, 255, 255))
     shot = tmp_path / "page.png"  # the whole page (anchors do not scroll a headless screenshot)
-    taken = _chromium(tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,24000",
-                      demo.report.as_uri())
+    taken = _chromium(
+        tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,24000", demo.report.as_uri()
+    )
     assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     with Image.open(shot) as image:
         on_screen = dict((c, n) for n, c in image.convert("RGB").getcolors(maxcolors=1 << 24) or [])
@@ -479,12 +514,12 @@ def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo
     assert path == demo.review.outputs_dir / "report.html"
     html = path.read_text(encoding="utf-8")
     page = parse(path)
-    topics = html[html.index('<section id="topics">'):html.index('<section id="included">')]
+    topics = html[html.index('<section id="topics">') : html.index('<section id="included">')]
     assert "Topics have not been fitted" not in topics
     assert topics.count('<img src="data:image/png;base64,') == 2  # year heatmap, network
     for ref, label, n in demo.topics:
         assert f"<td>{ref}</td><td>{label}</td><td class=num>{n:,}</td>" in topics
-    included = html[html.index('<section id="included">'):]
+    included = html[html.index('<section id="included">') :]
     studies = demo.prisma.counts.included.studies.n
     assert f"{studies:,} sources included at full-text." in included
     assert included.count("<tr>") == studies + 1  # the head and one row per source
@@ -492,8 +527,7 @@ def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo
     assert "https://doi.org/10." in included
 
 
-def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_come(
-        tmp_path: Path) -> None:
+def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_come(tmp_path: Path) -> None:
     """A protocol with a full-text stage, nothing decided there yet (library calls only)."""
     from scoping import screen
     from scoping.reporting import build_report
@@ -508,7 +542,7 @@ def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_co
             for work in works:
                 screen.record_decision(store, protocol, name, screen.TITLE_ABSTRACT, work, "include")
     html = build_report(review, reviewer=LEAD).read_text(encoding="utf-8")
-    included = html[html.index('<section id="included">'):]
+    included = html[html.index('<section id="included">') :]
     assert "3 sources included at title-abstract." in included
     assert "full-text screening has not included any source yet, so none is final" in included
     assert "<td>title-abstract</td><td>alice / bob</td><td class=num>3</td>" in html
@@ -518,8 +552,7 @@ def _cells(row_html: str) -> list[str]:
     return [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row_html)]
 
 
-def test_the_evidence_map_has_document_types_the_network_and_representative_works(
-        demo: DemoResult) -> None:
+def test_the_evidence_map_has_document_types_the_network_and_representative_works(demo: DemoResult) -> None:
     """The same numbers and works as the files the topics stage wrote into outputs/topics/."""
     from PIL import Image
 
@@ -531,18 +564,21 @@ def test_the_evidence_map_has_document_types_the_network_and_representative_work
     # topic x document type: the table of topic_doctype.csv
     with open(folder / "topic_doctype.csv", encoding="utf-8", newline="") as stream:
         expected = list(csv.reader(stream))
-    table = topics[topics.index('<table class="doctypes">'):]
-    table = table[:table.index("</table>")]
+    table = topics[topics.index('<table class="doctypes">') :]
+    table = table[: table.index("</table>")]
     head = [unescape(h) for h in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", table)]
     assert head == ["Topic", "Label", *expected[0][2:]]
     assert expected[0][2:] == ["journal article"]  # every work of the demo is one
-    rows = [_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):])]
+    rows = [_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>") :])]
     assert rows == [[r[0], r[1], *(f"{int(n):,}" for n in r[2:])] for r in expected[1:]]
     assert len(rows) == len(demo.topics)
 
     # the co-occurrence network, inline
-    figure = re.search(r'<figure class="network"><img src="data:image/png;base64,([^"]+)" '
-                       r'alt="Topic co-occurrence network[^"]*">', topics)
+    figure = re.search(
+        r'<figure class="network"><img src="data:image/png;base64,([^"]+)" '
+        r'alt="Topic co-occurrence network[^"]*">',
+        topics,
+    )
     assert figure is not None
     png = base64.b64decode(figure.group(1))
     with Image.open(io.BytesIO(png)) as drawn, Image.open(folder / "topic_network.png") as written:
@@ -568,36 +604,49 @@ def test_the_renderer_draws_the_new_evidence_map_parts_from_plain_data() -> None
     from scoping.report.html import CrossTab, Figure, RepresentativeWork, TopicRow, TopicsData, TopicWorks
 
     png = b"\x89PNG\r\n\x1a\nnot drawn"
-    data = ReportData(title="t", generated_at="now", topics=TopicsData(
-        fit=1, source="s", n_works=3, topics=[TopicRow("T1", "Peer <roles>", 3, 3, ["peer"])],
-        doc_types=CrossTab(["journal article", "(unknown)"], [("T1", "Peer <roles>", [2, 1])]),
-        network=Figure("Topic co-occurrence network", png),
-        representative=[TopicWorks("T1", "Peer <roles>", [RepresentativeWork("A & B", 2001),
-                                                          RepresentativeWork(None, None)])]))
+    data = ReportData(
+        title="t",
+        generated_at="now",
+        topics=TopicsData(
+            fit=1,
+            source="s",
+            n_works=3,
+            topics=[TopicRow("T1", "Peer <roles>", 3, 3, ["peer"])],
+            doc_types=CrossTab(["journal article", "(unknown)"], [("T1", "Peer <roles>", [2, 1])]),
+            network=Figure("Topic co-occurrence network", png),
+            representative=[
+                TopicWorks(
+                    "T1", "Peer <roles>", [RepresentativeWork("A & B", 2001), RepresentativeWork(None, None)]
+                )
+            ],
+        ),
+    )
     page = render_report(data)
     assert "<td>T1</td><td>Peer &lt;roles&gt;</td><td class=num>2</td><td class=num>1</td>" in page
     assert '<figure class="network"><img src="data:image/png;base64,' in page
-    assert "<li>A &amp; B <span class=\"muted\">(2001)</span></li>" in page
-    assert "<li>(no title) <span class=\"muted\">(n.d.)</span></li>" in page
-    empty = render_report(ReportData(title="t", generated_at="now", topics=TopicsData(
-        fit=1, source="s", n_works=0, topics=[])))
+    assert '<li>A &amp; B <span class="muted">(2001)</span></li>' in page
+    assert '<li>(no title) <span class="muted">(n.d.)</span></li>' in page
+    empty = render_report(
+        ReportData(title="t", generated_at="now", topics=TopicsData(fit=1, source="s", n_works=0, topics=[]))
+    )
     assert "No included work has a document type" in empty and "There are no topics to draw" in empty
 
 
 # -- simulated reviewers ---------------------------------------------------------------------
 
 
-def test_the_demo_says_its_decisions_are_simulated_at_the_top_and_in_screening(
-        demo: DemoResult) -> None:
+def test_the_demo_says_its_decisions_are_simulated_at_the_top_and_in_screening(demo: DemoResult) -> None:
     """The demo finishes screening: its page is whole without a name, and says who screened."""
     assert demo.report is not None and demo.screening is not None
     html = demo.report.read_text(encoding="utf-8")
     made = sum(demo.screening.decisions.values())
     settled = sum(demo.screening.conflicts.values())
     assert made > 1000 and settled > 0
-    sentence = (f"{made:,} of {made:,} screening decisions were made by simulated reviewers "
-                "(scoping demo), not by people.")
-    top = html[:html.index('<nav class="toc"')]
+    sentence = (
+        f"{made:,} of {made:,} screening decisions were made by simulated reviewers "
+        "(scoping demo), not by people."
+    )
+    top = html[: html.index('<nav class="toc"')]
     assert '<div class="notice simulated" role="note">' in top and sentence in top
     assert f"{settled:,} of {settled:,} conflicts were settled by a simulated lead." in top
     screening = _section(html, "screening")
@@ -626,21 +675,30 @@ def test_only_the_simulated_share_is_counted_and_withheld_from_reviewers(tmp_pat
         screen.record_decision(store, protocol, "alice", screen.TITLE_ABSTRACT, works[0], "exclude")
         screen.withdraw_decision(store, protocol, "alice", screen.TITLE_ABSTRACT, works[0])
         for work in works[:2]:
-            screen.record_decision(store, protocol, "bob", screen.TITLE_ABSTRACT, work, "include",
-                                   note=DEMO_NOTE, via=SIMULATED_VIA)
+            screen.record_decision(
+                store,
+                protocol,
+                "bob",
+                screen.TITLE_ABSTRACT,
+                work,
+                "include",
+                note=DEMO_NOTE,
+                via=SIMULATED_VIA,
+            )
     html = build_report(review, reviewer=LEAD).read_text(encoding="utf-8")
-    sentence = ("2 of 6 screening decisions were made by simulated reviewers (scoping demo), "
-                "not by people.")
-    assert sentence in html[:html.index('<nav class="toc"')] and sentence in _section(html, "screening")
+    sentence = "2 of 6 screening decisions were made by simulated reviewers (scoping demo), not by people."
+    assert sentence in html[: html.index('<nav class="toc"')] and sentence in _section(html, "screening")
     assert "conflicts were settled" not in html
     # mid-screening, the page for anyone says so without the numbers, which would tell a
     # reviewer how far the others are
     html = build_report(review).read_text(encoding="utf-8")
     assert BLINDED in html
     assert "of 6" not in html and "2 of" not in html
-    withheld = ("Screening decisions in this review include decisions made by simulated reviewers "
-                "(scoping demo), not by people.")
-    assert withheld in html[:html.index('<nav class="toc"')] and withheld in _section(html, "screening")
+    withheld = (
+        "Screening decisions in this review include decisions made by simulated reviewers "
+        "(scoping demo), not by people."
+    )
+    assert withheld in html[: html.index('<nav class="toc"')] and withheld in _section(html, "screening")
 
 
 def test_a_review_screened_by_people_says_nothing_of_simulation(lead_report: Path, report: Path) -> None:

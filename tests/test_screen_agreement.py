@@ -93,11 +93,24 @@ def test_degenerate_cases() -> None:
     assert agreement_from_table([[0, 0], [0, 0]]).n == 0
 
 
-@pytest.mark.parametrize(("kappa", "label"), [
-    (-0.1, "poor"), (0.0, "slight"), (0.2, "slight"), (0.21, "fair"), (0.4, "fair"),
-    (0.41, "moderate"), (0.6, "moderate"), (0.61, "substantial"), (0.8, "substantial"),
-    (0.81, "almost perfect"), (1.0, "almost perfect"), (None, "n/a"), (math.nan, "n/a"),
-])
+@pytest.mark.parametrize(
+    ("kappa", "label"),
+    [
+        (-0.1, "poor"),
+        (0.0, "slight"),
+        (0.2, "slight"),
+        (0.21, "fair"),
+        (0.4, "fair"),
+        (0.41, "moderate"),
+        (0.6, "moderate"),
+        (0.61, "substantial"),
+        (0.8, "substantial"),
+        (0.81, "almost perfect"),
+        (1.0, "almost perfect"),
+        (None, "n/a"),
+        (math.nan, "n/a"),
+    ],
+)
 def test_landis_koch(kappa: float | None, label: str) -> None:
     assert landis_koch(kappa) == label
 
@@ -119,15 +132,17 @@ def test_team_agreement_on_partly_overlapping_subsets(tmp_path: Path) -> None:
             if rng.random() < 0.05:
                 value = "maybe"
             # a first thought, then the decision that counts (only the latest may be used)
-            record_decision(store, protocol, name, TITLE_ABSTRACT, work, "exclude" if value != "exclude"
-                            else "include")
+            record_decision(
+                store, protocol, name, TITLE_ABSTRACT, work, "exclude" if value != "exclude" else "include"
+            )
             record_decision(store, protocol, name, TITLE_ABSTRACT, work, value)
             given[name][work] = value
         with pytest.raises(UsageError, match="only a lead"):
             team_agreement(store, protocol, "alice")
         pairs = team_agreement(store, protocol, LEAD)
-    assert [(p.first, p.second) for p in pairs] == [p for p in combinations(names, 2)
-                                                      if given[p[0]].keys() & given[p[1]].keys()]
+    assert [(p.first, p.second) for p in pairs] == [
+        p for p in combinations(names, 2) if given[p[0]].keys() & given[p[1]].keys()
+    ]
     assert len(pairs) == 6
     for pair in pairs:
         shared = sorted(given[pair.first].keys() & given[pair.second].keys())

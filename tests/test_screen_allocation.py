@@ -17,10 +17,17 @@ from test_screen_support import LEAD, build_review, cached_review, team_protocol
 NAMES = ["alice", "bob", "carol", "dave"]
 
 
-def plan(works: range | list[int], names: list[str] = NAMES, existing: tuple = (), *,
-         fraction: float = 1.0, seed: int = 1) -> list[tuple[int, str]]:
-    return list(plan_allocation(works, names, existing, dual_fraction=fraction, seed=seed,
-                                stage=TITLE_ABSTRACT).rows)
+def plan(
+    works: range | list[int],
+    names: list[str] = NAMES,
+    existing: tuple = (),
+    *,
+    fraction: float = 1.0,
+    seed: int = 1,
+) -> list[tuple[int, str]]:
+    return list(
+        plan_allocation(works, names, existing, dual_fraction=fraction, seed=seed, stage=TITLE_ABSTRACT).rows
+    )
 
 
 def loads(rows: list[tuple[int, str]]) -> Counter[str]:

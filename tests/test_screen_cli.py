@@ -65,13 +65,20 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
         "are allocated\n"
         "  alice  135 works\n"
         "  bob    135 works\n"
-        "full-text: nothing to allocate (no work is included at title-abstract yet)\n")
+        "full-text: nothing to allocate (no work is included at title-abstract yet)\n"
+    )
     code, out, _ = run(review, "assign", "--reviewer", LEAD, "--stage", "title-abstract")
     assert out.startswith("title-abstract: nothing new to allocate; 135 of 135 works are allocated")
 
     # alice: include, exclude with a reason, maybe with a note, skip, undo, then quit
-    code, out, err = run(review, "screen", "--reviewer", "alice", "--plain",
-                         input="i\ne\n2\nn\nchecked the methods\nm\ns\nu\nx\nq\n")
+    code, out, err = run(
+        review,
+        "screen",
+        "--reviewer",
+        "alice",
+        "--plain",
+        input="i\ne\n2\nn\nchecked the methods\nm\ns\nu\nx\nq\n",
+    )
     assert code == 0, err
     shown = _first_work(out)
     assert "Screening title-abstract as alice." in out
@@ -83,8 +90,9 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
     assert f"Undone: maybe for work {shown[2]}; decide it again." in out
     assert "Note: checked the methods" in out  # the note comes back with the undone work
     assert "Unknown key 'x'." in out
-    assert out.endswith("Saved 3 decisions in this session (1 undone); 2 of 135 works done at "
-                        "title-abstract.\n")
+    assert out.endswith(
+        "Saved 3 decisions in this session (1 undone); 2 of 135 works done at title-abstract.\n"
+    )
 
     # coming back: the next unscreened work, in the same order as before
     code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="i\ni\ni\n")
@@ -97,14 +105,17 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
     # bob screens four of them differently, from a file
     decided = [shown[0], shown[1], shown[2], shown[3]]
     sheet = review / "bob.csv"
-    sheet.write_text("work_id,decision,reason,note\n"
-                     f"{decided[0]},include,,\n{decided[1]},include,,\n"
-                     f"{decided[2]},exclude,wrong design,a rat model\n{decided[3]},maybe,,\n",
-                     encoding="utf-8")
+    sheet.write_text(
+        "work_id,decision,reason,note\n"
+        f"{decided[0]},include,,\n{decided[1]},include,,\n"
+        f"{decided[2]},exclude,wrong design,a rat model\n{decided[3]},maybe,,\n",
+        encoding="utf-8",
+    )
     code, out, err = run(review, "screen", "--reviewer", "bob", "--from-csv", str(sheet))
     assert (code, err) == (0, "")
-    assert out == (f"Stored 4 decisions from {sheet} at title-abstract (0 rows repeated a decision "
-                   "already stored)\n")
+    assert out == (
+        f"Stored 4 decisions from {sheet} at title-abstract (0 rows repeated a decision already stored)\n"
+    )
 
     code, out, _ = run(review, "conflicts", "--reviewer", LEAD)
     assert out.startswith("3 conflicts at title-abstract:\n")
@@ -114,8 +125,7 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
     assert f"work {decided[3]} (maybe): " in out
 
     # the lead: include the first, exclude the second with a reason and a note, quit
-    code, out, err = run(review, "resolve", "--reviewer", LEAD,
-                         input="i\n\ne\nb\ne\n3\nanimal study\nq\n")
+    code, out, err = run(review, "resolve", "--reviewer", LEAD, input="i\n\ne\nb\ne\n3\nanimal study\nq\n")
     assert code == 0, err
     assert "--- 1 of 3:" in out and "decision" in out and "wrong intervention" in out
     assert re.search(r"Resolved work \d+: include\.", out)
@@ -130,15 +140,26 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
 
     code, out, _ = run(review, "status", "--reviewer", LEAD, "--stage", "title-abstract")
     assert "alice" in out and "bob" in out
-    assert out.endswith("  works: 135 to screen, 135 allocated; include 2 · exclude 1 · conflict 1 · "
-                        "pending 1 · not started 130\n")
+    assert out.endswith(
+        "  works: 135 to screen, 135 allocated; include 2 · exclude 1 · conflict 1 · "
+        "pending 1 · not started 130\n"
+    )
 
     # full text: the works included at title-abstract
     code, out, _ = run(review, "assign", "--reviewer", LEAD, "--stage", "full-text")
-    assert out.startswith("full-text: allocated 2 new works (2 to two reviewers, 0 to one); 2 of 2 "
-                          "works are allocated")
-    code, out, err = run(review, "screen", "--reviewer", "alice", "--stage", "full-text", "--plain",
-                         input="f\nhttps://example.org/paper.pdf\ne\n\n4\nr\n")
+    assert out.startswith(
+        "full-text: allocated 2 new works (2 to two reviewers, 0 to one); 2 of 2 works are allocated"
+    )
+    code, out, err = run(
+        review,
+        "screen",
+        "--reviewer",
+        "alice",
+        "--stage",
+        "full-text",
+        "--plain",
+        input="f\nhttps://example.org/paper.pdf\ne\n\n4\nr\n",
+    )
     assert code == 0, err
     assert re.search(r"Saved: exclude \(no outcome data\) for work \d+\.", out)
     assert re.search(r"Saved: not-retrieved for work \d+\.", out)
@@ -149,24 +170,30 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
 
 def test_mistakes_are_one_line(review: Path) -> None:
     code, _, err = run(review, "status", "--reviewer", "mallory")
-    assert (code, err) == (1, "Error: 'mallory' is not a reviewer in "
-                              f"{review / 'screening' / 'protocol.toml'}; check the spelling (names "
-                              "are case-sensitive) or ask the lead to add you\n")
+    assert (code, err) == (
+        1,
+        "Error: 'mallory' is not a reviewer in "
+        f"{review / 'screening' / 'protocol.toml'}; check the spelling (names "
+        "are case-sensitive) or ask the lead to add you\n",
+    )
     code, _, err = run(review, "status")
     assert (code, err) == (1, "Error: say who you are with --reviewer NAME (or set SCOPING_REVIEWER)\n")
     code, _, err = run(review, "screen", "--reviewer", "alice", "--plain")
     assert code == 1 and "no works are assigned to 'alice' at title-abstract yet" in err
     run(review, "assign", "--reviewer", LEAD)
     code, _, err = run(review, "screen", "--reviewer", "alice")
-    assert (code, err) == (1, "Error: the full-screen view needs a terminal; use --plain for screen "
-                              "readers and scripts\n")
+    assert (code, err) == (
+        1,
+        "Error: the full-screen view needs a terminal; use --plain for screen readers and scripts\n",
+    )
     bad = review / "bad.csv"
     bad.write_text("work_id,decision\n1,include\nx,include\n", encoding="utf-8")
     code, out, err = run(review, "screen", "--reviewer", "alice", "--from-csv", str(bad))
     assert code == 1 and out == ""
-    assert err.splitlines() == [f"{bad}: line 3: work_id 'x' is not a number",
-                                f"Error: {bad}: nothing was stored; correct the rows above and load "
-                                "the file again"]
+    assert err.splitlines() == [
+        f"{bad}: line 3: work_id 'x' is not a number",
+        f"Error: {bad}: nothing was stored; correct the rows above and load the file again",
+    ]
     code, out, err = run(review, "screen", "--reviewer", "alice", "--from-csv", str(bad), "--plain")
     assert code == 2
 
@@ -179,8 +206,9 @@ def test_excluding_at_full_text_needs_a_reason_in_plain_mode(review: Path) -> No
             for name in ("alice", "bob"):
                 record_decision(store, protocol, name, TITLE_ABSTRACT, work, "include")
     run(review, "assign", "--reviewer", LEAD)
-    _, out, _ = run(review, "screen", "--reviewer", "bob", "--stage", "full-text", "--plain",
-                    input="e\n\n9\nb\ni\n")
+    _, out, _ = run(
+        review, "screen", "--reviewer", "bob", "--stage", "full-text", "--plain", input="e\n\n9\nb\ni\n"
+    )
     assert "Not a reason here: ''. Pick 1 to 4." in out
     assert "Not a reason here: '9'. Pick 1 to 4." in out
     assert "Exclude cancelled; nothing saved." in out
@@ -191,8 +219,9 @@ def test_blinding_every_command_a_reviewer_can_run(review: Path) -> None:
     """Nothing alice can run shows bob's name, decisions, notes or counts, or the lead's name."""
     run(review, "assign", "--reviewer", LEAD)
     # bob screens 7 works with a note, alice 3 of the same works; the lead settles one
-    code, _, _ = run(review, "screen", "--reviewer", "bob", "--plain",
-                     input="n\nsecret remark\ne\n1\n" + "i\n" * 6 + "q\n")
+    code, _, _ = run(
+        review, "screen", "--reviewer", "bob", "--plain", input="n\nsecret remark\ne\n1\n" + "i\n" * 6 + "q\n"
+    )
     assert code == 0
     code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="i\ni\ni\nq\n")
     run(review, "resolve", "--reviewer", LEAD, input="i\n\nq\n")
@@ -231,9 +260,14 @@ def test_killing_the_screen_loses_nothing_shown_as_saved(review: Path) -> None:
     run(review, "assign", "--reviewer", LEAD)
     program = "import scoping.cli.screen_cmd; from scoping.cli import main; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", program, "screen", "--reviewer", "alice", "--plain"], cwd=review,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [sys.executable, "-c", program, "screen", "--reviewer", "alice", "--plain"],
+        cwd=review,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdin is not None and proc.stdout is not None
     saved: list[int] = []
     for _ in range(60):  # keys for 60 works; the process is killed after 25 were reported saved
@@ -271,8 +305,19 @@ def test_screening_elsewhere_with_a_worksheet(review: Path) -> None:
     with sheet.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert len(rows) == 134 and rows[0]["decision"] == "" and rows[0]["title"]
-    assert list(rows[0]) == ["work_id", "title", "authors", "year", "journal", "doi", "abstract",
-                             "keywords", "decision", "reason", "note"]
+    assert list(rows[0]) == [
+        "work_id",
+        "title",
+        "authors",
+        "year",
+        "journal",
+        "doi",
+        "abstract",
+        "keywords",
+        "decision",
+        "reason",
+        "note",
+    ]
     # the reviewer fills in some rows elsewhere and loads the file back
     for n, row in enumerate(rows[:10]):
         row["decision"] = "include" if n % 2 else "exclude"
@@ -282,8 +327,10 @@ def test_screening_elsewhere_with_a_worksheet(review: Path) -> None:
         writer.writerows(rows)
     code, out, err = run(review, "screen", "--reviewer", "alice", "--from-csv", str(sheet))
     assert code == 0, err
-    assert out == (f"Stored 10 decisions from {sheet} at title-abstract (0 rows repeated a decision "
-                   "already stored; 124 rows without a decision were left for later)\n")
+    assert out == (
+        f"Stored 10 decisions from {sheet} at title-abstract (0 rows repeated a decision "
+        "already stored; 124 rows without a decision were left for later)\n"
+    )
     code, out, _ = run(review, "screen", "--reviewer", "alice", "--to-csv", str(sheet))
     assert "Wrote your 124 works" in out
     code, _, err = run(review, "screen", "--reviewer", "alice", "--to-csv", str(sheet), "--plain")
@@ -303,8 +350,9 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
         works = screen_tables.work_ids(store)
         for i, work in enumerate(works[:70]):  # 20 includes, then a run of 50 excludes
             for who in ("alice", "bob"):
-                record_decision(store, protocol, who, TITLE_ABSTRACT, work,
-                                "include" if i < 20 else "exclude")
+                record_decision(
+                    store, protocol, who, TITLE_ABSTRACT, work, "include" if i < 20 else "exclude"
+                )
     code, out, _ = run(review, "stop", "--reviewer", LEAD)
     assert code == 0
     assert "Ranked phase: 70 of 135 works decided, 20 included; the latest 50 final decisions" in out

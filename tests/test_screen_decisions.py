@@ -77,8 +77,9 @@ def test_decisions_are_appended_and_history_kept(team: tuple[Store, Protocol, li
     work = works[0]
     first = record_decision(store, protocol, "alice", TITLE_ABSTRACT, work, "Include", note="  first ")
     assert (first.decision, first.note, first.reviewer, first.via) == ("include", "first", "alice", "api")
-    second = record_decision(store, protocol, "alice", TITLE_ABSTRACT, work, "exclude",
-                             reason="WRONG POPULATION")
+    second = record_decision(
+        store, protocol, "alice", TITLE_ABSTRACT, work, "exclude", reason="WRONG POPULATION"
+    )
     assert second.reason == "wrong population" and second.id > first.id
     current = screen_tables.current_decision(store, TITLE_ABSTRACT, work, "alice")
     assert current == second
@@ -118,8 +119,15 @@ def test_what_is_refused(team: tuple[Store, Protocol, list[int]]) -> None:
     assert screen_tables.decision_history(store) == []
 
 
-def _both(store: Store, protocol: Protocol, work: int, a: str, b: str, stage: str = TITLE_ABSTRACT,
-          reasons: tuple[str | None, str | None] = (None, None)) -> None:
+def _both(
+    store: Store,
+    protocol: Protocol,
+    work: int,
+    a: str,
+    b: str,
+    stage: str = TITLE_ABSTRACT,
+    reasons: tuple[str | None, str | None] = (None, None),
+) -> None:
     record_decision(store, protocol, "alice", stage, work, a, reason=reasons[0])
     record_decision(store, protocol, "bob", stage, work, b, reason=reasons[1])
 
@@ -145,8 +153,12 @@ def test_outcomes_conflicts_and_resolutions(team: tuple[Store, Protocol, list[in
     resolve(store, protocol, LEAD, TITLE_ABSTRACT, w3, "include", note="about the heart")
     outcome = final_outcomes(store, TITLE_ABSTRACT)
     assert {w: (o.outcome, o.reason) for w, o in outcome.items()} == {
-        w1: ("include", None), w2: ("exclude", None), w3: ("include", None),
-        w4: ("conflict", None), w5: ("pending", None)}
+        w1: ("include", None),
+        w2: ("exclude", None),
+        w3: ("include", None),
+        w4: ("conflict", None),
+        w5: ("pending", None),
+    }
     assert outcome[w3].resolved_by == LEAD and outcome[w1].resolved_by is None
     # a reviewer changing their mind later does not undo the lead's settlement
     record_decision(store, protocol, "bob", TITLE_ABSTRACT, w3, "exclude", reason="wrong design")
@@ -181,8 +193,9 @@ def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:
     assert set(screen_tables.assigned_works(store, FULL_TEXT, "alice")) == {w1, w2}
     with pytest.raises(UsageError, match="is not assigned to you at full-text"):
         record_decision(store, protocol, "alice", FULL_TEXT, w3, "include")
-    record_decision(store, protocol, "alice", FULL_TEXT, w1, "exclude", reason="no outcome data",
-                    fulltext="papers/w1.pdf")
+    record_decision(
+        store, protocol, "alice", FULL_TEXT, w1, "exclude", reason="no outcome data", fulltext="papers/w1.pdf"
+    )
     record_decision(store, protocol, "bob", FULL_TEXT, w1, "exclude", reason="wrong design")
     _both(store, protocol, w2, "not retrieved", "not-retrieved", stage=FULL_TEXT)
     outcome = final_outcomes(store, FULL_TEXT)
@@ -195,8 +208,9 @@ def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:
     resolve(store, protocol, LEAD, FULL_TEXT, w1, "exclude", reason="no outcome data")
     assert final_outcomes(store, FULL_TEXT)[w1].reason == "no outcome data"
     ft_rows = [r for r in screen_tables.final_outcomes(store) if r[1] == FULL_TEXT]
-    assert sorted(ft_rows) == sorted([(w1, FULL_TEXT, "exclude", "no outcome data"),
-                                      (w2, FULL_TEXT, "not-retrieved", None)])
+    assert sorted(ft_rows) == sorted(
+        [(w1, FULL_TEXT, "exclude", "no outcome data"), (w2, FULL_TEXT, "not-retrieved", None)]
+    )
     # the lead changes their mind on w2 at title-abstract: it leaves the full-text stage
     resolve(store, protocol, LEAD, TITLE_ABSTRACT, w2, "exclude")
     assert set(final_outcomes(store, FULL_TEXT)) == {w1}
@@ -207,8 +221,7 @@ def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:
     assert (lead_view.works, lead_view.allocated) == (1, 1)
     assert lead_view.outcomes is not None and lead_view.outcomes["not started"] == 0
     assert sum(lead_view.outcomes.values()) == 1
-    assert [(r.reviewer, r.assigned, r.done) for r in lead_view.reviewers] == [("alice", 1, 1),
-                                                                               ("bob", 1, 1)]
+    assert [(r.reviewer, r.assigned, r.done) for r in lead_view.reviewers] == [("alice", 1, 1), ("bob", 1, 1)]
     (own,) = status(store, protocol, "alice", [FULL_TEXT])
     assert (own.reviewers[0].assigned, own.reviewers[0].done) == (1, 1)
 
@@ -223,18 +236,22 @@ def test_status_shows_a_reviewer_only_their_own(team: tuple[Store, Protocol, lis
     assert (mine.reviewers[0].assigned, mine.reviewers[0].done) == (135, 1)
     (lead_view,) = status(store, protocol, LEAD, [TITLE_ABSTRACT])
     assert [(r.reviewer, r.done, r.remaining) for r in lead_view.reviewers] == [
-        ("alice", 1, 134), ("bob", 2, 133)]
+        ("alice", 1, 134),
+        ("bob", 2, 133),
+    ]
     # bob's "maybe" waits for alice before it becomes a conflict
-    assert lead_view.outcomes == {"include": 0, "exclude": 0, "conflict": 1, "pending": 1,
-                                  "not started": 133}
+    assert lead_view.outcomes == {"include": 0, "exclude": 0, "conflict": 1, "pending": 1, "not started": 133}
 
 
 def test_decisions_from_csv(tmp_path: Path, team: tuple[Store, Protocol, list[int]]) -> None:
     store, protocol, works = team
     good = tmp_path / "alice.csv"
-    good.write_text("Work ID;Decision;Reason;Note\n"
-                    f"{works[0]};include;;\n{works[1]};exclude;Wrong design;seen in Rayyan\n"
-                    f"{works[2]};Excluded;;\n", encoding="utf-8-sig")
+    good.write_text(
+        "Work ID;Decision;Reason;Note\n"
+        f"{works[0]};include;;\n{works[1]};exclude;Wrong design;seen in Rayyan\n"
+        f"{works[2]};Excluded;;\n",
+        encoding="utf-8-sig",
+    )
     report = load_decisions_csv(store, protocol, "alice", TITLE_ABSTRACT, good)
     assert (report.rows, report.added, report.unchanged, report.errors) == (3, 3, 0, [])
     again = load_decisions_csv(store, protocol, "alice", TITLE_ABSTRACT, good)
@@ -243,16 +260,20 @@ def test_decisions_from_csv(tmp_path: Path, team: tuple[Store, Protocol, list[in
     assert [(r.decision, r.reason, r.note, r.via) for r in rows] == [
         ("include", None, None, "csv:alice.csv"),
         ("exclude", "wrong design", "seen in Rayyan", "csv:alice.csv"),
-        ("exclude", None, None, "csv:alice.csv")]
+        ("exclude", None, None, "csv:alice.csv"),
+    ]
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("work_id,decision,reason\n"
-                   f"{works[3]},include,\n"
-                   "x1,include,\n"
-                   f"{works[4]},exclude,too long\n"
-                   "999999,include,\n"
-                   f"{works[3]},exclude,\n"
-                   f"{works[5]},dunno,\n", encoding="utf-8")
+    bad.write_text(
+        "work_id,decision,reason\n"
+        f"{works[3]},include,\n"
+        "x1,include,\n"
+        f"{works[4]},exclude,too long\n"
+        "999999,include,\n"
+        f"{works[3]},exclude,\n"
+        f"{works[5]},dunno,\n",
+        encoding="utf-8",
+    )
     report = load_decisions_csv(store, protocol, "alice", TITLE_ABSTRACT, bad)
     assert report.added == 0
     assert report.errors == [
@@ -270,7 +291,8 @@ def test_decisions_from_csv(tmp_path: Path, team: tuple[Store, Protocol, list[in
     assert works[3] in member
     by_record.write_text(f"record_id,decision\n{works[3]},maybe\n999999,include\n", encoding="utf-8")
     assert load_decisions_csv(store, protocol, "alice", TITLE_ABSTRACT, by_record).errors == [
-        "line 3: there is no record 999999"]
+        "line 3: there is no record 999999"
+    ]
     by_record.write_text(f"record_id,decision\n{works[3]},maybe\n", encoding="utf-8")
     assert load_decisions_csv(store, protocol, "alice", TITLE_ABSTRACT, by_record).added == 1
     header = tmp_path / "header.csv"

@@ -71,31 +71,49 @@ def _swap(old: str, new: str) -> str:
     return PROTOCOL.replace(old, new, 1)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("title = ", "p.toml is not valid TOML"),
-    (_swap("[review]", "[reveiw]"), "p.toml: reveiw is not a known key; the keys here are review, "
-                                    "reviewer, allocation, stages, highlight"),
-    (_swap('role = "lead"', 'role = "boss"'), "p.toml: reviewer[3].role is 'boss'; use"),
-    (_swap('name = "bob"', 'name = "Alice"'), "reviewer[2].name repeats the name 'alice'"),
-    (_swap('name = "bob"', 'name = ""'), "reviewer[2].name is empty"),
-    (_swap('name = "bob"', "name = 3"), "reviewer[2].name must be text, not 3"),
-    (_swap('role = "lead"', 'role = "reviewer"'), "reviewer has no lead"),
-    (_swap('role = "lead"', 'role = "lead"\nscreens = "yes"'), "reviewer[3].screens must be true or false"),
-    (_swap('role = "lead"', 'role = "lead"\nemail = "x"'), "reviewer[3].email is not a known key"),
-    (_swap("dual_fraction = 1.0", "dual_fraction = 1.5"),
-     "allocation.dual_fraction must be a number from 0 to 1"),
-    (_swap("dual_fraction = 1.0", "dual_fraction = true"), "allocation.dual_fraction must be a number"),
-    (_swap("seed = 7", 'seed = "7"'), "allocation.seed must be a whole number, not '7'"),
-    (_swap("[stages.title-abstract]", "[stages.abstracts]"), "stages.abstracts is not a known key"),
-    (_swap('"wrong design", "no outcome data"]', "]").replace(
-        'exclusion_reasons = ["wrong population", "wrong intervention", ]', "exclusion_reasons = []"),
-     "stages.full-text.exclusion_reasons is empty; a reason is required"),
-    (_swap('"wrong population", "wrong intervention", "wrong design"]',
-           '"wrong population", "Wrong population"]'),
-     "stages.title-abstract.exclusion_reasons lists 'Wrong population' twice"),
-    (_swap('include = ["ischaemia"', 'include = [1, "ischaemia"'), "highlight.include[0] must be text"),
-    ("highlight = 3\n" + PROTOCOL[:PROTOCOL.index("[highlight]")], "highlight must be a table"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("title = ", "p.toml is not valid TOML"),
+        (
+            _swap("[review]", "[reveiw]"),
+            "p.toml: reveiw is not a known key; the keys here are review, "
+            "reviewer, allocation, stages, highlight",
+        ),
+        (_swap('role = "lead"', 'role = "boss"'), "p.toml: reviewer[3].role is 'boss'; use"),
+        (_swap('name = "bob"', 'name = "Alice"'), "reviewer[2].name repeats the name 'alice'"),
+        (_swap('name = "bob"', 'name = ""'), "reviewer[2].name is empty"),
+        (_swap('name = "bob"', "name = 3"), "reviewer[2].name must be text, not 3"),
+        (_swap('role = "lead"', 'role = "reviewer"'), "reviewer has no lead"),
+        (
+            _swap('role = "lead"', 'role = "lead"\nscreens = "yes"'),
+            "reviewer[3].screens must be true or false",
+        ),
+        (_swap('role = "lead"', 'role = "lead"\nemail = "x"'), "reviewer[3].email is not a known key"),
+        (
+            _swap("dual_fraction = 1.0", "dual_fraction = 1.5"),
+            "allocation.dual_fraction must be a number from 0 to 1",
+        ),
+        (_swap("dual_fraction = 1.0", "dual_fraction = true"), "allocation.dual_fraction must be a number"),
+        (_swap("seed = 7", 'seed = "7"'), "allocation.seed must be a whole number, not '7'"),
+        (_swap("[stages.title-abstract]", "[stages.abstracts]"), "stages.abstracts is not a known key"),
+        (
+            _swap('"wrong design", "no outcome data"]', "]").replace(
+                'exclusion_reasons = ["wrong population", "wrong intervention", ]', "exclusion_reasons = []"
+            ),
+            "stages.full-text.exclusion_reasons is empty; a reason is required",
+        ),
+        (
+            _swap(
+                '"wrong population", "wrong intervention", "wrong design"]',
+                '"wrong population", "Wrong population"]',
+            ),
+            "stages.title-abstract.exclusion_reasons lists 'Wrong population' twice",
+        ),
+        (_swap('include = ["ischaemia"', 'include = [1, "ischaemia"'), "highlight.include[0] must be text"),
+        ("highlight = 3\n" + PROTOCOL[: PROTOCOL.index("[highlight]")], "highlight must be a table"),
+    ],
+)
 def test_mistakes_are_one_line_naming_the_key(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_protocol(text, source="p.toml")
@@ -117,10 +135,13 @@ def test_structure_problems() -> None:
     with pytest.raises(ConfigError, match="stages is missing"):
         parse_protocol('[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n')
     with pytest.raises(ConfigError, match=r"stages\.title-abstract is missing"):
-        parse_protocol('[[reviewer]]\nname = "a"\nrole = "lead"\n[stages.full-text]\n'
-                       'exclusion_reasons = ["x"]\n')
-    lead_screens = '[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n' \
-                   "[allocation]\ndual_fraction = 0\n[stages.title-abstract]\n"
+        parse_protocol(
+            '[[reviewer]]\nname = "a"\nrole = "lead"\n[stages.full-text]\nexclusion_reasons = ["x"]\n'
+        )
+    lead_screens = (
+        '[[reviewer]]\nname = "a"\nrole = "lead"\nscreens = true\n'
+        "[allocation]\ndual_fraction = 0\n[stages.title-abstract]\n"
+    )
     protocol = parse_protocol(lead_screens)
     assert [r.name for r in protocol.screeners] == ["a"]
     with pytest.raises(UsageError, match=r"has no \[stages.full-text\] section"):
@@ -136,19 +157,71 @@ def test_public_api() -> None:
     """The screening stage's public names: a change here is a change for every caller."""
     import scoping.screen as screen
 
-    assert sorted(screen.__all__) == sorted([
-        "CSV_COLUMNS", "FULL_TEXT", "STAGES", "TITLE_ABSTRACT", "WORKSHEET_COLUMNS", "Agreement",
-        "Allocation",
-        "AllocationPlan", "Card", "Conflict", "CsvReport", "Highlight", "Merge", "PairAgreement",
-        "Progress", "Protocol", "Rank", "Reviewer", "ReviewerProgress", "ScreeningSession", "Span",
-        "StoppingStatus", "apply_stop", "resume_screening", "start_sampling", "stopping_status",
-        "ModelRank", "QueueOrder", "queue_order",
-        "StageAllocation", "StageRules", "StageStatus", "agreement", "agreement_from_table",
-        "assign_works", "check_decision", "choices", "conflicts", "eligible_works",
-        "final_outcomes", "find_terms", "landis_koch", "load_card", "load_cards", "load_decisions_csv",
-        "load_protocol", "new_uid", "order_works", "parse_protocol", "pending_works",
-        "plan_allocation", "record_decision", "resolve", "seeded_order", "simple_merge", "status",
-        "team_agreement", "term_counts", "withdraw_decision", "work_decisions", "worksheet"])
+    assert sorted(screen.__all__) == sorted(
+        [
+            "CSV_COLUMNS",
+            "FULL_TEXT",
+            "STAGES",
+            "TITLE_ABSTRACT",
+            "WORKSHEET_COLUMNS",
+            "Agreement",
+            "Allocation",
+            "AllocationPlan",
+            "Card",
+            "Conflict",
+            "CsvReport",
+            "Highlight",
+            "Merge",
+            "PairAgreement",
+            "Progress",
+            "Protocol",
+            "Rank",
+            "Reviewer",
+            "ReviewerProgress",
+            "ScreeningSession",
+            "Span",
+            "StoppingStatus",
+            "apply_stop",
+            "resume_screening",
+            "start_sampling",
+            "stopping_status",
+            "ModelRank",
+            "QueueOrder",
+            "queue_order",
+            "StageAllocation",
+            "StageRules",
+            "StageStatus",
+            "agreement",
+            "agreement_from_table",
+            "assign_works",
+            "check_decision",
+            "choices",
+            "conflicts",
+            "eligible_works",
+            "final_outcomes",
+            "find_terms",
+            "landis_koch",
+            "load_card",
+            "load_cards",
+            "load_decisions_csv",
+            "load_protocol",
+            "new_uid",
+            "order_works",
+            "parse_protocol",
+            "pending_works",
+            "plan_allocation",
+            "record_decision",
+            "resolve",
+            "seeded_order",
+            "simple_merge",
+            "status",
+            "team_agreement",
+            "term_counts",
+            "withdraw_decision",
+            "work_decisions",
+            "worksheet",
+        ]
+    )
     for name in screen.__all__:
         assert getattr(screen, name) is not None
 
@@ -159,7 +232,8 @@ def test_charting_fields_do_not_stop_screening() -> None:
 
     text = PROTOCOL + (
         '\n[charting.design]\ndescription = "Study design"\nvalues = ["RCT", "qualitative"]\n'
-        '\n[charting.population]\ndescription = "Who"\nmultiple = true\n')
+        '\n[charting.population]\ndescription = "Who"\nmultiple = true\n'
+    )
     protocol = parse_protocol(text)
     assert [r.name for r in protocol.screeners] == ["alice", "bob"]
     fields = parse_chart_fields(tomllib.loads(text))

@@ -38,15 +38,20 @@ from test_screen_support import LEAD, MANY, PROTOCOL, cached_review
 
 HEART = re.compile(r"cardi|heart|myocard|coronar|ischaem|ischem", re.IGNORECASE)
 
-STOPPING = PROTOCOL.replace(
-    'exclusion_reasons = ["wrong population", "wrong intervention", "wrong design"]\n',
-    'exclusion_reasons = ["wrong population", "wrong intervention", "wrong design"]\n'
-    "prioritise = true\n", 1) + "\n[stopping]\nrecall_target = 0.8\nconfidence = 0.9\n"
+STOPPING = (
+    PROTOCOL.replace(
+        'exclusion_reasons = ["wrong population", "wrong intervention", "wrong design"]\n',
+        'exclusion_reasons = ["wrong population", "wrong intervention", "wrong design"]\nprioritise = true\n',
+        1,
+    )
+    + "\n[stopping]\nrecall_target = 0.8\nconfidence = 0.9\n"
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def review(request: pytest.FixtureRequest,
-           tmp_path: Path) -> Iterator[tuple[Store, Protocol, dict[int, int]]]:
+def review(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Store, Protocol, dict[int, int]]]:
     """The review on SQLite, then on a real PostgreSQL server (team mode)."""
     server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
     folder = cached_review(tmp_path / "rv", files=MANY, protocol=STOPPING, server=server)
@@ -54,15 +59,16 @@ def review(request: pytest.FixtureRequest,
     with folder.open_store() as store:
         assign_works(store, protocol, LEAD)
         ids = screen_tables.work_ids(store)
-        truth = {card.work_id: int(bool(HEART.search(f"{card.title} {card.abstract}")))
-                 for card in load_cards(store, ids)}
+        truth = {
+            card.work_id: int(bool(HEART.search(f"{card.title} {card.abstract}")))
+            for card in load_cards(store, ids)
+        }
         yield store, protocol, truth
 
 
 def both_decide(store: Store, protocol: Protocol, work: int, include: int) -> None:
     for reviewer in ("alice", "bob"):
-        record_decision(store, protocol, reviewer, TITLE_ABSTRACT, work,
-                        "include" if include else "exclude")
+        record_decision(store, protocol, reviewer, TITLE_ABSTRACT, work, "include" if include else "exclude")
 
 
 def test_protocol_settings() -> None:
@@ -83,16 +89,16 @@ def test_prioritised_queue_finds_includes_sooner(review: tuple[Store, Protocol, 
     assert 0.1 < prevalence < 0.5, prevalence
     with queue_order(store, protocol, TITLE_ABSTRACT, rerank_every=1) as order:
         assert order.kind == "prioritised" and order.model is not None
-        session = ScreeningSession(store, protocol, "alice", rank=order.rank,
-                                   rerank_every=order.rerank_every)
+        session = ScreeningSession(store, protocol, "alice", rank=order.rank, rerank_every=order.rerank_every)
         seen: list[int] = []
         for _ in range(80):
             card = session.current()
             assert card is not None
             label = truth[card.work_id]
             session.decide("include" if label else "exclude")
-            record_decision(store, protocol, "bob", TITLE_ABSTRACT, card.work_id,
-                            "include" if label else "exclude")
+            record_decision(
+                store, protocol, "bob", TITLE_ABSTRACT, card.work_id, "include" if label else "exclude"
+            )
             seen.append(label)
             assert order.model.sync(timeout=60)
             session._rerank()  # the session asks after every decision; the model is fresh now
@@ -140,10 +146,12 @@ def test_the_rule_from_sample_to_stop(review: tuple[Store, Protocol, dict[int, i
     record_decision(store, protocol, "alice", TITLE_ABSTRACT, sample[0], "exclude")
     both_decide(store, protocol, sample[1], truth[sample[1]])
     assert stopping_status(store, protocol, LEAD).sampled == 0
-    record_decision(store, protocol, "bob", TITLE_ABSTRACT, sample[0],
-                    "include" if truth[sample[0]] else "exclude")
-    record_decision(store, protocol, "alice", TITLE_ABSTRACT, sample[0],
-                    "include" if truth[sample[0]] else "exclude")
+    record_decision(
+        store, protocol, "bob", TITLE_ABSTRACT, sample[0], "include" if truth[sample[0]] else "exclude"
+    )
+    record_decision(
+        store, protocol, "alice", TITLE_ABSTRACT, sample[0], "include" if truth[sample[0]] else "exclude"
+    )
     assert stopping_status(store, protocol, LEAD).sampled == 2
 
     with pytest.raises(UsageError, match="not met yet"):

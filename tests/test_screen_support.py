@@ -86,20 +86,22 @@ exclude = ["brain", "kidney"]
 """
 
 
-def team_protocol(reviewers: list[str], *, lead: str = LEAD, dual_fraction: float = 1.0,
-                  seed: int = 7) -> str:
+def team_protocol(
+    reviewers: list[str], *, lead: str = LEAD, dual_fraction: float = 1.0, seed: int = 7
+) -> str:
     """A protocol like :data:`PROTOCOL` with other reviewers."""
     people = "".join(f'\n[[reviewer]]\nname = "{name}"\nrole = "reviewer"\n' for name in reviewers)
     people += f'\n[[reviewer]]\nname = "{lead}"\nrole = "lead"\n'
     head, rest = PROTOCOL.split("[[reviewer]]", 1)
-    rest = rest[rest.index("[allocation]"):]
+    rest = rest[rest.index("[allocation]") :]
     rest = rest.replace("dual_fraction = 1.0", f"dual_fraction = {dual_fraction}")
     rest = rest.replace("seed = 7", f"seed = {seed}")
     return head + people + "\n" + rest
 
 
-def build_review(root: Path, *, files: list[Path] | None = None, db: str | None = None,
-                 protocol: str = PROTOCOL) -> Review:
+def build_review(
+    root: Path, *, files: list[Path] | None = None, db: str | None = None, protocol: str = PROTOCOL
+) -> Review:
     """A review folder at ``root`` with the records of ``files`` imported and de-duplicated."""
     review = init_review(root, db=db)
     review.protocol_path.write_text(protocol, encoding="utf-8")
@@ -115,8 +117,9 @@ _TEMP = Path(tempfile.mkdtemp(prefix="scoping-screen-tests-"))
 atexit.register(shutil.rmtree, _TEMP, True)
 
 
-def cached_review(root: Path, *, files: list[Path] | None = None, protocol: str = PROTOCOL,
-                  server: Any = None) -> Review:
+def cached_review(
+    root: Path, *, files: list[Path] | None = None, protocol: str = PROTOCOL, server: Any = None
+) -> Review:
     """:func:`build_review`, with the import and de-duplication done once per test session.
 
     The first call builds a template (an SQLite review folder, or a PostgreSQL database on

@@ -59,8 +59,11 @@ def worker_plain(url: str, review: str, reviewer: str, start: str) -> None:
     from scoping.cli import cli
 
     _wait_for(Path(start))
-    cli.main(["--review", review, "--db", url, "screen", "--reviewer", reviewer, "--plain"],
-             prog_name="scoping", standalone_mode=True)
+    cli.main(
+        ["--review", review, "--db", url, "screen", "--reviewer", reviewer, "--plain"],
+        prog_name="scoping",
+        standalone_mode=True,
+    )
 
 
 def worker_library(url: str, review: str, reviewer: str, start: str) -> None:
@@ -77,8 +80,15 @@ def worker_library(url: str, review: str, reviewer: str, start: str) -> None:
             made.append((row.uid, row.work_id, row.decision))
         works = [work for _, work, _ in made]
         for work in works[: DECISIONS - len(made)]:
-            row = record_decision(store, protocol, reviewer, TITLE_ABSTRACT, work,
-                                  rng.choice(["include", "exclude"]), note="second thoughts")
+            row = record_decision(
+                store,
+                protocol,
+                reviewer,
+                TITLE_ABSTRACT,
+                work,
+                rng.choice(["include", "exclude"]),
+                note="second thoughts",
+            )
             made.append((row.uid, row.work_id, row.decision))
     print(json.dumps(made))
 
@@ -93,8 +103,14 @@ def worker_lead(url: str, review: str, stop: str, start: str) -> None:
         _wait_for(Path(start))
         while not Path(stop).exists():
             for conflict in conflicts(store, protocol, LEAD, TITLE_ABSTRACT)[:20]:
-                row = resolve(store, protocol, LEAD, TITLE_ABSTRACT, conflict.work_id,
-                              rng.choice(["include", "exclude"]))
+                row = resolve(
+                    store,
+                    protocol,
+                    LEAD,
+                    TITLE_ABSTRACT,
+                    conflict.work_id,
+                    rng.choice(["include", "exclude"]),
+                )
                 settled.append(row.uid)
             time.sleep(0.2)
     print(json.dumps(settled))
@@ -113,8 +129,10 @@ def test_four_reviewers_and_a_lead_at_once(tmp_path: Path, pg_url: str) -> None:
     assert max(loads.values()) - min(loads.values()) <= 1 and min(loads.values()) > 250
 
     start, stop = tmp_path / "start", tmp_path / "stop"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
-                                                          os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+    }
     here = str(Path(__file__).resolve())
     procs: dict[str, subprocess.Popen[str]] = {}
     for n, name in enumerate(REVIEWERS):
@@ -124,10 +142,19 @@ def test_four_reviewers_and_a_lead_at_once(tmp_path: Path, pg_url: str) -> None:
         with keys.open(encoding="utf-8") as stdin:
             procs[name] = subprocess.Popen(
                 [sys.executable, here, mode, pg_url, str(review.root), name, str(start)],
-                stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lead = subprocess.Popen([sys.executable, here, "lead", pg_url, str(review.root), str(stop),
-                             str(start)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+    lead = subprocess.Popen(
+        [sys.executable, here, "lead", pg_url, str(review.root), str(stop), str(start)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     time.sleep(0.5)
     start.touch()
     results: dict[str, tuple[int, str, str]] = {}
@@ -152,14 +179,18 @@ def test_four_reviewers_and_a_lead_at_once(tmp_path: Path, pg_url: str) -> None:
         for name, (_, out, _) in results.items():
             mine = [(r.work_id, r.decision) for r in decided if r.reviewer == name]
             if name in PLAIN:
-                saved = [(int(w), d) for d, w in re.findall(
-                    r"Saved: ([a-z-]+)(?: \([^)]*\))? for work (\d+)\.", out)]
+                saved = [
+                    (int(w), d)
+                    for d, w in re.findall(r"Saved: ([a-z-]+)(?: \([^)]*\))? for work (\d+)\.", out)
+                ]
                 assert saved == mine  # what the screen said was saved, in order, and nothing else
                 undone = [r for r in rows if r.reviewer == name and r.decision == "undone"]
                 n = loads[name]
                 assert len(undone) == DECISIONS - n
-                assert f"Saved {DECISIONS} decisions in this session ({DECISIONS - n} undone); " \
-                       f"{n} of {n} works done" in out
+                assert (
+                    f"Saved {DECISIONS} decisions in this session ({DECISIONS - n} undone); "
+                    f"{n} of {n} works done" in out
+                )
             else:
                 made = json.loads(out)
                 assert [(w, d) for _, w, d in made] == mine

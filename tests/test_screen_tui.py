@@ -42,10 +42,10 @@ def review(tmp_path: Path) -> Iterator[tuple[Review, Store]]:
         yield review, store
 
 
-def _session(review: Review, store: Store, name: str = "alice", stage: str = TITLE_ABSTRACT
-             ) -> ScreeningSession:
-    return ScreeningSession(store, load_protocol(review.protocol_path), name, stage,
-                            merge=_merged, via="tui")
+def _session(
+    review: Review, store: Store, name: str = "alice", stage: str = TITLE_ABSTRACT
+) -> ScreeningSession:
+    return ScreeningSession(store, load_protocol(review.protocol_path), name, stage, merge=_merged, via="tui")
 
 
 def _message(app: ScreeningApp) -> str:
@@ -130,11 +130,14 @@ def test_full_text_keys(review: tuple[Review, Store]) -> None:
     asyncio.run(drive())
     rows = screen_tables.decision_history(store, FULL_TEXT, reviewer="bob")
     assert [(r.decision, r.reason, r.fulltext) for r in rows] == [
-        ("exclude", "wrong population", "/papers/a.pdf"), ("not-retrieved", None, None)]
+        ("exclude", "wrong population", "/papers/a.pdf"),
+        ("not-retrieved", None, None),
+    ]
 
 
-def test_a_failed_write_is_not_shown_as_saved(review: tuple[Review, Store],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_is_not_shown_as_saved(
+    review: tuple[Review, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rv, store = review
     session = _session(rv, store)
     app = ScreeningApp(session)
@@ -169,11 +172,20 @@ def test_highlight_terms_are_coloured() -> None:
     from scoping.screen import parse_protocol
     from test_screen_support import PROTOCOL
 
-    card = Card(work_id=1, title="Ischaemia and the BRAIN", authors=("A, B",), year=2001,
-                journal="J", abstract="Remote ischemia; kidney. Myocardial   infarction too.",
-                keywords=("preconditioning",), doi=None, record_ids=(1,), sources=("x",))
+    card = Card(
+        work_id=1,
+        title="Ischaemia and the BRAIN",
+        authors=("A, B",),
+        year=2001,
+        journal="J",
+        abstract="Remote ischemia; kidney. Myocardial   infarction too.",
+        keywords=("preconditioning",),
+        doi=None,
+        record_ids=(1,),
+        sources=("x",),
+    )
     text = card_text(card, parse_protocol(PROTOCOL).highlight)
-    styled = {text.plain[s.start:s.end]: str(s.style) for s in text.spans if str(s.style) != "bold"}
+    styled = {text.plain[s.start : s.end]: str(s.style) for s in text.spans if str(s.style) != "bold"}
     assert styled["Ischaemia"] == INCLUDE_STYLE
     assert styled["BRAIN"] == "bold red"
     assert styled["ischemia"] == INCLUDE_STYLE and styled["kidney"] == "bold red"
@@ -191,15 +203,13 @@ class Tmux:
         self.name = name
 
     def run(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(["tmux", "-L", self.name, *args], capture_output=True, text=True, check=False)
         if done.returncode:
             raise AssertionError(f"tmux {' '.join(args[:2])} failed: {done.stderr.strip()}")
         return done.stdout
 
     def start(self, command: str, cwd: Path) -> None:
-        self.run("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", "-c", str(cwd),
-                 "sh")
+        self.run("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", "-c", str(cwd), "sh")
         self.run("set-option", "-t", self.name, "remain-on-exit", "on")
         self.respawn(command, cwd)
 
@@ -228,18 +238,27 @@ class Tmux:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("tmux") is None,
-                    reason="tmux is not installed (apt-get install tmux) for the real-terminal test")
+@pytest.mark.skipif(
+    shutil.which("tmux") is None,
+    reason="tmux is not installed (apt-get install tmux) for the real-terminal test",
+)
 def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, Store]) -> None:
     rv, store = review
     protocol = load_protocol(rv.protocol_path)
-    program = ("import scoping.cli.screen_cmd; from scoping.cli import main; "
-               "import sys; sys.argv[0] = 'scoping'; main()")
-    command = " ".join(shlex.quote(p) for p in [sys.executable, "-c", program, "screen",
-                                                 "--reviewer", "alice"])
+    program = (
+        "import scoping.cli.screen_cmd; from scoping.cli import main; "
+        "import sys; sys.argv[0] = 'scoping'; main()"
+    )
+    command = " ".join(
+        shlex.quote(p) for p in [sys.executable, "-c", program, "screen", "--reviewer", "alice"]
+    )
     env = f"env TERM=xterm-256color COLUMNS=120 LINES=40 PYTHONPATH={shlex.quote(os.pathsep.join(sys.path))}"
-    order = seeded_order(screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice"),
-                         seed=protocol.allocation.seed, stage=TITLE_ABSTRACT, reviewer="alice")
+    order = seeded_order(
+        screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice"),
+        seed=protocol.allocation.seed,
+        stage=TITLE_ABSTRACT,
+        reviewer="alice",
+    )
     tmux = Tmux(f"scoping-test-{uuid.uuid4().hex[:8]}")
     try:
         tmux.start(f"{env} {command}", rv.root)
@@ -271,7 +290,11 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
         tmux.kill()
     last = screen_tables.decision_history(store, TITLE_ABSTRACT, reviewer="alice")[-1]
     assert (last.work_id, last.decision, last.reason, last.via) == (
-        order[20], "exclude", "wrong intervention", "tui")
+        order[20],
+        "exclude",
+        "wrong intervention",
+        "tui",
+    )
 
 
 def test_keys_typed_into_a_dialog_decide_nothing(review: tuple[Review, Store]) -> None:

@@ -39,8 +39,12 @@ languages = ["English"]
 """
 
 
-HOSTS = {"pubmed": "eutils.ncbi.nlm.nih.gov", "europepmc": "www.ebi.ac.uk",
-         "openalex": "api.openalex.org", "crossref": "api.crossref.org"}
+HOSTS = {
+    "pubmed": "eutils.ncbi.nlm.nih.gov",
+    "europepmc": "www.ebi.ac.uk",
+    "openalex": "api.openalex.org",
+    "crossref": "api.crossref.org",
+}
 
 
 def reachable(database: str) -> None:
@@ -53,8 +57,12 @@ def reachable(database: str) -> None:
 
 
 def live_config() -> SearchConfig:
-    for name in ("SCOPING_PUBMED_URL", "SCOPING_EUROPEPMC_URL", "SCOPING_OPENALEX_URL",
-                 "SCOPING_CROSSREF_URL"):
+    for name in (
+        "SCOPING_PUBMED_URL",
+        "SCOPING_EUROPEPMC_URL",
+        "SCOPING_OPENALEX_URL",
+        "SCOPING_CROSSREF_URL",
+    ):
         if os.environ.get(name):
             pytest.skip(f"{name} points somewhere else than the real API")
     return SearchConfig.load(parse_strategy(SMALL))
@@ -90,8 +98,10 @@ def test_small_run(tmp_path: Path, database: str) -> None:
         needs_email(config)
     reachable(database)
     review = init_review(tmp_path / "review")
-    text = SMALL + "\n[databases]\nCrossref = { platform = \"crossref\", max_records = 40, " \
-                   "ignore_limits = [\"languages\"] }\n"
+    text = (
+        SMALL + '\n[databases]\nCrossref = { platform = "crossref", max_records = 40, '
+        'ignore_limits = ["languages"] }\n'
+    )
     review.strategy_path.write_text(text, encoding="utf-8")
     strategy = load_strategy(review.strategy_path)
     with review.open_store() as store:

@@ -23,11 +23,14 @@ def efetch_page() -> bytes:
     body = []
     for i in range(30):
         article = articles[i % len(articles)]
-        body.append(re.sub(r"<PMID Version=\"1\">\d+</PMID>", f'<PMID Version="1">{500 + i}</PMID>',
-                           article, count=1))
-    return ('<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle,'
-            ' 1st January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
-            "<PubmedArticleSet>\n" + "\n".join(body) + "\n</PubmedArticleSet>\n").encode()
+        body.append(
+            re.sub(r"<PMID Version=\"1\">\d+</PMID>", f'<PMID Version="1">{500 + i}</PMID>', article, count=1)
+        )
+    return (
+        '<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle,'
+        ' 1st January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
+        "<PubmedArticleSet>\n" + "\n".join(body) + "\n</PubmedArticleSet>\n"
+    ).encode()
 
 
 def as_tuples(records: list) -> list[tuple]:
@@ -58,13 +61,14 @@ def test_workers_parse_parts_and_errors_name_the_whole_page(monkeypatch: pytest.
     monkeypatch.setattr(_Parsers, "SPLIT_BYTES", 0)
     page = efetch_page()
     lines = page.split(b"\n")
-    broken = b"\n".join([*lines[: len(lines) * 3 // 4], b"<<<<<<< HEAD", *lines[len(lines) * 3 // 4:]])
+    broken = b"\n".join([*lines[: len(lines) * 3 // 4], b"<<<<<<< HEAD", *lines[len(lines) * 3 // 4 :]])
     with pytest.raises(responses.MalformedResponse) as whole_error:
         responses.parse_pubmed(broken, "page 7")
     with _Parsers(2) as parsers:
         assert parsers.workers == 2
-        assert as_tuples(parsers.parse_pubmed(page, "page 7")()) == \
-            as_tuples(responses.parse_pubmed(page, "page 7"))
+        assert as_tuples(parsers.parse_pubmed(page, "page 7")()) == as_tuples(
+            responses.parse_pubmed(page, "page 7")
+        )
         with pytest.raises(responses.MalformedResponse) as error:
             parsers.parse_pubmed(broken, "page 7")()
     assert str(error.value) == str(whole_error.value) and "line " in str(error.value)

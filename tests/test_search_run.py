@@ -58,10 +58,13 @@ def serving(**options: Any) -> Iterator[Replay]:
 
 def config(replay: Replay, **overrides: Any) -> SearchConfig:
     values: dict[str, Any] = dict(
-        email="tests@example.org", ncbi_api_key="test-key", openalex_api_key="test-key",
+        email="tests@example.org",
+        ncbi_api_key="test-key",
+        openalex_api_key="test-key",
         urls={s: replay.url(s) for s in ("pubmed", "europepmc", "openalex", "crossref")},
         policy=RetryPolicy(attempts=3, backoff=0.01, max_delay=0.05, timeout=2.0, jitter=0),
-        pubmed_batch=25, page_size=20,
+        pubmed_batch=25,
+        page_size=20,
         rates={"pubmed": 50.0, "europepmc": 50.0, "openalex": 50.0, "crossref": 50.0},
         parse_workers=0,
     )
@@ -93,8 +96,14 @@ def test_pubmed_pages_saved_stored_and_logged(review: Review) -> None:
     events: list[ProgressEvent] = []
     with serving(pubmed_records=120) as replay, review.open_store() as store:
         # pages parsed in a worker process, as in long runs
-        result = run_search(review, strategy, "pubmed", store=store,
-                            config=config(replay, parse_workers=1), progress=events.append)
+        result = run_search(
+            review,
+            strategy,
+            "pubmed",
+            store=store,
+            config=config(replay, parse_workers=1),
+            progress=events.append,
+        )
         run = result.run
         assert (run.status, run.hit_count, run.retrieved, result.stored) == ("complete", 120, 120, 120)
         assert run.database == "MEDLINE" and run.platform == "pubmed"
@@ -130,22 +139,24 @@ def test_pubmed_pages_saved_stored_and_logged(review: Review) -> None:
         assert first.record.pmid == first.record.source_id and first.record.title
     assert events[-1].done == 120 and events[-1].total == 120
     assert [e.done for e in events if e.stage == "fetching"] == sorted(
-        e.done for e in events if e.stage == "fetching")
+        e.done for e in events if e.stage == "fetching"
+    )
 
 
 def test_pubmed_over_the_cap_is_split_by_date_and_verified(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     with serving(pubmed_records=300, pubmed_cap=100) as replay, review.open_store() as store:
-        result = run_search(review, strategy, "pubmed", store=store,
-                            config=config(replay, pubmed_cap=100, pubmed_batch=250))
+        result = run_search(
+            review, strategy, "pubmed", store=store, config=config(replay, pubmed_cap=100, pubmed_batch=250)
+        )
         assert (result.run.status, result.run.hit_count, result.run.retrieved) == ("complete", 300, 300)
         searches = replay.requests_to("esearch")
-        ranges = [(r.params["mindate"][0], r.params["maxdate"][0]) for r in searches
-                  if "mindate" in r.params]
+        ranges = [(r.params["mindate"][0], r.params["maxdate"][0]) for r in searches if "mindate" in r.params]
         assert len(ranges) >= 3
         # no query ever asked to page past the cap
-        assert all(int(r.params.get("retstart", ["0"])[0]) + int(r.params["retmax"][0]) <= 100
-                   for r in searches)
+        assert all(
+            int(r.params.get("retstart", ["0"])[0]) + int(r.params["retmax"][0]) <= 100 for r in searches
+        )
         # batches of 250 PMIDs go by POST, as NCBI asks for long id lists
         assert [r.method for r in replay.requests_to("efetch")] == ["POST", "GET"]
         assert sorted(stored_source_ids(store)) == sorted(replay.pmids)
@@ -154,8 +165,11 @@ def test_pubmed_over_the_cap_is_split_by_date_and_verified(review: Review) -> No
 def test_pubmed_a_day_over_the_cap_is_a_clear_error(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     # 9 articles repeated: 60 records share each publication date, more than a cap of 50
-    with serving(pubmed_records=540, pubmed_cap=50) as replay, review.open_store() as store, \
-            pytest.raises(NetworkError, match=r"records published on \d{4}-\d\d-\d\d, more than the 50"):
+    with (
+        serving(pubmed_records=540, pubmed_cap=50) as replay,
+        review.open_store() as store,
+        pytest.raises(NetworkError, match=r"records published on \d{4}-\d\d-\d\d, more than the 50"),
+    ):
         run_search(review, strategy, "pubmed", store=store, config=config(replay, pubmed_cap=50))
 
 
@@ -241,8 +255,10 @@ def test_connection_dropped_mid_run_then_resumed_without_duplicates(review: Revi
         replay.clear_faults()
         code, out, err = cli_run(review, replay, "search", "run", "--database", "MEDLINE")
         assert code == 0, err
-        assert "MEDLINE (PubMed (NCBI E-utilities)): 110 hits, 110 records retrieved, 60 stored now " \
-               "(resumed)" in out
+        assert (
+            "MEDLINE (PubMed (NCBI E-utilities)): 110 hits, 110 records retrieved, 60 stored now "
+            "(resumed)" in out
+        )
         ids = stored_source_ids(store)
         assert len(ids) == len(set(ids)) == 110
 
@@ -256,13 +272,17 @@ def test_keyboard_interrupt_then_automatic_resume(review: Review) -> None:
 
     with serving(pubmed_records=100) as replay, review.open_store() as store:
         with pytest.raises(KeyboardInterrupt):
-            run_search(review, strategy, "pubmed", store=store, config=config(replay),
-                       progress=stop_after_two_pages)
+            run_search(
+                review, strategy, "pubmed", store=store, config=config(replay), progress=stop_after_two_pages
+            )
         run = tables.list_runs(store)[0]
         assert run.status == "interrupted"
         # pages fetched ahead but not yet checked are not left behind, staged or saved
         assert sorted(p.name for p in (review.root / run.folder / "pages").iterdir()) == [
-            "efetch-00001.xml", "efetch-00002.xml", "esearch-all.xml"]
+            "efetch-00001.xml",
+            "efetch-00002.xml",
+            "esearch-all.xml",
+        ]
         done_before = [r.params["id"][0] for r in replay.requests_to("efetch")][:2]
         result = run_search(review, strategy, "pubmed", store=store, config=config(replay))
         assert result.resumed and result.stored == 50
@@ -277,11 +297,15 @@ def test_stop_between_storing_a_page_and_marking_it_done(review: Review) -> None
     with serving(pubmed_records=75) as replay, review.open_store() as store:
         first = run_search(review, strategy, "pubmed", store=store, config=config(replay))
         with store.engine.begin() as conn:  # the state such a crash leaves behind
-            conn.execute(sa.update(tables.search_pages).where(
-                tables.search_pages.c.key == "efetch-00002").values(import_id=None))
+            conn.execute(
+                sa.update(tables.search_pages)
+                .where(tables.search_pages.c.key == "efetch-00002")
+                .values(import_id=None)
+            )
             conn.execute(sa.update(tables.search_runs).values(status="interrupted"))
-        result = run_search(review, strategy, "pubmed", store=store, config=config(replay),
-                            resume=first.run.id)
+        result = run_search(
+            review, strategy, "pubmed", store=store, config=config(replay), resume=first.run.id
+        )
         assert (result.run.status, result.stored, result.run.retrieved) == ("complete", 0, 75)
         assert len(stored_source_ids(store)) == 75
         assert len(replay.requests_to("efetch")) == 3  # read back from the saved page
@@ -356,23 +380,37 @@ def test_an_expired_cursor_on_resume_says_to_start_again(review: Review) -> None
             run_search(review, strategy, "crossref", store=store, config=config(replay))
         replay.clear_faults()
         replay.fault("works", "status", status=400, times=-1)  # Crossref forgot the cursor
-        with pytest.raises(NetworkError, match=r"HTTP 400.*cursor saved with the previous page may "
-                                               r"have expired.*--new"):
+        with pytest.raises(
+            NetworkError,
+            match=r"HTTP 400.*cursor saved with the previous page may "
+            r"have expired.*--new",
+        ):
             run_search(review, strategy, "crossref", store=store, config=config(replay))
 
 
 # -- Europe PMC, OpenAlex, Crossref ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("platform", "name", "records", "first_title"), [
-    ("europepmc", "Europe PMC", 45, "Abscopal response in a patient with fibrolamellar hepatocellular "
-                                    "carcinoma following radiotherapy."),
-    ("openalex", "OpenAlex", 45, "The state of OA: a large-scale analysis of the prevalence and "
-                                 "impact of Open Access articles"),
-    ("crossref", "Crossref", 45, None),
-])
-def test_cursor_apis(review: Review, platform: str, name: str, records: int,
-                     first_title: str | None) -> None:
+@pytest.mark.parametrize(
+    ("platform", "name", "records", "first_title"),
+    [
+        (
+            "europepmc",
+            "Europe PMC",
+            45,
+            "Abscopal response in a patient with fibrolamellar hepatocellular "
+            "carcinoma following radiotherapy.",
+        ),
+        (
+            "openalex",
+            "OpenAlex",
+            45,
+            "The state of OA: a large-scale analysis of the prevalence and impact of Open Access articles",
+        ),
+        ("crossref", "Crossref", 45, None),
+    ],
+)
+def test_cursor_apis(review: Review, platform: str, name: str, records: int, first_title: str | None) -> None:
     strategy = load_strategy(review.strategy_path)
     with serving(**{f"{platform}_records": records}) as replay, review.open_store() as store:
         result = run_search(review, strategy, platform, store=store, config=config(replay))
@@ -392,8 +430,7 @@ def test_cursor_apis(review: Review, platform: str, name: str, records: int,
         for key, value in query.params.items():
             assert requests[0].params[key] == [value]
         run_json = json.loads((review.root / run.folder / "run.json").read_text())
-        assert run_json["requests"]["url"] == requests[0].path.join(
-            [f"http://127.0.0.1:{replay.port}", ""])
+        assert run_json["requests"]["url"] == requests[0].path.join([f"http://127.0.0.1:{replay.port}", ""])
         assert "api_key" not in json.dumps(run_json)
         if platform == "openalex":  # the key is sent, never written down
             assert requests[0].params["api_key"] == ["test-key"]
@@ -401,8 +438,10 @@ def test_cursor_apis(review: Review, platform: str, name: str, records: int,
 
 def test_crossref_keeps_only_max_records(review: Review) -> None:
     text = review.strategy_path.read_text().replace(
-        'MEDLINE = "pubmed"', 'MEDLINE = "pubmed"\nCrossref = { platform = "crossref", max_records = 30, '
-        'ignore_limits = ["languages"] }')
+        'MEDLINE = "pubmed"',
+        'MEDLINE = "pubmed"\nCrossref = { platform = "crossref", max_records = 30, '
+        'ignore_limits = ["languages"] }',
+    )
     review.strategy_path.write_text(text)
     strategy = load_strategy(review.strategy_path)
     with serving(crossref_records=100) as replay, review.open_store() as store:
@@ -436,8 +475,11 @@ def test_malformed_json_names_the_page(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     with serving(openalex_records=50) as replay, review.open_store() as store:
         replay.fault("works", "malformed", after=1, times=-1)
-        with pytest.raises(NetworkError, match=r"OpenAlex page page-00002 of run openalex-.*: "
-                                               r"malformed JSON at line 1, column \d+"):
+        with pytest.raises(
+            NetworkError,
+            match=r"OpenAlex page page-00002 of run openalex-.*: "
+            r"malformed JSON at line 1, column \d+",
+        ):
             run_search(review, strategy, "openalex", store=store, config=config(replay))
         replay.clear_faults()
         result = run_search(review, strategy, "openalex", store=store, config=config(replay))
@@ -456,7 +498,7 @@ def test_europepmc_500_storm_then_resume(review: Review) -> None:
         cursors_before = [r.params["cursorMark"][0] for r in replay.log if r.status == 200]
         result = run_search(review, strategy, "europepmc", store=store, config=config(replay))
         assert result.run.retrieved == 70
-        resumed = [r.params["cursorMark"][0] for r in replay.log[len(cursors_before) + 3:]]
+        resumed = [r.params["cursorMark"][0] for r in replay.log[len(cursors_before) + 3 :]]
         assert resumed[0] not in cursors_before  # continued from the last page's cursor
         ids = stored_source_ids(store)
         assert len(ids) == len(set(ids)) == 70
@@ -465,12 +507,20 @@ def test_europepmc_500_storm_then_resume(review: Review) -> None:
 # -- the commands ----------------------------------------------------------------------------
 
 
-def cli_run(review: Review, replay: Replay, *args: str, env: dict[str, str] | None = None
-            ) -> tuple[int, str, str]:
-    environ = {**replay.env(), "SCOPING_EMAIL": "tests@example.org", "NCBI_API_KEY": "test-key",
-               "SCOPING_HTTP_RETRIES": "3", "SCOPING_HTTP_BACKOFF": "0.01",
-               "SCOPING_HTTP_TIMEOUT": "5", "SCOPING_PUBMED_BATCH": "25", "SCOPING_PARSE_WORKERS": "0",
-               **(env or {})}
+def cli_run(
+    review: Review, replay: Replay, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    environ = {
+        **replay.env(),
+        "SCOPING_EMAIL": "tests@example.org",
+        "NCBI_API_KEY": "test-key",
+        "SCOPING_HTTP_RETRIES": "3",
+        "SCOPING_HTTP_BACKOFF": "0.01",
+        "SCOPING_HTTP_TIMEOUT": "5",
+        "SCOPING_PUBMED_BATCH": "25",
+        "SCOPING_PARSE_WORKERS": "0",
+        **(env or {}),
+    }
     with contextlib.chdir(review.root):
         result = CliRunner().invoke(cli, list(args), env=environ, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
@@ -481,12 +531,15 @@ def test_run_and_log_commands_with_an_imported_export(review: Review) -> None:
         code, out, err = cli_run(review, replay, "search", "run")
         assert code == 0, err
         lines = out.splitlines()
-        assert lines[0].startswith("MEDLINE (PubMed (NCBI E-utilities)): 40 hits, 40 records "
-                                   "retrieved, 40 stored now [run pubmed-")
-        assert lines[1].startswith("SSCI (Web of Science): no open API; run 'scoping search plan "
-                                   "--database \"SSCI\"' there")
-        code, out, err = cli_run(review, replay, "import", str(DATA / "asreview" / "ovid_psycinfo.ris"),
-                                 "--source", "PsycINFO")
+        assert lines[0].startswith(
+            "MEDLINE (PubMed (NCBI E-utilities)): 40 hits, 40 records retrieved, 40 stored now [run pubmed-"
+        )
+        assert lines[1].startswith(
+            "SSCI (Web of Science): no open API; run 'scoping search plan --database \"SSCI\"' there"
+        )
+        code, out, err = cli_run(
+            review, replay, "import", str(DATA / "asreview" / "ovid_psycinfo.ris"), "--source", "PsycINFO"
+        )
         assert code == 0, err
         code, out, err = cli_run(review, replay, "search", "log")
         assert code == 0, err
@@ -502,8 +555,10 @@ def test_run_and_log_commands_with_an_imported_export(review: Review) -> None:
     assert "  status     complete" in blocks[1]
     with review.open_store() as store:
         log = search_log(store, strategy)
-    assert [(e.database, e.method, e.retrieved) for e in log] == [("PsycINFO", "export", 6),
-                                                                  ("MEDLINE", "api", 40)]
+    assert [(e.database, e.method, e.retrieved) for e in log] == [
+        ("PsycINFO", "export", 6),
+        ("MEDLINE", "api", 40),
+    ]
 
 
 def test_log_json_and_table(review: Review) -> None:
@@ -512,8 +567,9 @@ def test_log_json_and_table(review: Review) -> None:
         code, out, _ = cli_run(review, replay, "search", "log", "--format", "json")
         assert code == 0
         entries = json.loads(out)
-        assert [(e["database"], e["platform"], e["hit_count"], e["retrieved"], e["status"])
-                for e in entries] == [("Europe PMC", "europepmc", 5, 5, "complete")]
+        assert [
+            (e["database"], e["platform"], e["hit_count"], e["retrieved"], e["status"]) for e in entries
+        ] == [("Europe PMC", "europepmc", 5, 5, "complete")]
         code, out, _ = cli_run(review, replay, "search", "log", "--format", "table")
         assert code == 0 and "Europe" in out and "complete" in out
 
@@ -537,7 +593,7 @@ def test_run_rejects_a_database_without_api(review: Review) -> None:
         code, _, err = cli_run(review, replay, "search", "run", "--database", "PsycINFO")
     assert code == 1
     assert "PsycINFO is searched on Ovid, which has no open API" in err
-    assert "scoping import FILE --source \"PsycINFO\"" in err
+    assert 'scoping import FILE --source "PsycINFO"' in err
 
 
 def test_counts_command(review: Review) -> None:
@@ -553,8 +609,9 @@ def test_counts_command(review: Review) -> None:
     assert code == 0, err
     from scoping.search import term_queries
 
-    expected = [q for tq in term_queries(strategy, "pubmed")
-                for q in (tq.alone, tq.combined) if q is not None]
+    expected = [
+        q for tq in term_queries(strategy, "pubmed") for q in (tq.alone, tq.combined) if q is not None
+    ]
     assert seen == [q.text for q in expected] + [translate(strategy, "pubmed").text]
     first = term_queries(strategy, "pubmed")[0]
     row = next(line for line in out.splitlines() if "peer support " in line or "│ peer support" in line)
@@ -563,8 +620,10 @@ def test_counts_command(review: Review) -> None:
     assert "(the full strategy)" in out
 
 
-@pytest.mark.skipif(not Path(__file__).resolve().parent.parent.parent.joinpath(
-    "shared", "data", "openalexPro").is_dir(), reason="../shared/data/openalexPro is absent")
+@pytest.mark.skipif(
+    not Path(__file__).resolve().parent.parent.parent.joinpath("shared", "data", "openalexPro").is_dir(),
+    reason="../shared/data/openalexPro is absent",
+)
 def test_real_openalex_list_pages_parse(shared_data: Path) -> None:
     """Real OpenAlex list responses (GPL fixtures, read in place, not copied)."""
     from scoping.search.responses import parse_openalex
@@ -573,7 +632,8 @@ def test_real_openalex_list_pages_parse(shared_data: Path) -> None:
     first = parse_openalex((folder / "tests/fixtures/keypaper_json/results_page_1.json").read_bytes(), "p1")
     last = parse_openalex((folder / "tests/fixtures/keypaper_json/results_page_2.json").read_bytes(), "p2")
     assert (first.hit_count, len(first.records), last.next_cursor, last.records) == (2, 2, None, [])
-    big = parse_openalex((folder / "cassette_bodies/pro_fetch_search_biodiversity_AND_finance.json")
-                         .read_bytes(), "big")
+    big = parse_openalex(
+        (folder / "cassette_bodies/pro_fetch_search_biodiversity_AND_finance.json").read_bytes(), "big"
+    )
     assert big.hit_count == 429 and len(big.records) == 200
     assert all(r.source_id and r.source_id.startswith("W") for r in big.records)

@@ -26,17 +26,31 @@ def test_worked_example() -> None:
     s = load_strategy(REPO / "searches" / "strategy.toml")
     assert [b.name for b in s.blocks] == ["Peer support", "Mental health"]
     assert [t.text for t in s.blocks[0].terms] == [
-        "peer support", "peer worker*", "consumer worker*", "lived experience worker*",
-        "expert by experience", "family peer support", "peer led support"]
+        "peer support",
+        "peer worker*",
+        "consumer worker*",
+        "lived experience worker*",
+        "expert by experience",
+        "family peer support",
+        "peer led support",
+    ]
     assert [t.text for t in s.blocks[1].terms] == [
-        "mental health", "psychiatric", "mental illness*", "CAMHS",
-        "child and adolescent mental health service*", "forensic psych*",
-        "specialist mental health service*"]
+        "mental health",
+        "psychiatric",
+        "mental illness*",
+        "CAMHS",
+        "child and adolescent mental health service*",
+        "forensic psych*",
+        "specialist mental health service*",
+    ]
     assert all(b.fields == ("title", "abstract", "keywords") and not b.exclude for b in s.blocks)
     assert (s.limits.from_year, s.limits.to_year, s.limits.languages) == (1990, None, ("English",))
     assert [(d.name, d.platform) for d in s.databases] == [
-        ("SSCI", "wos"), ("PsycINFO", "ovid"), ("MEDLINE", "pubmed"),
-        ("Social Policy and Practice", "ovid")]
+        ("SSCI", "wos"),
+        ("PsycINFO", "ovid"),
+        ("MEDLINE", "pubmed"),
+        ("Social Policy and Practice", "ovid"),
+    ]
 
 
 def test_template_is_valid_and_what_init_writes(tmp_path: Path) -> None:
@@ -50,8 +64,9 @@ def test_template_is_valid_and_what_init_writes(tmp_path: Path) -> None:
 
 
 def test_terms_phrases_truncation_and_quotes() -> None:
-    s = parse_strategy('[[block]]\nname = "A"\n'
-                       'terms = [\'"peer  support"\', "worker*", "lived experience work*"]\n')
+    s = parse_strategy(
+        '[[block]]\nname = "A"\nterms = [\'"peer  support"\', "worker*", "lived experience work*"]\n'
+    )
     terms = s.blocks[0].terms
     assert [t.text for t in terms] == ["peer support", "worker*", "lived experience work*"]
     assert [(t.phrase, t.truncated) for t in terms] == [(True, False), (False, True), (True, True)]
@@ -59,7 +74,9 @@ def test_terms_phrases_truncation_and_quotes() -> None:
 
 
 def test_exclude_block_fields_and_database_options() -> None:
-    s = parse_strategy(BLOCKS + """
+    s = parse_strategy(
+        BLOCKS
+        + """
 [[block]]
 name = "Animals"
 exclude = true
@@ -78,7 +95,8 @@ Crossref = { platform = "crossref", max_records = 50, ignore_limits = ["language
 
 [search]
 email = "a@b.org"
-""")
+"""
+    )
     assert [b.name for b in s.include] == ["Peer support", "Mental health"]
     assert [(b.name, b.fields) for b in s.exclude] == [("Animals", ("title",))]
     assert s.limits.languages == ("English", "French")
@@ -89,45 +107,76 @@ email = "a@b.org"
     assert s.database("europepmc").name == "Europe PMC"  # a platform the strategy does not list
 
 
-@pytest.mark.parametrize(("text", "fragments"), [
-    ('[[block]]\nname = "Peer"\nterms = []\n', ["block 'Peer' is empty", "at least one term"]),
-    ('[[block]]\nname = "Peer"\n', ["block 'Peer' has no terms"]),
-    ('[[block]]\nname = "Peer"\nterms = [\'"peer support\']\n',
-     ["block 'Peer', term 1", "unbalanced quote"]),
-    ('[[block]]\nname = "Peer"\nterms = ["ok", \'peer "support" work\']\n',
-     ["term 2", "quotes inside a term"]),
-    ('[[block]]\nname = "Peer"\nterms = ["peer OR support"]\n', ["OR inside a term", "one term per entry"]),
-    ('[[block]]\nname = "Peer"\nterms = ["wo*rk"]\n', ["* can only end a word"]),
-    ('[[block]]\nname = "Peer"\nterms = ["ps*"]\n', ["too short a stem"]),
-    ('[[block]]\nname = "Peer"\nterms = ["peer (support)"]\n', ["'(' is not allowed"]),
-    ('[[block]]\nname = "Peer"\nterms = ["a", "A"]\n', ["'A' is listed twice"]),
-    ('[[block]]\nname = "Peer"\nterms = ["a"]\nfields = ["title", "body"]\n', ["unknown field 'body'"]),
-    ('[[block]]\nterms = ["a"]\n', ["block 1 has no name"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[[block]]\nname = "a"\nterms = ["b"]\n',
-     ["two blocks are called"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\nexclude = true\n', ["every block has exclude = true"]),
-    ('[review]\ntitle = "x"\n', ["no [[block]] of terms"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nlanguages = ["Klingon"]\n',
-     ["unknown language 'Klingon'"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\ndocument_types = ["thesis"]\n',
-     ["unknown document type 'thesis'"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nfrom_year = 2020\nto_year = 1990\n',
-     ["from_year 2020 is after to_year 1990"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nfrom_year = "1990"\n', ["must be a year"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[databases]\nMEDLINE = "medline-online"\n',
-     ["unknown platform 'medline-online'", "pubmed"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nlanguages = ["English"]\n[databases]\n'
-     'Crossref = "crossref"\n',
-     ["'Crossref'", "limit languages cannot be applied", "no language filter",
-      'ignore_limits = ["languages"]']),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\ndocument_types = ["preprint"]\n[databases]\n'
-     'SSCI = "wos"\n', ["limit document_types cannot be applied", "cannot limit to preprint"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[databas]\n', ["unknown section [databas]"]),
-    ('[[block]\nname = "A"\n', ["is not valid TOML"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\nemail = "nobody"\n', ["must be an e-mail address"]),
-    ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\napi_key = "x"\n',
-     ["[search] has an unknown key 'api_key'", "ncbi_api_key"]),
-])
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ('[[block]]\nname = "Peer"\nterms = []\n', ["block 'Peer' is empty", "at least one term"]),
+        ('[[block]]\nname = "Peer"\n', ["block 'Peer' has no terms"]),
+        (
+            '[[block]]\nname = "Peer"\nterms = [\'"peer support\']\n',
+            ["block 'Peer', term 1", "unbalanced quote"],
+        ),
+        (
+            '[[block]]\nname = "Peer"\nterms = ["ok", \'peer "support" work\']\n',
+            ["term 2", "quotes inside a term"],
+        ),
+        (
+            '[[block]]\nname = "Peer"\nterms = ["peer OR support"]\n',
+            ["OR inside a term", "one term per entry"],
+        ),
+        ('[[block]]\nname = "Peer"\nterms = ["wo*rk"]\n', ["* can only end a word"]),
+        ('[[block]]\nname = "Peer"\nterms = ["ps*"]\n', ["too short a stem"]),
+        ('[[block]]\nname = "Peer"\nterms = ["peer (support)"]\n', ["'(' is not allowed"]),
+        ('[[block]]\nname = "Peer"\nterms = ["a", "A"]\n', ["'A' is listed twice"]),
+        ('[[block]]\nname = "Peer"\nterms = ["a"]\nfields = ["title", "body"]\n', ["unknown field 'body'"]),
+        ('[[block]]\nterms = ["a"]\n', ["block 1 has no name"]),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[[block]]\nname = "a"\nterms = ["b"]\n',
+            ["two blocks are called"],
+        ),
+        ('[[block]]\nname = "A"\nterms = ["a"]\nexclude = true\n', ["every block has exclude = true"]),
+        ('[review]\ntitle = "x"\n', ["no [[block]] of terms"]),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nlanguages = ["Klingon"]\n',
+            ["unknown language 'Klingon'"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[limits]\ndocument_types = ["thesis"]\n',
+            ["unknown document type 'thesis'"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nfrom_year = 2020\nto_year = 1990\n',
+            ["from_year 2020 is after to_year 1990"],
+        ),
+        ('[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nfrom_year = "1990"\n', ["must be a year"]),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[databases]\nMEDLINE = "medline-online"\n',
+            ["unknown platform 'medline-online'", "pubmed"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[limits]\nlanguages = ["English"]\n[databases]\n'
+            'Crossref = "crossref"\n',
+            [
+                "'Crossref'",
+                "limit languages cannot be applied",
+                "no language filter",
+                'ignore_limits = ["languages"]',
+            ],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[limits]\ndocument_types = ["preprint"]\n[databases]\n'
+            'SSCI = "wos"\n',
+            ["limit document_types cannot be applied", "cannot limit to preprint"],
+        ),
+        ('[[block]]\nname = "A"\nterms = ["a"]\n[databas]\n', ["unknown section [databas]"]),
+        ('[[block]\nname = "A"\n', ["is not valid TOML"]),
+        ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\nemail = "nobody"\n', ["must be an e-mail address"]),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[search]\napi_key = "x"\n',
+            ["[search] has an unknown key 'api_key'", "ncbi_api_key"],
+        ),
+    ],
+)
 def test_mistakes_have_clear_messages(text: str, fragments: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
         parse_strategy(text, "searches/strategy.toml")
@@ -154,4 +203,5 @@ def test_public_api() -> None:
     for name in scoping.search.__all__:
         assert hasattr(scoping.search, name), name
     assert {"load_strategy", "translate", "plan", "run_search", "search_log", "term_counts"} <= set(
-        scoping.search.__all__)
+        scoping.search.__all__
+    )

@@ -16,11 +16,24 @@ from scoping.search import load_strategy, parse_strategy, plan, term_queries, tr
 REPO = Path(__file__).resolve().parent.parent
 THIS_YEAR = dt.date.today().year
 
-PEER = ["peer support", "peer worker*", "consumer worker*", "lived experience worker*",
-        "expert by experience", "family peer support", "peer led support"]
-MENTAL = ["mental health", "psychiatric", "mental illness*", "CAMHS",
-          "child and adolescent mental health service*", "forensic psych*",
-          "specialist mental health service*"]
+PEER = [
+    "peer support",
+    "peer worker*",
+    "consumer worker*",
+    "lived experience worker*",
+    "expert by experience",
+    "family peer support",
+    "peer led support",
+]
+MENTAL = [
+    "mental health",
+    "psychiatric",
+    "mental illness*",
+    "CAMHS",
+    "child and adolescent mental health service*",
+    "forensic psych*",
+    "specialist mental health service*",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,22 +54,28 @@ def test_pubmed(example) -> None:
         '"family peer support"[tiab] OR "peer led support"[tiab]) AND ("mental health"[tiab] OR '
         'psychiatric[tiab] OR "mental illness*"[tiab] OR CAMHS[tiab] OR '
         '"child and adolescent mental health service*"[tiab] OR "forensic psych*"[tiab] OR '
-        '"specialist mental health service*"[tiab]) AND 1990:3000[dp] AND english[la]')
+        '"specialist mental health service*"[tiab]) AND 1990:3000[dp] AND english[la]'
+    )
     assert q.params == {"term": q.text}
     assert q.notes == ()
 
 
 def test_europepmc_approximates_truncated_phrases(example) -> None:
     q = translate(example, "europepmc")
-    peer = ('"peer support" OR (peer AND worker*) OR (consumer AND worker*) OR '
-            '(lived AND experience AND worker*) OR "expert by experience" OR "family peer support" '
-            'OR "peer led support"')
-    mental = ('"mental health" OR psychiatric OR (mental AND illness*) OR CAMHS OR '
-              '(child AND adolescent AND mental AND health AND service*) OR (forensic AND psych*) OR '
-              '(specialist AND mental AND health AND service*)')
+    peer = (
+        '"peer support" OR (peer AND worker*) OR (consumer AND worker*) OR '
+        '(lived AND experience AND worker*) OR "expert by experience" OR "family peer support" '
+        'OR "peer led support"'
+    )
+    mental = (
+        '"mental health" OR psychiatric OR (mental AND illness*) OR CAMHS OR '
+        "(child AND adolescent AND mental AND health AND service*) OR (forensic AND psych*) OR "
+        "(specialist AND mental AND health AND service*)"
+    )
     block = "TITLE:({0}) OR ABSTRACT:({0}) OR KW:({0})"
-    assert q.text == (f"({block.format(peer)}) AND ({block.format(mental)}) AND "
-                      'PUB_YEAR:[1990 TO 3000] AND LANG:"eng"')
+    assert q.text == (
+        f'({block.format(peer)}) AND ({block.format(mental)}) AND PUB_YEAR:[1990 TO 3000] AND LANG:"eng"'
+    )
     assert q.params == {"query": q.text}
     truncation = [n for n in q.notes if "cannot truncate inside a phrase" in n]
     assert len(truncation) == 7  # one per truncated phrase
@@ -65,11 +84,13 @@ def test_europepmc_approximates_truncated_phrases(example) -> None:
 
 def test_openalex(example) -> None:
     q = translate(example, "openalex")
-    value = ('title_and_abstract.search:("peer support" OR "peer worker" OR "consumer worker" OR '
-             '"lived experience worker" OR "expert by experience" OR "family peer support" OR '
-             '"peer led support") AND ("mental health" OR psychiatric OR "mental illness" OR CAMHS '
-             'OR "child and adolescent mental health service" OR "forensic psych" OR '
-             '"specialist mental health service"),from_publication_date:1990-01-01,language:en')
+    value = (
+        'title_and_abstract.search:("peer support" OR "peer worker" OR "consumer worker" OR '
+        '"lived experience worker" OR "expert by experience" OR "family peer support" OR '
+        '"peer led support") AND ("mental health" OR psychiatric OR "mental illness" OR CAMHS '
+        'OR "child and adolescent mental health service" OR "forensic psych" OR '
+        '"specialist mental health service"),from_publication_date:1990-01-01,language:en'
+    )
     assert q.params == {"filter": value}
     assert q.text == f"https://api.openalex.org/works?filter={value}"
     assert any("no truncation" in n for n in q.notes)
@@ -80,8 +101,8 @@ def test_crossref_is_a_ranked_query(example) -> None:
     q = translate(example, "crossref")
     assert q.params == {
         "query.bibliographic": "peer support worker consumer lived experience expert by family led "
-                               "mental health psychiatric illness CAMHS child and adolescent service "
-                               "forensic psych specialist",
+        "mental health psychiatric illness CAMHS child and adolescent service "
+        "forensic psych specialist",
         "filter": "from-pub-date:1990-01-01",
     }
     assert any("no Boolean" in n and "1,000 best-ranked" in n for n in q.notes)
@@ -91,13 +112,24 @@ def test_crossref_is_a_ranked_query(example) -> None:
 def test_ovid_lines_per_database(example) -> None:
     psycinfo = translate(example, "PsycINFO")
     assert psycinfo.text.splitlines() == [
-        "1 peer support.ti,ab,id.", "2 peer worker*.ti,ab,id.", "3 consumer worker*.ti,ab,id.",
-        "4 lived experience worker*.ti,ab,id.", '5 "expert by experience".ti,ab,id.',
-        "6 family peer support.ti,ab,id.", "7 peer led support.ti,ab,id.", "8 or/1-7",
-        "9 mental health.ti,ab,id.", "10 psychiatric.ti,ab,id.", "11 mental illness*.ti,ab,id.",
-        "12 CAMHS.ti,ab,id.", '13 "child and adolescent mental health service*".ti,ab,id.',
-        "14 forensic psych*.ti,ab,id.", "15 specialist mental health service*.ti,ab,id.",
-        "16 or/9-15", "17 8 and 16", '18 limit 17 to (english language and yr="1990 -Current")',
+        "1 peer support.ti,ab,id.",
+        "2 peer worker*.ti,ab,id.",
+        "3 consumer worker*.ti,ab,id.",
+        "4 lived experience worker*.ti,ab,id.",
+        '5 "expert by experience".ti,ab,id.',
+        "6 family peer support.ti,ab,id.",
+        "7 peer led support.ti,ab,id.",
+        "8 or/1-7",
+        "9 mental health.ti,ab,id.",
+        "10 psychiatric.ti,ab,id.",
+        "11 mental illness*.ti,ab,id.",
+        "12 CAMHS.ti,ab,id.",
+        '13 "child and adolescent mental health service*".ti,ab,id.',
+        "14 forensic psych*.ti,ab,id.",
+        "15 specialist mental health service*.ti,ab,id.",
+        "16 or/9-15",
+        "17 8 and 16",
+        '18 limit 17 to (english language and yr="1990 -Current")',
     ]
     assert psycinfo.notes == ()
     spp = translate(example, "Social Policy and Practice")
@@ -111,18 +143,24 @@ def test_web_of_science_ebsco_scopus(example) -> None:
         return " OR ".join(template.format(name, quoted(terms)) for name in names)
 
     wos = translate(example, "SSCI")
-    assert wos.text == (f"({fields('{}=({})', ['TI', 'AB', 'AK'], PEER)}) AND "
-                        f"({fields('{}=({})', ['TI', 'AB', 'AK'], MENTAL)}) AND "
-                        f"PY=(1990-{THIS_YEAR}) AND LA=(English)")
+    assert wos.text == (
+        f"({fields('{}=({})', ['TI', 'AB', 'AK'], PEER)}) AND "
+        f"({fields('{}=({})', ['TI', 'AB', 'AK'], MENTAL)}) AND "
+        f"PY=(1990-{THIS_YEAR}) AND LA=(English)"
+    )
     assert any("Social Sciences Citation Index" in n for n in wos.notes)
     ebsco = translate(example, "ebsco")
-    assert ebsco.text == (f"({fields('{} ({})', ['TI', 'AB', 'KW'], PEER)}) AND "
-                          f"({fields('{} ({})', ['TI', 'AB', 'KW'], MENTAL)}) AND "
-                          f"DT 19900101-{THIS_YEAR}1231 AND LA (English)")
+    assert ebsco.text == (
+        f"({fields('{} ({})', ['TI', 'AB', 'KW'], PEER)}) AND "
+        f"({fields('{} ({})', ['TI', 'AB', 'KW'], MENTAL)}) AND "
+        f"DT 19900101-{THIS_YEAR}1231 AND LA (English)"
+    )
     scopus = translate(example, "scopus")
-    assert scopus.text == (f"({fields('{}({})', ['TITLE', 'ABS', 'AUTHKEY'], PEER)}) AND "
-                           f"({fields('{}({})', ['TITLE', 'ABS', 'AUTHKEY'], MENTAL)}) AND "
-                           "PUBYEAR > 1989 AND LANGUAGE(english)")
+    assert scopus.text == (
+        f"({fields('{}({})', ['TITLE', 'ABS', 'AUTHKEY'], PEER)}) AND "
+        f"({fields('{}({})', ['TITLE', 'ABS', 'AUTHKEY'], MENTAL)}) AND "
+        "PUBYEAR > 1989 AND LANGUAGE(english)"
+    )
 
 
 STRATEGY = """
@@ -144,22 +182,48 @@ document_types = ["review", "preprint"]
 """
 
 
-@pytest.mark.parametrize(("platform", "expected", "note"), [
-    ("pubmed", '("peer support"[ti] OR mentor*[ti]) AND 2000:2010[dp] AND (review[pt] OR '
-               'preprint[pt]) NOT (mice[tiab])', "also searches author keywords"),
-    ("europepmc", '(TITLE:("peer support" OR mentor*)) AND PUB_YEAR:[2000 TO 2010] AND '
-                  '(PUB_TYPE:"review" OR SRC:PPR) NOT (TITLE:(mice) OR ABSTRACT:(mice))', None),
-    ("openalex", 'https://api.openalex.org/works?filter=title.search:("peer support" OR mentor) '
-                 'NOT (mice),from_publication_date:2000-01-01,to_publication_date:2010-12-31,'
-                 'type:review|preprint', "NOT block 'Animals' is searched in the fields of title"),
-    ("wos", '(TI=("peer support" OR mentor*)) AND PY=(2000-2010) AND DT=(Review) NOT '
-            '(TI=(mice) OR AB=(mice))', "cannot limit to preprint"),
-    ("scopus", '(TITLE("peer support" OR mentor*)) AND PUBYEAR > 1999 AND PUBYEAR < 2011 AND '
-               'DOCTYPE(re) AND NOT (TITLE(mice) OR ABS(mice))', "cannot limit to preprint"),
-    ("crossref", "https://api.crossref.org/works?query.bibliographic=peer support mentor&filter="
-                 "from-pub-date:2000-01-01,until-pub-date:2010-12-31,type:posted-content",
-     "NOT blocks are left out"),
-])
+@pytest.mark.parametrize(
+    ("platform", "expected", "note"),
+    [
+        (
+            "pubmed",
+            '("peer support"[ti] OR mentor*[ti]) AND 2000:2010[dp] AND (review[pt] OR '
+            "preprint[pt]) NOT (mice[tiab])",
+            "also searches author keywords",
+        ),
+        (
+            "europepmc",
+            '(TITLE:("peer support" OR mentor*)) AND PUB_YEAR:[2000 TO 2010] AND '
+            '(PUB_TYPE:"review" OR SRC:PPR) NOT (TITLE:(mice) OR ABSTRACT:(mice))',
+            None,
+        ),
+        (
+            "openalex",
+            'https://api.openalex.org/works?filter=title.search:("peer support" OR mentor) '
+            "NOT (mice),from_publication_date:2000-01-01,to_publication_date:2010-12-31,"
+            "type:review|preprint",
+            "NOT block 'Animals' is searched in the fields of title",
+        ),
+        (
+            "wos",
+            '(TI=("peer support" OR mentor*)) AND PY=(2000-2010) AND DT=(Review) NOT '
+            "(TI=(mice) OR AB=(mice))",
+            "cannot limit to preprint",
+        ),
+        (
+            "scopus",
+            '(TITLE("peer support" OR mentor*)) AND PUBYEAR > 1999 AND PUBYEAR < 2011 AND '
+            "DOCTYPE(re) AND NOT (TITLE(mice) OR ABS(mice))",
+            "cannot limit to preprint",
+        ),
+        (
+            "crossref",
+            "https://api.crossref.org/works?query.bibliographic=peer support mentor&filter="
+            "from-pub-date:2000-01-01,until-pub-date:2010-12-31,type:posted-content",
+            "NOT blocks are left out",
+        ),
+    ],
+)
 def test_not_blocks_fields_and_limits(platform: str, expected: str, note: str | None) -> None:
     q = translate(parse_strategy(STRATEGY), platform)
     assert q.text == expected
@@ -170,15 +234,29 @@ def test_not_blocks_fields_and_limits(platform: str, expected: str, note: str | 
 def test_ovid_not_block_and_limits() -> None:
     q = translate(parse_strategy(STRATEGY), "ovid")
     assert q.text.splitlines() == [
-        "1 peer support.ti.", "2 mentor*.ti.", "3 or/1-2", "4 mice.ti,ab.", "5 3 not 4",
-        '6 limit 5 to yr="2000 -2010"']
+        "1 peer support.ti.",
+        "2 mentor*.ti.",
+        "3 or/1-2",
+        "4 mice.ti,ab.",
+        "5 3 not 4",
+        '6 limit 5 to yr="2000 -2010"',
+    ]
     assert any("apply the publication type limit" in n for n in q.notes)
 
 
 def test_plan_lists_every_platform(example) -> None:
     queries = plan(example)
-    assert [q.platform for q in queries] == ["pubmed", "europepmc", "openalex", "crossref", "ovid",
-                                              "ovid", "wos", "ebsco", "scopus"]
+    assert [q.platform for q in queries] == [
+        "pubmed",
+        "europepmc",
+        "openalex",
+        "crossref",
+        "ovid",
+        "ovid",
+        "wos",
+        "ebsco",
+        "scopus",
+    ]
     assert [q.database for q in queries][:2] == ["MEDLINE", "Europe PMC"]
 
 
@@ -201,8 +279,22 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("name", ["pubmed", "europepmc", "openalex", "crossref", "ovid", "wos",
-                                  "ebsco", "scopus", "MEDLINE", "PsycINFO", "SSCI"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pubmed",
+        "europepmc",
+        "openalex",
+        "crossref",
+        "ovid",
+        "wos",
+        "ebsco",
+        "scopus",
+        "MEDLINE",
+        "PsycINFO",
+        "SSCI",
+    ],
+)
 def test_plan_database_prints_only_that_query(example, name: str) -> None:
     code, out, err = run("search", "plan", "--database", name)
     assert code == 0, err

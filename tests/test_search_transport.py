@@ -71,8 +71,9 @@ def test_backoff_doubles_up_to_the_maximum_and_honours_retry_after() -> None:
 def test_retry_after_is_waited_for(replay: Replay) -> None:
     replay.fault("search", "status", status=429, retry_after=0.3, times=1)
     stats = Stats()
-    with HttpTransport(policy=RetryPolicy(attempts=2, backoff=0.01, jitter=0),
-                       limiter=RateLimiter(100), stats=stats) as http:
+    with HttpTransport(
+        policy=RetryPolicy(attempts=2, backoff=0.01, jitter=0), limiter=RateLimiter(100), stats=stats
+    ) as http:
         start = time.monotonic()
         body = http.get("a page", replay.url("europepmc") + "search", {"query": "x"})
         assert time.monotonic() - start >= 0.3
@@ -82,8 +83,12 @@ def test_retry_after_is_waited_for(replay: Replay) -> None:
 
 def test_client_errors_are_not_retried(replay: Replay) -> None:
     stats = Stats()
-    with HttpTransport(policy=RetryPolicy(attempts=5, backoff=0.01), limiter=RateLimiter(100),
-                       stats=stats) as http, pytest.raises(HTTPStatusError) as info:
+    with (
+        HttpTransport(
+            policy=RetryPolicy(attempts=5, backoff=0.01), limiter=RateLimiter(100), stats=stats
+        ) as http,
+        pytest.raises(HTTPStatusError) as info,
+    ):
         http.get("the page", replay.url("europepmc") + "nowhere", {})
     assert info.value.status == 404 and stats.requests == 1
     assert str(info.value).startswith("the page: the server answered HTTP 404: not found")
@@ -91,8 +96,12 @@ def test_client_errors_are_not_retried(replay: Replay) -> None:
 
 def test_giving_up_says_what_failed_and_how_often(replay: Replay) -> None:
     replay.fault("search", "status", status=502, times=-1)
-    with HttpTransport(policy=RetryPolicy(attempts=3, backoff=0.01, jitter=0),
-                       limiter=RateLimiter(100)) as http, pytest.raises(NetworkError) as info:
+    with (
+        HttpTransport(
+            policy=RetryPolicy(attempts=3, backoff=0.01, jitter=0), limiter=RateLimiter(100)
+        ) as http,
+        pytest.raises(NetworkError) as info,
+    ):
         http.get("Europe PMC page 1", replay.url("europepmc") + "search", {"query": "x"})
     assert str(info.value).startswith("Europe PMC page 1 failed 3 times over ")
     assert str(info.value).endswith("last with HTTP 502")
@@ -101,10 +110,19 @@ def test_giving_up_says_what_failed_and_how_often(replay: Replay) -> None:
 def test_bio_entrez_is_routed_to_the_configured_server(replay: Replay) -> None:
     from Bio import Entrez
 
-    transport = EntrezTransport(base_url=replay.url("pubmed"), policy=RetryPolicy(attempts=1),
-                                limiter=RateLimiter(100))
-    data = transport.call("esearch", Entrez.esearch, db="pubmed", term="x", retmax=5,
-                          email="tests@example.org", api_key="k", tool="scoping")
+    transport = EntrezTransport(
+        base_url=replay.url("pubmed"), policy=RetryPolicy(attempts=1), limiter=RateLimiter(100)
+    )
+    data = transport.call(
+        "esearch",
+        Entrez.esearch,
+        db="pubmed",
+        term="x",
+        retmax=5,
+        email="tests@example.org",
+        api_key="k",
+        tool="scoping",
+    )
     assert b"<Count>3</Count>" in data
     assert replay.log[0].path == "/entrez/eutils/esearch.fcgi"
     assert replay.log[0].params["tool"] == ["scoping"]

@@ -72,7 +72,8 @@ def test_metrics_agree_with_brute_force(seed: int) -> None:
     assert metrics.rrf(labels) == pytest.approx(sum(labels[:tenth]) / sum(labels))
     needed = math.ceil(0.95 * sum(labels) - 1e-9)
     assert metrics.records_to_recall(labels, 0.95) == next(
-        i + 1 for i in range(n) if sum(labels[: i + 1]) >= needed)
+        i + 1 for i in range(n) if sum(labels[: i + 1]) >= needed
+    )
 
 
 def test_metric_ends_of_the_scale() -> None:
@@ -82,10 +83,12 @@ def test_metric_ends_of_the_scale() -> None:
     perfect = [1] * 10 + [0] * 990
     # 95 % of 10 includes: the 9th (9/10 is the last level not above 0.95), found at position
     # 8 (0-based) against about 850 in random order
-    assert metrics.wss(perfect) == pytest.approx((int(np.searchsorted(
-        np.round(np.linspace(0, 10, 1000)), 9)) - 8) / 1000)
-    assert metrics.wss(perfect, 1.0) == pytest.approx((int(np.searchsorted(
-        np.round(np.linspace(0, 10, 1000)), 10)) - 9) / 1000)
+    assert metrics.wss(perfect) == pytest.approx(
+        (int(np.searchsorted(np.round(np.linspace(0, 10, 1000)), 9)) - 8) / 1000
+    )
+    assert metrics.wss(perfect, 1.0) == pytest.approx(
+        (int(np.searchsorted(np.round(np.linspace(0, 10, 1000)), 10)) - 9) / 1000
+    )
     assert metrics.rrf(perfect) == 1.0
     assert metrics.records_to_recall(perfect, 0.95) == 10
     assert metrics.records_to_recall([1, 0, 0], 1.0, total_includes=2) is None
@@ -116,10 +119,18 @@ def test_reads_labels_from_a_ris_tag() -> None:
 
 
 def test_asreview_ris_notes_are_labels() -> None:
-    records = [make_record({"title": f"t{i}"}, raw=f"TY  - JOUR\nTI  - t{i}\nN1  - {note}\nER  - ")
-               for i, note in enumerate(["ASReview_relevant", "ASReview_irrelevant",
-                                         "ASReview_relevant", "ASReview_irrelevant",
-                                         "ASReview_not_seen"])]
+    records = [
+        make_record({"title": f"t{i}"}, raw=f"TY  - JOUR\nTI  - t{i}\nN1  - {note}\nER  - ")
+        for i, note in enumerate(
+            [
+                "ASReview_relevant",
+                "ASReview_irrelevant",
+                "ASReview_relevant",
+                "ASReview_irrelevant",
+                "ASReview_not_seen",
+            ]
+        )
+    ]
     data = labelled_from_records(records, "N1")
     assert data.labels.tolist() == [1, 0, 1, 0]
     assert "1 of 5 records have no label" in data.notes[0]
@@ -132,16 +143,31 @@ def write(tmp_path: Path, rows: list[tuple[str, str, str]], name: str = "d.csv")
 
 
 def test_label_values(tmp_path: Path) -> None:
-    rows = [("a b", "x", "1.0"), ("c d", "y", "0.0"), ("e f", "z", "true"), ("g h", "w", "no"),
-            ("i j", "v", ""), ("k l", "u", "-1"), ("m n", "t", "0")]
+    rows = [
+        ("a b", "x", "1.0"),
+        ("c d", "y", "0.0"),
+        ("e f", "z", "true"),
+        ("g h", "w", "no"),
+        ("i j", "v", ""),
+        ("k l", "u", "-1"),
+        ("m n", "t", "0"),
+    ]
     data = read(write(tmp_path, rows), "Included")  # column names match loosely
     assert data.labels.tolist() == [1, 0, 1, 0, 0]
     assert data.rows == [0, 1, 2, 3, 6]
     assert data.notes == ["2 of 7 records have no label in 'Included' and were left out"]
-    with pytest.raises(UsageError, match=r"must hold 0 .exclude. or 1 .include.; found '2' \(2x\), "
-                                         r"'maybe' \(1x\), first at line 3"):
-        read(write(tmp_path, [("a", "x", "1"), ("b", "y", "2"), ("c", "z", "maybe"),
-                              ("d", "w", "2"), ("e", "v", "0")]), "included")
+    with pytest.raises(
+        UsageError,
+        match=r"must hold 0 .exclude. or 1 .include.; found '2' \(2x\), "
+        r"'maybe' \(1x\), first at line 3",
+    ):
+        read(
+            write(
+                tmp_path,
+                [("a", "x", "1"), ("b", "y", "2"), ("c", "z", "maybe"), ("d", "w", "2"), ("e", "v", "0")],
+            ),
+            "included",
+        )
 
 
 def test_refuses_data_it_cannot_simulate(tmp_path: Path) -> None:
@@ -156,8 +182,13 @@ def test_refuses_data_it_cannot_simulate(tmp_path: Path) -> None:
 
 
 def test_notes_duplicates_and_empty_texts(tmp_path: Path) -> None:
-    rows = [("Same title", "Same abstract", "1"), ("Same title", "Same abstract", "0"),
-            ("Other", "", "1"), ("", "", "0"), ("Third", "text", "0")]
+    rows = [
+        ("Same title", "Same abstract", "1"),
+        ("Same title", "Same abstract", "0"),
+        ("Other", "", "1"),
+        ("", "", "0"),
+        ("Third", "text", "0"),
+    ]
     data = read(write(tmp_path, rows), "included")
     notes = " | ".join(data.notes)
     assert "1 records repeat the title and abstract of an earlier one" in notes
@@ -257,8 +288,17 @@ def run(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
 
 
 def test_json_interface(tmp_path: Path) -> None:
-    code, out, err = run("simulate", str(SEP), "--label-column", "label_included", "--seeds", "2",
-                         "--json", "--out-dir", str(tmp_path / "figures"))
+    code, out, err = run(
+        "simulate",
+        str(SEP),
+        "--label-column",
+        "label_included",
+        "--seeds",
+        "2",
+        "--json",
+        "--out-dir",
+        str(tmp_path / "figures"),
+    )
     assert code == 0, err
     payload = json.loads(out)
     keys = {"seed", "wss95", "rrf10", "loss", "stop_at", "recall_at_stop"}
@@ -269,8 +309,7 @@ def test_json_interface(tmp_path: Path) -> None:
         assert -100 <= run_["wss95"] <= 100 and 0 <= run_["rrf10"] <= 100
         assert isinstance(run_["stop_at"], int) and 0 < run_["stop_at"] <= 271
     assert keys - {"seed"} <= set(payload["mean"])
-    assert payload["mean"]["wss95"] == pytest.approx(
-        np.mean([r["wss95"] for r in payload["runs"]]))
+    assert payload["mean"]["wss95"] == pytest.approx(np.mean([r["wss95"] for r in payload["runs"]]))
     assert payload["settings"]["stopping"]["recall_target"] == 0.95
     assert payload["settings"]["stopping"]["confidence"] == 0.95
     plot = Path(payload["plot"])
@@ -280,8 +319,9 @@ def test_json_interface(tmp_path: Path) -> None:
 def test_tables_and_plot_in_the_review_folder(tmp_path: Path) -> None:
     review = tmp_path / "rv"
     assert run("init", str(review))[0] == 0
-    code, out, err = run("simulate", str(SEP), "--label-column", "label_included", "--seeds", "1",
-                         cwd=review / "screening")
+    code, out, err = run(
+        "simulate", str(SEP), "--label-column", "label_included", "--seeds", "1", cwd=review / "screening"
+    )
     assert code == 0, err
     assert "271 records, 40 includes" in out and "mean" in out
     assert "1 records have no abstract" in out
@@ -289,8 +329,17 @@ def test_tables_and_plot_in_the_review_folder(tmp_path: Path) -> None:
 
 
 def test_plot_goes_to_outputs_outside_a_review(tmp_path: Path) -> None:
-    code, _, err = run("simulate", str(DATA / "Sep_2021_first60.ris"), "--label-column", "LB",
-                       "--seeds", "1", "--recall-target", "0.9", cwd=tmp_path)
+    code, _, err = run(
+        "simulate",
+        str(DATA / "Sep_2021_first60.ris"),
+        "--label-column",
+        "LB",
+        "--seeds",
+        "1",
+        "--recall-target",
+        "0.9",
+        cwd=tmp_path,
+    )
     assert code == 0, err
     assert (tmp_path / "outputs" / "simulation-Sep_2021_first60.png").is_file()
 
@@ -321,9 +370,26 @@ def test_the_installed_command_has_simulate(tmp_path: Path) -> None:
     import sys
 
     dataset = Path(__file__).parent / "data" / "labelled" / "Sep_2021.csv"
-    done = subprocess.run([sys.executable, "-m", "scoping", "simulate", str(dataset), "--label-column",
-                           "label_included", "--seeds", "2", "--json", "--out-dir", str(tmp_path)],
-                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scoping",
+            "simulate",
+            str(dataset),
+            "--label-column",
+            "label_included",
+            "--seeds",
+            "2",
+            "--json",
+            "--out-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     keys = {"seed", "wss95", "rrf10", "loss", "stop_at", "recall_at_stop"}

@@ -56,8 +56,10 @@ def test_unguarded_script_imports_a_large_file(tmp_path: Path) -> None:
         while out.tell() < 17_000_000:
             out.write(record + "\n")
     script = tmp_path / "count.py"
-    script.write_text("from pathlib import Path\nfrom scoping.ingest import inspect_file, iter_records\n"
-                      f"print(sum(1 for _ in iter_records(inspect_file(Path({str(big)!r})))))\n")
+    script.write_text(
+        "from pathlib import Path\nfrom scoping.ingest import inspect_file, iter_records\n"
+        f"print(sum(1 for _ in iter_records(inspect_file(Path({str(big)!r})))))\n"
+    )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert int(result.stdout) > 1000

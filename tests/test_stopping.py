@@ -22,23 +22,38 @@ from scoping.screen.stopping import (
 def exact_cdf(k: int, population: int, successes: int, draws: int) -> Fraction:
     """P(X <= k), in exact rational arithmetic from binomial coefficients."""
     total = math.comb(population, draws)
-    return sum((Fraction(math.comb(successes, i) * math.comb(population - successes, draws - i),
-                         total) for i in range(k + 1)), Fraction(0))
+    return sum(
+        (
+            Fraction(math.comb(successes, i) * math.comb(population - successes, draws - i), total)
+            for i in range(k + 1)
+        ),
+        Fraction(0),
+    )
 
 
-@pytest.mark.parametrize(("k", "population", "successes", "draws"), [
-    (0, 10, 3, 4), (1, 10, 3, 4), (2, 50, 10, 20), (0, 1000, 3, 600), (3, 1000, 12, 400),
-    (5, 2000, 40, 900), (0, 5, 5, 1), (1, 7, 0, 3), (4, 300, 60, 299), (0, 100, 1, 100),
-    (10, 40_000, 150, 9_000),
-])
-def test_cdf_agrees_with_exact_fractions_and_scipy(k: int, population: int, successes: int,
-                                                   draws: int) -> None:
+@pytest.mark.parametrize(
+    ("k", "population", "successes", "draws"),
+    [
+        (0, 10, 3, 4),
+        (1, 10, 3, 4),
+        (2, 50, 10, 20),
+        (0, 1000, 3, 600),
+        (3, 1000, 12, 400),
+        (5, 2000, 40, 900),
+        (0, 5, 5, 1),
+        (1, 7, 0, 3),
+        (4, 300, 60, 299),
+        (0, 100, 1, 100),
+        (10, 40_000, 150, 9_000),
+    ],
+)
+def test_cdf_agrees_with_exact_fractions_and_scipy(
+    k: int, population: int, successes: int, draws: int
+) -> None:
     ours = hypergeom_cdf(k, population, successes, draws)
-    assert ours == pytest.approx(float(exact_cdf(k, population, successes, draws)), rel=1e-9,
-                                 abs=1e-300)
+    assert ours == pytest.approx(float(exact_cdf(k, population, successes, draws)), rel=1e-9, abs=1e-300)
     # scipy's argument order: (k, M = population, n = successes, N = draws)
-    assert ours == pytest.approx(stats.hypergeom.cdf(k, population, successes, draws), rel=1e-9,
-                                 abs=1e-12)
+    assert ours == pytest.approx(stats.hypergeom.cdf(k, population, successes, draws), rel=1e-9, abs=1e-12)
 
 
 def test_cdf_rejects_impossible_parameters() -> None:
@@ -77,29 +92,31 @@ def test_p_value_is_the_papers_hypergeometric_tail() -> None:
     p = rule.p_value(population=2000, n_sampled=800, includes_in_sample=1, includes_before=100)
     k_tar = math.floor(Fraction(101) / Fraction(19, 20) - 100 + 1)
     assert k_tar == 7
-    independent = sum(
-        math.comb(k_tar, i) * math.comb(2000 - k_tar, 800 - i) for i in range(2)
-    ) / math.comb(2000, 800)
+    independent = sum(math.comb(k_tar, i) * math.comb(2000 - k_tar, 800 - i) for i in range(2)) / math.comb(
+        2000, 800
+    )
     assert p == pytest.approx(independent, rel=1e-9)
     assert p == pytest.approx(stats.hypergeom.cdf(1, 2000, k_tar, 800), rel=1e-9)
 
 
 def test_p_value_falls_as_the_sample_grows_and_rises_with_each_include() -> None:
     rule = StoppingRule()
-    ps = [rule.p_value(population=1000, n_sampled=n, includes_in_sample=0, includes_before=60)
-          for n in range(0, 1001, 50)]
+    ps = [
+        rule.p_value(population=1000, n_sampled=n, includes_in_sample=0, includes_before=60)
+        for n in range(0, 1001, 50)
+    ]
     assert ps[0] == 1.0
     assert all(a >= b for a, b in itertools.pairwise(ps))
     assert ps[-1] == 0.0  # everything screened: recall is known exactly
-    assert rule.p_value(population=1000, n_sampled=500, includes_in_sample=1, includes_before=60) \
-        > rule.p_value(population=1000, n_sampled=500, includes_in_sample=0, includes_before=60)
+    assert rule.p_value(
+        population=1000, n_sampled=500, includes_in_sample=1, includes_before=60
+    ) > rule.p_value(population=1000, n_sampled=500, includes_in_sample=0, includes_before=60)
 
 
 def test_rule_passes_once_all_is_sampled_whatever_was_found() -> None:
     rule = StoppingRule()
     for found in (0, 1, 5, 30):
-        test = rule.test(population=200, n_sampled=200, includes_in_sample=found,
-                         includes_before=10)
+        test = rule.test(population=200, n_sampled=200, includes_in_sample=found, includes_before=10)
         assert test.met and test.p_value == 0.0
         assert test.recall_lower_bound == 1.0
 
@@ -108,16 +125,14 @@ def test_recall_bound_and_decision_agree() -> None:
     rule = StoppingRule(0.95, 0.95)
     for n in range(0, 1001, 25):
         for k in (0, 1, 3):
-            test = rule.test(population=1000, n_sampled=max(n, k), includes_in_sample=k,
-                             includes_before=80)
+            test = rule.test(population=1000, n_sampled=max(n, k), includes_in_sample=k, includes_before=80)
             # the rule is met exactly when the bound clears the target
             assert test.met == (test.recall_lower_bound >= 0.95), (n, k, test)
             assert 0 <= test.recall_lower_bound <= 1
 
 
 def test_recall_estimate() -> None:
-    test = StoppingRule().test(population=1000, n_sampled=500, includes_in_sample=2,
-                               includes_before=98)
+    test = StoppingRule().test(population=1000, n_sampled=500, includes_in_sample=2, includes_before=98)
     # 2 of 500 sampled -> about 2 more among the 500 unsampled: recall 100 / 102
     assert test.recall_estimate == pytest.approx(100 / 102)
     assert test.to_dict()["p_value"] == test.p_value
@@ -205,12 +220,11 @@ def test_switch_heuristic() -> None:
     heuristic = SwitchHeuristic(min_run=50, run_fraction=0.05)
     assert heuristic.run_needed(400) == 50
     assert heuristic.run_needed(10_000) == 500
-    assert heuristic.should_switch(n_total=400, n_screened=100, includes_found=3,
-                                   excludes_in_a_row=50)
-    assert not heuristic.should_switch(n_total=400, n_screened=100, includes_found=3,
-                                       excludes_in_a_row=49)
+    assert heuristic.should_switch(n_total=400, n_screened=100, includes_found=3, excludes_in_a_row=50)
+    assert not heuristic.should_switch(n_total=400, n_screened=100, includes_found=3, excludes_in_a_row=49)
     assert not SwitchHeuristic(min_screened_fraction=0.5).should_switch(
-        n_total=400, n_screened=100, includes_found=3, excludes_in_a_row=100)
+        n_total=400, n_screened=100, includes_found=3, excludes_in_a_row=100
+    )
 
 
 def test_automation_exclusion_for_prisma() -> None:

@@ -18,8 +18,15 @@ DATA = Path(__file__).parent / "data"
 
 
 def add(store: Store, records, source: str = "PsycINFO", sha: str = "0" * 64):
-    return store.add_import(source=source, file_path="/x/file.ris", sha256=sha, size=10,
-                            format="ris", encoding="utf-8", records=records)
+    return store.add_import(
+        source=source,
+        file_path="/x/file.ris",
+        sha256=sha,
+        size=10,
+        format="ris",
+        encoding="utf-8",
+        records=records,
+    )
 
 
 def test_new_database_gets_schema_version(store_url: str) -> None:
@@ -72,8 +79,9 @@ def test_counts_by_source(store_url: str) -> None:
 
 
 def test_unicode_and_long_values(store_url: str) -> None:
-    record = make_record({"title": "Состояние 精神 ü " * 500, "volume": "v" * 1000,
-                          "authors": ["Ünal, Ö."] * 3000})
+    record = make_record(
+        {"title": "Состояние 精神 ü " * 500, "volume": "v" * 1000, "authors": ["Ünal, Ö."] * 3000}
+    )
     with Store.open(store_url) as store:
         add(store, iter([record]))
         back = next(store.iter_records()).record
@@ -116,8 +124,10 @@ def test_older_schema_is_migrated_without_touching_rows(store_url: str) -> None:
     with engine.begin() as conn:
         for table in (schema.meta, schema.imports, schema.records):
             table.create(conn)
-        conn.execute(schema.meta.insert(), [{"key": "app", "value": "scoping"},
-                                            {"key": "schema_version", "value": "1"}])
+        conn.execute(
+            schema.meta.insert(),
+            [{"key": "app", "value": "scoping"}, {"key": "schema_version", "value": "1"}],
+        )
     engine.dispose()
     with Store(store_url) as old:  # connect without the schema check, as the old release would
         add(old, iter([make_record({"title": "kept"})]))
@@ -162,18 +172,22 @@ def test_record_values_are_the_json_the_store_always_wrote(store_url: str) -> No
     from scoping.store import record_values
     from scoping.store.core import _RECORD_COLUMNS
 
-    awkward = ['Müller, J.', 'O"Brien\\x', "tab\there", "line\nbreak", "\u2028\x00\x1f", "日本語"]
+    awkward = ["Müller, J.", 'O"Brien\\x', "tab\there", "line\nbreak", "\u2028\x00\x1f", "日本語"]
     records = [
         Record(title="t", authors=awkward, keywords=[], extra={}),
         Record(title="t", authors=[], keywords=["a", 3, None], extra={"n": [1, "ü"]}),
     ]
     for record in records:
         values = dict(zip(_RECORD_COLUMNS[3:], record_values(record), strict=True))
-        for name, value in (("authors", record.authors), ("keywords", record.keywords),
-                            ("extra", record.extra)):
+        for name, value in (
+            ("authors", record.authors),
+            ("keywords", record.keywords),
+            ("extra", record.extra),
+        ):
             assert values[name] == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     with Store.open(store_url) as store:
         add(store, [record_values(r) for r in records])
         back = [s.record for s in store.iter_records()]
-    assert [(r.authors, r.keywords, r.extra) for r in back] == \
-        [(r.authors, r.keywords, r.extra) for r in records]
+    assert [(r.authors, r.keywords, r.extra) for r in back] == [
+        (r.authors, r.keywords, r.extra) for r in records
+    ]

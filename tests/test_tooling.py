@@ -22,8 +22,13 @@ def test_ruff_loads_the_project_configuration() -> None:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
     if ruff is None:
         pytest.skip("ruff is not installed in this environment (pip install -e '.[dev]')")
-    result = subprocess.run([ruff, "check", "--show-settings", "src/scoping/records.py"],
-                            cwd=REPO, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [ruff, "check", "--show-settings", "src/scoping/records.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "line_length = 110" in result.stdout
     assert "pyproject.toml" in result.stdout
 
@@ -34,7 +39,8 @@ def test_mypy_loads_the_project_configuration(tmp_path: Path) -> None:
         pytest.skip("mypy is not installed in this environment (pip install -e '.[dev]')")
     probe = tmp_path / "probe.py"
     probe.write_text("def untyped(x):\n    return x\n", encoding="utf-8")
-    result = subprocess.run([mypy, "--no-incremental", str(probe)], cwd=REPO,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [mypy, "--no-incremental", str(probe)], cwd=REPO, capture_output=True, text=True, check=False
+    )
     # only our configuration (disallow_untyped_defs) makes this an error
     assert "missing a type annotation" in result.stdout, result.stdout + result.stderr

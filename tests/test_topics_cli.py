@@ -78,7 +78,8 @@ def test_fit_needs_screening_results_or_a_works_file(review_dir: Path) -> None:
     assert code == 1
     assert err.strip() == (
         "Error: no works are included at full-text yet; screening results are needed, or pass "
-        "--works FILE with the included records (CSV, RIS...)")
+        "--works FILE with the included records (CSV, RIS...)"
+    )
     code, _, err = run(review_dir, "topics", "show")
     assert code == 1 and "run 'scoping topics fit' first" in err
 
@@ -101,8 +102,7 @@ def test_fit_show_rename_and_a_refit_keeps_the_name(review_dir: Path, works_csv:
     rows = list(csv.reader(lines))
     with fewer.open("w", encoding="utf-8", newline="") as out_file:
         csv.writer(out_file).writerows(rows[:1] + rows[1:][::2])  # every other work: 90
-    code, out, err = run(review_dir, "topics", "fit", "--works", str(fewer), "--n-topics", "3",
-                         "--seed", "7")
+    code, out, err = run(review_dir, "topics", "fit", "--works", str(fewer), "--n-topics", "3", "--seed", "7")
     assert code == 0, err
     assert "Carried over from earlier fits" in out
     again = topics_json(review_dir)
@@ -162,8 +162,17 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
     code, out, err = run(review_dir, "topics", "map")
     assert code == 0, err
     folder = review_dir / "outputs" / "topics"
-    for name in ("topics.csv", "topics.json", "topic_year.csv", "topic_year.png", "topic_doctype.csv",
-                 "topic_doctype.png", "topic_network.graphml", "topic_network.png", "topic_works.csv"):
+    for name in (
+        "topics.csv",
+        "topics.json",
+        "topic_year.csv",
+        "topic_year.png",
+        "topic_doctype.csv",
+        "topic_doctype.png",
+        "topic_network.graphml",
+        "topic_network.png",
+        "topic_works.csv",
+    ):
         assert (folder / name).is_file(), name
         assert name in out
     assert (folder / "topic_year.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -184,7 +193,9 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
 
 def test_charting_fields_values_and_cross_tables(review_dir: Path, works_csv: Path) -> None:
     protocol = review_dir / "screening" / "protocol.toml"
-    protocol.write_text(protocol.read_text(encoding="utf-8") + """
+    protocol.write_text(
+        protocol.read_text(encoding="utf-8")
+        + """
 [charting.design]
 description = "Study design"
 values = ["RCT", "animal study", "observational", "other"]
@@ -192,7 +203,9 @@ values = ["RCT", "animal study", "observational", "other"]
 [charting.country]
 description = "Country"
 multiple = true
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     code, out, _ = run(review_dir, "chart", "fields")
     assert code == 0 and "design" in out and "RCT, animal study" in out
     code, _, err = run(review_dir, "chart", "set", "#1", "design", "RCT")
@@ -208,8 +221,10 @@ multiple = true
     assert code == 1 and "no charting field 'population'" in err
 
     sheet = review_dir / "charting.csv"
-    sheet.write_text("work,design,country\n#2,animal study,Netherlands; Germany\n#3,,France\n"
-                     "#61,observational,\n", encoding="utf-8")
+    sheet.write_text(
+        "work,design,country\n#2,animal study,Netherlands; Germany\n#3,,France\n#61,observational,\n",
+        encoding="utf-8",
+    )
     code, out, err = run(review_dir, "chart", "import", str(sheet))
     assert code == 0 and "Charted 4 values" in out, err
     bad = review_dir / "bad.csv"
@@ -240,25 +255,40 @@ def test_topics_tables_on_both_databases(store_url: str) -> None:
     with Store.open(store_url) as store:
         assert tables.latest_fit_id(store) is None
         fit_id = tables.add_fit(
-            store, source="test", created_by="lead", params={"threshold": 0.2}, k_scores={},
+            store,
+            source="test",
+            created_by="lead",
+            params={"threshold": 0.2},
+            k_scores={},
             notes=["a note"],
-            works=[{"key": "doi:10.1/a", "title": "A", "keywords": ["x"], "year": 2020},
-                   {"key": "doi:10.1/b", "title": "B"}],
-            topics=[{"topic_id": 1, "position": 0, "auto_label": "a", "terms": {"a": 1.0}},
-                    {"topic_id": 2, "position": 1, "auto_label": "b", "terms": {"b": 1.0}}],
-            members=[("doi:10.1/a", 1, 0.97, 0.5), ("doi:10.1/a", 2, 0.03, 0.0),
-                     ("doi:10.1/b", 2, 1.0, 0.4)],
+            works=[
+                {"key": "doi:10.1/a", "title": "A", "keywords": ["x"], "year": 2020},
+                {"key": "doi:10.1/b", "title": "B"},
+            ],
+            topics=[
+                {"topic_id": 1, "position": 0, "auto_label": "a", "terms": {"a": 1.0}},
+                {"topic_id": 2, "position": 1, "auto_label": "b", "terms": {"b": 1.0}},
+            ],
+            members=[("doi:10.1/a", 1, 0.97, 0.5), ("doi:10.1/a", 2, 0.03, 0.0), ("doi:10.1/b", 2, 1.0, 0.4)],
         )
         assert tables.latest_fit_id(store) == fit_id
         assert [w.keywords for w in tables.fit_works(store, fit_id)] == [["x"], []]
         members = tables.fit_members(store, fit_id)
         assert sorted((m.work_key, m.topic_id) for m in members) == [("doi:10.1/a", 1), ("doi:10.1/b", 2)]
-        tables.add_edit(store, fit_id=fit_id, action="split", payload={"topic": 2, "into": [5, 6]},
-                        made_by="lead")
+        tables.add_edit(
+            store, fit_id=fit_id, action="split", payload={"topic": 2, "into": [5, 6]}, made_by="lead"
+        )
         assert tables.max_topic_id(store) == 6
         assert tables.known_profiles(store) == {1: {"a": 1.0}, 2: {"b": 1.0}}
-        tables.add_chart_values(store, [("doi:10.1/a", "design", "RCT"), ("doi:10.1/a", "design", None),
-                                        ("doi:10.1/b", "design", "other")], made_by="lead")
+        tables.add_chart_values(
+            store,
+            [
+                ("doi:10.1/a", "design", "RCT"),
+                ("doi:10.1/a", "design", None),
+                ("doi:10.1/b", "design", "other"),
+            ],
+            made_by="lead",
+        )
         assert tables.current_chart_values(store) == {("doi:10.1/b", "design"): "other"}
         assert len(tables.chart_history(store, "doi:10.1/a")) == 2
 
@@ -275,17 +305,33 @@ def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytes
         return {w: Outcome(w, stage, o, None, None) for w, o in decided[stage].items()}
 
     def work_records(store: Store, work_id: int) -> list:
-        short = make_record({"title": f"Peer support {work_id}", "abstract": "Short.", "keywords": "peers",
-                             "year": 2019, "doi": f"10.1/{work_id}"})
-        long = make_record({"title": "Another title", "abstract": "A longer abstract of the work.",
-                            "keywords": "Peers; recovery", "doc_type": "JOUR"})
+        short = make_record(
+            {
+                "title": f"Peer support {work_id}",
+                "abstract": "Short.",
+                "keywords": "peers",
+                "year": 2019,
+                "doi": f"10.1/{work_id}",
+            }
+        )
+        long = make_record(
+            {
+                "title": "Another title",
+                "abstract": "A longer abstract of the work.",
+                "keywords": "Peers; recovery",
+                "doc_type": "JOUR",
+            }
+        )
         return [(1, "MEDLINE", short), (2, "PsycINFO", long)]
 
     monkeypatch.setattr(screen_tables, "outcomes", outcomes)
     monkeypatch.setattr(screen_tables, "work_records", work_records)
     with Store.open(review_dir / "screening" / "review.db") as store:
-        with pytest.raises(UsageError, match=r"no works are included at full-text yet \(2 are included at "
-                                             r"title-abstract: pass --stage title-abstract\)"):
+        with pytest.raises(
+            UsageError,
+            match=r"no works are included at full-text yet \(2 are included at "
+            r"title-abstract: pass --stage title-abstract\)",
+        ):
             workflow.works_from_screening(store, "full-text")
         works = workflow.works_from_screening(store, "title-abstract")
     assert [w.key for w in works] == ["work:3", "work:4"]
@@ -307,8 +353,7 @@ def test_auto_number_of_topics_is_explained(review_dir: Path, works_csv: Path) -
     assert "chosen" in out
 
 
-def test_only_a_lead_edits_topics(review_dir: Path, works_csv: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_a_lead_edits_topics(review_dir: Path, works_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(review_dir, "topics", "fit", "--works", str(works_csv), "--n-topics", "3")[0] == 0
     monkeypatch.delenv("SCOPING_REVIEWER")
     code, _, err = run(review_dir, "topics", "rename", "T1", "Mine")
@@ -317,8 +362,11 @@ def test_only_a_lead_edits_topics(review_dir: Path, works_csv: Path,
     assert code == 1 and "only a lead may do this, and 'reviewer1' is a reviewer" in err
     code, _, err = run(review_dir, "topics", "merge", "T1", "T2", "--by", "nobody")
     assert code == 1 and "'nobody' is not a reviewer" in err
-    for args in (("topics", "split", "T1", "--into", "2"), ("topics", "move", "#1", "--out-of", "T1"),
-                 ("topics", "fit", "--works", str(works_csv), "--n-topics", "3")):
+    for args in (
+        ("topics", "split", "T1", "--into", "2"),
+        ("topics", "move", "#1", "--out-of", "T1"),
+        ("topics", "fit", "--works", str(works_csv), "--n-topics", "3"),
+    ):
         code, _, err = run(review_dir, *args, "--by", "reviewer2")
         assert code == 1 and "only a lead may do this" in err, args
     code, out, _ = run(review_dir, "topics", "show", "--edits", "--json")

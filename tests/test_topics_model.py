@@ -47,7 +47,8 @@ def test_the_pool_has_works_without_abstracts(pool: tuple[list[WorkText], list[s
 
 
 def test_recovers_which_review_a_record_came_from(
-        pool: tuple[list[WorkText], list[str]], fitted: TopicModel) -> None:
+    pool: tuple[list[WorkText], list[str]], fitted: TopicModel
+) -> None:
     _, labels = pool
     hard = fitted.assign().hard
     # measured: NMI 0.923, ARI 0.950 (seeds 0-3 alike); floors leave a margin
@@ -151,8 +152,12 @@ def test_no_text_at_all_is_a_clear_error() -> None:
 
 
 def test_a_single_subject_corpus_falls_back(pool: tuple[list[WorkText], list[str]]) -> None:
-    same = [WorkText(title="Peer support in mental health services",
-                     abstract="Peer support workers in mental health services.")] * 30
+    same = [
+        WorkText(
+            title="Peer support in mental health services",
+            abstract="Peer support workers in mental health services.",
+        )
+    ] * 30
     model = TopicModel().fit(same)
     assert model.n_topics_ == 1
     assert any("too few distinct works" in note for note in model.notes_)

@@ -23,12 +23,21 @@ WORKS = ["w1", "w2", "w3", "w4", "w5", "w6"]
 
 def raw() -> list[RawTopic]:
     return [
-        RawTopic(1, "peer, role", {"peer": 1.0, "role": 0.5},
-                 {"w1": 0.9, "w2": 0.7, "w3": 0.25, "w4": 0.1}, {"w1": 0.8, "w2": 0.5}),
-        RawTopic(2, "training, course", {"training": 1.0, "course": 0.4},
-                 {"w3": 0.75, "w4": 0.9, "w2": 0.3}, {"w4": 0.7}),
-        RawTopic(3, "recovery, outcomes", {"recovery": 1.0},
-                 {"w5": 1.0, "w6": 1.0, "w1": 0.1}, {}),
+        RawTopic(
+            1,
+            "peer, role",
+            {"peer": 1.0, "role": 0.5},
+            {"w1": 0.9, "w2": 0.7, "w3": 0.25, "w4": 0.1},
+            {"w1": 0.8, "w2": 0.5},
+        ),
+        RawTopic(
+            2,
+            "training, course",
+            {"training": 1.0, "course": 0.4},
+            {"w3": 0.75, "w4": 0.9, "w2": 0.3},
+            {"w4": 0.7},
+        ),
+        RawTopic(3, "recovery, outcomes", {"recovery": 1.0}, {"w5": 1.0, "w6": 1.0, "w1": 0.1}, {}),
     ]
 
 
@@ -49,12 +58,15 @@ def test_base_state_overlaps_and_keeps_every_work_somewhere() -> None:
 
 def test_rename_merge_move_are_replayed_in_order() -> None:
     state = base_state(raw(), WORKS, threshold=0.2)
-    apply_edits(state, [
-        edit(1, "rename", topic=1, name="Role of peer workers"),
-        edit(2, "merge", topics=[2, 3], name="Training and recovery"),
-        edit(3, "move", work="w6", topic=1, direction="in"),
-        edit(4, "move", work="w1", topic=1, direction="out"),
-    ])
+    apply_edits(
+        state,
+        [
+            edit(1, "rename", topic=1, name="Role of peer workers"),
+            edit(2, "merge", topics=[2, 3], name="Training and recovery"),
+            edit(3, "move", work="w6", topic=1, direction="in"),
+            edit(4, "move", work="w1", topic=1, direction="out"),
+        ],
+    )
     assert sorted(state.topics) == [1, 2]
     assert state.topics[1].label == "Role of peer workers"
     merged = state.topics[2]
@@ -70,12 +82,15 @@ def test_rename_merge_move_are_replayed_in_order() -> None:
 
 def test_edits_whose_topic_is_gone_are_skipped_and_said_so() -> None:
     state = base_state(raw()[:2], WORKS, threshold=0.2)
-    apply_edits(state, [
-        edit(1, "rename", topic=3, name="Recovery"),
-        edit(2, "move", work="w9", topic=1, direction="in"),
-        edit(3, "merge", topics=[3, 2]),
-        edit(4, "split", topic=1, into=[7, 8], seed=0, profiles={}),
-    ])
+    apply_edits(
+        state,
+        [
+            edit(1, "rename", topic=3, name="Recovery"),
+            edit(2, "move", work="w9", topic=1, direction="in"),
+            edit(3, "merge", topics=[3, 2]),
+            edit(4, "split", topic=1, into=[7, 8], seed=0, profiles={}),
+        ],
+    )
     assert state.skipped_ids == {1, 2, 4}
     assert "T3 has no counterpart" in state.skipped[0]
     assert "not among this fit's works" in state.skipped[1]
@@ -88,15 +103,27 @@ def test_split_is_replayed_and_matched_to_the_recorded_parts() -> None:
         assert parts == 2 and seed == 5
         keys = sorted(members)
         # parts come back in the opposite order to the recorded ones
-        return [SplitPart({"course": 1.0}, {k: 0.5 for k in keys[1:]}, {}, "course"),
-                SplitPart({"training": 1.0}, {keys[0]: 0.6}, {}, "training")]
+        return [
+            SplitPart({"course": 1.0}, {k: 0.5 for k in keys[1:]}, {}, "course"),
+            SplitPart({"training": 1.0}, {keys[0]: 0.6}, {}, "training"),
+        ]
 
     state = base_state(raw(), WORKS, threshold=0.2)
-    apply_edits(state, [
-        edit(1, "split", topic=2, into=[7, 8], seed=5,
-             profiles={"7": {"training": 1.0}, "8": {"course": 1.0}}),
-        edit(2, "rename", topic=8, name="Courses"),
-    ], splitter)
+    apply_edits(
+        state,
+        [
+            edit(
+                1,
+                "split",
+                topic=2,
+                into=[7, 8],
+                seed=5,
+                profiles={"7": {"training": 1.0}, "8": {"course": 1.0}},
+            ),
+            edit(2, "rename", topic=8, name="Courses"),
+        ],
+        splitter,
+    )
     assert 2 not in state.topics
     assert state.topics[7].auto_label == "training" and state.topics[7].origin == "split of T2"
     assert state.topics[8].label == "Courses"

@@ -58,8 +58,9 @@ def demo_files() -> list[DemoFile]:
     files = []
     for entry in manifest["file"]:
         path = Path(str(base.joinpath(entry["path"])))
-        files.append(DemoFile(path=path, source=entry["source"], origin=entry["origin"],
-                              licence=entry["licence"]))
+        files.append(
+            DemoFile(path=path, source=entry["source"], origin=entry["origin"], licence=entry["licence"])
+        )
     return files
 
 
@@ -87,15 +88,17 @@ def build_demo(
             say(f"Removing the earlier demo review in {root}")
             shutil.rmtree(root)
         else:
-            hint = ("it is not an earlier demo review, so --replace leaves it alone"
-                    if replace else "choose a new folder, or pass --replace to rebuild a demo")
+            hint = (
+                "it is not an earlier demo review, so --replace leaves it alone"
+                if replace
+                else "choose a new folder, or pass --replace to rebuild a demo"
+            )
             raise ReviewFolderError(f"{root} is not empty; {hint}")
     say(f"Creating the review folder {root}")
     review = init_review(root)
     (review.root / MARKER).write_text("made by 'scoping demo'; safe to delete\n", encoding="utf-8")
     base = resources.files("scoping").joinpath("data", "demo")
-    for name, target in (("strategy.toml", review.strategy_path),
-                         ("protocol.toml", review.protocol_path)):
+    for name, target in (("strategy.toml", review.strategy_path), ("protocol.toml", review.protocol_path)):
         target.write_text(base.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
     result = DemoResult(review=review)
     exports = review.exports_dir
@@ -106,9 +109,12 @@ def build_demo(
             copy.write_bytes(demo.path.read_bytes())
             info = inspect_file(copy)
             say(f"Importing {copy.name} as {demo.source} ({info.format})")
-            imported = import_file(store, info, source=demo.source,
-                                   note=f"demo data, not a real search of {demo.source}: "
-                                        f"{demo.origin}")
+            imported = import_file(
+                store,
+                info,
+                source=demo.source,
+                note=f"demo data, not a real search of {demo.source}: {demo.origin}",
+            )
             result.imported.append((demo, imported.row.n_records))
         result.total_records = store.count_records()
         result.by_source = store.count_by_source()
@@ -121,10 +127,10 @@ def build_demo(
         result.screening = simulate_screening(store, protocol, truth, say=say)
         say("Fitting topics to the included works and writing the evidence map")
         works = topics_workflow.works_from_screening(store, FULL_TEXT)
-        fitted = topics_workflow.fit_topics(store, works, source="screening, included at full-text",
-                                            made_by="demo", random_state=2021)
-        result.topics = [(t.ref, t.label, len(t.members))
-                         for t in fitted.loaded.state.topics.values()]
+        fitted = topics_workflow.fit_topics(
+            store, works, source="screening, included at full-text", made_by="demo", random_state=2021
+        )
+        result.topics = [(t.ref, t.label, len(t.members)) for t in fitted.loaded.state.topics.values()]
         topics_workflow.write_evidence_map(store, review.outputs_dir / "topics")
     say("Drawing the PRISMA 2020 flow diagram from the store")
     result.prisma = make_prisma(review, topics=topic_counts)

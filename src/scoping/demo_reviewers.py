@@ -31,8 +31,15 @@ from scoping.screen import (
 from scoping.screen.queue import pending_works
 from scoping.store import Store, dedupe_tables
 
-__all__ = ["DEMO_NOTE", "LEAD_NOTE", "SIMULATED_VIA", "ScreeningSummary", "load_truth",
-           "simulate_screening", "work_truth"]
+__all__ = [
+    "DEMO_NOTE",
+    "LEAD_NOTE",
+    "SIMULATED_VIA",
+    "ScreeningSummary",
+    "load_truth",
+    "simulate_screening",
+    "work_truth",
+]
 
 DEMO_NOTE = "simulated reviewer (demo)"
 SIMULATED_VIA = "demo-simulation"
@@ -102,8 +109,11 @@ def _decide(rng: random.Random, stage: str, included: bool) -> str:
     roll = rng.random()
     if stage == FULL_TEXT and roll < NOT_RETRIEVED:
         return "not-retrieved"
-    include, maybe = ((rates.include_if_included, rates.maybe_if_included) if included
-                      else (rates.include_if_excluded, rates.maybe_if_excluded))
+    include, maybe = (
+        (rates.include_if_included, rates.maybe_if_included)
+        if included
+        else (rates.include_if_excluded, rates.maybe_if_excluded)
+    )
     roll = rng.random()
     if roll < include:
         return "include"
@@ -128,8 +138,10 @@ def simulate_screening(
     for stage in (TITLE_ABSTRACT, FULL_TEXT):
         allocation = assign_works(store, protocol, lead, [stage])
         total = sum(a.assigned_works for a in allocation)
-        tell(f"{stage}: {total:,} works allocated to "
-             f"{', '.join(r.name for r in protocol.screeners)} (simulated reviewers)")
+        tell(
+            f"{stage}: {total:,} works allocated to "
+            f"{', '.join(r.name for r in protocol.screeners)} (simulated reviewers)"
+        )
         reasons = list(protocol.stage(stage).exclusion_reasons)
         made = 0
         for reviewer in protocol.screeners:
@@ -138,8 +150,17 @@ def simulate_screening(
                 reason = None
                 if decision == "exclude" and reasons and (stage == FULL_TEXT or rng.random() < 0.5):
                     reason = rng.choice(reasons)
-                record_decision(store, protocol, reviewer.name, stage, work, decision,
-                                reason=reason, note=DEMO_NOTE, via=SIMULATED_VIA)
+                record_decision(
+                    store,
+                    protocol,
+                    reviewer.name,
+                    stage,
+                    work,
+                    decision,
+                    reason=reason,
+                    note=DEMO_NOTE,
+                    via=SIMULATED_VIA,
+                )
                 made += 1
         summary.decisions[stage] = made
         open_conflicts = conflicts(store, protocol, lead, stage)
@@ -147,9 +168,18 @@ def simulate_screening(
         for conflict in open_conflicts:
             included = truth.get(conflict.work_id, False)
             reason = None if included or not reasons else reasons[0]
-            resolve(store, protocol, lead, stage, conflict.work_id,
-                    "include" if included else "exclude", reason=reason,
-                    note=LEAD_NOTE)
-        tell(f"{stage}: {made:,} simulated decisions, {len(open_conflicts):,} conflicts "
-             f"settled by the simulated lead")
+            resolve(
+                store,
+                protocol,
+                lead,
+                stage,
+                conflict.work_id,
+                "include" if included else "exclude",
+                reason=reason,
+                note=LEAD_NOTE,
+            )
+        tell(
+            f"{stage}: {made:,} simulated decisions, {len(open_conflicts):,} conflicts "
+            f"settled by the simulated lead"
+        )
     return summary

@@ -128,8 +128,15 @@ def normalise_text(value: object) -> str | None:
 
 def _clean(text: str) -> str | None:
     """:func:`normalise_text` for one string, with a fast path for already-clean text."""
-    if "<" in text or "&" in text or "  " in text or "\n" in text or "\t" in text \
-            or "\r" in text or "\xa0" in text:
+    if (
+        "<" in text
+        or "&" in text
+        or "  " in text
+        or "\n" in text
+        or "\t" in text
+        or "\r" in text
+        or "\xa0" in text
+    ):
         return normalise_text(text)
     text = text.strip()
     if not text or (len(text) <= 4 and text.lower() in _EMPTY):
@@ -302,15 +309,44 @@ def _scalar(value: object) -> str | None:
 _DOC_TYPE_NAMES: dict[str, tuple[str, ...]] = {
     # vocabulary term: the names RIS, BibTeX, PubMed, Web of Science, Scopus, EndNote,
     # OpenAlex and Crossref give it (compared case-folded, spaces and hyphens alike)
-    "journal article": ("jour", "jfull", "ejour", "article", "journal article", "journal articles",
-                        "journal-article", "journal paper", "research article", "original article"),
+    "journal article": (
+        "jour",
+        "jfull",
+        "ejour",
+        "article",
+        "journal article",
+        "journal articles",
+        "journal-article",
+        "journal paper",
+        "research article",
+        "original article",
+    ),
     "review": ("review", "review article", "systematic review", "literature review"),
     "book": ("book", "ebook", "edbook", "edited book", "whole book", "monograph"),
-    "book chapter": ("chap", "echap", "book chapter", "book-chapter", "book section", "chapter",
-                     "inbook", "incollection", "book part", "book-part"),
-    "conference paper": ("conf", "cpaper", "conference paper", "conference proceeding",
-                         "conference proceedings", "proceedings paper", "proceedings article",
-                         "proceedings-article", "inproceedings", "conference"),
+    "book chapter": (
+        "chap",
+        "echap",
+        "book chapter",
+        "book-chapter",
+        "book section",
+        "chapter",
+        "inbook",
+        "incollection",
+        "book part",
+        "book-part",
+    ),
+    "conference paper": (
+        "conf",
+        "cpaper",
+        "conference paper",
+        "conference proceeding",
+        "conference proceedings",
+        "proceedings paper",
+        "proceedings article",
+        "proceedings-article",
+        "inproceedings",
+        "conference",
+    ),
     "conference abstract": ("abst", "meeting abstract", "conference abstract"),
     "proceedings": ("proceedings", "proceedings volume"),
     "thesis": ("thes", "thesis", "dissertation", "phdthesis", "mastersthesis"),
@@ -331,27 +367,48 @@ _DOC_TYPE.update({term: term for term in DOC_TYPES})  # a stored term reads back
 
 _LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
     # English name: ISO 639-1 and 639-2 (bibliographic and terminology) codes, and names
-    "English": ("en", "eng", "english"), "French": ("fr", "fre", "fra", "french", "francais"),
-    "German": ("de", "ger", "deu", "german", "deutsch"), "Spanish": ("es", "spa", "spanish", "espanol"),
-    "Italian": ("it", "ita", "italian"), "Portuguese": ("pt", "por", "portuguese"),
-    "Dutch": ("nl", "dut", "nld", "dutch"), "Chinese": ("zh", "chi", "zho", "chinese"),
-    "Japanese": ("ja", "jpn", "japanese"), "Korean": ("ko", "kor", "korean"),
-    "Russian": ("ru", "rus", "russian"), "Polish": ("pl", "pol", "polish"),
-    "Swedish": ("sv", "swe", "swedish"), "Danish": ("da", "dan", "danish"),
-    "Norwegian": ("no", "nor", "nob", "nno", "norwegian"), "Finnish": ("fi", "fin", "finnish"),
-    "Turkish": ("tr", "tur", "turkish"), "Arabic": ("ar", "ara", "arabic"),
-    "Hebrew": ("he", "heb", "hebrew"), "Czech": ("cs", "cze", "ces", "czech"),
-    "Hungarian": ("hu", "hun", "hungarian"), "Greek": ("el", "gre", "ell", "greek"),
-    "Persian": ("fa", "per", "fas", "persian"), "Croatian": ("hr", "hrv", "croatian"),
-    "Serbian": ("sr", "srp", "serbian"), "Ukrainian": ("uk", "ukr", "ukrainian"),
-    "Romanian": ("ro", "rum", "ron", "romanian"), "Slovak": ("sk", "slo", "slk", "slovak"),
-    "Slovenian": ("sl", "slv", "slovenian", "slovene"), "Bulgarian": ("bg", "bul", "bulgarian"),
-    "Lithuanian": ("lt", "lit", "lithuanian"), "Latvian": ("lv", "lav", "latvian"),
-    "Estonian": ("et", "est", "estonian"), "Icelandic": ("is", "ice", "isl", "icelandic"),
-    "Indonesian": ("id", "ind", "indonesian"), "Malay": ("ms", "may", "msa", "malay"),
-    "Thai": ("th", "tha", "thai"), "Vietnamese": ("vi", "vie", "vietnamese"),
-    "Hindi": ("hi", "hin", "hindi"), "Afrikaans": ("af", "afr", "afrikaans"),
-    "Catalan": ("ca", "cat", "catalan"), "Welsh": ("cy", "wel", "cym", "welsh"),
+    "English": ("en", "eng", "english"),
+    "French": ("fr", "fre", "fra", "french", "francais"),
+    "German": ("de", "ger", "deu", "german", "deutsch"),
+    "Spanish": ("es", "spa", "spanish", "espanol"),
+    "Italian": ("it", "ita", "italian"),
+    "Portuguese": ("pt", "por", "portuguese"),
+    "Dutch": ("nl", "dut", "nld", "dutch"),
+    "Chinese": ("zh", "chi", "zho", "chinese"),
+    "Japanese": ("ja", "jpn", "japanese"),
+    "Korean": ("ko", "kor", "korean"),
+    "Russian": ("ru", "rus", "russian"),
+    "Polish": ("pl", "pol", "polish"),
+    "Swedish": ("sv", "swe", "swedish"),
+    "Danish": ("da", "dan", "danish"),
+    "Norwegian": ("no", "nor", "nob", "nno", "norwegian"),
+    "Finnish": ("fi", "fin", "finnish"),
+    "Turkish": ("tr", "tur", "turkish"),
+    "Arabic": ("ar", "ara", "arabic"),
+    "Hebrew": ("he", "heb", "hebrew"),
+    "Czech": ("cs", "cze", "ces", "czech"),
+    "Hungarian": ("hu", "hun", "hungarian"),
+    "Greek": ("el", "gre", "ell", "greek"),
+    "Persian": ("fa", "per", "fas", "persian"),
+    "Croatian": ("hr", "hrv", "croatian"),
+    "Serbian": ("sr", "srp", "serbian"),
+    "Ukrainian": ("uk", "ukr", "ukrainian"),
+    "Romanian": ("ro", "rum", "ron", "romanian"),
+    "Slovak": ("sk", "slo", "slk", "slovak"),
+    "Slovenian": ("sl", "slv", "slovenian", "slovene"),
+    "Bulgarian": ("bg", "bul", "bulgarian"),
+    "Lithuanian": ("lt", "lit", "lithuanian"),
+    "Latvian": ("lv", "lav", "latvian"),
+    "Estonian": ("et", "est", "estonian"),
+    "Icelandic": ("is", "ice", "isl", "icelandic"),
+    "Indonesian": ("id", "ind", "indonesian"),
+    "Malay": ("ms", "may", "msa", "malay"),
+    "Thai": ("th", "tha", "thai"),
+    "Vietnamese": ("vi", "vie", "vietnamese"),
+    "Hindi": ("hi", "hin", "hindi"),
+    "Afrikaans": ("af", "afr", "afrikaans"),
+    "Catalan": ("ca", "cat", "catalan"),
+    "Welsh": ("cy", "wel", "cym", "welsh"),
     "Latin": ("la", "lat", "latin"),
 }
 _LANGUAGE = {name: term for term, names in _LANGUAGE_NAMES.items() for name in names}
@@ -391,8 +448,18 @@ def normalise_language(value: object) -> str | None:
 
 
 _KNOWN = frozenset(FIELDS) | {"start_page", "end_page"}
-_PLAIN = ("journal", "volume", "issue", "issn", "isbn", "publisher", "language", "doc_type", "url",
-          "source_id")
+_PLAIN = (
+    "journal",
+    "volume",
+    "issue",
+    "issn",
+    "isbn",
+    "publisher",
+    "language",
+    "doc_type",
+    "url",
+    "source_id",
+)
 
 
 def make_record(

@@ -72,17 +72,40 @@ def _search(review: Review, store: Store, notes: dict[str, str]) -> list[html.Se
     except ScopingError as exc:
         notes["search"] = f"The search log cannot be read: {exc}"
         return None
-    return [html.SearchRow(database=e.database, platform=e.interface or e.platform, method=e.method,
-                           date=e.date, query=e.query, limits=_limits(e.limits), hits=e.hit_count,
-                           retrieved=e.retrieved, status=e.status, reference=e.reference, note=e.note)
-            for e in entries] or None
+    return [
+        html.SearchRow(
+            database=e.database,
+            platform=e.interface or e.platform,
+            method=e.method,
+            date=e.date,
+            query=e.query,
+            limits=_limits(e.limits),
+            hits=e.hit_count,
+            retrieved=e.retrieved,
+            status=e.status,
+            reference=e.reference,
+            note=e.note,
+        )
+        for e in entries
+    ] or None
 
 
 def _imports_only(store: Store) -> list[html.SearchRow] | None:
-    return [html.SearchRow(database=imp.source, platform="", method="export", date=imp.imported_at,
-                           query="", limits="", hits=None, retrieved=imp.n_records,
-                           status="imported", reference=imp.file_name)
-            for imp in store.list_imports()] or None
+    return [
+        html.SearchRow(
+            database=imp.source,
+            platform="",
+            method="export",
+            date=imp.imported_at,
+            query="",
+            limits="",
+            hits=None,
+            retrieved=imp.n_records,
+            status="imported",
+            reference=imp.file_name,
+        )
+        for imp in store.list_imports()
+    ] or None
 
 
 # -- PRISMA --------------------------------------------------------------------------------
@@ -101,11 +124,23 @@ def _prisma(counts: PrismaCounts) -> html.PrismaData:
     ident = counts.identification
     add("identification.records_identified", "Records identified")
     for line in ident.databases:
-        rows.append((f"identification.databases:{line.name}", f"    {line.name}", line.n,
-                     "" if line.complete else "so far"))
+        rows.append(
+            (
+                f"identification.databases:{line.name}",
+                f"    {line.name}",
+                line.n,
+                "" if line.complete else "so far",
+            )
+        )
     for line in ident.registers:
-        rows.append((f"identification.registers:{line.name}", f"    {line.name} (register)", line.n,
-                     "" if line.complete else "so far"))
+        rows.append(
+            (
+                f"identification.registers:{line.name}",
+                f"    {line.name} (register)",
+                line.n,
+                "" if line.complete else "so far",
+            )
+        )
     add("identification.duplicates_removed", "Duplicate records removed")
     add("identification.automation_removed", "Records marked ineligible by automation tools")
     add("identification.other_removed", "Records removed for other reasons")
@@ -116,8 +151,14 @@ def _prisma(counts: PrismaCounts) -> html.PrismaData:
     add("screening.reports_assessed", "Reports assessed for eligibility")
     add("screening.reports_excluded", "Reports excluded")
     for line in counts.screening.reports_excluded_reasons:
-        rows.append((f"screening.reports_excluded_reasons:{line.name}", f"    {line.name}", line.n,
-                     "" if line.complete else "so far"))
+        rows.append(
+            (
+                f"screening.reports_excluded_reasons:{line.name}",
+                f"    {line.name}",
+                line.n,
+                "" if line.complete else "so far",
+            )
+        )
     if counts.other_methods is not None:
         add("other_methods.records_identified", "Records identified from other methods")
     add("included.studies", "Studies included in review")
@@ -140,8 +181,10 @@ def _overlap(store: Store, notes: dict[str, str]) -> html.OverlapData | None:
     except ScopingError as exc:
         notes["dedupe"] = f"De-duplication is not up to date: {exc}."
         return None
-    rows = [html.OverlapRow(s.source, s.records, s.works, s.unique_works, s.internal_duplicates)
-            for s in table.sources]
+    rows = [
+        html.OverlapRow(s.source, s.records, s.works, s.unique_works, s.internal_duplicates)
+        for s in table.sources
+    ]
     return html.OverlapData(rows, table.total_records, table.total_works, table.works_in_several_sources)
 
 
@@ -168,8 +211,10 @@ def _viewer(review: Review, protocol: Any, reviewer: str | None) -> str | None:
     if protocol is None:
         from scoping.errors import UsageError
 
-        raise UsageError(f"--reviewer needs a readable screening protocol ({review.protocol_path}) "
-                         "to check the name against")
+        raise UsageError(
+            f"--reviewer needs a readable screening protocol ({review.protocol_path}) "
+            "to check the name against"
+        )
     name: str = protocol.lead(reviewer).name
     return name
 
@@ -190,8 +235,11 @@ def _screening_finished(store: Store, protocol: Any) -> bool:
         allocated = {w for w, _ in screen_tables.assignments(store, stage)} & existing
         if stage == screen.FULL_TEXT:
             allocated &= eligible  # a lead took back the title-abstract inclusion
-        final = {w for w, o in screen.final_outcomes(store, stage).items()
-                 if o.outcome not in ("pending", "conflict")}
+        final = {
+            w
+            for w, o in screen.final_outcomes(store, stage).items()
+            if o.outcome not in ("pending", "conflict")
+        }
         if stage == screen.TITLE_ABSTRACT:
             final.update(screen_tables.automation_excluded(store, stage))
         if (eligible | allocated) - final:
@@ -206,8 +254,9 @@ def _screening_started(store: Store, protocol: Any) -> bool:
     return any(screen_tables.assignments(store, s) for s in screen.STAGES if s in protocol.stages)
 
 
-def _screening(store: Store, protocol: Any, notes: dict[str, str], viewer: str | None = None
-               ) -> tuple[list[html.StageProgress] | None, list[html.AgreementRow] | None]:
+def _screening(
+    store: Store, protocol: Any, notes: dict[str, str], viewer: str | None = None
+) -> tuple[list[html.StageProgress] | None, list[html.AgreementRow] | None]:
     """The team's progress and agreement, as a lead sees them (the caller checks blinding)."""
     from scoping import screen
 
@@ -217,20 +266,38 @@ def _screening(store: Store, protocol: Any, notes: dict[str, str], viewer: str |
         return None, None
     lead = viewer or protocol.leads[0].name
     stages = screen.status(store, protocol, lead)
-    progress = [html.StageProgress(
-        stage=s.stage,
-        reviewers=[html.ReviewerRow(r.reviewer, r.assigned, r.done, dict(r.decisions)) for r in s.reviewers],
-        works=s.works, allocated=s.allocated, outcomes=dict(s.outcomes or {}),
-    ) for s in stages]
+    progress = [
+        html.StageProgress(
+            stage=s.stage,
+            reviewers=[
+                html.ReviewerRow(r.reviewer, r.assigned, r.done, dict(r.decisions)) for r in s.reviewers
+            ],
+            works=s.works,
+            allocated=s.allocated,
+            outcomes=dict(s.outcomes or {}),
+        )
+        for s in stages
+    ]
     started = any(s.allocated for s in stages)
     agreement: list[html.AgreementRow] = []
     for s in stages:
         for pair in screen.team_agreement(store, protocol, lead, s.stage):
             f = pair.figures
-            agreement.append(html.AgreementRow(
-                stage=s.stage, first=pair.first, second=pair.second, n=f.n, percent=f.percent,
-                kappa=f.kappa, kappa_ci=f.kappa_ci, pabak=f.pabak, ac1=f.ac1, ac1_ci=f.ac1_ci,
-                label=f.label))
+            agreement.append(
+                html.AgreementRow(
+                    stage=s.stage,
+                    first=pair.first,
+                    second=pair.second,
+                    n=f.n,
+                    percent=f.percent,
+                    kappa=f.kappa,
+                    kappa_ci=f.kappa_ci,
+                    pabak=f.pabak,
+                    ac1=f.ac1,
+                    ac1_ci=f.ac1_ci,
+                    label=f.label,
+                )
+            )
     return (progress if started else None), (agreement or None)
 
 
@@ -265,8 +332,9 @@ def _included_stage(store: Store, protocol: Any) -> tuple[str | None, list[int]]
     return None, []
 
 
-def _included(store: Store, work_ids: list[int], topics: Mapping[str, list[str]]
-              ) -> list[html.IncludedSource]:
+def _included(
+    store: Store, work_ids: list[int], topics: Mapping[str, list[str]]
+) -> list[html.IncludedSource]:
     from scoping.dedupe.merge import merge_records
     from scoping.store import screen_tables
 
@@ -277,9 +345,17 @@ def _included(store: Store, work_ids: list[int], topics: Mapping[str, list[str]]
         value = {name: chosen.value for name, chosen in merged.fields.items()}
         doi = value.get("doi")
         labels = topics.get(f"work:{wid}") or (topics.get(f"doi:{doi}") if doi else None) or []
-        out.append(html.IncludedSource(
-            work=wid, title=value.get("title"), authors=list(value.get("authors") or []),
-            year=value.get("year"), journal=value.get("journal"), doi=doi, topics=list(labels)))
+        out.append(
+            html.IncludedSource(
+                work=wid,
+                title=value.get("title"),
+                authors=list(value.get("authors") or []),
+                year=value.get("year"),
+                journal=value.get("journal"),
+                doi=doi,
+                topics=list(labels),
+            )
+        )
     out.sort(key=lambda s: (-(s.year or 0), (s.title or "").casefold()))
     return out
 
@@ -299,8 +375,7 @@ def topic_counts(store: Store) -> list[tuple[str, int]] | None:
     if topics_tables.latest_fit_id(store) is None:
         return None
     state = workflow.load_fit(store).state
-    return [(topic.label, len(topic.members))
-            for topic in sorted(state.topics.values(), key=lambda t: t.id)]
+    return [(topic.label, len(topic.members)) for topic in sorted(state.topics.values(), key=lambda t: t.id)]
 
 
 def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None, dict[str, list[str]]]:
@@ -318,9 +393,16 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
         notes["topics"] = f"The topics cannot be read: {exc}"
         return None, {}
     state = loaded.state
-    rows = [html.TopicRow(ref=r["topic"], label=r["label"], works=r["works"],
-                          main_topic_of=r["main_topic_of"], top_terms=list(r["top_terms"])[:8])
-            for r in evidence.topic_rows(state)]
+    rows = [
+        html.TopicRow(
+            ref=r["topic"],
+            label=r["label"],
+            works=r["works"],
+            main_topic_of=r["main_topic_of"],
+            top_terms=list(r["top_terms"])[:8],
+        )
+        for r in evidence.topic_rows(state)
+    ]
     figures: list[html.Figure] = []
     network: html.Figure | None = None
     works = loaded.works_by_key
@@ -328,16 +410,27 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
     with tempfile.TemporaryDirectory(prefix="scoping-report-") as tmp:
         if years and state.topics:
             table = evidence.cross_table(state, years, columns=evidence.year_columns(years))
-            path = evidence.draw_heatmap(table, Path(tmp) / "topic_year.png",
-                                         title="Works by topic and publication year", xlabel="year")
-            figures.append(html.Figure("Evidence map: included works by topic and publication year.",
-                                       path.read_bytes()))
+            path = evidence.draw_heatmap(
+                table,
+                Path(tmp) / "topic_year.png",
+                title="Works by topic and publication year",
+                xlabel="year",
+            )
+            figures.append(
+                html.Figure("Evidence map: included works by topic and publication year.", path.read_bytes())
+            )
         if state.topics:
-            path = evidence.draw_network(evidence.cooccurrence_graph(state), Path(tmp) / "network.png",
-                                         title="Topics and the works they share")
-            network = html.Figure("Topic co-occurrence network: each circle is a topic, sized by its "
-                                  "works; a line joins two topics that share works, thicker the "
-                                  "more they share.", path.read_bytes())
+            path = evidence.draw_network(
+                evidence.cooccurrence_graph(state),
+                Path(tmp) / "network.png",
+                title="Topics and the works they share",
+            )
+            network = html.Figure(
+                "Topic co-occurrence network: each circle is a topic, sized by its "
+                "works; a line joins two topics that share works, thicker the "
+                "more they share.",
+                path.read_bytes(),
+            )
     # the same document types, in the same vocabulary, as outputs/topics/topic_doctype.csv
     types = {k: [t] for k, w in works.items() if (t := workflow.doc_type_term(w.doc_type))}
     doc_types = None
@@ -345,23 +438,36 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
         by_type = evidence.cross_table(state, types)
         doc_types = html.CrossTab(
             columns=list(by_type.columns),
-            rows=[(f"T{tid}", label, [int(n) for n in by_type.counts[i]])
-                  for i, (tid, label) in enumerate(zip(by_type.topics, by_type.labels, strict=True))])
+            rows=[
+                (f"T{tid}", label, [int(n) for n in by_type.counts[i]])
+                for i, (tid, label) in enumerate(zip(by_type.topics, by_type.labels, strict=True))
+            ],
+        )
     info = {k: {"year": w.year, "title": w.title, "doi": w.doi} for k, w in works.items()}
     representative: dict[str, html.TopicWorks] = {}
     for row in evidence.ranked_works(state, info):
         topic = representative.setdefault(row["topic"], html.TopicWorks(row["topic"], row["label"], []))
         if row["rank"] <= REPRESENTATIVE:
-            topic.works.append(html.RepresentativeWork(title=row["title"] or None,
-                                                       year=row["year"] or None, doi=row["doi"] or None))
+            topic.works.append(
+                html.RepresentativeWork(
+                    title=row["title"] or None, year=row["year"] or None, doi=row["doi"] or None
+                )
+            )
     labels = {t.id: f"{t.ref} {t.label}" for t in state.topics.values()}
     by_work = {w: [labels[t] for t in tids] for w, tids in state.memberships().items()}
     for key, w in works.items():
         if w.doi and key in by_work:
             by_work.setdefault(f"doi:{w.doi}", by_work[key])
-    data = html.TopicsData(fit=loaded.fit.id, source=loaded.fit.source, n_works=len(loaded.works),
-                           topics=rows, figures=figures, doc_types=doc_types, network=network,
-                           representative=[t for t in representative.values() if t.works])
+    data = html.TopicsData(
+        fit=loaded.fit.id,
+        source=loaded.fit.source,
+        n_works=len(loaded.works),
+        topics=rows,
+        figures=figures,
+        doc_types=doc_types,
+        network=network,
+        representative=[t for t in representative.values() if t.works],
+    )
     return data, by_work
 
 
@@ -384,8 +490,9 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
         title = review_title(review)
     except ScopingError:
         title = None
-    data = html.ReportData(title=title, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                           notes=notes)
+    data = html.ReportData(
+        title=title, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), notes=notes
+    )
     try:
         counts = prisma_counts(review, topics=topic_counts)
     except ScopingError as exc:
@@ -396,8 +503,12 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
         if counts is not None and store.count_records():
             data.prisma = _prisma(counts)
         data.overlap = _overlap(store, notes)
-        if (protocol is not None and viewer is None and _screening_started(store, protocol)
-                and not _screening_finished(store, protocol)):
+        if (
+            protocol is not None
+            and viewer is None
+            and _screening_started(store, protocol)
+            and not _screening_finished(store, protocol)
+        ):
             data.screening_blinded = True
         else:
             data.screening, data.agreement = _screening(store, protocol, notes, viewer)
@@ -408,15 +519,18 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
         if work_ids:
             data.included = _included(store, work_ids, by_work)
             if stage != "full-text" and protocol is not None and "full-text" in protocol.stages:
-                data.included_note = ("These passed title-abstract screening; full-text screening "
-                                      "has not included any source yet, so none is final.")
+                data.included_note = (
+                    "These passed title-abstract screening; full-text screening "
+                    "has not included any source yet, so none is final."
+                )
         elif stage is not None:
             notes["included"] = f"No source is included at {stage} yet."
     return data
 
 
-def build_report(review: Review, out: str | os.PathLike[str] | None = None, *,
-                 reviewer: str | None = None) -> Path:
+def build_report(
+    review: Review, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None
+) -> Path:
     """Write the report page to ``out`` (default ``outputs/report.html``), whole or not at all.
 
     ``reviewer``: the lead asking (see :func:`gather`); a reviewer's name is refused.

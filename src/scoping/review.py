@@ -122,6 +122,5 @@ def find_review(start: str | os.PathLike[str] | None = None, *, db: str | None =
         ).is_file():
             return Review(root=folder, db=db)
     raise ReviewFolderError(
-        f"{here} is not inside a review folder; run 'scoping init DIR' to make one, "
-        "or pass --review DIR"
+        f"{here} is not inside a review folder; run 'scoping init DIR' to make one, or pass --review DIR"
     )

@@ -36,16 +36,26 @@ err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
-_PHASES = {"reading": "Reading records", "preparing": "Preparing keys", "comparing": "Comparing pairs",
-           "grouping": "Grouping into works", "saving": "Saving works"}
+_PHASES = {
+    "reading": "Reading records",
+    "preparing": "Preparing keys",
+    "comparing": "Comparing pairs",
+    "grouping": "Grouping into works",
+    "saving": "Saving works",
+}
 
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
     tasks: dict[str, TaskID] = {}
 
@@ -60,12 +70,22 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 @cli.group("dedupe", invoke_without_command=True)
-@click.option("--rebuild", is_flag=True,
-              help="Compute every automatic link afresh (people's decisions still hold).")
-@click.option("--review", "review_dir", type=click.Path(file_okay=False), default=None,
-              help="The review folder (default: the current folder or its nearest parent).")
-@click.option("--db", default=None, metavar="URL",
-              help="Database URL or SQLite file [env SCOPING_DB; default screening/review.db].")
+@click.option(
+    "--rebuild", is_flag=True, help="Compute every automatic link afresh (people's decisions still hold)."
+)
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The review folder (default: the current folder or its nearest parent).",
+)
+@click.option(
+    "--db",
+    default=None,
+    metavar="URL",
+    help="Database URL or SQLite file [env SCOPING_DB; default screening/review.db].",
+)
 @click.pass_context
 def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: str | None) -> None:
     """Link the records of each publication into one work (run without a subcommand).
@@ -103,23 +123,31 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
     seconds = sum(report.seconds.values())
     done = "Rebuilt the works of" if rebuild else "De-duplicated"
     out.print(f"{done} {report.n_records:,} records ({report.n_new:,} new) in {seconds:.1f} s")
-    out.print(f"  works: {report.n_works:,} ({report.n_linked_records:,} records share a work "
-              "with another record)")
-    out.print(f"  links: {report.n_duplicate_pairs:,} duplicate pairs; "
-              f"{report.n_uncertain_pairs:,} doubtful pairs kept for review")
+    out.print(
+        f"  works: {report.n_works:,} ({report.n_linked_records:,} records share a work with another record)"
+    )
+    out.print(
+        f"  links: {report.n_duplicate_pairs:,} duplicate pairs; "
+        f"{report.n_uncertain_pairs:,} doubtful pairs kept for review"
+    )
     if report.n_refused:
-        out.print(f"  {report.n_refused:,} links refused because they would chain conflicting records "
-                  "(kept for review)")
+        out.print(
+            f"  {report.n_refused:,} links refused because they would chain conflicting records "
+            "(kept for review)"
+        )
     for name, ids in sorted(report.problems.items()):
         what = _PROBLEMS.get(name, "not compared by title")
-        out.print(f"  {_plural(len(ids), 'record')} with {name}: {what} (e.g. record"
-                  f"{'s' if len(ids) > 1 else ''} {', '.join(str(i) for i in ids[:5])})")
+        out.print(
+            f"  {_plural(len(ids), 'record')} with {name}: {what} (e.g. record"
+            f"{'s' if len(ids) > 1 else ''} {', '.join(str(i) for i in ids[:5])})"
+        )
     if report.large_blocks:
-        shown = ", ".join(f"{kind} {key!r} ({size:,} records)" for kind, key, size
-                          in report.large_blocks[:3])
+        shown = ", ".join(f"{kind} {key!r} ({size:,} records)" for kind, key, size in report.large_blocks[:3])
         more = len(report.large_blocks) - 3
-        out.print(f"  {_plural(len(report.large_blocks), 'large block')} compared with near neighbours only: "
-                  f"{shown}{f' and {more:,} more' if more > 0 else ''}")
+        out.print(
+            f"  {_plural(len(report.large_blocks), 'large block')} compared with near neighbours only: "
+            f"{shown}{f' and {more:,} more' if more > 0 else ''}"
+        )
     if pending:
         out.print(f"Next: 'scoping dedupe review' to decide the {pending:,} doubtful pairs waiting")
 
@@ -136,12 +164,33 @@ _PROBLEMS = {
 
 # -- show ------------------------------------------------------------------------------------
 
-_SHOWN = ("title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
-          "source_id", "doc_type")
-_FIELD_NAMES = {"title": "title", "authors": "authors", "first_author": "first author",
-                "year": "year", "journal": "journal", "volume": "volume", "issue": "issue",
-                "pages": "first page", "page_range": "page range", "doi": "DOI", "pmid": "PMID",
-                "abstract": "abstract"}
+_SHOWN = (
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "source_id",
+    "doc_type",
+)
+_FIELD_NAMES = {
+    "title": "title",
+    "authors": "authors",
+    "first_author": "first author",
+    "year": "year",
+    "journal": "journal",
+    "volume": "volume",
+    "issue": "issue",
+    "pages": "first page",
+    "page_range": "page range",
+    "doi": "DOI",
+    "pmid": "PMID",
+    "abstract": "abstract",
+}
 
 
 def _cell(record: Record, name: str) -> str:
@@ -160,15 +209,26 @@ def explain(pair: PairRow) -> str:
     fields = pair.fields
     agreed: list[str] = []
     differed: list[str] = []
-    for name in ("title", "authors", "first_author", "year", "journal", "volume", "issue", "pages",
-                 "page_range", "doi", "pmid", "abstract"):
+    for name in (
+        "title",
+        "authors",
+        "first_author",
+        "year",
+        "journal",
+        "volume",
+        "issue",
+        "pages",
+        "page_range",
+        "doi",
+        "pmid",
+        "abstract",
+    ):
         if name not in fields:
             continue
         value = fields[name]
         label = _FIELD_NAMES[name]
         if name == "year":
-            (agreed if value == 0 else differed).append(
-                "year" if value == 0 else f"year (±{value})")
+            (agreed if value == 0 else differed).append("year" if value == 0 else f"year (±{value})")
         elif isinstance(value, bool):
             (agreed if value else differed).append(label)
         elif isinstance(value, (int, float)):
@@ -263,10 +323,13 @@ _KEYS = {"s": "same", "d": "different", "k": "skip", "u": "undo", "q": "quit"}
 
 
 @dedupe_group.command("review")
-@click.option("--reviewer", default=None, metavar="NAME",
-              help=f"Who decides [env {REVIEWER_ENV}; default: the login name].")
-@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Stop after N pairs.")
+@click.option(
+    "--reviewer",
+    default=None,
+    metavar="NAME",
+    help=f"Who decides [env {REVIEWER_ENV}; default: the login name].",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Stop after N pairs.")
 @review_options
 def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Review]) -> None:
     """Decide the doubtful pairs one by one in the terminal.
@@ -287,8 +350,10 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
         if not queue:
             out.print("No doubtful pairs wait for review.")
             return
-        out.print(f"{len(queue):,} doubtful pair{'s' if len(queue) != 1 else ''} to review "
-                  f"as {who} (s = same work, d = different, k = skip, u = undo, q = quit)")
+        out.print(
+            f"{len(queue):,} doubtful pair{'s' if len(queue) != 1 else ''} to review "
+            f"as {who} (s = same work, d = different, k = skip, u = undo, q = quit)"
+        )
         history: list[tuple[int, Applied]] = []
         position = 0
         counts = {"same": 0, "different": 0, "skip": 0}
@@ -298,12 +363,15 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
                 position += 1  # joined meanwhile through another decision
                 continue
             out.print()
-            out.print(f"Pair {position + 1} of {len(queue)}: "
-                      f"record {item.pair.record_a} - record {item.pair.record_b}")
+            out.print(
+                f"Pair {position + 1} of {len(queue)}: "
+                f"record {item.pair.record_a} - record {item.pair.record_b}"
+            )
             out.print(_side_by_side([item.a, item.b]))
             out.print(f"  {explain(item.pair)}")
-            answer = click.prompt("Same work? [s/d/k/u/q]", type=click.Choice(list(_KEYS)),
-                                  show_choices=False, err=False)
+            answer = click.prompt(
+                "Same work? [s/d/k/u/q]", type=click.Choice(list(_KEYS)), show_choices=False, err=False
+            )
             action = _KEYS[answer]
             if action == "quit":
                 break
@@ -316,14 +384,12 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
                 counts[last.decision] -= 1
                 out.print(f"Undid '{last.decision}' for records {last.record_a} - {last.record_b}.")
                 continue
-            applied = api.decide_pair(store, item.pair.record_a, item.pair.record_b, action,
-                                      reviewer=who)
+            applied = api.decide_pair(store, item.pair.record_a, item.pair.record_b, action, reviewer=who)
             history.append((position, applied))
             counts[action] += 1
             position += 1
     out.print()
-    out.print(f"Stored {counts['same']} same, {counts['different']} different, "
-              f"{counts['skip']} skipped.")
+    out.print(f"Stored {counts['same']} same, {counts['different']} different, {counts['skip']} skipped.")
 
 
 # -- undo ------------------------------------------------------------------------------------
@@ -331,8 +397,13 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
 
 @dedupe_group.command("undo")
 @click.argument("work", type=int)
-@click.option("--by", "by", default=None, metavar="NAME",
-              help=f"Who splits it [env {REVIEWER_ENV}; default: the login name].")
+@click.option(
+    "--by",
+    "by",
+    default=None,
+    metavar="NAME",
+    help=f"Who splits it [env {REVIEWER_ENV}; default: the login name].",
+)
 @review_options
 def undo_cmd(work: int, by: str | None, review: Callable[[], Review]) -> None:
     """Split WORK back into its records, and keep them apart in later runs.
@@ -351,8 +422,10 @@ def undo_cmd(work: int, by: str | None, review: Callable[[], Review]) -> None:
     if len(members) == 1:
         out.print(f"Work {work} has a single record ({members[0]}); nothing to split.")
         return
-    out.print(f"Split work {work} into {len(members)} works: records "
-              f"{', '.join(str(m) for m in members)}; later runs keep them apart.")
+    out.print(
+        f"Split work {work} into {len(members)} works: records "
+        f"{', '.join(str(m) for m in members)}; later runs keep them apart."
+    )
 
 
 # -- groups and overlap ----------------------------------------------------------------------
@@ -373,8 +446,13 @@ def _write_atomically(target: Path, write: Callable[[TextIO], Any]) -> Any:
 
 
 @dedupe_group.command("groups")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
-              help="The CSV file to write (written whole or not at all).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The CSV file to write (written whole or not at all).",
+)
 @review_options
 def groups_cmd(out_path: str, review: Callable[[], Review]) -> None:
     """Write one row per record with its work: source_id, work_id, record_id, source.
@@ -396,13 +474,20 @@ def groups_cmd(out_path: str, review: Callable[[], Review]) -> None:
                 yield row
 
         n = _write_atomically(target, lambda stream: api.write_groups_csv(rows(), stream))
-    out.print(f"Wrote {n:,} record{'' if n == 1 else 's'} in {len(works):,} "
-              f"work{'' if len(works) == 1 else 's'} to {target}")
+    out.print(
+        f"Wrote {n:,} record{'' if n == 1 else 's'} in {len(works):,} "
+        f"work{'' if len(works) == 1 else 's'} to {target}"
+    )
 
 
 @dedupe_group.command("overlap")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
-              help="The CSV file to write [default: outputs/dedupe-overlap.csv].")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The CSV file to write [default: outputs/dedupe-overlap.csv].",
+)
 @review_options
 def overlap_cmd(out_path: str | None, review: Callable[[], Review]) -> None:
     """How many works each database contributed, and how many only it found.
@@ -420,15 +505,26 @@ def overlap_cmd(out_path: str | None, review: Callable[[], Review]) -> None:
         table = api.overlap(store)
     _write_atomically(target, lambda stream: api.write_overlap_csv(table, stream))
     view = Table(title="Works by database", title_justify="left")
-    for column in ("database", "records", "works", "only here", "share only here",
-                   "internal duplicates"):
+    for column in ("database", "records", "works", "only here", "share only here", "internal duplicates"):
         view.add_column(column, justify="left" if column == "database" else "right")
     for s in table.sources:
-        view.add_row(s.source, f"{s.records:,}", f"{s.works:,}", f"{s.unique_works:,}",
-                     f"{s.unique_share:.0%}", f"{s.internal_duplicates:,}")
-    view.add_row("all", f"{table.total_records:,}", f"{table.total_works:,}",
-                 f"{sum(s.unique_works for s in table.sources):,}", "",
-                 f"{sum(s.internal_duplicates for s in table.sources):,}", style="bold")
+        view.add_row(
+            s.source,
+            f"{s.records:,}",
+            f"{s.works:,}",
+            f"{s.unique_works:,}",
+            f"{s.unique_share:.0%}",
+            f"{s.internal_duplicates:,}",
+        )
+    view.add_row(
+        "all",
+        f"{table.total_records:,}",
+        f"{table.total_works:,}",
+        f"{sum(s.unique_works for s in table.sources):,}",
+        "",
+        f"{sum(s.internal_duplicates for s in table.sources):,}",
+        style="bold",
+    )
     out.print(view)
     out.print(f"{table.works_in_several_sources:,} works were found in more than one database.")
     out.print(f"Wrote {target}")

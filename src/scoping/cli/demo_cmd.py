@@ -13,8 +13,11 @@ out = Console(highlight=False, soft_wrap=True, markup=False)
 
 @cli.command("demo")
 @click.argument("directory", type=click.Path(file_okay=False), default="demo-review")
-@click.option("--replace", is_flag=True,
-              help="Delete an earlier demo review in DIRECTORY first (never any other folder).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Delete an earlier demo review in DIRECTORY first (never any other folder).",
+)
 def demo_cmd(directory: str, replace: bool) -> None:
     """Build a demo review in DIRECTORY (default: demo-review) from bundled real data.
 
@@ -37,15 +40,21 @@ def demo_cmd(directory: str, replace: bool) -> None:
         table.add_row(name, f"{n:,}")
     table.add_row("total", f"{result.total_records:,}", style="bold")
     out.print(table)
-    out.print(f"De-duplicated into {result.works:,} works "
-              f"({result.total_records - result.works:,} duplicate records linked, none deleted)")
+    out.print(
+        f"De-duplicated into {result.works:,} works "
+        f"({result.total_records - result.works:,} duplicate records linked, none deleted)"
+    )
     if result.screening is not None:
         for stage, made in result.screening.decisions.items():
-            out.print(f"Screened {stage}: {made:,} simulated decisions, "
-                      f"{result.screening.conflicts.get(stage, 0):,} conflicts settled by the lead")
+            out.print(
+                f"Screened {stage}: {made:,} simulated decisions, "
+                f"{result.screening.conflicts.get(stage, 0):,} conflicts settled by the lead"
+            )
     if result.topics:
-        out.print(f"Topics over the included works ({len(result.topics)}, provisional labels; "
-                  "works may belong to several):")
+        out.print(
+            f"Topics over the included works ({len(result.topics)}, provisional labels; "
+            "works may belong to several):"
+        )
         for ref, label, n in result.topics:
             out.print(f"  {ref:>4}  {n:>4}  {label}")
     if result.prisma is not None:

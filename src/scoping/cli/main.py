@@ -40,11 +40,20 @@ class State:
 def review_options(func: F) -> F:
     """Add ``--review`` and ``--db`` to a command (they may also come before the command)."""
 
-    @click.option("--review", "review_dir", type=click.Path(file_okay=False), default=None,
-                  help="The review folder (default: the current folder or its nearest parent).")
-    @click.option("--db", default=None, metavar="URL",
-                  help="Database: a PostgreSQL URL for teams, or an SQLite file "
-                       "[env SCOPING_DB; default screening/review.db].")
+    @click.option(
+        "--review",
+        "review_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="The review folder (default: the current folder or its nearest parent).",
+    )
+    @click.option(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="Database: a PostgreSQL URL for teams, or an SQLite file "
+        "[env SCOPING_DB; default screening/review.db].",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, review_dir: str | None, db: str | None, **kwargs: Any) -> Any:
         state = click.get_current_context().find_object(State)
@@ -61,13 +70,23 @@ def _locate(review_dir: str | None, db: str | None) -> Callable[[], Review]:
     return lambda: find_review(review_dir, db=db)
 
 
-@click.group(cls=ScopingGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                                  "max_content_width": 100})
+@click.group(
+    cls=ScopingGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="scoping")
-@click.option("--review", "review_dir", type=click.Path(file_okay=False), default=None,
-              help="The review folder (default: the current folder or its nearest parent).")
-@click.option("--db", default=None, metavar="URL",
-              help="Database URL or SQLite file [env SCOPING_DB; default screening/review.db].")
+@click.option(
+    "--review",
+    "review_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The review folder (default: the current folder or its nearest parent).",
+)
+@click.option(
+    "--db",
+    default=None,
+    metavar="URL",
+    help="Database URL or SQLite file [env SCOPING_DB; default screening/review.db].",
+)
 @click.pass_context
 def cli(ctx: click.Context, review_dir: str | None, db: str | None) -> None:
     """Scoping reviews and evidence maps, from search to PRISMA, in one auditable workflow.

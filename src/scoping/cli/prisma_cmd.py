@@ -27,31 +27,55 @@ def _summary(counts: PrismaCounts) -> list[str]:
     def n(value: int | None) -> str:
         return "not known" if value is None else f"{value:,}"
 
-    lines = [f"Records identified: {n(ident.records_identified.n)}"
-             + (f" (+ {n(counts.other_methods.records_identified.n)} from other methods)"
-                if counts.other_methods is not None else ""),
-             f"Records screened: {n(counts.screening.records_screened.n)}",
-             f"Studies included: {n(inc.studies.n)} (reports: {n(inc.reports.n)})"]
+    lines = [
+        f"Records identified: {n(ident.records_identified.n)}"
+        + (
+            f" (+ {n(counts.other_methods.records_identified.n)} from other methods)"
+            if counts.other_methods is not None
+            else ""
+        ),
+        f"Records screened: {n(counts.screening.records_screened.n)}",
+        f"Studies included: {n(inc.studies.n)} (reports: {n(inc.reports.n)})",
+    ]
     if inc.topics:
         lines.append("Topics: " + ", ".join(f"{t.name} {t.n:,}" for t in inc.topics))
     return lines
 
 
 @cli.command("prisma")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
-              help="Write only this format (default: all of svg, png, pdf, json and csv).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True), default=None,
-              metavar="FILE",
-              help="Write to FILE instead of outputs/prisma.<format> ('-': json or csv to the "
-                   "terminal). The format comes from --format or FILE's suffix.")
-@click.option("--dpi", type=click.IntRange(50, 1200), default=300, show_default=True,
-              help="Resolution of the PNG (300 or more for print).")
-@click.option("--screening-reasons", is_flag=True,
-              help="List the reasons of records excluded at title-abstract in the diagram too "
-                   "(the template shows only their number; the JSON always has them).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    default=None,
+    help="Write only this format (default: all of svg, png, pdf, json and csv).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    metavar="FILE",
+    help="Write to FILE instead of outputs/prisma.<format> ('-': json or csv to the "
+    "terminal). The format comes from --format or FILE's suffix.",
+)
+@click.option(
+    "--dpi",
+    type=click.IntRange(50, 1200),
+    default=300,
+    show_default=True,
+    help="Resolution of the PNG (300 or more for print).",
+)
+@click.option(
+    "--screening-reasons",
+    is_flag=True,
+    help="List the reasons of records excluded at title-abstract in the diagram too "
+    "(the template shows only their number; the JSON always has them).",
+)
 @review_options
-def prisma_cmd(fmt: str | None, out_path: str | None, dpi: int, screening_reasons: bool,
-               review: Callable[[], Review]) -> None:
+def prisma_cmd(
+    fmt: str | None, out_path: str | None, dpi: int, screening_reasons: bool, review: Callable[[], Review]
+) -> None:
     """Make the PRISMA 2020 flow diagram and its counts from the store.
 
     Every number is derived from the store: records identified per database (and per other
@@ -83,16 +107,19 @@ def prisma_cmd(fmt: str | None, out_path: str | None, dpi: int, screening_reason
     if out_path is not None:
         suffix = Path(out_path).suffix.lstrip(".").lower()
         if fmt is not None and suffix in OUTPUT_FORMATS and suffix != fmt:
-            raise UsageError(f"--out {out_path} ends in .{suffix} but --format is {fmt}; make "
-                             f"them agree (e.g. --out {Path(out_path).with_suffix('.' + fmt)})")
+            raise UsageError(
+                f"--out {out_path} ends in .{suffix} but --format is {fmt}; make "
+                f"them agree (e.g. --out {Path(out_path).with_suffix('.' + fmt)})"
+            )
         folder = Path(out_path).parent
         if not folder.exists():  # e.g. --out report/figure-1.pdf in a fresh review folder
             try:
                 folder.mkdir(parents=True)
             except OSError as exc:
                 raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
-    result = make_prisma(target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons,
-                         topics=topic_counts)
+    result = make_prisma(
+        target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons, topics=topic_counts
+    )
     for line in _summary(result.counts):
         out.print(line)
     for note in result.counts.notes:

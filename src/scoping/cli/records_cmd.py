@@ -28,8 +28,12 @@ err = Console(stderr=True, highlight=False, markup=False)
 
 @cli.command("init")
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--db", default=None, metavar="URL",
-              help="Use this database instead of screening/review.db (a PostgreSQL URL for teams).")
+@click.option(
+    "--db",
+    default=None,
+    metavar="URL",
+    help="Use this database instead of screening/review.db (a PostgreSQL URL for teams).",
+)
 def init_cmd(directory: str, db: str | None) -> None:
     """Create a review folder in DIRECTORY.
 
@@ -50,30 +54,55 @@ def init_cmd(directory: str, db: str | None) -> None:
         out.print("         (pass --db or set SCOPING_DB to this URL for every later command)")
     else:
         out.print(f"  store  {review.database}")
-    out.print(f"Next: export records from each database and run "
-              f"'scoping import FILE --source NAME' in {directory}")
+    out.print(
+        f"Next: export records from each database and run 'scoping import FILE --source NAME' in {directory}"
+    )
 
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
 
 
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--source", required=True, metavar="NAME",
-              help='The database the files were exported from, e.g. "PsycINFO" or "MEDLINE".')
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
-              help="The file format (default: detected from the content).")
-@click.option("--encoding", default=None, metavar="NAME",
-              help="Text encoding, for files not in UTF-8/UTF-16 with BOM (e.g. cp1252, latin-1).")
+@click.option(
+    "--source",
+    required=True,
+    metavar="NAME",
+    help='The database the files were exported from, e.g. "PsycINFO" or "MEDLINE".',
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="The file format (default: detected from the content).",
+)
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="Text encoding, for files not in UTF-8/UTF-16 with BOM (e.g. cp1252, latin-1).",
+)
 @click.option("--again", is_flag=True, help="Import a file even if the same content was imported before.")
 @review_options
-def import_cmd(files: tuple[str, ...], source: str, fmt: str | None, encoding: str | None,
-               again: bool, review: Callable[[], Review]) -> None:
+def import_cmd(
+    files: tuple[str, ...],
+    source: str,
+    fmt: str | None,
+    encoding: str | None,
+    again: bool,
+    review: Callable[[], Review],
+) -> None:
     """Import exported records from FILES, tagged with the database they came from.
 
     Formats are detected from the content: RIS (all common dialects), PubMed/MEDLINE text
@@ -115,11 +144,18 @@ def import_cmd(files: tuple[str, ...], source: str, fmt: str | None, encoding: s
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of stored records.")
 @click.option("--source", default=None, metavar="NAME", help="Only records from this database.")
 @click.option("--imports", "show_imports", is_flag=True, help="List every imported file.")
-@click.option("--list", "list_n", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Show the first N records (id, source, year, first author, title).")
+@click.option(
+    "--list",
+    "list_n",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Show the first N records (id, source, year, first author, title).",
+)
 @review_options
-def records_cmd(count_only: bool, source: str | None, show_imports: bool, list_n: int | None,
-                review: Callable[[], Review]) -> None:
+def records_cmd(
+    count_only: bool, source: str | None, show_imports: bool, list_n: int | None, review: Callable[[], Review]
+) -> None:
     """Count and list the stored records, by database and by import.
 
     \b
@@ -159,30 +195,51 @@ def _list_imports(store: Store) -> None:
     for column in ("id", "database", "file", "format", "records", "imported (UTC)", "sha256"):
         table.add_column(column, justify="right" if column in ("id", "records") else "left")
     for row in store.list_imports():
-        table.add_row(str(row.id), row.source, row.file_name, row.format, f"{row.n_records:,}",
-                      row.imported_at[:19].replace("T", " "), row.sha256[:12])
+        table.add_row(
+            str(row.id),
+            row.source,
+            row.file_name,
+            row.format,
+            f"{row.n_records:,}",
+            row.imported_at[:19].replace("T", " "),
+            row.sha256[:12],
+        )
     out.print(table)
 
 
 def _list_records(store: Store, source: str | None, limit: int) -> None:
     table = Table(show_lines=False)
     for column in ("id", "database", "year", "first author", "title"):
-        table.add_column(column, overflow="fold" if column == "title" else "ellipsis",
-                         justify="right" if column == "id" else "left")
+        table.add_column(
+            column,
+            overflow="fold" if column == "title" else "ellipsis",
+            justify="right" if column == "id" else "left",
+        )
     for shown, stored in enumerate(store.iter_records(source=source, batch=max(limit, 1))):
         if shown >= limit:
             break
         rec = stored.record
-        table.add_row(str(stored.id), stored.source, str(rec.year or ""),
-                      rec.authors[0] if rec.authors else "", rec.title or "(no title)")
+        table.add_row(
+            str(stored.id),
+            stored.source,
+            str(rec.year or ""),
+            rec.authors[0] if rec.authors else "",
+            rec.title or "(no title)",
+        )
     out.print(table)
 
 
 @cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(sorted(EXPORT_FORMATS)), required=True,
-              help="Output format.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
-              help="The file to write (written whole or not at all).")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(EXPORT_FORMATS)), required=True, help="Output format."
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The file to write (written whole or not at all).",
+)
 @click.option("--source", default=None, metavar="NAME", help="Only records from this database.")
 @review_options
 def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[], Review]) -> None:

@@ -17,12 +17,23 @@ REVIEWER_ENV = "SCOPING_REVIEWER"
 
 
 @cli.command("report")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="Write the page to FILE instead of outputs/report.html.")
-@click.option("--reviewer", envvar=REVIEWER_ENV, default=None, metavar="LEAD",
-              help="Who you are, as named in screening/protocol.toml: a lead sees each reviewer's "
-                   "progress and the agreement while screening is under way "
-                   "[env SCOPING_REVIEWER].")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write the page to FILE instead of outputs/report.html.",
+)
+@click.option(
+    "--reviewer",
+    envvar=REVIEWER_ENV,
+    default=None,
+    metavar="LEAD",
+    help="Who you are, as named in screening/protocol.toml: a lead sees each reviewer's "
+    "progress and the agreement while screening is under way "
+    "[env SCOPING_REVIEWER].",
+)
 @review_options
 def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], Review]) -> None:
     """Write the review report: one self-contained HTML page for screen and print.

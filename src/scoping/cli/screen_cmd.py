@@ -48,14 +48,19 @@ def _print_table(table: Table) -> None:
 
 def _reviewer_option(metavar: str = "NAME") -> Callable[[Any], Any]:
     return click.option(
-        "--reviewer", envvar=REVIEWER_ENV, default=None, metavar=metavar,
-        help="Who you are, as named in screening/protocol.toml [env SCOPING_REVIEWER].")
+        "--reviewer",
+        envvar=REVIEWER_ENV,
+        default=None,
+        metavar=metavar,
+        help="Who you are, as named in screening/protocol.toml [env SCOPING_REVIEWER].",
+    )
 
 
 def _stage_option(default: str | None = TITLE_ABSTRACT) -> Callable[[Any], Any]:
     shown = f" [default: {default}]" if default else " [default: every stage in the protocol]"
-    return click.option("--stage", type=click.Choice(STAGES), default=default,
-                        help=f"The screening stage{shown}.")
+    return click.option(
+        "--stage", type=click.Choice(STAGES), default=default, help=f"The screening stage{shown}."
+    )
 
 
 def _open(review: Callable[[], Review]) -> tuple[Review, Protocol]:
@@ -95,21 +100,23 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
     """
     target, protocol = _open(review)
     with target.open_store() as store:
-        results = screen.assign_works(store, protocol, reviewer or "",
-                                      [stage] if stage else None)
+        results = screen.assign_works(store, protocol, reviewer or "", [stage] if stage else None)
     for result in results:
         if result.eligible == 0 and result.stage == FULL_TEXT:
-            out.print(f"{result.stage}: nothing to allocate (no work is included at "
-                      "title-abstract yet)")
+            out.print(f"{result.stage}: nothing to allocate (no work is included at title-abstract yet)")
             continue
         single = result.added_works - result.added_dual
         if result.added_works:
-            out.print(f"{result.stage}: allocated {result.added_works:,} new works "
-                      f"({result.added_dual:,} to two reviewers, {single:,} to one); "
-                      f"{result.assigned_works:,} of {result.eligible:,} works are allocated")
+            out.print(
+                f"{result.stage}: allocated {result.added_works:,} new works "
+                f"({result.added_dual:,} to two reviewers, {single:,} to one); "
+                f"{result.assigned_works:,} of {result.eligible:,} works are allocated"
+            )
         else:
-            out.print(f"{result.stage}: nothing new to allocate; {result.assigned_works:,} of "
-                      f"{result.eligible:,} works are allocated")
+            out.print(
+                f"{result.stage}: nothing new to allocate; {result.assigned_works:,} of "
+                f"{result.eligible:,} works are allocated"
+            )
         width = max(len(name) for name in result.loads)
         for name, n in result.loads.items():
             out.print(f"  {name:<{width}}  {n:,} works")
@@ -121,19 +128,38 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
 @cli.command("screen")
 @_reviewer_option()
 @_stage_option()
-@click.option("--plain", is_flag=True,
-              help="Line by line instead of full screen: for screen readers and scripts.")
-@click.option("--from-csv", "from_csv", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Store decisions made elsewhere, from a CSV file with "
-                                   "work_id (or record_id), decision, and optional reason, note, "
-                                   "fulltext columns; checked row by row, stored all or none.")
-@click.option("--to-csv", "to_csv", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Write your works still to screen to a CSV worksheet (title, "
-                                   "authors, abstract... and empty decision, reason, note "
-                                   "columns) to fill in elsewhere and load with --from-csv.")
+@click.option(
+    "--plain", is_flag=True, help="Line by line instead of full screen: for screen readers and scripts."
+)
+@click.option(
+    "--from-csv",
+    "from_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Store decisions made elsewhere, from a CSV file with "
+    "work_id (or record_id), decision, and optional reason, note, "
+    "fulltext columns; checked row by row, stored all or none.",
+)
+@click.option(
+    "--to-csv",
+    "to_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write your works still to screen to a CSV worksheet (title, "
+    "authors, abstract... and empty decision, reason, note "
+    "columns) to fill in elsewhere and load with --from-csv.",
+)
 @review_options
-def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | None,
-               to_csv: str | None, review: Callable[[], Review]) -> None:
+def screen_cmd(
+    reviewer: str | None,
+    stage: str,
+    plain: bool,
+    from_csv: str | None,
+    to_csv: str | None,
+    review: Callable[[], Review],
+) -> None:
     """Screen the works assigned to you, one at a time.
 
     Shows the title, authors, year, journal, abstract (highlight terms coloured) and
@@ -163,23 +189,33 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
         if report.errors:
             for problem in report.errors:
                 err.print(f"{from_csv}: {problem}")
-            raise UsageError(f"{from_csv}: nothing was stored; correct the rows above and load "
-                             "the file again")
-        later = f"; {report.undecided:,} rows without a decision were left for later" \
-            if report.undecided else ""
+            raise UsageError(
+                f"{from_csv}: nothing was stored; correct the rows above and load the file again"
+            )
+        later = (
+            f"; {report.undecided:,} rows without a decision were left for later" if report.undecided else ""
+        )
         plural = "" if report.added == 1 else "s"
-        out.print(f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
-                  f"({report.unchanged:,} rows repeated a decision already stored{later})")
+        out.print(
+            f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
+            f"({report.unchanged:,} rows repeated a decision already stored{later})"
+        )
         return
     if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("the full-screen view needs a terminal; use --plain for screen "
-                         "readers and scripts")
+        raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
     with target.open_store() as store:
         protocol.reviewer(reviewer or "")
         with screen.queue_order(store, protocol, stage) as order:
-            session = ScreeningSession(store, protocol, reviewer or "", stage, merge=_merged,
-                                       via="plain" if plain else "tui", rank=order.rank,
-                                       rerank_every=order.rerank_every)
+            session = ScreeningSession(
+                store,
+                protocol,
+                reviewer or "",
+                stage,
+                merge=_merged,
+                via="plain" if plain else "tui",
+                rank=order.rank,
+                rerank_every=order.rerank_every,
+            )
             if plain:
                 out.print(f"Order: {order.kind}.")
                 _plain(session, protocol)
@@ -190,12 +226,13 @@ def screen_cmd(reviewer: str | None, stage: str, plain: bool, from_csv: str | No
                 app.run()
         p = session.progress()
         undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
-        out.print(f"Saved {p.session_saved:,} decisions in this session{undone}; {p.done:,} of "
-                  f"{p.assigned:,} works done at {stage}.")
+        out.print(
+            f"Saved {p.session_saved:,} decisions in this session{undone}; {p.done:,} of "
+            f"{p.assigned:,} works done at {stage}."
+        )
 
 
-def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: str,
-                     path: Path) -> None:
+def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: str, path: Path) -> None:
     if not path.parent.exists():
         raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
     columns = [*screen.WORKSHEET_COLUMNS, *(("fulltext",) if stage == FULL_TEXT else ())]
@@ -215,15 +252,21 @@ def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: s
             raise
     choices = ", ".join(screen.choices(stage))
     out.print(f"Wrote your {n:,} works still to screen at {stage} to {path}.")
-    out.print(f"Fill in decision ({choices}), reason and note, then load it with: "
-              f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {path}")
+    out.print(
+        f"Fill in decision ({choices}), reason and note, then load it with: "
+        f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {path}"
+    )
 
 
 _PLAIN_KEYS = {
-    "i": "include", "include": "include",
-    "e": "exclude", "exclude": "exclude",
-    "m": "maybe", "maybe": "maybe",
-    "r": "not-retrieved", "not-retrieved": "not-retrieved",
+    "i": "include",
+    "include": "include",
+    "e": "exclude",
+    "exclude": "exclude",
+    "m": "maybe",
+    "maybe": "maybe",
+    "r": "not-retrieved",
+    "not-retrieved": "not-retrieved",
 }
 
 
@@ -239,8 +282,14 @@ def _read(prompt: str) -> str | None:
 
 def _wrap(label: str, text: str) -> str:
     width = max(40, min(100, shutil.get_terminal_size((100, 24)).columns))
-    return textwrap.fill(text, width=width, initial_indent=label, subsequent_indent="  ",
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=label,
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _plain_card(card: Card, session: ScreeningSession) -> None:
@@ -251,16 +300,25 @@ def _plain_card(card: Card, session: ScreeningSession) -> None:
     out.print(_wrap("Title: ", card.title or "(no title)"))
     if card.authors:
         out.print(_wrap("Authors: ", "; ".join(card.authors)))
-    where = " · ".join(p for p in (f"Year: {card.year}" if card.year else "",
-                                   f"Journal: {card.journal}" if card.journal else "") if p)
+    where = " · ".join(
+        p
+        for p in (
+            f"Year: {card.year}" if card.year else "",
+            f"Journal: {card.journal}" if card.journal else "",
+        )
+        if p
+    )
     if where:
         out.print(where)
     out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
     if card.keywords:
         out.print(_wrap("Keywords: ", "; ".join(card.keywords)))
     counts = screen.term_counts(card, session.protocol.highlight)
-    found = [f"{kind}-ish: " + ", ".join(f"{term} x{n}" for term, n in terms.most_common())
-             for kind, terms in counts.items() if terms]
+    found = [
+        f"{kind}-ish: " + ", ".join(f"{term} x{n}" for term, n in terms.most_common())
+        for kind, terms in counts.items()
+        if terms
+    ]
     if found:
         out.print("Terms: " + "; ".join(found))
     if session.note:
@@ -281,8 +339,10 @@ def _plain_criteria(session: ScreeningSession) -> None:
     out.print(_wrap("Criteria: ", rules.criteria or "(none in the protocol)"))
     if rules.exclusion_reasons:
         needed = "required" if rules.reason_required else "optional"
-        out.print(f"Exclusion reasons ({needed}): " + "; ".join(
-            f"{i}. {r}" for i, r in enumerate(rules.exclusion_reasons, start=1)))
+        out.print(
+            f"Exclusion reasons ({needed}): "
+            + "; ".join(f"{i}. {r}" for i, r in enumerate(rules.exclusion_reasons, start=1))
+        )
 
 
 def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
@@ -292,8 +352,9 @@ def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
     listed = "; ".join(f"{i}. {r}" for i, r in enumerate(rules.exclusion_reasons, start=1))
     out.print(f"Reasons: {listed}")
     while True:
-        hint = "number, or b to go back" if rules.reason_required else \
-            "number, Enter for none, or b to go back"
+        hint = (
+            "number, or b to go back" if rules.reason_required else "number, Enter for none, or b to go back"
+        )
         answer = _read(f"Reason ({hint}): ")
         if answer is None:
             return False, None
@@ -379,8 +440,10 @@ def _plain(session: ScreeningSession, protocol: Protocol) -> None:
             out.print(f"Not saved: {exc}")
             continue
         except Exception as exc:  # the database went away: say so, keep the work, allow a retry
-            out.print(f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
-                      "give the decision again to retry")
+            out.print(
+                f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
+                "give the decision again to retry"
+            )
             continue
         detail = f" ({row.reason})" if row.reason else ""
         out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
@@ -448,8 +511,13 @@ def _side_by_side(item: screen.Conflict) -> Table:
     table.add_column("")
     for row in item.decisions:
         table.add_column(row.reviewer, overflow="fold")
-    for label, field in (("decision", "decision"), ("reason", "reason"), ("note", "note"),
-                         ("full text", "fulltext"), ("decided (UTC)", "decided_at")):
+    for label, field in (
+        ("decision", "decision"),
+        ("reason", "reason"),
+        ("note", "note"),
+        ("full text", "fulltext"),
+        ("decided (UTC)", "decided_at"),
+    ):
         values = [getattr(row, field) or "" for row in item.decisions]
         if field == "decided_at":
             values = [v[:16].replace("T", " ") for v in values]
@@ -461,11 +529,16 @@ def _side_by_side(item: screen.Conflict) -> Table:
 @cli.command("resolve")
 @_reviewer_option("LEAD")
 @_stage_option()
-@click.option("--work", "work_id", type=int, default=None, metavar="ID",
-              help="Settle this work (any work allocated at the stage), not the conflict list.")
+@click.option(
+    "--work",
+    "work_id",
+    type=int,
+    default=None,
+    metavar="ID",
+    help="Settle this work (any work allocated at the stage), not the conflict list.",
+)
 @review_options
-def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
-                review: Callable[[], Review]) -> None:
+def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: Callable[[], Review]) -> None:
     """Settle conflicts one by one (leads only).
 
     Shows each work with the reviewers' decisions, reasons and notes side by side and asks
@@ -485,8 +558,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
     rules = protocol.stage(stage)
     with target.open_store() as store:
         if work_id is not None:
-            items = [c for c in screen.conflicts(store, protocol, lead.name, stage)
-                     if c.work_id == work_id]
+            items = [c for c in screen.conflicts(store, protocol, lead.name, stage) if c.work_id == work_id]
             if not items:
                 rows = screen.work_decisions(store, protocol, lead.name, stage, work_id)
                 items = [screen.Conflict(work_id, stage, "by request", tuple(rows))]
@@ -495,8 +567,9 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
         if not items:
             out.print(f"No conflicts at {stage}.")
             return
-        allowed = "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + \
-            ", s skip, q quit"
+        allowed = (
+            "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + ", s skip, q quit"
+        )
         settled = 0
         for n, item in enumerate(items, start=1):
             card = screen.load_card(store, item.work_id, merge=_merged)
@@ -519,8 +592,11 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
                 if key in ("s", "skip"):
                     break
                 decision = _PLAIN_KEYS.get(key)
-                if decision is None or decision == "maybe" or \
-                        (decision == "not-retrieved" and stage != FULL_TEXT):
+                if (
+                    decision is None
+                    or decision == "maybe"
+                    or (decision == "not-retrieved" and stage != FULL_TEXT)
+                ):
                     out.print(f"Unknown answer {answer.strip()!r}; {allowed}.")
                     continue
                 reason = None
@@ -530,8 +606,9 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None,
                         continue
                 note = _read("Note (Enter for none): ")
                 try:
-                    row = screen.resolve(store, protocol, lead.name, stage, item.work_id, decision,
-                                         reason=reason, note=note)
+                    row = screen.resolve(
+                        store, protocol, lead.name, stage, item.work_id, decision, reason=reason, note=note
+                    )
                 except UsageError as exc:
                     out.print(f"Not saved: {exc}")
                     continue
@@ -576,17 +653,34 @@ def agreement_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
     if not pairs:
         out.print(f"No two reviewers have screened the same work at {stage} yet.")
         return
-    table = Table(title=f"Agreement at {stage} (on the works both reviewers screened)",
-                  title_justify="left")
-    for column in ("reviewers", "works", "agreement", "kappa", "kappa 95% CI", "PABAK", "AC1",
-                   "AC1 95% CI", "Landis-Koch"):
-        table.add_column(column, no_wrap=True,
-                         justify="left" if column in ("reviewers", "Landis-Koch") else "right")
+    table = Table(title=f"Agreement at {stage} (on the works both reviewers screened)", title_justify="left")
+    for column in (
+        "reviewers",
+        "works",
+        "agreement",
+        "kappa",
+        "kappa 95% CI",
+        "PABAK",
+        "AC1",
+        "AC1 95% CI",
+        "Landis-Koch",
+    ):
+        table.add_column(
+            column, no_wrap=True, justify="left" if column in ("reviewers", "Landis-Koch") else "right"
+        )
     for pair in pairs:
         f = pair.figures
-        table.add_row(f"{pair.first} / {pair.second}", f"{f.n:,}", f"{f.percent:.1f}%",
-                      _num(f.kappa), _ci(f.kappa_ci), _num(f.pabak), _num(f.ac1), _ci(f.ac1_ci),
-                      f.label)
+        table.add_row(
+            f"{pair.first} / {pair.second}",
+            f"{f.n:,}",
+            f"{f.percent:.1f}%",
+            _num(f.kappa),
+            _ci(f.kappa_ci),
+            _num(f.pabak),
+            _num(f.ac1),
+            _ci(f.ac1_ci),
+            f.label,
+        )
     _print_table(table)
 
 
@@ -616,8 +710,13 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
         for column in ("assigned", "done", "left", *keys):
             table.add_column(column.replace("-", " "), justify="right", no_wrap=True)
         for row in item.reviewers:
-            table.add_row(row.reviewer, f"{row.assigned:,}", f"{row.done:,}", f"{row.remaining:,}",
-                          *(f"{row.decisions[k]:,}" for k in keys))
+            table.add_row(
+                row.reviewer,
+                f"{row.assigned:,}",
+                f"{row.done:,}",
+                f"{row.remaining:,}",
+                *(f"{row.decisions[k]:,}" for k in keys),
+            )
         _print_table(table)
         if item.outcomes is not None:
             shown = " · ".join(f"{name} {n:,}" for name, n in item.outcomes.items())
@@ -628,9 +727,11 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
                 for line in _stopping_lines(state, reviewer or ""):
                     out.print(f"  {line}")
             if item.vanished:
-                out.print(f"  {item.vanished:,} allocated works were later joined to other works by "
-                          "'scoping dedupe'; their decisions are kept in the history but no longer "
-                          "count")
+                out.print(
+                    f"  {item.vanished:,} allocated works were later joined to other works by "
+                    "'scoping dedupe'; their decisions are kept in the history but no longer "
+                    "count"
+                )
 
 
 # -- the stopping rule -----------------------------------------------------------------------
@@ -640,51 +741,73 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     rule = state.rule
     lines = [f"Stopping rule: {rule.describe()}."]
     if state.phase == "ranked":
-        lines.append(f"Ranked phase: {state.decided:,} of {state.works:,} works decided, "
-                     f"{state.includes:,} included; the latest {state.excludes_in_a_row:,} "
-                     "final decisions were excludes.")
+        lines.append(
+            f"Ranked phase: {state.decided:,} of {state.works:,} works decided, "
+            f"{state.includes:,} included; the latest {state.excludes_in_a_row:,} "
+            "final decisions were excludes."
+        )
         if state.switch_suggested:
-            lines.append("The run of excludes suggests the ranking has little left to find: start "
-                         f"the random sample with 'scoping stop --reviewer {lead} --start-sampling'.")
+            lines.append(
+                "The run of excludes suggests the ranking has little left to find: start "
+                f"the random sample with 'scoping stop --reviewer {lead} --start-sampling'."
+            )
         else:
             lines.append("Random sampling has not begun: the rule cannot be tested yet.")
         return lines
     test = state.test
     assert test is not None
-    lines.append(f"Random sample: {state.sampled:,} of {state.population:,} works screened in "
-                 f"order, {state.includes_in_sample:,} included among them; "
-                 f"{state.includes_before:,} included before sampling.")
+    lines.append(
+        f"Random sample: {state.sampled:,} of {state.population:,} works screened in "
+        f"order, {state.includes_in_sample:,} included among them; "
+        f"{state.includes_before:,} included before sampling."
+    )
     estimate = "n/a" if test.recall_estimate != test.recall_estimate else f"{test.recall_estimate:.1%}"
-    lines.append(f"p = {test.p_value:.4f} (stop when below {rule.alpha:.2f}); estimated recall "
-                 f"{estimate}; recall is at least {test.recall_lower_bound:.1%} at "
-                 f"{rule.confidence:.0%} confidence.")
+    lines.append(
+        f"p = {test.p_value:.4f} (stop when below {rule.alpha:.2f}); estimated recall "
+        f"{estimate}; recall is at least {test.recall_lower_bound:.1%} at "
+        f"{rule.confidence:.0%} confidence."
+    )
     if state.phase == "stopped":
-        lines.append(f"Stopped: {state.automation:,} works of the sample were excluded by the "
-                     f"stopping rule (take it back with 'scoping stop --reviewer {lead} --resume').")
+        lines.append(
+            f"Stopped: {state.automation:,} works of the sample were excluded by the "
+            f"stopping rule (take it back with 'scoping stop --reviewer {lead} --resume')."
+        )
     elif test.met:
-        lines.append(f"The rule is met: screening may stop. Record it with 'scoping stop "
-                     f"--reviewer {lead} --apply'.")
+        lines.append(
+            f"The rule is met: screening may stop. Record it with 'scoping stop --reviewer {lead} --apply'."
+        )
     else:
         lines.append("The rule is not met yet: keep screening the sample.")
     if state.outside_sample:
-        lines.append(f"{state.outside_sample:,} works were added after sampling began; the test "
-                     "does not cover them, so they must all be screened.")
+        lines.append(
+            f"{state.outside_sample:,} works were added after sampling began; the test "
+            "does not cover them, so they must all be screened."
+        )
     return lines
 
 
 @cli.command("stop")
 @_reviewer_option("LEAD")
-@click.option("--start-sampling", "start", is_flag=True,
-              help="Put the works nobody has screened yet in a random order; reviewers then "
-                   "screen them in that order, which is what the test needs.")
-@click.option("--apply", "apply_", is_flag=True,
-              help="Stop screening (only when the rule is met): the sample's unscreened works "
-                   "are excluded by automation, as PRISMA reports them.")
+@click.option(
+    "--start-sampling",
+    "start",
+    is_flag=True,
+    help="Put the works nobody has screened yet in a random order; reviewers then "
+    "screen them in that order, which is what the test needs.",
+)
+@click.option(
+    "--apply",
+    "apply_",
+    is_flag=True,
+    help="Stop screening (only when the rule is met): the sample's unscreened works "
+    "are excluded by automation, as PRISMA reports them.",
+)
 @click.option("--resume", is_flag=True, help="Take back a stop: those works return to the queues.")
 @click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
 @review_options
-def stop_cmd(reviewer: str | None, start: bool, apply_: bool, resume: bool, as_json: bool,
-             review: Callable[[], Review]) -> None:
+def stop_cmd(
+    reviewer: str | None, start: bool, apply_: bool, resume: bool, as_json: bool, review: Callable[[], Review]
+) -> None:
     """The statistical stopping rule of title-abstract screening (leads only).
 
     The protocol's [stopping] section sets the recall target and the confidence (the
@@ -719,8 +842,10 @@ def stop_cmd(reviewer: str | None, start: bool, apply_: bool, resume: bool, as_j
         out.print(json.dumps(_no_nan(state.to_dict()), allow_nan=False))
         return
     if start:
-        out.print(f"Random sampling has begun: {state.population:,} works in a random order. "
-                  "Reviewers now screen them in that order.")
+        out.print(
+            f"Random sampling has begun: {state.population:,} works in a random order. "
+            "Reviewers now screen them in that order."
+        )
     elif resume:
         out.print("The stop was taken back: the sample's unscreened works are in the queues again.")
     for line in _stopping_lines(state, reviewer or ""):

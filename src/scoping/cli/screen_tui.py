@@ -54,8 +54,9 @@ def _highlighted(text: str, highlight: Highlight) -> Text:
     return out
 
 
-def card_text(card: Card, highlight: Highlight, *, note: str | None = None,
-              fulltext: str | None = None) -> Text:
+def card_text(
+    card: Card, highlight: Highlight, *, note: str | None = None, fulltext: str | None = None
+) -> Text:
     """The work as rich text (no markup is parsed from the record)."""
     out = Text()
     title = _highlighted(card.title or "(no title)", highlight)
@@ -89,9 +90,11 @@ def card_text(card: Card, highlight: Highlight, *, note: str | None = None,
         out.append("\nFull text: ", style="bold")
         out.append(fulltext + "\n")
     ids = ", ".join(str(r) for r in card.record_ids[:8])
-    out.append(f"\nwork {card.work_id} · records {ids}"
-               f"{' …' if len(card.record_ids) > 8 else ''} · {', '.join(card.sources)}",
-               style="dim")
+    out.append(
+        f"\nwork {card.work_id} · records {ids}"
+        f"{' …' if len(card.record_ids) > 8 else ''} · {', '.join(card.sources)}",
+        style="dim",
+    )
     return out
 
 
@@ -265,12 +268,17 @@ class ScreeningApp(App[None]):
         work = self.query_one("#work", Static)
         if card is None:
             self.shown_work = None
-            work.update(Text("Nothing left to screen at this stage. Press q to quit "
-                             "(u undoes your last decision).", style="bold"))
+            work.update(
+                Text(
+                    "Nothing left to screen at this stage. Press q to quit (u undoes your last decision).",
+                    style="bold",
+                )
+            )
         else:
             self.shown_work = card.work_id
-            work.update(card_text(card, self.highlight, note=self.session.note,
-                                  fulltext=self.session.fulltext))
+            work.update(
+                card_text(card, self.highlight, note=self.session.note, fulltext=self.session.fulltext)
+            )
             self.query_one("#card", VerticalScroll).scroll_home(animate=False)
 
     def say(self, message: str, *, error: bool = False) -> None:
@@ -290,8 +298,10 @@ class ScreeningApp(App[None]):
             self.say(f"Not saved: {exc}", error=True)
             return
         except Exception as exc:  # the database went away: keep the work on screen
-            self.say(f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
-                     "press the key again to retry", error=True)
+            self.say(
+                f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; press the key again to retry",
+                error=True,
+            )
             return
         self.saved += 1
         detail = f" ({row.reason})" if row.reason else ""
@@ -342,8 +352,10 @@ class ScreeningApp(App[None]):
                 self.say("Full-text link kept; it is stored with your decision on this work.")
                 self.show_current()
 
-        self.push_screen(TextScreen("Full text: a file path or URL (Enter keeps it, Esc cancels):",
-                                    self.session.fulltext), done)
+        self.push_screen(
+            TextScreen("Full text: a file path or URL (Enter keeps it, Esc cancels):", self.session.fulltext),
+            done,
+        )
 
     def action_skip(self) -> None:
         card = self.session.current()

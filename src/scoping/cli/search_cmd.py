@@ -19,8 +19,10 @@ from .main import cli, review_options
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
-_DATABASE_HELP = ("A database of the strategy (e.g. MEDLINE, PsycINFO) or a platform: pubmed, "
-                  "europepmc, openalex, crossref, ovid, wos, ebsco, scopus.")
+_DATABASE_HELP = (
+    "A database of the strategy (e.g. MEDLINE, PsycINFO) or a platform: pubmed, "
+    "europepmc, openalex, crossref, ovid, wos, ebsco, scopus."
+)
 
 
 @cli.group("search")
@@ -79,8 +81,11 @@ def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
     listed = {db.name for db in strategy.databases}
     for n, query in enumerate(plan(strategy)):
         platform = PLATFORMS[query.platform]
-        how = ("searched by 'scoping search run'" if platform.api
-               else "no open API: run it there, then 'scoping import FILE --source NAME'")
+        how = (
+            "searched by 'scoping search run'"
+            if platform.api
+            else "no open API: run it there, then 'scoping import FILE --source NAME'"
+        )
         names = query.database.split(", ")
         mark = "" if any(name in listed for name in names) else " (not in the strategy)"
         if n:
@@ -93,20 +98,31 @@ def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[count]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
 
 
 @search_group.command("run")
-@click.option("--database", "-d", metavar="NAME", default=None,
-              help="Search only this database (default: every API database of the strategy). "
-                   + _DATABASE_HELP)
-@click.option("--new", is_flag=True,
-              help="Start a new run even if an unfinished run of the same query exists.")
-@click.option("--resume", metavar="RUN", default=None,
-              help="Continue this run (an id from 'scoping search log').")
+@click.option(
+    "--database",
+    "-d",
+    metavar="NAME",
+    default=None,
+    help="Search only this database (default: every API database of the strategy). " + _DATABASE_HELP,
+)
+@click.option(
+    "--new", is_flag=True, help="Start a new run even if an unfinished run of the same query exists."
+)
+@click.option(
+    "--resume", metavar="RUN", default=None, help="Continue this run (an id from 'scoping search log')."
+)
 @review_options
 def run_cmd(database: str | None, new: bool, resume: str | None, review: Callable[[], Review]) -> None:
     """Search the API databases and store their records, with a log for PRISMA-S.
@@ -140,16 +156,17 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
             search_tables.ensure_tables(store)
             earlier = search_tables.get_run(store, resume)
             if earlier is None:
-                raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists "
-                                 "the runs")
+                raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists the runs")
             targets = [strategy.find_database(earlier.database) or earlier.database]
         elif database is not None:
             targets = [strategy.database(database)]
         else:
             targets = [db for db in strategy.databases if PLATFORMS[db.platform].api]
             if not targets:
-                raise UsageError("the strategy lists no database with an open API; name one with "
-                                 "--database (pubmed, europepmc, openalex, crossref)")
+                raise UsageError(
+                    "the strategy lists no database with an open API; name one with "
+                    "--database (pubmed, europepmc, openalex, crossref)"
+                )
         for db in targets:
             with _progress() as bar:
                 name = db if isinstance(db, str) else db.name
@@ -158,32 +175,45 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
                 def show(event: ProgressEvent, bar: Progress = bar, task: Any = task) -> None:
                     what = "Searching" if event.stage == "searching" else "Fetching"
                     total = f"{event.total:,}" if event.total is not None else "?"
-                    bar.update(task, description=f"{what} {event.database}", total=event.total,
-                               completed=event.done, count=f"{event.done:,}/{total} records")
+                    bar.update(
+                        task,
+                        description=f"{what} {event.database}",
+                        total=event.total,
+                        completed=event.done,
+                        count=f"{event.done:,}/{total} records",
+                    )
 
-                result = run_search(target, strategy, db, store=store, config=config, new=new,
-                                    resume=resume, progress=show)
+                result = run_search(
+                    target, strategy, db, store=store, config=config, new=new, resume=resume, progress=show
+                )
             run = result.run
             hits = f"{run.hit_count:,}" if run.hit_count is not None else "?"
             again = " (resumed)" if result.resumed else ""
-            out.print(f"{run.database} ({PLATFORMS[run.platform].label}): {hits} hits, "
-                      f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
-                      f"[run {run.id}, {run.folder}]")
+            out.print(
+                f"{run.database} ({PLATFORMS[run.platform].label}): {hits} hits, "
+                f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
+                f"[run {run.id}, {run.folder}]"
+            )
             if run.message:
                 out.print(f"  note: {run.message}")
         if database is None and resume is None:
             for db in strategy.databases:
                 if not PLATFORMS[db.platform].api:
-                    out.print(f"{db.name} ({PLATFORMS[db.platform].label}): no open API; run "
-                              f"'scoping search plan --database \"{db.name}\"' there and import "
-                              f"the export with 'scoping import FILE --source \"{db.name}\"'")
+                    out.print(
+                        f"{db.name} ({PLATFORMS[db.platform].label}): no open API; run "
+                        f"'scoping search plan --database \"{db.name}\"' there and import "
+                        f"the export with 'scoping import FILE --source \"{db.name}\"'"
+                    )
 
 
 def _limits_text(limits: dict[str, Any]) -> str:
     parts: list[str] = []
     if limits.get("from_year") or limits.get("to_year"):
-        parts.append(f"{limits.get('from_year') or '...'}-{limits.get('to_year') or ''}".rstrip("-")
-                     if limits.get("to_year") else f"from {limits['from_year']}")
+        parts.append(
+            f"{limits.get('from_year') or '...'}-{limits.get('to_year') or ''}".rstrip("-")
+            if limits.get("to_year")
+            else f"from {limits['from_year']}"
+        )
     if limits.get("languages"):
         parts.append(", ".join(limits["languages"]))
     if limits.get("document_types"):
@@ -197,8 +227,13 @@ def _when(stamp: str | None) -> str:
 
 @search_group.command("log")
 @click.option("--database", "-d", metavar="NAME", default=None, help="Only this database.")
-@click.option("--format", "fmt", type=click.Choice(["text", "table", "json"]), default="text",
-              help="text: every search with its query (default); table: one line each; json.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "table", "json"]),
+    default="text",
+    help="text: every search with its query (default); table: one line each; json.",
+)
 @review_options
 def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> None:
     """The search log for PRISMA-S: each database, platform, query, date, hits, records.
@@ -223,18 +258,35 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return
     if not entries:
-        out.print("No searches yet: run 'scoping search run' or import exports with "
-                  "'scoping import FILE --source NAME'.")
+        out.print(
+            "No searches yet: run 'scoping search run' or import exports with "
+            "'scoping import FILE --source NAME'."
+        )
         return
     if fmt == "table":
         table = Table(title="Search log", title_justify="left")
-        for column in ("database", "interface", "method", "date (UTC)", "hits", "records",
-                       "status", "run / file"):
+        for column in (
+            "database",
+            "interface",
+            "method",
+            "date (UTC)",
+            "hits",
+            "records",
+            "status",
+            "run / file",
+        ):
             table.add_column(column, justify="right" if column in ("hits", "records") else "left")
         for e in entries:
-            table.add_row(e.database, e.interface, e.method, _when(e.date).removesuffix(" UTC"),
-                          f"{e.hit_count:,}" if e.hit_count is not None else "",
-                          f"{e.retrieved:,}", e.status, e.reference)
+            table.add_row(
+                e.database,
+                e.interface,
+                e.method,
+                _when(e.date).removesuffix(" UTC"),
+                f"{e.hit_count:,}" if e.hit_count is not None else "",
+                f"{e.retrieved:,}",
+                e.status,
+                e.reference,
+            )
         out.print(table)
         return
     for n, e in enumerate(entries):
@@ -258,9 +310,13 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
 
 
 @search_group.command("counts")
-@click.option("--database", "-d", metavar="NAME", default=None,
-              help="Count in this database (default: the strategy's PubMed, Europe PMC and "
-                   "OpenAlex databases).")
+@click.option(
+    "--database",
+    "-d",
+    metavar="NAME",
+    default=None,
+    help="Count in this database (default: the strategy's PubMed, Europe PMC and OpenAlex databases).",
+)
 @review_options
 def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
     """Hit counts of each term and block, live, to see which terms contribute.
@@ -284,8 +340,10 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
     else:
         targets = [db for db in strategy.databases if db.platform in COUNTABLE]
         if not targets:
-            raise UsageError("the strategy lists no database that can count terms; name one with "
-                             "--database (pubmed, europepmc or openalex)")
+            raise UsageError(
+                "the strategy lists no database that can count terms; name one with "
+                "--database (pubmed, europepmc or openalex)"
+            )
     for db in targets:
         with _progress() as bar:
             task = bar.add_task(f"Counting in {db.name}", total=None, count="")
@@ -294,18 +352,22 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
                 bar.update(task, total=total, completed=done, count=f"{done}/{total} counts")
 
             counts = term_counts(strategy, db, config=config, progress=show)
-        table = Table(title=f"{db.name} ({PLATFORMS[db.platform].label}): hits by term",
-                      title_justify="left")
+        table = Table(title=f"{db.name} ({PLATFORMS[db.platform].label}): hits by term", title_justify="left")
         table.add_column("block")
         table.add_column("term")
         table.add_column("alone", justify="right")
         table.add_column("in the strategy", justify="right")
         for c in counts:
             if c.block is None:
-                table.add_row("all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}",
-                              style="bold")
+                table.add_row(
+                    "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", style="bold"
+                )
                 continue
-            table.add_row(c.block, c.term if c.term is not None else "(whole block)",
-                          f"{c.alone:,}", f"{c.combined:,}" if c.combined is not None else "",
-                          style=None if c.term is not None else "italic")
+            table.add_row(
+                c.block,
+                c.term if c.term is not None else "(whole block)",
+                f"{c.alone:,}",
+                f"{c.combined:,}" if c.combined is not None else "",
+                style=None if c.term is not None else "italic",
+            )
         out.print(table)

@@ -44,29 +44,71 @@ def _out_dir(explicit: str | None) -> Path:
 
 @cli.command("simulate")
 @click.argument("dataset", type=click.Path(dir_okay=False))
-@click.option("--label-column", required=True, metavar="COL",
-              help="The column holding the decisions, 1 = include, 0 = exclude (in RIS: a tag "
-                   "such as LB; ASReview's relevant/irrelevant notes are read too).")
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, metavar="N",
-              help="Simulate N times (seeds 0..N-1), each with its own random prior include "
-                   "and exclude.")
-@click.option("--recall-target", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="The stopping rule's recall target.")
-@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="The stopping rule's confidence level.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object (runs, mean, settings, notes) instead of tables.")
-@click.option("--out-dir", default=None, type=click.Path(file_okay=False),
-              help="Where the recall-curve PNG goes (default: outputs/ of the review folder "
-                   "you are in, else ./outputs).")
+@click.option(
+    "--label-column",
+    required=True,
+    metavar="COL",
+    help="The column holding the decisions, 1 = include, 0 = exclude (in RIS: a tag "
+    "such as LB; ASReview's relevant/irrelevant notes are read too).",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Simulate N times (seeds 0..N-1), each with its own random prior include and exclude.",
+)
+@click.option(
+    "--recall-target",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="The stopping rule's recall target.",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="The stopping rule's confidence level.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (runs, mean, settings, notes) instead of tables.",
+)
+@click.option(
+    "--out-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Where the recall-curve PNG goes (default: outputs/ of the review folder "
+    "you are in, else ./outputs).",
+)
 @click.option("--no-plot", is_flag=True, help="Do not draw the recall curves.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
-              help="The file format (default: detected from the content).")
-@click.option("--encoding", default=None, metavar="NAME",
-              help="Text encoding, for files not in UTF-8/UTF-16 with BOM.")
-def simulate_cmd(dataset: str, label_column: str, seeds: int, recall_target: float,
-                 confidence: float, as_json: bool, out_dir: str | None, no_plot: bool,
-                 fmt: str | None, encoding: str | None) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="The file format (default: detected from the content).",
+)
+@click.option(
+    "--encoding", default=None, metavar="NAME", help="Text encoding, for files not in UTF-8/UTF-16 with BOM."
+)
+def simulate_cmd(
+    dataset: str,
+    label_column: str,
+    seeds: int,
+    recall_target: float,
+    confidence: float,
+    as_json: bool,
+    out_dir: str | None,
+    no_plot: bool,
+    fmt: str | None,
+    encoding: str | None,
+) -> None:
     """Replay a labelled review: how early the model finds the includes, and when to stop.
 
     DATASET is a CSV/TSV or RIS file (any format 'scoping import' reads) with titles,
@@ -92,32 +134,51 @@ def simulate_cmd(dataset: str, label_column: str, seeds: int, recall_target: flo
     info = inspect_file(dataset, encoding=encoding, fmt=fmt)
     labelled = sim.labelled_from_records(iter_records(info), label_column, source=info.path.name)
     if not as_json:
-        out.print(f"{info.path.name}: {labelled.labels.size:,} records, "
-                  f"{labelled.n_includes:,} includes; {seeds} seed(s)")
+        out.print(
+            f"{info.path.name}: {labelled.labels.size:,} records, "
+            f"{labelled.n_includes:,} includes; {seeds} seed(s)"
+        )
         for note in labelled.notes:
             out.print(f"  note: {note}")
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), console=err, transient=True,
-                  disable=not err.is_terminal) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
         task = progress.add_task("Simulating", total=seeds)
 
         def advance(done: int, run: RunResult) -> None:
             progress.update(task, completed=done)
 
-        result = sim.simulate(labelled.texts, labelled.labels, seeds=range(seeds), rule=rule,
-                          notes=labelled.notes, progress=advance)
+        result = sim.simulate(
+            labelled.texts,
+            labelled.labels,
+            seeds=range(seeds),
+            rule=rule,
+            notes=labelled.notes,
+            progress=advance,
+        )
 
     plot_path: Path | None = None
     if not no_plot:
         stem = re.sub(r"[^\w.-]+", "-", info.path.stem).strip("-") or "dataset"
-        plot_path = sim.plot_recall(result, _out_dir(out_dir) / f"simulation-{stem}.png",
-                                title=f"{info.path.name}: {result.n_records:,} records, "
-                                      f"{result.n_includes:,} includes")
+        plot_path = sim.plot_recall(
+            result,
+            _out_dir(out_dir) / f"simulation-{stem}.png",
+            title=f"{info.path.name}: {result.n_records:,} records, {result.n_includes:,} includes",
+        )
     if as_json:
-        payload: dict[str, Any] = {"dataset": str(info.path), "label_column": label_column,
-                                   **result.to_dict(),
-                                   "plot": str(plot_path) if plot_path else None}
+        payload: dict[str, Any] = {
+            "dataset": str(info.path),
+            "label_column": label_column,
+            **result.to_dict(),
+            "plot": str(plot_path) if plot_path else None,
+        }
         out.print(json.dumps(_finite(payload)))
         return
     _present(result, rule, plot_path)
@@ -135,29 +196,47 @@ def _finite(value: Any) -> Any:
 
 
 def _present(result: SimulationResult, rule: StoppingRule, plot_path: Path | None) -> None:
-    table = Table(title="Simulated screening (WSS95 = WSS@95 and RRF10 = RRF@10, in %; to95%: "
-                        "records to 95 % recall; switch, stop: records screened when random "
-                        "sampling began and when the rule was met)", title_justify="left")
-    for column in ("seed", "WSS95", "RRF10", "loss", "to95%", "switch", "stop", "recall",
-                   "unscreened"):
+    table = Table(
+        title="Simulated screening (WSS95 = WSS@95 and RRF10 = RRF@10, in %; to95%: "
+        "records to 95 % recall; switch, stop: records screened when random "
+        "sampling began and when the rule was met)",
+        title_justify="left",
+    )
+    for column in ("seed", "WSS95", "RRF10", "loss", "to95%", "switch", "stop", "recall", "unscreened"):
         table.add_column(column, justify="right")
     n = result.n_records
     for run in result.runs:
-        table.add_row(str(run.seed), f"{run.wss95:.1f}", f"{run.rrf10:.1f}", f"{run.loss:.3f}",
-                      f"{run.records_to_95:,}",
-                      f"{run.switch_at:,}" if run.switch_at is not None else "-",
-                      f"{run.stop_at:,}" + ("" if run.stopped_by_rule else " (all)"),
-                      f"{run.recall_at_stop:.3f}", f"{1 - run.stop_at / n:.1%}")
+        table.add_row(
+            str(run.seed),
+            f"{run.wss95:.1f}",
+            f"{run.rrf10:.1f}",
+            f"{run.loss:.3f}",
+            f"{run.records_to_95:,}",
+            f"{run.switch_at:,}" if run.switch_at is not None else "-",
+            f"{run.stop_at:,}" + ("" if run.stopped_by_rule else " (all)"),
+            f"{run.recall_at_stop:.3f}",
+            f"{1 - run.stop_at / n:.1%}",
+        )
     mean = result.mean
-    table.add_row("mean", f"{mean['wss95']:.1f}", f"{mean['rrf10']:.1f}", f"{mean['loss']:.3f}",
-                  f"{mean['records_to_95']:,.0f}", "", f"{mean['stop_at']:,.0f}",
-                  f"{mean['recall_at_stop']:.3f}", f"{result.share_unscreened:.1%}", style="bold")
+    table.add_row(
+        "mean",
+        f"{mean['wss95']:.1f}",
+        f"{mean['rrf10']:.1f}",
+        f"{mean['loss']:.3f}",
+        f"{mean['records_to_95']:,.0f}",
+        "",
+        f"{mean['stop_at']:,.0f}",
+        f"{mean['recall_at_stop']:.3f}",
+        f"{result.share_unscreened:.1%}",
+        style="bold",
+    )
     out.print(table)
     reached = sum(run.recall_at_stop >= rule.recall_target - 1e-12 for run in result.runs)
     switch = SwitchHeuristic(**result.settings["switch"])
-    out.print(f"Stopping: {rule.describe()}. Random sampling started after "
-              f"{switch.run_needed(n):,} excludes in a row; recall was at or above the target "
-              f"when the rule was met in {reached} of {len(result.runs)} run(s).")
+    out.print(
+        f"Stopping: {rule.describe()}. Random sampling started after "
+        f"{switch.run_needed(n):,} excludes in a row; recall was at or above the target "
+        f"when the rule was met in {reached} of {len(result.runs)} run(s)."
+    )
     if plot_path is not None:
         out.print(f"Recall curves: {plot_path}")
-

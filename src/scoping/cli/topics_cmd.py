@@ -43,8 +43,10 @@ def _who(by: str | None, target: Review, *, lead: bool = True) -> str:
         protocol = load_protocol(target.protocol_path)
         if name is None:
             role = "a lead" if lead else "a member of the team"
-            raise UsageError(f"say who you are with --by NAME ({role} in "
-                             f"{target.protocol_path.name}; or set SCOPING_REVIEWER)")
+            raise UsageError(
+                f"say who you are with --by NAME ({role} in "
+                f"{target.protocol_path.name}; or set SCOPING_REVIEWER)"
+            )
         return (protocol.lead(name) if lead else protocol.reviewer(name)).name
     if name is not None:
         return name
@@ -54,10 +56,15 @@ def _who(by: str | None, target: Review, *, lead: bool = True) -> str:
         return "unknown"
 
 
-_by_option = click.option("--by", envvar="SCOPING_REVIEWER", default=None, metavar="NAME",
-                          help="Who makes the change, as named in screening/protocol.toml: a "
-                               "lead for topic edits, anyone of the team for charting "
-                               "[env SCOPING_REVIEWER].")
+_by_option = click.option(
+    "--by",
+    envvar="SCOPING_REVIEWER",
+    default=None,
+    metavar="NAME",
+    help="Who makes the change, as named in screening/protocol.toml: a "
+    "lead for topic edits, anyone of the team for charting "
+    "[env SCOPING_REVIEWER].",
+)
 
 
 def _n_topics(value: str) -> int | str:
@@ -75,8 +82,7 @@ def _emit_csv(rows: Sequence[dict[str, Any]]) -> None:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else v
-                             for k, v in row.items()})
+            writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
     click.echo(buffer.getvalue(), nl=False)
 
 
@@ -87,12 +93,12 @@ def _emit_json(data: Any) -> None:
 def _topics_table(loaded: workflow.LoadedFit, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("topic", "works", "main", "label", "top terms"):
-        table.add_column(column, justify="right" if column in ("works", "main") else "left",
-                         overflow="fold")
+        table.add_column(column, justify="right" if column in ("works", "main") else "left", overflow="fold")
     for row in workflow.evidence.topic_rows(loaded.state):
         label = row["label"] + ("" if row["named"] else " (provisional)")
-        table.add_row(row["topic"], str(row["works"]), str(row["main_topic_of"]), label,
-                      ", ".join(row["top_terms"][:6]))
+        table.add_row(
+            row["topic"], str(row["works"]), str(row["main_topic_of"]), label, ", ".join(row["top_terms"][:6])
+        )
     return table
 
 
@@ -120,27 +126,64 @@ def topics_group() -> None:
 
 
 @topics_group.command("fit")
-@click.option("--works", "works_file", type=click.Path(dir_okay=False), default=None,
-              help="Read the included works from this file (CSV, RIS, or any format 'scoping import' "
-                   "reads) instead of from screening.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
-              help="Format of --works (default: detected from the content).")
+@click.option(
+    "--works",
+    "works_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Read the included works from this file (CSV, RIS, or any format 'scoping import' "
+    "reads) instead of from screening.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="Format of --works (default: detected from the content).",
+)
 @click.option("--encoding", default=None, metavar="NAME", help="Text encoding of --works.")
-@click.option("--stage", type=click.Choice(("title-abstract", "full-text")), default="full-text",
-              show_default=True,
-              help="Take the works included at this screening stage (when not using --works).")
-@click.option("--n-topics", "n_topics", default="auto", show_default=True, metavar="K|auto",
-              help="The number of topics, or 'auto' to choose it by stability and coherence.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed: the same works and seed give the same topics.")
-@click.option("--threshold", type=click.FloatRange(0.01, 1.0), default=0.2, show_default=True,
-              help="A work belongs to every topic with at least this share of it "
-                   "(and always to its strongest).")
+@click.option(
+    "--stage",
+    type=click.Choice(("title-abstract", "full-text")),
+    default="full-text",
+    show_default=True,
+    help="Take the works included at this screening stage (when not using --works).",
+)
+@click.option(
+    "--n-topics",
+    "n_topics",
+    default="auto",
+    show_default=True,
+    metavar="K|auto",
+    help="The number of topics, or 'auto' to choose it by stability and coherence.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Random seed: the same works and seed give the same topics.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.01, 1.0),
+    default=0.2,
+    show_default=True,
+    help="A work belongs to every topic with at least this share of it (and always to its strongest).",
+)
 @_by_option
 @review_options
-def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage: str,
-            n_topics: str, seed: int, threshold: float, by: str | None,
-            review: Callable[[], Review]) -> None:
+def fit_cmd(
+    works_file: str | None,
+    fmt: str | None,
+    encoding: str | None,
+    stage: str,
+    n_topics: str,
+    seed: int,
+    threshold: float,
+    by: str | None,
+    review: Callable[[], Review],
+) -> None:
     """Fit topics to the included works and store them (a refit keeps the lead's edits).
 
     The works are those screening included at --stage (default full-text), or the
@@ -162,28 +205,32 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
         if works_file is not None:
             info = inspect_file(works_file, encoding=encoding, fmt=fmt)
             source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
-            loaded_works = workflow.works_from_records(iter_records(info, background=False),
-                                                       source=source)
+            loaded_works = workflow.works_from_records(iter_records(info, background=False), source=source)
             works, duplicates = loaded_works.works, loaded_works.duplicates
         else:
             works = workflow.works_from_screening(store, stage)
             source, duplicates = f"screening, included at {stage}", 0
-        result = workflow.fit_topics(store, works, source=source, made_by=who, n_topics=k,
-                                     random_state=seed, threshold=threshold)
+        result = workflow.fit_topics(
+            store, works, source=source, made_by=who, n_topics=k, random_state=seed, threshold=threshold
+        )
     loaded = result.loaded
     fit = loaded.fit
-    out.print(f"Fitted {len(loaded.state.topics)} topics to {fit.n_works:,} works from {source} "
-              f"[fit {fit.id}]")
+    out.print(
+        f"Fitted {len(loaded.state.topics)} topics to {fit.n_works:,} works from {source} [fit {fit.id}]"
+    )
     if duplicates:
-        out.print(f"  {duplicates} records repeat an earlier work (same DOI, PMID or title) "
-                  "and were counted once")
+        out.print(
+            f"  {duplicates} records repeat an earlier work (same DOI, PMID or title) and were counted once"
+        )
     if fit.k_scores:
         chosen = fit.params.get("n_topics_fitted")
         best_k, best = max(fit.k_scores.items(), key=lambda kv: kv[1]["score"])
         tolerance = float(fit.params.get("model", {}).get("k_tolerance", 0.05))
-        out.print(f"  {chosen} topics: the fewest whose stability x coherence is within "
-                  f"{tolerance:.0%} of the best (K={best_k}: {best['score']:.3f}); "
-                  "see 'scoping topics show --k-scores'")
+        out.print(
+            f"  {chosen} topics: the fewest whose stability x coherence is within "
+            f"{tolerance:.0%} of the best (K={best_k}: {best['score']:.3f}); "
+            "see 'scoping topics show --k-scores'"
+        )
     for note in fit.notes:
         out.print(f"  note: {note}")
     out.print(_topics_table(loaded, "Topics"))
@@ -193,8 +240,10 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
         if result.new:
             out.print("New topics: " + ", ".join(f"T{t}" for t in result.new))
     for tid, name in result.lost_named:
-        out.print(f"  no counterpart in this fit: T{tid} {name!r}; its edits are kept and apply "
-                  "again if it comes back")
+        out.print(
+            f"  no counterpart in this fit: T{tid} {name!r}; its edits are kept and apply "
+            "again if it comes back"
+        )
     _print_skipped(loaded)
     out.print("Next: 'scoping topics show T1', rename/merge/split/move, then 'scoping topics map'")
 
@@ -203,15 +252,33 @@ def fit_cmd(works_file: str | None, fmt: str | None, encoding: str | None, stage
 @click.argument("topic", required=False)
 @click.option("--csv", "as_csv", is_flag=True, help="Print the table as CSV.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
-@click.option("--works", "n_works", type=click.IntRange(min=0), default=10, show_default=True,
-              help="How many of the topic's works to list, most representative first (0: all).")
+@click.option(
+    "--works",
+    "n_works",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many of the topic's works to list, most representative first (0: all).",
+)
 @click.option("--fits", "show_fits", is_flag=True, help="List every fit instead.")
-@click.option("--k-scores", "show_k", is_flag=True,
-              help="Show how the number of topics was chosen (stability, coherence per K).")
+@click.option(
+    "--k-scores",
+    "show_k",
+    is_flag=True,
+    help="Show how the number of topics was chosen (stability, coherence per K).",
+)
 @click.option("--edits", "show_edits", is_flag=True, help="List the lead's edits (who, when, what).")
 @review_options
-def show_cmd(topic: str | None, as_csv: bool, as_json: bool, n_works: int, show_fits: bool,
-             show_k: bool, show_edits: bool, review: Callable[[], Review]) -> None:
+def show_cmd(
+    topic: str | None,
+    as_csv: bool,
+    as_json: bool,
+    n_works: int,
+    show_fits: bool,
+    show_k: bool,
+    show_edits: bool,
+    review: Callable[[], Review],
+) -> None:
     """Show the topics (counts, labels, top terms) or one TOPIC with its works.
 
     TOPIC is a number (T3 or 3) or a topic's name. Counts overlap: 'works' is every work
@@ -240,11 +307,22 @@ def show_cmd(topic: str | None, as_csv: bool, as_json: bool, n_works: int, show_
         if as_csv:
             _emit_csv(rows)
         elif as_json:
-            _emit_json({"fit": loaded.fit.id, "works": loaded.fit.n_works, "topics": rows,
-                        "skipped_edits": loaded.state.skipped})
+            _emit_json(
+                {
+                    "fit": loaded.fit.id,
+                    "works": loaded.fit.n_works,
+                    "topics": rows,
+                    "skipped_edits": loaded.state.skipped,
+                }
+            )
         else:
-            out.print(_topics_table(loaded, f"Topics of fit {loaded.fit.id} ({loaded.fit.n_works:,} "
-                                            f"works, {loaded.fit.created_at[:10]})"))
+            out.print(
+                _topics_table(
+                    loaded,
+                    f"Topics of fit {loaded.fit.id} ({loaded.fit.n_works:,} "
+                    f"works, {loaded.fit.created_at[:10]})",
+                )
+            )
             _print_skipped(loaded)
     else:
         _show_topic(loaded, topic, n_works, as_csv, as_json)
@@ -256,18 +334,34 @@ def _show_topic(loaded: workflow.LoadedFit, ref: str, n_works: int, as_csv: bool
     ranked = t.ranked()
     shown = ranked if n_works == 0 else ranked[:n_works]
     rows: list[dict[str, Any]] = [
-            {"rank": i, "work": key, "year": works[key].year if key in works else None,
-             "share": round(t.members[key], 3), "representativeness": round(t.scores.get(key, 0.0), 3),
-             "moved_in": key in t.moved_in, "title": works[key].title if key in works else None}
-            for i, key in enumerate(shown, start=1)]
+        {
+            "rank": i,
+            "work": key,
+            "year": works[key].year if key in works else None,
+            "share": round(t.members[key], 3),
+            "representativeness": round(t.scores.get(key, 0.0), 3),
+            "moved_in": key in t.moved_in,
+            "title": works[key].title if key in works else None,
+        }
+        for i, key in enumerate(shown, start=1)
+    ]
     if as_csv:
         _emit_csv(rows)
         return
     if as_json:
-        _emit_json({"topic": t.ref, "label": t.label, "provisional_label": t.auto_label,
-                    "named": t.name is not None, "origin": t.origin, "works": len(t.members),
-                    "top_terms": t.top_terms(20), "ranked_works": rows,
-                    "moved_out": sorted(t.moved_out)})
+        _emit_json(
+            {
+                "topic": t.ref,
+                "label": t.label,
+                "provisional_label": t.auto_label,
+                "named": t.name is not None,
+                "origin": t.origin,
+                "works": len(t.members),
+                "top_terms": t.top_terms(20),
+                "ranked_works": rows,
+                "moved_out": sorted(t.moved_out),
+            }
+        )
         return
     out.print(f"{t.ref}  {t.label}" + ("" if t.name else "  (provisional label)"))
     if t.name:
@@ -281,8 +375,13 @@ def _show_topic(loaded: workflow.LoadedFit, ref: str, n_works: int, as_csv: bool
         table.add_column(column, overflow="fold", justify="right" if column in ("#", "share") else "left")
     for row in rows:
         flag = " (moved in)" if row["moved_in"] else ""
-        table.add_row(str(row["rank"]), str(row["work"]), str(row["year"] or ""), f"{row['share']:.2f}",
-                      str(row["title"] or "(no title)") + flag)
+        table.add_row(
+            str(row["rank"]),
+            str(row["work"]),
+            str(row["year"] or ""),
+            f"{row['share']:.2f}",
+            str(row["title"] or "(no title)") + flag,
+        )
     out.print(table)
     if len(shown) < len(ranked):
         out.print(f"  ... and {len(ranked) - len(shown)} more (--works 0 lists all)")
@@ -290,9 +389,18 @@ def _show_topic(loaded: workflow.LoadedFit, ref: str, n_works: int, as_csv: bool
 
 def _show_fits(fits: list[topics_tables.FitRow], as_csv: bool, as_json: bool) -> None:
     rows: list[dict[str, Any]] = [
-        {"fit": f.id, "created_at": f.created_at, "by": f.created_by, "works": f.n_works,
-         "topics": f.n_topics, "seed": f.params.get("random_state"),
-         "n_topics": f.params.get("n_topics"), "source": f.source} for f in fits]
+        {
+            "fit": f.id,
+            "created_at": f.created_at,
+            "by": f.created_by,
+            "works": f.n_works,
+            "topics": f.n_topics,
+            "seed": f.params.get("random_state"),
+            "n_topics": f.params.get("n_topics"),
+            "source": f.source,
+        }
+        for f in fits
+    ]
     if as_csv:
         _emit_csv(rows)
     elif as_json:
@@ -304,9 +412,16 @@ def _show_fits(fits: list[topics_tables.FitRow], as_csv: bool, as_json: bool) ->
         for column in ("fit", "created (UTC)", "by", "works", "topics", "asked", "seed", "source"):
             table.add_column(column, overflow="fold")
         for r in rows:
-            table.add_row(str(r["fit"]), str(r["created_at"])[:19].replace("T", " "), str(r["by"]),
-                          str(r["works"]), str(r["topics"]), str(r["n_topics"]), str(r["seed"]),
-                          str(r["source"]))
+            table.add_row(
+                str(r["fit"]),
+                str(r["created_at"])[:19].replace("T", " "),
+                str(r["by"]),
+                str(r["works"]),
+                str(r["topics"]),
+                str(r["n_topics"]),
+                str(r["seed"]),
+                str(r["source"]),
+            )
         out.print(table)
 
 
@@ -317,24 +432,41 @@ def _show_k(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
     elif as_json:
         _emit_json(rows)
     elif not rows:
-        out.print(f"Fit {loaded.fit.id} was asked for {loaded.fit.params.get('n_topics')} topics; "
-                  "no other numbers were compared")
+        out.print(
+            f"Fit {loaded.fit.id} was asked for {loaded.fit.params.get('n_topics')} topics; "
+            "no other numbers were compared"
+        )
     else:
         chosen = loaded.fit.params.get("n_topics_fitted")
         table = Table(title=f"Choosing the number of topics (fit {loaded.fit.id})", title_justify="left")
         for column in ("K", "stability", "coherence", "score", ""):
             table.add_column(column, justify="right")
         for r in rows:
-            table.add_row(str(r["k"]), f"{r['stability']:.3f}", f"{r['coherence']:.3f}",
-                          f"{r['score']:.3f}", "chosen" if r["k"] == chosen else "")
+            table.add_row(
+                str(r["k"]),
+                f"{r['stability']:.3f}",
+                f"{r['coherence']:.3f}",
+                f"{r['score']:.3f}",
+                "chosen" if r["k"] == chosen else "",
+            )
         out.print(table)
-        out.print("stability: agreement of topics fitted on different sub-samples; coherence: "
-                  "how often each topic's top terms occur together (NPMI)")
+        out.print(
+            "stability: agreement of topics fitted on different sub-samples; coherence: "
+            "how often each topic's top terms occur together (NPMI)"
+        )
 
 
 def _show_edits(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
-    rows: list[dict[str, Any]] = [{"edit": e.id, "made_at": e.made_at, "by": e.made_by, "what": e.describe(),
-             "applied": e.id not in loaded.state.skipped_ids} for e in loaded.edits]
+    rows: list[dict[str, Any]] = [
+        {
+            "edit": e.id,
+            "made_at": e.made_at,
+            "by": e.made_by,
+            "what": e.describe(),
+            "applied": e.id not in loaded.state.skipped_ids,
+        }
+        for e in loaded.edits
+    ]
     if as_csv:
         _emit_csv(rows)
     elif as_json:
@@ -346,8 +478,13 @@ def _show_edits(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None
         for column in ("edit", "made (UTC)", "by", "what", "applied to this fit"):
             table.add_column(column, overflow="fold")
         for r in rows:
-            table.add_row(str(r["edit"]), str(r["made_at"])[:19].replace("T", " "), str(r["by"]),
-                          str(r["what"]), "yes" if r["applied"] else "no")
+            table.add_row(
+                str(r["edit"]),
+                str(r["made_at"])[:19].replace("T", " "),
+                str(r["by"]),
+                str(r["what"]),
+                "yes" if r["applied"] else "no",
+            )
         out.print(table)
         _print_skipped(loaded)
 
@@ -377,8 +514,9 @@ def rename_cmd(topic: str, name: str, by: str | None, review: Callable[[], Revie
 @click.option("--name", default=None, help="A name for the merged topic.")
 @_by_option
 @review_options
-def merge_cmd(topics: tuple[str, ...], name: str | None, by: str | None,
-              review: Callable[[], Review]) -> None:
+def merge_cmd(
+    topics: tuple[str, ...], name: str | None, by: str | None, review: Callable[[], Review]
+) -> None:
     """Merge TOPICS into the first one given (its number and name stay).
 
     \b
@@ -395,8 +533,14 @@ def merge_cmd(topics: tuple[str, ...], name: str | None, by: str | None,
 
 @topics_group.command("split")
 @click.argument("topic")
-@click.option("--into", "parts", type=click.IntRange(min=2), default=2, show_default=True,
-              help="How many topics to split it into.")
+@click.option(
+    "--into",
+    "parts",
+    type=click.IntRange(min=2),
+    default=2,
+    show_default=True,
+    help="How many topics to split it into.",
+)
 @_by_option
 @review_options
 def split_cmd(topic: str, parts: int, by: str | None, review: Callable[[], Review]) -> None:
@@ -426,8 +570,9 @@ def split_cmd(topic: str, parts: int, by: str | None, review: Callable[[], Revie
 @click.option("--out-of", "out_of_topic", default=None, metavar="TOPIC", help="Take WORK out of this topic.")
 @_by_option
 @review_options
-def move_cmd(work: str, into_topic: str | None, out_of_topic: str | None, by: str | None,
-             review: Callable[[], Review]) -> None:
+def move_cmd(
+    work: str, into_topic: str | None, out_of_topic: str | None, by: str | None, review: Callable[[], Review]
+) -> None:
     """Put a WORK into a topic, or take it out of one (the edit survives refits).
 
     WORK is a work key as 'scoping topics show TOPIC' lists it (doi:..., pmid:...,
@@ -453,8 +598,13 @@ def move_cmd(work: str, into_topic: str | None, out_of_topic: str | None, by: st
 
 
 @topics_group.command("map")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder to write to (default: outputs/topics in the review folder).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder to write to (default: outputs/topics in the review folder).",
+)
 @review_options
 def map_cmd(out_dir: str | None, review: Callable[[], Review]) -> None:
     """Write the evidence map of the current topics.
@@ -520,15 +670,18 @@ def chart_fields_cmd(review: Callable[[], Review]) -> None:
     """
     fields = _fields(review())
     if not fields:
-        out.print("The protocol defines no charting fields; add [charting.<name>] tables to "
-                  "screening/protocol.toml (see 'scoping chart fields --help')")
+        out.print(
+            "The protocol defines no charting fields; add [charting.<name>] tables to "
+            "screening/protocol.toml (see 'scoping chart fields --help')"
+        )
         return
     table = Table(title="Charting fields", title_justify="left")
     for column in ("field", "values", "several", "description"):
         table.add_column(column, overflow="fold")
     for f in fields:
-        table.add_row(f.name, ", ".join(f.choices) or "(free text)", "yes" if f.multiple else "no",
-                      f.description)
+        table.add_row(
+            f.name, ", ".join(f.choices) or "(free text)", "yes" if f.multiple else "no", f.description
+        )
     out.print(table)
 
 

@@ -70,8 +70,7 @@ def run_dedupe(store: Store, *, rebuild: bool = False, progress: Progress | None
                 progress("reading", n, total)
             yield MatchRow(*values)
 
-    result = deduplicate(rows(), total=total, existing=existing, decisions=decisions,
-                         progress=progress)
+    result = deduplicate(rows(), total=total, existing=existing, decisions=decisions, progress=progress)
     if progress is not None:
         progress("saving", 0, 1)
     tables.save_run(store, result, started_at=started, rebuild=rebuild)
@@ -107,16 +106,25 @@ def show_work(store: Store, work_id: int) -> WorkView:
         if work is None:
             if tables.last_run(store) is None:
                 raise UsageError("nothing is de-duplicated yet; run 'scoping dedupe' first")
-            raise UsageError(f"there is no work or record {work_id}; "
-                             "list works with 'scoping dedupe groups --out FILE.csv'")
+            raise UsageError(
+                f"there is no work or record {work_id}; "
+                "list works with 'scoping dedupe groups --out FILE.csv'"
+            )
         work_id = work
         members = tables.work_members(store, work_id)
     records = _records(store, members)
     pairs = tables.pairs_among(store, members)
-    doubtful = [p for p in tables.uncertain_queue(store)
-                if (p.record_a in members) != (p.record_b in members)]
-    return WorkView(work_id=work_id, records=records, pairs=pairs,
-                    merged=merge_records(work_id, records), asked_for=asked, doubtful=doubtful)
+    doubtful = [
+        p for p in tables.uncertain_queue(store) if (p.record_a in members) != (p.record_b in members)
+    ]
+    return WorkView(
+        work_id=work_id,
+        records=records,
+        pairs=pairs,
+        merged=merge_records(work_id, records),
+        asked_for=asked,
+        doubtful=doubtful,
+    )
 
 
 @dataclass(slots=True)
@@ -151,8 +159,9 @@ def still_pending(store: Store, item: QueueItem) -> bool:
     return work.get(item.pair.record_a) != work.get(item.pair.record_b)
 
 
-def decide_pair(store: Store, record_a: int, record_b: int, decision: str, *, reviewer: str,
-                note: str | None = None) -> Applied:
+def decide_pair(
+    store: Store, record_a: int, record_b: int, decision: str, *, reviewer: str, note: str | None = None
+) -> Applied:
     """A person's decision on a pair: "same" joins the works, "different" keeps them apart."""
     if decision not in ("same", "different", "skip"):
         raise UsageError(f"unknown decision {decision!r}; use same, different or skip")
@@ -168,8 +177,9 @@ def undo_work(store: Store, work_id: int, *, by: str) -> list[int]:
     """Split a work back into its records; later runs keep them apart."""
     members = tables.split_work(store, work_id, by=by)
     if not members:
-        raise UsageError(f"there is no work {work_id}; "
-                         "list works with 'scoping dedupe groups --out FILE.csv'")
+        raise UsageError(
+            f"there is no work {work_id}; list works with 'scoping dedupe groups --out FILE.csv'"
+        )
     return members
 
 
@@ -185,8 +195,9 @@ def iter_groups(store: Store) -> Iterator[tuple[str, int, int, str]]:
         raise UsageError("nothing is de-duplicated yet; run 'scoping dedupe' first")
     missing = tables.unassigned_count(store)
     if missing:
-        raise UsageError(f"{missing:,} records were imported after the last de-duplication; "
-                         "run 'scoping dedupe' first")
+        raise UsageError(
+            f"{missing:,} records were imported after the last de-duplication; run 'scoping dedupe' first"
+        )
     for rid, source, source_id, work in tables.iter_assignment(store):
         yield (source_id or "", work if work is not None else rid, rid, source)
 

@@ -37,8 +37,16 @@ __all__ = ["BlockingReport", "block_keys", "candidate_pairs"]
 
 MAX_BLOCK = 60
 WINDOW = 12
-KINDS = {"d": "DOI", "p": "PMID", "t": "title start", "s": "title end", "w": "title words",
-         "v": "year/volume/page", "a": "author/volume/page", "f": "author/year/page"}
+KINDS = {
+    "d": "DOI",
+    "p": "PMID",
+    "t": "title start",
+    "s": "title end",
+    "w": "title words",
+    "v": "year/volume/page",
+    "a": "author/volume/page",
+    "f": "author/year/page",
+}
 
 
 @dataclass(slots=True)

@@ -73,8 +73,17 @@ from rapidfuzz.distance import Indel
 
 from scoping.dedupe.keys import Author, Keys
 
-__all__ = ["DISTINCT", "DUPLICATE", "UNCERTAIN", "Comparison", "Decision", "compare", "conflicts",
-           "decide", "hard_conflict"]
+__all__ = [
+    "DISTINCT",
+    "DUPLICATE",
+    "UNCERTAIN",
+    "Comparison",
+    "Decision",
+    "compare",
+    "conflicts",
+    "decide",
+    "hard_conflict",
+]
 
 DUPLICATE = "duplicate"
 DISTINCT = "distinct"
@@ -152,8 +161,9 @@ def _is_prefix(a: str, b: str) -> bool:
     return short.count(" ") >= 2 and long_.startswith(short + " ")
 
 
-def _author_match(x: Author, family_set: set[str], given_set: set[str], families: list[str],
-                  parts_set: set[str]) -> bool:
+def _author_match(
+    x: Author, family_set: set[str], given_set: set[str], families: list[str], parts_set: set[str]
+) -> bool:
     if x.family in family_set:
         return True
     if x.parts and any(p in family_set for p in x.parts):
@@ -163,8 +173,7 @@ def _author_match(x: Author, family_set: set[str], given_set: set[str], families
     if x.family in given_set or any(g in family_set for g in x.given):
         return True  # given and family names swapped by one database
     if len(x.family) >= 4:
-        found = process.extractOne(x.family, families, scorer=Indel.normalized_similarity,
-                                   score_cutoff=0.85)
+        found = process.extractOne(x.family, families, scorer=Indel.normalized_similarity, score_cutoff=0.85)
         return found is not None
     return False
 
@@ -263,8 +272,9 @@ def _doi_alias(a: Keys, b: Keys) -> bool:
     if a.doi.partition("/")[2] == b.doi.partition("/")[2]:
         return True  # the same suffix under two prefixes (a publisher moved)
     article_number = a.first_page == b.first_page and len(a.first_page) >= 4 and a.first_page[0].isalpha()
-    if not ((_same_range(a, b) or article_number) and a.volume and a.volume == b.volume
-            and a.title and b.title):
+    if not (
+        (_same_range(a, b) or article_number) and a.volume and a.volume == b.volume and a.title and b.title
+    ):
         return False
     if a.generic or b.generic or (a.issue and b.issue and a.issue != b.issue) or a.year != b.year:
         return False
@@ -356,7 +366,7 @@ def _single_page_inside(a: Keys, b: Keys) -> bool:
 def _page_number(page: str) -> tuple[str, int] | None:
     """``"e12"`` -> ``("e", 12)``; ``None`` for a page without digits at its end."""
     prefix = page.rstrip("0123456789")
-    digits = page[len(prefix):]
+    digits = page[len(prefix) :]
     return (prefix, int(digits)) if digits else None
 
 
@@ -439,8 +449,10 @@ def _same_journal_and_authors(a: Keys, b: Keys) -> bool:
     return _authors_strong(a, b, similarity, first)
 
 
-_ERRATUM_HEAD = re.compile(r"^(?:erratum|errata|corrigendum|correction|corrections|author correction|"
-                           r"publisher correction)(?: (?:to|on|for|of))? ")
+_ERRATUM_HEAD = re.compile(
+    r"^(?:erratum|errata|corrigendum|correction|corrections|author correction|"
+    r"publisher correction)(?: (?:to|on|for|of))? "
+)
 
 
 def _erratum_with_article(e: Keys, article: Keys) -> bool:
@@ -497,8 +509,12 @@ def _aligned(a: Keys, b: Keys) -> tuple[Keys, Keys]:
 
 
 def _same_range(a: Keys, b: Keys) -> bool:
-    return bool(a.last_page) and a.first_page != a.last_page and a.first_page == b.first_page \
+    return (
+        bool(a.last_page)
+        and a.first_page != a.last_page
+        and a.first_page == b.first_page
         and a.last_page == b.last_page
+    )
 
 
 def _same_page(x: str, y: str) -> bool:
@@ -579,8 +595,15 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
             twice = _printed_twice(a, b)
         else:
             erratum = _erratum_with_article(a, b) or _erratum_with_article(b, a)
-    if a.doi and b.doi and a.doi != b.doi and a.doi_preprint == b.doi_preprint and not (twice or erratum) \
-            and not _doi_alias(a, b) and not _doi_of_another_journal(a, b):
+    if (
+        a.doi
+        and b.doi
+        and a.doi != b.doi
+        and a.doi_preprint == b.doi_preprint
+        and not (twice or erratum)
+        and not _doi_alias(a, b)
+        and not _doi_of_another_journal(a, b)
+    ):
         found.append(DOI_CONFLICT)
     if a.pmid and b.pmid and a.pmid != b.pmid:
         found.append(PMID_CONFLICT)
@@ -588,19 +611,35 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
         found.append(YEAR_CONFLICT)
     if a.markers != b.markers and not erratum:
         found.append(MARKER_CONFLICT)
-    if a.numbers != b.numbers and a.numbers and b.numbers \
-            and not (a.doi and a.doi == b.doi) and not (a.pmid and a.pmid == b.pmid):
+    if (
+        a.numbers != b.numbers
+        and a.numbers
+        and b.numbers
+        and not (a.doi and a.doi == b.doi)
+        and not (a.pmid and a.pmid == b.pmid)
+    ):
         found.append(NUMBER_CONFLICT)  # a typo in a title with the same identifier is no conflict
     if found and first:
         return found
     same_doi = bool(a.doi and a.doi == b.doi)
-    volume_differs = bool(a.volume and b.volume and a.volume != b.volume
-                          and a.volume != b.supplement and b.volume != a.supplement
-                          and not (same_doi and a.first_page and a.first_page == b.first_page))
+    volume_differs = bool(
+        a.volume
+        and b.volume
+        and a.volume != b.volume
+        and a.volume != b.supplement
+        and b.volume != a.supplement
+        and not (same_doi and a.first_page and a.first_page == b.first_page)
+    )
     pages_differ = not same_doi and _pages_differ(a, b)
-    issue_differs = bool(not same_doi and a.issue and b.issue and a.issue != b.issue and a.volume
-                         and a.volume == b.volume
-                         and (a.generic or b.generic or not _same_range(a, b)))
+    issue_differs = bool(
+        not same_doi
+        and a.issue
+        and b.issue
+        and a.issue != b.issue
+        and a.volume
+        and a.volume == b.volume
+        and (a.generic or b.generic or not _same_range(a, b))
+    )
     if (pages_differ or issue_differs) and not volume_differs and _listed_twice(a, b, pages_differ):
         pages_differ = issue_differs = False
     if twice or erratum:
@@ -609,8 +648,9 @@ def _conflicts(a: Keys, b: Keys, journal: float | None = _UNKNOWN, *, first: boo
         if journal == _UNKNOWN:
             journal = _journal(a, b)
         if journal is None or journal >= 0.9:
-            found.append(VOLUME_CONFLICT if volume_differs else PAGES_CONFLICT if pages_differ
-                         else ISSUE_CONFLICT)
+            found.append(
+                VOLUME_CONFLICT if volume_differs else PAGES_CONFLICT if pages_differ else ISSUE_CONFLICT
+            )
     return found
 
 
@@ -683,8 +723,14 @@ def _decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     # venue_differ counts disagreements whatever the journal; conflicts need the same journal
 
     if c.conflicts:
-        near_perfect = title >= 0.95 and (authors_strong or authors_missing) and year_close \
-            and venue_agree >= 2 and len(c.conflicts) == 1 and c.conflicts[0] in (DOI_CONFLICT,)
+        near_perfect = (
+            title >= 0.95
+            and (authors_strong or authors_missing)
+            and year_close
+            and venue_agree >= 2
+            and len(c.conflicts) == 1
+            and c.conflicts[0] in (DOI_CONFLICT,)
+        )
         if near_perfect:
             return Decision(UNCERTAIN, f"conflict: {c.conflicts[0]}", score)
         return Decision(DISTINCT, f"conflict: {', '.join(c.conflicts)}", score)
@@ -720,52 +766,123 @@ def _decide(a: Keys, b: Keys, c: Comparison) -> Decision:
             return Decision(UNCERTAIN, f"{id_name}, titles differ", score)
         return Decision(DISTINCT, f"{id_name} but different titles", score)
 
-    if c.title_exact and c.abstract == 1.0 and (c.volume is False or c.pages is False) \
-            and _printed_twice(a, b):
-        return Decision(DUPLICATE, "one article printed twice: title, authors, abstract, journal, "
-                                   "length", score)
-    if a.markers != b.markers and c.abstract == 1.0 \
-            and (_erratum_with_article(a, b) or _erratum_with_article(b, a)):
+    if (
+        c.title_exact
+        and c.abstract == 1.0
+        and (c.volume is False or c.pages is False)
+        and _printed_twice(a, b)
+    ):
+        return Decision(
+            DUPLICATE, "one article printed twice: title, authors, abstract, journal, length", score
+        )
+    if (
+        a.markers != b.markers
+        and c.abstract == 1.0
+        and (_erratum_with_article(a, b) or _erratum_with_article(b, a))
+    ):
         return Decision(DUPLICATE, "an erratum printed with the article, indexed with its abstract", score)
     if good_title and authors_strong and year_same and venue_agree >= 1 and venue_differ == 0:
         return Decision(DUPLICATE, "title, authors, year and journal/volume/pages agree", score)
     if title >= 0.95 and authors_strong and year_close and venue_agree >= 2 and venue_differ == 0:
         return Decision(DUPLICATE, "title, authors, journal, volume/pages agree (year ±1)", score)
-    if title >= 0.95 and authors_ok and year_same and journal_same and (c.volume or c.pages) \
-            and venue_differ == 0:
+    if (
+        title >= 0.95
+        and authors_ok
+        and year_same
+        and journal_same
+        and (c.volume or c.pages)
+        and venue_differ == 0
+    ):
         return Decision(DUPLICATE, "title, first author, year, journal and volume/pages agree", score)
     if title >= 0.95 and authors_missing and year_same and journal_same and c.volume and c.pages:
         return Decision(DUPLICATE, "title, year, journal, volume and pages agree (no authors)", score)
-    if title >= 0.95 and authors_strong and year_close and c.volume and c.page_range \
-            and a.last_page and a.first_page != a.last_page:
+    if (
+        title >= 0.95
+        and authors_strong
+        and year_close
+        and c.volume
+        and c.page_range
+        and a.last_page
+        and a.first_page != a.last_page
+    ):
         return Decision(DUPLICATE, "title, authors, volume and page range agree", score)
-    if authors_strong and year_same and journal_same and c.volume is not False and c.page_range \
-            and a.last_page and a.first_page != a.last_page and c.issue is not False \
-            and (fair_title or (c.volume and not (a.generic or b.generic))):
+    if (
+        authors_strong
+        and year_same
+        and journal_same
+        and c.volume is not False
+        and c.page_range
+        and a.last_page
+        and a.first_page != a.last_page
+        and c.issue is not False
+        and (fair_title or (c.volume and not (a.generic or b.generic)))
+    ):
         # one place in one journal issue, by the same authors: the title is translated or cut
         return Decision(DUPLICATE, "authors, year, journal and page range agree", score)
-    if title >= 0.95 and authors_strong and year_close and journal_same and venue_differ == 0 \
-            and min(len(a.authors), len(b.authors)) >= 2 and a.journal_numbers == b.journal_numbers:
+    if (
+        title >= 0.95
+        and authors_strong
+        and year_close
+        and journal_same
+        and venue_differ == 0
+        and min(len(a.authors), len(b.authors)) >= 2
+        and a.journal_numbers == b.journal_numbers
+    ):
         # (not the 23rd and the 24th meeting of a society: an abstract is often given at both)
         return Decision(DUPLICATE, "title, authors and journal agree (year ±1)", score)
-    if title >= 0.95 and year_close and journal_same and c.volume and c.page_range \
-            and a.last_page and a.first_page != a.last_page:
+    if (
+        title >= 0.95
+        and year_close
+        and journal_same
+        and c.volume
+        and c.page_range
+        and a.last_page
+        and a.first_page != a.last_page
+    ):
         return Decision(DUPLICATE, "title, journal, volume and page range agree", score)
-    if title >= 0.95 and authors_strong and min(len(a.authors), len(b.authors)) >= 2 and year_same \
-            and c.volume and c.issue and c.pages is not False:
+    if (
+        title >= 0.95
+        and authors_strong
+        and min(len(a.authors), len(b.authors)) >= 2
+        and year_same
+        and c.volume
+        and c.issue
+        and c.pages is not False
+    ):
         # a journal named in two languages ("Jinko Chino Gakkai Ronbunshi" and its translation)
         return Decision(DUPLICATE, "title, authors, year, volume and issue agree", score)
-    if title >= 0.95 and short_words >= 5 and authors_strong and year_same and journal_same and c.volume \
-            and c.issue is not False and c.pages is False and not (a.generic or b.generic):
+    if (
+        title >= 0.95
+        and short_words >= 5
+        and authors_strong
+        and year_same
+        and journal_same
+        and c.volume
+        and c.issue is not False
+        and c.pages is False
+        and not (a.generic or b.generic)
+    ):
         # pages that differ but were not a conflict (see _listed_twice): short items or overlapping ranges
         return Decision(DUPLICATE, "title, authors, year, journal, volume agree; pages unreliable", score)
-    if c.title_exact and short_words >= 6 and authors_strong and year_same and venue_differ == 0 \
-            and (c.journal is None or journal_same):
+    if (
+        c.title_exact
+        and short_words >= 6
+        and authors_strong
+        and year_same
+        and venue_differ == 0
+        and (c.journal is None or journal_same)
+    ):
         return Decision(DUPLICATE, "same title, authors and year", score)
 
     if fair_title and (authors_ok or authors_missing) and (year_close or c.year is None):
         return Decision(UNCERTAIN, "similar title, not enough agreement", score)
-    if authors_strong and year_same and journal_same and c.volume and c.page_range \
-            and a.first_page != a.last_page:
+    if (
+        authors_strong
+        and year_same
+        and journal_same
+        and c.volume
+        and c.page_range
+        and a.first_page != a.last_page
+    ):
         return Decision(UNCERTAIN, "same authors and pages, titles differ", score)
     return Decision(DISTINCT, "not enough agreement", score)

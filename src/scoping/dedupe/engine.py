@@ -70,9 +70,13 @@ class DedupeReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "n_records": self.n_records, "n_new": self.n_new, "n_candidates": self.n_candidates,
-            "n_duplicate_pairs": self.n_duplicate_pairs, "n_uncertain_pairs": self.n_uncertain_pairs,
-            "n_refused": self.n_refused, "n_works": self.n_works,
+            "n_records": self.n_records,
+            "n_new": self.n_new,
+            "n_candidates": self.n_candidates,
+            "n_duplicate_pairs": self.n_duplicate_pairs,
+            "n_uncertain_pairs": self.n_uncertain_pairs,
+            "n_refused": self.n_refused,
+            "n_works": self.n_works,
             "n_linked_records": self.n_linked_records,
             "problems": {k: len(v) for k, v in self.problems.items()},
             "problem_examples": {k: v[:20] for k, v in self.problems.items()},
@@ -163,8 +167,9 @@ def deduplicate(
 
     is_new = np.fromiter((rid not in existing for rid in ids), dtype=bool, count=len(ids))
     report.n_new = int(is_new.sum())
-    pairs, blocking = candidate_pairs(keys, new=is_new if existing else None,
-                                      max_block=max_block, window=window)
+    pairs, blocking = candidate_pairs(
+        keys, new=is_new if existing else None, max_block=max_block, window=window
+    )
     report.large_blocks = blocking.large_blocks
     step("block")
 
@@ -194,8 +199,9 @@ def deduplicate(
         if decision.label == DUPLICATE and (i, j) not in kept_apart:
             links.append(Link(i, j, decision.score))
         if decision.label in (DUPLICATE, UNCERTAIN):
-            kept[(i, j)] = PairResult(ids[i], ids[j], decision.label, decision.rule, decision.score,
-                                      explain_fields(comparison))
+            kept[(i, j)] = PairResult(
+                ids[i], ids[j], decision.label, decision.rule, decision.score, explain_fields(comparison)
+            )
     tick("comparing", n_pairs, n_pairs)
     del pair_list
     step("compare")

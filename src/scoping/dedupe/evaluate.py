@@ -48,13 +48,21 @@ class Counts:
         return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"TP": self.tp, "FP": self.fp, "FN": self.fn, "TN": self.tn,
-                "sensitivity": round(self.sensitivity, 4), "specificity": round(self.specificity, 4),
-                "precision": round(self.precision, 4), "f1": round(self.f1, 4)}
+        return {
+            "TP": self.tp,
+            "FP": self.fp,
+            "FN": self.fn,
+            "TN": self.tn,
+            "sensitivity": round(self.sensitivity, 4),
+            "specificity": round(self.specificity, 4),
+            "precision": round(self.precision, 4),
+            "f1": round(self.f1, 4),
+        }
 
 
-def removal_counts(ids: Sequence[str], truth: Iterable[Sequence[str]],
-                   predicted: Iterable[Sequence[str]]) -> Counts:
+def removal_counts(
+    ids: Sequence[str], truth: Iterable[Sequence[str]], predicted: Iterable[Sequence[str]]
+) -> Counts:
     """Count TP/FP/FN/TN of ``predicted`` groups against ``truth`` groups over ``ids``.
 
     Groups are lists of record ids; records in no group are unique. Ids outside ``ids`` are

@@ -62,10 +62,20 @@ class MatchRow:
     @classmethod
     def from_record(cls, id: int, record: Record, source: str = "") -> MatchRow:
         return cls(
-            id=id, source=source, source_id=record.source_id, title=record.title,
-            authors=record.authors, year=record.year, journal=record.journal,
-            volume=record.volume, issue=record.issue, pages=record.pages, doi=record.doi,
-            pmid=record.pmid, isbn=record.isbn, doc_type=record.doc_type,
+            id=id,
+            source=source,
+            source_id=record.source_id,
+            title=record.title,
+            authors=record.authors,
+            year=record.year,
+            journal=record.journal,
+            volume=record.volume,
+            issue=record.issue,
+            pages=record.pages,
+            doi=record.doi,
+            pmid=record.pmid,
+            isbn=record.isbn,
+            doc_type=record.doc_type,
             abstract=(record.abstract or "")[:400] or None,
         )
 
@@ -121,17 +131,38 @@ class Keys:
 # -- text --------------------------------------------------------------------------------------
 
 _GREEK = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
-    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
-    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon",
-    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "ς": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
 }
 _GREEK_RE = re.compile("[" + "".join(_GREEK) + "]")
 _TAG = re.compile(r"<[^<>]{1,80}>")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", re.I)
 _NON_WORD = re.compile(r"[\W_]+")
-_FOLD_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d",
-                             "ð": "d", "þ": "th", "ı": "i"})
+_FOLD_EXTRA = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+)
 
 
 def fold(text: str) -> str:
@@ -155,49 +186,94 @@ _BRACKET_END = re.compile(r"^(?P<main>.*?)\s*\[(?P<alt>[^\[\]]{8,})\]\s*[.;:]?\s
 _BRACKET_ALL = re.compile(r"^\s*\[(?P<alt>[^\[\]]+)\]\s*[.;:]?\s*$", re.S)
 _NOISE = re.compile(
     r"\s*[\[(](?:review|editorial|letter|abstract|comment|article in [a-z]+|in [a-z]+|"
-    r"[a-z]+ version|author'?s? transl[^\])]*|\d+ refs?|structured abstract)[\])]\.?", re.I)
-_SYMBOLS = (("> or =", " ge "), ("< or =", " le "), (">=", " ge "), ("<=", " le "), ("≥", " ge "),
-            ("≤", " le "), ("&", " and "), ("+/-", " pm "), ("±", " pm "))
+    r"[a-z]+ version|author'?s? transl[^\])]*|\d+ refs?|structured abstract)[\])]\.?",
+    re.I,
+)
+_SYMBOLS = (
+    ("> or =", " ge "),
+    ("< or =", " le "),
+    (">=", " ge "),
+    ("<=", " le "),
+    ("≥", " ge "),
+    ("≤", " le "),
+    ("&", " and "),
+    ("+/-", " pm "),
+    ("±", " pm "),
+)
 _SECTION_TAIL = re.compile(r"\s*[-:]?\s*\[[^\[\]\s]+(?:\s[^\[\]\s]+)?\]\s*\.?\s*$")
 _THOUSANDS = re.compile(r"(?<=\d)[ ,\u00a0\u2009](?=\d{3}\b)")
 _ANNOTATION = re.compile(
     r"\s*[.;]?\s*\[(?:erratum|comment|retraction|retracted|summary for patients|update|"
     r"expression of concern|corrected and republished|republished|reprint|see comments?)\b.*$",
-    re.I | re.S)
+    re.I | re.S,
+)
 _LANGUAGE_TAIL = re.compile(
     r"\.\s+(?:chinese|english|french|german|italian|japanese|korean|polish|portuguese|russian|"
     r"spanish|turkish|dutch|czech|hungarian|norwegian|swedish|danish|finnish|hebrew|greek|"
     r"persian|croatian|serbian|slovak|slovenian|romanian|bulgarian|ukrainian|lithuanian)\b.*$",
-    re.I | re.S)
+    re.I | re.S,
+)
 # a correction indexed under the corrected article's title, with that article's citation:
 # Web of Science "Title (vol 142, pg 310, 2003)", Embase "Title (Journal (2009) 360 (542-544))"
-_WOS_CORRECTION = re.compile(r"\s*\(vol\.?\s*\d+[a-z]?\s*,\s*(?:pg|pp?)\.?\s*[a-z]?\d+[^()]*\)\s*\.?\s*$",
-                             re.I)
+_WOS_CORRECTION = re.compile(
+    r"\s*\(vol\.?\s*\d+[a-z]?\s*,\s*(?:pg|pp?)\.?\s*[a-z]?\d+[^()]*\)\s*\.?\s*$", re.I
+)
 _EMBASE_CORRECTION = re.compile(
     r"\s*\((?:the\s+)?[A-Z][^()]{2,150}\(\s*(?:[A-Za-z]+\.?\s+)?(?:\d{1,2}\s+)?(?:19|20)\d{2}\s*\)"
-    r"\s*[\w.]*\s*(?:\(\s*[\w.\s/\u2013-]*\d[\w.\s/\u2013-]*\)\s*,?\s*)+\)\s*\.?\s*$")
+    r"\s*[\w.]*\s*(?:\(\s*[\w.\s/\u2013-]*\d[\w.\s/\u2013-]*\)\s*,?\s*)+\)\s*\.?\s*$"
+)
 _CUT_CITATION = re.compile(r"\s*\([A-Z][^()]{2,150}\([^()]{0,12}$")
 """The same citation cut off by a database's title length limit ("... (The Journal of Pediatrics (M")."""
 _LANGUAGE_BRACKET = re.compile(r"\s*\[[A-Z][a-z]+(?: [a-z]+)?\]\s*\.?\s*$")
 _TWO_TITLES = re.compile(r"\s(?:=|;)\s")
 _NUMBER = re.compile(r"\d+")
-_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7",
-          "viii": "8", "ix": "9", "x": "10"}
+_ROMAN = {
+    "i": "1",
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
+    "v": "5",
+    "vi": "6",
+    "vii": "7",
+    "viii": "8",
+    "ix": "9",
+    "x": "10",
+}
 _PART = re.compile(r"\b(?:part|pt|teil|partie|parte)\s*\.?\s*([0-9]+|[ivx]+|one|two|three|four)\b")
 _WORD_NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4"}
 
 _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("erratum", re.compile(r"^(?:erratum|errata|corrigendum|correction|corrections|"
-                           r"author correction|publisher correction|publisher s note)\b"
-                           r"|\b(?:erratum|corrigendum)\b")),
-    ("retraction", re.compile(r"^(?:retraction|retracted|notice of retraction|withdrawn|"
-                              r"expression of concern)\b")),
-    ("reply", re.compile(r"^(?:reply|response|in reply|author s reply|authors reply|"
-                         r"the authors reply|rebuttal|authors response)\b|"
-                         r"\b(?:reply|response|authors reply|author s reply|rejoinder)$")),
-    ("comment", re.compile(r"^(?:comment|commentary|comments|re|letter|letters)\b|"
-                           r"\b(?:comment on|commentary on|letter to the editor)\b|"
-                           r"\b(?:a comment|commentary)$")),
+    (
+        "erratum",
+        re.compile(
+            r"^(?:erratum|errata|corrigendum|correction|corrections|"
+            r"author correction|publisher correction|publisher s note)\b"
+            r"|\b(?:erratum|corrigendum)\b"
+        ),
+    ),
+    (
+        "retraction",
+        re.compile(
+            r"^(?:retraction|retracted|notice of retraction|withdrawn|"
+            r"expression of concern)\b"
+        ),
+    ),
+    (
+        "reply",
+        re.compile(
+            r"^(?:reply|response|in reply|author s reply|authors reply|"
+            r"the authors reply|rebuttal|authors response)\b|"
+            r"\b(?:reply|response|authors reply|author s reply|rejoinder)$"
+        ),
+    ),
+    (
+        "comment",
+        re.compile(
+            r"^(?:comment|commentary|comments|re|letter|letters)\b|"
+            r"\b(?:comment on|commentary on|letter to the editor)\b|"
+            r"\b(?:a comment|commentary)$"
+        ),
+    ),
     ("protocol", re.compile(r"\b(?:study protocol|trial protocol|protocol for|a protocol)\b")),
     ("abstracts", re.compile(r"^(?:abstracts|proceedings|poster|posters|oral presentations)\b")),
 )
@@ -209,7 +285,8 @@ _GENERIC = re.compile(
     r"this issue|book reviews?|news|correspondence|letters? to the editor|highlights?|"
     r"announcements?|obituary|contents|table of contents|index|reviewers|acknowledgments?|"
     r"from the editors?|message from the editors?|issue information|front matter|back matter|"
-    r"editors? comments|remarks from .{0,40}editor.*|.{0,40} editor s comments)$")
+    r"editors? comments|remarks from .{0,40}editor.*|.{0,40} editor s comments)$"
+)
 
 
 def _title_markers(key: str) -> frozenset[str]:
@@ -226,8 +303,10 @@ def title_words(title: str | None) -> list[str]:
     return fold(title).split() if title else []
 
 
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
-                       r"\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
+_UNSPACED = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
+    r"\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]"
+)
 """Scripts written without spaces between words: Chinese, Japanese kana, Thai, Lao, Burmese,
 Khmer. (Korean puts spaces between words.)"""
 
@@ -294,8 +373,30 @@ _PACKED_HINT = re.compile(r"[a-z] (?:[A-Z]\. ?)+[A-Z](?:[a-z]|'[A-Z])")
 _INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
 _NULL_NAME = re.compile(r"(?:,\s*|\b)(?:null|none|nan)\b", re.I)
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "md", "phd"})
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le",
-                        "dos", "das", "ter", "ten", "bin", "al", "el", "st"})
+_PARTICLES = frozenset(
+    {
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "du",
+        "la",
+        "le",
+        "dos",
+        "das",
+        "ter",
+        "ten",
+        "bin",
+        "al",
+        "el",
+        "st",
+    }
+)
 
 
 def _split_packed(names: Sequence[str]) -> list[str]:
@@ -354,14 +455,34 @@ def parse_author(name: str) -> Author | None:
     initials = "".join(w[0] for w in given_words if w)
     if not initials and given_raw and _INITIALS.match(given_raw[0]):
         initials = "".join(ch for ch in given_raw[0].lower() if ch.isalpha())
-    return Author(family=family, given=given, initials=initials,
-                  parts=parts if len(parts) > 1 else ())
+    return Author(family=family, given=given, initials=initials, parts=parts if len(parts) > 1 else ())
 
 
 # -- journals ----------------------------------------------------------------------------------
 
-_JOURNAL_STOP = frozenset({"the", "of", "and", "in", "for", "on", "de", "la", "le", "der", "und",
-                           "du", "des", "et", "a", "an", "y", "electronic", "resource"})
+_JOURNAL_STOP = frozenset(
+    {
+        "the",
+        "of",
+        "and",
+        "in",
+        "for",
+        "on",
+        "de",
+        "la",
+        "le",
+        "der",
+        "und",
+        "du",
+        "des",
+        "et",
+        "a",
+        "an",
+        "y",
+        "electronic",
+        "resource",
+    }
+)
 _JOURNAL_CONFERENCE = re.compile(r"[.:;,]?\s*(?:conference|congress|meeting|symposium)\s*:.*$", re.I | re.S)
 _JOURNAL_BRACKETS = re.compile(r"\[([^\]]*)\]")
 _JOURNAL_PARENS = re.compile(r"\([^)]*\)")
@@ -449,8 +570,12 @@ def _number(value: str | None) -> str:
     return match.group(0).lstrip("0") or "0"
 
 
-_MONTHS = {m: str(i) for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: str(i)
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
 _EXCEL_DAY_MONTH = re.compile(r"^(\d{1,2})-([a-z]{3})$")  # "11-7" (11-17) shown by Excel as "11-Jul"
 _EXCEL_MONTH_YEAR = re.compile(r"^([a-z]{3})-(\d{2})$")  # "11-17" shown as "Nov-17"
 _FIRST_PAGE = re.compile(r"([a-z]*)-?(\d+)")
@@ -506,7 +631,7 @@ def _prepare_pages(keys: Keys, pages: str | None) -> None:
         keys.first_page = keys.last_page = ""  # "2297-2108": a typo, nothing to rely on
         return
     prefix = fp.rstrip("0123456789")
-    digits = fp[len(prefix):]
+    digits = fp[len(prefix) :]
     if digits and lp.isdigit() and len(lp) < len(digits):  # "1391-402" -> 1402, "C151-6" -> C156
         expanded = digits[: len(digits) - len(lp)] + lp
         if int(expanded) >= int(digits):

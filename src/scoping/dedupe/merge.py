@@ -100,11 +100,17 @@ def _empty(value: Any) -> bool:
 def merge_records(work_id: int, records: Sequence[tuple[int, str, Record]]) -> MergedWork:
     """The merged view of one work from its ``(record id, source, record)`` triples."""
     ordered = sorted(records, key=lambda item: item[0])
-    merged = MergedWork(work_id=work_id, record_ids=[rid for rid, _, _ in ordered],
-                        sources=sorted({source for _, source, _ in ordered}))
+    merged = MergedWork(
+        work_id=work_id,
+        record_ids=[rid for rid, _, _ in ordered],
+        sources=sorted({source for _, source, _ in ordered}),
+    )
     for name, rank in _RANKS.items():
-        candidates = [(rid, source, getattr(rec, name)) for rid, source, rec in ordered
-                      if not _empty(getattr(rec, name))]
+        candidates = [
+            (rid, source, getattr(rec, name))
+            for rid, source, rec in ordered
+            if not _empty(getattr(rec, name))
+        ]
         if not candidates:
             continue
         if rank is None:

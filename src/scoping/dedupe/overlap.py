@@ -44,16 +44,22 @@ class Overlap:
         out: list[dict[str, object]] = []
         for s in self.sources:
             row: dict[str, object] = {
-                "source": s.source, "records": s.records, "works": s.works,
-                "unique_works": s.unique_works, "unique_share": round(s.unique_share, 4),
+                "source": s.source,
+                "records": s.records,
+                "works": s.works,
+                "unique_works": s.unique_works,
+                "unique_share": round(s.unique_share, 4),
                 "internal_duplicates": s.internal_duplicates,
             }
             for other in names:
                 row[f"shared_with:{other}"] = "" if other == s.source else s.shared.get(other, 0)
             out.append(row)
         total: dict[str, object] = {
-            "source": "(all)", "records": self.total_records, "works": self.total_works,
-            "unique_works": sum(s.unique_works for s in self.sources), "unique_share": "",
+            "source": "(all)",
+            "records": self.total_records,
+            "works": self.total_works,
+            "unique_works": sum(s.unique_works for s in self.sources),
+            "unique_share": "",
             "internal_duplicates": sum(s.internal_duplicates for s in self.sources),
         }
         for other in names:
@@ -62,8 +68,7 @@ class Overlap:
         return out
 
 
-OVERLAP_COLUMNS = ("source", "records", "works", "unique_works", "unique_share",
-                   "internal_duplicates")
+OVERLAP_COLUMNS = ("source", "records", "works", "unique_works", "unique_share", "internal_duplicates")
 """The fixed columns of :meth:`Overlap.rows`; ``shared_with:<source>`` columns follow."""
 
 
@@ -93,5 +98,9 @@ def source_overlap(assignment: Iterable[tuple[str, int]]) -> Overlap:
                 for other in counts:
                     if other != source:
                         s.shared[other] = s.shared.get(other, 0) + 1
-    return Overlap(sources=[stats[name] for name in sorted(stats)], total_records=total_records,
-                   total_works=len(by_work), works_in_several_sources=several)
+    return Overlap(
+        sources=[stats[name] for name in sorted(stats)],
+        total_records=total_records,
+        total_works=len(by_work),
+        works_in_several_sources=several,
+    )

@@ -66,13 +66,16 @@ Encoder = Callable[[Record], tuple[Any, ...]]
 
 
 @overload
-def iter_records(info: FileInfo, *, background: bool | None = None,
-                 encode: None = None) -> Iterator[Record]: ...
+def iter_records(
+    info: FileInfo, *, background: bool | None = None, encode: None = None
+) -> Iterator[Record]: ...
 @overload
-def iter_records(info: FileInfo, *, background: bool | None = None,
-                 encode: Encoder) -> Iterator[tuple[Any, ...]]: ...
-def iter_records(info: FileInfo, *, background: bool | None = None,
-                 encode: Encoder | None = None) -> Iterator[Record] | Iterator[tuple[Any, ...]]:
+def iter_records(
+    info: FileInfo, *, background: bool | None = None, encode: Encoder
+) -> Iterator[tuple[Any, ...]]: ...
+def iter_records(
+    info: FileInfo, *, background: bool | None = None, encode: Encoder | None = None
+) -> Iterator[Record] | Iterator[tuple[Any, ...]]:
     """Yield the records of an inspected file, in file order, streaming.
 
     Raises :class:`~scoping.errors.FormatError` (naming the line or record) on malformed
@@ -162,8 +165,9 @@ def _cuts(info: FileInfo) -> list[int]:
     return offsets
 
 
-def _read_part(info: FileInfo, start: int, end: int, head: bytes,
-               encode: Encoder | None) -> tuple[list[Any], int, int]:
+def _read_part(
+    info: FileInfo, start: int, end: int, head: bytes, encode: Encoder | None
+) -> tuple[list[Any], int, int]:
     """In a parser process: the records of bytes ``start``-``end`` of the file (encoded, with
     ``encode``), the lines that part holds, and the lines of the document head put in front of
     it (PubMed XML)."""
@@ -257,7 +261,6 @@ def _iter_in_parts(info: FileInfo, workers: int, encode: Encoder | None) -> Iter
         yield from (rest if encode is None else map(encode, rest))
 
 
-
 def _read_whole(info: FileInfo, encode: Encoder | None) -> Iterator[Any]:
     """A file that cannot be cut into parts after all, read by one parser process; one that was
     only sniffed (no hash yet) is first decoded through, as a reader may stop before its end."""
@@ -303,8 +306,9 @@ def _produce(info: FileInfo, queue: Any, encode: Encoder | None) -> None:
 def _iter_in_background(info: FileInfo, encode: Encoder | None) -> Iterator[Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue(maxsize=16)
-    process = context.Process(target=_produce, args=(info, queue, encode), daemon=True,
-                              name=f"scoping-reader-{info.path.name}")
+    process = context.Process(
+        target=_produce, args=(info, queue, encode), daemon=True, name=f"scoping-reader-{info.path.name}"
+    )
     process.start()
     try:
         while True:
@@ -312,8 +316,11 @@ def _iter_in_background(info: FileInfo, encode: Encoder | None) -> Iterator[Any]
                 kind, payload = queue.get(timeout=5)
             except Empty:
                 if not process.is_alive():
-                    raise FormatError(str(info.path), "the reader process stopped unexpectedly",
-                                      "try again; if it happens again, report it") from None
+                    raise FormatError(
+                        str(info.path),
+                        "the reader process stopped unexpectedly",
+                        "try again; if it happens again, report it",
+                    ) from None
                 continue
             if kind == "records":
                 yield from payload

@@ -81,16 +81,26 @@ _FIELD_NAME = re.compile(r'([^\s=,{}"#%()]+(?:[^\S\n]+[^\s=,{}"#%()]+)*)\s*=\s*'
 _FAST_FIELD = re.compile(
     r'[\s,]*([^\s=,{}"#%()]+(?:[^\S\n]+[^\s=,{}"#%()]+)*)\s*=\s*'
     r"(?:\{((?:[^{}]++|\{(?:[^{}]++|\{(?:[^{}]++|\{[^{}]*+\})*+\})*+\})*+)\}|(\d+))"
-    r"(?=\s*(?:,|\Z))")
+    r"(?=\s*(?:,|\Z))"
+)
 _BARE = re.compile(r'[^\s,#{}"()=]+')
 _AND = re.compile(r"\s+and\s+")
 _BRACES_AND = re.compile(r"[{}]| and ")
 _WS = re.compile(r"\s+")
 
 _MONTHS = {
-    "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May",
-    "jun": "June", "jul": "July", "aug": "August", "sep": "September", "oct": "October",
-    "nov": "November", "dec": "December",
+    "jan": "January",
+    "feb": "February",
+    "mar": "March",
+    "apr": "April",
+    "may": "May",
+    "jun": "June",
+    "jul": "July",
+    "aug": "August",
+    "sep": "September",
+    "oct": "October",
+    "nov": "November",
+    "dec": "December",
 }
 _HINT = "check the braces of that entry (every '{' needs a '}') and export the file again"
 
@@ -136,8 +146,7 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
         if inside and not paren_entry and ("@" not in line or not _ENTRY_START.match(line)):
             # the usual line inside an entry: a field, or more of a long value
             closes = line.count("}")
-            if closes < depth or (closes == 1 and line.count("{") == 1
-                                  and line.find("{") < line.find("}")):
+            if closes < depth or (closes == 1 and line.count("{") == 1 and line.find("{") < line.find("}")):
                 depth += line.count("{") - closes
                 parts.append(line)
                 continue
@@ -150,8 +159,12 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
                 if match is None:
                     if previous_end and _FIELD_OUTSIDE.match(segment):
                         raise FormatError(
-                            path, f"a field outside any entry: the entry that ends on line "
-                            f"{previous_end} closed early", _HINT, where=f"line {number}")
+                            path,
+                            f"a field outside any entry: the entry that ends on line "
+                            f"{previous_end} closed early",
+                            _HINT,
+                            where=f"line {number}",
+                        )
                     break
                 kind = match.group(1).lower()
                 start = number
@@ -166,9 +179,12 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
             else:
                 if segment is line and "@" in segment and _ENTRY_START.match(segment):
                     raise FormatError(
-                        path, f"the entry that starts on line {start} is not closed before the "
-                        f"next entry on line {number} (a '}}' is missing)", _HINT,
-                        where=f"line {start}")
+                        path,
+                        f"the entry that starts on line {start} is not closed before the "
+                        f"next entry on line {number} (a '}}' is missing)",
+                        _HINT,
+                        where=f"line {start}",
+                    )
                 scan_from = 0
             end = -1
             if paren_entry:
@@ -195,16 +211,20 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
                 parts.append(segment)
                 break
             parts.append(segment[: end + 1])
-            segment = segment[end + 1:]
+            segment = segment[end + 1 :]
             tail = segment.strip()
             if tail and tail != "," and not tail.startswith(("%", "@")):
                 raise FormatError(
-                    path, f"text after the end of the entry that starts on line {start}: "
-                    f"{tail[:30]!r} (a stray '}}' closed it early?)", _HINT, where=f"line {number}")
+                    path,
+                    f"text after the end of the entry that starts on line {start}: "
+                    f"{tail[:30]!r} (a stray '}}' closed it early?)",
+                    _HINT,
+                    where=f"line {number}",
+                )
             raw = "".join(parts)
             opener = _ENTRY_START.match(raw)
             assert opener is not None
-            yield _Entry(kind, start, raw, raw[opener.end(): -1])
+            yield _Entry(kind, start, raw, raw[opener.end() : -1])
             inside = False
             parts = []
             previous_end = number
@@ -212,8 +232,12 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
                 break
             segment = segment.lstrip()
     if inside:
-        raise FormatError(path, f"the entry that starts on line {start} is not closed at the end "
-                          "of the file (a '}' is missing)", _HINT, where=f"line {start}")
+        raise FormatError(
+            path,
+            f"the entry that starts on line {start} is not closed at the end of the file (a '}}' is missing)",
+            _HINT,
+            where=f"line {start}",
+        )
 
 
 def _cannot_close(line: str, depth: int) -> bool:
@@ -253,8 +277,7 @@ def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
     return found.end() if found else pos
 
 
-def _parse_fields(body: str, pos: int, macros: dict[str, str], path: str,
-                  line: int) -> list[tuple[str, str]]:
+def _parse_fields(body: str, pos: int, macros: dict[str, str], path: str, line: int) -> list[tuple[str, str]]:
     """``name = value`` pairs of an entry body, values with @string names resolved."""
     fields: list[tuple[str, str]] = []
     size = len(body)
@@ -277,7 +300,7 @@ def _parse_fields(body: str, pos: int, macros: dict[str, str], path: str,
             return fields
         named = _FIELD_NAME.match(body, pos)
         if named is None:
-            raise fail(f"cannot read a field name at {body[pos:pos + 30]!r}", pos)
+            raise fail(f"cannot read a field name at {body[pos : pos + 30]!r}", pos)
         name = " ".join(named.group(1).split()).lower()
         pos = named.end()
         pieces: list[str] = []
@@ -289,18 +312,18 @@ def _parse_fields(body: str, pos: int, macros: dict[str, str], path: str,
                 end = _closing_brace(body, pos)
                 if end < 0:
                     raise fail(f"the value of {name!r} is not closed (a '}}' is missing)", pos)
-                pieces.append(body[pos + 1: end])
+                pieces.append(body[pos + 1 : end])
                 pos = end + 1
             elif char == '"':
                 end = _closing_quote(body, pos)
                 if end < 0:
                     raise fail(f"the value of {name!r} is not closed (a '\"' is missing)", pos)
-                pieces.append(body[pos + 1: end])
+                pieces.append(body[pos + 1 : end])
                 pos = end + 1
             else:
                 bare = _BARE.match(body, pos)
                 if bare is None:
-                    raise fail(f"cannot read the value of {name!r} at {body[pos:pos + 30]!r}", pos)
+                    raise fail(f"cannot read the value of {name!r} at {body[pos : pos + 30]!r}", pos)
                 word = bare.group()
                 pieces.append(word if word.isdigit() else macros.get(word.lower(), word))
                 pos = bare.end()
@@ -310,45 +333,188 @@ def _parse_fields(body: str, pos: int, macros: dict[str, str], path: str,
                 continue
             break
         if pos < size and body[pos] != ",":
-            raise fail(f"expected a ',' after the field {name!r}, found "
-                       f"{body[pos:pos + 20]!r}", pos)
+            raise fail(f"expected a ',' after the field {name!r}, found {body[pos : pos + 20]!r}", pos)
         fields.append((name, "".join(pieces)))
 
 
 _ACCENTS = {
-    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-    "r": "\u030a", "d": "\u0323", "b": "\u0331",
+    '"': "\u0308",
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
+    "d": "\u0323",
+    "b": "\u0331",
 }
 _WORDS = {
-    "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å", "AA": "Å",
-    "ss": "ß", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ", "th": "þ", "TH": "Þ", "dh": "ð",
-    "DH": "Ð", "ng": "ŋ", "NG": "Ŋ", "dj": "đ", "DJ": "Đ",
-    "textendash": "–", "textemdash": "—", "textquoteright": "’", "textquoteleft": "‘",
-    "textquotedblleft": "“", "textquotedblright": "”", "textless": "<", "textgreater": ">",
-    "textasciitilde": "~", "textasciicircum": "^", "textbackslash": "\\", "textbar": "|",
-    "textunderscore": "_", "textregistered": "®", "texttrademark": "™", "textcopyright": "©",
-    "textdegree": "°", "textbullet": "•", "textellipsis": "…", "ldots": "…", "dots": "…",
-    "textperiodcentered": "·", "textpm": "±", "pm": "±", "times": "×", "textmu": "µ",
-    "textsection": "§", "S": "§", "P": "¶", "pounds": "£", "texteuro": "€", "euro": "€",
-    "textdollar": "$", "textpercent": "%", "textasteriskcentered": "*", "leq": "≤", "le": "≤",
-    "geq": "≥", "ge": "≥", "neq": "≠", "approx": "≈", "sim": "~", "infty": "∞", "cdot": "·",
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
-    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ",
-    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
-    "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+    "o": "ø",
+    "O": "Ø",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "aa": "å",
+    "AA": "Å",
+    "ss": "ß",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+    "j": "ȷ",
+    "th": "þ",
+    "TH": "Þ",
+    "dh": "ð",
+    "DH": "Ð",
+    "ng": "ŋ",
+    "NG": "Ŋ",
+    "dj": "đ",
+    "DJ": "Đ",
+    "textendash": "–",
+    "textemdash": "—",
+    "textquoteright": "’",
+    "textquoteleft": "‘",
+    "textquotedblleft": "“",
+    "textquotedblright": "”",
+    "textless": "<",
+    "textgreater": ">",
+    "textasciitilde": "~",
+    "textasciicircum": "^",
+    "textbackslash": "\\",
+    "textbar": "|",
+    "textunderscore": "_",
+    "textregistered": "®",
+    "texttrademark": "™",
+    "textcopyright": "©",
+    "textdegree": "°",
+    "textbullet": "•",
+    "textellipsis": "…",
+    "ldots": "…",
+    "dots": "…",
+    "textperiodcentered": "·",
+    "textpm": "±",
+    "pm": "±",
+    "times": "×",
+    "textmu": "µ",
+    "textsection": "§",
+    "S": "§",
+    "P": "¶",
+    "pounds": "£",
+    "texteuro": "€",
+    "euro": "€",
+    "textdollar": "$",
+    "textpercent": "%",
+    "textasteriskcentered": "*",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "neq": "≠",
+    "approx": "≈",
+    "sim": "~",
+    "infty": "∞",
+    "cdot": "·",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "varphi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Phi": "Φ",
+    "Psi": "Ψ",
+    "Omega": "Ω",
 }
 # commands that only format their argument: the command goes, the argument stays
-_FORMATTING = frozenset({
-    "it", "bf", "em", "sc", "rm", "sf", "tt", "sl", "up", "textit", "textbf", "emph", "textsc",
-    "textrm", "textsf", "texttt", "textsl", "textup", "textnormal", "textmd", "mathrm", "mathit",
-    "mathbf", "mathsf", "mathtt", "mathcal", "mathnormal", "mbox", "hbox", "text", "url",
-    "textsuperscript", "textsubscript", "protect", "relax", "NoCaseChange", "MakeUppercase",
-    "MakeLowercase", "uppercase", "lowercase", "ensuremath",
-})
-_SYMBOLS = {"&": "&", "%": "%", "$": "$", "_": "_", "#": "#", "{": "", "}": "", "/": "", " ": " ",
-            ",": " ", ";": " ", "!": "", "-": "", "@": ""}
+_FORMATTING = frozenset(
+    {
+        "it",
+        "bf",
+        "em",
+        "sc",
+        "rm",
+        "sf",
+        "tt",
+        "sl",
+        "up",
+        "textit",
+        "textbf",
+        "emph",
+        "textsc",
+        "textrm",
+        "textsf",
+        "texttt",
+        "textsl",
+        "textup",
+        "textnormal",
+        "textmd",
+        "mathrm",
+        "mathit",
+        "mathbf",
+        "mathsf",
+        "mathtt",
+        "mathcal",
+        "mathnormal",
+        "mbox",
+        "hbox",
+        "text",
+        "url",
+        "textsuperscript",
+        "textsubscript",
+        "protect",
+        "relax",
+        "NoCaseChange",
+        "MakeUppercase",
+        "MakeLowercase",
+        "uppercase",
+        "lowercase",
+        "ensuremath",
+    }
+)
+_SYMBOLS = {
+    "&": "&",
+    "%": "%",
+    "$": "$",
+    "_": "_",
+    "#": "#",
+    "{": "",
+    "}": "",
+    "/": "",
+    " ": " ",
+    ",": " ",
+    ";": " ",
+    "!": "",
+    "-": "",
+    "@": "",
+}
 _CONTROL_WORD = re.compile(r"\\[A-Za-z]+")
 _LATEX = re.compile(
     r"""\\(?:
@@ -356,15 +522,20 @@ _LATEX = re.compile(
       | (?P<lacc>[uvHckrdb])(?:\s*\{\s*(?P<larg>\\[ij]|[A-Za-z])\s*\}|\s+(?P<larg2>[A-Za-z]))
       | (?P<word>[A-Za-z]+)\s*
       | (?P<sym>[&%$_\#{}/\ ,;!@-])
-    )""", re.X)
+    )""",
+    re.X,
+)
 
 
 @functools.cache
 def _bibtexparser_words() -> dict[str, str]:
     """bibtexparser's LaTeX table, its plain control words only (``\\alpha``, ``\\div``...)."""
     table: dict[str, str] = {}
-    for pairs in (latexenc.unicode_to_crappy_latex1, latexenc.unicode_to_latex,
-                  latexenc.unicode_to_crappy_latex2):
+    for pairs in (
+        latexenc.unicode_to_crappy_latex1,
+        latexenc.unicode_to_latex,
+        latexenc.unicode_to_crappy_latex2,
+    ):
         for char, latex in pairs:
             command = latex.strip()
             if _CONTROL_WORD.fullmatch(command):
@@ -377,8 +548,7 @@ def _bibtexparser_words() -> dict[str, str]:
 def _latex_piece(match: re.Match[str]) -> str:
     accent = match.group("pacc") or match.group("lacc")
     if accent:
-        letter = (match.group("parg") or match.group("parg2") or match.group("larg")
-                  or match.group("larg2"))
+        letter = match.group("parg") or match.group("parg2") or match.group("larg") or match.group("larg2")
         return letter[-1] + _ACCENTS[accent]  # \i and \j take the accent as i and j
     word = match.group("word")
     if word is not None:
@@ -426,7 +596,7 @@ def _split_names(value: str) -> list[str]:
             elif token == "}":
                 depth -= 1
             elif depth == 0:
-                parts.append(value[begin: found.start()])
+                parts.append(value[begin : found.start()])
                 begin = found.end()
         parts.append(value[begin:])
     names = [_decode(part).strip() for part in parts]
@@ -468,10 +638,8 @@ def _record(entry: _Entry, key: str | None, pairs: list[tuple[str, str]]) -> Rec
             used.add(name)
             keywords.extend(_split_keywords(given))
     fields["keywords"] = keywords
-    extra = {name: " ".join(_decode(value).split())
-             for name, value in values.items() if name not in used}
-    record = make_record(fields, raw=entry.raw, line=entry.line,
-                         extra={"bibtex": extra} if extra else None)
+    extra = {name: " ".join(_decode(value).split()) for name, value in values.items() if name not in used}
+    record = make_record(fields, raw=entry.raw, line=entry.line, extra={"bibtex": extra} if extra else None)
     for field in ("doi", "pmid", "year"):  # a value the normaliser rejected stays in extra
         if fields.get(field) and getattr(record, field) is None:
             record.extra.setdefault("bibtex", {})[field] = fields[field]
@@ -506,23 +674,78 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
 # -- writing --------------------------------------------------------------------------------
 
 _VALID_KEY = re.compile(r"[^\s,{}()\"#%'=\\~]+\Z")
-_ENTRY_TYPES = frozenset({
-    "article", "book", "booklet", "inbook", "incollection", "inproceedings", "conference",
-    "manual", "mastersthesis", "misc", "phdthesis", "proceedings", "techreport", "unpublished",
-    "online", "report", "thesis", "dataset", "software", "collection", "periodical",
-})
+_ENTRY_TYPES = frozenset(
+    {
+        "article",
+        "book",
+        "booklet",
+        "inbook",
+        "incollection",
+        "inproceedings",
+        "conference",
+        "manual",
+        "mastersthesis",
+        "misc",
+        "phdthesis",
+        "proceedings",
+        "techreport",
+        "unpublished",
+        "online",
+        "report",
+        "thesis",
+        "dataset",
+        "software",
+        "collection",
+        "periodical",
+    }
+)
 _TYPE_WORDS: tuple[tuple[str, str], ...] = (
-    ("proceedings", "inproceedings"), ("conference", "inproceedings"), ("conf", "inproceedings"),
-    ("chapter", "incollection"), ("chap", "incollection"), ("thesis", "phdthesis"),
-    ("dissertation", "phdthesis"), ("report", "techreport"), ("review", "article"),
-    ("book", "book"), ("article", "article"), ("jour", "article"), ("letter", "article"),
+    ("proceedings", "inproceedings"),
+    ("conference", "inproceedings"),
+    ("conf", "inproceedings"),
+    ("chapter", "incollection"),
+    ("chap", "incollection"),
+    ("thesis", "phdthesis"),
+    ("dissertation", "phdthesis"),
+    ("report", "techreport"),
+    ("review", "article"),
+    ("book", "book"),
+    ("article", "article"),
+    ("jour", "article"),
+    ("letter", "article"),
     ("editorial", "article"),
 )
 _IN_BOOK = frozenset({"inproceedings", "incollection", "inbook", "conference"})
-_STOP_WORDS = frozenset({
-    "a", "an", "the", "of", "on", "in", "for", "and", "to", "with", "from", "by", "at", "is",
-    "are", "as", "its", "or", "de", "la", "le", "der", "die", "das", "el", "en",
-})
+_STOP_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "for",
+        "and",
+        "to",
+        "with",
+        "from",
+        "by",
+        "at",
+        "is",
+        "are",
+        "as",
+        "its",
+        "or",
+        "de",
+        "la",
+        "le",
+        "der",
+        "die",
+        "das",
+        "el",
+        "en",
+    }
+)
 
 
 def _entry_type(record: Record) -> str:
@@ -632,8 +855,13 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
         if record.pages:
             pages = record.pages
             out.append(("pages", pages.replace("-", "--") if pages.count("-") == 1 else pages))
-        for name, value in (("doi", record.doi), ("pmid", record.pmid), ("issn", record.issn),
-                            ("isbn", record.isbn), ("publisher", record.publisher)):
+        for name, value in (
+            ("doi", record.doi),
+            ("pmid", record.pmid),
+            ("issn", record.issn),
+            ("isbn", record.isbn),
+            ("publisher", record.publisher),
+        ):
             if value:
                 out.append((name, value))
         if record.keywords:
@@ -641,8 +869,11 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
             if len(record.keywords) == 1 and ("," in text or ";" in text):
                 text += ";"  # one keyword with a comma: the ";" stops it being split
             out.append(("keywords", text))
-        for name, value in (("language", record.language), ("url", record.url),
-                            ("abstract", record.abstract)):
+        for name, value in (
+            ("language", record.language),
+            ("url", record.url),
+            ("abstract", record.abstract),
+        ):
             if value:
                 out.append((name, value))
         lines = [f"@{entry_type}{{{key},"]

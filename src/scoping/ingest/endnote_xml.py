@@ -107,21 +107,30 @@ def _fields(record: ET.Element) -> dict[str, Any]:
     databases = _all(record, "remote-database-name") + _all(record, "remote-database-provider")
     accession = _first(record, "accession-num")
     pmid = None
-    if accession and accession.isdigit() and (
-        not databases or any(n in d.lower() for d in databases for n in _PUBMED_NAMES)
+    if (
+        accession
+        and accession.isdigit()
+        and (not databases or any(n in d.lower() for d in databases for n in _PUBMED_NAMES))
     ):
         pmid = accession
 
-    keywords = [part.strip() for kw in _all(record, "keywords/keyword")
-                for part in _LINES.split(kw) if part.strip()]
+    keywords = [
+        part.strip() for kw in _all(record, "keywords/keyword") for part in _LINES.split(kw) if part.strip()
+    ]
     issn, isbn = _split_isbn(_all(record, "isbn"))
     fields: dict[str, Any] = {
         "doc_type": doc_type,
         "title": _first(record, "titles/title"),
         "authors": authors,
-        "journal": None if whole_book else _first(
-            record, "titles/secondary-title", "periodical/full-title", "alt-periodical/full-title",
-            "periodical/abbr-1"),
+        "journal": None
+        if whole_book
+        else _first(
+            record,
+            "titles/secondary-title",
+            "periodical/full-title",
+            "alt-periodical/full-title",
+            "periodical/abbr-1",
+        ),
         "year": _first(record, "dates/year"),
         "volume": _first(record, "volume"),
         "issue": _first(record, "number"),
@@ -146,6 +155,5 @@ def _fields(record: ET.Element) -> dict[str, Any]:
 
 def read(stream: TextIO, path: str) -> Iterator[Record]:
     """Yield the records of an EndNote XML stream, each with its original text."""
-    for record, raw, line in iter_xml_records(stream, path, _RECORD_TAGS, _ROOT_TAGS,
-                                               "EndNote XML"):
+    for record, raw, line in iter_xml_records(stream, path, _RECORD_TAGS, _ROOT_TAGS, "EndNote XML"):
         yield make_record(_fields(record), raw=raw, line=line)

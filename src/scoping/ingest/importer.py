@@ -35,8 +35,9 @@ def _check_source(source: str) -> str:
     return name
 
 
-def inspect_files(paths: Sequence[str | os.PathLike[str]], *, fmt: str | None = None,
-                  encoding: str | None = None) -> list[FileInfo]:
+def inspect_files(
+    paths: Sequence[str | os.PathLike[str]], *, fmt: str | None = None, encoding: str | None = None
+) -> list[FileInfo]:
     """Inspect every file first, so one bad file stops the command before anything is stored.
 
     A single file that is read in parts (a large RIS or PubMed XML file) is only sniffed here:
@@ -71,8 +72,11 @@ class _Hasher(threading.Thread):
     def result(self) -> str:
         self.join()
         if self.error is not None:
-            raise FormatError(str(self.path), f"it could not be read to the end ({self.error})",
-                              "check the file and import it again")
+            raise FormatError(
+                str(self.path),
+                f"it could not be read to the end ({self.error})",
+                "check the file and import it again",
+            )
         return self.digest
 
 
@@ -155,5 +159,8 @@ def _at_least_one(records: Iterable[T], info: FileInfo) -> Iterator[T]:
         yield record
     if count == 0:
         label = FORMAT_LABELS.get(info.format, info.format)
-        raise FormatError(str(info.path), f"no records were found in it read as {label}",
-                          "check that it is the export you meant, or name its format with --format")
+        raise FormatError(
+            str(info.path),
+            f"no records were found in it read as {label}",
+            "check that it is the export you meant, or name its format with --format",
+        )

@@ -135,8 +135,9 @@ def _not_a_field(block: str, pos: int, path: str, line: int) -> None:
     else:
         shown = bad if len(bad) <= 40 else bad[:37] + "..."
         problem = f"a line that is not a MEDLINE tag line ({shown!r})"
-    raise FormatError(path, problem, "check the file is a complete PubMed/MEDLINE export",
-                      where=f"line {where}")
+    raise FormatError(
+        path, problem, "check the file is a complete PubMed/MEDLINE export", where=f"line {where}"
+    )
 
 
 def _issn(value: str | None) -> str | None:
@@ -235,8 +236,11 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
             yield _record(pending)
         pending = (line, block, pairs)
     if pending is None:
-        raise FormatError(path, "no MEDLINE records found (no lines like 'PMID- ' or 'TI  - ')",
-                          "check the file is a PubMed/MEDLINE export, or pass --format")
+        raise FormatError(
+            path,
+            "no MEDLINE records found (no lines like 'PMID- ' or 'TI  - ')",
+            "check the file is a PubMed/MEDLINE export, or pass --format",
+        )
     _check_complete(pending, closing, path)
     yield _record(pending)
 
@@ -246,8 +250,7 @@ def _record(item: tuple[int, str, list[tuple[str, str]]]) -> Record:
     return make_record(_to_fields(pairs), raw=block, line=line)
 
 
-def _check_complete(item: tuple[int, str, list[tuple[str, str]]], closing: str | None,
-                    path: str) -> None:
+def _check_complete(item: tuple[int, str, list[tuple[str, str]]], closing: str | None, path: str) -> None:
     """Raise if the last record of the file was cut short."""
     line, block, pairs = item
     tags = {tag for tag, _value in pairs}
@@ -259,6 +262,8 @@ def _check_complete(item: tuple[int, str, list[tuple[str, str]]], closing: str |
     if expected is not None:
         last_line = line + block.rstrip("\n").count("\n")
         raise FormatError(
-            path, f"the last record (from line {line}) stops before its {expected} line",
-            "the file looks truncated: export the records again", where=f"line {last_line}",
+            path,
+            f"the last record (from line {line}) stops before its {expected} line",
+            "the file looks truncated: export the records again",
+            where=f"line {last_line}",
         )

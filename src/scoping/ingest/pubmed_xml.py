@@ -151,8 +151,11 @@ class _RecordText:
 _AFTER_OPEN = frozenset(" \t\r\n/>")
 _CLOSE_END = re.compile(r"\s*>")
 _POSITION = re.compile(r",? line \d+, column \d+\s*$")
-_DOCUMENT = re.compile(r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)*"
-                       r"<([^\s/>!?]+)(?=[\s/>])", re.S)
+_DOCUMENT = re.compile(
+    r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)*"
+    r"<([^\s/>!?]+)(?=[\s/>])",
+    re.S,
+)
 """The name of the document element, after the XML declaration, comments and the DOCTYPE."""
 
 
@@ -161,12 +164,12 @@ def _malformed(path: str, exc: etree.XMLSyntaxError, at_end: bool) -> FormatErro
     detail = _POSITION.sub("", str(exc.msg or exc)).strip() or "not well-formed"
     if at_end:
         return FormatError(
-            path, "malformed XML: the file ends before its last elements are closed (it looks "
-                  "truncated)",
-            "export the records again", where=f"line {line}",
+            path,
+            "malformed XML: the file ends before its last elements are closed (it looks truncated)",
+            "export the records again",
+            where=f"line {line}",
         )
-    return FormatError(path, f"malformed XML: {detail}", "export the records again",
-                       where=f"line {line}")
+    return FormatError(path, f"malformed XML: {detail}", "export the records again", where=f"line {line}")
 
 
 def iter_xml_records(
@@ -184,8 +187,13 @@ def iter_xml_records(
     keep what you built from it, not the element. Raises :class:`FormatError` on malformed XML
     (a truncated file included), on another document element and on a document without records.
     """
-    parser = etree.XMLPullParser(events=("end",), tag=tuple(sorted(record_tags)),
-                                 resolve_entities=False, no_network=True, huge_tree=True)
+    parser = etree.XMLPullParser(
+        events=("end",),
+        tag=tuple(sorted(record_tags)),
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=True,
+    )
     texts = _RecordText(record_tags)
     count = 0
     first = True
@@ -208,7 +216,8 @@ def iter_xml_records(
             if found is not None:
                 if found.group(1) not in root_tags:
                     raise FormatError(
-                        path, f"not {what}: the document element is <{found.group(1)}>",
+                        path,
+                        f"not {what}: the document element is <{found.group(1)}>",
                         "export the records again, or pass the right --format",
                     )
                 head = None
@@ -238,8 +247,11 @@ def iter_xml_records(
         if at_end:
             break
     if count == 0:
-        raise FormatError(path, f"no records: the file is {what} without any record in it",
-                          "check the search found records and export them again")
+        raise FormatError(
+            path,
+            f"no records: the file is {what} without any record in it",
+            "check the search found records and export them again",
+        )
 
 
 def _text(element: ET.Element | None) -> str | None:
@@ -363,9 +375,11 @@ def _article_fields(article: ET.Element) -> dict[str, Any]:
         "title": _text(parts.get("ArticleTitle")) or _text(parts.get("VernacularTitle")),
         "abstract": _abstract(parts.get("Abstract")),
         "authors": _authors(parts.get("AuthorList")),
-        "year": _text(dated.get("Year")) or _text(dated.get("MedlineDate"))
+        "year": _text(dated.get("Year"))
+        or _text(dated.get("MedlineDate"))
         or _find_text(art, "ArticleDate/Year"),
-        "journal": _text(of_journal.get("Title")) or _text(of_journal.get("ISOAbbreviation"))
+        "journal": _text(of_journal.get("Title"))
+        or _text(of_journal.get("ISOAbbreviation"))
         or _text(of_info.get("MedlineTA")),
         "volume": _text(of_issue.get("Volume")),
         "issue": _text(of_issue.get("Issue")),
@@ -391,8 +405,13 @@ def _book_fields(article: ET.Element) -> dict[str, Any]:
     book = document.find("Book") if document is not None else None
     data = article.find("PubmedBookData")
     ids = _ids(data.find("ArticleIdList") if data is not None else None)
-    ids.update({k: v for k, v in _ids(
-        document.find("ArticleIdList") if document is not None else None).items() if k not in ids})
+    ids.update(
+        {
+            k: v
+            for k, v in _ids(document.find("ArticleIdList") if document is not None else None).items()
+            if k not in ids
+        }
+    )
 
     book_title = _find_text(book, "BookTitle")
     chapter_title = _find_text(document, "ArticleTitle")
@@ -409,7 +428,8 @@ def _book_fields(article: ET.Element) -> dict[str, Any]:
         "title": chapter_title or book_title,
         "abstract": _abstract(document.find("Abstract") if document is not None else None),
         "authors": authors,
-        "year": _find_text(book, "PubDate/Year") or _find_text(book, "PubDate/MedlineDate")
+        "year": _find_text(book, "PubDate/Year")
+        or _find_text(book, "PubDate/MedlineDate")
         or _find_text(document, "ContributionDate/Year"),
         "journal": book_title if chapter_title else None,
         "volume": _find_text(book, "Volume"),
@@ -420,8 +440,7 @@ def _book_fields(article: ET.Element) -> dict[str, Any]:
         "publisher": _find_text(book, "Publisher/PublisherName"),
         "keywords": _keywords(document),
         "language": _find_text(document, "Language"),
-        "doc_type": _find_text(document, "PublicationType") or ("Book Chapter" if chapter_title
-                                                                else "Book"),
+        "doc_type": _find_text(document, "PublicationType") or ("Book Chapter" if chapter_title else "Book"),
         "source_id": pmid,
     }
     if ids.get("bookaccession"):

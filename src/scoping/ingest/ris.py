@@ -39,7 +39,6 @@ from scoping.records import Record, make_record, normalise_doi, normalise_pmid
 __all__ = ["read", "write"]
 
 
-
 # starts with a literal newline so the regex engine can jump from line to line
 _TAG_SPLIT = re.compile(r"\n([A-Z][A-Z0-9])  -(?: |(?=\n)|$)")
 _CHUNK = 1 << 20
@@ -47,9 +46,50 @@ _CHUNK = 1 << 20
 
 _READ_TAGS = frozenset(
     [
-        "TY", "TI", "T1", "CT", "BT", "ST", "AB", "N2", "AU", "A1", "A2", "PY", "Y1", "DA", "Y2", "T2",
-        "JF", "JO", "JA", "J2", "SO", "VL", "IS", "CP", "SP", "EP", "DO", "DI", "UR", "L1", "L2", "L3",
-        "LK", "M3", "C2", "AN", "DB", "DP", "SN", "PB", "KW", "LA", "ID", "U1",
+        "TY",
+        "TI",
+        "T1",
+        "CT",
+        "BT",
+        "ST",
+        "AB",
+        "N2",
+        "AU",
+        "A1",
+        "A2",
+        "PY",
+        "Y1",
+        "DA",
+        "Y2",
+        "T2",
+        "JF",
+        "JO",
+        "JA",
+        "J2",
+        "SO",
+        "VL",
+        "IS",
+        "CP",
+        "SP",
+        "EP",
+        "DO",
+        "DI",
+        "UR",
+        "L1",
+        "L2",
+        "L3",
+        "LK",
+        "M3",
+        "C2",
+        "AN",
+        "DB",
+        "DP",
+        "SN",
+        "PB",
+        "KW",
+        "LA",
+        "ID",
+        "U1",
     ]
 )
 """Tags whose continuation lines are joined (the others stay only in the raw text)."""
@@ -110,14 +150,22 @@ def _records(stream: TextIO, path: str) -> Iterator[tuple[int, str]]:
             opening = _line_start(buffer, "TY  -", pos)
             if opening == -1 or opening > end:
                 where = line_at_buffer + buffer.count("\n", 0, end)
-                raise FormatError(path, "an ER line closes a record that was never opened with TY",
-                                  "check the export is complete RIS", where=f"line {where}")
+                raise FormatError(
+                    path,
+                    "an ER line closes a record that was never opened with TY",
+                    "check the export is complete RIS",
+                    where=f"line {where}",
+                )
             start_line = line_at_buffer + buffer.count("\n", pos, opening)
             again = _line_start(buffer, "TY  -", opening + 1)
             if again != -1 and again < end:
                 where = start_line + buffer.count("\n", opening, again)
-                raise FormatError(path, f"a new record starts before the one from line {start_line} "
-                                  "ended (no ER)", "export the records again", where=f"line {where}")
+                raise FormatError(
+                    path,
+                    f"a new record starts before the one from line {start_line} ended (no ER)",
+                    "export the records again",
+                    where=f"line {where}",
+                )
             yield start_line, buffer[opening:end_of_line]
             line_at_buffer = start_line + buffer.count("\n", opening, end_of_line)
             pos = end_of_line
@@ -128,9 +176,12 @@ def _records(stream: TextIO, path: str) -> Iterator[tuple[int, str]]:
     opening = _line_start(buffer, "TY  -")
     if opening != -1:
         start_line = line_at_buffer + buffer.count("\n", 0, opening)
-        raise FormatError(path, f"the file ends inside the record that starts on line {start_line} "
-                          "(no ER line)", "the export looks truncated: export the records again",
-                          where=f"line {start_line}")
+        raise FormatError(
+            path,
+            f"the file ends inside the record that starts on line {start_line} (no ER line)",
+            "the export looks truncated: export the records again",
+            where=f"line {start_line}",
+        )
 
 
 def _first(tags: dict[str, list[str]], *names: str) -> str | None:
@@ -162,8 +213,9 @@ _NO_PAGES = re.compile(r"^\s*no\s*pagination\s*specified\s*$", re.I)
 def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
     ty = (_first(tags, "TY") or "").upper()
     is_book = ty in _BOOK_TYPES
-    title = _joined(tags, "TI", "T1", "CT") or (_joined(tags, "BT") if is_book else None) \
-        or _joined(tags, "ST")
+    title = (
+        _joined(tags, "TI", "T1", "CT") or (_joined(tags, "BT") if is_book else None) or _joined(tags, "ST")
+    )
     authors = [a for name in ("AU", "A1") for a in tags.get(name, ())]
     if not authors:
         authors = list(tags.get("A2", ()))
@@ -219,8 +271,9 @@ def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
             issn = issn or value
 
     # a PubMed link is how RIS carries a PMID (our writer puts it there); it is not the URL
-    url = next((link.strip() for link in tags.get("UR", ())
-                if link.strip() and not _PUBMED_LINK.search(link)), None)
+    url = next(
+        (link.strip() for link in tags.get("UR", ()) if link.strip() and not _PUBMED_LINK.search(link)), None
+    )
     return {
         "doc_type": ty or None,
         "title": title,
@@ -254,8 +307,11 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
         extra = {k: v for k, v in tags.items() if k in {"DB", "DP", "AN", "M3"} and v}
         yield make_record(fields, raw=text, line=start, extra={"ris": extra} if extra else None)
     if not found:
-        raise FormatError(path, "no RIS records found (no line starts with 'TY  - ')",
-                          "check the file is a RIS export, or pass --format")
+        raise FormatError(
+            path,
+            "no RIS records found (no line starts with 'TY  - ')",
+            "check the file is a RIS export, or pass --format",
+        )
 
 
 def _pages(pages: str | None) -> tuple[str | None, str | None]:
@@ -268,10 +324,22 @@ def _pages(pages: str | None) -> tuple[str | None, str | None]:
 
 
 _RIS_TYPES = {
-    "journal article": "JOUR", "review": "JOUR", "editorial": "JOUR", "letter": "JOUR",
-    "comment": "JOUR", "erratum": "JOUR", "book": "BOOK", "book chapter": "CHAP",
-    "conference paper": "CPAPER", "conference abstract": "ABST", "proceedings": "CONF",
-    "thesis": "THES", "report": "RPRT", "preprint": "UNPB", "web page": "ELEC", "dataset": "DATA",
+    "journal article": "JOUR",
+    "review": "JOUR",
+    "editorial": "JOUR",
+    "letter": "JOUR",
+    "comment": "JOUR",
+    "erratum": "JOUR",
+    "book": "BOOK",
+    "book chapter": "CHAP",
+    "conference paper": "CPAPER",
+    "conference abstract": "ABST",
+    "proceedings": "CONF",
+    "thesis": "THES",
+    "report": "RPRT",
+    "preprint": "UNPB",
+    "web page": "ELEC",
+    "dataset": "DATA",
     "other": "GEN",
 }
 """The RIS type of each term of :data:`scoping.records.DOC_TYPES`."""
@@ -310,9 +378,12 @@ def to_ris_entry(record: Record) -> dict[str, Any]:
         "abstract": record.abstract,
         "keywords": record.keywords or None,
         "language": record.language,
-        "urls": [u for u in (record.url,
-                             f"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/" if record.pmid else None)
-                 if u] or None,
+        "urls": [
+            u
+            for u in (record.url, f"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/" if record.pmid else None)
+            if u
+        ]
+        or None,
     }
     entry.update({k: v for k, v in optional.items() if v})
     return entry

@@ -32,8 +32,13 @@ FORMATS: dict[str, str] = {
 """Every import format, by the name ``--format`` takes."""
 
 FORMAT_LABELS: dict[str, str] = {
-    "ris": "RIS", "medline": "MEDLINE", "pubmed-xml": "PubMed XML", "wos": "Web of Science",
-    "wos-tab": "Web of Science tab-delimited", "bibtex": "BibTeX", "csv": "CSV",
+    "ris": "RIS",
+    "medline": "MEDLINE",
+    "pubmed-xml": "PubMed XML",
+    "wos": "Web of Science",
+    "wos-tab": "Web of Science tab-delimited",
+    "bibtex": "BibTeX",
+    "csv": "CSV",
     "endnote-xml": "EndNote XML",
 }
 """Short names of the formats, for messages."""
@@ -90,25 +95,29 @@ def _choose_encoding(path: Path, first: bytes, encoding: str | None) -> str:
     for magic, what in _BINARY_MAGIC.items():
         if first.startswith(magic):
             raise FormatError(
-                str(path), f"this is {what}, not a bibliographic export",
+                str(path),
+                f"this is {what}, not a bibliographic export",
                 "export the records as RIS, MEDLINE, BibTeX, CSV or XML and import that file",
             )
     if b"\x00" in first[:8192]:
         sample = first[:8192]
         if sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4:
             raise EncodingError(
-                str(path), "looks like UTF-16 without a byte-order mark",
+                str(path),
+                "looks like UTF-16 without a byte-order mark",
                 "pass --encoding utf-16-le (or utf-16-be)",
             )
         raise FormatError(
-            str(path), "binary file (it contains NUL bytes), not a text export",
+            str(path),
+            "binary file (it contains NUL bytes), not a text export",
             "export the records as RIS, MEDLINE, BibTeX, CSV or XML and import that file",
         )
     return "utf-8"
 
 
-def inspect_file(path: str | os.PathLike[str], *, encoding: str | None = None,
-                 fmt: str | None = None, whole: bool = True) -> FileInfo:
+def inspect_file(
+    path: str | os.PathLike[str], *, encoding: str | None = None, fmt: str | None = None, whole: bool = True
+) -> FileInfo:
     """Hash, check and classify ``path``; raise a :class:`~scoping.errors.InputFileError`.
 
     ``encoding`` and ``fmt`` override detection. With ``whole=False`` only the first block is
@@ -138,7 +147,8 @@ def inspect_file(path: str | os.PathLike[str], *, encoding: str | None = None,
         raise FormatError(str(p), "the file holds only white space", "export the records again")
     if "\x00" in head:
         raise FormatError(
-            str(p), "binary file (it contains NUL characters), not a text export",
+            str(p),
+            "binary file (it contains NUL characters), not a text export",
             "export the records as RIS, MEDLINE, BibTeX, CSV or XML and import that file",
         )
     detected = fmt if fmt is not None else detect_format(p, head)
@@ -153,13 +163,15 @@ def _decode_head(path: Path, encoding: str, first: bytes, *, final: bool) -> str
         raise _decoding_error(path, encoding, first, exc, 1) from exc
 
 
-def _decoding_error(path: Path, encoding: str, block: bytes, exc: UnicodeDecodeError,
-                    line: int) -> EncodingError:
+def _decoding_error(
+    path: Path, encoding: str, block: bytes, exc: UnicodeDecodeError, line: int
+) -> EncodingError:
     line += block[: exc.start].count(b"\n")
     bad = block[exc.start : exc.start + 1].hex()
     hint = (
         "if it was saved as Latin-1 or Windows-1252, pass --encoding cp1252"
-        if encoding.startswith("utf") else "pass the encoding it was saved in with --encoding"
+        if encoding.startswith("utf")
+        else "pass the encoding it was saved in with --encoding"
     )
     return EncodingError(str(path), f"not valid {encoding} (byte 0x{bad})", hint, where=f"line {line}")
 
@@ -193,8 +205,10 @@ def scan_file(path: str | os.PathLike[str], encoding: str) -> tuple[str, str]:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise EncodingError(
-                str(p), f"the file ends inside a {encoding} character (truncated?)",
-                "export the records again", where=f"line {line}",
+                str(p),
+                f"the file ends inside a {encoding} character (truncated?)",
+                "export the records again",
+                where=f"line {line}",
             ) from exc
     return digest.hexdigest(), "".join(head_parts)
 
@@ -218,7 +232,8 @@ def detect_format(path: Path, head: str) -> str:
         if re.search(r"<records>\s*<record>", sample) or "<xml><records>" in sample:
             return "endnote-xml"
         raise FormatError(
-            str(path), "an XML file that is neither PubMed XML nor EndNote XML",
+            str(path),
+            "an XML file that is neither PubMed XML nor EndNote XML",
             "pass --format if you know what it is, or export RIS instead",
         )
     first_line = stripped.split("\n", 1)[0]
@@ -236,14 +251,21 @@ def detect_format(path: Path, head: str) -> str:
     if suffix in {".csv", ".tsv", ".tab"} or _looks_like_table(first_line):
         return "csv"
     if suffix in {".ris", ".nbib", ".bib", ".xml", ".ciw"}:
-        expected = {".ris": "RIS", ".nbib": "MEDLINE", ".bib": "BibTeX", ".xml": "XML",
-                    ".ciw": "Web of Science"}[suffix]
+        expected = {
+            ".ris": "RIS",
+            ".nbib": "MEDLINE",
+            ".bib": "BibTeX",
+            ".xml": "XML",
+            ".ciw": "Web of Science",
+        }[suffix]
         raise FormatError(
-            str(path), f"the name says {expected} but the content is not",
+            str(path),
+            f"the name says {expected} but the content is not",
             "check that the export finished, or pass --format",
         )
     raise FormatError(
-        str(path), "unknown format",
+        str(path),
+        "unknown format",
         f"pass --format with one of: {', '.join(FORMATS)}",
     )
 

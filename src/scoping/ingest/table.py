@@ -77,24 +77,82 @@ from scoping.records import Record, make_record
 __all__ = ["WRITE_COLUMNS", "iter_rows", "read", "read_after_header", "write"]
 
 WRITE_COLUMNS: tuple[str, ...] = (
-    "source_id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi",
-    "pmid", "issn", "isbn", "publisher", "keywords", "language", "doc_type", "url", "abstract",
+    "source_id",
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "issn",
+    "isbn",
+    "publisher",
+    "keywords",
+    "language",
+    "doc_type",
+    "url",
+    "abstract",
 )
 """The columns :func:`write` writes, in order."""
 
 _CANDIDATES: dict[str, tuple[str, ...]] = {
-    "source_id": ("source id", "id", "record id", "key", "eid", "openalex id", "ut",
-                  "unique wos id", "lens id"),
-    "title": ("title", "document title", "item title", "article title", "primary title", "ti",
-              "t1"),
+    "source_id": (
+        "source id",
+        "id",
+        "record id",
+        "key",
+        "eid",
+        "openalex id",
+        "ut",
+        "unique wos id",
+        "lens id",
+    ),
+    "title": ("title", "document title", "item title", "article title", "primary title", "ti", "t1"),
     "abstract": ("abstract", "abstract note", "ab", "n2"),
-    "authors": ("authors", "author", "author names", "author/s", "author(s)", "first authors",
-                "au", "a1", "author full names"),
-    "year": ("year", "publication year", "py", "year published", "pubyear", "date",
-             "publication date", "date published", "y1", "da"),
-    "journal": ("journal", "source title", "journal/book", "publication title", "publication",
-                "publication name", "publicationname", "journal title", "journal name",
-                "secondary title", "so", "t2", "jo", "jf", "booktitle", "book title"),
+    "authors": (
+        "authors",
+        "author",
+        "author names",
+        "author/s",
+        "author(s)",
+        "first authors",
+        "au",
+        "a1",
+        "author full names",
+    ),
+    "year": (
+        "year",
+        "publication year",
+        "py",
+        "year published",
+        "pubyear",
+        "date",
+        "publication date",
+        "date published",
+        "y1",
+        "da",
+    ),
+    "journal": (
+        "journal",
+        "source title",
+        "journal/book",
+        "publication title",
+        "publication",
+        "publication name",
+        "publicationname",
+        "journal title",
+        "journal name",
+        "secondary title",
+        "so",
+        "t2",
+        "jo",
+        "jf",
+        "booktitle",
+        "book title",
+    ),
     "volume": ("volume", "journal volume", "vl"),
     "issue": ("issue", "number", "journal issue", "issue number", "is"),
     "pages": ("pages", "page", "page range", "pp"),
@@ -106,9 +164,19 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "isbn": ("isbn", "isbns", "bn"),
     "publisher": ("publisher", "pu", "pb"),
     "language": ("language", "language of original document", "la", "lang"),
-    "doc_type": ("doc type", "document type", "type", "entrytype", "publication type",
-                 "content type", "item type", "reference type", "type of reference", "dt",
-                 "ty"),
+    "doc_type": (
+        "doc type",
+        "document type",
+        "type",
+        "entrytype",
+        "publication type",
+        "content type",
+        "item type",
+        "reference type",
+        "type of reference",
+        "dt",
+        "ty",
+    ),
     "url": ("url", "link", "urls", "pdf link", "ur"),
 }
 _MERGED: dict[str, tuple[str, ...]] = {
@@ -127,7 +195,8 @@ _SCOPUS_ID = re.compile(r"\s*\(\d+\)\s*$")
 _AND = re.compile(r"\s+and\s+")
 _EMBASE_SOURCE = re.compile(
     r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volume>[^:\s(]+)(?::(?P<issue>[^\s(]+))?)?"
-    r"(?: \((?P<pages>[^)]*)\))?")
+    r"(?: \((?P<pages>[^)]*)\))?"
+)
 _OPENURL_DOI = re.compile(r"[?&]id=doi:([^&]+)")
 
 
@@ -153,9 +222,15 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def iter_rows(stream: Iterable[str], path: str, delimiter: str, width: int, *,
-              first_line: int = 2, skipinitialspace: bool = False,
-              ) -> Iterator[tuple[int, str, list[str]]]:
+def iter_rows(
+    stream: Iterable[str],
+    path: str,
+    delimiter: str,
+    width: int,
+    *,
+    first_line: int = 2,
+    skipinitialspace: bool = False,
+) -> Iterator[tuple[int, str, list[str]]]:
     """Yield ``(first line number, original text, cells)`` of each row after the header.
 
     Blank lines are skipped. A row wider than ``width`` loses trailing empty cells; any other
@@ -169,8 +244,14 @@ def iter_rows(stream: Iterable[str], path: str, delimiter: str, width: int, *,
             pending.append(line)
             yield line
 
-    reader = csv.reader(lines(), delimiter=delimiter, quotechar='"', doublequote=True,
-                        skipinitialspace=skipinitialspace, strict=True)
+    reader = csv.reader(
+        lines(),
+        delimiter=delimiter,
+        quotechar='"',
+        doublequote=True,
+        skipinitialspace=skipinitialspace,
+        strict=True,
+    )
     number = first_line
     while True:
         try:
@@ -183,10 +264,13 @@ def iter_rows(stream: Iterable[str], path: str, delimiter: str, width: int, *,
                 problem = "a quoted field is never closed (a '\"' is missing)"
             else:
                 problem = f"broken quoting ({problem})"
-            raise FormatError(path, problem,
-                              "quote fields that hold the delimiter, a quote or a line break, "
-                              'and double quotes inside them ("")',
-                              where=f"line {number}") from exc
+            raise FormatError(
+                path,
+                problem,
+                "quote fields that hold the delimiter, a quote or a line break, "
+                'and double quotes inside them ("")',
+                where=f"line {number}",
+            ) from exc
         start = number
         number += len(pending)
         raw = "".join(pending)
@@ -202,10 +286,11 @@ def iter_rows(stream: Iterable[str], path: str, delimiter: str, width: int, *,
         if len(cells) != width:
             more = "more" if len(cells) > width else "fewer"
             raise FormatError(
-                path, f"the row has {len(cells)} fields, {more} than the {width} columns of the "
-                "header",
+                path,
+                f"the row has {len(cells)} fields, {more} than the {width} columns of the header",
                 "a field holding the delimiter must be quoted; check the row and export again",
-                where=f"line {start}")
+                where=f"line {start}",
+            )
         yield start, raw, cells
 
 
@@ -405,23 +490,33 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
     yield from read_after_header(first, stream, path, first_line=first_line, delimiter=delimiter)
 
 
-def read_after_header(first: str, stream: TextIO, path: str, *, first_line: int = 2,
-                      delimiter: str = "") -> Iterator[Record]:
+def read_after_header(
+    first: str, stream: TextIO, path: str, *, first_line: int = 2, delimiter: str = ""
+) -> Iterator[Record]:
     """:func:`read` for a stream whose header line (``first``) was already read."""
     if not first.strip():
-        raise FormatError(path, "the first line is empty, not a header row",
-                          "the first line must name the columns (title, abstract, ...)")
+        raise FormatError(
+            path,
+            "the first line is empty, not a header row",
+            "the first line must name the columns (title, abstract, ...)",
+        )
     header_text = first.rstrip("\r\n")
     delimiter = delimiter or sniff_delimiter(header_text)
-    skip_space = delimiter == "," and ", " in header_text and header_text.count(", ") == \
-        header_text.count(",")
+    skip_space = (
+        delimiter == "," and ", " in header_text and header_text.count(", ") == header_text.count(",")
+    )
     _raise_field_limit()
     try:
-        header = next(csv.reader([header_text], delimiter=delimiter, strict=True,
-                                 skipinitialspace=skip_space))
+        header = next(
+            csv.reader([header_text], delimiter=delimiter, strict=True, skipinitialspace=skip_space)
+        )
     except csv.Error as exc:
-        raise FormatError(path, f"the header row has broken quoting ({exc})",
-                          "fix the first line of the file", where=f"line {first_line - 1}") from exc
+        raise FormatError(
+            path,
+            f"the header row has broken quoting ({exc})",
+            "fix the first line of the file",
+            where=f"line {first_line - 1}",
+        ) from exc
     header = [name.strip() for name in header]
     while len(header) > 1 and not header[-1]:
         header.pop()
@@ -430,12 +525,15 @@ def read_after_header(first: str, stream: TextIO, path: str, *, first_line: int 
         shown = ", ".join(name or "(empty)" for name in header[:15])
         if len(header) > 15:
             shown += ", ..."
-        raise FormatError(path, f"no title column (columns: {shown})",
-                          "rename the title column to 'title' or pass --format if this is not "
-                          "a table of records")
+        raise FormatError(
+            path,
+            f"no title column (columns: {shown})",
+            "rename the title column to 'title' or pass --format if this is not a table of records",
+        )
     plan = _Plan(header)
-    for number, raw, cells in iter_rows(stream, path, delimiter, len(header),
-                                        first_line=first_line, skipinitialspace=skip_space):
+    for number, raw, cells in iter_rows(
+        stream, path, delimiter, len(header), first_line=first_line, skipinitialspace=skip_space
+    ):
         yield plan.record(cells, raw, number)
 
 

@@ -124,8 +124,7 @@ def _fields(tags: Mapping[str, str]) -> tuple[dict[str, object], dict[str, str]]
         "doc_type": get("DT"),
         "keywords": keywords,
     }
-    extra = {tag: value for tag, value in tags.items()
-             if value and tag not in used and tag not in _NOT_KEPT}
+    extra = {tag: value for tag, value in tags.items() if value and tag not in used and tag not in _NOT_KEPT}
     return fields, extra
 
 
@@ -186,12 +185,19 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
                     records += 1
                     ef_after_last = False
                 elif tag == "PT":
-                    raise FormatError(path, f"a new record starts before the one from line {start} "
-                                      "ended (no ER line)", _HINT_AGAIN, where=f"line {number}")
+                    raise FormatError(
+                        path,
+                        f"a new record starts before the one from line {start} ended (no ER line)",
+                        _HINT_AGAIN,
+                        where=f"line {number}",
+                    )
                 elif tag == "EF":
-                    raise FormatError(path, "the file ends (EF) inside the record that starts on "
-                                      f"line {start} (no ER line)", _HINT_AGAIN,
-                                      where=f"line {number}")
+                    raise FormatError(
+                        path,
+                        f"the file ends (EF) inside the record that starts on line {start} (no ER line)",
+                        _HINT_AGAIN,
+                        where=f"line {number}",
+                    )
                 else:
                     current = values.setdefault(tag, [])
                     current.append(text[3:])
@@ -199,10 +205,12 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
             if not text.strip():
                 continue  # a stray blank line inside a record holds nothing
             raise FormatError(
-                path, f"line {text[:30]!r} is neither a tagged field (two letters and a space) "
+                path,
+                f"line {text[:30]!r} is neither a tagged field (two letters and a space) "
                 "nor a continuation (three spaces)",
                 "the file was edited or is not Web of Science plain text; export it again",
-                where=f"line {number}")
+                where=f"line {number}",
+            )
         if not text.strip():
             continue
         tag = text[:2]
@@ -216,19 +224,33 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
         elif tag in ("FN", "VR") and text[2:3] in ("", " "):
             continue
         elif tag == "ER" and not text[2:].strip():
-            raise FormatError(path, "an ER line closes a record that was never opened with PT",
-                              _HINT_AGAIN, where=f"line {number}")
+            raise FormatError(
+                path,
+                "an ER line closes a record that was never opened with PT",
+                _HINT_AGAIN,
+                where=f"line {number}",
+            )
         else:
-            raise FormatError(path, f"unexpected text between records: {text[:30]!r}",
-                              "records start with PT and end with ER; export the file again",
-                              where=f"line {number}")
+            raise FormatError(
+                path,
+                f"unexpected text between records: {text[:30]!r}",
+                "records start with PT and end with ER; export the file again",
+                where=f"line {number}",
+            )
     if values is not None:
-        raise FormatError(path, f"the file ends inside the record that starts on line {start} "
-                          "(no ER line)", "the export is truncated; " + _HINT_AGAIN,
-                          where=f"line {start}")
+        raise FormatError(
+            path,
+            f"the file ends inside the record that starts on line {start} (no ER line)",
+            "the export is truncated; " + _HINT_AGAIN,
+            where=f"line {start}",
+        )
     if records and not ef_after_last:
-        raise FormatError(path, "no EF line after the last record (the export was cut short?)",
-                          _HINT_AGAIN, where=f"line {number}")
+        raise FormatError(
+            path,
+            "no EF line after the last record (the export was cut short?)",
+            _HINT_AGAIN,
+            where=f"line {number}",
+        )
 
 
 def read_tab(stream: TextIO, path: str) -> Iterator[Record]:
@@ -263,10 +285,12 @@ def read_tab(stream: TextIO, path: str) -> Iterator[Record]:
             shape = len(cells)
         if len(cells) != shape or (shape > width and cells[-1]):
             raise FormatError(
-                path, f"the row has {len(cells)} tab-separated fields, the header has {width}"
+                path,
+                f"the row has {len(cells)} tab-separated fields, the header has {width}"
                 + (" (and the rows before end with a tab)" if shape > width else ""),
                 "a field holds a tab or a line break, or the file was cut; export it again",
-                where=f"line {number}")
+                where=f"line {number}",
+            )
         del cells[width:]
         yield _make(_collapse(header, cells), text, number)
 
@@ -278,8 +302,11 @@ def _collapse(header: list[str], cells: list[str]) -> dict[str, str]:
 def _check_header(header: list[str], path: str) -> None:
     if "PT" not in header or ("UT" not in header and "TI" not in header):
         shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-        raise FormatError(path, f"the header row is not Web of Science tags (columns: {shown})",
-                          "pass --format csv if this is another kind of table")
+        raise FormatError(
+            path,
+            f"the header row is not Web of Science tags (columns: {shown})",
+            "pass --format csv if this is another kind of table",
+        )
 
 
 def _read_comma(header_text: str, stream: TextIO, path: str) -> Iterator[Record]:

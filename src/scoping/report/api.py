@@ -27,8 +27,15 @@ from scoping.review import Review
 from scoping.store import Store
 from scoping.store.report_tables import prisma_facts
 
-__all__ = ["OUTPUT_FORMATS", "PrismaResult", "make_prisma", "prisma_counts", "render_prisma",
-           "review_title", "write_prisma"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "PrismaResult",
+    "make_prisma",
+    "prisma_counts",
+    "render_prisma",
+    "review_title",
+    "write_prisma",
+]
 
 OUTPUT_FORMATS = ("svg", "png", "pdf", "json", "csv")
 """What ``scoping prisma`` writes, in this order, as ``outputs/prisma.<format>``."""
@@ -61,13 +68,13 @@ def prisma_counts(review: Review, *, topics: TopicCounts | None = None) -> Prism
     """
     manual = load_manual(review.root / MANUAL_FILE)
     with review.open_store() as store:
-        facts = prisma_facts(store, other_sources=manual.other_methods if manual else (),
-                             topics=topics)
+        facts = prisma_facts(store, other_sources=manual.other_methods if manual else (), topics=topics)
     return derive_counts(facts, manual, title=review_title(review))
 
 
-def render_prisma(counts: PrismaCounts, fmt: str, *, dpi: int = 300,
-                  screening_reasons: bool = False) -> bytes:
+def render_prisma(
+    counts: PrismaCounts, fmt: str, *, dpi: int = 300, screening_reasons: bool = False
+) -> bytes:
     """One output as bytes: a diagram (svg, png, pdf) or the counts (json, csv), UTF-8."""
     if fmt == "json":
         return to_json(counts).encode("utf-8")
@@ -92,14 +99,21 @@ def _write_whole(target: Path, data: bytes) -> None:
         raise
 
 
-def write_prisma(counts: PrismaCounts, target: str | os.PathLike[str], fmt: str | None = None, *,
-                 dpi: int = 300, screening_reasons: bool = False) -> Path:
+def write_prisma(
+    counts: PrismaCounts,
+    target: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    dpi: int = 300,
+    screening_reasons: bool = False,
+) -> Path:
     """Write one output file, whole or not at all (format from ``fmt`` or the file's suffix)."""
     path = Path(target)
     kind = (fmt or path.suffix.lstrip(".")).lower()
     if kind not in OUTPUT_FORMATS:
-        raise UsageError(f"cannot tell the format of {path} from its name; pass --format "
-                         f"({', '.join(OUTPUT_FORMATS)})")
+        raise UsageError(
+            f"cannot tell the format of {path} from its name; pass --format ({', '.join(OUTPUT_FORMATS)})"
+        )
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
     _write_whole(path, render_prisma(counts, kind, dpi=dpi, screening_reasons=screening_reasons))
@@ -113,9 +127,15 @@ class PrismaResult:
     """``(format, path)`` of every file written."""
 
 
-def make_prisma(review: Review, *, fmt: str | None = None, out: str | os.PathLike[str] | None = None,
-                dpi: int = 300, screening_reasons: bool = False,
-                topics: TopicCounts | None = None) -> PrismaResult:
+def make_prisma(
+    review: Review,
+    *,
+    fmt: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    dpi: int = 300,
+    screening_reasons: bool = False,
+    topics: TopicCounts | None = None,
+) -> PrismaResult:
     """Derive the counts and write them: every format into ``outputs/`` (``prisma.<format>``),
     or one format (``fmt``) to ``out`` or ``outputs/prisma.<fmt>``."""
     counts = prisma_counts(review, topics=topics)
@@ -124,12 +144,14 @@ def make_prisma(review: Review, *, fmt: str | None = None, out: str | os.PathLik
         folder = review.outputs_dir
         folder.mkdir(parents=True, exist_ok=True)
         for kind in (fmt,) if fmt else OUTPUT_FORMATS:
-            path = write_prisma(counts, folder / f"prisma.{kind}", kind, dpi=dpi,
-                                screening_reasons=screening_reasons)
+            path = write_prisma(
+                counts, folder / f"prisma.{kind}", kind, dpi=dpi, screening_reasons=screening_reasons
+            )
             result.files.append((kind, path))
     else:
         path = Path(out)
         kind = (fmt or path.suffix.lstrip(".")).lower()
-        result.files.append((kind, write_prisma(counts, path, kind, dpi=dpi,
-                                                screening_reasons=screening_reasons)))
+        result.files.append(
+            (kind, write_prisma(counts, path, kind, dpi=dpi, screening_reasons=screening_reasons))
+        )
     return result

@@ -283,28 +283,38 @@ def _identification_box(counts: PrismaCounts) -> BoxSpec:
     paras += [Para(_line_text(line), "sub") for line in ident.databases]
     paras.append(_count_para("Registers", ident.registers_total, "item"))
     paras += [Para(_line_text(line), "sub") for line in ident.registers]
-    keys = ("identification.records_identified", "identification.databases_total",
-            "identification.databases", "identification.registers_total", "identification.registers")
+    keys = (
+        "identification.records_identified",
+        "identification.databases_total",
+        "identification.databases",
+        "identification.registers_total",
+        "identification.registers",
+    )
     return BoxSpec("identification.records", "A", "ident", paras, keys)
 
 
 def _removed_box(counts: PrismaCounts) -> BoxSpec:
     ident = counts.identification
-    paras = [Para("Records removed before screening:"),
-             _count_para("Duplicate records removed", ident.duplicates_removed, "item"),
-             _count_para("Records marked as ineligible by automation tools",
-                         ident.automation_removed, "item")]
+    paras = [
+        Para("Records removed before screening:"),
+        _count_para("Duplicate records removed", ident.duplicates_removed, "item"),
+        _count_para("Records marked as ineligible by automation tools", ident.automation_removed, "item"),
+    ]
     if counts.stopping_rule:
         paras.append(Para(f"Stopping rule: {counts.stopping_rule}", "sub"))
     paras.append(_count_para("Records removed for other reasons", ident.other_removed, "item"))
     paras += _note_paras(ident.duplicates_removed, ident.automation_removed, ident.other_removed)
-    keys = ("identification.duplicates_removed", "identification.automation_removed",
-            "identification.other_removed")
+    keys = (
+        "identification.duplicates_removed",
+        "identification.automation_removed",
+        "identification.other_removed",
+    )
     return BoxSpec("identification.removed", "B", "ident", paras, keys)
 
 
-def _reasons_box(box_id: str, col: str, row: str, label: str, count: Count, reasons: list[Line],
-                 keys: tuple[str, ...]) -> BoxSpec:
+def _reasons_box(
+    box_id: str, col: str, row: str, label: str, count: Count, reasons: list[Line], keys: tuple[str, ...]
+) -> BoxSpec:
     if reasons:
         paras = [Para(f"{label} {format_count(count)}:")]
         paras += [Para(_line_text(line, so_far=count.complete), "item") for line in reasons]
@@ -313,57 +323,128 @@ def _reasons_box(box_id: str, col: str, row: str, label: str, count: Count, reas
     return BoxSpec(box_id, col, row, paras + _note_paras(count), keys)
 
 
-def _flow_boxes(flow: Retrieval, section: str, cols: tuple[str, str], *, screened_box: bool,
-                screening_reasons: bool) -> list[BoxSpec]:
+def _flow_boxes(
+    flow: Retrieval, section: str, cols: tuple[str, str], *, screened_box: bool, screening_reasons: bool
+) -> list[BoxSpec]:
     main, side = cols
     specs: list[BoxSpec] = []
     if screened_box:
-        specs.append(BoxSpec(f"{section}.screened", main, "screen",
-                             [_count_para("Records screened", flow.records_screened),
-                              *_note_paras(flow.records_screened)],
-                             (f"{section}.records_screened",)))
+        specs.append(
+            BoxSpec(
+                f"{section}.screened",
+                main,
+                "screen",
+                [_count_para("Records screened", flow.records_screened), *_note_paras(flow.records_screened)],
+                (f"{section}.records_screened",),
+            )
+        )
         reasons = flow.records_excluded_reasons if screening_reasons else []
         keys: tuple[str, ...] = (f"{section}.records_excluded",)
         if reasons:
             keys += (f"{section}.records_excluded_reasons",)
-        specs.append(_reasons_box(f"{section}.records_excluded", side, "screen", "Records excluded",
-                                  flow.records_excluded, reasons, keys))
-    specs.append(BoxSpec(f"{section}.sought", main, "retrieve",
-                         [_count_para("Reports sought for retrieval", flow.reports_sought),
-                          *_note_paras(flow.reports_sought)], (f"{section}.reports_sought",)))
-    specs.append(BoxSpec(f"{section}.not_retrieved", side, "retrieve",
-                         [_count_para("Reports not retrieved", flow.reports_not_retrieved),
-                          *_note_paras(flow.reports_not_retrieved)],
-                         (f"{section}.reports_not_retrieved",)))
-    specs.append(BoxSpec(f"{section}.assessed", main, "assess",
-                         [_count_para("Reports assessed for eligibility", flow.reports_assessed),
-                          *_note_paras(flow.reports_assessed)], (f"{section}.reports_assessed",)))
+        specs.append(
+            _reasons_box(
+                f"{section}.records_excluded",
+                side,
+                "screen",
+                "Records excluded",
+                flow.records_excluded,
+                reasons,
+                keys,
+            )
+        )
+    specs.append(
+        BoxSpec(
+            f"{section}.sought",
+            main,
+            "retrieve",
+            [
+                _count_para("Reports sought for retrieval", flow.reports_sought),
+                *_note_paras(flow.reports_sought),
+            ],
+            (f"{section}.reports_sought",),
+        )
+    )
+    specs.append(
+        BoxSpec(
+            f"{section}.not_retrieved",
+            side,
+            "retrieve",
+            [
+                _count_para("Reports not retrieved", flow.reports_not_retrieved),
+                *_note_paras(flow.reports_not_retrieved),
+            ],
+            (f"{section}.reports_not_retrieved",),
+        )
+    )
+    specs.append(
+        BoxSpec(
+            f"{section}.assessed",
+            main,
+            "assess",
+            [
+                _count_para("Reports assessed for eligibility", flow.reports_assessed),
+                *_note_paras(flow.reports_assessed),
+            ],
+            (f"{section}.reports_assessed",),
+        )
+    )
     keys = (f"{section}.reports_excluded",)
     if flow.reports_excluded_reasons:
         keys += (f"{section}.reports_excluded_reasons",)
-    specs.append(_reasons_box(f"{section}.reports_excluded", side, "assess", "Reports excluded",
-                              flow.reports_excluded, flow.reports_excluded_reasons, keys))
+    specs.append(
+        _reasons_box(
+            f"{section}.reports_excluded",
+            side,
+            "assess",
+            "Reports excluded",
+            flow.reports_excluded,
+            flow.reports_excluded_reasons,
+            keys,
+        )
+    )
     return specs
 
 
 def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
     specs = [_identification_box(counts), _removed_box(counts)]
-    specs += _flow_boxes(counts.screening, "screening", ("A", "B"), screened_box=True,
-                         screening_reasons=screening_reasons)
+    specs += _flow_boxes(
+        counts.screening, "screening", ("A", "B"), screened_box=True, screening_reasons=screening_reasons
+    )
     om = counts.other_methods
     if om is not None:
         paras = [Para(f"Records identified from other methods {format_count(om.records_identified)}:")]
         paras += [Para(_line_text(line), "item") for line in om.sources]
-        specs.append(BoxSpec("other_methods.records", "C", "ident", paras,
-                             ("other_methods.records_identified", "other_methods.sources")))
-        specs += _flow_boxes(om, "other_methods", ("C", "D"), screened_box=bool(om.records_screened.n),
-                             screening_reasons=screening_reasons)
+        specs.append(
+            BoxSpec(
+                "other_methods.records",
+                "C",
+                "ident",
+                paras,
+                ("other_methods.records_identified", "other_methods.sources"),
+            )
+        )
+        specs += _flow_boxes(
+            om,
+            "other_methods",
+            ("C", "D"),
+            screened_box=bool(om.records_screened.n),
+            screening_reasons=screening_reasons,
+        )
     inc = counts.included
-    specs.append(BoxSpec("included", "A", "included",
-                         [_count_para("Studies included in review", inc.studies),
-                          _count_para("Reports of included studies", inc.reports),
-                          *_note_paras(inc.studies, inc.reports)],
-                         ("included.studies", "included.reports")))
+    specs.append(
+        BoxSpec(
+            "included",
+            "A",
+            "included",
+            [
+                _count_para("Studies included in review", inc.studies),
+                _count_para("Reports of included studies", inc.reports),
+                *_note_paras(inc.studies, inc.reports),
+            ],
+            ("included.studies", "included.reports"),
+        )
+    )
     if inc.topics:
         paras = [Para("Included sources by topic:")]
         if inc.reports.n is not None and sum(t.n for t in inc.topics) > inc.reports.n:
@@ -378,8 +459,11 @@ def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
 # -- layout and drawing ---------------------------------------------------------------------
 
 ROWS = ("ident", "screen", "retrieve", "assess", "included", "topics")
-PHASES = (("Identification", ("ident",)), ("Screening", ("screen", "retrieve", "assess")),
-          ("Included", ("included", "topics")))
+PHASES = (
+    ("Identification", ("ident",)),
+    ("Screening", ("screen", "retrieve", "assess")),
+    ("Included", ("included", "topics")),
+)
 
 
 def _columns(other: bool) -> dict[str, float]:
@@ -428,8 +512,10 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     heads = [("Identification of studies via databases and registers", xs["A"], xs["B"] + COL_W["B"])]
     if other:
         heads.append(("Identification of studies via other methods", xs["C"], xs["D"] + COL_W["D"]))
-    head_lines = [wrap(text, (x1 - x0 - 2 * PAD_X) * SAFETY, (x1 - x0 - 2 * PAD_X) * SAFETY, head_prop)
-                  for text, x0, x1 in heads]
+    head_lines = [
+        wrap(text, (x1 - x0 - 2 * PAD_X) * SAFETY, (x1 - x0 - 2 * PAD_X) * SAFETY, head_prop)
+        for text, x0, x1 in heads
+    ]
     header_h = max(len(lines) for lines in head_lines) * head_h + 2 * PAD_Y + 0.04
 
     y = MARGIN
@@ -461,20 +547,24 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     if notes:
         paras = [Para("Not final or not adding up:", "head")]
         paras += [Para(f"• {note}", "item") for note in notes]
-        note_box = _lay_box(BoxSpec("notes", "A", "notes", paras, (), True, NOTE_FACE),
-                            width=right - xs["A"])
+        note_box = _lay_box(BoxSpec("notes", "A", "notes", paras, (), True, NOTE_FACE), width=right - xs["A"])
         y += ROW_GAP * 0.7
         note_box.x, note_box.y = xs["A"], y
         y += note_box.height
     manual = any(c.source == "manual" for _, c in counts.iter_counts()) or any(
-        line.source == "manual" for lines in _all_lists(counts) for line in lines)
+        line.source == "manual" for lines in _all_lists(counts) for line in lines
+    )
     foot_size = SIZE - 0.5
     foot_lines: list[str] = []
     foot_top = y + 0.1
     if manual:
         foot_w = (right - xs["A"]) * SAFETY
-        foot_lines = wrap(f"{DAGGER} Entered by hand in screening/prisma-manual.toml: the store cannot "
-                          "know this number.", foot_w, foot_w, _prop(foot_size, "normal", "italic"))
+        foot_lines = wrap(
+            f"{DAGGER} Entered by hand in screening/prisma-manual.toml: the store cannot know this number.",
+            foot_w,
+            foot_w,
+            _prop(foot_size, "normal", "italic"),
+        )
         y = foot_top + len(foot_lines) * foot_size * LINE / 72.0
     height = y + MARGIN
 
@@ -492,24 +582,55 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
             continue
         top = spans[0][0]
         bottom = spans[-1][0] + spans[-1][1]
-        ax.add_patch(FancyBboxPatch((MARGIN, top), BAND_W, bottom - top,
-                                    boxstyle="round,pad=0,rounding_size=0.08", facecolor=BAND_FACE,
-                                    edgecolor="none"))
-        ax.text(MARGIN + BAND_W / 2, (top + bottom) / 2, name, rotation=90, ha="center", va="center",
-                fontsize=BAND_SIZE, fontweight="bold", color=BAND_INK)
+        ax.add_patch(
+            FancyBboxPatch(
+                (MARGIN, top),
+                BAND_W,
+                bottom - top,
+                boxstyle="round,pad=0,rounding_size=0.08",
+                facecolor=BAND_FACE,
+                edgecolor="none",
+            )
+        )
+        ax.text(
+            MARGIN + BAND_W / 2,
+            (top + bottom) / 2,
+            name,
+            rotation=90,
+            ha="center",
+            va="center",
+            fontsize=BAND_SIZE,
+            fontweight="bold",
+            color=BAND_INK,
+        )
 
     drawn: list[DrawnBox] = []
     for (_text, x0, x1), lines in zip(heads, head_lines, strict=True):
-        patch = FancyBboxPatch((x0, header_top), x1 - x0, header_h,
-                               boxstyle="round,pad=0,rounding_size=0.06", facecolor=HEAD_FACE,
-                               edgecolor="none")
+        patch = FancyBboxPatch(
+            (x0, header_top),
+            x1 - x0,
+            header_h,
+            boxstyle="round,pad=0,rounding_size=0.06",
+            facecolor=HEAD_FACE,
+            edgecolor="none",
+        )
         ax.add_patch(patch)
         texts = []
         block = len(lines) * head_h
         ty = header_top + (header_h - block) / 2
         for line in lines:
-            texts.append(ax.text((x0 + x1) / 2, ty + head_h / 2, line, ha="center", va="center",
-                                 fontsize=HEAD_SIZE, fontweight="bold", color=HEAD_INK))
+            texts.append(
+                ax.text(
+                    (x0 + x1) / 2,
+                    ty + head_h / 2,
+                    line,
+                    ha="center",
+                    va="center",
+                    fontsize=HEAD_SIZE,
+                    fontweight="bold",
+                    color=HEAD_INK,
+                )
+            )
             ty += head_h
         drawn.append(DrawnBox("header", (), patch, texts))
 
@@ -529,8 +650,13 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
 
 def _all_lists(counts: PrismaCounts) -> list[list[Line]]:
     ident, scr, inc = counts.identification, counts.screening, counts.included
-    lists = [ident.databases, ident.registers, scr.records_excluded_reasons, scr.reports_excluded_reasons,
-             inc.topics]
+    lists = [
+        ident.databases,
+        ident.registers,
+        scr.records_excluded_reasons,
+        scr.reports_excluded_reasons,
+        inc.topics,
+    ]
     if counts.other_methods is not None:
         om = counts.other_methods
         lists += [om.sources, om.records_excluded_reasons, om.reports_excluded_reasons]
@@ -539,10 +665,16 @@ def _all_lists(counts: PrismaCounts) -> list[list[Line]]:
 
 def _draw_box(ax: Any, box: _Laid) -> DrawnBox:
     spec = box.spec
-    patch = FancyBboxPatch((box.x, box.y), box.width, box.height,
-                           boxstyle="round,pad=0,rounding_size=0.035", facecolor=spec.face,
-                           edgecolor=WARN if spec.warn else EDGE, linewidth=1.1 if spec.warn else 0.9,
-                           linestyle=(0, (4, 2)) if spec.warn else "solid")
+    patch = FancyBboxPatch(
+        (box.x, box.y),
+        box.width,
+        box.height,
+        boxstyle="round,pad=0,rounding_size=0.035",
+        facecolor=spec.face,
+        edgecolor=WARN if spec.warn else EDGE,
+        linewidth=1.1 if spec.warn else 0.9,
+        linestyle=(0, (4, 2)) if spec.warn else "solid",
+    )
     ax.add_patch(patch)
     texts = []
     line_h = SIZE * LINE / 72.0
@@ -551,17 +683,38 @@ def _draw_box(ax: Any, box: _Laid) -> DrawnBox:
         if weight == "gap":
             ty += PARA_GAP
             continue
-        texts.append(ax.text(box.x + PAD_X + indent, ty + line_h * 0.1, text, ha="left", va="top",
-                             fontsize=SIZE, fontweight=weight, fontstyle=style, color=colour))
+        texts.append(
+            ax.text(
+                box.x + PAD_X + indent,
+                ty + line_h * 0.1,
+                text,
+                ha="left",
+                va="top",
+                fontsize=SIZE,
+                fontweight=weight,
+                fontstyle=style,
+                color=colour,
+            )
+        )
         ty += line_h
     return DrawnBox(spec.id, spec.keys, patch, texts)
 
 
 def _arrow(ax: Any, points: list[tuple[float, float]], head: bool = True) -> None:
     codes = [MplPath.MOVETO] + [MplPath.LINETO] * (len(points) - 1)
-    ax.add_patch(FancyArrowPatch(path=MplPath(points, codes), arrowstyle="-|>" if head else "-",
-                                 mutation_scale=9, linewidth=0.9, color=EDGE, shrinkA=0, shrinkB=0,
-                                 joinstyle="miter", capstyle="butt"))
+    ax.add_patch(
+        FancyArrowPatch(
+            path=MplPath(points, codes),
+            arrowstyle="-|>" if head else "-",
+            mutation_scale=9,
+            linewidth=0.9,
+            color=EDGE,
+            shrinkA=0,
+            shrinkB=0,
+            joinstyle="miter",
+            capstyle="butt",
+        )
+    )
 
 
 def _arrows(ax: Any, boxes: dict[str, _Laid]) -> list[tuple[str, str, list[tuple[float, float]]]]:
@@ -597,8 +750,9 @@ def _arrows(ax: Any, boxes: dict[str, _Laid]) -> list[tuple[str, str, list[tuple
         src, inc = boxes["other_methods.assessed"], boxes["included"]
         x = src.x + src.width / 2
         y = inc.y + inc.height / 2
-        connect("other_methods.assessed", "included",
-                [(x, src.y + src.height), (x, y), (inc.x + inc.width, y)])
+        connect(
+            "other_methods.assessed", "included", [(x, src.y + src.height), (x, y), (inc.x + inc.width, y)]
+        )
     if "included.topics" in boxes and "included" in boxes:
         inc, topics = boxes["included"], boxes["included.topics"]
         x = inc.x + inc.width / 2
@@ -613,8 +767,12 @@ def _metadata(fmt: str) -> dict[str, Any]:
     if fmt == "svg":
         return {"Date": None, "Creator": "scoping"}
     if fmt == "pdf":
-        return {"CreationDate": None, "ModDate": None, "Creator": "scoping",
-                "Title": "PRISMA 2020 flow diagram"}
+        return {
+            "CreationDate": None,
+            "ModDate": None,
+            "Creator": "scoping",
+            "Title": "PRISMA 2020 flow diagram",
+        }
     return {"Software": "scoping"}
 
 
@@ -628,13 +786,18 @@ def render(counts: PrismaCounts, fmt: str, *, dpi: int = 300, screening_reasons:
     with matplotlib.rc_context(_style()):
         diagram = _draw(counts, screening_reasons)
         stream = io.BytesIO()
-        diagram.figure.savefig(stream, format=fmt, dpi=dpi, metadata=_metadata(fmt),
-                               facecolor="white")
+        diagram.figure.savefig(stream, format=fmt, dpi=dpi, metadata=_metadata(fmt), facecolor="white")
     return stream.getvalue()
 
 
-def save(counts: PrismaCounts, path: str | os.PathLike[str], fmt: str | None = None, *, dpi: int = 300,
-         screening_reasons: bool = False) -> Path:
+def save(
+    counts: PrismaCounts,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    dpi: int = 300,
+    screening_reasons: bool = False,
+) -> Path:
     """Write the diagram to ``path`` (format from ``fmt`` or the file's suffix)."""
     target = Path(path)
     kind = fmt or target.suffix.lstrip(".").lower()

@@ -51,14 +51,13 @@ SECTIONS = (
 
 NOT_RUN = {
     "search": "No searches have been logged yet: run 'scoping search run', or import the "
-              "databases' exports with 'scoping import FILE --source NAME'.",
+    "databases' exports with 'scoping import FILE --source NAME'.",
     "prisma": "The PRISMA counts cannot be made yet: import records first.",
     "dedupe": "De-duplication has not run yet: run 'scoping dedupe'.",
     "screening": "Screening has not started yet: allocate works with 'scoping assign'.",
-    "agreement": "No two reviewers have screened the same work yet, so there is no agreement "
-                 "to report.",
+    "agreement": "No two reviewers have screened the same work yet, so there is no agreement to report.",
     "blinded": "Progress by reviewer and the agreement between reviewers are shown to a lead "
-               "only while screening is under way (scoping report --reviewer LEAD).",
+    "only while screening is under way (scoping report --reviewer LEAD).",
     "topics": "Topics have not been fitted yet: run 'scoping topics fit'.",
     "included": "No source is included yet: screening has no final inclusions.",
 }
@@ -287,19 +286,21 @@ def _missing(data: ReportData, key: str) -> str:
     return f'<p class="not-run">{_e(text)}</p>'
 
 
-def _table(head: Sequence[tuple[str, bool]], rows: Iterable[str], *, cls: str = "",
-           caption: str | None = None) -> str:
+def _table(
+    head: Sequence[tuple[str, bool]], rows: Iterable[str], *, cls: str = "", caption: str | None = None
+) -> str:
     """A table; ``head`` is ``(label, numeric)``; ``rows`` are ready ``<tr>`` strings."""
-    cols = "".join(f'<th scope="col"{" class=num" if num else ""}>{_e(label)}</th>'
-                   for label, num in head)
+    cols = "".join(f'<th scope="col"{" class=num" if num else ""}>{_e(label)}</th>' for label, num in head)
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     klass = f' class="{cls}"' if cls else ""
-    return (f"<div class=\"table-wrap\"><table{klass}>{cap}<thead><tr>{cols}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return (
+        f'<div class="table-wrap"><table{klass}>{cap}<thead><tr>{cols}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _td(value: str, num: bool = False, raw: bool = False) -> str:
-    return f'<td{" class=num" if num else ""}>{value if raw else _e(value)}</td>'
+    return f"<td{' class=num' if num else ''}>{value if raw else _e(value)}</td>"
 
 
 # -- sections -------------------------------------------------------------------------------
@@ -311,31 +312,52 @@ def _search(data: ReportData) -> str:
     rows = []
     for row in data.search:
         method = "API search" if row.method == "api" else "export, imported"
-        status = ("" if row.status in ("complete", "imported")
-                  else f' <span class="flag">{_e(row.status)}</span>')
+        status = (
+            "" if row.status in ("complete", "imported") else f' <span class="flag">{_e(row.status)}</span>'
+        )
         rows.append(
             '<tr class="entry">'
-            + _td(row.database) + _td(row.platform or "—") + _td(method)
-            + _td(row.date.replace("T", " ")[:16]) + _td(row.limits or "—")
-            + _td(_n(row.hits), True) + f'<td class="num">{_n(row.retrieved)}{status}</td></tr>'
+            + _td(row.database)
+            + _td(row.platform or "—")
+            + _td(method)
+            + _td(row.date.replace("T", " ")[:16])
+            + _td(row.limits or "—")
+            + _td(_n(row.hits), True)
+            + f'<td class="num">{_n(row.retrieved)}{status}</td></tr>'
         )
-        query = (f'<code class="query">{_e(row.query)}</code>' if row.query
-                 else ' <span class="muted">no query recorded.</span>')
+        query = (
+            f'<code class="query">{_e(row.query)}</code>'
+            if row.query
+            else ' <span class="muted">no query recorded.</span>'
+        )
         extra = f' <span class="muted">({_e(row.reference)})</span>' if row.reference else ""
         note = f'<span class="muted small block">{_e(row.note)}</span>' if row.note else ""
-        rows.append(f'<tr class="query-row"><td colspan="7"><span class="label">Query</span>'
-                    f"{extra}{query}{note}</td></tr>")
+        rows.append(
+            f'<tr class="query-row"><td colspan="7"><span class="label">Query</span>'
+            f"{extra}{query}{note}</td></tr>"
+        )
     total_hits = sum(r.hits for r in data.search if r.hits is not None)
     total_ret = sum(r.retrieved for r in data.search)
-    rows.append('<tr class="total"><th scope="row" colspan="5">Total</th>'
-                f'<td class="num">{_n(total_hits) if any(r.hits is not None for r in data.search) else "—"}'
-                f'</td><td class="num">{_n(total_ret)}</td></tr>')
-    head = [("Database", False), ("Platform", False), ("Method", False), ("Date (UTC)", False),
-            ("Limits", False), ("Hits", True), ("Retrieved", True)]
-    intro = ("<p>Every search as run (PRISMA-S items 1–13): the database, the platform, the "
-             "exact query, the limits, the date, the number of hits the database reported and "
-             "the records retrieved. Databases searched by hand count through their imported "
-             "exports; their query is the one the strategy gives for them.</p>")
+    rows.append(
+        '<tr class="total"><th scope="row" colspan="5">Total</th>'
+        f'<td class="num">{_n(total_hits) if any(r.hits is not None for r in data.search) else "—"}'
+        f'</td><td class="num">{_n(total_ret)}</td></tr>'
+    )
+    head = [
+        ("Database", False),
+        ("Platform", False),
+        ("Method", False),
+        ("Date (UTC)", False),
+        ("Limits", False),
+        ("Hits", True),
+        ("Retrieved", True),
+    ]
+    intro = (
+        "<p>Every search as run (PRISMA-S items 1–13): the database, the platform, the "
+        "exact query, the limits, the date, the number of hits the database reported and "
+        "the records retrieved. Databases searched by hand count through their imported "
+        "exports; their query is the one the strategy gives for them.</p>"
+    )
     return intro + _table(head, rows, cls="search-log")
 
 
@@ -345,7 +367,7 @@ _SVG_START = re.compile(rb"<svg\b")
 def _inline_svg(svg: bytes, label: str) -> str:
     """The ``<svg>`` element of an SVG file (without its XML prolog), sized to the page."""
     match = _SVG_START.search(svg)
-    body = svg[match.start():] if match else svg
+    body = svg[match.start() :] if match else svg
     text = body.decode("utf-8")
     text = re.sub(r"<svg\b", f'<svg role="img" aria-label="{_e(label)}" class="diagram"', text, count=1)
     return text
@@ -357,16 +379,25 @@ def _prisma(data: ReportData) -> str:
         return _missing(data, "prisma")
     parts = []
     if p.svg:
-        parts.append('<figure class="prisma">' + _inline_svg(p.svg, "PRISMA 2020 flow diagram")
-                     + "<figcaption>PRISMA 2020 flow diagram, drawn from the store "
-                       "(the same counts as <code>outputs/prisma.json</code>).</figcaption></figure>")
+        parts.append(
+            '<figure class="prisma">'
+            + _inline_svg(p.svg, "PRISMA 2020 flow diagram")
+            + "<figcaption>PRISMA 2020 flow diagram, drawn from the store "
+            "(the same counts as <code>outputs/prisma.json</code>).</figcaption></figure>"
+        )
     rows = []
     for key, label, n, note in p.rows:
         sub = label.startswith("    ")
         cell = f'<td class="sub">{_e(label.strip())}</td>' if sub else _td(label)
         rows.append(f'<tr data-key="{_e(key)}">' + cell + _td(_n(n), True) + _td(note) + "</tr>")
-    parts.append(_table([("Count", False), ("n", True), ("Note", False)], rows, cls="prisma-counts",
-                        caption="The counts of the diagram"))
+    parts.append(
+        _table(
+            [("Count", False), ("n", True), ("Note", False)],
+            rows,
+            cls="prisma-counts",
+            caption="The counts of the diagram",
+        )
+    )
     if p.notes and not p.svg:  # the diagram shows them otherwise
         items = "".join(f"<li>{_e(n)}</li>" for n in p.notes)
         parts.append(f'<div class="notice"><p>Not final yet:</p><ul>{items}</ul></div>')
@@ -381,8 +412,10 @@ def _overlap_chart(o: OverlapData) -> str:
     biggest = max(r.works for r in o.rows) or 1
     height = top + row_h * len(o.rows) + 34
     width = label_w + bar_w + 90
-    out = [f'<svg class="chart" role="img" aria-label="Works per source" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}">']
+    out = [
+        f'<svg class="chart" role="img" aria-label="Works per source" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}">'
+    ]
     for i, r in enumerate(o.rows):
         y = top + i * row_h
         u = bar_w * r.unique_works / biggest
@@ -393,10 +426,12 @@ def _overlap_chart(o: OverlapData) -> str:
         out.append(f'<rect x="{label_w + u:.1f}" y="{y + 3}" width="{s:.1f}" height="16" class="shared"/>')
         out.append(f'<text x="{label_w + u + s + 6:.1f}" y="{y + 15}" class="val">{r.works:,}</text>')
     ly = top + row_h * len(o.rows) + 12
-    out.append(f'<rect x="{label_w}" y="{ly}" width="12" height="12" class="uniq"/>'
-               f'<text x="{label_w + 18}" y="{ly + 10}" class="key">found only here</text>'
-               f'<rect x="{label_w + 140}" y="{ly}" width="12" height="12" class="shared"/>'
-               f'<text x="{label_w + 158}" y="{ly + 10}" class="key">also found elsewhere</text>')
+    out.append(
+        f'<rect x="{label_w}" y="{ly}" width="12" height="12" class="uniq"/>'
+        f'<text x="{label_w + 18}" y="{ly + 10}" class="key">found only here</text>'
+        f'<rect x="{label_w + 140}" y="{ly}" width="12" height="12" class="shared"/>'
+        f'<text x="{label_w + 158}" y="{ly + 10}" class="key">also found elsewhere</text>'
+    )
     out.append("</svg>")
     return "".join(out)
 
@@ -406,50 +441,79 @@ def _dedupe(data: ReportData) -> str:
     if o is None:
         return _missing(data, "dedupe")
     removed = o.total_records - o.total_works
-    intro = (f"<p>{_n(o.total_records)} records were linked into {_n(o.total_works)} works "
-             f"({_n(removed)} duplicate records); {_n(o.works_in_several_sources)} works were "
-             "found in more than one source.</p>")
+    intro = (
+        f"<p>{_n(o.total_records)} records were linked into {_n(o.total_works)} works "
+        f"({_n(removed)} duplicate records); {_n(o.works_in_several_sources)} works were "
+        "found in more than one source.</p>"
+    )
     rows = []
     for r in o.rows:
         share = f"{100 * r.unique_works / r.works:.1f}%" if r.works else "—"
-        rows.append("<tr>" + _td(r.source) + _td(_n(r.records), True) + _td(_n(r.works), True)
-                    + _td(_n(r.unique_works), True) + _td(share, True)
-                    + _td(_n(r.internal_duplicates), True) + "</tr>")
-    rows.append('<tr class="total"><th scope="row">All sources</th>'
-                f'<td class="num">{_n(o.total_records)}</td><td class="num">{_n(o.total_works)}</td>'
-                f'<td class="num">{_n(sum(r.unique_works for r in o.rows))}</td><td></td>'
-                f'<td class="num">{_n(sum(r.internal_duplicates for r in o.rows))}</td></tr>')
-    head = [("Source", False), ("Records", True), ("Works", True), ("Found only here", True),
-            ("Share unique", True), ("Duplicates within source", True)]
+        rows.append(
+            "<tr>"
+            + _td(r.source)
+            + _td(_n(r.records), True)
+            + _td(_n(r.works), True)
+            + _td(_n(r.unique_works), True)
+            + _td(share, True)
+            + _td(_n(r.internal_duplicates), True)
+            + "</tr>"
+        )
+    rows.append(
+        '<tr class="total"><th scope="row">All sources</th>'
+        f'<td class="num">{_n(o.total_records)}</td><td class="num">{_n(o.total_works)}</td>'
+        f'<td class="num">{_n(sum(r.unique_works for r in o.rows))}</td><td></td>'
+        f'<td class="num">{_n(sum(r.internal_duplicates for r in o.rows))}</td></tr>'
+    )
+    head = [
+        ("Source", False),
+        ("Records", True),
+        ("Works", True),
+        ("Found only here", True),
+        ("Share unique", True),
+        ("Duplicates within source", True),
+    ]
     chart = _overlap_chart(o)
-    fig = (f'<figure class="overlap">{chart}<figcaption>Works per source.</figcaption></figure>'
-           if chart else "")
+    fig = (
+        f'<figure class="overlap">{chart}<figcaption>Works per source.</figcaption></figure>' if chart else ""
+    )
     return intro + _table(head, rows, cls="overlap") + fig
 
 
 def _simulated(share: SimulatedShare) -> str:
     """The sentence that says the screening was (partly) simulated, with the numbers if known."""
     if share.decisions is None or share.total_decisions is None:
-        return ("Screening decisions in this review include decisions made by simulated "
-                "reviewers (scoping demo), not by people.")
-    sentence = (f"{_n(share.decisions)} of {_n(share.total_decisions)} screening decisions were "
-                "made by simulated reviewers (scoping demo), not by people.")
+        return (
+            "Screening decisions in this review include decisions made by simulated "
+            "reviewers (scoping demo), not by people."
+        )
+    sentence = (
+        f"{_n(share.decisions)} of {_n(share.total_decisions)} screening decisions were "
+        "made by simulated reviewers (scoping demo), not by people."
+    )
     if share.resolutions and share.total_resolutions is not None:
-        sentence += (f" {_n(share.resolutions)} of {_n(share.total_resolutions)} conflicts were "
-                     "settled by a simulated lead.")
+        sentence += (
+            f" {_n(share.resolutions)} of {_n(share.total_resolutions)} conflicts were "
+            "settled by a simulated lead."
+        )
     return sentence
 
 
 def _simulated_notice(data: ReportData) -> str:
     if data.simulated is None:
         return ""
-    return (f'<div class="notice simulated" role="note"><p>Simulated screening</p>'
-            f"<span>{_e(_simulated(data.simulated))}</span></div>")
+    return (
+        f'<div class="notice simulated" role="note"><p>Simulated screening</p>'
+        f"<span>{_e(_simulated(data.simulated))}</span></div>"
+    )
 
 
 def _screening(data: ReportData) -> str:
-    simulated = (f'<p class="simulated-line"><b>{_e(_simulated(data.simulated))}</b></p>'
-                 if data.simulated is not None else "")
+    simulated = (
+        f'<p class="simulated-line"><b>{_e(_simulated(data.simulated))}</b></p>'
+        if data.simulated is not None
+        else ""
+    )
     if data.screening_blinded:
         return simulated + f'<p class="not-run blinded">{_e(NOT_RUN["blinded"])}</p>'
     parts = [simulated, '<h3 id="progress">Progress by stage</h3>']
@@ -458,33 +522,69 @@ def _screening(data: ReportData) -> str:
     else:
         for stage in data.screening:
             keys = list(stage.reviewers[0].decisions) if stage.reviewers else []
-            rows = ["<tr>" + _td(r.reviewer) + _td(_n(r.assigned), True) + _td(_n(r.done), True)
-                    + _td(_n(r.left), True) + "".join(_td(_n(r.decisions.get(k, 0)), True) for k in keys)
-                    + "</tr>" for r in stage.reviewers]
-            head = [("Reviewer", False), ("Assigned", True), ("Done", True), ("Left", True),
-                    *((k.replace("-", " ").capitalize(), True) for k in keys)]
-            parts.append(f'<h4>{_e(stage.stage.replace("-", " ").capitalize())}</h4>')
+            rows = [
+                "<tr>"
+                + _td(r.reviewer)
+                + _td(_n(r.assigned), True)
+                + _td(_n(r.done), True)
+                + _td(_n(r.left), True)
+                + "".join(_td(_n(r.decisions.get(k, 0)), True) for k in keys)
+                + "</tr>"
+                for r in stage.reviewers
+            ]
+            head = [
+                ("Reviewer", False),
+                ("Assigned", True),
+                ("Done", True),
+                ("Left", True),
+                *((k.replace("-", " ").capitalize(), True) for k in keys),
+            ]
+            parts.append(f"<h4>{_e(stage.stage.replace('-', ' ').capitalize())}</h4>")
             if stage.works is not None:
                 shown = " · ".join(f"{_e(name)} <b>{_n(n)}</b>" for name, n in stage.outcomes.items())
-                parts.append(f'<p class="outcomes">{_n(stage.works)} works to screen, '
-                             f"{_n(stage.allocated)} allocated. Works by outcome: {shown}</p>")
+                parts.append(
+                    f'<p class="outcomes">{_n(stage.works)} works to screen, '
+                    f"{_n(stage.allocated)} allocated. Works by outcome: {shown}</p>"
+                )
             if stage.reviewers:
                 parts.append(_table(head, rows, cls="progress"))
     parts.append('<h3 id="agreement">Agreement between reviewers</h3>')
     if not data.agreement:
         parts.append(_missing(data, "agreement"))
     else:
-        rows = ["<tr>" + _td(a.stage) + _td(f"{a.first} / {a.second}") + _td(_n(a.n), True)
-                + _td(f"{a.percent:.1f}%", True) + _td(_f(a.kappa), True) + _td(_ci(a.kappa_ci), True)
-                + _td(_f(a.pabak), True) + _td(_f(a.ac1), True) + _td(_ci(a.ac1_ci), True)
-                + _td(a.label) + "</tr>" for a in data.agreement]
-        head = [("Stage", False), ("Reviewers", False), ("Works", True), ("Agreement", True),
-                ("Kappa", True), ("Kappa 95% CI", True), ("PABAK", True), ("AC1", True),
-                ("AC1 95% CI", True), ("Landis–Koch", False)]
-        parts.append("<p>On the works both reviewers screened: percent agreement, Cohen's kappa "
-                     "with its 95% confidence interval, the prevalence- and bias-adjusted kappa "
-                     "(PABAK), Gwet's AC1 with its 95% interval, and the Landis–Koch label of "
-                     "kappa.</p>")
+        rows = [
+            "<tr>"
+            + _td(a.stage)
+            + _td(f"{a.first} / {a.second}")
+            + _td(_n(a.n), True)
+            + _td(f"{a.percent:.1f}%", True)
+            + _td(_f(a.kappa), True)
+            + _td(_ci(a.kappa_ci), True)
+            + _td(_f(a.pabak), True)
+            + _td(_f(a.ac1), True)
+            + _td(_ci(a.ac1_ci), True)
+            + _td(a.label)
+            + "</tr>"
+            for a in data.agreement
+        ]
+        head = [
+            ("Stage", False),
+            ("Reviewers", False),
+            ("Works", True),
+            ("Agreement", True),
+            ("Kappa", True),
+            ("Kappa 95% CI", True),
+            ("PABAK", True),
+            ("AC1", True),
+            ("AC1 95% CI", True),
+            ("Landis–Koch", False),
+        ]
+        parts.append(
+            "<p>On the works both reviewers screened: percent agreement, Cohen's kappa "
+            "with its 95% confidence interval, the prevalence- and bias-adjusted kappa "
+            "(PABAK), Gwet's AC1 with its 95% interval, and the Landis–Koch label of "
+            "kappa.</p>"
+        )
         parts.append(_table(head, rows, cls="agreement"))
     return "".join(parts)
 
@@ -497,23 +597,42 @@ def _topics(data: ReportData) -> str:
     t = data.topics
     if t is None:
         return _missing(data, "topics")
-    parts = [f"<p>Topic fit {t.fit} of {_n(t.n_works)} works ({_e(t.source)}). A work can belong "
-             "to more than one topic.</p>"]
-    rows = ["<tr>" + _td(r.ref) + _td(r.label) + _td(_n(r.works), True) + _td(_n(r.main_topic_of), True)
-            + _td(", ".join(r.top_terms), False) + "</tr>" for r in t.topics]
-    head = [("Topic", False), ("Label", False), ("Works", True), ("Main topic of", True),
-            ("Top terms", False)]
+    parts = [
+        f"<p>Topic fit {t.fit} of {_n(t.n_works)} works ({_e(t.source)}). A work can belong "
+        "to more than one topic.</p>"
+    ]
+    rows = [
+        "<tr>"
+        + _td(r.ref)
+        + _td(r.label)
+        + _td(_n(r.works), True)
+        + _td(_n(r.main_topic_of), True)
+        + _td(", ".join(r.top_terms), False)
+        + "</tr>"
+        for r in t.topics
+    ]
+    head = [
+        ("Topic", False),
+        ("Label", False),
+        ("Works", True),
+        ("Main topic of", True),
+        ("Top terms", False),
+    ]
     parts.append(_table(head, rows, cls="topics"))
     for fig in t.figures:
         parts.append(_figure(fig))
     parts.append('<h3 id="topic-doctypes">Topics by document type</h3>')
     if t.doc_types is None:
-        parts.append('<p class="not-run">No included work has a document type, so there is no '
-                     "table of topics by document type.</p>")
+        parts.append(
+            '<p class="not-run">No included work has a document type, so there is no '
+            "table of topics by document type.</p>"
+        )
     else:
         cols = t.doc_types.columns
-        rows = ["<tr>" + _td(ref) + _td(label) + "".join(_td(_n(n), True) for n in counts) + "</tr>"
-                for ref, label, counts in t.doc_types.rows]
+        rows = [
+            "<tr>" + _td(ref) + _td(label) + "".join(_td(_n(n), True) for n in counts) + "</tr>"
+            for ref, label, counts in t.doc_types.rows
+        ]
         head = [("Topic", False), ("Label", False), *((c, True) for c in cols)]
         parts.append("<p>Works by topic and document type; a work counts in each of its topics.</p>")
         parts.append(_table(head, rows, cls="doctypes"))
@@ -530,16 +649,20 @@ def _topics(data: ReportData) -> str:
         for topic in t.representative:
             works = "".join(
                 f'<li>{_e(w.title or "(no title)")} <span class="muted">({_e(w.year or "n.d.")})</span></li>'
-                for w in topic.works)
-            items.append(f'<div class="topic-works"><h4>{_e(topic.ref)} {_e(topic.label)}</h4>'
-                         f"<ol>{works}</ol></div>")
+                for w in topic.works
+            )
+            items.append(
+                f'<div class="topic-works"><h4>{_e(topic.ref)} {_e(topic.label)}</h4><ol>{works}</ol></div>'
+            )
         parts.append('<div class="representative">' + "".join(items) + "</div>")
     return "".join(parts)
 
 
 def _figure(fig: Figure, cls: str = "map") -> str:
-    return (f'<figure class="{cls}"><img src="{_data_uri(fig.png)}" alt="{_e(fig.caption)}">'
-            f"<figcaption>{_e(fig.caption)}</figcaption></figure>")
+    return (
+        f'<figure class="{cls}"><img src="{_data_uri(fig.png)}" alt="{_e(fig.caption)}">'
+        f"<figcaption>{_e(fig.caption)}</figcaption></figure>"
+    )
 
 
 def _doi_link(doi: str | None) -> str:
@@ -561,16 +684,30 @@ def _included(data: ReportData) -> str:
     if not data.included:
         return _missing(data, "included")
     stage = f" at {data.included_stage}" if data.included_stage else ""
-    rows = ["<tr>" + _td(f"{i:,}", True) + _td(s.title or "(no title)") + _td(_authors(s.authors))
-            + _td(str(s.year) if s.year else "—", True) + _td(s.journal or "—")
-            + f'<td class="doi">{_doi_link(s.doi)}</td>'
-            + f'<td class="topic-list">{"<br>".join(_e(t) for t in s.topics) or "—"}</td></tr>'
-            for i, s in enumerate(data.included, start=1)]
-    head = [("#", True), ("Title", False), ("Authors", False), ("Year", True), ("Journal", False),
-            ("DOI", False), ("Topics", False)]
+    rows = [
+        "<tr>"
+        + _td(f"{i:,}", True)
+        + _td(s.title or "(no title)")
+        + _td(_authors(s.authors))
+        + _td(str(s.year) if s.year else "—", True)
+        + _td(s.journal or "—")
+        + f'<td class="doi">{_doi_link(s.doi)}</td>'
+        + f'<td class="topic-list">{"<br>".join(_e(t) for t in s.topics) or "—"}</td></tr>'
+        for i, s in enumerate(data.included, start=1)
+    ]
+    head = [
+        ("#", True),
+        ("Title", False),
+        ("Authors", False),
+        ("Year", True),
+        ("Journal", False),
+        ("DOI", False),
+        ("Topics", False),
+    ]
     caveat = f" {_e(data.included_note)}" if data.included_note else ""
-    return (f"<p>{_n(len(data.included))} sources included{_e(stage)}.{caveat}</p>"
-            + _table(head, rows, cls="included"))
+    return f"<p>{_n(len(data.included))} sources included{_e(stage)}.{caveat}</p>" + _table(
+        head, rows, cls="included"
+    )
 
 
 CSS = """
@@ -680,8 +817,10 @@ def render_report(data: ReportData, *, sections: Mapping[str, str] | None = None
         headings.update(sections)
     title = data.title or "Scoping review"
     toc = "".join(f'<li><a href="#{sid}">{_e(headings[sid])}</a></li>' for sid, _ in SECTIONS)
-    body = "".join(f'<section id="{sid}"><h2>{_e(headings[sid])}</h2>{_RENDER[sid](data)}</section>'
-                   for sid, _ in SECTIONS)
+    body = "".join(
+        f'<section id="{sid}"><h2>{_e(headings[sid])}</h2>{_RENDER[sid](data)}</section>'
+        for sid, _ in SECTIONS
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -694,7 +833,7 @@ def render_report(data: ReportData, *, sections: Mapping[str, str] | None = None
         f"{_simulated_notice(data)}"
         f'<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav>'
         f"{body}"
-        '<footer>Made with scoping. This page is self-contained: it loads nothing from the '
+        "<footer>Made with scoping. This page is self-contained: it loads nothing from the "
         "network.</footer>"
         "</main></body></html>\n"
     )

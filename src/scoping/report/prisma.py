@@ -257,12 +257,31 @@ class PrismaCounts:
 
 
 COUNT_KEYS: dict[str, tuple[str, ...]] = {
-    "identification": ("databases_total", "registers_total", "records_identified",
-                       "duplicates_removed", "automation_removed", "other_removed"),
-    "screening": ("records_screened", "records_excluded", "reports_sought", "reports_not_retrieved",
-                  "reports_assessed", "reports_excluded"),
-    "other_methods": ("records_identified", "records_screened", "records_excluded", "reports_sought",
-                      "reports_not_retrieved", "reports_assessed", "reports_excluded"),
+    "identification": (
+        "databases_total",
+        "registers_total",
+        "records_identified",
+        "duplicates_removed",
+        "automation_removed",
+        "other_removed",
+    ),
+    "screening": (
+        "records_screened",
+        "records_excluded",
+        "reports_sought",
+        "reports_not_retrieved",
+        "reports_assessed",
+        "reports_excluded",
+    ),
+    "other_methods": (
+        "records_identified",
+        "records_screened",
+        "records_excluded",
+        "reports_sought",
+        "reports_not_retrieved",
+        "reports_assessed",
+        "reports_excluded",
+    ),
     "included": ("studies", "reports"),
 }
 """The counts of each JSON section, in order (flat key: ``section.name``)."""
@@ -275,8 +294,14 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
 }
 """The lists of each JSON section."""
 
-_DERIVED = frozenset({"identification.databases_total", "identification.registers_total",
-                      "identification.records_identified", "other_methods.records_identified"})
+_DERIVED = frozenset(
+    {
+        "identification.databases_total",
+        "identification.registers_total",
+        "identification.records_identified",
+        "other_methods.records_identified",
+    }
+)
 """Sums of lists: never entered by hand (enter the list's items)."""
 
 _OVERRIDABLE = frozenset({"included.studies"})
@@ -347,15 +372,15 @@ def parse_manual(text: str, path: str = MANUAL_FILE) -> ManualCounts:
                 raise ConfigError(f"{path}: [sources] must be a table")
             for key, names in value.items():
                 if key not in ("registers", "other_methods"):
-                    raise ConfigError(f"{path}: [sources] has no key {key!r}; use registers or "
-                                      "other_methods")
+                    raise ConfigError(f"{path}: [sources] has no key {key!r}; use registers or other_methods")
                 if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                     raise ConfigError(f"{path}: [sources] {key} must be a list of source names")
                 setattr(manual, key, tuple(names))
             continue
         if section not in COUNT_KEYS:
-            raise ConfigError(f"{path}: unknown section [{section}]; use one of "
-                              f"{', '.join(['sources', *COUNT_KEYS])}")
+            raise ConfigError(
+                f"{path}: unknown section [{section}]; use one of {', '.join(['sources', *COUNT_KEYS])}"
+            )
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: [{section}] must be a table")
         for name, item in value.items():
@@ -367,15 +392,18 @@ def parse_manual(text: str, path: str = MANUAL_FILE) -> ManualCounts:
             elif name in COUNT_KEYS[section] and key not in _DERIVED:
                 manual.counts[key] = _number(item, key, path)
             else:
-                allowed = [n for n in (*COUNT_KEYS[section], *LIST_KEYS[section])
-                           if f"{section}.{n}" not in _DERIVED]
+                allowed = [
+                    n for n in (*COUNT_KEYS[section], *LIST_KEYS[section]) if f"{section}.{n}" not in _DERIVED
+                ]
                 hint = " (it is the sum of its list; enter the list)" if key in _DERIVED else ""
-                raise ConfigError(f"{path}: [{section}] has no key {name!r}{hint}; use one of "
-                                  f"{', '.join(allowed)}")
+                raise ConfigError(
+                    f"{path}: [{section}] has no key {name!r}{hint}; use one of {', '.join(allowed)}"
+                )
     both = set(manual.registers) & set(manual.other_methods)
     if both:
-        raise ConfigError(f"{path}: {sorted(both)[0]!r} is listed both as a register and as an "
-                          "other method; keep one")
+        raise ConfigError(
+            f"{path}: {sorted(both)[0]!r} is listed both as a register and as an other method; keep one"
+        )
     return manual
 
 
@@ -402,8 +430,9 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _retrieval(tally: OutcomeTally, column: str, works: int | None, checks: list[Check],
-               prefix: str) -> tuple[Retrieval, int, int]:
+def _retrieval(
+    tally: OutcomeTally, column: str, works: int | None, checks: list[Check], prefix: str
+) -> tuple[Retrieval, int, int]:
     """One column's screening counts; also returns (automation, removed) before screening."""
     n = tally.n
     automation = n(column, TA, "automation")
@@ -415,15 +444,23 @@ def _retrieval(tally: OutcomeTally, column: str, works: int | None, checks: list
     if works is None:
         ta_pending: int | None = None
         ta_done = False
-        ta_note = ("de-duplication has not run, so the number of works to screen is not known"
-                   if column == "main" else None)
+        ta_note = (
+            "de-duplication has not run, so the number of works to screen is not known"
+            if column == "main"
+            else None
+        )
     else:
         untouched = works - (screened + ta_open + automation + removed)
         if untouched < 0:
-            checks.append(Check(f"{prefix}title-abstract-outcomes", False,
-                                f"{_plural(-untouched, 'title-abstract outcome', 'title-abstract outcomes')}"
-                                f" more than there are works{' from other methods' if prefix else ''}",
-                                (f"{section}.records_screened",)))
+            checks.append(
+                Check(
+                    f"{prefix}title-abstract-outcomes",
+                    False,
+                    f"{_plural(-untouched, 'title-abstract outcome', 'title-abstract outcomes')}"
+                    f" more than there are works{' from other methods' if prefix else ''}",
+                    (f"{section}.records_screened",),
+                )
+            )
             untouched = 0
         ta_pending = ta_open + untouched
         ta_done = ta_pending == 0
@@ -433,20 +470,32 @@ def _retrieval(tally: OutcomeTally, column: str, works: int | None, checks: list
         if ta_conflict:
             ta_note += f" ({ta_conflict:,} waiting for the lead to settle a conflict)"
         where = " (other methods)" if prefix else ""
-        checks.append(Check(f"{prefix}title-abstract-pending", False, ta_note + where,
-                            (f"{section}.records_screened",)))
+        checks.append(
+            Check(f"{prefix}title-abstract-pending", False, ta_note + where, (f"{section}.records_screened",))
+        )
     elif works is None and ta_note:
-        checks.append(Check(f"{prefix}title-abstract-pending", False,
-                            "De-duplication has not run, so the number of works still to screen is "
-                            "not known", (f"{section}.records_screened",)))
+        checks.append(
+            Check(
+                f"{prefix}title-abstract-pending",
+                False,
+                "De-duplication has not run, so the number of works still to screen is not known",
+                (f"{section}.records_screened",),
+            )
+        )
     nr = n(column, FT, "not-retrieved")
     ft_inc, ft_exc = n(column, FT, "include"), n(column, FT, "exclude")
     ft_open, ft_conflict = n(column, FT, "pending", "conflict"), n(column, FT, "conflict")
     ft_untouched = ta_inc - (nr + ft_inc + ft_exc + ft_open)
     if ft_untouched < 0:
-        checks.append(Check(f"{prefix}full-text-outcomes", False,
-                            f"{_plural(-ft_untouched, 'work has', 'works have')} a full-text outcome "
-                            "but no include at title-abstract", (f"{section}.reports_sought",)))
+        checks.append(
+            Check(
+                f"{prefix}full-text-outcomes",
+                False,
+                f"{_plural(-ft_untouched, 'work has', 'works have')} a full-text outcome "
+                "but no include at title-abstract",
+                (f"{section}.reports_sought",),
+            )
+        )
         ft_untouched = 0
     ft_pending = ft_open + ft_untouched
     ft_note = None
@@ -454,9 +503,14 @@ def _retrieval(tally: OutcomeTally, column: str, works: int | None, checks: list
         ft_note = f"{_plural(ft_pending, 'report', 'reports')} not yet assessed at full text"
         if ft_conflict:
             ft_note += f" ({ft_conflict:,} waiting for the lead to settle a conflict)"
-        checks.append(Check(f"{prefix}full-text-pending", False,
-                            ft_note + (" (other methods)" if prefix else ""),
-                            (f"{section}.reports_assessed",)))
+        checks.append(
+            Check(
+                f"{prefix}full-text-pending",
+                False,
+                ft_note + (" (other methods)" if prefix else ""),
+                (f"{section}.reports_assessed",),
+            )
+        )
     ft_done = ta_done and ft_pending == 0
     flow = Retrieval(
         records_screened=Count(screened, "store", ta_done, ta_note),
@@ -472,8 +526,9 @@ def _retrieval(tally: OutcomeTally, column: str, works: int | None, checks: list
     return flow, automation, removed
 
 
-def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
-                  title: str | None = None) -> PrismaCounts:
+def derive_counts(
+    facts: PrismaFacts, manual: ManualCounts | None = None, *, title: str | None = None
+) -> PrismaCounts:
     """The PRISMA counts from what the store knows, completed by hand-entered counts.
 
     A hand-entered count is only accepted where the store does not know the number; one that
@@ -487,8 +542,12 @@ def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
     other_lines: list[Line] = []
     for source in facts.sources:
         # a run that did not finish matters unless a later run of the database completed
-        unfinished = [run for k, run in enumerate(source.runs) if run.status != "complete"
-                      and not any(later.status == "complete" for later in source.runs[k + 1:])]
+        unfinished = [
+            run
+            for k, run in enumerate(source.runs)
+            if run.status != "complete"
+            and not any(later.status == "complete" for later in source.runs[k + 1 :])
+        ]
         line = Line(source.name, source.records, "store", not unfinished)
         if source.name in registers:
             target, key = ident.registers, "identification.registers"
@@ -498,53 +557,97 @@ def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
             target, key = ident.databases, "identification.databases"
         target.append(line)
         for run in unfinished:
-            checks.append(Check("search-unfinished", False,
-                                f"{source.name}: search run {run.id} is {run.status} "
-                                f"({run.retrieved:,} of {_hits(run.hit_count)} records retrieved)", (key,)))
+            checks.append(
+                Check(
+                    "search-unfinished",
+                    False,
+                    f"{source.name}: search run {run.id} is {run.status} "
+                    f"({run.retrieved:,} of {_hits(run.hit_count)} records retrieved)",
+                    (key,),
+                )
+            )
         for run in source.runs:
             if run.status == "complete" and run.hit_count is not None and run.retrieved < run.hit_count:
                 counts.assumptions.append(
                     f"{source.name}: search run {run.id} reported {run.hit_count:,} hits and retrieved "
-                    f"{run.retrieved:,} records; records identified count the records retrieved")
+                    f"{run.retrieved:,} records; records identified count the records retrieved"
+                )
         for file_name in source.repeated_files:
-            checks.append(Check("repeated-import", False,
-                                f"{source.name}: {file_name} was imported more than once; its records "
-                                "count more than once in identification", (key,)))
+            checks.append(
+                Check(
+                    "repeated-import",
+                    False,
+                    f"{source.name}: {file_name} was imported more than once; its records "
+                    "count more than once in identification",
+                    (key,),
+                )
+            )
     for name in sorted(other - {s.name for s in facts.sources}):
-        counts.assumptions.append(f"{manual.path} lists {name!r} under other methods, but no "
-                                  "records of that source are in the store")
+        counts.assumptions.append(
+            f"{manual.path} lists {name!r} under other methods, but no "
+            "records of that source are in the store"
+        )
 
     if not facts.sources and not any(k.startswith("identification.") for k in manual.lists):
-        checks.append(Check("no-records", False, "No records in the store yet ('scoping import')",
-                            ("identification.records_identified",)))
+        checks.append(
+            Check(
+                "no-records",
+                False,
+                "No records in the store yet ('scoping import')",
+                ("identification.records_identified",),
+            )
+        )
     works = facts.works
     if works.ran:
         done = works.main_unassigned == 0
         note = None
         if not done:
-            note = (f"{_plural(works.main_unassigned, 'record', 'records')} imported after the last "
-                    "de-duplication run")
-            checks.append(Check("dedupe-unfinished", False, note + "; run 'scoping dedupe'",
-                                ("identification.duplicates_removed",)))
+            note = (
+                f"{_plural(works.main_unassigned, 'record', 'records')} imported after the last "
+                "de-duplication run"
+            )
+            checks.append(
+                Check(
+                    "dedupe-unfinished",
+                    False,
+                    note + "; run 'scoping dedupe'",
+                    ("identification.duplicates_removed",),
+                )
+            )
         ident.duplicates_removed = Count(works.main_records - works.main_works, "store", done, note)
     elif facts.sources:
         note = "de-duplication has not run"
         ident.duplicates_removed = unknown(note)
-        checks.append(Check("dedupe-not-run", False,
-                            "De-duplication has not run ('scoping dedupe'), so duplicates are not known",
-                            ("identification.duplicates_removed",)))
+        checks.append(
+            Check(
+                "dedupe-not-run",
+                False,
+                "De-duplication has not run ('scoping dedupe'), so duplicates are not known",
+                ("identification.duplicates_removed",),
+            )
+        )
 
     main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
     tally = facts.outcomes
     if tally is not None:
         for (stage, outcome), k in sorted(tally.unexpected.items()):
-            checks.append(Check("screening-outcomes", False,
-                                f"{_plural(k, 'work has', 'works have')} the outcome {outcome!r} at "
-                                f"{stage}, which the PRISMA flow has no box for"))
+            checks.append(
+                Check(
+                    "screening-outcomes",
+                    False,
+                    f"{_plural(k, 'work has', 'works have')} the outcome {outcome!r} at "
+                    f"{stage}, which the PRISMA flow has no box for",
+                )
+            )
         if tally.repeated:
-            checks.append(Check("screening-outcomes", False,
-                                f"The screening stage gave {tally.repeated:,} works more than one final "
-                                "outcome at a stage; only the first was counted"))
+            checks.append(
+                Check(
+                    "screening-outcomes",
+                    False,
+                    f"The screening stage gave {tally.repeated:,} works more than one final "
+                    "outcome at a stage; only the first was counted",
+                )
+            )
         counts.screening, automation, removed = _retrieval(tally, "main", main_works, checks, "")
         ident.automation_removed = Count(automation, "store", counts.screening.records_screened.complete)
         ident.other_removed = Count(removed, "store", counts.screening.records_screened.complete)
@@ -552,38 +655,52 @@ def derive_counts(facts: PrismaFacts, manual: ManualCounts | None = None, *,
         if other_lines or works.other_works:
             other_works = len(works.other_works) if works.ran and works.other_unassigned == 0 else None
             flow, o_auto, o_removed = _retrieval(tally, "other", other_works, checks, "other-")
-            counts.other_methods = OtherMethods(**{f.name: getattr(flow, f.name) for f in fields(Retrieval)},
-                                                sources=other_lines)
+            counts.other_methods = OtherMethods(
+                **{f.name: getattr(flow, f.name) for f in fields(Retrieval)}, sources=other_lines
+            )
             if o_auto or o_removed:
-                checks.append(Check("other-removed", False,
-                                    f"{_plural(o_auto + o_removed, 'work', 'works')} from other methods "
-                                    "removed before screening; the PRISMA template has no box for them",
-                                    ("other_methods.records_screened",)))
+                checks.append(
+                    Check(
+                        "other-removed",
+                        False,
+                        f"{_plural(o_auto + o_removed, 'work', 'works')} from other methods "
+                        "removed before screening; the PRISMA template has no box for them",
+                        ("other_methods.records_screened",),
+                    )
+                )
             included = _add(included, flow.included)
         counts.included.reports = Count(included.n, "store", included.complete)
         counts.included.studies = Count(included.n, "store", included.complete)
-        counts.assumptions.append("Each included report is counted as one study (scoping does not "
-                                  "link reports of the same study); set included.studies in "
-                                  f"{manual.path} if they differ")
+        counts.assumptions.append(
+            "Each included report is counted as one study (scoping does not "
+            "link reports of the same study); set included.studies in "
+            f"{manual.path} if they differ"
+        )
     else:
         if other_lines:
             counts.other_methods = OtherMethods(sources=other_lines)
         if facts.sources or works.ran:
             counts.screening.records_screened = unknown("no screening decisions in the store yet")
-            checks.append(Check("screening-not-started", False,
-                                "No screening decisions in the store yet ('scoping screen')",
-                                ("screening.records_screened",)))
+            checks.append(
+                Check(
+                    "screening-not-started",
+                    False,
+                    "No screening decisions in the store yet ('scoping screen')",
+                    ("screening.records_screened",),
+                )
+            )
     if counts.other_methods is not None and works.other_records_in_main:
         counts.assumptions.append(
             f"{_plural(works.other_records_in_main, 'record', 'records')} from other methods were also "
-            "found in databases or registers; those works are counted in the databases column")
+            "found in databases or registers; those works are counted in the databases column"
+        )
     if facts.topics is not None:
-        counts.included.topics = [Line(t.name, t.n, "store", counts.included.reports.complete)
-                                  for t in facts.topics]
+        counts.included.topics = [
+            Line(t.name, t.n, "store", counts.included.reports.complete) for t in facts.topics
+        ]
     _apply_manual(counts, manual)
     # a hand-entered count replaces "not known": notes about that count no longer apply
-    checks = [c for c in checks
-              if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
+    checks = [c for c in checks if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
     counts.checks = checks + check_counts(counts)
     return counts
 
@@ -607,11 +724,16 @@ def _add(a: Count, b: Count) -> Count:
 
 def _apply_manual(counts: PrismaCounts, manual: ManualCounts) -> None:
     path = manual.path
-    if (any(k.startswith("other_methods.") for k in (*manual.counts, *manual.lists))
-            and counts.other_methods is None):
+    if (
+        any(k.startswith("other_methods.") for k in (*manual.counts, *manual.lists))
+        and counts.other_methods is None
+    ):
         counts.other_methods = OtherMethods()
-    store_names = {line.name for key in ("identification.databases", "identification.registers")
-                   for line in counts.lines(key)}
+    store_names = {
+        line.name
+        for key in ("identification.databases", "identification.registers")
+        for line in counts.lines(key)
+    }
     if counts.other_methods is not None:
         store_names |= {line.name for line in counts.other_methods.sources}
     for key, items in manual.lists.items():
@@ -621,20 +743,24 @@ def _apply_manual(counts: PrismaCounts, manual: ManualCounts) -> None:
                 if name in store_names:
                     raise ConfigError(
                         f"{path}: {key} {name!r} is known from the store ({_stored(counts, name):,} "
-                        "records); hand-entered counts are only for sources never imported - remove it")
+                        "records); hand-entered counts are only for sources never imported - remove it"
+                    )
                 store_names.add(name)
                 target.append(Line(name, n, "manual"))
         else:
             if target:
-                raise ConfigError(f"{path}: {key} is known from the store; hand-entered counts are "
-                                  "only for what the store cannot know - remove it")
+                raise ConfigError(
+                    f"{path}: {key} is known from the store; hand-entered counts are "
+                    "only for what the store cannot know - remove it"
+                )
             target.extend(Line(name, n, "manual") for name, n in items.items())
     for key, n in manual.counts.items():
         current = counts.count(key)
         if current.n is not None and key not in _OVERRIDABLE:
             raise ConfigError(
                 f"{path}: {key} is known from the store ({current.n:,}); hand-entered counts are "
-                "only for what the store cannot know - remove it")
+                "only for what the store cannot know - remove it"
+            )
         section, _, name = key.partition(".")
         setattr(getattr(counts, section), name, Count(n, "manual"))
 
@@ -657,8 +783,14 @@ def _value(counts: PrismaCounts, key: str) -> Count:
     return counts.count(key)
 
 
-def _sum_check(counts: PrismaCounts, check_id: str, start: str, minus: Iterable[str], equals: str,
-               plus: Iterable[tuple[str, Iterable[str]]] = ()) -> Check | None:
+def _sum_check(
+    counts: PrismaCounts,
+    check_id: str,
+    start: str,
+    minus: Iterable[str],
+    equals: str,
+    plus: Iterable[tuple[str, Iterable[str]]] = (),
+) -> Check | None:
     """``start - sum(minus) [+ other starts - their minus] == equals``, when all are final."""
     terms: list[tuple[int, str]] = [(1, start)] + [(-1, k) for k in minus]
     for extra_start, extra_minus in plus:
@@ -672,12 +804,17 @@ def _sum_check(counts: PrismaCounts, check_id: str, start: str, minus: Iterable[
     target = numbers[-1]
     if total == target:
         return Check(check_id, True, f"{_label(equals)} adds up ({target:,})", tuple(keys))
-    parts = " ".join(("" if i == 0 else "− " if sign < 0 else "+ ") +
-                     f"{_label(k).lower() if i else _label(k)} ({_value(counts, k).n:,})"
-                     for i, (sign, k) in enumerate(terms))
-    return Check(check_id, False,
-                 f"Does not add up: {parts} = {total:,}, but {_label(equals).lower()} is {target:,}",
-                 tuple(keys))
+    parts = " ".join(
+        ("" if i == 0 else "− " if sign < 0 else "+ ")
+        + f"{_label(k).lower() if i else _label(k)} ({_value(counts, k).n:,})"
+        for i, (sign, k) in enumerate(terms)
+    )
+    return Check(
+        check_id,
+        False,
+        f"Does not add up: {parts} = {total:,}, but {_label(equals).lower()} is {target:,}",
+        tuple(keys),
+    )
 
 
 def _label(key: str) -> str:
@@ -694,64 +831,140 @@ def _reasons_check(counts: PrismaCounts, check_id: str, list_key: str, total_key
         return None
     listed = sum(line.n for line in lines)
     if listed == total.n:
-        return Check(check_id, True, f"The reasons add up to {_label(total_key).lower()} ({listed:,})",
-                     (total_key, list_key))
-    return Check(check_id, False,
-                 f"Does not add up: the reasons listed for {_label(total_key).lower()} come to "
-                 f"{listed:,}, but {_label(total_key).lower()} is {total.n:,}", (total_key, list_key))
+        return Check(
+            check_id,
+            True,
+            f"The reasons add up to {_label(total_key).lower()} ({listed:,})",
+            (total_key, list_key),
+        )
+    return Check(
+        check_id,
+        False,
+        f"Does not add up: the reasons listed for {_label(total_key).lower()} come to "
+        f"{listed:,}, but {_label(total_key).lower()} is {total.n:,}",
+        (total_key, list_key),
+    )
 
 
 def check_counts(counts: PrismaCounts) -> list[Check]:
     """Check that the boxes that must add up do (only counts that are known and final)."""
     checks: list[Check | None] = [
-        _sum_check(counts, "identification", "identification.records_identified",
-                   ["identification.duplicates_removed", "identification.automation_removed",
-                    "identification.other_removed"], "screening.records_screened"),
-        _sum_check(counts, "title-abstract", "screening.records_screened",
-                   ["screening.records_excluded"], "screening.reports_sought"),
-        _sum_check(counts, "retrieval", "screening.reports_sought", ["screening.reports_not_retrieved"],
-                   "screening.reports_assessed"),
-        _reasons_check(counts, "records-excluded-reasons", "screening.records_excluded_reasons",
-                       "screening.records_excluded"),
-        _reasons_check(counts, "reports-excluded-reasons", "screening.reports_excluded_reasons",
-                       "screening.reports_excluded"),
+        _sum_check(
+            counts,
+            "identification",
+            "identification.records_identified",
+            [
+                "identification.duplicates_removed",
+                "identification.automation_removed",
+                "identification.other_removed",
+            ],
+            "screening.records_screened",
+        ),
+        _sum_check(
+            counts,
+            "title-abstract",
+            "screening.records_screened",
+            ["screening.records_excluded"],
+            "screening.reports_sought",
+        ),
+        _sum_check(
+            counts,
+            "retrieval",
+            "screening.reports_sought",
+            ["screening.reports_not_retrieved"],
+            "screening.reports_assessed",
+        ),
+        _reasons_check(
+            counts,
+            "records-excluded-reasons",
+            "screening.records_excluded_reasons",
+            "screening.records_excluded",
+        ),
+        _reasons_check(
+            counts,
+            "reports-excluded-reasons",
+            "screening.reports_excluded_reasons",
+            "screening.reports_excluded",
+        ),
     ]
     plus: list[tuple[str, Iterable[str]]] = []
     if counts.other_methods is not None:
         om = counts.other_methods
         if om.records_screened.n:
-            checks.append(_sum_check(counts, "other-title-abstract", "other_methods.records_screened",
-                                     ["other_methods.records_excluded"], "other_methods.reports_sought"))
+            checks.append(
+                _sum_check(
+                    counts,
+                    "other-title-abstract",
+                    "other_methods.records_screened",
+                    ["other_methods.records_excluded"],
+                    "other_methods.reports_sought",
+                )
+            )
         if om.reports_sought.known or om.reports_assessed.known:
-            checks.append(_sum_check(counts, "other-retrieval", "other_methods.reports_sought",
-                                     ["other_methods.reports_not_retrieved"],
-                                     "other_methods.reports_assessed"))
+            checks.append(
+                _sum_check(
+                    counts,
+                    "other-retrieval",
+                    "other_methods.reports_sought",
+                    ["other_methods.reports_not_retrieved"],
+                    "other_methods.reports_assessed",
+                )
+            )
             plus = [("other_methods.reports_assessed", ["other_methods.reports_excluded"])]
         checks += [
-            _reasons_check(counts, "other-records-excluded-reasons",
-                           "other_methods.records_excluded_reasons", "other_methods.records_excluded"),
-            _reasons_check(counts, "other-reports-excluded-reasons",
-                           "other_methods.reports_excluded_reasons", "other_methods.reports_excluded"),
+            _reasons_check(
+                counts,
+                "other-records-excluded-reasons",
+                "other_methods.records_excluded_reasons",
+                "other_methods.records_excluded",
+            ),
+            _reasons_check(
+                counts,
+                "other-reports-excluded-reasons",
+                "other_methods.reports_excluded_reasons",
+                "other_methods.reports_excluded",
+            ),
         ]
-    checks.append(_sum_check(counts, "eligibility", "screening.reports_assessed",
-                             ["screening.reports_excluded"], "included.reports", plus))
+    checks.append(
+        _sum_check(
+            counts,
+            "eligibility",
+            "screening.reports_assessed",
+            ["screening.reports_excluded"],
+            "included.reports",
+            plus,
+        )
+    )
     studies, reports = counts.included.studies, counts.included.reports
     if studies.final and reports.final:
         assert studies.n is not None and reports.n is not None
         ok = studies.n <= reports.n
-        checks.append(Check("studies-reports", ok,
-                            f"Studies included ({studies.n:,}) are no more than reports of included "
-                            f"studies ({reports.n:,})" if ok else
-                            f"Does not add up: more studies included ({studies.n:,}) than reports of "
-                            f"included studies ({reports.n:,})", ("included.studies", "included.reports")))
+        checks.append(
+            Check(
+                "studies-reports",
+                ok,
+                f"Studies included ({studies.n:,}) are no more than reports of included "
+                f"studies ({reports.n:,})"
+                if ok
+                else f"Does not add up: more studies included ({studies.n:,}) than reports of "
+                f"included studies ({reports.n:,})",
+                ("included.studies", "included.reports"),
+            )
+        )
     if counts.included.topics and reports.final:
         assert reports.n is not None
         too_big = [t for t in counts.included.topics if t.n > reports.n]
-        checks.append(Check(
-            "topics", not too_big,
-            "Every topic holds no more sources than were included" if not too_big else
-            f"Does not add up: topic {too_big[0].name!r} holds {too_big[0].n:,} sources, but "
-            f"{reports.n:,} were included", ("included.topics", "included.reports")))
+        checks.append(
+            Check(
+                "topics",
+                not too_big,
+                "Every topic holds no more sources than were included"
+                if not too_big
+                else f"Does not add up: topic {too_big[0].name!r} holds {too_big[0].n:,} sources, but "
+                f"{reports.n:,} were included",
+                ("included.topics", "included.reports"),
+            )
+        )
     return [c for c in checks if c is not None]
 
 
@@ -784,12 +997,12 @@ def to_dict(counts: PrismaCounts) -> dict[str, Any]:
         "complete": counts.complete,
         "identification": _section_dict(counts, "identification"),
         "screening": _section_dict(counts, "screening"),
-        "other_methods": (None if counts.other_methods is None
-                          else _section_dict(counts, "other_methods")),
+        "other_methods": (None if counts.other_methods is None else _section_dict(counts, "other_methods")),
         "included": _section_dict(counts, "included"),
         "stopping_rule": counts.stopping_rule,
-        "checks": [{"id": c.id, "ok": c.ok, "message": c.message, "keys": list(c.keys)}
-                   for c in counts.checks],
+        "checks": [
+            {"id": c.id, "ok": c.ok, "message": c.message, "keys": list(c.keys)} for c in counts.checks
+        ],
         "notes": counts.notes,
         "assumptions": list(counts.assumptions),
     }
@@ -813,8 +1026,10 @@ def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
     if data.get("format") != FORMAT:
         raise ConfigError(f"not a scoping PRISMA file (format {data.get('format')!r})")
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
-        raise ConfigError(f"PRISMA file format {data['format_version']} is newer than this scoping "
-                          f"reads ({FORMAT_VERSION}); upgrade scoping")
+        raise ConfigError(
+            f"PRISMA file format {data['format_version']} is newer than this scoping "
+            f"reads ({FORMAT_VERSION}); upgrade scoping"
+        )
     counts = PrismaCounts(title=data.get("title"), stopping_rule=data.get("stopping_rule"))
     if data.get("other_methods") is not None:
         counts.other_methods = OtherMethods()
@@ -828,8 +1043,9 @@ def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
         for name in COUNT_KEYS[section]:
             if f"{section}.{name}" not in _DERIVED:
                 setattr(holder, name, _count_from(part[name]))
-    counts.checks = [Check(c["id"], c["ok"], c["message"], tuple(c.get("keys", ())))
-                     for c in data.get("checks", [])]
+    counts.checks = [
+        Check(c["id"], c["ok"], c["message"], tuple(c.get("keys", ()))) for c in data.get("checks", [])
+    ]
     counts.assumptions = list(data.get("assumptions", []))
     return counts
 
@@ -852,13 +1068,23 @@ def to_csv(counts: PrismaCounts) -> str:
         for name in COUNT_KEYS[section]:
             key = f"{section}.{name}"
             c = counts.count(key)
-            writer.writerow([key, _label(key), "", "" if c.n is None else c.n, c.source,
-                             str(c.complete).lower(), c.note or ""])
+            writer.writerow(
+                [
+                    key,
+                    _label(key),
+                    "",
+                    "" if c.n is None else c.n,
+                    c.source,
+                    str(c.complete).lower(),
+                    c.note or "",
+                ]
+            )
         for name in LIST_KEYS[section]:
             key = f"{section}.{name}"
             for line in counts.lines(key):
-                writer.writerow([key, _LIST_LABELS[key], line.name, line.n, line.source,
-                                 str(line.complete).lower(), ""])
+                writer.writerow(
+                    [key, _LIST_LABELS[key], line.name, line.n, line.source, str(line.complete).lower(), ""]
+                )
     return stream.getvalue()
 
 

@@ -39,8 +39,7 @@ from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
-__all__ = ["Agreement", "PairAgreement", "agreement", "agreement_from_table", "landis_koch",
-           "team_agreement"]
+__all__ = ["Agreement", "PairAgreement", "agreement", "agreement_from_table", "landis_koch", "team_agreement"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +84,9 @@ def _interval(value: float, se: float, n: int) -> tuple[float, float] | None:
     return (value - half, value + half)
 
 
-def agreement_from_table(table: Sequence[Sequence[int]],
-                         categories: Sequence[Hashable] | None = None) -> Agreement:
+def agreement_from_table(
+    table: Sequence[Sequence[int]], categories: Sequence[Hashable] | None = None
+) -> Agreement:
     """The figures from a square table of counts (rows: first reviewer; columns: second)."""
     q = len(table)
     if q == 0 or any(len(row) != q for row in table):
@@ -107,8 +107,9 @@ def agreement_from_table(table: Sequence[Sequence[int]],
         kappa = (po - pe) / (1 - pe)
         # Fleiss, Cohen & Everitt (1969): large-sample variance, not assuming kappa = 0
         a = sum(p[k][k] * (1 - (rows[k] + cols[k]) * (1 - kappa)) ** 2 for k in range(q))
-        b = (1 - kappa) ** 2 * sum(p[k][m] * (cols[k] + rows[m]) ** 2
-                                   for k in range(q) for m in range(q) if k != m)
+        b = (1 - kappa) ** 2 * sum(
+            p[k][m] * (cols[k] + rows[m]) ** 2 for k in range(q) for m in range(q) if k != m
+        )
         c = (kappa - pe * (1 - kappa)) ** 2
         variance = max(0.0, (a + b - c) / (n * (1 - pe) ** 2))
         kappa_se = math.sqrt(variance)
@@ -123,22 +124,33 @@ def agreement_from_table(table: Sequence[Sequence[int]],
         ac1 = (po - pe_g) / (1 - pe_g)
         # Gwet (2008), two raters: variance of AC1 not assuming independence of the raters
         s1 = sum(p[k][k] * (1 - pi[k]) for k in range(q)) / (q - 1)
-        s2 = sum(p[k][m] * (1 - (pi[k] + pi[m]) / 2) ** 2
-                 for k in range(q) for m in range(q)) / (q - 1) ** 2
-        variance = (po * (1 - po) - 4 * (1 - ac1) * (s1 - po * pe_g)
-                    + 4 * (1 - ac1) ** 2 * (s2 - pe_g ** 2)) / (n * (1 - pe_g) ** 2)
+        s2 = sum(p[k][m] * (1 - (pi[k] + pi[m]) / 2) ** 2 for k in range(q) for m in range(q)) / (q - 1) ** 2
+        variance = (
+            po * (1 - po) - 4 * (1 - ac1) * (s1 - po * pe_g) + 4 * (1 - ac1) ** 2 * (s2 - pe_g**2)
+        ) / (n * (1 - pe_g) ** 2)
         ac1_se = math.sqrt(max(0.0, variance))
         ac1_ci = _interval(ac1, ac1_se, n)
-    return Agreement(n=n, categories=cats, percent=100 * po, kappa=kappa, kappa_se=kappa_se,
-                     kappa_ci=kappa_ci, pabak=pabak, ac1=ac1, ac1_se=ac1_se, ac1_ci=ac1_ci,
-                     label=landis_koch(kappa))
+    return Agreement(
+        n=n,
+        categories=cats,
+        percent=100 * po,
+        kappa=kappa,
+        kappa_se=kappa_se,
+        kappa_ci=kappa_ci,
+        pabak=pabak,
+        ac1=ac1,
+        ac1_se=ac1_se,
+        ac1_ci=ac1_ci,
+        label=landis_koch(kappa),
+    )
 
 
 _ORDER = {"include": 0, "exclude": 1, "maybe": 2, "not-retrieved": 3}
 
 
-def agreement(first: Sequence[Hashable], second: Sequence[Hashable],
-              categories: Sequence[Hashable] | None = None) -> Agreement:
+def agreement(
+    first: Sequence[Hashable], second: Sequence[Hashable], categories: Sequence[Hashable] | None = None
+) -> Agreement:
     """The figures for two reviewers' ratings of the same works (``first[i]`` and ``second[i]``
     rate work ``i``). ``categories`` defaults to those either used (at least two)."""
     if len(first) != len(second):
@@ -166,8 +178,9 @@ class PairAgreement:
     figures: Agreement
 
 
-def team_agreement(store: Store, protocol: Protocol, viewer: str,
-                   stage: str = TITLE_ABSTRACT) -> list[PairAgreement]:
+def team_agreement(
+    store: Store, protocol: Protocol, viewer: str, stage: str = TITLE_ABSTRACT
+) -> list[PairAgreement]:
     """Agreement of every pair of reviewers on the works both screened at ``stage``, from
     their current decisions. Pairs without a shared work are left out. Leads only."""
     protocol.lead(viewer)

@@ -41,16 +41,22 @@ class AllocationPlan:
     n_dual: int
 
 
-def plan_allocation(works: Iterable[int], screeners: Sequence[str],
-                    existing: Iterable[tuple[int, str]] = (), *, dual_fraction: float, seed: int,
-                    stage: str) -> AllocationPlan:
+def plan_allocation(
+    works: Iterable[int],
+    screeners: Sequence[str],
+    existing: Iterable[tuple[int, str]] = (),
+    *,
+    dual_fraction: float,
+    seed: int,
+    stage: str,
+) -> AllocationPlan:
     """Allocate the works of ``works`` that have no assignment in ``existing``.
 
     ``existing`` are the ``(work, reviewer)`` assignments already made at the stage (they may
     name people no longer in the protocol; their works count, their loads do not).
     """
     if not screeners:
-        raise UsageError("nobody screens: give at least one person role = \"reviewer\"")
+        raise UsageError('nobody screens: give at least one person role = "reviewer"')
     if len(set(screeners)) != len(screeners):
         raise ValueError("screeners must be distinct")
     if not 0 <= dual_fraction <= 1:
@@ -66,8 +72,10 @@ def plan_allocation(works: Iterable[int], screeners: Sequence[str],
     target = int(dual_fraction * total + 0.5)
     n_dual = max(0, min(len(new), target - dual_so_far))
     if n_dual and len(screeners) < 2:
-        raise UsageError("dual screening needs two people who screen; add a reviewer to the "
-                         "protocol or set allocation.dual_fraction = 0")
+        raise UsageError(
+            "dual screening needs two people who screen; add a reviewer to the "
+            "protocol or set allocation.dual_fraction = 0"
+        )
 
     active = set(screeners)
     load: Counter[str] = Counter({name: 0 for name in screeners})
@@ -89,8 +97,10 @@ def plan_allocation(works: Iterable[int], screeners: Sequence[str],
         first = min(screeners, key=lambda n: (load[n], tiebreak[n]))
         chosen = [first]
         if position < n_dual:
-            second = min((n for n in screeners if n != first),
-                         key=lambda n: (load[n], pairs[_pair(first, n)], tiebreak[n]))
+            second = min(
+                (n for n in screeners if n != first),
+                key=lambda n: (load[n], pairs[_pair(first, n)], tiebreak[n]),
+            )
             chosen.append(second)
             pairs[_pair(first, second)] += 1
         for name in chosen:
@@ -112,8 +122,11 @@ def eligible_works(store: Store, stage: str) -> list[int]:
     if stage == TITLE_ABSTRACT:
         return tables.work_ids(store)
     if stage == FULL_TEXT:
-        return sorted(work for work, outcome in tables.outcomes(store, TITLE_ABSTRACT).items()
-                      if outcome.outcome == "include")
+        return sorted(
+            work
+            for work, outcome in tables.outcomes(store, TITLE_ABSTRACT).items()
+            if outcome.outcome == "include"
+        )
     raise UsageError(f"unknown stage {stage!r}; use {' or '.join(STAGES)}")
 
 
@@ -133,8 +146,9 @@ class StageAllocation:
     run_id: int | None
 
 
-def assign_works(store: Store, protocol: Protocol, lead: str,
-                 stages: Sequence[str] | None = None) -> list[StageAllocation]:
+def assign_works(
+    store: Store, protocol: Protocol, lead: str, stages: Sequence[str] | None = None
+) -> list[StageAllocation]:
     """Allocate the unallocated eligible works of each stage (default: every stage the
     protocol has) to the protocol's screeners. Only a lead may allocate."""
     person = protocol.lead(lead)
@@ -150,24 +164,45 @@ def assign_works(store: Store, protocol: Protocol, lead: str,
     for stage in wanted:
         works = eligible_works(store, stage)
         if stage == TITLE_ABSTRACT and not works:
-            raise UsageError("there are no works to screen yet; import records and run "
-                             "'scoping dedupe' first")
+            raise UsageError(
+                "there are no works to screen yet; import records and run 'scoping dedupe' first"
+            )
 
-        def plan(existing: list[tuple[int, str]], stage: str = stage,
-                 works: list[int] = works) -> tuple[list[tuple[int, str]], int]:
-            result = plan_allocation(works, screeners, existing,
-                                     dual_fraction=allocation.dual_fraction,
-                                     seed=allocation.seed, stage=stage)
+        def plan(
+            existing: list[tuple[int, str]], stage: str = stage, works: list[int] = works
+        ) -> tuple[list[tuple[int, str]], int]:
+            result = plan_allocation(
+                works,
+                screeners,
+                existing,
+                dual_fraction=allocation.dual_fraction,
+                seed=allocation.seed,
+                stage=stage,
+            )
             return list(result.rows), result.n_dual
 
-        run = tables.assign(store, stage, plan, by=person.name, seed=allocation.seed,
-                            dual_fraction=allocation.dual_fraction, reviewers=screeners)
+        run = tables.assign(
+            store,
+            stage,
+            plan,
+            by=person.name,
+            seed=allocation.seed,
+            dual_fraction=allocation.dual_fraction,
+            reviewers=screeners,
+        )
         loads = tables.assignment_counts(store, stage)
-        results.append(StageAllocation(
-            stage=stage, eligible=len(works),
-            added_works=run.n_works if run else 0, added_dual=run.n_dual if run else 0,
-            assigned_works=len({w for w, _ in tables.assignments(store, stage)}),
-            loads={name: loads.get(name, 0) for name in
-                   [*screeners, *sorted(n for n in loads if n not in screeners)]},
-            run_id=run.id if run else None))
+        results.append(
+            StageAllocation(
+                stage=stage,
+                eligible=len(works),
+                added_works=run.n_works if run else 0,
+                added_dual=run.n_dual if run else 0,
+                assigned_works=len({w for w, _ in tables.assignments(store, stage)}),
+                loads={
+                    name: loads.get(name, 0)
+                    for name in [*screeners, *sorted(n for n in loads if n not in screeners)]
+                },
+                run_id=run.id if run else None,
+            )
+        )
     return results

@@ -37,8 +37,14 @@ from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
-__all__ = ["StoppingStatus", "apply_stop", "resume_screening", "sample_order", "start_sampling",
-           "stopping_status"]
+__all__ = [
+    "StoppingStatus",
+    "apply_stop",
+    "resume_screening",
+    "sample_order",
+    "start_sampling",
+    "stopping_status",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +79,29 @@ class StoppingStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "rule": self.rule.to_dict(), "phase": self.phase, "works": self.works,
-            "decided": self.decided, "includes": self.includes,
-            "excludes_in_a_row": self.excludes_in_a_row, "switch_suggested": self.switch_suggested,
-            "population": self.population, "sampled": self.sampled,
-            "includes_in_sample": self.includes_in_sample, "includes_before": self.includes_before,
+            "rule": self.rule.to_dict(),
+            "phase": self.phase,
+            "works": self.works,
+            "decided": self.decided,
+            "includes": self.includes,
+            "excludes_in_a_row": self.excludes_in_a_row,
+            "switch_suggested": self.switch_suggested,
+            "population": self.population,
+            "sampled": self.sampled,
+            "includes_in_sample": self.includes_in_sample,
+            "includes_before": self.includes_before,
             "test": self.test.to_dict() if self.test is not None else None,
-            "automation": self.automation, "outside_sample": self.outside_sample,
+            "automation": self.automation,
+            "outside_sample": self.outside_sample,
         }
 
 
 def _rule(protocol: Protocol) -> StoppingRule:
     if protocol.stopping is None:
-        raise UsageError(f"{protocol.source} has no [stopping] section; add one with "
-                         "recall_target and confidence (e.g. 0.95 and 0.95) to use the stopping rule")
+        raise UsageError(
+            f"{protocol.source} has no [stopping] section; add one with "
+            "recall_target and confidence (e.g. 0.95 and 0.95) to use the stopping rule"
+        )
     return protocol.stopping
 
 
@@ -102,8 +117,9 @@ def _final_order(store: Store, outcomes: dict[int, tables.Outcome]) -> list[int]
     return sorted(final, key=lambda w: (when.get(w, ""), w))
 
 
-def stopping_status(store: Store, protocol: Protocol, viewer: str, *,
-                    heuristic: SwitchHeuristic | None = None) -> StoppingStatus:
+def stopping_status(
+    store: Store, protocol: Protocol, viewer: str, *, heuristic: SwitchHeuristic | None = None
+) -> StoppingStatus:
     """The stopping rule's state at title-abstract (leads only)."""
     protocol.lead(viewer)
     rule = _rule(protocol)
@@ -119,12 +135,18 @@ def stopping_status(store: Store, protocol: Protocol, viewer: str, *,
         if outcomes[work].outcome != "exclude":
             break
         run += 1
-    common: dict[str, Any] = {"rule": rule, "works": len(works), "decided": len(order),
-                              "includes": includes, "excludes_in_a_row": run,
-                              "events": tuple(events)}
+    common: dict[str, Any] = {
+        "rule": rule,
+        "works": len(works),
+        "decided": len(order),
+        "includes": includes,
+        "excludes_in_a_row": run,
+        "events": tuple(events),
+    }
     if sample_event is None:
-        switch = heuristic.should_switch(n_total=len(works), n_screened=len(order),
-                                         includes_found=includes, excludes_in_a_row=run)
+        switch = heuristic.should_switch(
+            n_total=len(works), n_screened=len(order), includes_found=includes, excludes_in_a_row=run
+        )
         return StoppingStatus(phase="ranked", switch_suggested=switch, **common)
     sample = tables.stop_sample(store, sample_event.id)
     in_sample = set(sample)
@@ -140,15 +162,22 @@ def stopping_status(store: Store, protocol: Protocol, viewer: str, *,
         k += outcome.outcome == "include"
     population = sum(1 for w in sample if w in existing)
     before = sum(1 for w, o in outcomes.items() if o.outcome == "include" and w not in in_sample)
-    test = rule.test(population=population, n_sampled=n, includes_in_sample=k,
-                     includes_before=before)
+    test = rule.test(population=population, n_sampled=n, includes_in_sample=k, includes_before=before)
     automation = len(tables.automation_excluded(store)) if stop_event is not None else 0
     touched = tables.touched_works(store, TITLE_ABSTRACT)
     outside = sum(1 for w in works if w not in in_sample and w not in touched)
-    return StoppingStatus(phase="stopped" if stop_event is not None else "sampling",
-                          switch_suggested=False, population=population, sampled=n,
-                          includes_in_sample=k, includes_before=before, test=test,
-                          automation=automation, outside_sample=outside, **common)
+    return StoppingStatus(
+        phase="stopped" if stop_event is not None else "sampling",
+        switch_suggested=False,
+        population=population,
+        sampled=n,
+        includes_in_sample=k,
+        includes_before=before,
+        test=test,
+        automation=automation,
+        outside_sample=outside,
+        **common,
+    )
 
 
 def sample_order(work_ids: Sequence[int], seed: int) -> list[int]:
@@ -168,19 +197,33 @@ def start_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatu
     person = protocol.lead(lead)
     status = stopping_status(store, protocol, person.name)
     if status.phase != "ranked":
-        raise UsageError("random sampling has already begun; see 'scoping stop --reviewer "
-                         f"{person.name}' for the test")
+        raise UsageError(
+            f"random sampling has already begun; see 'scoping stop --reviewer {person.name}' for the test"
+        )
     touched = tables.touched_works(store, TITLE_ABSTRACT)
     untouched = [w for w in tables.work_ids(store) if w not in touched]
     if not untouched:
-        raise UsageError("every work has a decision already: there is nothing left to sample, "
-                         "and no need to stop early")
+        raise UsageError(
+            "every work has a decision already: there is nothing left to sample, and no need to stop early"
+        )
     seed = protocol.allocation.seed * 1000 + len(status.events)
     order = sample_order(untouched, seed)
-    tables.add_stop_event(store, stage=TITLE_ABSTRACT, event="sample", by=person.name, details={
-        "seed": seed, "population": len(order), "decided_before": status.decided,
-        "includes_before": status.includes, "excludes_in_a_row": status.excludes_in_a_row,
-        "switch_suggested": status.switch_suggested, **status.rule.to_dict()}, sample=order)
+    tables.add_stop_event(
+        store,
+        stage=TITLE_ABSTRACT,
+        event="sample",
+        by=person.name,
+        details={
+            "seed": seed,
+            "population": len(order),
+            "decided_before": status.decided,
+            "includes_before": status.includes,
+            "excludes_in_a_row": status.excludes_in_a_row,
+            "switch_suggested": status.switch_suggested,
+            **status.rule.to_dict(),
+        },
+        sample=order,
+    )
     return stopping_status(store, protocol, person.name)
 
 
@@ -190,24 +233,35 @@ def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
     person = protocol.lead(lead)
     status = stopping_status(store, protocol, person.name)
     if status.phase == "ranked":
-        raise UsageError("the stopping rule needs a random sample first; start it with "
-                         f"'scoping stop --reviewer {person.name} --start-sampling'")
+        raise UsageError(
+            "the stopping rule needs a random sample first; start it with "
+            f"'scoping stop --reviewer {person.name} --start-sampling'"
+        )
     if status.phase == "stopped":
-        raise UsageError("screening has already been stopped by the rule; take it back with "
-                         f"'scoping stop --reviewer {person.name} --resume'")
+        raise UsageError(
+            "screening has already been stopped by the rule; take it back with "
+            f"'scoping stop --reviewer {person.name} --resume'"
+        )
     test = status.test
     assert test is not None and status.population is not None and status.sampled is not None
     if not test.met:
-        raise UsageError(f"the stopping rule is not met yet (p = {test.p_value:.4f}, needs below "
-                         f"{status.rule.alpha:.2f}, after {status.sampled:,} of "
-                         f"{status.population:,} sampled works); keep screening the sample")
+        raise UsageError(
+            f"the stopping rule is not met yet (p = {test.p_value:.4f}, needs below "
+            f"{status.rule.alpha:.2f}, after {status.sampled:,} of "
+            f"{status.population:,} sampled works); keep screening the sample"
+        )
     touched = tables.touched_works(store, TITLE_ABSTRACT)
     sample_event, _ = tables.standing_stop(status.events)
     assert sample_event is not None
     left = [w for w in tables.stop_sample(store, sample_event.id) if w not in touched]
     details = status.rule.automation_exclusion(test, len(left))
-    tables.add_stop_event(store, stage=TITLE_ABSTRACT, event="stop", by=person.name,
-                          details={**details, "excludes_in_a_row": status.excludes_in_a_row})
+    tables.add_stop_event(
+        store,
+        stage=TITLE_ABSTRACT,
+        event="stop",
+        by=person.name,
+        details={**details, "excludes_in_a_row": status.excludes_in_a_row},
+    )
     return stopping_status(store, protocol, person.name)
 
 
@@ -217,6 +271,11 @@ def resume_screening(store: Store, protocol: Protocol, lead: str) -> StoppingSta
     status = stopping_status(store, protocol, person.name)
     if status.phase != "stopped":
         raise UsageError("screening has not been stopped by the rule; there is nothing to resume")
-    tables.add_stop_event(store, stage=TITLE_ABSTRACT, event="resume", by=person.name,
-                          details={"automation_taken_back": status.automation})
+    tables.add_stop_event(
+        store,
+        stage=TITLE_ABSTRACT,
+        event="resume",
+        by=person.name,
+        details={"automation_taken_back": status.automation},
+    )
     return stopping_status(store, protocol, person.name)

@@ -20,8 +20,7 @@ from scoping.records import Record
 from scoping.screen.protocol import Highlight
 from scoping.store import Store, screen_tables
 
-__all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "load_cards", "simple_merge",
-           "term_counts"]
+__all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "load_cards", "simple_merge", "term_counts"]
 
 Merge = Callable[[int, Sequence[tuple[int, str, Record]]], Mapping[str, Any]]
 """``merge(work id, [(record id, source, record), ...]) -> {field name: value}``."""
@@ -77,8 +76,7 @@ def load_card(store: Store, work_id: int, *, merge: Merge | None = None) -> Card
     return _card(work_id, records, merge)
 
 
-def load_cards(store: Store, work_ids: Sequence[int], *, merge: Merge | None = None
-               ) -> Iterator[Card]:
+def load_cards(store: Store, work_ids: Sequence[int], *, merge: Merge | None = None) -> Iterator[Card]:
     """The cards of ``work_ids``, in that order (works that do not exist are left out), read a
     few hundred at a time."""
     ids = list(work_ids)

@@ -49,9 +49,16 @@ __all__ = [
     "work_decisions",
 ]
 
-_ALIASES = {"in": "include", "included": "include", "ex": "exclude", "excluded": "exclude",
-            "not retrieved": "not-retrieved", "not_retrieved": "not-retrieved",
-            "notretrieved": "not-retrieved", "unsure": "maybe"}
+_ALIASES = {
+    "in": "include",
+    "included": "include",
+    "ex": "exclude",
+    "excluded": "exclude",
+    "not retrieved": "not-retrieved",
+    "not_retrieved": "not-retrieved",
+    "notretrieved": "not-retrieved",
+    "unsure": "maybe",
+}
 
 
 def new_uid() -> str:
@@ -65,8 +72,15 @@ def choices(stage: str, *, resolution: bool = False) -> tuple[str, ...]:
     return (*base, "not-retrieved") if stage == FULL_TEXT else base
 
 
-def check_decision(protocol: Protocol, stage: str, decision: str, reason: str | None = None,
-                   fulltext: str | None = None, *, resolution: bool = False) -> tuple[str, str | None]:
+def check_decision(
+    protocol: Protocol,
+    stage: str,
+    decision: str,
+    reason: str | None = None,
+    fulltext: str | None = None,
+    *,
+    resolution: bool = False,
+) -> tuple[str, str | None]:
     """The decision and reason in their stored form, or a :class:`UsageError` saying what is wrong.
 
     A reason goes with "exclude" only and must be one of the stage's exclusion reasons (any
@@ -90,8 +104,7 @@ def check_decision(protocol: Protocol, stage: str, decision: str, reason: str | 
             raise UsageError(f"{text!r} is not an exclusion reason at {stage} (the reasons: {listed})")
         canonical = match[0]
     elif rules.reason_required:
-        raise UsageError(f"excluding at {stage} needs a reason: "
-                         f"{'; '.join(rules.exclusion_reasons)}")
+        raise UsageError(f"excluding at {stage} needs a reason: {'; '.join(rules.exclusion_reasons)}")
     else:
         canonical = None
     if fulltext and fulltext.strip() and stage != FULL_TEXT:
@@ -106,32 +119,67 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
-def record_decision(store: Store, protocol: Protocol, reviewer: str, stage: str, work_id: int,
-                    decision: str, *, reason: str | None = None, note: str | None = None,
-                    fulltext: str | None = None, via: str = "api",
-                    uid: str | None = None) -> DecisionRow:
+def record_decision(
+    store: Store,
+    protocol: Protocol,
+    reviewer: str,
+    stage: str,
+    work_id: int,
+    decision: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    fulltext: str | None = None,
+    via: str = "api",
+    uid: str | None = None,
+) -> DecisionRow:
     """Check and append one decision; it is committed when this returns."""
     person = protocol.reviewer(reviewer)
     value, canonical = check_decision(protocol, stage, decision, reason, fulltext)
     try:
-        return tables.add_decision(store, uid=uid or new_uid(), stage=stage, work_id=work_id,
-                                   reviewer=person.name, decision=value, reason=canonical,
-                                   note=_clean(note), fulltext=_clean(fulltext), via=via,
-                                   require_assignment=True)
+        return tables.add_decision(
+            store,
+            uid=uid or new_uid(),
+            stage=stage,
+            work_id=work_id,
+            reviewer=person.name,
+            decision=value,
+            reason=canonical,
+            note=_clean(note),
+            fulltext=_clean(fulltext),
+            via=via,
+            require_assignment=True,
+        )
     except tables.NotAssignedError:
         raise UsageError(f"work {work_id} is not assigned to you at {stage}") from None
 
 
-def withdraw_decision(store: Store, protocol: Protocol, reviewer: str, stage: str, work_id: int,
-                      *, via: str = "api", note: str | None = None) -> DecisionRow | None:
+def withdraw_decision(
+    store: Store,
+    protocol: Protocol,
+    reviewer: str,
+    stage: str,
+    work_id: int,
+    *,
+    via: str = "api",
+    note: str | None = None,
+) -> DecisionRow | None:
     """Withdraw the reviewer's current decision on a work (appends "undone"); ``None`` if
     there was none."""
     person = protocol.reviewer(reviewer)
     protocol.stage(stage)
     if tables.current_decision(store, stage, work_id, person.name) is None:
         return None
-    return tables.add_decision(store, uid=new_uid(), stage=stage, work_id=work_id,
-                               reviewer=person.name, decision="undone", note=_clean(note), via=via)
+    return tables.add_decision(
+        store,
+        uid=new_uid(),
+        stage=stage,
+        work_id=work_id,
+        reviewer=person.name,
+        decision="undone",
+        note=_clean(note),
+        via=via,
+    )
 
 
 # -- decisions from a CSV file ---------------------------------------------------------------
@@ -152,8 +200,9 @@ class CsvReport:
     errors: list[str] = field(default_factory=list)
 
 
-def load_decisions_csv(store: Store, protocol: Protocol, reviewer: str, stage: str,
-                       path: str | Path, *, max_errors: int = 50) -> CsvReport:
+def load_decisions_csv(
+    store: Store, protocol: Protocol, reviewer: str, stage: str, path: str | Path, *, max_errors: int = 50
+) -> CsvReport:
     """Store a reviewer's decisions from a CSV file, checked row by row, all or none.
 
     Columns (header row, any order, any case): ``work_id`` (or ``record_id``), ``decision``,
@@ -183,8 +232,10 @@ def load_decisions_csv(store: Store, protocol: Protocol, reviewer: str, stage: s
     columns = [h.strip().casefold().replace(" ", "_") for h in header]
     id_column = "work_id" if "work_id" in columns else "record_id" if "record_id" in columns else None
     if id_column is None or "decision" not in columns:
-        raise UsageError(f"{where}: the header needs work_id (or record_id) and decision columns; "
-                         f"it has {', '.join(h for h in header if h) or 'none'}")
+        raise UsageError(
+            f"{where}: the header needs work_id (or record_id) and decision columns; "
+            f"it has {', '.join(h for h in header if h) or 'none'}"
+        )
     index = {name: columns.index(name) for name in (*CSV_COLUMNS, "record_id") if name in columns}
 
     report = CsvReport()
@@ -206,8 +257,9 @@ def load_decisions_csv(store: Store, protocol: Protocol, reviewer: str, stage: s
             value = cell(id_column)
             if value is None or not value.isdigit():
                 raise UsageError(f"{id_column} {value!r} is not a number")
-            decision, reason = check_decision(protocol, stage, cell("decision") or "",
-                                              cell("reason"), cell("fulltext"))
+            decision, reason = check_decision(
+                protocol, stage, cell("decision") or "", cell("reason"), cell("fulltext")
+            )
         except UsageError as exc:
             report.errors.append(f"line {line}: {exc}")
             continue
@@ -235,12 +287,26 @@ def load_decisions_csv(store: Store, protocol: Protocol, reviewer: str, stage: s
             continue
         seen[work] = line
         now = current.get((work, person.name))
-        if now is not None and (now.decision, now.reason, now.note, now.fulltext) == \
-                (decision, reason, note, fulltext):
+        if now is not None and (now.decision, now.reason, now.note, now.fulltext) == (
+            decision,
+            reason,
+            note,
+            fulltext,
+        ):
             report.unchanged += 1
             continue
-        rows.append({"uid": new_uid(), "stage": stage, "work_id": work, "reviewer": person.name,
-                     "decision": decision, "reason": reason, "note": note, "fulltext": fulltext})
+        rows.append(
+            {
+                "uid": new_uid(),
+                "stage": stage,
+                "work_id": work,
+                "reviewer": person.name,
+                "decision": decision,
+                "reason": reason,
+                "note": note,
+                "fulltext": fulltext,
+            }
+        )
     if len(report.errors) > max_errors:
         more = len(report.errors) - max_errors
         report.errors = [*report.errors[:max_errors], f"... and {more:,} more problems"]
@@ -273,8 +339,7 @@ def _kind(rows: Sequence[DecisionRow]) -> str:
     return "different reasons"
 
 
-def conflicts(store: Store, protocol: Protocol, viewer: str, stage: str = TITLE_ABSTRACT
-              ) -> list[Conflict]:
+def conflicts(store: Store, protocol: Protocol, viewer: str, stage: str = TITLE_ABSTRACT) -> list[Conflict]:
     """The works waiting for a lead at ``stage``, oldest work first. Leads only."""
     protocol.lead(viewer)
     protocol.stage(stage)
@@ -293,8 +358,9 @@ def conflicts(store: Store, protocol: Protocol, viewer: str, stage: str = TITLE_
     return out
 
 
-def work_decisions(store: Store, protocol: Protocol, viewer: str, stage: str, work_id: int
-                   ) -> list[DecisionRow]:
+def work_decisions(
+    store: Store, protocol: Protocol, viewer: str, stage: str, work_id: int
+) -> list[DecisionRow]:
     """Every reviewer's current decision on one work, by reviewer name. Leads only."""
     protocol.lead(viewer)
     protocol.stage(stage)
@@ -304,17 +370,33 @@ def work_decisions(store: Store, protocol: Protocol, viewer: str, stage: str, wo
     return sorted((r for r in latest.values() if r.decision != "undone"), key=lambda r: r.reviewer)
 
 
-def resolve(store: Store, protocol: Protocol, lead: str, stage: str, work_id: int, decision: str,
-            *, reason: str | None = None, note: str | None = None, uid: str | None = None
-            ) -> ResolutionRow:
+def resolve(
+    store: Store,
+    protocol: Protocol,
+    lead: str,
+    stage: str,
+    work_id: int,
+    decision: str,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    uid: str | None = None,
+) -> ResolutionRow:
     """A lead settles a work at ``stage`` (appended; the latest resolution stands)."""
     person = protocol.lead(lead)
     value, canonical = check_decision(protocol, stage, decision, reason, resolution=True)
     if not tables.assigned_reviewers(store, stage, [work_id]):
         raise UsageError(f"work {work_id} is not allocated at {stage}; see 'scoping conflicts'")
-    return tables.add_resolution(store, uid=uid or new_uid(), stage=stage, work_id=work_id,
-                                 lead=person.name, decision=value, reason=canonical,
-                                 note=_clean(note))
+    return tables.add_resolution(
+        store,
+        uid=uid or new_uid(),
+        stage=stage,
+        work_id=work_id,
+        lead=person.name,
+        decision=value,
+        reason=canonical,
+        note=_clean(note),
+    )
 
 
 def final_outcomes(store: Store, stage: str) -> dict[int, Outcome]:
@@ -359,8 +441,9 @@ class StageStatus:
     """Allocated works that de-duplication later joined to another work (leads only)."""
 
 
-def _progress(person: str, stage: str, assigned: set[int],
-              current: dict[tuple[int, str], DecisionRow]) -> ReviewerProgress:
+def _progress(
+    person: str, stage: str, assigned: set[int], current: dict[tuple[int, str], DecisionRow]
+) -> ReviewerProgress:
     values: Counter[str] = Counter()
     done = 0
     for (work, name), row in current.items():
@@ -371,8 +454,9 @@ def _progress(person: str, stage: str, assigned: set[int],
     return ReviewerProgress(person, len(assigned), done, {k: values.get(k, 0) for k in keys})
 
 
-def status(store: Store, protocol: Protocol, viewer: str,
-           stages: Sequence[str] | None = None) -> list[StageStatus]:
+def status(
+    store: Store, protocol: Protocol, viewer: str, stages: Sequence[str] | None = None
+) -> list[StageStatus]:
     """Progress by stage and reviewer: everything for a lead, only their own for a reviewer."""
     person: Reviewer = protocol.reviewer(viewer)
     wanted = list(stages) if stages else [s for s in STAGES if s in protocol.stages]
@@ -404,12 +488,22 @@ def status(store: Store, protocol: Protocol, viewer: str,
         allocated = set().union(*by_reviewer.values()) if by_reviewer else set()
         works = len(eligible)
         counts: Counter[str] = Counter(o.outcome for o in tables.outcomes(store, stage).values())
-        shown = {name: counts.get(name, 0) for name in
-                 ("include", "exclude", *(("not-retrieved",) if stage == FULL_TEXT else ()),
-                  "conflict", "pending")}
+        shown = {
+            name: counts.get(name, 0)
+            for name in (
+                "include",
+                "exclude",
+                *(("not-retrieved",) if stage == FULL_TEXT else ()),
+                "conflict",
+                "pending",
+            )
+        }
         if left:
             shown["excluded by the stopping rule"] = len(left)
         shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()))
-        out.append(StageStatus(stage, rows, works=works, allocated=len(allocated), outcomes=shown,
-                               vanished=len(gone)))
+        out.append(
+            StageStatus(
+                stage, rows, works=works, allocated=len(allocated), outcomes=shown, vanished=len(gone)
+            )
+        )
     return out

@@ -76,8 +76,9 @@ def rrf(labels: ArrayLike | Sequence[int], screened: float = 0.10) -> float:
     return float(array[:i].sum() / n_incl)
 
 
-def records_to_recall(labels: ArrayLike | Sequence[int], recall: float = 0.95,
-                      total_includes: int | None = None) -> int | None:
+def records_to_recall(
+    labels: ArrayLike | Sequence[int], recall: float = 0.95, total_includes: int | None = None
+) -> int | None:
     """How many works must be screened, in this order, to reach ``recall`` (``None``: never).
 
     ``total_includes`` defaults to the includes among ``labels``; pass it when ``labels`` is a

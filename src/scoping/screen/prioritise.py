@@ -61,9 +61,15 @@ class TextFeatures:
     joined by :func:`work_text` before they get here.
     """
 
-    def __init__(self, *, ngram_range: tuple[int, int] = (1, 2), min_df: int | float = 1,
-                 max_df: int | float = 0.95, sublinear_tf: bool = True,
-                 max_features: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int | float = 1,
+        max_df: int | float = 0.95,
+        sublinear_tf: bool = True,
+        max_features: int | None = None,
+    ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_df = max_df
@@ -76,9 +82,14 @@ class TextFeatures:
         max_df = self.max_df
         if isinstance(max_df, float) and n_docs * max_df < 1:
             max_df = 1.0  # a handful of works: keep every term rather than fail
-        return TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, max_df=max_df,
-                               sublinear_tf=self.sublinear_tf, max_features=self.max_features,
-                               dtype=np.float32)
+        return TfidfVectorizer(
+            ngram_range=self.ngram_range,
+            min_df=self.min_df,
+            max_df=max_df,
+            sublinear_tf=self.sublinear_tf,
+            max_features=self.max_features,
+            dtype=np.float32,
+        )
 
     def fit(self, texts: Sequence[str]) -> TextFeatures:
         texts = list(texts)
@@ -95,8 +106,12 @@ class TextFeatures:
     def _fallback(self) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        return TfidfVectorizer(ngram_range=self.ngram_range, sublinear_tf=self.sublinear_tf,
-                               token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+        return TfidfVectorizer(
+            ngram_range=self.ngram_range,
+            sublinear_tf=self.sublinear_tf,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
 
     def transform(self, texts: Sequence[str]) -> Matrix:
         """The TF-IDF rows of ``texts``, a SciPy CSR matrix of float32."""
@@ -109,8 +124,13 @@ class TextFeatures:
         return self.fit(texts).transform(texts)
 
     def get_params(self) -> dict[str, Any]:
-        return {"ngram_range": self.ngram_range, "min_df": self.min_df, "max_df": self.max_df,
-                "sublinear_tf": self.sublinear_tf, "max_features": self.max_features}
+        return {
+            "ngram_range": self.ngram_range,
+            "min_df": self.min_df,
+            "max_df": self.max_df,
+            "sublinear_tf": self.sublinear_tf,
+            "max_features": self.max_features,
+        }
 
 
 class Ranker:
@@ -129,9 +149,16 @@ class Ranker:
     :class:`TextFeatures` from them (stored in ``features_``) and ``rank`` reuses it.
     """
 
-    def __init__(self, *, C: float = 0.11, include_weight: float = 9.8, nb_weight: float = 0.5,
-                 nb_alpha: float = 3.822, nb_include_weight: float = 1.2,
-                 random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        C: float = 0.11,
+        include_weight: float = 9.8,
+        nb_weight: float = 0.5,
+        nb_alpha: float = 3.822,
+        nb_include_weight: float = 1.2,
+        random_state: int | None = None,
+    ) -> None:
         self.C = C
         self.include_weight = include_weight
         self.nb_weight = nb_weight
@@ -140,9 +167,14 @@ class Ranker:
         self.random_state = random_state
 
     def get_params(self) -> dict[str, Any]:
-        return {"C": self.C, "include_weight": self.include_weight, "nb_weight": self.nb_weight,
-                "nb_alpha": self.nb_alpha, "nb_include_weight": self.nb_include_weight,
-                "random_state": self.random_state}
+        return {
+            "C": self.C,
+            "include_weight": self.include_weight,
+            "nb_weight": self.nb_weight,
+            "nb_alpha": self.nb_alpha,
+            "nb_include_weight": self.nb_include_weight,
+            "random_state": self.random_state,
+        }
 
     def clone(self) -> Ranker:
         """An unfitted ranker with the same parameters."""
@@ -253,7 +285,7 @@ class Ranking:
 
 def _iter_array(order: NDArray[np.intp], chunk: int = 1024) -> Iterable[int]:
     for start in range(0, len(order), chunk):
-        yield from order[start:start + chunk].tolist()
+        yield from order[start : start + chunk].tolist()
 
 
 class BackgroundRanker:
@@ -271,8 +303,14 @@ class BackgroundRanker:
     Use as a context manager, or call :meth:`start` and :meth:`close`.
     """
 
-    def __init__(self, features: Matrix | Callable[[], Matrix], *, n_works: int | None = None,
-                 ranker: Ranker | None = None, random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        features: Matrix | Callable[[], Matrix],
+        *,
+        n_works: int | None = None,
+        ranker: Ranker | None = None,
+        random_state: int | None = None,
+    ) -> None:
         if callable(features):
             if n_works is None:
                 raise ValueError("give n_works when the features are built in the background")
@@ -344,8 +382,8 @@ class BackgroundRanker:
         with self._lock:
             target = self._version if version is None else version
             return self._lock.wait_for(
-                lambda: self._ranking.version >= target or self._closed or self.error is not None,
-                timeout)
+                lambda: self._ranking.version >= target or self._closed or self.error is not None, timeout
+            )
 
     # -- worker side ---------------------------------------------------------------------
 
@@ -389,8 +427,7 @@ class BackgroundRanker:
         model = self.ranker.clone().fit(self._matrix[labelled], values)
         self.fits += 1
         order = pool[model.rank(self._matrix[pool])] if len(pool) else pool
-        return Ranking(order=order.astype(np.intp), version=version, n_labelled=len(labels),
-                       trained=True)
+        return Ranking(order=order.astype(np.intp), version=version, n_labelled=len(labels), trained=True)
 
 
 def retrain_batch(n_labelled: int, fraction: float) -> int:

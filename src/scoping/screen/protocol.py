@@ -147,15 +147,16 @@ class Protocol:
         for person in self.reviewers:
             if person.name == wanted:
                 return person
-        raise UsageError(f"{wanted!r} is not a reviewer in {self.source}; check the spelling "
-                         "(names are case-sensitive) or ask the lead to add you")
+        raise UsageError(
+            f"{wanted!r} is not a reviewer in {self.source}; check the spelling "
+            "(names are case-sensitive) or ask the lead to add you"
+        )
 
     def lead(self, name: str | None) -> Reviewer:
         """Like :meth:`reviewer`, but only a lead passes."""
         person = self.reviewer(name)
         if not person.is_lead:
-            raise UsageError(f"only a lead may do this, and {person.name!r} is a reviewer "
-                             f"in {self.source}")
+            raise UsageError(f"only a lead may do this, and {person.name!r} is a reviewer in {self.source}")
         return person
 
     def stage(self, name: str) -> StageRules:
@@ -164,8 +165,9 @@ class Protocol:
             raise UsageError(f"unknown stage {name!r}; use {' or '.join(STAGES)}")
         rules = self.stages.get(name)
         if rules is None:
-            raise UsageError(f"{self.source} has no [stages.{name}] section; add its criteria "
-                             "and exclusion reasons first")
+            raise UsageError(
+                f"{self.source} has no [stages.{name}] section; add its criteria and exclusion reasons first"
+            )
         return rules
 
 
@@ -175,8 +177,9 @@ def load_protocol(path: str | Path) -> Protocol:
     try:
         text = where.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{where} does not exist; run 'scoping init' or write the protocol "
-                          "(reviewers, stages, criteria)") from None
+        raise ConfigError(
+            f"{where} does not exist; run 'scoping init' or write the protocol (reviewers, stages, criteria)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {where}: {exc}") from exc
     return parse_protocol(text, source=str(where))
@@ -241,19 +244,31 @@ class _Parser:
         stopping = self.stopping(data["stopping"]) if "stopping" in data else None
         screeners = [r for r in reviewers if r.screens]
         if not screeners:
-            raise self.fail("reviewer", "has no one who screens; give at least one person "
-                            "role = \"reviewer\" (or screens = true)")
+            raise self.fail(
+                "reviewer",
+                'has no one who screens; give at least one person role = "reviewer" (or screens = true)',
+            )
         if allocation.dual_fraction > 0 and len(screeners) < 2:
-            raise self.fail("allocation.dual_fraction",
-                            f"is {allocation.dual_fraction:g} but only one person screens; add "
-                            "a second reviewer or set dual_fraction = 0")
-        return Protocol(title=title, reviewers=reviewers, stages=stages, allocation=allocation,
-                        highlight=highlight, source=self.source, stopping=stopping)
+            raise self.fail(
+                "allocation.dual_fraction",
+                f"is {allocation.dual_fraction:g} but only one person screens; add "
+                "a second reviewer or set dual_fraction = 0",
+            )
+        return Protocol(
+            title=title,
+            reviewers=reviewers,
+            stages=stages,
+            allocation=allocation,
+            highlight=highlight,
+            source=self.source,
+            stopping=stopping,
+        )
 
     def reviewers(self, value: Any) -> tuple[Reviewer, ...]:
         if value is None:
-            raise self.fail("reviewer", "is missing; add one [[reviewer]] table per person "
-                            "with name and role")
+            raise self.fail(
+                "reviewer", "is missing; add one [[reviewer]] table per person with name and role"
+            )
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.fail("reviewer", "must be written as [[reviewer]] tables, one per person")
         people: list[Reviewer] = []
@@ -264,32 +279,43 @@ class _Parser:
             if "name" not in entry:
                 raise self.fail(f"{key}.name", "is missing")
             name = self.string(entry["name"], f"{key}.name", empty=False).strip()
-            if len(name) > _MAX_NAME or any(ch.isspace() and ch != " " for ch in name) \
-                    or not name.isprintable():
-                raise self.fail(f"{key}.name", f"must be at most {_MAX_NAME} printable characters "
-                                "on one line")
+            if (
+                len(name) > _MAX_NAME
+                or any(ch.isspace() and ch != " " for ch in name)
+                or not name.isprintable()
+            ):
+                raise self.fail(
+                    f"{key}.name", f"must be at most {_MAX_NAME} printable characters on one line"
+                )
             if name.casefold() in seen:
-                raise self.fail(f"{key}.name", f"repeats the name {seen[name.casefold()]!r}; "
-                                "give each person their own name")
+                raise self.fail(
+                    f"{key}.name",
+                    f"repeats the name {seen[name.casefold()]!r}; give each person their own name",
+                )
             seen[name.casefold()] = name
             role = self.string(entry.get("role", "reviewer"), f"{key}.role").strip()
             if role not in ROLES:
-                raise self.fail(f"{key}.role", f"is {role!r}; use \"reviewer\" or \"lead\"")
+                raise self.fail(f"{key}.role", f'is {role!r}; use "reviewer" or "lead"')
             screens = entry.get("screens", role == "reviewer")
             if not isinstance(screens, bool):
                 raise self.fail(f"{key}.screens", f"must be true or false, not {_kind(screens)}")
             people.append(Reviewer(name=name, role=role, screens=screens))
         if not any(p.is_lead for p in people):
-            raise self.fail("reviewer", "has no lead; give one person role = \"lead\" "
-                            "(a lead resolves conflicts)")
+            raise self.fail(
+                "reviewer", 'has no lead; give one person role = "lead" (a lead resolves conflicts)'
+            )
         return tuple(people)
 
     def allocation(self, value: Any) -> Allocation:
         table = self.table(value, "allocation")
         self.known(table, "allocation", ("dual_fraction", "seed"))
         fraction = table.get("dual_fraction", 1.0)
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
-                or not math.isfinite(fraction) or not 0 <= fraction <= 1:
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, (int, float))
+            or not math.isfinite(fraction)
+            or not 0 <= fraction <= 1
+        ):
             raise self.fail("allocation.dual_fraction", f"must be a number from 0 to 1, not {fraction!r}")
         seed = table.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -302,8 +328,9 @@ class _Parser:
         table = self.table(value, "stages")
         self.known(table, "stages", STAGES)
         if TITLE_ABSTRACT not in table:
-            raise self.fail(f"stages.{TITLE_ABSTRACT}", "is missing; every review screens titles "
-                            "and abstracts first")
+            raise self.fail(
+                f"stages.{TITLE_ABSTRACT}", "is missing; every review screens titles and abstracts first"
+            )
         out: dict[str, StageRules] = {}
         for name in STAGES:
             if name not in table:
@@ -315,21 +342,30 @@ class _Parser:
             reasons = self.strings(entry.get("exclusion_reasons", []), f"{key}.exclusion_reasons")
             required = name == FULL_TEXT
             if required and not reasons:
-                raise self.fail(f"{key}.exclusion_reasons", "is empty; a reason is required when "
-                                "excluding a full text, so list the reasons to pick from")
+                raise self.fail(
+                    f"{key}.exclusion_reasons",
+                    "is empty; a reason is required when "
+                    "excluding a full text, so list the reasons to pick from",
+                )
             prioritise = entry.get("prioritise", False)
             if not isinstance(prioritise, bool):
                 raise self.fail(f"{key}.prioritise", f"must be true or false, not {_kind(prioritise)}")
-            out[name] = StageRules(name=name, criteria=criteria, exclusion_reasons=reasons,
-                                   reason_required=required, prioritise=prioritise)
+            out[name] = StageRules(
+                name=name,
+                criteria=criteria,
+                exclusion_reasons=reasons,
+                reason_required=required,
+                prioritise=prioritise,
+            )
         return out
 
     def highlight(self, value: Any) -> Highlight:
         table = self.table(value, "highlight")
         self.known(table, "highlight", ("include", "exclude"))
-        return Highlight(include=self.strings(table.get("include", []), "highlight.include"),
-                         exclude=self.strings(table.get("exclude", []), "highlight.exclude"))
-
+        return Highlight(
+            include=self.strings(table.get("include", []), "highlight.include"),
+            exclude=self.strings(table.get("exclude", []), "highlight.exclude"),
+        )
 
     def stopping(self, value: Any) -> StoppingRule:
         table = self.table(value, "stopping")
@@ -337,10 +373,16 @@ class _Parser:
         numbers: dict[str, float] = {}
         for name in ("recall_target", "confidence"):
             number = table.get(name, 0.95)
-            if isinstance(number, bool) or not isinstance(number, (int, float)) \
-                    or not math.isfinite(number) or not 0 < number < 1:
-                raise self.fail(f"stopping.{name}", f"must be a number between 0 and 1 (exclusive), "
-                                f"not {number!r}; e.g. 0.95")
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, (int, float))
+                or not math.isfinite(number)
+                or not 0 < number < 1
+            ):
+                raise self.fail(
+                    f"stopping.{name}",
+                    f"must be a number between 0 and 1 (exclusive), not {number!r}; e.g. 0.95",
+                )
             numbers[name] = float(number)
         return StoppingRule(recall_target=numbers["recall_target"], confidence=numbers["confidence"])
 

@@ -32,8 +32,16 @@ from scoping.store import Store
 from scoping.store import screen_tables as tables
 from scoping.store.screen_tables import DecisionRow
 
-__all__ = ["WORKSHEET_COLUMNS", "Progress", "Rank", "ScreeningSession", "order_works",
-           "pending_works", "seeded_order", "worksheet"]
+__all__ = [
+    "WORKSHEET_COLUMNS",
+    "Progress",
+    "Rank",
+    "ScreeningSession",
+    "order_works",
+    "pending_works",
+    "seeded_order",
+    "worksheet",
+]
 
 Rank = Callable[[Sequence[int]], Sequence[int]]
 """``rank(work_ids) -> the same ids in the order to screen them``."""
@@ -53,8 +61,9 @@ def seeded_order(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: st
     return sorted(work_ids, key=key)
 
 
-def order_works(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str,
-                rank: Rank | None = None) -> list[int]:
+def order_works(
+    work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str, rank: Rank | None = None
+) -> list[int]:
     """The order to screen ``work_ids`` in: ``rank``'s, or :func:`seeded_order`.
 
     A ranking must return every id exactly once (a :class:`ValueError` otherwise), so a
@@ -78,30 +87,60 @@ def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
     return [w for w in tables.assigned_works(store, stage, reviewer) if w not in decided]
 
 
-WORKSHEET_COLUMNS = ("work_id", "title", "authors", "year", "journal", "doi", "abstract",
-                     "keywords", "decision", "reason", "note")
+WORKSHEET_COLUMNS = (
+    "work_id",
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "doi",
+    "abstract",
+    "keywords",
+    "decision",
+    "reason",
+    "note",
+)
 """Columns of a reviewer's worksheet (``fulltext`` is added at the full-text stage)."""
 
 
-def worksheet(store: Store, protocol: Protocol, reviewer: str, stage: str = TITLE_ABSTRACT, *,
-              merge: Merge | None = None) -> Iterator[dict[str, str]]:
+def worksheet(
+    store: Store,
+    protocol: Protocol,
+    reviewer: str,
+    stage: str = TITLE_ABSTRACT,
+    *,
+    merge: Merge | None = None,
+) -> Iterator[dict[str, str]]:
     """Rows for screening elsewhere: the reviewer's undecided works, in their queue order,
     with empty decision columns to fill in and load back with
     :func:`~scoping.screen.load_decisions_csv`."""
     person = protocol.reviewer(reviewer)
     protocol.stage(stage)
-    order = seeded_order(pending_works(store, stage, person.name), seed=protocol.allocation.seed,
-                         stage=stage, reviewer=person.name)
+    order = seeded_order(
+        pending_works(store, stage, person.name),
+        seed=protocol.allocation.seed,
+        stage=stage,
+        reviewer=person.name,
+    )
     in_sample = sample_rank(store, stage)  # the stopping rule's random sample keeps its order
     if in_sample is not None:
         order = in_sample(order)
     extra = {"fulltext": ""} if stage == FULL_TEXT else {}
     for card in load_cards(store, order, merge=merge):
-        yield {"work_id": str(card.work_id), "title": card.title or "",
-               "authors": "; ".join(card.authors), "year": str(card.year or ""),
-               "journal": card.journal or "", "doi": card.doi or "", "abstract": card.abstract or "",
-               "keywords": "; ".join(card.keywords), "decision": "", "reason": "", "note": "",
-               **extra}
+        yield {
+            "work_id": str(card.work_id),
+            "title": card.title or "",
+            "authors": "; ".join(card.authors),
+            "year": str(card.year or ""),
+            "journal": card.journal or "",
+            "doi": card.doi or "",
+            "abstract": card.abstract or "",
+            "keywords": "; ".join(card.keywords),
+            "decision": "",
+            "reason": "",
+            "note": "",
+            **extra,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +163,19 @@ class Progress:
 class ScreeningSession:
     """One reviewer screening one stage: the current work, decide, skip, undo, progress."""
 
-    def __init__(self, store: Store, protocol: Protocol, reviewer: str,
-                 stage: str = TITLE_ABSTRACT, *, rank: Rank | None = None,
-                 rerank_every: int | None = None, merge: Merge | None = None, via: str = "api",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: Store,
+        protocol: Protocol,
+        reviewer: str,
+        stage: str = TITLE_ABSTRACT,
+        *,
+        rank: Rank | None = None,
+        rerank_every: int | None = None,
+        merge: Merge | None = None,
+        via: str = "api",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.protocol = protocol
         self.reviewer = protocol.reviewer(reviewer)
@@ -140,24 +188,34 @@ class ScreeningSession:
         self._clock = clock
         assigned = tables.assigned_works(store, stage, self.reviewer.name)
         if stage == FULL_TEXT and assigned:  # only works still included at title-abstract
-            included = {work for work, o in tables.outcomes(store, TITLE_ABSTRACT).items()
-                        if o.outcome == "include"}
+            included = {
+                work for work, o in tables.outcomes(store, TITLE_ABSTRACT).items() if o.outcome == "include"
+            }
             assigned = [work for work in assigned if work in included]
         if not assigned:
-            raise UsageError(f"no works are assigned to {self.reviewer.name!r} at {stage} yet; "
-                             "the lead allocates them with 'scoping assign'")
+            raise UsageError(
+                f"no works are assigned to {self.reviewer.name!r} at {stage} yet; "
+                "the lead allocates them with 'scoping assign'"
+            )
         mine = set(assigned)
-        decided = {w for w, _ in tables.current_decisions(store, stage, reviewer=self.reviewer.name)
-                   if w in mine}
+        decided = {
+            w for w, _ in tables.current_decisions(store, stage, reviewer=self.reviewer.name) if w in mine
+        }
         if stage == TITLE_ABSTRACT:  # excluded by the stopping rule: not this reviewer's to do
             stopped = set(tables.automation_excluded(store, stage)) & mine
             assigned = [w for w in assigned if w not in stopped]
             mine -= stopped
         self._assigned = len(assigned)
         self._done = len(decided)
-        self._queue: deque[int] = deque(order_works(
-            [w for w in assigned if w not in decided], seed=protocol.allocation.seed, stage=stage,
-            reviewer=self.reviewer.name, rank=rank))
+        self._queue: deque[int] = deque(
+            order_works(
+                [w for w in assigned if w not in decided],
+                seed=protocol.allocation.seed,
+                stage=stage,
+                reviewer=self.reviewer.name,
+                rank=rank,
+            )
+        )
         self._card: Card | None = None
         self._history: list[DecisionRow] = []
         self._started = clock()
@@ -205,8 +263,14 @@ class ScreeningSession:
 
     # -- actions ---------------------------------------------------------------------------
 
-    def decide(self, decision: str, *, reason: str | None = None, note: str | None = None,
-               fulltext: str | None = None) -> DecisionRow:
+    def decide(
+        self,
+        decision: str,
+        *,
+        reason: str | None = None,
+        note: str | None = None,
+        fulltext: str | None = None,
+    ) -> DecisionRow:
         """Store a decision on the current work (committed on return) and move to the next.
 
         ``note`` and ``fulltext`` default to :attr:`note` and :attr:`fulltext`.
@@ -221,8 +285,18 @@ class ScreeningSession:
         if self._attempt is None or self._attempt[0] != attempt:
             self._attempt = (attempt, new_uid())
         row = record_decision(
-            self.store, self.protocol, self.reviewer.name, self.stage, card.work_id, decision,
-            reason=reason, note=note, fulltext=fulltext, via=self.via, uid=self._attempt[1])
+            self.store,
+            self.protocol,
+            self.reviewer.name,
+            self.stage,
+            card.work_id,
+            decision,
+            reason=reason,
+            note=note,
+            fulltext=fulltext,
+            via=self.via,
+            uid=self._attempt[1],
+        )
         self._attempt = None
         self._saved += 1
         self._history.append(row)
@@ -251,8 +325,9 @@ class ScreeningSession:
         if not self._history:
             return None
         last = self._history.pop()
-        withdraw_decision(self.store, self.protocol, self.reviewer.name, self.stage, last.work_id,
-                          via=self.via)
+        withdraw_decision(
+            self.store, self.protocol, self.reviewer.name, self.stage, last.work_id, via=self.via
+        )
         self._done -= 1
         self._undone += 1
         self._queue.appendleft(last.work_id)

@@ -44,8 +44,10 @@ __all__ = ["ModelRank", "QueueOrder", "queue_order", "sample_rank", "team_labels
 def _features_of(store: Store, ids: list[int]) -> Any:
     from scoping.screen.prioritise import TextFeatures, work_text
 
-    texts = {card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
-             for card in load_cards(store, ids)}
+    texts = {
+        card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
+        for card in load_cards(store, ids)
+    }
     return TextFeatures().fit_transform([texts.get(w, "") for w in ids])
 
 
@@ -58,7 +60,6 @@ def _work_features(url: str, ids: list[int], send: Any) -> None:
         send.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         send.close()
-
 
 
 def team_labels(store: Store, stage: str) -> dict[int, int]:
@@ -89,8 +90,9 @@ class ModelRank:
         ids = tables.work_ids(store)
         self._ids = np.array(ids, dtype=np.int64)
         self._position = {w: i for i, w in enumerate(ids)}
-        self.ranker: BackgroundRanker = BackgroundRanker(self._features, n_works=len(ids),
-                                                         random_state=random_state)
+        self.ranker: BackgroundRanker = BackgroundRanker(
+            self._features, n_works=len(ids), random_state=random_state
+        )
         self.ranker.start()
         self._wake = threading.Event()
         self._closed = False
@@ -109,8 +111,9 @@ class ModelRank:
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         # a daemon: a reviewer who quits at once does not wait for it
-        child = context.Process(target=_work_features, args=(self.store.url, ids, send),
-                                daemon=True, name="scoping-features")
+        child = context.Process(
+            target=_work_features, args=(self.store.url, ids, send), daemon=True, name="scoping-features"
+        )
         child.start()
         send.close()
         try:
@@ -132,8 +135,7 @@ class ModelRank:
                 return
             try:
                 labels = team_labels(self.store, self.stage)
-                self.ranker.update({self._position[w]: v for w, v in labels.items()
-                                    if w in self._position})
+                self.ranker.update({self._position[w]: v for w, v in labels.items() if w in self._position})
             except Exception as exc:  # kept for the caller; the queue keeps its order
                 self.ranker.error = exc
 
@@ -145,8 +147,7 @@ class ModelRank:
         """For tests and batch jobs: read the decisions now and wait for a model trained on
         them (``False`` if ``timeout`` ran out first). Interactive callers never wait."""
         labels = team_labels(self.store, self.stage)
-        version = self.ranker.update({self._position[w]: v for w, v in labels.items()
-                                      if w in self._position})
+        version = self.ranker.update({self._position[w]: v for w, v in labels.items() if w in self._position})
         return self.ranker.wait(version, timeout=timeout)
 
     @property
@@ -181,8 +182,13 @@ class QueueOrder:
     """What :func:`queue_order` gives: the ``rank`` for a session, how often to ask it again,
     and a description for the screen."""
 
-    def __init__(self, rank: Callable[[Sequence[int]], Sequence[int]] | None, rerank_every: int | None,
-                 kind: str, model: ModelRank | None = None) -> None:
+    def __init__(
+        self,
+        rank: Callable[[Sequence[int]], Sequence[int]] | None,
+        rerank_every: int | None,
+        kind: str,
+        model: ModelRank | None = None,
+    ) -> None:
         self.rank = rank
         self.rerank_every = rerank_every
         self.kind = kind
@@ -222,8 +228,11 @@ def queue_order(store: Store, protocol: Protocol, stage: str, *, rerank_every: i
     in_sample = sample_rank(store, stage)
     if in_sample is not None:
         _, stop_event = tables.standing_stop(tables.stop_events(store, stage))
-        kind = "stopped: the rest were excluded by the stopping rule" if stop_event is not None \
+        kind = (
+            "stopped: the rest were excluded by the stopping rule"
+            if stop_event is not None
             else "random sample for the stopping rule"
+        )
         return QueueOrder(in_sample, None, kind)
     if rules.prioritise:
         model = ModelRank(store, stage, random_state=protocol.allocation.seed)

@@ -115,8 +115,9 @@ def _label_of(record: Record, column: str, folded: str) -> tuple[bool, str | Non
     return False, None
 
 
-def labelled_from_records(records: Iterable[Record], label_column: str,
-                          source: str = "the dataset") -> LabelledSet:
+def labelled_from_records(
+    records: Iterable[Record], label_column: str, source: str = "the dataset"
+) -> LabelledSet:
     """Texts (title + abstract) and labels (column ``label_column``) of labelled records.
 
     CSV columns are matched by name (case and ``_``/space folded); in RIS files the column is
@@ -186,34 +187,46 @@ def labelled_from_records(records: Iterable[Record], label_column: str,
         raise UsageError(f"{source} holds no records")
     if not found_column:
         names = ", ".join(repr(n) for n, _ in extra_names.most_common(12)) or "none"
-        raise UsageError(f"{source} has no label column {label_column!r}; columns not mapped to a "
-                         f"bibliographic field: {names}; pass --label-column with one of them")
+        raise UsageError(
+            f"{source} has no label column {label_column!r}; columns not mapped to a "
+            f"bibliographic field: {names}; pass --label-column with one of them"
+        )
     if bad:
         shown = ", ".join(f"{value!r} ({count}x)" for value, count in bad.most_common(5))
-        raise UsageError(f"column {label_column!r} of {source} must hold 0 (exclude) or 1 (include); "
-                         f"found {shown}, first at {first_bad}; fix or remove those rows")
+        raise UsageError(
+            f"column {label_column!r} of {source} must hold 0 (exclude) or 1 (include); "
+            f"found {shown}, first at {first_bad}; fix or remove those rows"
+        )
     array = np.asarray(labels, dtype=np.int8)
     n_inc = int(array.sum())
     n_exc = int(array.size - n_inc)
     if n_inc < 2 or n_exc < 2:
         what = "include" if n_inc < 2 else "exclude"
-        raise UsageError(f"{source} has {n_inc} include(s) and {n_exc} exclude(s) in column "
-                         f"{label_column!r}: a simulation needs at least two of each (one to start "
-                         f"from, one to find); check that 1 marks an include and that the file "
-                         f"is the whole review, not just its {what}s")
+        raise UsageError(
+            f"{source} has {n_inc} include(s) and {n_exc} exclude(s) in column "
+            f"{label_column!r}: a simulation needs at least two of each (one to start "
+            f"from, one to find); check that 1 marks an include and that the file "
+            f"is the whole review, not just its {what}s"
+        )
     notes: list[str] = []
     if unlabelled:
-        notes.append(f"{unlabelled:,} of {n_read:,} records have no label in {label_column!r} "
-                     f"and were left out")
+        notes.append(
+            f"{unlabelled:,} of {n_read:,} records have no label in {label_column!r} and were left out"
+        )
     if no_text:
-        notes.append(f"{no_text:,} records have neither title nor abstract: the model cannot rank "
-                     "them on text, so they come last")
+        notes.append(
+            f"{no_text:,} records have neither title nor abstract: the model cannot rank "
+            "them on text, so they come last"
+        )
     if no_abstract - no_text > 0:
-        notes.append(f"{no_abstract - no_text:,} records have no abstract and are ranked on "
-                     "their title alone")
+        notes.append(
+            f"{no_abstract - no_text:,} records have no abstract and are ranked on their title alone"
+        )
     if repeats:
-        note = (f"{repeats:,} records repeat the title and abstract of an earlier one (kept; "
-                "de-duplicate first for a realistic run)")
+        note = (
+            f"{repeats:,} records repeat the title and abstract of an earlier one (kept; "
+            "de-duplicate first for a realistic run)"
+        )
         if conflicts:
             note += f"; {conflicts:,} of them carry the opposite label"
         notes.append(note)
@@ -266,11 +279,18 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "seed": self.seed, "wss95": self.wss95, "rrf10": self.rrf10, "loss": self.loss,
-            "stop_at": self.stop_at, "recall_at_stop": self.recall_at_stop,
-            "records_to_95": self.records_to_95, "switch_at": self.switch_at,
-            "stopped_by_rule": self.stopped_by_rule, "p_value_at_stop": self.p_value_at_stop,
-            "priors": list(self.priors), "seconds": round(self.seconds, 2),
+            "seed": self.seed,
+            "wss95": self.wss95,
+            "rrf10": self.rrf10,
+            "loss": self.loss,
+            "stop_at": self.stop_at,
+            "recall_at_stop": self.recall_at_stop,
+            "records_to_95": self.records_to_95,
+            "switch_at": self.switch_at,
+            "stopped_by_rule": self.stopped_by_rule,
+            "p_value_at_stop": self.p_value_at_stop,
+            "priors": list(self.priors),
+            "seconds": round(self.seconds, 2),
         }
 
 
@@ -296,15 +316,25 @@ class SimulationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "n_records": self.n_records, "n_includes": self.n_includes,
-            "runs": [run.to_dict() for run in self.runs], "mean": self.mean,
-            "share_unscreened": self.share_unscreened, "settings": self.settings,
+            "n_records": self.n_records,
+            "n_includes": self.n_includes,
+            "runs": [run.to_dict() for run in self.runs],
+            "mean": self.mean,
+            "share_unscreened": self.share_unscreened,
+            "settings": self.settings,
             "notes": self.notes,
         }
 
 
-def _run(matrix: Any, labels: NDArray[np.int8], seed: int, ranker: Ranker, rule: StoppingRule,
-         heuristic: SwitchHeuristic, retrain_fraction: float) -> RunResult:
+def _run(
+    matrix: Any,
+    labels: NDArray[np.int8],
+    seed: int,
+    ranker: Ranker,
+    rule: StoppingRule,
+    heuristic: SwitchHeuristic,
+    retrain_fraction: float,
+) -> RunResult:
     started = time.perf_counter()
     n = int(labels.size)
     total = int(labels.sum())
@@ -350,20 +380,27 @@ def _run(matrix: Any, labels: NDArray[np.int8], seed: int, ranker: Ranker, rule:
     stopped = branch.stopped_at is not None
     stop_at = branch.stopped_at if branch.stopped_at is not None else n
     return RunResult(
-        seed=seed, priors=(prior_inc, prior_exc),
-        wss95=100 * metrics.wss(padded, 0.95), rrf10=100 * metrics.rrf(padded, 0.10),
-        loss=metrics.loss(padded), records_to_95=to_95 if to_95 is not None else n,
+        seed=seed,
+        priors=(prior_inc, prior_exc),
+        wss95=100 * metrics.wss(padded, 0.95),
+        rrf10=100 * metrics.rrf(padded, 0.10),
+        loss=metrics.loss(padded),
+        records_to_95=to_95 if to_95 is not None else n,
         switch_at=(n - branch.population) if branch.population is not None else None,
-        stop_at=stop_at, stopped_by_rule=stopped,
+        stop_at=stop_at,
+        stopped_by_rule=stopped,
         recall_at_stop=branch.includes_found / total if stopped else 1.0,
         p_value_at_stop=branch.last_test.p_value if branch.last_test is not None else None,
-        seconds=time.perf_counter() - started, ranked_labels=ranked_array,
-        sampled_labels=np.asarray(sampled, dtype=np.int8), n_includes=total,
+        seconds=time.perf_counter() - started,
+        ranked_labels=ranked_array,
+        sampled_labels=np.asarray(sampled, dtype=np.int8),
+        n_includes=total,
     )
 
 
-def _sample(tracker: StoppingTracker, labels: NDArray[np.int8], labelled: NDArray[np.bool_],
-            rng: np.random.Generator) -> tuple[StoppingTracker, list[int]]:
+def _sample(
+    tracker: StoppingTracker, labels: NDArray[np.int8], labelled: NDArray[np.bool_], rng: np.random.Generator
+) -> tuple[StoppingTracker, list[int]]:
     """The realistic branch from here: random sampling of the rest until the rule is met."""
     branch = copy.deepcopy(tracker)
     branch.start_sampling()
@@ -376,9 +413,12 @@ def _sample(tracker: StoppingTracker, labels: NDArray[np.int8], labelled: NDArra
     return branch, sampled
 
 
-def _finish_ranked(tracker: StoppingTracker, labels: NDArray[np.int8],
-                   labelled: NDArray[np.bool_], rng: np.random.Generator,
-                   ) -> tuple[StoppingTracker, list[int]]:
+def _finish_ranked(
+    tracker: StoppingTracker,
+    labels: NDArray[np.int8],
+    labelled: NDArray[np.bool_],
+    rng: np.random.Generator,
+) -> tuple[StoppingTracker, list[int]]:
     """All includes found before the switch: screen excludes until it comes (or none are left)."""
     follow = copy.deepcopy(tracker)
     left = int((~labelled).sum())
@@ -392,11 +432,19 @@ def _finish_ranked(tracker: StoppingTracker, labels: NDArray[np.int8],
     return _sample(follow, labels, mask, rng)
 
 
-def simulate(texts: Sequence[str], labels: ArrayLike, *, seeds: Sequence[int] = (0, 1, 2),
-             ranker: Ranker | None = None, features: TextFeatures | None = None,
-             rule: StoppingRule | None = None, heuristic: SwitchHeuristic | None = None,
-             retrain_fraction: float = 0.02, notes: Sequence[str] = (),
-             progress: Callable[[int, RunResult], None] | None = None) -> SimulationResult:
+def simulate(
+    texts: Sequence[str],
+    labels: ArrayLike,
+    *,
+    seeds: Sequence[int] = (0, 1, 2),
+    ranker: Ranker | None = None,
+    features: TextFeatures | None = None,
+    rule: StoppingRule | None = None,
+    heuristic: SwitchHeuristic | None = None,
+    retrain_fraction: float = 0.02,
+    notes: Sequence[str] = (),
+    progress: Callable[[int, RunResult], None] | None = None,
+) -> SimulationResult:
     """Simulate screening ``texts`` with known ``labels`` (1 include, 0 exclude), once per seed.
 
     ``retrain_fraction``: the model is refitted after every decision for the first works, then
@@ -427,16 +475,19 @@ def simulate(texts: Sequence[str], labels: ArrayLike, *, seeds: Sequence[int] = 
             progress(len(runs), run)
     settings = {
         "features": {"kind": "tfidf", **features.get_params()},
-        "ranker": {"kind": "linear-svm" + (" + naive-bayes" if ranker.nb_weight > 0 else ""),
-                   **{k: v for k, v in ranker.get_params().items() if k != "random_state"}},
+        "ranker": {
+            "kind": "linear-svm" + (" + naive-bayes" if ranker.nb_weight > 0 else ""),
+            **{k: v for k, v in ranker.get_params().items() if k != "random_state"},
+        },
         "retrain_fraction": retrain_fraction,
         "priors": "one include and one exclude drawn at random per seed",
         "stopping": rule.to_dict(),
         "switch": heuristic.to_dict(),
         "seeds": [int(s) for s in seeds],
     }
-    return SimulationResult(n_records=int(label_array.size), n_includes=n_inc, runs=runs,
-                            settings=settings, notes=list(notes))
+    return SimulationResult(
+        n_records=int(label_array.size), n_includes=n_inc, runs=runs, settings=settings, notes=list(notes)
+    )
 
 
 # -- the recall curve ----------------------------------------------------------------------
@@ -469,25 +520,39 @@ def plot_recall(result: SimulationResult, path: str | os.PathLike[str], *, title
         if x[-1] < n:
             x = np.append(x, n)
             y = np.append(y, 1.0)
-        axes.plot(x, y, color=colour, linewidth=1.4,
-                  label=f"seed {run.seed}: WSS@95 {run.wss95:.1f}, loss {run.loss:.3f}")
+        axes.plot(
+            x,
+            y,
+            color=colour,
+            linewidth=1.4,
+            label=f"seed {run.seed}: WSS@95 {run.wss95:.1f}, loss {run.loss:.3f}",
+        )
         if run.switch_at is not None and run.sampled_labels.size:
             before = _found_before(run)
             sx = run.switch_at + np.arange(run.sampled_labels.size + 1)
             sy = (before + np.concatenate([[0], np.cumsum(run.sampled_labels)])) / total
             axes.plot(sx, sy, color=colour, linewidth=1, linestyle=":")
         if run.stopped_by_rule:
-            axes.plot([run.stop_at], [run.recall_at_stop], marker="o", color=colour,
-                      markersize=6, markeredgecolor="black")
+            axes.plot(
+                [run.stop_at],
+                [run.recall_at_stop],
+                marker="o",
+                color=colour,
+                markersize=6,
+                markeredgecolor="black",
+            )
     axes.set_xlim(0, n)
     axes.set_ylim(0, 1.02)
     axes.set_xlabel("records screened")
     axes.set_ylabel("recall (share of includes found)")
     axes.set_title(title or f"Recall curves: {n:,} records, {total:,} includes")
     axes.grid(True, linewidth=0.3)
-    axes.legend(loc="lower right", fontsize=8,
-                title="dots: random sample until the stopping rule (o) was met",
-                title_fontsize=7)
+    axes.legend(
+        loc="lower right",
+        fontsize=8,
+        title="dots: random sample until the stopping rule (o) was met",
+        title_fontsize=7,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".png", dir=target.parent)
     os.close(fd)
@@ -505,4 +570,3 @@ def _found_before(run: RunResult) -> int:
     assert run.switch_at is not None
     ranked_seen = max(0, min(run.ranked_labels.size, run.switch_at - 2))
     return 1 + int(run.ranked_labels[:ranked_seen].sum())
-

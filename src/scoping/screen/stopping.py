@@ -57,8 +57,9 @@ def hypergeom_cdf(k: int, population: int, successes: int, draws: int) -> float:
     (exact enough for populations in the millions); 0 and 1 at the ends of the support.
     """
     if min(k, population, successes, draws) < 0 or successes > population or draws > population:
-        raise ValueError(f"invalid hypergeometric parameters: k={k}, N={population}, "
-                         f"K={successes}, n={draws}")
+        raise ValueError(
+            f"invalid hypergeometric parameters: k={k}, N={population}, K={successes}, n={draws}"
+        )
     lowest = max(0, draws - (population - successes))  # fewest successes a draw can hold
     highest = min(draws, successes)
     if k < lowest:
@@ -66,8 +67,10 @@ def hypergeom_cdf(k: int, population: int, successes: int, draws: int) -> float:
     if k >= highest:
         return 1.0
     log_total = _log_comb(population, draws)
-    terms = [_log_comb(successes, i) + _log_comb(population - successes, draws - i) - log_total
-             for i in range(lowest, k + 1)]
+    terms = [
+        _log_comb(successes, i) + _log_comb(population - successes, draws - i) - log_total
+        for i in range(lowest, k + 1)
+    ]
     top = max(terms)
     return min(1.0, math.exp(top) * math.fsum(math.exp(t - top) for t in terms))
 
@@ -115,8 +118,9 @@ class StoppingRule:
     def __post_init__(self) -> None:
         for label, value in (("recall target", self.recall_target), ("confidence", self.confidence)):
             if not 0 < value < 1:
-                raise UsageError(f"the stopping rule's {label} must be between 0 and 1 "
-                                 f"(exclusive), not {value}; e.g. 0.95")
+                raise UsageError(
+                    f"the stopping rule's {label} must be between 0 and 1 (exclusive), not {value}; e.g. 0.95"
+                )
 
     @property
     def alpha(self) -> float:
@@ -127,8 +131,9 @@ class StoppingRule:
         seen = includes_before + includes_in_sample
         return math.floor(Fraction(seen) / _fraction(self.recall_target) - includes_before + 1)
 
-    def p_value(self, *, population: int, n_sampled: int, includes_in_sample: int,
-                includes_before: int) -> float:
+    def p_value(
+        self, *, population: int, n_sampled: int, includes_in_sample: int, includes_before: int
+    ) -> float:
         """The p-value of "recall is below the target" after ``n_sampled`` random draws."""
         _check_counts(population, n_sampled, includes_in_sample, includes_before)
         k_tar = self.k_target(includes_before, includes_in_sample)
@@ -136,14 +141,25 @@ class StoppingRule:
             return 0.0  # even if every unscreened work were an include, recall would reach the target
         return hypergeom_cdf(includes_in_sample, population, k_tar, n_sampled)
 
-    def test(self, *, population: int, n_sampled: int, includes_in_sample: int,
-             includes_before: int, detailed: bool = True) -> StopTest:
+    def test(
+        self,
+        *,
+        population: int,
+        n_sampled: int,
+        includes_in_sample: int,
+        includes_before: int,
+        detailed: bool = True,
+    ) -> StopTest:
         """Run the test; see the module docstring for the notation.
 
         ``detailed=False`` skips the recall estimate and bound (NaN), for speed.
         """
-        p = self.p_value(population=population, n_sampled=n_sampled,
-                         includes_in_sample=includes_in_sample, includes_before=includes_before)
+        p = self.p_value(
+            population=population,
+            n_sampled=n_sampled,
+            includes_in_sample=includes_in_sample,
+            includes_before=includes_before,
+        )
         seen = includes_before + includes_in_sample
         unsampled = population - n_sampled
         if not detailed:
@@ -155,8 +171,11 @@ class StoppingRule:
             estimate = float("nan")
         if detailed:
             bound = self.recall_lower_bound(
-                population=population, n_sampled=n_sampled,
-                includes_in_sample=includes_in_sample, includes_before=includes_before)
+                population=population,
+                n_sampled=n_sampled,
+                includes_in_sample=includes_in_sample,
+                includes_before=includes_before,
+            )
         return StopTest(
             p_value=p,
             met=p < self.alpha,
@@ -171,8 +190,9 @@ class StoppingRule:
             confidence=self.confidence,
         )
 
-    def recall_lower_bound(self, *, population: int, n_sampled: int, includes_in_sample: int,
-                           includes_before: int) -> float:
+    def recall_lower_bound(
+        self, *, population: int, n_sampled: int, includes_in_sample: int, includes_before: int
+    ) -> float:
         """The lowest recall not rejected at the rule's confidence.
 
         The largest number ``K`` of includes among the ``N`` sampled-from works for which
@@ -198,12 +218,15 @@ class StoppingRule:
 
     def describe(self) -> str:
         """One line for PRISMA notes and logs."""
-        return (f"{self.name}: target recall {self.recall_target:.0%}, "
-                f"confidence {self.confidence:.0%}")
+        return f"{self.name}: target recall {self.recall_target:.0%}, confidence {self.confidence:.0%}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": "callaghan-mueller-hansen-2020", "description": self.describe(),
-                "recall_target": self.recall_target, "confidence": self.confidence}
+        return {
+            "rule": "callaghan-mueller-hansen-2020",
+            "description": self.describe(),
+            "recall_target": self.recall_target,
+            "confidence": self.confidence,
+        }
 
     def automation_exclusion(self, test: StopTest, n_unscreened: int) -> dict[str, Any]:
         """What PRISMA records for the works left unscreened once ``test`` met the rule.
@@ -216,20 +239,27 @@ class StoppingRule:
         return {
             "count": n_unscreened,
             "category": "excluded by automation tools",
-            "note": (f"{self.describe()}; random sample of {test.n_sampled:,} of "
-                     f"{test.population:,} works, {test.includes_in_sample} include(s) in it, "
-                     f"p = {test.p_value:.4f}"),
+            "note": (
+                f"{self.describe()}; random sample of {test.n_sampled:,} of "
+                f"{test.population:,} works, {test.includes_in_sample} include(s) in it, "
+                f"p = {test.p_value:.4f}"
+            ),
             **self.to_dict(),
             "test": test.to_dict(),
         }
 
 
-def _check_counts(population: int, n_sampled: int, includes_in_sample: int,
-                  includes_before: int) -> None:
-    if population < 0 or includes_before < 0 or not 0 <= n_sampled <= population \
-            or not 0 <= includes_in_sample <= n_sampled:
-        raise ValueError(f"inconsistent counts: population={population}, sampled={n_sampled}, "
-                         f"includes in sample={includes_in_sample}, before={includes_before}")
+def _check_counts(population: int, n_sampled: int, includes_in_sample: int, includes_before: int) -> None:
+    if (
+        population < 0
+        or includes_before < 0
+        or not 0 <= n_sampled <= population
+        or not 0 <= includes_in_sample <= n_sampled
+    ):
+        raise ValueError(
+            f"inconsistent counts: population={population}, sampled={n_sampled}, "
+            f"includes in sample={includes_in_sample}, before={includes_before}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +283,9 @@ class SwitchHeuristic:
     def run_needed(self, n_total: int) -> int:
         return max(self.min_run, math.ceil(self.run_fraction * n_total))
 
-    def should_switch(self, *, n_total: int, n_screened: int, includes_found: int,
-                      excludes_in_a_row: int) -> bool:
+    def should_switch(
+        self, *, n_total: int, n_screened: int, includes_found: int, excludes_in_a_row: int
+    ) -> bool:
         if includes_found == 0 or n_screened >= n_total:
             return False
         if n_screened < self.min_screened_fraction * n_total:
@@ -302,8 +333,11 @@ class StoppingTracker:
     @property
     def switch_suggested(self) -> bool:
         return self.population is None and self.heuristic.should_switch(
-            n_total=self.n_total, n_screened=self.n_screened, includes_found=self.includes_found,
-            excludes_in_a_row=self.excludes_in_a_row)
+            n_total=self.n_total,
+            n_screened=self.n_screened,
+            includes_found=self.includes_found,
+            excludes_in_a_row=self.excludes_in_a_row,
+        )
 
     def add_ranked(self, include: bool) -> None:
         if self.population is not None:
@@ -324,9 +358,13 @@ class StoppingTracker:
         self._count(include)
         self.n_sampled += 1
         self.includes_in_sample += int(include)
-        test = self.rule.test(population=self.population, n_sampled=self.n_sampled,
-                              includes_in_sample=self.includes_in_sample,
-                              includes_before=self.includes_before, detailed=self.detailed)
+        test = self.rule.test(
+            population=self.population,
+            n_sampled=self.n_sampled,
+            includes_in_sample=self.includes_in_sample,
+            includes_before=self.includes_before,
+            detailed=self.detailed,
+        )
         self.last_test = test
         if test.met and self.stopped_at is None:
             self.stopped_at = self.n_screened

@@ -74,8 +74,7 @@ class SearchConfig:
     them (0: parse in the storing process)."""
 
     @classmethod
-    def load(cls, strategy: Strategy | None = None,
-             environ: Mapping[str, str] | None = None) -> SearchConfig:
+    def load(cls, strategy: Strategy | None = None, environ: Mapping[str, str] | None = None) -> SearchConfig:
         env = os.environ if environ is None else environ
         settings: Mapping[str, Any] = strategy.settings if strategy is not None else {}
 

@@ -46,8 +46,9 @@ class _Counter:
         self.http: HttpTransport | None = None
         self.entrez: EntrezTransport | None = None
         if db.platform == "pubmed":
-            self.entrez = EntrezTransport(base_url=config.urls["pubmed"], policy=config.policy,
-                                          limiter=limiter, stats=self.stats)
+            self.entrez = EntrezTransport(
+                base_url=config.urls["pubmed"], policy=config.policy, limiter=limiter, stats=self.stats
+            )
         else:
             self.http = HttpTransport(policy=config.policy, limiter=limiter, stats=self.stats)
 
@@ -63,15 +64,18 @@ class _Counter:
             params: dict[str, Any] = {"email": self.config.email, "tool": "scoping"}
             if self.config.ncbi_api_key:
                 params["api_key"] = self.config.ncbi_api_key
-            data = self.entrez.call(what, Entrez.esearch, db="pubmed", term=query.params["term"],
-                                    retmax=0, **params)
+            data = self.entrez.call(
+                what, Entrez.esearch, db="pubmed", term=query.params["term"], retmax=0, **params
+            )
             return self._parse(lambda: responses.parse_esearch(data, what).count)
         assert self.http is not None
         base = self.config.urls[self.db.platform]
         if self.db.platform == "europepmc":
-            data = self.http.get(what, base + "search", {**query.params, "format": "json",
-                                                           "resultType": "idlist", "pageSize": 1,
-                                                           "synonym": "false"})
+            data = self.http.get(
+                what,
+                base + "search",
+                {**query.params, "format": "json", "resultType": "idlist", "pageSize": 1, "synonym": "false"},
+            )
             return self._parse(lambda: responses.parse_europepmc(data, what).hit_count)
         extra: dict[str, Any] = {"per-page": 1, "select": "id"}
         if self.config.openalex_api_key:
@@ -89,19 +93,28 @@ class _Counter:
             raise NetworkError(str(exc)) from None
 
 
-def term_counts(strategy: Strategy, database: str | Database, *, config: SearchConfig | None = None,
-                progress: Callable[[int, int], None] | None = None) -> list[TermCount]:
+def term_counts(
+    strategy: Strategy,
+    database: str | Database,
+    *,
+    config: SearchConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[TermCount]:
     """Count every term and block of ``strategy`` in one API database (live requests)."""
     config = config or SearchConfig.load(strategy)
     db = strategy.database(database) if isinstance(database, str) else database
     if db.platform not in COUNTABLE:
-        raise UsageError(f"{db.name} ({PLATFORMS[db.platform].label}) cannot count terms: counts "
-                         f"need a Boolean search API ({', '.join(COUNTABLE)})")
+        raise UsageError(
+            f"{db.name} ({PLATFORMS[db.platform].label}) cannot count terms: counts "
+            f"need a Boolean search API ({', '.join(COUNTABLE)})"
+        )
     if db.platform == "pubmed" and not config.email:
         from scoping.errors import ConfigError
 
-        raise ConfigError("PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
-                          "or email in the [search] table of searches/strategy.toml")
+        raise ConfigError(
+            "PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
+            "or email in the [search] table of searches/strategy.toml"
+        )
     queries = term_queries(strategy, db)
     total = sum(1 + (q.combined is not None) for q in queries) + 1
     done = 0

@@ -54,14 +54,24 @@ def search_log(store: Store, strategy: Strategy, *, database: str | None = None)
     tables.ensure_tables(store)
     entries: list[LogEntry] = []
     for run in tables.list_runs(store):
-        entries.append(LogEntry(
-            database=run.database, platform=run.platform,
-            interface=PLATFORMS[run.platform].label if run.platform in PLATFORMS else run.platform,
-            method="api", date=run.started_at, finished=run.finished_at, query=run.query,
-            limits=run.limits, hit_count=run.hit_count, retrieved=run.retrieved, status=run.status,
-            reference=run.id, note=run.message,
-            extra={"folder": run.folder, "requests": run.requests, "params": run.params},
-        ))
+        entries.append(
+            LogEntry(
+                database=run.database,
+                platform=run.platform,
+                interface=PLATFORMS[run.platform].label if run.platform in PLATFORMS else run.platform,
+                method="api",
+                date=run.started_at,
+                finished=run.finished_at,
+                query=run.query,
+                limits=run.limits,
+                hit_count=run.hit_count,
+                retrieved=run.retrieved,
+                status=run.status,
+                reference=run.id,
+                note=run.message,
+                extra={"folder": run.folder, "requests": run.requests, "params": run.params},
+            )
+        )
     known = {db.name.casefold(): db for db in strategy.databases}
     planned: dict[str, str] = {}
     for imp in store.list_imports():
@@ -71,25 +81,45 @@ def search_log(store: Store, strategy: Strategy, *, database: str | None = None)
         if db is not None:
             if db.name not in planned:
                 planned[db.name] = translate(strategy, db).text
-            entries.append(LogEntry(
-                database=db.name, platform=db.platform, interface=PLATFORMS[db.platform].label,
-                method="export", date=imp.imported_at, finished=None, query=planned[db.name],
-                limits=strategy.limits.to_dict(), hit_count=None, retrieved=imp.n_records,
-                status="imported", reference=imp.file_name,
-                note=imp.note or "searched by hand; the query is the one 'scoping search plan' gives",
-                extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
-            ))
+            entries.append(
+                LogEntry(
+                    database=db.name,
+                    platform=db.platform,
+                    interface=PLATFORMS[db.platform].label,
+                    method="export",
+                    date=imp.imported_at,
+                    finished=None,
+                    query=planned[db.name],
+                    limits=strategy.limits.to_dict(),
+                    hit_count=None,
+                    retrieved=imp.n_records,
+                    status="imported",
+                    reference=imp.file_name,
+                    note=imp.note or "searched by hand; the query is the one 'scoping search plan' gives",
+                    extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
+                )
+            )
         else:
-            entries.append(LogEntry(
-                database=imp.source, platform="", interface="", method="export",
-                date=imp.imported_at, finished=None, query="", limits={}, hit_count=None,
-                retrieved=imp.n_records, status="imported", reference=imp.file_name,
-                note=imp.note or "not a database of the strategy (another source)",
-                extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
-            ))
+            entries.append(
+                LogEntry(
+                    database=imp.source,
+                    platform="",
+                    interface="",
+                    method="export",
+                    date=imp.imported_at,
+                    finished=None,
+                    query="",
+                    limits={},
+                    hit_count=None,
+                    retrieved=imp.n_records,
+                    status="imported",
+                    reference=imp.file_name,
+                    note=imp.note or "not a database of the strategy (another source)",
+                    extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
+                )
+            )
     order = {db.name.casefold(): i for i, db in enumerate(strategy.databases)}
-    entries.sort(key=lambda e: (order.get(e.database.casefold(), len(order)), e.database.casefold(),
-                                e.date))
+    entries.sort(key=lambda e: (order.get(e.database.casefold(), len(order)), e.database.casefold(), e.date))
     if database is not None:
         wanted = strategy.find_database(database)
         name = (wanted.name if wanted else database).casefold()

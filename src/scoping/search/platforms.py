@@ -52,8 +52,13 @@ PLATFORMS: dict[str, Platform] = {
 API_PLATFORMS: tuple[str, ...] = tuple(k for k, p in PLATFORMS.items() if p.api)
 
 _ALIASES = {
-    "ncbi": "pubmed", "entrez": "pubmed", "europe pmc": "europepmc", "epmc": "europepmc",
-    "web of science": "wos", "webofscience": "wos", "ebscohost": "ebsco",
+    "ncbi": "pubmed",
+    "entrez": "pubmed",
+    "europe pmc": "europepmc",
+    "epmc": "europepmc",
+    "web of science": "wos",
+    "webofscience": "wos",
+    "ebscohost": "ebsco",
 }
 
 
@@ -109,48 +114,92 @@ LANGUAGES: dict[str, Language] = {
 DOCUMENT_TYPES: dict[str, dict[str, str | None]] = {
     # type: platform -> how the platform writes it (None: the platform cannot limit to it)
     "article": {
-        "pubmed": "journal article[pt]", "europepmc": 'PUB_TYPE:"journal article"',
-        "openalex": "article", "crossref": "journal-article", "wos": "Article", "scopus": "ar",
-        "ovid": "journal article", "ebsco": "Journal Article",
+        "pubmed": "journal article[pt]",
+        "europepmc": 'PUB_TYPE:"journal article"',
+        "openalex": "article",
+        "crossref": "journal-article",
+        "wos": "Article",
+        "scopus": "ar",
+        "ovid": "journal article",
+        "ebsco": "Journal Article",
     },
     "review": {
-        "pubmed": "review[pt]", "europepmc": 'PUB_TYPE:"review"', "openalex": "review",
-        "crossref": None, "wos": "Review", "scopus": "re", "ovid": "review",
+        "pubmed": "review[pt]",
+        "europepmc": 'PUB_TYPE:"review"',
+        "openalex": "review",
+        "crossref": None,
+        "wos": "Review",
+        "scopus": "re",
+        "ovid": "review",
         "ebsco": "Review",
     },
     "book": {
-        "pubmed": None, "europepmc": None, "openalex": "book", "crossref": "book",
-        "wos": "Book", "scopus": "bk", "ovid": "book", "ebsco": "Book",
+        "pubmed": None,
+        "europepmc": None,
+        "openalex": "book",
+        "crossref": "book",
+        "wos": "Book",
+        "scopus": "bk",
+        "ovid": "book",
+        "ebsco": "Book",
     },
     "chapter": {
-        "pubmed": None, "europepmc": None, "openalex": "book-chapter",
-        "crossref": "book-chapter", "wos": "Book Chapter", "scopus": "ch", "ovid": "chapter",
+        "pubmed": None,
+        "europepmc": None,
+        "openalex": "book-chapter",
+        "crossref": "book-chapter",
+        "wos": "Book Chapter",
+        "scopus": "ch",
+        "ovid": "chapter",
         "ebsco": "Book Chapter",
     },
     "conference-paper": {
-        "pubmed": "congress[pt]", "europepmc": None, "openalex": None,
-        "crossref": "proceedings-article", "wos": "Proceedings Paper", "scopus": "cp",
-        "ovid": "conference", "ebsco": "Conference",
+        "pubmed": "congress[pt]",
+        "europepmc": None,
+        "openalex": None,
+        "crossref": "proceedings-article",
+        "wos": "Proceedings Paper",
+        "scopus": "cp",
+        "ovid": "conference",
+        "ebsco": "Conference",
     },
     "preprint": {
-        "pubmed": "preprint[pt]", "europepmc": "SRC:PPR", "openalex": "preprint",
-        "crossref": "posted-content", "wos": None, "scopus": None, "ovid": None, "ebsco": None,
+        "pubmed": "preprint[pt]",
+        "europepmc": "SRC:PPR",
+        "openalex": "preprint",
+        "crossref": "posted-content",
+        "wos": None,
+        "scopus": None,
+        "ovid": None,
+        "ebsco": None,
     },
     "editorial": {
-        "pubmed": "editorial[pt]", "europepmc": 'PUB_TYPE:"editorial"', "openalex": "editorial",
-        "crossref": None, "wos": "Editorial Material", "scopus": "ed", "ovid": "editorial",
+        "pubmed": "editorial[pt]",
+        "europepmc": 'PUB_TYPE:"editorial"',
+        "openalex": "editorial",
+        "crossref": None,
+        "wos": "Editorial Material",
+        "scopus": "ed",
+        "ovid": "editorial",
         "ebsco": "Editorial",
     },
     "letter": {
-        "pubmed": "letter[pt]", "europepmc": 'PUB_TYPE:"letter"', "openalex": "letter",
-        "crossref": None, "wos": "Letter", "scopus": "le", "ovid": "letter", "ebsco": "Letter",
+        "pubmed": "letter[pt]",
+        "europepmc": 'PUB_TYPE:"letter"',
+        "openalex": "letter",
+        "crossref": None,
+        "wos": "Letter",
+        "scopus": "le",
+        "ovid": "letter",
+        "ebsco": "Letter",
     },
 }
 """Document types a strategy can limit to, and each platform's name for them."""
 
 
-def unsupported_limits(platform: str, languages: tuple[str, ...],
-                       document_types: tuple[str, ...]) -> list[tuple[str, str]]:
+def unsupported_limits(
+    platform: str, languages: tuple[str, ...], document_types: tuple[str, ...]
+) -> list[tuple[str, str]]:
     """The limits ``platform`` cannot apply, as ``(limit name, reason)`` pairs."""
     problems: list[tuple[str, str]] = []
     if languages and platform == "crossref":
@@ -158,6 +207,5 @@ def unsupported_limits(platform: str, languages: tuple[str, ...],
     missing = [t for t in document_types if DOCUMENT_TYPES[t].get(platform) is None]
     if missing:
         label = PLATFORMS[platform].label
-        problems.append(("document_types",
-                         f"{label} cannot limit to {', '.join(missing)}"))
+        problems.append(("document_types", f"{label} cannot limit to {', '.join(missing)}"))
     return problems

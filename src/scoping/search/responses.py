@@ -71,8 +71,10 @@ def _xml(data: bytes, label: str) -> ET.Element:
         return ET.fromstring(data)
     except ET.ParseError as exc:
         line, column = exc.position
-        raise MalformedResponse(f"{label}: malformed XML at line {line}, column {column}: "
-                                f"{exc.msg if hasattr(exc, 'msg') else exc}") from exc
+        raise MalformedResponse(
+            f"{label}: malformed XML at line {line}, column {column}: "
+            f"{exc.msg if hasattr(exc, 'msg') else exc}"
+        ) from exc
 
 
 def parse_esearch(data: bytes, label: str) -> ESearch:
@@ -92,8 +94,13 @@ def parse_esearch(data: bytes, label: str) -> ESearch:
     ids = tuple((e.text or "").strip() for e in root.iterfind("IdList/Id"))
     errors = tuple(f"{e.tag}: {e.text}" for e in root.iterfind("ErrorList/*")) + tuple(fatal)
     warnings = tuple(f"{e.tag}: {e.text}" for e in root.iterfind("WarningList/*"))
-    return ESearch(count=count, ids=ids, query_translation=root.findtext("QueryTranslation"),
-                   errors=errors, warnings=warnings)
+    return ESearch(
+        count=count,
+        ids=ids,
+        query_translation=root.findtext("QueryTranslation"),
+        errors=errors,
+        warnings=warnings,
+    )
 
 
 def parse_pubmed(data: bytes, label: str) -> list[Record]:
@@ -107,8 +114,9 @@ def parse_pubmed(data: bytes, label: str) -> list[Record]:
     except FormatError as exc:
         if "no records" in exc.problem:
             return []
-        raise MalformedResponse(f"{label}, {exc.where}: {exc.problem}" if exc.where
-                                else f"{label}: {exc.problem}") from exc
+        raise MalformedResponse(
+            f"{label}, {exc.where}: {exc.problem}" if exc.where else f"{label}: {exc.problem}"
+        ) from exc
 
 
 def _json(data: bytes, label: str) -> Any:
@@ -117,8 +125,9 @@ def _json(data: bytes, label: str) -> Any:
     except UnicodeDecodeError as exc:
         raise MalformedResponse(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        raise MalformedResponse(f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: "
-                                f"{exc.msg}") from exc
+        raise MalformedResponse(
+            f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
 
 
 def _raw(item: Mapping[str, Any]) -> str:
@@ -144,8 +153,11 @@ def parse_europepmc(data: bytes, label: str) -> Page:
     results = (doc.get("resultList") or {}).get("result", [])
     if not isinstance(results, list):
         raise MalformedResponse(f"{label}: resultList.result is not a list")
-    return Page(hit_count=int(doc["hitCount"]), next_cursor=doc.get("nextCursorMark"),
-                records=_records(results, europepmc_record, label))
+    return Page(
+        hit_count=int(doc["hitCount"]),
+        next_cursor=doc.get("nextCursorMark"),
+        records=_records(results, europepmc_record, label),
+    )
 
 
 def _epmc_authors(item: Mapping[str, Any]) -> list[str] | str:
@@ -170,8 +182,10 @@ def europepmc_record(item: Mapping[str, Any]) -> Record:
     info = item.get("journalInfo") or {}
     journal = info.get("journal") or {}
     keywords = (item.get("keywordList") or {}).get("keyword") or []
-    mesh = [(m.get("descriptorName") if isinstance(m, dict) else None)
-            for m in (item.get("meshHeadingList") or {}).get("meshHeading") or []]
+    mesh = [
+        (m.get("descriptorName") if isinstance(m, dict) else None)
+        for m in (item.get("meshHeadingList") or {}).get("meshHeading") or []
+    ]
     types = (item.get("pubTypeList") or {}).get("pubType") or item.get("pubType")
     source = item.get("source")
     ident = item.get("id")
@@ -186,8 +200,10 @@ def europepmc_record(item: Mapping[str, Any]) -> Record:
         "pages": item.get("pageInfo"),
         "doi": item.get("doi"),
         "pmid": item.get("pmid"),
-        "issn": journal.get("issn") or journal.get("essn")
-        or str(item.get("journalIssn") or "").split(";")[0] or None,
+        "issn": journal.get("issn")
+        or journal.get("essn")
+        or str(item.get("journalIssn") or "").split(";")[0]
+        or None,
         "keywords": [*keywords, *(m for m in mesh if m)],
         "language": item.get("language"),
         "doc_type": types[0] if isinstance(types, list) and types else types,
@@ -206,15 +222,19 @@ def parse_openalex(data: bytes, label: str) -> Page:
     doc = _json(data, label)
     if not isinstance(doc, dict) or not isinstance(doc.get("meta"), dict):
         if isinstance(doc, dict) and doc.get("error"):
-            raise MalformedResponse(f"{label}: OpenAlex reported an error: {doc.get('error')} "
-                                    f"{doc.get('message', '')}".strip())
+            raise MalformedResponse(
+                f"{label}: OpenAlex reported an error: {doc.get('error')} {doc.get('message', '')}".strip()
+            )
         raise MalformedResponse(f"{label}: not an OpenAlex list of works (no meta)")
     results = doc.get("results", [])
     if not isinstance(results, list):
         raise MalformedResponse(f"{label}: results is not a list")
     meta = doc["meta"]
-    return Page(hit_count=int(meta.get("count") or 0), next_cursor=meta.get("next_cursor"),
-                records=_records(results, openalex_record, label))
+    return Page(
+        hit_count=int(meta.get("count") or 0),
+        next_cursor=meta.get("next_cursor"),
+        records=_records(results, openalex_record, label),
+    )
 
 
 def _abstract(inverted: object) -> str | None:
@@ -232,7 +252,7 @@ def _short_id(value: object, prefix: str) -> str | None:
     if not value:
         return None
     text = str(value)
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def openalex_record(work: Mapping[str, Any]) -> Record:
@@ -262,8 +282,11 @@ def openalex_record(work: Mapping[str, Any]) -> Record:
         "pmid": _short_id(ids.get("pmid"), "https://pubmed.ncbi.nlm.nih.gov/"),
         "issn": source.get("issn_l"),
         "publisher": source.get("host_organization_name"),
-        "keywords": [k.get("display_name") for k in work.get("keywords") or []
-                     if isinstance(k, dict) and k.get("display_name")],
+        "keywords": [
+            k.get("display_name")
+            for k in work.get("keywords") or []
+            if isinstance(k, dict) and k.get("display_name")
+        ],
         "language": work.get("language"),
         "doc_type": work.get("type"),
         "url": work.get("id"),
@@ -280,15 +303,18 @@ def parse_crossref(data: bytes, label: str) -> Page:
     if not isinstance(doc, dict) or not isinstance(doc.get("message"), dict):
         raise MalformedResponse(f"{label}: not a Crossref response (no message)")
     if doc.get("status") not in (None, "ok"):
-        raise MalformedResponse(f"{label}: Crossref reported {doc.get('status')}: "
-                                f"{json.dumps(doc['message'])[:300]}")
+        raise MalformedResponse(
+            f"{label}: Crossref reported {doc.get('status')}: {json.dumps(doc['message'])[:300]}"
+        )
     message = doc["message"]
     items = message.get("items")
     if not isinstance(items, list):
         raise MalformedResponse(f"{label}: not a list of works (no message.items)")
-    return Page(hit_count=int(message.get("total-results") or 0),
-                next_cursor=message.get("next-cursor"),
-                records=_records(items, crossref_record, label))
+    return Page(
+        hit_count=int(message.get("total-results") or 0),
+        next_cursor=message.get("next-cursor"),
+        records=_records(items, crossref_record, label),
+    )
 
 
 def _first(value: object) -> object:

@@ -106,8 +106,15 @@ Ahead = tuple[bytes, Callable[[], Any], Staged | None]
 class _Context:
     """A run in progress: its folder, its pages, the store, and progress reporting."""
 
-    def __init__(self, store: Store, run: tables.RunRow, folder: Path, database: Database,
-                 stats: Stats, progress: Callable[[ProgressEvent], None] | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run: tables.RunRow,
+        folder: Path,
+        database: Database,
+        stats: Stats,
+        progress: Callable[[ProgressEvent], None] | None,
+    ) -> None:
         self.store = store
         self.run = run
         self.folder = folder
@@ -120,8 +127,9 @@ class _Context:
         self.seq = max((p.seq for p in self.pages.values()), default=0)
         self._seen: set[str] | None = None
         self.stored = 0
-        self.retrieved = sum(p.n_records for p in self.pages.values()
-                             if p.kind == "records" and p.import_id is not None)
+        self.retrieved = sum(
+            p.n_records for p in self.pages.values() if p.kind == "records" and p.import_id is not None
+        )
         self.total: int | None = run.hit_count
         self.stored_page: Callable[[], None] = lambda: None
         """Called after each page's records are stored (lets the store tidy up meanwhile)."""
@@ -130,8 +138,15 @@ class _Context:
 
     def report(self, stage: str, done: int | None = None) -> None:
         if self._progress is not None:
-            self._progress(ProgressEvent(self.run.id, self.database.name, stage,
-                                         self.retrieved if done is None else done, self.total))
+            self._progress(
+                ProgressEvent(
+                    self.run.id,
+                    self.database.name,
+                    stage,
+                    self.retrieved if done is None else done,
+                    self.total,
+                )
+            )
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -150,10 +165,18 @@ class _Context:
         that the thread that stores records does not wait for the disk)."""
         return Staged(self._write_part(self.path(key, ext), data), hashlib.sha256(data).hexdigest())
 
-    def page(self, key: str, ext: str, kind: str, fetch: Callable[[], bytes],
-             parse: Callable[[bytes, str], T], *, first: Ahead | None = None,
-             next_token: Callable[[T], str | None] = lambda _parsed: None,
-             n_records: Callable[[T], int] = lambda _parsed: 0) -> T:
+    def page(
+        self,
+        key: str,
+        ext: str,
+        kind: str,
+        fetch: Callable[[], bytes],
+        parse: Callable[[bytes, str], T],
+        *,
+        first: Ahead | None = None,
+        next_token: Callable[[T], str | None] = lambda _parsed: None,
+        n_records: Callable[[T], int] = lambda _parsed: 0,
+    ) -> T:
         """The parsed page ``key``: read back if saved earlier, else fetched, checked and saved.
 
         ``first`` is a response fetched (and being parsed) ahead: its bytes, a function that
@@ -167,8 +190,10 @@ class _Context:
             try:
                 parsed = parse(data, label)
             except responses.MalformedResponse as exc:  # pragma: no cover - pages are checked first
-                raise NetworkError(f"{exc}; the saved page {path} is damaged: delete it and run "
-                                   f"'scoping search run --resume {self.run.id}'") from None
+                raise NetworkError(
+                    f"{exc}; the saved page {path} is damaged: delete it and run "
+                    f"'scoping search run --resume {self.run.id}'"
+                ) from None
             if key not in self.pages:
                 self._record_page(key, kind, path, data, parsed, next_token, n_records)
             return parsed
@@ -190,7 +215,8 @@ class _Context:
                 if attempt == MALFORMED_TRIES:
                     raise NetworkError(
                         f"{exc} (the same page was malformed {MALFORMED_TRIES} times; the last "
-                        f"response is kept in {kept})") from None
+                        f"response is kept in {kept})"
+                    ) from None
                 data = fetch()
                 get = functools.partial(parse, data, label)
         if staged is None:
@@ -200,15 +226,31 @@ class _Context:
         self._record_page(key, kind, path, data, parsed, next_token, n_records, staged.sha256)
         return parsed
 
-    def _record_page(self, key: str, kind: str, path: Path, data: bytes, parsed: Any,
-                     next_token: Callable[[Any], str | None], n_records: Callable[[Any], int],
-                     digest: str | None = None) -> None:
+    def _record_page(
+        self,
+        key: str,
+        kind: str,
+        path: Path,
+        data: bytes,
+        parsed: Any,
+        next_token: Callable[[Any], str | None],
+        n_records: Callable[[Any], int],
+        digest: str | None = None,
+    ) -> None:
         self.seq += 1
-        tables.save_page(self.store, run_id=self.run.id, key=key, seq=self.seq, kind=kind,
-                         file=str(path.relative_to(self.folder)),
-                         sha256=digest or hashlib.sha256(data).hexdigest(), size=len(data),
-                         n_records=n_records(parsed), next_token=next_token(parsed),
-                         fetched_at=utc_now())
+        tables.save_page(
+            self.store,
+            run_id=self.run.id,
+            key=key,
+            seq=self.seq,
+            kind=kind,
+            file=str(path.relative_to(self.folder)),
+            sha256=digest or hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            n_records=n_records(parsed),
+            next_token=next_token(parsed),
+            fetched_at=utc_now(),
+        )
         self._reload(key)
 
     def _reload(self, key: str) -> None:
@@ -266,16 +308,27 @@ class _Context:
                 seen.add(record.source_id)
             fresh.append(record)
         imported = self.store.add_import(
-            source=self.database.name, file_path=file_path, sha256=row.sha256, size=row.size,
-            format=fmt, encoding="utf-8", records=fresh, search_run=self.run.id,
+            source=self.database.name,
+            file_path=file_path,
+            sha256=row.sha256,
+            size=row.size,
+            format=fmt,
+            encoding="utf-8",
+            records=fresh,
+            search_run=self.run.id,
             note=f"{PLATFORMS[self.run.platform].label} {key}",
         )
         tables.link_page_import(self.store, self.run.id, key, imported.id, len(records))
         self._reload(key)
         self.stored += imported.n_records
         self.retrieved += len(records)
-        tables.update_run(self.store, self.run.id, retrieved=self.retrieved,
-                          requests=self.run.requests + self.stats.requests, updated_at=utc_now())
+        tables.update_run(
+            self.store,
+            self.run.id,
+            retrieved=self.retrieved,
+            requests=self.run.requests + self.stats.requests,
+            updated_at=utc_now(),
+        )
         self.stored_page()
         return len(records)
 
@@ -294,8 +347,9 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
     cap = int(settings["cap"])
     batch = int(settings["batch"])
     limiter = RateLimiter(config.rates["pubmed"])
-    transport = EntrezTransport(base_url=config.urls["pubmed"], policy=config.policy,
-                                limiter=limiter, stats=ctx.stats)
+    transport = EntrezTransport(
+        base_url=config.urls["pubmed"], policy=config.policy, limiter=limiter, stats=ctx.stats
+    )
     term = ctx.run.params["term"]
     common: dict[str, Any] = {"email": config.email, "tool": "scoping"}
     if config.ncbi_api_key:
@@ -303,15 +357,24 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
 
     def esearch(key: str, extra: dict[str, Any]) -> responses.ESearch:
         def fetch() -> bytes:
-            return transport.call(f"PubMed esearch ({ctx.label(key)})", Entrez.esearch, db="pubmed",
-                                  term=term, retmax=cap, **extra, **common)
+            return transport.call(
+                f"PubMed esearch ({ctx.label(key)})",
+                Entrez.esearch,
+                db="pubmed",
+                term=term,
+                retmax=cap,
+                **extra,
+                **common,
+            )
 
         result = ctx.page(key, "xml", "search", fetch, responses.parse_esearch)
         if any(e.startswith("ERROR") for e in result.errors):
             raise NetworkError(f"{ctx.label(key)}: PubMed rejected the query: {result.errors[0]}")
         if result.count <= cap and len(result.ids) < result.count:
-            raise NetworkError(f"{ctx.label(key)}: PubMed reported {result.count} records but listed "
-                               f"{len(result.ids)}; run 'scoping search run --new' to search again")
+            raise NetworkError(
+                f"{ctx.label(key)}: PubMed reported {result.count} records but listed "
+                f"{len(result.ids)}; run 'scoping search run --new' to search again"
+            )
         return result
 
     ctx.report("searching", 0)
@@ -351,7 +414,8 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
         if lo >= hi:
             raise NetworkError(
                 f"PubMed finds {known:,} records published on {lo:%Y-%m-%d}, more than the "
-                f"{cap:,} one query can return; narrow the strategy")
+                f"{cap:,} one query can return; narrow the strategy"
+            )
         for start, end in parts(lo, hi, known):
             yield from collect(start, end)
 
@@ -368,42 +432,57 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
                 raise NetworkError(
                     f"PubMed reports {first.count:,} records for the query but its publication-date "
                     f"ranges hold {len(ids):,}: records would be missed; run 'scoping search run "
-                    "--new' to search again")
+                    "--new' to search again"
+                )
         ctx.report("fetching")
 
-        batches = [ids[i:i + batch] for i in range(0, len(ids), batch)]
+        batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
         keys = [f"efetch-{n:05d}" for n in range(1, len(batches) + 1)]
         pending = [(k, b) for k, b in zip(keys, batches, strict=True) if not ctx.done(k)]
 
         def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
             def fetch() -> bytes:
-                return transport.call(f"PubMed efetch ({ctx.label(key)})", Entrez.efetch, db="pubmed",
-                                      id=",".join(chunk), retmode="xml", **common)
+                return transport.call(
+                    f"PubMed efetch ({ctx.label(key)})",
+                    Entrez.efetch,
+                    db="pubmed",
+                    id=",".join(chunk),
+                    retmode="xml",
+                    **common,
+                )
+
             return fetch
 
         ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
+
         def stage(key: str, data: bytes) -> Staged:
             return ctx.stage(key, "xml", data)
 
-        with _prefetch(ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2,
-                       stage=stage) as ahead:
+        with _prefetch(
+            ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2, stage=stage
+        ) as ahead:
             for key, chunk in pending:
                 fetch = fetch_batch(key, chunk)
-                records = ctx.page(key, "xml", "records", fetch, responses.parse_pubmed,
-                                   first=ahead(key), n_records=len)
+                records = ctx.page(
+                    key, "xml", "records", fetch, responses.parse_pubmed, first=ahead(key), n_records=len
+                )
                 wanted = set(chunk)
                 stray = [r.pmid for r in records if r.pmid not in wanted]
                 if stray:
-                    raise NetworkError(f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
-                                       "asked for; run 'scoping search run --new' to search again")
+                    raise NetworkError(
+                        f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
+                        "asked for; run 'scoping search run --new' to search again"
+                    )
                 ctx.store_records(key, "xml", "pubmed-xml", records)
                 ctx.report("fetching")
     missing = len(ids) - ctx.retrieved
     if missing > 0:
-        tables.update_run(ctx.store, ctx.run.id,
-                          message=f"{missing} of {len(ids)} PMIDs returned no record from efetch "
-                                  "(deleted or withdrawn records)")
-
+        tables.update_run(
+            ctx.store,
+            ctx.run.id,
+            message=f"{missing} of {len(ids)} PMIDs returned no record from efetch "
+            "(deleted or withdrawn records)",
+        )
 
 
 class _Parsers:
@@ -424,8 +503,9 @@ class _Parsers:
         self.workers = 0
         if workers > 0 and can_spawn():
             self.workers = workers
-            self._pool = ProcessPoolExecutor(max_workers=workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            )
             for _ in range(workers):  # start the workers (and their imports) now
                 self._pool.submit(responses.ready)
 
@@ -435,8 +515,7 @@ class _Parsers:
         parts = _split_pubmed(data, self.workers) if len(data) >= self.SPLIT_BYTES else []
         if len(parts) < 2:
             return self._pool.submit(responses.parse_pubmed, data, label).result
-        futures = [(shift, self._pool.submit(responses.parse_pubmed, part, label))
-                   for part, shift in parts]
+        futures = [(shift, self._pool.submit(responses.parse_pubmed, part, label)) for part, shift in parts]
 
         def gather() -> list[Record]:
             records: list[Record] = []
@@ -500,9 +579,14 @@ class _Prefetcher:
     """Fetches the next pages in a thread (and starts parsing each, and stages it on disk)
     while the caller stores."""
 
-    def __init__(self, jobs: list[tuple[str, Callable[[], bytes]]],
-                 parse: Callable[[bytes, str], Callable[[], Any]], label: Callable[[str], str],
-                 depth: int = 2, stage: Callable[[str, bytes], Staged] | None = None) -> None:
+    def __init__(
+        self,
+        jobs: list[tuple[str, Callable[[], bytes]]],
+        parse: Callable[[bytes, str], Callable[[], Any]],
+        label: Callable[[str], str],
+        depth: int = 2,
+        stage: Callable[[str, bytes], Staged] | None = None,
+    ) -> None:
         self._jobs = deque(jobs)
         self._parse = parse
         self._label = label
@@ -545,11 +629,13 @@ class _Prefetcher:
 
 
 @contextlib.contextmanager
-def _prefetch(jobs: list[tuple[str, Callable[[], bytes]]],
-              parse: Callable[[bytes, str], Callable[[], Any]],
-              label: Callable[[str], str], depth: int = 2,
-              stage: Callable[[str, bytes], Staged] | None = None
-              ) -> Iterator[Callable[[str], Ahead | None]]:
+def _prefetch(
+    jobs: list[tuple[str, Callable[[], bytes]]],
+    parse: Callable[[bytes, str], Callable[[], Any]],
+    label: Callable[[str], str],
+    depth: int = 2,
+    stage: Callable[[str, bytes], Staged] | None = None,
+) -> Iterator[Callable[[str], Ahead | None]]:
     prefetcher = _Prefetcher(jobs, parse, label, depth, stage)
     try:
         yield prefetcher
@@ -569,12 +655,19 @@ _PARSERS: dict[str, Callable[[bytes, str], responses.Page]] = {
 }
 
 
-def _cursor_request(platform: str, config: SearchConfig, params: dict[str, str], cursor: str,
-                    size: int) -> tuple[str, dict[str, Any]]:
+def _cursor_request(
+    platform: str, config: SearchConfig, params: dict[str, str], cursor: str, size: int
+) -> tuple[str, dict[str, Any]]:
     base = config.urls[platform]
     if platform == "europepmc":
-        return base + "search", {**params, "format": "json", "resultType": "core",
-                                 "synonym": "false", "pageSize": size, "cursorMark": cursor}
+        return base + "search", {
+            **params,
+            "format": "json",
+            "resultType": "core",
+            "synonym": "false",
+            "pageSize": size,
+            "cursorMark": cursor,
+        }
     if platform == "openalex":
         extra: dict[str, Any] = {"per-page": size, "cursor": cursor}
         if config.openalex_api_key:
@@ -594,8 +687,10 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
     size = int(settings["page_size"])
     max_records = settings.get("max_records")
     parse = _PARSERS[platform]
-    headers = {"User-Agent": "scoping (literature scoping reviews)"
-               + (f"; mailto:{config.email}" if config.email else "")}
+    headers = {
+        "User-Agent": "scoping (literature scoping reviews)"
+        + (f"; mailto:{config.email}" if config.email else "")
+    }
     limiter = RateLimiter(config.rates[platform])
     if max_records is not None and ctx.total is not None:
         ctx.total = min(ctx.total, int(max_records))
@@ -609,8 +704,7 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
         cursor = row.next_token
     ctx.report("fetching")
     resuming = cursor not in (None, _CURSOR_START[platform])
-    with HttpTransport(policy=config.policy, limiter=limiter, stats=ctx.stats,
-                       headers=headers) as transport:
+    with HttpTransport(policy=config.policy, limiter=limiter, stats=ctx.stats, headers=headers) as transport:
         while True:
             if max_records is not None and ctx.retrieved >= int(max_records):
                 break
@@ -624,8 +718,9 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
             url, params = _cursor_request(platform, config, dict(ctx.run.params), cursor, want)
             here = cursor
 
-            def fetch(url: str = url, params: dict[str, Any] = params, key: str = key,
-                      resumed: bool = resuming) -> bytes:
+            def fetch(
+                url: str = url, params: dict[str, Any] = params, key: str = key, resumed: bool = resuming
+            ) -> bytes:
                 try:
                     return transport.get(ctx.label(key), url, params)
                 except HTTPStatusError as exc:
@@ -633,16 +728,22 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
                         raise NetworkError(
                             f"{exc}; the cursor saved with the previous page may have expired "
                             "(Crossref's last five minutes): start the search again with "
-                            "'scoping search run --new'") from None
+                            "'scoping search run --new'"
+                        ) from None
                     raise
 
-            page = ctx.page(key, "json", "records", fetch, parse,
-                            next_token=lambda p: p.next_cursor, n_records=lambda p: len(p.records))
+            page = ctx.page(
+                key,
+                "json",
+                "records",
+                fetch,
+                parse,
+                next_token=lambda p: p.next_cursor,
+                n_records=lambda p: len(p.records),
+            )
             if ctx.total is None or number == 1:
-                ctx.total = page.hit_count if max_records is None else min(page.hit_count,
-                                                                           int(max_records))
-                tables.update_run(ctx.store, ctx.run.id, hit_count=page.hit_count,
-                                  updated_at=utc_now())
+                ctx.total = page.hit_count if max_records is None else min(page.hit_count, int(max_records))
+                tables.update_run(ctx.store, ctx.run.id, hit_count=page.hit_count, updated_at=utc_now())
             ctx.store_records(key, "json", _FORMATS[platform], page.records)
             ctx.report("fetching")
             resuming = False
@@ -666,8 +767,9 @@ def _locked(folder: Path, run_id: str) -> Iterator[None]:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UsageError(f"run {run_id} is being searched by another scoping process; wait "
-                             "for it to finish") from None
+            raise UsageError(
+                f"run {run_id} is being searched by another scoping process; wait for it to finish"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -691,9 +793,12 @@ def _new_run_id(review: Review, platform: str) -> str:
 def _settings(platform: str, strategy: Strategy, db: Database, config: SearchConfig) -> dict[str, Any]:
     if platform == "pubmed":
         limits = strategy.limits
-        return {"batch": config.pubmed_batch, "cap": config.pubmed_cap,
-                "from_year": limits.from_year or 1950,
-                "to_year": limits.to_year or dt.date.today().year}
+        return {
+            "batch": config.pubmed_batch,
+            "cap": config.pubmed_cap,
+            "from_year": limits.from_year or 1950,
+            "to_year": limits.to_year or dt.date.today().year,
+        }
     size = min(config.page_size or PAGE_SIZES[platform], PAGE_SIZES[platform])
     out: dict[str, Any] = {"page_size": size}
     if platform == "crossref":
@@ -701,16 +806,25 @@ def _settings(platform: str, strategy: Strategy, db: Database, config: SearchCon
     return out
 
 
-def _request_template(platform: str, config: SearchConfig, params: dict[str, str],
-                      settings: dict[str, Any]) -> dict[str, Any]:
+def _request_template(
+    platform: str, config: SearchConfig, params: dict[str, str], settings: dict[str, Any]
+) -> dict[str, Any]:
     """What the run sends, for the record (API keys left out)."""
     if platform == "pubmed":
         return {
-            "esearch": {"url": config.urls["pubmed"] + "esearch.fcgi", "db": "pubmed", **params,
-                        "retmax": settings["cap"],
-                        "split": "datetype=pdat, mindate/maxdate when over retmax"},
-            "efetch": {"url": config.urls["pubmed"] + "efetch.fcgi", "db": "pubmed",
-                       "retmode": "xml", "id": f"up to {settings['batch']} PMIDs"},
+            "esearch": {
+                "url": config.urls["pubmed"] + "esearch.fcgi",
+                "db": "pubmed",
+                **params,
+                "retmax": settings["cap"],
+                "split": "datetype=pdat, mindate/maxdate when over retmax",
+            },
+            "efetch": {
+                "url": config.urls["pubmed"] + "efetch.fcgi",
+                "db": "pubmed",
+                "retmode": "xml",
+                "id": f"up to {settings['batch']} PMIDs",
+            },
         }
     url, values = _cursor_request(platform, config, params, "*", int(settings["page_size"]))
     values.pop("api_key", None)
@@ -727,8 +841,9 @@ def _write_json_once(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
-def _pick_run(store: Store, db: Database, query: Query, *, new: bool,
-              resume: str | None) -> tables.RunRow | None:
+def _pick_run(
+    store: Store, db: Database, query: Query, *, new: bool, resume: str | None
+) -> tables.RunRow | None:
     if resume is not None:
         run = tables.get_run(store, resume)
         if run is None:
@@ -744,9 +859,17 @@ def _pick_run(store: Store, db: Database, query: Query, *, new: bool,
     return None
 
 
-def run_search(review: Review, strategy: Strategy, database: str | Database, *, store: Store,
-               config: SearchConfig | None = None, new: bool = False, resume: str | None = None,
-               progress: Callable[[ProgressEvent], None] | None = None) -> RunResult:
+def run_search(
+    review: Review,
+    strategy: Strategy,
+    database: str | Database,
+    *,
+    store: Store,
+    config: SearchConfig | None = None,
+    new: bool = False,
+    resume: str | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> RunResult:
     """Search one API database, store its records and log the run; resumable.
 
     Without ``new``, an unfinished run of the same database with the same query is continued
@@ -758,17 +881,21 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
     if resume is not None:
         earlier = tables.get_run(store, resume)
         if earlier is not None:
-            database = strategy.find_database(earlier.database) or Database(earlier.database,
-                                                                            earlier.platform)
+            database = strategy.find_database(earlier.database) or Database(
+                earlier.database, earlier.platform
+            )
     db = strategy.database(database) if isinstance(database, str) else database
     if not PLATFORMS[db.platform].api:
         raise UsageError(
             f"{db.name} is searched on {PLATFORMS[db.platform].label}, which has no open API: run "
             f"the query of 'scoping search plan --database \"{db.name}\"' there, export the "
-            f"records and import them with 'scoping import FILE --source \"{db.name}\"'")
+            f"records and import them with 'scoping import FILE --source \"{db.name}\"'"
+        )
     if db.platform == "pubmed" and not config.email:
-        raise ConfigError("PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
-                          "or email in the [search] table of searches/strategy.toml")
+        raise ConfigError(
+            "PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
+            "or email in the [search] table of searches/strategy.toml"
+        )
     query = translate(strategy, db)
     run = _pick_run(store, db, query, new=new, resume=resume)
     resumed = run is not None
@@ -780,17 +907,35 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
         now = utc_now()
         settings = _settings(db.platform, strategy, db, config)
         run = tables.create_run(
-            store, id=run_id, database=db.name, platform=db.platform, query=query.text,
-            params=query.params, limits=strategy.limits.to_dict(), settings=settings,
-            folder=str(folder.relative_to(review.root)), started_at=now)
-        _write_json_once(folder / "run.json", {
-            "run": run_id, "database": db.name, "platform": db.platform,
-            "interface": PLATFORMS[db.platform].label, "url": config.urls[db.platform],
-            "query": query.text, "params": query.params, "notes": list(query.notes),
-            "requests": _request_template(db.platform, config, query.params, settings),
-            "limits": strategy.limits.to_dict(), "settings": settings, "started": now,
-            "strategy": strategy.path,
-        })
+            store,
+            id=run_id,
+            database=db.name,
+            platform=db.platform,
+            query=query.text,
+            params=query.params,
+            limits=strategy.limits.to_dict(),
+            settings=settings,
+            folder=str(folder.relative_to(review.root)),
+            started_at=now,
+        )
+        _write_json_once(
+            folder / "run.json",
+            {
+                "run": run_id,
+                "database": db.name,
+                "platform": db.platform,
+                "interface": PLATFORMS[db.platform].label,
+                "url": config.urls[db.platform],
+                "query": query.text,
+                "params": query.params,
+                "notes": list(query.notes),
+                "requests": _request_template(db.platform, config, query.params, settings),
+                "limits": strategy.limits.to_dict(),
+                "settings": settings,
+                "started": now,
+                "strategy": strategy.path,
+            },
+        )
     else:
         folder = review.root / run.folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -806,26 +951,60 @@ def run_search(review: Review, strategy: Strategy, database: str | Database, *, 
                 else:
                     _cursor_api(ctx, config)
         except NetworkError as exc:
-            tables.update_run(store, run.id, status="interrupted", message=str(exc),
-                              requests=run.requests + stats.requests, updated_at=utc_now())
-            raise NetworkError(f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
-                               f"run --resume {run.id}' to continue from there") from None
+            tables.update_run(
+                store,
+                run.id,
+                status="interrupted",
+                message=str(exc),
+                requests=run.requests + stats.requests,
+                updated_at=utc_now(),
+            )
+            raise NetworkError(
+                f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
+                f"run --resume {run.id}' to continue from there"
+            ) from None
         except BaseException:
-            tables.update_run(store, run.id, status="interrupted", message="interrupted",
-                              requests=run.requests + stats.requests, updated_at=utc_now())
+            tables.update_run(
+                store,
+                run.id,
+                status="interrupted",
+                message="interrupted",
+                requests=run.requests + stats.requests,
+                updated_at=utc_now(),
+            )
             raise
     finished = utc_now()
-    tables.update_run(store, run.id, status="complete", finished_at=finished,
-                      retrieved=ctx.retrieved, requests=run.requests + stats.requests,
-                      updated_at=finished)
+    tables.update_run(
+        store,
+        run.id,
+        status="complete",
+        finished_at=finished,
+        retrieved=ctx.retrieved,
+        requests=run.requests + stats.requests,
+        updated_at=finished,
+    )
     final = tables.get_run(store, run.id)
     assert final is not None
     (folder / "run.lock").unlink(missing_ok=True)
-    _write_json_once(folder / "summary.json", {
-        "run": run.id, "database": db.name, "platform": db.platform, "query": final.query,
-        "started": final.started_at, "finished": finished, "hit_count": final.hit_count,
-        "retrieved": final.retrieved, "requests": final.requests, "message": final.message,
-    })
-    return RunResult(run=final, resumed=resumed, stored=ctx.stored, requests=stats.requests,
-                     seconds=time.monotonic() - started)
-
+    _write_json_once(
+        folder / "summary.json",
+        {
+            "run": run.id,
+            "database": db.name,
+            "platform": db.platform,
+            "query": final.query,
+            "started": final.started_at,
+            "finished": finished,
+            "hit_count": final.hit_count,
+            "retrieved": final.retrieved,
+            "requests": final.requests,
+            "message": final.message,
+        },
+    )
+    return RunResult(
+        run=final,
+        resumed=resumed,
+        stored=ctx.stored,
+        requests=stats.requests,
+        seconds=time.monotonic() - started,
+    )

@@ -121,8 +121,12 @@ class Limits:
         return bool(self.from_year or self.to_year or self.languages or self.document_types)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"from_year": self.from_year, "to_year": self.to_year,
-                "languages": list(self.languages), "document_types": list(self.document_types)}
+        return {
+            "from_year": self.from_year,
+            "to_year": self.to_year,
+            "languages": list(self.languages),
+            "document_types": list(self.document_types),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +198,10 @@ def load_strategy(path: str | os.PathLike[str]) -> Strategy:
     try:
         text = where.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{where} does not exist; run 'scoping init' or write the strategy "
-                          "file (see 'scoping search plan --help')") from None
+        raise ConfigError(
+            f"{where} does not exist; run 'scoping init' or write the strategy "
+            "file (see 'scoping search plan --help')"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {where}: {exc}") from exc
     return parse_strategy(text, str(where))
@@ -210,9 +216,10 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
     known = {"review", "block", "limits", "databases", "search"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"{path}: unknown section [{unknown[0]}]; the sections are "
-                          + ", ".join(f"[{k}]" for k in ("review", "block", "limits", "databases",
-                                                          "search")))
+        raise ConfigError(
+            f"{path}: unknown section [{unknown[0]}]; the sections are "
+            + ", ".join(f"[{k}]" for k in ("review", "block", "limits", "databases", "search"))
+        )
     review = _table(data, "review", path)
     raw_blocks = data.get("block", [])
     if not isinstance(raw_blocks, list) or not raw_blocks:
@@ -223,22 +230,27 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         if names.count(name) > 1:
             raise ConfigError(f"{path}: two blocks are called {name!r}; give each block its own name")
     if not any(not b.exclude for b in blocks):
-        raise ConfigError(f"{path}: every block has exclude = true; at least one block must "
-                          "say what to find")
+        raise ConfigError(f"{path}: every block has exclude = true; at least one block must say what to find")
     limits = _limits(_table(data, "limits", path), path)
     databases = _databases(_table(data, "databases", path), limits, path)
     settings = _table(data, "search", path)
     extra = sorted(set(settings) - _SEARCH_KEYS)
     if extra:
-        raise ConfigError(f"{path}: [search] has an unknown key {extra[0]!r}; keys are "
-                          + ", ".join(sorted(_SEARCH_KEYS)))
+        raise ConfigError(
+            f"{path}: [search] has an unknown key {extra[0]!r}; keys are " + ", ".join(sorted(_SEARCH_KEYS))
+        )
     email = settings.get("email")
     if email is not None and (not isinstance(email, str) or "@" not in email):
         raise ConfigError(f"{path}: [search] email must be an e-mail address, not {email!r}")
     return Strategy(
-        blocks=blocks, limits=limits, databases=databases,
-        title=str(review.get("title", "")), question=str(review.get("question", "")),
-        email=email or None, settings=settings, path=path,
+        blocks=blocks,
+        limits=limits,
+        databases=databases,
+        title=str(review.get("title", "")),
+        question=str(review.get("question", "")),
+        email=email or None,
+        settings=settings,
+        path=path,
     )
 
 
@@ -254,16 +266,15 @@ def _block(raw: object, index: int, path: str) -> Block:
         raise ConfigError(f"{path}: block {index} must be a table with name and terms")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{path}: block {index} has no name; add name = \"...\"")
+        raise ConfigError(f'{path}: block {index} has no name; add name = "..."')
     name = name.strip()
     where = f"{path}: block {name!r}"
     extra = sorted(set(raw) - {"name", "terms", "fields", "exclude"})
     if extra:
-        raise ConfigError(f"{where}: unknown key {extra[0]!r} (a block has name, terms, fields, "
-                          "exclude)")
+        raise ConfigError(f"{where}: unknown key {extra[0]!r} (a block has name, terms, fields, exclude)")
     terms = raw.get("terms")
     if terms is None:
-        raise ConfigError(f"{where} has no terms; add terms = [\"...\"]")
+        raise ConfigError(f'{where} has no terms; add terms = ["..."]')
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
         raise ConfigError(f"{where}: terms must be a list of strings")
     if not terms:
@@ -279,8 +290,7 @@ def _block(raw: object, index: int, path: str) -> Block:
     if isinstance(fields, str):
         fields = [fields]
     if not isinstance(fields, list) or not fields:
-        raise ConfigError(f"{where}: fields must be a non-empty list of "
-                          + ", ".join(FIELDS))
+        raise ConfigError(f"{where}: fields must be a non-empty list of " + ", ".join(FIELDS))
     for f in fields:
         if f not in FIELDS:
             raise ConfigError(f"{where}: unknown field {f!r}; fields are {', '.join(FIELDS)}")
@@ -298,31 +308,41 @@ def _term(value: str, index: int, where: str) -> Term:
         raise ConfigError(f"{label} is empty; delete it or write the term")
     quotes = text.count('"')
     if quotes % 2:
-        raise ConfigError(f"{label}: unbalanced quote; write phrases without quotes (a term "
-                          "with spaces is searched as a phrase)")
+        raise ConfigError(
+            f"{label}: unbalanced quote; write phrases without quotes (a term "
+            "with spaces is searched as a phrase)"
+        )
     if quotes == 2 and text.startswith('"') and text.endswith('"'):
         text = " ".join(text[1:-1].split())
         if not text:
             raise ConfigError(f"{label} is empty; delete it or write the term")
     elif quotes:
-        raise ConfigError(f"{label}: quotes inside a term; write one phrase per term (a term "
-                          "with spaces is searched as a phrase)")
+        raise ConfigError(
+            f"{label}: quotes inside a term; write one phrase per term (a term "
+            "with spaces is searched as a phrase)"
+        )
     bad = _BAD_CHARS.search(text)
     if bad:
-        raise ConfigError(f"{label}: {bad.group(0)!r} is not allowed in a term; write one word "
-                          "or phrase per term, truncate with * at the end of a word")
+        raise ConfigError(
+            f"{label}: {bad.group(0)!r} is not allowed in a term; write one word "
+            "or phrase per term, truncate with * at the end of a word"
+        )
     for word in text.split():
         if word.upper() in _OPERATORS and word.isupper():
-            raise ConfigError(f"{label}: {word} inside a term; write one term per entry (the "
-                              "terms of a block are combined with OR, blocks with AND)")
+            raise ConfigError(
+                f"{label}: {word} inside a term; write one term per entry (the "
+                "terms of a block are combined with OR, blocks with AND)"
+            )
         stem = word.rstrip("*")
         if "*" in stem:
             raise ConfigError(f"{label}: * can only end a word (worker*), not stand inside one")
         if word.endswith("**"):
             raise ConfigError(f"{label}: write one * to truncate, not {word}")
         if word.endswith("*") and len(stem) < _MIN_STEM:
-            raise ConfigError(f"{label}: {word} truncates too short a stem; databases need at "
-                              f"least {_MIN_STEM} letters before *")
+            raise ConfigError(
+                f"{label}: {word} truncates too short a stem; databases need at "
+                f"least {_MIN_STEM} letters before *"
+            )
         if not stem:
             raise ConfigError(f"{label}: * alone is not a term")
     return Term(text=text)
@@ -339,8 +359,10 @@ def _year(value: object, name: str, path: str) -> int | None:
 def _limits(raw: Mapping[str, Any], path: str) -> Limits:
     extra = sorted(set(raw) - {"from_year", "to_year", "languages", "document_types"})
     if extra:
-        raise ConfigError(f"{path}: [limits] has an unknown key {extra[0]!r}; limits are "
-                          "from_year, to_year, languages, document_types")
+        raise ConfigError(
+            f"{path}: [limits] has an unknown key {extra[0]!r}; limits are "
+            "from_year, to_year, languages, document_types"
+        )
     from_year = _year(raw.get("from_year"), "from_year", path)
     to_year = _year(raw.get("to_year"), "to_year", path)
     if from_year and to_year and from_year > to_year:
@@ -349,30 +371,32 @@ def _limits(raw: Mapping[str, Any], path: str) -> Limits:
     if isinstance(languages, str):
         languages = [languages]
     if not isinstance(languages, list):
-        raise ConfigError(f"{path}: [limits] languages must be a list such as [\"English\"]")
+        raise ConfigError(f'{path}: [limits] languages must be a list such as ["English"]')
     names: list[str] = []
     for lang in languages:
         found = LANGUAGES.get(str(lang).strip().lower())
         if found is None:
-            raise ConfigError(f"{path}: [limits] unknown language {lang!r}; known languages: "
-                              + ", ".join(v.name for v in LANGUAGES.values()))
+            raise ConfigError(
+                f"{path}: [limits] unknown language {lang!r}; known languages: "
+                + ", ".join(v.name for v in LANGUAGES.values())
+            )
         names.append(found.name)
     types = raw.get("document_types", [])
     if isinstance(types, str):
         types = [types]
     if not isinstance(types, list):
-        raise ConfigError(f"{path}: [limits] document_types must be a list such as [\"article\"]")
+        raise ConfigError(f'{path}: [limits] document_types must be a list such as ["article"]')
     for kind in types:
         if kind not in DOCUMENT_TYPES:
-            raise ConfigError(f"{path}: [limits] unknown document type {kind!r}; document types: "
-                              + ", ".join(DOCUMENT_TYPES))
-    return Limits(from_year=from_year, to_year=to_year, languages=tuple(names),
-                  document_types=tuple(types))
+            raise ConfigError(
+                f"{path}: [limits] unknown document type {kind!r}; document types: "
+                + ", ".join(DOCUMENT_TYPES)
+            )
+    return Limits(from_year=from_year, to_year=to_year, languages=tuple(names), document_types=tuple(types))
 
 
 _DB_KEYS = {"platform", "keywords_field", "max_records", "ignore_limits"}
-_SEARCH_KEYS = {"email", "ncbi_api_key", "openalex_api_key", "pubmed_batch", "pubmed_cap",
-                "page_size"}
+_SEARCH_KEYS = {"email", "ncbi_api_key", "openalex_api_key", "pubmed_batch", "pubmed_cap", "page_size"}
 _LIMIT_NAMES = ("languages", "document_types")
 
 
@@ -382,33 +406,40 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
         where = f"{path}: [databases] {name!r}"
         spec = {"platform": value} if isinstance(value, str) else value
         if not isinstance(spec, dict):
-            raise ConfigError(f"{where} must name a platform (\"pubmed\") or be a table with "
-                              "platform = ...")
+            raise ConfigError(f'{where} must name a platform ("pubmed") or be a table with platform = ...')
         extra = sorted(set(spec) - _DB_KEYS)
         if extra:
             raise ConfigError(f"{where}: unknown key {extra[0]!r} (keys: {', '.join(sorted(_DB_KEYS))})")
         platform = platform_for(str(spec.get("platform", "")))
         if platform is None:
-            raise ConfigError(f"{where}: unknown platform {spec.get('platform')!r}; platforms are "
-                              + ", ".join(PLATFORMS))
+            raise ConfigError(
+                f"{where}: unknown platform {spec.get('platform')!r}; platforms are " + ", ".join(PLATFORMS)
+            )
         ignore = spec.get("ignore_limits", [])
         if not isinstance(ignore, list) or any(i not in _LIMIT_NAMES for i in ignore):
-            raise ConfigError(f"{where}: ignore_limits lists limits to screen by hand: "
-                              + " and/or ".join(_LIMIT_NAMES))
+            raise ConfigError(
+                f"{where}: ignore_limits lists limits to screen by hand: " + " and/or ".join(_LIMIT_NAMES)
+            )
         max_records = spec.get("max_records")
         if max_records is not None and (not isinstance(max_records, int) or max_records < 1):
             raise ConfigError(f"{where}: max_records must be a positive whole number")
         keywords_field = spec.get("keywords_field")
-        if keywords_field is not None and (not isinstance(keywords_field, str)
-                                           or not re.fullmatch(r"[a-z]{2,3}", keywords_field)):
-            raise ConfigError(f"{where}: keywords_field is an Ovid field code such as \"kf\"")
-        db = Database(name=str(name).strip(), platform=platform, keywords_field=keywords_field,
-                      max_records=max_records, ignore_limits=tuple(ignore))
+        if keywords_field is not None and (
+            not isinstance(keywords_field, str) or not re.fullmatch(r"[a-z]{2,3}", keywords_field)
+        ):
+            raise ConfigError(f'{where}: keywords_field is an Ovid field code such as "kf"')
+        db = Database(
+            name=str(name).strip(),
+            platform=platform,
+            keywords_field=keywords_field,
+            max_records=max_records,
+            ignore_limits=tuple(ignore),
+        )
         for limit, reason in unsupported_limits(platform, limits.languages, limits.document_types):
             if limit not in db.ignore_limits:
                 raise ConfigError(
                     f"{where}: the limit {limit} cannot be applied: {reason}; remove the limit or "
-                    f"the database, or add ignore_limits = [\"{limit}\"] to screen it by hand"
+                    f'the database, or add ignore_limits = ["{limit}"] to screen it by hand'
                 )
         databases.append(db)
     return tuple(databases)

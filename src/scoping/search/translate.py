@@ -77,8 +77,10 @@ class _Translator:
         if not limits.languages:
             return []
         if any(p == "languages" for p, _ in unsupported_limits(self.platform, limits.languages, ())):
-            self.note(f"{PLATFORMS[self.platform].label} cannot limit by language: records in every "
-                      "language are retrieved; screen out other languages by hand")
+            self.note(
+                f"{PLATFORMS[self.platform].label} cannot limit by language: records in every "
+                "language are retrieved; screen out other languages by hand"
+            )
             return []
         return list(limits.languages)
 
@@ -87,8 +89,10 @@ class _Translator:
         for kind in limits.document_types:
             value = DOCUMENT_TYPES[kind].get(self.platform)
             if value is None:
-                self.note(f"{PLATFORMS[self.platform].label} cannot limit to {kind}: that limit is "
-                          "left out; screen by hand")
+                self.note(
+                    f"{PLATFORMS[self.platform].label} cannot limit to {kind}: that limit is "
+                    "left out; screen by hand"
+                )
             else:
                 values.append(value)
         return values
@@ -103,12 +107,18 @@ class _Translator:
         raise NotImplementedError
 
     def query(self, text: str, params: dict[str, str] | None = None) -> Query:
-        return Query(database=self.db.name, platform=self.platform, text=text,
-                     params=params or {}, notes=tuple(self.notes))
+        return Query(
+            database=self.db.name,
+            platform=self.platform,
+            text=text,
+            params=params or {},
+            notes=tuple(self.notes),
+        )
 
 
-def _join_and_not(includes: list[str], limits: list[str], excludes: list[str], *, and_: str = "AND",
-                  not_: str = "NOT") -> str:
+def _join_and_not(
+    includes: list[str], limits: list[str], excludes: list[str], *, and_: str = "AND", not_: str = "NOT"
+) -> str:
     parts = [f"({p})" for p in includes] + [f"({p})" if " OR " in p else p for p in limits]
     text = f" {and_} ".join(parts)
     for x in excludes:
@@ -126,26 +136,33 @@ class _PubMed(_Translator):
         f = set(fields)
         if {"title", "abstract"} <= f:
             if "keywords" not in f:
-                self.note("PubMed's [tiab] also searches author keywords, so title/abstract blocks "
-                          "find a little more than in databases with a separate keyword field")
+                self.note(
+                    "PubMed's [tiab] also searches author keywords, so title/abstract blocks "
+                    "find a little more than in databases with a separate keyword field"
+                )
             return ["tiab"]
         if f == {"title"}:
             return ["ti"]
         if f == {"keywords"}:
-            self.note("keywords are searched as PubMed's Other Term [ot] (author keywords); MeSH "
-                      "headings are not searched")
+            self.note(
+                "keywords are searched as PubMed's Other Term [ot] (author keywords); MeSH "
+                "headings are not searched"
+            )
             return ["ot"]
         if f == {"title", "keywords"}:
             return ["ti", "ot"]
-        self.note("PubMed has no abstract-only field: abstracts are searched with [tiab], which "
-                  "also searches titles and author keywords")
+        self.note(
+            "PubMed has no abstract-only field: abstracts are searched with [tiab], which "
+            "also searches titles and author keywords"
+        )
         return ["tiab"]
 
     def term(self, term: Term, tags: list[str]) -> str:
         for word in term.words:
             if word.endswith("*") and len(word) - 1 < 4:
-                self.note(f"PubMed truncates only stems of four letters or more: {term.text} may "
-                          "not be truncated")
+                self.note(
+                    f"PubMed truncates only stems of four letters or more: {term.text} may not be truncated"
+                )
         body = f'"{term.text}"' if term.phrase else term.text
         parts = [f"{body}[{tag}]" for tag in tags]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
@@ -167,13 +184,35 @@ class _PubMed(_Translator):
         return clauses
 
     def build(self, strategy: Strategy) -> Query:
-        text = _join_and_not([self.block(b) for b in strategy.include], self.limits(strategy.limits),
-                             [self.block(b) for b in strategy.exclude])
+        text = _join_and_not(
+            [self.block(b) for b in strategy.include],
+            self.limits(strategy.limits),
+            [self.block(b) for b in strategy.exclude],
+        )
         return self.query(text, {"term": text})
 
 
-_STOPWORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "is", "of", "on",
-                        "or", "not", "the", "to", "with"})
+_STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "is",
+        "of",
+        "on",
+        "or",
+        "not",
+        "the",
+        "to",
+        "with",
+    }
+)
 
 
 # -- Europe PMC ------------------------------------------------------------------------------
@@ -186,9 +225,11 @@ class _EuropePMC(_Translator):
     def term(self, term: Term) -> str:
         if term.phrase and term.truncated:
             words = [w for w in term.words if w.lower() not in _STOPWORDS] or list(term.words)
-            self.note(f"Europe PMC cannot truncate inside a phrase: {term.text!r} is searched as "
-                      f"{' AND '.join(words)} within the same field (broader: the words need "
-                      "not be next to each other)")
+            self.note(
+                f"Europe PMC cannot truncate inside a phrase: {term.text!r} is searched as "
+                f"{' AND '.join(words)} within the same field (broader: the words need "
+                "not be next to each other)"
+            )
             return "(" + " AND ".join(words) + ")"
         return f'"{term.text}"' if term.phrase else term.text
 
@@ -209,8 +250,11 @@ class _EuropePMC(_Translator):
         return clauses
 
     def build(self, strategy: Strategy) -> Query:
-        text = _join_and_not([self.block(b) for b in strategy.include], self.limits(strategy.limits),
-                             [self.block(b) for b in strategy.exclude])
+        text = _join_and_not(
+            [self.block(b) for b in strategy.include],
+            self.limits(strategy.limits),
+            [self.block(b) for b in strategy.exclude],
+        )
         return self.query(text, {"query": text})
 
 
@@ -223,8 +267,10 @@ class _OpenAlex(_Translator):
     def scope(self, fields: tuple[str, ...]) -> str:
         f = set(fields)
         if "keywords" in f:
-            self.note("OpenAlex has no author keywords: keyword fields are left out and the "
-                      "terms are searched in titles and abstracts")
+            self.note(
+                "OpenAlex has no author keywords: keyword fields are left out and the "
+                "terms are searched in titles and abstracts"
+            )
             f.discard("keywords")
             if not f:
                 f = {"title", "abstract"}
@@ -237,10 +283,12 @@ class _OpenAlex(_Translator):
     def term(self, term: Term) -> str:
         text = term.plain
         if term.truncated:
-            self.note("OpenAlex has no truncation (*): truncated terms are searched without it "
-                      "and OpenAlex's stemming finds plural and some other endings (worker* finds "
-                      "workers) but not other words from the stem (psych* finds neither "
-                      "psychiatric nor psychology)")
+            self.note(
+                "OpenAlex has no truncation (*): truncated terms are searched without it "
+                "and OpenAlex's stemming finds plural and some other endings (worker* finds "
+                "workers) but not other words from the stem (psych* finds neither "
+                "psychiatric nor psychology)"
+            )
         return f'"{text}"' if term.phrase else text
 
     def block(self, block: Block) -> str:
@@ -254,9 +302,11 @@ class _OpenAlex(_Translator):
             scope = self.scope(b.fields)
             if scope not in groups:
                 first = next(iter(groups))
-                self.note(f"the NOT block {b.name!r} is searched in the fields of "
-                          f"{first.removesuffix('.search')} (OpenAlex cannot negate a search on "
-                          "its own)")
+                self.note(
+                    f"the NOT block {b.name!r} is searched in the fields of "
+                    f"{first.removesuffix('.search')} (OpenAlex cannot negate a search on "
+                    "its own)"
+                )
                 scope = first
             groups[scope][1].append(self.block(b))
         filters = [f"{scope}:{_join_and_not(inc, [], exc)}" for scope, (inc, exc) in groups.items()]
@@ -274,8 +324,10 @@ class _OpenAlex(_Translator):
         value = ",".join(filters)
         text = f"{DEFAULT_URLS['openalex']}works?filter={value}"
         if len(text) > 4000:
-            self.note("the request is longer than the about 4,000 characters OpenAlex accepts in "
-                      "a URL; split the strategy")
+            self.note(
+                "the request is longer than the about 4,000 characters OpenAlex accepts in "
+                "a URL; split the strategy"
+            )
         return self.query(text, {"filter": value})
 
 
@@ -296,9 +348,11 @@ class _Crossref(_Translator):
                         seen.add(w.casefold())
                         words.append(w)
         cap = self.db.max_records or self.DEFAULT_MAX
-        self.note("Crossref has no Boolean, phrase, field or truncation search: it ranks works "
-                  "by how well their metadata match these words, so its hit count is not a "
-                  f"Boolean count; a run keeps the {cap:,} best-ranked works (max_records)")
+        self.note(
+            "Crossref has no Boolean, phrase, field or truncation search: it ranks works "
+            "by how well their metadata match these words, so its hit count is not a "
+            f"Boolean count; a run keeps the {cap:,} best-ranked works (max_records)"
+        )
         if strategy.exclude:
             self.note("Crossref cannot exclude terms: NOT blocks are left out")
         filters: list[str] = []
@@ -319,10 +373,39 @@ class _Crossref(_Translator):
 
 # -- Ovid ------------------------------------------------------------------------------------
 
-_OVID_KEYWORDS = {"psycinfo": "id", "apa psycinfo": "id", "medline": "kf", "ovid medline": "kf",
-                  "embase": "kf", "emcare": "kf"}
-_OVID_QUOTE = frozenset({"and", "or", "not", "adj", "near", "with", "same", "as", "by", "for",
-                         "from", "in", "is", "of", "on", "the", "to", "an", "a", "be", "at"})
+_OVID_KEYWORDS = {
+    "psycinfo": "id",
+    "apa psycinfo": "id",
+    "medline": "kf",
+    "ovid medline": "kf",
+    "embase": "kf",
+    "emcare": "kf",
+}
+_OVID_QUOTE = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "adj",
+        "near",
+        "with",
+        "same",
+        "as",
+        "by",
+        "for",
+        "from",
+        "in",
+        "is",
+        "of",
+        "on",
+        "the",
+        "to",
+        "an",
+        "a",
+        "be",
+        "at",
+    }
+)
 
 
 class _Ovid(_Translator):
@@ -332,9 +415,11 @@ class _Ovid(_Translator):
         kw = self.db.keywords_field or _OVID_KEYWORDS.get(self.db.name.casefold())
         if kw is None and "keywords" in fields:
             kw = "kf"
-            self.note(f"author keywords are searched with .kf. (as in Ovid MEDLINE and Embase); "
-                      f"check the keyword field code of {self.db.name} in its Ovid field guide "
-                      "and set keywords_field in strategy.toml if it differs")
+            self.note(
+                f"author keywords are searched with .kf. (as in Ovid MEDLINE and Embase); "
+                f"check the keyword field code of {self.db.name} in its Ovid field guide "
+                "and set keywords_field in strategy.toml if it differs"
+            )
         codes = {"title": "ti", "abstract": "ab", "keywords": kw}
         return ",".join(str(codes[f]) for f in fields)
 
@@ -382,8 +467,10 @@ class _Ovid(_Translator):
             lines.append(f"limit {last} to {inner}")
         types = self.document_types(limits)
         if types:
-            self.note("document types differ between Ovid databases: apply the publication type "
-                      f"limit of {self.db.name} by hand ({', '.join(types)})")
+            self.note(
+                "document types differ between Ovid databases: apply the publication type "
+                f"limit of {self.db.name} by hand ({', '.join(types)})"
+            )
         text = "\n".join(f"{i} {line}" for i, line in enumerate(lines, 1))
         return self.query(text)
 
@@ -408,9 +495,12 @@ class _FieldSyntax(_Translator):
         return []
 
     def build(self, strategy: Strategy) -> Query:
-        text = _join_and_not([self.block(b) for b in strategy.include], self.limits(strategy.limits),
-                             [self.block(b) for b in strategy.exclude],
-                             not_=self.NOT)
+        text = _join_and_not(
+            [self.block(b) for b in strategy.include],
+            self.limits(strategy.limits),
+            [self.block(b) for b in strategy.exclude],
+            not_=self.NOT,
+        )
         return self.query(text)
 
     NOT = "NOT"
@@ -421,10 +511,15 @@ class _WoS(_FieldSyntax):
     FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "AK"}
 
     def limits(self, limits: Limits) -> list[str]:
-        where = (" (Core Collection, edition Social Sciences Citation Index)"
-                 if self.db.name.casefold() in ("ssci", "social sciences citation index") else "")
-        self.note(f"in Advanced Search, choose the collection or edition of {self.db.name}{where} "
-                  "before running the query")
+        where = (
+            " (Core Collection, edition Social Sciences Citation Index)"
+            if self.db.name.casefold() in ("ssci", "social sciences citation index")
+            else ""
+        )
+        self.note(
+            f"in Advanced Search, choose the collection or edition of {self.db.name}{where} "
+            "before running the query"
+        )
         clauses: list[str] = []
         if limits.from_year or limits.to_year:
             end = self.end_year(limits)
@@ -457,10 +552,14 @@ class _Ebsco(_FieldSyntax):
         types = self.document_types(limits)
         if types:
             clauses.append("PT (" + " OR ".join(f'"{t}"' for t in types) + ")")
-            self.note("publication type names differ between EBSCOhost databases: check PT "
-                      "values against the database's Publication Type limiter")
-        self.note("KW searches author-supplied keywords; some EBSCOhost databases name it "
-                  "differently, check the field codes of the database you search")
+            self.note(
+                "publication type names differ between EBSCOhost databases: check PT "
+                "values against the database's Publication Type limiter"
+            )
+        self.note(
+            "KW searches author-supplied keywords; some EBSCOhost databases name it "
+            "differently, check the field codes of the database you search"
+        )
         return clauses
 
 
@@ -486,8 +585,14 @@ class _Scopus(_FieldSyntax):
 
 
 _TRANSLATORS: dict[str, type[_Translator]] = {
-    "pubmed": _PubMed, "europepmc": _EuropePMC, "openalex": _OpenAlex, "crossref": _Crossref,
-    "ovid": _Ovid, "wos": _WoS, "ebsco": _Ebsco, "scopus": _Scopus,
+    "pubmed": _PubMed,
+    "europepmc": _EuropePMC,
+    "openalex": _OpenAlex,
+    "crossref": _Crossref,
+    "ovid": _Ovid,
+    "wos": _WoS,
+    "ebsco": _Ebsco,
+    "scopus": _Scopus,
 }
 
 

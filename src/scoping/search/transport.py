@@ -160,8 +160,15 @@ class Stats:
         self.failures[reason] = self.failures.get(reason, 0) + 1
 
 
-def fetch(what: str, send: Callable[[], bytes], *, limiter: RateLimiter, policy: RetryPolicy,
-          stats: Stats | None = None, sleep: Callable[[float], None] = time.sleep) -> bytes:
+def fetch(
+    what: str,
+    send: Callable[[], bytes],
+    *,
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+    stats: Stats | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bytes:
     """Call ``send`` under the rate limit, retrying :class:`Transient` failures.
 
     ``what`` names the request in the error raised when every attempt failed.
@@ -188,8 +195,7 @@ def fetch(what: str, send: Callable[[], bytes], *, limiter: RateLimiter, policy:
             sleep(wait)
     assert last is not None
     elapsed = time.monotonic() - started
-    raise NetworkError(f"{what} failed {policy.attempts} times over {elapsed:.1f} s, last with "
-                       f"{last.reason}")
+    raise NetworkError(f"{what} failed {policy.attempts} times over {elapsed:.1f} s, last with {last.reason}")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -225,9 +231,12 @@ class HTTPStatusError(NetworkError):
 
 def _status_error(what: str, status: int, body: bytes) -> HTTPStatusError:
     detail = " ".join(body[:300].decode("utf-8", "replace").split())
-    return HTTPStatusError(f"{what}: the server answered HTTP {status}"
-                           + (f": {detail}" if detail else "")
-                           + "; check the query with 'scoping search plan'", status)
+    return HTTPStatusError(
+        f"{what}: the server answered HTTP {status}"
+        + (f": {detail}" if detail else "")
+        + "; check the query with 'scoping search plan'",
+        status,
+    )
 
 
 # -- requests ----------------------------------------------------------------------------------
@@ -236,8 +245,14 @@ def _status_error(what: str, status: int, body: bytes) -> HTTPStatusError:
 class HttpTransport:
     """GET requests with ``requests`` for the JSON APIs (Europe PMC, OpenAlex, Crossref)."""
 
-    def __init__(self, *, policy: RetryPolicy, limiter: RateLimiter, stats: Stats | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy,
+        limiter: RateLimiter,
+        stats: Stats | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.policy = policy
         self.limiter = limiter
         self.stats = stats if stats is not None else Stats()
@@ -258,14 +273,16 @@ class HttpTransport:
 
         def send() -> bytes:
             try:
-                with self.session.get(url, params=dict(params),
-                                      timeout=self.policy.timeout) as resp:
+                with self.session.get(url, params=dict(params), timeout=self.policy.timeout) as resp:
                     status = resp.status_code
                     body = resp.content
                     headers = resp.headers
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as exc:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 raise Transient(_describe(exc)) from exc
             if status == 429 or status >= 500:
                 raise Transient(f"HTTP {status}", _retry_after(headers.get("Retry-After")))
@@ -305,7 +322,7 @@ class _EntrezRoute(urllib.request.BaseHandler):
         url = request.full_url
         if url.startswith(ENTREZ_URL):
             if self.base != ENTREZ_URL:
-                request.full_url = self.base + url[len(ENTREZ_URL):]
+                request.full_url = self.base + url[len(ENTREZ_URL) :]
             if self.timeout is not None:
                 request.timeout = self.timeout
         return request
@@ -370,8 +387,9 @@ class EntrezTransport:
     11 % above NCBI's limit, would cost a second for every 27 requests of a long run.
     """
 
-    def __init__(self, *, base_url: str, policy: RetryPolicy, limiter: RateLimiter,
-                 stats: Stats | None = None) -> None:
+    def __init__(
+        self, *, base_url: str, policy: RetryPolicy, limiter: RateLimiter, stats: Stats | None = None
+    ) -> None:
         if not base_url.endswith("/"):
             base_url += "/"
         self.base_url = base_url
@@ -394,8 +412,9 @@ class EntrezTransport:
                     with contextlib.suppress(OSError, http.client.HTTPException):
                         body = exc.read()
                     if exc.code == 429 or exc.code >= 500:
-                        raise Transient(f"HTTP {exc.code}",
-                                        _retry_after(exc.headers.get("Retry-After"))) from None
+                        raise Transient(
+                            f"HTTP {exc.code}", _retry_after(exc.headers.get("Retry-After"))
+                        ) from None
                     raise _status_error(what, exc.code, body) from None
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 reason = getattr(exc, "reason", exc)

@@ -25,8 +25,14 @@ from scoping.records import FIELDS, Record
 from scoping.store import schema
 
 __all__ = [
-    "ImportRow", "RecordValues", "Store", "StoredRecord", "database_url", "record_values",
-    "redact_url", "utc_now",
+    "ImportRow",
+    "RecordValues",
+    "Store",
+    "StoredRecord",
+    "database_url",
+    "record_values",
+    "redact_url",
+    "utc_now",
 ]
 
 BATCH = 2000
@@ -223,11 +229,14 @@ class Store:
                     if not create:
                         raise StoreError(f"{where} has no scoping data yet; run 'scoping init' first")
                     schema.metadata.create_all(conn)
-                    conn.execute(schema.meta.insert(), [
-                        {"key": "app", "value": schema.APP_NAME},
-                        {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
-                        {"key": "created_at", "value": utc_now()},
-                    ])
+                    conn.execute(
+                        schema.meta.insert(),
+                        [
+                            {"key": "app", "value": schema.APP_NAME},
+                            {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
+                            {"key": "created_at", "value": utc_now()},
+                        ],
+                    )
                     return
                 values = dict(conn.execute(sa.select(schema.meta.c.key, schema.meta.c.value)).all())
                 if values.get("app") != schema.APP_NAME or "schema_version" not in values:
@@ -244,8 +253,10 @@ class Store:
                 if version < schema.SCHEMA_VERSION:
                     self._migrate(conn, version)
         except sa.exc.DatabaseError as exc:  # cannot connect, or not a database file at all
-            raise StoreError(f"cannot open the database {where}: {exc.orig}; point --db at a "
-                             "scoping database or a new file") from exc
+            raise StoreError(
+                f"cannot open the database {where}: {exc.orig}; point --db at a "
+                "scoping database or a new file"
+            ) from exc
 
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring a database written by an older scoping up to this version.
@@ -258,9 +269,12 @@ class Store:
             schema.meta.update().where(schema.meta.c.key == "schema_version"),
             {"value": str(schema.SCHEMA_VERSION)},
         )
-        conn.execute(schema.meta.insert(), [
-            {"key": f"migrated_{version}_to_{schema.SCHEMA_VERSION}", "value": utc_now()},
-        ])
+        conn.execute(
+            schema.meta.insert(),
+            [
+                {"key": f"migrated_{version}_to_{schema.SCHEMA_VERSION}", "value": utc_now()},
+            ],
+        )
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -274,7 +288,8 @@ class Store:
     def find_imports_by_hash(self, sha256: str) -> list[ImportRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(schema.imports).where(schema.imports.c.sha256 == sha256)
+                sa.select(schema.imports)
+                .where(schema.imports.c.sha256 == sha256)
                 .order_by(schema.imports.c.id)
             ).all()
         return [ImportRow(**row._mapping) for row in rows]
@@ -310,12 +325,21 @@ class Store:
         imported_at = utc_now()
         with self.engine.begin() as conn:
             import_id = conn.execute(
-                schema.imports.insert().values(
-                    source=source, file_name=Path(file_path).name, file_path=file_path,
-                    sha256=sha256 if isinstance(sha256, str) else "", size=size, format=format,
-                    encoding=encoding, n_records=0,
-                    imported_at=imported_at, search_run=search_run, note=note,
-                ).returning(schema.imports.c.id)
+                schema.imports.insert()
+                .values(
+                    source=source,
+                    file_name=Path(file_path).name,
+                    file_path=file_path,
+                    sha256=sha256 if isinstance(sha256, str) else "",
+                    size=size,
+                    format=format,
+                    encoding=encoding,
+                    n_records=0,
+                    imported_at=imported_at,
+                    search_run=search_run,
+                    note=note,
+                )
+                .returning(schema.imports.c.id)
             ).scalar_one()
             count = 0
             insert = self._record_insert_sql()
@@ -336,12 +360,8 @@ class Store:
             finished: dict[str, Any] = {"n_records": count}
             if not isinstance(sha256, str):
                 finished["sha256"] = sha256()
-            conn.execute(
-                schema.imports.update().where(schema.imports.c.id == import_id), finished
-            )
-            row = conn.execute(
-                sa.select(schema.imports).where(schema.imports.c.id == import_id)
-            ).one()
+            conn.execute(schema.imports.update().where(schema.imports.c.id == import_id), finished)
+            row = conn.execute(sa.select(schema.imports).where(schema.imports.c.id == import_id)).one()
         return ImportRow(**row._mapping)
 
     # -- records --------------------------------------------------------------------------
@@ -405,9 +425,7 @@ class Store:
         last = 0
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    base.where(table.c.id > last).order_by(table.c.id).limit(batch)
-                ).all()
+                rows = conn.execute(base.where(table.c.id > last).order_by(table.c.id).limit(batch)).all()
             if not rows:
                 return
             for row in rows:
@@ -416,7 +434,13 @@ class Store:
 
 
 _RECORD_COLUMNS: tuple[str, ...] = (
-    "import_id", "position", "source", "line", *FIELDS, "extra", "raw",
+    "import_id",
+    "position",
+    "source",
+    "line",
+    *FIELDS,
+    "extra",
+    "raw",
 )
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _quote = json.encoder.encode_basestring  # the JSON string, as _dumps writes it (C when available)
@@ -460,5 +484,10 @@ def _stored(row: Any) -> StoredRecord:
     fields["authors"] = json.loads(fields["authors"])
     fields["keywords"] = json.loads(fields["keywords"])
     record = Record(**fields, extra=json.loads(row["extra"]), raw=row["raw"], line=row["line"])
-    return StoredRecord(id=row["id"], import_id=row["import_id"], position=row["position"],
-                        source=row["source"], record=record)
+    return StoredRecord(
+        id=row["id"],
+        import_id=row["import_id"],
+        position=row["position"],
+        source=row["source"],
+        record=record,
+    )

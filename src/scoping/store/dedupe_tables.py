@@ -169,8 +169,23 @@ def _bulk(conn: Connection, sql: str, rows: Iterable[tuple[Any, ...]], batch: in
 # -- reading ---------------------------------------------------------------------------------
 
 
-MATCH_COLUMNS = ("id", "source", "source_id", "title", "authors", "year", "journal", "volume",
-                 "issue", "pages", "doi", "pmid", "isbn", "doc_type", "abstract")
+MATCH_COLUMNS = (
+    "id",
+    "source",
+    "source_id",
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "isbn",
+    "doc_type",
+    "abstract",
+)
 """The fields :func:`iter_match_rows` yields, in order (``abstract``: its first 400 characters)."""
 
 
@@ -183,8 +198,21 @@ def iter_match_rows(store: Store, *, batch: int = 20_000) -> Iterator[tuple[Any,
     ensure_tables(store)
     t = records.c
     query = sa.select(
-        t.id, t.source, t.source_id, t.title, t.authors, t.year, t.journal, t.volume, t.issue,
-        t.pages, t.doi, t.pmid, t.isbn, t.doc_type, sa.func.substr(t.abstract, 1, 400),
+        t.id,
+        t.source,
+        t.source_id,
+        t.title,
+        t.authors,
+        t.year,
+        t.journal,
+        t.volume,
+        t.issue,
+        t.pages,
+        t.doi,
+        t.pmid,
+        t.isbn,
+        t.doc_type,
+        sa.func.substr(t.abstract, 1, 400),
     ).order_by(t.id)
     loads = json.loads
     with store.engine.connect() as conn:
@@ -212,9 +240,12 @@ def iter_assignment(store: Store) -> Iterator[tuple[int, str, str | None, int | 
     """
     ensure_tables(store)
     query = (
-        sa.select(records.c.id, records.c.source,
-                  sa.func.coalesce(sa.func.nullif(records.c.source_id, ""), records.c.pmid),
-                  record_work.c.work_id)
+        sa.select(
+            records.c.id,
+            records.c.source,
+            sa.func.coalesce(sa.func.nullif(records.c.source_id, ""), records.c.pmid),
+            record_work.c.work_id,
+        )
         .select_from(records.outerjoin(record_work, record_work.c.record_id == records.c.id))
         .order_by(records.c.id)
     )
@@ -239,14 +270,8 @@ def unassigned_count(store: Store) -> int:
 
 def _latest_decisions(conn: Connection) -> dict[tuple[int, int], str]:
     d = dedupe_decisions.c
-    latest = (
-        sa.select(sa.func.max(d.id).label("id"))
-        .group_by(d.record_a, d.record_b)
-        .subquery()
-    )
-    rows = conn.execute(
-        sa.select(d.record_a, d.record_b, d.decision).join(latest, latest.c.id == d.id)
-    )
+    latest = sa.select(sa.func.max(d.id).label("id")).group_by(d.record_a, d.record_b).subquery()
+    rows = conn.execute(sa.select(d.record_a, d.record_b, d.decision).join(latest, latest.c.id == d.id))
     return {(int(a), int(b)): str(decision) for a, b, decision in rows}
 
 
@@ -263,7 +288,8 @@ def work_members(store: Store, work_id: int) -> list[int]:
     ensure_tables(store)
     with store.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(record_work.c.record_id).where(record_work.c.work_id == work_id)
+            sa.select(record_work.c.record_id)
+            .where(record_work.c.work_id == work_id)
             .order_by(record_work.c.record_id)
         )
         return [int(r) for (r,) in rows]
@@ -277,8 +303,9 @@ def works_of(store: Store, record_ids: Sequence[int]) -> dict[int, int]:
     with store.engine.connect() as conn:
         for start in range(0, len(ids), 500):
             rows = conn.execute(
-                sa.select(record_work.c.record_id, record_work.c.work_id)
-                .where(record_work.c.record_id.in_(ids[start : start + 500]))
+                sa.select(record_work.c.record_id, record_work.c.work_id).where(
+                    record_work.c.record_id.in_(ids[start : start + 500])
+                )
             )
             out.update((int(r), int(w)) for r, w in rows)
     return out
@@ -298,9 +325,15 @@ class PairRow:
 
 
 def _pair(row: Any) -> PairRow:
-    return PairRow(record_a=int(row.record_a), record_b=int(row.record_b), label=row.label,
-                   rule=row.rule, score=float(row.score), fields=json.loads(row.fields),
-                   run_id=int(row.run_id))
+    return PairRow(
+        record_a=int(row.record_a),
+        record_b=int(row.record_b),
+        label=row.label,
+        rule=row.rule,
+        score=float(row.score),
+        fields=json.loads(row.fields),
+        run_id=int(row.run_id),
+    )
 
 
 def pairs_among(store: Store, record_ids: Sequence[int]) -> list[PairRow]:
@@ -314,9 +347,7 @@ def pairs_among(store: Store, record_ids: Sequence[int]) -> list[PairRow]:
     with store.engine.connect() as conn:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            rows = conn.execute(
-                sa.select(dedupe_pairs).where(p.record_a.in_(chunk), p.record_b.in_(ids))
-            )
+            rows = conn.execute(sa.select(dedupe_pairs).where(p.record_a.in_(chunk), p.record_b.in_(ids)))
             out.extend(_pair(r) for r in rows)
     return sorted(out, key=lambda r: (r.record_a, r.record_b))
 
@@ -349,8 +380,7 @@ def uncertain_queue(store: Store) -> list[PairRow]:
         decided = _latest_decisions(conn)
         rows = conn.execute(query).all()
     return [
-        _pair(r) for r in rows
-        if decided.get((int(r.record_a), int(r.record_b))) not in ("same", "different")
+        _pair(r) for r in rows if decided.get((int(r.record_a), int(r.record_b))) not in ("same", "different")
     ]
 
 
@@ -392,34 +422,51 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
     now = _now()
     report = result.report
     with store.engine.begin() as conn:
-        run_id = int(conn.execute(
-            dedupe_runs.insert().values(
-                kind="rebuild" if rebuild else "run", started_at=started_at, finished_at=now,
-                n_records=report.n_records, n_new=report.n_new,
-                n_duplicate_pairs=report.n_duplicate_pairs,
-                n_uncertain_pairs=report.n_uncertain_pairs, n_works=report.n_works,
-                report=_dumps(report.as_dict()),
-            ).returning(dedupe_runs.c.id)
-        ).scalar_one())
+        run_id = int(
+            conn.execute(
+                dedupe_runs.insert()
+                .values(
+                    kind="rebuild" if rebuild else "run",
+                    started_at=started_at,
+                    finished_at=now,
+                    n_records=report.n_records,
+                    n_new=report.n_new,
+                    n_duplicate_pairs=report.n_duplicate_pairs,
+                    n_uncertain_pairs=report.n_uncertain_pairs,
+                    n_works=report.n_works,
+                    report=_dumps(report.as_dict()),
+                )
+                .returning(dedupe_runs.c.id)
+            ).scalar_one()
+        )
         if rebuild:
             conn.execute(dedupe_pairs.delete())
-        _bulk(conn,
-              "INSERT INTO record_work (record_id, work_id, run_id, linked_by, updated_at) "
-              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET "
-              "work_id = excluded.work_id, run_id = excluded.run_id, "
-              "linked_by = excluded.linked_by, updated_at = excluded.updated_at",
-              ((rid, work, run_id, "rule", now) for rid, work in result.changed.items()))
-        _bulk(conn,
-              "INSERT INTO dedupe_pairs (record_a, record_b, run_id, label, rule, score, fields) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_a, record_b) DO UPDATE SET "
-              "run_id = excluded.run_id, label = excluded.label, rule = excluded.rule, "
-              "score = excluded.score, fields = excluded.fields",
-              ((p.a, p.b, run_id, p.label, p.rule, float(p.score), _dumps(p.fields))
-               for p in result.pairs))
+        _bulk(
+            conn,
+            "INSERT INTO record_work (record_id, work_id, run_id, linked_by, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (record_id) DO UPDATE SET "
+            "work_id = excluded.work_id, run_id = excluded.run_id, "
+            "linked_by = excluded.linked_by, updated_at = excluded.updated_at",
+            ((rid, work, run_id, "rule", now) for rid, work in result.changed.items()),
+        )
+        _bulk(
+            conn,
+            "INSERT INTO dedupe_pairs (record_a, record_b, run_id, label, rule, score, fields) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_a, record_b) DO UPDATE SET "
+            "run_id = excluded.run_id, label = excluded.label, rule = excluded.rule, "
+            "score = excluded.score, fields = excluded.fields",
+            ((p.a, p.b, run_id, p.label, p.rule, float(p.score), _dumps(p.fields)) for p in result.pairs),
+        )
         for work, olds in result.merges:
-            conn.execute(work_events.insert().values(
-                work_id=work, event="merge", by="decision",
-                detail=_dumps({"works": olds, "run": run_id}), at=now))
+            conn.execute(
+                work_events.insert().values(
+                    work_id=work,
+                    event="merge",
+                    by="decision",
+                    detail=_dumps({"works": olds, "run": run_id}),
+                    at=now,
+                )
+            )
     return run_id
 
 
@@ -444,9 +491,7 @@ def _assign(conn: Connection, changes: dict[int, int], by: str, now: str) -> Non
 
 
 def _members(conn: Connection, work_id: int) -> list[int]:
-    rows = conn.execute(
-        sa.select(record_work.c.record_id).where(record_work.c.work_id == work_id)
-    )
+    rows = conn.execute(sa.select(record_work.c.record_id).where(record_work.c.work_id == work_id))
     return [int(r) for (r,) in rows]
 
 
@@ -456,8 +501,9 @@ def _work_of(conn: Connection, record_id: int) -> int | None:
     ).scalar_one_or_none()
 
 
-def apply_decision(store: Store, record_a: int, record_b: int, decision: str, *, reviewer: str,
-                   note: str | None = None) -> Applied:
+def apply_decision(
+    store: Store, record_a: int, record_b: int, decision: str, *, reviewer: str, note: str | None = None
+) -> Applied:
     """Append a person's decision on a pair and apply it, in one transaction.
 
     "same" joins the two records' works (the joined work keeps the lower work id); "different"
@@ -472,8 +518,11 @@ def apply_decision(store: Store, record_a: int, record_b: int, decision: str, *,
     before: dict[int, int] = {}
     after: dict[int, int] = {}
     with store.engine.begin() as conn:
-        conn.execute(dedupe_decisions.insert().values(
-            record_a=a, record_b=b, decision=decision, reviewer=reviewer, note=note, decided_at=now))
+        conn.execute(
+            dedupe_decisions.insert().values(
+                record_a=a, record_b=b, decision=decision, reviewer=reviewer, note=note, decided_at=now
+            )
+        )
         if decision == "same":
             wa, wb = _work_of(conn, a), _work_of(conn, b)
             if wa is not None and wb is not None and wa != wb:
@@ -482,9 +531,15 @@ def apply_decision(store: Store, record_a: int, record_b: int, decision: str, *,
                 before = dict.fromkeys(moved, gone)
                 after = dict.fromkeys(moved, keep)
                 _assign(conn, after, "person", now)
-                conn.execute(work_events.insert().values(
-                    work_id=keep, event="merge", by=reviewer, at=now,
-                    detail=_dumps({"works": [keep, gone], "records": moved, "pair": [a, b]})))
+                conn.execute(
+                    work_events.insert().values(
+                        work_id=keep,
+                        event="merge",
+                        by=reviewer,
+                        at=now,
+                        detail=_dumps({"works": [keep, gone], "records": moved, "pair": [a, b]}),
+                    )
+                )
     return Applied(a, b, decision, before, after)
 
 
@@ -493,16 +548,30 @@ def revert(store: Store, applied: Applied, *, reviewer: str) -> None:
     ensure_tables(store)
     now = _now()
     with store.engine.begin() as conn:
-        conn.execute(dedupe_decisions.insert().values(
-            record_a=applied.record_a, record_b=applied.record_b, decision="undone",
-            reviewer=reviewer, note=f"undid {applied.decision!r}", decided_at=now))
+        conn.execute(
+            dedupe_decisions.insert().values(
+                record_a=applied.record_a,
+                record_b=applied.record_b,
+                decision="undone",
+                reviewer=reviewer,
+                note=f"undid {applied.decision!r}",
+                decided_at=now,
+            )
+        )
         if applied.before:
             _assign(conn, applied.before, "person", now)
             work = min(applied.after.values())
-            conn.execute(work_events.insert().values(
-                work_id=work, event="revert", by=reviewer, at=now,
-                detail=_dumps({"records": sorted(applied.before),
-                               "works": sorted(set(applied.before.values()))})))
+            conn.execute(
+                work_events.insert().values(
+                    work_id=work,
+                    event="revert",
+                    by=reviewer,
+                    at=now,
+                    detail=_dumps(
+                        {"records": sorted(applied.before), "works": sorted(set(applied.before.values()))}
+                    ),
+                )
+            )
 
 
 MAX_SPLIT_PAIRS = 100_000
@@ -523,12 +592,16 @@ def split_work(store: Store, work_id: int, *, by: str) -> list[int]:
         pairs = [(x, y) for i, x in enumerate(members) for y in members[i + 1 :]]
         if len(pairs) > MAX_SPLIT_PAIRS:
             pairs = [(members[0], y) for y in members[1:]]
-        _bulk(conn,
-              "INSERT INTO dedupe_decisions (record_a, record_b, decision, reviewer, note, decided_at) "
-              "VALUES (?, ?, ?, ?, ?, ?)",
-              ((x, y, "different", by, f"undo of work {work_id}", now) for x, y in pairs))
+        _bulk(
+            conn,
+            "INSERT INTO dedupe_decisions (record_a, record_b, decision, reviewer, note, decided_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((x, y, "different", by, f"undo of work {work_id}", now) for x, y in pairs),
+        )
         _assign(conn, {rid: rid for rid in members}, "person", now)
-        conn.execute(work_events.insert().values(
-            work_id=work_id, event="split", by=by, at=now,
-            detail=_dumps({"records": members})))
+        conn.execute(
+            work_events.insert().values(
+                work_id=work_id, event="split", by=by, at=now, detail=_dumps({"records": members})
+            )
+        )
     return members

@@ -206,8 +206,13 @@ def tally_outcomes(rows: Iterable[OutcomeRow], other_works: frozenset[int] = fro
         counts[(column, stage, outcome)] += 1
         if outcome in ("exclude", "removed"):
             reasons.setdefault((column, stage, outcome), Counter())[(reason or "").strip()] += 1
-    return OutcomeTally(counts=dict(counts), reasons={k: dict(v) for k, v in reasons.items()},
-                        rows=n_rows, repeated=repeated, unexpected=dict(unexpected))
+    return OutcomeTally(
+        counts=dict(counts),
+        reasons={k: dict(v) for k, v in reasons.items()},
+        rows=n_rows,
+        repeated=repeated,
+        unexpected=dict(unexpected),
+    )
 
 
 def _provider(module: str, name: str) -> Callable[..., Any] | None:
@@ -230,8 +235,10 @@ def _table_names(store: Store) -> set[str]:
 def _sources(store: Store, names: set[str]) -> list[SourceFacts]:
     with store.engine.connect() as conn:
         counts: dict[str, int] = {
-            str(source): int(n) for source, n in conn.execute(
-                sa.select(records.c.source, sa.func.count()).group_by(records.c.source))
+            str(source): int(n)
+            for source, n in conn.execute(
+                sa.select(records.c.source, sa.func.count()).group_by(records.c.source)
+            )
         }
         import_rows = conn.execute(
             sa.select(imports.c.source, imports.c.file_name, imports.c.sha256).order_by(imports.c.id)
@@ -242,12 +249,16 @@ def _sources(store: Store, names: set[str]) -> list[SourceFacts]:
 
             s = search_runs.c
             for database, run_id, status, hits, retrieved in conn.execute(
-                sa.select(s.database, s.id, s.status, s.hit_count, s.retrieved)
-                .order_by(s.started_at, s.id)
+                sa.select(s.database, s.id, s.status, s.hit_count, s.retrieved).order_by(s.started_at, s.id)
             ):
                 runs.setdefault(str(database), []).append(
-                    RunFacts(id=str(run_id), status=str(status),
-                             hit_count=None if hits is None else int(hits), retrieved=int(retrieved)))
+                    RunFacts(
+                        id=str(run_id),
+                        status=str(status),
+                        hit_count=None if hits is None else int(hits),
+                        retrieved=int(retrieved),
+                    )
+                )
     n_imports: Counter[str] = Counter()
     seen: set[tuple[str, str]] = set()
     repeated: dict[str, list[str]] = {}
@@ -258,9 +269,15 @@ def _sources(store: Store, names: set[str]) -> list[SourceFacts]:
         seen.add((source, sha))
     out = []
     for name in sorted(set(counts) | set(runs)):
-        out.append(SourceFacts(name=str(name), records=int(counts.get(name, 0)),
-                               imports=n_imports[name], repeated_files=tuple(repeated.get(name, [])),
-                               runs=tuple(runs.get(name, []))))
+        out.append(
+            SourceFacts(
+                name=str(name),
+                records=int(counts.get(name, 0)),
+                imports=n_imports[name],
+                repeated_files=tuple(repeated.get(name, [])),
+                runs=tuple(runs.get(name, [])),
+            )
+        )
     return out
 
 
@@ -285,31 +302,44 @@ def _works(store: Store, names: set[str], other_sources: frozenset[str]) -> Work
         main_unassigned = conn.execute(unassigned.where(sa.not_(is_other))).scalar_one()
         other_unassigned = conn.execute(unassigned.where(is_other)).scalar_one() if others else 0
         main_records = conn.execute(
-            sa.select(sa.func.count()).select_from(joined).where(sa.not_(is_other))).scalar_one()
+            sa.select(sa.func.count()).select_from(joined).where(sa.not_(is_other))
+        ).scalar_one()
         main_works = conn.execute(
-            sa.select(sa.func.count(sa.distinct(w.work_id))).select_from(joined)
-            .where(sa.not_(is_other))).scalar_one()
+            sa.select(sa.func.count(sa.distinct(w.work_id))).select_from(joined).where(sa.not_(is_other))
+        ).scalar_one()
         other_records = 0
         other_works: frozenset[int] = frozenset()
         in_other_only = 0
         if others:
             other_records = conn.execute(
-                sa.select(sa.func.count()).select_from(joined).where(is_other)).scalar_one()
+                sa.select(sa.func.count()).select_from(joined).where(is_other)
+            ).scalar_one()
             main_flag = sa.case((is_other, 0), else_=1)
             other_only = (
-                sa.select(w.work_id).select_from(joined).group_by(w.work_id)
+                sa.select(w.work_id)
+                .select_from(joined)
+                .group_by(w.work_id)
                 .having(sa.func.sum(main_flag) == 0)
             )
             other_works = frozenset(int(x) for (x,) in conn.execute(other_only))
-            in_other_only = conn.execute(
-                sa.select(sa.func.count()).select_from(record_work)
-                .where(w.work_id.in_(other_only.scalar_subquery()))
-            ).scalar_one() if other_works else 0
+            in_other_only = (
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(record_work)
+                    .where(w.work_id.in_(other_only.scalar_subquery()))
+                ).scalar_one()
+                if other_works
+                else 0
+            )
     return WorkFacts(
-        ran=True, main_records=int(main_records), main_works=int(main_works),
-        main_unassigned=int(main_unassigned), other_records=int(other_records),
+        ran=True,
+        main_records=int(main_records),
+        main_works=int(main_works),
+        main_unassigned=int(main_unassigned),
+        other_records=int(other_records),
         other_records_in_main=int(other_records) - int(in_other_only),
-        other_unassigned=int(other_unassigned), other_works=other_works,
+        other_unassigned=int(other_unassigned),
+        other_works=other_works,
     )
 
 
@@ -355,5 +385,11 @@ def prisma_facts(
         found = topics(store)
         if found is not None:
             topic_list = tuple(TopicCount(str(name), int(n)) for name, n in found) or None
-    return PrismaFacts(sources=tuple(sources), works=works, outcomes=tally, stopping_rule=rule,
-                       topics=topic_list, other_sources=others)
+    return PrismaFacts(
+        sources=tuple(sources),
+        works=works,
+        outcomes=tally,
+        stopping_rule=rule,
+        topics=topic_list,
+        other_sources=others,
+    )

@@ -180,8 +180,14 @@ screen_stop_sample = sa.Table(
 
 STOP_EVENTS = ("sample", "stop", "resume")
 
-TABLES = (screen_assign_runs, screen_assignments, screen_decisions, screen_resolutions,
-          screen_stop_events, screen_stop_sample)
+TABLES = (
+    screen_assign_runs,
+    screen_assignments,
+    screen_decisions,
+    screen_resolutions,
+    screen_stop_events,
+    screen_stop_sample,
+)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()
 _ASSIGN_LOCK = 5_170_001  # PostgreSQL advisory lock key serialising 'scoping assign' runs
@@ -273,17 +279,34 @@ class Outcome:
 
 def _decision(row: Any) -> DecisionRow:
     m = row._mapping
-    return DecisionRow(id=int(m["id"]), uid=m["uid"], stage=m["stage"], work_id=int(m["work_id"]),
-                       reviewer=m["reviewer"], decision=m["decision"], reason=m["reason"],
-                       note=m["note"], fulltext=m["fulltext"], via=m["via"],
-                       decided_at=m["decided_at"])
+    return DecisionRow(
+        id=int(m["id"]),
+        uid=m["uid"],
+        stage=m["stage"],
+        work_id=int(m["work_id"]),
+        reviewer=m["reviewer"],
+        decision=m["decision"],
+        reason=m["reason"],
+        note=m["note"],
+        fulltext=m["fulltext"],
+        via=m["via"],
+        decided_at=m["decided_at"],
+    )
 
 
 def _resolution(row: Any) -> ResolutionRow:
     m = row._mapping
-    return ResolutionRow(id=int(m["id"]), uid=m["uid"], stage=m["stage"], work_id=int(m["work_id"]),
-                         lead=m["lead"], decision=m["decision"], reason=m["reason"], note=m["note"],
-                         decided_at=m["decided_at"])
+    return ResolutionRow(
+        id=int(m["id"]),
+        uid=m["uid"],
+        stage=m["stage"],
+        work_id=int(m["work_id"]),
+        lead=m["lead"],
+        decision=m["decision"],
+        reason=m["reason"],
+        note=m["note"],
+        decided_at=m["decided_at"],
+    )
 
 
 # -- works and assignments -------------------------------------------------------------------
@@ -302,8 +325,12 @@ def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
     from scoping.store.core import _stored
 
     ensure_tables(store)
-    query = (sa.select(records).join(record_work, record_work.c.record_id == records.c.id)
-             .where(record_work.c.work_id == work_id).order_by(records.c.id))
+    query = (
+        sa.select(records)
+        .join(record_work, record_work.c.record_id == records.c.id)
+        .where(record_work.c.work_id == work_id)
+        .order_by(records.c.id)
+    )
     with _reader(store).connect() as conn:
         found = [_stored(row._mapping) for row in conn.execute(query)]
     return [(s.id, s.source, s.record) for s in found]
@@ -317,13 +344,15 @@ def works_records(store: Store, work_ids: Sequence[int]) -> dict[int, list[tuple
     out: dict[int, list[tuple[int, str, Record]]] = {}
     with _reader(store).connect() as conn:
         for chunk in _chunks(work_ids):
-            query = (sa.select(records, record_work.c.work_id.label("_work"))
-                     .join(record_work, record_work.c.record_id == records.c.id)
-                     .where(record_work.c.work_id.in_(chunk or [])).order_by(records.c.id))
+            query = (
+                sa.select(records, record_work.c.work_id.label("_work"))
+                .join(record_work, record_work.c.record_id == records.c.id)
+                .where(record_work.c.work_id.in_(chunk or []))
+                .order_by(records.c.id)
+            )
             for row in conn.execute(query):
                 found = _stored(row._mapping)
-                out.setdefault(int(row._mapping["_work"]), []).append(
-                    (found.id, found.source, found.record))
+                out.setdefault(int(row._mapping["_work"]), []).append((found.id, found.source, found.record))
     return out
 
 
@@ -345,13 +374,15 @@ def assigned_works(store: Store, stage: str, reviewer: str) -> list[int]:
     ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(a.work_id).where(a.stage == stage, a.reviewer == reviewer)
-                            .order_by(a.work_id))
+        rows = conn.execute(
+            sa.select(a.work_id).where(a.stage == stage, a.reviewer == reviewer).order_by(a.work_id)
+        )
         return [int(w) for (w,) in rows]
 
 
-def assigned_reviewers(store: Store, stage: str, work_ids: Sequence[int] | None = None
-                       ) -> dict[int, list[str]]:
+def assigned_reviewers(
+    store: Store, stage: str, work_ids: Sequence[int] | None = None
+) -> dict[int, list[str]]:
     """work id -> the reviewers assigned to it at ``stage`` (all works, or those given)."""
     ensure_tables(store)
     a = screen_assignments.c
@@ -370,8 +401,9 @@ def is_assigned(store: Store, stage: str, work_id: int, reviewer: str) -> bool:
     ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
-        found = conn.execute(sa.select(a.id).where(
-            a.stage == stage, a.work_id == work_id, a.reviewer == reviewer).limit(1)).first()
+        found = conn.execute(
+            sa.select(a.id).where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer).limit(1)
+        ).first()
     return found is not None
 
 
@@ -380,8 +412,9 @@ def assignment_counts(store: Store, stage: str) -> dict[str, int]:
     ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(a.reviewer, sa.func.count()).where(a.stage == stage)
-                            .group_by(a.reviewer))
+        rows = conn.execute(
+            sa.select(a.reviewer, sa.func.count()).where(a.stage == stage).group_by(a.reviewer)
+        )
         return {str(r): int(n) for r, n in rows}
 
 
@@ -390,8 +423,16 @@ Planner = Callable[[list[tuple[int, str]]], tuple[list[tuple[int, str]], int]]
 of the newly allocated works are dual-screened."""
 
 
-def assign(store: Store, stage: str, plan: Planner, *, by: str, seed: int, dual_fraction: float,
-           reviewers: Sequence[str]) -> AssignRun | None:
+def assign(
+    store: Store,
+    stage: str,
+    plan: Planner,
+    *,
+    by: str,
+    seed: int,
+    dual_fraction: float,
+    reviewers: Sequence[str],
+) -> AssignRun | None:
     """Add assignments at ``stage`` in one transaction, serialised against other assign runs.
 
     ``plan`` is called inside the transaction with the existing assignments, so two leads
@@ -403,25 +444,41 @@ def assign(store: Store, stage: str, plan: Planner, *, by: str, seed: int, dual_
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_ASSIGN_LOCK)))
         # the first write takes SQLite's write lock before the existing rows are read
-        run_id = int(conn.execute(screen_assign_runs.insert().values(
-            stage=stage, by=by, at=_now(), seed=seed, dual_fraction=dual_fraction,
-            reviewers=_dumps(list(reviewers)), n_works=0, n_dual=0,
-        ).returning(screen_assign_runs.c.id)).scalar_one())
+        run_id = int(
+            conn.execute(
+                screen_assign_runs.insert()
+                .values(
+                    stage=stage,
+                    by=by,
+                    at=_now(),
+                    seed=seed,
+                    dual_fraction=dual_fraction,
+                    reviewers=_dumps(list(reviewers)),
+                    n_works=0,
+                    n_dual=0,
+                )
+                .returning(screen_assign_runs.c.id)
+            ).scalar_one()
+        )
         existing = _assignments(conn, stage)
         rows, n_dual = plan(existing)
         if not rows:
             transaction.rollback()
             return None
-        conn.execute(screen_assignments.insert(), [
-            {"stage": stage, "work_id": work, "reviewer": reviewer, "run_id": run_id}
-            for work, reviewer in rows
-        ])
+        conn.execute(
+            screen_assignments.insert(),
+            [
+                {"stage": stage, "work_id": work, "reviewer": reviewer, "run_id": run_id}
+                for work, reviewer in rows
+            ],
+        )
         n_works = len({work for work, _ in rows})
         # the run's own row, written a moment ago in this transaction: not a shared row
-        conn.execute(screen_assign_runs.update().where(screen_assign_runs.c.id == run_id),
-                     {"n_works": n_works, "n_dual": n_dual})
-    return AssignRun(id=run_id, stage=stage, n_works=n_works, n_dual=n_dual,
-                     assignments=tuple(rows))
+        conn.execute(
+            screen_assign_runs.update().where(screen_assign_runs.c.id == run_id),
+            {"n_works": n_works, "n_dual": n_dual},
+        )
+    return AssignRun(id=run_id, stage=stage, n_works=n_works, n_dual=n_dual, assignments=tuple(rows))
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -452,9 +509,20 @@ class NotAssignedError(LookupError):
     """The work is not assigned to the reviewer at the stage (nothing was stored)."""
 
 
-def add_decision(store: Store, *, uid: str, stage: str, work_id: int, reviewer: str, decision: str,
-                 reason: str | None = None, note: str | None = None, fulltext: str | None = None,
-                 via: str = "api", require_assignment: bool = False) -> DecisionRow:
+def add_decision(
+    store: Store,
+    *,
+    uid: str,
+    stage: str,
+    work_id: int,
+    reviewer: str,
+    decision: str,
+    reason: str | None = None,
+    note: str | None = None,
+    fulltext: str | None = None,
+    via: str = "api",
+    require_assignment: bool = False,
+) -> DecisionRow:
     """Append one decision in its own transaction; it is committed when this returns.
 
     Checks nothing but the value of ``decision``, and with ``require_assignment`` that the work
@@ -465,15 +533,25 @@ def add_decision(store: Store, *, uid: str, stage: str, work_id: int, reviewer: 
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
     ensure_tables(store)
-    values = {"uid": uid, "stage": stage, "work_id": work_id, "reviewer": reviewer,
-              "decision": decision, "reason": reason, "note": note, "fulltext": fulltext,
-              "via": via, "decided_at": _now()}
+    values = {
+        "uid": uid,
+        "stage": stage,
+        "work_id": work_id,
+        "reviewer": reviewer,
+        "decision": decision,
+        "reason": reason,
+        "note": note,
+        "fulltext": fulltext,
+        "via": via,
+        "decided_at": _now(),
+    }
     d = screen_decisions
     with store.engine.begin() as conn:
         if require_assignment:
             a = screen_assignments.c
-            source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())) \
-                .where(sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer))
+            source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())).where(
+                sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer)
+            )
             stmt = _dialect_insert(conn, d).from_select(list(values), source)
         else:
             stmt = _dialect_insert(conn, d).values(**values)
@@ -497,8 +575,7 @@ def add_decisions(store: Store, rows: Iterable[Mapping[str, Any]], *, via: str) 
         for row in rows:
             if row["decision"] not in DECISIONS:
                 raise ValueError(f"unknown decision {row['decision']!r}")
-            values = {"reason": None, "note": None, "fulltext": None, **row, "via": via,
-                      "decided_at": now}
+            values = {"reason": None, "note": None, "fulltext": None, **row, "via": via, "decided_at": now}
             if _insert_ignoring_uid(conn, screen_decisions, values) is not None:
                 added += 1
     return added
@@ -512,8 +589,9 @@ def _latest_ids(stage: str, *, reviewer: str | None = None) -> Any:
     return query.group_by(d.work_id, d.reviewer).subquery()
 
 
-def current_decisions(store: Store, stage: str, *, reviewer: str | None = None,
-                      keep_undone: bool = False) -> dict[tuple[int, str], DecisionRow]:
+def current_decisions(
+    store: Store, stage: str, *, reviewer: str | None = None, keep_undone: bool = False
+) -> dict[tuple[int, str], DecisionRow]:
     """The current decision per ``(work, reviewer)`` at ``stage`` (one reviewer's, or all).
 
     Works whose latest row is "undone" are left out unless ``keep_undone``.
@@ -536,9 +614,10 @@ def current_decision(store: Store, stage: str, work_id: int, reviewer: str) -> D
     d = screen_decisions.c
     with _reader(store).connect() as conn:
         row = conn.execute(
-            sa.select(screen_decisions).where(d.stage == stage, d.reviewer == reviewer,
-                                              d.work_id == work_id)
-            .order_by(d.id.desc()).limit(1)
+            sa.select(screen_decisions)
+            .where(d.stage == stage, d.reviewer == reviewer, d.work_id == work_id)
+            .order_by(d.id.desc())
+            .limit(1)
         ).first()
     if row is None:
         return None
@@ -546,8 +625,9 @@ def current_decision(store: Store, stage: str, work_id: int, reviewer: str) -> D
     return None if decision.decision == "undone" else decision
 
 
-def decision_history(store: Store, stage: str | None = None, *, work_id: int | None = None,
-                     reviewer: str | None = None) -> list[DecisionRow]:
+def decision_history(
+    store: Store, stage: str | None = None, *, work_id: int | None = None, reviewer: str | None = None
+) -> list[DecisionRow]:
     """Every stored decision row (optionally of one stage, work or reviewer), oldest first."""
     ensure_tables(store)
     d = screen_decisions.c
@@ -565,14 +645,31 @@ def decision_history(store: Store, stage: str | None = None, *, work_id: int | N
 # -- resolutions -----------------------------------------------------------------------------
 
 
-def add_resolution(store: Store, *, uid: str, stage: str, work_id: int, lead: str, decision: str,
-                   reason: str | None = None, note: str | None = None) -> ResolutionRow:
+def add_resolution(
+    store: Store,
+    *,
+    uid: str,
+    stage: str,
+    work_id: int,
+    lead: str,
+    decision: str,
+    reason: str | None = None,
+    note: str | None = None,
+) -> ResolutionRow:
     """Append one lead's resolution in its own transaction (idempotent by ``uid``)."""
     if decision not in RESOLUTIONS:
         raise ValueError(f"unknown resolution {decision!r}")
     ensure_tables(store)
-    values = {"uid": uid, "stage": stage, "work_id": work_id, "lead": lead, "decision": decision,
-              "reason": reason, "note": note, "decided_at": _now()}
+    values = {
+        "uid": uid,
+        "stage": stage,
+        "work_id": work_id,
+        "lead": lead,
+        "decision": decision,
+        "reason": reason,
+        "note": note,
+        "decided_at": _now(),
+    }
     with store.engine.begin() as conn:
         _insert_ignoring_uid(conn, screen_resolutions, values)
         row = conn.execute(sa.select(screen_resolutions).where(screen_resolutions.c.uid == uid)).one()
@@ -583,8 +680,7 @@ def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
     """The standing resolution per work at ``stage`` (withdrawn ones left out)."""
     ensure_tables(store)
     r = screen_resolutions.c
-    latest = sa.select(sa.func.max(r.id).label("id")).where(r.stage == stage) \
-        .group_by(r.work_id).subquery()
+    latest = sa.select(sa.func.max(r.id).label("id")).where(r.stage == stage).group_by(r.work_id).subquery()
     out: dict[int, ResolutionRow] = {}
     with store.engine.connect() as conn:
         for row in conn.execute(sa.select(screen_resolutions).join(latest, latest.c.id == r.id)):
@@ -594,8 +690,9 @@ def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
     return out
 
 
-def resolution_history(store: Store, stage: str | None = None, *, work_id: int | None = None
-                       ) -> list[ResolutionRow]:
+def resolution_history(
+    store: Store, stage: str | None = None, *, work_id: int | None = None
+) -> list[ResolutionRow]:
     ensure_tables(store)
     r = screen_resolutions.c
     query = sa.select(screen_resolutions).order_by(r.id)
@@ -610,9 +707,12 @@ def resolution_history(store: Store, stage: str | None = None, *, work_id: int |
 # -- outcomes --------------------------------------------------------------------------------
 
 
-def derive_outcome(stage: str, assigned: Collection[str],
-                   decisions: Mapping[str, tuple[str, str | None]],
-                   resolution: tuple[str, str | None] | None = None) -> tuple[str, str | None] | None:
+def derive_outcome(
+    stage: str,
+    assigned: Collection[str],
+    decisions: Mapping[str, tuple[str, str | None]],
+    resolution: tuple[str, str | None] | None = None,
+) -> tuple[str, str | None] | None:
     """The one rule that turns decisions into a work's outcome at a stage.
 
     ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
@@ -662,8 +762,7 @@ def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
     ensure_tables(store)
     existing = set(work_ids(store))
     if stage == "full-text":
-        existing &= {work for work, o in outcomes(store, "title-abstract").items()
-                     if o.outcome == "include"}
+        existing &= {work for work, o in outcomes(store, "title-abstract").items() if o.outcome == "include"}
     assigned = assigned_reviewers(store, stage)
     by_work: dict[int, dict[str, tuple[str, str | None]]] = {}
     for (work, reviewer), row in current_decisions(store, stage).items():
@@ -673,11 +772,15 @@ def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
     for work in sorted((by_work.keys() | resolutions.keys()) & existing):
         resolution = resolutions.get(work)
         derived = derive_outcome(
-            stage, assigned.get(work, ()), by_work.get(work, {}),
-            (resolution.decision, resolution.reason) if resolution is not None else None)
+            stage,
+            assigned.get(work, ()),
+            by_work.get(work, {}),
+            (resolution.decision, resolution.reason) if resolution is not None else None,
+        )
         if derived is not None:
-            out[work] = Outcome(work, stage, derived[0], derived[1],
-                                resolution.lead if resolution is not None else None)
+            out[work] = Outcome(
+                work, stage, derived[0], derived[1], resolution.lead if resolution is not None else None
+            )
     return out
 
 
@@ -705,10 +808,14 @@ def count_by(store: Store, *, via: str | None = None, note: str | None = None) -
     """``(matching, all)`` of the stored decisions (``via``) or resolutions (``note``),
     withdrawals ("undone") left out: how many were made through ``via`` / carry ``note``."""
     ensure_tables(store)
-    table, column, value = ((screen_decisions, screen_decisions.c.via, via) if via is not None
-                            else (screen_resolutions, screen_resolutions.c.note, note))
-    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
-        sa.case((column == value, 1), else_=0)), 0)).where(table.c.decision != "undone")
+    table, column, value = (
+        (screen_decisions, screen_decisions.c.via, via)
+        if via is not None
+        else (screen_resolutions, screen_resolutions.c.note, note)
+    )
+    query = sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((column == value, 1), else_=0)), 0)
+    ).where(table.c.decision != "undone")
     with _reader(store).connect() as conn:
         total, matching = conn.execute(query).one()
     return int(matching), int(total)
@@ -727,8 +834,9 @@ class StopEvent:
     details: dict[str, Any]
 
 
-def add_stop_event(store: Store, *, stage: str, event: str, by: str, details: Mapping[str, Any],
-                   sample: Sequence[int] = ()) -> StopEvent:
+def add_stop_event(
+    store: Store, *, stage: str, event: str, by: str, details: Mapping[str, Any], sample: Sequence[int] = ()
+) -> StopEvent:
     """Append one event of the stopping rule (and, for "sample", the random order of the
     works to sample) in one transaction."""
     if event not in STOP_EVENTS:
@@ -744,7 +852,7 @@ def add_stop_event(store: Store, *, stage: str, event: str, by: str, details: Ma
         event_id = int(key[0])
         rows = [{"event_id": event_id, "position": i, "work_id": int(w)} for i, w in enumerate(sample)]
         for start in range(0, len(rows), 5000):
-            conn.execute(screen_stop_sample.insert(), rows[start:start + 5000])
+            conn.execute(screen_stop_sample.insert(), rows[start : start + 5000])
     return StopEvent(event_id, stage, event, by, at, dict(details))
 
 
@@ -757,16 +865,19 @@ def stop_events(store: Store, stage: str = "title-abstract") -> list[StopEvent]:
     e = screen_stop_events.c
     with _reader(store).connect() as conn:
         rows = conn.execute(sa.select(screen_stop_events).where(e.stage == stage).order_by(e.id))
-        return [StopEvent(row.id, row.stage, row.event, row.by, row.at, json.loads(row.details))
-                for row in rows]
+        return [
+            StopEvent(row.id, row.stage, row.event, row.by, row.at, json.loads(row.details)) for row in rows
+        ]
 
 
 def stop_sample(store: Store, event_id: int) -> list[int]:
     """The works of a "sample" event, in their random order."""
     s = screen_stop_sample.c
     with _reader(store).connect() as conn:
-        return [int(w) for (w,) in conn.execute(
-            sa.select(s.work_id).where(s.event_id == event_id).order_by(s.position))]
+        return [
+            int(w)
+            for (w,) in conn.execute(sa.select(s.work_id).where(s.event_id == event_id).order_by(s.position))
+        ]
 
 
 def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEvent | None]:

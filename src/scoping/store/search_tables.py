@@ -142,18 +142,37 @@ def _run(row: Mapping[str, Any] | sa.RowMapping) -> RunRow:
     return RunRow(**values)
 
 
-def create_run(store: Store, *, id: str, database: str, platform: str, query: str,
-               params: Mapping[str, Any], limits: Mapping[str, Any], settings: Mapping[str, Any],
-               folder: str, started_at: str) -> RunRow:
+def create_run(
+    store: Store,
+    *,
+    id: str,
+    database: str,
+    platform: str,
+    query: str,
+    params: Mapping[str, Any],
+    limits: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    folder: str,
+    started_at: str,
+) -> RunRow:
     with _engine(store).begin() as conn:
-        conn.execute(search_runs.insert().values(
-            id=id, database=database, platform=platform, query=query,
-            params=json.dumps(dict(params), ensure_ascii=False),
-            limits=json.dumps(dict(limits), ensure_ascii=False),
-            settings=json.dumps(dict(settings), ensure_ascii=False),
-            folder=folder, started_at=started_at, updated_at=started_at, retrieved=0,
-            requests=0, status="running",
-        ))
+        conn.execute(
+            search_runs.insert().values(
+                id=id,
+                database=database,
+                platform=platform,
+                query=query,
+                params=json.dumps(dict(params), ensure_ascii=False),
+                limits=json.dumps(dict(limits), ensure_ascii=False),
+                settings=json.dumps(dict(settings), ensure_ascii=False),
+                folder=folder,
+                started_at=started_at,
+                updated_at=started_at,
+                retrieved=0,
+                requests=0,
+                status="running",
+            )
+        )
         row = conn.execute(sa.select(search_runs).where(search_runs.c.id == id)).one()
     return _run(row._mapping)
 
@@ -186,38 +205,70 @@ def update_run(store: Store, run_id: str, **values: Any) -> None:
         conn.execute(search_runs.update().where(search_runs.c.id == run_id).values(**values))
 
 
-def save_page(store: Store, *, run_id: str, key: str, seq: int, kind: str, file: str, sha256: str,
-              size: int, n_records: int, next_token: str | None, fetched_at: str) -> None:
+def save_page(
+    store: Store,
+    *,
+    run_id: str,
+    key: str,
+    seq: int,
+    kind: str,
+    file: str,
+    sha256: str,
+    size: int,
+    n_records: int,
+    next_token: str | None,
+    fetched_at: str,
+) -> None:
     """Record a page saved to disk (once: a page that is already recorded is left as it is)."""
     with _engine(store).begin() as conn:
-        exists = conn.execute(sa.select(search_pages.c.key).where(
-            search_pages.c.run_id == run_id, search_pages.c.key == key)).first()
+        exists = conn.execute(
+            sa.select(search_pages.c.key).where(search_pages.c.run_id == run_id, search_pages.c.key == key)
+        ).first()
         if exists is None:
-            conn.execute(search_pages.insert().values(
-                run_id=run_id, key=key, seq=seq, kind=kind, file=file, sha256=sha256, size=size,
-                n_records=n_records, next_token=next_token, fetched_at=fetched_at,
-            ))
+            conn.execute(
+                search_pages.insert().values(
+                    run_id=run_id,
+                    key=key,
+                    seq=seq,
+                    kind=kind,
+                    file=file,
+                    sha256=sha256,
+                    size=size,
+                    n_records=n_records,
+                    next_token=next_token,
+                    fetched_at=fetched_at,
+                )
+            )
 
 
 def link_page_import(store: Store, run_id: str, key: str, import_id: int, n_records: int) -> None:
     """Mark a records page as stored by import ``import_id``."""
     with _engine(store).begin() as conn:
-        conn.execute(search_pages.update().where(
-            search_pages.c.run_id == run_id, search_pages.c.key == key,
-        ).values(import_id=import_id, n_records=n_records))
+        conn.execute(
+            search_pages.update()
+            .where(
+                search_pages.c.run_id == run_id,
+                search_pages.c.key == key,
+            )
+            .values(import_id=import_id, n_records=n_records)
+        )
 
 
 def get_page(store: Store, run_id: str, key: str) -> PageRow | None:
     with _engine(store).connect() as conn:
-        row = conn.execute(sa.select(search_pages).where(
-            search_pages.c.run_id == run_id, search_pages.c.key == key)).first()
+        row = conn.execute(
+            sa.select(search_pages).where(search_pages.c.run_id == run_id, search_pages.c.key == key)
+        ).first()
     return None if row is None else PageRow(**row._mapping)
 
 
 def list_pages(store: Store, run_id: str) -> list[PageRow]:
     with _engine(store).connect() as conn:
-        rows = conn.execute(sa.select(search_pages).where(search_pages.c.run_id == run_id)
-                            .order_by(search_pages.c.seq, search_pages.c.key)).all()
+        rows = conn.execute(
+            sa.select(search_pages)
+            .where(search_pages.c.run_id == run_id)
+            .order_by(search_pages.c.seq, search_pages.c.key)
+        ).all()
     return [PageRow(**r._mapping) for r in rows]
 
 
@@ -227,16 +278,23 @@ def find_page_import(store: Store, run_id: str, file_path: str) -> tuple[int, in
     A run that stopped between storing a page and marking it done finds its import here.
     """
     with _engine(store).connect() as conn:
-        row = conn.execute(sa.select(imports.c.id, imports.c.n_records).where(
-            imports.c.search_run == run_id, imports.c.file_path == file_path,
-        ).order_by(imports.c.id)).first()
+        row = conn.execute(
+            sa.select(imports.c.id, imports.c.n_records)
+            .where(
+                imports.c.search_run == run_id,
+                imports.c.file_path == file_path,
+            )
+            .order_by(imports.c.id)
+        ).first()
     return None if row is None else (int(row[0]), int(row[1]))
 
 
 def run_source_ids(store: Store, run_id: str) -> set[str]:
     """The ``source_id`` of every record stored by ``run_id`` (PMIDs, OpenAlex ids, DOIs...)."""
-    query = (sa.select(records.c.source_id)
-             .join(imports, records.c.import_id == imports.c.id)
-             .where(imports.c.search_run == run_id, records.c.source_id.is_not(None)))
+    query = (
+        sa.select(records.c.source_id)
+        .join(imports, records.c.import_id == imports.c.id)
+        .where(imports.c.search_run == run_id, records.c.source_id.is_not(None))
+    )
     with _engine(store).connect() as conn:
         return {str(r[0]) for r in conn.execute(query)}

@@ -146,8 +146,15 @@ chart_values_table = sa.Table(
     sa.Column("made_at", sa.String(40), nullable=False),
 )
 
-_TABLES = [topic_fits, topic_works, topic_topics, topic_members, topic_edits,
-           chart_fields_table, chart_values_table]
+_TABLES = [
+    topic_fits,
+    topic_works,
+    topic_topics,
+    topic_members,
+    topic_edits,
+    chart_fields_table,
+    chart_values_table,
+]
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()
 
@@ -244,10 +251,17 @@ class ChartValue:
 
 def _fit_row(row: Any) -> FitRow:
     m = row._mapping
-    return FitRow(id=m["id"], created_at=m["created_at"], created_by=m["created_by"],
-                  source=m["source"], n_works=m["n_works"], n_topics=m["n_topics"],
-                  params=json.loads(m["params"]), k_scores=json.loads(m["k_scores"]),
-                  notes=json.loads(m["notes"]))
+    return FitRow(
+        id=m["id"],
+        created_at=m["created_at"],
+        created_by=m["created_by"],
+        source=m["source"],
+        n_works=m["n_works"],
+        n_topics=m["n_topics"],
+        params=json.loads(m["params"]),
+        k_scores=json.loads(m["k_scores"]),
+        notes=json.loads(m["notes"]),
+    )
 
 
 # -- fits ---------------------------------------------------------------------------------
@@ -274,28 +288,55 @@ def add_fit(
     """
     engine = _engine(store)
     with engine.begin() as conn:
-        fit_id = int(conn.execute(
-            topic_fits.insert().values(
-                created_at=_now(), created_by=created_by, source=source, n_works=len(works),
-                n_topics=len(topics), params=_dumps(dict(params)), k_scores=_dumps(dict(k_scores)),
-                notes=_dumps(list(notes)),
-            ).returning(topic_fits.c.id)
-        ).scalar_one())
-        rows = [{
-            "fit_id": fit_id, "position": i, "work_key": w["key"], "title": w.get("title"),
-            "abstract": w.get("abstract"), "keywords": _dumps(list(w.get("keywords") or [])),
-            "year": w.get("year"), "doc_type": w.get("doc_type"),
-            "authors": _dumps(list(w.get("authors") or [])), "journal": w.get("journal"),
-            "doi": w.get("doi"),
-        } for i, w in enumerate(works)]
+        fit_id = int(
+            conn.execute(
+                topic_fits.insert()
+                .values(
+                    created_at=_now(),
+                    created_by=created_by,
+                    source=source,
+                    n_works=len(works),
+                    n_topics=len(topics),
+                    params=_dumps(dict(params)),
+                    k_scores=_dumps(dict(k_scores)),
+                    notes=_dumps(list(notes)),
+                )
+                .returning(topic_fits.c.id)
+            ).scalar_one()
+        )
+        rows = [
+            {
+                "fit_id": fit_id,
+                "position": i,
+                "work_key": w["key"],
+                "title": w.get("title"),
+                "abstract": w.get("abstract"),
+                "keywords": _dumps(list(w.get("keywords") or [])),
+                "year": w.get("year"),
+                "doc_type": w.get("doc_type"),
+                "authors": _dumps(list(w.get("authors") or [])),
+                "journal": w.get("journal"),
+                "doi": w.get("doi"),
+            }
+            for i, w in enumerate(works)
+        ]
         for start in range(0, len(rows), 2000):
-            conn.execute(topic_works.insert(), rows[start:start + 2000])
+            conn.execute(topic_works.insert(), rows[start : start + 2000])
         if topics:
-            conn.execute(topic_topics.insert(), [{
-                "fit_id": fit_id, "topic_id": int(t["topic_id"]), "position": int(t["position"]),
-                "auto_label": t["auto_label"], "terms": _dumps(dict(t["terms"])),
-                "similarity": t.get("similarity"),
-            } for t in topics])
+            conn.execute(
+                topic_topics.insert(),
+                [
+                    {
+                        "fit_id": fit_id,
+                        "topic_id": int(t["topic_id"]),
+                        "position": int(t["position"]),
+                        "auto_label": t["auto_label"],
+                        "terms": _dumps(dict(t["terms"])),
+                        "similarity": t.get("similarity"),
+                    }
+                    for t in topics
+                ],
+            )
         best: dict[str, float] = {}
         kept: list[tuple[str, int, float, float]] = []
         pending = list(members)
@@ -305,10 +346,12 @@ def add_fit(
         for work, tid, share, score in pending:
             if share > 0 and (share >= MEMBER_FLOOR or share >= best.get(work, 0.0)):
                 kept.append((work, tid, share, score))
-        batch = [{"fit_id": fit_id, "work_key": w, "topic_id": int(t), "share": float(s),
-                  "score": float(sc)} for w, t, s, sc in kept]
+        batch = [
+            {"fit_id": fit_id, "work_key": w, "topic_id": int(t), "share": float(s), "score": float(sc)}
+            for w, t, s, sc in kept
+        ]
         for start in range(0, len(batch), 5000):
-            conn.execute(topic_members.insert(), batch[start:start + 5000])
+            conn.execute(topic_members.insert(), batch[start : start + 5000])
     return fit_id
 
 
@@ -333,41 +376,60 @@ def list_fits(store: Store) -> list[FitRow]:
 def fit_works(store: Store, fit_id: int) -> list[WorkRow]:
     with _engine(store).connect() as conn:
         rows = conn.execute(
-            sa.select(topic_works).where(topic_works.c.fit_id == fit_id)
-            .order_by(topic_works.c.position)
+            sa.select(topic_works).where(topic_works.c.fit_id == fit_id).order_by(topic_works.c.position)
         ).all()
-    return [WorkRow(position=r.position, key=r.work_key, title=r.title, abstract=r.abstract,
-                    keywords=json.loads(r.keywords), year=r.year, doc_type=r.doc_type,
-                    authors=json.loads(r.authors), journal=r.journal, doi=r.doi) for r in rows]
+    return [
+        WorkRow(
+            position=r.position,
+            key=r.work_key,
+            title=r.title,
+            abstract=r.abstract,
+            keywords=json.loads(r.keywords),
+            year=r.year,
+            doc_type=r.doc_type,
+            authors=json.loads(r.authors),
+            journal=r.journal,
+            doi=r.doi,
+        )
+        for r in rows
+    ]
 
 
 def fit_topics(store: Store, fit_id: int) -> list[TopicRow]:
     with _engine(store).connect() as conn:
         rows = conn.execute(
-            sa.select(topic_topics).where(topic_topics.c.fit_id == fit_id)
-            .order_by(topic_topics.c.position)
+            sa.select(topic_topics).where(topic_topics.c.fit_id == fit_id).order_by(topic_topics.c.position)
         ).all()
-    return [TopicRow(topic_id=r.topic_id, position=r.position, auto_label=r.auto_label,
-                     terms=json.loads(r.terms), similarity=r.similarity) for r in rows]
+    return [
+        TopicRow(
+            topic_id=r.topic_id,
+            position=r.position,
+            auto_label=r.auto_label,
+            terms=json.loads(r.terms),
+            similarity=r.similarity,
+        )
+        for r in rows
+    ]
 
 
 def fit_members(store: Store, fit_id: int) -> list[MemberRow]:
     with _engine(store).connect() as conn:
         rows = conn.execute(
-            sa.select(topic_members.c.work_key, topic_members.c.topic_id, topic_members.c.share,
-                      topic_members.c.score)
-            .where(topic_members.c.fit_id == fit_id)
+            sa.select(
+                topic_members.c.work_key,
+                topic_members.c.topic_id,
+                topic_members.c.share,
+                topic_members.c.score,
+            ).where(topic_members.c.fit_id == fit_id)
         ).all()
-    return [MemberRow(work_key=r.work_key, topic_id=r.topic_id, share=r.share, score=r.score)
-            for r in rows]
+    return [MemberRow(work_key=r.work_key, topic_id=r.topic_id, share=r.share, score=r.score) for r in rows]
 
 
 def known_profiles(store: Store) -> dict[int, dict[str, float]]:
     """Every topic number a fit has produced, with its profile in the latest fit that had it."""
     with _engine(store).connect() as conn:
         rows = conn.execute(
-            sa.select(topic_topics.c.topic_id, topic_topics.c.terms)
-            .order_by(topic_topics.c.fit_id)
+            sa.select(topic_topics.c.topic_id, topic_topics.c.terms).order_by(topic_topics.c.fit_id)
         ).all()
     return {int(r.topic_id): json.loads(r.terms) for r in rows}
 
@@ -376,9 +438,11 @@ def max_topic_id(store: Store) -> int:
     """The largest topic number used so far, by a fit or by a split."""
     with _engine(store).connect() as conn:
         top = conn.execute(sa.select(sa.func.max(topic_topics.c.topic_id))).scalar_one() or 0
-        splits = conn.execute(
-            sa.select(topic_edits.c.payload).where(topic_edits.c.action == "split")
-        ).scalars().all()
+        splits = (
+            conn.execute(sa.select(topic_edits.c.payload).where(topic_edits.c.action == "split"))
+            .scalars()
+            .all()
+        )
     for payload in splits:
         top = max([top, *(int(t) for t in json.loads(payload).get("into", []))])
     return int(top)
@@ -387,25 +451,42 @@ def max_topic_id(store: Store) -> int:
 # -- edits --------------------------------------------------------------------------------
 
 
-def add_edit(store: Store, *, fit_id: int, action: str, payload: Mapping[str, Any],
-             made_by: str) -> EditRow:
+def add_edit(store: Store, *, fit_id: int, action: str, payload: Mapping[str, Any], made_by: str) -> EditRow:
     """Append one of the lead's edits."""
     made_at = _now()
     with _engine(store).begin() as conn:
-        edit_id = int(conn.execute(
-            topic_edits.insert().values(fit_id=fit_id, action=action, payload=_dumps(dict(payload)),
-                                        made_by=made_by, made_at=made_at)
-            .returning(topic_edits.c.id)
-        ).scalar_one())
-    return EditRow(id=edit_id, fit_id=fit_id, action=action, payload=dict(payload),
-                   made_by=made_by, made_at=made_at)
+        edit_id = int(
+            conn.execute(
+                topic_edits.insert()
+                .values(
+                    fit_id=fit_id,
+                    action=action,
+                    payload=_dumps(dict(payload)),
+                    made_by=made_by,
+                    made_at=made_at,
+                )
+                .returning(topic_edits.c.id)
+            ).scalar_one()
+        )
+    return EditRow(
+        id=edit_id, fit_id=fit_id, action=action, payload=dict(payload), made_by=made_by, made_at=made_at
+    )
 
 
 def list_edits(store: Store) -> list[EditRow]:
     with _engine(store).connect() as conn:
         rows = conn.execute(sa.select(topic_edits).order_by(topic_edits.c.id)).all()
-    return [EditRow(id=r.id, fit_id=r.fit_id, action=r.action, payload=json.loads(r.payload),
-                    made_by=r.made_by, made_at=r.made_at) for r in rows]
+    return [
+        EditRow(
+            id=r.id,
+            fit_id=r.fit_id,
+            action=r.action,
+            payload=json.loads(r.payload),
+            made_by=r.made_by,
+            made_at=r.made_at,
+        )
+        for r in rows
+    ]
 
 
 # -- charting -----------------------------------------------------------------------------
@@ -416,8 +497,12 @@ def sync_chart_fields(store: Store, fields: Sequence[ChartField]) -> None:
     now = _now()
     with _engine(store).begin() as conn:
         for f in fields:
-            values = {"description": f.description, "choices": _dumps(list(f.choices)),
-                      "multiple": bool(f.multiple), "updated_at": now}
+            values = {
+                "description": f.description,
+                "choices": _dumps(list(f.choices)),
+                "multiple": bool(f.multiple),
+                "updated_at": now,
+            }
             done = conn.execute(
                 chart_fields_table.update().where(chart_fields_table.c.name == f.name), values
             ).rowcount
@@ -428,20 +513,22 @@ def sync_chart_fields(store: Store, fields: Sequence[ChartField]) -> None:
 def chart_fields(store: Store) -> list[ChartField]:
     with _engine(store).connect() as conn:
         rows = conn.execute(sa.select(chart_fields_table).order_by(chart_fields_table.c.name)).all()
-    return [ChartField(name=r.name, description=r.description, choices=json.loads(r.choices),
-                       multiple=bool(r.multiple)) for r in rows]
+    return [
+        ChartField(
+            name=r.name, description=r.description, choices=json.loads(r.choices), multiple=bool(r.multiple)
+        )
+        for r in rows
+    ]
 
 
-def add_chart_values(store: Store, values: Iterable[tuple[str, str, str | None]],
-                     *, made_by: str) -> int:
+def add_chart_values(store: Store, values: Iterable[tuple[str, str, str | None]], *, made_by: str) -> int:
     """Append charted values ``(work key, field, value or None to clear)``, all in one transaction."""
     now = _now()
-    rows = [{"work_key": w, "field": f, "value": v, "made_by": made_by, "made_at": now}
-            for w, f, v in values]
+    rows = [{"work_key": w, "field": f, "value": v, "made_by": made_by, "made_at": now} for w, f, v in values]
     if rows:
         with _engine(store).begin() as conn:
             for start in range(0, len(rows), 2000):
-                conn.execute(chart_values_table.insert(), rows[start:start + 2000])
+                conn.execute(chart_values_table.insert(), rows[start : start + 2000])
     return len(rows)
 
 
@@ -450,8 +537,9 @@ def current_chart_values(store: Store) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str | None] = {}
     with _engine(store).connect() as conn:
         rows = conn.execute(
-            sa.select(chart_values_table.c.work_key, chart_values_table.c.field,
-                      chart_values_table.c.value).order_by(chart_values_table.c.id)
+            sa.select(
+                chart_values_table.c.work_key, chart_values_table.c.field, chart_values_table.c.value
+            ).order_by(chart_values_table.c.id)
         ).all()
     for r in rows:
         out[(r.work_key, r.field)] = r.value
@@ -464,5 +552,9 @@ def chart_history(store: Store, work_key: str | None = None) -> list[ChartValue]
         query = query.where(chart_values_table.c.work_key == work_key)
     with _engine(store).connect() as conn:
         rows = conn.execute(query).all()
-    return [ChartValue(id=r.id, work_key=r.work_key, field=r.field, value=r.value,
-                       made_by=r.made_by, made_at=r.made_at) for r in rows]
+    return [
+        ChartValue(
+            id=r.id, work_key=r.work_key, field=r.field, value=r.value, made_by=r.made_by, made_at=r.made_at
+        )
+        for r in rows
+    ]

@@ -30,7 +30,12 @@ from scoping.errors import ConfigError, UsageError
 from scoping.store.topics_tables import ChartField
 
 __all__ = [
-    "ChartField", "check_value", "find_field", "parse_chart_fields", "read_chart_fields", "split_value",
+    "ChartField",
+    "check_value",
+    "find_field",
+    "parse_chart_fields",
+    "read_chart_fields",
+    "split_value",
 ]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -44,23 +49,34 @@ def parse_chart_fields(config: Mapping[str, Any], where: str = "protocol.toml") 
     fields: list[ChartField] = []
     for name, spec in section.items():
         if not _NAME.match(name):
-            raise ConfigError(f"{where}: charting field name {name!r} must be a word "
-                              "(letters, digits, _ or -)")
+            raise ConfigError(
+                f"{where}: charting field name {name!r} must be a word (letters, digits, _ or -)"
+            )
         if not isinstance(spec, Mapping):
-            raise ConfigError(f"{where}: [charting.{name}] must be a table "
-                              '(description = "...", optional values = [...], multiple = true)')
+            raise ConfigError(
+                f"{where}: [charting.{name}] must be a table "
+                '(description = "...", optional values = [...], multiple = true)'
+            )
         unknown = set(spec) - {"description", "values", "multiple"}
         if unknown:
-            raise ConfigError(f"{where}: [charting.{name}] has unknown keys: {', '.join(sorted(unknown))}; "
-                              "use description, values, multiple")
+            raise ConfigError(
+                f"{where}: [charting.{name}] has unknown keys: {', '.join(sorted(unknown))}; "
+                "use description, values, multiple"
+            )
         choices = spec.get("values", [])
         if not isinstance(choices, list) or not all(isinstance(c, str) and c.strip() for c in choices):
             raise ConfigError(f"{where}: [charting.{name}] values must be a list of non-empty strings")
         multiple = spec.get("multiple", False)
         if not isinstance(multiple, bool):
             raise ConfigError(f"{where}: [charting.{name}] multiple must be true or false")
-        fields.append(ChartField(name=name, description=str(spec.get("description", "")),
-                                 choices=[c.strip() for c in choices], multiple=multiple))
+        fields.append(
+            ChartField(
+                name=name,
+                description=str(spec.get("description", "")),
+                choices=[c.strip() for c in choices],
+                multiple=multiple,
+            )
+        )
     return fields
 
 
@@ -70,8 +86,9 @@ def read_chart_fields(protocol: str | Path) -> list[ChartField]:
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; charting fields are defined in the "
-                          "protocol's [charting] section") from None
+        raise ConfigError(
+            f"{path} does not exist; charting fields are defined in the protocol's [charting] section"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     return parse_chart_fields(config, str(path))
@@ -95,8 +112,9 @@ def check_value(field: ChartField, value: str) -> str | None:
         fixed: list[str] = []
         for part in parts:
             if part.casefold() not in canonical:
-                raise UsageError(f"{part!r} is not a value of {field.name}; choose one of: "
-                                 + ", ".join(field.choices))
+                raise UsageError(
+                    f"{part!r} is not a value of {field.name}; choose one of: " + ", ".join(field.choices)
+                )
             fixed.append(canonical[part.casefold()])
         parts = fixed
     if not field.multiple and ";" in value and field.choices:
@@ -113,7 +131,10 @@ def find_field(fields: Sequence[ChartField], name: str) -> ChartField:
         if f.name.casefold() == name.strip().casefold():
             return f
     if not fields:
-        raise UsageError("the protocol defines no charting fields; add [charting.<name>] tables to "
-                         "screening/protocol.toml (see 'scoping chart fields --help')")
-    raise UsageError(f"no charting field {name!r}; the protocol defines: "
-                     + ", ".join(f.name for f in fields))
+        raise UsageError(
+            "the protocol defines no charting fields; add [charting.<name>] tables to "
+            "screening/protocol.toml (see 'scoping chart fields --help')"
+        )
+    raise UsageError(
+        f"no charting field {name!r}; the protocol defines: " + ", ".join(f.name for f in fields)
+    )

@@ -73,12 +73,20 @@ def topic_rows(state: TopicState, n_terms: int = 10) -> list[dict[str, Any]]:
     rows = []
     for tid in _ordered(state):
         t = state.topics[tid]
-        rows.append({
-            "topic": t.ref, "label": t.label, "named": t.name is not None,
-            "provisional_label": t.auto_label, "works": len(t.members),
-            "main_topic_of": main_counts.get(tid, 0), "top_terms": t.top_terms(n_terms),
-            "origin": t.origin, "moved_in": len(t.moved_in), "moved_out": len(t.moved_out),
-        })
+        rows.append(
+            {
+                "topic": t.ref,
+                "label": t.label,
+                "named": t.name is not None,
+                "provisional_label": t.auto_label,
+                "works": len(t.members),
+                "main_topic_of": main_counts.get(tid, 0),
+                "top_terms": t.top_terms(n_terms),
+                "origin": t.origin,
+                "moved_in": len(t.moved_in),
+                "moved_out": len(t.moved_out),
+            }
+        )
     return rows
 
 
@@ -130,11 +138,10 @@ def cooccurrence_graph(state: TopicState) -> nx.Graph:
     ids = _ordered(state)
     for tid in ids:
         t = state.topics[tid]
-        graph.add_node(t.ref, label=t.label, works=len(t.members),
-                       top_terms=", ".join(t.top_terms(5)))
+        graph.add_node(t.ref, label=t.label, works=len(t.members), top_terms=", ".join(t.top_terms(5)))
     for a_pos, a in enumerate(ids):
         members_a = set(state.topics[a].members)
-        for b in ids[a_pos + 1:]:
+        for b in ids[a_pos + 1 :]:
             members_b = set(state.topics[b].members)
             shared = len(members_a & members_b)
             if shared:
@@ -150,12 +157,20 @@ def ranked_works(state: TopicState, works: Mapping[str, Mapping[str, Any]]) -> l
         t = state.topics[tid]
         for rank, key in enumerate(t.ranked(), start=1):
             info = works.get(key, {})
-            rows.append({
-                "topic": t.ref, "label": t.label, "rank": rank, "work": key,
-                "share": round(t.members[key], 4), "representativeness": round(t.scores.get(key, 0.0), 4),
-                "moved_in": key in t.moved_in, "year": info.get("year") or "",
-                "title": info.get("title") or "", "doi": info.get("doi") or "",
-            })
+            rows.append(
+                {
+                    "topic": t.ref,
+                    "label": t.label,
+                    "rank": rank,
+                    "work": key,
+                    "share": round(t.members[key], 4),
+                    "representativeness": round(t.scores.get(key, 0.0), 4),
+                    "moved_in": key in t.moved_in,
+                    "year": info.get("year") or "",
+                    "title": info.get("title") or "",
+                    "doi": info.get("doi") or "",
+                }
+            )
     return rows
 
 
@@ -190,8 +205,9 @@ def write_csv(rows: Sequence[Mapping[str, Any]], path: Path, columns: Sequence[s
             writer = csv.DictWriter(stream, fieldnames=cols, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: "; ".join(map(str, v)) if isinstance(v, list) else v
-                                 for k, v in row.items()})
+                writer.writerow(
+                    {k: "; ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+                )
 
     _atomic(path, write)
     return path
@@ -237,16 +253,24 @@ def draw_heatmap(table: CrossTable, path: Path, *, title: str, xlabel: str) -> P
     ax.set_xticks(range(0, n_cols, step))
     ax.set_xticklabels([_short(c, 20) for c in table.columns[::step]], rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(n_rows))
-    ax.set_yticklabels([f"T{t} {_short(lbl)}" for t, lbl in zip(table.topics, table.labels, strict=True)],
-                       fontsize=7)
+    ax.set_yticklabels(
+        [f"T{t} {_short(lbl)}" for t, lbl in zip(table.topics, table.labels, strict=True)], fontsize=7
+    )
     top = data.max() if data.size else 0
     if n_cols <= 40 and n_rows <= 40:
         for i in range(n_rows):
             for j in range(n_cols):
                 value = int(table.counts[i, j])
                 if value:
-                    ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                            color="white" if value > 0.6 * top else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(value),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if value > 0.6 * top else "black",
+                    )
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="works")
@@ -269,8 +293,14 @@ def draw_network(graph: nx.Graph, path: Path, *, title: str, seed: int = 0) -> P
         shared = [graph.edges[e]["shared"] for e in graph.edges]
         top_shared = max(shared) if shared else 1
         for (a, b), value in zip(graph.edges, shared, strict=True):
-            ax.plot([pos[a][0], pos[b][0]], [pos[a][1], pos[b][1]], color="0.55",
-                    linewidth=0.5 + 5.0 * value / top_shared, alpha=0.6, zorder=1)
+            ax.plot(
+                [pos[a][0], pos[b][0]],
+                [pos[a][1], pos[b][1]],
+                color="0.55",
+                linewidth=0.5 + 5.0 * value / top_shared,
+                alpha=0.6,
+                zorder=1,
+            )
         xs = [pos[n][0] for n in graph.nodes]
         ys = [pos[n][1] for n in graph.nodes]
         ax.scatter(xs, ys, s=80 + sizes * scale, c="#4c8fbd", alpha=0.85, edgecolors="white", zorder=2)
@@ -279,9 +309,17 @@ def draw_network(graph: nx.Graph, path: Path, *, title: str, seed: int = 0) -> P
             # where nodes sit close together
             name = textwrap.fill(_short(graph.nodes[n]["label"], 40), 24, break_long_words=False)
             label = f"{n} ({graph.nodes[n]['works']})\n{name}"
-            ax.annotate(label, pos[n], xytext=(0, -4 - 0.5 * np.sqrt(80 + graph.nodes[n]["works"] * scale)),
-                        textcoords="offset points", ha="center", va="top", fontsize=6.5, zorder=3,
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+            ax.annotate(
+                label,
+                pos[n],
+                xytext=(0, -4 - 0.5 * np.sqrt(80 + graph.nodes[n]["works"] * scale)),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=6.5,
+                zorder=3,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
         ax.margins(0.15)
     _save(fig, path)
     return path

@@ -319,9 +319,16 @@ class TopicModel(BaseEstimator):
         min_df = self.min_df if n_docs >= 10 * self.min_df else 1
         max_df = self.max_df if n_docs >= 20 else 1.0
         return TfidfVectorizer(
-            stop_words=_STOP_WORDS, token_pattern=_TOKEN, lowercase=True, strip_accents="unicode",
-            ngram_range=self.ngram_range, min_df=min_df, max_df=max_df,
-            max_features=self.max_features, sublinear_tf=True, dtype=np.float64,
+            stop_words=_STOP_WORDS,
+            token_pattern=_TOKEN,
+            lowercase=True,
+            strip_accents="unicode",
+            ngram_range=self.ngram_range,
+            min_df=min_df,
+            max_df=max_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float64,
         )
 
     def _fit(self, X: Sequence[str | WorkText]) -> TopicModel:
@@ -343,8 +350,9 @@ class TopicModel(BaseEstimator):
                     "the works have no words to build topics from (no titles or abstracts, or "
                     "only stop words)"
                 ) from None
-            self.notes_.append("no word is rarer than max_df in most works: the works are "
-                               "very alike, so every word was kept")
+            self.notes_.append(
+                "no word is rarer than max_df in most works: the works are very alike, so every word was kept"
+            )
         self.vectorizer_ = vectorizer
         self.terms_ = vectorizer.get_feature_names_out()
         has_text = np.asarray(V.getnnz(axis=1) > 0)
@@ -407,13 +415,11 @@ class TopicModel(BaseEstimator):
         self.k_scores_ = {}
         # about five works per topic at least, and no more than 1.5 sqrt(works) topics: a
         # reviewer reads 10 topics of 100 works or 30 of 1,000, not 30 of 150
-        hi = min(self.k_max, max(1, distinct // 5), max(2, round(1.5 * math.sqrt(distinct))),
-                 Vt.shape[1])
+        hi = min(self.k_max, max(1, distinct // 5), max(2, round(1.5 * math.sqrt(distinct))), Vt.shape[1])
         if hi < max(2, self.k_min):
             k = max(1, min(hi, distinct))
             self.notes_.append(
-                f"too few distinct works ({distinct}) to compare several numbers of topics; "
-                f"fitted {k}"
+                f"too few distinct works ({distinct}) to compare several numbers of topics; fitted {k}"
             )
             return k
         n = Vt.shape[0]
@@ -427,24 +433,41 @@ class TopicModel(BaseEstimator):
         present = (Vt > 0).astype(np.float64).tocsc()
         for k in _candidate_ks(max(2, self.k_min), hi):
             fits = [
-                self._fit_topics(Vt[rows], k, np.random.default_rng(seed), sample=sub,
-                                 max_iter=min(self.max_iter, 200), max_terms=5000,
-                                 tol=max(self.tol, 1e-3))[0]
+                self._fit_topics(
+                    Vt[rows],
+                    k,
+                    np.random.default_rng(seed),
+                    sample=sub,
+                    max_iter=min(self.max_iter, 200),
+                    max_terms=5000,
+                    tol=max(self.tol, 1e-3),
+                )[0]
                 for rows, seed in zip(samples, seeds, strict=True)
             ]
-            stability = float(np.mean([_match_matrices(fits[i], fits[j])
-                                       for i in range(runs) for j in range(i + 1, runs)]))
+            stability = float(
+                np.mean([_match_matrices(fits[i], fits[j]) for i in range(runs) for j in range(i + 1, runs)])
+            )
             coherence = float(np.mean([_npmi(present, fit[t]) for fit in fits for t in range(k)]))
-            self.k_scores_[k] = {"stability": stability, "coherence": coherence,
-                                 "score": stability * max(coherence, 0.0)}
+            self.k_scores_[k] = {
+                "stability": stability,
+                "coherence": coherence,
+                "score": stability * max(coherence, 0.0),
+            }
         best = max(v["score"] for v in self.k_scores_.values())
         # scores within k_tolerance of the best are within the noise of the sub-samples (the
         # same K scores about 4% apart between seeds): the fewest topics among them wins
         return min(k for k, v in self.k_scores_.items() if v["score"] >= best * (1 - self.k_tolerance))
 
     def _fit_topics(
-        self, V: sp.csr_matrix, k: int, rng: np.random.Generator, *, sample: int,
-        max_iter: int | None = None, max_terms: int | None = None, tol: float | None = None,
+        self,
+        V: sp.csr_matrix,
+        k: int,
+        rng: np.random.Generator,
+        *,
+        sample: int,
+        max_iter: int | None = None,
+        max_terms: int | None = None,
+        tol: float | None = None,
     ) -> tuple[np.ndarray, int, bool]:
         n = V.shape[0]
         S = V[np.sort(rng.choice(n, size=sample, replace=False))] if n > sample else V
@@ -453,8 +476,15 @@ class TopicModel(BaseEstimator):
         if max_terms is not None and cols.size > max_terms:
             cols = np.sort(np.argsort(-df, kind="stable")[:max_terms])
         seed = int(rng.integers(0, 2**31 - 1))
-        nmf = NMF(n_components=k, init="nndsvda", solver="cd", beta_loss="frobenius",
-                  max_iter=max_iter or self.max_iter, tol=tol or self.tol, random_state=seed)
+        nmf = NMF(
+            n_components=k,
+            init="nndsvda",
+            solver="cd",
+            beta_loss="frobenius",
+            max_iter=max_iter or self.max_iter,
+            tol=tol or self.tol,
+            random_state=seed,
+        )
         with warnings.catch_warnings(), np.errstate(invalid="ignore"):
             # convergence is reported through converged_ and notes_, not as a warning; and a
             # corpus that NMF reconstructs exactly (one subject) can leave a rounding-error
@@ -487,10 +517,12 @@ class TopicModel(BaseEstimator):
             weights = self.components_[t]
             order = np.argsort(-weights)[: max(30, self.n_top_terms)]
             rep_titles = [titles[i] for i in self.representative_[t][:5] if titles[i]]
-            self.labels_.append(make_label(
-                [(str(self.terms_[j]), float(weights[j])) for j in order if weights[j] > 0],
-                [str(title) for title in rep_titles],
-            ))
+            self.labels_.append(
+                make_label(
+                    [(str(self.terms_[j]), float(weights[j])) for j in order if weights[j] > 0],
+                    [str(title) for title in rep_titles],
+                )
+            )
 
     def topic_terms(self, topic: int, n: int = 50) -> dict[str, float]:
         """The ``n`` heaviest terms of a topic with their weights (its profile for matching)."""
@@ -585,9 +617,9 @@ _WORD = re.compile(r"[^\W_]+")
 
 _FUNCTION_WORD_TEXT = {
     "German": "der die das und mit von fur für bei eine ein einer nicht zu im den des auf ist sich "
-              "als zur zum nach uber über oder wird",
+    "als zur zum nach uber über oder wird",
     "French": "la le les des et en une un du pour dans sur par est que avec au aux chez ou leur "
-              "nous vous il elle ce cette sont plus pas",
+    "nous vous il elle ce cette sont plus pas",
     "Spanish": "el la los las de del en y con por para una un que se es al como su sus",
     "Dutch": "de het een en van voor met bij niet op zijn te naar ook",
     "Portuguese": "os as do da dos das em um uma para com por que no na ao",
@@ -640,9 +672,14 @@ def make_label(terms: Sequence[tuple[str, float]], titles: Sequence[str], n: int
             continue
         if len(words) == 1:
             # skip a word when a strong bigram containing it is coming
-            better = [t for t in weight_of if len(t.split()) > 1 and term in t.split()
-                      and weight_of[t] >= 0.5 * weight_of[term]
-                      and not any(w in used for w in t.split())]
+            better = [
+                t
+                for t in weight_of
+                if len(t.split()) > 1
+                and term in t.split()
+                and weight_of[t] >= 0.5 * weight_of[term]
+                and not any(w in used for w in t.split())
+            ]
             if better:
                 term = max(better, key=lambda t: weight_of[t])
                 words = term.split()

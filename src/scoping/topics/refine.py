@@ -255,10 +255,14 @@ def base_state(raw: Iterable[RawTopic], works: Sequence[str], threshold: float) 
                 best[work] = (share, topic.id)
     topics: dict[int, TopicView] = {}
     for topic in raw:
-        members = {w: s for w, s in topic.shares.items()
-                   if s > 0 and (s >= threshold or best[w][1] == topic.id)}
+        members = {
+            w: s for w, s in topic.shares.items() if s > 0 and (s >= threshold or best[w][1] == topic.id)
+        }
         topics[topic.id] = TopicView(
-            id=topic.id, auto_label=topic.auto_label, terms=dict(topic.terms), members=members,
+            id=topic.id,
+            auto_label=topic.auto_label,
+            terms=dict(topic.terms),
+            members=members,
             scores={w: topic.scores.get(w, 0.0) for w in members},
         )
     return TopicState(topics=topics, works=list(works), threshold=threshold)
@@ -317,7 +321,8 @@ def _apply(state: TopicState, edit: Edit, known_works: set[str], splitter: Split
         if missing:
             state.skipped.append(
                 f"edit {edit.id} ({edit.describe()}): "
-                + ", ".join(f"T{t}" for t in missing) + " had no counterpart; merged the others"
+                + ", ".join(f"T{t}" for t in missing)
+                + " had no counterpart; merged the others"
             )
     elif edit.action == "split":
         parent = _need(state, int(p["topic"]))
@@ -334,8 +339,11 @@ def _apply(state: TopicState, edit: Edit, known_works: set[str], splitter: Split
         for part, index in zip(parts, order, strict=True):
             tid = into[index] if index is not None else unused.pop(0)
             state.topics[tid] = TopicView(
-                id=tid, auto_label=part.auto_label, terms=dict(part.terms),
-                members=dict(part.shares), scores=dict(part.scores),
+                id=tid,
+                auto_label=part.auto_label,
+                terms=dict(part.terms),
+                members=dict(part.shares),
+                scores=dict(part.scores),
                 origin=f"split of T{parent.id}",
             )
     elif edit.action == "move":

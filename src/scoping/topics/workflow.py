@@ -79,9 +79,17 @@ class WorkInput:
         return WorkText(self.title, self.abstract, self.keywords)
 
     def as_row(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "abstract": self.abstract,
-                "keywords": list(self.keywords), "year": self.year, "doc_type": self.doc_type,
-                "authors": list(self.authors), "journal": self.journal, "doi": self.doi}
+        return {
+            "key": self.key,
+            "title": self.title,
+            "abstract": self.abstract,
+            "keywords": list(self.keywords),
+            "year": self.year,
+            "doc_type": self.doc_type,
+            "authors": list(self.authors),
+            "journal": self.journal,
+            "doi": self.doi,
+        }
 
 
 def work_key(record: Record, position: int) -> str:
@@ -123,11 +131,19 @@ def works_from_records(records: Iterable[Record], *, source: str) -> WorksFile:
             duplicates += 1
             continue
         seen.add(key)
-        works.append(WorkInput(
-            key=key, title=record.title, abstract=record.abstract, keywords=tuple(record.keywords),
-            year=record.year, doc_type=record.doc_type, authors=tuple(record.authors),
-            journal=record.journal, doi=record.doi,
-        ))
+        works.append(
+            WorkInput(
+                key=key,
+                title=record.title,
+                abstract=record.abstract,
+                keywords=tuple(record.keywords),
+                year=record.year,
+                doc_type=record.doc_type,
+                authors=tuple(record.authors),
+                journal=record.journal,
+                doi=record.doi,
+            )
+        )
     if not works:
         raise UsageError(f"{source} holds no records; pass a file of the included works")
     return WorksFile(works=works, source=source, duplicates=duplicates)
@@ -173,9 +189,17 @@ def _merged(key: str, records: Sequence[Record]) -> WorkInput:
                 seen.add(kw.casefold())
                 keywords.append(kw)
     authors = next((r.authors for r in records if r.authors), [])
-    return WorkInput(key=key, title=first("title"), abstract=max(abstracts, key=len) if abstracts else None,
-                     keywords=tuple(keywords), year=first("year"), doc_type=first("doc_type"),
-                     authors=tuple(authors), journal=first("journal"), doi=first("doi"))
+    return WorkInput(
+        key=key,
+        title=first("title"),
+        abstract=max(abstracts, key=len) if abstracts else None,
+        keywords=tuple(keywords),
+        year=first("year"),
+        doc_type=first("doc_type"),
+        authors=tuple(authors),
+        journal=first("journal"),
+        doi=first("doi"),
+    )
 
 
 # -- fitting ------------------------------------------------------------------------------
@@ -230,33 +254,53 @@ def fit_topics(
         raise UsageError("two works share a key; pass each work once")
     model = _model(n_topics, random_state, threshold).fit([w.text for w in works])
     profiles = [model.topic_terms(k) for k in range(model.n_topics_)]
-    ids, similarity = carry_ids(tables.known_profiles(store), profiles,
-                                next_id=tables.max_topic_id(store) + 1)
+    ids, similarity = carry_ids(
+        tables.known_profiles(store), profiles, next_id=tables.max_topic_id(store) + 1
+    )
     members = [
         (keys[i], ids[k], float(model.membership_[i, k]), float(model.representativeness_[i, k]))
-        for i in range(len(works)) for k in range(model.n_topics_)
+        for i in range(len(works))
+        for k in range(model.n_topics_)
         if model.membership_[i, k] > 0
     ]
-    params = {"n_topics": n_topics, "n_topics_fitted": model.n_topics_,
-              "random_state": random_state, "threshold": threshold,
-              "model": {k: v for k, v in model.get_params().items() if k != "ngram_range"},
-              "ngram_range": list(model.ngram_range)}
+    params = {
+        "n_topics": n_topics,
+        "n_topics_fitted": model.n_topics_,
+        "random_state": random_state,
+        "threshold": threshold,
+        "model": {k: v for k, v in model.get_params().items() if k != "ngram_range"},
+        "ngram_range": list(model.ngram_range),
+    }
     fit_id = tables.add_fit(
-        store, source=source, created_by=made_by, params=params,
+        store,
+        source=source,
+        created_by=made_by,
+        params=params,
         k_scores={str(k): v for k, v in getattr(model, "k_scores_", {}).items()},
-        notes=model.notes_, works=[w.as_row() for w in works],
-        topics=[{"topic_id": ids[k], "position": k, "auto_label": model.labels_[k],
-                 "terms": profiles[k], "similarity": similarity.get(ids[k])}
-                for k in range(model.n_topics_)],
+        notes=model.notes_,
+        works=[w.as_row() for w in works],
+        topics=[
+            {
+                "topic_id": ids[k],
+                "position": k,
+                "auto_label": model.labels_[k],
+                "terms": profiles[k],
+                "similarity": similarity.get(ids[k]),
+            }
+            for k in range(model.n_topics_)
+        ],
         members=members,
     )
     loaded = load_fit(store, fit_id)
-    named = {int(e.payload["topic"]): str(e.payload["name"])
-             for e in loaded.edits if e.action == "rename"}
-    lost = [(tid, name) for tid, name in sorted(named.items()) if tid not in loaded.state.topics
-            and not _consumed(tid, loaded.edits)]
-    return FitResult(loaded=loaded, carried=similarity,
-                     new=[t for t in ids if t not in similarity], lost_named=lost)
+    named = {int(e.payload["topic"]): str(e.payload["name"]) for e in loaded.edits if e.action == "rename"}
+    lost = [
+        (tid, name)
+        for tid, name in sorted(named.items())
+        if tid not in loaded.state.topics and not _consumed(tid, loaded.edits)
+    ]
+    return FitResult(
+        loaded=loaded, carried=similarity, new=[t for t in ids if t not in similarity], lost_named=lost
+    )
 
 
 def _consumed(tid: int, edits: Sequence[Edit]) -> bool:
@@ -270,8 +314,10 @@ def _consumed(tid: int, edits: Sequence[Edit]) -> bool:
 
 
 def _edits(store: Store) -> list[Edit]:
-    return [Edit(id=e.id, action=e.action, payload=e.payload, made_by=e.made_by, made_at=e.made_at)
-            for e in tables.list_edits(store)]
+    return [
+        Edit(id=e.id, action=e.action, payload=e.payload, made_by=e.made_by, made_at=e.made_at)
+        for e in tables.list_edits(store)
+    ]
 
 
 def _splitter(works: Sequence[tables.WorkRow], random_state: int, threshold: float) -> Any:
@@ -280,18 +326,19 @@ def _splitter(works: Sequence[tables.WorkRow], random_state: int, threshold: flo
     def split(members: Mapping[str, float], parts: int, seed: int) -> list[SplitPart]:
         keys = [k for k in sorted(members) if k in by_key]
         texts = [WorkText(by_key[k].title, by_key[k].abstract, tuple(by_key[k].keywords)) for k in keys]
-        model = TopicModel(n_topics=parts, random_state=seed, threshold=threshold,
-                           n_top_terms=10).fit(texts)
+        model = TopicModel(n_topics=parts, random_state=seed, threshold=threshold, n_top_terms=10).fit(texts)
         assignment = model.assign()
         out = []
         for t in range(model.n_topics_):
             rows = [i for i in range(len(keys)) if assignment.overlap[i, t]]
-            out.append(SplitPart(
-                terms=model.topic_terms(t),
-                shares={keys[i]: members[keys[i]] * float(model.membership_[i, t]) for i in rows},
-                scores={keys[i]: float(model.representativeness_[i, t]) for i in rows},
-                auto_label=model.labels_[t],
-            ))
+            out.append(
+                SplitPart(
+                    terms=model.topic_terms(t),
+                    shares={keys[i]: members[keys[i]] * float(model.membership_[i, t]) for i in rows},
+                    scores={keys[i]: float(model.representativeness_[i, t]) for i in rows},
+                    auto_label=model.labels_[t],
+                )
+            )
         return out
 
     return split
@@ -319,9 +366,16 @@ def load_fit(store: Store, fit_id: int | None = None) -> LoadedFit:
     for m in tables.fit_members(store, fit_id):
         shares.setdefault(m.topic_id, {})[m.work_key] = m.share
         scores.setdefault(m.topic_id, {})[m.work_key] = m.score
-    raw = [RawTopic(id=t.topic_id, auto_label=t.auto_label, terms=t.terms,
-                    shares=shares.get(t.topic_id, {}), scores=scores.get(t.topic_id, {}))
-           for t in tables.fit_topics(store, fit_id)]
+    raw = [
+        RawTopic(
+            id=t.topic_id,
+            auto_label=t.auto_label,
+            terms=t.terms,
+            shares=shares.get(t.topic_id, {}),
+            scores=scores.get(t.topic_id, {}),
+        )
+        for t in tables.fit_topics(store, fit_id)
+    ]
     threshold = float(fit.params.get("threshold", 0.2))
     state = base_state(raw, [w.key for w in works], threshold)
     edits = _edits(store)
@@ -332,13 +386,17 @@ def load_fit(store: Store, fit_id: int | None = None) -> LoadedFit:
 # -- refining -----------------------------------------------------------------------------
 
 
-def _record(store: Store, loaded: LoadedFit, action: str, payload: Mapping[str, Any],
-            made_by: str) -> LoadedFit:
+def _record(
+    store: Store, loaded: LoadedFit, action: str, payload: Mapping[str, Any], made_by: str
+) -> LoadedFit:
     row = tables.add_edit(store, fit_id=loaded.fit.id, action=action, payload=payload, made_by=made_by)
     edit = Edit(id=row.id, action=action, payload=row.payload, made_by=made_by, made_at=row.made_at)
     threshold = loaded.state.threshold
-    apply_edits(loaded.state, [edit],
-                _splitter(loaded.works, int(loaded.fit.params.get("random_state", 0)), threshold))
+    apply_edits(
+        loaded.state,
+        [edit],
+        _splitter(loaded.works, int(loaded.fit.params.get("random_state", 0)), threshold),
+    )
     loaded.edits.append(edit)
     return loaded
 
@@ -352,8 +410,10 @@ def rename_topic(store: Store, topic: str, name: str, *, made_by: str) -> Loaded
         raise UsageError("the new name is empty")
     for other in loaded.state.topics.values():
         if other.id != tid and other.label.casefold() == name.casefold():
-            raise UsageError(f"{other.ref} is already called {other.label!r}; choose another name "
-                             f"or merge the two (scoping topics merge T{tid} {other.ref})")
+            raise UsageError(
+                f"{other.ref} is already called {other.label!r}; choose another name "
+                f"or merge the two (scoping topics merge T{tid} {other.ref})"
+            )
     return _record(store, loaded, "rename", {"topic": tid, "name": name}, made_by)
 
 
@@ -373,8 +433,9 @@ def merge_topics(store: Store, topics: Sequence[str], *, name: str | None, made_
     return _record(store, loaded, "merge", payload, made_by)
 
 
-def split_topic(store: Store, topic: str, *, parts: int = 2, made_by: str,
-                seed: int | None = None) -> tuple[LoadedFit, list[int]]:
+def split_topic(
+    store: Store, topic: str, *, parts: int = 2, made_by: str, seed: int | None = None
+) -> tuple[LoadedFit, list[int]]:
     """Split a topic into ``parts`` new topics (a topic model of its works); returns their numbers."""
     if parts < 2:
         raise UsageError("split a topic into at least 2 parts")
@@ -382,18 +443,26 @@ def split_topic(store: Store, topic: str, *, parts: int = 2, made_by: str,
     tid = loaded.state.resolve(topic)
     members = loaded.state.topics[tid].members
     if len(members) < 2 * parts:
-        raise UsageError(f"T{tid} has {len(members)} works, too few to split into {parts} "
-                         f"(at least {2 * parts} are needed)")
+        raise UsageError(
+            f"T{tid} has {len(members)} works, too few to split into {parts} "
+            f"(at least {2 * parts} are needed)"
+        )
     seed = int(loaded.fit.params.get("random_state", 0)) if seed is None else seed
     splitter = _splitter(loaded.works, seed, loaded.state.threshold)
     pieces = splitter(members, parts, seed)
     if len(pieces) < 2:
-        raise UsageError(f"the works of T{tid} do not separate into {parts} topics "
-                         "(their texts are too alike); leave it whole or move works by hand")
+        raise UsageError(
+            f"the works of T{tid} do not separate into {parts} topics "
+            "(their texts are too alike); leave it whole or move works by hand"
+        )
     first = tables.max_topic_id(store) + 1
     into = list(range(first, first + len(pieces)))
-    payload = {"topic": tid, "into": into, "seed": seed,
-               "profiles": {str(t): dict(piece.terms) for t, piece in zip(into, pieces, strict=True)}}
+    payload = {
+        "topic": tid,
+        "into": into,
+        "seed": seed,
+        "profiles": {str(t): dict(piece.terms) for t, piece in zip(into, pieces, strict=True)},
+    }
     return _record(store, loaded, "split", payload, made_by), into
 
 
@@ -414,8 +483,10 @@ def resolve_work(loaded: LoadedFit, work: str) -> str:
         pmid = normalise_pmid(text)
         if pmid and f"pmid:{pmid}" in keys:
             return f"pmid:{pmid}"
-    raise UsageError(f"no work {work!r} in the current fit; use a key shown by "
-                     "'scoping topics show TOPIC' (like doi:10.1000/xyz), a DOI or #N")
+    raise UsageError(
+        f"no work {work!r} in the current fit; use a key shown by "
+        "'scoping topics show TOPIC' (like doi:10.1000/xyz), a DOI or #N"
+    )
 
 
 def move_work(store: Store, work: str, topic: str, *, into: bool, made_by: str) -> LoadedFit:
@@ -428,8 +499,9 @@ def move_work(store: Store, work: str, topic: str, *, into: bool, made_by: str) 
         raise UsageError(f"{key} is already in T{tid}")
     if not into and not inside:
         raise UsageError(f"{key} is not in T{tid}")
-    return _record(store, loaded, "move",
-                   {"work": key, "topic": tid, "direction": "in" if into else "out"}, made_by)
+    return _record(
+        store, loaded, "move", {"work": key, "topic": tid, "direction": "in" if into else "out"}, made_by
+    )
 
 
 # -- the evidence map ---------------------------------------------------------------------
@@ -449,8 +521,9 @@ def doc_type_term(value: str | None) -> str:
     return (normalise_doc_type(value) or "").lower()
 
 
-def write_evidence_map(store: Store, folder: str | os.PathLike[str], *,
-                       fields: Sequence[tables.ChartField] = ()) -> MapFiles:
+def write_evidence_map(
+    store: Store, folder: str | os.PathLike[str], *, fields: Sequence[tables.ChartField] = ()
+) -> MapFiles:
     """Write the evidence map of the current topics into ``folder`` (made if missing)."""
     loaded = load_fit(store)
     out = Path(folder)
@@ -460,21 +533,37 @@ def write_evidence_map(store: Store, folder: str | os.PathLike[str], *,
     files: list[Path] = []
     rows = evidence.topic_rows(state)
     files.append(evidence.write_csv(rows, out / "topics.csv"))
-    summary = {"fit": loaded.fit.id, "source": loaded.fit.source, "works": len(loaded.works),
-               "threshold": state.threshold, "topics": rows, "skipped_edits": state.skipped}
-    files.append(evidence.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
-                                     out / "topics.json"))
+    summary = {
+        "fit": loaded.fit.id,
+        "source": loaded.fit.source,
+        "works": len(loaded.works),
+        "threshold": state.threshold,
+        "topics": rows,
+        "skipped_edits": state.skipped,
+    }
+    files.append(
+        evidence.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", out / "topics.json")
+    )
 
     years = {k: [str(w.year)] for k, w in works.items() if w.year}
     by_year = evidence.cross_table(state, years, columns=evidence.year_columns(years))
     files.append(evidence.write_csv(by_year.rows(), out / "topic_year.csv"))
-    files.append(evidence.draw_heatmap(by_year, out / "topic_year.png",
-                                       title="Works by topic and publication year", xlabel="year"))
+    files.append(
+        evidence.draw_heatmap(
+            by_year, out / "topic_year.png", title="Works by topic and publication year", xlabel="year"
+        )
+    )
     types = {k: [doc_type_term(w.doc_type)] for k, w in works.items() if doc_type_term(w.doc_type)}
     by_type = evidence.cross_table(state, types)
     files.append(evidence.write_csv(by_type.rows(), out / "topic_doctype.csv"))
-    files.append(evidence.draw_heatmap(by_type, out / "topic_doctype.png",
-                                       title="Works by topic and document type", xlabel="document type"))
+    files.append(
+        evidence.draw_heatmap(
+            by_type,
+            out / "topic_doctype.png",
+            title="Works by topic and document type",
+            xlabel="document type",
+        )
+    )
     charted = tables.current_chart_values(store)
     for f in fields:
         values = {w: split_value(f, v) for (w, name), v in charted.items() if name == f.name}
@@ -482,13 +571,19 @@ def write_evidence_map(store: Store, folder: str | os.PathLike[str], *,
             continue
         table = evidence.cross_table(state, values)
         files.append(evidence.write_csv(table.rows(), out / f"topic_chart_{f.name}.csv"))
-        files.append(evidence.draw_heatmap(table, out / f"topic_chart_{f.name}.png",
-                                           title=f"Works by topic and {f.name} (charted)",
-                                           xlabel=f.name))
+        files.append(
+            evidence.draw_heatmap(
+                table,
+                out / f"topic_chart_{f.name}.png",
+                title=f"Works by topic and {f.name} (charted)",
+                xlabel=f.name,
+            )
+        )
     graph = evidence.cooccurrence_graph(state)
     files.append(evidence.write_graphml(graph, out / "topic_network.graphml"))
-    files.append(evidence.draw_network(graph, out / "topic_network.png",
-                                       title="Topics and the works they share"))
+    files.append(
+        evidence.draw_network(graph, out / "topic_network.png", title="Topics and the works they share")
+    )
     info = {k: {"year": w.year, "title": w.title, "doi": w.doi} for k, w in works.items()}
     files.append(evidence.write_csv(evidence.ranked_works(state, info), out / "topic_works.csv"))
     return MapFiles(folder=out, files=files)
@@ -497,8 +592,9 @@ def write_evidence_map(store: Store, folder: str | os.PathLike[str], *,
 # -- charting -----------------------------------------------------------------------------
 
 
-def chart_set(store: Store, fields: Sequence[tables.ChartField], work: str, field_name: str,
-              value: str, *, made_by: str) -> tuple[str, str | None]:
+def chart_set(
+    store: Store, fields: Sequence[tables.ChartField], work: str, field_name: str, value: str, *, made_by: str
+) -> tuple[str, str | None]:
     """Chart one value of one work; returns the work key and the value stored."""
     loaded = load_fit(store)
     key = resolve_work(loaded, work)
@@ -509,8 +605,9 @@ def chart_set(store: Store, fields: Sequence[tables.ChartField], work: str, fiel
     return key, stored
 
 
-def chart_import(store: Store, fields: Sequence[tables.ChartField], path: str | os.PathLike[str],
-                 *, made_by: str) -> int:
+def chart_import(
+    store: Store, fields: Sequence[tables.ChartField], path: str | os.PathLike[str], *, made_by: str
+) -> int:
     """Chart values from a CSV: a ``work`` column (key, DOI or #N) and one column per field.
 
     Every row is checked before anything is stored; empty cells are left alone.
@@ -529,12 +626,14 @@ def chart_import(store: Store, fields: Sequence[tables.ChartField], path: str | 
     except UnicodeDecodeError:
         raise UsageError(f"{source} is not UTF-8 text; save it as CSV UTF-8") from None
     if "work" not in header:
-        raise UsageError(f"{source}: needs a 'work' column (work key, DOI or #N) and one column "
-                         "per charting field")
+        raise UsageError(
+            f"{source}: needs a 'work' column (work key, DOI or #N) and one column per charting field"
+        )
     used = [find_field(fields, h) for h in header if h != "work"]
     if not used:
-        raise UsageError(f"{source}: no charting field columns; the protocol defines: "
-                         + ", ".join(f.name for f in fields))
+        raise UsageError(
+            f"{source}: no charting field columns; the protocol defines: " + ", ".join(f.name for f in fields)
+        )
     values: list[tuple[str, str, str | None]] = []
     for line, row in enumerate(rows, start=2):
         row = {(k or "").strip(): (v or "") for k, v in row.items()}
