@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -311,13 +310,13 @@ def test_conference_abstracts_named_by_journal_or_by_congress() -> None:
     assert verdict(a, c) != DUPLICATE
 
 
-def test_thousands_of_authors_compare_quickly() -> None:
+def test_thousands_of_authors_compare_as_one_list() -> None:
+    # How fast this is (a consortium paper against a truncated copy) is measured by
+    # bench/unit_timings.py; a test checks behaviour only.
     consortium = [f"Author{i}, A." for i in range(5000)]
     a = row(**{**ARTICLE, "authors": consortium})
     b = row(**{**ARTICLE, "authors": consortium[:3000]})
-    start = time.perf_counter()
     assert verdict(a, b) == DUPLICATE
-    assert time.perf_counter() - start < 0.5
 
 
 # -- grouping into works -----------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,37 @@ def review(tmp_path: Path) -> Path:
         run("--review", str(root), "import", str(DATA / "asreview/scopus.ris"), "--source", "Scopus")[0] == 0
     )
     return root
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_outputs_are_readable_by_the_team(review: Path) -> None:
+    """Outputs get the user's normal mode (0644 under umask 022), not mkstemp's 0600."""
+    code, _, err = run("prisma", cwd=review)
+    assert code == 0, err
+    code, _, err = run("report", cwd=review)
+    assert code == 0, err
+    modes = {
+        p.name: stat.S_IMODE(p.stat().st_mode)
+        for p in (review / "outputs").iterdir()
+        if p.is_file() and not p.name.startswith(".")
+    }
+    assert {"prisma.svg", "prisma.png", "prisma.pdf", "prisma.json", "prisma.csv", "report.html"} <= set(
+        modes
+    )
+    assert modes == dict.fromkeys(modes, 0o644), modes
+    # a file written over keeps the mode its owner gave it
+    (review / "outputs" / "prisma.csv").chmod(0o600)
+    assert run("prisma", "--format", "csv", "--out", "outputs/prisma.csv", cwd=review)[0] == 0
+    assert stat.S_IMODE((review / "outputs" / "prisma.csv").stat().st_mode) == 0o600
 
 
 def test_help_has_an_example() -> None:

@@ -5,6 +5,10 @@ Outputs are written to a temporary file beside the target and then moved over it
 Moving over a target that is not a regular file would destroy it: ``--out /dev/null`` would
 replace the null device with an ordinary file. :func:`replace_into` moves over regular files
 (or a missing target) and copies into anything else (a device, a named pipe), leaving it in place.
+
+A temporary file is made readable by its owner only (``mkstemp``); the moved file gets the
+mode any other program's new file would get (``0o666`` less the user's umask, typically
+``-rw-r--r--``), or keeps the mode of the file it replaces, so the team can read the outputs.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ def replace_into(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) ->
     except FileNotFoundError:
         mode = None
     if mode is None or stat.S_ISREG(mode):
+        os.chmod(tmp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
         os.replace(tmp, target)
         return
     if stat.S_ISDIR(mode):
@@ -34,3 +39,10 @@ def replace_into(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) ->
             shutil.copyfileobj(source, sink)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask (Python 3.11 can only read it by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

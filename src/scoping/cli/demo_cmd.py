@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -65,5 +71,19 @@ def demo_cmd(directory: str, replace: bool) -> None:
     out.print(f"The demo review is in {result.review.root}")
     out.print(f"  look at: {result.review.outputs_dir / 'report.html'}")
     out.print(f"           {result.review.outputs_dir / 'prisma.png'}")
-    out.print(f"  try:     scoping --review {directory} status --reviewer lead")
-    out.print(f"           scoping --review {directory} agreement --reviewer lead")
+    command = f"{_command_name()} --review {shlex.quote(str(result.review.root))}"
+    out.print(f"  try:     {command} status --reviewer lead")
+    out.print(f"           {command} agreement --reviewer lead")
+
+
+def _command_name() -> str:
+    """How to call this very program from a new shell: ``scoping`` when that is what the
+    shell finds, else the full path of the script that is running (a virtual environment that
+    is not activated)."""
+    running = Path(sys.argv[0])
+    if running.name != "scoping" or not running.exists():
+        return "scoping"
+    found = shutil.which("scoping")
+    if found and os.path.realpath(found) == os.path.realpath(running):
+        return "scoping"
+    return shlex.quote(str(running.resolve().parent / running.name))
