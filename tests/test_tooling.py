@@ -5,10 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import warnings
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,3 +48,52 @@ def test_mypy_loads_the_project_configuration(tmp_path: Path) -> None:
     )
     # only our configuration (disallow_untyped_defs) makes this an error
     assert "missing a type annotation" in result.stdout, result.stdout + result.stderr
+
+
+def _lock_pins() -> dict[str, list[tuple[str, str]]]:
+    """name -> [(version, environment marker)] of every pin in requirements.lock."""
+    pins: dict[str, list[tuple[str, str]]] = {}
+    for line in (REPO / "requirements.lock").read_text(encoding="utf-8").splitlines():
+        if not line or line[0] in " #-":
+            continue
+        requirement = Requirement(line.rstrip(" \\"))
+        specs = list(requirement.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==", f"not pinned exactly: {line}"
+        pins.setdefault(canonicalize_name(requirement.name), []).append(
+            (specs[0].version, str(requirement.marker or ""))
+        )
+    return pins
+
+
+def _lock_problems(declared: list[str]) -> list[str]:
+    pins = _lock_pins()
+    environment = {"python_full_version": "3.11.7", "python_version": "3.11", "extra": ""}
+    problems = []
+    for text in declared:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        if name not in pins:
+            problems.append(f"{requirement.name} is declared but not in the lock")
+            continue
+        for version, marker in pins[name]:
+            applies = not marker or Marker(marker).evaluate(environment)
+            if applies and version not in requirement.specifier:
+                problems.append(f"the lock pins {name}=={version}, outside {requirement}")
+    return problems
+
+
+def test_the_lock_pins_every_declared_dependency_within_its_range() -> None:
+    """pyproject.toml and requirements.lock agree; refresh with `make lock` when this fails."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    problems = _lock_problems(declared)
+    assert not problems, "; ".join(problems) + " (run `make lock`)"
+
+
+def test_the_lock_check_finds_a_range_or_a_package_the_lock_does_not_meet() -> None:
+    pinned = _lock_pins()["scikit-learn"][0][0]
+    assert _lock_problems([f"scikit-learn>{pinned}", "a-package-nobody-locked>=1"]) == [
+        f"the lock pins scikit-learn=={pinned}, outside scikit-learn>{pinned}",
+        "a-package-nobody-locked is declared but not in the lock",
+    ]
+    assert _lock_problems([f"scikit-learn=={pinned}", "numpy>=1.0"]) == []
