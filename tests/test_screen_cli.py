@@ -209,10 +209,19 @@ def test_excluding_at_full_text_needs_a_reason_in_plain_mode(review: Path) -> No
     _, out, _ = run(
         review, "screen", "--reviewer", "bob", "--stage", "full-text", "--plain", input="e\n\n9\nb\ni\n"
     )
-    assert "Not a reason here: ''. Pick 1 to 4." in out
-    assert "Not a reason here: '9'. Pick 1 to 4." in out
+    # Enter alone and a number out of range store nothing: the question is asked again
+    assert out.count("Pick a reason: 1 to 4 (or b to go back).") == 2
     assert "Exclude cancelled; nothing saved." in out
     assert re.search(r"Saved: include for work \d+\.", out)
+
+
+def test_enter_alone_never_stores_a_reason_at_title_abstract(review: Path) -> None:
+    run(review, "assign", "--reviewer", LEAD)
+    _, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="e\n\n0\ne\n\n2\nq\n")
+    assert "Reasons: 0. no reason; 1." in out
+    assert out.count("Pick a reason: 0 to ") == 2
+    saved = re.findall(r"Saved: exclude(?: \(([^)]*)\))? for work \d+\.", out)
+    assert len(saved) == 2 and saved[0] == "" and saved[1] != "", saved
 
 
 def test_blinding_every_command_a_reviewer_can_run(review: Path) -> None:

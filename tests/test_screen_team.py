@@ -46,7 +46,7 @@ def plain_keys(n_works: int, seed: int) -> str:
     twice = DECISIONS - n_works
     keys = []
     for i in range(n_works):
-        first = rng.choice(["i\n", "e\n1\n", "m\n", "i\n", "e\n\n"])
+        first = rng.choice(["i\n", "e\n1\n", "m\n", "i\n", "e\n0\n"])
         keys.append(first)
         if i < twice:
             keys.append("u\n" + rng.choice(["i\n", "e\n2\n", "e\n3\n"]))

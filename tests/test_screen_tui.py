@@ -120,7 +120,10 @@ def test_full_text_keys(review: tuple[Review, Store]) -> None:
             await pilot.pause()
             await pilot.press("e")
             await pilot.pause()
-            await pilot.press("enter")  # the first reason (no "no reason" at full text)
+            await pilot.press("enter")  # nothing is preselected: Enter alone stores nothing
+            await pilot.pause()
+            assert screen_tables.decision_history(store, FULL_TEXT, reviewer="bob") == []
+            await pilot.press("down", "enter")  # arrows pick the first reason, Enter stores it
             await pilot.pause()
             await pilot.press("r")
             await pilot.pause()
@@ -257,7 +260,6 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
         screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice"),
         seed=protocol.allocation.seed,
         stage=TITLE_ABSTRACT,
-        reviewer="alice",
     )
     tmux = Tmux(f"scoping-test-{uuid.uuid4().hex[:8]}")
     try:
@@ -285,7 +287,7 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
         tmux.keys("2")
         tmux.wait_for("· 21 / 135 done")
         tmux.keys("q")
-        tmux.wait_for("Saved 1 decisions in this session; 21 of 135 works done")
+        tmux.wait_for("Saved 1 decision in this session; 21 of 135 works done")
     finally:
         tmux.kill()
     last = screen_tables.decision_history(store, TITLE_ABSTRACT, reviewer="alice")[-1]

@@ -7,14 +7,16 @@ people's decisions, agreement and the team's progress are for leads.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
+import logging
 import os
 import shutil
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +207,8 @@ def screen_cmd(
         raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
     with target.open_store() as store:
         protocol.reviewer(reviewer or "")
-        with screen.queue_order(store, protocol, stage) as order:
+        name = protocol.reviewer(reviewer or "").name
+        with _review_log(target), screen.queue_order(store, protocol, stage, reviewer=name) as order:
             session = ScreeningSession(
                 store,
                 protocol,
@@ -217,17 +220,17 @@ def screen_cmd(
                 rerank_every=order.rerank_every,
             )
             if plain:
-                out.print(f"Order: {order.kind}.")
-                _plain(session, protocol)
+                out.print(f"Order: {order.describe()}.")
+                _plain(session, protocol, order)
             else:
                 from .screen_tui import ScreeningApp
 
-                app = ScreeningApp(session, title=protocol.title)
+                app = ScreeningApp(session, title=protocol.title, order=order.describe)
                 app.run()
         p = session.progress()
         undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
         out.print(
-            f"Saved {p.session_saved:,} decisions in this session{undone}; {p.done:,} of "
+            f"Saved {_n(p.session_saved, 'decision')} in this session{undone}; {p.done:,} of "
             f"{p.assigned:,} works done at {stage}."
         )
 
@@ -346,34 +349,40 @@ def _plain_criteria(session: ScreeningSession) -> None:
 
 
 def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
-    """``(chosen, reason)``; ``(False, None)`` when the reviewer backs out or input ends."""
+    """``(chosen, reason)``; ``(False, None)`` when the reviewer backs out or input ends.
+
+    Enter alone never stores anything: a reason is a number (or its text), "no reason" is 0
+    where reasons are optional.
+    """
     if not rules.exclusion_reasons:
         return True, None
     listed = "; ".join(f"{i}. {r}" for i, r in enumerate(rules.exclusion_reasons, start=1))
+    if not rules.reason_required:
+        listed = "0. no reason; " + listed
     out.print(f"Reasons: {listed}")
     while True:
-        hint = (
-            "number, or b to go back" if rules.reason_required else "number, Enter for none, or b to go back"
-        )
+        hint = "number, or b to go back" if rules.reason_required else "number, 0 for none, or b to go back"
         answer = _read(f"Reason ({hint}): ")
         if answer is None:
             return False, None
         answer = answer.strip()
         if answer.casefold() == "b":
             return False, None
-        if not answer and not rules.reason_required:
+        if answer == "0" and not rules.reason_required:
             return True, None
         if answer.isdigit() and 1 <= int(answer) <= len(rules.exclusion_reasons):
             return True, rules.exclusion_reasons[int(answer) - 1]
-        match = [r for r in rules.exclusion_reasons if r.casefold() == answer.casefold()]
+        match = [r for r in rules.exclusion_reasons if answer and r.casefold() == answer.casefold()]
         if match:
             return True, match[0]
-        out.print(f"Not a reason here: {answer!r}. Pick 1 to {len(rules.exclusion_reasons)}.")
+        first = 1 if rules.reason_required else 0
+        out.print(f"Pick a reason: {first} to {len(rules.exclusion_reasons)} (or b to go back).")
 
 
-def _plain(session: ScreeningSession, protocol: Protocol) -> None:
+def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrder | None = None) -> None:
     """The line-based screen: one work, one prompt, one line per answer."""
     who = session.reviewer.name
+    order_said = _order_state(order.describe()) if order is not None else ""
     gc.freeze()  # the long-lived queue is not walked by full collections (see screen_tui)
     out.print(f"Screening {session.stage} as {who}. Keys: {_plain_help(session)}.")
     _plain_criteria(session)
@@ -447,6 +456,38 @@ def _plain(session: ScreeningSession, protocol: Protocol) -> None:
             continue
         detail = f" ({row.reason})" if row.reason else ""
         out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
+        if order is not None:
+            now = order.describe()
+            if _order_state(now) != order_said:
+                order_said = _order_state(now)
+                out.print(f"Order: {now}.")
+
+
+@contextlib.contextmanager
+def _review_log(target: Review) -> Iterator[None]:
+    """Warnings of the library (a ranking model that failed, and why) go to
+    ``screening/scoping.log`` while a screening session runs: the screen says it, the log keeps
+    the cause."""
+    path = target.root / "screening" / "scoping.log"
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("scoping")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def _n(count: int, noun: str) -> str:
+    """``"1 decision"``, ``"3 decisions"``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _order_state(text: str) -> str:
+    return text.split(":")[0].split(" (")[0]
 
 
 def _plain_undo(session: ScreeningSession) -> None:

@@ -34,7 +34,8 @@ _MAX_AUTHORS = 12
 
 HELP = """Keys
   i   include
-  e   exclude (then pick a reason; Enter on "no reason" at title-abstract)
+  e   exclude (then pick a reason: its number, or arrows and Enter; 0 = no reason where
+      reasons are optional; nothing is preselected, so Enter alone stores nothing)
   m   maybe (the lead will look at it)
   r   full text not retrieved (full-text stage)
   f   attach the full text: a file path or URL (full-text stage)
@@ -127,11 +128,19 @@ class ReasonScreen(ModalScreen[tuple[bool, str | None]]):
         self.required = required
 
     def compose(self) -> ComposeResult:
-        options = [] if self.required else [Option("(no reason)", id="none")]
+        options = [] if self.required else [Option("0. (no reason)", id="none")]
         options += [Option(f"{i}. {r}", id=f"r{i}") for i, r in enumerate(self.reasons, start=1)]
+        first = "1" if self.required else "0"
         with Vertical(id="dialog"):
-            yield Static("Exclude: why? (number or arrows + Enter; Esc cancels)", id="dialog-title")
+            yield Static(
+                f"Exclude: why? ({first}-{len(self.reasons)}, or arrows + Enter; Esc cancels)",
+                id="dialog-title",
+            )
             yield OptionList(*options, id="reasons", markup=False)
+
+    def on_mount(self) -> None:
+        # nothing preselected: Enter alone must never store a reason
+        self.query_one("#reasons", OptionList).highlighted = None
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         option_id = event.option.id or "none"
@@ -139,9 +148,14 @@ class ReasonScreen(ModalScreen[tuple[bool, str | None]]):
 
     def on_key(self, event: Any) -> None:
         key = getattr(event, "character", None)
-        if key and key.isdigit() and 1 <= int(key) <= len(self.reasons):
+        if not key or not key.isdigit():
+            return
+        if 1 <= int(key) <= len(self.reasons):
             event.stop()
             self.dismiss((True, self.reasons[int(key) - 1]))
+        elif key == "0" and not self.required:
+            event.stop()
+            self.dismiss((True, None))
 
     def action_cancel(self) -> None:
         self.dismiss((False, None))
@@ -190,6 +204,7 @@ class ScreeningApp(App[None]):
     TITLE = "scoping screen"
     CSS = """
     #top { height: 1; background: $boost; padding: 0 1; }
+    #order { height: 1; background: $boost; padding: 0 1; color: $text-muted; }
     #main { height: 1fr; }
     #card { width: 2fr; padding: 0 1; }
     #side { width: 1fr; padding: 0 1; border-left: solid $primary; }
@@ -213,9 +228,14 @@ class ScreeningApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, session: ScreeningSession, *, title: str = "") -> None:
+    def __init__(
+        self, session: ScreeningSession, *, title: str = "", order: Callable[[], str] | None = None
+    ) -> None:
         super().__init__()
         self.session = session
+        self.order = order
+        """Describes the queue's order now ("ranked: model of ..." / "random: ..."), shown
+        under the progress line and refreshed every few seconds."""
         self.highlight = session.protocol.highlight
         self.review_title = title
         self.shown_work: int | None = None
@@ -229,6 +249,7 @@ class ScreeningApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="top")
+        yield Static(id="order")
         with Horizontal(id="main"):
             with VerticalScroll(id="card"):
                 yield Static(id="work")
@@ -250,6 +271,7 @@ class ScreeningApp(App[None]):
         self.query_one("#criteria", Static).update(side)
         self.say("? shows every key. Each decision is saved before the next work appears.")
         self.show_current()
+        self.set_interval(2.0, self.show_order)
         # Everything built so far (the queue, the store's objects, the widgets) lives as long as
         # the window: keep the garbage collector from walking it in full every few dozen keys
         # (a full collection took 150 ms at 50,000 works and fell on a key press).
@@ -265,6 +287,7 @@ class ScreeningApp(App[None]):
         card = self.session.current()
         who = f"{self.session.reviewer.name} · {self.session.stage}"
         self.query_one("#top", Static).update(Text(f"{who} · {progress_text(self.session)}"))
+        self.show_order()
         work = self.query_one("#work", Static)
         if card is None:
             self.shown_work = None
@@ -280,6 +303,11 @@ class ScreeningApp(App[None]):
                 card_text(card, self.highlight, note=self.session.note, fulltext=self.session.fulltext)
             )
             self.query_one("#card", VerticalScroll).scroll_home(animate=False)
+
+    def show_order(self) -> None:
+        """The queue's order, in words: never a silent fallback to random."""
+        if self.order is not None:
+            self.query_one("#order", Static).update(Text(f"order: {self.order()}"))
 
     def say(self, message: str, *, error: bool = False) -> None:
         self.query_one("#message", Static).update(Text(message, style="bold red" if error else ""))

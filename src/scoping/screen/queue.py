@@ -1,8 +1,9 @@
 """What a reviewer sees next, and the screening session both screens (full-screen and plain) drive.
 
 The queue of a reviewer at a stage is the works assigned to them that they have not decided,
-in a fixed order: by default a random order seeded with the protocol's seed, the stage and the
-reviewer's name, so the order survives quitting and coming back. A ``rank`` function can
+in a fixed order: by default a random order seeded with the protocol's seed and the stage,
+the same for every reviewer of the team (so two reviewers meet on the same works early), that
+survives quitting and coming back. A ``rank`` function can
 replace it::
 
     rank(work_ids: Sequence[int]) -> Sequence[int]   # the same ids, most worth screening first
@@ -43,17 +44,21 @@ __all__ = [
     "worksheet",
 ]
 
+MIN_FOR_RATE = 10
+MIN_FOR_ETA = 25
+
 Rank = Callable[[Sequence[int]], Sequence[int]]
 """``rank(work_ids) -> the same ids in the order to screen them``."""
 
 
-def seeded_order(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str) -> list[int]:
-    """``work_ids`` in a random order fixed by the seed, stage and reviewer.
+def seeded_order(work_ids: Sequence[int], *, seed: int, stage: str) -> list[int]:
+    """``work_ids`` in a random order fixed by the seed and the stage: one order for the team.
 
     Each work gets its own random key, so any subset keeps its relative order: after quitting,
-    the works left come in the order they would have come.
+    the works left come in the order they would have come, and every reviewer's queue is the
+    team's order less what they have decided.
     """
-    prefix = f"scoping-queue:{seed}:{stage}:{reviewer}:".encode()
+    prefix = f"scoping-queue:{seed}:{stage}:".encode()
 
     def key(work: int) -> bytes:
         return hashlib.blake2b(prefix + str(work).encode(), digest_size=8).digest()
@@ -61,15 +66,13 @@ def seeded_order(work_ids: Sequence[int], *, seed: int, stage: str, reviewer: st
     return sorted(work_ids, key=key)
 
 
-def order_works(
-    work_ids: Sequence[int], *, seed: int, stage: str, reviewer: str, rank: Rank | None = None
-) -> list[int]:
+def order_works(work_ids: Sequence[int], *, seed: int, stage: str, rank: Rank | None = None) -> list[int]:
     """The order to screen ``work_ids`` in: ``rank``'s, or :func:`seeded_order`.
 
     A ranking must return every id exactly once (a :class:`ValueError` otherwise), so a
     faulty model cannot hide a work from a reviewer.
     """
-    base = seeded_order(work_ids, seed=seed, stage=stage, reviewer=reviewer)
+    base = seeded_order(work_ids, seed=seed, stage=stage)
     if rank is None:
         return base
     ranked = [int(w) for w in rank(base)]
@@ -116,12 +119,7 @@ def worksheet(
     :func:`~scoping.screen.load_decisions_csv`."""
     person = protocol.reviewer(reviewer)
     protocol.stage(stage)
-    order = seeded_order(
-        pending_works(store, stage, person.name),
-        seed=protocol.allocation.seed,
-        stage=stage,
-        reviewer=person.name,
-    )
+    order = seeded_order(pending_works(store, stage, person.name), seed=protocol.allocation.seed, stage=stage)
     in_sample = sample_rank(store, stage)  # the stopping rule's random sample keeps its order
     if in_sample is not None:
         order = in_sample(order)
@@ -212,7 +210,6 @@ class ScreeningSession:
                 [w for w in assigned if w not in decided],
                 seed=protocol.allocation.seed,
                 stage=stage,
-                reviewer=self.reviewer.name,
                 rank=rank,
             )
         )
@@ -252,9 +249,12 @@ class ScreeningSession:
         saved = self._saved
         per_hour = None
         seconds_left = None
-        if saved >= 3 and self._last is not None and self._last > self._started:
+        # a pace from a handful of decisions (the first ones take longest) is noise: the rate
+        # shows after MIN_FOR_RATE decisions of this session, the time left after MIN_FOR_ETA
+        if saved >= MIN_FOR_RATE and self._last is not None and self._last > self._started:
             per_hour = saved / (self._last - self._started) * 3600
-            seconds_left = (self._assigned - self._done) / per_hour * 3600
+            if saved >= MIN_FOR_ETA:
+                seconds_left = (self._assigned - self._done) / per_hour * 3600
         return Progress(self._done, self._assigned, saved, self._undone, per_hour, seconds_left)
 
     @property

@@ -17,11 +17,26 @@ one reads the decisions and the works' texts from the store, the other fits the 
 (:class:`~scoping.screen.prioritise.BackgroundRanker`). Asking for an order never waits: until
 the first model is ready the given (seeded) order is kept. Nothing of other reviewers'
 decisions is shown: they only move works up or down the queue.
+
+Dual screening completes pairs early (as Covidence and EPPI-Reviewer do): the team shares one
+order per stage (one model, or one seeded random order), and :class:`TeamOrder` puts first, in
+each reviewer's queue, the works another reviewer has already decided and this one has not, in
+the order they were first decided, so the second decision follows the first soon and conflicts
+show while screening goes on. Which works those are is all it uses: never what was decided.
+
+The feature process is spawned with ``multiprocessing`` (``spawn``). Its resource tracker is
+started when the model is made, before any full-screen window runs: started later, from inside
+Textual, it would be handed Textual's stand-in for standard error (file descriptor -1) and the
+spawn fails with "bad value(s) in fds_to_keep". Should spawning fail anyway, the features are
+built in this process and :attr:`ModelRank.notes` says so; a model that cannot be trained at
+all shows in :meth:`QueueOrder.describe` and is logged (logger ``scoping.screen``).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,7 +53,9 @@ if TYPE_CHECKING:
 # numpy and scikit-learn (scoping.screen.prioritise) load when a model is built, not when the
 # package is imported: every command of the CLI imports it.
 
-__all__ = ["ModelRank", "QueueOrder", "queue_order", "sample_rank", "team_labels"]
+__all__ = ["ModelRank", "QueueOrder", "TeamOrder", "queue_order", "sample_rank", "team_labels"]
+
+log = logging.getLogger("scoping.screen")
 
 
 def _features_of(store: Store, ids: list[int]) -> Any:
@@ -87,6 +104,17 @@ class ModelRank:
 
         self.store = store
         self.stage = stage
+        self.notes: list[str] = []
+        """What went differently from the plan (e.g. features built in this process)."""
+        self.n_labels = 0
+        """Team decisions (labelled works) the reader saw last."""
+        self._spawn = can_spawn()
+        if self._spawn:
+            try:  # now, while standard error is still a real file (see the module docstring)
+                multiprocessing.resource_tracker.ensure_running()
+            except Exception as exc:
+                self._spawn = False
+                self._note(f"features are built in this process: {type(exc).__name__}: {exc}")
         ids = tables.work_ids(store)
         self._ids = np.array(ids, dtype=np.int64)
         self._position = {w: i for i, w in enumerate(ids)}
@@ -106,7 +134,7 @@ class ModelRank:
         # vocabulary, building the sparse matrix) hold the GIL long enough to delay the screen
         # by 100 ms: so it runs in a child process, which reads the store itself, when it can.
         ids = [int(w) for w in self._ids]
-        if not can_spawn():
+        if not self._spawn:
             return _features_of(self.store, ids)
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
@@ -114,7 +142,15 @@ class ModelRank:
         child = context.Process(
             target=_work_features, args=(self.store.url, ids, send), daemon=True, name="scoping-features"
         )
-        child.start()
+        try:
+            child.start()
+        except Exception as exc:  # never a silent fallback: noted, logged, and done here instead
+            receive.close()
+            send.close()
+            self._note(
+                f"features built in this process: the child process failed ({type(exc).__name__}: {exc})"
+            )
+            return _features_of(self.store, ids)
         send.close()
         try:
             kind, value = receive.recv()
@@ -135,9 +171,15 @@ class ModelRank:
                 return
             try:
                 labels = team_labels(self.store, self.stage)
+                self.n_labels = len(labels)
                 self.ranker.update({self._position[w]: v for w, v in labels.items() if w in self._position})
             except Exception as exc:  # kept for the caller; the queue keeps its order
+                log.warning("reading the team's decisions for the ranking failed", exc_info=exc)
                 self.ranker.error = exc
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        log.warning("ranking: %s", text)
 
     def refresh(self) -> None:
         """Ask for a model trained on the decisions stored now (returns at once)."""
@@ -193,16 +235,112 @@ class QueueOrder:
         self.rerank_every = rerank_every
         self.kind = kind
         self.model = model
+        self._reported: str | None = None
+
+    def describe(self) -> str:
+        """The queue's order now, in words, for the screen: never a silent fallback.
+
+        ``"ranked: model of 40 decisions, updated 3 decisions ago"``, ``"random: ranking
+        unavailable because ..."``, ``"seeded random order until ..."``, or the kind.
+        """
+        model = self.model
+        if model is None:
+            return self.kind
+        error = model.ranker.error
+        ranking = model.ranker.current()
+        if error is not None and not ranking.trained:
+            text = f"random: ranking unavailable because {type(error).__name__}: {error}"
+        elif not ranking.trained:
+            text = (
+                f"random (seeded) until the model has an include and an exclude to learn from "
+                f"({model.n_labels:,} team decisions so far)"
+            )
+        else:
+            ago = max(0, model.n_labels - ranking.n_labelled)
+            text = (
+                f"ranked: model of {ranking.n_labelled:,} decisions, updated "
+                f"{ago:,} decision{'' if ago == 1 else 's'} ago"
+            )
+            if error is not None:
+                text += f" (the latest refit failed: {type(error).__name__}: {error})"
+        if error is not None and str(error) != self._reported:
+            self._reported = str(error)
+            log.warning("ranking model failed: %s", error, exc_info=error)
+        return text
 
     def close(self) -> None:
         if self.model is not None:
             self.model.close()
+        if isinstance(self.rank, TeamOrder):
+            self.rank.close()
 
     def __enter__(self) -> QueueOrder:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def decided_by_others(store: Store, stage: str, reviewer: str) -> dict[int, int]:
+    """Works with a current decision of another reviewer at ``stage``: work -> the id of the
+    first such decision (its place in the team's screening). Carries no decision."""
+    first: dict[int, int] = {}
+    for (work, who), row in tables.current_decisions(store, stage).items():
+        if who != reviewer and (work not in first or row.id < first[work]):
+            first[work] = row.id
+    return first
+
+
+class TeamOrder:
+    """``rank(work_ids)`` for one reviewer in a team: works another reviewer has decided first
+    (in the order they were decided), then the rest in ``inner``'s order (the model's) or as
+    given (the team's shared seeded order).
+
+    Which works the others decided is read now and again in a background thread after every
+    call, so asking never waits on the store.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        stage: str,
+        reviewer: str,
+        inner: Callable[[Sequence[int]], Sequence[int]] | None = None,
+    ) -> None:
+        self.store = store
+        self.stage = stage
+        self.reviewer = reviewer
+        self.inner = inner
+        self._others = decided_by_others(store, stage, reviewer)
+        self._wake = threading.Event()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="scoping-team-order", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            try:
+                self._others = decided_by_others(self.store, self.stage, self.reviewer)
+            except Exception as exc:  # the last known set stays in use
+                log.warning("reading which works the team decided failed", exc_info=exc)
+
+    def __call__(self, work_ids: Sequence[int]) -> list[int]:
+        given = [int(w) for w in (self.inner(work_ids) if self.inner is not None else work_ids)]
+        others = self._others
+        self._wake.set()
+        second = sorted((w for w in given if w in others), key=others.__getitem__)
+        if not second:
+            return given
+        placed = set(second)
+        return second + [w for w in given if w not in placed]
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
 
 
 def sample_rank(store: Store, stage: str) -> Callable[[Sequence[int]], list[int]] | None:
@@ -222,8 +360,15 @@ def sample_rank(store: Store, stage: str) -> Callable[[Sequence[int]], list[int]
     return rank
 
 
-def queue_order(store: Store, protocol: Protocol, stage: str, *, rerank_every: int = 10) -> QueueOrder:
-    """The order for a reviewer's queue at ``stage`` (see the module docstring)."""
+def queue_order(
+    store: Store, protocol: Protocol, stage: str, *, rerank_every: int = 10, reviewer: str | None = None
+) -> QueueOrder:
+    """The order for a reviewer's queue at ``stage`` (see the module docstring).
+
+    With ``reviewer`` (as the screening commands give), the works other reviewers have decided
+    come first in that reviewer's queue (:class:`TeamOrder`); it is asked again every
+    ``rerank_every`` decisions.
+    """
     rules = protocol.stage(stage)
     in_sample = sample_rank(store, stage)
     if in_sample is not None:
@@ -236,5 +381,14 @@ def queue_order(store: Store, protocol: Protocol, stage: str, *, rerank_every: i
         return QueueOrder(in_sample, None, kind)
     if rules.prioritise:
         model = ModelRank(store, stage, random_state=protocol.allocation.seed)
-        return QueueOrder(model, rerank_every, "prioritised", model)
-    return QueueOrder(None, None, "random (seeded)")
+        rank: Callable[[Sequence[int]], Sequence[int]] = (
+            model if reviewer is None else TeamOrder(store, stage, reviewer, model)
+        )
+        return QueueOrder(rank, rerank_every, "prioritised", model)
+    if reviewer is None:
+        return QueueOrder(None, None, "random (seeded)")
+    return QueueOrder(
+        TeamOrder(store, stage, reviewer),
+        rerank_every,
+        "random (seeded, one order shared by the team; works a colleague decided first)",
+    )
