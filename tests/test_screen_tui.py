@@ -31,7 +31,7 @@ from scoping.screen import (
     seeded_order,
 )
 from scoping.store import Store, screen_tables
-from test_screen_support import LEAD, cached_review
+from test_screen_support import LEAD, MANY, cached_review
 
 
 @pytest.fixture
@@ -320,3 +320,68 @@ def test_keys_typed_into_a_dialog_decide_nothing(review: tuple[Review, Store]) -
 
     asyncio.run(drive())
     assert screen_tables.decision_history(store, TITLE_ABSTRACT) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("tmux") is None,
+    reason="tmux is not installed (apt-get install tmux) for the real-terminal test",
+)
+def test_ranking_works_in_the_real_window(tmp_path: Path) -> None:
+    """With ``prioritise = true``, the window's queue is ranked from the first session.
+
+    The model's feature process is spawned while Textual runs (it once failed there with
+    "bad value(s) in fds_to_keep" and the queue silently stayed random). A reviewer who
+    includes the works about the heart sees the order line say "ranked" and those works come
+    up far above their share once the model has fitted.
+    """
+    import re
+
+    from test_screen_stopping import HEART, STOPPING
+
+    rv = cached_review(tmp_path / "rv", files=MANY, protocol=STOPPING)
+    with rv.open_store() as store:
+        protocol = load_protocol(rv.protocol_path)
+        assign_works(store, protocol, LEAD)
+        ids = screen_tables.work_ids(store)
+        from scoping.screen import load_cards
+
+        truth = {c.work_id: bool(HEART.search(f"{c.title} {c.abstract}")) for c in load_cards(store, ids)}
+    prevalence = sum(truth.values()) / len(truth)
+    program = (
+        "import scoping.cli.screen_cmd; from scoping.cli import main; "
+        "import sys; sys.argv[0] = 'scoping'; main()"
+    )
+    command = " ".join(
+        shlex.quote(p) for p in [sys.executable, "-c", program, "screen", "--reviewer", "alice"]
+    )
+    env = f"env TERM=xterm-256color COLUMNS=120 LINES=40 PYTHONPATH={shlex.quote(os.pathsep.join(sys.path))}"
+    tmux = Tmux(f"scoping-rank-{uuid.uuid4().hex[:8]}")
+    labels: list[bool] = []
+    orders: list[str] = []
+    shown_work = re.compile(r"alice · title-abstract · .* · work (\d+)")
+    try:
+        tmux.start(f"{env} {command}", rv.root)
+        screen = tmux.wait_for("order: ")
+        for n in range(1, 81):
+            found = shown_work.search(screen)
+            assert found, screen
+            work = int(found.group(1))
+            labels.append(truth[work])
+            tmux.keys("i" if truth[work] else "e")
+            if not truth[work]:
+                tmux.wait_for("Exclude: why?")
+                tmux.keys("1")
+            screen = tmux.wait_for(f"{n} / ")
+            orders.append(next(line for line in screen.splitlines() if "order: " in line))
+        tmux.keys("q")
+        tmux.wait_for("Saved 80 decisions in this session")
+    finally:
+        tmux.kill()
+    assert "random (seeded) until the model" in orders[0], orders[0]
+    assert any("ranked: model of" in line for line in orders[-20:]), orders[-5:]
+    assert not any("unavailable" in line for line in orders), [o for o in orders if "unavailable" in o]
+    log = rv.root / "screening" / "scoping.log"  # a fallback or failure would be logged here
+    assert not log.exists() or log.read_text(encoding="utf-8") == "", log.read_text(encoding="utf-8")
+    first_half, second_half = sum(labels[:40]), sum(labels[40:])
+    assert second_half >= 2.0 * 40 * prevalence, (first_half, second_half, prevalence)

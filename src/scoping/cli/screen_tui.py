@@ -286,7 +286,8 @@ class ScreeningApp(App[None]):
         """Draw the current work (or the end) and the progress line."""
         card = self.session.current()
         who = f"{self.session.reviewer.name} · {self.session.stage}"
-        self.query_one("#top", Static).update(Text(f"{who} · {progress_text(self.session)}"))
+        on_screen = f" · work {card.work_id}" if card is not None else ""
+        self.query_one("#top", Static).update(Text(f"{who} · {progress_text(self.session)}{on_screen}"))
         self.show_order()
         work = self.query_one("#work", Static)
         if card is None:
