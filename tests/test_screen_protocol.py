@@ -240,3 +240,20 @@ def test_charting_fields_do_not_stop_screening() -> None:
     assert [f.name for f in fields] == ["design", "population"]
     with pytest.raises(ConfigError, match="charts is not a known key"):
         parse_protocol(PROTOCOL + '\n[charts.design]\ndescription = "x"\n')
+
+
+def test_highlight_terms_find_stems_and_plurals() -> None:
+    from scoping.screen import find_terms
+    from scoping.screen.protocol import Highlight
+
+    highlight = Highlight(include=("trajector*", "peer worker", "study", "HIV/AIDS"), exclude=("mouse",))
+    text = "Trajectories of peer workers; a trajectory; studies of mice, one mouse; HIV/AIDS care; peerage"
+    found = [(text[s.start : s.end], s.kind, s.term) for s in find_terms(text, highlight)]
+    assert found == [
+        ("Trajectories", "include", "trajector*"),
+        ("peer workers", "include", "peer worker"),
+        ("trajectory", "include", "trajector*"),
+        ("studies", "include", "study"),
+        ("mouse", "exclude", "mouse"),
+        ("HIV/AIDS", "include", "HIV/AIDS"),
+    ]

@@ -334,7 +334,7 @@ def _plain_help(session: ScreeningSession) -> str:
     keys = "i include, e exclude, m maybe"
     if session.stage == FULL_TEXT:
         keys += ", r not retrieved, f full-text link"
-    return keys + ", n note, s skip, u undo, c criteria, ? help, q quit"
+    return keys + ", n note, s skip, u undo, c criteria, o queue order, ? help, q quit"
 
 
 def _plain_criteria(session: ScreeningSession) -> None:
@@ -410,6 +410,9 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
             continue
         if key in ("c", "criteria"):
             _plain_criteria(session)
+            continue
+        if key in ("o", "order"):
+            out.print(f"Order: {order.describe() if order is not None else 'as given'}.")
             continue
         if key in ("s", "skip"):
             session.skip()

@@ -115,34 +115,52 @@ class Span:
     term: str
 
 
+def _term_regex(term: str) -> str:
+    """A highlight term as a regular expression: whole words, any spacing between words; a
+    trailing ``*`` stands for any word ending (``trajector*``: trajectory, trajectories) and a
+    term without one also finds its plural (``peer worker``: peer workers, ``study``: studies)."""
+    stem = term.endswith("*")
+    body = term.rstrip("*").strip()
+    words = [re.escape(w) for w in body.split()]
+    if stem:
+        words[-1] += r"\w*"
+    elif words and words[-1][-1:].isalpha():
+        last = words[-1]
+        if last.endswith("y") and len(last) > 2 and last[-2] not in "aeiou":
+            words[-1] = f"{last[:-1]}(?:y|ies)"
+        else:
+            words[-1] = f"{last}(?:s|es)?"
+    pattern = r"\s+".join(words)
+    left = r"\b" if body[:1].isalnum() else ""
+    right = r"\b" if (stem or body[-1:].isalnum()) else ""
+    return f"{left}{pattern}{right}"
+
+
 @functools.lru_cache(maxsize=16)
-def _pattern(highlight: Highlight) -> tuple[re.Pattern[str] | None, dict[str, tuple[str, str]]]:
+def _pattern(highlight: Highlight) -> tuple[re.Pattern[str] | None, list[tuple[str, str]]]:
     kinds: dict[str, tuple[str, str]] = {}
     for kind, terms in (("include", highlight.include), ("exclude", highlight.exclude)):
         for term in terms:
-            kinds.setdefault(term.casefold(), (kind, term))
+            if term.strip("* "):
+                kinds.setdefault(term.casefold(), (kind, term))
     if not kinds:
-        return None, kinds
-    parts = []
-    for key in sorted(kinds, key=len, reverse=True):  # the longest term wins where they overlap
-        body = re.escape(kinds[key][1]).replace(r"\ ", r"\s+")
-        left = r"\b" if key[:1].isalnum() else ""
-        right = r"\b" if key[-1:].isalnum() else ""
-        parts.append(f"{left}{body}{right}")
-    return re.compile("|".join(parts), re.IGNORECASE), kinds
+        return None, []
+    ordered = sorted(kinds, key=len, reverse=True)  # the longest term wins where they overlap
+    parts = [f"(?P<t{n}>{_term_regex(kinds[key][1])})" for n, key in enumerate(ordered)]
+    return re.compile("|".join(parts), re.IGNORECASE), [kinds[key] for key in ordered]
 
 
 def find_terms(text: str | None, highlight: Highlight) -> list[Span]:
-    """Where the highlight terms occur in ``text`` (whole words, any case), in order."""
+    """Where the highlight terms occur in ``text`` (whole words, any case, plurals, and any
+    ending after a ``*``), in order; each span names the protocol's term it matched."""
     if not text:
         return []
-    pattern, kinds = _pattern(highlight)
+    pattern, terms = _pattern(highlight)
     if pattern is None:
         return []
     spans = []
     for match in pattern.finditer(text):
-        key = " ".join(match.group(0).split()).casefold()
-        kind, term = kinds.get(key, ("include", match.group(0)))
+        kind, term = terms[int((match.lastgroup or "t0")[1:])]
         spans.append(Span(match.start(), match.end(), kind, term))
     return spans
 

@@ -240,7 +240,7 @@ class QueueOrder:
     def describe(self) -> str:
         """The queue's order now, in words, for the screen: never a silent fallback.
 
-        ``"ranked: model of 40 decisions, updated 3 decisions ago"``, ``"random: ranking
+        ``"ranked: model of 40 screened works, updated 3 works ago"``, ``"random: ranking
         unavailable because ..."``, ``"seeded random order until ..."``, or the kind.
         """
         model = self.model
@@ -253,13 +253,13 @@ class QueueOrder:
         elif not ranking.trained:
             text = (
                 f"random (seeded) until the model has an include and an exclude to learn from "
-                f"({model.n_labels:,} team decisions so far)"
+                f"({model.n_labels:,} works screened by the team so far)"
             )
         else:
             ago = max(0, model.n_labels - ranking.n_labelled)
             text = (
-                f"ranked: model of {ranking.n_labelled:,} decisions, updated "
-                f"{ago:,} decision{'' if ago == 1 else 's'} ago"
+                f"ranked: model of {ranking.n_labelled:,} screened works, updated "
+                f"{ago:,} work{'' if ago == 1 else 's'} ago"
             )
             if error is not None:
                 text += f" (the latest refit failed: {type(error).__name__}: {error})"
@@ -306,11 +306,15 @@ class TeamOrder:
         stage: str,
         reviewer: str,
         inner: Callable[[Sequence[int]], Sequence[int]] | None = None,
+        *,
+        inner_every: int = 1,
     ) -> None:
         self.store = store
         self.stage = stage
         self.reviewer = reviewer
         self.inner = inner
+        self.inner_every = max(1, inner_every)
+        self._calls = 0
         self._others = decided_by_others(store, stage, reviewer)
         self._wake = threading.Event()
         self._closed = False
@@ -329,7 +333,10 @@ class TeamOrder:
                 log.warning("reading which works the team decided failed", exc_info=exc)
 
     def __call__(self, work_ids: Sequence[int]) -> list[int]:
-        given = [int(w) for w in (self.inner(work_ids) if self.inner is not None else work_ids)]
+        # asked after every decision (cheap); the model's order only every ``inner_every``
+        use_inner = self.inner is not None and self._calls % self.inner_every == 0
+        self._calls += 1
+        given = [int(w) for w in (self.inner(work_ids) if use_inner and self.inner else work_ids)]
         others = self._others
         self._wake.set()
         second = sorted((w for w in given if w in others), key=others.__getitem__)
@@ -337,6 +344,10 @@ class TeamOrder:
             return given
         placed = set(second)
         return second + [w for w in given if w not in placed]
+
+    def sync(self) -> None:
+        """For tests and batch jobs: read which works the others decided now."""
+        self._others = decided_by_others(self.store, self.stage, self.reviewer)
 
     def close(self) -> None:
         self._closed = True
@@ -366,8 +377,8 @@ def queue_order(
     """The order for a reviewer's queue at ``stage`` (see the module docstring).
 
     With ``reviewer`` (as the screening commands give), the works other reviewers have decided
-    come first in that reviewer's queue (:class:`TeamOrder`); it is asked again every
-    ``rerank_every`` decisions.
+    come first in that reviewer's queue (:class:`TeamOrder`, asked after every decision); the
+    model's order is applied every ``rerank_every`` decisions.
     """
     rules = protocol.stage(stage)
     in_sample = sample_rank(store, stage)
@@ -381,14 +392,14 @@ def queue_order(
         return QueueOrder(in_sample, None, kind)
     if rules.prioritise:
         model = ModelRank(store, stage, random_state=protocol.allocation.seed)
-        rank: Callable[[Sequence[int]], Sequence[int]] = (
-            model if reviewer is None else TeamOrder(store, stage, reviewer, model)
-        )
-        return QueueOrder(rank, rerank_every, "prioritised", model)
+        if reviewer is None:
+            return QueueOrder(model, rerank_every, "prioritised", model)
+        team = TeamOrder(store, stage, reviewer, model, inner_every=rerank_every)
+        return QueueOrder(team, 1, "prioritised", model)
     if reviewer is None:
         return QueueOrder(None, None, "random (seeded)")
     return QueueOrder(
         TeamOrder(store, stage, reviewer),
-        rerank_every,
+        1,
         "random (seeded, one order shared by the team; works a colleague decided first)",
     )
