@@ -61,11 +61,12 @@ def ok(root: Path, *args: str, stdin: str | None = None) -> str:
 class PlainScreen:
     """A reviewer at ``scoping screen --plain``: reads the work shown, answers at the prompt."""
 
-    PROMPTS = ("Decision: ", "Enter to quit: ", "go back): ")
+    PROMPTS = ("Decision: ", "Enter to quit: ", "): ")
 
-    def __init__(self, root: Path, reviewer: str, stage: str = TA) -> None:
+    def __init__(self, root: Path, reviewer: str, stage: str = TA, command: tuple[str, ...] = ()) -> None:
+        args = command or ("screen", "--reviewer", reviewer, "--stage", stage, "--plain")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scoping", "screen", "--reviewer", reviewer, "--stage", stage, "--plain"],
+            [sys.executable, "-m", "scoping", *args],
             cwd=root,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -87,6 +88,8 @@ class PlainScreen:
             ready, _, _ = select.select([self.proc.stdout], [], [], left)
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk and self.proc.wait(timeout=60) == 0:
+                    break  # the command finished
                 if not chunk:
                     raise AssertionError(
                         f"screen ended: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
@@ -156,6 +159,28 @@ def labels_of_works(root: Path) -> dict[int, int]:
             work = work_of[stored.id]
             truth[work] = max(truth.get(work, 0), label)
     return truth
+
+
+def resolve_all(root: Path, stage: str, truth: dict[int, int]) -> int:
+    """The lead settles every conflict in one ``scoping resolve`` session, by the label."""
+    lead = PlainScreen(root, LEAD, command=("resolve", "--reviewer", LEAD, "--stage", stage))
+    settled = 0
+    while True:
+        shown = lead._read_prompt()
+        if lead.proc.poll() is not None or "Your decision (" not in shown.rsplit("\n", 1)[-1]:
+            if shown.endswith("none): "):  # the note: none
+                lead.send("")
+                continue
+            if shown.endswith("go back): "):  # the reason
+                lead.send("1")
+                continue
+            break
+        work = int(re.findall(r"--- \d+ of \d+: work (\d+)", lead.transcript)[-1])
+        lead.send("i" if truth.get(work) else "e")
+        settled += 1
+    lead.proc.communicate(timeout=60)
+    assert lead.proc.returncode == 0, lead.transcript[-2000:]
+    return settled
 
 
 def outcomes_from_history(root: Path, stage: str) -> dict[int, str]:
@@ -268,29 +293,17 @@ def test_the_worked_example_protocol_as_a_team(tmp_path: Path) -> None:
     # 40 includes in 271: a random order puts 20 in the first half (sd 2.9); ranked, more
     first_half = sum(truth[w] for w in order[:135])
     assert first_half >= 23, first_half
-    # the lead settles every conflict: include when the label says so
-    while True:
-        listed = [int(w) for w in re.findall(r"work (\d+)", ok(root, "conflicts", "--reviewer", LEAD))]
-        if not listed:
-            break
-        work = listed[0]
-        answer = "i" if truth[work] else "e\n1"
-        ok(root, "resolve", "--reviewer", LEAD, "--work", str(work), stdin=f"{answer}\n")
+    # the lead settles every conflict in one session: include when the label says so
+    assert resolve_all(root, TA, truth) >= len(pending)
+    assert "No conflicts at title-abstract" in ok(root, "conflicts", "--reviewer", LEAD)
     ta = outcomes_from_history(root, TA)
     assert "pending" not in ta.values() and len(ta) == 271
 
     # full text, both reviewers again
     ok(root, "assign", "--reviewer", LEAD, "--stage", FT)
     screen_all(root, FT, truth, {R1: 5, R2: 6}, limit=1000)
-    while True:
-        listed = [
-            int(w)
-            for w in re.findall(r"work (\d+)", ok(root, "conflicts", "--reviewer", LEAD, "--stage", FT))
-        ]
-        if not listed:
-            break
-        answer = "i" if truth[listed[0]] else "e\n1"
-        ok(root, "resolve", "--reviewer", LEAD, "--stage", FT, "--work", str(listed[0]), stdin=f"{answer}\n")
+    resolve_all(root, FT, truth)
+    assert "No conflicts at full-text" in ok(root, "conflicts", "--reviewer", LEAD, "--stage", FT)
     ft = outcomes_from_history(root, FT)
     assert "pending" not in ft.values()
 
