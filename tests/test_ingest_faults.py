@@ -76,8 +76,10 @@ def test_bibtex_export_escapes_special_characters() -> None:
     out = io.StringIO()
     bibtex.write([record], out)
     text = out.getvalue()
-    assert "title = {50\\% of \\textbraceleft{}A\\textbraceright{} \\& B\\_c \\#1 costs \\$5" in text
-    assert "\\textasciitilde{}x\\textasciicircum{}2 a\\textbackslash{}b}" in text
+    assert (
+        "title = {50\\% of \\textbraceleft{}A\\textbraceright{} \\& B\\_c \\#1 costs \\textdollar{}5" in text
+    )
+    assert "\\textasciitilde{}x\\^{}2 a\\textbackslash{}b}" in text
     assert "author = {O'Brien \\& Sons and Smith, J}" in text
     assert "keywords = {R\\&D; 50\\%}" in text
     assert "url = {https://example.org/a_b%20c}" in text  # verbatim fields are not escaped

@@ -142,6 +142,8 @@ def normalise_text(value: object) -> str | None:
         text = repair_mojibake(text)
     if "&" in text:
         text = html.unescape(text)
+        if "&" in text and ";" in text:  # escaped twice at the source ("&amp;lt;"): once more
+            text = html.unescape(text)
     if "<" in text:
         text = _TAGS.sub("", text)
     if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
@@ -552,10 +554,10 @@ def make_record(
 
 
 _ISSN = re.compile(r"\s*\d{4}-?\d{3}[\dXx]\s*")
-_ISXN_FIRST = re.compile(r"[;,(\n]")
+_ISXN_FIRST = re.compile(r"[;,(\s]")
 
 
 def _is_issn(value: str) -> bool:
     """Whether the (first) number in ``value`` has the eight characters of an ISSN."""
-    first = _ISXN_FIRST.split(value, maxsplit=1)[0]
+    first = _ISXN_FIRST.split(value.strip(), maxsplit=1)[0]
     return _ISSN.fullmatch(first) is not None

@@ -576,6 +576,8 @@ def _decode(value: str) -> str:
     anything else is left as it is.
     """
     if "\\" in value:
+        if "{}" in value:  # \^{} and \~{}: the accent on nothing is the character itself
+            value = value.replace("\\^{}", "^").replace("\\~{}", "~")
         value = _LATEX.sub(_latex_piece, value)
     if "{" in value or "}" in value:
         value = value.replace("{", "").replace("}", "")
@@ -852,20 +854,23 @@ _ESCAPES = str.maketrans(
         "&": "\\&",
         "_": "\\_",
         "#": "\\#",
-        "$": "\\$",
+        "$": "\\textdollar{}",
         "~": "\\textasciitilde{}",
-        "^": "\\textasciicircum{}",
+        "^": "\\^{}",
     }
 )
 _VERBATIM = frozenset({"doi", "url"})
+_LINE_SPACE = re.compile(r"[ \t\r\n]+")  # line breaks and runs of spaces (not thin or no-break spaces)
 """Fields biblatex reads verbatim (escaping would put backslashes into them)."""
 
 
 def _escape(value: str) -> str:
-    """Text as a BibTeX value holds it: LaTeX's special characters escaped (braces as
+    """Text as a BibTeX value holds it: LaTeX's special characters escaped in the forms both
+    LaTeX and bibtexparser's ``convert_to_unicode`` read (``\\textdollar{}``, ``\\^{}``; braces as
     ``\\textbraceleft{}``, which keeps the value's braces balanced for BibTeX), so that BibTeX,
-    biber, LaTeX and bibtexparser read back the same text; :func:`read` decodes all of them."""
-    return _WS.sub(" ", value).strip().translate(_ESCAPES)
+    biber, LaTeX and bibtexparser read back the same text (bibtexparser leaves the escaped braces
+    undecoded: it has no form of them); :func:`read` decodes all of them."""
+    return _LINE_SPACE.sub(" ", value).strip().translate(_ESCAPES)
 
 
 def _value(name: str, value: str) -> str:

@@ -234,7 +234,7 @@ _NO_PAGES = re.compile(r"^\s*no\s*pagination\s*specified\s*$", re.I)
 _RESOLVER_DOI = re.compile(r"[?&](?:id|rft_id|doi)=(?:doi:|info:doi/|info%3Adoi%2F)?(10\.[^&\s]+)", re.I)
 # an M3 that can be a document type: words only ("Review", "Clinical Trial, Phase III"), not
 # Ovid's classification codes ("Health & Mental Health Treatment & Prevention [3300]") or a DOI
-_TYPE_WORDS = re.compile(r"[A-Za-z][A-Za-z ,'-]{1,59}")
+_TYPE_WORDS = re.compile(r"[A-Za-z][A-Za-z ,;'-]{1,59}")
 _M3_TY = frozenset({"JOUR", "GEN", "EJOUR", "MGZN", "NEWS"})
 
 
