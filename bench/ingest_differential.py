@@ -659,6 +659,10 @@ def _rule(d: Difference, raw: str) -> tuple[str, str]:
             return "ours wrong", "'to' inside the text of a pages cell read as a range (fault 7)"
         if field == "doc_type":
             return "ambiguous", "the type column names the type in the source's own words"
+        if field == "authors" and theirs and re.search(r";\s*and\s", str(theirs)):
+            without = re.sub(r";\s*and\s+", ";", str(theirs))
+            if canon_text(without.split(";")) == canon_text(mine):
+                return "reference wrong", "the 'and' before the last of ';'-separated names is not part of it"
     # -- BibTeX -------------------------------------------------------------------------------
     if f == "bibtex":
         if field == "pmid" and mine and not theirs:

@@ -96,8 +96,9 @@ def test_csv_one_family_given_name_is_not_split() -> None:
     records = {r.source_id: r for r in read("stroke_authors_pages.csv")}
     assert records["id_0000744"].authors == ["Perez Cachon, Ana Lucia"]
     assert records["id_0001195"].authors == ["Bowen, Ceri", "Yeats, Giles", "Palmer, Siobhan"]
-    (hunter,) = read("digital_work_suffix.csv")
+    hunter, cui = read("digital_work_suffix.csv")
     assert hunter.authors == ["Hunter III, Starling David"]
+    assert cui.authors == ["Cui, G.", "Lui, H.-K.", "Guo, X."]  # "...; and Guo, X."
 
 
 def test_csv_names_run_together_after_a_suffix() -> None:

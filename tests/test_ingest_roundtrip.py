@@ -188,3 +188,52 @@ def test_bibtex_escaping_round_trips_any_text(title: str, author: str, keyword: 
     assert again.title == record.title
     assert again.keywords == record.keywords
     assert again.authors == record.authors
+
+
+# -- the commands: scoping import, then scoping export --------------------------------------------
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from scoping.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_then_export_every_format(tmp_path: Path) -> None:
+    root = tmp_path / "rv"
+    assert _run("init", str(root))[0] == 0
+    files = [
+        DATA / "asreview" / "scopus.ris",
+        DATA / "asreview" / "pubmed_endnote.txt",
+        DATA / "wosfile" / "wos_plaintext.txt",
+        DATA / "ingest-cases" / "openalex_works.csv",
+        DATA / "colrev-bib" / "web_of_science_bib.bib",
+    ]
+    originals: list[Record] = []
+    for number, path in enumerate(files):
+        code, _out, err = _run("--review", str(root), "import", str(path), "--source", f"db{number}")
+        assert code == 0, err
+        originals.extend(iter_records(inspect_file(path)))
+    for fmt in ("ris", "bib", "csv"):
+        target = tmp_path / f"all.{fmt}"
+        code, out, err = _run("--review", str(root), "export", "--format", fmt, "--out", str(target))
+        assert (code, out) == (0, f"Wrote {len(originals)} records to {target}\n"), err
+        again = list(iter_records(inspect_file(target)))
+        assert len(again) == len(originals)
+        for before, after in zip(originals, again, strict=True):
+            for name in (
+                "title",
+                "authors",
+                "year",
+                "doi",
+                "keywords",
+                "abstract",
+                "journal",
+                "pages",
+                "pmid",
+            ):
+                assert getattr(after, name) == getattr(before, name), (fmt, name)
+            assert after.doc_type == before.doc_type or before.doc_type is None, fmt

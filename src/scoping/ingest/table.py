@@ -213,6 +213,7 @@ _INITIAL_THEN_NAME = re.compile(r"(?:(?<=\b[A-Z]\.)|(?<=\bJr\.)|(?<=\bSr\.))(?=[
 _NAME_INITIALS = re.compile(r"\S.*\s(?!(?:II|III|IV)\b)[A-Z](?:[.-]?\s?-?[A-Z])*\.?")
 _SCOPUS_ID = re.compile(r"\s*\(\d+\)\s*$")
 _AND = re.compile(r"\s+and\s+")
+_LEADING_AND = re.compile(r"^(?:and|&)\s+")
 _EMBASE_SOURCE = re.compile(
     r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volume>[^:\s(]+)(?::(?P<issue>[^\s(]+))?)?"
     r"(?: \((?P<pages>[^)]*)\))?"
@@ -333,8 +334,8 @@ def split_authors_cell(value: str, *, run_together: bool = False) -> list[str]:
     listed = _split_list_literal(value)
     if listed is not None:
         return listed
-    if ";" in value:
-        return [name.strip() for name in value.split(";") if name.strip()]
+    if ";" in value:  # "Cui, G.; Lui, H.-K.; and Guo, X.": the last name's "and" goes
+        return [_LEADING_AND.sub("", name.strip()) for name in value.split(";") if name.strip()]
     if _AND.search(value):
         return _AND.split(value)
     if "|" in value:  # OpenAlex
