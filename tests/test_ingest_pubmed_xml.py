@@ -193,7 +193,8 @@ def test_truncated_between_articles() -> None:
         read_text(cut, "pubmed2.xml")
     assert str(err.value) == (
         "pubmed2.xml, line 4: malformed XML: the file ends before its last "
-        "elements are closed (it looks truncated); export the records again"
+        "elements are closed (it looks truncated); export the records again, "
+        "or pass --skip-incomplete to import the complete records"
     )
 
 

@@ -13,6 +13,7 @@ bug and keeps its traceback.
     ├── InputFileError           an input file cannot be imported (names the file, line/record)
     │   ├── EncodingError        bytes that are not in the expected text encoding
     │   ├── FormatError          unknown format, or a file that does not parse as its format
+    │   │   └── TruncatedFileError   the file ends inside its last record (records before it are whole)
     │   └── DuplicateImportError the same file content was imported before
     ├── StoreError               the record store cannot be opened or used
     │   └── SchemaVersionError   a database written by a newer scoping, or not by scoping at all
@@ -34,6 +35,7 @@ __all__ = [
     "SchemaVersionError",
     "ScopingError",
     "StoreError",
+    "TruncatedFileError",
     "UsageError",
 ]
 
@@ -83,6 +85,11 @@ class EncodingError(InputFileError):
 
 class FormatError(InputFileError):
     """The format is unknown, or the file does not parse as its format."""
+
+
+class TruncatedFileError(FormatError):
+    """The file ends inside its last record (a download or export cut short); the records
+    before that one are complete (``scoping import --skip-incomplete`` keeps them)."""
 
 
 class DuplicateImportError(InputFileError):

@@ -13,6 +13,10 @@ which applies the normalisers below, so every format yields the same shapes:
 - ``doc_type``: one vocabulary (:data:`DOC_TYPES`) for the names every database and format gives
   (``JOUR``, ``Article``, ``journal-article``, ``Journal Article`` -> ``journal article``);
   a type outside it (``Clinical Trial, Phase III``) is kept as given
+- text (titles, abstracts, names, journals, keywords...): white space collapsed, HTML entities
+  and inline markup gone, and mojibake repaired with ftfy (``OliÃ©`` -> ``Olié``: UTF-8 that
+  was read as Latin-1 or Windows-1252 somewhere upstream); ``raw`` keeps what the file said
+- ``issn``/``isbn``: an ISSN given as the ISBN (an ``isbn`` column of ISSNs) is the ISSN
 - ``language``: the English name of the language (``eng``, ``en``, ``English`` -> ``English``);
   several are joined with ``"; "``; an unknown one is kept as given
 """
@@ -27,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote
+
+import ftfy
 
 __all__ = [
     "DOC_TYPES",
@@ -43,6 +49,7 @@ __all__ = [
     "normalise_text",
     "normalise_title_key",
     "normalise_year",
+    "repair_mojibake",
     "split_authors",
 ]
 
@@ -104,6 +111,23 @@ FIELDS: tuple[str, ...] = (
 """The parsed fields of a record, in display order."""
 
 _EMPTY = frozenset({"nan", "none", "null", "n/a"})
+# what UTF-8 read as Latin-1 or Windows-1252 looks like: a lead byte (Â..ô) then a continuation
+# byte (U+0080..U+00BF, or the Windows-1252 characters in 0x80..0x9F); only text with such a
+# pair goes to ftfy, which decides whether it is mojibake
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+    "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+
+def repair_mojibake(text: str) -> str:
+    """``"OliÃ©"`` -> ``"Olié"``: text that was UTF-8 decoded as Latin-1/Windows-1252, repaired
+    with ftfy (only the encoding is fixed: quotes, dashes and the rest stay as they are)."""
+    if text.isascii() or _MOJIBAKE.search(text) is None:
+        return text
+    return ftfy.fix_encoding(text)
+
+
 _TAGS = re.compile(r"</?(?:i|b|em|strong|sub|sup|u|sc|span|p|br|jats:[a-z]+|mml:[a-z]+)\b[^>]*>", re.I)
 
 
@@ -114,8 +138,12 @@ def normalise_text(value: object) -> str | None:
     if isinstance(value, (list, tuple)):
         value = " ".join(str(v) for v in value if v is not None)
     text = str(value)
+    if not text.isascii():
+        text = repair_mojibake(text)
     if "&" in text:
         text = html.unescape(text)
+        if "&" in text and ";" in text:  # escaped twice at the source ("&amp;lt;"): once more
+            text = html.unescape(text)
     if "<" in text:
         text = _TAGS.sub("", text)
     if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
@@ -128,6 +156,8 @@ def normalise_text(value: object) -> str | None:
 
 def _clean(text: str) -> str | None:
     """:func:`normalise_text` for one string, with a fast path for already-clean text."""
+    if not text.isascii():
+        text = repair_mojibake(text)
     if (
         "<" in text
         or "&" in text
@@ -203,21 +233,31 @@ def normalise_year(value: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
-_PAGE_SPLIT = re.compile(r"\s*(?:-+|–|—|‐|‑|\u2212|\bto\b)\s*")
+_PAGE_SPLIT = re.compile(r"\s*(?:-+|–|—|‐|‑|\u2212)\s*")
+# "123 to 129": "to" separates pages only between two page numbers, not inside words
+# ("A relational approach to rehabilitation" is text in a pages field, kept as it is)
+_PAGES_TO = re.compile(r"([A-Za-z]{0,2}\d+[A-Za-z]?)\s+to\s+([A-Za-z]{0,2}\d+[A-Za-z]?)", re.I)
+_NO_PAGES = re.compile(r"no\s*pagination\s*specified", re.I)
 
 
 def normalise_pages(value: object, end: object = None) -> str | None:
-    """``"123-9"`` -> ``"123-129"``; ``("e1", None)`` -> ``"e1"``; start/end may come apart."""
+    """``"123-9"`` -> ``"123-129"``; ``("e1", None)`` -> ``"e1"``; start/end may come apart;
+    ``"No Pagination Specified"`` (Ovid, PsycINFO) is no pages."""
     start = normalise_text(value)
     stop = normalise_text(end)
+    if start is not None and _NO_PAGES.fullmatch(start):
+        start = stop = None
     if start is None and stop is None:
         return None
     if start is None:
         return stop
     if stop is None:
         parts = _PAGE_SPLIT.split(start, maxsplit=1)
+        to = _PAGES_TO.fullmatch(start) if len(parts) == 1 and " to " in start.lower() else None
         if len(parts) == 2:
             start, stop = parts[0], parts[1]
+        elif to is not None:
+            start, stop = to.group(1), to.group(2)
         else:
             return start
     if not stop or stop == start:
@@ -503,8 +543,21 @@ def make_record(
         value = get(name)
         if value is not None:
             setattr(record, name, _scalar(value))
+    if record.isbn is not None and _is_issn(record.isbn):  # an ISSN in an ISBN field
+        record.issn = record.isbn if record.issn is None else f"{record.issn}; {record.isbn}"
+        record.isbn = None
     if record.doc_type is not None:
         record.doc_type = normalise_doc_type(record.doc_type)
     if record.language is not None:
         record.language = normalise_language(record.language)
     return record
+
+
+_ISSN = re.compile(r"\s*\d{4}-?\d{3}[\dXx]\s*")
+_ISXN_FIRST = re.compile(r"[;,(\s]")
+
+
+def _is_issn(value: str) -> bool:
+    """Whether the (first) number in ``value`` has the eight characters of an ISSN."""
+    first = _ISXN_FIRST.split(value.strip(), maxsplit=1)[0]
+    return _ISSN.fullmatch(first) is not None

@@ -94,6 +94,12 @@ def _progress() -> Progress:
     help="Text encoding, for files not in UTF-8/UTF-16 with BOM (e.g. cp1252, latin-1).",
 )
 @click.option("--again", is_flag=True, help="Import a file even if the same content was imported before.")
+@click.option(
+    "--skip-incomplete",
+    is_flag=True,
+    help="Import the complete records of a file cut short (a truncated export); the import's "
+    "note (scoping search log) says what was skipped.",
+)
 @review_options
 def import_cmd(
     files: tuple[str, ...],
@@ -101,6 +107,7 @@ def import_cmd(
     fmt: str | None,
     encoding: str | None,
     again: bool,
+    skip_incomplete: bool,
     review: Callable[[], Review],
 ) -> None:
     """Import exported records from FILES, tagged with the database they came from.
@@ -118,6 +125,7 @@ def import_cmd(
       scoping import searches/exports/psycinfo-2026-11-01.ris --source PsycINFO
       scoping import savedrecs*.txt --source "Web of Science"
       scoping import legacy.csv --source CINAHL --encoding cp1252
+      scoping import cut-short.ris --source PsycINFO --skip-incomplete
     """
     if not source.strip():
         raise UsageError("--source is empty; name the database the files were exported from")
@@ -131,13 +139,17 @@ def import_cmd(
                 def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
                     progress.update(task, completed=n)
 
-                result = import_file(store, info, source=source, again=again, progress=advance)
+                result = import_file(
+                    store, info, source=source, again=again, progress=advance, skip_incomplete=skip_incomplete
+                )
             n = result.row.n_records
             out.print(
                 f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
                 f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
                 f"[import {result.row.id}]"
             )
+            if skip_incomplete and result.row.note:
+                out.print(f"  {result.row.note}")
 
 
 @cli.command("records")

@@ -29,7 +29,8 @@ cedilla).
 field       BibTeX fields
 ==========  ================================================================
 source_id   the citation key
-doc_type    the entry type (``article``, ``inproceedings``...)
+doc_type    the entry type (``article``, ``inproceedings``...); for ``@article``, ``@misc``
+            and ``@inproceedings`` a ``type`` field, when there is one (``type = {review}``)
 authors     author, split on " and " outside braces (``others`` dropped)
 title       title
 year        year, else date (biblatex)
@@ -63,7 +64,7 @@ from typing import TextIO
 
 from bibtexparser import latexenc
 
-from scoping.errors import FormatError
+from scoping.errors import FormatError, TruncatedFileError
 from scoping.records import Record, make_record, normalise_title_key
 
 __all__ = ["read", "write"]
@@ -232,10 +233,10 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
                 break
             segment = segment.lstrip()
     if inside:
-        raise FormatError(
+        raise TruncatedFileError(
             path,
             f"the entry that starts on line {start} is not closed at the end of the file (a '}}' is missing)",
-            _HINT,
+            _HINT + "; if the file was cut short, --skip-incomplete imports the complete entries",
             where=f"line {start}",
         )
 
@@ -354,6 +355,9 @@ _ACCENTS = {
     "d": "\u0323",
     "b": "\u0331",
 }
+# escaped braces (\{, \textbraceleft) stand in for a moment as characters that are not braces,
+# so that removing the markup braces keeps them
+_LBRACE, _RBRACE = "\ue000", "\ue001"
 _WORDS = {
     "o": "ø",
     "O": "Ø",
@@ -387,6 +391,8 @@ _WORDS = {
     "textasciitilde": "~",
     "textasciicircum": "^",
     "textbackslash": "\\",
+    "textbraceleft": _LBRACE,
+    "textbraceright": _RBRACE,
     "textbar": "|",
     "textunderscore": "_",
     "textregistered": "®",
@@ -505,8 +511,8 @@ _SYMBOLS = {
     "$": "$",
     "_": "_",
     "#": "#",
-    "{": "",
-    "}": "",
+    "{": _LBRACE,
+    "}": _RBRACE,
     "/": "",
     " ": " ",
     ",": " ",
@@ -570,10 +576,14 @@ def _decode(value: str) -> str:
     anything else is left as it is.
     """
     if "\\" in value:
+        if "{}" in value:  # \^{} and \~{}: the accent on nothing is the character itself
+            value = value.replace("\\^{}", "^").replace("\\~{}", "~")
         value = _LATEX.sub(_latex_piece, value)
     if "{" in value or "}" in value:
         value = value.replace("{", "").replace("}", "")
     if not value.isascii():
+        if _LBRACE in value or _RBRACE in value:
+            value = value.replace(_LBRACE, "{").replace(_RBRACE, "}")
         value = unicodedata.normalize("NFC", value)
     return value
 
@@ -617,9 +627,11 @@ def _record(entry: _Entry, key: str | None, pairs: list[tuple[str, str]]) -> Rec
             value = values[name] + (" and " if name == "author" else "; ") + value
         values[name] = value
     fields: dict[str, object] = {"source_id": key, "doc_type": entry.kind}
+    if entry.kind in _TYPED and "type" in values:  # @article{..., type = {review}}
+        fields["doc_type"] = _decode(values["type"])
     if key and "pmid" not in values and _PMID_KEY.match(key):  # Europe PMC: PMID:12345
         fields["pmid"] = key
-    used: set[str] = set()
+    used: set[str] = {"type"} if entry.kind in _TYPED and "type" in values else set()
     author = values.get("author")
     if author is not None:
         used.add("author")
@@ -699,22 +711,30 @@ _ENTRY_TYPES = frozenset(
         "periodical",
     }
 )
-_TYPE_WORDS: tuple[tuple[str, str], ...] = (
-    ("proceedings", "inproceedings"),
-    ("conference", "inproceedings"),
-    ("conf", "inproceedings"),
-    ("chapter", "incollection"),
-    ("chap", "incollection"),
-    ("thesis", "phdthesis"),
-    ("dissertation", "phdthesis"),
-    ("report", "techreport"),
-    ("review", "article"),
-    ("book", "book"),
-    ("article", "article"),
-    ("jour", "article"),
-    ("letter", "article"),
-    ("editorial", "article"),
-)
+_VOCABULARY_TYPES: dict[str, tuple[str, bool]] = {
+    # document type: (entry type, whether a "type" field must say more than the entry type)
+    "journal article": ("article", False),
+    "review": ("article", True),
+    "editorial": ("article", True),
+    "letter": ("article", True),
+    "comment": ("article", True),
+    "erratum": ("article", True),
+    "book": ("book", False),
+    "book chapter": ("incollection", False),
+    "conference paper": ("inproceedings", False),
+    "conference abstract": ("inproceedings", True),
+    "proceedings": ("proceedings", False),
+    "thesis": ("phdthesis", False),
+    "report": ("techreport", False),
+    "preprint": ("misc", True),
+    "web page": ("online", False),
+    "dataset": ("dataset", False),
+    "other": ("misc", False),
+}
+"""How each term of :data:`scoping.records.DOC_TYPES` is written."""
+_TYPED = frozenset({"article", "misc", "inproceedings"})
+"""Entry types whose ``type`` field, when there is one, is the document type (our writer puts
+a type the entry type cannot say there: ``@article`` with ``type = {review}``)."""
 _IN_BOOK = frozenset({"inproceedings", "incollection", "inbook", "conference"})
 _STOP_WORDS = frozenset(
     {
@@ -748,14 +768,19 @@ _STOP_WORDS = frozenset(
 )
 
 
-def _entry_type(record: Record) -> str:
-    doc = (record.doc_type or "").strip().lower()
-    if doc in _ENTRY_TYPES:
-        return doc
-    for word, entry_type in _TYPE_WORDS:
-        if word in doc:
-            return entry_type
-    return "article" if record.journal else "misc"
+def _entry_type(record: Record) -> tuple[str, str | None]:
+    """The entry type for ``record``, and the ``type`` field to write (or ``None``)."""
+    doc = (record.doc_type or "").strip()
+    if doc in _VOCABULARY_TYPES:
+        entry_type, typed = _VOCABULARY_TYPES[doc]
+        return entry_type, (doc if typed else None)
+    if doc.lower() in _ENTRY_TYPES:
+        return doc.lower(), None
+    # no type, or one outside the vocabulary ("Clinical Trial, Phase III", Web of Science's
+    # "Article; Proceedings Paper"): kept in "type"
+    if "proceedings" in doc.lower() or "conference" in doc.lower():
+        return "inproceedings", doc
+    return ("article" if record.journal else "misc"), (doc or None)
 
 
 def _ascii_letters(text: str) -> str:
@@ -820,7 +845,44 @@ def _braced(value: str) -> str:
     return "{" + value + "}"
 
 
+_ESCAPES = str.maketrans(
+    {
+        "\\": "\\textbackslash{}",
+        "{": "\\textbraceleft{}",
+        "}": "\\textbraceright{}",
+        "%": "\\%",
+        "&": "\\&",
+        "_": "\\_",
+        "#": "\\#",
+        "$": "\\textdollar{}",
+        "~": "\\textasciitilde{}",
+        "^": "\\^{}",
+    }
+)
+_VERBATIM = frozenset({"doi", "url"})
+_LINE_SPACE = re.compile(r"[ \t\r\n]+")  # line breaks and runs of spaces (not thin or no-break spaces)
+"""Fields biblatex reads verbatim (escaping would put backslashes into them)."""
+
+
+def _escape(value: str) -> str:
+    """Text as a BibTeX value holds it: LaTeX's special characters escaped in the forms both
+    LaTeX and bibtexparser's ``convert_to_unicode`` read (``\\textdollar{}``, ``\\^{}``; braces as
+    ``\\textbraceleft{}``, which keeps the value's braces balanced for BibTeX), so that BibTeX,
+    biber, LaTeX and bibtexparser read back the same text (bibtexparser leaves the escaped braces
+    undecoded: it has no form of them); :func:`read` decodes all of them."""
+    return _LINE_SPACE.sub(" ", value).strip().translate(_ESCAPES)
+
+
+def _value(name: str, value: str) -> str:
+    """A field's value as written: braced, escaped unless verbatim (the author list comes
+    escaped name by name, see :func:`_author`)."""
+    if name in _VERBATIM:
+        return _braced(value)
+    return "{" + (value if name == "author" else _escape(value)) + "}"
+
+
 def _author(name: str) -> str:
+    name = _escape(name)
     return "{" + name + "}" if _AND.search(f" {name} ") or name.lower() == "others" else name
 
 
@@ -829,7 +891,10 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
 
     Citation keys are unique in the file and stable: a record's ``source_id`` when it is a
     usable key, else FirstAuthorYearWord (``Smith2020Peer``); a key already used gets ``a``,
-    ``b``... Text is written as UTF-8, not LaTeX; pages as ``123--129``.
+    ``b``... Text is written as UTF-8, with LaTeX's special characters (``% & _ # $ { } \\ ~ ^``)
+    escaped, except in ``doi`` and ``url`` (verbatim fields); pages as ``123--129``. A document
+    type the entry type cannot say (a review, a letter, "Clinical Trial, Phase III") goes in a
+    ``type`` field (``@article{..., type = {review}}``), which :func:`read` takes back.
     """
     used: set[str] = set()
     count = 0
@@ -839,7 +904,7 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
             key = _unique(source_id, used)
         else:
             key = _unique(_new_key(record), used)
-        entry_type = _entry_type(record)
+        entry_type, type_field = _entry_type(record)
         out: list[tuple[str, str]] = []
         if record.authors:
             out.append(("author", " and ".join(_author(name) for name in record.authors)))
@@ -864,6 +929,8 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
         ):
             if value:
                 out.append((name, value))
+        if type_field:
+            out.append(("type", type_field))
         if record.keywords:
             text = "; ".join(record.keywords)
             if len(record.keywords) == 1 and ("," in text or ";" in text):
@@ -877,7 +944,7 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
             if value:
                 out.append((name, value))
         lines = [f"@{entry_type}{{{key},"]
-        lines.extend(f"  {name} = {_braced(value)}," for name, value in out)
+        lines.extend(f"  {name} = {_value(name, value)}," for name, value in out)
         lines.append("}")
         stream.write("\n".join(lines) + "\n\n")
         count += 1

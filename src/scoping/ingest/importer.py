@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from scoping.errors import DuplicateImportError, FormatError, UsageError
+from scoping.errors import DuplicateImportError, FormatError, TruncatedFileError, UsageError
 from scoping.ingest import FileInfo, inspect_file, iter_records, reads_in_parts, scan_file
 from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.store import ImportRow, Store, record_values
@@ -89,14 +89,20 @@ def import_file(
     search_run: str | None = None,
     progress: Callable[[int], None] | None = None,
     note: str | None = None,
+    skip_incomplete: bool = False,
 ) -> ImportResult:
     """Store the records of one inspected file, tagged with ``source``.
 
     A file whose content was imported before is refused (``DuplicateImportError``) unless
     ``again``. Malformed records raise :class:`~scoping.errors.FormatError` and nothing of the
     file is stored. ``note`` is kept with the import (the search log shows it).
+
+    A file that ends inside its last record (:class:`~scoping.errors.TruncatedFileError`) is
+    refused too, unless ``skip_incomplete``: then the complete records are stored and the
+    import's note says what was skipped, and where.
     """
     source = _check_source(source)
+    skipped: list[TruncatedFileError] = []
     sha256: str | Callable[[], str] = info.sha256
     if not info.sha256:  # only sniffed (inspect_files): hash it while it is read
         hasher = _Hasher(info.path)
@@ -114,12 +120,29 @@ def import_file(
         size=info.size,
         format=info.format,
         encoding=info.encoding,
-        records=_at_least_one(iter_records(info, encode=record_values), info),
+        records=_at_least_one(_complete_only(iter_records(info, encode=record_values), skipped), info)
+        if skip_incomplete
+        else _at_least_one(iter_records(info, encode=record_values), info),
         search_run=search_run,
         progress=progress,
-        note=note,
+        note=(lambda: _skipped_note(note, skipped)) if skip_incomplete else note,
     )
     return ImportResult(info=info, row=row)
+
+
+def _complete_only(records: Iterable[T], skipped: list[TruncatedFileError]) -> Iterator[T]:
+    """The records up to the incomplete one a truncated file ends with (kept in ``skipped``)."""
+    try:
+        yield from records
+    except TruncatedFileError as exc:
+        skipped.append(exc)
+
+
+def _skipped_note(note: str | None, skipped: list[TruncatedFileError]) -> str | None:
+    if not skipped:
+        return note
+    told = f"--skip-incomplete: the incomplete end of the file was skipped ({skipped[0].problem})"
+    return f"{note}; {told}" if note else told
 
 
 def _refuse_repeat(store: Store, info: FileInfo, sha256: str) -> None:

@@ -43,7 +43,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from scoping.errors import FormatError
+from scoping.errors import FormatError, TruncatedFileError
 from scoping.records import Record, make_record, normalise_doi
 
 __all__ = ["read"]
@@ -261,9 +261,10 @@ def _check_complete(item: tuple[int, str, list[tuple[str, str]]], closing: str |
         expected = closing  # only set when earlier records all ended with this tag
     if expected is not None:
         last_line = line + block.rstrip("\n").count("\n")
-        raise FormatError(
+        raise TruncatedFileError(
             path,
             f"the last record (from line {line}) stops before its {expected} line",
-            "the file looks truncated: export the records again",
+            "the file looks truncated: export the records again, or pass --skip-incomplete "
+            "to import the complete records",
             where=f"line {last_line}",
         )

@@ -50,7 +50,7 @@ from typing import Any, TextIO, cast
 
 from lxml import etree
 
-from scoping.errors import FormatError
+from scoping.errors import FormatError, TruncatedFileError
 from scoping.records import Record, make_record
 
 __all__ = ["iter_xml_records", "read", "read_text"]
@@ -163,10 +163,10 @@ def _malformed(path: str, exc: etree.XMLSyntaxError, at_end: bool) -> FormatErro
     line = exc.position[0] if exc.position else exc.lineno
     detail = _POSITION.sub("", str(exc.msg or exc)).strip() or "not well-formed"
     if at_end:
-        return FormatError(
+        return TruncatedFileError(
             path,
             "malformed XML: the file ends before its last elements are closed (it looks truncated)",
-            "export the records again",
+            "export the records again, or pass --skip-incomplete to import the complete records",
             where=f"line {line}",
         )
     return FormatError(path, f"malformed XML: {detail}", "export the records again", where=f"line {line}")

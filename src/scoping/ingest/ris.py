@@ -15,13 +15,16 @@ field       tags, in order
 title       TI, T1, CT, BT (books), ST
 abstract    AB, N2
 authors     AU, A1 (then A2 only when there is no other author tag)
-year        PY, Y1, DA, Y2
+year        PY, Y1, DA (not Y2: many exports put the access date there)
 journal     T2, JF, JO, JA, J2, SO (not for whole books, where T2 is the series)
 pages       SP + EP ("No Pagination Specified" reads as no pages)
-doi         DO, DI, then a doi.org link in UR / L2 / M3 / N1
-pmid        AN when the record is from MEDLINE/PubMed (DB, DP or an Ovid link says so),
+doi         DO, DI, then a doi.org link or a link resolver's ``id=doi:`` in UR / L2 / M3 / N1
+pmid        PMID (PsycINFO), AN when the record is from MEDLINE/PubMed (DB, DP or an Ovid link says so),
             a PubMed link, or "PMID: n" in a note
 issn/isbn   SN (an ISBN-shaped SN, or any SN of a book, is an ISBN)
+doc_type    M3 when it names a document type (Scopus: "Review", "Letter"; our writer for
+            types TY cannot say), else TY
+keywords    KW, one keyword per line (EndNote/Ovid continue one KW tag over several lines)
 ==========  ===========================================================
 """
 
@@ -30,17 +33,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 import rispy
 
-from scoping.errors import FormatError
-from scoping.records import Record, make_record, normalise_doi, normalise_pmid
+from scoping.errors import FormatError, TruncatedFileError
+from scoping.records import (
+    DOC_TYPES,
+    Record,
+    make_record,
+    normalise_doc_type,
+    normalise_doi,
+    normalise_pmid,
+)
 
 __all__ = ["read", "write"]
 
 
-# starts with a literal newline so the regex engine can jump from line to line
-_TAG_SPLIT = re.compile(r"\n([A-Z][A-Z0-9])  -(?: |(?=\n)|$)")
+# starts with a literal newline so the regex engine can jump from line to line; a tag has two
+# characters, but some exports add longer ones (PsycINFO's "PMID  - 33355555" right after TY)
+_TAG_SPLIT = re.compile(r"\n([A-Z][A-Z0-9]|PMID)  -(?: |(?=\n)|$)")
 _CHUNK = 1 << 20
 
 
@@ -90,9 +102,14 @@ _READ_TAGS = frozenset(
         "LA",
         "ID",
         "U1",
+        "PMID",
     ]
 )
 """Tags whose continuation lines are joined (the others stay only in the raw text)."""
+
+_LINE_LISTS = frozenset(["KW"])
+"""Tags whose continuation lines are further values: EndNote and Ovid write one ``KW`` line
+followed by one keyword per line (``KW  - Adolescent`` / ``Adult`` / ``Female``)."""
 
 
 def _tags(text: str) -> dict[str, list[str]]:
@@ -101,6 +118,10 @@ def _tags(text: str) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = {}
     for i in range(1, len(parts) - 1, 2):
         value = parts[i + 1].strip()
+        if "\n" in value and parts[i] in _LINE_LISTS:
+            pieces = [piece for piece in (p.strip() for p in value.split("\n")) if piece]
+            tags.setdefault(parts[i], []).extend(pieces)
+            continue
         if "\n" in value and parts[i] in _READ_TAGS:
             value = " ".join(piece for piece in (p.strip() for p in value.split("\n")) if piece)
         values = tags.get(parts[i])
@@ -149,7 +170,7 @@ def _records(stream: TextIO, path: str) -> Iterator[tuple[int, str]]:
                 end_of_line += 1
             opening = _line_start(buffer, "TY  -", pos)
             if opening == -1 or opening > end:
-                where = line_at_buffer + buffer.count("\n", 0, end)
+                where = line_at_buffer + buffer.count("\n", pos, end)
                 raise FormatError(
                     path,
                     "an ER line closes a record that was never opened with TY",
@@ -176,10 +197,11 @@ def _records(stream: TextIO, path: str) -> Iterator[tuple[int, str]]:
     opening = _line_start(buffer, "TY  -")
     if opening != -1:
         start_line = line_at_buffer + buffer.count("\n", 0, opening)
-        raise FormatError(
+        raise TruncatedFileError(
             path,
             f"the file ends inside the record that starts on line {start_line} (no ER line)",
-            "the export looks truncated: export the records again",
+            "the export looks truncated: export the records again, or pass --skip-incomplete "
+            "to import the complete records",
             where=f"line {start_line}",
         )
 
@@ -208,6 +230,32 @@ _PUBMED_LINK = re.compile(
 _OVID_MEDLINE = re.compile(r"[?&]D=(?:medl|med\d|prem|mesz|medp)", re.I)
 _PMID_NOTE = re.compile(r"\bPMID:?\s*(\d{1,9})\b")
 _NO_PAGES = re.compile(r"^\s*no\s*pagination\s*specified\s*$", re.I)
+# a DOI inside a link resolver's query string (Ovid, SFX, OpenURL): id=doi:..., rft_id=info:doi/...
+_RESOLVER_DOI = re.compile(r"[?&](?:id|rft_id|doi)=(?:doi:|info:doi/|info%3Adoi%2F)?(10\.[^&\s]+)", re.I)
+# an M3 that can be a document type: words only ("Review", "Clinical Trial, Phase III"), not
+# Ovid's classification codes ("Health & Mental Health Treatment & Prevention [3300]") or a DOI
+_TYPE_WORDS = re.compile(r"[A-Za-z][A-Za-z ,;'-]{1,59}")
+_M3_TY = frozenset({"JOUR", "GEN", "EJOUR", "MGZN", "NEWS"})
+
+
+def _link_doi(text: str) -> str | None:
+    """The DOI in a link or note: a link resolver's query parameter first (its value ends at the
+    next ``&``), else the first DOI-shaped text."""
+    if "=" in text:
+        match = _RESOLVER_DOI.search(text)
+        if match:
+            return normalise_doi(unquote(match.group(1)))
+    return normalise_doi(text)
+
+
+def _doc_type(ty: str, tags: dict[str, list[str]]) -> str | None:
+    """TY, unless M3 names the document type more exactly (see the module docstring)."""
+    kind = _first(tags, "M3")
+    if kind and _TYPE_WORDS.fullmatch(kind):
+        term = normalise_doc_type(kind)
+        if term in DOC_TYPES or ty in _M3_TY or not ty:
+            return kind
+    return ty or None
 
 
 def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
@@ -233,17 +281,17 @@ def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
     if doi is None:
         for text in links + [v for v in tags.get("M3", ())] + [v for v in tags.get("N1", ())]:
             if "doi" in text.lower() or text.strip().startswith("10."):
-                doi = normalise_doi(text)
+                doi = _link_doi(text)
                 if doi:
                     break
 
-    pmid = None
+    pmid = _first(tags, "PMID")
     database = " ".join(tags.get("DB", []) + tags.get("DP", [])).lower()
     accession = _first(tags, "AN")
     from_medline = any(k in database for k in ("medline", "pubmed", "nlm")) or any(
         _OVID_MEDLINE.search(link) for link in links if "D=" in link
     )
-    if accession and from_medline and accession.strip().isdigit():
+    if pmid is None and accession and from_medline and accession.strip().isdigit():
         pmid = accession.strip()
     if pmid is None:
         for link in links:
@@ -275,11 +323,11 @@ def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
         (link.strip() for link in tags.get("UR", ()) if link.strip() and not _PUBMED_LINK.search(link)), None
     )
     return {
-        "doc_type": ty or None,
+        "doc_type": _doc_type(ty, tags),
         "title": title,
         "abstract": _joined(tags, "AB", "N2"),
         "authors": authors,
-        "year": _first(tags, "PY", "Y1", "DA", "Y2"),
+        "year": _first(tags, "PY", "Y1", "DA"),
         "journal": journal,
         "volume": _first(tags, "VL"),
         "issue": _first(tags, "IS", "CP"),
@@ -346,9 +394,10 @@ _RIS_TYPES = {
 
 
 def _ris_type(doc_type: str | None, journal: str | None = None) -> str:
-    """The TY code for a stored document type (a RIS code kept as given stays; else JOUR)."""
+    """The TY code for a stored document type (a RIS code kept as given stays; else JOUR, or
+    GEN for a record of no known type outside a journal, as BibTeX's ``@misc``)."""
     if not doc_type:
-        return "JOUR"
+        return "JOUR" if journal else "GEN"
     if doc_type == "book" and journal:
         return "EDBOOK"  # a book in a series: BOOK would drop the series title (T2) on reading
     if doc_type in _RIS_TYPES:
@@ -359,7 +408,13 @@ def _ris_type(doc_type: str | None, journal: str | None = None) -> str:
 def to_ris_entry(record: Record) -> dict[str, Any]:
     """The rispy entry (rispy's default key names) for ``record``."""
     start, end = _pages(record.pages)
-    entry: dict[str, Any] = {"type_of_reference": _ris_type(record.doc_type, record.journal)}
+    ty = _ris_type(record.doc_type, record.journal)
+    entry: dict[str, Any] = {"type_of_reference": ty}
+    # a type TY cannot say (review, letter, "Clinical Trial, Phase III") goes in M3, Type of
+    # Work, as Scopus writes it; read() takes it back from there
+    kind = record.doc_type
+    if kind and normalise_doc_type(ty) != kind and _TYPE_WORDS.fullmatch(kind):
+        entry["type_of_work"] = kind
     optional: dict[str, Any] = {
         "id": record.source_id,
         "title": record.title,

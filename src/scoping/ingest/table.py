@@ -12,19 +12,21 @@ the first non-empty one in the order below wins for each row; the others are kep
 field       columns, in order
 ==========  ===================================================================================
 source_id   source_id, ID / id, record_id, key, EID, openalex_id, then UT, Lens ID, Record ID
-title       title, document title (IEEE), item title (Springer), article title, primary title
+title       title, document title (IEEE), item title (Springer), article title, primary title,
+            display_name (OpenAlex works CSV)
 abstract    abstract, abstract note (Zotero)
 authors     authors, author, author names (Embase), author/s (Lens), first_authors (ASReview),
-            author full names (Scopus, without the ids)
+            author full names (Scopus, without the ids), authorships.author.display_name
+            (OpenAlex, names separated by ``|``)
 year        year, publication year, publication_year, py, then date / publication date
 journal     journal, source title (Scopus), journal/book (PubMed), publication title, publication,
-            journal title, secondary title, booktitle
+            journal title, secondary title, booktitle, primary_location.source.display_name
 volume      volume, journal volume (Springer)
 issue       issue, number, journal issue (Springer)
 pages       pages, else page start / start page / start_page + page end / end page / end_page
 doi         doi, item doi (Springer)
-pmid        pmid, pubmed id
-issn        issn, issns, eissn
+pmid        pmid, pubmed id, ids.pmid (OpenAlex)
+issn        issn, issns, eissn, primary_location.source.issn_l (OpenAlex)
 isbn        isbn, isbns
 publisher   publisher
 keywords    keywords, keyword, author keywords, index keywords (all of them, merged)
@@ -39,12 +41,16 @@ DE...) are matched too, after the names above.
 
 Lists in a cell: authors and keywords are split on ``;`` when there is one, read as a list
 when the cell is a Python list (ASReview: ``['Marx, Karl', 'Lindgren, Astrid']``), split on
-`` and `` (BibTeX-style, bib-dedupe); authors are split on commas only when every part is
-a whole name ("Smith J., Doe A." from Scopus/Embase, "Smith A, Walter B" from PubMed, never
-"Marx, Karl"); keywords are split on commas outside parentheses (Embase's Emtree terms).
+`` and `` (BibTeX-style, bib-dedupe) or ``|`` (OpenAlex); authors are split on commas only
+when every part is a family name with initials ("Smith J., Doe A." from Scopus/Embase, "Smith
+A, Walter B" from PubMed), or when there are three or more parts of two words or more ("Joseph
+Rottman, Erran Carmel, Mary Lacity" from IEEE), never one "Family, Given" name ("Marx, Karl",
+"Perez Cachon, Ana Lucia", "Hunter III, Starling David"); keywords are split on commas
+outside parentheses (Embase's Emtree terms).
 Springer runs author names together ("Andy SmithTom Weber"); they are split where a lower-case
-letter meets a capital. Names run together after an initial ("Przyklenk K.Kloner R. A.", from
-EndNote via bib-dedupe) are split after the initial. Embase puts journal, year, volume, issue
+letter meets a capital. Names run together after an initial or a suffix ("Przyklenk
+K.Kloner R. A.", "Mentzer R. M. Jr.Lasley R. D.", from EndNote via bib-dedupe) are split
+there. Embase puts journal, year, volume, issue
 and pages in its ``Source`` cell and the DOI in ``Open URL Link``; they are read from there
 when no column holds them.
 
@@ -110,7 +116,16 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "unique wos id",
         "lens id",
     ),
-    "title": ("title", "document title", "item title", "article title", "primary title", "ti", "t1"),
+    "title": (
+        "title",
+        "document title",
+        "item title",
+        "article title",
+        "primary title",
+        "ti",
+        "t1",
+        "display name",
+    ),
     "abstract": ("abstract", "abstract note", "ab", "n2"),
     "authors": (
         "authors",
@@ -122,6 +137,7 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "au",
         "a1",
         "author full names",
+        "authorships.author.display name",
     ),
     "year": (
         "year",
@@ -152,6 +168,7 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "jf",
         "booktitle",
         "book title",
+        "primary location.source.display name",
     ),
     "volume": ("volume", "journal volume", "vl"),
     "issue": ("issue", "number", "journal issue", "issue number", "is"),
@@ -159,8 +176,8 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "start_page": ("page start", "start page", "first page", "bp", "sp"),
     "end_page": ("page end", "end page", "last page", "ep"),
     "doi": ("doi", "item doi", "di", "do"),
-    "pmid": ("pmid", "pubmed id", "pm"),
-    "issn": ("issn", "issns", "sn", "eissn", "e-issn", "ei"),
+    "pmid": ("pmid", "pubmed id", "pm", "ids.pmid"),
+    "issn": ("issn", "issns", "sn", "eissn", "e-issn", "ei", "primary location.source.issn l"),
     "isbn": ("isbn", "isbns", "bn"),
     "publisher": ("publisher", "pu", "pb"),
     "language": ("language", "language of original document", "la", "lang"),
@@ -190,9 +207,13 @@ _KEY_FOLD = re.compile(r"[\s_]+")
 _QUOTED = re.compile(r'"[^"]*"')
 _SPRINGER_JOIN = re.compile(r"(?<=[a-zß-ÿ])(?=[A-ZÀ-Þ])")
 _NAME_PREFIX = frozenset({"Mc", "Mac", "De", "Di", "Da", "Du", "La", "Le", "Van", "Von", "O'"})
-_INITIAL_THEN_NAME = re.compile(r"(?<=\b[A-Z]\.)(?=[A-Z][a-z])")
+# where EndNote runs two names together: after an initial or a suffix, before a capital word
+_INITIAL_THEN_NAME = re.compile(r"(?:(?<=\b[A-Z]\.)|(?<=\bJr\.)|(?<=\bSr\.))(?=[A-Z][a-z])")
+# "Smith J.", "Doe A", "Walter AB", "Li X.-Y.": a family name then initials (not II, III, IV)
+_NAME_INITIALS = re.compile(r"\S.*\s(?!(?:II|III|IV)\b)[A-Z](?:[.-]?\s?-?[A-Z])*\.?")
 _SCOPUS_ID = re.compile(r"\s*\(\d+\)\s*$")
 _AND = re.compile(r"\s+and\s+")
+_LEADING_AND = re.compile(r"^(?:and|&)\s+")
 _EMBASE_SOURCE = re.compile(
     r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volume>[^:\s(]+)(?::(?P<issue>[^\s(]+))?)?"
     r"(?: \((?P<pages>[^)]*)\))?"
@@ -313,10 +334,12 @@ def split_authors_cell(value: str, *, run_together: bool = False) -> list[str]:
     listed = _split_list_literal(value)
     if listed is not None:
         return listed
-    if ";" in value:
-        return [name.strip() for name in value.split(";") if name.strip()]
+    if ";" in value:  # "Cui, G.; Lui, H.-K.; and Guo, X.": the last name's "and" goes
+        return [_LEADING_AND.sub("", name.strip()) for name in value.split(";") if name.strip()]
     if _AND.search(value):
         return _AND.split(value)
+    if "|" in value:  # OpenAlex
+        return [name.strip() for name in value.split("|") if name.strip()]
     if run_together:
         parts: list[str] = []
         for piece in _SPRINGER_JOIN.split(value):
@@ -327,8 +350,10 @@ def split_authors_cell(value: str, *, run_together: bool = False) -> list[str]:
         return parts
     if "," in value:
         parts = [part.strip() for part in value.split(",")]
-        if len(parts) > 1 and all(" " in part for part in parts if part):
+        if len(parts) > 1 and all(_NAME_INITIALS.fullmatch(part) for part in parts if part):
             return parts
+        if len(parts) > 2 and all(" " in part for part in parts if part):
+            return parts  # IEEE: "Joseph Rottman, Erran Carmel, Mary Lacity"
     if _INITIAL_THEN_NAME.search(value):  # EndNote's "Przyklenk K.Kloner R. A."
         return _INITIAL_THEN_NAME.split(value)
     return [value]

@@ -53,7 +53,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
-from scoping.errors import FormatError
+from scoping.errors import FormatError, TruncatedFileError
 from scoping.records import Record, make_record
 
 __all__ = ["read", "read_tab"]
@@ -238,14 +238,16 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
                 where=f"line {number}",
             )
     if values is not None:
-        raise FormatError(
+        raise TruncatedFileError(
             path,
             f"the file ends inside the record that starts on line {start} (no ER line)",
-            "the export is truncated; " + _HINT_AGAIN,
+            "the export is truncated; "
+            + _HINT_AGAIN
+            + " (or pass --skip-incomplete to import the complete records)",
             where=f"line {start}",
         )
     if records and not ef_after_last:
-        raise FormatError(
+        raise TruncatedFileError(
             path,
             "no EF line after the last record (the export was cut short?)",
             _HINT_AGAIN,

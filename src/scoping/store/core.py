@@ -310,7 +310,7 @@ class Store:
         encoding: str,
         records: Iterable[Record | RecordValues],
         search_run: str | None = None,
-        note: str | None = None,
+        note: str | Callable[[], str | None] | None = None,
         progress: Any = None,
     ) -> ImportRow:
         """Store one file's records in one transaction; nothing is stored if any record fails.
@@ -337,7 +337,7 @@ class Store:
                     n_records=0,
                     imported_at=imported_at,
                     search_run=search_run,
-                    note=note,
+                    note=note if isinstance(note, str) or note is None else None,
                 )
                 .returning(schema.imports.c.id)
             ).scalar_one()
@@ -360,6 +360,8 @@ class Store:
             finished: dict[str, Any] = {"n_records": count}
             if not isinstance(sha256, str):
                 finished["sha256"] = sha256()
+            if callable(note):  # known only once the records are read (import --skip-incomplete)
+                finished["note"] = note()
             conn.execute(schema.imports.update().where(schema.imports.c.id == import_id), finished)
             row = conn.execute(sa.select(schema.imports).where(schema.imports.c.id == import_id)).one()
         return ImportRow(**row._mapping)
