@@ -396,3 +396,64 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     counts = json.loads(out)
     assert counts["identification"]["automation_removed"]["n"] == len(sample) - n
     assert "Callaghan & Müller-Hansen 2020" in counts["stopping_rule"]
+
+
+def test_a_reviewer_revisits_and_changes_past_decisions(review: Path) -> None:
+    """My decisions, filtered; go back to one and change it (both rows stay); undo across
+    sessions; and never a colleague's decision."""
+    run(review, "assign", "--reviewer", LEAD)
+    code, out, err = run(
+        review, "screen", "--reviewer", "alice", "--plain", input="i\nm\nn\nrecheck\ne\n2\nq\n"
+    )
+    assert code == 0, err
+    first, maybe, excluded = _first_work(out)[:3]
+    code, out, _ = run(review, "screen", "--reviewer", "bob", "--plain", input="e\n1\nq\n")
+    bob_work = _first_work(out)[0]
+
+    code, out, _ = run(review, "decisions", "--reviewer", "alice", "--decision", "maybe")
+    assert code == 0 and re.search(rf"\b{maybe}\b.*maybe", out), out
+    assert "Decisions of alice: 1 work" in out and "bob" not in out
+    _, out, _ = run(review, "decisions", "--reviewer", "alice", "--with-note")
+    assert "recheck" in out and "1 work" in out
+    _, out, _ = run(review, "decisions", "--reviewer", "alice")
+    assert "3 works" in out and "bob" not in out
+    if bob_work not in (first, maybe, excluded):  # blinded: bob's decision is nowhere in alice's list
+        assert f" {bob_work} " not in out
+
+    # change the maybe into an include, through --work
+    code, out, err = run(
+        review, "screen", "--reviewer", "alice", "--plain", "--work", str(maybe), input="i\nq\n"
+    )
+    assert code == 0, err
+    assert f"Work {maybe}: you decided maybe" in out and f"Saved: include for work {maybe}." in out
+    with find_review(review).open_store() as store:
+        rows = screen_tables.decision_history(store, TITLE_ABSTRACT, work_id=maybe, reviewer="alice")
+    assert [r.decision for r in rows] == ["maybe", "include"]
+    assert (
+        "No decisions of yours match."
+        in run(review, "decisions", "--reviewer", "alice", "--decision", "maybe")[1]
+    )
+
+    # g in the screen goes to a work by number ("work:N" works too); a work not yours is refused
+    _, out, _ = run(
+        review, "screen", "--reviewer", "alice", "--plain", input=f"g\nwork:{first}\ne\n1\ng\n999999\nq\n"
+    )
+    assert f"Saved: exclude (wrong population) for work {first}." in out
+    assert "Not there: work 999999 is not one of your works" in out
+
+    # undo in a new session withdraws the latest decision of an earlier one
+    _, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="u\nq\n")
+    assert f"Undone: exclude for work {first}" in out
+    with find_review(review).open_store() as store:
+        assert screen_tables.current_decision(store, TITLE_ABSTRACT, first, "alice") is None
+        rows = screen_tables.decision_history(store, TITLE_ABSTRACT, work_id=first, reviewer="alice")
+    assert [r.decision for r in rows] == ["include", "exclude", "undone"]  # nothing is lost
+
+
+def test_work_ids_are_written_one_way_everywhere() -> None:
+    from scoping.cli.screen_cmd import _work_number
+    from scoping.errors import UsageError
+
+    assert [_work_number(t) for t in ("42", "work 42", "work:42", "#42", " Work:42 ")] == [42] * 5
+    with pytest.raises(UsageError, match="not a work number"):
+        _work_number("forty-two")

@@ -370,9 +370,9 @@ def test_ranking_works_in_the_real_window(tmp_path: Path) -> None:
             labels.append(truth[work])
             tmux.keys("i" if truth[work] else "e")
             if not truth[work]:
-                tmux.wait_for("Exclude: why?")
+                tmux.wait_for("Exclude: why?", timeout=60)
                 tmux.keys("1")
-            screen = tmux.wait_for(f"{n} / ")
+            screen = tmux.wait_for(f"{n} / ", timeout=90)  # a loaded CI machine is slow
             orders.append(next(line for line in screen.splitlines() if "order: " in line))
         tmux.keys("q")
         tmux.wait_for("Saved 80 decisions in this session")

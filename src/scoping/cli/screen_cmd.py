@@ -153,6 +153,15 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
     "authors, abstract... and empty decision, reason, note "
     "columns) to fill in elsewhere and load with --from-csv.",
 )
+@click.option(
+    "--work",
+    "work_id",
+    type=int,
+    default=None,
+    metavar="ID",
+    help="Start at this work of yours, decided or not: to look at or change a past decision "
+    "(a new decision is added; the history keeps both). See 'scoping decisions'.",
+)
 @review_options
 def screen_cmd(
     reviewer: str | None,
@@ -160,22 +169,30 @@ def screen_cmd(
     plain: bool,
     from_csv: str | None,
     to_csv: str | None,
+    work_id: int | None,
     review: Callable[[], Review],
 ) -> None:
     """Screen the works assigned to you, one at a time.
 
     Shows the title, authors, year, journal, abstract (highlight terms coloured) and
     keywords, with the stage's criteria. Keys: i include, e exclude (then a reason), m maybe,
-    n note, s skip, u undo, ? help, q quit; at full text also r (not retrieved) and f (attach
-    the full text's path or URL). Each decision is stored before the next work is shown, so
-    quitting or a crash loses nothing shown as saved; come back any time to continue where
-    you left off. You never see other reviewers' decisions.
+    n note, s skip, u undo (also your latest decision of an earlier session), g go to a work,
+    ? help, q quit; at full text also r (not retrieved) and f (attach the full text's path or
+    URL). Each decision is stored before the next work is shown, so quitting or a crash loses
+    nothing shown as saved; come back any time to continue where you left off. You never see
+    other reviewers' decisions. The queue's order is shown (ranked by the model, or the team's
+    seeded order); works a colleague has screened come first, so pairs complete early.
+
+    With --plain, one answer per line from standard input (scriptable): i, m, s, u, q; e then
+    a reason's number (0 = no reason where reasons are optional; Enter alone is asked again);
+    g then a work number; o shows the queue's order.
 
     \b
     Examples:
       scoping screen --reviewer alice
       scoping screen --reviewer alice --stage full-text
       scoping screen --reviewer alice --plain            # screen readers, scripts
+      scoping screen --reviewer alice --work 42          # look at (or change) work 42 again
       scoping screen --reviewer alice --to-csv alice.csv     # screen elsewhere, then:
       scoping screen --reviewer alice --from-csv alice.csv
     """
@@ -219,6 +236,8 @@ def screen_cmd(
                 rank=order.rank,
                 rerank_every=order.rerank_every,
             )
+            if work_id is not None:
+                _goto(session, work_id)
             if plain:
                 out.print(f"Order: {order.describe()}.")
                 _plain(session, protocol, order)
@@ -334,7 +353,7 @@ def _plain_help(session: ScreeningSession) -> str:
     keys = "i include, e exclude, m maybe"
     if session.stage == FULL_TEXT:
         keys += ", r not retrieved, f full-text link"
-    return keys + ", n note, s skip, u undo, c criteria, o queue order, ? help, q quit"
+    return keys + ", n note, s skip, u undo, g go to a work, c criteria, o queue order, ? help, q quit"
 
 
 def _plain_criteria(session: ScreeningSession) -> None:
@@ -411,6 +430,17 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
         if key in ("c", "criteria"):
             _plain_criteria(session)
             continue
+        if key in ("g", "goto"):
+            text = _read("Go to work (its number; Enter to stay): ")
+            if text is None:
+                return
+            if text.strip():
+                try:
+                    _goto(session, _work_number(text))
+                except UsageError as exc:
+                    out.print(f"Not there: {exc}")
+                shown = None
+            continue
         if key in ("o", "order"):
             out.print(f"Order: {order.describe() if order is not None else 'as given'}.")
             continue
@@ -484,6 +514,26 @@ def _review_log(target: Review) -> Iterator[None]:
         handler.close()
 
 
+def _work_number(text: str) -> int:
+    """A work as people write it: ``42``, ``work 42``, ``work:42`` or ``#42``."""
+    cleaned = text.strip().casefold().removeprefix("work").strip(" :#")
+    if not cleaned.isdigit():
+        raise UsageError(f"{text.strip()!r} is not a work number; write it as 42 (or work:42)")
+    return int(cleaned)
+
+
+def _goto(session: ScreeningSession, work_id: int) -> None:
+    """Show ``work_id`` next, and say what this reviewer decided on it before (their own)."""
+    session.goto(work_id)
+    before = session.previous(work_id)
+    if before is not None:
+        why = f" ({before.reason})" if before.reason else ""
+        out.print(
+            f"Work {work_id}: you decided {before.decision}{why} on {before.decided_at[:10]}; "
+            "a new decision replaces it (the history keeps both)."
+        )
+
+
 def _n(count: int, noun: str) -> str:
     """``"1 decision"``, ``"3 decisions"``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
@@ -499,6 +549,68 @@ def _plain_undo(session: ScreeningSession) -> None:
         out.print("Nothing to undo in this session.")
     else:
         out.print(f"Undone: {row.decision} for work {row.work_id}; decide it again.")
+
+
+# -- a reviewer's own decisions --------------------------------------------------------------
+
+
+@cli.command("decisions")
+@_reviewer_option()
+@_stage_option(default=None)
+@click.option(
+    "--decision",
+    type=click.Choice(["include", "exclude", "maybe", "not-retrieved"]),
+    default=None,
+    help="Only this decision (e.g. your maybe pile).",
+)
+@click.option("--with-note", is_flag=True, help="Only decisions with a note.")
+@click.option("--reason", default=None, metavar="TEXT", help="Only excludes with this reason.")
+@review_options
+def decisions_cmd(
+    reviewer: str | None,
+    stage: str | None,
+    decision: str | None,
+    with_note: bool,
+    reason: str | None,
+    review: Callable[[], Review],
+) -> None:
+    """List your own decisions, newest first, to look at them again or change one.
+
+    Shows only your decisions (never another reviewer's). Open one again with
+    'scoping screen --work ID' (or g in the screen): a new decision is added and the
+    history keeps both; u in the screen also undoes your latest decision from an earlier
+    session.
+
+    \b
+    Examples:
+      scoping decisions --reviewer alice --decision maybe     # my maybe pile
+      scoping decisions --reviewer alice --with-note
+      scoping decisions --reviewer alice --stage full-text --reason "wrong population"
+      scoping screen --reviewer alice --work 42               # then change it
+    """
+    target, protocol = _open(review)
+    person = protocol.reviewer(reviewer or "")
+    with target.open_store() as store:
+        rows = screen.my_decisions(
+            store, person.name, stage, decision=decision, with_note=with_note, reason=reason
+        )
+        if not rows:
+            out.print("No decisions of yours match.")
+            return
+        table = Table(title=f"Decisions of {person.name}: {_n(len(rows), 'work')}", title_justify="left")
+        for column in ("work", "stage", "decision", "reason", "note", "when", "title"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(
+                str(row.work_id),
+                row.stage,
+                row.decision,
+                row.reason or "",
+                row.note or "",
+                row.decided_at[:16].replace("T", " "),
+                _title(store, row.work_id)[:80],
+            )
+    _print_table(table)
 
 
 # -- conflicts and resolve -------------------------------------------------------------------

@@ -41,7 +41,8 @@ HELP = """Keys
   f   attach the full text: a file path or URL (full-text stage)
   n   write a note (stored with the decision)
   s   skip for now (comes back at the end)
-  u   undo this session's last decision (the work comes back; history is kept)
+  u   undo your last decision (this session's, else your latest one; history is kept)
+  g   go to a work by its number: look at your decision again or change it
   ?   this help
   q   quit (every decision shown as saved is already stored)
 
@@ -224,6 +225,7 @@ class ScreeningApp(App[None]):
         Binding("n", "note", "Note"),
         Binding("s", "skip", "Skip"),
         Binding("u", "undo", "Undo"),
+        Binding("g", "goto", "Go to"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -405,6 +407,32 @@ class ScreeningApp(App[None]):
             return
         self.say(f"Undone: {row.decision} for work {row.work_id}; decide it again.")
         self.show_current()
+
+    def action_goto(self) -> None:
+        def done(text: str | None) -> None:
+            if not text or not text.strip():
+                return
+            number = text.strip().casefold().removeprefix("work").strip(" :#")
+            if not number.isdigit():
+                self.say(f"{text.strip()!r} is not a work number", error=True)
+                return
+            try:
+                self.session.goto(int(number))
+            except ScopingError as exc:
+                self.say(f"Not there: {exc}", error=True)
+                return
+            before = self.session.previous(int(number))
+            if before is None:
+                self.say(f"Work {number}: not decided yet")
+            else:
+                why = f" ({before.reason})" if before.reason else ""
+                self.say(
+                    f"Work {number}: you decided {before.decision}{why}; "
+                    "a new decision replaces it (the history keeps both)"
+                )
+            self.show_current()
+
+        self.push_screen(TextScreen("Go to work (its number; Esc cancels):", None), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(HELP))

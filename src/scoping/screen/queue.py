@@ -38,6 +38,7 @@ __all__ = [
     "Progress",
     "Rank",
     "ScreeningSession",
+    "my_decisions",
     "order_works",
     "pending_works",
     "seeded_order",
@@ -79,6 +80,31 @@ def order_works(work_ids: Sequence[int], *, seed: int, stage: str, rank: Rank | 
     if len(ranked) != len(base) or set(ranked) != set(base):
         raise ValueError("the ranking must return each of the given work ids exactly once")
     return ranked
+
+
+def my_decisions(
+    store: Store,
+    reviewer: str,
+    stage: str | None = None,
+    *,
+    decision: str | None = None,
+    with_note: bool = False,
+    reason: str | None = None,
+) -> list[DecisionRow]:
+    """``reviewer``'s own current decisions (never anyone else's), newest first, filtered by
+    stage, decision, having a note, or reason (any case). A changed decision shows as it is
+    now; the history keeps every row."""
+    stages = [stage] if stage is not None else [TITLE_ABSTRACT, FULL_TEXT]
+    rows: list[DecisionRow] = []
+    for name in stages:
+        rows += tables.current_decisions(store, name, reviewer=reviewer).values()
+    if decision is not None:
+        rows = [r for r in rows if r.decision == decision]
+    if with_note:
+        rows = [r for r in rows if r.note]
+    if reason is not None:
+        rows = [r for r in rows if (r.reason or "").casefold() == reason.casefold()]
+    return sorted(rows, key=lambda r: r.id, reverse=True)
 
 
 def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
@@ -317,13 +343,44 @@ class ScreeningSession:
         self._card = None
         self.note = self.fulltext = None
 
-    def undo(self) -> DecisionRow | None:
-        """Withdraw this session's latest decision and show that work again.
+    def goto(self, work_id: int) -> Card:
+        """Show work ``work_id`` now, decided already or not (to look at a past decision again
+        or change it: a new decision is appended, the history keeps both). It must be one of
+        this reviewer's works at this stage."""
+        if work_id not in set(tables.assigned_works(self.store, self.stage, self.reviewer.name)):
+            raise UsageError(
+                f"work {work_id} is not one of your works at {self.stage}; "
+                f"'scoping decisions --reviewer {self.reviewer.name}' lists the ones you decided"
+            )
+        card = load_card(self.store, work_id, merge=self._merge)
+        if card is None:
+            raise UsageError(f"there is no work {work_id} (joined to another by de-duplication?)")
+        if work_id in self._queue:
+            self._queue.remove(work_id)
+        else:  # decided before: it is in the queue again until decided now
+            self._done -= 1
+        self._queue.appendleft(work_id)
+        self._card = card
+        row = tables.current_decision(self.store, self.stage, work_id, self.reviewer.name)
+        self.note = row.note if row is not None else None
+        self.fulltext = row.fulltext if row is not None else None
+        return card
 
-        Returns the decision withdrawn (``None`` if this session has decided nothing).
+    def previous(self, work_id: int) -> DecisionRow | None:
+        """This reviewer's current decision on ``work_id`` at this stage (their own only)."""
+        return tables.current_decision(self.store, self.stage, work_id, self.reviewer.name)
+
+    def undo(self) -> DecisionRow | None:
+        """Withdraw the latest decision and show that work again: this session's, or when this
+        session has made none, the reviewer's latest at this stage from an earlier session.
+
+        Returns the decision withdrawn (``None`` if there is none).
         """
         if not self._history:
-            return None
+            earlier = my_decisions(self.store, self.reviewer.name, self.stage)
+            if not earlier:
+                return None
+            self._history.append(earlier[0])
         last = self._history.pop()
         withdraw_decision(
             self.store, self.protocol, self.reviewer.name, self.stage, last.work_id, via=self.via
