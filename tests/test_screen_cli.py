@@ -166,6 +166,14 @@ def test_a_team_screens_and_a_lead_settles(review: Path) -> None:
     with find_review(review).open_store() as store:
         rows = screen_tables.decision_history(store, "full-text", reviewer="alice")
     assert rows[0].fulltext == "https://example.org/paper.pdf" and rows[1].fulltext is None
+    # bob sees the full text alice attached (never her decision), and a bad link is refused
+    code, out, err = run(
+        review, "screen", "--reviewer", "bob", "--stage", "full-text", "--plain", input="f\nnot a link\nq\n"
+    )
+    assert code == 0, err
+    assert "Full text (attached by the team; f to attach another): https://example.org/paper.pdf" in out
+    assert "Not kept: not a link: no such file, and not an http(s) URL" in out
+    assert "exclude" not in out.split("Criteria:")[-1].split("Decision:")[0]
 
 
 def test_mistakes_are_one_line(review: Path) -> None:
@@ -368,8 +376,12 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     assert "start the random sample with 'scoping stop --reviewer lena --start-sampling'" in out
     code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
     assert code == 1 and err.count("\n") == 1 and "needs a random sample first" in err
-    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--start-sampling")
-    assert code == 0 and out.startswith("Random sampling has begun: 65 works in a random order.")
+    code, out, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", input="\n")
+    assert code == 1 and "Start the random sample now? [y/N]" in out
+    assert "Starting the random sample puts the 65 works nobody has decided" in out
+    assert err == "Error: cancelled: random sampling has not begun, nothing changed\n"
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--start-sampling", input="y\n")
+    assert code == 0 and "Random sampling has begun: 65 works in a random order." in out
     code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="q\n")
     assert code == 0 and "Order: random sample for the stopping rule." in out
     with target.open_store() as store:

@@ -113,10 +113,16 @@ def test_full_text_keys(review: tuple[Review, Store]) -> None:
             record_decision(store, protocol, name, TITLE_ABSTRACT, work, "include")
     assign_works(store, protocol, LEAD, [FULL_TEXT])
     app = ScreeningApp(_session(rv, store, "bob", FULL_TEXT))
+    paper = rv.root / "papers" / "a.pdf"
+    paper.parent.mkdir()
+    paper.write_bytes(b"%PDF-1.4\n")
 
     async def drive() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.press("f", *"/papers/a.pdf", "enter")
+            await pilot.press("f", *"/no/such/paper.pdf", "enter")  # checked: not kept
+            await pilot.pause()
+            assert "Not kept: /no/such/paper.pdf: no such file" in _message(app)
+            await pilot.press("f", *str(paper), "enter")
             await pilot.pause()
             await pilot.press("e")
             await pilot.pause()
@@ -133,7 +139,7 @@ def test_full_text_keys(review: tuple[Review, Store]) -> None:
     asyncio.run(drive())
     rows = screen_tables.decision_history(store, FULL_TEXT, reviewer="bob")
     assert [(r.decision, r.reason, r.fulltext) for r in rows] == [
-        ("exclude", "wrong population", "/papers/a.pdf"),
+        ("exclude", "wrong population", str(paper.resolve())),
         ("not-retrieved", None, None),
     ]
 

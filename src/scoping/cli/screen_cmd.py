@@ -347,6 +347,8 @@ def _plain_card(card: Card, session: ScreeningSession) -> None:
         out.print(f"Note: {session.note}")
     if session.fulltext:
         out.print(f"Full text: {session.fulltext}")
+    elif session.stage == FULL_TEXT and (shared := session.team_fulltext(card.work_id)):
+        out.print(f"Full text (attached by the team; f to attach another): {shared}")
 
 
 def _plain_help(session: ScreeningSession) -> str:
@@ -463,7 +465,11 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
             text = _read("Full text, a file path or URL (Enter to clear): ")
             if text is None:
                 return
-            session.fulltext = text.strip() or None
+            try:
+                session.attach_fulltext(text)
+            except UsageError as exc:
+                out.print(f"Not kept: {exc}")
+                continue
             out.print("Full-text link kept; it is stored with your decision on this work.")
             continue
         decision = _PLAIN_KEYS.get(key)
@@ -942,6 +948,25 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     return lines
 
 
+def _confirm_sampling(state: screen.StoppingStatus, lead: str) -> None:
+    """Say what the rule's signal shows, then ask; anything but yes cancels (nothing changes)."""
+    for line in _stopping_lines(state, lead):
+        out.print(line)
+    if state.phase == "ranked":
+        left = state.works - state.decided
+        out.print(
+            f"Starting the random sample puts the {left:,} works nobody has decided in a random "
+            "order that every queue then follows; the ranking no longer orders them."
+        )
+        if not state.switch_suggested:
+            out.print(
+                "The signal says NOT YET: the latest final decisions are not a long run of "
+                "excludes, so the ranking probably still has includes to find."
+            )
+    if not click.confirm("Start the random sample now?", default=False):
+        raise UsageError("cancelled: random sampling has not begun, nothing changed")
+
+
 @cli.command("stop")
 @_reviewer_option("LEAD")
 @click.option(
@@ -959,10 +984,23 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     "are excluded by automation, as PRISMA reports them.",
 )
 @click.option("--resume", is_flag=True, help="Take back a stop: those works return to the queues.")
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Start sampling without asking (for scripts); otherwise the rule's signal is shown "
+    "and you confirm or cancel.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
 @review_options
 def stop_cmd(
-    reviewer: str | None, start: bool, apply_: bool, resume: bool, as_json: bool, review: Callable[[], Review]
+    reviewer: str | None,
+    start: bool,
+    apply_: bool,
+    resume: bool,
+    yes: bool,
+    as_json: bool,
+    review: Callable[[], Review],
 ) -> None:
     """The statistical stopping rule of title-abstract screening (leads only).
 
@@ -976,7 +1014,7 @@ def stop_cmd(
     \b
     Examples:
       scoping stop --reviewer lead                    # where the rule stands
-      scoping stop --reviewer lead --start-sampling
+      scoping stop --reviewer lead --start-sampling   # shows the signal, asks to confirm
       scoping stop --reviewer lead --apply
       scoping stop --reviewer lead --resume
     """
@@ -984,6 +1022,8 @@ def stop_cmd(
         raise click.UsageError("use one of --start-sampling, --apply and --resume")
     target, protocol = _open(review)
     with target.open_store() as store:
+        if start and not yes:
+            _confirm_sampling(screen.stopping_status(store, protocol, reviewer or ""), reviewer or "")
         if start:
             state = screen.start_sampling(store, protocol, reviewer or "")
         elif apply_:

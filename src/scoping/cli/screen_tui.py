@@ -302,9 +302,11 @@ class ScreeningApp(App[None]):
             )
         else:
             self.shown_work = card.work_id
-            work.update(
-                card_text(card, self.highlight, note=self.session.note, fulltext=self.session.fulltext)
-            )
+            fulltext = self.session.fulltext
+            if fulltext is None and self.session.stage == FULL_TEXT:
+                shared = self.session.team_fulltext(card.work_id)
+                fulltext = f"{shared} (attached by the team)" if shared else None
+            work.update(card_text(card, self.highlight, note=self.session.note, fulltext=fulltext))
             self.query_one("#card", VerticalScroll).scroll_home(animate=False)
 
     def show_order(self) -> None:
@@ -379,7 +381,11 @@ class ScreeningApp(App[None]):
 
         def done(text: str | None) -> None:
             if text is not None:
-                self.session.fulltext = text.strip() or None
+                try:
+                    self.session.attach_fulltext(text)
+                except ScopingError as exc:
+                    self.say(f"Not kept: {exc}", error=True)
+                    return
                 self.say("Full-text link kept; it is stored with your decision on this work.")
                 self.show_current()
 

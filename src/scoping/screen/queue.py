@@ -19,10 +19,12 @@ appending an "undone" row, so the history keeps both.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from scoping.errors import UsageError
 from scoping.screen.cards import Card, Merge, load_card, load_cards
@@ -44,6 +46,8 @@ __all__ = [
     "seeded_order",
     "worksheet",
 ]
+
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 
 MIN_FOR_RATE = 10
 MIN_FOR_ETA = 25
@@ -365,6 +369,37 @@ class ScreeningSession:
         self.note = row.note if row is not None else None
         self.fulltext = row.fulltext if row is not None else None
         return card
+
+    def attach_fulltext(self, text: str | None, *, base: Path | None = None) -> str | None:
+        """Keep a full-text link for the current work (stored with the decision): an existing
+        file (relative to ``base``, default the current folder) or an http(s) URL; empty
+        clears it. A :class:`UsageError` says what is wrong with anything else."""
+        value = (text or "").strip()
+        if not value:
+            self.fulltext = None
+            return None
+        if _URL.match(value):
+            self.fulltext = value
+            return value
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        if not path.is_file():
+            raise UsageError(
+                f"{value}: no such file, and not an http(s) URL; give a file that exists or a link"
+            )
+        self.fulltext = str(path.resolve())
+        return self.fulltext
+
+    def team_fulltext(self, work_id: int) -> str | None:
+        """A full text attached to ``work_id`` at this stage by anyone of the team (the latest),
+        so the second reviewer need not find it again; says nothing of any decision."""
+        links = [
+            row.fulltext
+            for row in tables.decision_history(self.store, self.stage, work_id=work_id)
+            if row.fulltext
+        ]
+        return links[-1] if links else None
 
     def previous(self, work_id: int) -> DecisionRow | None:
         """This reviewer's current decision on ``work_id`` at this stage (their own only)."""
