@@ -469,3 +469,22 @@ def test_work_ids_are_written_one_way_everywhere() -> None:
     assert [_work_number(t) for t in ("42", "work 42", "work:42", "#42", " Work:42 ")] == [42] * 5
     with pytest.raises(UsageError, match="not a work number"):
         _work_number("forty-two")
+
+
+def test_search_within_my_queue(review: Path) -> None:
+    run(review, "assign", "--reviewer", LEAD)
+    code, out, err = run(
+        review, "screen", "--reviewer", "alice", "--plain", input="/rabbit cardiomyocytes\ni\n/zzzqqq\nq\n"
+    )
+    assert code == 0, err
+    found = re.search(r"Found: work (\d+)\.", out)
+    assert found, out[-2000:]
+    work = int(found.group(1))
+    assert f"Saved: include for work {work}." in out
+    assert "No work left in your queue has 'zzzqqq'." in out
+    with find_review(review).open_store() as store:
+        from scoping.screen import load_card
+
+        card = load_card(store, work)
+    assert card is not None
+    assert "rabbit" in f"{card.title} {card.abstract}".casefold()

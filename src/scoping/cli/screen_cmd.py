@@ -185,7 +185,8 @@ def screen_cmd(
 
     With --plain, one answer per line from standard input (scriptable): i, m, s, u, q; e then
     a reason's number (0 = no reason where reasons are optional; Enter alone is asked again);
-    g then a work number; o shows the queue's order.
+    g then a work number; /WORDS brings the next work of your queue with those words up; o shows
+    the queue's order.
 
     \b
     Examples:
@@ -355,7 +356,10 @@ def _plain_help(session: ScreeningSession) -> str:
     keys = "i include, e exclude, m maybe"
     if session.stage == FULL_TEXT:
         keys += ", r not retrieved, f full-text link"
-    return keys + ", n note, s skip, u undo, g go to a work, c criteria, o queue order, ? help, q quit"
+    return keys + (
+        ", n note, s skip, u undo, g go to a work, / search your queue, c criteria, o queue order, "
+        "? help, q quit"
+    )
 
 
 def _plain_criteria(session: ScreeningSession) -> None:
@@ -442,6 +446,14 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
                 except UsageError as exc:
                     out.print(f"Not there: {exc}")
                 shown = None
+            continue
+        if key.startswith("/"):
+            text = key[1:].strip() or (_read("Search your queue for: ") or "")
+            found = session.search(text)
+            out.print(
+                f"Found: work {found.work_id}." if found else f"No work left in your queue has {text!r}."
+            )
+            shown = None
             continue
         if key in ("o", "order"):
             out.print(f"Order: {order.describe() if order is not None else 'as given'}.")

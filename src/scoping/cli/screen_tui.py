@@ -43,6 +43,7 @@ HELP = """Keys
   s   skip for now (comes back at the end)
   u   undo your last decision (this session's, else your latest one; history is kept)
   g   go to a work by its number: look at your decision again or change it
+  /   search your queue (title, abstract, keywords, authors): the next match comes up
   ?   this help
   q   quit (every decision shown as saved is already stored)
 
@@ -226,6 +227,7 @@ class ScreeningApp(App[None]):
         Binding("s", "skip", "Skip"),
         Binding("u", "undo", "Undo"),
         Binding("g", "goto", "Go to"),
+        Binding("slash", "search", "Search"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -439,6 +441,18 @@ class ScreeningApp(App[None]):
             self.show_current()
 
         self.push_screen(TextScreen("Go to work (its number; Esc cancels):", None), done)
+
+    def action_search(self) -> None:
+        def done(text: str | None) -> None:
+            if not text or not text.strip():
+                return
+            card = self.session.search(text)
+            self.say(
+                f"Found: work {card.work_id}" if card else f"No work left in your queue has {text.strip()!r}"
+            )
+            self.show_current()
+
+        self.push_screen(TextScreen("Search your queue (Esc cancels):", None), done)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(HELP))

@@ -57,7 +57,9 @@ def _who(by: str | None, target: Review, *, lead: bool = True) -> str:
 
 
 _by_option = click.option(
+    "--reviewer",
     "--by",
+    "by",
     envvar="SCOPING_REVIEWER",
     default=None,
     metavar="NAME",

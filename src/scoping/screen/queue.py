@@ -401,6 +401,28 @@ class ScreeningSession:
         ]
         return links[-1] if links else None
 
+    def search(self, text: str, *, chunk: int = 500) -> Card | None:
+        """Bring the next work in this reviewer's queue whose title, abstract, keywords or
+        authors contain ``text`` (any case; every word of it) to the front, and return it
+        (``None``: no work left matches)."""
+        words = [w for w in text.casefold().split() if w]
+        if not words:
+            return None
+        queue = list(self._queue)
+        start = 1 if self._card is not None else 0  # from the work after the one on screen
+        for at in range(start, len(queue), chunk):
+            for card in load_cards(self.store, queue[at : at + chunk], merge=self._merge):
+                haystack = " ".join(
+                    [card.title or "", card.abstract or "", " ".join(card.keywords), " ".join(card.authors)]
+                ).casefold()
+                if all(w in haystack for w in words):
+                    self._queue.remove(card.work_id)
+                    self._queue.appendleft(card.work_id)
+                    self._card = card
+                    self.note = self.fulltext = None
+                    return card
+        return None
+
     def previous(self, work_id: int) -> DecisionRow | None:
         """This reviewer's current decision on ``work_id`` at this stage (their own only)."""
         return tables.current_decision(self.store, self.stage, work_id, self.reviewer.name)
