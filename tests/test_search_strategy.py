@@ -173,7 +173,28 @@ email = "a@b.org"
         ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\nemail = "nobody"\n', ["must be an e-mail address"]),
         (
             '[[block]]\nname = "A"\nterms = ["a"]\n[search]\napi_key = "x"\n',
-            ["[search] has an unknown key 'api_key'", "ncbi_api_key"],
+            ["[search] has an unknown key 'api_key'", "pubmed_batch"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[search]\nopenalex_api_key = "x"\n',
+            ["[search] openalex_api_key: API keys do not belong in the strategy file", "OPENALEX_API_KEY"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a*b"]\n',
+            ["can only end a word"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["worker*"]\n[variants]\n"nurse*" = ["nurses"]\n',
+            ["[variants] 'nurse*' is not a truncated term of any block"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["worker*"]\n[variants]\n"worker*" = ["work*"]\n',
+            ["'work*' is truncated; write each form out in full"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["worker*"]\n[databases]\n'
+            'X = { platform = "ovid", exact_fields = true }\n',
+            ["exact_fields is for Web of Science and Scopus"],
         ),
     ],
 )

@@ -50,22 +50,32 @@ def _load(review: Callable[[], Review]) -> tuple[Review, Any]:
     return target, load_strategy(target.strategy_path)
 
 
+def _note_line(note: str) -> str:
+    return f"Warning: {note.removeprefix('WARNING: ')}" if note.startswith("WARNING: ") else f"Note: {note}"
+
+
 @search_group.command("plan")
 @click.option("--database", "-d", metavar="NAME", default=None, help=_DATABASE_HELP)
+@click.option("--all", "every", is_flag=True, help="Also the platforms the strategy does not list.")
 @review_options
-def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
-    """Print the exact query for every database (or only for --database NAME).
+def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) -> None:
+    """Print the exact query for every database of the strategy (or only for --database NAME).
 
-    PubMed gets E-utilities syntax with field tags, truncation and limits; Europe PMC its
-    REST query; OpenAlex a title_and_abstract.search filter with limit filters; Crossref a
-    ranked bibliographic query. Ovid, Web of Science, EBSCOhost and Scopus get syntax to
+    PubMed gets E-utilities syntax with field tags, truncation and limits (a database called
+    MEDLINE is PubMed's MEDLINE subset, medline[sb]); Europe PMC its REST query; OpenAlex a
+    title_and_abstract.search filter with limit filters; Crossref a ranked bibliographic
+    query. Ovid, Web of Science (TS=), EBSCOhost and Scopus (TITLE-ABS-KEY) get syntax to
     paste into their advanced search. Where a platform cannot express the strategy exactly
-    (truncation inside a phrase, a missing field or limit) a note says so and how the query
-    approximates it. With --database only the query is printed (notes go to standard error).
+    (truncation, a missing field or limit) a note says so and how the query approximates it;
+    a warning marks a query that finds clearly less than the strategy says (a truncated term
+    without its forms under [variants]) or breaks a platform's limit (Web of Science's 49
+    operators, OpenAlex's 4,000-character URL). With --database only the query is printed
+    (notes and warnings go to standard error).
 
     \b
     Examples:
       scoping search plan
+      scoping search plan --all                # also platforms the strategy does not list
       scoping search plan --database pubmed
       scoping search plan --database PsycINFO > psycinfo-ovid.txt
     """
@@ -76,10 +86,11 @@ def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
         query = translate(strategy, database)
         click.echo(query.text)
         for note in query.notes:
-            err.print(f"Note: {note}")
+            err.print(_note_line(note))
         return
     listed = {db.name for db in strategy.databases}
-    for n, query in enumerate(plan(strategy)):
+    queries = plan(strategy, every_platform=every)
+    for n, query in enumerate(queries):
         platform = PLATFORMS[query.platform]
         how = (
             "searched by 'scoping search run'"
@@ -93,7 +104,15 @@ def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
         click.echo(f"== {query.database}{mark} | {platform.label} | {how}")
         click.echo(query.text)
         for note in query.notes:
-            click.echo(f"  note: {note}")
+            line = _note_line(note)
+            click.echo(f"  {line[0].lower()}{line[1:]}")
+    others = [key for key in PLATFORMS if key not in {q.platform for q in queries}]
+    if others:
+        click.echo("")
+        click.echo(
+            f"Other platforms (not in the strategy): {', '.join(others)}; "
+            "'scoping search plan --all' or '--database NAME' shows their queries"
+        )
 
 
 def _progress() -> Progress:

@@ -24,10 +24,19 @@
     MEDLINE = "pubmed"
     PsycINFO = "ovid"
     "Social Policy and Practice" = { platform = "ovid", keywords_field = "kw" }
+    SSCI = { platform = "wos", exact_fields = true }   # TI= OR AB= OR AK= instead of TS=
     Crossref = { platform = "crossref", max_records = 2000, ignore_limits = ["languages"] }
+
+    [variants]                      # the forms a truncated term stands for, where a platform
+    "forensic psych*" = ["forensic psychiatry", "forensic psychiatric", "forensic psychology"]
+                                    # cannot truncate (OpenAlex; phrases in Europe PMC)
 
     [search]
     email = "you@example.org"       # sent to NCBI and Crossref as their policies ask
+
+API keys never go in this file (it is shared with the review and named in every run's log):
+they come from the environment or from a configuration file outside the review folder (see
+:mod:`scoping.search.config`).
 
 Terms: a term with spaces is a phrase; ``*`` at the end of a word truncates (``worker*``), also
 inside a phrase (``"peer worker*"``). Quotes around a whole term are allowed and change
@@ -45,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scoping.errors import ConfigError
+from scoping.errors import ConfigError, UsageError
 from scoping.search.platforms import (
     DOCUMENT_TYPES,
     LANGUAGES,
@@ -141,6 +150,13 @@ class Database:
     """Crossref only: how many of the best-ranked works to keep."""
     ignore_limits: tuple[str, ...] = ()
     """Limits this database cannot apply and that are screened by hand instead."""
+    use_variants: bool = False
+    """PubMed only: search truncated phrases as their forms under ``[variants]`` (with the
+    proximity form ``[tiab:~0]``) instead of PubMed's own phrase truncation."""
+    exact_fields: bool = False
+    """Web of Science and Scopus: search title, abstract and author keywords field by field
+    (``TI= OR AB= OR AK=``, ``TITLE() OR ABS() OR AUTHKEY()``) instead of the standard topic
+    field (``TS=``, ``TITLE-ABS-KEY()``), which also searches Keywords Plus or index terms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +172,13 @@ class Strategy:
     settings: Mapping[str, Any] = field(default_factory=dict)
     """The ``[search]`` table (email, batch sizes...)."""
     path: str | None = None
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``[variants]``: truncated term (as written) -> the words or phrases it stands for, used
+    where a platform cannot truncate it."""
+
+    def forms(self, term: Term) -> tuple[str, ...] | None:
+        """The listed forms of a truncated term, or ``None`` when ``[variants]`` has none."""
+        return self.variants.get(term.text.casefold())
 
     @property
     def include(self) -> tuple[Block, ...]:
@@ -166,16 +189,24 @@ class Strategy:
         return tuple(b for b in self.blocks if b.exclude)
 
     def find_database(self, name: str) -> Database | None:
-        """The strategy's database called ``name``, or its first one on platform ``name``."""
+        """The strategy's database called ``name``, or its only one on platform ``name``.
+
+        A platform that several of the strategy's databases are searched on (two Ovid
+        databases) is ambiguous: :class:`~scoping.errors.UsageError` names them.
+        """
         wanted = " ".join(name.split()).casefold()
         for db in self.databases:
             if db.name.casefold() == wanted:
                 return db
         key = platform_for(name)
-        for db in self.databases:
-            if db.platform == key:
-                return db
-        return None
+        on = [db for db in self.databases if db.platform == key]
+        if len(on) > 1:
+            raise UsageError(
+                f"{len(on)} databases of the strategy are searched on {PLATFORMS[str(key)].label}: "
+                + ", ".join(db.name for db in on)
+                + "; name one of them"
+            )
+        return on[0] if on else None
 
     def database(self, name: str) -> Database:
         """A database by name or platform; a platform the strategy does not list gets a default entry."""
@@ -213,12 +244,11 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    known = {"review", "block", "limits", "databases", "search"}
-    unknown = sorted(set(data) - known)
+    known = ("review", "block", "limits", "databases", "variants", "search")
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
-            f"{path}: unknown section [{unknown[0]}]; the sections are "
-            + ", ".join(f"[{k}]" for k in ("review", "block", "limits", "databases", "search"))
+            f"{path}: unknown section [{unknown[0]}]; the sections are " + ", ".join(f"[{k}]" for k in known)
         )
     review = _table(data, "review", path)
     raw_blocks = data.get("block", [])
@@ -234,6 +264,13 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
     limits = _limits(_table(data, "limits", path), path)
     databases = _databases(_table(data, "databases", path), limits, path)
     settings = _table(data, "search", path)
+    keys = sorted(k for k in settings if k in _KEY_NAMES)
+    if keys:
+        raise ConfigError(
+            f"{path}: [search] {keys[0]}: API keys do not belong in the strategy file (it is "
+            f"shared with the review and named in the search log); set {_KEY_NAMES[keys[0]]} in "
+            "the environment or in ~/.config/scoping/config.toml, and delete the line"
+        )
     extra = sorted(set(settings) - _SEARCH_KEYS)
     if extra:
         raise ConfigError(
@@ -251,6 +288,7 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         email=email or None,
         settings=settings,
         path=path,
+        variants=_variants(_table(data, "variants", path), blocks, path),
     )
 
 
@@ -395,8 +433,9 @@ def _limits(raw: Mapping[str, Any], path: str) -> Limits:
     return Limits(from_year=from_year, to_year=to_year, languages=tuple(names), document_types=tuple(types))
 
 
-_DB_KEYS = {"platform", "keywords_field", "max_records", "ignore_limits"}
-_SEARCH_KEYS = {"email", "ncbi_api_key", "openalex_api_key", "pubmed_batch", "pubmed_cap", "page_size"}
+_DB_KEYS = {"platform", "keywords_field", "max_records", "ignore_limits", "exact_fields", "use_variants"}
+_SEARCH_KEYS = {"email", "pubmed_batch", "pubmed_cap", "page_size"}
+_KEY_NAMES = {"ncbi_api_key": "NCBI_API_KEY", "openalex_api_key": "OPENALEX_API_KEY"}
 _LIMIT_NAMES = ("languages", "document_types")
 
 
@@ -428,12 +467,28 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
             not isinstance(keywords_field, str) or not re.fullmatch(r"[a-z]{2,3}", keywords_field)
         ):
             raise ConfigError(f'{where}: keywords_field is an Ovid field code such as "kf"')
+        exact_fields = spec.get("exact_fields", False)
+        if not isinstance(exact_fields, bool):
+            raise ConfigError(f"{where}: exact_fields must be true or false")
+        if exact_fields and platform not in ("wos", "scopus"):
+            raise ConfigError(
+                f"{where}: exact_fields is for Web of Science and Scopus (field by field instead of "
+                "TS= or TITLE-ABS-KEY)"
+            )
+        use_variants = spec.get("use_variants", False)
+        if not isinstance(use_variants, bool) or (use_variants and platform != "pubmed"):
+            raise ConfigError(
+                f"{where}: use_variants = true is for PubMed (its other platforms use [variants] "
+                "wherever they cannot truncate)"
+            )
         db = Database(
             name=str(name).strip(),
             platform=platform,
             keywords_field=keywords_field,
             max_records=max_records,
             ignore_limits=tuple(ignore),
+            exact_fields=exact_fields,
+            use_variants=use_variants,
         )
         for limit, reason in unsupported_limits(platform, limits.languages, limits.document_types):
             if limit not in db.ignore_limits:
@@ -443,3 +498,27 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
                 )
         databases.append(db)
     return tuple(databases)
+
+
+def _variants(raw: Mapping[str, Any], blocks: tuple[Block, ...], path: str) -> dict[str, tuple[str, ...]]:
+    """``[variants]``: each key a truncated term of a block, each value its forms (no ``*``)."""
+    truncated = {t.text.casefold(): t for b in blocks for t in b.terms if t.truncated}
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in raw.items():
+        where = f"{path}: [variants] {key!r}"
+        term = truncated.get(" ".join(str(key).split()).casefold())
+        if term is None:
+            raise ConfigError(f"{where} is not a truncated term of any block; list forms of terms with *")
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                f'{where} must be a list of the words or phrases it stands for, e.g. ["{term.plain}s"]'
+            )
+        forms: list[str] = []
+        for i, v in enumerate(value, 1):
+            form = _term(v, i, where)
+            if form.truncated:
+                raise ConfigError(f"{where}: {form.text!r} is truncated; write each form out in full")
+            if form.text.casefold() not in {f.casefold() for f in forms}:
+                forms.append(form.text)
+        out[term.text.casefold()] = tuple(forms)
+    return out
