@@ -206,15 +206,20 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
                     target, strategy, db, store=store, config=config, new=new, resume=resume, progress=show
                 )
             run = result.run
-            hits = f"{run.hit_count:,}" if run.hit_count is not None else "?"
+            details = result.details or {}
             again = " (resumed)" if result.resumed else ""
+            if run.platform == "crossref":
+                matches = details.get("ranked_matches")
+                hits = f"{matches:,} ranked matches (not a Boolean hit count)" if matches is not None else "?"
+            else:
+                hits = f"{run.hit_count:,} hits" if run.hit_count is not None else "? hits"
             out.print(
-                f"{run.database} ({PLATFORMS[run.platform].label}): {hits} hits, "
+                f"{run.database} ({PLATFORMS[run.platform].label}): {hits}, "
                 f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
                 f"[run {run.id}, {run.folder}]"
             )
-            if run.message:
-                out.print(f"  note: {run.message}")
+            for line in _run_lines(run.platform, run.message, details):
+                out.print(f"  {line}")
         if database is None and resume is None:
             for db in strategy.databases:
                 if not PLATFORMS[db.platform].api:
@@ -223,6 +228,38 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
                         f"'scoping search plan --database \"{db.name}\"' there and import "
                         f"the export with 'scoping import FILE --source \"{db.name}\"'"
                     )
+
+
+def _run_lines(platform: str, message: str | None, details: dict[str, Any]) -> list[str]:
+    """What a run learnt, as the end of 'search run' and the log show it."""
+    lines: list[str] = []
+    name = "PubMed" if platform == "pubmed" else "the database"
+    if details.get("query_translation"):
+        lines.append(f"PubMed's translation: {details['query_translation']}")
+    for error in details.get("errors", []):
+        lines.append(f"error from {name}: {error}")
+    for warning in details.get("warnings", []):
+        lines.append(f"warning from {name}: {warning}")
+    if platform == "pubmed" and (details.get("errors") or details.get("warnings")):
+        lines.append(
+            "note: PubMed searched the query without what it reports above; for a phrase it did "
+            "not find, list the phrase's forms under [variants] and set use_variants = true"
+        )
+    if details.get("shortfall"):
+        lines.append(f"warning: {details['shortfall']}")
+    elif message:
+        lines.append(f"note: {message}")
+    if details.get("already_stored"):
+        lines.append(
+            f"note: {details['already_stored']:,} of the records retrieved were stored before by an "
+            "earlier search of this database: not stored or counted again"
+        )
+    if platform == "crossref":
+        lines.append(
+            "note: Crossref ranks works by how well they match the words; its number of matches "
+            "is reported apart and never added to the hits of Boolean searches"
+        )
+    return lines
 
 
 def _limits_text(limits: dict[str, Any]) -> str:
@@ -257,10 +294,12 @@ def _when(stamp: str | None) -> str:
 def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> None:
     """The search log for PRISMA-S: each database, platform, query, date, hits, records.
 
-    Lists every API run (with its exact query, limits, date and time, hit count and records
-    retrieved) and every export imported with --source naming one of the strategy's
-    databases, which counts as that database's search (with the query 'scoping search plan'
-    gives for it). Imports from other sources are listed last.
+    Lists every API run as it was run: the exact query sent, the database's own translation
+    (PubMed), its errors and warnings, limits, date and time, hit count, and records
+    retrieved (and how many were new). Then every imported export with the search recorded
+    when it was imported (scoping import --query, --date-searched, --hits, --platform): the
+    query as pasted, or else the one 'scoping search plan' gave at that moment, marked with *.
+    Nothing is re-derived from today's strategy. Imports from other sources are listed last.
 
     \b
     Examples:
@@ -313,19 +352,49 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
             click.echo("")
         what = f"API run {e.reference}" if e.method == "api" else f"export {e.reference}"
         click.echo(f"{e.database} | {e.interface or 'source not in the strategy'} | {what}")
-        rows = [("date", _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else ""))]
+        if e.method == "api":
+            date = _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else "")
+        elif e.date_known:
+            date = f"{e.date[:10]} (searched; imported {_when(e.imported)})"
+        else:
+            date = f"not recorded (imported {_when(e.imported)})"
+        rows = [("date", date)]
         if e.query:
-            rows.append(("query", e.query.replace("\n", "\n" + " " * 13)))
-        if e.platform:
+            label = {"plan": "query*", "given": "query"}.get(e.query_origin, "query")
+            rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
+        if e.extra.get("params", {}).get("synonym"):
+            rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
+        if e.translation:
+            rows.append(("translation", e.translation))
+        if e.limits:
             rows.append(("limits", _limits_text(e.limits)))
         if e.hit_count is not None:
             rows.append(("hits", f"{e.hit_count:,}"))
-        rows.append(("records", f"{e.retrieved:,}"))
+        if e.extra.get("ranked_matches") is not None:
+            rows.append(("matches", f"{e.extra['ranked_matches']:,} (Crossref's ranked matches, not hits)"))
+        records = f"{e.retrieved:,}"
+        if (
+            e.method == "api"
+            and e.extra.get("new_records") is not None
+            and e.extra["new_records"] != e.retrieved
+        ):
+            records += f" ({e.extra['new_records']:,} new; the others were stored by an earlier search)"
+        rows.append(("records", records))
         rows.append(("status", e.status))
+        rows.extend(("error", text) for text in e.errors)
+        rows.extend(("warning", text) for text in e.warnings)
         if e.note:
             rows.append(("note", e.note))
+        if e.extra.get("history"):
+            rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
         for label, value in rows:
             click.echo(f"  {label:<10} {value}")
+    if any(e.query_origin == "plan" for e in entries):
+        click.echo("")
+        click.echo(
+            "* the query 'scoping search plan' gave when the export was imported (the query as run "
+            "was not given with --query)"
+        )
 
 
 @search_group.command("counts")
