@@ -84,7 +84,6 @@ def test_a_query_with_exactly_10000_hits_is_split(review: Review) -> None:
     """PubMed lists at most 9,999 PMIDs of one query (Biopython issue 4353): 10,000 hits must be
     cut into date ranges, not fail with 'reported 10000 records but listed 9999'."""
     strategy = load_strategy(review.strategy_path)
-    assert SearchConfig().pubmed_cap == 9_999
     with serving(pubmed_records=10_000) as replay, review.open_store() as store:
         result = run_search(review, strategy, "pubmed", store=store, config=config(replay, pubmed_batch=500))
         run = result.run
