@@ -272,6 +272,7 @@ def test_running_a_search_again_never_counts_a_record_twice(review: Review) -> N
             assert store.count_by_source() == [("MEDLINE", 300)]
         counts = prisma_counts(review)
         assert [(line.name, line.n) for line in counts.identification.databases] == [("MEDLINE", 300)]
+        assert not [c for c in counts.checks if c.id == "repeated-import"]  # no false alarm either
         code, out, err = cli_run(review, replay, "search", "run", "--database", "MEDLINE", "--new")
         assert code == 0, err
     assert "300 records retrieved, 0 stored now" in out
