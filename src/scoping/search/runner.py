@@ -897,7 +897,7 @@ def _settings(platform: str, strategy: Strategy, db: Database, config: SearchCon
     return out
 
 
-_NO_OPENALEX_KEY = (
+NO_OPENALEX_KEY = (
     "OpenAlex needs an API key since 13 February 2026 (free: openalex.org/settings/api); set "
     "OPENALEX_API_KEY, or write it under [keys] openalex in ~/.config/scoping/config.toml "
     "(never in the review folder)"
@@ -995,7 +995,7 @@ def run_search(
             "or email in the [search] table of searches/strategy.toml"
         )
     if db.platform == "openalex" and not config.openalex_api_key:
-        raise ConfigError(_NO_OPENALEX_KEY)
+        raise ConfigError(NO_OPENALEX_KEY)
     query = translate(strategy, db)
     run = _pick_run(store, db, query, new=new, resume=resume)
     resumed = run is not None
