@@ -176,6 +176,18 @@ email = "a@b.org"
             ["[search] has an unknown key 'api_key'", "pubmed_batch"],
         ),
         (
+            '[[block]]\nname = "A"\nterms = ["peer ~x work"]\n',
+            ["write a proximity term as two words and the most words between them"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[[block.heading]]\nvocabulary = "icd"\nterm = "X"\n',
+            ["heading 1: vocabulary must be one of mesh, apa, emtree, cinahl"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[[block.heading]]\nvocabulary = "mesh"\nterm = "X/y"\n',
+            ["term must be the heading as the vocabulary writes it"],
+        ),
+        (
             '[[block]]\nname = "A"\nterms = ["a"]\n[search]\nopenalex_api_key = "x"\n',
             ["[search] openalex_api_key: API keys do not belong in the strategy file", "OPENALEX_API_KEY"],
         ),

@@ -476,3 +476,120 @@ def test_plan_unknown_database() -> None:
     code, _, err = run("search", "plan", "--database", "Embase")
     assert code == 1
     assert err.startswith("Error: no database or platform called 'Embase'") and err.count("\n") == 1
+
+
+HEADINGS = """
+[[block]]
+name = "Peer"
+terms = ["peer support", "peer ~3 work*"]
+
+[[block.heading]]
+vocabulary = "mesh"
+term = "Peer Group"
+subheadings = ["psychology"]
+
+[[block.heading]]
+vocabulary = "mesh"
+term = "Mental Health Services"
+explode = false
+major = true
+
+[[block.heading]]
+vocabulary = "apa"
+term = "Peer Counseling"
+
+[[block.heading]]
+vocabulary = "cinahl"
+term = "Support, Psychosocial"
+
+[databases]
+PubMed = "pubmed"
+MEDLINE = "ovid"
+PsycINFO = "ovid"
+CINAHL = "ebsco"
+SSCI = "wos"
+Scopus = "scopus"
+"Europe PMC" = "europepmc"
+OpenAlex = "openalex"
+"""
+
+
+@pytest.mark.parametrize(
+    ("database", "expected", "notes"),
+    [
+        (
+            "PubMed",
+            '("Peer Group/psychology"[mh] OR "Mental Health Services"[majr:noexp] OR "peer support"[tiab] '
+            'OR "peer work"[tiab:~3])',
+            ["WARNING: PubMed's proximity search takes no truncation", "its APA Thesaurus headings are not"],
+        ),
+        (
+            "MEDLINE",
+            "1 exp Peer Group/\n2 *Mental Health Services/\n3 peer support.ti,ab,kf.\n"
+            "4 (peer adj4 work*).ti,ab,kf.\n5 or/1-4",
+            ["WARNING: the subheadings of 'Peer Group' (psychology) are not written for Ovid"],
+        ),
+        (
+            "PsycINFO",
+            "1 exp Peer Counseling/\n2 peer support.ti,ab,id.\n3 (peer adj4 work*).ti,ab,id.\n4 or/1-3",
+            ["its MeSH headings are not searched in PsycINFO"],
+        ),
+        (
+            "CINAHL",
+            '((MH "Support, Psychosocial+") OR TI ("peer support" OR (peer N3 work*)) OR '
+            'AB ("peer support" OR (peer N3 work*)) OR KW ("peer support" OR (peer N3 work*)))',
+            ["its MeSH headings are not searched in CINAHL"],
+        ),
+        (
+            "SSCI",
+            '(TS=("peer support" OR (peer NEAR/3 work*)))',
+            ["its MeSH headings are not searched in SSCI"],
+        ),
+        ("Scopus", '(TITLE-ABS-KEY("peer support" OR (peer W/3 work*)))', ["its CINAHL headings"]),
+        (
+            "Europe PMC",
+            '(TITLE:("peer support" OR (peer AND work*)) OR ABSTRACT:("peer support" OR (peer AND work*)) '
+            'OR KW:("peer support" OR (peer AND work*)))',
+            ["is searched as (peer AND work*) in the same field (broader"],
+        ),
+        (
+            "OpenAlex",
+            'https://api.openalex.org/works?filter=title_and_abstract.search:("peer support" OR '
+            "(peer AND (work OR works)))",
+            ["OpenAlex has no proximity search", "WARNING: OpenAlex cannot truncate"],
+        ),
+    ],
+)
+def test_subject_headings_and_proximity(database: str, expected: str, notes: list[str]) -> None:
+    q = translate(parse_strategy(HEADINGS), database)
+    assert q.text == expected
+    for note in notes:
+        assert any(note in n for n in q.notes), q.notes
+
+
+def test_a_database_can_name_its_vocabulary() -> None:
+    text = HEADINGS.replace(
+        'CINAHL = "ebsco"', 'CINAHL = "ebsco"\nPsyc = { platform = "ebsco", vocabulary = "cinahl" }'
+    )
+    q = translate(parse_strategy(text), "Psyc")
+    assert q.text.startswith('((MH "Support, Psychosocial+") OR TI (')
+
+
+def test_redundant_terms_are_named(example) -> None:
+    from scoping.search.strategy import redundant_terms
+
+    assert redundant_terms(example) == [
+        "block 'Peer support': 'family peer support' adds nothing: 'peer support' finds every record "
+        "it finds",
+        "block 'Mental health': 'child and adolescent mental health service*' adds nothing: 'mental health' "
+        "finds every record it finds",
+        "block 'Mental health': 'specialist mental health service*' adds nothing: 'mental health' finds "
+        "every record it finds",
+    ]
+    s = parse_strategy(
+        '[[block]]\nname = "A"\nterms = ["work*", "workers", "worker support", "peer ~2 work", "peer"]\n'
+    )
+    assert [line.split(": ", 1)[1] for line in redundant_terms(s)] == [
+        "'workers' adds nothing: 'work*' finds every record it finds",
+        "'worker support' adds nothing: 'work*' finds every record it finds",
+    ]

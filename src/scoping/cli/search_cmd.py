@@ -69,8 +69,11 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
     (truncation, a missing field or limit) a note says so and how the query approximates it;
     a warning marks a query that finds clearly less than the strategy says (a truncated term
     without its forms under [variants]) or breaks a platform's limit (Web of Science's 49
-    operators, OpenAlex's 4,000-character URL). With --database only the query is printed
-    (notes and warnings go to standard error).
+    operators, OpenAlex's 4,000-character URL). Subject headings of a block ([[block.heading]]:
+    MeSH, APA Thesaurus, Emtree, CINAHL) are ORed with its terms in the databases indexed
+    with them; proximity terms ('peer ~3 work*') become [tiab:~3], adj4, NEAR/3, W/3 or N3.
+    Terms that another term of their block already finds are named first. With --database
+    only the query is printed (notes and warnings go to standard error).
 
     \b
     Examples:
@@ -80,14 +83,20 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
       scoping search plan --database PsycINFO > psycinfo-ovid.txt
     """
     from scoping.search import PLATFORMS, plan, translate
+    from scoping.search.strategy import redundant_terms
 
     _, strategy = _load(review)
+    redundant = redundant_terms(strategy)
     if database is not None:
         query = translate(strategy, database)
         click.echo(query.text)
-        for note in query.notes:
+        for note in (*redundant, *query.notes):
             err.print(_note_line(note))
         return
+    for note in redundant:
+        click.echo(_note_line(note))
+    if redundant:
+        click.echo("")
     listed = {db.name for db in strategy.databases}
     queries = plan(strategy, every_platform=every)
     for n, query in enumerate(queries):

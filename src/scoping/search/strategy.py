@@ -10,6 +10,12 @@
     terms = ["peer support", "peer worker*", "expert by experience"]
     fields = ["title", "abstract", "keywords"]   # optional: where to search (default: all three)
 
+    [[block.heading]]               # subject headings of the block, ORed with its terms
+    vocabulary = "mesh"             # mesh (PubMed, Ovid MEDLINE), apa (PsycINFO), emtree
+    term = "Peer Group"             # (Embase), cinahl (CINAHL on EBSCOhost)
+    explode = true                  # default true; major = true for a major topic only
+    subheadings = ["psychology"]    # PubMed only
+
     [[block]]
     name = "Animal studies"
     exclude = true                  # combined with NOT
@@ -39,7 +45,10 @@ they come from the environment or from a configuration file outside the review f
 :mod:`scoping.search.config`).
 
 Terms: a term with spaces is a phrase; ``*`` at the end of a word truncates (``worker*``), also
-inside a phrase (``"peer worker*"``). Quotes around a whole term are allowed and change
+inside a phrase (``"peer worker*"``). ``peer ~3 work*`` is a proximity term: the two words with at
+most 3 words between them, in either order (PubMed ``[tiab:~3]``, Ovid ``adj4``, Web of Science
+``NEAR/3``, Scopus ``W/3``, EBSCOhost ``N3``; approximated, with a note, where a platform has no
+proximity search). Quotes around a whole term are allowed and change
 nothing; any other quote is an error. Every problem is a :class:`~scoping.errors.ConfigError`
 that names the block and term.
 """
@@ -65,19 +74,30 @@ from scoping.search.platforms import (
 
 __all__ = [
     "FIELDS",
+    "VOCABULARIES",
     "Block",
     "Database",
+    "Heading",
     "Limits",
     "Strategy",
     "Term",
     "load_strategy",
     "parse_strategy",
+    "redundant_terms",
 ]
 
 FIELDS: tuple[str, ...] = ("title", "abstract", "keywords")
 """Where a block's terms can be searched."""
 
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR", "ADJ", "SAME", "WITH"})
+_PROXIMITY = re.compile(r"^(\S+) ~(\d{1,2}) (\S+)$")
+VOCABULARIES: dict[str, str] = {
+    "mesh": "MeSH",
+    "apa": "APA Thesaurus",
+    "emtree": "Emtree",
+    "cinahl": "CINAHL",
+}
+"""Controlled vocabularies a block's headings can come from."""
 _BAD_CHARS = re.compile(r"[()\[\]{},;?$#]")
 _MIN_STEM = 3
 
@@ -90,12 +110,18 @@ class Term:
     """The term as searched, without surrounding quotes: ``peer worker*``."""
 
     @property
+    def near(self) -> int | None:
+        """A proximity term's distance (most words between its two words), else ``None``."""
+        match = _PROXIMITY.match(self.text)
+        return int(match.group(2)) if match else None
+
+    @property
     def words(self) -> tuple[str, ...]:
-        return tuple(self.text.split())
+        return tuple(w for w in self.text.split() if not (w.startswith("~") and w[1:].isdigit()))
 
     @property
     def phrase(self) -> bool:
-        return len(self.words) > 1
+        return len(self.words) > 1 and self.near is None
 
     @property
     def truncated(self) -> bool:
@@ -103,8 +129,23 @@ class Term:
 
     @property
     def plain(self) -> str:
-        """The term without truncation marks."""
-        return self.text.replace("*", "")
+        """The term's words without truncation marks (or a proximity distance)."""
+        return " ".join(self.words).replace("*", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A subject heading of a block, from one controlled vocabulary."""
+
+    vocabulary: str
+    """A key of :data:`VOCABULARIES` (``mesh``, ``apa``, ``emtree``, ``cinahl``)."""
+    term: str
+    explode: bool = True
+    """Also the narrower headings below it in the vocabulary's tree."""
+    major: bool = False
+    """Only records where it is a major topic (PubMed ``[majr]``, Ovid ``*``, CINAHL ``MM``)."""
+    subheadings: tuple[str, ...] = ()
+    """Qualifiers (``psychology``): PubMed writes ``"Peer Group/psychology"[mh]``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +156,8 @@ class Block:
     terms: tuple[Term, ...]
     fields: tuple[str, ...] = FIELDS
     exclude: bool = False
+    headings: tuple[Heading, ...] = ()
+    """Subject headings ORed with the terms in the databases indexed with their vocabulary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +196,32 @@ class Database:
     use_variants: bool = False
     """PubMed only: search truncated phrases as their forms under ``[variants]`` (with the
     proximity form ``[tiab:~0]``) instead of PubMed's own phrase truncation."""
+    vocabulary: str | None = None
+    """The controlled vocabulary the database is indexed with (``mesh``...); ``None``: known
+    from the platform and name (:meth:`indexed_with`)."""
     exact_fields: bool = False
     """Web of Science and Scopus: search title, abstract and author keywords field by field
     (``TI= OR AB= OR AK=``, ``TITLE() OR ABS() OR AUTHKEY()``) instead of the standard topic
     field (``TS=``, ``TITLE-ABS-KEY()``), which also searches Keywords Plus or index terms."""
+
+    def indexed_with(self) -> str | None:
+        """The vocabulary of the database's subject headings, if scoping knows it."""
+        if self.vocabulary is not None:
+            return None if self.vocabulary == "none" else self.vocabulary
+        name = " ".join(self.name.casefold().split())
+        if self.platform == "pubmed":
+            return "mesh"
+        if self.platform == "ovid":
+            return {
+                "medline": "mesh",
+                "ovid medline": "mesh",
+                "psycinfo": "apa",
+                "apa psycinfo": "apa",
+                "embase": "emtree",
+            }.get(name)
+        if self.platform == "ebsco" and name.startswith("cinahl"):
+            return "cinahl"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +372,11 @@ def _block(raw: object, index: int, path: str) -> Block:
         raise ConfigError(f'{path}: block {index} has no name; add name = "..."')
     name = name.strip()
     where = f"{path}: block {name!r}"
-    extra = sorted(set(raw) - {"name", "terms", "fields", "exclude"})
+    extra = sorted(set(raw) - {"name", "terms", "fields", "exclude", "heading"})
     if extra:
-        raise ConfigError(f"{where}: unknown key {extra[0]!r} (a block has name, terms, fields, exclude)")
+        raise ConfigError(
+            f"{where}: unknown key {extra[0]!r} (a block has name, terms, fields, exclude, [[block.heading]])"
+        )
     terms = raw.get("terms")
     if terms is None:
         raise ConfigError(f'{where} has no terms; add terms = ["..."]')
@@ -336,7 +403,44 @@ def _block(raw: object, index: int, path: str) -> Block:
     if not isinstance(exclude, bool):
         raise ConfigError(f"{where}: exclude must be true or false")
     ordered = tuple(f for f in FIELDS if f in fields)
-    return Block(name=name, terms=parsed, fields=ordered, exclude=exclude)
+    raw_headings = raw.get("heading", [])
+    if not isinstance(raw_headings, list):
+        raise ConfigError(f"{where}: write subject headings as [[block.heading]] tables")
+    headings = tuple(_heading(h, i, where) for i, h in enumerate(raw_headings, 1))
+    return Block(name=name, terms=parsed, fields=ordered, exclude=exclude, headings=headings)
+
+
+def _heading(raw: object, index: int, where: str) -> Heading:
+    label = f"{where}, heading {index}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{label} must be a table with vocabulary and term")
+    extra = sorted(set(raw) - {"vocabulary", "term", "explode", "major", "subheadings"})
+    if extra:
+        raise ConfigError(
+            f"{label}: unknown key {extra[0]!r} (a heading has vocabulary, term, explode, major, subheadings)"
+        )
+    vocabulary = raw.get("vocabulary")
+    if vocabulary not in VOCABULARIES:
+        raise ConfigError(f"{label}: vocabulary must be one of {', '.join(VOCABULARIES)}, not {vocabulary!r}")
+    term = raw.get("term")
+    if not isinstance(term, str) or not term.strip() or any(c in term for c in '"[]*/'):
+        raise ConfigError(
+            f"{label}: term must be the heading as the vocabulary writes it, without quotes, / or *"
+        )
+    flags = {k: raw.get(k, k == "explode") for k in ("explode", "major")}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{label}: {key} must be true or false")
+    subs = raw.get("subheadings", [])
+    if not isinstance(subs, list) or not all(isinstance(x, str) and x.strip() for x in subs):
+        raise ConfigError(f'{label}: subheadings must be a list such as ["psychology"]')
+    return Heading(
+        vocabulary=str(vocabulary),
+        term=" ".join(term.split()),
+        explode=bool(flags["explode"]),
+        major=bool(flags["major"]),
+        subheadings=tuple(" ".join(x.split()) for x in subs),
+    )
 
 
 def _term(value: str, index: int, where: str) -> Term:
@@ -359,13 +463,21 @@ def _term(value: str, index: int, where: str) -> Term:
             f"{label}: quotes inside a term; write one phrase per term (a term "
             "with spaces is searched as a phrase)"
         )
+    if "~" in text:
+        match = _PROXIMITY.match(text)
+        if match is None or match.group(1).startswith("~") or match.group(3).startswith("~"):
+            raise ConfigError(
+                f"{label}: write a proximity term as two words and the most words between them: "
+                "'peer ~3 work*'"
+            )
+        text = f"{match.group(1)} ~{int(match.group(2))} {match.group(3)}"
     bad = _BAD_CHARS.search(text)
     if bad:
         raise ConfigError(
             f"{label}: {bad.group(0)!r} is not allowed in a term; write one word "
             "or phrase per term, truncate with * at the end of a word"
         )
-    for word in text.split():
+    for word in (w for w in text.split() if not (w.startswith("~") and w[1:].isdigit())):
         if word.upper() in _OPERATORS and word.isupper():
             raise ConfigError(
                 f"{label}: {word} inside a term; write one term per entry (the "
@@ -433,7 +545,15 @@ def _limits(raw: Mapping[str, Any], path: str) -> Limits:
     return Limits(from_year=from_year, to_year=to_year, languages=tuple(names), document_types=tuple(types))
 
 
-_DB_KEYS = {"platform", "keywords_field", "max_records", "ignore_limits", "exact_fields", "use_variants"}
+_DB_KEYS = {
+    "platform",
+    "keywords_field",
+    "max_records",
+    "ignore_limits",
+    "exact_fields",
+    "use_variants",
+    "vocabulary",
+}
 _SEARCH_KEYS = {"email", "pubmed_batch", "pubmed_cap", "page_size"}
 _KEY_NAMES = {"ncbi_api_key": "NCBI_API_KEY", "openalex_api_key": "OPENALEX_API_KEY"}
 _LIMIT_NAMES = ("languages", "document_types")
@@ -481,6 +601,9 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
                 f"{where}: use_variants = true is for PubMed (its other platforms use [variants] "
                 "wherever they cannot truncate)"
             )
+        vocabulary = spec.get("vocabulary")
+        if vocabulary is not None and vocabulary not in (*VOCABULARIES, "none"):
+            raise ConfigError(f"{where}: vocabulary must be one of {', '.join(VOCABULARIES)} or none")
         db = Database(
             name=str(name).strip(),
             platform=platform,
@@ -489,6 +612,7 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
             ignore_limits=tuple(ignore),
             exact_fields=exact_fields,
             use_variants=use_variants,
+            vocabulary=vocabulary,
         )
         for limit, reason in unsupported_limits(platform, limits.languages, limits.document_types):
             if limit not in db.ignore_limits:
@@ -521,4 +645,34 @@ def _variants(raw: Mapping[str, Any], blocks: tuple[Block, ...], path: str) -> d
             if form.text.casefold() not in {f.casefold() for f in forms}:
                 forms.append(form.text)
         out[term.text.casefold()] = tuple(forms)
+    return out
+
+
+def _word_covers(general: str, specific: str) -> bool:
+    if general.endswith("*"):
+        return specific.rstrip("*").casefold().startswith(general[:-1].casefold())
+    return general.casefold() == specific.casefold()
+
+
+def _covers(general: Term, specific: Term) -> bool:
+    """Whether every record ``specific`` finds, ``general`` finds too (same block, same fields)."""
+    if general.near is not None or specific.near is not None:
+        return False
+    g, s = general.words, specific.words
+    return any(all(_word_covers(g[j], s[i + j]) for j in range(len(g))) for i in range(len(s) - len(g) + 1))
+
+
+def redundant_terms(strategy: Strategy) -> list[str]:
+    """Terms that another term of the same block already finds (``"family peer support"`` is
+    inside ``"peer support"``): harmless for the results, but longer queries and counts that
+    mislead."""
+    out: list[str] = []
+    for block in strategy.blocks:
+        for specific in block.terms:
+            general = next((g for g in block.terms if g is not specific and _covers(g, specific)), None)
+            if general is not None:
+                out.append(
+                    f"block {block.name!r}: {specific.text!r} adds nothing: {general.text!r} finds every "
+                    "record it finds"
+                )
     return out

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from scoping.search.platforms import DOCUMENT_TYPES, LANGUAGES, PLATFORMS, unsupported_limits
-from scoping.search.strategy import Block, Database, Limits, Strategy, Term
+from scoping.search.strategy import VOCABULARIES, Block, Database, Heading, Limits, Strategy, Term
 
 __all__ = [
     "DEFAULT_URLS",
@@ -157,6 +157,32 @@ class _Translator:
         self.strategy = strategy
         self.notes: list[str] = []
 
+    def headings(self, block: Block) -> list[Heading]:
+        """The block's headings this database is indexed with; a note names the others."""
+        vocabulary = self.db.indexed_with()
+        used = [h for h in block.headings if h.vocabulary == vocabulary and self.can_search_headings]
+        left = sorted({h.vocabulary for h in block.headings if h not in used})
+        for name in left:
+            self.note(
+                f"block {block.name!r}: its {VOCABULARIES[name]} headings are not searched in "
+                f"{self.db.name}, which is not indexed with them (its free-text terms are); set "
+                "vocabulary for the database in strategy.toml if it is"
+            )
+        return used
+
+    can_search_headings = False
+
+    def near_parts(self, term: Term, why: str) -> tuple[str, str]:
+        """The two words of a proximity term, truncation removed with a warning where ``why``."""
+        a, b = term.words
+        if term.truncated and why:
+            self.note(
+                f"WARNING: {why}: {term.text!r} is searched without truncation "
+                f"({a.rstrip('*')}, {b.rstrip('*')})"
+            )
+            return a.rstrip("*"), b.rstrip("*")
+        return a, b
+
     def forms(self, term: Term, why: str) -> tuple[str, ...]:
         """The forms a truncated term is searched as here, with the note that says so."""
         listed = self.strategy.forms(term) if self.strategy is not None else None
@@ -263,7 +289,33 @@ class _PubMed(_Translator):
         )
         return ["tiab"]
 
+    can_search_headings = True
+
+    def heading(self, h: Heading) -> list[str]:
+        """``"Peer Group"[mh]``, ``[mh:noexp]``, ``[majr]``; subheadings as ``"Peer Group/psychology"``."""
+        tag = "majr" if h.major else "mh"
+        if not h.explode:
+            tag += ":noexp"
+        names = [f"{h.term}/{sub}" for sub in h.subheadings] or [h.term]
+        return [f'"{name}"[{tag}]' for name in names]
+
+    def near(self, term: Term, tags: list[str]) -> str:
+        a, b = self.near_parts(term, "PubMed's proximity search takes no truncation")
+        parts = []
+        for tag in tags:
+            if tag in ("tiab", "ti"):
+                parts.append(f'"{a} {b}"[{tag}:~{term.near}]')
+            else:
+                self.note(
+                    f"PubMed has proximity search only in [tiab] and [ti]: {term.text!r} is "
+                    f"both words in [{tag}]"
+                )
+                parts.append(f"({a}[{tag}] AND {b}[{tag}])")
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
     def term(self, term: Term, tags: list[str]) -> str:
+        if term.near is not None:
+            return self.near(term, tags)
         for word in term.words:
             if word.endswith("*") and len(word) - 1 < 4:
                 self.note(
@@ -299,7 +351,8 @@ class _PubMed(_Translator):
 
     def block(self, block: Block) -> str:
         tags = self.tags(block.fields)
-        return " OR ".join(self.term(t, tags) for t in block.terms)
+        headings = [text for h in self.headings(block) for text in self.heading(h)]
+        return " OR ".join([*headings, *(self.term(t, tags) for t in block.terms)])
 
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
@@ -339,12 +392,20 @@ class _EuropePMC(_Translator):
     FIELDS: ClassVar[dict[str, str]] = {"title": "TITLE", "abstract": "ABSTRACT", "keywords": "KW"}
 
     def term(self, term: Term) -> str:
+        if term.near is not None:
+            a, b = term.words
+            self.note(
+                f"Europe PMC is not given proximity searches here: {term.text!r} is searched as "
+                f"({a} AND {b}) in the same field (broader: the words need not be near each other)"
+            )
+            return f"({a} AND {b})"
         if term.phrase and term.truncated:
             forms = self.forms(term, "Europe PMC cannot truncate inside a phrase")
             return "(" + " OR ".join(f'"{f}"' if " " in f else f for f in forms) + ")"
         return f'"{term.text}"' if term.phrase or not _PLAIN_WORD.match(term.text) else term.text
 
     def block(self, block: Block) -> str:
+        self.headings(block)
         inner = " OR ".join(self.term(t) for t in block.terms)
         return " OR ".join(f"{self.FIELDS[f]}:({inner})" for f in block.fields)
 
@@ -404,6 +465,19 @@ class _OpenAlex(_Translator):
         return "title_and_abstract.search"
 
     def term(self, term: Term) -> str:
+        if term.near is not None:
+            words = []
+            for word in term.words:
+                if word.endswith("*"):
+                    forms = self.forms(Term(word), "OpenAlex cannot truncate (it matches whole words only)")
+                    words.append(forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")")
+                else:
+                    words.append(word)
+            self.note(
+                f"OpenAlex has no proximity search: {term.text!r} is searched as both words anywhere "
+                "in the field (broader)"
+            )
+            return f"({words[0]} AND {words[1]})"
         if term.truncated:
             forms = self.forms(term, "OpenAlex cannot truncate (it matches whole words only)")
             out = [f'"{f}"' if " " in f else f for f in forms]
@@ -411,6 +485,7 @@ class _OpenAlex(_Translator):
         return f'"{term.text}"' if term.phrase else term.text
 
     def block(self, block: Block) -> str:
+        self.headings(block)
         return " OR ".join(self.term(t) for t in block.terms)
 
     def build(self, strategy: Strategy) -> Query:
@@ -547,7 +622,22 @@ class _Ovid(_Translator):
         codes = {"title": "ti", "abstract": "ab", "keywords": kw}
         return ",".join(str(codes[f]) for f in fields)
 
+    can_search_headings = True
+
+    def heading(self, h: Heading) -> str:
+        """``exp Peer Group/``, ``Peer Group/`` (not exploded), ``exp *Peer Group/`` (major)."""
+        if h.subheadings:
+            self.note(
+                f"WARNING: the subheadings of {h.term!r} ({', '.join(h.subheadings)}) are not written "
+                "for Ovid, which takes two-letter codes (exp Peer Group/px): the heading is searched "
+                "with all its subheadings; add the codes by hand"
+            )
+        return f"{'exp ' if h.explode else ''}{'*' if h.major else ''}{h.term}/"
+
     def term(self, term: Term, codes: str) -> str:
+        if term.near is not None:
+            a, b = term.words
+            return f"({a} adj{term.near + 1} {b}).{codes}."
         if term.phrase:
             quote = any(w.lower() in _OVID_QUOTE for w in term.words)
         else:
@@ -561,8 +651,9 @@ class _Ovid(_Translator):
         for block in (*strategy.include, *strategy.exclude):
             codes = self.codes(block.fields)
             start = len(lines) + 1
+            lines.extend(self.heading(h) for h in self.headings(block))
             lines.extend(self.term(t, codes) for t in block.terms)
-            if len(block.terms) > 1:
+            if len(lines) - start + 1 > 1:
                 lines.append(f"or/{start}-{len(lines)}")
             ends[block.name] = len(lines)
         includes = [ends[b.name] for b in strategy.include]
@@ -610,10 +701,18 @@ class _FieldSyntax(_Translator):
     COMBINED: ClassVar[dict[tuple[str, ...], str]] = {}
     """Fields that one field code searches together (``TS``, ``TITLE-ABS-KEY``)."""
     SEP = "="
+    NEAR = "NEAR/{n}"
+    """The platform's proximity operator for at most ``n`` words between."""
 
     def term(self, term: Term) -> str:
+        if term.near is not None:
+            a, b = term.words
+            return f"({a} {self.NEAR.format(n=term.near)} {b})"
         quote = term.phrase or _must_quote(term.text.rstrip("*"))
         return f'"{term.text}"' if quote else term.text
+
+    def heading_text(self, h: Heading) -> str:  # pragma: no cover - platforms with headings override
+        raise NotImplementedError
 
     def field_codes(self, fields: tuple[str, ...]) -> list[str]:
         combined = self.COMBINED.get(fields)
@@ -626,8 +725,11 @@ class _FieldSyntax(_Translator):
         pass
 
     def block(self, block: Block) -> str:
+        headings = [self.heading_text(h) for h in self.headings(block)]
         inner = " OR ".join(self.term(t) for t in block.terms)
-        return " OR ".join(f"{code}{self.SEP}({inner})" for code in self.field_codes(block.fields))
+        return " OR ".join(
+            [*headings, *(f"{code}{self.SEP}({inner})" for code in self.field_codes(block.fields))]
+        )
 
     def limits(self, limits: Limits) -> list[str]:  # pragma: no cover - overridden
         return []
@@ -696,6 +798,17 @@ class _Ebsco(_FieldSyntax):
     platform = "ebsco"
     FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "KW"}
     SEP = " "
+    NEAR = "N{n}"
+    can_search_headings = True
+
+    def heading_text(self, h: Heading) -> str:
+        """CINAHL: ``(MH "Peer Group+")`` exploded, ``(MM ...)`` as major topic."""
+        if h.subheadings:
+            self.note(
+                f"WARNING: the subheadings of {h.term!r} are not written for EBSCOhost, which takes "
+                'two-letter codes ((MH "Peer Group+/PF")): the heading is searched with all of them'
+            )
+        return f'({"MM" if h.major else "MH"} "{h.term}{"+" if h.explode else ""}")'
 
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
@@ -738,6 +851,7 @@ class _Scopus(_FieldSyntax):
 
     SEP = ""
     NOT = "AND NOT"
+    NEAR = "W/{n}"
 
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
