@@ -286,13 +286,38 @@ def test_an_update_search_adds_only_the_new_records(review: Review) -> None:
     with serving(pubmed_records=120) as replay, review.open_store() as store:
         run_search(review, strategy, "pubmed", store=store, config=config(replay))
     with serving(pubmed_records=150) as replay, review.open_store() as store:  # 30 new records since
-        update = run_search(review, strategy, "pubmed", store=store, config=config(replay), new=True)
+        first = tables.list_runs(store)[0]
+        update = run_search(review, strategy, "pubmed", store=store, config=config(replay), update=True)
+        since = first.started_at[:10].replace("-", "/")
+        term = replay.requests_to("esearch")[0].params["term"][0]
+        assert term == f'({first.query}) AND ("{since}"[edat] : "3000"[edat])'
+        assert update.run.query == term and update.details is not None
+        assert update.details["update_of"] == first.id
+        # the replay server ignores [edat]: it lists all 150, of which 30 are new
         assert (update.run.retrieved, update.stored) == (150, 30)
         assert store.count_by_source() == [("MEDLINE", 150)]
         ids = [s.record.source_id for s in store.iter_records()]
         assert len(ids) == len(set(ids)) == 150
         log = search_log(store, strategy)
     assert [(e.retrieved, e.extra.get("new_records")) for e in log] == [(120, 120), (150, 30)]
+    with serving(pubmed_records=150) as replay:
+        code, out, _ = cli_run(review, replay, "search", "log", "--database", "MEDLINE")
+    assert code == 0
+    assert f"  update of  run {first.id} (records entered since its day)" in out
+
+
+def test_update_searches_need_pubmed_and_an_earlier_run(review: Review) -> None:
+    from scoping.errors import UsageError
+
+    strategy = load_strategy(review.strategy_path)
+    with serving(pubmed_records=5, europepmc_records=5) as replay, review.open_store() as store:
+        with pytest.raises(UsageError, match=r"needs a complete earlier run of MEDLINE"):
+            run_search(review, strategy, "pubmed", store=store, config=config(replay), update=True)
+        with pytest.raises(
+            UsageError, match=r"writes for PubMed \(\[edat\]\) only; run Europe PMC again with --new"
+        ):
+            run_search(review, strategy, "europepmc", store=store, config=config(replay), update=True)
+        assert replay.log == []
 
 
 def test_a_network_error_is_still_resumable(review: Review) -> None:

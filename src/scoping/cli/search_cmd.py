@@ -151,8 +151,16 @@ def _progress() -> Progress:
 @click.option(
     "--resume", metavar="RUN", default=None, help="Continue this run (an id from 'scoping search log')."
 )
+@click.option(
+    "--update",
+    is_flag=True,
+    help="An update search: the last complete run's query, limited to records PubMed entered since "
+    "that run (PubMed only).",
+)
 @review_options
-def run_cmd(database: str | None, new: bool, resume: str | None, review: Callable[[], Review]) -> None:
+def run_cmd(
+    database: str | None, new: bool, resume: str | None, update: bool, review: Callable[[], Review]
+) -> None:
     """Search the API databases and store their records, with a log for PRISMA-S.
 
     PubMed is searched through NCBI's E-utilities (Bio.Entrez), Europe PMC, OpenAlex and
@@ -161,7 +169,9 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
     through are split by publication date. Every raw response page is kept under
     searches/runs/RUN/ and the records are stored tagged with the database and the run.
     An interrupted run continues where it stopped when the command is run again (or with
-    --resume RUN), without storing any record twice.
+    --resume RUN), without storing any record twice. A search run again (--new), or an
+    update search (--update: PubMed's entry date since the last complete run), stores only
+    records the database had not given before, so PRISMA counts each record once.
 
     Needs an e-mail address for PubMed (SCOPING_EMAIL or [search] email); API keys come
     from NCBI_API_KEY and OPENALEX_API_KEY.
@@ -171,12 +181,15 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
       SCOPING_EMAIL=you@example.org scoping search run
       scoping search run --database MEDLINE
       scoping search run --resume pubmed-20260301-101500
+      scoping search run --database MEDLINE --update
     """
     from scoping.search import PLATFORMS, ProgressEvent, SearchConfig, run_search
     from scoping.store import search_tables
 
     if new and resume:
         raise UsageError("--new and --resume exclude each other; choose one")
+    if update and resume:
+        raise UsageError("--update and --resume exclude each other; choose one")
     target, strategy = _load(review)
     config = SearchConfig.load(strategy)
     with target.open_store() as store:
@@ -212,7 +225,15 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
                     )
 
                 result = run_search(
-                    target, strategy, db, store=store, config=config, new=new, resume=resume, progress=show
+                    target,
+                    strategy,
+                    db,
+                    store=store,
+                    config=config,
+                    new=new,
+                    resume=resume,
+                    update=update,
+                    progress=show,
                 )
             run = result.run
             details = result.details or {}
@@ -243,6 +264,8 @@ def _run_lines(platform: str, message: str | None, details: dict[str, Any]) -> l
     """What a run learnt, as the end of 'search run' and the log show it."""
     lines: list[str] = []
     name = "PubMed" if platform == "pubmed" else "the database"
+    if details.get("update_of"):
+        lines.append(f"update search: entered since {details['update_since']} (run {details['update_of']})")
     if details.get("query_translation"):
         lines.append(f"PubMed's translation: {details['query_translation']}")
     for error in details.get("errors", []):
@@ -373,6 +396,8 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
             rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
         if e.extra.get("params", {}).get("synonym"):
             rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
+        if e.extra.get("update_of"):
+            rows.append(("update of", f"run {e.extra['update_of']} (records entered since its day)"))
         if e.translation:
             rows.append(("translation", e.translation))
         if e.limits:

@@ -165,6 +165,8 @@ def _run_entry(run: tables.RunRow, details: dict[str, Any], new_records: int | N
         extra["already_stored"] = details["already_stored"]
     if details.get("notes"):
         extra["notes"] = details["notes"]
+    if details.get("update_of"):
+        extra["update_of"] = details["update_of"]
     note = run.message if run.message and run.message != details.get("shortfall") else None
     return LogEntry(
         database=run.database,

@@ -50,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -939,6 +939,30 @@ def _write_json_once(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
+def _update_query(store: Store, db: Database, query: Query) -> tuple[Query, tables.RunRow]:
+    """The query limited to records PubMed added since the last complete run of ``db``."""
+    if db.platform != "pubmed":
+        raise UsageError(
+            f"--update needs an entry-date limit, which scoping writes for PubMed ([edat]) only; "
+            f"run {db.name} again with --new instead (records stored before are not stored again)"
+        )
+    done = [
+        r for r in tables.list_runs(store, database=db.name, platform=db.platform) if r.status == "complete"
+    ]
+    if not done:
+        raise UsageError(f"--update needs a complete earlier run of {db.name}; run it first without --update")
+    last = done[-1]
+    since = last.started_at[:10].replace("-", "/")
+    # the day of the last run is searched again: a record entered that day later is not missed,
+    # and the records already stored are not stored twice
+    text = f'({last.query}) AND ("{since}"[edat] : "3000"[edat])'
+    note = (
+        f"update search: records PubMed entered from {since} (the day of run {last.id}) on; "
+        "the query of that run with an entry-date limit"
+    )
+    return replace(query, text=text, params={"term": text}, notes=(*query.notes, note)), last
+
+
 def _pick_run(
     store: Store, db: Database, query: Query, *, new: bool, resume: str | None
 ) -> tables.RunRow | None:
@@ -966,6 +990,7 @@ def run_search(
     config: SearchConfig | None = None,
     new: bool = False,
     resume: str | None = None,
+    update: bool = False,
     progress: Callable[[ProgressEvent], None] | None = None,
 ) -> RunResult:
     """Search one API database, store its records and log the run; resumable.
@@ -973,6 +998,10 @@ def run_search(
     Without ``new``, an unfinished run of the same database with the same query is continued
     (``resume`` names one explicitly). Raises :class:`~scoping.errors.NetworkError` when the
     service keeps failing; the run is then ``interrupted`` and can be resumed.
+
+    ``update`` searches only what PubMed added since the last complete run of the database
+    (its entry date, ``[edat]``, from that run's day on): an update search. Either way a record
+    an earlier run stored is not stored again.
     """
     config = config or SearchConfig.load(strategy)
     tables.ensure_tables(store)
@@ -997,6 +1026,12 @@ def run_search(
     if db.platform == "openalex" and not config.openalex_api_key:
         raise ConfigError(NO_OPENALEX_KEY)
     query = translate(strategy, db)
+    update_of: tables.RunRow | None = None
+    if update:
+        if resume is not None:
+            raise UsageError("--update starts a new run; it cannot --resume one")
+        query, update_of = _update_query(store, db, query)
+        new = True
     run = _pick_run(store, db, query, new=new, resume=resume)
     resumed = run is not None
     started = time.monotonic()
@@ -1019,6 +1054,8 @@ def run_search(
             started_at=now,
         )
         tables.add_details(store, run_id, notes=list(query.notes))
+        if update_of is not None:
+            tables.add_details(store, run_id, update_of=update_of.id, update_since=update_of.started_at[:10])
         _write_json_once(
             folder / "run.json",
             {
