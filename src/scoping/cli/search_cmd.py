@@ -431,6 +431,65 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
         )
 
 
+@search_group.command("check")
+@review_options
+def check_cmd(review: Callable[[], Review]) -> None:
+    """Check the searches against known relevant studies ([seeds] in strategy.toml).
+
+    For each seed study (DOI or PMID): the databases whose stored records include it and
+    those that missed it. For a missed study whose record is in the store (found by another
+    database), its title, abstract and keywords are matched against each block, as the terms
+    read them: the blocks that match nothing lost it. When every block matches, the database
+    probably does not index the study. Subject headings are not part of that match.
+
+    \b
+    Example ([seeds] in searches/strategy.toml):
+      [seeds]
+      dois = ["10.1176/appi.ps.201100126"]
+      pmids = ["22552677"]
+    \b
+      scoping search check
+    """
+    from scoping.search.check import check_seeds
+
+    target, strategy = _load(review)
+    if not strategy.seeds:
+        raise UsageError(
+            "searches/strategy.toml has no [seeds]: list the DOIs and PMIDs of studies the searches "
+            'must find (dois = ["10.1000/xyz"], pmids = ["12345678"])'
+        )
+    with target.open_store() as store:
+        results = check_seeds(store, strategy)
+    everywhere = sum(1 for r in results if r.found_in and not r.missed_by)
+    out.print(
+        f"Seed studies: {len(results)}; found by every database searched: {everywhere}; "
+        f"missed by at least one: {len(results) - everywhere}"
+    )
+    for r in results:
+        out.print(f"{r.seed}  {r.title or '(no record of it in the store)'}")
+        if r.found_in:
+            out.print(f"  found in   {', '.join(r.found_in)}")
+        if r.missed_by:
+            out.print(f"  missed by  {', '.join(r.missed_by)}")
+            if not r.matched_text:
+                out.print("  lost by    not known: no search found it, so there is no text of it to check")
+            elif r.lost_by:
+                for name in r.lost_by:
+                    block = next(b for b in strategy.blocks if b.name == name)
+                    why = (
+                        "its NOT terms match it"
+                        if block.exclude
+                        else f"none of its terms is in the {'/'.join(block.fields)}"
+                    )
+                    heads = " (its subject headings were not checked)" if name in r.headings_unchecked else ""
+                    out.print(f"  lost by    block {name!r}: {why}{heads}")
+            else:
+                out.print(
+                    "  lost by    no block: every block matches its title, abstract and keywords; "
+                    "the database may not index it, or indexes other text"
+                )
+
+
 @search_group.command("counts")
 @click.option(
     "--database",

@@ -37,6 +37,10 @@
     "forensic psych*" = ["forensic psychiatry", "forensic psychiatric", "forensic psychology"]
                                     # cannot truncate (OpenAlex; phrases in Europe PMC)
 
+    [seeds]                         # known relevant studies the searches must find
+    dois = ["10.1176/appi.ps.201100126"]                # (scoping search check)
+    pmids = ["22552677"]
+
     [search]
     email = "you@example.org"       # sent to NCBI and Crossref as their policies ask
 
@@ -241,6 +245,9 @@ class Strategy:
     """``[variants]``: truncated term (as written) -> the words or phrases it stands for, used
     where a platform cannot truncate it."""
 
+    seeds: tuple[str, ...] = ()
+    """``[seeds]``: known relevant studies as ``doi:10.x/y`` and ``pmid:123`` (normalised)."""
+
     def forms(self, term: Term) -> tuple[str, ...] | None:
         """The listed forms of a truncated term, or ``None`` when ``[variants]`` has none."""
         return self.variants.get(term.text.casefold())
@@ -309,7 +316,7 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    known = ("review", "block", "limits", "databases", "variants", "search")
+    known = ("review", "block", "limits", "databases", "variants", "seeds", "search")
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
@@ -354,6 +361,7 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         settings=settings,
         path=path,
         variants=_variants(_table(data, "variants", path), blocks, path),
+        seeds=_seeds(_table(data, "seeds", path), path),
     )
 
 
@@ -676,3 +684,26 @@ def redundant_terms(strategy: Strategy) -> list[str]:
                     "record it finds"
                 )
     return out
+
+
+def _seeds(raw: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    from scoping.records import normalise_doi, normalise_pmid
+
+    extra = sorted(set(raw) - {"dois", "pmids"})
+    if extra:
+        raise ConfigError(
+            f"{path}: [seeds] has an unknown key {extra[0]!r}; list seed studies as dois and pmids"
+        )
+    out: list[str] = []
+    for key, kind, normalise in (("dois", "doi", normalise_doi), ("pmids", "pmid", normalise_pmid)):
+        values = raw.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str | int) for v in values):
+            example = "10.1000/xyz" if kind == "doi" else "12345678"
+            raise ConfigError(f'{path}: [seeds] {key} must be a list such as ["{example}"]')
+        for value in values:
+            norm = normalise(str(value))
+            if norm is None or (kind == "pmid" and not str(value).strip().isdigit()):
+                raise ConfigError(f"{path}: [seeds] {key}: {value!r} is not a {kind.upper()}")
+            if f"{kind}:{norm}" not in out:
+                out.append(f"{kind}:{norm}")
+    return tuple(out)
