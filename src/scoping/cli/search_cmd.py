@@ -490,6 +490,51 @@ def check_cmd(review: Callable[[], Review]) -> None:
                 )
 
 
+@search_group.command("appendix")
+@review_options
+def appendix_cmd(review: Callable[[], Review]) -> None:
+    """Write the PRISMA-S search appendix: outputs/prisma-s.md and outputs/prisma-s.html.
+
+    Items 1-16 of PRISMA-S, ready for a journal's supplement: from the search log what it
+    knows (databases and platforms, each full strategy as run, limits, update searches,
+    dates, records), and from [prisma_s] in searches/strategy.toml what it cannot know
+    (multi_database, registers, online_resources, citation_searching, contacts,
+    other_methods, filters, prior_work, updates, peer_review, deduplication). An item
+    without an answer says so and names the key to write.
+
+    \b
+    Example ([prisma_s] in searches/strategy.toml):
+      [prisma_s]
+      peer_review = "Peer reviewed with PRESS 2015 by a second librarian."
+    \b
+      scoping search appendix
+    """
+    import tempfile
+    from pathlib import Path
+
+    from scoping.files import replace_into
+    from scoping.search.appendix import prisma_s, to_html, to_markdown
+
+    target, strategy = _load(review)
+    with target.open_store() as store:
+        appendix = prisma_s(store, strategy)
+    folder = target.outputs_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, text in (("md", to_markdown(appendix)), ("html", to_html(appendix))):
+        path = folder / f"prisma-s.{suffix}"
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=folder, delete=False, suffix=".part"
+        ) as tmp:
+            tmp.write(text)
+        replace_into(tmp.name, path)
+        written.append(str(Path(path).relative_to(target.root)))
+    out.print(f"Wrote {' and '.join(written)}")
+    missing = [item.number for item in appendix.items if not item.known]
+    if missing:
+        out.print("Not reported yet: " + "; ".join(missing))
+
+
 @search_group.command("counts")
 @click.option(
     "--database",

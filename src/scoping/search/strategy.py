@@ -95,6 +95,21 @@ FIELDS: tuple[str, ...] = ("title", "abstract", "keywords")
 
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR", "ADJ", "SAME", "WITH"})
 _PROXIMITY = re.compile(r"^(\S+) ~(\d{1,2}) (\S+)$")
+PRISMA_S_KEYS: dict[str, str] = {
+    "multi_database": "2. Multi-database searching",
+    "registers": "3. Study registries",
+    "online_resources": "4. Online resources and browsing",
+    "citation_searching": "5. Citation searching",
+    "contacts": "6. Contacts",
+    "other_methods": "7. Other methods",
+    "filters": "10. Search filters",
+    "prior_work": "11. Prior work",
+    "updates": "12. Updates",
+    "peer_review": "14. Peer review",
+    "deduplication": "16. Deduplication",
+}
+"""Keys of ``[prisma_s]`` (what people write) and the PRISMA-S item each answers."""
+
 VOCABULARIES: dict[str, str] = {
     "mesh": "MeSH",
     "apa": "APA Thesaurus",
@@ -245,6 +260,9 @@ class Strategy:
     """``[variants]``: truncated term (as written) -> the words or phrases it stands for, used
     where a platform cannot truncate it."""
 
+    reporting: Mapping[str, str] = field(default_factory=dict)
+    """``[prisma_s]``: what the search log cannot know, for the PRISMA-S appendix (keys in
+    :data:`PRISMA_S_KEYS`)."""
     seeds: tuple[str, ...] = ()
     """``[seeds]``: known relevant studies as ``doi:10.x/y`` and ``pmid:123`` (normalised)."""
 
@@ -316,7 +334,7 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    known = ("review", "block", "limits", "databases", "variants", "seeds", "search")
+    known = ("review", "block", "limits", "databases", "variants", "seeds", "prisma_s", "search")
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
@@ -362,6 +380,7 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
         path=path,
         variants=_variants(_table(data, "variants", path), blocks, path),
         seeds=_seeds(_table(data, "seeds", path), path),
+        reporting=_prisma_s(_table(data, "prisma_s", path), path),
     )
 
 
@@ -707,3 +726,14 @@ def _seeds(raw: Mapping[str, Any], path: str) -> tuple[str, ...]:
             if f"{kind}:{norm}" not in out:
                 out.append(f"{kind}:{norm}")
     return tuple(out)
+
+
+def _prisma_s(raw: Mapping[str, Any], path: str) -> dict[str, str]:
+    for key, value in raw.items():
+        if key not in PRISMA_S_KEYS:
+            raise ConfigError(
+                f"{path}: [prisma_s] has an unknown key {key!r}; keys are " + ", ".join(PRISMA_S_KEYS)
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f'{path}: [prisma_s] {key} must be text, e.g. {key} = "..."')
+    return {k: " ".join(str(v).split()) for k, v in raw.items()}
