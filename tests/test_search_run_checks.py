@@ -170,6 +170,7 @@ def test_a_shortfall_is_said_at_the_end_and_in_the_log(review: Review) -> None:
         )
         code, log, _ = cli_run(review, replay, "search", "log")
     assert "  warning    retrieved 100 of the 105 records it reported" in log
+    assert "  sent with  synonym=false" in log
 
 
 # -- OpenAlex -------------------------------------------------------------------------------------

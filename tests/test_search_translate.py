@@ -593,3 +593,23 @@ def test_redundant_terms_are_named(example) -> None:
         "'workers' adds nothing: 'work*' finds every record it finds",
         "'worker support' adds nothing: 'work*' finds every record it finds",
     ]
+
+
+def test_europepmc_url_length_is_checked() -> None:
+    from urllib.parse import urlencode
+
+    from scoping.search.translate import LONG_URL
+
+    def strategy(n: int) -> str:
+        terms = ", ".join(f'"peer support worker {i}"' for i in range(n))
+        return f'[[block]]\nname = "A"\nterms = [{terms}]\n'
+
+    short, long = (
+        translate(parse_strategy(strategy(20)), "europepmc"),
+        translate(parse_strategy(strategy(80)), "europepmc"),
+    )
+    for q in (short, long):
+        assert q.params["synonym"] == "false"
+    assert len("https://www.ebi.ac.uk/europepmc/webservices/rest/search?" + urlencode(long.params)) > LONG_URL
+    assert short.warnings == ()
+    assert len(long.warnings) == 1 and long.warnings[0].startswith("WARNING: the request URL is ")
