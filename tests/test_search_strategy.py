@@ -238,3 +238,27 @@ def test_public_api() -> None:
     assert {"load_strategy", "translate", "plan", "run_search", "search_log", "term_counts"} <= set(
         scoping.search.__all__
     )
+
+
+def test_the_documented_example_is_a_valid_strategy() -> None:
+    """The strategy file shown in scoping.search.strategy's docstring parses as written."""
+    import scoping.search.strategy as module
+
+    assert module.__doc__ is not None
+    example = module.__doc__.split("::\n\n", 1)[1].split("\n\n\n", 1)[0]
+    lines = []
+    for line in example.splitlines():
+        if line and not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    s = parse_strategy("\n".join(lines))
+    assert [d.name for d in s.databases] == [
+        "MEDLINE",
+        "Social Policy and Practice",
+        "SSCI",
+        "Crossref",
+        "PsycINFO",
+    ]
+    assert [t.text for t in s.databases[-1].add_terms["Peer support"]] == ["peer counsel*"]
+    assert s.seeds == ("doi:10.1176/appi.ps.201100126", "pmid:22552677")
+    assert s.blocks[0].headings[0].term == "Peer Group"

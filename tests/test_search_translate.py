@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -613,3 +614,74 @@ def test_europepmc_url_length_is_checked() -> None:
     assert len("https://www.ebi.ac.uk/europepmc/webservices/rest/search?" + urlencode(long.params)) > LONG_URL
     assert short.warnings == ()
     assert len(long.warnings) == 1 and long.warnings[0].startswith("WARNING: the request URL is ")
+
+
+EDITS = """
+[[block]]
+name = "Peer"
+terms = ["peer support", "peer worker*"]
+
+[[block]]
+name = "Mental health"
+terms = ["mental health", "CAMHS"]
+
+[databases]
+SSCI = "wos"
+
+[databases.PsycINFO]
+platform = "ovid"
+add_terms = { "Peer" = ["peer counsel*"] }
+drop_terms = { "mental health" = ["camhs"] }
+"""
+
+
+def test_per_database_edits_survive_translation() -> None:
+    s = parse_strategy(EDITS)
+    psycinfo = translate(s, "PsycINFO")
+    assert psycinfo.text.splitlines() == [
+        "1 peer support.ti,ab,id.",
+        "2 peer worker*.ti,ab,id.",
+        "3 peer counsel*.ti,ab,id.",
+        "4 or/1-3",
+        "5 mental health.ti,ab,id.",
+        "6 4 and 5",
+    ]
+    assert psycinfo.notes[:2] == (
+        "edited for PsycINFO only (strategy.toml): block 'Peer': added 'peer counsel*'",
+        "edited for PsycINFO only (strategy.toml): block 'Mental health': left out 'CAMHS'",
+    )
+    ssci = translate(s, "SSCI")  # the other databases keep the strategy as written
+    assert "CAMHS" in ssci.text and "counsel" not in ssci.text and not any("edited" in n for n in ssci.notes)
+    queries = term_queries(s, "PsycINFO")
+    assert [(q.block, q.term) for q in queries] == [
+        ("Peer", "peer support"),
+        ("Peer", "peer worker*"),
+        ("Peer", "peer counsel*"),
+        ("Peer", None),
+        ("Mental health", "mental health"),
+        ("Mental health", None),
+    ]
+    assert (
+        queries[0].alone.text.splitlines()[0] == "1 peer support.ti,ab,id."
+        and "counsel" not in queries[0].alone.text
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ('add_terms = { "Nope" = ["x"] }', "add_terms names no block 'Nope'"),
+        ('add_terms = { "Peer" = ["peer support"] }', "'peer support' is a term of the block already"),
+        ('drop_terms = { "Peer" = ["peer mentor"] }', "'peer mentor' is not a term of the block"),
+        (
+            'drop_terms = { "Mental health" = ["mental health", "CAMHS"] }',
+            "leaves block 'Mental health' without terms",
+        ),
+    ],
+)
+def test_per_database_edits_are_checked(edit: str, message: str) -> None:
+    from scoping.errors import ConfigError
+
+    text = EDITS.split("[databases]")[0] + f'[databases]\nX = {{ platform = "ovid", {edit} }}\n'
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_strategy(text)

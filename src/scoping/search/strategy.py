@@ -28,14 +28,18 @@
 
     [databases]                     # database name = platform it is searched on
     MEDLINE = "pubmed"
-    PsycINFO = "ovid"
     "Social Policy and Practice" = { platform = "ovid", keywords_field = "kw" }
     SSCI = { platform = "wos", exact_fields = true }   # TI= OR AB= OR AK= instead of TS=
-    Crossref = { platform = "crossref", max_records = 2000, ignore_limits = ["languages"] }
+    Crossref = { platform = "crossref", max_records = 2000, ignore_limits = ["languages", "document_types"] }
+
+    [databases.PsycINFO]            # a database's own edits of the blocks, kept in the file
+    platform = "ovid"
+    add_terms = { "Peer support" = ["peer counsel*"] }
+    drop_terms = { "Peer support" = ["expert by experience"] }
 
     [variants]                      # the forms a truncated term stands for, where a platform
-    "forensic psych*" = ["forensic psychiatry", "forensic psychiatric", "forensic psychology"]
-                                    # cannot truncate (OpenAlex; phrases in Europe PMC)
+    "peer worker*" = ["peer worker", "peer workers"]   # cannot truncate (OpenAlex; phrases
+                                                       # in Europe PMC)
 
     [seeds]                         # known relevant studies the searches must find
     dois = ["10.1176/appi.ps.201100126"]                # (scoping search check)
@@ -63,7 +67,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -218,10 +222,24 @@ class Database:
     vocabulary: str | None = None
     """The controlled vocabulary the database is indexed with (``mesh``...); ``None``: known
     from the platform and name (:meth:`indexed_with`)."""
+    add_terms: Mapping[str, tuple[Term, ...]] = field(default_factory=dict)
+    """Terms added to a block (by name) for this database only."""
+    drop_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Terms (as written, case-folded) left out of a block for this database only."""
     exact_fields: bool = False
     """Web of Science and Scopus: search title, abstract and author keywords field by field
     (``TI= OR AB= OR AK=``, ``TITLE() OR ABS() OR AUTHKEY()``) instead of the standard topic
     field (``TS=``, ``TITLE-ABS-KEY()``), which also searches Keywords Plus or index terms."""
+
+    def edited(self, blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+        """``blocks`` with this database's own additions and removals."""
+        out = []
+        for block in blocks:
+            drop = set(self.drop_terms.get(block.name, ()))
+            terms = tuple(t for t in block.terms if t.text.casefold() not in drop)
+            terms += self.add_terms.get(block.name, ())
+            out.append(replace(block, terms=terms) if terms != block.terms else block)
+        return tuple(out)
 
     def indexed_with(self) -> str | None:
         """The vocabulary of the database's subject headings, if scoping knows it."""
@@ -352,7 +370,7 @@ def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
     if not any(not b.exclude for b in blocks):
         raise ConfigError(f"{path}: every block has exclude = true; at least one block must say what to find")
     limits = _limits(_table(data, "limits", path), path)
-    databases = _databases(_table(data, "databases", path), limits, path)
+    databases = _databases(_table(data, "databases", path), limits, path, blocks)
     settings = _table(data, "search", path)
     keys = sorted(k for k in settings if k in _KEY_NAMES)
     if keys:
@@ -574,6 +592,8 @@ def _limits(raw: Mapping[str, Any], path: str) -> Limits:
 
 _DB_KEYS = {
     "platform",
+    "add_terms",
+    "drop_terms",
     "keywords_field",
     "max_records",
     "ignore_limits",
@@ -586,7 +606,48 @@ _KEY_NAMES = {"ncbi_api_key": "NCBI_API_KEY", "openalex_api_key": "OPENALEX_API_
 _LIMIT_NAMES = ("languages", "document_types")
 
 
-def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Database, ...]:
+def _edits(
+    spec: Mapping[str, Any], blocks: tuple[Block, ...], where: str
+) -> tuple[dict[str, tuple[Term, ...]], dict[str, tuple[str, ...]]]:
+    """``add_terms`` and ``drop_terms`` of a database: ``{block name: [terms]}`` each."""
+    by_name = {b.name.casefold(): b for b in blocks}
+    added: dict[str, tuple[Term, ...]] = {}
+    dropped: dict[str, tuple[str, ...]] = {}
+    for key in ("add_terms", "drop_terms"):
+        table = spec.get(key, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f'{where}: {key} must be a table such as {{ "Block name" = ["term"] }}')
+        for name, terms in table.items():
+            block = by_name.get(str(name).casefold())
+            if block is None:
+                raise ConfigError(
+                    f"{where}: {key} names no block {name!r}; blocks are " + ", ".join(b.name for b in blocks)
+                )
+            if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
+                raise ConfigError(f"{where}: {key} {name!r} must be a list of terms")
+            label = f"{where}, {key} {block.name!r}"
+            parsed = tuple(_term(t, i, label) for i, t in enumerate(terms, 1))
+            own = {t.text.casefold() for t in block.terms}
+            if key == "add_terms":
+                repeated = [t.text for t in parsed if t.text.casefold() in own]
+                if repeated:
+                    raise ConfigError(f"{label}: {repeated[0]!r} is a term of the block already")
+                added[block.name] = parsed
+            else:
+                unknown = [t.text for t in parsed if t.text.casefold() not in own]
+                if unknown:
+                    raise ConfigError(f"{label}: {unknown[0]!r} is not a term of the block")
+                dropped[block.name] = tuple(t.text.casefold() for t in parsed)
+    for block in blocks:
+        left = len(block.terms) - len(dropped.get(block.name, ())) + len(added.get(block.name, ()))
+        if left == 0:
+            raise ConfigError(f"{where}: drop_terms leaves block {block.name!r} without terms")
+    return added, dropped
+
+
+def _databases(
+    raw: Mapping[str, Any], limits: Limits, path: str, blocks: tuple[Block, ...] = ()
+) -> tuple[Database, ...]:
     databases: list[Database] = []
     for name, value in raw.items():
         where = f"{path}: [databases] {name!r}"
@@ -628,6 +689,7 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
                 f"{where}: use_variants = true is for PubMed (its other platforms use [variants] "
                 "wherever they cannot truncate)"
             )
+        added, dropped = _edits(spec, blocks, where)
         vocabulary = spec.get("vocabulary")
         if vocabulary is not None and vocabulary not in (*VOCABULARIES, "none"):
             raise ConfigError(f"{where}: vocabulary must be one of {', '.join(VOCABULARIES)} or none")
@@ -640,6 +702,8 @@ def _databases(raw: Mapping[str, Any], limits: Limits, path: str) -> tuple[Datab
             exact_fields=exact_fields,
             use_variants=use_variants,
             vocabulary=vocabulary,
+            add_terms=added,
+            drop_terms=dropped,
         )
         for limit, reason in unsupported_limits(platform, limits.languages, limits.document_types):
             if limit not in db.ignore_limits:

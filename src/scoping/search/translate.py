@@ -881,9 +881,27 @@ _TRANSLATORS: dict[str, type[_Translator]] = {
 
 
 def translate(strategy: Strategy, database: Database | str) -> Query:
-    """The query for one database (a :class:`Database`, a database name or a platform key)."""
+    """The query for one database (a :class:`Database`, a database name or a platform key),
+    with the database's own term edits (``add_terms``, ``drop_terms``) applied and noted."""
     db = strategy.database(database) if isinstance(database, str) else database
-    return _TRANSLATORS[db.platform](db, strategy).build(strategy)
+    edits: list[str] = []
+    if db.add_terms or db.drop_terms:
+        for block in strategy.blocks:
+            added = [t.text for t in db.add_terms.get(block.name, ())]
+            dropped = [t.text for t in block.terms if t.text.casefold() in db.drop_terms.get(block.name, ())]
+            if added or dropped:
+                what = "; ".join(
+                    part
+                    for part in (
+                        f"added {', '.join(repr(t) for t in added)}" if added else "",
+                        f"left out {', '.join(repr(t) for t in dropped)}" if dropped else "",
+                    )
+                    if part
+                )
+                edits.append(f"edited for {db.name} only (strategy.toml): block {block.name!r}: {what}")
+        strategy = replace(strategy, blocks=db.edited(strategy.blocks))
+    query = _TRANSLATORS[db.platform](db, strategy).build(strategy)
+    return replace(query, notes=(*edits, *query.notes)) if edits else query
 
 
 def plan(strategy: Strategy, *, every_platform: bool = False) -> list[Query]:
@@ -923,8 +941,12 @@ class TermQuery:
 
 
 def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery]:
-    """Queries for every term and every block of ``strategy`` on one database."""
+    """Queries for every term and every block of ``strategy`` on one database (with the
+    database's own term edits applied first)."""
     db = strategy.database(database) if isinstance(database, str) else database
+    if db.add_terms or db.drop_terms:
+        strategy = replace(strategy, blocks=db.edited(strategy.blocks))
+        db = replace(db, add_terms={}, drop_terms={})
     out: list[TermQuery] = []
     for block in strategy.include:
         others = [b for b in strategy.blocks if b is not block]
