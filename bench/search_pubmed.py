@@ -2,7 +2,7 @@
 
 The replay server (tests/replay_server.py) runs in its own process and serves N PubMed records
 (the real articles of tests/data/api/pubmed*.xml repeated with changed PMIDs, answering like
-E-utilities, including the 10,000-record cap of one query). It enforces NCBI's limit for
+E-utilities, including the 9,999 PMIDs one esearch lists). It enforces NCBI's limit for
 clients without an API key: more than 3 requests in any one second is answered with HTTP 429.
 The real command, ``scoping search run --database pubmed``, then runs in a fresh process
 (Bio.Entrez, no API key) and retrieves, saves and stores every record.

@@ -5,15 +5,18 @@ serves:
 
 - ``/entrez/eutils/esearch.fcgi`` and ``efetch.fcgi`` (GET and POST), like NCBI E-utilities:
   the records are real PubMed articles (tests/data/api/pubmed*.xml) repeated with changed PMIDs;
-  esearch honours ``mindate``/``maxdate`` (by each article's PubDate) and refuses to page past
-  ``pubmed_cap`` records, as PubMed does; answers are the real esearch2.xml with its
-  Count/RetMax/RetStart/IdList replaced.
+  esearch honours ``mindate``/``maxdate`` (by each article's PubDate) and lists at most
+  ``pubmed_cap`` (9,999) PMIDs, refusing to page past them, as PubMed does; answers are the real
+  esearch2.xml with its Count/RetMax/RetStart/IdList replaced, its QueryTranslation replaced by
+  ``pubmed_translation`` (default: the term as sent), and ``pubmed_notices`` (ErrorList/
+  WarningList XML) added when set.
 - ``/europepmc/webservices/rest/search`` (cursorMark paging), ``/openalex/works`` (cursor) and
   ``/crossref/works`` (cursor), from the real responses in tests/data/api repeated with changed
   identifiers.
 
 Faults are programmed with :meth:`Replay.fault`: an HTTP status (429, 500...) with optional
-``Retry-After``, a dropped connection, a truncated body, a malformed 200 page, or a slow
+``Retry-After``, other ``headers`` and a ``body``, a 200 answer with another ``body``
+(``replace``), a dropped connection, a truncated body, a malformed 200 page, or a slow
 answer; each after a number of matching requests and for a number of times. ``rate_limit``
 rejects requests over N per second with HTTP 429 (sliding one-second window), as NCBI does.
 Every request is logged in :attr:`Replay.log`.
@@ -121,6 +124,8 @@ class Fault:
     times: int = 1
     """How many matching requests it hits (-1: all)."""
     delay: float = 0.0
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     seen: int = 0
     hits: int = 0
 
@@ -151,9 +156,16 @@ class Replay:
     europepmc_records: int = 0
     openalex_records: int = 0
     crossref_records: int = 0
-    pubmed_cap: int = 10_000
+    pubmed_cap: int = 9_999
+    """PMIDs one esearch lists at most (PubMed: 9,999 even with retmax=10000)."""
+    pubmed_translation: str | None = None
+    pubmed_notices: str = ""
+    """XML added to every esearch answer (``<ErrorList>...</ErrorList><WarningList>...``)."""
     rate_limit: float | None = None
     """Requests per second allowed on each service (sliding one-second window); over: 429."""
+    reported: dict[str, int] = field(default_factory=dict)
+    """Hit counts to report instead of the corpus size, by service (a server that reports
+    more records than it then lists)."""
     count_for: Callable[[str, str], int] | None = None
     """``(service, query) -> hit count`` for count requests; default: the corpus size."""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -291,6 +303,16 @@ class Replay:
         text = re.sub(r"<RetStart>\d+</RetStart>", f"<RetStart>{retstart}</RetStart>", text)
         id_list = "".join(f"<Id>{p}</Id>\n" for p in page)
         text = re.sub(r"<IdList>.*</IdList>", f"<IdList>\n{id_list}</IdList>", text, flags=re.S)
+        translation = self.pubmed_translation if self.pubmed_translation is not None else term or ""
+        translation = translation.replace("&", "&amp;").replace("<", "&lt;")
+        text = re.sub(
+            r"<QueryTranslation>.*?</QueryTranslation>",
+            lambda _m: f"<QueryTranslation>{translation}</QueryTranslation>",
+            text,
+            flags=re.S,
+        )
+        if self.pubmed_notices:
+            text = text.replace("</eSearchResult>", self.pubmed_notices + "</eSearchResult>")
         return 200, "text/xml; charset=UTF-8", text.encode()
 
     def efetch(self, params: dict[str, list[str]]) -> tuple[int, str, bytes]:
@@ -320,7 +342,7 @@ class Replay:
         query = _one(params, "query") or ""
         size = int(_one(params, "pageSize") or 25)
         cursor = _one(params, "cursorMark") or "*"
-        total = self.europepmc_records
+        total = self.reported.get("europepmc", self.europepmc_records)
         if self.count_for is not None and size == 1:
             total = self.count_for("europepmc", query)
         start = self._offset(cursor)
@@ -482,8 +504,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            headers.update(fault.headers)
+            body = fault.body if fault.body is not None else f"replayed fault {fault.status}".encode()
+            ctype = "application/json" if body.startswith(b"{") else "text/plain"
             log(fault.status)
-            self._send(fault.status, "text/plain", f"replayed fault {fault.status}".encode(), headers)
+            self._send(fault.status, ctype, body, headers)
+            return
+        if fault is not None and fault.kind == "replace":
+            log(200)
+            self._send(200, "text/xml; charset=UTF-8", fault.body or b"", fault.headers)
             return
         if fault is not None and fault.kind == "drop":
             log(0)
@@ -519,7 +548,7 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pubmed", type=int, default=0, help="PubMed records to serve")
-    parser.add_argument("--cap", type=int, default=10_000, help="records one PubMed query can page")
+    parser.add_argument("--cap", type=int, default=9_999, help="PMIDs one PubMed esearch lists")
     parser.add_argument("--rate", type=float, default=None, help="requests/second before HTTP 429")
     args = parser.parse_args(argv)
     replay = Replay(pubmed_records=args.pubmed, pubmed_cap=args.cap, rate_limit=args.rate).start()

@@ -415,7 +415,10 @@ def test_cursor_apis(review: Review, platform: str, name: str, records: int, fir
     with serving(**{f"{platform}_records": records}) as replay, review.open_store() as store:
         result = run_search(review, strategy, platform, store=store, config=config(replay))
         run = result.run
-        assert (run.database, run.status, run.hit_count, run.retrieved) == (name, "complete", 45, 45)
+        hits = None if platform == "crossref" else 45  # Crossref's matches are not hits
+        assert (run.database, run.status, run.hit_count, run.retrieved) == (name, "complete", hits, 45)
+        if platform == "crossref":
+            assert result.details is not None and result.details["ranked_matches"] == 45
         requests = replay.log
         assert len(requests) == 3  # pages of 20, 20 and 5
         cursors = [r.params.get("cursorMark", r.params.get("cursor"))[0] for r in requests]
@@ -446,7 +449,8 @@ def test_crossref_keeps_only_max_records(review: Review) -> None:
     strategy = load_strategy(review.strategy_path)
     with serving(crossref_records=100) as replay, review.open_store() as store:
         result = run_search(review, strategy, "Crossref", store=store, config=config(replay))
-        assert (result.run.hit_count, result.run.retrieved) == (100, 30)
+        assert (result.run.hit_count, result.run.retrieved) == (None, 30)
+        assert result.details is not None and result.details["ranked_matches"] == 100
         assert [r.params["rows"] for r in replay.log] == [["20"], ["10"]]
         assert replay.log[0].params["mailto"] == ["tests@example.org"]
 
@@ -534,7 +538,9 @@ def test_run_and_log_commands_with_an_imported_export(review: Review) -> None:
         assert lines[0].startswith(
             "MEDLINE (PubMed (NCBI E-utilities)): 40 hits, 40 records retrieved, 40 stored now [run pubmed-"
         )
-        assert lines[1].startswith(
+        strategy = load_strategy(review.strategy_path)
+        assert lines[1] == f"  PubMed's translation: {translate(strategy, 'MEDLINE').text}"
+        assert lines[2].startswith(
             "SSCI (Web of Science): no open API; run 'scoping search plan --database \"SSCI\"' there"
         )
         code, out, err = cli_run(

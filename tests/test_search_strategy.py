@@ -173,7 +173,40 @@ email = "a@b.org"
         ('[[block]]\nname = "A"\nterms = ["a"]\n[search]\nemail = "nobody"\n', ["must be an e-mail address"]),
         (
             '[[block]]\nname = "A"\nterms = ["a"]\n[search]\napi_key = "x"\n',
-            ["[search] has an unknown key 'api_key'", "ncbi_api_key"],
+            ["[search] has an unknown key 'api_key'", "pubmed_batch"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["peer ~x work"]\n',
+            ["write a proximity term as two words and the most words between them"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[[block.heading]]\nvocabulary = "icd"\nterm = "X"\n',
+            ["heading 1: vocabulary must be one of mesh, apa, emtree, cinahl"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[[block.heading]]\nvocabulary = "mesh"\nterm = "X/y"\n',
+            ["term must be the heading as the vocabulary writes it"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a"]\n[search]\nopenalex_api_key = "x"\n',
+            ["[search] openalex_api_key: API keys do not belong in the strategy file", "OPENALEX_API_KEY"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["a*b"]\n',
+            ["can only end a word"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["worker*"]\n[variants]\n"nurse*" = ["nurses"]\n',
+            ["[variants] 'nurse*' is not a truncated term of any block"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["worker*"]\n[variants]\n"worker*" = ["work*"]\n',
+            ["'work*' is truncated; write each form out in full"],
+        ),
+        (
+            '[[block]]\nname = "A"\nterms = ["worker*"]\n[databases]\n'
+            'X = { platform = "ovid", exact_fields = true }\n',
+            ["exact_fields is for Web of Science and Scopus"],
         ),
     ],
 )
@@ -205,3 +238,27 @@ def test_public_api() -> None:
     assert {"load_strategy", "translate", "plan", "run_search", "search_log", "term_counts"} <= set(
         scoping.search.__all__
     )
+
+
+def test_the_documented_example_is_a_valid_strategy() -> None:
+    """The strategy file shown in scoping.search.strategy's docstring parses as written."""
+    import scoping.search.strategy as module
+
+    assert module.__doc__ is not None
+    example = module.__doc__.split("::\n\n", 1)[1].split("\n\n\n", 1)[0]
+    lines = []
+    for line in example.splitlines():
+        if line and not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    s = parse_strategy("\n".join(lines))
+    assert [d.name for d in s.databases] == [
+        "MEDLINE",
+        "Social Policy and Practice",
+        "SSCI",
+        "Crossref",
+        "PsycINFO",
+    ]
+    assert [t.text for t in s.databases[-1].add_terms["Peer support"]] == ["peer counsel*"]
+    assert s.seeds == ("doi:10.1176/appi.ps.201100126", "pmid:22552677")
+    assert s.blocks[0].headings[0].term == "Peer Group"

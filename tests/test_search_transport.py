@@ -15,6 +15,7 @@ from scoping.search.transport import (
     EntrezTransport,
     HTTPStatusError,
     HttpTransport,
+    QuotaExceeded,
     RateLimiter,
     RetryPolicy,
     Stats,
@@ -65,7 +66,27 @@ def test_backoff_doubles_up_to_the_maximum_and_honours_retry_after() -> None:
     policy = RetryPolicy(backoff=0.5, max_delay=3, jitter=0)
     assert [policy.delay(n) for n in (1, 2, 3, 4, 5)] == [0.5, 1, 2, 3, 3]
     assert policy.delay(1, retry_after=2.5) == 2.5
-    assert policy.delay(1, retry_after=100) == 3
+    # Retry-After is honoured in full (not cut to max_delay), up to max_retry_after
+    assert policy.delay(1, retry_after=100) == 100
+    assert RetryPolicy(max_retry_after=50, jitter=0).delay(1, retry_after=100) == 50
+
+
+def test_a_long_retry_after_stops_at_once(replay: Replay) -> None:
+    """A server that asks for an hour is not asked again six times a minute apart."""
+    replay.fault("search", "status", status=429, retry_after=3600, times=-1)
+    stats = Stats()
+    with (
+        HttpTransport(
+            policy=RetryPolicy(attempts=6, backoff=0.01), limiter=RateLimiter(100), stats=stats
+        ) as http,
+        pytest.raises(QuotaExceeded) as info,
+    ):
+        http.get("Europe PMC page 1", replay.url("europepmc") + "search", {"query": "x"})
+    assert str(info.value) == (
+        "Europe PMC page 1: the server answered HTTP 429 and asks to wait 1 h 0 min (Retry-After), "
+        "longer than scoping waits (5 min); run the search again after that"
+    )
+    assert stats.requests == 1 and len(replay.log) == 1
 
 
 def test_retry_after_is_waited_for(replay: Replay) -> None:

@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -18,9 +19,12 @@ from scoping.ingest import EXPORT_FORMATS, FORMATS, write_records
 from scoping.ingest.importer import import_file, inspect_files
 from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.review import Review, init_review
-from scoping.store import Store, redact_url
+from scoping.store import ImportRow, Store, redact_url
 
 from .main import cli, review_options
+
+if TYPE_CHECKING:
+    from scoping.search import Strategy
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, markup=False)
@@ -100,6 +104,20 @@ def _progress() -> Progress:
     help="Import the complete records of a file cut short (a truncated export); the import's "
     "note (scoping search log) says what was skipped.",
 )
+@click.option(
+    "--query", default=None, metavar="TEXT", help="The query as it was run, pasted (for the search log)."
+)
+@click.option(
+    "--query-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A text file with the query as run, or the platform's search history with its counts.",
+)
+@click.option("--date-searched", default=None, metavar="YYYY-MM-DD", help="The day the search was run.")
+@click.option("--hits", type=int, default=None, metavar="N", help="The number of hits the database reported.")
+@click.option(
+    "--platform", default=None, metavar="NAME", help='Where it was searched, e.g. "Ovid", "EBSCOhost".'
+)
 @review_options
 def import_cmd(
     files: tuple[str, ...],
@@ -108,6 +126,11 @@ def import_cmd(
     encoding: str | None,
     again: bool,
     skip_incomplete: bool,
+    query: str | None,
+    query_file: str | None,
+    date_searched: str | None,
+    hits: int | None,
+    platform: str | None,
     review: Callable[[], Review],
 ) -> None:
     """Import exported records from FILES, tagged with the database they came from.
@@ -120,36 +143,81 @@ def import_cmd(
     whole or not at all (a file that fails stores nothing of itself; the files before it,
     reported as imported, stay).
 
+    The search behind the files is frozen with them for the search log (PRISMA-S): the query
+    as run (--query, or --query-file with the query or the platform's search history), the
+    day it was run (--date-searched), the hits the database reported (--hits; a warning
+    follows when the files hold fewer records) and the platform (--platform). Without
+    --query, a database of searches/strategy.toml is logged with the query 'scoping search
+    plan' gives for it now, marked as the plan's.
+
     \b
     Examples:
       scoping import searches/exports/psycinfo-2026-11-01.ris --source PsycINFO
+      scoping import psycinfo.ris --source PsycINFO --platform Ovid --date-searched 2026-11-01 \\
+          --hits 1234 --query-file searches/exports/psycinfo-history.txt
       scoping import savedrecs*.txt --source "Web of Science"
       scoping import legacy.csv --source CINAHL --encoding cp1252
       scoping import cut-short.ris --source PsycINFO --skip-incomplete
     """
+    from scoping.search import ExportInfo, record_export
+
     if not source.strip():
         raise UsageError("--source is empty; name the database the files were exported from")
+    if query is not None and query_file is not None:
+        raise UsageError("--query and --query-file exclude each other; give one")
+    if query_file is not None:
+        try:
+            query = Path(query_file).read_text(encoding="utf-8-sig").strip("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --query-file {query_file}: {exc}") from None
+    search = ExportInfo(query=query, platform=platform, date_searched=date_searched, hit_count=hits)
+    search.check()
     target = review()
+    strategy = _strategy_or_none(target)
     infos = inspect_files(files, fmt=fmt, encoding=encoding)
+    imported: list[ImportRow] = []
     with target.open_store() as store:
-        for info in infos:
-            with _progress() as progress:
-                task = progress.add_task(f"Importing {info.path.name}", total=None)
+        try:
+            for info in infos:
+                with _progress() as progress:
+                    task = progress.add_task(f"Importing {info.path.name}", total=None)
 
-                def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
-                    progress.update(task, completed=n)
+                    def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
+                        progress.update(task, completed=n)
 
-                result = import_file(
-                    store, info, source=source, again=again, progress=advance, skip_incomplete=skip_incomplete
+                    result = import_file(
+                        store,
+                        info,
+                        source=source,
+                        again=again,
+                        progress=advance,
+                        skip_incomplete=skip_incomplete,
+                    )
+                imported.append(result.row)
+                n = result.row.n_records
+                out.print(
+                    f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
+                    f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
+                    f"[import {result.row.id}]"
                 )
-            n = result.row.n_records
-            out.print(
-                f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
-                f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
-                f"[import {result.row.id}]"
-            )
-            if skip_incomplete and result.row.note:
-                out.print(f"  {result.row.note}")
+                if skip_incomplete and result.row.note:
+                    out.print(f"  {result.row.note}")
+        finally:  # the files imported before one that failed keep their search
+            warnings = record_export(store, strategy, imported, search)
+        for warning in warnings:
+            click.echo(f"Warning: {warning}", err=True)
+
+
+def _strategy_or_none(review: Review) -> Strategy | None:
+    """The review's strategy for the search log, or ``None`` when it has none or it does not
+    load (importing does not depend on it)."""
+    from scoping.errors import ConfigError
+    from scoping.search import load_strategy
+
+    try:
+        return load_strategy(review.strategy_path)
+    except ConfigError:
+        return None
 
 
 @cli.command("records")

@@ -50,36 +50,56 @@ def _load(review: Callable[[], Review]) -> tuple[Review, Any]:
     return target, load_strategy(target.strategy_path)
 
 
+def _note_line(note: str) -> str:
+    return f"Warning: {note.removeprefix('WARNING: ')}" if note.startswith("WARNING: ") else f"Note: {note}"
+
+
 @search_group.command("plan")
 @click.option("--database", "-d", metavar="NAME", default=None, help=_DATABASE_HELP)
+@click.option("--all", "every", is_flag=True, help="Also the platforms the strategy does not list.")
 @review_options
-def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
-    """Print the exact query for every database (or only for --database NAME).
+def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) -> None:
+    """Print the exact query for every database of the strategy (or only for --database NAME).
 
-    PubMed gets E-utilities syntax with field tags, truncation and limits; Europe PMC its
-    REST query; OpenAlex a title_and_abstract.search filter with limit filters; Crossref a
-    ranked bibliographic query. Ovid, Web of Science, EBSCOhost and Scopus get syntax to
+    PubMed gets E-utilities syntax with field tags, truncation and limits (a database called
+    MEDLINE is PubMed's MEDLINE subset, medline[sb]); Europe PMC its REST query; OpenAlex a
+    title_and_abstract.search filter with limit filters; Crossref a ranked bibliographic
+    query. Ovid, Web of Science (TS=), EBSCOhost and Scopus (TITLE-ABS-KEY) get syntax to
     paste into their advanced search. Where a platform cannot express the strategy exactly
-    (truncation inside a phrase, a missing field or limit) a note says so and how the query
-    approximates it. With --database only the query is printed (notes go to standard error).
+    (truncation, a missing field or limit) a note says so and how the query approximates it;
+    a warning marks a query that finds clearly less than the strategy says (a truncated term
+    without its forms under [variants]) or breaks a platform's limit (Web of Science's 49
+    operators, OpenAlex's 4,000-character URL). Subject headings of a block ([[block.heading]]:
+    MeSH, APA Thesaurus, Emtree, CINAHL) are ORed with its terms in the databases indexed
+    with them; proximity terms ('peer ~3 work*') become [tiab:~3], adj4, NEAR/3, W/3 or N3.
+    Terms that another term of their block already finds are named first. With --database
+    only the query is printed (notes and warnings go to standard error).
 
     \b
     Examples:
       scoping search plan
+      scoping search plan --all                # also platforms the strategy does not list
       scoping search plan --database pubmed
       scoping search plan --database PsycINFO > psycinfo-ovid.txt
     """
     from scoping.search import PLATFORMS, plan, translate
+    from scoping.search.strategy import redundant_terms
 
     _, strategy = _load(review)
+    redundant = redundant_terms(strategy)
     if database is not None:
         query = translate(strategy, database)
         click.echo(query.text)
-        for note in query.notes:
-            err.print(f"Note: {note}")
+        for note in (*redundant, *query.notes):
+            err.print(_note_line(note))
         return
+    for note in redundant:
+        click.echo(_note_line(note))
+    if redundant:
+        click.echo("")
     listed = {db.name for db in strategy.databases}
-    for n, query in enumerate(plan(strategy)):
+    queries = plan(strategy, every_platform=every)
+    for n, query in enumerate(queries):
         platform = PLATFORMS[query.platform]
         how = (
             "searched by 'scoping search run'"
@@ -93,7 +113,15 @@ def plan_cmd(database: str | None, review: Callable[[], Review]) -> None:
         click.echo(f"== {query.database}{mark} | {platform.label} | {how}")
         click.echo(query.text)
         for note in query.notes:
-            click.echo(f"  note: {note}")
+            line = _note_line(note)
+            click.echo(f"  {line[0].lower()}{line[1:]}")
+    others = [key for key in PLATFORMS if key not in {q.platform for q in queries}]
+    if others:
+        click.echo("")
+        click.echo(
+            f"Other platforms (not in the strategy): {', '.join(others)}; "
+            "'scoping search plan --all' or '--database NAME' shows their queries"
+        )
 
 
 def _progress() -> Progress:
@@ -123,8 +151,16 @@ def _progress() -> Progress:
 @click.option(
     "--resume", metavar="RUN", default=None, help="Continue this run (an id from 'scoping search log')."
 )
+@click.option(
+    "--update",
+    is_flag=True,
+    help="An update search: the last complete run's query, limited to records PubMed entered since "
+    "that run (PubMed only).",
+)
 @review_options
-def run_cmd(database: str | None, new: bool, resume: str | None, review: Callable[[], Review]) -> None:
+def run_cmd(
+    database: str | None, new: bool, resume: str | None, update: bool, review: Callable[[], Review]
+) -> None:
     """Search the API databases and store their records, with a log for PRISMA-S.
 
     PubMed is searched through NCBI's E-utilities (Bio.Entrez), Europe PMC, OpenAlex and
@@ -133,7 +169,9 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
     through are split by publication date. Every raw response page is kept under
     searches/runs/RUN/ and the records are stored tagged with the database and the run.
     An interrupted run continues where it stopped when the command is run again (or with
-    --resume RUN), without storing any record twice.
+    --resume RUN), without storing any record twice. A search run again (--new), or an
+    update search (--update: PubMed's entry date since the last complete run), stores only
+    records the database had not given before, so PRISMA counts each record once.
 
     Needs an e-mail address for PubMed (SCOPING_EMAIL or [search] email); API keys come
     from NCBI_API_KEY and OPENALEX_API_KEY.
@@ -143,12 +181,15 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
       SCOPING_EMAIL=you@example.org scoping search run
       scoping search run --database MEDLINE
       scoping search run --resume pubmed-20260301-101500
+      scoping search run --database MEDLINE --update
     """
     from scoping.search import PLATFORMS, ProgressEvent, SearchConfig, run_search
     from scoping.store import search_tables
 
     if new and resume:
         raise UsageError("--new and --resume exclude each other; choose one")
+    if update and resume:
+        raise UsageError("--update and --resume exclude each other; choose one")
     target, strategy = _load(review)
     config = SearchConfig.load(strategy)
     with target.open_store() as store:
@@ -184,18 +225,31 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
                     )
 
                 result = run_search(
-                    target, strategy, db, store=store, config=config, new=new, resume=resume, progress=show
+                    target,
+                    strategy,
+                    db,
+                    store=store,
+                    config=config,
+                    new=new,
+                    resume=resume,
+                    update=update,
+                    progress=show,
                 )
             run = result.run
-            hits = f"{run.hit_count:,}" if run.hit_count is not None else "?"
+            details = result.details or {}
             again = " (resumed)" if result.resumed else ""
+            if run.platform == "crossref":
+                matches = details.get("ranked_matches")
+                hits = f"{matches:,} ranked matches (not a Boolean hit count)" if matches is not None else "?"
+            else:
+                hits = f"{run.hit_count:,} hits" if run.hit_count is not None else "? hits"
             out.print(
-                f"{run.database} ({PLATFORMS[run.platform].label}): {hits} hits, "
+                f"{run.database} ({PLATFORMS[run.platform].label}): {hits}, "
                 f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
                 f"[run {run.id}, {run.folder}]"
             )
-            if run.message:
-                out.print(f"  note: {run.message}")
+            for line in _run_lines(run.platform, run.message, details):
+                out.print(f"  {line}")
         if database is None and resume is None:
             for db in strategy.databases:
                 if not PLATFORMS[db.platform].api:
@@ -204,6 +258,40 @@ def run_cmd(database: str | None, new: bool, resume: str | None, review: Callabl
                         f"'scoping search plan --database \"{db.name}\"' there and import "
                         f"the export with 'scoping import FILE --source \"{db.name}\"'"
                     )
+
+
+def _run_lines(platform: str, message: str | None, details: dict[str, Any]) -> list[str]:
+    """What a run learnt, as the end of 'search run' and the log show it."""
+    lines: list[str] = []
+    name = "PubMed" if platform == "pubmed" else "the database"
+    if details.get("update_of"):
+        lines.append(f"update search: entered since {details['update_since']} (run {details['update_of']})")
+    if details.get("query_translation"):
+        lines.append(f"PubMed's translation: {details['query_translation']}")
+    for error in details.get("errors", []):
+        lines.append(f"error from {name}: {error}")
+    for warning in details.get("warnings", []):
+        lines.append(f"warning from {name}: {warning}")
+    if platform == "pubmed" and (details.get("errors") or details.get("warnings")):
+        lines.append(
+            "note: PubMed searched the query without what it reports above; for a phrase it did "
+            "not find, list the phrase's forms under [variants] and set use_variants = true"
+        )
+    if details.get("shortfall"):
+        lines.append(f"warning: {details['shortfall']}")
+    elif message:
+        lines.append(f"note: {message}")
+    if details.get("already_stored"):
+        lines.append(
+            f"note: {details['already_stored']:,} of the records retrieved were stored before by an "
+            "earlier search of this database: not stored or counted again"
+        )
+    if platform == "crossref":
+        lines.append(
+            "note: Crossref ranks works by how well they match the words; its number of matches "
+            "is reported apart and never added to the hits of Boolean searches"
+        )
+    return lines
 
 
 def _limits_text(limits: dict[str, Any]) -> str:
@@ -238,10 +326,12 @@ def _when(stamp: str | None) -> str:
 def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> None:
     """The search log for PRISMA-S: each database, platform, query, date, hits, records.
 
-    Lists every API run (with its exact query, limits, date and time, hit count and records
-    retrieved) and every export imported with --source naming one of the strategy's
-    databases, which counts as that database's search (with the query 'scoping search plan'
-    gives for it). Imports from other sources are listed last.
+    Lists every API run as it was run: the exact query sent, the database's own translation
+    (PubMed), its errors and warnings, limits, date and time, hit count, and records
+    retrieved (and how many were new). Then every imported export with the search recorded
+    when it was imported (scoping import --query, --date-searched, --hits, --platform): the
+    query as pasted, or else the one 'scoping search plan' gave at that moment, marked with *.
+    Nothing is re-derived from today's strategy. Imports from other sources are listed last.
 
     \b
     Examples:
@@ -294,19 +384,155 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
             click.echo("")
         what = f"API run {e.reference}" if e.method == "api" else f"export {e.reference}"
         click.echo(f"{e.database} | {e.interface or 'source not in the strategy'} | {what}")
-        rows = [("date", _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else ""))]
+        if e.method == "api":
+            date = _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else "")
+        elif e.date_known:
+            date = f"{e.date[:10]} (searched; imported {_when(e.imported)})"
+        else:
+            date = f"not recorded (imported {_when(e.imported)})"
+        rows = [("date", date)]
         if e.query:
-            rows.append(("query", e.query.replace("\n", "\n" + " " * 13)))
-        if e.platform:
+            label = {"plan": "query*", "given": "query"}.get(e.query_origin, "query")
+            rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
+        if e.extra.get("params", {}).get("synonym"):
+            rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
+        if e.extra.get("update_of"):
+            rows.append(("update of", f"run {e.extra['update_of']} (records entered since its day)"))
+        if e.translation:
+            rows.append(("translation", e.translation))
+        if e.limits:
             rows.append(("limits", _limits_text(e.limits)))
         if e.hit_count is not None:
             rows.append(("hits", f"{e.hit_count:,}"))
-        rows.append(("records", f"{e.retrieved:,}"))
+        if e.extra.get("ranked_matches") is not None:
+            rows.append(("matches", f"{e.extra['ranked_matches']:,} (Crossref's ranked matches, not hits)"))
+        records = f"{e.retrieved:,}"
+        if (
+            e.method == "api"
+            and e.extra.get("new_records") is not None
+            and e.extra["new_records"] != e.retrieved
+        ):
+            records += f" ({e.extra['new_records']:,} new; the others were stored by an earlier search)"
+        rows.append(("records", records))
         rows.append(("status", e.status))
+        rows.extend(("error", text) for text in e.errors)
+        rows.extend(("warning", text) for text in e.warnings)
         if e.note:
             rows.append(("note", e.note))
+        if e.extra.get("history"):
+            rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
         for label, value in rows:
             click.echo(f"  {label:<10} {value}")
+    if any(e.query_origin == "plan" for e in entries):
+        click.echo("")
+        click.echo(
+            "* the query 'scoping search plan' gave when the export was imported (the query as run "
+            "was not given with --query)"
+        )
+
+
+@search_group.command("check")
+@review_options
+def check_cmd(review: Callable[[], Review]) -> None:
+    """Check the searches against known relevant studies ([seeds] in strategy.toml).
+
+    For each seed study (DOI or PMID): the databases whose stored records include it and
+    those that missed it. For a missed study whose record is in the store (found by another
+    database), its title, abstract and keywords are matched against each block, as the terms
+    read them: the blocks that match nothing lost it. When every block matches, the database
+    probably does not index the study. Subject headings are not part of that match.
+
+    \b
+    Example ([seeds] in searches/strategy.toml):
+      [seeds]
+      dois = ["10.1176/appi.ps.201100126"]
+      pmids = ["22552677"]
+    \b
+      scoping search check
+    """
+    from scoping.search.check import check_seeds
+
+    target, strategy = _load(review)
+    if not strategy.seeds:
+        raise UsageError(
+            "searches/strategy.toml has no [seeds]: list the DOIs and PMIDs of studies the searches "
+            'must find (dois = ["10.1000/xyz"], pmids = ["12345678"])'
+        )
+    with target.open_store() as store:
+        results = check_seeds(store, strategy)
+    everywhere = sum(1 for r in results if r.found_in and not r.missed_by)
+    out.print(
+        f"Seed studies: {len(results)}; found by every database searched: {everywhere}; "
+        f"missed by at least one: {len(results) - everywhere}"
+    )
+    for r in results:
+        out.print(f"{r.seed}  {r.title or '(no record of it in the store)'}")
+        if r.found_in:
+            out.print(f"  found in   {', '.join(r.found_in)}")
+        if r.missed_by:
+            out.print(f"  missed by  {', '.join(r.missed_by)}")
+            if not r.matched_text:
+                out.print("  lost by    not known: no search found it, so there is no text of it to check")
+            elif r.lost_by:
+                for name in r.lost_by:
+                    block = next(b for b in strategy.blocks if b.name == name)
+                    why = (
+                        "its NOT terms match it"
+                        if block.exclude
+                        else f"none of its terms is in the {'/'.join(block.fields)}"
+                    )
+                    heads = " (its subject headings were not checked)" if name in r.headings_unchecked else ""
+                    out.print(f"  lost by    block {name!r}: {why}{heads}")
+            else:
+                out.print(
+                    "  lost by    no block: every block matches its title, abstract and keywords; "
+                    "the database may not index it, or indexes other text"
+                )
+
+
+@search_group.command("appendix")
+@review_options
+def appendix_cmd(review: Callable[[], Review]) -> None:
+    """Write the PRISMA-S search appendix: outputs/prisma-s.md and outputs/prisma-s.html.
+
+    Items 1-16 of PRISMA-S, ready for a journal's supplement: from the search log what it
+    knows (databases and platforms, each full strategy as run, limits, update searches,
+    dates, records), and from [prisma_s] in searches/strategy.toml what it cannot know
+    (multi_database, registers, online_resources, citation_searching, contacts,
+    other_methods, filters, prior_work, updates, peer_review, deduplication). An item
+    without an answer says so and names the key to write.
+
+    \b
+    Example ([prisma_s] in searches/strategy.toml):
+      [prisma_s]
+      peer_review = "Peer reviewed with PRESS 2015 by a second librarian."
+    \b
+      scoping search appendix
+    """
+    import tempfile
+    from pathlib import Path
+
+    from scoping.files import replace_into
+    from scoping.search.appendix import prisma_s, to_html, to_markdown
+
+    target, strategy = _load(review)
+    with target.open_store() as store:
+        appendix = prisma_s(store, strategy)
+    folder = target.outputs_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, text in (("md", to_markdown(appendix)), ("html", to_html(appendix))):
+        path = folder / f"prisma-s.{suffix}"
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=folder, delete=False, suffix=".part"
+        ) as tmp:
+            tmp.write(text)
+        replace_into(tmp.name, path)
+        written.append(str(Path(path).relative_to(target.root)))
+    out.print(f"Wrote {' and '.join(written)}")
+    missing = [item.number for item in appendix.items if not item.known]
+    if missing:
+        out.print("Not reported yet: " + "; ".join(missing))
 
 
 @search_group.command("counts")

@@ -353,10 +353,11 @@ def _search(data: ReportData) -> str:
         ("Retrieved", True),
     ]
     intro = (
-        "<p>Every search as run (PRISMA-S items 1–13): the database, the platform, the "
-        "exact query, the limits, the date, the number of hits the database reported and "
-        "the records retrieved. Databases searched by hand count through their imported "
-        "exports; their query is the one the strategy gives for them.</p>"
+        "<p>Every search as run (PRISMA-S items 1, 8, 9, 13 and 15; 'scoping search appendix' "
+        "writes all 16): the database, the platform, the exact query, the limits, the date, "
+        "the number of hits the database reported and the records retrieved. Databases "
+        "searched by hand count through their imported exports, with the query recorded "
+        "when the export was imported.</p>"
     )
     return intro + _table(head, rows, cls="search-log")
 

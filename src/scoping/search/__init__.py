@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from scoping.search.config import SearchConfig
 from scoping.search.counts import TermCount, term_counts
-from scoping.search.log import LogEntry, search_log
+from scoping.search.log import ExportInfo, LogEntry, record_export, search_log
 from scoping.search.platforms import API_PLATFORMS, PLATFORMS, Platform
 from scoping.search.runner import ProgressEvent, RunResult, run_search
 from scoping.search.strategy import Block, Database, Limits, Strategy, Term, load_strategy, parse_strategy
@@ -22,6 +22,7 @@ __all__ = [
     "PLATFORMS",
     "Block",
     "Database",
+    "ExportInfo",
     "Limits",
     "LogEntry",
     "Platform",
@@ -36,6 +37,7 @@ __all__ = [
     "load_strategy",
     "parse_strategy",
     "plan",
+    "record_export",
     "run_search",
     "search_log",
     "term_counts",

@@ -6,28 +6,43 @@ Values come from the environment first, then the strategy's ``[search]`` table, 
 environment                 ``[search]`` key            meaning
 ==========================  ==========================  =====================================
 ``SCOPING_EMAIL``           ``email``                   sent to NCBI (required) and Crossref
-``NCBI_API_KEY``            ``ncbi_api_key``            PubMed: 10 instead of 3 requests/s
-``OPENALEX_API_KEY``        ``openalex_api_key``        OpenAlex API key
+``NCBI_API_KEY``            --                          PubMed: 10 instead of 3 requests/s
+``OPENALEX_API_KEY``        --                          OpenAlex API key (required since
+                                                        13 February 2026; free)
 ``SCOPING_PUBMED_URL``      --                          E-utilities base URL
 ``SCOPING_EUROPEPMC_URL``   --                          Europe PMC REST base URL
 ``SCOPING_OPENALEX_URL``    --                          OpenAlex base URL
 ``SCOPING_CROSSREF_URL``    --                          Crossref base URL
 ``SCOPING_PUBMED_BATCH``    ``pubmed_batch``            PubMed records per efetch (500)
-``SCOPING_PUBMED_CAP``      ``pubmed_cap``              records one PubMed query can page
-                                                        through (10,000): larger result sets
-                                                        are split by publication date
+``SCOPING_PUBMED_CAP``      ``pubmed_cap``              PMIDs one PubMed esearch lists
+                                                        (9,999, the E-utilities limit):
+                                                        larger result sets are split by
+                                                        publication date
 ``SCOPING_PAGE_SIZE``       ``page_size``               records per page of the JSON APIs
 ``SCOPING_PARSE_WORKERS``   --                          processes parsing PubMed pages (one per core, up to 4)
 ==========================  ==========================  =====================================
 
-Keys in the file are allowed but belong in the environment: strategy files are shared.
+API keys (and the e-mail address) can also be kept in a configuration file of the user,
+outside every review folder: ``$SCOPING_CONFIG``, else ``$XDG_CONFIG_HOME/scoping/config.toml``,
+else ``~/.config/scoping/config.toml``::
+
+    email = "you@example.org"
+    [keys]
+    ncbi = "..."
+    openalex = "..."
+
+The environment wins over the file. Keys are refused in ``strategy.toml`` (it is shared with the
+review) and in a configuration file inside the review folder; they are sent with the requests
+and never written to a run folder, the store or a message.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError
@@ -36,7 +51,11 @@ from scoping.search.translate import DEFAULT_URLS
 from scoping.search.transport import RetryPolicy
 from scoping.spawn import parse_workers
 
-__all__ = ["PAGE_SIZES", "RATES", "SearchConfig"]
+__all__ = ["PAGE_SIZES", "PUBMED_CAP", "RATES", "SearchConfig", "user_config_path"]
+
+PUBMED_CAP = 9_999
+"""PMIDs one esearch lists at most: PubMed returns 9,999 even for ``retmax=10000`` (Biopython
+issue 4353), so a query (or date slice) with 10,000 hits must be split."""
 
 RATES: dict[str, float] = {"pubmed": 3.0, "europepmc": 10.0, "openalex": 10.0, "crossref": 5.0}
 """Requests per second each API allows (PubMed: 10 with an API key)."""
@@ -60,12 +79,12 @@ class SearchConfig:
     """Everything a search run needs besides the strategy."""
 
     email: str | None = None
-    ncbi_api_key: str | None = None
-    openalex_api_key: str | None = None
+    ncbi_api_key: str | None = field(default=None, repr=False)
+    openalex_api_key: str | None = field(default=None, repr=False)
     urls: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_URLS))
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     pubmed_batch: int = 500
-    pubmed_cap: int = 10_000
+    pubmed_cap: int = PUBMED_CAP
     page_size: int | None = None
     """Records per page for Europe PMC, OpenAlex and Crossref (``None``: each API's largest)."""
     rates: Mapping[str, float] = field(default_factory=lambda: dict(RATES))
@@ -77,37 +96,81 @@ class SearchConfig:
     def load(cls, strategy: Strategy | None = None, environ: Mapping[str, str] | None = None) -> SearchConfig:
         env = os.environ if environ is None else environ
         settings: Mapping[str, Any] = strategy.settings if strategy is not None else {}
+        user = _read_user_config(env, strategy)
 
-        def pick(env_name: str, key: str | None) -> Any:
+        def pick(env_name: str, key: str | None, user_key: str | None = None) -> Any:
             value = env.get(env_name)
             if value is not None and value.strip():
                 return value.strip()
-            return settings.get(key) if key else None
+            if key and settings.get(key) is not None:
+                return settings.get(key)
+            return user.get(user_key) if user_key else None
 
         urls = dict(DEFAULT_URLS)
         for platform in urls:
             override = env.get(f"SCOPING_{platform.upper()}_URL")
             if override:
                 urls[platform] = override if override.endswith("/") else override + "/"
-        email = pick("SCOPING_EMAIL", "email")
+        email = pick("SCOPING_EMAIL", "email", "email")
         if email is not None and "@" not in str(email):
             raise ConfigError(f"SCOPING_EMAIL={email!r} is not an e-mail address")
-        ncbi_key = pick("NCBI_API_KEY", "ncbi_api_key")
+        ncbi_key = pick("NCBI_API_KEY", None, "ncbi")
         rates = dict(RATES)
         if ncbi_key:
             rates["pubmed"] = 10.0
         batch = pick("SCOPING_PUBMED_BATCH", "pubmed_batch")
         cap = pick("SCOPING_PUBMED_CAP", "pubmed_cap")
+        if cap is not None and _int("pubmed_cap", cap) > PUBMED_CAP:
+            raise ConfigError(
+                f"pubmed_cap {cap} is more than the {PUBMED_CAP:,} PMIDs one PubMed search lists; "
+                "leave it out"
+            )
         page_size = pick("SCOPING_PAGE_SIZE", "page_size")
         return cls(
             email=str(email) if email else None,
             ncbi_api_key=str(ncbi_key) if ncbi_key else None,
-            openalex_api_key=(str(k) if (k := pick("OPENALEX_API_KEY", "openalex_api_key")) else None),
+            openalex_api_key=(str(k) if (k := pick("OPENALEX_API_KEY", None, "openalex")) else None),
             urls=urls,
             policy=RetryPolicy.from_env(),
             pubmed_batch=_int("pubmed_batch", batch) if batch is not None else 500,
-            pubmed_cap=_int("pubmed_cap", cap) if cap is not None else 10_000,
+            pubmed_cap=_int("pubmed_cap", cap) if cap is not None else PUBMED_CAP,
             page_size=_int("page_size", page_size) if page_size is not None else None,
             rates=rates,
             parse_workers=parse_workers(env),
         )
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the user's configuration file (e-mail, API keys) is looked for."""
+    env = os.environ if environ is None else environ
+    if env.get("SCOPING_CONFIG"):
+        return Path(env["SCOPING_CONFIG"]).expanduser()
+    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
+    return base / "scoping" / "config.toml"
+
+
+def _read_user_config(env: Mapping[str, str], strategy: Strategy | None) -> dict[str, str]:
+    """``email`` and ``[keys]`` of the user's configuration file (``{}`` when there is none)."""
+    path = user_config_path(env)
+    if not path.is_file():
+        if env.get("SCOPING_CONFIG"):
+            raise ConfigError(f"SCOPING_CONFIG names {path}, which does not exist")
+        return {}
+    if strategy is not None and strategy.path:
+        review = Path(strategy.path).resolve().parent.parent
+        if path.resolve().is_relative_to(review):
+            raise ConfigError(
+                f"{path} holds API keys but is inside the review folder {review}, which is shared; "
+                "move it to ~/.config/scoping/config.toml"
+            )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or set(keys) - {"ncbi", "openalex"} or set(data) - {"email", "keys"}:
+        raise ConfigError(f'{path}: write email = "..." and a [keys] table with ncbi and/or openalex')
+    out = {name: str(value).strip() for name, value in keys.items() if str(value).strip()}
+    if data.get("email"):
+        out["email"] = str(data["email"]).strip()
+    return out

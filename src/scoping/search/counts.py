@@ -50,7 +50,10 @@ class _Counter:
                 base_url=config.urls["pubmed"], policy=config.policy, limiter=limiter, stats=self.stats
             )
         else:
-            self.http = HttpTransport(policy=config.policy, limiter=limiter, stats=self.stats)
+            from scoping.search.runner import openalex_quota
+
+            quota = openalex_quota(bool(config.openalex_api_key)) if db.platform == "openalex" else None
+            self.http = HttpTransport(policy=config.policy, limiter=limiter, stats=self.stats, quota=quota)
 
     def close(self) -> None:
         if self.http is not None:
@@ -115,6 +118,11 @@ def term_counts(
             "PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
             "or email in the [search] table of searches/strategy.toml"
         )
+    if db.platform == "openalex" and not config.openalex_api_key:
+        from scoping.errors import ConfigError
+        from scoping.search.runner import NO_OPENALEX_KEY
+
+        raise ConfigError(NO_OPENALEX_KEY)
     queries = term_queries(strategy, db)
     total = sum(1 + (q.combined is not None) for q in queries) + 1
     done = 0

@@ -1,24 +1,32 @@
-"""The search log for PRISMA-S: every API run and every imported export, by database.
+"""The search log for PRISMA-S: every API run and every imported export, by database, frozen as
+it was run.
 
-An API run logs itself (database, platform, exact query, limits, date and time, hit count,
-records retrieved). A database without an open API is searched by hand and its export is
-imported with ``scoping import FILE --source NAME``: an import whose source is one of the
-strategy's databases counts as that database's search, logged with the query the plan gives
-for it and the date of the import.
+An API run logs itself (database, platform, exact query as sent, the database's own translation,
+its errors and warnings, limits, date and time, hit count, records retrieved and how many of
+them were new). A database without an open API is searched by hand and its export is imported
+with ``scoping import FILE --source NAME``; the import records the search behind it
+(:func:`record_export`): the query as pasted (``--query``), or else the query the plan gave at
+that moment, marked as such; the limits of that moment; the platform, the date searched and the
+hits the database reported when the user gives them. Nothing in the log is re-derived from
+today's ``strategy.toml``: an import made before searches were recorded says that its query was
+not recorded.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from scoping.errors import UsageError
 from scoping.search.platforms import PLATFORMS
 from scoping.search.strategy import Strategy
 from scoping.search.translate import translate
-from scoping.store import Store
+from scoping.store import ImportRow, Store, utc_now
 from scoping.store import search_tables as tables
 
-__all__ = ["LogEntry", "search_log"]
+__all__ = ["ExportInfo", "LogEntry", "record_export", "search_log"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +40,15 @@ class LogEntry:
     method: str
     """``"api"`` (run by ``scoping search run``) or ``"export"`` (searched by hand, imported)."""
     date: str
-    """When the run started, or when the export was imported (ISO 8601, UTC)."""
+    """When the run started, or the date the export's search was run (as the user gave it; the
+    import time when they did not, see ``date_known``) (ISO 8601, UTC)."""
     finished: str | None
     query: str
+    """The query as run (API), as pasted by the user, or as the plan gave it at import time
+    (``query_origin``); empty when it was never recorded."""
     limits: dict[str, Any]
     hit_count: int | None
+    """Hits the database reported (never Crossref's ranked matches: see ``extra``)."""
     retrieved: int
     status: str
     """Run status (``complete``, ``interrupted``, ``running``, ``failed``) or ``imported``."""
@@ -44,84 +56,221 @@ class LogEntry:
     """The run id, or the imported file's name."""
     note: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    translation: str | None = None
+    """The database's own translation of the query (PubMed's QueryTranslation)."""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the database said about the query, and shortfalls between hits and records."""
+    query_origin: str = "run"
+    """``run`` (API), ``given`` (pasted at import), ``plan`` (the plan's at import), ``none``."""
+    date_known: bool = True
+    """False for an export whose search date was not given: ``date`` is then the import time."""
+    imported: str | None = None
+    """When an export was imported."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """What the user says about the search behind an export, at import."""
+
+    query: str | None = None
+    platform: str | None = None
+    date_searched: str | None = None
+    """``YYYY-MM-DD``."""
+    hit_count: int | None = None
+    history: str | None = None
+    """The platform's search history (numbered lines with their counts), as pasted."""
+
+    def check(self) -> None:
+        """Raise :class:`~scoping.errors.UsageError` for a value that cannot be right."""
+        if self.date_searched is not None:
+            try:
+                day = dt.date.fromisoformat(self.date_searched)
+            except ValueError:
+                raise UsageError(
+                    f"--date-searched {self.date_searched!r} is not a date such as 2026-11-30"
+                ) from None
+            if day > dt.datetime.now(dt.UTC).date():
+                raise UsageError(f"--date-searched {self.date_searched} is in the future")
+        if self.hit_count is not None and self.hit_count < 0:
+            raise UsageError("--hits must be the number of records the database reported (0 or more)")
+        if self.query is not None and not self.query.strip():
+            raise UsageError("--query is empty; paste the query as it was run, or leave the option out")
+
+
+def record_export(
+    store: Store, strategy: Strategy | None, imports: list[ImportRow], info: ExportInfo
+) -> list[str]:
+    """Freeze the search behind the exports ``imports`` (one command's files, one search):
+    what the user gave, else the strategy's plan for the database now, marked as the plan's.
+    Returns warnings to show (fewer records in the files than the hits reported)."""
+    tables.ensure_tables(store)
+    if not imports:
+        return []
+    source = imports[0].source
+    db = None
+    if strategy is not None:
+        db = next((d for d in strategy.databases if d.name.casefold() == source.casefold()), None)
+    query, origin = info.query, "given"
+    limits = strategy.limits.to_dict() if strategy is not None and db is not None else None
+    if query is None:
+        origin = "none"
+        if strategy is not None and db is not None:
+            query, origin = translate(strategy, db).text, "plan"
+    platform = info.platform or (PLATFORMS[db.platform].label if db is not None else None)
+    now = utc_now()
+    for imp in imports:
+        tables.save_export(
+            store,
+            tables.ExportRow(
+                import_id=imp.id,
+                database=db.name if db is not None else source,
+                platform=platform,
+                query=query,
+                query_origin=origin,
+                limits=limits if origin != "given" else None,
+                date_searched=info.date_searched,
+                hit_count=info.hit_count,
+                history=info.history,
+                recorded_at=now,
+            ),
+        )
+    warnings: list[str] = []
+    held = sum(imp.n_records for imp in imports)
+    if info.hit_count is not None and held < info.hit_count:
+        files = "the file holds" if len(imports) == 1 else f"the {len(imports)} files hold"
+        warnings.append(
+            f"{files} {held:,} records but {source} reported {info.hit_count:,} hits: "
+            f"{info.hit_count - held:,} are missing (an export cut at the platform's limit per file, "
+            "or records left unselected?); import the rest with the same --source"
+        )
+    return warnings
+
+
+def _run_entry(run: tables.RunRow, details: dict[str, Any], new_records: int | None) -> LogEntry:
+    hit_count = run.hit_count
+    extra: dict[str, Any] = {"folder": run.folder, "requests": run.requests, "params": run.params}
+    if run.platform == "crossref":  # a ranked match count, never a hit count
+        matches = details.get("ranked_matches", run.hit_count)
+        extra["ranked_matches"] = matches
+        hit_count = None
+    warnings = list(details.get("warnings", []))
+    if details.get("shortfall"):
+        warnings.append(str(details["shortfall"]))
+    extra["new_records"] = new_records
+    if details.get("already_stored"):
+        extra["already_stored"] = details["already_stored"]
+    if details.get("notes"):
+        extra["notes"] = details["notes"]
+    if details.get("update_of"):
+        extra["update_of"] = details["update_of"]
+    note = run.message if run.message and run.message != details.get("shortfall") else None
+    return LogEntry(
+        database=run.database,
+        platform=run.platform,
+        interface=PLATFORMS[run.platform].label if run.platform in PLATFORMS else run.platform,
+        method="api",
+        date=run.started_at,
+        finished=run.finished_at,
+        query=run.query,
+        limits=run.limits,
+        hit_count=hit_count,
+        retrieved=run.retrieved,
+        status=run.status,
+        reference=run.id,
+        note=note,
+        extra=extra,
+        translation=details.get("query_translation"),
+        errors=list(details.get("errors", [])),
+        warnings=warnings,
+    )
+
+
+def _export_entry(imp: ImportRow, row: tables.ExportRow | None, strategy: Strategy) -> LogEntry:
+    extra: dict[str, Any] = {"import": imp.id, "format": imp.format, "sha256": imp.sha256}
+    known = {db.name.casefold(): db for db in strategy.databases}
+    if row is None:
+        db = known.get(imp.source.casefold())
+        return LogEntry(
+            database=db.name if db else imp.source,
+            platform=db.platform if db else "",
+            interface=PLATFORMS[db.platform].label if db else "",
+            method="export",
+            date=imp.imported_at,
+            finished=None,
+            query="",
+            limits={},
+            hit_count=None,
+            retrieved=imp.n_records,
+            status="imported",
+            reference=imp.file_name,
+            note=imp.note
+            or "the search behind this export was not recorded when it was imported (before "
+            "scoping recorded searches); see 'scoping import --help' for --query, --date-searched "
+            "and --hits",
+            extra=extra,
+            query_origin="none",
+            date_known=False,
+            imported=imp.imported_at,
+        )
+    db = known.get(row.database.casefold())
+    notes = {
+        "given": None,
+        "plan": "the query is the one 'scoping search plan' gave when the file was imported, not "
+        "confirmed as run (give the query as run with --query when importing)",
+        "none": "no query was recorded for this export",
+    }
+    note = "; ".join(n for n in (imp.note, notes[row.query_origin]) if n) or None
+    if row.date_searched is None:
+        note = (note + "; " if note else "") + "the date searched was not given: the date is the import's"
+    if row.history:
+        extra["history"] = row.history
+    return LogEntry(
+        database=row.database,
+        platform=db.platform if db else "",
+        interface=row.platform or "",
+        method="export",
+        date=row.date_searched or imp.imported_at,
+        finished=None,
+        query=row.query or "",
+        limits=row.limits or {},
+        hit_count=row.hit_count,
+        retrieved=imp.n_records,
+        status="imported",
+        reference=imp.file_name,
+        note=note,
+        extra=extra,
+        query_origin=row.query_origin,
+        date_known=row.date_searched is not None,
+        imported=imp.imported_at,
+    )
 
 
 def search_log(store: Store, strategy: Strategy, *, database: str | None = None) -> list[LogEntry]:
     """The log, in the strategy's database order (then other sources), oldest first."""
     tables.ensure_tables(store)
     entries: list[LogEntry] = []
-    for run in tables.list_runs(store):
-        entries.append(
-            LogEntry(
-                database=run.database,
-                platform=run.platform,
-                interface=PLATFORMS[run.platform].label if run.platform in PLATFORMS else run.platform,
-                method="api",
-                date=run.started_at,
-                finished=run.finished_at,
-                query=run.query,
-                limits=run.limits,
-                hit_count=run.hit_count,
-                retrieved=run.retrieved,
-                status=run.status,
-                reference=run.id,
-                note=run.message,
-                extra={"folder": run.folder, "requests": run.requests, "params": run.params},
-            )
-        )
-    known = {db.name.casefold(): db for db in strategy.databases}
-    planned: dict[str, str] = {}
-    for imp in store.list_imports():
+    all_imports = store.list_imports()
+    new_by_run: Counter[str] = Counter()
+    for imp in all_imports:
         if imp.search_run is not None:
-            continue
-        db = known.get(imp.source.casefold())
-        if db is not None:
-            if db.name not in planned:
-                planned[db.name] = translate(strategy, db).text
-            entries.append(
-                LogEntry(
-                    database=db.name,
-                    platform=db.platform,
-                    interface=PLATFORMS[db.platform].label,
-                    method="export",
-                    date=imp.imported_at,
-                    finished=None,
-                    query=planned[db.name],
-                    limits=strategy.limits.to_dict(),
-                    hit_count=None,
-                    retrieved=imp.n_records,
-                    status="imported",
-                    reference=imp.file_name,
-                    note=imp.note or "searched by hand; the query is the one 'scoping search plan' gives",
-                    extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
-                )
-            )
-        else:
-            entries.append(
-                LogEntry(
-                    database=imp.source,
-                    platform="",
-                    interface="",
-                    method="export",
-                    date=imp.imported_at,
-                    finished=None,
-                    query="",
-                    limits={},
-                    hit_count=None,
-                    retrieved=imp.n_records,
-                    status="imported",
-                    reference=imp.file_name,
-                    note=imp.note or "not a database of the strategy (another source)",
-                    extra={"import": imp.id, "format": imp.format, "sha256": imp.sha256},
-                )
-            )
+            new_by_run[imp.search_run] += imp.n_records
+    for run in tables.list_runs(store):
+        entries.append(_run_entry(run, tables.get_details(store, run.id), new_by_run.get(run.id, 0)))
+    exports = tables.list_exports(store)
+    for imp in all_imports:
+        if imp.search_run is None:
+            entries.append(_export_entry(imp, exports.get(imp.id), strategy))
     order = {db.name.casefold(): i for i, db in enumerate(strategy.databases)}
     entries.sort(key=lambda e: (order.get(e.database.casefold(), len(order)), e.database.casefold(), e.date))
     if database is not None:
-        wanted = strategy.find_database(database)
+        try:
+            wanted = strategy.find_database(database)
+        except UsageError:
+            wanted = None
         name = (wanted.name if wanted else database).casefold()
         entries = [e for e in entries if e.database.casefold() == name]
     return entries

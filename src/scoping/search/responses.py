@@ -26,6 +26,7 @@ __all__ = [
     "ESearch",
     "MalformedResponse",
     "Page",
+    "QueryRejected",
     "crossref_record",
     "europepmc_record",
     "openalex_record",
@@ -44,6 +45,14 @@ def ready() -> bool:
 
 class MalformedResponse(Exception):
     """A response page that does not parse as what the API sends."""
+
+
+class QueryRejected(Exception):
+    """The service answered, well-formed, that it cannot run the query (PubMed's esearch
+    ``<ERROR>`` without a count): fetching the page again cannot help."""
+
+
+_BACKEND_TROUBLE = ("backend", "temporarily", "timeout", "timed out", "unavailable", "try again")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +93,9 @@ def parse_esearch(data: bytes, label: str) -> ESearch:
     fatal = [" ".join((e.text or "").split()) for e in root.iter("ERROR")]
     count_text = root.findtext("Count")
     if count_text is None:
-        if fatal:
+        if fatal and not any(word in fatal[0].lower() for word in _BACKEND_TROUBLE):
+            raise QueryRejected(f"{label}: PubMed rejected the query: {fatal[0]}")
+        if fatal:  # PubMed's search backend failed: worth asking again
             raise MalformedResponse(f"{label}: PubMed reported an error: {fatal[0]}")
         raise MalformedResponse(f"{label}: no <Count> in the esearch result")
     try:
@@ -92,12 +103,14 @@ def parse_esearch(data: bytes, label: str) -> ESearch:
     except ValueError:
         raise MalformedResponse(f"{label}: <Count> is {count_text!r}, not a number") from None
     ids = tuple((e.text or "").strip() for e in root.iterfind("IdList/Id"))
-    errors = tuple(f"{e.tag}: {e.text}" for e in root.iterfind("ErrorList/*")) + tuple(fatal)
-    warnings = tuple(f"{e.tag}: {e.text}" for e in root.iterfind("WarningList/*"))
+    errors = tuple(f"{e.tag}: {' '.join((e.text or '').split())}" for e in root.iterfind("ErrorList/*"))
+    errors += tuple(f"ERROR: {f}" for f in fatal)
+    warnings = tuple(f"{e.tag}: {' '.join((e.text or '').split())}" for e in root.iterfind("WarningList/*"))
+    translation = root.findtext("QueryTranslation")
     return ESearch(
         count=count,
         ids=ids,
-        query_translation=root.findtext("QueryTranslation"),
+        query_translation=" ".join(translation.split()) if translation else None,
         errors=errors,
         warnings=warnings,
     )

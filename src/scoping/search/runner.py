@@ -15,13 +15,25 @@ run (network failure, Ctrl-C, a crash) continues from the last completed page: s
 read back instead of fetched again, a page whose records were stored is skipped, and a record
 the run already stored is never stored again.
 
-PubMed: one query can page through at most ``pubmed_cap`` (10,000) records, so larger result
-sets are cut into publication-date ranges (and a range that still holds more is cut again), the
-PMIDs of every range are collected with esearch and checked against the total, and the records
+PubMed: one esearch lists at most ``pubmed_cap`` (9,999) PMIDs, so larger result sets (10,000
+hits included) are cut into publication-date ranges (and a range that still holds more is cut
+again), the PMIDs of every range are collected with esearch and checked against the total, and the records
 are fetched with efetch in batches of ``pubmed_batch`` PMIDs: a frozen list, so a resumed run
 fetches exactly the records it set out to. The next pages are fetched in a thread while the
 current one is stored, and long runs parse pages in worker processes. Europe PMC, OpenAlex and
 Crossref are paged with their cursors.
+
+What the database said about the query is kept with the run (``search_details`` and
+``pubmed.json`` in the run folder): PubMed's own translation of the query, its ErrorList (a
+phrase or field it could not find) and WarningList (a quoted phrase not found, a truncation cut
+at 600 forms), and any shortfall between the hits reported and the records retrieved. A record
+that an earlier run or import of the same database already stored (same PMID, OpenAlex id,
+DOI...) is not stored again: running a search again, or an update search, adds only new
+records, so PRISMA never counts a database's record twice.
+
+OpenAlex needs an API key (``OPENALEX_API_KEY``); its HTTP 429 is a used-up daily allowance
+(developers.openalex.org/api-reference/errors), which stops the run at once with when it resets
+instead of being retried.
 """
 
 from __future__ import annotations
@@ -38,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +66,7 @@ from scoping.search.transport import (
     EntrezTransport,
     HTTPStatusError,
     HttpTransport,
+    QuotaExceeded,
     RateLimiter,
     Stats,
 )
@@ -89,6 +102,11 @@ class RunResult:
     """Records stored by this invocation (a resumed run stores only what was missing)."""
     requests: int
     seconds: float
+    details: dict[str, Any] | None = None
+    """What the run learnt beyond its counts: ``query_translation`` (PubMed), ``errors`` and
+    ``warnings`` (the database's), ``shortfall`` (records reported but not retrieved),
+    ``already_stored`` (records an earlier run or import of the database holds),
+    ``ranked_matches`` (Crossref's number of works matching any word: not a hit count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +149,8 @@ class _Context:
             p.n_records for p in self.pages.values() if p.kind == "records" and p.import_id is not None
         )
         self.total: int | None = run.hit_count
+        self.already = 0
+        """Records of this invocation that an earlier run or import had stored already."""
         self.stored_page: Callable[[], None] = lambda: None
         """Called after each page's records are stored (lets the store tidy up meanwhile)."""
 
@@ -281,8 +301,10 @@ class _Context:
     # -- records ----------------------------------------------------------------------------
 
     def seen(self) -> set[str]:
+        """Source ids stored for this database by this run, earlier runs and imports."""
         if self._seen is None:
-            self._seen = tables.run_source_ids(self.store, self.run.id)
+            self._seen = tables.source_ids(self.store, self.database.name)
+            self._seen |= tables.run_source_ids(self.store, self.run.id)
         return self._seen
 
     def store_records(self, key: str, ext: str, fmt: str, records: Sequence[Record]) -> int:
@@ -303,6 +325,7 @@ class _Context:
         fresh: list[Record] = []
         for record in records:
             if record.source_id and record.source_id in seen:
+                self.already += 1
                 continue
             if record.source_id:
                 seen.add(record.source_id)
@@ -368,8 +391,7 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
             )
 
         result = ctx.page(key, "xml", "search", fetch, responses.parse_esearch)
-        if any(e.startswith("ERROR") for e in result.errors):
-            raise NetworkError(f"{ctx.label(key)}: PubMed rejected the query: {result.errors[0]}")
+        _pubmed_notices(ctx, result, first=key == "esearch-all")
         if result.count <= cap and len(result.ids) < result.count:
             raise NetworkError(
                 f"{ctx.label(key)}: PubMed reported {result.count} records but listed "
@@ -477,12 +499,25 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
                 ctx.report("fetching")
     missing = len(ids) - ctx.retrieved
     if missing > 0:
-        tables.update_run(
-            ctx.store,
-            ctx.run.id,
-            message=f"{missing} of {len(ids)} PMIDs returned no record from efetch "
-            "(deleted or withdrawn records)",
+        text = (
+            f"{missing:,} of the {len(ids):,} PMIDs PubMed listed returned no record from efetch "
+            "(deleted or withdrawn records)"
         )
+        tables.update_run(ctx.store, ctx.run.id, message=text)
+        tables.add_details(ctx.store, ctx.run.id, shortfall=text)
+
+
+def _pubmed_notices(ctx: _Context, result: responses.ESearch, *, first: bool) -> None:
+    """Keep PubMed's translation, errors and warnings with the run (store and run folder)."""
+    values: dict[str, Any] = {"errors": list(result.errors), "warnings": list(result.warnings)}
+    if first and result.query_translation:
+        values["query_translation"] = result.query_translation
+    details = tables.add_details(ctx.store, ctx.run.id, **values)
+    notices = {k: details.get(k) for k in ("query_translation", "errors", "warnings")}
+    target = ctx.folder / "pubmed.json"
+    tmp = target.with_name(".pubmed.json.part")
+    tmp.write_text(json.dumps(notices, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
 
 
 class _Parsers:
@@ -692,6 +727,10 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
         + (f"; mailto:{config.email}" if config.email else "")
     }
     limiter = RateLimiter(config.rates[platform])
+    quota = openalex_quota(bool(config.openalex_api_key)) if platform == "openalex" else None
+    if platform == "crossref":
+        ranked = tables.get_details(ctx.store, ctx.run.id).get("ranked_matches")
+        ctx.total = None if ranked is None else int(ranked)
     if max_records is not None and ctx.total is not None:
         ctx.total = min(ctx.total, int(max_records))
     cursor: str | None = _CURSOR_START[platform]
@@ -704,7 +743,9 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
         cursor = row.next_token
     ctx.report("fetching")
     resuming = cursor not in (None, _CURSOR_START[platform])
-    with HttpTransport(policy=config.policy, limiter=limiter, stats=ctx.stats, headers=headers) as transport:
+    with HttpTransport(
+        policy=config.policy, limiter=limiter, stats=ctx.stats, headers=headers, quota=quota
+    ) as transport:
         while True:
             if max_records is not None and ctx.retrieved >= int(max_records):
                 break
@@ -743,13 +784,63 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
             )
             if ctx.total is None or number == 1:
                 ctx.total = page.hit_count if max_records is None else min(page.hit_count, int(max_records))
-                tables.update_run(ctx.store, ctx.run.id, hit_count=page.hit_count, updated_at=utc_now())
+                if platform == "crossref":  # a ranked match count, not a Boolean hit count
+                    tables.add_details(ctx.store, ctx.run.id, ranked_matches=page.hit_count)
+                else:
+                    tables.update_run(ctx.store, ctx.run.id, hit_count=page.hit_count, updated_at=utc_now())
             ctx.store_records(key, "json", _FORMATS[platform], page.records)
             ctx.report("fetching")
             resuming = False
             if not page.records or page.next_cursor == here:
                 break
             cursor = page.next_cursor
+    if ctx.total is not None and ctx.retrieved < ctx.total:
+        label = PLATFORMS[platform].label.split(" (")[0]
+        what = "matches it kept (max_records)" if platform == "crossref" else "records it reported"
+        text = (
+            f"retrieved {ctx.retrieved:,} of the {ctx.total:,} {what}: {label} ended the list "
+            f"{ctx.total - ctx.retrieved:,} short"
+        )
+        tables.update_run(ctx.store, ctx.run.id, message=text)
+        tables.add_details(ctx.store, ctx.run.id, shortfall=text)
+
+
+def openalex_quota(has_key: bool) -> Callable[[int, Any, bytes], str | None]:
+    """Recognises OpenAlex's answer to a used-up daily allowance: HTTP 429 (OpenAlex's error
+    reference: "429 Too Many Requests - Daily limit exceeded") without a short ``Retry-After``.
+    The allowance is counted per API key and day and resets at midnight UTC; the remaining
+    allowance and the seconds to the reset come in ``X-RateLimit-*`` headers when present."""
+
+    def check(status: int, headers: Any, body: bytes) -> str | None:
+        if status != 429:
+            return None
+        retry = headers.get("Retry-After")
+        with contextlib.suppress(ValueError):
+            if retry is not None and float(retry) <= 60:
+                return None  # a short pause asked for: retried as usual
+        detail = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            doc = json.loads(body)
+            detail = " ".join(str(doc.get(k, "")) for k in ("error", "message")).strip()
+        now = dt.datetime.now(dt.UTC)
+        reset = now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+        with contextlib.suppress(TypeError, ValueError):
+            reset = now + dt.timedelta(seconds=float(headers.get("X-RateLimit-Reset")))
+        left = (reset - now).total_seconds()
+        hours, minutes = int(left // 3600), int(left % 3600 // 60)
+        key = (
+            "the daily allowance of your API key is used up"
+            if has_key
+            else "no API key was sent, and the allowance without one is tiny: set OPENALEX_API_KEY "
+            "(free at openalex.org/settings/api)"
+        )
+        return (
+            f"OpenAlex answered HTTP 429{f' ({detail})' if detail else ''}: {key}; it renews at "
+            f"{reset:%Y-%m-%d %H:%M} UTC (in {hours} h {minutes:02d} min). Asking again before then "
+            "cannot help, so scoping stopped instead of retrying"
+        )
+
+    return check
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -806,6 +897,13 @@ def _settings(platform: str, strategy: Strategy, db: Database, config: SearchCon
     return out
 
 
+NO_OPENALEX_KEY = (
+    "OpenAlex needs an API key since 13 February 2026 (free: openalex.org/settings/api); set "
+    "OPENALEX_API_KEY, or write it under [keys] openalex in ~/.config/scoping/config.toml "
+    "(never in the review folder)"
+)
+
+
 def _request_template(
     platform: str, config: SearchConfig, params: dict[str, str], settings: dict[str, Any]
 ) -> dict[str, Any]:
@@ -841,6 +939,30 @@ def _write_json_once(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
+def _update_query(store: Store, db: Database, query: Query) -> tuple[Query, tables.RunRow]:
+    """The query limited to records PubMed added since the last complete run of ``db``."""
+    if db.platform != "pubmed":
+        raise UsageError(
+            f"--update needs an entry-date limit, which scoping writes for PubMed ([edat]) only; "
+            f"run {db.name} again with --new instead (records stored before are not stored again)"
+        )
+    done = [
+        r for r in tables.list_runs(store, database=db.name, platform=db.platform) if r.status == "complete"
+    ]
+    if not done:
+        raise UsageError(f"--update needs a complete earlier run of {db.name}; run it first without --update")
+    last = done[-1]
+    since = last.started_at[:10].replace("-", "/")
+    # the day of the last run is searched again: a record entered that day later is not missed,
+    # and the records already stored are not stored twice
+    text = f'({last.query}) AND ("{since}"[edat] : "3000"[edat])'
+    note = (
+        f"update search: records PubMed entered from {since} (the day of run {last.id}) on; "
+        "the query of that run with an entry-date limit"
+    )
+    return replace(query, text=text, params={"term": text}, notes=(*query.notes, note)), last
+
+
 def _pick_run(
     store: Store, db: Database, query: Query, *, new: bool, resume: str | None
 ) -> tables.RunRow | None:
@@ -868,6 +990,7 @@ def run_search(
     config: SearchConfig | None = None,
     new: bool = False,
     resume: str | None = None,
+    update: bool = False,
     progress: Callable[[ProgressEvent], None] | None = None,
 ) -> RunResult:
     """Search one API database, store its records and log the run; resumable.
@@ -875,6 +998,10 @@ def run_search(
     Without ``new``, an unfinished run of the same database with the same query is continued
     (``resume`` names one explicitly). Raises :class:`~scoping.errors.NetworkError` when the
     service keeps failing; the run is then ``interrupted`` and can be resumed.
+
+    ``update`` searches only what PubMed added since the last complete run of the database
+    (its entry date, ``[edat]``, from that run's day on): an update search. Either way a record
+    an earlier run stored is not stored again.
     """
     config = config or SearchConfig.load(strategy)
     tables.ensure_tables(store)
@@ -896,7 +1023,15 @@ def run_search(
             "PubMed needs an e-mail address (NCBI's usage policy): set SCOPING_EMAIL "
             "or email in the [search] table of searches/strategy.toml"
         )
+    if db.platform == "openalex" and not config.openalex_api_key:
+        raise ConfigError(NO_OPENALEX_KEY)
     query = translate(strategy, db)
+    update_of: tables.RunRow | None = None
+    if update:
+        if resume is not None:
+            raise UsageError("--update starts a new run; it cannot --resume one")
+        query, update_of = _update_query(store, db, query)
+        new = True
     run = _pick_run(store, db, query, new=new, resume=resume)
     resumed = run is not None
     started = time.monotonic()
@@ -918,6 +1053,9 @@ def run_search(
             folder=str(folder.relative_to(review.root)),
             started_at=now,
         )
+        tables.add_details(store, run_id, notes=list(query.notes))
+        if update_of is not None:
+            tables.add_details(store, run_id, update_of=update_of.id, update_since=update_of.started_at[:10])
         _write_json_once(
             folder / "run.json",
             {
@@ -950,7 +1088,23 @@ def run_search(
                     _pubmed(ctx, config)
                 else:
                     _cursor_api(ctx, config)
+        except responses.QueryRejected as exc:
+            tables.update_run(
+                store,
+                run.id,
+                status="failed",
+                message=str(exc),
+                requests=run.requests + stats.requests,
+                updated_at=utc_now(),
+            )
+            (folder / "run.lock").unlink(missing_ok=True)
+            raise ConfigError(
+                f"{exc}; run {run.id} is marked failed: check the query with 'scoping search plan "
+                f'--database "{db.name}"\', correct strategy.toml and run the search again'
+            ) from None
         except NetworkError as exc:
+            if isinstance(exc, QuotaExceeded):
+                tables.add_details(store, run.id, errors=[str(exc)])
             tables.update_run(
                 store,
                 run.id,
@@ -986,6 +1140,10 @@ def run_search(
     final = tables.get_run(store, run.id)
     assert final is not None
     (folder / "run.lock").unlink(missing_ok=True)
+    if ctx.already:
+        earlier = tables.get_details(store, run.id).get("already_stored", 0)
+        tables.add_details(store, run.id, already_stored=int(earlier) + ctx.already)
+    details = tables.get_details(store, run.id)
     _write_json_once(
         folder / "summary.json",
         {
@@ -999,6 +1157,7 @@ def run_search(
             "retrieved": final.retrieved,
             "requests": final.requests,
             "message": final.message,
+            **{k: v for k, v in details.items() if k != "notes"},
         },
     )
     return RunResult(
@@ -1007,4 +1166,5 @@ def run_search(
         stored=ctx.stored,
         requests=stats.requests,
         seconds=time.monotonic() - started,
+        details=details,
     )

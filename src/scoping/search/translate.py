@@ -7,35 +7,77 @@ wherever the platform cannot express the strategy exactly and how it is approxim
 =========  ==================================================================================
 platform   syntax
 =========  ==================================================================================
-pubmed     E-utilities ``term``: ``"peer worker*"[tiab]``, ``1990:3000[dp]``, ``english[la]``
-europepmc  REST ``query``: ``TITLE:(...) OR ABSTRACT:(...) OR KW:(...)``, ``PUB_YEAR:[1990 TO 3000]``
+pubmed     E-utilities ``term``: ``"peer worker*"[tiab]``, ``1990:3000[dp]``, ``english[la]``;
+           a database called MEDLINE adds ``medline[sb]`` (PubMed's MEDLINE subset)
+europepmc  REST ``query``: ``TITLE:(...) OR ABSTRACT:(...) OR KW:(...)``, ``PUB_YEAR:[1990 TO 3000]``,
+           sent with ``synonym=false``
 openalex   ``/works?filter=title_and_abstract.search:(...),from_publication_date:...``
 crossref   ``/works?query.bibliographic=...&filter=from-pub-date:...`` (ranked, not Boolean)
 ovid       numbered lines: ``"peer support".ti,ab,id.``, ``or/1-7``, ``limit 17 to ...``
-wos        advanced search: ``TI=(...) OR AB=(...) OR AK=(...)``, ``PY=(...)``, ``LA=(...)``
+wos        advanced search: ``TS=(...)`` (``TI= OR AB= OR AK=`` with ``exact_fields``), ``PY=``, ``LA=``
 ebsco      ``TI (...) OR AB (...) OR KW (...)``, ``LA ...``
-scopus     ``TITLE(...) OR ABS(...) OR AUTHKEY(...)``, ``PUBYEAR > 1989``, ``LANGUAGE(...)``
+scopus     ``TITLE-ABS-KEY(...)`` (``TITLE() OR ABS() OR AUTHKEY()`` with ``exact_fields``),
+           ``PUBYEAR > 1989``, ``LANGUAGE(...)``
 =========  ==================================================================================
+
+Where a platform cannot truncate (OpenAlex; phrases in Europe PMC) a truncated term is searched
+as the forms listed for it under ``[variants]`` in ``strategy.toml``; without a list, as its
+stem and the stem's plural, with a note that starts with ``WARNING:``. Notes that start with
+``WARNING:`` mark a query that finds clearly less (or more) than the strategy says, or breaks a
+platform's limit; the others mark smaller approximations.
+
+Platform syntax and limits relied on (checked December 2026):
+
+- PubMed Help (pubmed.ncbi.nlm.nih.gov/help): truncated phrases in quotes search at most 600
+  forms; proximity ``"a b"[tiab:~N]`` takes no truncation; ``medline[sb]`` is the MEDLINE
+  subset; esearch lists at most 9,999 PMIDs of one query.
+- OpenAlex (developers.openalex.org/guides/searching): whole words only, Kstem stemming, no
+  truncation; the request URL is limited to about 4 KB.
+- Web of Science Advanced Search: ``TS=`` (Topic) searches title, abstract, author keywords and
+  Keywords Plus; at most 49 Boolean operators in one query (issue 15, from Clarivate's help).
+- Scopus: ``TITLE-ABS-KEY`` searches title, abstract, author keywords and index terms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from scoping.search.platforms import DOCUMENT_TYPES, LANGUAGES, PLATFORMS, unsupported_limits
-from scoping.search.strategy import Block, Database, Limits, Strategy, Term
+from scoping.search.strategy import VOCABULARIES, Block, Database, Heading, Limits, Strategy, Term
 
 __all__ = [
     "DEFAULT_URLS",
+    "OPENALEX_URL_LIMIT",
+    "WOS_OPERATOR_LIMIT",
     "Query",
     "TermQuery",
+    "operator_count",
     "plan",
     "term_queries",
     "translate",
 ]
+
+OPENALEX_URL_LIMIT = 4000
+"""OpenAlex refuses request URLs (as sent, percent-encoded) over about 4 KB."""
+WOS_OPERATOR_LIMIT = 49
+"""Web of Science allows at most 49 Boolean operators in one advanced search query."""
+LONG_URL = 7000
+"""A GET URL this long (encoded) risks being refused by servers and proxies (Europe PMC)."""
+
+_OPERATOR = re.compile(r"\b(AND|OR|NOT|NEAR(?:/\d+)?|SAME|ADJ\d*|W/\d+|PRE/\d+|N\d+|W\d+)\b", re.I)
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def operator_count(text: str) -> int:
+    """Boolean and proximity operators in a query, outside quoted phrases (Ovid's ``or/1-7``
+    counts once)."""
+    return len(_OPERATOR.findall(_QUOTED.sub(" ", text)))
+
 
 DEFAULT_URLS: dict[str, str] = {
     "pubmed": "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/",
@@ -57,15 +99,105 @@ class Query:
     params: dict[str, str] = field(default_factory=dict)
     """API platforms: the search parameters of the request (term, query, filter...)."""
     notes: tuple[str, ...] = ()
-    """Where the platform cannot express the strategy exactly, and how it is approximated."""
+    """Where the platform cannot express the strategy exactly, and how it is approximated;
+    notes starting with ``WARNING:`` mark a query that is clearly not the strategy, or breaks a
+    platform limit."""
+
+    @property
+    def operators(self) -> int:
+        """Boolean and proximity operators in the query (outside quotes)."""
+        return operator_count(self.text)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(n for n in self.notes if n.startswith("WARNING:"))
+
+
+_OPERATOR_WORDS = frozenset({"and", "or", "not", "near", "adj", "with", "same", "pre"})
+_PROXIMITY_WORD = re.compile(r"^(adj|near|w|n|pre)/?\d+$", re.I)
+_PLAIN_WORD = re.compile(r"^[\w*]+$")
+
+
+def _must_quote(word: str) -> bool:
+    """A single-word term that a vendor platform would read as syntax: an operator word
+    (``or``, ``near``, ``adj3``) or one with punctuation (``HIV/AIDS``: ``/`` is Ovid's subject
+    heading mark)."""
+    return word.lower() in _OPERATOR_WORDS or bool(_PROXIMITY_WORD.match(word)) or not _PLAIN_WORD.match(word)
+
+
+def _plural(word: str) -> str:
+    if re.search(r"(s|x|z|ch|sh)$", word):
+        return word + "es"
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def default_forms(term: Term) -> tuple[str, ...]:
+    """The forms searched for a truncated term when ``[variants]`` lists none: each truncated
+    word as its stem and the stem's plural (``illness*``: illness, illnesses)."""
+    options: list[list[str]] = []
+    for word in term.words:
+        if word.endswith("*"):
+            stem = word[:-1]
+            options.append([stem, _plural(stem)])
+        else:
+            options.append([word])
+    forms = [""]
+    for choice in options:
+        forms = [f"{f} {c}".strip() for f in forms for c in choice]
+    return tuple(forms)
 
 
 class _Translator:
     platform = ""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, strategy: Strategy | None = None) -> None:
         self.db = db
+        self.strategy = strategy
         self.notes: list[str] = []
+
+    def headings(self, block: Block) -> list[Heading]:
+        """The block's headings this database is indexed with; a note names the others."""
+        vocabulary = self.db.indexed_with()
+        used = [h for h in block.headings if h.vocabulary == vocabulary and self.can_search_headings]
+        left = sorted({h.vocabulary for h in block.headings if h not in used})
+        for name in left:
+            self.note(
+                f"block {block.name!r}: its {VOCABULARIES[name]} headings are not searched in "
+                f"{self.db.name}, which is not indexed with them (its free-text terms are); set "
+                "vocabulary for the database in strategy.toml if it is"
+            )
+        return used
+
+    can_search_headings = False
+
+    def near_parts(self, term: Term, why: str) -> tuple[str, str]:
+        """The two words of a proximity term, truncation removed with a warning where ``why``."""
+        a, b = term.words
+        if term.truncated and why:
+            self.note(
+                f"WARNING: {why}: {term.text!r} is searched without truncation "
+                f"({a.rstrip('*')}, {b.rstrip('*')})"
+            )
+            return a.rstrip("*"), b.rstrip("*")
+        return a, b
+
+    def forms(self, term: Term, why: str) -> tuple[str, ...]:
+        """The forms a truncated term is searched as here, with the note that says so."""
+        listed = self.strategy.forms(term) if self.strategy is not None else None
+        if listed:
+            self.note(
+                f"{why}: {term.text!r} is searched as the forms listed under [variants]: " + ", ".join(listed)
+            )
+            return listed
+        forms = default_forms(term)
+        self.note(
+            f"WARNING: {why}: {term.text!r} is searched as "
+            + " OR ".join(repr(f) for f in forms)
+            + f' only; list its forms under [variants] in strategy.toml ("{term.text}" = [...])'
+        )
+        return forms
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -157,19 +289,70 @@ class _PubMed(_Translator):
         )
         return ["tiab"]
 
+    can_search_headings = True
+
+    def heading(self, h: Heading) -> list[str]:
+        """``"Peer Group"[mh]``, ``[mh:noexp]``, ``[majr]``; subheadings as ``"Peer Group/psychology"``."""
+        tag = "majr" if h.major else "mh"
+        if not h.explode:
+            tag += ":noexp"
+        names = [f"{h.term}/{sub}" for sub in h.subheadings] or [h.term]
+        return [f'"{name}"[{tag}]' for name in names]
+
+    def near(self, term: Term, tags: list[str]) -> str:
+        a, b = self.near_parts(term, "PubMed's proximity search takes no truncation")
+        parts = []
+        for tag in tags:
+            if tag in ("tiab", "ti"):
+                parts.append(f'"{a} {b}"[{tag}:~{term.near}]')
+            else:
+                self.note(
+                    f"PubMed has proximity search only in [tiab] and [ti]: {term.text!r} is "
+                    f"both words in [{tag}]"
+                )
+                parts.append(f"({a}[{tag}] AND {b}[{tag}])")
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
     def term(self, term: Term, tags: list[str]) -> str:
+        if term.near is not None:
+            return self.near(term, tags)
         for word in term.words:
             if word.endswith("*") and len(word) - 1 < 4:
                 self.note(
                     f"PubMed truncates only stems of four letters or more: {term.text} may not be truncated"
                 )
-        body = f'"{term.text}"' if term.phrase else term.text
+        listed = self.strategy.forms(term) if self.strategy is not None and self.db.use_variants else None
+        if term.phrase and term.truncated and listed:
+            self.note(
+                f"{term.text!r} is searched as the forms listed under [variants], each with PubMed's "
+                "proximity search [tiab:~0] (the words next to each other, whether or not PubMed's "
+                "phrase index holds the phrase)"
+            )
+            parts = []
+            for form in listed:
+                for tag in tags:
+                    near = tag in ("tiab", "ti") and " " in form
+                    parts.append(
+                        f'"{form}"[{tag}:~0]'
+                        if near
+                        else (f'"{form}"[{tag}]' if " " in form else f"{form}[{tag}]")
+                    )
+            return "(" + " OR ".join(parts) + ")"
+        if term.phrase and term.truncated:
+            self.note(
+                'PubMed searches a truncated phrase ("peer worker*") only through its phrase '
+                "index and at most 600 forms of it: the run shows PubMed's warnings if a phrase "
+                "was not found or cut short; then list its forms under [variants] and set "
+                f"use_variants = true for {self.db.name}"
+            )
+        body = f'"{term.text}"' if term.phrase or not _PLAIN_WORD.match(term.text) else term.text
         parts = [f"{body}[{tag}]" for tag in tags]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
     def block(self, block: Block) -> str:
         tags = self.tags(block.fields)
-        return " OR ".join(self.term(t, tags) for t in block.terms)
+        headings = [text for h in self.headings(block) for text in self.heading(h)]
+        return " OR ".join([*headings, *(self.term(t, tags) for t in block.terms)])
 
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
@@ -181,6 +364,12 @@ class _PubMed(_Translator):
         types = self.document_types(limits)
         if types:
             clauses.append(" OR ".join(types))
+        if self.db.name.casefold() in _MEDLINE_NAMES:
+            clauses.append("medline[sb]")
+            self.note(
+                f"{self.db.name} is searched as PubMed's MEDLINE subset (medline[sb]: records "
+                "indexed for MEDLINE); call the database PubMed in strategy.toml to search all of PubMed"
+            )
         return clauses
 
     def build(self, strategy: Strategy) -> Query:
@@ -192,27 +381,7 @@ class _PubMed(_Translator):
         return self.query(text, {"term": text})
 
 
-_STOPWORDS = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "as",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "is",
-        "of",
-        "on",
-        "or",
-        "not",
-        "the",
-        "to",
-        "with",
-    }
-)
+_MEDLINE_NAMES = frozenset({"medline", "pubmed medline", "medline (pubmed)"})
 
 
 # -- Europe PMC ------------------------------------------------------------------------------
@@ -223,17 +392,20 @@ class _EuropePMC(_Translator):
     FIELDS: ClassVar[dict[str, str]] = {"title": "TITLE", "abstract": "ABSTRACT", "keywords": "KW"}
 
     def term(self, term: Term) -> str:
-        if term.phrase and term.truncated:
-            words = [w for w in term.words if w.lower() not in _STOPWORDS] or list(term.words)
+        if term.near is not None:
+            a, b = term.words
             self.note(
-                f"Europe PMC cannot truncate inside a phrase: {term.text!r} is searched as "
-                f"{' AND '.join(words)} within the same field (broader: the words need "
-                "not be next to each other)"
+                f"Europe PMC is not given proximity searches here: {term.text!r} is searched as "
+                f"({a} AND {b}) in the same field (broader: the words need not be near each other)"
             )
-            return "(" + " AND ".join(words) + ")"
-        return f'"{term.text}"' if term.phrase else term.text
+            return f"({a} AND {b})"
+        if term.phrase and term.truncated:
+            forms = self.forms(term, "Europe PMC cannot truncate inside a phrase")
+            return "(" + " OR ".join(f'"{f}"' if " " in f else f for f in forms) + ")"
+        return f'"{term.text}"' if term.phrase or not _PLAIN_WORD.match(term.text) else term.text
 
     def block(self, block: Block) -> str:
+        self.headings(block)
         inner = " OR ".join(self.term(t) for t in block.terms)
         return " OR ".join(f"{self.FIELDS[f]}:({inner})" for f in block.fields)
 
@@ -255,7 +427,19 @@ class _EuropePMC(_Translator):
             self.limits(strategy.limits),
             [self.block(b) for b in strategy.exclude],
         )
-        return self.query(text, {"query": text})
+        params = {"query": text, "synonym": "false"}
+        self.note("sent with synonym=false: Europe PMC adds no synonyms of its own to the terms")
+        length = len(DEFAULT_URLS["europepmc"] + "search?" + urllib.parse.urlencode(params)) + _CURSOR_EXTRA
+        if length > LONG_URL:
+            self.note(
+                f"WARNING: the request URL is {length:,} characters once encoded; servers and "
+                f"proxies commonly refuse GET URLs over about {LONG_URL + 1000:,}: split the strategy"
+            )
+        return self.query(text, params)
+
+
+_CURSOR_EXTRA = 120
+"""Characters the paging parameters add to a request URL (format, page size, cursor, key)."""
 
 
 # -- OpenAlex --------------------------------------------------------------------------------
@@ -281,17 +465,27 @@ class _OpenAlex(_Translator):
         return "title_and_abstract.search"
 
     def term(self, term: Term) -> str:
-        text = term.plain
-        if term.truncated:
+        if term.near is not None:
+            words = []
+            for word in term.words:
+                if word.endswith("*"):
+                    forms = self.forms(Term(word), "OpenAlex cannot truncate (it matches whole words only)")
+                    words.append(forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")")
+                else:
+                    words.append(word)
             self.note(
-                "OpenAlex has no truncation (*): truncated terms are searched without it "
-                "and OpenAlex's stemming finds plural and some other endings (worker* finds "
-                "workers) but not other words from the stem (psych* finds neither "
-                "psychiatric nor psychology)"
+                f"OpenAlex has no proximity search: {term.text!r} is searched as both words anywhere "
+                "in the field (broader)"
             )
-        return f'"{text}"' if term.phrase else text
+            return f"({words[0]} AND {words[1]})"
+        if term.truncated:
+            forms = self.forms(term, "OpenAlex cannot truncate (it matches whole words only)")
+            out = [f'"{f}"' if " " in f else f for f in forms]
+            return out[0] if len(out) == 1 else "(" + " OR ".join(out) + ")"
+        return f'"{term.text}"' if term.phrase else term.text
 
     def block(self, block: Block) -> str:
+        self.headings(block)
         return " OR ".join(self.term(t) for t in block.terms)
 
     def build(self, strategy: Strategy) -> Query:
@@ -323,10 +517,14 @@ class _OpenAlex(_Translator):
             filters.append("type:" + "|".join(types))
         value = ",".join(filters)
         text = f"{DEFAULT_URLS['openalex']}works?filter={value}"
-        if len(text) > 4000:
+        encoded = (
+            len(f"{DEFAULT_URLS['openalex']}works?" + urllib.parse.urlencode({"filter": value}))
+            + _CURSOR_EXTRA
+        )
+        if encoded > OPENALEX_URL_LIMIT:
             self.note(
-                "the request is longer than the about 4,000 characters OpenAlex accepts in "
-                "a URL; split the strategy"
+                f"WARNING: the request URL is {encoded:,} characters once encoded, more than the "
+                f"about {OPENALEX_URL_LIMIT:,} OpenAlex accepts; split the strategy"
             )
         return self.query(text, {"filter": value})
 
@@ -414,20 +612,37 @@ class _Ovid(_Translator):
     def codes(self, fields: tuple[str, ...]) -> str:
         kw = self.db.keywords_field or _OVID_KEYWORDS.get(self.db.name.casefold())
         if kw is None and "keywords" in fields:
-            kw = "kf"
             self.note(
-                f"author keywords are searched with .kf. (as in Ovid MEDLINE and Embase); "
-                f"check the keyword field code of {self.db.name} in its Ovid field guide "
-                "and set keywords_field in strategy.toml if it differs"
+                f"WARNING: scoping does not know the author-keyword field code of {self.db.name}: "
+                "its lines search titles and abstracts only (.ti,ab.); look the code up in the "
+                "database's Ovid field guide and set keywords_field in strategy.toml "
+                f'("{self.db.name}" = {{ platform = "ovid", keywords_field = "..." }})'
             )
+            fields = tuple(f for f in fields if f != "keywords")
         codes = {"title": "ti", "abstract": "ab", "keywords": kw}
         return ",".join(str(codes[f]) for f in fields)
 
+    can_search_headings = True
+
+    def heading(self, h: Heading) -> str:
+        """``exp Peer Group/``, ``Peer Group/`` (not exploded), ``exp *Peer Group/`` (major)."""
+        if h.subheadings:
+            self.note(
+                f"WARNING: the subheadings of {h.term!r} ({', '.join(h.subheadings)}) are not written "
+                "for Ovid, which takes two-letter codes (exp Peer Group/px): the heading is searched "
+                "with all its subheadings; add the codes by hand"
+            )
+        return f"{'exp ' if h.explode else ''}{'*' if h.major else ''}{h.term}/"
+
     def term(self, term: Term, codes: str) -> str:
-        if term.phrase and any(w.lower() in _OVID_QUOTE for w in term.words):
-            text = f'"{term.text}"'
+        if term.near is not None:
+            a, b = term.words
+            return f"({a} adj{term.near + 1} {b}).{codes}."
+        if term.phrase:
+            quote = any(w.lower() in _OVID_QUOTE for w in term.words)
         else:
-            text = term.text
+            quote = _must_quote(term.text.rstrip("*"))
+        text = f'"{term.text}"' if quote else term.text
         return f"{text}.{codes}."
 
     def build(self, strategy: Strategy) -> Query:
@@ -436,8 +651,9 @@ class _Ovid(_Translator):
         for block in (*strategy.include, *strategy.exclude):
             codes = self.codes(block.fields)
             start = len(lines) + 1
+            lines.extend(self.heading(h) for h in self.headings(block))
             lines.extend(self.term(t, codes) for t in block.terms)
-            if len(block.terms) > 1:
+            if len(lines) - start + 1 > 1:
                 lines.append(f"or/{start}-{len(lines)}")
             ends[block.name] = len(lines)
         includes = [ends[b.name] for b in strategy.include]
@@ -482,14 +698,38 @@ class _FieldSyntax(_Translator):
     """Platforms that write ``FIELD(term OR term)``."""
 
     FIELDS: ClassVar[dict[str, str]] = {}
+    COMBINED: ClassVar[dict[tuple[str, ...], str]] = {}
+    """Fields that one field code searches together (``TS``, ``TITLE-ABS-KEY``)."""
     SEP = "="
+    NEAR = "NEAR/{n}"
+    """The platform's proximity operator for at most ``n`` words between."""
 
     def term(self, term: Term) -> str:
-        return f'"{term.text}"' if term.phrase else term.text
+        if term.near is not None:
+            a, b = term.words
+            return f"({a} {self.NEAR.format(n=term.near)} {b})"
+        quote = term.phrase or _must_quote(term.text.rstrip("*"))
+        return f'"{term.text}"' if quote else term.text
+
+    def heading_text(self, h: Heading) -> str:  # pragma: no cover - platforms with headings override
+        raise NotImplementedError
+
+    def field_codes(self, fields: tuple[str, ...]) -> list[str]:
+        combined = self.COMBINED.get(fields)
+        if combined is not None and not self.db.exact_fields:
+            self.combined_note(combined)
+            return [combined]
+        return [self.FIELDS[f] for f in fields]
+
+    def combined_note(self, code: str) -> None:  # pragma: no cover - platforms with COMBINED override
+        pass
 
     def block(self, block: Block) -> str:
+        headings = [self.heading_text(h) for h in self.headings(block)]
         inner = " OR ".join(self.term(t) for t in block.terms)
-        return " OR ".join(f"{self.FIELDS[f]}{self.SEP}({inner})" for f in block.fields)
+        return " OR ".join(
+            [*headings, *(f"{code}{self.SEP}({inner})" for code in self.field_codes(block.fields))]
+        )
 
     def limits(self, limits: Limits) -> list[str]:  # pragma: no cover - overridden
         return []
@@ -509,6 +749,25 @@ class _FieldSyntax(_Translator):
 class _WoS(_FieldSyntax):
     platform = "wos"
     FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "AK"}
+    COMBINED: ClassVar[dict[tuple[str, ...], str]] = {("title", "abstract", "keywords"): "TS"}
+
+    def combined_note(self, code: str) -> None:
+        self.note(
+            "TS= (Topic) searches titles, abstracts, author keywords and Keywords Plus; set "
+            f"exact_fields = true for {self.db.name} in strategy.toml to search TI=, AB= and AK= only"
+        )
+
+    def build(self, strategy: Strategy) -> Query:
+        query = super().build(strategy)
+        n = query.operators
+        if n > WOS_OPERATOR_LIMIT:
+            self.note(
+                f"WARNING: the query has {n} Boolean operators; Web of Science allows "
+                f"{WOS_OPERATOR_LIMIT}: run each block as its own search and combine them in the "
+                "search history (#1 AND #2)"
+            )
+            query = replace(query, notes=tuple(self.notes))
+        return query
 
     def limits(self, limits: Limits) -> list[str]:
         where = (
@@ -539,6 +798,17 @@ class _Ebsco(_FieldSyntax):
     platform = "ebsco"
     FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "KW"}
     SEP = " "
+    NEAR = "N{n}"
+    can_search_headings = True
+
+    def heading_text(self, h: Heading) -> str:
+        """CINAHL: ``(MH "Peer Group+")`` exploded, ``(MM ...)`` as major topic."""
+        if h.subheadings:
+            self.note(
+                f"WARNING: the subheadings of {h.term!r} are not written for EBSCOhost, which takes "
+                'two-letter codes ((MH "Peer Group+/PF")): the heading is searched with all of them'
+            )
+        return f'({"MM" if h.major else "MH"} "{h.term}{"+" if h.explode else ""}")'
 
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
@@ -566,8 +836,22 @@ class _Ebsco(_FieldSyntax):
 class _Scopus(_FieldSyntax):
     platform = "scopus"
     FIELDS: ClassVar[dict[str, str]] = {"title": "TITLE", "abstract": "ABS", "keywords": "AUTHKEY"}
+    COMBINED: ClassVar[dict[tuple[str, ...], str]] = {
+        ("title", "abstract", "keywords"): "TITLE-ABS-KEY",
+        ("title", "abstract"): "TITLE-ABS",
+    }
+
+    def combined_note(self, code: str) -> None:
+        if code == "TITLE-ABS-KEY":
+            self.note(
+                "TITLE-ABS-KEY searches titles, abstracts, author keywords and index terms; set "
+                f"exact_fields = true for {self.db.name} in strategy.toml to search TITLE, ABS and "
+                "AUTHKEY only"
+            )
+
     SEP = ""
     NOT = "AND NOT"
+    NEAR = "W/{n}"
 
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
@@ -597,18 +881,39 @@ _TRANSLATORS: dict[str, type[_Translator]] = {
 
 
 def translate(strategy: Strategy, database: Database | str) -> Query:
-    """The query for one database (a :class:`Database`, a database name or a platform key)."""
+    """The query for one database (a :class:`Database`, a database name or a platform key),
+    with the database's own term edits (``add_terms``, ``drop_terms``) applied and noted."""
     db = strategy.database(database) if isinstance(database, str) else database
-    return _TRANSLATORS[db.platform](db).build(strategy)
+    edits: list[str] = []
+    if db.add_terms or db.drop_terms:
+        for block in strategy.blocks:
+            added = [t.text for t in db.add_terms.get(block.name, ())]
+            dropped = [t.text for t in block.terms if t.text.casefold() in db.drop_terms.get(block.name, ())]
+            if added or dropped:
+                what = "; ".join(
+                    part
+                    for part in (
+                        f"added {', '.join(repr(t) for t in added)}" if added else "",
+                        f"left out {', '.join(repr(t) for t in dropped)}" if dropped else "",
+                    )
+                    if part
+                )
+                edits.append(f"edited for {db.name} only (strategy.toml): block {block.name!r}: {what}")
+        strategy = replace(strategy, blocks=db.edited(strategy.blocks))
+    query = _TRANSLATORS[db.platform](db, strategy).build(strategy)
+    return replace(query, notes=(*edits, *query.notes)) if edits else query
 
 
-def plan(strategy: Strategy) -> list[Query]:
-    """Every platform's query, in platform order: each of the strategy's databases on it
-    (databases whose query comes out the same share one entry), or the platform's own name."""
+def plan(strategy: Strategy, *, every_platform: bool = False) -> list[Query]:
+    """The query of each of the strategy's databases, in platform order (databases whose query
+    comes out the same share one entry); with ``every_platform``, also each platform the
+    strategy does not use, under the platform's own name."""
     queries: list[Query] = []
     for key, platform in PLATFORMS.items():
         dbs = [db for db in strategy.databases if db.platform == key]
         if not dbs:
+            if not every_platform and strategy.databases:
+                continue
             dbs = [Database(name=platform.default_database, platform=key)]
         built: list[Query] = []
         for db in dbs:
@@ -636,8 +941,12 @@ class TermQuery:
 
 
 def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery]:
-    """Queries for every term and every block of ``strategy`` on one database."""
+    """Queries for every term and every block of ``strategy`` on one database (with the
+    database's own term edits applied first)."""
     db = strategy.database(database) if isinstance(database, str) else database
+    if db.add_terms or db.drop_terms:
+        strategy = replace(strategy, blocks=db.edited(strategy.blocks))
+        db = replace(db, add_terms={}, drop_terms={})
     out: list[TermQuery] = []
     for block in strategy.include:
         others = [b for b in strategy.blocks if b is not block]

@@ -3,8 +3,13 @@
 Every request goes through :func:`fetch`, which waits for its turn at the service's
 :class:`RateLimiter`, sends, and retries what is worth retrying (HTTP 429 and 5xx, timeouts,
 refused or dropped connections, a truncated body) with exponential backoff, honouring
-``Retry-After``. Anything else (a 400 for a bad query, say) fails at once. When the attempts run
-out the error is a :class:`~scoping.errors.NetworkError` that says what failed and how often.
+``Retry-After`` in full (not capped by ``max_delay``). Anything else (a 400 for a bad query,
+say) fails at once, and so does a server that asks to wait longer than ``max_retry_after``
+(five minutes; ``Retry-After: 3600``) or an answer the
+caller's ``quota`` check recognises as a used-up quota (OpenAlex's daily credits): waiting a
+minute and asking again cannot help, so the error says how long to wait instead. When the
+attempts run out the error is a :class:`~scoping.errors.NetworkError` that says what failed and
+how often.
 
 PubMed is reached through Biopython's ``Bio.Entrez`` (its own code path, unchanged);
 Bio.Entrez builds ``https://eutils.ncbi.nlm.nih.gov/...`` URLs itself, so
@@ -14,7 +19,8 @@ The other APIs use ``requests`` (:class:`HttpTransport`).
 
 Settings from the environment (all optional): ``SCOPING_HTTP_RETRIES`` (attempts per request,
 default 6), ``SCOPING_HTTP_BACKOFF`` (first wait in seconds, default 1, doubling up to
-``SCOPING_HTTP_MAX_DELAY``, default 60), ``SCOPING_HTTP_TIMEOUT`` (seconds, default 120).
+``SCOPING_HTTP_MAX_DELAY``, default 60), ``SCOPING_HTTP_MAX_RETRY_AFTER`` (the longest
+``Retry-After`` waited for, default 300), ``SCOPING_HTTP_TIMEOUT`` (seconds, default 120).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "EntrezTransport",
     "HTTPStatusError",
     "HttpTransport",
+    "QuotaExceeded",
     "RateLimiter",
     "RetryPolicy",
     "Stats",
@@ -50,6 +57,11 @@ __all__ = [
 
 ENTREZ_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 """The base URL Bio.Entrez writes into every request."""
+
+
+class QuotaExceeded(NetworkError):
+    """The service refuses further requests for longer than a retry should wait (a daily quota
+    used up, ``Retry-After`` beyond ``max_delay``): not retried."""
 
 
 class Transient(Exception):
@@ -86,6 +98,8 @@ class RetryPolicy:
     """Seconds to wait for a connection or for data before giving up on an attempt."""
     jitter: float = 0.1
     """Each wait is stretched by up to this fraction at random, so clients do not retry in step."""
+    max_retry_after: float = 300.0
+    """The longest ``Retry-After`` waited for; a server asking for more stops the request."""
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
@@ -94,13 +108,14 @@ class RetryPolicy:
             backoff=_env_number("SCOPING_HTTP_BACKOFF", 1.0),
             max_delay=_env_number("SCOPING_HTTP_MAX_DELAY", 60.0),
             timeout=_env_number("SCOPING_HTTP_TIMEOUT", 120.0, minimum=0.001),
+            max_retry_after=_env_number("SCOPING_HTTP_MAX_RETRY_AFTER", 300.0),
         )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         wait = min(self.max_delay, self.backoff * (2 ** (attempt - 1)))
         if retry_after is not None:
-            wait = max(wait, min(retry_after, self.max_delay))
+            wait = max(wait, min(retry_after, self.max_retry_after))
         if self.jitter and wait:
             wait *= 1 + random.random() * self.jitter
         return wait
@@ -186,6 +201,12 @@ def fetch(
             stats.failed(exc.reason)
             if exc.reason.startswith("HTTP 429"):
                 stats.throttled += 1
+            if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+                raise QuotaExceeded(
+                    f"{what}: the server answered {exc.reason} and asks to wait "
+                    f"{_duration(exc.retry_after)} (Retry-After), longer than scoping waits "
+                    f"({_duration(policy.max_retry_after)}); run the search again after that"
+                ) from None
             if attempt == policy.attempts:
                 break
             wait = policy.delay(attempt, exc.retry_after)
@@ -196,6 +217,14 @@ def fetch(
     assert last is not None
     elapsed = time.monotonic() - started
     raise NetworkError(f"{what} failed {policy.attempts} times over {elapsed:.1f} s, last with {last.reason}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min"
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -252,12 +281,17 @@ class HttpTransport:
         limiter: RateLimiter,
         stats: Stats | None = None,
         headers: Mapping[str, str] | None = None,
+        quota: Callable[[int, Mapping[str, str], bytes], str | None] | None = None,
     ) -> None:
+        """``quota(status, headers, body)`` may recognise an answer as a used-up quota and
+        return what to tell the user; the request then fails at once with
+        :class:`QuotaExceeded` instead of being retried."""
         self.policy = policy
         self.limiter = limiter
         self.stats = stats if stats is not None else Stats()
         self.session = requests.Session()
         self.session.headers.update(headers or {})
+        self.quota = quota
 
     def close(self) -> None:
         self.session.close()
@@ -284,6 +318,11 @@ class HttpTransport:
                 requests.exceptions.ContentDecodingError,
             ) as exc:
                 raise Transient(_describe(exc)) from exc
+            if status >= 400 and self.quota is not None:
+                explained = self.quota(status, headers, body)
+                if explained is not None:
+                    self.stats.failed(f"HTTP {status}")
+                    raise QuotaExceeded(f"{what}: {explained}")
             if status == 429 or status >= 500:
                 raise Transient(f"HTTP {status}", _retry_after(headers.get("Retry-After")))
             if status >= 400:

@@ -241,7 +241,9 @@ def _sources(store: Store, names: set[str]) -> list[SourceFacts]:
             )
         }
         import_rows = conn.execute(
-            sa.select(imports.c.source, imports.c.file_name, imports.c.sha256).order_by(imports.c.id)
+            sa.select(imports.c.source, imports.c.file_name, imports.c.sha256, imports.c.n_records).order_by(
+                imports.c.id
+            )
         ).all()
         runs: dict[str, list[RunFacts]] = {}
         if "search_runs" in names:
@@ -262,9 +264,10 @@ def _sources(store: Store, names: set[str]) -> list[SourceFacts]:
     n_imports: Counter[str] = Counter()
     seen: set[tuple[str, str]] = set()
     repeated: dict[str, list[str]] = {}
-    for source, file_name, sha in import_rows:
+    for source, file_name, sha, n_records in import_rows:
         n_imports[source] += 1
-        if (source, sha) in seen and file_name not in repeated.get(source, []):
+        # a page of a search run again stores none of the records an earlier run stored
+        if (source, sha) in seen and n_records and file_name not in repeated.get(source, []):
             repeated.setdefault(source, []).append(str(file_name))
         seen.add((source, sha))
     out = []

@@ -7,6 +7,12 @@ saved under ``searches/runs/<run>/``. A page's records are stored with
 file); the page row then points at that import, which is how a resumed run knows a page is
 done and never stores it twice.
 
+``search_details`` keeps what a run learnt beyond its counts, as JSON (the database's own
+translation of the query, its errors and warnings, the notes of the translation, shortfalls);
+``search_exports`` freezes, at import time, the search behind an imported export (the query as
+pasted, platform, date searched, hits the database reported, search history), so that the log
+never re-derives an earlier search from today's strategy.
+
 Databases made before these tables existed get them on first use (:func:`ensure_tables`).
 """
 
@@ -25,20 +31,27 @@ if TYPE_CHECKING:  # core imports this module through schema
     from scoping.store.core import Store
 
 __all__ = [
+    "ExportRow",
     "PageRow",
     "RunRow",
+    "add_details",
     "create_run",
     "ensure_tables",
     "find_page_import",
+    "get_details",
+    "get_export",
     "get_page",
     "get_run",
     "link_page_import",
+    "list_exports",
     "list_pages",
     "list_runs",
     "run_source_ids",
+    "save_export",
     "save_page",
     "search_pages",
     "search_runs",
+    "source_ids",
     "update_run",
 ]
 
@@ -79,7 +92,46 @@ search_pages = sa.Table(
     sa.Column("fetched_at", sa.String(40), nullable=False),
 )
 
+search_details = sa.Table(
+    "search_details",
+    metadata,
+    sa.Column("run_id", sa.String(80), sa.ForeignKey("search_runs.id"), primary_key=True),
+    sa.Column("details", sa.Text, nullable=False),  # JSON object
+)
+
+search_exports = sa.Table(
+    "search_exports",
+    metadata,
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), primary_key=True),
+    sa.Column("database", sa.Text, nullable=False),
+    sa.Column("platform", sa.Text, nullable=True),  # as the user named it ("Ovid", "EBSCOhost")
+    sa.Column("query", sa.Text, nullable=True),
+    sa.Column("query_origin", sa.String(20), nullable=False),  # "given" or "plan" (at import)
+    sa.Column("limits", sa.Text, nullable=True),  # JSON, the strategy's limits at import
+    sa.Column("date_searched", sa.String(40), nullable=True),
+    sa.Column("hit_count", sa.Integer, nullable=True),
+    sa.Column("history", sa.Text, nullable=True),  # the platform's search history, as pasted
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+)
+
 RUN_STATUSES = ("running", "interrupted", "failed", "complete")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """The search behind one imported export, as recorded when it was imported."""
+
+    import_id: int
+    database: str
+    platform: str | None
+    query: str | None
+    query_origin: str
+    """``given`` (the user gave the query as run) or ``plan`` (the plan's query at import)."""
+    limits: dict[str, Any] | None
+    date_searched: str | None
+    hit_count: int | None
+    history: str | None
+    recorded_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +184,9 @@ def _engine(store: Store) -> sa.engine.Engine:
 def ensure_tables(store: Store) -> None:
     """Create the search tables in a database made before they existed (no-op otherwise)."""
     with _engine(store).begin() as conn:
-        metadata.create_all(conn, tables=[search_runs, search_pages], checkfirst=True)
+        metadata.create_all(
+            conn, tables=[search_runs, search_pages, search_details, search_exports], checkfirst=True
+        )
 
 
 def _run(row: Mapping[str, Any] | sa.RowMapping) -> RunRow:
@@ -298,3 +352,76 @@ def run_source_ids(store: Store, run_id: str) -> set[str]:
     )
     with _engine(store).connect() as conn:
         return {str(r[0]) for r in conn.execute(query)}
+
+
+def source_ids(store: Store, source: str) -> set[str]:
+    """The ``source_id`` of every record stored for ``source`` (a database), by any import or
+    run: what a new run of the same database must not store again."""
+    query = sa.select(records.c.source_id).where(records.c.source == source, records.c.source_id.is_not(None))
+    with _engine(store).connect() as conn:
+        return {str(r[0]) for r in conn.execute(query)}
+
+
+def get_details(store: Store, run_id: str) -> dict[str, Any]:
+    with _engine(store).connect() as conn:
+        row = conn.execute(
+            sa.select(search_details.c.details).where(search_details.c.run_id == run_id)
+        ).first()
+    return {} if row is None else dict(json.loads(row[0]))
+
+
+def add_details(store: Store, run_id: str, **values: Any) -> dict[str, Any]:
+    """Merge ``values`` into the run's details (lists are extended without repeats)."""
+    with _engine(store).begin() as conn:
+        row = conn.execute(
+            sa.select(search_details.c.details).where(search_details.c.run_id == run_id)
+        ).first()
+        details: dict[str, Any] = {} if row is None else dict(json.loads(row[0]))
+        for key, value in values.items():
+            if isinstance(value, list) and isinstance(details.get(key), list):
+                details[key] = details[key] + [v for v in value if v not in details[key]]
+            else:
+                details[key] = value
+        text = json.dumps(details, ensure_ascii=False)
+        if row is None:
+            conn.execute(search_details.insert().values(run_id=run_id, details=text))
+        else:
+            conn.execute(
+                search_details.update().where(search_details.c.run_id == run_id).values(details=text)
+            )
+    return details
+
+
+def _export(row: Mapping[str, Any] | sa.RowMapping) -> ExportRow:
+    values = dict(row)
+    values["limits"] = json.loads(values["limits"]) if values["limits"] else None
+    return ExportRow(**values)
+
+
+def save_export(store: Store, row: ExportRow) -> None:
+    with _engine(store).begin() as conn:
+        conn.execute(
+            search_exports.insert().values(
+                import_id=row.import_id,
+                database=row.database,
+                platform=row.platform,
+                query=row.query,
+                query_origin=row.query_origin,
+                limits=json.dumps(row.limits, ensure_ascii=False) if row.limits is not None else None,
+                date_searched=row.date_searched,
+                hit_count=row.hit_count,
+                history=row.history,
+                recorded_at=row.recorded_at,
+            )
+        )
+
+
+def get_export(store: Store, import_id: int) -> ExportRow | None:
+    with _engine(store).connect() as conn:
+        row = conn.execute(sa.select(search_exports).where(search_exports.c.import_id == import_id)).first()
+    return None if row is None else _export(row._mapping)
+
+
+def list_exports(store: Store) -> dict[int, ExportRow]:
+    with _engine(store).connect() as conn:
+        return {int(r.import_id): _export(r._mapping) for r in conn.execute(sa.select(search_exports)).all()}

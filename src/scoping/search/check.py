@@ -1,0 +1,121 @@
+"""Checking the strategy against known relevant studies (``[seeds]`` in ``strategy.toml``).
+
+For every seed study (a DOI or PMID), which searched databases found it (a record of that
+database in the store has its DOI or PMID) and which missed it. Where a missed study's record
+is in the store (found by another database), its title, abstract and keywords are matched
+against each block offline, as the strategy's terms read them (phrases as adjacent words,
+``*`` as any ending, ``a ~N b`` within N words): the blocks that match nothing in it are the
+ones that lost it, in the spirit of litsearchr's ``check_recall``; when every block matches,
+the database probably does not index the study, or indexes other text.
+
+The offline match reads the strategy's free-text terms only: a block whose subject heading
+would have found the study is still named, with the note that its headings were not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from scoping.records import Record, normalise_doi, normalise_pmid
+from scoping.search.strategy import Block, Strategy, Term
+from scoping.store import Store
+
+__all__ = ["SeedResult", "check_seeds", "term_matches"]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    seed: str
+    """``doi:...`` or ``pmid:...``."""
+    title: str | None
+    """From a stored record of it, if any."""
+    found_in: tuple[str, ...]
+    missed_by: tuple[str, ...]
+    """Searched databases (with stored records) that have no record of it."""
+    lost_by: tuple[str, ...] = ()
+    """Blocks none of whose terms match its stored title, abstract and keywords (``NOT`` blocks
+    that do match are named too); empty when it matches the strategy, or is not in the store."""
+    matched_text: bool = False
+    """Whether a stored record of it was there to match the blocks against."""
+    headings_unchecked: tuple[str, ...] = field(default_factory=tuple)
+    """Blocks in ``lost_by`` that have subject headings, which the offline match cannot read."""
+
+
+def _word(word: str) -> str:
+    if word.endswith("*"):
+        return r"\b" + re.escape(word[:-1].lower()) + r"\w*"
+    return r"\b" + re.escape(word.lower()) + r"\b"
+
+
+def _pattern(term: Term) -> re.Pattern[str]:
+    words = term.words
+    if term.near is not None:
+        a, b = _word(words[0]), _word(words[1])
+        gap = r"(?:\W+\w+){0," + str(term.near) + r"}\W+"
+        return re.compile(f"(?:{a}{gap}{b}|{b}{gap}{a})")
+    return re.compile(r"\W+".join(_word(w) for w in words))
+
+
+def term_matches(term: Term, text: str) -> bool:
+    """Whether ``term`` finds ``text`` as a database would in a free-text field."""
+    return bool(_pattern(term).search(text.lower()))
+
+
+def _text(record: Record, block: Block) -> str:
+    parts: list[str] = []
+    if "title" in block.fields and record.title:
+        parts.append(record.title)
+    if "abstract" in block.fields and record.abstract:
+        parts.append(record.abstract)
+    if "keywords" in block.fields:
+        parts.extend(record.keywords)
+    return " | ".join(parts)
+
+
+def _keys(record: Record) -> set[str]:
+    keys = set()
+    doi = normalise_doi(record.doi)
+    if doi:
+        keys.add(f"doi:{doi}")
+    pmid = normalise_pmid(record.pmid)
+    if pmid:
+        keys.add(f"pmid:{pmid}")
+    return keys
+
+
+def check_seeds(store: Store, strategy: Strategy) -> list[SeedResult]:
+    """The seed studies of ``strategy``, each with the databases that found and missed it."""
+    wanted = set(strategy.seeds)
+    searched = sorted({name for name, _n in store.count_by_source()}, key=str.casefold)
+    found: dict[str, set[str]] = {seed: set() for seed in strategy.seeds}
+    records: dict[str, Record] = {}
+    for stored in store.iter_records():
+        for key in _keys(stored.record) & wanted:
+            found[key].add(stored.source)
+            best = records.get(key)
+            if best is None or (not best.abstract and stored.record.abstract):
+                records[key] = stored.record
+    out: list[SeedResult] = []
+    for seed in strategy.seeds:
+        record = records.get(seed)
+        lost: list[str] = []
+        if record is not None:
+            for block in strategy.blocks:
+                text = _text(record, block)
+                hit = any(term_matches(t, text) for t in block.terms)
+                if hit == block.exclude:
+                    lost.append(block.name)
+        unchecked = tuple(b.name for b in strategy.blocks if b.name in lost and b.headings)
+        out.append(
+            SeedResult(
+                seed=seed,
+                title=record.title if record is not None else None,
+                found_in=tuple(name for name in searched if name in found[seed]),
+                missed_by=tuple(name for name in searched if name not in found[seed]),
+                lost_by=tuple(lost),
+                matched_text=record is not None,
+                headings_unchecked=unchecked,
+            )
+        )
+    return out

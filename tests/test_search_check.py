@@ -1,0 +1,118 @@
+"""scoping search check: the seed studies each database found or missed, and the block that lost
+a missed one (matched offline against the text another database gave of it)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scoping.cli import cli
+from scoping.review import Review, init_review
+from scoping.search import parse_strategy
+from scoping.search.check import term_matches
+
+DATA = Path(__file__).resolve().parent / "data" / "asreview"
+PSYCINFO = DATA / "ovid_psycinfo.ris"  # 6 real PsycINFO records (inflammatory bowel disease)
+
+STRATEGY = """
+[[block]]
+name = "Bowel"
+terms = ["inflammatory bowel disease", "ibd"]
+
+[[block]]
+name = "Psychology"
+terms = ["depress*", "body image", "psychosocial"]
+
+[[block]]
+name = "Animals"
+exclude = true
+terms = ["mice"]
+
+[seeds]
+dois = [
+    "10.1002/cpp.2398",                 # depression: matches every block
+    "10.1080/17482631.2019.1648945",    # dietary strategies: no Psychology term
+    "https://doi.org/10.9999/NOT.HERE", # in no search
+]
+
+[databases]
+PsycINFO = "ovid"
+MEDLINE = "pubmed"
+"""
+
+
+@pytest.fixture
+def review(tmp_path: Path) -> Review:
+    rv = init_review(tmp_path / "review")
+    rv.strategy_path.write_text(STRATEGY, encoding="utf-8")
+    return rv
+
+
+def run(review: Review, *args: str) -> tuple[int, str, str]:
+    with contextlib.chdir(review.root):
+        result = CliRunner().invoke(cli, list(args), env={"SCOPING_CONFIG": ""}, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_names_what_found_and_what_lost_each_seed(review: Review, tmp_path: Path) -> None:
+    # MEDLINE's export here holds only the first record (the same DOI as PsycINFO's first)
+    medline = tmp_path / "medline.ris"
+    text = PSYCINFO.read_text(encoding="utf-8")
+    medline.write_text(text[: text.index("ER  -") + len("ER  -")] + "\n", encoding="utf-8")
+    assert run(review, "import", str(PSYCINFO), "--source", "PsycINFO")[0] == 0
+    assert run(review, "import", str(medline), "--source", "MEDLINE")[0] == 0
+    code, out, err = run(review, "search", "check")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "Seed studies: 3; found by every database searched: 1; missed by at least one: 2",
+        "doi:10.1002/cpp.2398  The influence of self-criticism on depression symptoms among ambulatory "
+        "patients with inflammatory bowel disease.",
+        "  found in   MEDLINE, PsycINFO",
+        "doi:10.1080/17482631.2019.1648945  Dietary strategies and food practices of pediatric patients, "
+        "and their parents, living with inflammatory bowel disease: A qualitative interview study.",
+        "  found in   PsycINFO",
+        "  missed by  MEDLINE",
+        "  lost by    block 'Psychology': none of its terms is in the title/abstract/keywords",
+        "doi:10.9999/not.here  (no record of it in the store)",
+        "  missed by  MEDLINE, PsycINFO",
+        "  lost by    not known: no search found it, so there is no text of it to check",
+    ]
+
+
+def test_check_needs_seeds(review: Review) -> None:
+    review.strategy_path.write_text(STRATEGY.split("[seeds]")[0], encoding="utf-8")
+    code, out, err = run(review, "search", "check")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: searches/strategy.toml has no [seeds]") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "found"),
+    [
+        ("peer support", "Peer-support work in mental health", True),
+        ("peer support", "support from a peer", False),
+        ("peer worker*", "the peer workers' role", True),
+        ("work*", "a network", False),
+        ("peer ~2 work*", "work done by a trained peer", False),
+        ("peer ~3 work*", "workers who are peers", False),
+        ("peer ~3 work*", "peer and lived experience workers", True),
+        ("peer ~3 work*", "workers, trained as peer", True),
+    ],
+)
+def test_terms_match_as_databases_read_them(term: str, text: str, found: bool) -> None:
+    parsed = parse_strategy(f'[[block]]\nname = "A"\nterms = ["{term}"]\n').blocks[0].terms[0]
+    assert term_matches(parsed, text) is found
+
+
+def test_seeds_are_checked_when_the_strategy_is_read(tmp_path: Path) -> None:
+    from scoping.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[seeds\] pmids: 'PMC123' is not a PMID"):
+        parse_strategy('[[block]]\nname = "A"\nterms = ["a"]\n[seeds]\npmids = ["PMC123"]\n')
+    s = parse_strategy(
+        '[[block]]\nname = "A"\nterms = ["a"]\n[seeds]\npmids = ["123", 123]\ndois = ["10.1000/X"]\n'
+    )
+    assert s.seeds == ("doi:10.1000/x", "pmid:123")
