@@ -389,9 +389,8 @@ class Review(folder.Review):
     def prisma_counts(self) -> PrismaCounts:
         """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``)."""
         from scoping.report.api import prisma_counts
-        from scoping.reporting import topic_counts
 
-        return prisma_counts(self, topics=topic_counts)
+        return prisma_counts(self)
 
     def prisma(
         self,
@@ -403,11 +402,8 @@ class Review(folder.Review):
     ) -> PrismaResult:
         """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file)."""
         from scoping.report.api import make_prisma
-        from scoping.reporting import topic_counts
 
-        return make_prisma(
-            self, fmt=fmt, out=out, dpi=dpi, screening_reasons=screening_reasons, topics=topic_counts
-        )
+        return make_prisma(self, fmt=fmt, out=out, dpi=dpi, screening_reasons=screening_reasons)
 
     def report(self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None) -> Path:
         """``scoping report``: the report page (``outputs/report.html``); returns its path."""

@@ -12,7 +12,6 @@ from rich.console import Console
 from scoping.errors import UsageError
 from scoping.report.api import OUTPUT_FORMATS, make_prisma, prisma_counts, render_prisma
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts
-from scoping.reporting import topic_counts
 from scoping.review import Review
 
 from .main import cli, review_options
@@ -101,7 +100,7 @@ def prisma_cmd(
         kind = fmt or ""
         if kind not in ("json", "csv"):
             raise UsageError("--out - writes text; use it with --format json or --format csv")
-        data = render_prisma(prisma_counts(target, topics=topic_counts), kind)
+        data = render_prisma(prisma_counts(target), kind)
         sys.stdout.write(data.decode("utf-8"))
         return
     if out_path is not None:
@@ -117,9 +116,7 @@ def prisma_cmd(
                 folder.mkdir(parents=True)
             except OSError as exc:
                 raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
-    result = make_prisma(
-        target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons, topics=topic_counts
-    )
+    result = make_prisma(target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons)
     for line in _summary(result.counts):
         out.print(line)
     for note in result.counts.notes:
