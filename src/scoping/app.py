@@ -407,7 +407,7 @@ class Review(folder.Review):
 
     def report(self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None) -> Path:
         """``scoping report``: the report page (``outputs/report.html``); returns its path."""
-        from scoping.reporting import build_report
+        from scoping.report.page import build_report
 
         return build_report(self, out, reviewer=reviewer)
 

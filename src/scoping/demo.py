@@ -22,7 +22,7 @@ from scoping.errors import ReviewFolderError
 from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
 from scoping.report.api import make_prisma
-from scoping.reporting import build_report
+from scoping.report.page import build_report
 from scoping.review import Review, init_review
 from scoping.screen import FULL_TEXT, load_protocol
 from scoping.topics import workflow as topics_workflow

@@ -62,7 +62,7 @@ def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], 
       scoping report --out ~/review-report.html
       scoping report --reviewer lena          # a lead, while screening is under way
     """
-    from scoping.reporting import build_report
+    from scoping.report.page import build_report
 
     path = build_report(review(), out_path, reviewer=reviewer)
     out.print(f"Wrote {path}")

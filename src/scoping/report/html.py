@@ -3,7 +3,7 @@
 :func:`render_report` takes a :class:`ReportData` (plain dataclasses defined here) and returns
 the page as text, rendered with jinja2 from the templates in ``scoping/report/templates/``
 (autoescaped: every value is escaped unless it is markup made here). It imports nothing from
-the other stages: :mod:`scoping.reporting` gathers each stage's results and fills the
+the other stages: :mod:`scoping.report.page` gathers each stage's results and fills the
 dataclasses. The page makes no external request: the CSS is inline, the PRISMA diagram and the
 overlap chart are inline SVG, pictures are PNG data URIs, and there are no scripts.
 

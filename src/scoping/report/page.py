@@ -1,9 +1,9 @@
 """The review report: each stage's results gathered into one self-contained HTML page.
 
-This is cross-stage orchestration (like :mod:`scoping.demo`): it reads every stage through its
-public library API and the store, fills the plain dataclasses of :mod:`scoping.report.html`
-and renders them. A stage that has not run yet (or a package that is not there) leaves its
-section empty, and the page says so; nothing here fails because a stage is missing.
+The report stage reads the others (search, dedupe, screen, topics: the edges the stage graph in
+docs/architecture.md gives it) through their public library API and the store, fills the plain
+dataclasses of :mod:`scoping.report.html` and renders them. A stage that has not run yet
+leaves its section empty, and the page says so; nothing here fails because a stage is missing.
 
 =============================  ==================================================================
 command                        library call
