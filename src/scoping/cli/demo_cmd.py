@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from .console import console
 from .main import cli
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
+out = console()
 
 
 @cli.command("demo")

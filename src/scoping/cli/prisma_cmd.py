@@ -7,17 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from scoping.errors import UsageError
 from scoping.report.api import OUTPUT_FORMATS, make_prisma, prisma_counts, render_prisma
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts
 from scoping.review import Review
 
+from .console import console
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+out = console()
+err = console(stderr=True)
 
 
 def _summary(counts: PrismaCounts) -> list[str]:

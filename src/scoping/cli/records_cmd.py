@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,10 +17,11 @@ from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.review import Review, init_review
 from scoping.store import Store, redact_url
 
+from .console import console
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+out = console()
+err = console(stderr=True, soft_wrap=False)
 
 
 @cli.command("init")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
-from rich.console import Console
 
 from scoping.review import Review
 
+from .console import console
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
+out = console()
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
