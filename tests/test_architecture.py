@@ -60,3 +60,25 @@ def test_the_architecture_page_names_every_module() -> None:
     table = {m.group(1) for m in re.finditer(r"^\|[^|]*\| `([\w.]+?)(?:/|\.py)?` \|", page, re.M)}
     assert _children() <= table, f"not in docs/architecture.md: {sorted(_children() - table)}"
     assert table - {"__init__"} <= _children(), f"no longer in the tree: {sorted(table - _children())}"
+
+
+def test_ruff_holds_functions_to_the_complexity_and_length_budgets(tmp_path: Path) -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    if ruff is None:
+        pytest.skip("ruff is not installed in this environment (pip install -e '.[dev]')")
+    branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(16))
+    statements = "".join(f"    y{i} = x + {i}\n" for i in range(51))
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        f"def branchy(x: int) -> int:\n{branches}    return -1\n\n\ndef long(x: int) -> None:\n{statements}",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [ruff, "check", "--config", str(REPO / "pyproject.toml"), "--output-format", "concise", str(probe)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = set(re.findall(r"\b(C901|PLR0912|PLR0915)\b", result.stdout))
+    assert found == {"C901", "PLR0912", "PLR0915"}, result.stdout + result.stderr
