@@ -139,3 +139,25 @@ def test_export_writes_the_file_whole(session: dict[str, Any], tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.csv"]
     with pytest.raises(UsageError, match="does not exist"):
         review.export(tmp_path / "no" / "all.csv", "csv")
+
+
+def test_the_other_commands_as_methods(session: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "peer-review"
+    shutil.copytree(session["_folder"], folder)
+    review = scoping.open_review(folder)
+    imports = review.imports()
+    assert list(imports.source) == ["PsycINFO", "Embase"] and list(imports.n_records) == [6, 6]
+    overlap = review.overlap()
+    assert overlap.total_records == 12 and overlap.total_works == 12
+    assert [(e.database, e.method, e.retrieved) for e in review.search_log()] == [
+        ("PsycINFO", "export", 6),
+        ("Embase", "export", 6),
+    ]
+    assert review.search_plan()  # the template strategy's query for every platform
+    fitted = review.fit_topics("lead", stage="title-abstract", n_topics=2, seed=1)
+    topics = review.topics()
+    assert len(topics) == 2 == len(fitted.loaded.state.topics)
+    assert topics.works.sum() >= 12  # every included work is in at least one topic
+    assert [t.n for t in review.prisma_counts().included.topics] == list(topics.works)
+    result = review.prisma(fmt="json")
+    assert [kind for kind, _ in result.files] == ["json"] and result.files[0][1].is_file()
