@@ -115,36 +115,18 @@ def run(dataset: str, error: float, limit: int) -> dict[str, Any]:
                     store, protocol, name, rank=orders[name].rank, rerank_every=orders[name].rerank_every
                 )
             decided: dict[str, dict[int, int]] = {"alice": {}, "bob": {}}
-            touched: list[int] = []
             seen_includes: set[int] = set()
             wss_at: int | None = None
             checkpoints: dict[int, dict[str, Any]] = {}
             started = time.perf_counter()
             for step in range(1, limit + 1):
                 for name in ("alice", "bob"):
-                    card = sessions[name].current()
-                    if card is None:
-                        continue
-                    label = truth.get(card.work_id, 0)
-                    if rngs[name].random() < error:
-                        label = 1 - label
-                    sessions[name].decide("include" if label else "exclude", reason=None)
-                    decided[name][card.work_id] = label
-                    if card.work_id not in seen_includes and card.work_id not in touched:
-                        touched.append(card.work_id)
-                    if truth.get(card.work_id) and card.work_id not in seen_includes:
-                        seen_includes.add(card.work_id)
+                    work = _decide(sessions[name], truth, rngs[name], error, decided[name])
+                    if work is not None and truth.get(work) and work not in seen_includes:
+                        seen_includes.add(work)
                         if wss_at is None and len(seen_includes) >= 0.95 * n_includes:
                             wss_at = len(set(decided["alice"]) | set(decided["bob"]))
-                if step % 5 == 0:  # every 10 team decisions: bring the models up to date
-                    for name in ("alice", "bob"):
-                        model = orders[name].model
-                        if model is not None:
-                            model.sync(timeout=120)
-                for name in ("alice", "bob"):  # what the background reader of the team order does
-                    sync = getattr(orders[name].rank, "sync", None)
-                    if callable(sync):
-                        sync()
+                _sync(orders, models=step % 5 == 0)  # models every 10 team decisions
                 if step in (50, 100, 200):
                     checkpoints[step] = summary(decided)
                 if wss_at is not None and step >= 200:
@@ -161,6 +143,31 @@ def run(dataset: str, error: float, limit: int) -> dict[str, Any]:
         "screened_at_95": wss_at,
         "seconds": seconds,
     }
+
+
+def _decide(
+    session: Any, truth: dict[int, int], rng: random.Random, error: float, made: dict[int, int]
+) -> int | None:
+    """One decision by a simulated reviewer: the published label, wrong with probability ``error``."""
+    card = session.current()
+    if card is None:
+        return None
+    label = truth.get(card.work_id, 0)
+    if rng.random() < error:
+        label = 1 - label
+    session.decide("include" if label else "exclude", reason=None)
+    made[card.work_id] = label
+    return int(card.work_id)
+
+
+def _sync(orders: dict[str, Any], *, models: bool) -> None:
+    """What the background threads do in a real session: refit the model, read the team's work."""
+    for order in orders.values():
+        if models and order.model is not None:
+            order.model.sync(timeout=120)
+        sync = getattr(order.rank, "sync", None)
+        if callable(sync):
+            sync()
 
 
 def summary(decided: dict[str, dict[int, int]]) -> dict[str, Any]:

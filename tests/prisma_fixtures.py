@@ -19,9 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from scoping.records import Record
+from scoping.report.facts import PrismaFacts, SourceFacts, TopicCount, WorkFacts, tally_outcomes
 from scoping.store import Store
 from scoping.store.dedupe_tables import ensure_tables, record_work
-from scoping.store.report_tables import PrismaFacts, SourceFacts, TopicCount, WorkFacts, tally_outcomes
 from scoping.store.schema import records
 
 IDENTIFIED = 7406

@@ -264,7 +264,8 @@ LIBRARY_MODULES = [
     "scoping.ingest",
     "scoping.review",
     "scoping.demo",
-    "scoping.reporting",
+    "scoping.app",
+    "scoping.report.page",
     "scoping.report",
     "scoping.topics",
     "scoping.screen",
@@ -345,7 +346,15 @@ def test_no_ui_imports_outside_cli() -> None:
 def test_public_api_is_guarded() -> None:
     import scoping
 
-    assert sorted(scoping.__all__) == ["Record", "ScopingError", "__version__", "make_record"]
+    assert sorted(scoping.__all__) == [
+        "Record",
+        "Review",
+        "ScopingError",
+        "__version__",
+        "init_review",
+        "make_record",
+        "open_review",
+    ]
     for name in scoping.__all__:
         assert hasattr(scoping, name)
 

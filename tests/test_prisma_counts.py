@@ -28,6 +28,13 @@ from prisma_fixtures import (
 )
 from scoping.errors import ConfigError
 from scoping.report import prisma
+from scoping.report.facts import (
+    PrismaFacts,
+    RunFacts,
+    SourceFacts,
+    WorkFacts,
+    tally_outcomes,
+)
 from scoping.report.prisma import (
     COUNT_KEYS,
     LIST_KEYS,
@@ -39,13 +46,6 @@ from scoping.report.prisma import (
     to_csv,
     to_dict,
     to_json,
-)
-from scoping.store.report_tables import (
-    PrismaFacts,
-    RunFacts,
-    SourceFacts,
-    WorkFacts,
-    tally_outcomes,
 )
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "prisma-json.md"

@@ -19,8 +19,8 @@ from PIL import Image
 from prisma_fixtures import DATABASES, INCLUDED, TOPICS, seed_facts
 from scoping.errors import UsageError
 from scoping.report.diagram import WARN, Diagram, draw, format_count, render, save
+from scoping.report.facts import OutcomeTally, PrismaFacts, SourceFacts, TopicCount, WorkFacts
 from scoping.report.prisma import Count, PrismaCounts, derive_counts, parse_manual, to_json
-from scoping.store.report_tables import OutcomeTally, PrismaFacts, SourceFacts, TopicCount, WorkFacts
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d,])|(?<![\w.,])\d+(?![\d,])")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +22,11 @@ from prisma_fixtures import (
 )
 from scoping.records import Record
 from scoping.report.diagram import render
+from scoping.report.facts import prisma_facts
 from scoping.report.prisma import derive_counts, parse_manual, to_json
-from scoping.store import Store, search_tables
+from scoping.store import Store, screen_tables, search_tables
 from scoping.store.dedupe_tables import ensure_tables, record_work
-from scoping.store.report_tables import _provider, prisma_facts
+from scoping.topics import workflow as topics_workflow
 
 
 @pytest.fixture
@@ -128,25 +127,20 @@ def test_works_split_between_databases_and_other_methods(store: Store) -> None:
     assert (plain.main_records, plain.main_works, plain.other_works) == (9, 5, frozenset())
 
 
-def test_screening_and_topics_stages_are_read_through_their_seams(
+def test_screening_and_topics_stages_are_read_through_their_functions(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add(store, "MEDLINE", 2, "m")
     a, b = ids(store)
     link(store, {a: a, b: b})
-    fake_screen = types.ModuleType("scoping.store.screen_tables")
-    fake_screen.final_outcomes = lambda s: iter(
-        [
-            (a, "title-abstract", "include", None),  # type: ignore[attr-defined]
-            (a, "full-text", "include", None),
-            (b, "title-abstract", "exclude", "not English"),
-        ]
-    )
-    fake_screen.stopping_rule_note = lambda s: "no stopping rule"  # type: ignore[attr-defined]
-    fake_topics = types.ModuleType("scoping.store.topics_tables")
-    fake_topics.topic_counts = lambda s: [("role", 1)]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "scoping.store.screen_tables", fake_screen)
-    monkeypatch.setitem(sys.modules, "scoping.store.topics_tables", fake_topics)
+    rows = [
+        (a, "title-abstract", "include", None),
+        (a, "full-text", "include", None),
+        (b, "title-abstract", "exclude", "not English"),
+    ]
+    monkeypatch.setattr(screen_tables, "final_outcomes", lambda s: iter(rows))
+    monkeypatch.setattr(screen_tables, "stopping_rule_note", lambda s: "no stopping rule")
+    monkeypatch.setattr(topics_workflow, "topic_counts", lambda s: [("role", 1)])
     facts = prisma_facts(store)
     assert facts.outcomes is not None and facts.outcomes.rows == 3
     assert facts.stopping_rule == "no stopping rule"
@@ -156,10 +150,11 @@ def test_screening_and_topics_stages_are_read_through_their_seams(
     assert (counts.included.studies.n, counts.screening.records_excluded.n) == (1, 1)
 
 
-def test_a_stage_without_its_module_or_function_has_no_data() -> None:
-    assert _provider("scoping.store.no_such_stage_tables", "final_outcomes") is None
-    assert _provider("scoping.store.schema", "final_outcomes") is None
-    assert _provider("scoping.store.report_tables", "prisma_facts") is prisma_facts
+def test_a_stage_that_has_not_run_has_no_data(store: Store) -> None:
+    add(store, "MEDLINE", 2, "m")
+    facts = prisma_facts(store)
+    assert (facts.outcomes, facts.stopping_rule, facts.topics) == (None, None, None)
+    assert facts.works.ran is False and [s.records for s in facts.sources] == [2]
 
 
 def test_the_seed_review_as_a_store_state(tmp_path: Path) -> None:
@@ -211,3 +206,25 @@ def test_no_sql_outside_the_store() -> None:
         source = Path(module.__file__ or "").read_text(encoding="utf-8")
         assert "sqlalchemy" not in source and "import click" not in source
     assert sa.__name__ == "sqlalchemy"
+
+
+def test_without_providers_the_topics_of_the_latest_fit_are_counted(tmp_path: Path) -> None:
+    """The default topics seam looked up a function the topics stage never had, so every
+    caller that did not pass ``topics=`` got no topics, silently."""
+    from scoping.ingest import inspect_file, iter_records
+
+    data = Path(__file__).resolve().parent / "data" / "topics"
+    records = [
+        r
+        for name in ("Sep_2021", "van_der_Valk_2021")
+        for r in iter_records(inspect_file(data / f"{name}.csv"))
+    ]
+    with Store.open(tmp_path / "review.db") as store:
+        works = topics_workflow.works_from_records(records, source="two reviews").works
+        fitted = topics_workflow.fit_topics(store, works, source="two reviews", made_by="lead", n_topics=2)
+        expected = [
+            (t.label, len(t.members)) for t in sorted(fitted.loaded.state.topics.values(), key=lambda t: t.id)
+        ]
+        facts = prisma_facts(store)
+    assert facts.topics is not None, "the default topics provider found nothing"
+    assert [(t.name, t.n) for t in facts.topics] == expected

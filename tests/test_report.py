@@ -297,7 +297,7 @@ def _decide_all(review: Review, stage: str, decisions: dict[str, dict[int, str]]
 def test_once_every_work_has_a_final_outcome_everyone_sees_everything(tmp_path: Path) -> None:
     """Pending, conflict and not started (full-text not allocated) all keep the page blinded."""
     from scoping import screen
-    from scoping.reporting import build_report
+    from scoping.report.page import build_report
     from test_screen_support import LEAD, cached_review
 
     review = cached_review(tmp_path / "rv")
@@ -493,7 +493,7 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
 
 def test_the_module_exports_no_stray_names() -> None:
     import scoping.report.html as page
-    import scoping.reporting as reporting
+    import scoping.report.page as reporting
 
     assert set(reporting.__all__) == {"REPORT_FILE", "build_report", "gather"}
     assert all(hasattr(page, name) for name in page.__all__)
@@ -508,7 +508,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 
 
 def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo: DemoResult) -> None:
-    from scoping.reporting import build_report
+    from scoping.report.page import build_report
 
     path = build_report(demo.review)
     assert path == demo.review.outputs_dir / "report.html"
@@ -530,7 +530,7 @@ def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo
 def test_title_abstract_inclusions_are_not_called_final_while_full_text_is_to_come(tmp_path: Path) -> None:
     """A protocol with a full-text stage, nothing decided there yet (library calls only)."""
     from scoping import screen
-    from scoping.reporting import build_report
+    from scoping.report.page import build_report
     from test_screen_support import LEAD, cached_review
 
     review = cached_review(tmp_path / "rv")
@@ -662,7 +662,7 @@ def test_only_the_simulated_share_is_counted_and_withheld_from_reviewers(tmp_pat
     """People's decisions next to a few a simulated reviewer made (marked as the demo marks them)."""
     from scoping import screen
     from scoping.demo_reviewers import DEMO_NOTE, SIMULATED_VIA
-    from scoping.reporting import build_report
+    from scoping.report.page import build_report
     from test_screen_support import LEAD, cached_review
 
     review = cached_review(tmp_path / "rv")

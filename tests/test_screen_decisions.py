@@ -172,7 +172,7 @@ def test_outcomes_conflicts_and_resolutions(team: tuple[Store, Protocol, list[in
     # the report's seam: one row per work and stage, outcomes it knows
     rows = list(screen_tables.final_outcomes(store))
     assert len(rows) == len({(w, s) for w, s, _, _ in rows}) == 5
-    from scoping.store.report_tables import OUTCOMES, prisma_facts
+    from scoping.report.facts import OUTCOMES, prisma_facts
 
     assert all(outcome in OUTCOMES[stage] for _, stage, outcome, _ in rows)
     tally = prisma_facts(store).outcomes

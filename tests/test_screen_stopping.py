@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scoping.errors import ConfigError, UsageError
+from scoping.report.facts import prisma_facts
 from scoping.report.prisma import derive_counts
 from scoping.screen import (
     TITLE_ABSTRACT,
@@ -33,7 +34,6 @@ from scoping.screen import (
     stopping_status,
 )
 from scoping.store import Store, screen_tables
-from scoping.store.report_tables import prisma_facts
 from test_screen_support import LEAD, MANY, PROTOCOL, cached_review
 
 HEART = re.compile(r"cardi|heart|myocard|coronar|ischaem|ischem", re.IGNORECASE)

@@ -16,14 +16,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scoping.app import init_review
 from scoping.dedupe.api import run_dedupe
 from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
 from scoping.errors import ReviewFolderError
 from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
-from scoping.report.api import make_prisma
-from scoping.reporting import build_report, topic_counts
-from scoping.review import Review, init_review
+from scoping.review import Review
 from scoping.screen import FULL_TEXT, load_protocol
 from scoping.topics import workflow as topics_workflow
 
@@ -133,7 +132,7 @@ def build_demo(
         result.topics = [(t.ref, t.label, len(t.members)) for t in fitted.loaded.state.topics.values()]
         topics_workflow.write_evidence_map(store, review.outputs_dir / "topics")
     say("Drawing the PRISMA 2020 flow diagram from the store")
-    result.prisma = make_prisma(review, topics=topic_counts)
+    result.prisma = review.prisma()
     say("Writing the report page")
-    result.report = build_report(review)
+    result.report = review.report()
     return result

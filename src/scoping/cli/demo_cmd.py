@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from .console import console
 from .main import cli
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
+out = console()
 
 
 @cli.command("demo")

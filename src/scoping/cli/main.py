@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 import click
 
 from scoping import __version__
+from scoping.app import Review
 from scoping.errors import ScopingError
-from scoping.review import Review, find_review
+from scoping.review import find_review
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,8 +67,9 @@ def review_options(func: F) -> F:
 
 
 def _locate(review_dir: str | None, db: str | None) -> Callable[[], Review]:
-    """Find the review lazily, so ``--help`` works anywhere."""
-    return lambda: find_review(review_dir, db=db)
+    """Find the review lazily, so ``--help`` works anywhere; the commands get the front door
+    (:class:`scoping.app.Review`, which is also the folder)."""
+    return lambda: Review.of(find_review(review_dir, db=db))
 
 
 @click.group(

@@ -7,18 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from scoping import app
 from scoping.errors import UsageError
-from scoping.report.api import OUTPUT_FORMATS, make_prisma, prisma_counts, render_prisma
+from scoping.report.api import OUTPUT_FORMATS, render_prisma
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts
-from scoping.reporting import topic_counts
-from scoping.review import Review
 
+from .console import console
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+out = console()
+err = console(stderr=True)
 
 
 def _summary(counts: PrismaCounts) -> list[str]:
@@ -74,7 +73,7 @@ def _summary(counts: PrismaCounts) -> list[str]:
 )
 @review_options
 def prisma_cmd(
-    fmt: str | None, out_path: str | None, dpi: int, screening_reasons: bool, review: Callable[[], Review]
+    fmt: str | None, out_path: str | None, dpi: int, screening_reasons: bool, review: Callable[[], app.Review]
 ) -> None:
     """Make the PRISMA 2020 flow diagram and its counts from the store.
 
@@ -101,7 +100,7 @@ def prisma_cmd(
         kind = fmt or ""
         if kind not in ("json", "csv"):
             raise UsageError("--out - writes text; use it with --format json or --format csv")
-        data = render_prisma(prisma_counts(target, topics=topic_counts), kind)
+        data = render_prisma(target.prisma_counts(), kind)
         sys.stdout.write(data.decode("utf-8"))
         return
     if out_path is not None:
@@ -117,9 +116,7 @@ def prisma_cmd(
                 folder.mkdir(parents=True)
             except OSError as exc:
                 raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
-    result = make_prisma(
-        target, fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons, topics=topic_counts
-    )
+    result = target.prisma(fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons)
     for line in _summary(result.counts):
         out.print(line)
     for note in result.counts.notes:

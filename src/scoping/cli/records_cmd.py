@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scoping import app
 from scoping.errors import UsageError
-from scoping.files import replace_into
-from scoping.ingest import EXPORT_FORMATS, FORMATS, write_records
+from scoping.ingest import EXPORT_FORMATS, FORMATS
 from scoping.ingest.importer import import_file, inspect_files
 from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.review import Review, init_review
 from scoping.store import ImportRow, Store, redact_url
 
+from .console import console
 from .main import cli, review_options
 
 if TYPE_CHECKING:
     from scoping.search import Strategy
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+out = console()
+err = console(stderr=True, soft_wrap=False)
 
 
 @cli.command("init")
@@ -322,7 +320,7 @@ def _list_records(store: Store, source: str | None, limit: int) -> None:
 )
 @click.option("--source", default=None, metavar="NAME", help="Only records from this database.")
 @review_options
-def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[], Review]) -> None:
+def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[], app.Review]) -> None:
     """Write the stored records to a RIS, CSV or BibTeX file.
 
     The file is written to a temporary name and moved into place at the end, so an
@@ -334,15 +332,5 @@ def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[],
       scoping export --format csv --out psycinfo.csv --source PsycINFO
     """
     target = Path(out_path)
-    if not target.parent.exists():
-        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
-    with review().open_store() as store:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-                n = write_records((s.record for s in store.iter_records(source=source)), stream, fmt)
-            replace_into(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+    n = review().export(target, fmt, source=source)
     out.print(f"Wrote {n:,} records to {target}")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
-from rich.console import Console
 
-from scoping.review import Review
+from scoping import app
 
+from .console import console
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
+out = console()
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
@@ -35,7 +35,7 @@ REVIEWER_ENV = "SCOPING_REVIEWER"
     "[env SCOPING_REVIEWER].",
 )
 @review_options
-def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], Review]) -> None:
+def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], app.Review]) -> None:
     """Write the review report: one self-contained HTML page for screen and print.
 
     Sections: the search log (PRISMA-S: database, platform, exact query, limits, date, hits,
@@ -62,7 +62,5 @@ def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], 
       scoping report --out ~/review-report.html
       scoping report --reviewer lena          # a lead, while screening is under way
     """
-    from scoping.reporting import build_report
-
-    path = build_report(review(), out_path, reviewer=reviewer)
+    path = review().report(out_path, reviewer=reviewer)
     out.print(f"Wrote {path}")

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
@@ -19,6 +18,7 @@ from scoping.review import find_review
 from scoping.screen.stopping import StoppingRule, SwitchHeuristic
 
 from ._lazy import LazyModule
+from .console import console
 from .main import State, cli
 
 if TYPE_CHECKING:
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 sim = LazyModule("scoping.screen.simulate")  # numpy, scikit-learn: loaded when a simulation runs
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+out = console()
+err = console(stderr=True, soft_wrap=False)
 
 
 def _out_dir(explicit: str | None) -> Path:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from scoping.cli._lazy import LazyModule as _LazyModule
@@ -26,10 +25,10 @@ if TYPE_CHECKING:
 else:
     workflow = _LazyModule("scoping.topics.workflow")  # scikit-learn loads when a command needs it
 
+from .console import console
 from .main import cli, review_options
 
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, markup=False)
+out = console()
 
 
 def _who(by: str | None, target: Review, *, lead: bool = True) -> str:

@@ -3,10 +3,14 @@
 - :mod:`scoping.report.prisma`: the counts model (plain data), checks, hand-entered counts,
   JSON and CSV;
 - :mod:`scoping.report.diagram`: the PRISMA 2020 flow diagram (SVG, PNG, PDF) with matplotlib;
-- :mod:`scoping.report.api`: the same over a review folder (what ``scoping prisma`` calls).
+- :mod:`scoping.report.facts`: what the counts are derived from (the store, the screening and
+  topics stages), as plain data;
+- :mod:`scoping.report.api`: the same over a review folder (what ``scoping prisma`` calls);
+- :mod:`scoping.report.page`: every stage's results gathered for the report page (what
+  ``scoping report`` calls), rendered by :mod:`scoping.report.html` from jinja2 templates.
 
-The diagram module is not imported here, so that importing the stage does not load
-matplotlib.
+The diagram and page modules are not imported here, so that importing the stage does not load
+matplotlib or the other stages.
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from scoping.errors import ConfigError, UsageError
 from scoping.files import replace_into
+from scoping.report.facts import prisma_facts
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts, derive_counts, load_manual, to_csv, to_json
 from scoping.review import Review
 from scoping.store import Store
-from scoping.store.report_tables import prisma_facts
 
 __all__ = [
     "OUTPUT_FORMATS",
@@ -63,8 +63,8 @@ TopicCounts = Callable[[Store], Iterable[tuple[str, int]] | None]
 def prisma_counts(review: Review, *, topics: TopicCounts | None = None) -> PrismaCounts:
     """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``.
 
-    ``topics`` gives the included sources per topic; the topics stage's own function is passed
-    in by whoever calls (the command, the demo, the report), as stages do not import each other.
+    ``topics`` replaces the topics stage's included sources per topic (by default, those of the
+    latest fit: :func:`scoping.topics.workflow.topic_counts`).
     """
     manual = load_manual(review.root / MANUAL_FILE)
     with review.open_store() as store:

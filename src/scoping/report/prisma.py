@@ -1,6 +1,6 @@
 """The PRISMA 2020 flow as plain data: counts derived from the store, checks, JSON and CSV.
 
-:func:`derive_counts` turns what the store knows (:class:`~scoping.store.report_tables.PrismaFacts`)
+:func:`derive_counts` turns what the store knows (:class:`~scoping.report.facts.PrismaFacts`)
 and the few hand-entered counts (:class:`ManualCounts`, from ``screening/prisma-manual.toml``)
 into a :class:`PrismaCounts`; :func:`check_counts` checks that the boxes that must add up do;
 :func:`to_json` and :func:`to_csv` write it out. The diagram (:mod:`scoping.report.diagram`)
@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError
-from scoping.store.report_tables import OutcomeTally, PrismaFacts
+from scoping.report.facts import OutcomeTally, PrismaFacts
 
 __all__ = [
     "COUNT_KEYS",

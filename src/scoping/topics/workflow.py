@@ -51,6 +51,7 @@ __all__ = [
     "rename_topic",
     "resolve_work",
     "split_topic",
+    "topic_counts",
     "work_key",
     "works_from_records",
     "works_from_screening",
@@ -381,6 +382,15 @@ def load_fit(store: Store, fit_id: int | None = None) -> LoadedFit:
     edits = _edits(store)
     apply_edits(state, edits, _splitter(works, int(fit.params.get("random_state", 0)), threshold))
     return LoadedFit(fit=fit, works=works, state=state, edits=edits)
+
+
+def topic_counts(store: Store) -> list[tuple[str, int]] | None:
+    """Included works per topic, ``(label, works)``, of the latest fit after the lead's edits,
+    in topic order; ``None`` before the first fit. The PRISMA counts report these."""
+    if tables.latest_fit_id(store) is None:
+        return None
+    state = load_fit(store).state
+    return [(topic.label, len(topic.members)) for topic in sorted(state.topics.values(), key=lambda t: t.id)]
 
 
 # -- refining -----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The review report: each stage's results gathered into one self-contained HTML page.
 
-This is cross-stage orchestration (like :mod:`scoping.demo`): it reads every stage through its
-public library API and the store, fills the plain dataclasses of :mod:`scoping.report.html`
-and renders them. A stage that has not run yet (or a package that is not there) leaves its
-section empty, and the page says so; nothing here fails because a stage is missing.
+The report stage reads the others (search, dedupe, screen, topics: the edges the stage graph in
+docs/architecture.md gives it) through their public library API and the store, fills the plain
+dataclasses of :mod:`scoping.report.html` and renders them. A stage that has not run yet
+leaves its section empty, and the page says so; nothing here fails because a stage is missing.
 
 =============================  ==================================================================
 command                        library call
@@ -363,21 +363,6 @@ def _included(
 # -- topics --------------------------------------------------------------------------------
 
 
-def topic_counts(store: Store) -> list[tuple[str, int]] | None:
-    """Included sources per topic (label, works) after the lead's edits; None before a fit.
-
-    The PRISMA counts take this from here (``prisma_counts(review, topics=topic_counts)``):
-    the report stage does not import the topics stage itself.
-    """
-    from scoping.store import topics_tables
-    from scoping.topics import workflow
-
-    if topics_tables.latest_fit_id(store) is None:
-        return None
-    state = workflow.load_fit(store).state
-    return [(topic.label, len(topic.members)) for topic in sorted(state.topics.values(), key=lambda t: t.id)]
-
-
 def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None, dict[str, list[str]]]:
     try:
         from scoping.store import topics_tables
@@ -494,7 +479,7 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
         title=title, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), notes=notes
     )
     try:
-        counts = prisma_counts(review, topics=topic_counts)
+        counts = prisma_counts(review)
     except ScopingError as exc:
         notes["prisma"] = f"The PRISMA counts cannot be made: {exc}"
         counts = None

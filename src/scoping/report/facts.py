@@ -1,0 +1,199 @@
+"""Everything the PRISMA 2020 flow is derived from, as plain data: :func:`prisma_facts`.
+
+:func:`prisma_facts` reads, in one call, the store's identification facts
+(:func:`scoping.store.report_tables.source_facts` and
+:func:`~scoping.store.report_tables.work_facts`), the screening stage's final outcome of every
+work at every stage, the stopping rule's note, and the topics stage's number of included works
+per topic; :func:`scoping.report.prisma.derive_counts` turns the result into the counts.
+
+The stages are read through ordinary imports:
+
+- **screening**: :func:`scoping.store.screen_tables.final_outcomes` gives
+  ``(work id, stage, outcome, reason)``, at most one row per work and stage, with ``stage`` one
+  of :data:`STAGES` and ``outcome`` one of :data:`OUTCOMES` (works without a row are "not yet
+  screened"); :func:`scoping.store.screen_tables.stopping_rule_note` describes the stopping rule
+  that ended title-abstract screening, if one did;
+- **topics**: :func:`scoping.topics.workflow.topic_counts` gives ``(topic label, included
+  works)`` of the latest fit after the lead's edits, or ``None`` before the first fit (imported
+  when called, so that the PRISMA counts load the topic model only when they need it).
+
+=================  ===============  =========================================================
+stage              outcome          meaning
+=================  ===============  =========================================================
+title-abstract     include          final decision (agreed, or settled by the lead): include
+title-abstract     exclude          final decision: exclude (``reason`` optional)
+title-abstract     pending          some decisions, no final one yet
+title-abstract     conflict         reviewers disagree; waiting for the lead
+title-abstract     automation       not screened by a person: excluded by the stopping rule
+title-abstract     removed          removed before screening for another reason (``reason``)
+full-text          include          final decision: include (a study in the review)
+full-text          exclude          final decision: exclude (``reason`` required)
+full-text          pending          some decisions, no final one yet
+full-text          conflict         reviewers disagree; waiting for the lead
+full-text          not-retrieved    the full text could not be obtained
+=================  ===============  =========================================================
+
+Tests and tools that hold outcomes or topics elsewhere pass their own ``screening``,
+``stopping_rule`` and ``topics`` functions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from scoping.store import Store, screen_tables
+from scoping.store.report_tables import RunFacts, SourceFacts, WorkFacts, source_facts, work_facts
+
+__all__ = [
+    "OUTCOMES",
+    "STAGES",
+    "OutcomeTally",
+    "PrismaFacts",
+    "RunFacts",
+    "SourceFacts",
+    "TopicCount",
+    "WorkFacts",
+    "prisma_facts",
+    "tally_outcomes",
+]
+
+STAGES = ("title-abstract", "full-text")
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "title-abstract": ("include", "exclude", "pending", "conflict", "automation", "removed"),
+    "full-text": ("include", "exclude", "pending", "conflict", "not-retrieved"),
+}
+COLUMNS = ("main", "other")
+"""``main``: works with a record from a database or register; ``other``: works found only by
+other methods (websites, citation searching...)."""
+
+OutcomeRow = tuple[int, str, str, "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCount:
+    name: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeTally:
+    """Final screening outcomes counted by column, stage and outcome (and reasons of exclusion).
+
+    ``counts[(column, stage, outcome)]`` and ``reasons[(column, stage, outcome)]`` is a
+    Counter of reasons (``""`` when none was given).
+    """
+
+    counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    reasons: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
+    rows: int = 0
+    repeated: int = 0
+    """(work, stage) pairs given more than once (only the first was counted)."""
+    unexpected: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(stage, outcome)`` pairs outside :data:`OUTCOMES`, counted but in no box."""
+
+    def n(self, column: str, stage: str, *outcomes: str) -> int:
+        return sum(self.counts.get((column, stage, o), 0) for o in outcomes)
+
+    def reasons_of(self, column: str, stage: str, outcome: str) -> dict[str, int]:
+        return dict(self.reasons.get((column, stage, outcome), {}))
+
+
+@dataclass(frozen=True, slots=True)
+class PrismaFacts:
+    """Everything the store knows for the PRISMA flow, as plain data."""
+
+    sources: tuple[SourceFacts, ...]
+    works: WorkFacts
+    outcomes: OutcomeTally | None
+    """``None`` when the screening stage has no outcomes in the store."""
+    stopping_rule: str | None = None
+    topics: tuple[TopicCount, ...] | None = None
+    """``None`` when the topics stage has no topics in the store."""
+    other_sources: frozenset[str] = frozenset()
+
+
+def tally_outcomes(rows: Iterable[OutcomeRow], other_works: frozenset[int] = frozenset()) -> OutcomeTally:
+    """Count final outcomes ``(work, stage, outcome, reason)`` by column, stage and outcome.
+
+    A stage or outcome outside :data:`OUTCOMES` is counted in ``unexpected`` (the report names
+    it) rather than raising: a newer screening stage must not stop the report.
+    """
+    counts: Counter[tuple[str, str, str]] = Counter()
+    reasons: dict[tuple[str, str, str], Counter[str]] = {}
+    seen: set[tuple[int, str]] = set()
+    unexpected: Counter[tuple[str, str]] = Counter()
+    n_rows = repeated = 0
+    for work_id, stage, outcome, reason in rows:
+        n_rows += 1
+        if outcome not in OUTCOMES.get(stage, ()):
+            unexpected[(str(stage), str(outcome))] += 1
+            continue
+        key = (int(work_id), stage)
+        if key in seen:
+            repeated += 1
+            continue
+        seen.add(key)
+        column = "other" if key[0] in other_works else "main"
+        counts[(column, stage, outcome)] += 1
+        if outcome in ("exclude", "removed"):
+            reasons.setdefault((column, stage, outcome), Counter())[(reason or "").strip()] += 1
+    return OutcomeTally(
+        counts=dict(counts),
+        reasons={k: dict(v) for k, v in reasons.items()},
+        rows=n_rows,
+        repeated=repeated,
+        unexpected=dict(unexpected),
+    )
+
+
+ScreeningProvider = Callable[[Store], "Iterable[OutcomeRow] | None"]
+TopicsProvider = Callable[[Store], "Iterable[tuple[str, int]] | None"]
+
+
+def prisma_facts(
+    store: Store,
+    *,
+    other_sources: Iterable[str] = (),
+    screening: ScreeningProvider | None = None,
+    stopping_rule: Callable[[Store], str | None] | None = None,
+    topics: TopicsProvider | None = None,
+) -> PrismaFacts:
+    """Read what the store and the stages know for the PRISMA flow.
+
+    ``other_sources`` names the sources reported under "other methods" (websites, citation
+    searching...). ``screening``, ``stopping_rule`` and ``topics`` replace the stages' own
+    functions (see the module docstring); ``stopping_rule`` is read from the screening stage
+    only when ``screening`` is not replaced.
+    """
+    others = frozenset(other_sources)
+    sources = source_facts(store)
+    works = work_facts(store, others)
+    if screening is None:
+        screening = screen_tables.final_outcomes
+        if stopping_rule is None:
+            stopping_rule = screen_tables.stopping_rule_note
+    if topics is None:
+        from scoping.topics.workflow import topic_counts
+
+        topics = topic_counts
+    tally: OutcomeTally | None = None
+    rows = screening(store)
+    if rows is not None:
+        tally = tally_outcomes(rows, works.other_works)
+        if tally.rows == 0:
+            tally = None
+    rule = stopping_rule(store) if stopping_rule is not None else None
+    topic_list: tuple[TopicCount, ...] | None = None
+    found = topics(store)
+    if found is not None:
+        topic_list = tuple(TopicCount(str(name), int(n)) for name, n in found) or None
+    return PrismaFacts(
+        sources=tuple(sources),
+        works=works,
+        outcomes=tally,
+        stopping_rule=rule,
+        topics=topic_list,
+        other_sources=others,
+    )
