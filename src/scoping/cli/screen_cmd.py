@@ -501,6 +501,8 @@ def conflicts_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
         out.print(f"{len(found):,} conflict{'' if len(found) == 1 else 's'} at {stage}:")
         for item in found:
             out.print(f"work {item.work_id} ({item.kind}): {_title(store, item.work_id)}")
+            if item.note:
+                out.print(f"  {item.note}")
             for row in item.decisions:
                 out.print(f"  {_decision_line(row)}")
     out.print(f"Next: scoping resolve --reviewer {reviewer} --stage {stage}")
@@ -575,6 +577,8 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
             card = screen.load_card(store, item.work_id, merge=_merged)
             out.print("")
             out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
+            if item.note:
+                out.print(item.note)
             if card is not None:
                 out.print(_wrap("Title: ", card.title or "(no title)"))
                 where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
