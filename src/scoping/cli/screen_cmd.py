@@ -101,6 +101,7 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
     target, protocol = _open(review)
     with target.open_store() as store:
         results = screen.assign_works(store, protocol, reviewer or "", [stage] if stage else None)
+        waiting = screen.doubtful_pairs(store)
     for result in results:
         if result.eligible == 0 and result.stage == FULL_TEXT:
             out.print(f"{result.stage}: nothing to allocate (no work is included at title-abstract yet)")
@@ -120,6 +121,17 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
         width = max(len(name) for name in result.loads)
         for name, n in result.loads.items():
             out.print(f"  {name:<{width}}  {n:,} works")
+    _tell_doubtful(waiting)
+
+
+def _tell_doubtful(n: int) -> None:
+    """One line when doubtful duplicate pairs still wait for a person."""
+    if n:
+        pairs = f"{n:,} doubtful duplicate pair{'' if n == 1 else 's'}"
+        out.print(
+            f"{pairs} still wait{'s' if n == 1 else ''}: decide them with 'scoping dedupe review' "
+            "(works found to be one carry their decisions over)"
+        )
 
 
 # -- screen ----------------------------------------------------------------------------------
@@ -205,6 +217,7 @@ def screen_cmd(
         raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
     with target.open_store() as store:
         protocol.reviewer(reviewer or "")
+        _tell_doubtful(screen.doubtful_pairs(store))
         with screen.queue_order(store, protocol, stage) as order:
             session = ScreeningSession(
                 store,

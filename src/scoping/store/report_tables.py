@@ -136,6 +136,8 @@ class WorkFacts:
     other_unassigned: int = 0
     other_works: frozenset[int] = frozenset()
     """Ids of works made only of records from other methods."""
+    doubtful_pairs: int = 0
+    """Doubtful pairs of records still waiting for a person ('scoping dedupe review')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,8 +333,14 @@ def _works(store: Store, names: set[str], other_sources: frozenset[str]) -> Work
                 if other_works
                 else 0
             )
+        waiting = 0
+        if {"dedupe_pairs", "dedupe_decisions"} <= names:
+            from scoping.store.dedupe_tables import waiting_pairs
+
+            waiting = waiting_pairs(conn)
     return WorkFacts(
         ran=True,
+        doubtful_pairs=waiting,
         main_records=int(main_records),
         main_works=int(main_works),
         main_unassigned=int(main_unassigned),
