@@ -744,10 +744,12 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
                 for line in _stopping_lines(state, reviewer or ""):
                     out.print(f"  {line}")
             if item.vanished:
+                one = item.vanished == 1
                 out.print(
-                    f"  {item.vanished:,} allocated works were later joined to other works by "
-                    "'scoping dedupe'; their decisions are kept in the history but no longer "
-                    "count"
+                    f"  {item.vanished:,} allocated work{'' if one else 's'} later joined "
+                    f"{'another work' if one else 'other works'} in de-duplication; "
+                    f"{'its' if one else 'their'} decisions and assignments went with "
+                    f"{'it' if one else 'them'} (the history keeps them)"
                 )
 
 

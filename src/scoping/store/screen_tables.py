@@ -751,7 +751,8 @@ def derive_outcome(
 
 def vanished_works(store: Store, stage: str) -> list[int]:
     """Works allocated at ``stage`` that no longer exist: de-duplication joined them to another
-    work after they were allocated. Their decisions stay in the history but count nowhere."""
+    work after they were allocated. Their decisions and assignments were carried to that work
+    (:mod:`scoping.store.screen_carry`); their own rows stay in the history."""
     existing = set(work_ids(store))
     return sorted({work for work, _ in assignments(store, stage)} - existing)
 
