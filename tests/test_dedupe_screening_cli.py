@@ -131,7 +131,10 @@ def test_dedupe_review_is_blinded_for_a_reviewer(doubtful: Path) -> None:
     )
     assert "bob" not in out and "outcomes differ" not in out
     code, out = run(doubtful, "dedupe", "review", "--reviewer", "carol", "--limit", "1", input="q\n")
-    assert "(title-abstract: no decision of yours)" in out and "alice" not in out
+    assert (
+        f"Screening: work {gone} (no decision of yours) would join work {keep} (no decision of yours)." in out
+    )
+    assert "alice" not in out
 
 
 def test_dedupe_undo_says_what_a_split_does_and_asks(doubtful: Path) -> None:

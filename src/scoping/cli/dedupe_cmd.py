@@ -362,7 +362,9 @@ def _stages(views: list[api.StageView], blinded: bool) -> str:
         if v.resolved_by:
             outcome += f", resolved by {v.resolved_by}"
         parts.append(f"{v.stage}: {outcome}" + (f" - {who}" if who else ""))
-    return "; ".join(parts) if parts else "not screened"
+    if not parts:
+        return "no decision of yours" if blinded else "not screened"
+    return "; ".join(parts)
 
 
 def _join_lines(impact: api.Impact, keep: int, gone: int, *, action: str) -> list[str]:

@@ -263,25 +263,33 @@ class Impact:
     """Stages at which the joined works have different outcomes (the lead will see a conflict);
     empty when blinded."""
 
+    started: bool = False
+    """Whether screening has begun in the store (what a blinded view goes by: whether a work
+    has others' decisions is not shown)."""
+
     @property
     def screened(self) -> bool:
-        return bool(self.works)
+        return self.started if self.blinded else bool(self.works)
 
 
 def _blind(views: dict[int, list[StageView]], viewer: str) -> dict[int, list[StageView]]:
+    """Only the viewer's own decisions, and only the stages where they have one."""
     out: dict[int, list[StageView]] = {}
     for work, stages in views.items():
-        out[work] = [
-            StageView(v.stage, None, None, {k: d for k, d in v.decisions.items() if k == viewer})
+        mine = [
+            StageView(v.stage, None, None, {viewer: v.decisions[viewer]})
             for v in stages
+            if viewer in v.decisions
         ]
+        if mine:
+            out[work] = mine
     return out
 
 
 def _impact(store: Store, works: list[int], viewer: str, sees_all: bool) -> Impact:
     views = screen_carry.screening_of(store, works)
     if not sees_all:
-        return Impact(_blind(views, viewer), True)
+        return Impact(_blind(views, viewer), True, started=screen_carry.screening_started(store))
     differ: list[str] = []
     if len(works) > 1:
         stages = {v.stage for vs in views.values() for v in vs}
