@@ -237,3 +237,15 @@ def test_decisions_made_by_simulated_reviewers_are_not_counted_twice(team: tuple
     _decide(store, protocol, "alice", gone, "include")
     dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert st.count_by(store, via="api") == (1, 1)
+
+
+def test_a_decision_on_a_work_joined_meanwhile_is_refused_not_lost(team: tuple[Store, Protocol]) -> None:
+    """A reviewer whose queue still shows a work that a join just removed is told where it went."""
+    from scoping.errors import UsageError
+
+    store, protocol = team
+    keep, gone = _singles(store, 2)
+    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    with pytest.raises(UsageError, match=f"work {gone} was joined to work {keep} in de-duplication"):
+        _decide(store, protocol, "alice", gone, "include")
+    assert st.decision_history(store, TA, work_id=gone) == []

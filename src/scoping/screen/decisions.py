@@ -151,6 +151,12 @@ def record_decision(
             require_assignment=True,
         )
     except tables.NotAssignedError:
+        now = dedupe_tables.works_of(store, [work_id]).get(work_id)
+        if now is not None and now != work_id:
+            raise UsageError(
+                f"work {work_id} was joined to work {now} in de-duplication; decide on work {now} "
+                "(decisions already made on it went with it)"
+            ) from None
         raise UsageError(f"work {work_id} is not assigned to you at {stage}") from None
 
 

@@ -530,9 +530,9 @@ def add_decision(
     """Append one decision in its own transaction; it is committed when this returns.
 
     Checks nothing but the value of ``decision``, and with ``require_assignment`` that the work
-    is assigned to the reviewer at the stage (in the same statement; :class:`NotAssignedError`
-    otherwise). Writing an ``uid`` that is already stored returns the stored row and adds
-    nothing.
+    is assigned to the reviewer at the stage and still exists (in the same statement;
+    :class:`NotAssignedError` otherwise). Writing an ``uid`` that is already stored returns the
+    stored row and adds nothing.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
@@ -554,7 +554,9 @@ def add_decision(
         if require_assignment:
             a = screen_assignments.c
             source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())).where(
-                sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer)
+                sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer),
+                # a work joined to another meanwhile (de-duplication) takes no new decisions
+                sa.exists().where(record_work.c.work_id == work_id),
             )
             stmt = _dialect_insert(conn, d).from_select(list(values), source)
         else:
