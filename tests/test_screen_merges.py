@@ -249,3 +249,23 @@ def test_a_decision_on_a_work_joined_meanwhile_is_refused_not_lost(team: tuple[S
     with pytest.raises(UsageError, match=f"work {gone} was joined to work {keep} in de-duplication"):
         _decide(store, protocol, "alice", gone, "include")
     assert st.decision_history(store, TA, work_id=gone) == []
+
+
+def test_full_text_reasons_that_differ_are_a_conflict(team: tuple[Store, Protocol]) -> None:
+    from scoping.screen import FULL_TEXT
+
+    store, protocol = team
+    keep, gone = _singles(store, 2)
+    for work in (keep, gone):
+        for who in ("alice", "bob"):
+            _decide(store, protocol, who, work, "include")
+    assign_works(store, protocol, LEAD, [FULL_TEXT])
+    for work, reason in ((keep, "wrong design"), (gone, "no outcome data")):
+        for who in ("alice", "bob"):
+            record_decision(store, protocol, who, FULL_TEXT, work, "exclude", reason=reason)
+    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    assert _outcome(store, keep) == "include"  # title-abstract agreed
+    ft = final_outcomes(store, FULL_TEXT)[keep]
+    assert ft.outcome == "conflict"
+    (found,) = conflicts(store, protocol, LEAD, FULL_TEXT)
+    assert found.note is not None and "no outcome data" in found.note and "wrong design" in found.note
