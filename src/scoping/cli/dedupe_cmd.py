@@ -417,6 +417,11 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
     Every answer is stored at once, with your name and the time. It reads answers from
     standard input, so it can be scripted.
 
+    Once screening has begun, each pair also says what 'same' would mean for screening: the
+    decisions on both works carry over to the joined work (a reviewer's latest counts), and
+    works with different outcomes go to the lead as a conflict. A lead sees everyone's
+    decisions; anyone else sees only their own.
+
     \b
     Example:
       scoping dedupe review --reviewer anna
