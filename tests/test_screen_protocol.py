@@ -197,6 +197,7 @@ def test_public_api() -> None:
             "check_decision",
             "choices",
             "conflicts",
+            "doubtful_pairs",
             "eligible_works",
             "final_outcomes",
             "find_terms",

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from scoping.app import init_review
-from scoping.dedupe.api import run_dedupe
+from scoping.dedupe.api import decide_pair, review_queue, run_dedupe
 from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
 from scoping.errors import ReviewFolderError
 from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, load_protocol
+from scoping.store import Store, dedupe_tables
 from scoping.topics import workflow as topics_workflow
 
 __all__ = ["DemoResult", "build_demo", "demo_files"]
@@ -65,6 +66,24 @@ def demo_files() -> list[DemoFile]:
 
 MARKER = ".scoping-demo"
 """A file that marks a folder as a demo review, which ``replace=True`` may delete."""
+
+
+DEMO_DEDUPE = "simulated lead (demo)"
+"""Who decides the demo's doubtful duplicate pairs."""
+
+
+def _decide_doubtful(store: Store) -> int:
+    """The simulated lead decides every doubtful pair: the same work when the two records share
+    a PMID or DOI, different otherwise. Returns how many pairs were joined."""
+    same = 0
+    for item in review_queue(store):
+        keys = [{k for k in (rec.pmid, (rec.doi or "").lower()) if k} for _, _, rec in (item.a, item.b)]
+        decision = "same" if keys[0] & keys[1] else "different"
+        decide_pair(
+            store, item.pair.record_a, item.pair.record_b, decision, reviewer=DEMO_DEDUPE, note="demo"
+        )
+        same += decision == "same"
+    return same
 
 
 def build_demo(
@@ -118,8 +137,11 @@ def build_demo(
         result.total_records = store.count_records()
         result.by_source = store.count_by_source()
         say("De-duplicating: linking the records of each publication into one work")
-        dedupe = run_dedupe(store)
-        result.works = len(set(dedupe.works.values()))
+        run_dedupe(store)
+        same = _decide_doubtful(store)
+        if same:
+            say(f"A SIMULATED lead joined {same:,} doubtful pairs that share a PMID or DOI")
+        result.works = len(set(dedupe_tables.load_assignment(store).values()))
         say("Screening with SIMULATED reviewers (ana, ben) and a SIMULATED lead")
         protocol = load_protocol(review.protocol_path)
         truth = work_truth(store, load_truth(Path(str(base.joinpath("truth.csv")))))

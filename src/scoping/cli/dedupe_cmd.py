@@ -116,9 +116,21 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
 
     target = find_review(state.review_dir if state else review_dir, db=state.db if state else db)
     with target.open_store() as store:
+        viewer = _default_reviewer()
+        sees_all = _is_lead(target, viewer)
+        told: list[str] = []
+
+        def tell(result: Any) -> None:
+            for keep, olds in api.run_joins(store, result):
+                for old in olds:
+                    impact = api.join_impact(store, keep, old, viewer=viewer, sees_all=sees_all)
+                    told.extend(_join_lines(impact, keep, old, action="joins"))
+
         with _progress() as update:
-            result = api.run_dedupe(store, rebuild=rebuild, progress=update)
+            result = api.run_dedupe(store, rebuild=rebuild, progress=update, before_save=tell)
         pending = api.pending_count(store)
+    for line in told:
+        out.print(line)
     report = result.report
     seconds = sum(report.seconds.values())
     done = "Rebuilt the works of" if rebuild else "De-duplicated"
@@ -322,6 +334,71 @@ def _default_reviewer() -> str:
 _KEYS = {"s": "same", "d": "different", "k": "skip", "u": "undo", "q": "quit"}
 
 
+def _is_lead(review: Review, name: str) -> bool:
+    """Whether ``name`` is a lead of the review's protocol (and may see everyone's decisions)."""
+    from scoping.errors import ScopingError
+    from scoping.screen.protocol import load_protocol
+
+    if not review.protocol_path.exists():
+        return False
+    try:
+        protocol = load_protocol(review.protocol_path)
+        return protocol.reviewer(name).is_lead
+    except ScopingError:
+        return False
+
+
+def _stages(views: list[api.StageView], blinded: bool) -> str:
+    parts = []
+    for v in views:
+        if blinded:
+            mine = next(iter(v.decisions.values()), None)
+            parts.append(f"{v.stage}: {'yours ' + mine if mine else 'no decision of yours'}")
+            continue
+        who = ", ".join(f"{name} {decision}" for name, decision in v.decisions.items())
+        outcome = v.outcome or "not decided"
+        if v.reason:
+            outcome += f" ({v.reason})"
+        if v.resolved_by:
+            outcome += f", resolved by {v.resolved_by}"
+        parts.append(f"{v.stage}: {outcome}" + (f" - {who}" if who else ""))
+    if not parts:
+        return "no decision of yours" if blinded else "not screened"
+    return "; ".join(parts)
+
+
+def _join_lines(impact: api.Impact, keep: int, gone: int, *, action: str) -> list[str]:
+    """What joining ``gone`` into ``keep`` means for screening, in plain words (none when
+    neither work has screening decisions)."""
+    if not impact.screened:
+        return []
+    first = (
+        f"Screening: work {gone} ({_stages(impact.works.get(gone, []), impact.blinded)}) {action} "
+        f"work {keep} ({_stages(impact.works.get(keep, []), impact.blinded)})."
+    )
+    if impact.blinded:
+        rest = "Every decision carries over to the joined work; the lead settles any difference."
+    elif impact.differ:
+        rest = (
+            f"Their outcomes differ at {', '.join(impact.differ)}: the joined work goes to the lead "
+            "as a conflict ('scoping conflicts'). Every decision carries over; the latest of a "
+            "reviewer's two counts."
+        )
+    else:
+        rest = "Every decision carries over to the joined work; the latest of a reviewer's two counts."
+    return [first, "  " + rest]
+
+
+def _split_lines(impact: api.Impact, work: int, n_parts: int) -> list[str]:
+    if not impact.screened:
+        return []
+    return [
+        f"Screening: work {work} ({_stages(impact.works.get(work, []), impact.blinded)}).",
+        f"  Each of its {n_parts} parts keeps the decisions made on it; decisions made on the joined "
+        "work apply to every part, unless the part has a later decision of its own.",
+    ]
+
+
 @dedupe_group.command("review")
 @click.option(
     "--reviewer",
@@ -340,12 +417,19 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
     Every answer is stored at once, with your name and the time. It reads answers from
     standard input, so it can be scripted.
 
+    Once screening has begun, each pair also says what 'same' would mean for screening: the
+    decisions on both works carry over to the joined work (a reviewer's latest counts), and
+    works with different outcomes go to the lead as a conflict. A lead sees everyone's
+    decisions; anyone else sees only their own.
+
     \b
     Example:
       scoping dedupe review --reviewer anna
     """
     who = reviewer or _default_reviewer()
-    with review().open_store() as store:
+    target = review()
+    sees_all = _is_lead(target, who)
+    with target.open_store() as store:
         queue = api.review_queue(store, limit=limit)
         if not queue:
             out.print("No doubtful pairs wait for review.")
@@ -369,6 +453,11 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
             )
             out.print(_side_by_side([item.a, item.b]))
             out.print(f"  {explain(item.pair)}")
+            works = api.works_of_pair(store, item.pair.record_a, item.pair.record_b)
+            if len(works) == 2:
+                impact = api.join_impact(store, works[0], works[1], viewer=who, sees_all=sees_all)
+                for line in _join_lines(impact, min(works), max(works), action="would join"):
+                    out.print(line)
             answer = click.prompt(
                 "Same work? [s/d/k/u/q]", type=click.Choice(list(_KEYS)), show_choices=False, err=False
             )
@@ -380,6 +469,11 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
                     out.print("Nothing to undo in this session.")
                     continue
                 position, last = history.pop()
+                if last.before:
+                    keep = min(last.after.values())
+                    impact = api.split_impact(store, keep, viewer=who, sees_all=sees_all)
+                    for line in _split_lines(impact, keep, 1 + len(set(last.before.values()))):
+                        out.print(line)
                 api.undo_decision(store, last, reviewer=who)
                 counts[last.decision] -= 1
                 out.print(f"Undid '{last.decision}' for records {last.record_a} - {last.record_b}.")
@@ -404,20 +498,32 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
     metavar="NAME",
     help=f"Who splits it [env {REVIEWER_ENV}; default: the login name].",
 )
+@click.option("--yes", is_flag=True, help="Split without asking, even when the work has screening decisions.")
 @review_options
-def undo_cmd(work: int, by: str | None, review: Callable[[], Review]) -> None:
+def undo_cmd(work: int, by: str | None, yes: bool, review: Callable[[], Review]) -> None:
     """Split WORK back into its records, and keep them apart in later runs.
 
     Each record becomes a work of its own (its id is the record's id, so the first record
     keeps WORK's id). The split is stored as decisions of yours, which later runs respect;
-    nothing is deleted.
+    nothing is deleted. When WORK has screening decisions, it first says what the split means
+    for them and asks to go on (y + Enter; --yes does not ask): each part keeps the decisions
+    made on it, and decisions made on the joined work apply to every part.
 
     \b
     Example:
       scoping dedupe undo 42
     """
     who = by or _default_reviewer()
-    with review().open_store() as store:
+    target = review()
+    with target.open_store() as store:
+        impact = api.split_impact(store, work, viewer=who, sees_all=_is_lead(target, who))
+        members = api.work_records(store, work)
+        lines = _split_lines(impact, work, len(members)) if len(members) > 1 else []
+        for line in lines:
+            out.print(line)
+        if lines and not yes and not click.confirm("Split it?", default=False):
+            out.print("Nothing changed.")
+            return
         members = api.undo_work(store, work, by=who)
     if len(members) == 1:
         out.print(f"Work {work} has a single record ({members[0]}); nothing to split.")

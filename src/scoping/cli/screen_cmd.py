@@ -103,6 +103,7 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
     target, protocol = _open(review)
     with target.open_store() as store:
         results = screen.assign_works(store, protocol, reviewer or "", [stage] if stage else None)
+        waiting = screen.doubtful_pairs(store)
     for result in results:
         if result.eligible == 0 and result.stage == FULL_TEXT:
             out.print(f"{result.stage}: nothing to allocate (no work is included at title-abstract yet)")
@@ -122,6 +123,17 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
         width = max(len(name) for name in result.loads)
         for name, n in result.loads.items():
             out.print(f"  {name:<{width}}  {n:,} works")
+    _tell_doubtful(waiting)
+
+
+def _tell_doubtful(n: int) -> None:
+    """One line when doubtful duplicate pairs still wait for a person."""
+    if n:
+        pairs = f"{n:,} doubtful duplicate pair{'' if n == 1 else 's'}"
+        out.print(
+            f"{pairs} still wait{'s' if n == 1 else ''}: decide them with 'scoping dedupe review' "
+            "(works found to be one carry their decisions over)"
+        )
 
 
 # -- screen ----------------------------------------------------------------------------------
@@ -225,6 +237,7 @@ def screen_cmd(
         raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
     with target.open_store() as store:
         protocol.reviewer(reviewer or "")
+        _tell_doubtful(screen.doubtful_pairs(store))
         name = protocol.reviewer(reviewer or "").name
         with _review_log(target), screen.queue_order(store, protocol, stage, reviewer=name) as order:
             session = ScreeningSession(
@@ -675,6 +688,8 @@ def conflicts_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
         out.print(f"{len(found):,} conflict{'' if len(found) == 1 else 's'} at {stage}:")
         for item in found:
             out.print(f"work {item.work_id} ({item.kind}): {_title(store, item.work_id)}")
+            if item.note:
+                out.print(f"  {item.note}")
             for row in item.decisions:
                 out.print(f"  {_decision_line(row)}")
     out.print(f"Next: scoping resolve --reviewer {reviewer} --stage {stage}")
@@ -749,6 +764,8 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
             card = screen.load_card(store, item.work_id, merge=_merged)
             out.print("")
             out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
+            if item.note:
+                out.print(item.note)
             if card is not None:
                 out.print(_wrap("Title: ", card.title or "(no title)"))
                 where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
@@ -901,10 +918,12 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
                 for line in _stopping_lines(state, reviewer or ""):
                     out.print(f"  {line}")
             if item.vanished:
+                one = item.vanished == 1
                 out.print(
-                    f"  {item.vanished:,} allocated works were later joined to other works by "
-                    "'scoping dedupe'; their decisions are kept in the history but no longer "
-                    "count"
+                    f"  {item.vanished:,} allocated work{'' if one else 's'} later joined "
+                    f"{'another work' if one else 'other works'} in de-duplication; "
+                    f"{'its' if one else 'their'} decisions and assignments went with "
+                    f"{'it' if one else 'them'} (the history keeps them)"
                 )
 
 

@@ -614,6 +614,21 @@ def derive_counts(
                     ("identification.duplicates_removed",),
                 )
             )
+        if works.doubtful_pairs:
+            waiting = (
+                f"{_plural(works.doubtful_pairs, 'doubtful pair', 'doubtful pairs')} of records "
+                "still to decide"
+            )
+            note = f"{note}; {waiting}" if note else waiting
+            done = False
+            checks.append(
+                Check(
+                    "dedupe-doubtful",
+                    False,
+                    waiting + "; run 'scoping dedupe review'",
+                    ("identification.duplicates_removed",),
+                )
+            )
         ident.duplicates_removed = Count(works.main_records - works.main_works, "store", done, note)
     elif facts.sources:
         note = "de-duplication has not run"

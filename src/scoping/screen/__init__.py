@@ -42,6 +42,7 @@ from scoping.screen.allocation import (
     AllocationPlan,
     StageAllocation,
     assign_works,
+    doubtful_pairs,
     eligible_works,
     plan_allocation,
 )
@@ -140,6 +141,7 @@ __all__ = [
     "check_decision",
     "choices",
     "conflicts",
+    "doubtful_pairs",
     "eligible_works",
     "final_outcomes",
     "find_terms",

@@ -113,6 +113,12 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
+def doubtful_pairs(store: Store) -> int:
+    """How many doubtful duplicate pairs wait for 'scoping dedupe review' (a pair decided
+    "same" later joins two works; their screening decisions carry over)."""
+    return len(dedupe_tables.uncertain_queue(store))
+
+
 def eligible_works(store: Store, stage: str) -> list[int]:
     """The works that may be screened at ``stage``.
 

@@ -151,6 +151,12 @@ def record_decision(
             require_assignment=True,
         )
     except tables.NotAssignedError:
+        now = dedupe_tables.works_of(store, [work_id]).get(work_id)
+        if now is not None and now != work_id:
+            raise UsageError(
+                f"work {work_id} was joined to work {now} in de-duplication; decide on work {now} "
+                "(decisions already made on it went with it)"
+            ) from None
         raise UsageError(f"work {work_id} is not assigned to you at {stage}") from None
 
 
@@ -328,6 +334,9 @@ class Conflict:
     kind: str
     """"include vs exclude", "maybe", "exclude vs not-retrieved", "different reasons"..."""
     decisions: tuple[DecisionRow, ...]
+    note: str | None = None
+    """Why the work came back to the lead when it is not the decisions alone (de-duplication
+    joined two works with different outcomes)."""
 
 
 def _kind(rows: Sequence[DecisionRow]) -> str:
@@ -351,10 +360,16 @@ def conflicts(store: Store, protocol: Protocol, viewer: str, stage: str = TITLE_
     for (work, _), row in tables.current_decisions(store, stage).items():
         if work in wanted:
             by_work.setdefault(work, []).append(row)
+    reopened = {
+        work: row.note
+        for work, row in tables.current_resolutions(store, stage).items()
+        if row.decision == "conflict" and work in wanted
+    }
     out = []
     for work in sorted(found):
         rows = sorted(by_work.get(work, []), key=lambda r: r.reviewer)
-        out.append(Conflict(work, stage, _kind(rows), tuple(rows)))
+        kind = "joined works differ" if work in reopened else _kind(rows)
+        out.append(Conflict(work, stage, kind, tuple(rows), reopened.get(work)))
     return out
 
 
@@ -475,11 +490,12 @@ def status(
             continue
         eligible = set(eligible_works(store, stage))
         gone = tables.vanished_works(store, stage)
+        gone_set = set(gone)  # joined to another work, which carries their assignments
         by_reviewer: dict[str, set[int]] = {}
         for work, name in tables.assignments(store, stage):
             # at full text, a work whose title-abstract inclusion a lead withdrew has left the
             # stage (its decisions stay in the history)
-            if (stage != FULL_TEXT or work in eligible) and work not in left:
+            if (stage != FULL_TEXT or work in eligible) and work not in left and work not in gone_set:
                 by_reviewer.setdefault(name, set()).add(work)
         current = tables.current_decisions(store, stage)
         names = [r.name for r in protocol.reviewers if r.screens or r.name in by_reviewer]
@@ -500,7 +516,7 @@ def status(
         }
         if left:
             shown["excluded by the stopping rule"] = len(left)
-        shown["not started"] = max(0, len(allocated) - len(gone) - sum(counts.values()))
+        shown["not started"] = max(0, len(allocated) - sum(counts.values()))
         out.append(
             StageStatus(
                 stage, rows, works=works, allocated=len(allocated), outcomes=shown, vanished=len(gone)

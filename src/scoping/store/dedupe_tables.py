@@ -56,6 +56,7 @@ __all__ = [
     "split_work",
     "unassigned_count",
     "uncertain_queue",
+    "waiting_pairs",
     "work_events",
     "work_members",
     "works_of",
@@ -359,6 +360,24 @@ def decided_pairs(store: Store) -> dict[tuple[int, int], str]:
         return _latest_decisions(conn)
 
 
+def waiting_pairs(conn: Connection) -> int:
+    """How many doubtful pairs wait for a person (:func:`uncertain_queue`, counted; read-only,
+    for a store that has this stage's tables)."""
+    wa = record_work.alias("wa")
+    wb = record_work.alias("wb")
+    p = dedupe_pairs
+    query = (
+        sa.select(p.c.record_a, p.c.record_b)
+        .join(wa, wa.c.record_id == p.c.record_a)
+        .join(wb, wb.c.record_id == p.c.record_b)
+        .where(p.c.label == "uncertain", wa.c.work_id != wb.c.work_id)
+    )
+    decided = _latest_decisions(conn)
+    return sum(
+        1 for a, b in conn.execute(query) if decided.get((int(a), int(b))) not in ("same", "different")
+    )
+
+
 def uncertain_queue(store: Store) -> list[PairRow]:
     """Doubtful pairs still waiting for a person, best score first.
 
@@ -441,6 +460,7 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
         )
         if rebuild:
             conn.execute(dedupe_pairs.delete())
+        moves = _moves(conn, result.changed)
         _bulk(
             conn,
             "INSERT INTO record_work (record_id, work_id, run_id, linked_by, updated_at) "
@@ -457,6 +477,10 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
             "score = excluded.score, fields = excluded.fields",
             ((p.a, p.b, run_id, p.label, p.rule, float(p.score), _dumps(p.fields)) for p in result.pairs),
         )
+        if moves is not None:
+            from scoping.store import screen_carry
+
+            screen_carry.on_change(conn, moves[0], moves[1], by="dedupe run", now=now)
         for work, olds in result.merges:
             conn.execute(
                 work_events.insert().values(
@@ -468,6 +492,52 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
                 )
             )
     return run_id
+
+
+def _screening_started(conn: Connection) -> bool:
+    if not sa.inspect(conn).has_table("screen_assignments"):
+        return False
+    return conn.exec_driver_sql("SELECT 1 FROM screen_assignments LIMIT 1").first() is not None
+
+
+def _moves(
+    conn: Connection, changed: dict[int, int]
+) -> tuple[dict[int, list[int]], dict[int, list[int]]] | None:
+    """(work -> records before, work -> records after) of the works whose records ``changed``
+    moves from one work to another, once screening has begun (``None`` otherwise). Read before
+    the new links are written."""
+    if not changed or not _screening_started(conn):
+        return None
+    ids = sorted(changed)
+    old: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            sa.select(record_work.c.record_id, record_work.c.work_id).where(
+                record_work.c.record_id.in_(ids[start : start + 500])
+            )
+        )
+        old.update((int(r), int(w)) for r, w in rows)
+    moved = {rid: work for rid, work in old.items() if changed[rid] != work}
+    if not moved:
+        return None
+    works = sorted(set(moved.values()) | {changed[rid] for rid in moved})
+    before: dict[int, list[int]] = {}
+    for start in range(0, len(works), 500):
+        rows = conn.execute(
+            sa.select(record_work.c.record_id, record_work.c.work_id).where(
+                record_work.c.work_id.in_(works[start : start + 500])
+            )
+        )
+        for rid, work in rows:
+            before.setdefault(int(work), []).append(int(rid))
+    after: dict[int, list[int]] = {}
+    for work, members in before.items():
+        for rid in members:
+            after.setdefault(changed.get(rid, work), []).append(rid)
+    for rid, work in changed.items():
+        if rid not in old and work in after:  # a new record joining a work that changes
+            after[work].append(rid)
+    return before, after
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,6 +601,16 @@ def apply_decision(
                 before = dict.fromkeys(moved, gone)
                 after = dict.fromkeys(moved, keep)
                 _assign(conn, after, "person", now)
+                from scoping.store import screen_carry
+
+                stay = _members(conn, keep)
+                screen_carry.on_change(
+                    conn,
+                    {keep: [r for r in stay if r not in after], gone: moved},
+                    {keep: stay},
+                    by=reviewer,
+                    now=now,
+                )
                 conn.execute(
                     work_events.insert().values(
                         work_id=keep,
@@ -559,8 +639,15 @@ def revert(store: Store, applied: Applied, *, reviewer: str) -> None:
             )
         )
         if applied.before:
-            _assign(conn, applied.before, "person", now)
             work = min(applied.after.values())
+            joined = _members(conn, work)
+            _assign(conn, applied.before, "person", now)
+            parts: dict[int, list[int]] = {work: _members(conn, work)}
+            for rid, old in applied.before.items():
+                parts.setdefault(old, []).append(rid)
+            from scoping.store import screen_carry
+
+            screen_carry.on_change(conn, {work: joined}, parts, by=reviewer, now=now)
             conn.execute(
                 work_events.insert().values(
                     work_id=work,
@@ -599,6 +686,9 @@ def split_work(store: Store, work_id: int, *, by: str) -> list[int]:
             ((x, y, "different", by, f"undo of work {work_id}", now) for x, y in pairs),
         )
         _assign(conn, {rid: rid for rid in members}, "person", now)
+        from scoping.store import screen_carry
+
+        screen_carry.on_change(conn, {work_id: members}, {rid: [rid] for rid in members}, by=by, now=now)
         conn.execute(
             work_events.insert().values(
                 work_id=work_id, event="split", by=by, at=now, detail=_dumps({"records": members})

@@ -70,6 +70,8 @@ class WorkFacts:
     other_unassigned: int = 0
     other_works: frozenset[int] = frozenset()
     """Ids of works made only of records from other methods."""
+    doubtful_pairs: int = 0
+    """Doubtful pairs of records still waiting for a person ('scoping dedupe review')."""
 
 
 def _table_names(store: Store) -> set[str]:
@@ -132,7 +134,8 @@ def source_facts(store: Store) -> list[SourceFacts]:
 def work_facts(store: Store, other_sources: frozenset[str] = frozenset()) -> WorkFacts:
     """The outcome of de-duplication, split by PRISMA column (``other_sources``: the sources
     reported under "other methods")."""
-    if "record_work" not in _table_names(store):
+    names = _table_names(store)
+    if "record_work" not in names:
         return WorkFacts(ran=False)
     r, w = records.c, record_work.c
     joined = records.join(record_work, w.record_id == r.id)
@@ -179,8 +182,14 @@ def work_facts(store: Store, other_sources: frozenset[str] = frozenset()) -> Wor
                 if other_works
                 else 0
             )
+        waiting = 0
+        if {"dedupe_pairs", "dedupe_decisions"} <= names:
+            from scoping.store.dedupe_tables import waiting_pairs
+
+            waiting = waiting_pairs(conn)
     return WorkFacts(
         ran=True,
+        doubtful_pairs=waiting,
         main_records=int(main_records),
         main_works=int(main_works),
         main_unassigned=int(main_unassigned),

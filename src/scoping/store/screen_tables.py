@@ -7,7 +7,9 @@
     screen_decisions     a reviewer's decision on a work at a stage, appended; the latest row per
                          (stage, work, reviewer) is the current decision ("undone" withdraws it)
     screen_resolutions   a lead's decision on a work at a stage, appended; the latest row per
-                         (stage, work) settles the work ("undone" withdraws it)
+                         (stage, work) settles the work ("undone" withdraws it; "conflict",
+                         written when de-duplication joined works with different outcomes,
+                         puts it back to the lead)
     screen_stop_events   the stopping rule's events, appended: random sampling began ("sample"),
                          the lead stopped screening because the rule was met ("stop", with the
                          test in ``details``), or took the stop back ("resume")
@@ -370,12 +372,14 @@ def _assignments(conn: Connection, stage: str) -> list[tuple[int, str]]:
 
 
 def assigned_works(store: Store, stage: str, reviewer: str) -> list[int]:
-    """The works assigned to ``reviewer`` at ``stage``, in id order."""
+    """The works assigned to ``reviewer`` at ``stage``, in id order (works that de-duplication
+    joined to another work are left out: the assignment went with them)."""
     ensure_tables(store)
     a = screen_assignments.c
+    exists = sa.exists().where(record_work.c.work_id == a.work_id)
     with store.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(a.work_id).where(a.stage == stage, a.reviewer == reviewer).order_by(a.work_id)
+            sa.select(a.work_id).where(a.stage == stage, a.reviewer == reviewer, exists).order_by(a.work_id)
         )
         return [int(w) for (w,) in rows]
 
@@ -526,9 +530,9 @@ def add_decision(
     """Append one decision in its own transaction; it is committed when this returns.
 
     Checks nothing but the value of ``decision``, and with ``require_assignment`` that the work
-    is assigned to the reviewer at the stage (in the same statement; :class:`NotAssignedError`
-    otherwise). Writing an ``uid`` that is already stored returns the stored row and adds
-    nothing.
+    is assigned to the reviewer at the stage and still exists (in the same statement;
+    :class:`NotAssignedError` otherwise). Writing an ``uid`` that is already stored returns the
+    stored row and adds nothing.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
@@ -550,7 +554,9 @@ def add_decision(
         if require_assignment:
             a = screen_assignments.c
             source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())).where(
-                sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer)
+                sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer),
+                # a work joined to another meanwhile (de-duplication) takes no new decisions
+                sa.exists().where(record_work.c.work_id == work_id),
             )
             stmt = _dialect_insert(conn, d).from_select(list(values), source)
         else:
@@ -747,7 +753,8 @@ def derive_outcome(
 
 def vanished_works(store: Store, stage: str) -> list[int]:
     """Works allocated at ``stage`` that no longer exist: de-duplication joined them to another
-    work after they were allocated. Their decisions stay in the history but count nowhere."""
+    work after they were allocated. Their decisions and assignments were carried to that work
+    (:mod:`scoping.store.screen_carry`); their own rows stay in the history."""
     existing = set(work_ids(store))
     return sorted({work for work, _ in assignments(store, stage)} - existing)
 
@@ -778,8 +785,9 @@ def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
             (resolution.decision, resolution.reason) if resolution is not None else None,
         )
         if derived is not None:
+            settled = resolution is not None and resolution.decision != "conflict"
             out[work] = Outcome(
-                work, stage, derived[0], derived[1], resolution.lead if resolution is not None else None
+                work, stage, derived[0], derived[1], resolution.lead if settled and resolution else None
             )
     return out
 
@@ -813,9 +821,12 @@ def count_by(store: Store, *, via: str | None = None, note: str | None = None) -
         if via is not None
         else (screen_resolutions, screen_resolutions.c.note, note)
     )
+    # rows a change of works wrote (copies carried to the joined work, a join's "conflict")
+    # are not decisions of their own
+    copies = sa.or_(*(table.c.uid.startswith(prefix) for prefix in ("carry:", "join:", "split:")))
     query = sa.select(
         sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((column == value, 1), else_=0)), 0)
-    ).where(table.c.decision != "undone")
+    ).where(table.c.decision.not_in(("undone", "conflict")), sa.not_(copies))
     with _reader(store).connect() as conn:
         total, matching = conn.execute(query).one()
     return int(matching), int(total)
