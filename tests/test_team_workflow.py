@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 CSV_FILE = DATA / "labelled" / "Sep_2021.csv"
 RIS_FILE = DATA / "labelled" / "Sep_2021_first60.ris"
+DOUBTFUL = DATA / "labelled" / "Sep_2021_doubtful.ris"  # a doubtful duplicate of one include
 TA, FT = "title-abstract", "full-text"
 R1, R2, LEAD = "reviewer1", "reviewer2", "lead"
 
@@ -184,24 +185,33 @@ def resolve_all(root: Path, stage: str, truth: dict[int, int]) -> int:
 
 
 def outcomes_from_history(root: Path, stage: str) -> dict[int, str]:
-    """Final outcome per work, recomputed here from the raw decision and resolution rows: both
-    reviewers agree -> that; otherwise the lead's latest resolution; else pending."""
+    """Final outcome per current work, recomputed here from the raw decision and resolution
+    rows: the lead's latest resolution if any (a "conflict" row sends it back: pending), else
+    both reviewers' latest agreeing decisions, else pending."""
+    from scoping.dedupe import api as dedupe_api
+
     with find_review(root).open_store() as store:
         rows = screen_tables.decision_history(store, stage)
         resolutions = screen_tables.resolution_history(store, stage)
+        works = {work for _s, work, _r, _src in dedupe_api.iter_groups(store)}
     latest: dict[tuple[int, str], str] = {}
     for row in rows:  # in id order: the latest row per (work, reviewer) counts
         latest[(row.work_id, row.reviewer)] = row.decision
     by_work: dict[int, dict[str, str]] = {}
     for (work, who), decision in latest.items():
-        if decision != "undone":
+        if decision != "undone" and work in works:
             by_work.setdefault(work, {})[who] = decision
     settled = {r.work_id: r.decision for r in resolutions}
     out: dict[int, str] = {}
     for work, made in by_work.items():
-        if work in settled:
+        if work in settled and settled[work] != "conflict":
             out[work] = settled[work]
-        elif len(made) == 2 and len(set(made.values())) == 1 and "maybe" not in made.values():
+        elif (
+            work not in settled
+            and len(made) == 2
+            and len(set(made.values())) == 1
+            and "maybe" not in made.values()
+        ):
             out[work] = next(iter(made.values()))
         else:
             out[work] = "pending"
@@ -265,10 +275,14 @@ def test_the_worked_example_protocol_as_a_team(tmp_path: Path) -> None:
     )
     ok(root, "import", str(CSV_FILE), "--source", "PsycINFO")
     ok(root, "import", str(RIS_FILE), "--source", "MEDLINE")
-    ok(root, "dedupe")
+    ok(root, "import", str(DOUBTFUL), "--source", "Embase")
+    # the copy is doubtful against the original's two records (one work): two pairs wait
+    assert "2 doubtful pairs kept for review" in ok(root, "dedupe")
     truth = labels_of_works(root)
-    assert len(truth) == 271 and sum(truth.values()) == 40
-    assert "allocated 271 new works (271 to two reviewers" in ok(root, "assign", "--reviewer", LEAD)
+    assert len(truth) == 272 and sum(truth.values()) == 40
+    allocated = ok(root, "assign", "--reviewer", LEAD)
+    assert "allocated 272 new works (272 to two reviewers" in allocated
+    assert "2 doubtful duplicate pairs still wait" in allocated, allocated
 
     # pilot: 30 decisions each; with one shared ranked order the pairs meet at once
     pilot, seen = screen_all(root, TA, truth, {R1: 1, R2: 2}, limit=30)
@@ -287,7 +301,7 @@ def test_the_worked_example_protocol_as_a_team(tmp_path: Path) -> None:
     # the rest of title-abstract; ranking puts the includes early
     rest, seen = screen_all(root, TA, truth, {R1: 3, R2: 4}, limit=1000, wait_for_ranking=True)
     order = pilot[R1] + rest[R1]
-    assert len(order) == 271
+    assert len(order) == 272
     assert "Order: ranked: model of 30 screened works" in seen[R1], seen[R1][:3000]
     assert "unavailable" not in seen[R1] + seen[R2]
     # 40 includes in 271: a random order puts 20 in the first half (sd 2.9); ranked, more
@@ -297,7 +311,7 @@ def test_the_worked_example_protocol_as_a_team(tmp_path: Path) -> None:
     assert resolve_all(root, TA, truth) >= len(pending)
     assert "No conflicts at title-abstract" in ok(root, "conflicts", "--reviewer", LEAD)
     ta = outcomes_from_history(root, TA)
-    assert "pending" not in ta.values() and len(ta) == 271
+    assert "pending" not in ta.values() and len(ta) == 272
 
     # full text, both reviewers again
     ok(root, "assign", "--reviewer", LEAD, "--stage", FT)
@@ -306,6 +320,30 @@ def test_the_worked_example_protocol_as_a_team(tmp_path: Path) -> None:
     assert "No conflicts at full-text" in ok(root, "conflicts", "--reviewer", LEAD, "--stage", FT)
     ft = outcomes_from_history(root, FT)
     assert "pending" not in ft.values()
+    included_before = {w for w, o in ft.items() if o == "include"}
+
+    # the doubtful pair, decided late by the lead: the two works are one; nothing is lost
+    from scoping.dedupe import api as dedupe_api
+
+    with find_review(root).open_store() as store:
+        groups = list(dedupe_api.iter_groups(store))
+    copy_work = next(w for _s, w, _r, source in groups if source == "Embase")
+    ta_before = outcomes_from_history(root, TA)
+    late = ok(root, "dedupe", "review", "--reviewer", LEAD, stdin="s\ns\n")
+    assert f"Screening: work {copy_work}" in late and "would join work" in late, late
+    kept = int(re.findall(r"would join work (\d+)", late)[0])
+    if ta_before[copy_work] != ta_before[kept]:  # both outcomes meet at the lead as a conflict
+        assert "Their outcomes differ at title-abstract" in late, late
+        assert f"work {kept} (joined works differ)" in ok(root, "conflicts", "--reviewer", LEAD)
+    resolve_all(root, TA, truth)  # a joined work whose outcomes differed comes back to the lead
+    ok(root, "assign", "--reviewer", LEAD, "--stage", FT)
+    screen_all(root, FT, truth, {R1: 7, R2: 8}, limit=1000)
+    resolve_all(root, FT, truth)
+    ta = outcomes_from_history(root, TA)
+    ft = outcomes_from_history(root, FT)
+    assert "pending" not in ta.values() and len(ta) == 271
+    assert "pending" not in ft.values()
+    assert included_before <= {w for w, o in ft.items() if o == "include"}  # no included study lost
 
     # topics, PRISMA and the report agree with the history
     ok(root, "topics", "fit", "--by", LEAD)
@@ -314,8 +352,8 @@ def test_the_worked_example_protocol_as_a_team(tmp_path: Path) -> None:
     ta_included = sum(o == "include" for o in ta.values())
     ft_included = sum(o == "include" for o in ft.values())
     screening = prisma["screening"]
-    assert prisma["identification"]["records_identified"]["n"] == 331
-    assert prisma["identification"]["duplicates_removed"]["n"] == 60
+    assert prisma["identification"]["records_identified"]["n"] == 332
+    assert prisma["identification"]["duplicates_removed"]["n"] == 61
     assert screening["records_screened"]["n"] == 271
     assert screening["records_excluded"]["n"] == 271 - ta_included
     assert screening["reports_sought"]["n"] == ta_included
