@@ -198,3 +198,16 @@ def test_groups_fall_back_on_the_pmid(review: Path, tmp_path: Path) -> None:
     assert code == 0 and out == f"Wrote 1 record in 1 work to {tmp_path / 'g.csv'}\n", err
     rows = (tmp_path / "g.csv").read_text(encoding="utf-8").splitlines()
     assert rows == ["source_id,work_id,record_id,source", "11223344,1,1,PubMed"]
+
+
+def test_review_shows_both_abstracts(review: Path) -> None:
+    labelled = Path(__file__).parent / "data" / "labelled"
+    run("--review", str(review), "import", str(labelled / "Sep_2021.csv"), "--source", "PsycINFO")
+    run("--review", str(review), "import", str(labelled / "Sep_2021_doubtful.ris"), "--source", "Embase")
+    dd(review)
+    code, out, _ = dd(review, "review", "--reviewer", "anna", input="q\n")
+    assert code == 0
+    row = [line for line in out.splitlines() if line.startswith("│ abstract")]
+    assert row, out
+    # both records' abstracts, side by side (the copy's is its original's first 400 characters)
+    assert row[0].count("Noradrenergic activation of") == 2, row[0]

@@ -188,7 +188,10 @@ _SHOWN = (
     "pmid",
     "source_id",
     "doc_type",
+    "abstract",
 )
+_ABSTRACT_SHOWN = 600
+"""Characters of each abstract shown beside the other (enough to tell two papers apart)."""
 _FIELD_NAMES = {
     "title": "title",
     "authors": "authors",
@@ -213,6 +216,9 @@ def _cell(record: Record, name: str) -> str:
         names = list(value)
         text = "; ".join(names[:6])
         return text + (f"; … ({len(names)} authors)" if len(names) > 6 else "")
+    if name == "abstract":
+        text = " ".join(str(value).split())
+        return text[:_ABSTRACT_SHOWN] + ("…" if len(text) > _ABSTRACT_SHOWN else "")
     return str(value)
 
 
