@@ -498,6 +498,7 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
 @dedupe_group.command("undo")
 @click.argument("work", type=int)
 @click.option(
+    "--reviewer",
     "--by",
     "by",
     default=None,
