@@ -103,6 +103,7 @@ def test_europe_pmc_acm_dblp_wiley_records() -> None:
     pmc, misc = read(COLREV / "europe_pmc_bib.bib")  # "@article {PMID:18888888,", tabs
     assert pmc.source_id == "PMID:18888888"
     assert pmc.pmid == "18888888"  # from the key
+    assert pmc.abstract is not None
     assert pmc.abstract.startswith("Be Aware of percentage symbols in abstract.")
     assert pmc.issn == "1111-2222"
     assert misc.doc_type == "other"  # @misc
@@ -152,6 +153,7 @@ def test_raw_text_and_lines() -> None:
     lines = text.splitlines(keepends=True)
     for record in read(COLREV / "crossref_feed.bib"):
         assert record.raw.startswith("@")
+        assert record.line is not None
         assert lines[record.line - 1].startswith(record.raw.split("\n", 1)[0])
         assert record.raw in text
         assert record.raw.endswith("}")

@@ -67,6 +67,7 @@ def test_full_record() -> None:
         "Spatial Behavior",
     ]
     assert first.url == "https://onlinelibrary.wiley.com/doi/pdfdirect/10.1002/hipo.22095"
+    assert first.abstract is not None
     assert first.abstract.startswith("Episodic memory incorporates information about specific")
     assert first.abstract.endswith("to form episodic memory in the hippocampus.")
     assert first.line == 3
@@ -82,10 +83,12 @@ def test_record_with_missing_fields() -> None:
     assert second.pmid == "25451612"  # remote-database-name PubMed
     assert second.extra == {"database": "PubMed"}
     assert second.authors[-1] == "Guzowski, John F."
+    assert second.title is not None
     assert second.title.startswith(
         "Systemic lipopolysaccharide administration impairs retrieval of context–object discrimination"
     )
     # highlights separated by &#xD; line breaks read as one paragraph
+    assert second.abstract is not None
     assert second.abstract.startswith(
         "• We tested if acute neuroinflammation impairs retrieval of "
         "different memory tasks. • Systemic LPS administration"

@@ -49,6 +49,7 @@ def test_one_pubmed_record_every_field() -> None:
     assert record.language == "English"  # "eng"
     assert record.doc_type == "journal article"  # PT  - Journal Article
     assert record.doi is None
+    assert record.abstract is not None
     assert record.abstract.startswith(
         "Bioinformatics research is often difficult to do with commercial software. The Open Source BioPerl"
     )
@@ -138,6 +139,7 @@ def test_gpl_synthesisr_export_without_final_newline(shared_data: Path) -> None:
     assert [r.pmid for r in records] == ["28441597", "30868313", "29967742"]
     first = records[0]
     assert first.line == 1
+    assert first.title is not None
     assert first.title.startswith(
         "Differences in nitrate and phosphorus export between wooded and grassed riparian zones"
     )
@@ -166,6 +168,7 @@ def test_windows_line_endings(tmp_path: Path) -> None:
     path.write_bytes(original.replace(b"\n", b"\r\n"))
     records = read(path)
     assert [r.line for r in records] == [2, 67, 127, 192]
+    assert records[1].title is not None
     assert records[1].title.endswith("large-scale genomic data.")
     assert "\r" not in records[1].raw
 

@@ -41,6 +41,7 @@ def test_structured_abstract_and_every_field() -> None:
     assert record.issn == "1533-4406"
     assert record.language == "English"  # "eng"
     assert record.doc_type == "Clinical Trial, Phase III"  # the first PublicationType
+    assert record.abstract is not None
     assert record.abstract.startswith("BACKGROUND: In patients with mild asthma, as-needed use")
     assert " METHODS: We conducted a 52-week, double-blind trial" in record.abstract
     assert " CONCLUSIONS: In patients with mild asthma" in record.abstract
@@ -80,6 +81,7 @@ def test_inline_markup_and_labels() -> None:
     assert record.title == (
         "Leucocyte telomere length, genetic variants at the TERT gene region and risk of pancreatic cancer."
     )  # <i>TERT</i>
+    assert record.abstract is not None
     assert record.abstract.startswith("OBJECTIVE: Telomere shortening occurs")
     assert " DESIGN: We measured prediagnostic" in record.abstract
     assert "p trend =0.048" not in record.abstract and "ptrend=0.048" in record.abstract  # <sub>
@@ -91,9 +93,11 @@ def test_inline_markup_and_labels() -> None:
 def test_entities_mathml_and_not_the_cited_references() -> None:
     (record,) = read(DATA / "biopython/pubmed6.xml")
     assert record.pmid == "30108519"  # not one of the ReferenceList PMIDs
+    assert record.title is not None
     assert record.title.startswith('A "Blood Relationship" Between the Overlooked Minimum')
     assert record.doi == "10.3389/fphys.2018.01034"
     assert record.issue is None and record.pages == "1034"
+    assert record.abstract is not None
     assert "LEmin" in record.abstract
     assert "<mml:math" in record.raw  # the original prefix, as written in the file
 
@@ -263,7 +267,9 @@ def test_chunk_size_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch, 
 
 def test_streams_with_bounded_memory(tmp_path: Path) -> None:
     text = (DATA / "biopython/pubmed2.xml").read_text(encoding="utf-8")
-    article = re.search(r"<PubmedArticle>.*?</PubmedArticle>", text, re.S).group(0)
+    found = re.search(r"<PubmedArticle>.*?</PubmedArticle>", text, re.S)
+    assert found is not None
+    article = found.group(0)
     path = tmp_path / "many.xml"
     with path.open("w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" ?>\n<PubmedArticleSet>\n')

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import TextIO
 
 import bibtexparser
 import pandas as pd
@@ -24,6 +27,7 @@ from scoping.records import FIELDS, Record, make_record
 DATA = Path(__file__).parent / "data"
 PER_FILE = 40
 _PUBMED = ris._PUBMED_LINK  # the PubMed links RIS reads as a PMID
+Reader = Callable[[TextIO, str], Iterator[Record]]
 
 
 def _corpus() -> list[Record]:
@@ -48,9 +52,9 @@ def test_the_corpus_is_every_kind_of_record() -> None:
     assert any("&" in (r.title or "") for r in CORPUS)
 
 
-def _write(module: object, records: list[Record]) -> str:
+def _write(module: ModuleType, records: list[Record]) -> str:
     out = io.StringIO(newline="")
-    module.write(records, out)  # type: ignore[attr-defined]
+    module.write(records, out)
     return out.getvalue()
 
 
@@ -71,21 +75,21 @@ CSV_LOSES: frozenset[str] = frozenset()
     [(ris, ris.read, RIS_LOSES), (bibtex, bibtex.read, BIB_LOSES), (table, table.read, CSV_LOSES)],
     ids=["ris", "bibtex", "csv"],
 )
-def test_our_exports_read_back_the_same(module: object, reader: object, loses: frozenset[str]) -> None:
+def test_our_exports_read_back_the_same(module: ModuleType, reader: Reader, loses: frozenset[str]) -> None:
     text = _write(module, CORPUS)
-    again = list(reader(io.StringIO(text, newline=""), "export"))  # type: ignore[operator]
+    again = list(reader(io.StringIO(text, newline=""), "export"))
     assert len(again) == len(CORPUS)
     for before, after in zip(CORPUS, again, strict=True):
         expected = _fields(before, loses)
-        if module is ris and before.pmid is None and before.url and _PUBMED.search(before.url):
+        if module is ris and before.pmid is None and before.url and (link := _PUBMED.search(before.url)):
             # RIS has no PMID tag: a PubMed link is how it carries one, and reads as the PMID
-            expected.update(pmid=_PUBMED.search(before.url).group(1), url=None)  # type: ignore[union-attr]
+            expected.update(pmid=link.group(1), url=None)
         assert _fields(after, loses) == expected, before.raw[:200]
 
 
 def test_document_types_round_trip() -> None:
     for module, reader in ((ris, ris.read), (bibtex, bibtex.read), (table, table.read)):
-        again = list(reader(io.StringIO(_write(module, CORPUS), newline=""), "export"))  # type: ignore[attr-defined]
+        again = list(reader(io.StringIO(_write(module, CORPUS), newline=""), "export"))
         for before, after in zip(CORPUS, again, strict=True):
             if before.doc_type is None:  # RIS and BibTeX must name a type: JOUR/@article or GEN/@misc
                 assert after.doc_type in (None, "journal article", "other")

@@ -49,6 +49,7 @@ def test_asreview_generic_in_three_dialects() -> None:
     assert first.url == "http://example_url.com"
     assert first.extra["secondary_authors"] == "['Glattauer, Daniel']"
     assert first.extra["place_published"] == "United States"
+    assert first.abstract is not None
     assert first.abstract.startswith("BACKGROUND: Lorem ipsum dolor sit amet")
     assert first.raw.startswith('"BACKGROUND: Lorem ipsum dolor sit amet')
     assert (
@@ -65,11 +66,13 @@ def test_labels_and_record_ids_go_to_extra_and_source_id() -> None:
     assert ids[0].extra == {"final_included": "1"}
     assert "final_included" not in ids[2].extra  # empty cells are not kept
     spaced = read(DATA / "asreview-csv" / "generic_column_names_with_spaces.csv")
+    assert spaced[0].abstract is not None
     assert spaced[0].abstract.startswith("BACKGROUND")  # the column is "abstract "
     missing = read(DATA / "asreview-csv" / "missing_values.csv")
     assert len(missing) == 4
     assert missing[0].abstract is None and missing[2].abstract is None
     assert missing[1].title is None and missing[3].title is None
+    assert missing[3].abstract is not None
     assert missing[3].abstract.startswith("BACKGROUND")
 
 
@@ -109,6 +112,7 @@ def test_synergy_flat_csv() -> None:
     records = read(DATA / "synergy-csv" / "Sep_2021_first30.csv")
     assert len(records) == 30
     first = records[0]
+    assert first.source_id is not None
     assert first.source_id.startswith("https://openalex.org/W")
     assert first.pmid == "24847228"  # from https://pubmed.ncbi.nlm.nih.gov/24847228
     assert first.doi and not first.doi.startswith("http")
@@ -236,6 +240,7 @@ def test_bib_dedupe_records() -> None:
     stroke = read(DATA / "bib-dedupe-csv" / "stroke_first30.csv")
     assert stroke[0].authors == ["Zhai, Q. J.", "Yue, X. Y.", "Hong, Z.", "Xu, G. L.", "Liu, X. F."]
     digital = read(DATA / "bib-dedupe-csv" / "digital_work_first30.csv")
+    assert digital[0].title is not None
     assert digital[0].title.startswith("ЗАЙНЯТІСТЬ І МОТИВАЦІЯ")
     assert digital[0].pages == "376-383"  # "376 -- 383"
     assert digital[0].extra["ID_old"] == "2017"

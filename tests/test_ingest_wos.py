@@ -63,6 +63,7 @@ def test_plain_text_reads_all_50_records_with_their_fields() -> None:
         "patenting",
         "STRATEGIC ALLIANCE FORMATION",
     ]
+    assert first.abstract is not None
     assert first.abstract.startswith("We contend that two important, nonrelational, features")
     assert first.extra["wos"]["UT"] == "WOS:000220015600001"
     assert first.extra["wos"]["PT"] == "J"
@@ -120,6 +121,7 @@ def test_raw_text_and_line_numbers_are_kept() -> None:
     count = first.raw.count("\n")
     assert "".join(lines[2 : 2 + count]) == first.raw
     for record in records:
+        assert record.line is not None
         assert lines[record.line - 1].startswith("PT ")
         assert record.raw.startswith(lines[record.line - 1])
     assert records[-1].line == 5358
@@ -160,6 +162,7 @@ def test_tab_rows_keep_their_line_as_raw() -> None:
         lines = stream.read().split("\r\n")
     assert [record.line for record in records] == list(range(2, 52))
     for record in records:
+        assert record.line is not None
         assert record.raw == lines[record.line - 1]
         assert not record.raw.endswith(("\r", "\n"))
     assert records[0].raw.startswith("J\tOwen-Smith, J; Powell, WW\t")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from matplotlib.colors import to_rgba
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import BboxBase
 from PIL import Image
 
 from prisma_fixtures import DATABASES, INCLUDED, TOPICS, seed_facts
@@ -204,7 +204,7 @@ def test_unknown_and_hand_entered_counts() -> None:
     assert format_count(Count(5, "store", False)) == "(n\u00a0=\u00a05\u00a0so\u00a0far)"
 
 
-def _inside(inner: Bbox, outer: Bbox, tol: float = 0.5) -> bool:
+def _inside(inner: BboxBase, outer: BboxBase, tol: float = 0.5) -> bool:
     return (
         inner.x0 >= outer.x0 - tol
         and inner.x1 <= outer.x1 + tol

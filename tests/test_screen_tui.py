@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -153,7 +154,7 @@ def test_a_failed_write_is_not_shown_as_saved(
     calls: list[str] = []
     real = screen_tables.add_decision
 
-    def flaky(*args: object, **kwargs: object) -> object:
+    def flaky(*args: Any, **kwargs: Any) -> Any:  # passes them on to add_decision
         calls.append(str(kwargs["uid"]))
         if len(calls) == 1:
             real(*args, **kwargs)  # stored, but the answer is lost on the way back

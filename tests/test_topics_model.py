@@ -170,7 +170,7 @@ def test_a_single_subject_corpus_falls_back(pool: tuple[list[WorkText], list[str
 def test_bad_parameters_are_usage_errors() -> None:
     for params in ({"n_topics": "many"}, {"n_topics": 0}, {"threshold": 0.0}, {"k_min": 5, "k_max": 2}):
         with pytest.raises(UsageError):
-            TopicModel(**params).fit([WorkText(title="a b c")])  # type: ignore[arg-type]
+            TopicModel(**params).fit([WorkText(title="a b c")])
 
 
 def test_non_convergence_is_a_note_not_a_warning(pool: tuple[list[WorkText], list[str]]) -> None:

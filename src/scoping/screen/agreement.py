@@ -72,7 +72,7 @@ def landis_koch(kappa: float | None) -> str:
 
 
 def _t975(df: int) -> float:
-    from scipy.special import stdtrit  # type: ignore[import-untyped]  # comes with scikit-learn
+    from scipy.special import stdtrit  # comes with scikit-learn
 
     return float(stdtrit(df, 0.975))
 
