@@ -276,7 +276,7 @@ class Replay:
     # -- PubMed ----------------------------------------------------------------------------
 
     def esearch(self, params: dict[str, list[str]]) -> tuple[int, str, bytes]:
-        term = _one(params, "term")
+        term = _one(params, "term") or ""
         retmax = int(_one(params, "retmax") or 20)
         retstart = int(_one(params, "retstart") or 0)
         ids = self._sorted

@@ -29,7 +29,7 @@ from test_dedupe_support import row, verdict
 
 # -- corrections indexed under the article's title ---------------------------------------------
 
-ARTICLE = {
+ARTICLE: dict[str, Any] = {
     "title": "Eculizumab for atypical hemolytic-uremic syndrome in adults and children",
     "authors": ["Nurnberger, J.", "Philipp, T.", "Witzke, O."],
     "year": 2009,
@@ -254,7 +254,7 @@ def test_two_dois_still_conflict_otherwise(change: dict[str, Any]) -> None:
 
 # -- one article printed twice by its journal -------------------------------------------------
 
-REPRINTED = {
+REPRINTED: dict[str, Any] = {
     "title": "Sponsorship and vendor management of information technology projects",
     "authors": ["Liu, Li", "Yetton, Philip"],
     "year": 2009,
@@ -326,7 +326,7 @@ def test_a_second_printing_needs_title_authors_abstract_journal_and_length(
 
 # -- an erratum printed with the article and indexed with its abstract ------------------------
 
-REQUIREMENTS = {
+REQUIREMENTS: dict[str, Any] = {
     "title": "How do requirements evolve over time? A case study of enterprise software in the cloud",
     "authors": ["Schneider, Stephan", "Wollersheim, Jan", "Krcmar, Helmut", "Sunyaev, Ali"],
     "year": 2018,

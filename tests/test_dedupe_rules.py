@@ -21,7 +21,7 @@ from scoping.dedupe.keys import parse_author
 from scoping.records import make_record
 from test_dedupe_support import row, verdict
 
-ARTICLE = {
+ARTICLE: dict[str, Any] = {
     "title": "Ischaemic preconditioning protects the rat heart against reperfusion arrhythmias",
     "authors": ["Smith, John A.", "Jones, Mary", "Brown, Peter"],
     "year": 2001,
@@ -393,7 +393,7 @@ def test_titles_in_scripts_without_spaces() -> None:
         "pages": "1-8",
     }
     other = {**chinese, "title": "基于机器学习的心电图自动诊断方法研究", "pages": "9-16"}
-    japanese = {
+    japanese: dict[str, Any] = {
         "title": "深層学習による医用画像のセグメンテーションに関する研究",
         "authors": ["山田, 太郎"],
         "year": 2019,

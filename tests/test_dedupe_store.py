@@ -15,7 +15,7 @@ from scoping.records import Record, make_record
 from scoping.store import Store
 from scoping.store import dedupe_tables as tables
 
-PAPER = {
+PAPER: dict[str, Any] = {
     "title": "Peer support workers in mental health services: a qualitative study of their role",
     "authors": ["Gillard, Steve", "Edwards, Christine", "Gibson, Sarah"],
     "year": 2013,

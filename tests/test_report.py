@@ -479,7 +479,9 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
     inline = re.search(r'<figure class="network"><img src="data:image/png;base64,([^"]+)"', dom)
     assert inline is not None
     with Image.open(io.BytesIO(base64.b64decode(inline.group(1)))) as drawn:
-        counts = sorted(drawn.convert("RGB").getcolors(maxcolors=1 << 20) or [], reverse=True)
+        counts: list[tuple[int, tuple[int, ...] | float]] = sorted(
+            drawn.convert("RGB").getcolors(maxcolors=1 << 20) or [], reverse=True
+        )
     circles = next(colour for _, colour in counts if colour != (255, 255, 255))
     shot = tmp_path / "page.png"  # the whole page (anchors do not scroll a headless screenshot)
     taken = _chromium(

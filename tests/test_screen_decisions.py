@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -102,7 +103,7 @@ def test_same_uid_is_stored_once(team: tuple[Store, Protocol, list[int]]) -> Non
 def test_what_is_refused(team: tuple[Store, Protocol, list[int]]) -> None:
     store, protocol, works = team
     work = works[0]
-    cases = [
+    cases: list[tuple[tuple[str, str, int, str], dict[str, Any], str]] = [
         (("mallory", TITLE_ABSTRACT, work, "include"), {}, "'mallory' is not a reviewer"),
         (("lena", TITLE_ABSTRACT, work, "include"), {}, "is not assigned to you"),
         (("alice", TITLE_ABSTRACT, work, "perhaps"), {}, "use include, exclude, maybe"),
@@ -349,11 +350,11 @@ def test_ranking_hook(team: tuple[Store, Protocol, list[int]]) -> None:
         return sorted(ids, reverse=True)
 
     session = ScreeningSession(store, protocol, "alice", rank=rank, rerank_every=2)
-    assert session.current().work_id == max(works)
+    assert (card := session.current()) is not None and card.work_id == max(works)
     for _ in range(4):
         session.decide("exclude")
     assert calls == [135, 133, 131]
-    assert session.current().work_id == sorted(works, reverse=True)[4]
+    assert (card := session.current()) is not None and card.work_id == sorted(works, reverse=True)[4]
 
     def bad(ids):
         return list(ids)[1:]

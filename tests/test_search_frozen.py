@@ -8,6 +8,7 @@ import contextlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -33,7 +34,7 @@ def run(review: Review, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def log_json(review: Review) -> list[dict[str, object]]:
+def log_json(review: Review) -> list[dict[str, Any]]:
     code, out, err = run(review, "search", "log", "--format", "json")
     assert code == 0, err
     return json.loads(out)

@@ -421,7 +421,7 @@ def test_cursor_apis(review: Review, platform: str, name: str, records: int, fir
             assert result.details is not None and result.details["ranked_matches"] == 45
         requests = replay.log
         assert len(requests) == 3  # pages of 20, 20 and 5
-        cursors = [r.params.get("cursorMark", r.params.get("cursor"))[0] for r in requests]
+        cursors = [(r.params.get("cursorMark") or r.params["cursor"])[0] for r in requests]
         assert cursors[0] == "*" and len(set(cursors)) == 3
         ids = stored_source_ids(store)
         assert len(ids) == len(set(ids)) == 45
