@@ -206,6 +206,7 @@ def test_public_api() -> None:
             "load_cards",
             "load_decisions_csv",
             "load_protocol",
+            "my_decisions",
             "new_uid",
             "order_works",
             "parse_protocol",
