@@ -25,6 +25,7 @@ from typing import TextIO
 from scoping.dedupe.engine import DedupeResult, deduplicate
 from scoping.dedupe.keys import MatchRow
 from scoping.dedupe.merge import MergedWork, merge_records
+from scoping.dedupe.model import PairModel
 from scoping.dedupe.overlap import OVERLAP_COLUMNS, Overlap, source_overlap
 from scoping.errors import UsageError
 from scoping.records import Record
@@ -53,11 +54,18 @@ __all__ = [
 Progress = Callable[[str, int, int], None]
 
 
-def run_dedupe(store: Store, *, rebuild: bool = False, progress: Progress | None = None) -> DedupeResult:
+def run_dedupe(
+    store: Store,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    model: PairModel | str | None = None,
+) -> DedupeResult:
     """De-duplicate the store: link new records into works and store the outcome.
 
     Records that already belong to a work keep it; only pairs with a new record are compared.
     With ``rebuild``, every automatic link is computed afresh (people's decisions still hold).
+    ``model`` is passed to :func:`~scoping.dedupe.engine.deduplicate` (``None``: the rules).
     """
     started = utc_now()
     total = store.count_records()
@@ -70,7 +78,9 @@ def run_dedupe(store: Store, *, rebuild: bool = False, progress: Progress | None
                 progress("reading", n, total)
             yield MatchRow(*values)
 
-    result = deduplicate(rows(), total=total, existing=existing, decisions=decisions, progress=progress)
+    result = deduplicate(
+        rows(), total=total, existing=existing, decisions=decisions, progress=progress, model=model
+    )
     if progress is not None:
         progress("saving", 0, 1)
     tables.save_run(store, result, started_at=started, rebuild=rebuild)

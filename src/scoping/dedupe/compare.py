@@ -171,9 +171,12 @@ def _title_similarity(a: Keys, b: Keys) -> float:
 
 
 def _is_prefix(a: str, b: str) -> bool:
-    """One title is the other without its subtitle (at least three words kept)."""
+    """One title is the other without its subtitle (at least three words kept), or without a
+    series prefix (at least four words kept): "Case records of the Massachusetts General
+    Hospital. Case 17-2012: ..." and "Case 17-2012: ..."."""
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    return short.count(" ") >= 2 and long_.startswith(short + " ")
+    words = short.count(" ") + 1
+    return (words >= 3 and long_.startswith(short + " ")) or (words >= 4 and long_.endswith(" " + short))
 
 
 def _author_match(
