@@ -41,6 +41,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -221,9 +222,6 @@ def _row(name: str, tool: str, c: Any, doubt: object, seconds: float, peak: floa
 def main() -> None:
     from scoping.dedupe.evaluate import Counts, removal_counts
 
-    sys.path.insert(0, str(HERE))
-    import dedupe_train
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated held-out sets")
     parser.add_argument("--no-bib-dedupe", action="store_true", help="run scoping only")
@@ -247,9 +245,11 @@ def main() -> None:
         f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; data {data}"
         + (f"; bib-dedupe {version} in {VENV}" if version else "")
     )
-    print("labelling the candidate pairs of all seven sets (for fitting) ...", flush=True)
-    loaded = dict((t.name, t) for _, t in dedupe_train.load_tables(data))
-    tables = [loaded[name] for name in SETS]
+    # fitting runs in a child process: a child's peak memory would otherwise count the parent's
+    print("fitting the pair model seven times, each without one set ...", flush=True)
+    fitted = Path(tempfile.mkdtemp(prefix="scoping-loso-"))
+    subprocess.run([sys.executable, str(HERE / "dedupe_train.py"), "--loso", str(fitted)], check=True)
+    summary = json.loads((fitted / "summary.json").read_text(encoding="utf-8"))
     tools = (
         ["scoping model"] + ([] if args.no_rules else ["scoping rules"]) + (["bib-dedupe"] if python else [])
     )
@@ -257,7 +257,6 @@ def main() -> None:
     seconds = dict.fromkeys(tools, 0.0)
     peaks = dict.fromkeys(tools, 0)
     results: list[dict[str, Any]] = []
-    models: dict[str, Any] = {}
     lines = [
         "| held-out set | tool | TP | FP | FN | TN | sensitivity | specificity | doubtful | time s"
         " | peak MB |",
@@ -268,13 +267,10 @@ def main() -> None:
         work = Path(tmp)
         for name in [s for s in args.sets.split(",") if s]:
             folder = data / name
-            if name not in loaded:
+            model_file = fitted / f"model-without-{name}.json"
+            if not model_file.exists():
                 print(f"{name}: not one of the seven labelled sets")
                 continue
-            model = dedupe_train.fit([t for t in tables if t.name != name])
-            models[name] = model
-            model_file = work / f"model-without-{name}.json"
-            model_file.write_text(json.dumps(model.to_json()), encoding="utf-8")
             ids, truth = truth_of(folder)
             source = folder / "records_pre_merged.csv"
             review = import_set(name, source, work)
@@ -323,23 +319,21 @@ def main() -> None:
     )
     print("| set | all true pairs | DOI | PMID | journal+volume+page |")
     print("|---|---|---|---|---|")
-    for t in tables:
+    blocked = n_true = 0
+    for name, b in summary["blocking"].items():
         kinds = " | ".join(
-            f"{t.recall_by_kind[k][0]}/{t.recall_by_kind[k][1]}"
-            for k in ("doi", "pmid", "journal+volume+page")
+            f"{b['by_kind'][k][0]}/{b['by_kind'][k][1]}" for k in ("doi", "pmid", "journal+volume+page")
         )
-        print(
-            f"| {t.name} | {t.blocked_true}/{t.n_true} ({t.blocked_true / max(t.n_true, 1):.2%}) | {kinds} |"
-        )
-    blocked = sum(t.blocked_true for t in tables)
-    n_true = sum(t.n_true for t in tables)
+        share = b["compared"] / max(b["true_pairs"], 1)
+        print(f"| {name} | {b['compared']}/{b['true_pairs']} ({share:.2%}) | {kinds} |")
+        blocked += b["compared"]
+        n_true += b["true_pairs"]
     print(f"| all | {blocked}/{n_true} ({blocked / max(n_true, 1):.2%}) | | | |")
-    bands: dict[str, Any] = {}
-    if len(models) == len(SETS):
-        bands = dedupe_train.band_errors(tables, models)
-        print("\nPair model bands, leave-one-set-out (candidate pairs of each held-out set):")
-        for band, figures in bands.items():
-            print(f"  {band}: {figures}")
+    bands = summary["bands"]
+    print("\nPair model bands, leave-one-set-out (candidate pairs of each held-out set):")
+    for band, figures in bands.items():
+        print(f"  {band}: {figures}")
+    shutil.rmtree(fitted, ignore_errors=True)
     if args.json:
         Path(args.json).write_text(
             json.dumps({"results": results, "bands": bands}, indent=2), encoding="utf-8"

@@ -332,6 +332,22 @@ def compare_methods(tables: Sequence[PairTable]) -> list[dict[str, Any]]:
     return out
 
 
+def write_loso(tables: Sequence[PairTable], folder: Path) -> None:
+    """``model-without-SET.json`` for each set, and ``summary.json`` (blocking recall, bands)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    models = {t.name: fit([u for u in tables if u is not t]) for t in tables}
+    for name, model in models.items():
+        (folder / f"model-without-{name}.json").write_text(json.dumps(model.to_json()), encoding="utf-8")
+    summary = {
+        "blocking": {
+            t.name: {"compared": t.blocked_true, "true_pairs": t.n_true, "by_kind": t.recall_by_kind}
+            for t in tables
+        },
+        "bands": band_errors(tables, models),
+    }
+    (folder / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+
+
 def load_tables(data: Path, names: Sequence[str] = SETS) -> Iterator[tuple[LabelledSet, PairTable]]:
     for name in names:
         lset = load_set(data, name)
@@ -343,6 +359,12 @@ def main() -> None:
     parser.add_argument("--out", default=str(MODEL_PATH), help="where to write the fitted model")
     parser.add_argument("--check", action="store_true", help="fit, and fail if the shipped model differs")
     parser.add_argument("--compare", action="store_true", help="compare model families leave-one-set-out")
+    parser.add_argument(
+        "--loso",
+        metavar="DIR",
+        default=None,
+        help="write the seven leave-one-set-out models, blocking recall and band errors to DIR",
+    )
     args = parser.parse_args()
     data = data_dir()
     if data is None:
@@ -355,6 +377,9 @@ def main() -> None:
     if args.compare:
         for row in compare_methods(tables):
             print(row)
+        return
+    if args.loso:
+        write_loso(tables, Path(args.loso))
         return
     model = fit(tables)
     loso = {t.name: fit([u for u in tables if u is not t]) for t in tables}
