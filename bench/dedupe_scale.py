@@ -16,6 +16,7 @@ truth with the benchmarks' counting (:mod:`scoping.dedupe.evaluate`).
     python bench/dedupe_scale.py                       # 10k, 30k, 100k, 300k, 1M
     python bench/dedupe_scale.py --sizes 100000        # one size
     python bench/dedupe_scale.py --keep /tmp/scale     # keep inputs and stores
+    python bench/dedupe_scale.py --sizes 100000 --model   # the rules, then the pair model
 
 Goals (issue 4): 100,000 records in under 60 s and 1,000,000 in under 15 minutes on 2 cores,
 peak memory under 6 GB, time growing close to linearly.
@@ -50,6 +51,18 @@ except SystemExit as exc:
     if exc.code:
         raise
 elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": elapsed, "peak_bytes": peak}), file=sys.stderr)
+"""
+
+MODEL_RUNNER = r"""
+import json, resource, sys, time
+from scoping.dedupe import api
+from scoping.review import find_review
+with find_review(sys.argv[1]).open_store() as store:
+    start = time.perf_counter()
+    api.run_dedupe(store, rebuild=True, model="default")
+    elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"seconds": elapsed, "peak_bytes": peak}), file=sys.stderr)
 """
@@ -260,6 +273,9 @@ def main() -> None:
         "--sizes", default="10000,30000,100000,300000,1000000", help="comma-separated record counts"
     )
     parser.add_argument("--keep", default=None, help="keep inputs and stores in this folder")
+    parser.add_argument(
+        "--model", action="store_true", help="also de-duplicate again with the shipped pair model"
+    )
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     data = data_dir()
@@ -316,6 +332,22 @@ def main() -> None:
             f"{counts['FN']:>6} {counts['sensitivity']:>7.4f}",
             flush=True,
         )
+        if args.model:
+            proc = subprocess.run(
+                [sys.executable, "-c", MODEL_RUNNER, str(review)], capture_output=True, text=True, check=False
+            )
+            if proc.returncode != 0:
+                raise SystemExit(f"the model run failed:\n{proc.stderr}")
+            mod = json.loads(proc.stderr.strip().splitlines()[-1])
+            run_scoping(review, "dedupe", "groups", "--out", str(groups))
+            mc = score(groups, truth)
+            result["model"] = {"dedupe_seconds": round(mod["seconds"], 2), **mc}
+            print(
+                f"{'  model':>9} {'':>9} {mod['seconds']:>9.1f} {mod['seconds'] / n * 1e6:>7.0f} "
+                f"{mod['peak_bytes'] / 2**20:>8,.0f} {'':>9} {mc['TP']:>7} {mc['FP']:>4} "
+                f"{mc['FN']:>6} {mc['sensitivity']:>7.4f}",
+                flush=True,
+            )
         if not args.keep:
             import shutil
 

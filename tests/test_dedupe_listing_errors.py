@@ -501,6 +501,21 @@ def test_benchmark_sets_without_false_links(shared_data: Path, name: str, max_fn
     groups: dict[int, list[str]] = {}
     for rid, work in result.works.items():
         groups.setdefault(work, []).append(ids[rid])
-    counts = removal_counts(ids, truth, [g for g in groups.values() if len(g) > 1])
-    assert counts.fp == 0
+    linked = [g for g in groups.values() if len(g) > 1]
+    of = {x: n for n, g in enumerate(truth) for x in g}
+    mixed = [sorted(g) for g in linked if len({of.get(x, x) for x in g}) > 1]
+    counts = removal_counts(ids, truth, linked)
+    assert mixed in ([], TRUTH_ERRORS.get(name, []))
+    assert counts.fp == len(mixed)
     assert counts.fn <= max_fn
+
+
+TRUTH_ERRORS = {
+    "digital_work": [["id_0000000", "id_3000384"]],
+}
+"""Pairs the ground truth keeps apart that are one publication: since names and titles in
+Cyrillic are transliterated (issue 17), these two records meet on everything. Both are
+"ЗАЙНЯТІСТЬ І МОТИВАЦІЯ ПРАЦІ В ІНФОРМАЦІЙНІЙ ЕКОНОМІЦІ" (one with "ПРАЩ", a misread
+letter) by Azmuk N. A. (one record in Cyrillic), Problems of Economy / Problemy Ekonomiky,
+issue 4, pages 376-383, 2017, with the same abstract. The benchmark counts the link as a false
+positive; the test allows that one link and no other."""

@@ -56,9 +56,9 @@ def test_database_annotations_are_not_part_of_the_title() -> None:
     assert prepare(row(title="Colposcopy in 2008. [Review] [57 refs]"), 0).numbers == {"2008"}
 
 
-def test_non_latin_titles_keep_their_letters() -> None:
+def test_cyrillic_titles_are_transliterated_other_scripts_keep_their_letters() -> None:
     k = prepare(row(title="Платформенная занятость: масштабы и признаки"), 0)
-    assert k.title == "платформенная занятость масштабы и признаки"
+    assert k.title == "platformennaya zanyatost masshtaby i priznaki"
     assert prepare(row(title="플랫폼 노동시장의 구직기간"), 0).title == "플랫폼 노동시장의 구직기간"
 
 

@@ -269,3 +269,16 @@ def test_nothing_to_show_before_a_run(store: Store) -> None:
     ):
         with pytest.raises(UsageError, match="run 'scoping dedupe' first"):
             call()
+
+
+def test_a_link_by_the_pair_model_is_stored_with_each_fields_contribution(store: Store) -> None:
+    other = {**PAPER, "title": PAPER["title"].upper(), "journal": "J Ment Health", "doi": None}
+    add(store, "MEDLINE", [rec("m1", **PAPER)])
+    add(store, "PsycINFO", [rec("p1", **other)])
+    api.run_dedupe(store, model="default")
+    assert len(set(groups(store).values())) == 1
+    view = api.show_work(store, 1)
+    (pair,) = view.pairs
+    assert pair.label == "duplicate" and pair.rule.startswith("model P=")
+    contributions = pair.fields["contributions"]
+    assert isinstance(contributions, dict) and contributions["title"] > 0

@@ -4,7 +4,11 @@ Records of one publication arrive from several databases, formatted differently.
 normalises what identifies a publication (:mod:`~scoping.dedupe.keys`), finds candidate pairs
 without comparing every pair (:mod:`~scoping.dedupe.blocking`), compares them field by field
 and decides by explicit rules (:mod:`~scoping.dedupe.compare`), and groups the links into works
-without letting chains join records that conflict (:mod:`~scoping.dedupe.cluster`). Doubtful
+without letting chains join records that conflict (:mod:`~scoping.dedupe.cluster`). A
+calibrated pair model (:mod:`~scoping.dedupe.model`, weights fitted on labelled sets by
+``bench/dedupe_train.py`` and shipped as data) can decide instead of the rules:
+``deduplicate(rows, model="default")``; it bands pairs into link, review and distinct and
+explains each link by the fields' contributions to its log-odds. Doubtful
 pairs go to a queue for a person. Records are never changed or deleted: a work is a set of
 links, and :mod:`~scoping.dedupe.merge` computes its merged view.
 

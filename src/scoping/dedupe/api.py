@@ -25,6 +25,7 @@ from typing import TextIO
 from scoping.dedupe.engine import DedupeResult, deduplicate
 from scoping.dedupe.keys import MatchRow
 from scoping.dedupe.merge import MergedWork, merge_records
+from scoping.dedupe.model import PairModel
 from scoping.dedupe.overlap import OVERLAP_COLUMNS, Overlap, source_overlap
 from scoping.errors import UsageError
 from scoping.records import Record
@@ -67,6 +68,7 @@ def run_dedupe(
     rebuild: bool = False,
     progress: Progress | None = None,
     before_save: Callable[[DedupeResult], None] | None = None,
+    model: PairModel | str | None = None,
 ) -> DedupeResult:
     """De-duplicate the store: link new records into works and store the outcome.
 
@@ -74,6 +76,7 @@ def run_dedupe(
     With ``rebuild``, every automatic link is computed afresh (people's decisions still hold).
     ``before_save`` sees the result before it is stored (to tell what it means for screening,
     :func:`run_joins`). Screening decisions of works that join others carry over.
+    ``model`` is passed to :func:`~scoping.dedupe.engine.deduplicate` (``None``: the rules).
     """
     started = utc_now()
     total = store.count_records()
@@ -86,7 +89,9 @@ def run_dedupe(
                 progress("reading", n, total)
             yield MatchRow(*values)
 
-    result = deduplicate(rows(), total=total, existing=existing, decisions=decisions, progress=progress)
+    result = deduplicate(
+        rows(), total=total, existing=existing, decisions=decisions, progress=progress, model=model
+    )
     if before_save is not None:
         before_save(result)
     if progress is not None:

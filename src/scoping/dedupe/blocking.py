@@ -15,7 +15,15 @@ w     the three longest words of the title, sorted (catches typos at both ends)
 v     year, volume and first page
 a     first author's family name, volume and first page (the year may differ by one)
 f     first author's family name, year and first page (proceedings have no volume)
+j     the journal's initials, volume and first page (abbreviated and full journal names
+      share their initials: "am j physiol" and "american journal physiology")
+y     first author's family name, year and the journal's initials (another page or title)
 ====  ==================================================================================
+
+Titles and names are folded first (:func:`scoping.dedupe.keys.fold`: mojibake repaired,
+accents dropped, Cyrillic and Greek transliterated), so "OliÃ©", "Olié" and "Olie" share
+their keys, and a bracketed original-language or translated title gets keys of its own.
+A DOI is a key whether or not the record has a title.
 
 A block larger than ``max_block`` (a DOI shared by a whole book, a title such as "Editorial")
 would cost a quadratic number of comparisons; its records are sorted by title instead and
@@ -46,6 +54,8 @@ KINDS = {
     "v": "year/volume/page",
     "a": "author/volume/page",
     "f": "author/year/page",
+    "j": "journal/volume/page",
+    "y": "author/year/journal",
 }
 
 
@@ -85,6 +95,11 @@ def block_keys(k: Keys) -> list[str]:
             out.append(f"a{k.authors[0].family}|{k.volume}|{k.first_page}")
     if k.first_page and k.authors and k.year is not None:
         out.append(f"f{k.authors[0].family}|{k.year}|{k.first_page}")
+    initials = "".join(w[0] for w in k.journal)
+    if initials and k.volume and k.first_page:
+        out.append(f"j{initials}|{k.volume}|{k.first_page}")
+    if initials and k.authors and k.year is not None:
+        out.append(f"y{k.authors[0].family}|{k.year}|{initials}")
     return out
 
 

@@ -1,13 +1,26 @@
-"""Comparing two records field by field, and the rules that decide what a pair is.
+"""Comparing two records field by field: the vetoes, and the rules that decide what a pair is.
 
 :func:`compare` measures each field of two prepared records (:class:`~scoping.dedupe.keys.Keys`)
-and lists the *conflicts* that show two different publications: two different DOIs or PMIDs,
-years more than one apart, an erratum/reply/comment/retraction beside an article, different
-parts ("Part 2") or different numbers in the titles, different volumes or first pages in the
-same journal.
+and lists the *conflicts*: the vetoes, where one field proves two publications differ. Both
+deciders respect them (the pair model of :mod:`scoping.dedupe.model` and the rules below), and
+so does chaining pairs into works (:mod:`scoping.dedupe.cluster`). Each veto, and why it holds:
+
+- **different DOIs** (``DOI_CONFLICT``): a DOI names one publication. Not a veto beside a
+  preprint (another version of the work: a person decides). Under the model, not a veto
+  either when one of the DOIs does not fit its journal (:func:`~scoping.dedupe.keys.mark_doi_fit`:
+  a database copied another article's DOI); it is then weak evidence the model weighs;
+- **different PMIDs**: a PMID names one MEDLINE citation;
+- **years more than one apart**: a year one apart is an online-first and a print date, or a
+  meeting and its proceedings; two years apart is another publication;
+- **erratum/reply/comment/retraction/protocol/"Part N" differs**: a correction, a reply or a
+  second part carries the first item's title and authors and is still a second publication;
+- **different numbers in the titles** ("Case 17-2012" and "Case 18-2012", "Trial 2"), unless
+  the same DOI or PMID shows one of them is a typo;
+- **different volumes, first pages, or issues of one journal volume**: one journal prints a
+  publication at one place; a second place in the same journal is a second item.
 
 Five exceptions, where a difference is a database's or a publisher's error rather than a
-second publication:
+second publication, keep a veto from firing:
 
 - one publication listed twice in one volume (:func:`_listed_twice`): the same title of five
   words or more, the same authors and year, and either pages that cannot tell items apart
@@ -121,6 +134,8 @@ class Comparison:
     page_range: bool | None = None
     """Same first and last page."""
     doi: bool | None = None
+    doi_weak: bool = False
+    """The DOIs differ but one of them does not fit its journal (weak evidence, not a veto)."""
     pmid: bool | None = None
     abstract: float | None = None
     shifted: bool = False
@@ -156,9 +171,12 @@ def _title_similarity(a: Keys, b: Keys) -> float:
 
 
 def _is_prefix(a: str, b: str) -> bool:
-    """One title is the other without its subtitle (at least three words kept)."""
+    """One title is the other without its subtitle (at least three words kept), or without a
+    series prefix (at least four words kept): "Case records of the Massachusetts General
+    Hospital. Case 17-2012: ..." and "Case 17-2012: ..."."""
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    return short.count(" ") >= 2 and long_.startswith(short + " ")
+    words = short.count(" ") + 1
+    return (words >= 3 and long_.startswith(short + " ")) or (words >= 4 and long_.endswith(" " + short))
 
 
 def _author_match(
@@ -554,6 +572,8 @@ def compare(a: Keys, b: Keys) -> Comparison:
             c.page_range = a.last_page == b.last_page
     if a.doi and b.doi:
         c.doi = a.doi == b.doi
+        if not c.doi:
+            c.doi_weak = a.doi_fit is False or b.doi_fit is False
         if not c.doi and a.doi_preprint != b.doi_preprint:
             c.soft.append(PREPRINT)
     if a.pmid and b.pmid:

@@ -20,8 +20,20 @@ import numpy as np
 
 from scoping.dedupe.blocking import MAX_BLOCK, WINDOW, candidate_pairs
 from scoping.dedupe.cluster import Link, form_works
-from scoping.dedupe.compare import DUPLICATE, UNCERTAIN, Comparison, compare, decide, hard_conflict
-from scoping.dedupe.keys import Keys, MatchRow, prepare
+from scoping.dedupe.compare import (
+    DISTINCT,
+    DOI_CONFLICT,
+    DUPLICATE,
+    UNCERTAIN,
+    Comparison,
+    Decision,
+    compare,
+    conflicts,
+    decide,
+    hard_conflict,
+)
+from scoping.dedupe.keys import Keys, MatchRow, mark_doi_fit, prepare
+from scoping.dedupe.model import PairModel, default_model, features
 
 __all__ = [
     "DIFFERENT",
@@ -31,6 +43,9 @@ __all__ = [
     "PairResult",
     "deduplicate",
     "explain_fields",
+    "model_decide",
+    "model_vetoes",
+    "prepare_all",
 ]
 
 SAME = "same"
@@ -113,6 +128,52 @@ def explain_fields(c: Comparison) -> dict[str, object]:
     return out
 
 
+def prepare_all(rows: Iterable[MatchRow]) -> list[Keys]:
+    """The matching keys of every row, with the run-level evidence (:func:`mark_doi_fit`)."""
+    keys = [prepare(row, i) for i, row in enumerate(rows)]
+    mark_doi_fit(keys)
+    return keys
+
+
+def model_vetoes(c: Comparison) -> list[str]:
+    """The conflicts that separate a pair under the model: a second DOI that does not fit its
+    journal is left to the model as weak evidence (``doi_differs_weak``)."""
+    return [x for x in c.conflicts if not (x == DOI_CONFLICT and c.doi_weak)]
+
+
+def model_decide(a: Keys, b: Keys, c: Comparison, model: PairModel) -> tuple[Decision, dict[str, float]]:
+    """The model's verdict on a compared pair, and each field's contribution to its log-odds.
+
+    A veto makes the pair distinct whatever the score (doubtful when the only veto is a
+    second DOI and the score is in the link band); otherwise the probability puts it in a
+    band: link (``model.link`` or more), review (``model.review`` or more), distinct. A
+    preprint beside another version, or a record without a title, is never linked
+    automatically (a person decides: nothing on such a pair can show it is one publication
+    rather than two items printed on the same pages).
+    """
+    x = features(a, b, c)
+    p = model.probability(x)
+    vetoes = model_vetoes(c)
+    if vetoes:
+        # a near-certain pair whose only veto is a second DOI: a person looks (as the rules do)
+        label = UNCERTAIN if vetoes == [DOI_CONFLICT] and p >= model.link else DISTINCT
+        why = f"veto: {', '.join(vetoes)}"
+    elif p >= model.link:
+        label = UNCERTAIN if c.soft or c.title is None else DUPLICATE
+        why = ""
+    else:
+        label = UNCERTAIN if p >= model.review else DISTINCT
+        why = ""
+    if label == DISTINCT:
+        return Decision(DISTINCT, why or "model: below the review band", round(p, 4)), {}
+    parts = model.explain(x)
+    shown = ", ".join(f"{name} {value:+.1f}" for name, value in parts.items() if name != "prior")
+    why = f"model P={p:.4f} ({shown})" + (f"; {why}" if why else "")
+    if c.soft and label == UNCERTAIN:
+        why += f"; {c.soft[0]}"
+    return Decision(label, why, round(p, 4)), parts
+
+
 def deduplicate(
     rows: Iterable[MatchRow],
     *,
@@ -122,6 +183,7 @@ def deduplicate(
     progress: Progress | None = None,
     max_block: int = MAX_BLOCK,
     window: int = WINDOW,
+    model: PairModel | str | None = None,
 ) -> DedupeResult:
     """Link the records of ``rows`` into works.
 
@@ -131,7 +193,15 @@ def deduplicate(
     and only pairs with at least one new record are compared. ``decisions`` maps record-id
     pairs ``(a, b)`` with ``a < b`` to ``"same"`` or ``"different"`` (a person's latest word,
     which always wins).
+
+    ``model`` is the pair model that decides (``"default"``: the one shipped with the
+    package, :func:`default_model`). ``None``, the default, decides by the explicit rules of
+    :func:`scoping.dedupe.compare.decide`: leave-one-set-out the model does not yet beat
+    them (``bench/dedupe_accuracy.py``), so it is an option, not the default.
     """
+    if isinstance(model, str) and model != "default":
+        raise ValueError(f"unknown model {model!r}: give a PairModel, 'default' or None (the rules)")
+    scorer = default_model() if model == "default" else model if isinstance(model, PairModel) else None
     existing = dict(existing or {})
     decisions = dict(decisions or {})
     report = DedupeReport()
@@ -155,6 +225,7 @@ def deduplicate(
         keys.append(prepare(row, i))
         if i % 20_000 == 0:
             tick("preparing", i, max(size, i))
+    mark_doi_fit(keys)
     tick("preparing", len(ids), len(ids))
     index = {rid: i for i, rid in enumerate(ids)}
     if len(index) != len(ids):
@@ -195,12 +266,22 @@ def deduplicate(
             tick("comparing", done, n_pairs)
         a, b = keys[i], keys[j]
         comparison = compare(a, b)
-        decision = decide(a, b, comparison)
+        if scorer is None:
+            decision = decide(a, b, comparison)
+            extra: dict[str, object] = {}
+        else:
+            decision, parts = model_decide(a, b, comparison, scorer)
+            extra = {"contributions": parts}
         if decision.label == DUPLICATE and (i, j) not in kept_apart:
             links.append(Link(i, j, decision.score))
         if decision.label in (DUPLICATE, UNCERTAIN):
             kept[(i, j)] = PairResult(
-                ids[i], ids[j], decision.label, decision.rule, decision.score, explain_fields(comparison)
+                ids[i],
+                ids[j],
+                decision.label,
+                decision.rule,
+                decision.score,
+                {**explain_fields(comparison), **extra},
             )
     tick("comparing", n_pairs, n_pairs)
     del pair_list
@@ -209,7 +290,13 @@ def deduplicate(
     def conflict(i: int, j: int) -> str | None:
         if ((i, j) if i < j else (j, i)) in kept_apart:
             return "kept apart by a person"
-        return hard_conflict(keys[i], keys[j])
+        if scorer is None:
+            return hard_conflict(keys[i], keys[j])
+        c = conflicts(keys[i], keys[j])
+        if c == [DOI_CONFLICT]:
+            vetoes = model_vetoes(compare(keys[i], keys[j]))
+            return vetoes[0] if vetoes else None
+        return c[0] if c else None
 
     existing_index = {index[rid]: work for rid, work in existing.items() if rid in index}
     del index

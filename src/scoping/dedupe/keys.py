@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 from scoping.records import Record
 
-__all__ = ["Author", "Keys", "MatchRow", "prepare", "title_words"]
+__all__ = ["Author", "Keys", "MatchRow", "mark_doi_fit", "prepare", "title_words"]
 
 MAX_AUTHORS = 40
 """Authors compared per record; the rest of a consortium list adds nothing but time."""
@@ -119,6 +119,8 @@ class Keys:
     last_page: str = ""
     doi: str = ""
     doi_preprint: bool = False
+    doi_fit: bool | None = None
+    """Whether the DOI's prefix fits the journal (see :func:`mark_doi_fit`); ``None``: unknown."""
     pmid: str = ""
     abstract: str = ""
     problems: list[str] = field(default_factory=list)
@@ -165,15 +167,80 @@ _FOLD_EXTRA = str.maketrans(
 )
 
 
+_MOJIBAKE = re.compile("[\u00c2\u00c3\u00c5][\u0080-\u00bf]|\u00e2\u20ac|\u00c3[\u0080-\u00ff]")
+"""UTF-8 read as Latin-1 or cp1252: "OliÃ©" for "Olié", "â€™" for a quote."""
+
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяієїґ",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "e",
+            "zh",
+            "z",
+            "i",
+            "i",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+            "i",
+            "e",
+            "i",
+            "g",
+        ],
+        strict=True,
+    )
+)
+_CYRILLIC_RE = re.compile("[" + "".join(_CYRILLIC) + "]")
+
+
+def repair(text: str) -> str:
+    """Mojibake repaired (ftfy), only for text that shows its marks, so clean text costs nothing."""
+    if text.isascii() or _MOJIBAKE.search(text) is None:
+        return text
+    import ftfy
+
+    return ftfy.fix_text(text, normalization="NFC")
+
+
 def fold(text: str) -> str:
-    """Lower case, accents dropped, Greek letters spelled out, only letters/digits and spaces."""
+    """Lower case, mojibake repaired, accents dropped, Greek letters spelled out, Cyrillic
+    transliterated, only letters/digits and spaces."""
     if "<" in text:
         text = _TAG.sub("", text)
     if "&" in text:
         text = html.unescape(text)
+    if not text.isascii():
+        text = repair(text)
     text = text.casefold()
     if not text.isascii():
         text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
+        if _CYRILLIC_RE.search(text):
+            text = _CYRILLIC_RE.sub(lambda m: _CYRILLIC[m.group(0)], text)
         text = text.translate(_FOLD_EXTRA)
         text = unicodedata.normalize("NFKD", text)
         text = unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
@@ -698,3 +765,57 @@ def prepare(row: MatchRow, index: int) -> Keys:
     elif keys.title_words <= 1:
         keys.problems.append("one-word title")
     return keys
+
+
+_ELSEVIER_CODE = re.compile(r"^10\.1016/j\.([a-z]{2,12})\.")
+
+
+def _doi_prefix(doi: str) -> str:
+    """The DOI's registrant, with Elsevier's journal code ("10.1016/j.appet")."""
+    match = _ELSEVIER_CODE.match(doi)
+    return f"10.1016/j.{match.group(1)}" if match else doi.partition("/")[0]
+
+
+def code_fits(code: str, journal: str) -> bool:
+    """A DOI's journal code can abbreviate ``journal``: its letters appear in the journal's
+    words, in order, starting with the first letter ("ijcard": "int j cardiol")."""
+    letters = journal.replace(" ", "")
+    if code[0] == "y" and len(code) > 3 and letters[:1] != "y":
+        code = code[1:]  # "yjmcc": journals Elsevier took over from Academic Press
+    if not letters or code[0] != letters[0]:
+        return False
+    pos = 0
+    for ch in code:
+        pos = letters.find(ch, pos) + 1
+        if pos == 0:
+            return False
+    return True
+
+
+def mark_doi_fit(keys: Sequence[Keys]) -> None:
+    """Set :attr:`Keys.doi_fit`: does each DOI's prefix fit the journal its record names?
+
+    No list of publishers' prefixes is needed: the records of one run are the evidence. A
+    DOI fits when another DOI of the same journal in the run has the same registrant
+    (Elsevier's: the same journal code, which must also abbreviate the journal); it does not
+    fit when the journal has at least two other DOIs in the run and none of them has its
+    registrant (a database copied another article's DOI). Otherwise it is unknown.
+    """
+    by_journal: dict[str, dict[str, set[str]]] = {}
+    for k in keys:
+        if k.doi and k.journal_key:
+            by_journal.setdefault(k.journal_key, {}).setdefault(_doi_prefix(k.doi), set()).add(k.doi)
+    for k in keys:
+        if not (k.doi and k.journal_key):
+            continue
+        prefix = _doi_prefix(k.doi)
+        if prefix.startswith("10.1016/j.") and not code_fits(prefix[10:], k.journal_key):
+            k.doi_fit = False
+            continue
+        prefixes = by_journal[k.journal_key]
+        own = prefixes.get(prefix, set())
+        others = sum(len(v) for p, v in prefixes.items() if p != prefix)
+        if len(own) >= 2:
+            k.doi_fit = True
+        elif others >= 2:
+            k.doi_fit = False
