@@ -41,13 +41,29 @@ def test_mypy_loads_the_project_configuration(tmp_path: Path) -> None:
     mypy = shutil.which("mypy", path=str(Path(sys.executable).parent))
     if mypy is None:
         pytest.skip("mypy is not installed in this environment (pip install -e '.[dev]')")
-    probe = tmp_path / "probe.py"
-    probe.write_text("def untyped(x):\n    return x\n", encoding="utf-8")
+    # a module of the package (scoping.*) must be fully annotated; a test need not be
+    package = tmp_path / "scoping"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "probe.py").write_text("def untyped(x):\n    return x\n", encoding="utf-8")
+    (tmp_path / "test_probe.py").write_text("def test_untyped(x):\n    return x\n", encoding="utf-8")
     result = subprocess.run(
-        [mypy, "--no-incremental", str(probe)], cwd=REPO, capture_output=True, text=True, check=False
+        [
+            mypy,
+            "--no-incremental",
+            "--config-file",
+            str(REPO / "pyproject.toml"),
+            "scoping/probe.py",
+            "test_probe.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    # only our configuration (disallow_untyped_defs) makes this an error
-    assert "missing a type annotation" in result.stdout, result.stdout + result.stderr
+    # only our configuration (disallow_untyped_defs for scoping.*) makes this an error
+    assert "scoping/probe.py:1: error: Function is missing a type annotation" in result.stdout, result.stdout
+    assert "test_probe.py" not in result.stdout, result.stdout
 
 
 def _lock_pins() -> dict[str, list[tuple[str, str]]]:
