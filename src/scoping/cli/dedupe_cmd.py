@@ -21,6 +21,7 @@ from scoping.records import Record
 from scoping.review import Review
 
 from .main import State, cli, review_options
+from .prompts import read_key
 
 if TYPE_CHECKING:
     from scoping.dedupe import api
@@ -340,6 +341,22 @@ def _default_reviewer() -> str:
 _KEYS = {"s": "same", "d": "different", "k": "skip", "u": "undo", "q": "quit"}
 
 
+def _ask_pair() -> str:
+    """The reviewer's answer for one pair: one key on a terminal, one line from a pipe.
+
+    Enter alone and unknown keys ask again; the end of input is "quit".
+    """
+    while True:
+        answer = read_key("Same work? [s same, d different, k skip, u undo, q quit]: ")
+        if answer is None:
+            return "quit"
+        key = answer.strip().casefold()
+        if key in _KEYS:
+            return _KEYS[key]
+        if key:
+            out.print(f"Unknown key {answer.strip()!r}: s, d, k, u or q.")
+
+
 def _is_lead(review: Review, name: str) -> bool:
     """Whether ``name`` is a lead of the review's protocol (and may see everyone's decisions)."""
     from scoping.errors import ScopingError
@@ -417,11 +434,12 @@ def _split_lines(impact: api.Impact, work: int, n_parts: int) -> list[str]:
 def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Review]) -> None:
     """Decide the doubtful pairs one by one in the terminal.
 
-    Each pair is shown side by side with the fields that matched. Answer with one letter
-    and Enter: s = same work (the two works are joined), d = different (kept apart, also by
-    later runs), k = skip (ask again next time), u = undo the previous answer, q = quit.
-    Every answer is stored at once, with your name and the time. It reads answers from
-    standard input, so it can be scripted.
+    Each pair is shown side by side with the fields that matched. Answer with one key (at a
+    terminal no Enter is needed, and Enter alone does nothing): s = same work (the two works
+    are joined), d = different (kept apart, also by later runs), k = skip (ask again next
+    time), u = undo the previous answer, q = quit. Every answer is stored at once, with your
+    name and the time. Piped input is read one line per answer, so it can be scripted
+    (printf 's\\nd\\n' | scoping dedupe review).
 
     Once screening has begun, each pair also says what 'same' would mean for screening: the
     decisions on both works carry over to the joined work (a reviewer's latest counts), and
@@ -464,10 +482,7 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
                 impact = api.join_impact(store, works[0], works[1], viewer=who, sees_all=sees_all)
                 for line in _join_lines(impact, min(works), max(works), action="would join"):
                     out.print(line)
-            answer = click.prompt(
-                "Same work? [s/d/k/u/q]", type=click.Choice(list(_KEYS)), show_choices=False, err=False
-            )
-            action = _KEYS[answer]
+            action = _ask_pair()
             if action == "quit":
                 break
             if action == "undo":

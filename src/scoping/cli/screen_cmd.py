@@ -33,6 +33,7 @@ from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, Sc
 from scoping.store import Store
 
 from .main import cli, review_options
+from .prompts import read_key, read_line
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -195,10 +196,11 @@ def screen_cmd(
     other reviewers' decisions. The queue's order is shown (ranked by the model, or the team's
     seeded order); works a colleague has screened come first, so pairs complete early.
 
-    With --plain, one answer per line from standard input (scriptable): i, m, s, u, q; e then
-    a reason's number (0 = no reason where reasons are optional; Enter alone is asked again);
-    g then a work number; /WORDS brings the next work of your queue with those words up; o shows
-    the queue's order.
+    With --plain, one key per answer at a terminal (no Enter needed; Enter alone does
+    nothing), or one line per answer when standard input is piped (scriptable): i, m, s, u,
+    q; e then a reason's number (0 = no reason where reasons are optional); g then a work
+    number; / then words brings the next work of your queue with those words up; o shows the
+    queue's order. resolve and dedupe review answer the same way.
 
     \b
     Examples:
@@ -306,14 +308,7 @@ _PLAIN_KEYS = {
 }
 
 
-def _read(prompt: str) -> str | None:
-    """One line from standard input (``None`` at its end)."""
-    click.echo(prompt, nl=False)
-    line = sys.stdin.readline()
-    if not line:
-        click.echo("")
-        return None
-    return line.rstrip("\r\n")
+_read = read_line  # free text: a note, a search, a work number (a line, ended by Enter)
 
 
 def _wrap(label: str, text: str) -> str:
@@ -400,7 +395,8 @@ def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
     out.print(f"Reasons: {listed}")
     while True:
         hint = "number, or b to go back" if rules.reason_required else "number, 0 for none, or b to go back"
-        answer = _read(f"Reason ({hint}): ")
+        ask = read_key if len(rules.exclusion_reasons) <= 9 else _read
+        answer = ask(f"Reason ({hint}): ")
         if answer is None:
             return False, None
         answer = answer.strip()
@@ -429,7 +425,7 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
         card = session.current()
         if card is None:
             out.print("Nothing left to screen at this stage.")
-            answer = _read("u to undo your last decision, Enter to quit: ")
+            answer = read_key("u to undo your last decision, Enter to quit: ")
             if answer is not None and answer.strip().casefold() == "u":
                 _plain_undo(session)
                 continue
@@ -437,10 +433,13 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
         if card.work_id != shown:
             _plain_card(card, session)
             shown = card.work_id
-        answer = _read("Decision: ")
+        answer = read_key("Decision: ")
         if answer is None:
             return
         key = answer.strip().casefold()
+        if not key:  # Enter alone never decides anything
+            out.print(f"Enter alone does nothing. Keys: {_plain_help(session)}.")
+            continue
         if key in ("q", "quit"):
             return
         if key in ("?", "h", "help"):
@@ -731,10 +730,10 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
     """Settle conflicts one by one (leads only).
 
     Shows each work with the reviewers' decisions, reasons and notes side by side and asks
-    for yours: i include, e exclude (then a reason; required at full text), r not retrieved
-    (full text), s skip, q quit. Your decision is stored before the next work is shown; the
-    final decision of the work follows from it. With --work you can settle (or change your
-    decision on) one work.
+    for yours, one key at a terminal (one line per answer when piped): i include, e exclude
+    (then a reason; required at full text), r not retrieved (full text), s skip, q quit.
+    Your decision is stored before the next work is shown; the final decision of the work
+    follows from it. With --work you can settle (or change your decision on) one work.
 
     \b
     Examples:
@@ -775,11 +774,13 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
             if item.decisions:
                 _print_table(_side_by_side(item))
             while True:
-                answer = _read(f"Your decision ({allowed}): ")
+                answer = read_key(f"Your decision ({allowed}): ")
                 if answer is None or answer.strip().casefold() in ("q", "quit"):
                     out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
                     return
                 key = answer.strip().casefold()
+                if not key:  # Enter alone never decides anything
+                    continue
                 if key in ("s", "skip"):
                     break
                 decision = _PLAIN_KEYS.get(key)
