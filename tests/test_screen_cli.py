@@ -410,6 +410,43 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     assert "Callaghan & Müller-Hansen 2020" in counts["stopping_rule"]
 
 
+def test_the_lead_can_call_off_a_random_sample(review: Path) -> None:
+    import json
+
+    protocol_path = review / "screening" / "protocol.toml"
+    with protocol_path.open("a", encoding="utf-8") as stream:
+        stream.write("\n[stopping]\nrecall_target = 0.8\nconfidence = 0.9\n")
+    run(review, "assign", "--reviewer", LEAD)
+    protocol = load_protocol(protocol_path)
+    target = find_review(review)
+    code, _, err = run(review, "stop", "--reviewer", LEAD, "--cancel-sampling", "--yes")
+    assert code == 1 and err == "Error: random sampling has not begun; there is no sample to cancel\n"
+    code, _, _ = run(review, "stop", "--reviewer", LEAD, "--start-sampling", "--yes")
+    assert code == 0
+    with target.open_store() as store:
+        first = screen_tables.stop_sample(store, screen_tables.stop_events(store)[-1].id)
+        for work in first[:3]:  # three works of the sample screened by both
+            for who in ("alice", "bob"):
+                record_decision(store, protocol, who, TITLE_ABSTRACT, work, "exclude")
+    code, out, err = run(review, "stop", "--reviewer", LEAD, "--cancel-sampling", input="\n")
+    assert code == 1 and "The sample has 3 of 135 works screened" in out
+    assert err == "Error: nothing changed: the random sample goes on\n"
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
+    assert json.loads(out)["phase"] == "sampling"
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--cancel-sampling", input="y\n")
+    assert code == 0 and "The random sample was called off" in out
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
+    state = json.loads(out)
+    assert state["phase"] == "ranked" and state["decided"] == 3  # the decisions are kept
+    code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", input="q\n")
+    assert "random sample" not in out
+    # a new sample: a new random order of the works nobody has decided by then
+    code, _, _ = run(review, "stop", "--reviewer", LEAD, "--start-sampling", "--yes")
+    with target.open_store() as store:
+        second = screen_tables.stop_sample(store, screen_tables.stop_events(store)[-1].id)
+    assert sorted(second) == sorted(first[3:]) and second != first[3:]
+
+
 def test_a_reviewer_revisits_and_changes_past_decisions(review: Path) -> None:
     """My decisions, filtered; go back to one and change it (both rows stay); undo across
     sessions; and never a colleague's decision."""

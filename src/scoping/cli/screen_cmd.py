@@ -1017,6 +1017,13 @@ def _confirm_sampling(state: screen.StoppingStatus, lead: str) -> None:
 )
 @click.option("--resume", is_flag=True, help="Take back a stop: those works return to the queues.")
 @click.option(
+    "--cancel-sampling",
+    "cancel",
+    is_flag=True,
+    help="Call off the random sample (before any stop): queues follow the ranked order again; "
+    "decisions made on sampled works are kept.",
+)
+@click.option(
     "--yes",
     "-y",
     is_flag=True,
@@ -1030,6 +1037,7 @@ def stop_cmd(
     start: bool,
     apply_: bool,
     resume: bool,
+    cancel: bool,
     yes: bool,
     as_json: bool,
     review: Callable[[], Review],
@@ -1049,9 +1057,10 @@ def stop_cmd(
       scoping stop --reviewer lead --start-sampling   # shows the signal, asks to confirm
       scoping stop --reviewer lead --apply
       scoping stop --reviewer lead --resume
+      scoping stop --reviewer lead --cancel-sampling  # asks to confirm
     """
-    if sum((start, apply_, resume)) > 1:
-        raise click.UsageError("use one of --start-sampling, --apply and --resume")
+    if sum((start, apply_, resume, cancel)) > 1:
+        raise click.UsageError("use one of --start-sampling, --apply, --resume and --cancel-sampling")
     target, protocol = _open(review)
     with target.open_store() as store:
         if start and not yes:
@@ -1062,6 +1071,16 @@ def stop_cmd(
             state = screen.apply_stop(store, protocol, reviewer or "")
         elif resume:
             state = screen.resume_screening(store, protocol, reviewer or "")
+        elif cancel:
+            before = screen.stopping_status(store, protocol, reviewer or "")
+            if not yes and before.phase == "sampling":
+                out.print(
+                    f"The sample has {before.sampled or 0:,} of {before.population or 0:,} works "
+                    "screened; their decisions are kept, and the rest go back to the ranked order."
+                )
+                if not click.confirm("Cancel the random sample?", default=False):
+                    raise UsageError("nothing changed: the random sample goes on")
+            state = screen.cancel_sampling(store, protocol, reviewer or "")
         else:
             state = screen.stopping_status(store, protocol, reviewer or "")
     if as_json:
@@ -1076,6 +1095,8 @@ def stop_cmd(
         )
     elif resume:
         out.print("The stop was taken back: the sample's unscreened works are in the queues again.")
+    elif cancel:
+        out.print("The random sample was called off: the queues follow the ranked order again.")
     for line in _stopping_lines(state, reviewer or ""):
         out.print(line)
 

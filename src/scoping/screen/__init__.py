@@ -15,7 +15,8 @@ command                        library call
 ``scoping agreement``          :func:`team_agreement` (:func:`agreement` on plain ratings)
 ``scoping status``             :func:`status` (and :func:`stopping_status` for a lead)
 ``scoping stop``               :func:`stopping_status`, :func:`start_sampling`,
-                               :func:`apply_stop`, :func:`resume_screening`
+                               :func:`apply_stop`, :func:`resume_screening`,
+                               :func:`cancel_sampling`
 =============================  ==================================================================
 
 The order of a reviewer's queue comes from :func:`queue_order`: the stopping rule's random
@@ -49,6 +50,7 @@ from scoping.screen.allocation import (
 from scoping.screen.autostop import (
     StoppingStatus,
     apply_stop,
+    cancel_sampling,
     resume_screening,
     start_sampling,
     stopping_status,
@@ -138,6 +140,7 @@ __all__ = [
     "agreement_from_table",
     "apply_stop",
     "assign_works",
+    "cancel_sampling",
     "check_decision",
     "choices",
     "conflicts",

@@ -265,6 +265,32 @@ def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
     return stopping_status(store, protocol, person.name)
 
 
+def cancel_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
+    """Call off the random sample before any stop: queues follow the ranked order again.
+
+    Nothing decided is lost: the sample's works screened so far keep their decisions and
+    count, for any later sample, as screened before it (a later sample is a new random order
+    of the works nobody has decided by then, with its own seed).
+    """
+    person = protocol.lead(lead)
+    status = stopping_status(store, protocol, person.name)
+    if status.phase == "ranked":
+        raise UsageError("random sampling has not begun; there is no sample to cancel")
+    if status.phase == "stopped":
+        raise UsageError(
+            "screening was stopped by the rule; take the stop back first with "
+            f"'scoping stop --reviewer {person.name} --resume', then cancel the sample"
+        )
+    tables.add_stop_event(
+        store,
+        stage=TITLE_ABSTRACT,
+        event="cancel",
+        by=person.name,
+        details={"sampled": status.sampled, "population": status.population},
+    )
+    return stopping_status(store, protocol, person.name)
+
+
 def resume_screening(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
     """Take back a stop: the works it excluded return to the reviewers' queues."""
     person = protocol.lead(lead)

@@ -12,7 +12,8 @@
                          puts it back to the lead)
     screen_stop_events   the stopping rule's events, appended: random sampling began ("sample"),
                          the lead stopped screening because the rule was met ("stop", with the
-                         test in ``details``), or took the stop back ("resume")
+                         test in ``details``), took the stop back ("resume"), or called
+                         off a sample before any stop ("cancel": the ranked order again)
     screen_stop_sample   the random order of the works unscreened when sampling began
 
 Nothing here is ever updated or deleted. Every decision is one INSERT in its own transaction,
@@ -180,7 +181,7 @@ screen_stop_sample = sa.Table(
     sa.UniqueConstraint("event_id", "position", name="uq_screen_stop_sample"),
 )
 
-STOP_EVENTS = ("sample", "stop", "resume")
+STOP_EVENTS = ("sample", "stop", "resume", "cancel")
 
 TABLES = (
     screen_assign_runs,
@@ -892,7 +893,8 @@ def stop_sample(store: Store, event_id: int) -> list[int]:
 
 
 def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEvent | None]:
-    """(the sample in force, the stop in force): a "resume" takes back the stop before it."""
+    """(the sample in force, the stop in force): a "resume" takes back the stop before it, a
+    "cancel" the sample."""
     sample: StopEvent | None = None
     stop: StopEvent | None = None
     for event in events:
@@ -900,6 +902,8 @@ def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEv
             sample, stop = event, None
         elif event.event == "stop":
             stop = event
+        elif event.event == "cancel":
+            sample, stop = None, None
         else:
             stop = None
     return sample, stop
