@@ -525,3 +525,30 @@ def test_search_within_my_queue(review: Path) -> None:
         card = load_card(store, work)
     assert card is not None
     assert "rabbit" in f"{card.title} {card.abstract}".casefold()
+
+
+def test_a_reviewer_labels_works_and_finds_them_again(review: Path) -> None:
+    run(review, "assign", "--reviewer", LEAD)
+    code, out, err = run(
+        review,
+        "screen",
+        "--reviewer",
+        "alice",
+        "--plain",
+        input="t\nrct, check methods\ni\nt\nrct\nt\n-rct\nt\n" + "x" * 61 + "\ne\n0\nq\n",
+    )
+    assert code == 0, err
+    first = _first_work(out)[0]
+    assert "Labels: check methods, rct." in out
+    assert "Not kept: the label 'xxxxxxxxxxxxxxxxxxxx'... is longer than 60 characters" in out
+    code, out, _ = run(review, "decisions", "--reviewer", "alice", "--label", "Check Methods")
+    assert code == 0 and "Decisions of alice: 1 work" in out and str(first) in out
+    code, out, _ = run(review, "decisions", "--reviewer", "alice", "--label", "rct")
+    # the second work's rct was added, then removed
+    assert [int(w) for w in re.findall(r"^│ (\d+) ", out, flags=re.M)] == [first]
+    code, out, _ = run(review, "screen", "--reviewer", "alice", "--plain", "--work", str(first), input="q\n")
+    assert "Labels: check methods, rct\n" in out  # on the card when the work is shown again
+    code, out, _ = run(review, "screen", "--reviewer", "bob", "--plain", input="q\n")
+    assert "Labels:" not in out  # alice's labels are hers
+    code, out, _ = run(review, "decisions", "--reviewer", "bob", "--label", "check methods")
+    assert out == "No decisions of yours match.\n"

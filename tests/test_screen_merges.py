@@ -269,3 +269,21 @@ def test_full_text_reasons_that_differ_are_a_conflict(team: tuple[Store, Protoco
     assert ft.outcome == "conflict"
     (found,) = conflicts(store, protocol, LEAD, FULL_TEXT)
     assert found.note is not None and "no outcome data" in found.note and "wrong design" in found.note
+
+
+def test_labels_follow_their_records_through_a_join_and_its_undo(team: tuple[Store, Protocol]) -> None:
+    from scoping.screen import label_work, my_labels
+
+    store, protocol = team
+    keep, gone = _singles(store, 2)
+    assert label_work(store, protocol, "alice", keep, "rct, follow-up") == ["follow-up", "rct"]
+    label_work(store, protocol, "alice", gone, "animal, -nothing")
+    label_work(store, protocol, "bob", gone, "unsure")
+    applied = dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    assert my_labels(store, "alice") == {keep: ["animal", "follow-up", "rct"]}
+    assert my_labels(store, "bob") == {keep: ["unsure"]}  # each reviewer sees only their own
+    label_work(store, protocol, "alice", keep, "-animal")
+    assert my_labels(store, "alice") == {keep: ["follow-up", "rct"]}
+    dedupe_api.undo_decision(store, applied, reviewer="anna")  # the two works apart again
+    assert my_labels(store, "alice") == {keep: ["follow-up", "rct"], gone: ["animal"]}
+    assert my_labels(store, "bob") == {gone: ["unsure"]}

@@ -105,6 +105,29 @@ def test_keys_store_decisions(review: tuple[Review, Store]) -> None:
     assert session.progress().done == 3
 
 
+def test_labels_in_the_window(review: tuple[Review, Store]) -> None:
+    from scoping.screen import my_labels
+
+    rv, store = review
+    app = ScreeningApp(_session(rv, store))
+    shown: list[int | None] = []
+
+    async def drive() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            shown.append(app.shown_work)
+            await pilot.press("t", *"rct, follow-up", "enter")
+            await pilot.pause()
+            assert _message(app).startswith("Labels: follow-up, rct (yours only")
+            assert "Labels: follow-up, rct" in str(app.query_one("#work").render())
+            await pilot.press("t", *"x", "escape")  # cancelled: nothing changes
+            await pilot.pause()
+            await pilot.press("q")
+
+    asyncio.run(drive())
+    assert my_labels(store, "alice") == {shown[0]: ["follow-up", "rct"]}
+    assert my_labels(store, "bob") == {}
+
+
 def test_full_text_keys(review: tuple[Review, Store]) -> None:
     rv, store = review
     protocol = load_protocol(rv.protocol_path)

@@ -189,12 +189,13 @@ def screen_cmd(
 
     Shows the title, authors, year, journal, abstract (highlight terms coloured) and
     keywords, with the stage's criteria. Keys: i include, e exclude (then a reason), m maybe,
-    n note, s skip, u undo (also your latest decision of an earlier session), g go to a work,
-    ? help, q quit; at full text also r (not retrieved) and f (attach the full text's path or
-    URL). Each decision is stored before the next work is shown, so quitting or a crash loses
-    nothing shown as saved; come back any time to continue where you left off. You never see
-    other reviewers' decisions. The queue's order is shown (ranked by the model, or the team's
-    seeded order); works a colleague has screened come first, so pairs complete early.
+    n note, t labels (your own tags), s skip, u undo (also your latest decision of an earlier
+    session), g go to a work, ? help, q quit; at full text also r (not retrieved) and f
+    (attach the full text's path or URL). Each decision is stored before the next work is
+    shown, so quitting or a crash loses nothing shown as saved; come back any time to
+    continue where you left off. You never see other reviewers' decisions (nor their labels).
+    The queue's order is shown (ranked by the model, or the team's seeded order); works a
+    colleague has screened come first, so pairs complete early.
 
     With --plain, one key per answer at a terminal (no Enter needed; Enter alone does
     nothing), or one line per answer when standard input is piped (scriptable): i, m, s, u,
@@ -354,6 +355,8 @@ def _plain_card(card: Card, session: ScreeningSession) -> None:
         out.print("Terms: " + "; ".join(found))
     if session.note:
         out.print(f"Note: {session.note}")
+    if labels := session.labels(card.work_id):
+        out.print(f"Labels: {', '.join(labels)}")
     if session.fulltext:
         out.print(f"Full text: {session.fulltext}")
     elif session.stage == FULL_TEXT and (shared := session.team_fulltext(card.work_id)):
@@ -365,7 +368,7 @@ def _plain_help(session: ScreeningSession) -> str:
     if session.stage == FULL_TEXT:
         keys += ", r not retrieved, f full-text link"
     return keys + (
-        ", n note, s skip, u undo, g go to a work, / search your queue, c criteria, o queue order, "
+        ", n note, t labels, s skip, u undo, g go to a work, / search your queue, c criteria, o queue order, "
         "? help, q quit"
     )
 
@@ -485,6 +488,17 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
             session.note = text.strip() or None
             out.print("Note kept; it is stored with your decision on this work.")
             continue
+        if key in ("t", "label"):
+            text = _read("Labels (comma-separated; -label removes one; Enter keeps them): ")
+            if text is None:
+                return
+            try:
+                kept = session.label(text) if text.strip() else session.labels(card.work_id)
+            except UsageError as exc:
+                out.print(f"Not kept: {exc}")
+                continue
+            out.print(f"Labels: {', '.join(kept) if kept else '(none)'}.")
+            continue
         if key in ("f", "link") and session.stage == FULL_TEXT:
             text = _read("Full text, a file path or URL (Enter to clear): ")
             if text is None:
@@ -595,6 +609,9 @@ def _plain_undo(session: ScreeningSession) -> None:
 )
 @click.option("--with-note", is_flag=True, help="Only decisions with a note.")
 @click.option("--reason", default=None, metavar="TEXT", help="Only excludes with this reason.")
+@click.option(
+    "--label", default=None, metavar="TEXT", help="Only works you gave this label (t in the screen)."
+)
 @review_options
 def decisions_cmd(
     reviewer: str | None,
@@ -602,6 +619,7 @@ def decisions_cmd(
     decision: str | None,
     with_note: bool,
     reason: str | None,
+    label: str | None,
     review: Callable[[], Review],
 ) -> None:
     """List your own decisions, newest first, to look at them again or change one.
@@ -616,19 +634,21 @@ def decisions_cmd(
       scoping decisions --reviewer alice --decision maybe     # my maybe pile
       scoping decisions --reviewer alice --with-note
       scoping decisions --reviewer alice --stage full-text --reason "wrong population"
+      scoping decisions --reviewer alice --label "check methods"
       scoping screen --reviewer alice --work 42               # then change it
     """
     target, protocol = _open(review)
     person = protocol.reviewer(reviewer or "")
     with target.open_store() as store:
         rows = screen.my_decisions(
-            store, person.name, stage, decision=decision, with_note=with_note, reason=reason
+            store, person.name, stage, decision=decision, with_note=with_note, reason=reason, label=label
         )
+        labels = screen.my_labels(store, person.name)
         if not rows:
             out.print("No decisions of yours match.")
             return
         table = Table(title=f"Decisions of {person.name}: {_n(len(rows), 'work')}", title_justify="left")
-        for column in ("work", "stage", "decision", "reason", "note", "when", "title"):
+        for column in ("work", "stage", "decision", "reason", "note", "labels", "when", "title"):
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(
@@ -637,6 +657,7 @@ def decisions_cmd(
                 row.decision,
                 row.reason or "",
                 row.note or "",
+                ", ".join(labels.get(row.work_id, [])),
                 row.decided_at[:16].replace("T", " "),
                 _title(store, row.work_id)[:80],
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -40,6 +40,8 @@ HELP = """Keys
   r   full text not retrieved (full-text stage)
   f   attach the full text: a file path or URL (full-text stage)
   n   write a note (stored with the decision)
+  t   labels: your own tags on the work ("rct, follow-up"; -rct removes one); find them
+      later with 'scoping decisions --label'
   s   skip for now (comes back at the end)
   u   undo your last decision (this session's, else your latest one; history is kept)
   g   go to a work by its number: look at your decision again or change it
@@ -58,7 +60,12 @@ def _highlighted(text: str, highlight: Highlight) -> Text:
 
 
 def card_text(
-    card: Card, highlight: Highlight, *, note: str | None = None, fulltext: str | None = None
+    card: Card,
+    highlight: Highlight,
+    *,
+    note: str | None = None,
+    fulltext: str | None = None,
+    labels: Sequence[str] = (),
 ) -> Text:
     """The work as rich text (no markup is parsed from the record)."""
     out = Text()
@@ -89,6 +96,9 @@ def card_text(
     if note:
         out.append("\nNote: ", style="bold")
         out.append(note + "\n")
+    if labels:
+        out.append("\nLabels: ", style="bold")
+        out.append(", ".join(labels) + "\n")
     if fulltext:
         out.append("\nFull text: ", style="bold")
         out.append(fulltext + "\n")
@@ -224,6 +234,7 @@ class ScreeningApp(App[None]):
         Binding("r", "decide('not-retrieved')", "Not retrieved"),
         Binding("f", "link", "Full text"),
         Binding("n", "note", "Note"),
+        Binding("t", "label", "Labels"),
         Binding("s", "skip", "Skip"),
         Binding("u", "undo", "Undo"),
         Binding("g", "goto", "Go to"),
@@ -308,7 +319,10 @@ class ScreeningApp(App[None]):
             if fulltext is None and self.session.stage == FULL_TEXT:
                 shared = self.session.team_fulltext(card.work_id)
                 fulltext = f"{shared} (attached by the team)" if shared else None
-            work.update(card_text(card, self.highlight, note=self.session.note, fulltext=fulltext))
+            labels = self.session.labels(card.work_id)
+            work.update(
+                card_text(card, self.highlight, note=self.session.note, fulltext=fulltext, labels=labels)
+            )
             self.query_one("#card", VerticalScroll).scroll_home(animate=False)
 
     def show_order(self) -> None:
@@ -376,6 +390,24 @@ class ScreeningApp(App[None]):
                 self.show_current()
 
         self.push_screen(TextScreen("Note (Enter keeps it, Esc cancels):", self.session.note), done)
+
+    def action_label(self) -> None:
+        card = self.session.current()
+        if card is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is None or not text.strip():
+                return
+            try:
+                now = self.session.label(text)
+            except ScopingError as exc:
+                self.say(f"Not kept: {exc}", error=True)
+                return
+            self.say(f"Labels: {', '.join(now) if now else '(none)'} (yours only; stored at once).")
+            self.show_current()
+
+        self.push_screen(TextScreen("Labels (comma-separated; -label removes one; Esc cancels):", None), done)
 
     def action_link(self) -> None:
         if self.session.current() is None:

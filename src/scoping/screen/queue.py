@@ -40,8 +40,11 @@ __all__ = [
     "Progress",
     "Rank",
     "ScreeningSession",
+    "label_work",
     "my_decisions",
+    "my_labels",
     "order_works",
+    "parse_labels",
     "pending_works",
     "seeded_order",
     "worksheet",
@@ -94,6 +97,7 @@ def my_decisions(
     decision: str | None = None,
     with_note: bool = False,
     reason: str | None = None,
+    label: str | None = None,
 ) -> list[DecisionRow]:
     """``reviewer``'s own current decisions (never anyone else's), newest first, filtered by
     stage, decision, having a note, or reason (any case). A changed decision shows as it is
@@ -108,7 +112,50 @@ def my_decisions(
         rows = [r for r in rows if r.note]
     if reason is not None:
         rows = [r for r in rows if (r.reason or "").casefold() == reason.casefold()]
+    if label is not None:
+        labelled = {
+            w
+            for w, labels in my_labels(store, reviewer).items()
+            if label.casefold() in map(str.casefold, labels)
+        }
+        rows = [r for r in rows if r.work_id in labelled]
     return sorted(rows, key=lambda r: r.id, reverse=True)
+
+
+def parse_labels(text: str) -> tuple[list[str], list[str]]:
+    """``(add, remove)`` from what a reviewer types: ``"rct, follow-up, -animal"`` adds two
+    labels and removes one. A label is at most 60 characters, without commas."""
+    add: list[str] = []
+    remove: list[str] = []
+    for part in text.split(","):
+        label = " ".join(part.split())
+        target = add
+        if label.startswith("-"):
+            label, target = label[1:].strip(), remove
+        if not label:
+            continue
+        if len(label) > 60:
+            raise UsageError(f"the label {label[:20]!r}... is longer than 60 characters; shorten it")
+        if label not in target:
+            target.append(label)
+    return add, remove
+
+
+def label_work(store: Store, protocol: Protocol, reviewer: str, work_id: int, text: str) -> list[str]:
+    """Add and remove ``reviewer``'s labels on ``work_id`` (see :func:`parse_labels`); gives
+    back the labels in force. Labels are private to their reviewer (a lead sees everyone's)."""
+    person = protocol.reviewer(reviewer)
+    add, remove = parse_labels(text)
+    try:
+        tables.add_labels(store, person.name, work_id, add=add, remove=remove)
+    except LookupError:
+        raise UsageError(f"there is no work {work_id}; see 'scoping decisions' for yours") from None
+    return my_labels(store, person.name).get(work_id, [])
+
+
+def my_labels(store: Store, reviewer: str) -> dict[int, list[str]]:
+    """``reviewer``'s own labels in force, per work."""
+    return {work: labels for (work, _), labels in tables.current_labels(store, reviewer=reviewer).items()}
 
 
 def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
@@ -422,6 +469,18 @@ class ScreeningSession:
                     self.note = self.fulltext = None
                     return card
         return None
+
+    def labels(self, work_id: int) -> list[str]:
+        """This reviewer's labels on ``work_id``."""
+        return my_labels(self.store, self.reviewer.name).get(work_id, [])
+
+    def label(self, text: str) -> list[str]:
+        """Add/remove this reviewer's labels on the current work (``"rct, -animal"``); stored
+        at once, whether or not a decision follows."""
+        card = self.current()
+        if card is None:
+            raise UsageError("there is no work to label")
+        return label_work(self.store, self.protocol, self.reviewer.name, card.work_id, text)
 
     def previous(self, work_id: int) -> DecisionRow | None:
         """This reviewer's current decision on ``work_id`` at this stage (their own only)."""

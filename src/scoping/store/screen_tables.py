@@ -15,6 +15,8 @@
                          test in ``details``), took the stop back ("resume"), or called
                          off a sample before any stop ("cancel": the ranked order again)
     screen_stop_sample   the random order of the works unscreened when sampling began
+    screen_labels        a reviewer's own labels (tags) on works, appended ("add"/"remove"),
+                         kept on a record of the work so they follow it through joins/splits
 
 Nothing here is ever updated or deleted. Every decision is one INSERT in its own transaction,
 so reviewers screening at the same time from separate processes never touch the same row, and
@@ -58,6 +60,7 @@ __all__ = [
     "StopEvent",
     "add_decision",
     "add_decisions",
+    "add_labels",
     "add_resolution",
     "add_stop_event",
     "assign",
@@ -69,6 +72,7 @@ __all__ = [
     "count_by",
     "current_decision",
     "current_decisions",
+    "current_labels",
     "current_resolutions",
     "decision_history",
     "derive_outcome",
@@ -80,6 +84,7 @@ __all__ = [
     "screen_assign_runs",
     "screen_assignments",
     "screen_decisions",
+    "screen_labels",
     "screen_resolutions",
     "screen_stop_events",
     "screen_stop_sample",
@@ -181,6 +186,20 @@ screen_stop_sample = sa.Table(
     sa.UniqueConstraint("event_id", "position", name="uq_screen_stop_sample"),
 )
 
+screen_labels = sa.Table(
+    "screen_labels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # the label sits on a record of the work, so it follows the record when works join or split
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("work_id", sa.Integer, nullable=False),  # the work when the label was set
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),  # "add" or "remove"
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Index("ix_screen_labels_reviewer", "reviewer", "record_id"),
+)
+
 STOP_EVENTS = ("sample", "stop", "resume", "cancel")
 
 TABLES = (
@@ -190,6 +209,7 @@ TABLES = (
     screen_resolutions,
     screen_stop_events,
     screen_stop_sample,
+    screen_labels,
 )
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ready: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -941,3 +961,62 @@ def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | 
     values = list(ids)
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+# -- labels ----------------------------------------------------------------------------------
+
+
+def add_labels(
+    store: Store, reviewer: str, work_id: int, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> None:
+    """Append label changes of ``reviewer`` on ``work_id`` in one transaction (nothing is
+    updated or deleted: removing a label is a row too)."""
+    ensure_tables(store)
+    at = _now()
+    with store.engine.begin() as conn:
+        record = conn.execute(
+            sa.select(sa.func.min(record_work.c.record_id)).where(record_work.c.work_id == work_id)
+        ).scalar()
+        if record is None:
+            raise LookupError(f"no work {work_id}")
+        rows = [
+            {
+                "record_id": record,
+                "work_id": work_id,
+                "reviewer": reviewer,
+                "label": label,
+                "action": action,
+                "at": at,
+            }
+            for action, labels in (("add", add), ("remove", remove))
+            for label in labels
+        ]
+        if rows:
+            conn.execute(screen_labels.insert(), rows)
+
+
+def current_labels(store: Store, *, reviewer: str | None = None) -> dict[tuple[int, str], list[str]]:
+    """The labels in force per ``(work, reviewer)`` (one reviewer's, or everyone's), sorted.
+
+    A label set on any record of a work is on the work: after a join both works' labels are
+    on the joined work, after a split each part keeps the labels set on its records; where two
+    rows disagree on a label the latest counts.
+    """
+    ensure_tables(store)
+    lab = screen_labels.c
+    query = (
+        sa.select(record_work.c.work_id, lab.reviewer, lab.label, lab.action)
+        .join(record_work, record_work.c.record_id == lab.record_id)
+        .order_by(lab.id)
+    )
+    if reviewer is not None:
+        query = query.where(lab.reviewer == reviewer)
+    state: dict[tuple[int, str], dict[str, bool]] = {}
+    with store.engine.connect() as conn:
+        for work, who, label, action in conn.execute(query):
+            state.setdefault((int(work), str(who)), {})[str(label)] = action == "add"
+    return {
+        key: sorted(label for label, on in labels.items() if on)
+        for key, labels in state.items()
+        if any(labels.values())
+    }
