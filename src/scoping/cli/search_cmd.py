@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -15,6 +15,9 @@ from scoping.errors import UsageError
 from scoping.review import Review
 
 from .main import cli, review_options
+
+if TYPE_CHECKING:
+    from scoping.search import UpdateArms
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -154,8 +157,9 @@ def _progress() -> Progress:
 @click.option(
     "--update",
     is_flag=True,
-    help="An update search: the last complete run's query, limited to records PubMed entered since "
-    "that run (PubMed only).",
+    help="An update search: the earlier search's query as it was run, limited to records the "
+    "database added since its last complete run (PubMed [edat], Europe PMC FIRST_IDATE, OpenAlex "
+    "from_created_date, Crossref from-created-date).",
 )
 @review_options
 def run_cmd(
@@ -170,8 +174,10 @@ def run_cmd(
     searches/runs/RUN/ and the records are stored tagged with the database and the run.
     An interrupted run continues where it stopped when the command is run again (or with
     --resume RUN), without storing any record twice. A search run again (--new), or an
-    update search (--update: PubMed's entry date since the last complete run), stores only
-    records the database had not given before, so PRISMA counts each record once.
+    update search (--update: the records each database added since its last complete run),
+    stores only records the database had not given before, so PRISMA counts each record
+    once. After an update search the records are split into PRISMA 2020's previous and new
+    arms (also shown by 'scoping search log').
 
     Needs an e-mail address for PubMed (SCOPING_EMAIL or [search] email); API keys come
     from NCBI_API_KEY and OPENALEX_API_KEY.
@@ -250,6 +256,18 @@ def run_cmd(
             )
             for line in _run_lines(run.platform, run.message, details):
                 out.print(f"  {line}")
+        if update:
+            from scoping.search import update_arms
+
+            _, arms = update_arms(store)
+            names = {(db if isinstance(db, str) else db.name).casefold() for db in targets}
+            shown = [
+                f"{a.database} {a.previous:,} previous, {a.new:,} new"
+                for a in arms
+                if a.database.casefold() in names
+            ]
+            if shown:
+                out.print("previous/new (PRISMA 2020, updated review): " + "; ".join(shown))
         if database is None and resume is None:
             for db in strategy.databases:
                 if not PLATFORMS[db.platform].api:
@@ -332,6 +350,9 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
     when it was imported (scoping import --query, --date-searched, --hits, --platform): the
     query as pasted, or else the one 'scoping search plan' gave at that moment, marked with *.
     Nothing is re-derived from today's strategy. Imports from other sources are listed last.
+    Once the review has an update search (search run --update), the text log ends with each
+    database's records in PRISMA 2020's previous arm (found by the searches before the
+    update) and new arm (added by the update searches), each record counted once.
 
     \b
     Examples:
@@ -339,11 +360,12 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
       scoping search log --format table
       scoping search log --format json > outputs/search-log.json
     """
-    from scoping.search import search_log
+    from scoping.search import search_log, update_arms
 
     target, strategy = _load(review)
     with target.open_store() as store:
         entries = search_log(store, strategy, database=database)
+        arms = update_arms(store)
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return
@@ -423,12 +445,27 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
             rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
         for label, value in rows:
             click.echo(f"  {label:<10} {value}")
+    if database is None:
+        _echo_arms(*arms)
     if any(e.query_origin == "plan" for e in entries):
         click.echo("")
         click.echo(
             "* the query 'scoping search plan' gave when the export was imported (the query as run "
             "was not given with --query)"
         )
+
+
+def _echo_arms(since: str | None, arms: list[UpdateArms]) -> None:
+    """After the log: each database's records in PRISMA 2020's previous and new arms, once the
+    review has an update search."""
+    if since is None:
+        return
+    click.echo("")
+    click.echo(f"Update searches (PRISMA 2020's previous and new arms), from {_when(since)}:")
+    width = max(len(a.database) for a in arms)
+    for a in arms:
+        again = f"(found again {a.found_again:,})"
+        click.echo(f"  {a.database:<{width}}  previous {a.previous:,}  new {a.new:,}  {again}")
 
 
 @search_group.command("check")
