@@ -192,3 +192,20 @@ def test_every_record_is_in_exactly_one_arm(
     assert (arm.previous, arm.new) == (first, stored_by_updates)
     assert arm.new == sum(e.extra["new_records"] for e in log if e.extra.get("update_of"))
     assert len(arm.new_searches) == len(growth) and len(runs) == len(growth) + 1
+
+
+def test_the_appendix_names_the_entry_date_and_the_new_records(review: Review) -> None:
+    from scoping.search.appendix import prisma_s
+
+    strategy = load_strategy(review.strategy_path)
+    with serving(crossref_records=10) as replay, review.open_store() as store:
+        first = run_search(review, strategy, "crossref", store=store, config=config(replay)).run
+    with serving(crossref_records=14, entered={"crossref": 10}) as replay, review.open_store() as store:
+        update = run_search(review, strategy, "crossref", store=store, config=config(replay), update=True).run
+        appendix = prisma_s(store, strategy)
+    [item] = [i for i in appendix.items if i.number.startswith("12.")]
+    assert item.text == (
+        f"Crossref: run {update.id} on {update.started_at[:10]} updated run {first.id}, limited to "
+        f"records added from {first.started_at[:10]} on by from-created-date (when the DOI's "
+        "metadata was first deposited); 4 new records"
+    )

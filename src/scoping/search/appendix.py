@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 from scoping.search.log import LogEntry, search_log
-from scoping.search.platforms import PLATFORMS
+from scoping.search.platforms import ENTRY_DATE_FIELDS, PLATFORMS
 from scoping.search.strategy import PRISMA_S_KEYS, Strategy
 from scoping.store import Store
 
@@ -112,7 +112,10 @@ def prisma_s(store: Store, strategy: Strategy, *, title: str | None = None) -> A
         )
     )
     updates = [
-        f"{e.database}: run {e.reference} on {e.date[:10]} updated run {e.extra['update_of']}"
+        f"{e.database}: run {e.reference} on {e.date[:10]} updated run {e.extra['update_of']}, "
+        f"limited to records added from {e.extra.get('update_since') or e.date[:10]} on by "
+        f"{ENTRY_DATE_FIELDS.get(e.platform, 'entry date')}; "
+        f"{e.extra.get('new_records') or 0:,} new records"
         for e in searches
         if e.extra.get("update_of")
     ]

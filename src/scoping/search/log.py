@@ -171,6 +171,7 @@ def _run_entry(run: tables.RunRow, details: dict[str, Any], new_records: int | N
         extra["notes"] = details["notes"]
     if details.get("update_of"):
         extra["update_of"] = details["update_of"]
+        extra["update_since"] = details.get("update_since")
     note = run.message if run.message and run.message != details.get("shortfall") else None
     return LogEntry(
         database=run.database,

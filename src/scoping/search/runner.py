@@ -62,7 +62,7 @@ from scoping.records import Record
 from scoping.review import Review
 from scoping.search import responses
 from scoping.search.config import PAGE_SIZES, SearchConfig
-from scoping.search.platforms import PLATFORMS
+from scoping.search.platforms import ENTRY_DATE_FIELDS, PLATFORMS
 from scoping.search.strategy import Database, Strategy
 from scoping.search.translate import DEFAULT_URLS, Query, translate
 from scoping.search.transport import (
@@ -77,7 +77,7 @@ from scoping.spawn import can_spawn
 from scoping.store import Store, utc_now
 from scoping.store import search_tables as tables
 
-__all__ = ["ENTRY_DATE_FIELDS", "ProgressEvent", "RunResult", "run_search"]
+__all__ = ["ProgressEvent", "RunResult", "run_search"]
 
 T = TypeVar("T")
 
@@ -942,16 +942,6 @@ def _write_json_once(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
-ENTRY_DATE_FIELDS = {
-    "pubmed": "[edat] (Entrez date: when PubMed added the record)",
-    "europepmc": "FIRST_IDATE (first index date: when Europe PMC first indexed the record)",
-    "openalex": "from_created_date (when OpenAlex created the work)",
-    "crossref": "from-created-date (when the DOI's metadata was first deposited)",
-}
-"""The date each API database searches by in an update search: when a record entered the
-database, never when it was published (a record published years ago can be added today)."""
-
-
 def _original_run(store: Store, run: tables.RunRow) -> tables.RunRow:
     """The run an update search (or a chain of them) started from: its query is searched again."""
     seen = {run.id}
@@ -1055,9 +1045,9 @@ def run_search(
 
     ``update`` is an update search: the query of the database's earlier search, as it was run,
     limited to records the database added from the day of its last complete run on (by the
-    entry date each API offers: :data:`ENTRY_DATE_FIELDS`). Either way a record an earlier run
-    stored is not stored again; the records an update search stores are the "new" arm of
-    :func:`~scoping.search.update_arms`.
+    entry date each API offers: :data:`~scoping.search.platforms.ENTRY_DATE_FIELDS`). Either
+    way a record an earlier run stored is not stored again; the records an update search
+    stores are the "new" arm of :func:`~scoping.search.update_arms`.
     """
     config = config or SearchConfig.load(strategy)
     tables.ensure_tables(store)
