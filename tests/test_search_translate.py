@@ -234,11 +234,20 @@ def test_web_of_science_ebsco_scopus(example) -> None:
         f"DT 19900101-{THIS_YEAR}1231 AND LA (English)"
     )
     scopus = translate(example, "scopus")
+    # Scopus reads a wildcard inside quotes as punctuation: truncated phrases use PRE/0, and
+    # a phrase holding an operator word (and) is written as its forms
     assert scopus.text == (
-        f"(TITLE-ABS-KEY({quoted(PEER)})) AND (TITLE-ABS-KEY({quoted(MENTAL)})) AND "
-        "PUBYEAR > 1989 AND LANGUAGE(english)"
+        '(TITLE-ABS-KEY("peer support" OR (peer PRE/0 worker*) OR (consumer PRE/0 worker*) OR '
+        '(lived PRE/0 experience PRE/0 worker*) OR "expert by experience" OR "family peer support" '
+        'OR "peer led support")) AND (TITLE-ABS-KEY("mental health" OR psychiatric OR '
+        '(mental PRE/0 illness*) OR CAMHS OR ("child and adolescent mental health service" OR '
+        '"child and adolescent mental health services") OR (forensic PRE/0 psych*) OR '
+        "(specialist PRE/0 mental PRE/0 health PRE/0 service*))) AND PUBYEAR > 1989 AND LANGUAGE(english)"
     )
     assert any("index terms" in n and "exact_fields" in n for n in scopus.notes)
+    assert any(
+        n.startswith("Scopus ignores truncation inside quotes: truncated phrases") for n in scopus.notes
+    )
     s = parse_strategy(
         '[[block]]\nname = "A"\nterms = ["a b"]\nfields = ["title", "abstract"]\n'
         '[databases]\nScopus = { platform = "scopus", exact_fields = true }\n'
