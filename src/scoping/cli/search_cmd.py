@@ -413,9 +413,12 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
         else:
             date = f"not recorded (imported {_when(e.imported)})"
         rows = [("date", date)]
-        if e.query:
+        lines = e.extra.get("history_lines")
+        if e.query and not (lines and e.query == e.extra.get("history")):
             label = {"plan": "query*", "given": "query"}.get(e.query_origin, "query")
             rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
+        if lines:
+            rows.append(("history", _history_text(lines, e.extra.get("history_database"))))
         if e.extra.get("params", {}).get("synonym"):
             rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
         if e.extra.get("update_of"):
@@ -441,7 +444,7 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
         rows.extend(("warning", text) for text in e.warnings)
         if e.note:
             rows.append(("note", e.note))
-        if e.extra.get("history"):
+        if e.extra.get("history") and not lines:
             rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
         for label, value in rows:
             click.echo(f"  {label:<10} {value}")
@@ -453,6 +456,16 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
             "* the query 'scoping search plan' gave when the export was imported (the query as run "
             "was not given with --query)"
         )
+
+
+def _history_text(lines: list[dict[str, Any]], database: str | None) -> str:
+    """A search history's lines, one a row: number, search, the records it found."""
+    width = max(len(str(line["number"])) for line in lines)
+    rows = [f"({database})"] if database else []
+    for line in lines:
+        hits = f"{line['hits']:,}" if line["hits"] is not None else "-"
+        rows.append(f"{line['number']:>{width}}  {line['query']}  [{hits}]")
+    return ("\n" + " " * 13).join(rows)
 
 
 def _echo_arms(since: str | None, arms: list[UpdateArms]) -> None:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from scoping.errors import UsageError
+from scoping.search.history import parse_history
 from scoping.search.platforms import PLATFORMS
 from scoping.search.strategy import Strategy
 from scoping.search.translate import translate
@@ -86,7 +87,9 @@ class ExportInfo:
     """``YYYY-MM-DD``."""
     hit_count: int | None = None
     history: str | None = None
-    """The platform's search history (numbered lines with their counts), as pasted."""
+    """The platform's search history (numbered lines with their counts), as pasted. A
+    ``query`` that reads as a history (:func:`~scoping.search.history.parse_history`) is taken
+    as one at :func:`record_export`, its last line's count as the hits when none are given."""
 
     def check(self) -> None:
         """Raise :class:`~scoping.errors.UsageError` for a value that cannot be right."""
@@ -114,6 +117,20 @@ def record_export(
     tables.ensure_tables(store)
     if not imports:
         return []
+    warnings: list[str] = []
+    history = parse_history(info.query) if info.query is not None and info.history is None else None
+    if history is not None:  # the query given is the platform's search history, line by line
+        final = history.final_hits
+        if info.hit_count is not None and final is not None and final != info.hit_count:
+            warnings.append(
+                f"--hits {info.hit_count:,} but the search history's last line "
+                f"({history.lines[-1].number}) found {final:,}: check which is the search exported"
+            )
+        info = replace(
+            info,
+            history=info.query,
+            hit_count=info.hit_count if info.hit_count is not None else final,
+        )
     source = imports[0].source
     db = None
     if strategy is not None:
@@ -142,7 +159,6 @@ def record_export(
                 recorded_at=now,
             ),
         )
-    warnings: list[str] = []
     held = sum(imp.n_records for imp in imports)
     if info.hit_count is not None and held < info.hit_count:
         files = "the file holds" if len(imports) == 1 else f"the {len(imports)} files hold"
@@ -233,6 +249,11 @@ def _export_entry(imp: ImportRow, row: tables.ExportRow | None, strategy: Strate
         note = (note + "; " if note else "") + "the date searched was not given: the date is the import's"
     if row.history:
         extra["history"] = row.history
+        history = parse_history(row.history)
+        if history is not None:
+            extra["history_lines"] = [asdict(line) for line in history.lines]
+            if history.database:
+                extra["history_database"] = history.database
     return LogEntry(
         database=row.database,
         platform=db.platform if db else "",
