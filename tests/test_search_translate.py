@@ -694,3 +694,51 @@ def test_per_database_edits_are_checked(edit: str, message: str) -> None:
     text = EDITS.split("[databases]")[0] + f'[databases]\nX = {{ platform = "ovid", {edit} }}\n'
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_strategy(text)
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [
+        ("behaviour", ("behavior", "-our/-or")),
+        ("behavior", ("behaviour", "-our/-or")),
+        ("paediatric*", ("pediatric*", "ae/e")),
+        ("edema", ("oedema", "oe/e")),
+        ("organisation", ("organization", "-ise/-ize")),
+        ("organis*", ("organiz*", "-ise/-ize")),
+        ("stigmatized", ("stigmatised", "-ise/-ize")),
+        ("analyse", ("analyze", "-yse/-yze")),
+        ("centre", ("center", "-tre/-ter")),
+        ("counselling", ("counseling", "-ll-/-l-")),
+        ("catalogue", ("catalog", "-ogue/-og")),
+        # one spelling only: no warning
+        ("exercise", None),
+        ("supervised", None),
+        ("hour", None),
+        ("telling", None),
+        ("crisis*", None),
+        ("analysis", None),
+        ("peer", None),
+    ],
+)
+def test_the_other_spelling_of_a_word(word: str, other: tuple[str, str] | None) -> None:
+    from scoping.search.strategy import other_spelling
+
+    assert other_spelling(word) == other
+
+
+def test_a_term_without_its_other_spelling_is_named() -> None:
+    from scoping.search.strategy import spelling_variants
+
+    s = parse_strategy(
+        '[[block]]\nname = "A"\nterms = ["peer counselling", "challenging behavio*", "organis*", '
+        '"organiz*", "paediatric mental health"]\n'
+    )
+    assert spelling_variants(s) == [
+        "block 'A': 'peer counselling' has another spelling (-ll-/-l-), 'peer counseling', that no term "
+        "of the block finds: add it (Web of Science alone finds both spellings of an unquoted word)",
+        "block 'A': 'paediatric mental health' has another spelling (ae/e), 'pediatric mental health', "
+        "that no term of the block finds: add it (Web of Science alone finds both spellings of an "
+        "unquoted word)",
+    ]
+    code, _, err = run("search", "plan", "--database", "pubmed")
+    assert code == 0 and "another spelling" not in err  # the worked example has none

@@ -75,7 +75,9 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
     operators, OpenAlex's 4,000-character URL). Subject headings of a block ([[block.heading]]:
     MeSH, APA Thesaurus, Emtree, CINAHL) are ORed with its terms in the databases indexed
     with them; proximity terms ('peer ~3 work*') become [tiab:~3], adj4, NEAR/3, W/3 or N3.
-    Terms that another term of their block already finds are named first. With --database
+    Terms that another term of their block already finds, and terms whose other spelling
+    (British or American: behaviour/behavior, paediatric/pediatric) no term of their block
+    finds, are named first. With --database
     only the query is printed (notes and warnings go to standard error).
 
     \b
@@ -86,10 +88,10 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
       scoping search plan --database PsycINFO > psycinfo-ovid.txt
     """
     from scoping.search import PLATFORMS, plan, translate
-    from scoping.search.strategy import redundant_terms
+    from scoping.search.strategy import redundant_terms, spelling_variants
 
     _, strategy = _load(review)
-    redundant = redundant_terms(strategy)
+    redundant = redundant_terms(strategy) + spelling_variants(strategy)
     if database is not None:
         query = translate(strategy, database)
         click.echo(query.text)
