@@ -492,7 +492,9 @@ def check_cmd(review: Callable[[], Review]) -> None:
     those that missed it. For a missed study whose record is in the store (found by another
     database), its title, abstract and keywords are matched against each block, as the terms
     read them: the blocks that match nothing lost it. When every block matches, the database
-    probably does not index the study. Subject headings are not part of that match.
+    probably does not index the study. Subject headings are not part of that match. Then
+    the terms written without truncation whose plural ('experts by experience') is in the
+    stored records but found by no term of the block, with how many records hold it.
 
     \b
     Example ([seeds] in searches/strategy.toml):
@@ -502,7 +504,7 @@ def check_cmd(review: Callable[[], Review]) -> None:
     \b
       scoping search check
     """
-    from scoping.search.check import check_seeds
+    from scoping.search.check import check_seeds, missing_plurals
 
     target, strategy = _load(review)
     if not strategy.seeds:
@@ -512,6 +514,7 @@ def check_cmd(review: Callable[[], Review]) -> None:
         )
     with target.open_store() as store:
         results = check_seeds(store, strategy)
+        gaps = missing_plurals(store, strategy)
     everywhere = sum(1 for r in results if r.found_in and not r.missed_by)
     out.print(
         f"Seed studies: {len(results)}; found by every database searched: {everywhere}; "
@@ -540,6 +543,15 @@ def check_cmd(review: Callable[[], Review]) -> None:
                     "  lost by    no block: every block matches its title, abstract and keywords; "
                     "the database may not index it, or indexes other text"
                 )
+    if gaps:
+        out.print(
+            "Plurals no term finds (PubMed's quoted phrases, Ovid, Scopus and Europe PMC search a "
+            "phrase as written; Web of Science and EBSCOhost add plurals of unquoted words):"
+        )
+        for gap in gaps:
+            n = f"{gap.records:,} stored record{'' if gap.records == 1 else 's'}"
+            verb = "holds" if gap.records == 1 else "hold"
+            out.print(f"  block {gap.block!r}: {gap.term!r} misses {gap.form!r} ({n} {verb} it)")
 
 
 @search_group.command("appendix")

@@ -89,6 +89,7 @@ __all__ = [
     "Limits",
     "Strategy",
     "Term",
+    "covers",
     "load_strategy",
     "other_spelling",
     "parse_strategy",
@@ -745,6 +746,11 @@ def _word_covers(general: str, specific: str) -> bool:
     if general.endswith("*"):
         return specific.rstrip("*").casefold().startswith(general[:-1].casefold())
     return general.casefold() == specific.casefold()
+
+
+def covers(general: Term, specific: Term) -> bool:
+    """Whether every record ``specific`` finds, ``general`` finds too (same block, same fields)."""
+    return _covers(general, specific)
 
 
 def _covers(general: Term, specific: Term) -> bool:
