@@ -611,9 +611,10 @@ def appendix_cmd(review: Callable[[], Review]) -> None:
 def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
     """Hit counts of each term and block, live, to see which terms contribute.
 
-    For every term: its hits alone (with the limits) and its hits in place of its block in
-    the full strategy; then each block, and the full strategy. Sends one request per number
-    to the database's API (PubMed, Europe PMC or OpenAlex), within its rate limit.
+    For every term: its hits alone (with the limits), its hits in place of its block in the
+    full strategy, and the records of the full strategy only it finds ("only it"; 0: the other
+    terms find them all); then each block, and the full strategy. Sends one request per
+    number to the database's API (PubMed, Europe PMC or OpenAlex), within its rate limit.
 
     \b
     Examples:
@@ -647,10 +648,11 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
         table.add_column("term")
         table.add_column("alone", justify="right")
         table.add_column("in the strategy", justify="right")
+        table.add_column("only it", justify="right")
         for c in counts:
             if c.block is None:
                 table.add_row(
-                    "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", style="bold"
+                    "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", "", style="bold"
                 )
                 continue
             table.add_row(
@@ -658,6 +660,7 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
                 c.term if c.term is not None else "(whole block)",
                 f"{c.alone:,}",
                 f"{c.combined:,}" if c.combined is not None else "",
+                f"{c.only:,}" if c.only is not None else "",
                 style=None if c.term is not None else "italic",
             )
         out.print(table)

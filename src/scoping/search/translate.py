@@ -990,6 +990,9 @@ class TermQuery:
     """The term (or block) with the limits."""
     combined: Query | None
     """The term (or block) ANDed with the other include blocks, NOT blocks and limits."""
+    without: Query | None = None
+    """The full strategy without this term (``None`` for a block, or a block's only term):
+    the full count minus its count is what only this term finds."""
 
 
 def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery]:
@@ -1008,7 +1011,13 @@ def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery
             if others:
                 combined = translate(replace(strategy, blocks=_with(strategy.blocks, block, part)), db)
             term = part.terms[0].text if part is not block else None
-            out.append(TermQuery(block=block.name, term=term, alone=alone, combined=combined))
+            without = None
+            if term is not None and len(block.terms) > 1:
+                rest = replace(block, terms=tuple(t for t in block.terms if t is not part.terms[0]))
+                without = translate(replace(strategy, blocks=_with(strategy.blocks, block, rest)), db)
+            out.append(
+                TermQuery(block=block.name, term=term, alone=alone, combined=combined, without=without)
+            )
     return out
 
 
