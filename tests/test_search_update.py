@@ -209,3 +209,25 @@ def test_the_appendix_names_the_entry_date_and_the_new_records(review: Review) -
         f"records added from {first.started_at[:10]} on by from-created-date (when the DOI's "
         "metadata was first deposited); 4 new records"
     )
+
+
+def test_an_update_the_database_refuses_says_what_to_do(review: Review) -> None:
+    """OpenAlex long kept from_created_date for premium keys: a refused entry-date filter fails
+    the update run with what to do instead, not with a --resume that would fail again."""
+    from scoping.errors import ConfigError
+
+    strategy = load_strategy(review.strategy_path)
+    with serving(openalex_records=10) as replay, review.open_store() as store:
+        run_search(review, strategy, "openalex", store=store, config=config(replay))
+        body = b'{"error": "from_created_date needs a premium API key"}'
+        replay.fault("works", "status", status=403, times=-1, body=body)
+        with pytest.raises(
+            ConfigError, match=r"refused the update search's entry-date limit \(from_created_date\)"
+        ):
+            run_search(review, strategy, "openalex", store=store, config=config(replay), update=True)
+        failed = tables.list_runs(store)[-1]
+        assert failed.status == "failed" and "HTTP 403" in (failed.message or "")
+        assert store.count_records() == 10
+        replay.clear_faults()
+        again = run_search(review, strategy, "openalex", store=store, config=config(replay), new=True)
+        assert (again.run.status, again.stored) == ("complete", 0)

@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from scoping.errors import ConfigError, NetworkError, UsageError
 from scoping.records import Record
@@ -1004,7 +1004,35 @@ def _update_query(store: Store, db: Database, query: Query) -> tuple[Query, tabl
         f"update search: records {label} added from {since} (the day of run {last.id}) on, by "
         f"{ENTRY_DATE_FIELDS[db.platform]}; the query of run {base.id} as it was run"
     )
-    return replace(query, text=text, params=params, notes=(*query.notes, note)), last
+    notes = (*query.notes, note)
+    if db.platform == "openalex":
+        notes = (
+            *notes,
+            "OpenAlex long offered from_created_date to premium keys only: if it refuses the filter "
+            "(HTTP 403), run OpenAlex again with --new instead (records stored before are not stored "
+            "again)",
+        )
+    return replace(query, text=text, params=params, notes=notes), last
+
+
+def _interrupted(
+    store: Store, run: tables.RunRow, stats: Stats, exc: NetworkError, retrieved: int
+) -> NoReturn:
+    """Mark ``run`` interrupted by ``exc`` and raise the error that says how to resume it."""
+    if isinstance(exc, QuotaExceeded):
+        tables.add_details(store, run.id, errors=[str(exc)])
+    tables.update_run(
+        store,
+        run.id,
+        status="interrupted",
+        message=str(exc),
+        requests=run.requests + stats.requests,
+        updated_at=utc_now(),
+    )
+    raise NetworkError(
+        f"{exc}. {retrieved:,} records are stored; run 'scoping search "
+        f"run --resume {run.id}' to continue from there"
+    ) from None
 
 
 def _pick_run(
@@ -1149,19 +1177,22 @@ def run_search(
                 f'--database "{db.name}"\', correct strategy.toml and run the search again'
             ) from None
         except NetworkError as exc:
-            if isinstance(exc, QuotaExceeded):
-                tables.add_details(store, run.id, errors=[str(exc)])
+            refused = isinstance(exc, HTTPStatusError) and exc.status in (400, 403)
+            if not (refused and update_of is not None and not ctx.retrieved):
+                _interrupted(store, run, stats, exc, ctx.retrieved)
             tables.update_run(
                 store,
                 run.id,
-                status="interrupted",
+                status="failed",
                 message=str(exc),
                 requests=run.requests + stats.requests,
                 updated_at=utc_now(),
             )
-            raise NetworkError(
-                f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
-                f"run --resume {run.id}' to continue from there"
+            (folder / "run.lock").unlink(missing_ok=True)
+            raise ConfigError(
+                f"{exc}; {db.name} refused the update search's entry-date limit "
+                f"({ENTRY_DATE_FIELDS[db.platform].split(' (')[0]}): run {run.id} is marked failed; "
+                f"search {db.name} again with --new instead (records stored before are not stored again)"
             ) from None
         except BaseException:
             tables.update_run(
