@@ -10,7 +10,9 @@ what it printed:
 2. PubMed's ErrorList, WarningList and QueryTranslation;
 3. the same search run again (``--new``), and the PRISMA identification count after it;
 4. OpenAlex's answer to a used-up daily allowance (HTTP 429 without a short Retry-After);
-5. a run interrupted by a 500 storm, then resumed.
+5. a run interrupted by a 500 storm, then resumed;
+6. update searches (``--update``) on Europe PMC, OpenAlex and Crossref: records entered since
+   the first run, the query each database was sent, and the previous/new arms in the log.
 
     python bench/search_scenarios.py [--only N ...] [--plan-only]
 
@@ -97,7 +99,7 @@ def main() -> None:
     print()
     if args.plan_only:
         return
-    wanted = set(args.only or [1, 2, 3, 4, 5])
+    wanted = set(args.only or [1, 2, 3, 4, 5, 6])
     work = Path(tempfile.mkdtemp(prefix="scoping-search-scenarios-"))
     try:
         if 1 in wanted:
@@ -185,6 +187,62 @@ def main() -> None:
                 scoping(review, replay, "search", "run", "--database", "MEDLINE")
             finally:
                 replay.stop()
+        if 6 in wanted:
+            print("== 6. update searches: Europe PMC, OpenAlex, Crossref")
+            review = new_review(work, "r6", strategy)
+            first = Replay(europepmc_records=120, openalex_records=80, crossref_records=60).start()
+            try:
+                for name in ("europepmc", "openalex", "crossref"):
+                    scoping(review, first, "search", "run", "--database", name, OPENALEX_API_KEY="demo-key")
+            finally:
+                first.stop()
+            # later: 30, 20 and 15 records more, entered today; each database lists 5 it gave before
+            later = Replay(
+                europepmc_records=150,
+                openalex_records=100,
+                crossref_records=75,
+                entered={"europepmc": 115, "openalex": 75, "crossref": 55},
+            ).start()
+            try:
+                for name in ("europepmc", "openalex", "crossref"):
+                    scoping(
+                        review,
+                        later,
+                        "search",
+                        "run",
+                        "--database",
+                        name,
+                        "--update",
+                        OPENALEX_API_KEY="demo-key",
+                    )
+                for service, path in (
+                    ("europepmc", "/search"),
+                    ("openalex", "/openalex/works"),
+                    ("crossref", "/crossref/works"),
+                ):
+                    sent = later.requests_to(path)[0].params
+                    shown = sent.get("query", sent.get("filter", [""]))[0]
+                    print(f"{service} was sent: ...{shown[-60:]}")
+                print()
+                scoping(review, later, "search", "log", "--format", "table")
+                scoping(review, later, "search", "log", "--database", "openalex")
+                done = subprocess.run(
+                    [sys.executable, "-m", "scoping", "search", "log"],
+                    cwd=review,
+                    env={**os.environ, "COLUMNS": "200"},
+                    capture_output=True,
+                    text=True,
+                )
+                tail = (
+                    done.stdout[done.stdout.index("Update searches") :]
+                    if "Update searches" in done.stdout
+                    else ""
+                )
+                print("$ scoping search log   (its end)")
+                print(tail.rstrip() or "(no update section)")
+                print()
+            finally:
+                later.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

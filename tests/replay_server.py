@@ -12,7 +12,8 @@ serves:
   WarningList XML) added when set.
 - ``/europepmc/webservices/rest/search`` (cursorMark paging), ``/openalex/works`` (cursor) and
   ``/crossref/works`` (cursor), from the real responses in tests/data/api repeated with changed
-  identifiers.
+  identifiers; with ``entered``, their records carry the date they entered the database and
+  the entry-date filters of update searches are honoured.
 
 Faults are programmed with :meth:`Replay.fault`: an HTTP status (429, 500...) with optional
 ``Retry-After``, other ``headers`` and a ``body``, a 200 answer with another ``body``
@@ -170,6 +171,12 @@ class Replay:
     """``(service, query) -> hit count`` for count requests; default: the corpus size."""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     """Extra headers of successful answers, by service (``crossref``...)."""
+    entered: dict[str, int] = field(default_factory=dict)
+    """For Europe PMC, OpenAlex and Crossref: the records before this index entered the
+    database on 2000-01-01, the others on the day the server started (default: all of them).
+    A request with an entry-date filter (``FIRST_IDATE:[A TO B]``, ``from_created_date:``,
+    ``from-created-date:``) lists only the records entered in it, and each record carries its
+    date (``firstIndexDate``, ``created_date``, ``created``)."""
     log: list[Logged] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 
@@ -338,23 +345,42 @@ class Replay:
             return 0
         return int(base64.b64decode(cursor).decode().split(":", 1)[1])
 
+    OLD_ENTRY = dt.date(2000, 1, 1)
+
+    def entry_date(self, service: str, n: int) -> dt.date:
+        """When record ``n`` of ``service`` entered the database."""
+        return self.OLD_ENTRY if n < self.entered.get(service, 0) else dt.date.today()
+
+    def listed(self, service: str, size: int, window: tuple[dt.date, dt.date] | None) -> list[int]:
+        """The indexes of the records a request with entry-date ``window`` lists."""
+        out = range(size)
+        if window is None:
+            return list(out)
+        return [n for n in out if window[0] <= self.entry_date(service, n) <= window[1]]
+
     def europepmc(self, params: dict[str, list[str]]) -> tuple[int, str, bytes]:
         query = _one(params, "query") or ""
         size = int(_one(params, "pageSize") or 25)
         cursor = _one(params, "cursorMark") or "*"
-        total = self.reported.get("europepmc", self.europepmc_records)
+        window = None
+        found = re.search(r"FIRST_IDATE:\[(\d{4}-\d{2}-\d{2}) TO (\d{4}-\d{2}-\d{2})\]", query)
+        if found:
+            window = (_date(found.group(1)), _date(found.group(2)))
+        listed = self.listed("europepmc", self.europepmc_records, window)
+        total = self.reported.get("europepmc", len(listed))
         if self.count_for is not None and size == 1:
             total = self.count_for("europepmc", query)
         start = self._offset(cursor)
         results = []
         if size > 1 or self.count_for is None:
             templates = self._epmc["resultList"]["result"]
-            for n in range(start, min(start + size, self.europepmc_records)):
+            for n in listed[start : start + size]:
                 item = copy.deepcopy(templates[n % len(templates)])
                 new = str(50_000_000 + n)
                 item["id"] = new
                 if "pmid" in item:
                     item["pmid"] = new
+                item["firstIndexDate"] = self.entry_date("europepmc", n).isoformat()
                 results.append(item)
         next_cursor = self._cursor(start + len(results)) if results else cursor
         doc = {
@@ -375,17 +401,21 @@ class Replay:
         filt = _one(params, "filter") or ""
         size = int(_one(params, "per-page") or _one(params, "per_page") or 25)
         cursor = _one(params, "cursor")
-        total = self.openalex_records
+        found = re.search(r"(?:^|,)from_created_date:(\d{4}-\d{2}-\d{2})", filt)
+        window = (_date(found.group(1)), dt.date.max) if found else None
+        listed = self.listed("openalex", self.openalex_records, window)
+        total = len(listed)
         if self.count_for is not None and size == 1:
             total = self.count_for("openalex", filt)
         start = self._offset(cursor)
         results = []
         if size > 1 or self.count_for is None:
-            for n in range(start, min(start + size, self.openalex_records)):
+            for n in listed[start : start + size]:
                 work = copy.deepcopy(self._openalex_work)
                 wid = f"https://openalex.org/W{9_000_000_000 + n}"
                 work["id"] = wid
                 work["ids"] = {**work["ids"], "openalex": wid}
+                work["created_date"] = self.entry_date("openalex", n).isoformat()
                 results.append(work)
         done = start + len(results) >= total or not results
         doc = {
@@ -406,16 +436,25 @@ class Replay:
         rows = int(_one(params, "rows") or 20)
         cursor = _one(params, "cursor")
         start = self._offset(cursor)
+        found = re.search(r"(?:^|,)from-created-date:(\d{4}-\d{2}-\d{2})", _one(params, "filter") or "")
+        window = (_date(found.group(1)), dt.date.max) if found else None
+        listed = self.listed("crossref", self.crossref_records, window)
         templates = self._crossref["message"]["items"]
         items = []
-        for n in range(start, min(start + rows, self.crossref_records)):
+        for n in listed[start : start + rows]:
             item = copy.deepcopy(templates[n % len(templates)])
             item["DOI"] = f"{item['DOI']}.replay{n}"
+            day = self.entry_date("crossref", n)
+            item["created"] = {
+                "date-parts": [[day.year, day.month, day.day]],
+                "date-time": f"{day.isoformat()}T00:00:00Z",
+                "timestamp": int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000),
+            }
             items.append(item)
         message = {
             **self._crossref["message"],
             "items": items,
-            "total-results": self.crossref_records,
+            "total-results": len(listed),
             "items-per-page": rows,
             "next-cursor": self._cursor(start + len(items)),
             "query": {"start-index": 0, "search-terms": _one(params, "query.bibliographic")},

@@ -154,6 +154,11 @@ def test_the_other_commands_as_methods(session: dict[str, Any], tmp_path: Path) 
         ("Embase", "export", 6),
     ]
     assert review.search_plan()  # the template strategy's query for every platform
+    since, arms = review.update_arms()  # no update search: every record in the previous arm
+    assert since is None and [(a.database, a.previous, a.new) for a in arms] == [
+        ("PsycINFO", 6, 0),
+        ("Embase", 6, 0),
+    ]
     fitted = review.fit_topics("lead", stage="title-abstract", n_topics=2, seed=1)
     topics = review.topics()
     assert len(topics) == 2 == len(fitted.loaded.state.topics)

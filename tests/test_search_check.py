@@ -79,6 +79,10 @@ def test_check_names_what_found_and_what_lost_each_seed(review: Review, tmp_path
         "doi:10.9999/not.here  (no record of it in the store)",
         "  missed by  MEDLINE, PsycINFO",
         "  lost by    not known: no search found it, so there is no text of it to check",
+        "Plurals no term finds (PubMed's quoted phrases, Ovid, Scopus and Europe PMC search a phrase as "
+        "written; Web of Science and EBSCOhost add plurals of unquoted words):",
+        "  block 'Bowel': 'inflammatory bowel disease' misses 'inflammatory bowel diseases' (1 stored "
+        "record holds it)",
     ]
 
 
@@ -116,3 +120,42 @@ def test_seeds_are_checked_when_the_strategy_is_read(tmp_path: Path) -> None:
         '[[block]]\nname = "A"\nterms = ["a"]\n[seeds]\npmids = ["123", 123]\ndois = ["10.1000/X"]\n'
     )
     assert s.seeds == ("doi:10.1000/x", "pmid:123")
+
+
+@pytest.mark.parametrize(
+    ("word", "form"),
+    [
+        ("worker", "workers"),
+        ("study", "studies"),
+        ("day", "days"),
+        ("approach", "approaches"),
+        ("box", "boxes"),
+    ],
+)
+def test_regular_plurals(word: str, form: str) -> None:
+    from scoping.search.check import plural
+
+    assert plural(word) == form
+
+
+def test_a_plural_in_the_records_that_no_term_finds_is_named(review: Review) -> None:
+    from scoping.search import load_strategy
+    from scoping.search.check import FormGap, missing_plurals
+
+    review.strategy_path.write_text(
+        '[[block]]\nname = "Bowel"\nterms = ["inflammatory bowel disease", "crohn*", "ulcerative colitis"]\n'
+        '[[block]]\nname = "Care"\nterms = ["patient", "patients", "body image", "quality of life"]\n',
+        encoding="utf-8",
+    )
+    assert run(review, "import", str(PSYCINFO), "--source", "PsycINFO")[0] == 0
+    strategy = load_strategy(review.strategy_path)
+    with review.open_store() as store:
+        gaps = missing_plurals(store, strategy)
+        texts = [(s.record.title or "") + " " + (s.record.abstract or "") for s in store.iter_records()]
+    # counted in the records' own text: how many hold each plural
+    expected = sum("inflammatory bowel diseases" in t.lower() for t in texts)
+    assert expected > 0
+    # "patient" is covered by "patients"; "quality of life" has no plural head the records use
+    assert FormGap("Bowel", "inflammatory bowel disease", "inflammatory bowel diseases", expected) in gaps
+    assert not [g for g in gaps if g.term in ("patient", "crohn*")]
+    assert all(0 < g.records == sum(g.form in t.lower() for t in texts) for g in gaps)

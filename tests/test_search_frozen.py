@@ -101,7 +101,13 @@ def test_an_export_with_its_search_as_run(review: Review, tmp_path: Path) -> Non
     assert entry["date"] == "2026-11-02" and entry["date_known"] is True and entry["limits"] == {}
     code, out, _ = run(review, "search", "log")
     assert "  date       2026-11-02 (searched; imported " in out
-    assert "  query      1 peer support.ti,ab,id. 2,114\n             2 mental health" in out
+    # the history's lines with the records each found, not the pasted text
+    assert (
+        "  history    1  peer support.ti,ab,id.  [2,114]\n"
+        "             2  mental health.ti,ab,id.  [190,310]\n"
+        "             3  1 and 2  [812]\n"
+    ) in out
+    assert "  query " not in out
     assert "  hits       812" in out and "  records    6" in out
 
 

@@ -616,7 +616,10 @@ def test_counts_command(review: Review) -> None:
     from scoping.search import term_queries
 
     expected = [
-        q for tq in term_queries(strategy, "pubmed") for q in (tq.alone, tq.combined) if q is not None
+        q
+        for tq in term_queries(strategy, "pubmed")
+        for q in (tq.alone, tq.combined, tq.without)
+        if q is not None
     ]
     assert seen == [q.text for q in expected] + [translate(strategy, "pubmed").text]
     first = term_queries(strategy, "pubmed")[0]
@@ -624,6 +627,40 @@ def test_counts_command(review: Review) -> None:
     assert f"{1000 + len(first.alone.text):,}" in row
     assert f"{1000 + len(first.combined.text):,}" in row  # type: ignore[union-attr]
     assert "(the full strategy)" in out
+
+
+def test_counts_say_what_only_each_term_finds(review: Review) -> None:
+    """Against a PubMed that holds a small corpus (each term finds a set of records; a query
+    finds the records of its blocks' ORed terms, ANDed): what only a term finds is what the
+    strategy loses without it."""
+    from scoping.search import parse_strategy, term_counts
+
+    finds = {"alpha": {1, 2, 3}, "beta": {3, 4}, "gamma": {5, 6}, "delta": {1, 2, 3, 4, 5}}
+    blocks = (("alpha", "beta", "gamma"), ("delta",))
+
+    def count_for(service: str, query: str) -> int:
+        hits: set[int] | None = None
+        for block in blocks:
+            present = [t for t in block if f"{t}[tiab]" in query]
+            if present:
+                found = set().union(*(finds[t] for t in present))
+                hits = found if hits is None else hits & found
+        return len(hits or set())
+
+    strategy = parse_strategy(
+        '[[block]]\nname = "A"\nterms = ["alpha", "beta", "gamma"]\n'
+        '[[block]]\nname = "B"\nterms = ["delta"]\n[databases]\nPubMed = "pubmed"\n'
+    )
+    with serving(count_for=count_for) as replay:
+        counts = term_counts(strategy, "pubmed", config=config(replay))
+    full = (finds["alpha"] | finds["beta"] | finds["gamma"]) & finds["delta"]
+    by_term = {c.term: c for c in counts if c.block is not None}
+    for term in blocks[0]:
+        rest = set().union(*(finds[t] for t in blocks[0] if t != term)) & finds["delta"]
+        assert by_term[term].only == len(full - rest)
+    assert by_term["gamma"].only == 1 and by_term["beta"].only == 1  # 6 is not in delta
+    assert by_term["delta"].only is None and by_term[None].only is None  # a block's only term
+    assert counts[-1].alone == len(full)
 
 
 @pytest.mark.skipif(

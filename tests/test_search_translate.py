@@ -234,11 +234,20 @@ def test_web_of_science_ebsco_scopus(example) -> None:
         f"DT 19900101-{THIS_YEAR}1231 AND LA (English)"
     )
     scopus = translate(example, "scopus")
+    # Scopus reads a wildcard inside quotes as punctuation: truncated phrases use PRE/0, and
+    # a phrase holding an operator word (and) is written as its forms
     assert scopus.text == (
-        f"(TITLE-ABS-KEY({quoted(PEER)})) AND (TITLE-ABS-KEY({quoted(MENTAL)})) AND "
-        "PUBYEAR > 1989 AND LANGUAGE(english)"
+        '(TITLE-ABS-KEY("peer support" OR (peer PRE/0 worker*) OR (consumer PRE/0 worker*) OR '
+        '(lived PRE/0 experience PRE/0 worker*) OR "expert by experience" OR "family peer support" '
+        'OR "peer led support")) AND (TITLE-ABS-KEY("mental health" OR psychiatric OR '
+        '(mental PRE/0 illness*) OR CAMHS OR ("child and adolescent mental health service" OR '
+        '"child and adolescent mental health services") OR (forensic PRE/0 psych*) OR '
+        "(specialist PRE/0 mental PRE/0 health PRE/0 service*))) AND PUBYEAR > 1989 AND LANGUAGE(english)"
     )
     assert any("index terms" in n and "exact_fields" in n for n in scopus.notes)
+    assert any(
+        n.startswith("Scopus ignores truncation inside quotes: truncated phrases") for n in scopus.notes
+    )
     s = parse_strategy(
         '[[block]]\nname = "A"\nterms = ["a b"]\nfields = ["title", "abstract"]\n'
         '[databases]\nScopus = { platform = "scopus", exact_fields = true }\n'
@@ -685,3 +694,51 @@ def test_per_database_edits_are_checked(edit: str, message: str) -> None:
     text = EDITS.split("[databases]")[0] + f'[databases]\nX = {{ platform = "ovid", {edit} }}\n'
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_strategy(text)
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [
+        ("behaviour", ("behavior", "-our/-or")),
+        ("behavior", ("behaviour", "-our/-or")),
+        ("paediatric*", ("pediatric*", "ae/e")),
+        ("edema", ("oedema", "oe/e")),
+        ("organisation", ("organization", "-ise/-ize")),
+        ("organis*", ("organiz*", "-ise/-ize")),
+        ("stigmatized", ("stigmatised", "-ise/-ize")),
+        ("analyse", ("analyze", "-yse/-yze")),
+        ("centre", ("center", "-tre/-ter")),
+        ("counselling", ("counseling", "-ll-/-l-")),
+        ("catalogue", ("catalog", "-ogue/-og")),
+        # one spelling only: no warning
+        ("exercise", None),
+        ("supervised", None),
+        ("hour", None),
+        ("telling", None),
+        ("crisis*", None),
+        ("analysis", None),
+        ("peer", None),
+    ],
+)
+def test_the_other_spelling_of_a_word(word: str, other: tuple[str, str] | None) -> None:
+    from scoping.search.strategy import other_spelling
+
+    assert other_spelling(word) == other
+
+
+def test_a_term_without_its_other_spelling_is_named() -> None:
+    from scoping.search.strategy import spelling_variants
+
+    s = parse_strategy(
+        '[[block]]\nname = "A"\nterms = ["peer counselling", "challenging behavio*", "organis*", '
+        '"organiz*", "paediatric mental health"]\n'
+    )
+    assert spelling_variants(s) == [
+        "block 'A': 'peer counselling' has another spelling (-ll-/-l-), 'peer counseling', that no term "
+        "of the block finds: add it (Web of Science alone finds both spellings of an unquoted word)",
+        "block 'A': 'paediatric mental health' has another spelling (ae/e), 'pediatric mental health', "
+        "that no term of the block finds: add it (Web of Science alone finds both spellings of an "
+        "unquoted word)",
+    ]
+    code, _, err = run("search", "plan", "--database", "pubmed")
+    assert code == 0 and "another spelling" not in err  # the worked example has none

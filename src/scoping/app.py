@@ -22,7 +22,7 @@ command                        method
 ``scoping records``            :meth:`Review.records`, :meth:`Review.imports` (DataFrames)
 ``scoping export``             :meth:`Review.export`
 ``scoping search plan``        :meth:`Review.search_plan`
-``scoping search log``         :meth:`Review.search_log`
+``scoping search log``         :meth:`Review.search_log`, :meth:`Review.update_arms`
 ``scoping dedupe``             :meth:`Review.dedupe`; :meth:`Review.works` (DataFrame)
 ``scoping dedupe overlap``     :meth:`Review.overlap`
 ``scoping assign``             :meth:`Review.assign`
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from scoping.report.api import PrismaResult
     from scoping.report.prisma import PrismaCounts
     from scoping.screen import Conflict, PairAgreement, Protocol, StageAllocation, StageStatus
-    from scoping.search import LogEntry, Query
+    from scoping.search import LogEntry, Query, UpdateArms
     from scoping.store.screen_tables import DecisionRow, ResolutionRow
     from scoping.topics.workflow import FitResult
 
@@ -196,6 +196,14 @@ class Review(folder.Review):
         strategy = load_strategy(self.strategy_path)
         with self.open_store() as store:
             return search_log(store, strategy)
+
+    def update_arms(self) -> tuple[str | None, list[UpdateArms]]:
+        """The end of ``scoping search log``: each database's records in PRISMA 2020's previous
+        and new arms (the start of the first update search, or ``None`` before one)."""
+        from scoping.search import update_arms
+
+        with self.open_store() as store:
+            return update_arms(store)
 
     # -- de-duplication ------------------------------------------------------------------
 

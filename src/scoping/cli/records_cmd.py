@@ -109,7 +109,9 @@ def _progress() -> Progress:
     "--query-file",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="A text file with the query as run, or the platform's search history with its counts.",
+    help="A text file with the query as run, or the platform's search history with its counts "
+    "(Ovid's Search Strategy export, EBSCOhost's search history): each line's count is logged, "
+    "and the last line's count is the hits unless --hits is given.",
 )
 @click.option("--date-searched", default=None, metavar="YYYY-MM-DD", help="The day the search was run.")
 @click.option("--hits", type=int, default=None, metavar="N", help="The number of hits the database reported.")
@@ -142,9 +144,10 @@ def import_cmd(
     reported as imported, stay).
 
     The search behind the files is frozen with them for the search log (PRISMA-S): the query
-    as run (--query, or --query-file with the query or the platform's search history), the
-    day it was run (--date-searched), the hits the database reported (--hits; a warning
-    follows when the files hold fewer records) and the platform (--platform). Without
+    as run (--query, or --query-file with the query or the platform's search history, read
+    line by line with each line's count), the day it was run (--date-searched), the hits the
+    database reported (--hits, else the history's last count; a warning follows when the
+    files hold fewer records) and the platform (--platform). Without
     --query, a database of searches/strategy.toml is logged with the query 'scoping search
     plan' gives for it now, marked as the plan's.
 

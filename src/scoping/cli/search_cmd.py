@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -15,6 +15,9 @@ from scoping.errors import UsageError
 from scoping.review import Review
 
 from .main import cli, review_options
+
+if TYPE_CHECKING:
+    from scoping.search import UpdateArms
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
@@ -72,7 +75,9 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
     operators, OpenAlex's 4,000-character URL). Subject headings of a block ([[block.heading]]:
     MeSH, APA Thesaurus, Emtree, CINAHL) are ORed with its terms in the databases indexed
     with them; proximity terms ('peer ~3 work*') become [tiab:~3], adj4, NEAR/3, W/3 or N3.
-    Terms that another term of their block already finds are named first. With --database
+    Terms that another term of their block already finds, and terms whose other spelling
+    (British or American: behaviour/behavior, paediatric/pediatric) no term of their block
+    finds, are named first. With --database
     only the query is printed (notes and warnings go to standard error).
 
     \b
@@ -83,10 +88,10 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
       scoping search plan --database PsycINFO > psycinfo-ovid.txt
     """
     from scoping.search import PLATFORMS, plan, translate
-    from scoping.search.strategy import redundant_terms
+    from scoping.search.strategy import redundant_terms, spelling_variants
 
     _, strategy = _load(review)
-    redundant = redundant_terms(strategy)
+    redundant = redundant_terms(strategy) + spelling_variants(strategy)
     if database is not None:
         query = translate(strategy, database)
         click.echo(query.text)
@@ -154,8 +159,9 @@ def _progress() -> Progress:
 @click.option(
     "--update",
     is_flag=True,
-    help="An update search: the last complete run's query, limited to records PubMed entered since "
-    "that run (PubMed only).",
+    help="An update search: the earlier search's query as it was run, limited to records the "
+    "database added since its last complete run (PubMed [edat], Europe PMC FIRST_IDATE, OpenAlex "
+    "from_created_date, Crossref from-created-date).",
 )
 @review_options
 def run_cmd(
@@ -170,8 +176,10 @@ def run_cmd(
     searches/runs/RUN/ and the records are stored tagged with the database and the run.
     An interrupted run continues where it stopped when the command is run again (or with
     --resume RUN), without storing any record twice. A search run again (--new), or an
-    update search (--update: PubMed's entry date since the last complete run), stores only
-    records the database had not given before, so PRISMA counts each record once.
+    update search (--update: the records each database added since its last complete run),
+    stores only records the database had not given before, so PRISMA counts each record
+    once. After an update search the records are split into PRISMA 2020's previous and new
+    arms (also shown by 'scoping search log').
 
     Needs an e-mail address for PubMed (SCOPING_EMAIL or [search] email); API keys come
     from NCBI_API_KEY and OPENALEX_API_KEY.
@@ -250,6 +258,18 @@ def run_cmd(
             )
             for line in _run_lines(run.platform, run.message, details):
                 out.print(f"  {line}")
+        if update:
+            from scoping.search import update_arms
+
+            _, arms = update_arms(store)
+            names = {(db if isinstance(db, str) else db.name).casefold() for db in targets}
+            shown = [
+                f"{a.database} {a.previous:,} previous, {a.new:,} new"
+                for a in arms
+                if a.database.casefold() in names
+            ]
+            if shown:
+                out.print("previous/new (PRISMA 2020, updated review): " + "; ".join(shown))
         if database is None and resume is None:
             for db in strategy.databases:
                 if not PLATFORMS[db.platform].api:
@@ -332,6 +352,9 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
     when it was imported (scoping import --query, --date-searched, --hits, --platform): the
     query as pasted, or else the one 'scoping search plan' gave at that moment, marked with *.
     Nothing is re-derived from today's strategy. Imports from other sources are listed last.
+    Once the review has an update search (search run --update), the text log ends with each
+    database's records in PRISMA 2020's previous arm (found by the searches before the
+    update) and new arm (added by the update searches), each record counted once.
 
     \b
     Examples:
@@ -339,11 +362,12 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
       scoping search log --format table
       scoping search log --format json > outputs/search-log.json
     """
-    from scoping.search import search_log
+    from scoping.search import search_log, update_arms
 
     target, strategy = _load(review)
     with target.open_store() as store:
         entries = search_log(store, strategy, database=database)
+        arms = update_arms(store)
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return
@@ -391,9 +415,12 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
         else:
             date = f"not recorded (imported {_when(e.imported)})"
         rows = [("date", date)]
-        if e.query:
+        lines = e.extra.get("history_lines")
+        if e.query and not (lines and e.query == e.extra.get("history")):
             label = {"plan": "query*", "given": "query"}.get(e.query_origin, "query")
             rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
+        if lines:
+            rows.append(("history", _history_text(lines, e.extra.get("history_database"))))
         if e.extra.get("params", {}).get("synonym"):
             rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
         if e.extra.get("update_of"):
@@ -419,16 +446,41 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
         rows.extend(("warning", text) for text in e.warnings)
         if e.note:
             rows.append(("note", e.note))
-        if e.extra.get("history"):
+        if e.extra.get("history") and not lines:
             rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
         for label, value in rows:
             click.echo(f"  {label:<10} {value}")
+    if database is None:
+        _echo_arms(*arms)
     if any(e.query_origin == "plan" for e in entries):
         click.echo("")
         click.echo(
             "* the query 'scoping search plan' gave when the export was imported (the query as run "
             "was not given with --query)"
         )
+
+
+def _history_text(lines: list[dict[str, Any]], database: str | None) -> str:
+    """A search history's lines, one a row: number, search, the records it found."""
+    width = max(len(str(line["number"])) for line in lines)
+    rows = [f"({database})"] if database else []
+    for line in lines:
+        hits = f"{line['hits']:,}" if line["hits"] is not None else "-"
+        rows.append(f"{line['number']:>{width}}  {line['query']}  [{hits}]")
+    return ("\n" + " " * 13).join(rows)
+
+
+def _echo_arms(since: str | None, arms: list[UpdateArms]) -> None:
+    """After the log: each database's records in PRISMA 2020's previous and new arms, once the
+    review has an update search."""
+    if since is None:
+        return
+    click.echo("")
+    click.echo(f"Update searches (PRISMA 2020's previous and new arms), from {_when(since)}:")
+    width = max(len(a.database) for a in arms)
+    for a in arms:
+        again = f"(found again {a.found_again:,})"
+        click.echo(f"  {a.database:<{width}}  previous {a.previous:,}  new {a.new:,}  {again}")
 
 
 @search_group.command("check")
@@ -440,7 +492,9 @@ def check_cmd(review: Callable[[], Review]) -> None:
     those that missed it. For a missed study whose record is in the store (found by another
     database), its title, abstract and keywords are matched against each block, as the terms
     read them: the blocks that match nothing lost it. When every block matches, the database
-    probably does not index the study. Subject headings are not part of that match.
+    probably does not index the study. Subject headings are not part of that match. Then
+    the terms written without truncation whose plural ('experts by experience') is in the
+    stored records but found by no term of the block, with how many records hold it.
 
     \b
     Example ([seeds] in searches/strategy.toml):
@@ -450,7 +504,7 @@ def check_cmd(review: Callable[[], Review]) -> None:
     \b
       scoping search check
     """
-    from scoping.search.check import check_seeds
+    from scoping.search.check import check_seeds, missing_plurals
 
     target, strategy = _load(review)
     if not strategy.seeds:
@@ -460,6 +514,7 @@ def check_cmd(review: Callable[[], Review]) -> None:
         )
     with target.open_store() as store:
         results = check_seeds(store, strategy)
+        gaps = missing_plurals(store, strategy)
     everywhere = sum(1 for r in results if r.found_in and not r.missed_by)
     out.print(
         f"Seed studies: {len(results)}; found by every database searched: {everywhere}; "
@@ -488,6 +543,15 @@ def check_cmd(review: Callable[[], Review]) -> None:
                     "  lost by    no block: every block matches its title, abstract and keywords; "
                     "the database may not index it, or indexes other text"
                 )
+    if gaps:
+        out.print(
+            "Plurals no term finds (PubMed's quoted phrases, Ovid, Scopus and Europe PMC search a "
+            "phrase as written; Web of Science and EBSCOhost add plurals of unquoted words):"
+        )
+        for gap in gaps:
+            n = f"{gap.records:,} stored record{'' if gap.records == 1 else 's'}"
+            verb = "holds" if gap.records == 1 else "hold"
+            out.print(f"  block {gap.block!r}: {gap.term!r} misses {gap.form!r} ({n} {verb} it)")
 
 
 @search_group.command("appendix")
@@ -547,9 +611,10 @@ def appendix_cmd(review: Callable[[], Review]) -> None:
 def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
     """Hit counts of each term and block, live, to see which terms contribute.
 
-    For every term: its hits alone (with the limits) and its hits in place of its block in
-    the full strategy; then each block, and the full strategy. Sends one request per number
-    to the database's API (PubMed, Europe PMC or OpenAlex), within its rate limit.
+    For every term: its hits alone (with the limits), its hits in place of its block in the
+    full strategy, and the records of the full strategy only it finds ("only it"; 0: the other
+    terms find them all); then each block, and the full strategy. Sends one request per
+    number to the database's API (PubMed, Europe PMC or OpenAlex), within its rate limit.
 
     \b
     Examples:
@@ -583,10 +648,11 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
         table.add_column("term")
         table.add_column("alone", justify="right")
         table.add_column("in the strategy", justify="right")
+        table.add_column("only it", justify="right")
         for c in counts:
             if c.block is None:
                 table.add_row(
-                    "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", style="bold"
+                    "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", "", style="bold"
                 )
                 continue
             table.add_row(
@@ -594,6 +660,7 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
                 c.term if c.term is not None else "(whole block)",
                 f"{c.alone:,}",
                 f"{c.combined:,}" if c.combined is not None else "",
+                f"{c.only:,}" if c.only is not None else "",
                 style=None if c.term is not None else "italic",
             )
         out.print(table)

@@ -3,14 +3,14 @@ the search log.
 
 The only package that does network I/O. ``scoping search plan|run|log|counts`` are thin
 commands over :func:`load_strategy`, :func:`plan`/:func:`translate`, :func:`run_search`,
-:func:`search_log` and :func:`term_counts`.
+:func:`search_log`, :func:`update_arms` and :func:`term_counts`.
 """
 
 from __future__ import annotations
 
 from scoping.search.config import SearchConfig
 from scoping.search.counts import TermCount, term_counts
-from scoping.search.log import ExportInfo, LogEntry, record_export, search_log
+from scoping.search.log import ExportInfo, LogEntry, UpdateArms, record_export, search_log, update_arms
 from scoping.search.platforms import API_PLATFORMS, PLATFORMS, Platform
 from scoping.search.runner import ProgressEvent, RunResult, run_search
 from scoping.search.strategy import Block, Database, Limits, Strategy, Term, load_strategy, parse_strategy
@@ -34,6 +34,7 @@ __all__ = [
     "Strategy",
     "Term",
     "TermCount",
+    "UpdateArms",
     "load_strategy",
     "parse_strategy",
     "plan",
@@ -43,4 +44,5 @@ __all__ = [
     "term_counts",
     "term_queries",
     "translate",
+    "update_arms",
 ]

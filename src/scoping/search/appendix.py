@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 from scoping.search.log import LogEntry, search_log
-from scoping.search.platforms import PLATFORMS
+from scoping.search.platforms import ENTRY_DATE_FIELDS, PLATFORMS
 from scoping.search.strategy import PRISMA_S_KEYS, Strategy
 from scoping.store import Store
 
@@ -112,7 +112,10 @@ def prisma_s(store: Store, strategy: Strategy, *, title: str | None = None) -> A
         )
     )
     updates = [
-        f"{e.database}: run {e.reference} on {e.date[:10]} updated run {e.extra['update_of']}"
+        f"{e.database}: run {e.reference} on {e.date[:10]} updated run {e.extra['update_of']}, "
+        f"limited to records added from {e.extra.get('update_since') or e.date[:10]} on by "
+        f"{ENTRY_DATE_FIELDS.get(e.platform, 'entry date')}; "
+        f"{e.extra.get('new_records') or 0:,} new records"
         for e in searches
         if e.extra.get("update_of")
     ]
@@ -175,11 +178,20 @@ def prisma_s(store: Store, strategy: Strategy, *, title: str | None = None) -> A
     )
 
 
+def _hits(value: int | None) -> str:
+    return f"{value:,}" if value is not None else "-"
+
+
 def _search_lines(e: LogEntry) -> list[tuple[str, str]]:
     how = "API search" if e.method == "api" else "export, imported"
     when = e.date[:10] if (e.method == "api" or e.date_known) else f"not recorded (imported {e.date[:10]})"
     rows = [
         ("Platform", e.interface or e.platform),
+        *(
+            [("Database and coverage", str(e.extra["history_database"]))]
+            if e.extra.get("history_database")
+            else []
+        ),
         ("Method", f"{how} ({e.reference})"),
         ("Date searched", when),
     ]
@@ -212,7 +224,16 @@ def to_markdown(appendix: Appendix) -> str:
     for e in appendix.searches:
         out += [f"### {e.database}", ""]
         out += [f"- {label}: {value}" for label, value in _search_lines(e)]
-        out += ["", "```", e.query or "(no query recorded)", "```", ""]
+        lines = e.extra.get("history_lines")
+        if lines:  # the platform's search history, with the records each line found
+            out += ["", "| # | Search | Records |", "|---|---|---:|"]
+            out += [
+                f"| {line['number']} | {str(line['query']).replace('|', '/')} | {_hits(line['hits'])} |"
+                for line in lines
+            ]
+            out.append("")
+        else:
+            out += ["", "```", e.query or "(no query recorded)", "```", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -239,7 +260,17 @@ def to_html(appendix: Appendix) -> str:
     ]
     for entry in appendix.searches:
         items = "".join(f"<li>{e(label)}: {e(value)}</li>" for label, value in _search_lines(entry))
-        query = e(entry.query or "(no query recorded)")
-        parts.append(f"<h3>{e(entry.database)}</h3><ul>{items}</ul><pre>{query}</pre>")
+        lines = entry.extra.get("history_lines")
+        if lines:
+            body = "".join(
+                f"<tr><td>{e(str(line['number']))}</td><td>{e(str(line['query']))}</td>"
+                f"<td>{e(_hits(line['hits']))}</td></tr>"
+                for line in lines
+            )
+            head = "<thead><tr><th>#</th><th>Search</th><th>Records</th></tr></thead>"
+            shown = f"<table>{head}<tbody>{body}</tbody></table>"
+        else:
+            shown = f"<pre>{e(entry.query or '(no query recorded)')}</pre>"
+        parts.append(f"<h3>{e(entry.database)}</h3><ul>{items}</ul>{shown}")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

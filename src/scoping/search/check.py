@@ -10,6 +10,11 @@ the database probably does not index the study, or indexes other text.
 
 The offline match reads the strategy's free-text terms only: a block whose subject heading
 would have found the study is still named, with the note that its headings were not checked.
+
+:func:`missing_plurals` finds terms written without truncation whose plural (``expert by
+experience`` -> ``experts by experience``) is in the stored records' text but found by no term
+of the block: databases that search a phrase as written (PubMed's quoted phrases, Ovid, Scopus
+and Europe PMC) miss what only the plural finds.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import re
 from dataclasses import dataclass, field
 
 from scoping.records import Record, normalise_doi, normalise_pmid
-from scoping.search.strategy import Block, Strategy, Term
+from scoping.search.strategy import Block, Strategy, Term, covers
 from scoping.store import Store
 
-__all__ = ["SeedResult", "check_seeds", "term_matches"]
+__all__ = ["FormGap", "SeedResult", "check_seeds", "missing_plurals", "plural", "term_matches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +124,71 @@ def check_seeds(store: Store, strategy: Strategy) -> list[SeedResult]:
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class FormGap:
+    """A term's plural that no term of its block finds, and the stored records holding it."""
+
+    block: str
+    term: str
+    form: str
+    records: int
+
+
+_HEAD_BEFORE = frozenset({"by", "of", "in", "for", "with", "to", "on", "at"})
+
+
+def plural(word: str) -> str:
+    """A regular English plural: ``worker`` -> ``workers``, ``study`` -> ``studies``."""
+    lower = word.lower()
+    if re.search(r"[^aeiou]y$", lower):
+        return word[:-1] + "ies"
+    if re.search(r"(s|x|z|ch|sh)$", lower):
+        return word + "es"
+    return word + "s"
+
+
+def _plural_forms(term: Term) -> list[str]:
+    """The term with its head noun in the plural: the last word, or the word before a
+    preposition (``expert by experience``)."""
+    words = list(term.words)
+    if term.near is not None or term.truncated or len(words[-1]) < 3:
+        return []
+    heads = {len(words) - 1}
+    heads |= {i - 1 for i, w in enumerate(words) if i > 0 and w.lower() in _HEAD_BEFORE}
+    out = []
+    for i in sorted(heads):
+        if words[i].lower().endswith("s") or words[i].lower() in _HEAD_BEFORE:
+            continue
+        out.append(" ".join([*words[:i], plural(words[i]), *words[i + 1 :]]))
+    return out
+
+
+def missing_plurals(store: Store, strategy: Strategy) -> list[FormGap]:
+    """Untruncated terms whose plural the stored records hold but no term of the block finds,
+    with the number of stored records that hold it (searched in the block's fields)."""
+    candidates: list[tuple[Block, Term, Term]] = []
+    for block in strategy.blocks:
+        for term in block.terms:
+            for form in _plural_forms(term):
+                variant = Term(form)
+                if not any(covers(g, variant) for g in block.terms):
+                    candidates.append((block, term, variant))
+    if not candidates:
+        return []
+    counts = [0] * len(candidates)
+    patterns = [_pattern(variant) for _b, _t, variant in candidates]
+    for stored in store.iter_records():
+        texts: dict[tuple[str, ...], str] = {}
+        for n, (block, _term, _variant) in enumerate(candidates):
+            text = texts.get(block.fields)
+            if text is None:
+                text = texts[block.fields] = _text(stored.record, block).lower()
+            if patterns[n].search(text):
+                counts[n] += 1
+    return [
+        FormGap(block.name, term.text, variant.text, counts[n])
+        for n, (block, term, variant) in enumerate(candidates)
+        if counts[n]
+    ]

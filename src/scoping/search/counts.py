@@ -1,15 +1,17 @@
 """Hit counts of every term and block, live, so a reviewer can see which terms contribute.
 
 For each term (and each block as a whole) two counts: the term alone with the limits, and the
-term in place of its block in the full strategy (what it adds to the final result set). The
-last row is the full strategy. Counting needs one request per number, under the service's rate
+term in place of its block in the full strategy (what it adds to the final result set); and
+for each term of a block with several, the records of the full strategy only it finds (the
+full count minus the count without it: 0 means the other terms find all it finds). The last
+row is the full strategy. Counting needs one request per number, under the service's rate
 limit; only APIs with Boolean search can count (PubMed, Europe PMC, OpenAlex).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scoping.errors import UsageError
@@ -35,6 +37,9 @@ class TermCount:
     alone: int
     combined: int | None
     """The term in place of its block in the full strategy; ``None`` with a single block."""
+    only: int | None = None
+    """Records of the full strategy that only this term finds (the full count minus the count
+    without it); ``None`` for a block, or a block's only term."""
 
 
 class _Counter:
@@ -124,10 +129,11 @@ def term_counts(
 
         raise ConfigError(NO_OPENALEX_KEY)
     queries = term_queries(strategy, db)
-    total = sum(1 + (q.combined is not None) for q in queries) + 1
+    total = sum(1 + (q.combined is not None) + (q.without is not None) for q in queries) + 1
     done = 0
     counter = _Counter(db, config)
     out: list[TermCount] = []
+    withouts: list[int | None] = []
     try:
         for tq in queries:
             alone = counter.count(tq.alone)
@@ -136,10 +142,19 @@ def term_counts(
             if tq.combined is not None:
                 combined = counter.count(tq.combined)
                 done += 1
+            without = None
+            if tq.without is not None:
+                without = counter.count(tq.without)
+                done += 1
+            withouts.append(without)
             if progress is not None:
                 progress(done, total)
             out.append(TermCount(db.name, tq.block, tq.term, alone, combined))
         full = counter.count(translate(strategy, db))
+        out = [
+            replace(c, only=None if w is None else max(full - w, 0))
+            for c, w in zip(out, withouts, strict=True)
+        ]
         out.append(TermCount(db.name, None, None, full, full))
         if progress is not None:
             progress(total, total)

@@ -10,23 +10,28 @@ that moment, marked as such; the limits of that moment; the platform, the date s
 hits the database reported when the user gives them. Nothing in the log is re-derived from
 today's ``strategy.toml``: an import made before searches were recorded says that its query was
 not recorded.
+
+:func:`update_arms` splits each database's records as PRISMA 2020 splits an updated review's
+identification: the records the earlier searches found (previous) and those the update searches
+added (new), each record in exactly one arm.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from scoping.errors import UsageError
+from scoping.search.history import parse_history
 from scoping.search.platforms import PLATFORMS
 from scoping.search.strategy import Strategy
 from scoping.search.translate import translate
 from scoping.store import ImportRow, Store, utc_now
 from scoping.store import search_tables as tables
 
-__all__ = ["ExportInfo", "LogEntry", "record_export", "search_log"]
+__all__ = ["ExportInfo", "LogEntry", "UpdateArms", "record_export", "search_log", "update_arms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,9 @@ class ExportInfo:
     """``YYYY-MM-DD``."""
     hit_count: int | None = None
     history: str | None = None
-    """The platform's search history (numbered lines with their counts), as pasted."""
+    """The platform's search history (numbered lines with their counts), as pasted. A
+    ``query`` that reads as a history (:func:`~scoping.search.history.parse_history`) is taken
+    as one at :func:`record_export`, its last line's count as the hits when none are given."""
 
     def check(self) -> None:
         """Raise :class:`~scoping.errors.UsageError` for a value that cannot be right."""
@@ -110,6 +117,20 @@ def record_export(
     tables.ensure_tables(store)
     if not imports:
         return []
+    warnings: list[str] = []
+    history = parse_history(info.query) if info.query is not None and info.history is None else None
+    if history is not None:  # the query given is the platform's search history, line by line
+        final = history.final_hits
+        if info.hit_count is not None and final is not None and final != info.hit_count:
+            warnings.append(
+                f"--hits {info.hit_count:,} but the search history's last line "
+                f"({history.lines[-1].number}) found {final:,}: check which is the search exported"
+            )
+        info = replace(
+            info,
+            history=info.query,
+            hit_count=info.hit_count if info.hit_count is not None else final,
+        )
     source = imports[0].source
     db = None
     if strategy is not None:
@@ -138,7 +159,6 @@ def record_export(
                 recorded_at=now,
             ),
         )
-    warnings: list[str] = []
     held = sum(imp.n_records for imp in imports)
     if info.hit_count is not None and held < info.hit_count:
         files = "the file holds" if len(imports) == 1 else f"the {len(imports)} files hold"
@@ -167,6 +187,7 @@ def _run_entry(run: tables.RunRow, details: dict[str, Any], new_records: int | N
         extra["notes"] = details["notes"]
     if details.get("update_of"):
         extra["update_of"] = details["update_of"]
+        extra["update_since"] = details.get("update_since")
     note = run.message if run.message and run.message != details.get("shortfall") else None
     return LogEntry(
         database=run.database,
@@ -228,6 +249,11 @@ def _export_entry(imp: ImportRow, row: tables.ExportRow | None, strategy: Strate
         note = (note + "; " if note else "") + "the date searched was not given: the date is the import's"
     if row.history:
         extra["history"] = row.history
+        history = parse_history(row.history)
+        if history is not None:
+            extra["history_lines"] = [asdict(line) for line in history.lines]
+            if history.database:
+                extra["history_database"] = history.database
     return LogEntry(
         database=row.database,
         platform=db.platform if db else "",
@@ -274,3 +300,86 @@ def search_log(store: Store, strategy: Strategy, *, database: str | None = None)
         name = (wanted.name if wanted else database).casefold()
         entries = [e for e in entries if e.database.casefold() == name]
     return entries
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateArms:
+    """One database's records, split at the review's first update search."""
+
+    database: str
+    previous: int
+    """Records stored by the searches before the update: API runs started before it, exports
+    searched (or, without a date searched, imported) before its day."""
+    new: int
+    """Records stored by the update searches and every later search: none of them had been
+    stored by an earlier search of the database (a record is never stored twice)."""
+    found_again: int
+    """Records the searches of the new arm retrieved that an earlier search had stored (in
+    ``previous``, not counted again)."""
+    previous_searches: tuple[str, ...]
+    """Run ids and imported file names, oldest first."""
+    new_searches: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return self.previous + self.new
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "total": self.total}
+
+
+def update_arms(store: Store, *, since: str | None = None) -> tuple[str | None, list[UpdateArms]]:
+    """Each database's records in PRISMA 2020's previous and new arms of an updated review.
+
+    The boundary is ``since`` (an ISO date or time) or else the start of the review's first
+    update search (``scoping search run --update``); searches from then on are the new arm,
+    including exports of a database searched by hand for the update (their date searched counts,
+    else their import time). Returns the boundary (``None``: no update search yet, every record
+    is in the previous arm) and one row per database that has records, in the order the
+    databases were first searched.
+    """
+    tables.ensure_tables(store)
+    runs = tables.list_runs(store)
+    details = {run.id: tables.get_details(store, run.id) for run in runs}
+    if since is None:
+        starts = [run.started_at for run in runs if details[run.id].get("update_of")]
+        since = min(starts) if starts else None
+    stored: Counter[str] = Counter()
+    exports = tables.list_exports(store)
+    searches: list[tuple[str, str, str, int, int]] = []  # date, database, reference, stored, again
+    for imp in store.list_imports():
+        if imp.search_run is not None:
+            stored[imp.search_run] += imp.n_records
+            continue
+        row = exports.get(imp.id)
+        date = (row.date_searched if row is not None else None) or imp.imported_at
+        database = row.database if row is not None else imp.source
+        searches.append((date, database, imp.file_name, imp.n_records, 0))
+    for run in runs:
+        again = int(details[run.id].get("already_stored", 0))
+        searches.append((run.started_at, run.database, run.id, stored[run.id], again))
+    searches.sort(key=lambda s: s[0])
+    arms: dict[str, dict[str, Any]] = {}
+    for date, database, reference, n, again in searches:
+        arm = arms.setdefault(
+            database.casefold(),
+            {"database": database, "previous": 0, "new": 0, "found_again": 0, "prev": [], "next": []},
+        )
+        # an export's date searched is a day: compared as a day with the update's start
+        later = since is not None and (date >= since if len(date) > 10 else date >= since[:10])
+        side = "new" if later else "previous"
+        arm[side] += n
+        arm["found_again"] += again if later else 0
+        arm["next" if later else "prev"].append(reference)
+    out = [
+        UpdateArms(
+            database=a["database"],
+            previous=a["previous"],
+            new=a["new"],
+            found_again=a["found_again"],
+            previous_searches=tuple(a["prev"]),
+            new_searches=tuple(a["next"]),
+        )
+        for a in arms.values()
+    ]
+    return since, out

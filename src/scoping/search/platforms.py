@@ -13,6 +13,7 @@ from dataclasses import dataclass
 __all__ = [
     "API_PLATFORMS",
     "DOCUMENT_TYPES",
+    "ENTRY_DATE_FIELDS",
     "LANGUAGES",
     "PLATFORMS",
     "Language",
@@ -209,3 +210,13 @@ def unsupported_limits(
         label = PLATFORMS[platform].label
         problems.append(("document_types", f"{label} cannot limit to {', '.join(missing)}"))
     return problems
+
+
+ENTRY_DATE_FIELDS: dict[str, str] = {
+    "pubmed": "[edat] (Entrez date: when PubMed added the record)",
+    "europepmc": "FIRST_IDATE (first index date: when Europe PMC first indexed the record)",
+    "openalex": "from_created_date (when OpenAlex created the work)",
+    "crossref": "from-created-date (when the DOI's metadata was first deposited)",
+}
+"""The date each API database searches by in an update search: when a record entered the
+database, never when it was published (a record published years ago can be added today)."""

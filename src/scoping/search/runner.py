@@ -29,7 +29,10 @@ phrase or field it could not find) and WarningList (a quoted phrase not found, a
 at 600 forms), and any shortfall between the hits reported and the records retrieved. A record
 that an earlier run or import of the same database already stored (same PMID, OpenAlex id,
 DOI...) is not stored again: running a search again, or an update search, adds only new
-records, so PRISMA never counts a database's record twice.
+records, so PRISMA never counts a database's record twice. An update search (``update``) runs
+the database's earlier query again, limited by the date each record entered the database
+(PubMed ``[edat]``, Europe PMC ``FIRST_IDATE``, OpenAlex ``from_created_date``, Crossref
+``from-created-date``).
 
 OpenAlex needs an API key (``OPENALEX_API_KEY``); its HTTP 429 is a used-up daily allowance
 (developers.openalex.org/api-reference/errors), which stops the run at once with when it resets
@@ -52,16 +55,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from scoping.errors import ConfigError, NetworkError, UsageError
 from scoping.records import Record
 from scoping.review import Review
 from scoping.search import responses
 from scoping.search.config import PAGE_SIZES, SearchConfig
-from scoping.search.platforms import PLATFORMS
+from scoping.search.platforms import ENTRY_DATE_FIELDS, PLATFORMS
 from scoping.search.strategy import Database, Strategy
-from scoping.search.translate import Query, translate
+from scoping.search.translate import DEFAULT_URLS, Query, translate
 from scoping.search.transport import (
     EntrezTransport,
     HTTPStatusError,
@@ -939,28 +942,97 @@ def _write_json_once(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
+def _original_run(store: Store, run: tables.RunRow) -> tables.RunRow:
+    """The run an update search (or a chain of them) started from: its query is searched again."""
+    seen = {run.id}
+    while True:
+        of = tables.get_details(store, run.id).get("update_of")
+        earlier = tables.get_run(store, str(of)) if of else None
+        if earlier is None or earlier.id in seen:
+            return run
+        seen.add(earlier.id)
+        run = earlier
+
+
+def _entry_limited(platform: str, base: tables.RunRow, since: str) -> tuple[str, dict[str, str]]:
+    """``base``'s query as it was run, limited to records that entered the database on or after
+    ``since`` (``YYYY-MM-DD``): the query text as logged, and the request parameters."""
+    params = dict(base.params)
+    if platform == "pubmed":
+        # PubMed Help, "Entry Date [EDAT]" and date ranges (pubmed.ncbi.nlm.nih.gov/help/#dp):
+        # "YYYY/MM/DD"[edat] : "3000"[edat] finds records added on or after that day
+        day = since.replace("-", "/")
+        text = f'({base.query}) AND ("{day}"[edat] : "3000"[edat])'
+        return text, {**params, "term": text}
+    if platform == "europepmc":
+        # Europe PMC search syntax reference (europepmc.org/searchsyntax): FIRST_IDATE, the date
+        # a record was first indexed, with a range [YYYY-MM-DD TO YYYY-MM-DD]; the core result
+        # reports it as firstIndexDate
+        text = f"({params['query']}) AND FIRST_IDATE:[{since} TO 3000-12-31]"
+        return text, {**params, "query": text}
+    if platform == "openalex":
+        # OpenAlex, Filter works (docs.openalex.org/api-entities/works/filter-works,
+        # from_created_date): works added to OpenAlex on or after the date
+        value = ",".join(v for v in (params.get("filter", ""), f"from_created_date:{since}") if v)
+        params["filter"] = value
+        return f"{DEFAULT_URLS['openalex']}works?filter={value}", params
+    # Crossref REST API filters (crossref.org/documentation/retrieve-metadata/rest-api/
+    # rest-api-filters): from-created-date, metadata first deposited on or after the date
+    # (from-index-date moves whenever a record is re-indexed, so it would bring old records back)
+    value = ",".join(v for v in (params.get("filter", ""), f"from-created-date:{since}") if v)
+    params["filter"] = value
+    text = f"{DEFAULT_URLS['crossref']}works?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return text, params
+
+
 def _update_query(store: Store, db: Database, query: Query) -> tuple[Query, tables.RunRow]:
-    """The query limited to records PubMed added since the last complete run of ``db``."""
-    if db.platform != "pubmed":
-        raise UsageError(
-            f"--update needs an entry-date limit, which scoping writes for PubMed ([edat]) only; "
-            f"run {db.name} again with --new instead (records stored before are not stored again)"
-        )
+    """The query of the last complete run of ``db`` (as that search was first run, not today's
+    strategy), limited to records the database added since that run's day."""
     done = [
         r for r in tables.list_runs(store, database=db.name, platform=db.platform) if r.status == "complete"
     ]
     if not done:
         raise UsageError(f"--update needs a complete earlier run of {db.name}; run it first without --update")
     last = done[-1]
-    since = last.started_at[:10].replace("-", "/")
+    base = _original_run(store, last)
     # the day of the last run is searched again: a record entered that day later is not missed,
     # and the records already stored are not stored twice
-    text = f'({last.query}) AND ("{since}"[edat] : "3000"[edat])'
+    since = last.started_at[:10]
+    text, params = _entry_limited(db.platform, base, since)
+    label = PLATFORMS[db.platform].label.split(" (")[0]
     note = (
-        f"update search: records PubMed entered from {since} (the day of run {last.id}) on; "
-        "the query of that run with an entry-date limit"
+        f"update search: records {label} added from {since} (the day of run {last.id}) on, by "
+        f"{ENTRY_DATE_FIELDS[db.platform]}; the query of run {base.id} as it was run"
     )
-    return replace(query, text=text, params={"term": text}, notes=(*query.notes, note)), last
+    notes = (*query.notes, note)
+    if db.platform == "openalex":
+        notes = (
+            *notes,
+            "OpenAlex long offered from_created_date to premium keys only: if it refuses the filter "
+            "(HTTP 403), run OpenAlex again with --new instead (records stored before are not stored "
+            "again)",
+        )
+    return replace(query, text=text, params=params, notes=notes), last
+
+
+def _interrupted(
+    store: Store, run: tables.RunRow, stats: Stats, exc: NetworkError, retrieved: int
+) -> NoReturn:
+    """Mark ``run`` interrupted by ``exc`` and raise the error that says how to resume it."""
+    if isinstance(exc, QuotaExceeded):
+        tables.add_details(store, run.id, errors=[str(exc)])
+    tables.update_run(
+        store,
+        run.id,
+        status="interrupted",
+        message=str(exc),
+        requests=run.requests + stats.requests,
+        updated_at=utc_now(),
+    )
+    raise NetworkError(
+        f"{exc}. {retrieved:,} records are stored; run 'scoping search "
+        f"run --resume {run.id}' to continue from there"
+    ) from None
 
 
 def _pick_run(
@@ -999,9 +1071,11 @@ def run_search(
     (``resume`` names one explicitly). Raises :class:`~scoping.errors.NetworkError` when the
     service keeps failing; the run is then ``interrupted`` and can be resumed.
 
-    ``update`` searches only what PubMed added since the last complete run of the database
-    (its entry date, ``[edat]``, from that run's day on): an update search. Either way a record
-    an earlier run stored is not stored again.
+    ``update`` is an update search: the query of the database's earlier search, as it was run,
+    limited to records the database added from the day of its last complete run on (by the
+    entry date each API offers: :data:`~scoping.search.platforms.ENTRY_DATE_FIELDS`). Either
+    way a record an earlier run stored is not stored again; the records an update search
+    stores are the "new" arm of :func:`~scoping.search.update_arms`.
     """
     config = config or SearchConfig.load(strategy)
     tables.ensure_tables(store)
@@ -1103,19 +1177,22 @@ def run_search(
                 f'--database "{db.name}"\', correct strategy.toml and run the search again'
             ) from None
         except NetworkError as exc:
-            if isinstance(exc, QuotaExceeded):
-                tables.add_details(store, run.id, errors=[str(exc)])
+            refused = isinstance(exc, HTTPStatusError) and exc.status in (400, 403)
+            if not (refused and update_of is not None and not ctx.retrieved):
+                _interrupted(store, run, stats, exc, ctx.retrieved)
             tables.update_run(
                 store,
                 run.id,
-                status="interrupted",
+                status="failed",
                 message=str(exc),
                 requests=run.requests + stats.requests,
                 updated_at=utc_now(),
             )
-            raise NetworkError(
-                f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
-                f"run --resume {run.id}' to continue from there"
+            (folder / "run.lock").unlink(missing_ok=True)
+            raise ConfigError(
+                f"{exc}; {db.name} refused the update search's entry-date limit "
+                f"({ENTRY_DATE_FIELDS[db.platform].split(' (')[0]}): run {run.id} is marked failed; "
+                f"search {db.name} again with --new instead (records stored before are not stored again)"
             ) from None
         except BaseException:
             tables.update_run(

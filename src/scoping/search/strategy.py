@@ -89,9 +89,12 @@ __all__ = [
     "Limits",
     "Strategy",
     "Term",
+    "covers",
     "load_strategy",
+    "other_spelling",
     "parse_strategy",
     "redundant_terms",
+    "spelling_variants",
 ]
 
 FIELDS: tuple[str, ...] = ("title", "abstract", "keywords")
@@ -745,6 +748,11 @@ def _word_covers(general: str, specific: str) -> bool:
     return general.casefold() == specific.casefold()
 
 
+def covers(general: Term, specific: Term) -> bool:
+    """Whether every record ``specific`` finds, ``general`` finds too (same block, same fields)."""
+    return _covers(general, specific)
+
+
 def _covers(general: Term, specific: Term) -> bool:
     """Whether every record ``specific`` finds, ``general`` finds too (same block, same fields)."""
     if general.near is not None or specific.near is not None:
@@ -765,6 +773,129 @@ def redundant_terms(strategy: Strategy) -> list[str]:
                 out.append(
                     f"block {block.name!r}: {specific.text!r} adds nothing: {general.text!r} finds every "
                     "record it finds"
+                )
+    return out
+
+
+_OUR = r"^(behavi|col|lab|fav|hon|neighb|hum|vig|rum|tum|od|flav|harb|endeav)"
+_PAIRS: list[tuple[str, re.Pattern[str], str]] = [
+    ("-our/-or", re.compile(_OUR + r"our(.*)$"), r"\1or\2"),
+    ("-our/-or", re.compile(_OUR + r"or(.*)$"), r"\1our\2"),
+    ("-ise/-ize", re.compile(r"^(.{4,}?)is(e|ed|es|ing|ation|ations|er|ers)$"), r"\1iz\2"),
+    ("-ise/-ize", re.compile(r"^(.{4,}?)iz(e|ed|es|ing|ation|ations|er|ers)$"), r"\1is\2"),
+    ("-yse/-yze", re.compile(r"^(.{3,}?)ys(e|ed|es|ing|er|ers)$"), r"\1yz\2"),
+    ("-yse/-yze", re.compile(r"^(.{3,}?)yz(e|ed|es|ing|er|ers)$"), r"\1ys\2"),
+    ("-tre/-ter", re.compile(r"^(cen|fib|lit|theat|spec|meag|somb|calib|lus)tre(s|d)?$"), r"\1ter\2"),
+    ("-tre/-ter", re.compile(r"^(cen|fib|lit|theat|spec|meag|somb|calib|lus)ter(s|ed)?$"), r"\1tre\2"),
+    (
+        "-ll-/-l-",
+        re.compile(r"^(counse|mode|trave|labe|cance|fue|signa|channe)ll(ing|ed|or|ors|er|ers)$"),
+        r"\1l\2",
+    ),
+    (
+        "-ll-/-l-",
+        re.compile(r"^(counse|mode|trave|labe|cance|fue|signa|channe)l(ing|ed|or|ors|er|ers)$"),
+        r"\1ll\2",
+    ),
+    ("-ogue/-og", re.compile(r"^(catal|dial|anal)ogue(s)?$"), r"\1og\2"),
+    ("-ogue/-og", re.compile(r"^(catal|dial|anal)og(s)?$"), r"\1ogue\2"),
+]
+"""British and American spellings: (rule, a word's pattern, its other spelling)."""
+_STEMS: dict[str, str] = {
+    # medical words whose spellings differ by ae/e or oe/e: American stem -> British stem
+    "pediatr": "paediatr",
+    "orthoped": "orthopaed",
+    "gynec": "gynaec",
+    "hemat": "haemat",
+    "hemorrh": "haemorrh",
+    "hemoglob": "haemoglob",
+    "hemoly": "haemoly",
+    "hemodial": "haemodial",
+    "anemi": "anaemi",
+    "anesth": "anaesth",
+    "leukemi": "leukaemi",
+    "feces": "faeces",
+    "fecal": "faecal",
+    "cesarean": "caesarean",
+    "etiolog": "aetiolog",
+    "estrogen": "oestrogen",
+    "edema": "oedema",
+    "esophag": "oesophag",
+    "dyspnea": "dyspnoea",
+    "diarrhea": "diarrhoea",
+    "amenorrhea": "amenorrhoea",
+    "homeopath": "homoeopath",
+}
+_NOT_ISE = frozenset(
+    {
+        "exerc",
+        "advert",
+        "comprom",
+        "enterpr",
+        "expert",
+        "franch",
+        "merchand",
+        "prom",
+        "superv",
+        "surpr",
+        "telev",
+        "compr",
+        "desp",
+        "improv",
+        "prem",
+        "otherw",
+        "parad",
+        "chem",
+        "disgu",
+        "appr",
+        "chast",
+    }
+)
+"""Stems of words that end in -ise in every spelling (exercise, supervise, promise...)."""
+
+
+def other_spelling(word: str) -> tuple[str, str] | None:
+    """The other spelling of ``word`` (British <-> American) and the rule, if it has one:
+    ``behaviour`` -> (``behavior``, ``-our/-or``); truncation is kept (``paediatric*``)."""
+    lower = word.casefold().rstrip("*")
+    star = word[len(word.rstrip("*")) :]
+    if star and not lower.endswith("sis"):  # organis* misses organiz*
+        cut = re.match(r"^(.{4,}?)(is|iz|ys|yz)$", lower)
+        if cut and cut.group(1) not in _NOT_ISE:
+            swap = {"is": "iz", "iz": "is", "ys": "yz", "yz": "ys"}[cut.group(2)]
+            return cut.group(1) + swap + star, "-ise/-ize" if swap[0] == "i" else "-yse/-yze"
+    for rule, pattern, replacement in _PAIRS:
+        match = pattern.match(lower)
+        if match and not (rule == "-ise/-ize" and match.group(1) in _NOT_ISE):
+            return match.expand(replacement) + star, rule
+    for american, british in _STEMS.items():
+        for a, b in ((american, british), (british, american)):
+            if lower.startswith(a):
+                return b + lower[len(a) :] + star, "oe/e" if "oe" in british else "ae/e"
+    return None
+
+
+def spelling_variants(strategy: Strategy) -> list[str]:
+    """Terms whose other spelling (British or American: behaviour/behavior, paediatric/
+    pediatric, organisation/organization...) no term of the same block finds. Web of Science
+    finds both spellings of an unquoted word by itself; the other platforms search what is
+    written."""
+    out: list[str] = []
+    for block in strategy.blocks:
+        for term in block.terms:
+            for i, word in enumerate(term.words):
+                other = other_spelling(word)
+                if other is None:
+                    continue
+                words = list(term.words)
+                words[i] = other[0]
+                variant = Term(" ".join(words))
+                if any(_covers(g, variant) for g in block.terms):
+                    continue
+                out.append(
+                    f"block {block.name!r}: {term.text!r} has another spelling ({other[1]}), "
+                    f"{variant.text!r}, that no term of the block finds: add it (Web of Science "
+                    "alone finds both spellings of an unquoted word)"
                 )
     return out
 

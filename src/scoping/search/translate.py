@@ -35,7 +35,12 @@ Platform syntax and limits relied on (checked December 2026):
   truncation; the request URL is limited to about 4 KB.
 - Web of Science Advanced Search: ``TS=`` (Topic) searches title, abstract, author keywords and
   Keywords Plus; at most 49 Boolean operators in one query (issue 15, from Clarivate's help).
-- Scopus: ``TITLE-ABS-KEY`` searches title, abstract, author keywords and index terms.
+- Scopus: ``TITLE-ABS-KEY`` searches title, abstract, author keywords and index terms; a
+  wildcard inside quotes is read as punctuation, so truncated phrases are written with
+  ``PRE/0``; ``W/n`` and ``PRE/n`` allow at most n words between.
+- Proximity, written ``"a ~N b"`` (at most N words between) in the strategy: PubMed
+  ``"a b"[tiab:~N]``, Ovid ``a adjN+1 b``, Web of Science ``a NEAR/N b``, Scopus ``a W/N b``,
+  EBSCOhost ``a NN b``; each platform's help page is cited where its syntax is written.
 """
 
 from __future__ import annotations
@@ -300,6 +305,8 @@ class _PubMed(_Translator):
         return [f'"{name}"[{tag}]' for name in names]
 
     def near(self, term: Term, tags: list[str]) -> str:
+        # PubMed Help, "Proximity searching" (pubmed.ncbi.nlm.nih.gov/help/#proximity-searching):
+        # "search terms"[field:~N], N the most words between them, in [tiab] and [ti] (and [ad])
         a, b = self.near_parts(term, "PubMed's proximity search takes no truncation")
         parts = []
         for tag in tags:
@@ -357,6 +364,8 @@ class _PubMed(_Translator):
     def limits(self, limits: Limits) -> list[str]:
         clauses: list[str] = []
         if limits.from_year or limits.to_year:
+            # PubMed Help, "Date" searching (pubmed.ncbi.nlm.nih.gov/help/#dp): a range
+            # YYYY:YYYY[dp]; 3000 as the end year means "to the present"
             clauses.append(f"{limits.from_year or 1000}:{limits.to_year or 3000}[dp]")
         langs = self.languages(limits)
         if langs:
@@ -636,6 +645,9 @@ class _Ovid(_Translator):
 
     def term(self, term: Term, codes: str) -> str:
         if term.near is not None:
+            # Ovid's operators help (Ovid Syntax, "ADJn"): adjn finds the words in either order
+            # with at most n-1 words between them (adj1 = next to each other), so the neutral
+            # "a ~N b" (at most N words between) is adj(N+1)
             a, b = term.words
             return f"({a} adj{term.near + 1} {b}).{codes}."
         if term.phrase:
@@ -747,6 +759,15 @@ class _FieldSyntax(_Translator):
 
 
 class _WoS(_FieldSyntax):
+    """Web of Science Core Collection, advanced search.
+
+    Web of Science help, Search Operators (webofscience.help.clarivate.com/Content/
+    search-operators.html): ``NEAR/x`` finds the words in either order with at most x words
+    separating them, and AND may not be an argument of NEAR; Search Rules
+    (.../Content/search-rules.htm): at most 49 Boolean operators in one query (the operators
+    page now limits only All Fields searches to 49: the warning stays, as the stricter reading).
+    """
+
     platform = "wos"
     FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "AK"}
     COMBINED: ClassVar[dict[tuple[str, ...], str]] = {("title", "abstract", "keywords"): "TS"}
@@ -795,6 +816,14 @@ class _WoS(_FieldSyntax):
 
 
 class _Ebsco(_FieldSyntax):
+    """EBSCOhost (CINAHL and others).
+
+    EBSCO Help, proximity searches (help.ebsco.com, "Proximity searches"): ``Nn`` finds the
+    words in either order with at most n words between them (``Wn``: in the order typed);
+    truncation is allowed inside quoted phrases. CINAHL headings: ``(MH "Heading+")`` explodes,
+    ``(MM ...)`` is the major-concept field.
+    """
+
     platform = "ebsco"
     FIELDS: ClassVar[dict[str, str]] = {"title": "TI", "abstract": "AB", "keywords": "KW"}
     SEP = " "
@@ -834,7 +863,30 @@ class _Ebsco(_FieldSyntax):
 
 
 class _Scopus(_FieldSyntax):
+    """Scopus advanced search.
+
+    Scopus help, Proximity operators (help.scopus.com, h_bscssrchFASTprox): ``W/n`` finds the
+    words in either order with at most n words between them, ``PRE/n`` in the order typed;
+    "wildcards are treated as punctuation when you search for a phrase using double quotes":
+    a truncated phrase is written with ``PRE/0`` (the words adjacent, in order, truncation kept).
+    """
+
     platform = "scopus"
+
+    def term(self, term: Term) -> str:
+        if term.phrase and term.truncated:
+            why = "Scopus ignores truncation inside quotes"
+            if any(w.lower() in _OPERATOR_WORDS for w in term.words):
+                # PRE/0 next to a word Scopus reads as an operator (and, or...) breaks the query
+                forms = self.forms(term, why)
+                return "(" + " OR ".join(f'"{f}"' for f in forms) + ")"
+            self.note(
+                f"{why}: truncated phrases are written with PRE/0 (the words next to each other, "
+                "in this order, truncation kept)"
+            )
+            return "(" + " PRE/0 ".join(term.words) + ")"
+        return super().term(term)
+
     FIELDS: ClassVar[dict[str, str]] = {"title": "TITLE", "abstract": "ABS", "keywords": "AUTHKEY"}
     COMBINED: ClassVar[dict[tuple[str, ...], str]] = {
         ("title", "abstract", "keywords"): "TITLE-ABS-KEY",
@@ -938,6 +990,9 @@ class TermQuery:
     """The term (or block) with the limits."""
     combined: Query | None
     """The term (or block) ANDed with the other include blocks, NOT blocks and limits."""
+    without: Query | None = None
+    """The full strategy without this term (``None`` for a block, or a block's only term):
+    the full count minus its count is what only this term finds."""
 
 
 def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery]:
@@ -956,7 +1011,13 @@ def term_queries(strategy: Strategy, database: Database | str) -> list[TermQuery
             if others:
                 combined = translate(replace(strategy, blocks=_with(strategy.blocks, block, part)), db)
             term = part.terms[0].text if part is not block else None
-            out.append(TermQuery(block=block.name, term=term, alone=alone, combined=combined))
+            without = None
+            if term is not None and len(block.terms) > 1:
+                rest = replace(block, terms=tuple(t for t in block.terms if t is not part.terms[0]))
+                without = translate(replace(strategy, blocks=_with(strategy.blocks, block, rest)), db)
+            out.append(
+                TermQuery(block=block.name, term=term, alone=alone, combined=combined, without=without)
+            )
     return out
 
 
