@@ -452,11 +452,11 @@ class Review(folder.Review):
 
     # -- reporting -----------------------------------------------------------------------
 
-    def prisma_counts(self) -> PrismaCounts:
+    def prisma_counts(self, *, topics: bool = True) -> PrismaCounts:
         """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``)."""
-        from scoping.report.api import prisma_counts
+        from scoping.report.api import no_topics, prisma_counts
 
-        return prisma_counts(self)
+        return prisma_counts(self, topics=None if topics else no_topics)
 
     def prisma(
         self,
@@ -465,17 +465,29 @@ class Review(folder.Review):
         out: str | os.PathLike[str] | None = None,
         dpi: int = 300,
         screening_reasons: bool = False,
+        topics: bool = True,
     ) -> PrismaResult:
-        """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file)."""
-        from scoping.report.api import make_prisma
+        """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file);
+        ``topics=False`` leaves out the box of included sources by topic."""
+        from scoping.report.api import make_prisma, no_topics
 
-        return make_prisma(self, fmt=fmt, out=out, dpi=dpi, screening_reasons=screening_reasons)
+        return make_prisma(
+            self,
+            fmt=fmt,
+            out=out,
+            dpi=dpi,
+            screening_reasons=screening_reasons,
+            topics=None if topics else no_topics,
+        )
 
-    def report(self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None) -> Path:
-        """``scoping report``: the report page (``outputs/report.html``); returns its path."""
+    def report(
+        self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None, topics: bool = True
+    ) -> Path:
+        """``scoping report``: the report page (``outputs/report.html``); returns its path.
+        ``topics=False``: its PRISMA diagram without the topic box."""
         from scoping.report.page import build_report
 
-        return build_report(self, out, reviewer=reviewer)
+        return build_report(self, out, reviewer=reviewer, topics=topics)
 
 
 def open_review(path_or_url: str | os.PathLike[str] | None = None, *, db: str | None = None) -> Review:

@@ -34,8 +34,11 @@ REVIEWER_ENV = "SCOPING_REVIEWER"
     "progress and the agreement while screening is under way "
     "[env SCOPING_REVIEWER].",
 )
+@click.option("--no-topics", is_flag=True, help="Draw the page's PRISMA diagram without the topic box.")
 @review_options
-def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], app.Review]) -> None:
+def report_cmd(
+    out_path: str | None, reviewer: str | None, no_topics: bool, review: Callable[[], app.Review]
+) -> None:
     """Write the review report: one self-contained HTML page for screen and print.
 
     Sections: the search log (PRISMA-S: database, platform, exact query, limits, date, hits,
@@ -61,6 +64,7 @@ def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], 
       scoping report                          # outputs/report.html
       scoping report --out ~/review-report.html
       scoping report --reviewer lena          # a lead, while screening is under way
+      scoping report --no-topics              # the PRISMA diagram without the topic box
     """
-    path = review().report(out_path, reviewer=reviewer)
+    path = review().report(out_path, reviewer=reviewer, topics=not no_topics)
     out.print(f"Wrote {path}")
