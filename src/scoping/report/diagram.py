@@ -6,7 +6,8 @@ studies" column on the left, with the totals) when the counts have a previous ve
 bands on the left (Identification, Screening, Included), one column of flow boxes per
 identification route with its exclusion boxes to the right, arrows between them. For scoping
 reviews an extra box lists the included sources per topic (unless left out). Boxes grow to
-hold their text (long lists of reasons, large numbers); text is wrapped to the box width measured with the font's own metrics.
+hold their text (long lists of reasons, large numbers); text is wrapped to the box width
+measured with the font's own metrics.
 
 Every number drawn comes from the :class:`PrismaCounts` passed in, the same object that
 :func:`~scoping.report.prisma.to_json` writes. A count that is not final is drawn as
