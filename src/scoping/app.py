@@ -35,6 +35,7 @@ command                        method
 ``scoping topics fit``         :meth:`Review.fit_topics`; :meth:`Review.topics` (DataFrame)
 ``scoping prisma``             :meth:`Review.prisma`
 ``scoping report``             :meth:`Review.report`
+``scoping checklist``          :meth:`Review.checklist`
 =============================  ==================================================================
 
 Blinding holds here as in the commands: the methods that show more than a reviewer's own work
@@ -488,6 +489,13 @@ class Review(folder.Review):
         from scoping.report.page import build_report
 
         return build_report(self, out, reviewer=reviewer, topics=topics)
+
+    def checklist(self) -> list[Path]:
+        """``scoping checklist``: the PRISMA-ScR checklist and the automation statement, filled
+        from the data, as ``outputs/prisma-scr-checklist.html`` and ``.md``; returns the paths."""
+        from scoping.report.checklist import write_checklist
+
+        return write_checklist(self)[1]
 
 
 def open_review(path_or_url: str | os.PathLike[str] | None = None, *, db: str | None = None) -> Review:

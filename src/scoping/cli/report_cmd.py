@@ -68,3 +68,28 @@ def report_cmd(
     """
     path = review().report(out_path, reviewer=reviewer, topics=not no_topics)
     out.print(f"Wrote {path}")
+
+
+@cli.command("checklist")
+@review_options
+def checklist_cmd(review: Callable[[], app.Review]) -> None:
+    """Fill the PRISMA-ScR checklist and the automation statement from the review's data.
+
+    Writes outputs/prisma-scr-checklist.html and outputs/prisma-scr-checklist.md. For each of
+    the 22 items of PRISMA-ScR (20 essential, 2 optional): what it asks, what the review's data
+    says (protocol, search log, screening, PRISMA counts, included sources, topics) and where
+    the report shows it. Items only the authors can answer (rationale, objectives,
+    discussion, funding...) are marked "To be completed by the authors".
+
+    The automation statement (after RAISE) is read from the audit trail: de-duplication (links
+    made automatically, pairs decided by people), screening prioritisation (its model and
+    settings, and which decisions were made in the model-ordered queue), the stopping rule (its
+    events, the works it excluded and the recall bound) and the topic model (settings, edits).
+    The report page links to the checklist once it is written.
+
+    \b
+    Example:
+      scoping checklist && scoping report
+    """
+    for path in review().checklist():
+        out.print(f"Wrote {path}")

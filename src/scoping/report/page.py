@@ -532,7 +532,11 @@ def build_report(
 
             raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
         target.parent.mkdir(parents=True)
-    page = html.render_report(gather(review, reviewer=reviewer, topics=topics))
+    data = gather(review, reviewer=reviewer, topics=topics)
+    checklist = review.outputs_dir / "prisma-scr-checklist.html"
+    if checklist.is_file():
+        data.checklist = Path(os.path.relpath(checklist.resolve(), target.parent.resolve())).as_posix()
+    page = html.render_report(data)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
