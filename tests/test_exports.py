@@ -10,6 +10,7 @@ import contextlib
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import bibtexparser
 import pandas as pd
@@ -236,3 +237,22 @@ def test_a_missing_folder_is_an_error_and_nothing_is_written(screened: Review, t
     assert not target.parent.exists()
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+@pytest.mark.postgres
+def test_the_exports_on_a_team_store_in_postgresql(pg_server: Any, tmp_path: Path) -> None:
+    """The same exports from a shared PostgreSQL store (team mode)."""
+    review = Review.of(cached_review(tmp_path / "rv", server=pg_server))
+    _screen_title_abstract(review)
+    target = tmp_path / "included.ris"
+    db = ("--db", str(review.db))
+    ok(review.root, "export", "--included", "--format", "ris", "--out", str(target), *db)
+    with open(target, encoding="utf-8") as stream:
+        entries = rispy.load(stream)
+    notes = [dict(n.split(": ", 1) for n in e["notes"]) for e in entries]
+    assert [int(n["work_id"]) for n in notes] == _included(review, TA)
+    decisions = tmp_path / "decisions.csv"
+    ok(review.root, "decisions", "export", "--reviewer", LEAD, "--out", str(decisions), *db)
+    frame = pd.read_csv(decisions, keep_default_na=False)
+    assert list(frame["decision_id"]) == list(review.decisions()["id"])
+    assert set(frame.loc[frame["resolution"] != "", "resolved_by"]) == {LEAD}
