@@ -138,6 +138,13 @@ def test_a_review_with_no_screening_gets_a_checklist_of_blanks(tmp_path: Path) -
     md = (fresh.outputs_dir / "prisma-scr-checklist.md").read_text(encoding="utf-8")
     rows = _rows(md)
     assert sorted(rows) == list(range(1, 23))
+    assert "prisma-s.html" not in rows[8]
+    # once the PRISMA-S appendix is written, the search items point to it
+    code, _, err = run(fresh.root, "search", "appendix")
+    assert code == 0, err
+    assert run(fresh.root, "checklist")[0] == 0
+    rows = _rows((fresh.outputs_dir / "prisma-scr-checklist.md").read_text(encoding="utf-8"))
+    assert "(prisma-s.html)" in rows[7] and "(prisma-s.html)" in rows[8]
     assert "Nothing recorded" in rows[15]  # nothing included yet
     assert "### Stopping rule: not used" in md and "### Topic model: not used" in md
 

@@ -155,6 +155,8 @@ def test_export_before_any_final_decision_says_what_to_do(tmp_path: Path) -> Non
     assert err.count("\n") == 1 and not target.exists()
     code, _, err = run(review.root, "export", "--format", "ris", "--stage", TA, "--out", str(target))
     assert code == 1 and "--stage goes with --included" in err and not target.exists()
+    code, _, err = run(review.root, "export", "--included", "--format", "asreview", "--out", str(target))
+    assert code == 1 and "drop --included" in err and not target.exists()
 
 
 def test_asreview_labels_are_read_back_by_scoping_simulate(screened: Review, tmp_path: Path) -> None:

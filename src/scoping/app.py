@@ -205,6 +205,10 @@ class Review(folder.Review):
         if fmt != ASREVIEW and fmt not in EXPORT_FORMATS:
             choices = ", ".join([*EXPORT_FORMATS, ASREVIEW])
             raise UsageError(f"unknown export format {fmt!r}; choose one of: {choices}")
+        if included and fmt == ASREVIEW:
+            raise UsageError(
+                "--format asreview labels every screened work (1 included, 0 excluded); drop --included"
+            )
         if (included or fmt == ASREVIEW) and source is not None:
             raise UsageError(
                 "--source selects stored records; it cannot be combined with --included or asreview"

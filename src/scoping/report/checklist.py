@@ -131,6 +131,8 @@ class _Facts:
     topics: list[tuple[str, int]] = field(default_factory=list)
     chart_fields: list[Any] = field(default_factory=list)
     edits: int = 0
+    appendix: bool = False
+    """``scoping search appendix`` has written outputs/prisma-s.html (PRISMA-S)."""
 
 
 def _gather(review: Review, store: Store, notes: list[str]) -> _Facts:
@@ -140,7 +142,7 @@ def _gather(review: Review, store: Store, notes: list[str]) -> _Facts:
     from scoping.search import load_strategy, search_log
     from scoping.store import topics_tables
 
-    facts = _Facts()
+    facts = _Facts(appendix=(review.outputs_dir / "prisma-s.html").is_file())
     facts.title = _safe(notes, "title", lambda: review_title(review))
     if review.protocol_path.is_file():
         facts.protocol = _safe(notes, "protocol", lambda: screen.load_protocol(review.protocol_path))
@@ -295,6 +297,9 @@ def _items(facts: _Facts) -> list[ChecklistItem]:
     if facts.title and "scoping" not in facts.title.casefold():
         title.append("The title does not say it is a scoping review")
     charting = [f"Charted field: {f.name}" for f in facts.chart_fields]
+    searches = _where("search")
+    if facts.appendix:
+        searches += (("PRISMA-S search appendix (scoping search appendix)", "prisma-s.html"),)
     registration = []
     if facts.protocol is not None:
         registration.append("Screening protocol kept with the review: screening/protocol.toml")
@@ -352,7 +357,7 @@ def _items(facts: _Facts) -> list[ChecklistItem]:
             "Information sources",
             "Every database and other source searched, with its coverage and the date it was last searched.",
             tuple(sources),
-            _where("search"),
+            searches,
         ),
         ChecklistItem(
             8,
@@ -360,7 +365,7 @@ def _items(facts: _Facts) -> list[ChecklistItem]:
             "Search",
             "The full search strategy of at least one database, limits included, so it can be repeated.",
             tuple(strings),
-            _where("search"),
+            searches,
         ),
         ChecklistItem(
             9,
