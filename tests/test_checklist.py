@@ -192,3 +192,16 @@ def test_chromium_renders_the_checklist(stopped: Review, tmp_path: Path) -> None
     keep = os.environ.get("SCOPING_CHECKLIST_SHOT")  # a path, to look at the screenshot by hand
     if keep:
         shutil.copy(shot, keep)
+
+
+@pytest.mark.postgres
+def test_the_checklist_of_a_team_store_in_postgresql(pg_server: object, tmp_path: Path) -> None:
+    review = cached_review(tmp_path / "rv", server=pg_server)
+    code, _, err = run(review.root, "checklist", "--db", str(review.db))
+    assert code == 0, err
+    md = (review.outputs_dir / "prisma-scr-checklist.md").read_text(encoding="utf-8")
+    assert sorted(_rows(md)) == list(range(1, 23))
+    with review.open_store() as store:
+        run_row = dedupe_tables.last_run(store)
+    assert run_row is not None
+    assert f"{run_row.n_duplicate_pairs:,} duplicate links made automatically" in md
