@@ -38,6 +38,19 @@ def test_demo_builds_a_review_from_the_bundled_exports(tmp_path: Path) -> None:
     # published includes that are in the exports are exactly the included studies
     assert prisma["included"]["studies"]["n"] == sum(r["label_included"] == "1" for r in truth)
     assert "simulated" in result.stdout.lower()
+    # the exports for the next step and the checklist, linked from the report
+    import rispy
+
+    with (target / "outputs" / "included.ris").open(encoding="utf-8") as stream:
+        included = rispy.load(stream)
+    assert len(included) == prisma["included"]["reports"]["n"]
+    with (target / "outputs" / "labelled-asreview.csv").open(encoding="utf-8", newline="") as stream:
+        labels = [row["label_included"] for row in csv.DictReader(stream)]
+    assert labels.count("1") == len(included)
+    for name in ("decisions.csv", "prisma-scr-checklist.html", "prisma-scr-checklist.md"):
+        assert (target / "outputs" / name).stat().st_size > 0, name
+    page = (target / "outputs" / "report.html").read_text(encoding="utf-8")
+    assert '<a href="prisma-scr-checklist.html">' in page
     # the search log does not pass the demo's derived exports off as real database searches
     log = CliRunner().invoke(cli, ["--review", str(target), "search", "log"])
     assert log.stdout.count("demo data, not a real search of") == 3, log.stdout

@@ -99,7 +99,11 @@ def test_writes_every_format_into_outputs(review: Path) -> None:
     assert (outputs / "prisma.png").read_bytes().startswith(b"\x89PNG")
     assert (outputs / "prisma.pdf").read_bytes().startswith(b"%PDF-")
     assert b"<svg" in (outputs / "prisma.svg").read_bytes()
-    assert (outputs / "prisma.csv").read_text(encoding="utf-8").startswith("key,label,name,n,")
+    assert (
+        (outputs / "prisma.csv")
+        .read_text(encoding="utf-8")
+        .startswith("data,node,box,description,boxtext,tooltips,url,n\n")
+    )
     assert not list(outputs.glob(".prisma*"))  # no temporary files left
 
 
@@ -118,7 +122,7 @@ def test_one_format_to_a_file_or_the_terminal(review: Path, tmp_path: Path) -> N
     assert code == 0 and err == ""
     assert json.loads(out)["identification"]["records_identified"]["n"] == 12
     code, out, _ = run("--review", str(review), "prisma", "--format", "csv", "--out", "-")
-    assert code == 0 and out.startswith("key,label,name,n,source,complete,note\n")
+    assert code == 0 and out.startswith("data,node,box,description,boxtext,tooltips,url,n\n")
 
 
 def assert_one_line_error(code: int, err: str, *fragments: str) -> None:

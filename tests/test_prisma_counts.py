@@ -535,6 +535,7 @@ def test_json_keys_are_stable_and_documented() -> None:
         "screening",
         "other_methods",
         "included",
+        "previous",
         "stopping_rule",
         "checks",
         "notes",

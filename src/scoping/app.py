@@ -20,7 +20,8 @@ command                        method
 ``scoping init DIR``           :func:`init_review`
 ``scoping import``             :meth:`Review.import_files`
 ``scoping records``            :meth:`Review.records`, :meth:`Review.imports` (DataFrames)
-``scoping export``             :meth:`Review.export`
+``scoping export``             :meth:`Review.export` (``included=True``: the included works)
+``scoping decisions export``   :meth:`Review.export_decisions`
 ``scoping search plan``        :meth:`Review.search_plan`
 ``scoping search log``         :meth:`Review.search_log`, :meth:`Review.update_arms`
 ``scoping dedupe``             :meth:`Review.dedupe`; :meth:`Review.works` (DataFrame)
@@ -34,6 +35,7 @@ command                        method
 ``scoping topics fit``         :meth:`Review.fit_topics`; :meth:`Review.topics` (DataFrame)
 ``scoping prisma``             :meth:`Review.prisma`
 ``scoping report``             :meth:`Review.report`
+``scoping checklist``          :meth:`Review.checklist`
 =============================  ==================================================================
 
 Blinding holds here as in the commands: the methods that show more than a reviewer's own work
@@ -48,10 +50,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from scoping import review as folder
 from scoping.errors import ReviewFolderError, UsageError
@@ -93,6 +95,8 @@ DECISION_COLUMNS = (
 """Columns of :meth:`Review.decisions`."""
 OUTCOME_COLUMNS = ("work_id", "stage", "outcome", "reason", "resolved_by")
 """Columns of :meth:`Review.outcomes`."""
+ASREVIEW = "asreview"
+"""The export format of ASReview's labelled CSV (``label_included``)."""
 TOPIC_COLUMNS = ("topic", "label", "named", "works", "main_topic_of", "top_terms")
 """Columns of :meth:`Review.topics`."""
 
@@ -101,6 +105,22 @@ def _frame(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataFra
     import pandas as pd
 
     return pd.DataFrame.from_records(list(rows), columns=list(columns))
+
+
+def _write_whole(target: Path, write: Callable[[TextIO], int]) -> int:
+    """Run ``write`` on a temporary file beside ``target``, then move it into place: the file
+    is written whole or not at all. Returns what ``write`` returns."""
+    if not target.parent.exists():
+        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            n = write(stream)
+        replace_into(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,24 +182,75 @@ class Review(folder.Review):
             rows = [asdict(row) for row in store.list_imports()]
         return _frame(rows, [f.name for f in fields(ImportRow)])
 
-    def export(self, out: str | os.PathLike[str], fmt: str, *, source: str | None = None) -> int:
-        """``scoping export``: write the stored records to a RIS, CSV or BibTeX file, whole or
-        not at all; returns the number of records written."""
-        from scoping.ingest import write_records
+    def export(
+        self,
+        out: str | os.PathLike[str],
+        fmt: str,
+        *,
+        source: str | None = None,
+        included: bool = False,
+        stage: str | None = None,
+    ) -> int:
+        """``scoping export``: write records to a RIS, CSV or BibTeX file, whole or not at all;
+        returns the number of records written.
 
+        By default every stored record (optionally of one ``source``). With ``included``: one
+        record per work included at ``stage`` (default: the last stage with final decisions),
+        its merged view, with its work id, stage, decision, reason and resolver. ``fmt``
+        "asreview" writes ASReview's labelled CSV: every screened work with ``label_included``
+        (1, 0, or empty while not final).
+        """
+        from scoping.ingest import EXPORT_FORMATS, write_records
+
+        if fmt != ASREVIEW and fmt not in EXPORT_FORMATS:
+            choices = ", ".join([*EXPORT_FORMATS, ASREVIEW])
+            raise UsageError(f"unknown export format {fmt!r}; choose one of: {choices}")
+        if included and fmt == ASREVIEW:
+            raise UsageError(
+                "--format asreview labels every screened work (1 included, 0 excluded); drop --included"
+            )
+        if (included or fmt == ASREVIEW) and source is not None:
+            raise UsageError(
+                "--source selects stored records; it cannot be combined with --included or asreview"
+            )
+        if stage is not None and not (included or fmt == ASREVIEW):
+            raise UsageError("--stage goes with --included or --format asreview")
         target = Path(out)
-        if not target.parent.exists():
-            raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+        extra: tuple[str, ...]
         with self.open_store() as store:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-                    n = write_records((s.record for s in store.iter_records(source=source)), stream, fmt)
-                replace_into(tmp_name, target)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
-        return n
+            if fmt == ASREVIEW:
+                from scoping.report.exports import LABEL_COLUMN, labelled_works
+
+                records: Iterable[Any] = [w.record for w in labelled_works(store, stage)]
+                fmt, extra = "csv", ("work_id", LABEL_COLUMN)
+            elif included:
+                from scoping.report.exports import INCLUDED_FIELDS, included_works
+
+                records, extra = [w.record for w in included_works(store, stage)], INCLUDED_FIELDS
+            else:
+                records, extra = (s.record for s in store.iter_records(source=source)), ()
+            return _write_whole(
+                target, lambda stream: write_records(records, stream, fmt, extra_fields=extra)
+            )
+
+    def export_decisions(self, lead: str, out: str | os.PathLike[str]) -> int:
+        """``scoping decisions export --reviewer LEAD``: every decision, with its work's
+        resolution and outcome, to a CSV file (leads only); returns the number of rows."""
+        import csv
+
+        from scoping.report.exports import DECISION_EXPORT_COLUMNS, decision_rows
+
+        protocol = self.protocol()
+        with self.open_store() as store:
+            rows = decision_rows(store, protocol, lead)
+
+        def write(stream: TextIO) -> int:
+            writer = csv.DictWriter(stream, fieldnames=DECISION_EXPORT_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            return len(rows)
+
+        return _write_whole(Path(out), write)
 
     # -- searches ------------------------------------------------------------------------
 
@@ -394,11 +465,11 @@ class Review(folder.Review):
 
     # -- reporting -----------------------------------------------------------------------
 
-    def prisma_counts(self) -> PrismaCounts:
+    def prisma_counts(self, *, topics: bool = True) -> PrismaCounts:
         """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``)."""
-        from scoping.report.api import prisma_counts
+        from scoping.report.api import no_topics, prisma_counts
 
-        return prisma_counts(self)
+        return prisma_counts(self, topics=None if topics else no_topics)
 
     def prisma(
         self,
@@ -407,17 +478,36 @@ class Review(folder.Review):
         out: str | os.PathLike[str] | None = None,
         dpi: int = 300,
         screening_reasons: bool = False,
+        topics: bool = True,
     ) -> PrismaResult:
-        """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file)."""
-        from scoping.report.api import make_prisma
+        """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file);
+        ``topics=False`` leaves out the box of included sources by topic."""
+        from scoping.report.api import make_prisma, no_topics
 
-        return make_prisma(self, fmt=fmt, out=out, dpi=dpi, screening_reasons=screening_reasons)
+        return make_prisma(
+            self,
+            fmt=fmt,
+            out=out,
+            dpi=dpi,
+            screening_reasons=screening_reasons,
+            topics=None if topics else no_topics,
+        )
 
-    def report(self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None) -> Path:
-        """``scoping report``: the report page (``outputs/report.html``); returns its path."""
+    def report(
+        self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None, topics: bool = True
+    ) -> Path:
+        """``scoping report``: the report page (``outputs/report.html``); returns its path.
+        ``topics=False``: its PRISMA diagram without the topic box."""
         from scoping.report.page import build_report
 
-        return build_report(self, out, reviewer=reviewer)
+        return build_report(self, out, reviewer=reviewer, topics=topics)
+
+    def checklist(self) -> list[Path]:
+        """``scoping checklist``: the PRISMA-ScR checklist and the automation statement, filled
+        from the data, as ``outputs/prisma-scr-checklist.html`` and ``.md``; returns the paths."""
+        from scoping.report.checklist import write_checklist
+
+        return write_checklist(self)[1]
 
 
 def open_review(path_or_url: str | os.PathLike[str] | None = None, *, db: str | None = None) -> Review:

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scoping.app import Review as FrontDoor
 from scoping.app import init_review
 from scoping.dedupe.api import decide_pair, review_queue, run_dedupe
 from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
@@ -48,6 +49,9 @@ class DemoResult:
     screening: ScreeningSummary | None = None
     topics: list[tuple[str, str, int]] = field(default_factory=list)
     prisma: Any = None
+    exports: list[Path] = field(default_factory=list)
+    """The included works (RIS), every decision (CSV) and ASReview's labelled file, in outputs/."""
+    checklist: list[Path] = field(default_factory=list)
     report: Path | None = None
 
 
@@ -84,6 +88,19 @@ def _decide_doubtful(store: Store) -> int:
         )
         same += decision == "same"
     return same
+
+
+def _hand_on(review: FrontDoor, say: Callable[[str], None]) -> tuple[list[Path], list[Path]]:
+    """What a team hands on: the included works (RIS), every decision, the labelled file; and
+    the filled checklist. Returns the exports' paths and the checklist's."""
+    say("Exporting the included works, the decisions and ASReview's labelled file")
+    outputs = review.outputs_dir
+    review.export(outputs / "included.ris", "ris", included=True)
+    review.export_decisions("lead", outputs / "decisions.csv")
+    review.export(outputs / "labelled-asreview.csv", "asreview")
+    exports = [outputs / "included.ris", outputs / "decisions.csv", outputs / "labelled-asreview.csv"]
+    say("Filling the PRISMA-ScR checklist and the automation statement")
+    return exports, review.checklist()
 
 
 def build_demo(
@@ -155,6 +172,7 @@ def build_demo(
         topics_workflow.write_evidence_map(store, review.outputs_dir / "topics")
     say("Drawing the PRISMA 2020 flow diagram from the store")
     result.prisma = review.prisma()
+    result.exports, result.checklist = _hand_on(review, say)
     say("Writing the report page")
     result.report = review.report()
     return result

@@ -66,11 +66,14 @@ def demo_cmd(directory: str, replace: bool) -> None:
     if result.prisma is not None:
         for _kind, path in result.prisma.files:
             out.print(f"Wrote {path.relative_to(result.review.root)}")
+    for path in (*result.exports, *result.checklist):
+        out.print(f"Wrote {path.relative_to(result.review.root)}")
     if result.report is not None:
         out.print(f"Wrote {result.report.relative_to(result.review.root)}")
     out.print(f"The demo review is in {result.review.root}")
     out.print(f"  look at: {result.review.outputs_dir / 'report.html'}")
     out.print(f"           {result.review.outputs_dir / 'prisma.png'}")
+    out.print(f"           {result.review.outputs_dir / 'prisma-scr-checklist.html'}")
     command = f"{_command_name()} --review {shlex.quote(str(result.review.root))}"
     out.print(f"  try:     {command} status --reviewer lead")
     out.print(f"           {command} agreement --reviewer lead")

@@ -11,7 +11,7 @@ import click
 from scoping import app
 from scoping.errors import UsageError
 from scoping.report.api import OUTPUT_FORMATS, render_prisma
-from scoping.report.prisma import MANUAL_FILE, PrismaCounts
+from scoping.report.prisma import MANUAL_FILE, PrismaCounts, unkinded_other_sources
 
 from .console import console
 from .main import cli, review_options
@@ -71,9 +71,19 @@ def _summary(counts: PrismaCounts) -> list[str]:
     help="List the reasons of records excluded at title-abstract in the diagram too "
     "(the template shows only their number; the JSON always has them).",
 )
+@click.option(
+    "--no-topics",
+    is_flag=True,
+    help="Leave out the box of included sources by topic (diagram, JSON and CSV).",
+)
 @review_options
 def prisma_cmd(
-    fmt: str | None, out_path: str | None, dpi: int, screening_reasons: bool, review: Callable[[], app.Review]
+    fmt: str | None,
+    out_path: str | None,
+    dpi: int,
+    screening_reasons: bool,
+    no_topics: bool,
+    review: Callable[[], app.Review],
 ) -> None:
     """Make the PRISMA 2020 flow diagram and its counts from the store.
 
@@ -85,8 +95,15 @@ def prisma_cmd(
     one that is not known says so, instead of a wrong number.
 
     Counts the store cannot know (records from a method used outside scoping, screening done
-    elsewhere) go in screening/prisma-manual.toml, which has the shape of prisma.json; they
-    are marked "source": "manual" in the JSON and with a dagger in the diagram.
+    elsewhere, the studies of a previous version of an updated review) go in
+    screening/prisma-manual.toml, which has the shape of prisma.json; they are marked
+    "source": "manual" in the JSON and with a dagger in the diagram. Its [sources] table says
+    which imported sources are registers or other methods, and gives other methods PRISMA
+    2020's kinds (websites, organisations, citation_searching); a [previous] table (studies,
+    reports) draws the template for updated reviews, with the totals.
+
+    prisma.csv is in the layout of the PRISMA2020 R package's CSV template, for
+    PRISMA_flowdiagram() in R or the PRISMA2020 Shiny app.
 
     \b
     Examples:
@@ -94,13 +111,14 @@ def prisma_cmd(
       scoping prisma --format png --dpi 600
       scoping prisma --format pdf --out report/figure-1.pdf
       scoping prisma --format json --out -
+      scoping prisma --no-topics          # the flow alone, without the topic box
     """
     target = review()
     if out_path == "-":
         kind = fmt or ""
         if kind not in ("json", "csv"):
             raise UsageError("--out - writes text; use it with --format json or --format csv")
-        data = render_prisma(target.prisma_counts(), kind)
+        data = render_prisma(target.prisma_counts(topics=not no_topics), kind)
         sys.stdout.write(data.decode("utf-8"))
         return
     if out_path is not None:
@@ -116,11 +134,19 @@ def prisma_cmd(
                 folder.mkdir(parents=True)
             except OSError as exc:
                 raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
-    result = target.prisma(fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons)
+    result = target.prisma(
+        fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons, topics=not no_topics
+    )
     for line in _summary(result.counts):
         out.print(line)
     for note in result.counts.notes:
         err.print(f"Note: {note}")
+    unkinded = unkinded_other_sources(result.counts)
+    if unkinded and (fmt is None or fmt == "csv"):
+        err.print(
+            f"Note: prisma.csv (the PRISMA2020 template) has no place for {', '.join(map(repr, unkinded))}; "
+            f"list them under websites, organisations or citation_searching in [sources] of {MANUAL_FILE}"
+        )
     manual = result.counts.manual_keys()
     if manual:
         out.print(f"Hand-entered ({MANUAL_FILE}): {', '.join(manual)}")

@@ -16,6 +16,7 @@ from scoping.ingest import EXPORT_FORMATS, FORMATS
 from scoping.ingest.importer import import_file, inspect_files
 from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.review import Review, init_review
+from scoping.screen import STAGES
 from scoping.store import ImportRow, Store, redact_url
 
 from .console import console
@@ -312,7 +313,11 @@ def _list_records(store: Store, source: str | None, limit: int) -> None:
 
 @cli.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(sorted(EXPORT_FORMATS)), required=True, help="Output format."
+    "--format",
+    "fmt",
+    type=click.Choice([*sorted(EXPORT_FORMATS), app.ASREVIEW]),
+    required=True,
+    help="Output format (asreview: ASReview's labelled CSV of the screened works).",
 )
 @click.option(
     "--out",
@@ -322,9 +327,38 @@ def _list_records(store: Store, source: str | None, limit: int) -> None:
     help="The file to write (written whole or not at all).",
 )
 @click.option("--source", default=None, metavar="NAME", help="Only records from this database.")
+@click.option(
+    "--included",
+    is_flag=True,
+    help="One record per included work (its merged view), with its work id and final decision.",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(STAGES),
+    default=None,
+    help="With --included or asreview: the screening stage [default: the last with final decisions].",
+)
 @review_options
-def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[], app.Review]) -> None:
-    """Write the stored records to a RIS, CSV or BibTeX file.
+def export_cmd(
+    fmt: str,
+    out_path: str,
+    source: str | None,
+    included: bool,
+    stage: str | None,
+    review: Callable[[], app.Review],
+) -> None:
+    """Write the stored records, or the included works, to a RIS, CSV or BibTeX file.
+
+    Without --included: every stored record as imported (optionally of one database).
+
+    With --included: one record per work included at the stage (by default the last stage
+    with final decisions), the fullest value of each field among the work's records, with
+    its work id, stage, decision, reason and the lead who resolved it: CSV columns, BibTeX
+    fields, RIS notes (N1). For a reference manager (full texts) or an appendix.
+
+    --format asreview writes ASReview's labelled CSV: every screened work with
+    label_included (1 included, 0 excluded at this or an earlier stage, empty while not
+    final), which 'scoping simulate FILE --label-column label_included' reads.
 
     The file is written to a temporary name and moved into place at the end, so an
     interrupted export never leaves half a file.
@@ -333,7 +367,11 @@ def export_cmd(fmt: str, out_path: str, source: str | None, review: Callable[[],
     Examples:
       scoping export --format ris --out outputs/all-records.ris
       scoping export --format csv --out psycinfo.csv --source PsycINFO
+      scoping export --included --format ris --out outputs/included.ris
+      scoping export --included --stage title-abstract --format csv --out ta-included.csv
+      scoping export --format asreview --out outputs/labelled.csv
     """
     target = Path(out_path)
-    n = review().export(target, fmt, source=source)
-    out.print(f"Wrote {n:,} records to {target}")
+    n = review().export(target, fmt, source=source, included=included, stage=stage)
+    noun = "work" if included or fmt == app.ASREVIEW else "record"
+    out.print(f"Wrote {n:,} {noun}{'' if n == 1 else 's'} to {target}")

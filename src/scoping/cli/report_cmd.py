@@ -34,8 +34,11 @@ REVIEWER_ENV = "SCOPING_REVIEWER"
     "progress and the agreement while screening is under way "
     "[env SCOPING_REVIEWER].",
 )
+@click.option("--no-topics", is_flag=True, help="Draw the page's PRISMA diagram without the topic box.")
 @review_options
-def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], app.Review]) -> None:
+def report_cmd(
+    out_path: str | None, reviewer: str | None, no_topics: bool, review: Callable[[], app.Review]
+) -> None:
     """Write the review report: one self-contained HTML page for screen and print.
 
     Sections: the search log (PRISMA-S: database, platform, exact query, limits, date, hits,
@@ -61,6 +64,32 @@ def report_cmd(out_path: str | None, reviewer: str | None, review: Callable[[], 
       scoping report                          # outputs/report.html
       scoping report --out ~/review-report.html
       scoping report --reviewer lena          # a lead, while screening is under way
+      scoping report --no-topics              # the PRISMA diagram without the topic box
     """
-    path = review().report(out_path, reviewer=reviewer)
+    path = review().report(out_path, reviewer=reviewer, topics=not no_topics)
     out.print(f"Wrote {path}")
+
+
+@cli.command("checklist")
+@review_options
+def checklist_cmd(review: Callable[[], app.Review]) -> None:
+    """Fill the PRISMA-ScR checklist and the automation statement from the review's data.
+
+    Writes outputs/prisma-scr-checklist.html and outputs/prisma-scr-checklist.md. For each of
+    the 22 items of PRISMA-ScR (20 essential, 2 optional): what it asks, what the review's data
+    says (protocol, search log, screening, PRISMA counts, included sources, topics) and where
+    the report shows it. Items only the authors can answer (rationale, objectives,
+    discussion, funding...) are marked "To be completed by the authors".
+
+    The automation statement (after RAISE) is read from the audit trail: de-duplication (links
+    made automatically, pairs decided by people), screening prioritisation (its model and
+    settings, and which decisions were made in the model-ordered queue), the stopping rule (its
+    events, the works it excluded and the recall bound) and the topic model (settings, edits).
+    The report page links to the checklist once it is written.
+
+    \b
+    Example:
+      scoping checklist && scoping report
+    """
+    for path in review().checklist():
+        out.print(f"Wrote {path}")

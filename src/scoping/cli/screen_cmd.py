@@ -598,7 +598,7 @@ def _plain_undo(session: ScreeningSession) -> None:
 # -- a reviewer's own decisions --------------------------------------------------------------
 
 
-@cli.command("decisions")
+@cli.group("decisions", invoke_without_command=True)
 @_reviewer_option()
 @_stage_option(default=None)
 @click.option(
@@ -613,7 +613,9 @@ def _plain_undo(session: ScreeningSession) -> None:
     "--label", default=None, metavar="TEXT", help="Only works you gave this label (t in the screen)."
 )
 @review_options
+@click.pass_context
 def decisions_cmd(
+    ctx: click.Context,
     reviewer: str | None,
     stage: str | None,
     decision: str | None,
@@ -636,7 +638,10 @@ def decisions_cmd(
       scoping decisions --reviewer alice --stage full-text --reason "wrong population"
       scoping decisions --reviewer alice --label "check methods"
       scoping screen --reviewer alice --work 42               # then change it
+      scoping decisions export --reviewer lead --out decisions.csv  # everyone's (leads only)
     """
+    if ctx.invoked_subcommand is not None:
+        return
     target, protocol = _open(review)
     person = protocol.reviewer(reviewer or "")
     with target.open_store() as store:
@@ -662,6 +667,37 @@ def decisions_cmd(
                 _title(store, row.work_id)[:80],
             )
     _print_table(table)
+
+
+@decisions_cmd.command("export")
+@_reviewer_option("LEAD")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    required=True,
+    metavar="FILE.csv",
+    help="The CSV file to write (written whole or not at all).",
+)
+@review_options
+def decisions_export_cmd(reviewer: str | None, out_path: str, review: Callable[[], Review]) -> None:
+    """Write every decision of every reviewer to a CSV file (leads only).
+
+    One row per stored decision, oldest first, the history included: reviewer, stage, work,
+    decision, reason, note, full-text link, how it was made (via), when, whether it is the
+    reviewer's current decision, the lead's resolution of the work at that stage (decision,
+    reason, note, who and when) and the work's outcome there now. For an appendix, or for
+    checking agreement elsewhere.
+
+    \b
+    Example:
+      scoping decisions export --reviewer lead --out outputs/decisions.csv
+    """
+    from scoping.app import Review as FrontDoor
+
+    target = FrontDoor.of(review())
+    n = target.export_decisions(reviewer or "", out_path)
+    out.print(f"Wrote {_n(n, 'decision')} to {out_path}")
 
 
 # -- conflicts and resolve -------------------------------------------------------------------

@@ -13,7 +13,7 @@ import importlib
 import itertools
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from queue import Empty
 from typing import Any, TextIO, cast, overload
@@ -337,11 +337,17 @@ def _iter_in_background(info: FileInfo, encode: Encoder | None) -> Iterator[Any]
         queue.close()
 
 
-def write_records(records: Iterable[Record], stream: TextIO, fmt: str) -> int:
-    """Write ``records`` to ``stream`` in export format ``fmt``; return how many were written."""
+def write_records(
+    records: Iterable[Record], stream: TextIO, fmt: str, *, extra_fields: Sequence[str] = ()
+) -> int:
+    """Write ``records`` to ``stream`` in export format ``fmt``; return how many were written.
+
+    ``extra_fields`` names values of each record's ``extra`` written too: CSV columns before the
+    record's own, BibTeX fields of those names, RIS notes (``N1  - name: value``).
+    """
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     module_name, func_name = EXPORT_FORMATS[fmt]
     module = importlib.import_module(f"scoping.ingest.{module_name}")
-    count: int = getattr(module, func_name)(records, stream)
+    count: int = getattr(module, func_name)(records, stream, extra_fields=tuple(extra_fields))
     return count

@@ -58,7 +58,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -886,7 +886,7 @@ def _author(name: str) -> str:
     return "{" + name + "}" if _AND.search(f" {name} ") or name.lower() == "others" else name
 
 
-def write(records: Iterable[Record], stream: TextIO) -> int:
+def write(records: Iterable[Record], stream: TextIO, *, extra_fields: Sequence[str] = ()) -> int:
     """Write ``records`` as BibTeX entries; return how many were written.
 
     Citation keys are unique in the file and stable: a record's ``source_id`` when it is a
@@ -894,7 +894,8 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
     ``b``... Text is written as UTF-8, with LaTeX's special characters (``% & _ # $ { } \\ ~ ^``)
     escaped, except in ``doi`` and ``url`` (verbatim fields); pages as ``123--129``. A document
     type the entry type cannot say (a review, a letter, "Clinical Trial, Phase III") goes in a
-    ``type`` field (``@article{..., type = {review}}``), which :func:`read` takes back.
+    ``type`` field (``@article{..., type = {review}}``), which :func:`read` takes back. Each of
+    ``extra_fields`` with a value in the record's ``extra`` is a field of that name.
     """
     used: set[str] = set()
     count = 0
@@ -943,6 +944,9 @@ def write(records: Iterable[Record], stream: TextIO) -> int:
         ):
             if value:
                 out.append((name, value))
+        out.extend(
+            (name, str(record.extra[name])) for name in extra_fields if record.extra.get(name) is not None
+        )
         lines = [f"@{entry_type}{{{key},"]
         lines.extend(f"  {name} = {_value(name, value)}," for name, value in out)
         lines.append("}")

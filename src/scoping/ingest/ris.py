@@ -31,7 +31,7 @@ keywords    KW, one keyword per line (EndNote/Ovid continue one KW tag over seve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 from urllib.parse import unquote
 
@@ -451,16 +451,23 @@ class _Writer(rispy.RisWriter):
         return ""
 
 
-def write(records: Iterable[Record], stream: TextIO) -> int:
+def write(records: Iterable[Record], stream: TextIO, *, extra_fields: Sequence[str] = ()) -> int:
     """Write ``records`` as RIS, one at a time; return how many were written.
 
     The PMID goes out as a PubMed link in ``UR`` (RIS has no PMID tag), which :func:`read`
-    recognises.
+    recognises. Each of ``extra_fields`` with a value in the record's ``extra`` is a note,
+    ``N1  - name: value`` (reference managers keep notes with the reference).
     """
     writer = _Writer()
     count = 0
     for record in records:
-        writer.format_lines(stream, [to_ris_entry(record)])
+        entry = to_ris_entry(record)
+        notes = [
+            f"{name}: {record.extra[name]}" for name in extra_fields if record.extra.get(name) is not None
+        ]
+        if notes:
+            entry["notes"] = notes
+        writer.format_lines(stream, [entry])
         stream.write("\n")
         count += 1
     return count

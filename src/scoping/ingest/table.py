@@ -73,7 +73,7 @@ import ast
 import csv
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 from urllib.parse import unquote
 
@@ -570,18 +570,24 @@ def _joined(items: list[str], split: Callable[[str], list[str]]) -> str:
     return text
 
 
-def write(records: Iterable[Record], stream: TextIO) -> int:
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def write(records: Iterable[Record], stream: TextIO, *, extra_fields: Sequence[str] = ()) -> int:
     """Write ``records`` as CSV with :data:`WRITE_COLUMNS`; return how many were written.
 
+    ``extra_fields`` are columns (before :data:`WRITE_COLUMNS`) taken from each record's
+    ``extra``; a missing or ``None`` value is an empty cell.
     ``read`` gives back the same normalised fields. Authors and keywords are joined with
     ``"; "`` (a single name that would otherwise split, such as "Health and Social Care",
     gets a trailing ``;``). Open the stream with ``newline=""``; rows end with ``\\n``.
     """
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(WRITE_COLUMNS)
+    writer.writerow([*extra_fields, *WRITE_COLUMNS])
     count = 0
     for record in records:
-        row: list[str] = []
+        row: list[str] = [_cell(record.extra.get(name)) for name in extra_fields]
         for column in WRITE_COLUMNS:
             value = getattr(record, column)
             if column == "authors":

@@ -23,7 +23,14 @@ from pathlib import Path
 from scoping.errors import ConfigError, UsageError
 from scoping.files import replace_into
 from scoping.report.facts import prisma_facts
-from scoping.report.prisma import MANUAL_FILE, PrismaCounts, derive_counts, load_manual, to_csv, to_json
+from scoping.report.prisma import (
+    MANUAL_FILE,
+    PrismaCounts,
+    derive_counts,
+    load_manual,
+    to_json,
+    to_prisma2020_csv,
+)
 from scoping.review import Review
 from scoping.store import Store
 
@@ -31,6 +38,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "PrismaResult",
     "make_prisma",
+    "no_topics",
     "prisma_counts",
     "render_prisma",
     "review_title",
@@ -60,6 +68,12 @@ TopicCounts = Callable[[Store], Iterable[tuple[str, int]] | None]
 """``topics(store)``: (topic label, included works in it) after the lead's edits, or None."""
 
 
+def no_topics(store: Store) -> None:
+    """A :data:`TopicCounts` with no topics: the flow without the topic box
+    (``scoping prisma --no-topics``)."""
+    del store
+
+
 def prisma_counts(review: Review, *, topics: TopicCounts | None = None) -> PrismaCounts:
     """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``.
 
@@ -68,7 +82,8 @@ def prisma_counts(review: Review, *, topics: TopicCounts | None = None) -> Prism
     """
     manual = load_manual(review.root / MANUAL_FILE)
     with review.open_store() as store:
-        facts = prisma_facts(store, other_sources=manual.other_methods if manual else (), topics=topics)
+        other = (*manual.other_methods, *manual.kinds) if manual else ()
+        facts = prisma_facts(store, other_sources=other, topics=topics)
     return derive_counts(facts, manual, title=review_title(review))
 
 
@@ -79,7 +94,7 @@ def render_prisma(
     if fmt == "json":
         return to_json(counts).encode("utf-8")
     if fmt == "csv":
-        return to_csv(counts).encode("utf-8")
+        return to_prisma2020_csv(counts).encode("utf-8")
     if fmt not in OUTPUT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     from scoping.report.diagram import render

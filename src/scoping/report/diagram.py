@@ -1,11 +1,13 @@
 """The PRISMA 2020 flow diagram, drawn with matplotlib from a :class:`PrismaCounts`.
 
 The layout is the PRISMA 2020 template for new systematic reviews that searched databases and
-registers (and, when used, other methods): phase bands on the left (Identification, Screening,
-Included), one column of flow boxes per identification route with its exclusion boxes to the
-right, arrows between them. For scoping reviews an extra box lists the included sources per
-topic. Boxes grow to hold their text (long lists of reasons, large numbers); text is wrapped
-to the box width measured with the font's own metrics.
+registers (and, when used, other methods), or the template for updated reviews (a "Previous
+studies" column on the left, with the totals) when the counts have a previous version: phase
+bands on the left (Identification, Screening, Included), one column of flow boxes per
+identification route with its exclusion boxes to the right, arrows between them. For scoping
+reviews an extra box lists the included sources per topic (unless left out). Boxes grow to
+hold their text (long lists of reasons, large numbers); text is wrapped to the box width
+measured with the font's own metrics.
 
 Every number drawn comes from the :class:`PrismaCounts` passed in, the same object that
 :func:`~scoping.report.prisma.to_json` writes. A count that is not final is drawn as
@@ -35,7 +37,7 @@ from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 
 from scoping.errors import UsageError
-from scoping.report.prisma import Count, Line, PrismaCounts, Retrieval
+from scoping.report.prisma import OTHER_KINDS, Count, Line, PrismaCounts, Retrieval
 
 __all__ = ["FORMATS", "Diagram", "DrawnBox", "draw", "format_count", "render", "save"]
 
@@ -54,7 +56,7 @@ DAGGER = "†"
 MARGIN = 0.22
 BAND_W = 0.34
 BAND_GAP = 0.16
-COL_W = {"A": 2.75, "B": 2.75, "C": 2.45, "D": 2.45}
+COL_W = {"P": 2.3, "A": 2.75, "B": 2.75, "C": 2.45, "D": 2.45}
 ARROW_GAP = 0.42
 """Between a flow box and its exclusion box."""
 COLUMN_GAP = 0.36
@@ -103,6 +105,15 @@ def _line_text(line: Line, *, so_far: bool = True) -> str:
     if line.source == "manual":
         text += DAGGER
     return text
+
+
+def _other_text(line: Line) -> str:
+    """An other-methods source, after its PRISMA 2020 kind: ``Websites: WHO (n = 4)``."""
+    text = _line_text(line)
+    kind = OTHER_KINDS.get(line.kind or "")
+    if kind is None or line.name.casefold() == kind.casefold():
+        return text
+    return f"{kind}: {text}"
 
 
 @dataclass(slots=True)
@@ -414,7 +425,7 @@ def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
     om = counts.other_methods
     if om is not None:
         paras = [Para(f"Records identified from other methods {format_count(om.records_identified)}:")]
-        paras += [Para(_line_text(line), "item") for line in om.sources]
+        paras += [Para(_other_text(line), "item") for line in om.sources]
         specs.append(
             BoxSpec(
                 "other_methods.records",
@@ -432,19 +443,47 @@ def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
             screening_reasons=screening_reasons,
         )
     inc = counts.included
+    new = "New studies included in review" if counts.previous else "Studies included in review"
+    new_reports = "Reports of new included studies" if counts.previous else "Reports of included studies"
     specs.append(
         BoxSpec(
             "included",
             "A",
             "included",
             [
-                _count_para("Studies included in review", inc.studies),
-                _count_para("Reports of included studies", inc.reports),
+                _count_para(new, inc.studies),
+                _count_para(new_reports, inc.reports),
                 *_note_paras(inc.studies, inc.reports),
             ],
             ("included.studies", "included.reports"),
         )
     )
+    prev = counts.previous
+    if prev is not None:
+        specs.append(
+            BoxSpec(
+                "previous.studies",
+                "P",
+                "ident",
+                [
+                    _count_para("Studies included in previous version of review", prev.studies),
+                    _count_para("Reports of studies included in previous version of review", prev.reports),
+                ],
+                ("previous.studies", "previous.reports"),
+            )
+        )
+        specs.append(
+            BoxSpec(
+                "previous.total",
+                "P",
+                "included",
+                [
+                    _count_para("Total studies included in review", prev.total_studies),
+                    _count_para("Reports of total included studies", prev.total_reports),
+                ],
+                ("previous.total_studies", "previous.total_reports"),
+            )
+        )
     if inc.topics:
         paras = [Para("Included sources by topic:")]
         if inc.reports.n is not None and sum(t.n for t in inc.topics) > inc.reports.n:
@@ -466,9 +505,13 @@ PHASES = (
 )
 
 
-def _columns(other: bool) -> dict[str, float]:
+def _columns(other: bool, previous: bool = False) -> dict[str, float]:
     x = MARGIN + BAND_W + BAND_GAP
-    xs = {"A": x, "B": x + COL_W["A"] + ARROW_GAP}
+    xs: dict[str, float] = {}
+    if previous:
+        xs["P"] = x
+        x += COL_W["P"] + COLUMN_GAP
+    xs |= {"A": x, "B": x + COL_W["A"] + ARROW_GAP}
     if other:
         xs["C"] = xs["B"] + COL_W["B"] + COLUMN_GAP
         xs["D"] = xs["C"] + COL_W["C"] + ARROW_GAP
@@ -498,8 +541,10 @@ def draw(counts: PrismaCounts, *, screening_reasons: bool = False) -> Diagram:
 
 def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     other = counts.other_methods is not None
-    xs = _columns(other)
+    previous = counts.previous is not None
+    xs = _columns(other, previous)
     right = xs["D"] + COL_W["D"] if other else xs["B"] + COL_W["B"]
+    left = min(xs.values())
     width = right + MARGIN
     laid = [_lay_box(spec) for spec in _specs(counts, screening_reasons)]
     by_row: dict[str, list[_Laid]] = {}
@@ -509,9 +554,12 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     # header bars
     head_prop = _prop(HEAD_SIZE, "bold")
     head_h = HEAD_SIZE * LINE / 72.0
-    heads = [("Identification of studies via databases and registers", xs["A"], xs["B"] + COL_W["B"])]
+    new = "new " if previous else ""
+    heads = [(f"Identification of {new}studies via databases and registers", xs["A"], xs["B"] + COL_W["B"])]
+    if previous:
+        heads.insert(0, ("Previous studies", xs["P"], xs["P"] + COL_W["P"]))
     if other:
-        heads.append(("Identification of studies via other methods", xs["C"], xs["D"] + COL_W["D"]))
+        heads.append((f"Identification of {new}studies via other methods", xs["C"], xs["D"] + COL_W["D"]))
     head_lines = [
         wrap(text, (x1 - x0 - 2 * PAD_X) * SAFETY, (x1 - x0 - 2 * PAD_X) * SAFETY, head_prop)
         for text, x0, x1 in heads
@@ -547,9 +595,9 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     if notes:
         paras = [Para("Not final or not adding up:", "head")]
         paras += [Para(f"• {note}", "item") for note in notes]
-        note_box = _lay_box(BoxSpec("notes", "A", "notes", paras, (), True, NOTE_FACE), width=right - xs["A"])
+        note_box = _lay_box(BoxSpec("notes", "A", "notes", paras, (), True, NOTE_FACE), width=right - left)
         y += ROW_GAP * 0.7
-        note_box.x, note_box.y = xs["A"], y
+        note_box.x, note_box.y = left, y
         y += note_box.height
     manual = any(c.source == "manual" for _, c in counts.iter_counts()) or any(
         line.source == "manual" for lines in _all_lists(counts) for line in lines
@@ -558,7 +606,7 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     foot_lines: list[str] = []
     foot_top = y + 0.1
     if manual:
-        foot_w = (right - xs["A"]) * SAFETY
+        foot_w = (right - left) * SAFETY
         foot_lines = wrap(
             f"{DAGGER} Entered by hand in screening/prisma-manual.toml: the store cannot know this number.",
             foot_w,
@@ -640,7 +688,7 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
         drawn.append(_draw_box(ax, note_box))
     fy = foot_top
     for line in foot_lines:
-        ax.text(xs["A"], fy, line, ha="left", va="top", fontsize=foot_size, fontstyle="italic", color=INK)
+        ax.text(left, fy, line, ha="left", va="top", fontsize=foot_size, fontstyle="italic", color=INK)
         fy += foot_size * LINE / 72.0
 
     arrows = _arrows(ax, {box.spec.id: box for box in laid})
@@ -753,6 +801,11 @@ def _arrows(ax: Any, boxes: dict[str, _Laid]) -> list[tuple[str, str, list[tuple
         connect(
             "other_methods.assessed", "included", [(x, src.y + src.height), (x, y), (inc.x + inc.width, y)]
         )
+    down("previous.studies", "previous.total")
+    if "previous.total" in boxes and "included" in boxes:
+        inc, total = boxes["included"], boxes["previous.total"]
+        y = inc.y + inc.height / 2
+        connect("included", "previous.total", [(inc.x, y), (total.x + total.width, y)])
     if "included.topics" in boxes and "included" in boxes:
         inc, topics = boxes["included"], boxes["included.topics"]
         x = inc.x + inc.width / 2

@@ -263,6 +263,8 @@ class ReportData:
     """A caveat on the included sources (e.g. full-text screening has not included any yet)."""
     notes: dict[str, str] = field(default_factory=dict)
     """Section id -> why it is empty, when more specific than the standard sentence."""
+    checklist: str | None = None
+    """Link (relative to the page) to the PRISMA-ScR checklist page, once written."""
 
 
 # -- rendering ------------------------------------------------------------------------------

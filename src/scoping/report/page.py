@@ -459,14 +459,15 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
 # -- the page ------------------------------------------------------------------------------
 
 
-def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
+def gather(review: Review, *, reviewer: str | None = None, topics: bool = True) -> html.ReportData:
     """Every stage's results for the report, as plain data.
 
     ``reviewer`` names the person asking; it must be a lead of the protocol (a
     :class:`~scoping.errors.UsageError` otherwise). Without it, the progress of each reviewer
     and the agreement between reviewers are left out while screening is under way.
+    ``topics=False`` draws the PRISMA diagram without the topic box.
     """
-    from scoping.report.api import review_title
+    from scoping.report.api import no_topics, review_title
 
     notes: dict[str, str] = {}
     protocol = _protocol(review, notes)
@@ -479,7 +480,7 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
         title=title, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), notes=notes
     )
     try:
-        counts = prisma_counts(review)
+        counts = prisma_counts(review, topics=None if topics else no_topics)
     except ScopingError as exc:
         notes["prisma"] = f"The PRISMA counts cannot be made: {exc}"
         counts = None
@@ -514,7 +515,11 @@ def gather(review: Review, *, reviewer: str | None = None) -> html.ReportData:
 
 
 def build_report(
-    review: Review, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None
+    review: Review,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    reviewer: str | None = None,
+    topics: bool = True,
 ) -> Path:
     """Write the report page to ``out`` (default ``outputs/report.html``), whole or not at all.
 
@@ -527,7 +532,11 @@ def build_report(
 
             raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
         target.parent.mkdir(parents=True)
-    page = html.render_report(gather(review, reviewer=reviewer))
+    data = gather(review, reviewer=reviewer, topics=topics)
+    checklist = review.outputs_dir / "prisma-scr-checklist.html"
+    if checklist.is_file():
+        data.checklist = Path(os.path.relpath(checklist.resolve(), target.parent.resolve())).as_posix()
+    page = html.render_report(data)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:

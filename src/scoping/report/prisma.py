@@ -25,6 +25,9 @@ Stable keys (``format_version`` 1); docs/prisma-json.md has the full description
                       reports_not_retrieved, reports_assessed, reports_excluded,
                       reports_excluded_reasons[]
     included          studies, reports, topics[]
+    previous          null, or (an updated review, PRISMA 2020's "previous studies" column):
+                      studies, reports (of the previous version, entered by hand),
+                      total_studies, total_reports (previous + new)
     stopping_rule     the stopping rule that ended title-abstract screening, or null
     checks[]          {"id", "ok", "message", "keys"}: the sums that must hold, and what is unfinished
     notes[]           the messages the diagram shows (failed checks, in order)
@@ -34,7 +37,9 @@ A count is ``{"n": int or null, "source": "store" | "manual" | "store+manual",
 "complete": bool, "note": str or null}``: ``n`` is null when it is not known (the note says
 why); ``complete`` is false for a number that will still change ("so far"); ``source`` is
 "manual" for a number typed into ``screening/prisma-manual.toml``. A list item (a database, a
-reason, a topic) is ``{"name", "n", "source", "complete"}``.
+reason, a topic) is ``{"name", "n", "source", "complete"}``; an other-methods source that
+``[sources]`` gives a PRISMA kind also has ``"kind"`` (``websites``, ``organisations``,
+``citation_searching``).
 
 Every count has a flat key ``section.name`` (``screening.records_screened``,
 ``identification.databases``...): the CSV's ``key`` column, and the place of a hand-entered
@@ -61,6 +66,9 @@ __all__ = [
     "FORMAT_VERSION",
     "LIST_KEYS",
     "MANUAL_FILE",
+    "OTHER_KINDS",
+    "PRISMA2020_COLUMNS",
+    "PRISMA2020_FIELDS",
     "Check",
     "Count",
     "Identification",
@@ -68,6 +76,7 @@ __all__ = [
     "Line",
     "ManualCounts",
     "OtherMethods",
+    "Previous",
     "PrismaCounts",
     "Retrieval",
     "check_counts",
@@ -78,6 +87,8 @@ __all__ = [
     "to_csv",
     "to_dict",
     "to_json",
+    "to_prisma2020_csv",
+    "unkinded_other_sources",
 ]
 
 FORMAT = "scoping-prisma"
@@ -87,6 +98,14 @@ NO_REASON = "No reason recorded"
 
 TA = "title-abstract"
 FT = "full-text"
+
+OTHER_KINDS: dict[str, str] = {
+    "websites": "Websites",
+    "organisations": "Organisations",
+    "citation_searching": "Citation searching",
+}
+"""PRISMA 2020's named other-methods sources: the ``[sources]`` key of prisma-manual.toml, and
+the words of the template."""
 
 
 @dataclass(slots=True)
@@ -121,6 +140,8 @@ class Line:
     n: int
     source: str = "store"
     complete: bool = True
+    kind: str | None = None
+    """For an other-methods source: its PRISMA 2020 kind (a key of :data:`OTHER_KINDS`)."""
 
 
 def _total(lines: list[Line]) -> Count:
@@ -178,6 +199,17 @@ class OtherMethods(Retrieval):
 
 
 @dataclass(slots=True)
+class Previous:
+    """An updated review's "previous studies" column: what the previous version included
+    (entered by hand: the store holds only this version), and the totals with the new."""
+
+    studies: Count = field(default_factory=unknown)
+    reports: Count = field(default_factory=unknown)
+    total_studies: Count = field(default_factory=unknown)
+    total_reports: Count = field(default_factory=unknown)
+
+
+@dataclass(slots=True)
 class Included:
     studies: Count = field(default_factory=unknown)
     reports: Count = field(default_factory=unknown)
@@ -204,6 +236,8 @@ class PrismaCounts:
     screening: Retrieval = field(default_factory=Retrieval)
     other_methods: OtherMethods | None = None
     included: Included = field(default_factory=Included)
+    previous: Previous | None = None
+    """Set for an updated review (``[previous]`` in prisma-manual.toml)."""
     stopping_rule: str | None = None
     checks: list[Check] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
@@ -221,7 +255,7 @@ class PrismaCounts:
         """Flat keys of the hand-entered counts and of the lists with hand-entered items."""
         keys = [key for key, c in self.iter_counts() if c.source == "manual" and key not in _DERIVED]
         for section, names in LIST_KEYS.items():
-            if section == "other_methods" and self.other_methods is None:
+            if getattr(self, section) is None:
                 continue
             for name in names:
                 if any(line.source == "manual" for line in self.lines(f"{section}.{name}")):
@@ -250,7 +284,7 @@ class PrismaCounts:
     def iter_counts(self) -> Iterator[tuple[str, Count]]:
         """``(flat key, count)`` of every count in the JSON, in JSON order."""
         for section, names in COUNT_KEYS.items():
-            if section == "other_methods" and self.other_methods is None:
+            if getattr(self, section) is None:
                 continue
             for name in names:
                 yield f"{section}.{name}", self.count(f"{section}.{name}")
@@ -283,6 +317,7 @@ COUNT_KEYS: dict[str, tuple[str, ...]] = {
         "reports_excluded",
     ),
     "included": ("studies", "reports"),
+    "previous": ("studies", "reports", "total_studies", "total_reports"),
 }
 """The counts of each JSON section, in order (flat key: ``section.name``)."""
 
@@ -291,6 +326,7 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "screening": ("records_excluded_reasons", "reports_excluded_reasons"),
     "other_methods": ("sources", "records_excluded_reasons", "reports_excluded_reasons"),
     "included": ("topics",),
+    "previous": (),
 }
 """The lists of each JSON section."""
 
@@ -300,9 +336,14 @@ _DERIVED = frozenset(
         "identification.registers_total",
         "identification.records_identified",
         "other_methods.records_identified",
+        "previous.total_studies",
+        "previous.total_reports",
     }
 )
-"""Sums of lists: never entered by hand (enter the list's items)."""
+"""Sums: never entered by hand (enter the list's items, or the previous version's counts)."""
+
+_STORED_SUMS = frozenset({"previous.total_studies", "previous.total_reports"})
+"""Sums that are fields (kept in the JSON) rather than properties."""
 
 _OVERRIDABLE = frozenset({"included.studies"})
 """Counts the store only assumes (one study per report), which a person may correct."""
@@ -329,6 +370,10 @@ LABELS: dict[str, str] = {
     "other_methods.reports_excluded": "Reports excluded",
     "included.studies": "Studies included in review",
     "included.reports": "Reports of included studies",
+    "previous.studies": "Studies included in previous version of review",
+    "previous.reports": "Reports of studies included in previous version of review",
+    "previous.total_studies": "Total studies included in review",
+    "previous.total_reports": "Reports of total included studies",
 }
 """The words of the PRISMA 2020 template for each count (the diagram and the CSV use them)."""
 
@@ -349,6 +394,9 @@ class ManualCounts:
     """Imported sources to report as registers (default: every source is a database)."""
     other_methods: tuple[str, ...] = ()
     """Imported sources to report under "other methods" (websites, citation searching...)."""
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Other-methods sources by name -> PRISMA 2020 kind (a key of :data:`OTHER_KINDS`); they
+    are other-methods sources whether or not ``other_methods`` names them too."""
     counts: dict[str, int] = field(default_factory=dict)
     lists: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -371,11 +419,22 @@ def parse_manual(text: str, path: str = MANUAL_FILE) -> ManualCounts:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [sources] must be a table")
             for key, names in value.items():
-                if key not in ("registers", "other_methods"):
-                    raise ConfigError(f"{path}: [sources] has no key {key!r}; use registers or other_methods")
+                if key not in ("registers", "other_methods", *OTHER_KINDS):
+                    raise ConfigError(
+                        f"{path}: [sources] has no key {key!r}; use one of "
+                        f"{', '.join(['registers', 'other_methods', *OTHER_KINDS])}"
+                    )
                 if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                     raise ConfigError(f"{path}: [sources] {key} must be a list of source names")
-                setattr(manual, key, tuple(names))
+                if key in OTHER_KINDS:
+                    for name in names:
+                        first = manual.kinds.setdefault(name, key)
+                        if first != key:
+                            raise ConfigError(
+                                f"{path}: {name!r} is listed under both {first} and {key}; keep one"
+                            )
+                else:
+                    setattr(manual, key, tuple(names))
             continue
         if section not in COUNT_KEYS:
             raise ConfigError(
@@ -399,7 +458,7 @@ def parse_manual(text: str, path: str = MANUAL_FILE) -> ManualCounts:
                 raise ConfigError(
                     f"{path}: [{section}] has no key {name!r}{hint}; use one of {', '.join(allowed)}"
                 )
-    both = set(manual.registers) & set(manual.other_methods)
+    both = set(manual.registers) & (set(manual.other_methods) | set(manual.kinds))
     if both:
         raise ConfigError(
             f"{path}: {sorted(both)[0]!r} is listed both as a register and as an other method; keep one"
@@ -535,7 +594,7 @@ def derive_counts(
     contradicts the store raises :class:`~scoping.errors.ConfigError`.
     """
     manual = manual or ManualCounts()
-    registers, other = set(manual.registers), set(manual.other_methods)
+    registers, other = set(manual.registers), set(manual.other_methods) | set(manual.kinds)
     checks: list[Check] = []
     counts = PrismaCounts(title=title, stopping_rule=facts.stopping_rule)
     ident = counts.identification
@@ -548,7 +607,7 @@ def derive_counts(
             if run.status != "complete"
             and not any(later.status == "complete" for later in source.runs[k + 1 :])
         ]
-        line = Line(source.name, source.records, "store", not unfinished)
+        line = Line(source.name, source.records, "store", not unfinished, manual.kinds.get(source.name))
         if source.name in registers:
             target, key = ident.registers, "identification.registers"
         elif source.name in other:
@@ -714,10 +773,26 @@ def derive_counts(
             Line(t.name, t.n, "store", counts.included.reports.complete) for t in facts.topics
         ]
     _apply_manual(counts, manual)
+    _previous_totals(counts)
     # a hand-entered count replaces "not known": notes about that count no longer apply
     checks = [c for c in checks if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
     counts.checks = checks + check_counts(counts)
     return counts
+
+
+def _previous_totals(counts: PrismaCounts) -> None:
+    """An updated review's totals: the previous version's studies and reports plus the new."""
+    previous = counts.previous
+    if previous is None:
+        return
+    for total, before, new in (
+        ("total_studies", previous.studies, counts.included.studies),
+        ("total_reports", previous.reports, counts.included.reports),
+    ):
+        summed = _add(before, new)
+        if summed.n is not None:
+            summed.source = "store+manual" if new.source != "manual" else "manual"
+        setattr(previous, total, summed)
 
 
 def _is_manual(counts: PrismaCounts, key: str) -> bool:
@@ -744,6 +819,8 @@ def _apply_manual(counts: PrismaCounts, manual: ManualCounts) -> None:
         and counts.other_methods is None
     ):
         counts.other_methods = OtherMethods()
+    if any(k.startswith("previous.") for k in manual.counts) and counts.previous is None:
+        counts.previous = Previous()
     store_names = {
         line.name
         for key in ("identification.databases", "identification.registers")
@@ -761,7 +838,8 @@ def _apply_manual(counts: PrismaCounts, manual: ManualCounts) -> None:
                         "records); hand-entered counts are only for sources never imported - remove it"
                     )
                 store_names.add(name)
-                target.append(Line(name, n, "manual"))
+                kind = manual.kinds.get(name) if key == "other_methods.sources" else None
+                target.append(Line(name, n, "manual", kind=kind))
         else:
             if target:
                 raise ConfigError(
@@ -991,7 +1069,10 @@ def _count_dict(count: Count) -> dict[str, Any]:
 
 
 def _line_dict(line: Line) -> dict[str, Any]:
-    return {"name": line.name, "n": line.n, "source": line.source, "complete": line.complete}
+    out: dict[str, Any] = {"name": line.name, "n": line.n, "source": line.source, "complete": line.complete}
+    if line.kind is not None:
+        out["kind"] = line.kind
+    return out
 
 
 def _section_dict(counts: PrismaCounts, section: str) -> dict[str, Any]:
@@ -1014,6 +1095,7 @@ def to_dict(counts: PrismaCounts) -> dict[str, Any]:
         "screening": _section_dict(counts, "screening"),
         "other_methods": (None if counts.other_methods is None else _section_dict(counts, "other_methods")),
         "included": _section_dict(counts, "included"),
+        "previous": None if counts.previous is None else _section_dict(counts, "previous"),
         "stopping_rule": counts.stopping_rule,
         "checks": [
             {"id": c.id, "ok": c.ok, "message": c.message, "keys": list(c.keys)} for c in counts.checks
@@ -1033,7 +1115,7 @@ def _count_from(value: Mapping[str, Any]) -> Count:
 
 
 def _lines_from(values: Iterable[Mapping[str, Any]]) -> list[Line]:
-    return [Line(v["name"], v["n"], v["source"], v["complete"]) for v in values]
+    return [Line(v["name"], v["n"], v["source"], v["complete"], v.get("kind")) for v in values]
 
 
 def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
@@ -1048,6 +1130,8 @@ def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
     counts = PrismaCounts(title=data.get("title"), stopping_rule=data.get("stopping_rule"))
     if data.get("other_methods") is not None:
         counts.other_methods = OtherMethods()
+    if data.get("previous") is not None:
+        counts.previous = Previous()
     for section in COUNT_KEYS:
         part = data.get(section)
         if part is None:
@@ -1056,7 +1140,7 @@ def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
         for name in LIST_KEYS[section]:
             setattr(holder, name, _lines_from(part.get(name, [])))
         for name in COUNT_KEYS[section]:
-            if f"{section}.{name}" not in _DERIVED:
+            if f"{section}.{name}" not in _DERIVED or f"{section}.{name}" in _STORED_SUMS:
                 setattr(holder, name, _count_from(part[name]))
     counts.checks = [
         Check(c["id"], c["ok"], c["message"], tuple(c.get("keys", ()))) for c in data.get("checks", [])
@@ -1078,7 +1162,7 @@ def to_csv(counts: PrismaCounts) -> str:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for section in COUNT_KEYS:
-        if section == "other_methods" and counts.other_methods is None:
+        if getattr(counts, section) is None:
             continue
         for name in COUNT_KEYS[section]:
             key = f"{section}.{name}"
@@ -1113,3 +1197,156 @@ _LIST_LABELS = {
     "other_methods.reports_excluded_reasons": "Reports excluded (other methods), reason",
     "included.topics": "Topic",
 }
+
+
+# -- the PRISMA2020 R package's CSV ----------------------------------------------------------
+
+PRISMA2020_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
+"""The columns of the CSV template of the PRISMA2020 R package and Shiny app (Haddaway et al.
+2022), which ``PRISMA_data()`` reads: ``outputs/prisma.csv`` has this layout."""
+
+# (data, node, box, boxtext): the package's field names and box identifiers, in its order;
+# a title row has no data field ("NA")
+_P2020_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("NA", "node4", "prevstud", "Previous studies"),
+    ("previous_studies", "node5", "box1", "Studies included in previous version of review"),
+    ("previous_reports", "NA", "box1", "Reports of studies included in previous version of review"),
+    ("NA", "node6", "newstud", "Identification of new studies via databases and registers"),
+    ("database_results", "node7", "box2", "Databases"),
+    ("database_specific_results", "NA", "box2", "Specific databases"),
+    ("register_results", "NA", "box2", "Registers"),
+    ("register_specific_results", "NA", "box2", "Specific registers"),
+    ("NA", "node16", "othstud", "Identification of new studies via other methods"),
+    ("website_results", "node17", "box11", "Websites"),
+    ("organisation_results", "NA", "box11", "Organisations"),
+    ("citations_results", "NA", "box11", "Citation searching"),
+    ("duplicates", "node8", "box3", "Duplicate records"),
+    ("excluded_automatic", "NA", "box3", "Records marked as ineligible by automation tools"),
+    ("excluded_other", "NA", "box3", "Records removed for other reasons"),
+    ("records_screened", "node9", "box4", "Records screened"),
+    ("records_excluded", "node10", "box5", "Records excluded"),
+    ("dbr_sought_reports", "node11", "box6", "Reports sought for retrieval"),
+    ("dbr_notretrieved_reports", "node12", "box7", "Reports not retrieved"),
+    ("other_sought_reports", "node18", "box12", "Reports sought for retrieval"),
+    ("other_notretrieved_reports", "node19", "box13", "Reports not retrieved"),
+    ("dbr_assessed", "node13", "box8", "Reports assessed for eligibility"),
+    ("dbr_excluded", "node14", "box9", "Reports excluded"),
+    ("other_assessed", "node20", "box14", "Reports assessed for eligibility"),
+    ("other_excluded", "node21", "box15", "Reports excluded"),
+    ("new_studies", "node15", "box10", "New studies included in review"),
+    ("new_reports", "NA", "box10", "Reports of new included studies"),
+    ("total_studies", "node22", "box16", "Total studies included in review"),
+    ("total_reports", "NA", "box16", "Reports of total included studies"),
+    ("identification", "node1", "identification", "Identification"),
+    ("screening", "node2", "screening", "Screening"),
+    ("included", "node3", "included", "Included"),
+)
+PRISMA2020_FIELDS = tuple(data for data, _, _, _ in _P2020_ROWS if data != "NA")
+"""The data fields of the template that ``outputs/prisma.csv`` fills."""
+
+_P2020_DESCRIPTIONS = {
+    "database_results": "Records identified from: Databases",
+    "database_specific_results": "Records identified from: each database",
+    "register_results": "Records identified from: Registers",
+    "register_specific_results": "Records identified from: each register",
+    "website_results": "Records identified from: Websites",
+    "organisation_results": "Records identified from: Organisations",
+    "citations_results": "Records identified from: Citation searching",
+    "records_screened": "Records screened (databases and registers)",
+    "records_excluded": "Records excluded (databases and registers)",
+    "dbr_sought_reports": "Reports sought for retrieval (databases and registers)",
+    "dbr_notretrieved_reports": "Reports not retrieved (databases and registers)",
+    "other_sought_reports": "Reports sought for retrieval (other methods)",
+    "other_notretrieved_reports": "Reports not retrieved (other methods)",
+    "dbr_assessed": "Reports assessed for eligibility (databases and registers)",
+    "dbr_excluded": "Reports excluded (databases and registers), with reasons",
+    "other_assessed": "Reports assessed for eligibility (other methods)",
+    "other_excluded": "Reports excluded (other methods), with reasons",
+}
+
+
+def _n(count: Count | None) -> str:
+    """A number for the template: "NA" (R's missing value) when not known."""
+    return "NA" if count is None or count.n is None else str(count.n)
+
+
+def _named(lines: Iterable[Line]) -> str:
+    """``Name, n; Name, n``: the template's way of listing databases and reasons."""
+    return "; ".join(f"{line.name.replace(',', ' ').replace(';', ' ')}, {line.n}" for line in lines)
+
+
+def _reasons(count: Count, reasons: list[Line]) -> str:
+    if reasons:
+        return _named(reasons)
+    if count.n is None:
+        return "NA"
+    return f"{NO_REASON}, {count.n}" if count.n else ""
+
+
+def _prisma2020_values(counts: PrismaCounts) -> dict[str, str]:
+    ident, scr, inc, om, prev = (
+        counts.identification,
+        counts.screening,
+        counts.included,
+        counts.other_methods,
+        counts.previous,
+    )
+    kinds = {key: [line for line in (om.sources if om else []) if line.kind == key] for key in OTHER_KINDS}
+    values = {
+        "previous_studies": _n(prev.studies) if prev else "0",
+        "previous_reports": _n(prev.reports) if prev else "0",
+        "database_results": _n(ident.databases_total),
+        "database_specific_results": _named(ident.databases),
+        "register_results": _n(ident.registers_total),
+        "register_specific_results": _named(ident.registers),
+        "website_results": str(sum(line.n for line in kinds["websites"])),
+        "organisation_results": str(sum(line.n for line in kinds["organisations"])),
+        "citations_results": str(sum(line.n for line in kinds["citation_searching"])),
+        "duplicates": _n(ident.duplicates_removed),
+        "excluded_automatic": _n(ident.automation_removed),
+        "excluded_other": _n(ident.other_removed),
+        "records_screened": _n(scr.records_screened),
+        "records_excluded": _n(scr.records_excluded),
+        "dbr_sought_reports": _n(scr.reports_sought),
+        "dbr_notretrieved_reports": _n(scr.reports_not_retrieved),
+        "dbr_assessed": _n(scr.reports_assessed),
+        "dbr_excluded": _reasons(scr.reports_excluded, scr.reports_excluded_reasons),
+        "other_sought_reports": _n(om.reports_sought) if om else "0",
+        "other_notretrieved_reports": _n(om.reports_not_retrieved) if om else "0",
+        "other_assessed": _n(om.reports_assessed) if om else "0",
+        "other_excluded": _reasons(om.reports_excluded, om.reports_excluded_reasons) if om else "",
+        "new_studies": _n(inc.studies),
+        "new_reports": _n(inc.reports),
+        "total_studies": _n(prev.total_studies) if prev else _n(inc.studies),
+        "total_reports": _n(prev.total_reports) if prev else _n(inc.reports),
+    }
+    return values
+
+
+def to_prisma2020_csv(counts: PrismaCounts) -> str:
+    """The counts in the layout of the PRISMA2020 R package's CSV template
+    (:data:`PRISMA2020_COLUMNS`; ``PRISMA_data(read.csv("prisma.csv"))`` in R).
+
+    ``n`` holds each number ("NA" when not known), databases, registers and reasons as
+    ``Name, n; Name, n``; the other-methods sources are summed by their PRISMA kind
+    (``[sources]`` websites, organisations, citation_searching in prisma-manual.toml). A
+    review that is not an update has 0 previous studies, and its totals are its new studies.
+    Titles and labels are PRISMA 2020's words; ``tooltips`` repeat the description; ``url`` is
+    "NA" (scoping links nothing).
+    """
+    values = _prisma2020_values(counts)
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(PRISMA2020_COLUMNS)
+    for data, node, box, boxtext in _P2020_ROWS:
+        description = _P2020_DESCRIPTIONS.get(data, boxtext)
+        n = values.get(data, "0")  # a title row or a phase band: no number
+        tooltip = description if node != "NA" else "NA"
+        writer.writerow([data, node, box, description, boxtext, tooltip, "NA", n])
+    return stream.getvalue()
+
+
+def unkinded_other_sources(counts: PrismaCounts) -> list[str]:
+    """Other-methods sources without a PRISMA kind: the template's CSV cannot place them."""
+    om = counts.other_methods
+    return [line.name for line in om.sources if line.kind is None] if om else []

@@ -360,6 +360,22 @@ def decided_pairs(store: Store) -> dict[tuple[int, int], str]:
         return _latest_decisions(conn)
 
 
+def pair_deciders(store: Store) -> dict[tuple[str, str], int]:
+    """``(reviewer, decision) -> pairs`` of the current word on each pair ("same" or
+    "different"): who decided the duplicate links people made (the audit trail's summary)."""
+    ensure_tables(store)
+    d = dedupe_decisions.c
+    latest = sa.select(sa.func.max(d.id).label("id")).group_by(d.record_a, d.record_b).subquery()
+    query = (
+        sa.select(d.reviewer, d.decision, sa.func.count())
+        .join(latest, latest.c.id == d.id)
+        .where(d.decision.in_(("same", "different")))
+        .group_by(d.reviewer, d.decision)
+    )
+    with store.engine.connect() as conn:
+        return {(str(r), str(v)): int(n) for r, v, n in conn.execute(query)}
+
+
 def waiting_pairs(conn: Connection) -> int:
     """How many doubtful pairs wait for a person (:func:`uncertain_queue`, counted; read-only,
     for a store that has this stage's tables)."""
