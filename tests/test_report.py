@@ -570,7 +570,7 @@ def test_the_evidence_map_has_document_types_the_network_and_representative_work
     table = table[: table.index("</table>")]
     head = [unescape(h) for h in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", table)]
     assert head == ["Topic", "Label", *expected[0][2:]]
-    assert expected[0][2:] == ["journal article"]  # every work of the demo is one
+    assert expected[0][2:] == ["Journal article"]  # every work of the demo is one
     rows = [_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>") :])]
     assert rows == [[r[0], r[1], *(f"{int(n):,}" for n in r[2:])] for r in expected[1:]]
     assert len(rows) == len(demo.topics)

@@ -185,7 +185,7 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
             assert counted == sizes[row["topic"]]  # every work has a year here
     with (folder / "topic_doctype.csv").open(encoding="utf-8") as stream:
         types = next(csv.reader(stream))[2:]
-    assert "journal article" in types and "article" not in types  # OpenAlex "article", one vocabulary
+    assert "Journal article" in types and "article" not in types  # OpenAlex "article", one vocabulary
     with (folder / "topic_works.csv").open(encoding="utf-8") as stream:
         ranked = list(csv.DictReader(stream))
     assert len(ranked) == sum(sizes.values())

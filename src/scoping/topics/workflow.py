@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import UsageError
-from scoping.records import Record, normalise_doc_type, normalise_doi, normalise_pmid, normalise_title_key
+from scoping.records import Record, doc_type_label, normalise_doi, normalise_pmid, normalise_title_key
 from scoping.store import Store
 from scoping.store import topics_tables as tables
 from scoping.topics import evidence
@@ -526,9 +526,9 @@ class MapFiles:
 
 
 def doc_type_term(value: str | None) -> str:
-    """A document type in one vocabulary (``JOUR``, ``article`` -> "journal article"), lower
-    case so that types outside the vocabulary group together however a database spelled them."""
-    return (normalise_doc_type(value) or "").lower()
+    """A document type in words, as every table and picture shows it (``JOUR``, ``article``
+    -> "Journal article", ``ser`` -> "Serial"; :func:`scoping.records.doc_type_label`), or ""."""
+    return doc_type_label(value) or ""
 
 
 def write_evidence_map(
