@@ -16,6 +16,7 @@ import scoping.store.topics_tables as tables
 from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.store import Store
+from vosviewer_format import check_vosviewer
 
 DATA = Path(__file__).parent / "data" / "topics"
 REVIEWS = ("Jeyaraman_2020", "Sep_2021", "van_der_Valk_2021")
@@ -171,6 +172,7 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
         "topic_doctype.png",
         "topic_network.graphml",
         "topic_network.png",
+        "topic_network_vosviewer.json",
         "topic_works.csv",
     ):
         assert (folder / name).is_file(), name
@@ -189,6 +191,14 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
     with (folder / "topic_works.csv").open(encoding="utf-8") as stream:
         ranked = list(csv.DictReader(stream))
     assert len(ranked) == sum(sizes.values())
+    for topic in sizes:  # each topic's works, the largest share first
+        shares = [float(r["share"]) for r in ranked if r["topic"] == topic]
+        assert shares == sorted(shares, reverse=True) and len(shares) == sizes[topic]
+    network = json.loads((folder / "topic_network_vosviewer.json").read_text(encoding="utf-8"))
+    check_vosviewer(network)  # the format VOSviewer opens
+    topic_items = [i for i in network["network"]["items"] if i["label"].split()[0] in sizes]
+    assert {i["label"].split()[0]: i["weights"]["Works"] for i in topic_items} == sizes
+    assert len(network["network"]["items"]) > len(topic_items)  # and their top terms
 
 
 def test_charting_fields_values_and_cross_tables(review_dir: Path, works_csv: Path) -> None:
