@@ -331,6 +331,11 @@ def _f(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}".replace("-", "−")
 
 
+def _pct(share: float) -> str:
+    """A share from 0 to 1 as a whole percentage ("82")."""
+    return f"{100 * share:.0f}"
+
+
 def _ci(ci: tuple[float, float] | None) -> str:
     return "n/a" if ci is None else f"{_f(ci[0])} to {_f(ci[1])}"
 
@@ -506,7 +511,9 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(n=_n, fixed=_f, ci=_ci, authors=_authors, heading=_heading, data_uri=_data_uri)
+    env.filters.update(
+        n=_n, fixed=_f, pct=_pct, ci=_ci, authors=_authors, heading=_heading, data_uri=_data_uri
+    )
     env.globals.update(
         not_run=NOT_RUN,
         inline_svg=_inline_svg,
