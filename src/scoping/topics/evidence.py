@@ -304,7 +304,7 @@ def vosviewer_network(state: TopicState, texts: Mapping[str, str], *, n_terms: i
 
 
 def ranked_works(state: TopicState, works: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every topic's works, most representative first: the candidates for the most informative."""
+    """Every topic's works, the largest share of the topic first (ties: the more representative)."""
     rows = []
     for tid in _ordered(state):
         t = state.topics[tid]
