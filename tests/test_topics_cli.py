@@ -57,7 +57,8 @@ def topics_json(review: Path) -> dict:
 
 
 def find(topics: list[dict], term: str) -> dict:
-    (topic,) = [t for t in topics if term in t["top_terms"]]
+    """The one topic with ``term`` among its top terms, alone or in a phrase ("hair cortisol")."""
+    (topic,) = [t for t in topics if any(term in shown.split() for shown in t["top_terms"])]
     return topic
 
 
