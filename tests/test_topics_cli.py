@@ -253,6 +253,24 @@ multiple = true
     code, out, _ = run(review_dir, "topics", "map")
     assert "topic_chart_design.csv" in out and "topic_chart_country.png" in out
 
+    # the report's evidence-gap maps: the charted fields first, by their description
+    from scoping.report.page import gather
+    from scoping.review import Review
+
+    topics = gather(Review(review_dir)).topics
+    assert topics is not None
+    dimensions = [m.dimension for m in topics.gap_maps]
+    assert dimensions[:2] == ["Study design", "Country"] and "Publication year" in dimensions
+    design = topics.gap_maps[0]
+    assert design.columns == ["animal study", "observational", "RCT", "(unknown)"]
+    sizes = {r.ref: r.works for r in topics.topics}
+    for (ref, _), row in zip(design.rows, design.cells, strict=True):
+        assert sum(len(cell) for cell in row) == sizes[ref]  # one design a work: each counted once
+    listed = [topics.gap_works[k] for row in design.cells for k in row[design.columns.index("RCT")]]
+    with works_csv.open(encoding="utf-8", newline="") as stream:
+        first = next(csv.DictReader(stream))  # work #1, charted RCT
+    assert [w.title for w in listed] == [first["title"]]
+
 
 def test_bad_numbers_of_topics(review_dir: Path, works_csv: Path) -> None:
     code, _, err = run(review_dir, "topics", "fit", "--works", str(works_csv), "--n-topics", "500")
