@@ -16,7 +16,7 @@ import scoping.store.topics_tables as tables
 from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.store import Store
-from vosviewer_format import check_vosviewer
+from vosviewer_format import check_vosviewer, check_vosviewer_files
 
 DATA = Path(__file__).parent / "data" / "topics"
 REVIEWS = ("Jeyaraman_2020", "Sep_2021", "van_der_Valk_2021")
@@ -174,6 +174,8 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
         "topic_network.graphml",
         "topic_network.png",
         "topic_network_vosviewer.json",
+        "topic_network_vosviewer_map.txt",
+        "topic_network_vosviewer_network.txt",
         "topic_works.csv",
     ):
         assert (folder / name).is_file(), name
@@ -197,6 +199,11 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
         assert shares == sorted(shares, reverse=True) and len(shares) == sizes[topic]
     network = json.loads((folder / "topic_network_vosviewer.json").read_text(encoding="utf-8"))
     check_vosviewer(network)  # the format VOSviewer opens
+    check_vosviewer_files(
+        (folder / "topic_network_vosviewer_map.txt").read_text(encoding="utf-8"),
+        (folder / "topic_network_vosviewer_network.txt").read_text(encoding="utf-8"),
+        network,
+    )
     topic_items = [i for i in network["network"]["items"] if i["label"].split()[0] in sizes]
     assert {i["label"].split()[0]: i["weights"]["Works"] for i in topic_items} == sizes
     assert len(network["network"]["items"]) > len(topic_items)  # and their top terms

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from scoping.topics import evidence
 from scoping.topics.refine import RawTopic, TopicState, base_state
-from vosviewer_format import check_vosviewer
+from vosviewer_format import check_vosviewer, check_vosviewer_files
 
 TERMS = ["peer support", "recovery", "training", "role", "stigma", "workers", "peer workers", "outcomes"]
 
@@ -109,6 +109,7 @@ def test_vosviewer_network_follows_the_format_and_counts_shared_works(
     texts = {w: f"{w} peer support by peer workers, and their role" for w in state.works[::2]}
     document = evidence.vosviewer_network(state, texts, n_terms=3)
     check_vosviewer(document)
+    check_vosviewer_files(*evidence.vosviewer_files(document), document)  # the same, as map + network
     items = {item["id"]: item for item in document["network"]["items"]}
     topics = {item["label"].split()[0]: item for item in items.values() if item["label"].startswith("T")}
     assert {f"T{t}" for t in state.topics} == set(topics)

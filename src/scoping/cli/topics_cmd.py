@@ -613,9 +613,10 @@ def map_cmd(out_dir: str | None, review: Callable[[], Review]) -> None:
     Files: topics.csv/.json; topic x publication year (CSV by year + heatmap PNG, years
     without works left out and a long spread binned); topic x document type (CSV + PNG);
     topic x each charted field (CSV + PNG); the topic co-occurrence network (GraphML +
-    PNG, and topic_network_vosviewer.json: topics, their top terms and the works they
-    share, for VOSviewer); and topic_works.csv, every topic's works, the largest share of
-    the topic first.
+    PNG; and for VOSviewer, topics, their top terms and the works they share, as
+    topic_network_vosviewer.json and as its map and network files
+    topic_network_vosviewer_map.txt / _network.txt); and topic_works.csv, every topic's
+    works, the largest share of the topic first.
 
     \b
     Example:

@@ -35,6 +35,7 @@ __all__ = [
     "gap_map",
     "ranked_works",
     "topic_rows",
+    "vosviewer_files",
     "vosviewer_network",
     "write_csv",
     "write_graphml",
@@ -301,6 +302,29 @@ def vosviewer_network(state: TopicState, texts: Mapping[str, str], *, n_terms: i
         for b_term in terms[i + 1 :]:
             link(term_id[a_term], term_id[b_term], len(holding[a_term] & holding[b_term]))
     return {"network": {"items": items, "links": links, "clusters": clusters}}
+
+
+def _vos_text(value: object) -> str:
+    """A map file cell: one line, no tab; quoted when it holds a comma or semicolon (VOSviewer
+    reads those as separators otherwise), a double quote inside made single."""
+    text = " ".join(str(value).split()).replace('"', "'")
+    return f'"{text}"' if ("," in text or ";" in text) else text
+
+
+def vosviewer_files(network: Mapping[str, Any]) -> tuple[str, str]:
+    """The network of :func:`vosviewer_network` as VOSviewer's map file (a header, one item a
+    line: id, label, description, cluster, one ``weight<...>`` column per weight) and network
+    file (one link a line: source id, target id, strength; no header), tab-separated."""
+    items = network["network"]["items"]
+    weights = sorted({key for item in items for key in item.get("weights", {})})
+    head = ["id", "label", "description", "cluster", *(f"weight<{w}>" for w in weights)]
+    lines = ["\t".join(head)]
+    for item in items:
+        cells = [item["id"], item["label"], item.get("description", ""), item.get("cluster", "")]
+        cells += [item.get("weights", {}).get(w, 0) for w in weights]
+        lines.append("\t".join(_vos_text(c) for c in cells))
+    links = [f"{k['source_id']}\t{k['target_id']}\t{k['strength']:g}" for k in network["network"]["links"]]
+    return "\n".join(lines) + "\n", "".join(f"{line}\n" for line in links)
 
 
 def ranked_works(state: TopicState, works: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

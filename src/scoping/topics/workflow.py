@@ -610,6 +610,9 @@ def write_evidence_map(
             json.dumps(network, indent=1, ensure_ascii=False) + "\n", out / "topic_network_vosviewer.json"
         )
     )
+    map_text, network_text = evidence.vosviewer_files(network)
+    files.append(evidence.write_text(map_text, out / "topic_network_vosviewer_map.txt"))
+    files.append(evidence.write_text(network_text, out / "topic_network_vosviewer_network.txt"))
     info = {k: {"year": w.year, "title": w.title, "doi": w.doi} for k, w in works.items()}
     files.append(evidence.write_csv(evidence.ranked_works(state, info), out / "topic_works.csv"))
     return MapFiles(folder=out, files=files)
