@@ -154,3 +154,24 @@ def test_languages_by_their_english_name() -> None:
     assert normalise_language("Spanish, eng; Spanish") == "Spanish; English"
     assert normalise_language("Klingon") == "Klingon"
     assert make_record({"language": ["ger"]}).language == "German"
+
+
+def test_document_types_in_words() -> None:
+    from scoping.records import doc_type_label
+
+    shown = {
+        "ser": "Serial",  # RIS codes
+        "JOUR": "Journal article",
+        "CHAP": "Book chapter",
+        "NEWS": "Newspaper article",
+        "inproceedings": "Conference paper",  # BibTeX entry types
+        "phdthesis": "Thesis",
+        "periodical": "Serial",
+        "Journal Article": "Journal article",  # PubMed publication types
+        "Review": "Review",
+        "Clinical Trial, Phase III": "Clinical Trial, Phase III",  # outside the vocabulary: as given
+        "case reports": "Case reports",
+    }
+    for given, label in shown.items():
+        assert doc_type_label(given) == label, given
+    assert doc_type_label(None) is None and doc_type_label("  ") is None

@@ -36,6 +36,8 @@ SCRIPT_TITLE = "<script>alert('x')</script> Hair cortisol & obesity in adults"
 """The title of tests/data/report/handsearch.csv's first record as stored (import drops the <b>)."""
 HAND = "Hand search & <citations>"
 BLINDED = NOT_RUN["blinded"]
+OUR_SCRIPTS = {'<script type="application/json" id="gap-data">', "<script>"}
+"""The page's only scripts: the evidence-gap map's data and its inline code."""
 
 
 def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -341,7 +343,7 @@ def test_once_every_work_has_a_final_outcome_everyone_sees_everything(tmp_path: 
 
 def test_user_strings_are_escaped(report: Path) -> None:
     html = report.read_text(encoding="utf-8")
-    assert "<script" not in html.lower()
+    assert set(re.findall(r"<script[^>]*>", html, flags=re.I)) <= OUR_SCRIPTS
     assert "<b>adults" not in html and "<citations>" not in html and "<Odd>" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Hair cortisol &amp; obesity" in html
     page = parse(report)
@@ -443,7 +445,7 @@ def test_chromium_renders_the_page(report: Path, tmp_path: Path) -> None:
         assert f'<section id="{sid}">' in dom
     assert re.search(r'<svg[^>]*class="diagram"', dom)
     assert "Records identified" in dom
-    assert "<script" not in dom.lower()  # the markup in a title stayed text
+    assert set(re.findall(r"<script[^>]*>", dom, flags=re.I)) <= OUR_SCRIPTS  # a title's markup stayed text
 
     shot = tmp_path / "shot.png"
     taken = _chromium(
@@ -491,6 +493,58 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
     with Image.open(shot) as image:
         on_screen = dict((c, n) for n, c in image.convert("RGB").getcolors(maxcolors=1 << 24) or [])
     assert on_screen.get(circles, 0) > 2000
+
+
+@needs_chromium
+def test_chromium_shows_the_evidence_gap_map_and_lists_a_bubbles_works(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    assert demo.report is not None
+    dumped = _chromium(tmp_path / "profile-dom", "--dump-dom", demo.report.as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = dumped.stdout
+    grids = re.findall(r'<div class="gap-grid" data-map="(\d+)"[^>]*>(.*?)</div>', dom)
+    assert grids, "no evidence-gap map on the page"
+    # the demo's works are all journal articles: publication years come first, one bubble for
+    # each topic x year with works (topic_year.csv), the number of works written in it
+    with open(demo.review.outputs_dir / "topics" / "topic_year.csv", encoding="utf-8", newline="") as stream:
+        cells = [
+            int(v) for row in csv.DictReader(stream) for k, v in row.items() if k not in ("topic", "label")
+        ]
+    first = grids[0][1]
+    assert 'aria-label="Evidence-gap map: topics against Publication year"' in first
+    bubbles = re.findall(r'<g class="bubble" data-cell="(\d+),(\d+)".*?<text[^>]*>(\d+)</text></g>', first)
+    assert sorted(int(n) for *_, n in bubbles) == sorted(n for n in cells if n)
+    assert 'class="gap-grid" data-map="1" hidden' in dom  # document type, shown when chosen
+
+    # open the biggest bubble (as a click does): its works are listed with their DOI links
+    i, j, n = max(bubbles, key=lambda b: int(b[2]))
+    address = f"{demo.report.as_uri()}#gap-0-{i}-{j}"
+    opened = _chromium(tmp_path / "profile-open", "--dump-dom", address)
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    panel = opened.stdout[opened.stdout.index('<div class="gap-works"') :]
+    panel = panel[: panel.index("</div>")]
+    assert f": {n} works</h4>" in panel
+    assert panel.count("<li>") == int(n)
+    assert panel.count('<a href="https://doi.org/10.') >= int(n) - 1
+
+    # on the screen: the opened bubble is drawn in the selection colour (--warn, #9a4a00)
+    def orange(url: str, name: str) -> int:
+        shot = tmp_path / f"{name}.png"
+        taken = _chromium(
+            tmp_path / f"profile-{name}", f"--screenshot={shot}", "--window-size=1280,16000", url
+        )
+        assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
+        with Image.open(shot) as image:
+            return sum(
+                c for c, rgb in image.convert("RGB").getcolors(maxcolors=1 << 24) or [] if rgb == (154, 74, 0)
+            )
+
+    assert (
+        orange(address, "open") - orange(demo.report.as_uri(), "closed") > 600
+    )  # a filled circle of r >= 15
 
 
 def test_the_module_exports_no_stray_names() -> None:
@@ -570,7 +624,7 @@ def test_the_evidence_map_has_document_types_the_network_and_representative_work
     table = table[: table.index("</table>")]
     head = [unescape(h) for h in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", table)]
     assert head == ["Topic", "Label", *expected[0][2:]]
-    assert expected[0][2:] == ["journal article"]  # every work of the demo is one
+    assert expected[0][2:] == ["Journal article"]  # every work of the demo is one
     rows = [_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>") :])]
     assert rows == [[r[0], r[1], *(f"{int(n):,}" for n in r[2:])] for r in expected[1:]]
     assert len(rows) == len(demo.topics)
@@ -595,11 +649,13 @@ def test_the_evidence_map_has_document_types_the_network_and_representative_work
     for ref, label, n in demo.topics:
         items = next(ol for h, ol in blocks if unescape(h) == f"{ref} {label}")
         shown = [unescape(t) for t in re.findall(r"<li>(.*?) <span", items)]
-        years = re.findall(r'<span class="muted">\((.*?)\)</span>', items)
+        years = re.findall(r'<span class="muted">\((.*?); share \d+ %\)</span>', items)
+        shares = [int(p) for p in re.findall(r"; share (\d+) %\)</span>", items)]
         mine = [r for r in ranked if r["topic"] == ref]
         assert len(shown) == min(5, n) == len(mine)
         assert shown == [r["title"] or "(no title)" for r in mine]
         assert years == [r["year"] or "n.d." for r in mine]
+        assert shares == sorted(shares, reverse=True) == [int(f"{100 * float(r['share']):.0f}") for r in mine]
 
 
 def test_the_renderer_draws_the_new_evidence_map_parts_from_plain_data() -> None:
@@ -632,6 +688,37 @@ def test_the_renderer_draws_the_new_evidence_map_parts_from_plain_data() -> None
         ReportData(title="t", generated_at="now", topics=TopicsData(fit=1, source="s", n_works=0, topics=[]))
     )
     assert "No included work has a document type" in empty and "There are no topics to draw" in empty
+
+
+def test_the_gap_map_cannot_be_broken_out_of_by_a_title() -> None:
+    from scoping.report.html import GapMapData, RepresentativeWork, TopicRow, TopicsData
+
+    evil = "</script><script>alert(1)</script> & <!-- x"
+    data = ReportData(
+        title="t",
+        generated_at="now",
+        topics=TopicsData(
+            fit=1,
+            source="s",
+            n_works=2,
+            topics=[TopicRow("T1", "Peer <roles>", 2, 2, ["peer"])],
+            gap_maps=[
+                GapMapData("Design <x>", [("T1", "Peer <roles>")], ["RCT & co", "other"], [[[0, 1], []]])
+            ],
+            gap_works=[RepresentativeWork(evil, 2001, "10.1/a<b>"), RepresentativeWork(None, None)],
+        ),
+    )
+    page = render_report(data)
+    assert set(re.findall(r"<script[^>]*>", page)) == OUR_SCRIPTS
+    assert page.count("</script>") == 2  # the title did not close the data's element
+    raw = re.search(r'<script type="application/json" id="gap-data">(.*?)</script>', page)
+    assert raw is not None and "<" not in raw.group(1) and "&" not in raw.group(1)
+    payload = json.loads(raw.group(1))
+    assert payload["works"] == [[evil, 2001, "10.1/a<b>"], ["(no title)", None, None]]
+    assert payload["maps"][0]["cells"] == {"0,0": [0, 1]}  # the empty cell is a gap: no bubble
+    assert page.count('<g class="bubble"') == 1
+    assert "T1 Peer &lt;roles&gt; × RCT &amp; co: 2 works" in page
+    assert "Topics against" not in page  # one dimension: nothing to choose
 
 
 # -- simulated reviewers ---------------------------------------------------------------------

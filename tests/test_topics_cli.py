@@ -16,6 +16,7 @@ import scoping.store.topics_tables as tables
 from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.store import Store
+from vosviewer_format import check_vosviewer, check_vosviewer_files
 
 DATA = Path(__file__).parent / "data" / "topics"
 REVIEWS = ("Jeyaraman_2020", "Sep_2021", "van_der_Valk_2021")
@@ -56,7 +57,8 @@ def topics_json(review: Path) -> dict:
 
 
 def find(topics: list[dict], term: str) -> dict:
-    (topic,) = [t for t in topics if term in t["top_terms"]]
+    """The one topic with ``term`` among its top terms, alone or in a phrase ("hair cortisol")."""
+    (topic,) = [t for t in topics if any(term in shown.split() for shown in t["top_terms"])]
     return topic
 
 
@@ -171,6 +173,9 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
         "topic_doctype.png",
         "topic_network.graphml",
         "topic_network.png",
+        "topic_network_vosviewer.json",
+        "topic_network_vosviewer_map.txt",
+        "topic_network_vosviewer_network.txt",
         "topic_works.csv",
     ):
         assert (folder / name).is_file(), name
@@ -185,10 +190,23 @@ def test_map_writes_the_evidence_map(review_dir: Path, works_csv: Path) -> None:
             assert counted == sizes[row["topic"]]  # every work has a year here
     with (folder / "topic_doctype.csv").open(encoding="utf-8") as stream:
         types = next(csv.reader(stream))[2:]
-    assert "journal article" in types and "article" not in types  # OpenAlex "article", one vocabulary
+    assert "Journal article" in types and "article" not in types  # OpenAlex "article", one vocabulary
     with (folder / "topic_works.csv").open(encoding="utf-8") as stream:
         ranked = list(csv.DictReader(stream))
     assert len(ranked) == sum(sizes.values())
+    for topic in sizes:  # each topic's works, the largest share first
+        shares = [float(r["share"]) for r in ranked if r["topic"] == topic]
+        assert shares == sorted(shares, reverse=True) and len(shares) == sizes[topic]
+    network = json.loads((folder / "topic_network_vosviewer.json").read_text(encoding="utf-8"))
+    check_vosviewer(network)  # the format VOSviewer opens
+    check_vosviewer_files(
+        (folder / "topic_network_vosviewer_map.txt").read_text(encoding="utf-8"),
+        (folder / "topic_network_vosviewer_network.txt").read_text(encoding="utf-8"),
+        network,
+    )
+    topic_items = [i for i in network["network"]["items"] if i["label"].split()[0] in sizes]
+    assert {i["label"].split()[0]: i["weights"]["Works"] for i in topic_items} == sizes
+    assert len(network["network"]["items"]) > len(topic_items)  # and their top terms
 
 
 def test_charting_fields_values_and_cross_tables(review_dir: Path, works_csv: Path) -> None:
@@ -241,6 +259,24 @@ multiple = true
 
     code, out, _ = run(review_dir, "topics", "map")
     assert "topic_chart_design.csv" in out and "topic_chart_country.png" in out
+
+    # the report's evidence-gap maps: the charted fields first, by their description
+    from scoping.report.page import gather
+    from scoping.review import Review
+
+    topics = gather(Review(review_dir)).topics
+    assert topics is not None
+    dimensions = [m.dimension for m in topics.gap_maps]
+    assert dimensions[:2] == ["Study design", "Country"] and "Publication year" in dimensions
+    design = topics.gap_maps[0]
+    assert design.columns == ["animal study", "observational", "RCT", "(unknown)"]
+    sizes = {r.ref: r.works for r in topics.topics}
+    for (ref, _), row in zip(design.rows, design.cells, strict=True):
+        assert sum(len(cell) for cell in row) == sizes[ref]  # one design a work: each counted once
+    listed = [topics.gap_works[k] for row in design.cells for k in row[design.columns.index("RCT")]]
+    with works_csv.open(encoding="utf-8", newline="") as stream:
+        first = next(csv.DictReader(stream))  # work #1, charted RCT
+    assert [w.title for w in listed] == [first["title"]]
 
 
 def test_bad_numbers_of_topics(review_dir: Path, works_csv: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoping.errors import UsageError
 from scoping.topics.refine import (
@@ -14,6 +16,7 @@ from scoping.topics.refine import (
     apply_edits,
     base_state,
     carry_ids,
+    distinct_terms,
     merge_profiles,
     topic_ref,
 )
@@ -153,3 +156,59 @@ def test_topic_refs_and_names_resolve() -> None:
 def test_merge_profiles_weights_by_size() -> None:
     profile = merge_profiles([({"a": 1.0}, 10), ({"b": 1.0}, 1)])
     assert profile["a"] > profile["b"] > 0
+
+
+# -- the terms a topic shows ---------------------------------------------------------------
+
+_WORDS = ["functional", "impairment", "symptoms", "peer", "support", "workers", "worker", "course", "role"]
+
+
+def _stems(term: str) -> list[str]:
+    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in term.split()]
+
+
+@given(
+    terms=st.lists(
+        st.lists(st.sampled_from(_WORDS), min_size=1, max_size=2).map(" ".join), unique=True, max_size=30
+    ),
+    n=st.integers(min_value=1, max_value=12),
+)
+@settings(max_examples=300, deadline=None)
+def test_shown_terms_repeat_no_word_of_a_chosen_phrase(terms: list[str], n: int) -> None:
+    weighted = [(t, float(len(terms) - i)) for i, t in enumerate(terms)]  # heaviest first
+    shown = distinct_terms(weighted, n)
+    assert len(shown) <= n and len(set(shown)) == len(shown)
+    assert [t for t in terms if t in shown] == shown  # a subset, in the order of weight
+    phrases = [_stems(t) for t in shown if " " in t]
+    for term in shown:
+        if " " not in term:  # no unigram sits inside a chosen bigram (plural or not)
+            assert not any(_stems(term)[0] in p for p in phrases), (term, shown)
+    for i, a in enumerate(phrases):  # no two phrases say the same or run on from each other
+        for b in phrases[i + 1 :]:
+            assert set(a) != set(b) and a[-1] != b[0] and b[-1] != a[0], (a, b, shown)
+    if terms:
+        assert shown  # something is always shown
+        heaviest = _stems(terms[0])  # shown, or inside a phrase that is shown
+        assert terms[0] in shown or any(set(heaviest) <= set(p) for p in phrases), shown
+
+
+def test_shown_terms_of_a_topic_from_the_issue() -> None:
+    weights = [
+        "course posttraumatic",
+        "functional impairment",
+        "symptoms functional",
+        "impairment",
+        "functional",
+    ]
+    view = base_state(
+        [RawTopic(1, "x", {t: 5.0 - i for i, t in enumerate(weights)}, {"w1": 1.0}, {})], ["w1"], 0.2
+    )
+    assert view.topics[1].top_terms(5) == ["course posttraumatic", "functional impairment"]
+
+
+def test_works_are_ranked_by_their_share_of_the_topic() -> None:
+    # b is the less representative work but the topic weighs more in it: it comes first
+    topic = RawTopic(1, "x", {"peer": 1.0}, {"a": 0.3, "b": 0.9, "c": 0.6}, {"a": 0.9, "b": 0.1, "c": 0.5})
+    state = base_state([topic], ["a", "b", "c"], threshold=0.2)
+    ranked = state.topics[1].ranked()
+    assert ranked == sorted(ranked, key=lambda w: -state.topics[1].members[w]) == ["b", "c", "a"]

@@ -38,6 +38,7 @@ __all__ = [
     "DOC_TYPES",
     "FIELDS",
     "Record",
+    "doc_type_label",
     "make_record",
     "normalise_authors",
     "normalise_doc_type",
@@ -398,6 +399,10 @@ _DOC_TYPE_NAMES: dict[str, tuple[str, ...]] = {
     "erratum": ("erratum", "correction", "published erratum"),
     "web page": ("elec", "web", "web page", "webpage", "online", "blog"),
     "dataset": ("data", "dataset"),
+    "serial": ("ser", "serial", "periodical", "serial publication"),
+    "newspaper article": ("news", "newspaper article", "newspaper"),
+    "magazine article": ("mgzn", "magazine article", "magazine"),
+    "government document": ("govdoc", "government document", "government publication"),
     "other": ("gen", "misc"),
 }
 DOC_TYPES: tuple[str, ...] = tuple(_DOC_TYPE_NAMES)
@@ -470,6 +475,17 @@ def normalise_doc_type(value: object) -> str | None:
         return None
     key = _vocabulary_key(text)
     return _DOC_TYPE.get(key) or _DOC_TYPE.get(key.replace(" ", "-")) or text
+
+
+def doc_type_label(value: object) -> str | None:
+    """A document type as a reader sees it, from any name a database gives it: the term of
+    :data:`DOC_TYPES` with a capital (``ser`` -> "Serial", ``CHAP`` -> "Book chapter",
+    ``inproceedings`` -> "Conference paper"); a type outside the vocabulary as given, with a
+    capital ("Clinical Trial, Phase III"). Every place that shows a document type uses this."""
+    text = normalise_doc_type(value)
+    if text is None:
+        return None
+    return text[:1].upper() + text[1:]
 
 
 def normalise_language(value: object) -> str | None:

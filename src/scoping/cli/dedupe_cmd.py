@@ -17,7 +17,7 @@ from rich.table import Table
 
 from scoping.errors import UsageError
 from scoping.files import replace_into
-from scoping.records import Record
+from scoping.records import Record, doc_type_label
 from scoping.review import Review
 
 from .main import State, cli, review_options
@@ -217,6 +217,8 @@ def _cell(record: Record, name: str) -> str:
         names = list(value)
         text = "; ".join(names[:6])
         return text + (f"; … ({len(names)} authors)" if len(names) > 6 else "")
+    if name == "doc_type":
+        return doc_type_label(value) or ""
     if name == "abstract":
         text = " ".join(str(value).split())
         return text[:_ABSTRACT_SHOWN] + ("…" if len(text) > _ABSTRACT_SHOWN else "")

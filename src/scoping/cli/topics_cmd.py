@@ -259,7 +259,7 @@ def fit_cmd(
     type=click.IntRange(min=0),
     default=10,
     show_default=True,
-    help="How many of the topic's works to list, most representative first (0: all).",
+    help="How many of the topic's works to list, the largest share of the topic first (0: all).",
 )
 @click.option("--fits", "show_fits", is_flag=True, help="List every fit instead.")
 @click.option(
@@ -371,7 +371,7 @@ def _show_topic(loaded: workflow.LoadedFit, ref: str, n_works: int, as_csv: bool
     out.print(f"  top terms: {', '.join(t.top_terms(15))}")
     if t.moved_out:
         out.print(f"  moved out by hand: {', '.join(sorted(t.moved_out))}")
-    table = Table(title="Most representative works", title_justify="left")
+    table = Table(title="Most representative works (largest share of the topic first)", title_justify="left")
     for column in ("#", "work", "year", "share", "title"):
         table.add_column(column, overflow="fold", justify="right" if column in ("#", "share") else "left")
     for row in rows:
@@ -610,10 +610,13 @@ def move_cmd(
 def map_cmd(out_dir: str | None, review: Callable[[], Review]) -> None:
     """Write the evidence map of the current topics.
 
-    Files: topics.csv/.json; topic x publication year (CSV + heatmap PNG); topic x document
-    type (CSV + PNG); topic x each charted field (CSV + PNG); the topic co-occurrence
-    network (GraphML + PNG); and topic_works.csv, every topic's works ranked by how
-    representative they are (the candidates for the most informative sources).
+    Files: topics.csv/.json; topic x publication year (CSV by year + heatmap PNG, years
+    without works left out and a long spread binned); topic x document type (CSV + PNG);
+    topic x each charted field (CSV + PNG); the topic co-occurrence network (GraphML +
+    PNG; and for VOSviewer, topics, their top terms and the works they share, as
+    topic_network_vosviewer.json and as its map and network files
+    topic_network_vosviewer_map.txt / _network.txt); and topic_works.csv, every topic's
+    works, the largest share of the topic first.
 
     \b
     Example:

@@ -729,6 +729,10 @@ _VOCABULARY_TYPES: dict[str, tuple[str, bool]] = {
     "preprint": ("misc", True),
     "web page": ("online", False),
     "dataset": ("dataset", False),
+    "serial": ("periodical", False),
+    "newspaper article": ("article", True),
+    "magazine article": ("article", True),
+    "government document": ("report", True),
     "other": ("misc", False),
 }
 """How each term of :data:`scoping.records.DOC_TYPES` is written."""

@@ -388,6 +388,10 @@ _RIS_TYPES = {
     "preprint": "UNPB",
     "web page": "ELEC",
     "dataset": "DATA",
+    "serial": "SER",
+    "newspaper article": "NEWS",
+    "magazine article": "MGZN",
+    "government document": "GOVDOC",
     "other": "GEN",
 }
 """The RIS type of each term of :data:`scoping.records.DOC_TYPES`."""

@@ -5,7 +5,8 @@ the page as text, rendered with jinja2 from the templates in ``scoping/report/te
 (autoescaped: every value is escaped unless it is markup made here). It imports nothing from
 the other stages: :mod:`scoping.report.page` gathers each stage's results and fills the
 dataclasses. The page makes no external request: the CSS is inline, the PRISMA diagram and the
-overlap chart are inline SVG, pictures are PNG data URIs, and there are no scripts.
+overlap chart are inline SVG, pictures are PNG data URIs, and the one script (the evidence-gap
+map's: click a bubble to list its works) is inline, from ``templates/gap-map.js``.
 
 A section whose stage has not run yet is ``None`` in :class:`ReportData`; the page then says so
 in words (with :attr:`ReportData.notes` giving a more specific reason when there is one).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ __all__ = [
     "AgreementRow",
     "CrossTab",
     "Figure",
+    "GapMapData",
     "IncludedSource",
     "OverlapData",
     "OverlapRow",
@@ -188,6 +191,22 @@ class RepresentativeWork:
     title: str | None
     year: int | None
     doi: str | None = None
+    share: float | None = None
+    """The topic's share of the work (its weight in the work), 0 to 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class GapMapData:
+    """One evidence-gap map: topics (rows) against the values of a dimension (columns).
+
+    ``cells[i][j]`` are positions in :attr:`TopicsData.gap_works` of the works in topic ``i``
+    with value ``j``; a bubble's size is their number."""
+
+    dimension: str
+    rows: list[tuple[str, str]]
+    """``(topic ref, label)``."""
+    columns: list[str]
+    cells: list[list[list[int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +231,10 @@ class TopicsData:
     network: Figure | None = None
     """The topics and the works they share, drawn as a network."""
     representative: list[TopicWorks] = field(default_factory=list)
+    gap_maps: list[GapMapData] = field(default_factory=list)
+    """The interactive evidence-gap maps (charted fields, document type, years), first shown first."""
+    gap_works: list[RepresentativeWork] = field(default_factory=list)
+    """The works the gap maps list, each once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,13 +300,13 @@ class ReportData:
 
 class _Loader(jinja2.PackageLoader):
     """The report's templates, each line break and the indentation after it removed (except
-    in the style sheet), so that templates written one element per line give a compact page."""
+    in the style sheet and the script), so that templates written one element per line give a compact page."""
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool] | None]:
         source, filename, uptodate = super().get_source(environment, template)
-        if not template.endswith(".css"):
+        if not template.endswith((".css", ".js")):
             source = _LINE_BREAK.sub("", source)
         return source, filename, uptodate
 
@@ -308,6 +331,11 @@ def _f(value: float | None, digits: int = 2) -> str:
     if value is None:
         return "n/a"
     return f"{value:.{digits}f}".replace("-", "−")
+
+
+def _pct(share: float) -> str:
+    """A share from 0 to 1 as a whole percentage ("82")."""
+    return f"{100 * share:.0f}"
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
@@ -384,6 +412,98 @@ def _overlap_chart(o: OverlapData) -> _Chart:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Bubble:
+    x: float
+    y: float
+    r: float
+    n: int
+    cell: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class _GapGeometry:
+    width: int
+    height: int
+    left: int
+    top: int
+    cell: int
+    rows: list[tuple[float, str]]
+    """``(y, text)`` of each topic's label."""
+    columns: list[tuple[float, str]]
+    """``(x, text)`` of each column's label (written slanted)."""
+    bubbles: list[_Bubble]
+
+
+def _gap_geometry(m: GapMapData) -> _GapGeometry:
+    """Where the gap map's labels and bubbles go: a grid of ``cell`` px squares, a bubble's
+    area in proportion to its works (the largest fills most of its square)."""
+    cell = 46
+    # about 7.5 px a character at 13 px: room for the longest topic label (clipped at 40)
+    left = 24 + int(7.5 * min(max((len(f"{ref} {label}") for ref, label in m.rows), default=4), 40))
+    longest = min(max((len(c) for c in m.columns), default=4), 28)
+    top = 24 + int(longest * 5.2)  # room for the column labels, slanted up and right
+    right = 24 + int(longest * 6.0)
+    biggest = max((len(c) for row in m.cells for c in row), default=0) or 1
+    bubbles = []
+    for i, (ref, label) in enumerate(m.rows):
+        for j, column in enumerate(m.columns):
+            n = len(m.cells[i][j])
+            if n:
+                bubbles.append(
+                    _Bubble(
+                        x=left + (j + 0.5) * cell,
+                        y=top + (i + 0.5) * cell,
+                        r=round(max(9.0, (cell / 2 - 3) * (n / biggest) ** 0.5), 1),
+                        n=n,
+                        cell=f"{i},{j}",
+                        title=f"{ref} {label} \u00d7 {column}: {n:,} work{'s' if n != 1 else ''}",
+                    )
+                )
+    rows = [(top + (i + 0.5) * cell, _clip(f"{ref} {label}", 40)) for i, (ref, label) in enumerate(m.rows)]
+    columns = [(left + (j + 0.5) * cell, _clip(c, 28)) for j, c in enumerate(m.columns)]
+    return _GapGeometry(
+        width=left + cell * len(m.columns) + right,
+        height=top + cell * len(m.rows) + 8,
+        left=left,
+        top=top,
+        cell=cell,
+        rows=rows,
+        columns=columns,
+        bubbles=bubbles,
+    )
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+_JSON_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def _gap_json(t: TopicsData) -> Markup:
+    """The works of every gap map's cells, as JSON safe inside a ``<script>`` element
+    (no ``<``, ``>`` or ``&``: the text cannot close the element)."""
+    payload = {
+        "works": [[w.title or "(no title)", w.year, w.doi] for w in t.gap_works],
+        "maps": [
+            {
+                "dimension": m.dimension,
+                "rows": [f"{ref} {label}" for ref, label in m.rows],
+                "columns": m.columns,
+                "cells": {
+                    f"{i},{j}": cell for i, row in enumerate(m.cells) for j, cell in enumerate(row) if cell
+                },
+            }
+            for m in t.gap_maps
+        ],
+    }
+    return Markup(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).translate(_JSON_UNSAFE))
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -393,8 +513,16 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    env.filters.update(n=_n, fixed=_f, ci=_ci, authors=_authors, heading=_heading, data_uri=_data_uri)
-    env.globals.update(not_run=NOT_RUN, inline_svg=_inline_svg, overlap_chart=_overlap_chart)
+    env.filters.update(
+        n=_n, fixed=_f, pct=_pct, ci=_ci, authors=_authors, heading=_heading, data_uri=_data_uri
+    )
+    env.globals.update(
+        not_run=NOT_RUN,
+        inline_svg=_inline_svg,
+        overlap_chart=_overlap_chart,
+        gap_geometry=_gap_geometry,
+        gap_json=_gap_json,
+    )
     return env
 
 

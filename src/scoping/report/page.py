@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -363,7 +363,19 @@ def _included(
 # -- topics --------------------------------------------------------------------------------
 
 
-def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None, dict[str, list[str]]]:
+def _chart_fields(review: Review) -> list[Any]:
+    """The protocol's charting fields (none when it has none or cannot be read)."""
+    from scoping.topics.charting import read_chart_fields
+
+    try:
+        return read_chart_fields(review.protocol_path) if review.protocol_path.is_file() else []
+    except ScopingError:
+        return []
+
+
+def _topics(
+    store: Store, notes: dict[str, str], fields: Sequence[Any] = ()
+) -> tuple[html.TopicsData | None, dict[str, list[str]]]:
     try:
         from scoping.store import topics_tables
         from scoping.topics import evidence, workflow
@@ -394,7 +406,8 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
     years = {k: [str(w.year)] for k, w in works.items() if w.year}
     with tempfile.TemporaryDirectory(prefix="scoping-report-") as tmp:
         if years and state.topics:
-            table = evidence.cross_table(state, years, columns=evidence.year_columns(years))
+            binned, bins = evidence.year_bins(years)
+            table = evidence.cross_table(state, binned, columns=bins)
             path = evidence.draw_heatmap(
                 table,
                 Path(tmp) / "topic_year.png",
@@ -435,7 +448,10 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
         if row["rank"] <= REPRESENTATIVE:
             topic.works.append(
                 html.RepresentativeWork(
-                    title=row["title"] or None, year=row["year"] or None, doi=row["doi"] or None
+                    title=row["title"] or None,
+                    year=row["year"] or None,
+                    doi=row["doi"] or None,
+                    share=row["share"],
                 )
             )
     labels = {t.id: f"{t.ref} {t.label}" for t in state.topics.values()}
@@ -443,6 +459,7 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
     for key, w in works.items():
         if w.doi and key in by_work:
             by_work.setdefault(f"doi:{w.doi}", by_work[key])
+    gap_maps, gap_works = _gap_maps(store, state, works, fields)
     data = html.TopicsData(
         fit=loaded.fit.id,
         source=loaded.fit.source,
@@ -452,8 +469,58 @@ def _topics(store: Store, notes: dict[str, str]) -> tuple[html.TopicsData | None
         doc_types=doc_types,
         network=network,
         representative=[t for t in representative.values() if t.works],
+        gap_maps=gap_maps,
+        gap_works=gap_works,
     )
     return data, by_work
+
+
+def _gap_maps(
+    store: Store, state: Any, works: Mapping[str, Any], fields: Sequence[Any]
+) -> tuple[list[html.GapMapData], list[html.RepresentativeWork]]:
+    """The evidence-gap maps, the first shown first: topics against each charted field that
+    has values, the document type, and the publication years (binned as the heatmap is)."""
+    from scoping.store import topics_tables
+    from scoping.topics import charting, evidence, workflow
+
+    dimensions: list[tuple[str, dict[str, list[str]], list[str] | None]] = []
+    charted = topics_tables.current_chart_values(store)
+    for f in fields:
+        values = {w: charting.split_value(f, v) for (w, name), v in charted.items() if name == f.name}
+        if any(values.values()):
+            dimensions.append((f.description or f.name, values, None))
+    types = {k: [t] for k, w in works.items() if (t := workflow.doc_type_term(w.doc_type))}
+    if types and len({t for values in types.values() for t in values}) > 1:
+        dimensions.append(("Document type", types, None))
+    binned, bins = evidence.year_bins({k: [str(w.year)] for k, w in works.items() if w.year})
+    if bins:
+        dimensions.append(("Publication year", binned, bins))
+    if types and len({t for values in types.values() for t in values}) == 1:
+        dimensions.append(("Document type", types, None))  # one type: a map of one column, last
+    position: dict[str, int] = {}
+    listed: list[html.RepresentativeWork] = []
+    maps: list[html.GapMapData] = []
+    for name, categories, columns in dimensions:
+        gap = evidence.gap_map(state, categories, dimension=name, columns=columns)
+        cells: list[list[list[int]]] = []
+        for row in gap.cells:
+            cells.append([])
+            for keys in row:
+                for key in keys:
+                    if key not in position:
+                        position[key] = len(listed)
+                        w = works.get(key)
+                        listed.append(
+                            html.RepresentativeWork(
+                                title=w.title if w else None,
+                                year=w.year if w else None,
+                                doi=w.doi if w else None,
+                            )
+                        )
+                cells[-1].append([position[k] for k in keys])
+        rows = [(f"T{tid}", label) for tid, label in zip(gap.topics, gap.labels, strict=True)]
+        maps.append(html.GapMapData(dimension=name, rows=rows, columns=gap.columns, cells=cells))
+    return maps, listed
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -499,7 +566,7 @@ def gather(review: Review, *, reviewer: str | None = None, topics: bool = True) 
         else:
             data.screening, data.agreement = _screening(store, protocol, notes, viewer)
         data.simulated = _simulated(store, data.screening_blinded)
-        data.topics, by_work = _topics(store, notes)
+        data.topics, by_work = _topics(store, notes, _chart_fields(review))
         stage, work_ids = _included_stage(store, protocol)
         data.included_stage = stage
         if work_ids:

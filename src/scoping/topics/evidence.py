@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import tempfile
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -26,15 +27,20 @@ from scoping.topics.refine import TopicState
 
 __all__ = [
     "CrossTable",
+    "GapMap",
     "cooccurrence_graph",
     "cross_table",
     "draw_heatmap",
     "draw_network",
+    "gap_map",
     "ranked_works",
     "topic_rows",
+    "vosviewer_files",
+    "vosviewer_network",
     "write_csv",
     "write_graphml",
     "write_text",
+    "year_bins",
     "year_columns",
 ]
 
@@ -132,6 +138,41 @@ def year_columns(years: Mapping[str, Sequence[str]]) -> list[str]:
     return [str(y) for y in range(found[0], found[-1] + 1)] if found else []
 
 
+MAX_YEAR_COLUMNS = 12
+"""The most columns a topic x year heatmap has; a longer spread of years is binned."""
+
+_BIN_WIDTHS = (1, 2, 5, 10, 20, 25, 50, 100, 1000)
+
+
+def year_bins(
+    years: Mapping[str, Sequence[str]], max_columns: int = MAX_YEAR_COLUMNS
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Years grouped so that a heatmap stays readable: ``(categories, columns)``.
+
+    Only years that have works count (empty years are dropped); while they are more than
+    ``max_columns``, they are grouped into bins of 2, 5, 10, ... years aligned on multiples
+    of the width ("1985-1989"), the narrowest width that fits. ``categories`` maps each work
+    to its bin, ``columns`` are the bins that hold works, oldest first.
+    """
+    found = sorted({int(y) for values in years.values() for y in values})
+    if not found:
+        return {}, []
+    width = next(
+        w for w in _BIN_WIDTHS if len({y // w for y in found}) <= max_columns or w == _BIN_WIDTHS[-1]
+    )
+
+    def name(year: int) -> str:
+        start = year // width * width
+        return str(year) if width == 1 else f"{start}\u2013{start + width - 1}"
+
+    columns: list[str] = []
+    for year in found:
+        if name(year) not in columns:
+            columns.append(name(year))
+    binned = {work: sorted({name(int(y)) for y in values}) for work, values in years.items()}
+    return binned, columns
+
+
 def cooccurrence_graph(state: TopicState) -> nx.Graph:
     """Topics as nodes (``works``, ``label``), an edge where works share topics (``shared``, ``jaccard``)."""
     graph = nx.Graph()
@@ -150,8 +191,144 @@ def cooccurrence_graph(state: TopicState) -> nx.Graph:
     return graph
 
 
+@dataclass(frozen=True, slots=True)
+class GapMap:
+    """Topics (rows) against the values of one dimension (columns), with the works of each cell.
+
+    ``cells[i][j]`` are the keys of the works of topic ``topics[i]`` that have value
+    ``columns[j]``, the largest share of the topic first; ``len`` of a cell is its count in
+    :func:`cross_table` over the same categories."""
+
+    dimension: str
+    topics: list[int]
+    labels: list[str]
+    columns: list[str]
+    cells: list[list[list[str]]]
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.array([[len(c) for c in row] for row in self.cells], dtype=int).reshape(
+            len(self.topics), len(self.columns)
+        )
+
+
+def gap_map(
+    state: TopicState,
+    categories: Mapping[str, Sequence[str]],
+    *,
+    dimension: str,
+    columns: Sequence[str] | None = None,
+) -> GapMap:
+    """The evidence-gap map of topics against ``categories`` (work key -> its values), with
+    the same columns as :func:`cross_table` (``(unknown)`` for works without a value)."""
+    table = cross_table(state, categories, columns=columns)
+    index = {c: j for j, c in enumerate(table.columns)}
+    cells: list[list[list[str]]] = []
+    for tid in table.topics:
+        topic = state.topics[tid]
+        row: list[list[str]] = [[] for _ in table.columns]
+        for work in topic.ranked():
+            for value in categories.get(work) or [UNKNOWN]:
+                if value in index:
+                    row[index[value]].append(work)
+        cells.append(row)
+    return GapMap(
+        dimension=dimension, topics=table.topics, labels=table.labels, columns=table.columns, cells=cells
+    )
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+def _mentions(text: str, terms: Sequence[str]) -> set[str]:
+    """The terms (one or more words) that occur in ``text`` as whole words in a row."""
+    words = _TOKEN.findall(text.casefold())
+    padded = " " + " ".join(words) + " "
+    return {t for t in terms if f" {' '.join(_TOKEN.findall(t.casefold()))} " in padded}
+
+
+def vosviewer_network(state: TopicState, texts: Mapping[str, str], *, n_terms: int = 5) -> dict[str, Any]:
+    """The topics and their top terms as a VOSviewer network (its JSON file format).
+
+    Items: each topic (weight "Works": its works) and each of its ``n_terms`` top terms
+    (weight "Works": the works whose text, ``texts`` by work key, holds the term), in the
+    cluster of the topic it is a top term of first. Links, of strength the works they share:
+    topic-topic (works in both), topic-term (the topic's works that hold the term) and
+    term-term (works that hold both terms).
+    """
+    ids = _ordered(state)
+    items: list[dict[str, Any]] = []
+    clusters: list[dict[str, Any]] = []
+    term_id: dict[str, int] = {}
+    for position, tid in enumerate(ids, start=1):
+        t = state.topics[tid]
+        items.append(
+            {
+                "id": position,
+                "label": f"{t.ref} {t.label}",
+                "description": "Top terms: " + ", ".join(t.top_terms(10)),
+                "cluster": min(position, 1000),
+                "weights": {"Works": len(t.members)},
+            }
+        )
+        clusters.append({"cluster": min(position, 1000), "label": f"{t.ref} {t.label}"})
+    for position, tid in enumerate(ids, start=1):
+        for term in state.topics[tid].top_terms(n_terms):
+            if term not in term_id:
+                term_id[term] = len(items) + 1
+                items.append(
+                    {"id": term_id[term], "label": term, "cluster": min(position, 1000), "weights": {}}
+                )
+    terms = list(term_id)
+    holding: dict[str, set[str]] = {term: set() for term in terms}
+    for work, text in texts.items():
+        for term in _mentions(text, terms):
+            holding[term].add(work)
+    for term, works in holding.items():
+        items[term_id[term] - 1]["weights"] = {"Works": len(works)}
+    links: list[dict[str, Any]] = []
+
+    def link(a: int, b: int, strength: int) -> None:
+        if strength:
+            links.append({"source_id": a, "target_id": b, "strength": float(strength)})
+
+    members = [set(state.topics[tid].members) for tid in ids]
+    for a in range(len(ids)):
+        for b in range(a + 1, len(ids)):
+            link(a + 1, b + 1, len(members[a] & members[b]))
+        for term in terms:
+            link(a + 1, term_id[term], len(members[a] & holding[term]))
+    for i, a_term in enumerate(terms):
+        for b_term in terms[i + 1 :]:
+            link(term_id[a_term], term_id[b_term], len(holding[a_term] & holding[b_term]))
+    return {"network": {"items": items, "links": links, "clusters": clusters}}
+
+
+def _vos_text(value: object) -> str:
+    """A map file cell: one line, no tab; quoted when it holds a comma or semicolon (VOSviewer
+    reads those as separators otherwise), a double quote inside made single."""
+    text = " ".join(str(value).split()).replace('"', "'")
+    return f'"{text}"' if ("," in text or ";" in text) else text
+
+
+def vosviewer_files(network: Mapping[str, Any]) -> tuple[str, str]:
+    """The network of :func:`vosviewer_network` as VOSviewer's map file (a header, one item a
+    line: id, label, description, cluster, one ``weight<...>`` column per weight) and network
+    file (one link a line: source id, target id, strength; no header), tab-separated."""
+    items = network["network"]["items"]
+    weights = sorted({key for item in items for key in item.get("weights", {})})
+    head = ["id", "label", "description", "cluster", *(f"weight<{w}>" for w in weights)]
+    lines = ["\t".join(head)]
+    for item in items:
+        cells = [item["id"], item["label"], item.get("description", ""), item.get("cluster", "")]
+        cells += [item.get("weights", {}).get(w, 0) for w in weights]
+        lines.append("\t".join(_vos_text(c) for c in cells))
+    links = [f"{k['source_id']}\t{k['target_id']}\t{k['strength']:g}" for k in network["network"]["links"]]
+    return "\n".join(lines) + "\n", "".join(f"{line}\n" for line in links)
+
+
 def ranked_works(state: TopicState, works: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every topic's works, most representative first: the candidates for the most informative."""
+    """Every topic's works, the largest share of the topic first (ties: the more representative)."""
     rows = []
     for tid in _ordered(state):
         t = state.topics[tid]
@@ -239,22 +416,27 @@ def _short(label: str, width: int = 38) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+CELL_FONT_PT = 9.5
+"""The size of the counts written in a heatmap's cells (points, at 150 dpi)."""
+
+
 def draw_heatmap(table: CrossTable, path: Path, *, title: str, xlabel: str) -> Path:
     """A topic x category heatmap with the counts written in the cells."""
     from matplotlib.figure import Figure
 
     n_rows, n_cols = table.counts.shape
-    width = min(18.0, max(6.0, 4.4 + 0.42 * n_cols))
-    fig = Figure(figsize=(width, min(24.0, max(3.0, 1.2 + 0.36 * n_rows))))
+    # sized so that, shown about 1000 px wide in the report, the counts are some 13 px high
+    width = min(18.0, max(6.0, 3.6 + 0.5 * n_cols))
+    fig = Figure(figsize=(width, min(24.0, max(3.0, 1.3 + 0.42 * n_rows))))
     ax = fig.add_subplot(1, 1, 1)
     data = table.counts if table.counts.size else np.zeros((1, 1), dtype=int)
     image = ax.imshow(data, aspect="auto", cmap="YlGnBu", interpolation="nearest")
     step = max(1, math.ceil(n_cols / 40))  # at most about 40 column labels
     ax.set_xticks(range(0, n_cols, step))
-    ax.set_xticklabels([_short(c, 20) for c in table.columns[::step]], rotation=60, ha="right", fontsize=7)
+    ax.set_xticklabels([_short(c, 20) for c in table.columns[::step]], rotation=45, ha="right", fontsize=9)
     ax.set_yticks(range(n_rows))
     ax.set_yticklabels(
-        [f"T{t} {_short(lbl)}" for t, lbl in zip(table.topics, table.labels, strict=True)], fontsize=7
+        [f"T{t} {_short(lbl)}" for t, lbl in zip(table.topics, table.labels, strict=True)], fontsize=9
     )
     top = data.max() if data.size else 0
     if n_cols <= 40 and n_rows <= 40:
@@ -268,11 +450,11 @@ def draw_heatmap(table: CrossTable, path: Path, *, title: str, xlabel: str) -> P
                         str(value),
                         ha="center",
                         va="center",
-                        fontsize=6,
+                        fontsize=CELL_FONT_PT,
                         color="white" if value > 0.6 * top else "black",
                     )
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_title(title, fontsize=11)
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="works")
     _save(fig, path)
     return path

@@ -39,6 +39,7 @@ __all__ = [
     "apply_edits",
     "base_state",
     "carry_ids",
+    "distinct_terms",
     "merge_profiles",
     "topic_ref",
 ]
@@ -47,6 +48,43 @@ EDIT_ACTIONS = ("rename", "merge", "split", "move")
 
 PROFILE_TERMS = 50
 """How many heaviest terms of a topic are kept as its profile."""
+
+
+def _stem(word: str) -> str:
+    """A word without a plural ``s`` ("workers" and "worker" are one word here)."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _near_duplicate(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two phrases (stemmed words) that say the same: the same words in any order, or one
+    running on from the other ("symptoms functional" after "functional impairment")."""
+    return set(a) == set(b) or a[-1] == b[0] or b[-1] == a[0]
+
+
+def distinct_terms(terms: Iterable[tuple[str, float]], n: int = 10) -> list[str]:
+    """The first ``n`` terms (heaviest first, as given) that add something: a word that sits
+    inside a chosen phrase is left out ("functional impairment" chosen: no "functional", no
+    "impairment"; a phrase chosen after its word replaces it), and so is a phrase that is a
+    near duplicate of a chosen one (:func:`_near_duplicate`). Plural and singular are one word.
+    """
+    chosen: list[tuple[str, list[str]]] = []
+    for term, _ in terms:
+        if len(chosen) >= n:
+            break
+        words = [_stem(w) for w in term.split()]
+        if not words or any(words == c for _, c in chosen):
+            continue
+        phrases = [c for _, c in chosen if len(c) > 1]
+        if len(words) == 1:
+            if any(words[0] in p for p in phrases):
+                continue
+            chosen.append((term, words))
+            continue
+        if any(_near_duplicate(words, p) for p in phrases):
+            continue
+        chosen = [(t, c) for t, c in chosen if len(c) > 1 or c[0] not in words]
+        chosen.append((term, words))
+    return [t for t, _ in chosen]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +164,14 @@ class TopicView:
         return f"T{self.id}"
 
     def top_terms(self, n: int = 10) -> list[str]:
-        return [t for t, _ in sorted(self.terms.items(), key=lambda kv: -kv[1])[:n]]
+        """The ``n`` heaviest terms that say something new (:func:`distinct_terms`)."""
+        return distinct_terms(sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0])), n)
 
     def ranked(self) -> list[str]:
-        """The topic's works, most representative first (works moved in by hand come last)."""
-        return sorted(self.members, key=lambda w: (-self.scores.get(w, 0.0), -self.members[w], w))
+        """The topic's works, the largest share first (the topic's weight in the work), ties by
+        how representative they are; works moved in by hand have the smallest share a member
+        can have, so they come after the fitted ones."""
+        return sorted(self.members, key=lambda w: (-self.members[w], -self.scores.get(w, 0.0), w))
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import UsageError
-from scoping.records import Record, normalise_doc_type, normalise_doi, normalise_pmid, normalise_title_key
+from scoping.records import Record, doc_type_label, normalise_doi, normalise_pmid, normalise_title_key
 from scoping.store import Store
 from scoping.store import topics_tables as tables
 from scoping.topics import evidence
@@ -53,6 +53,7 @@ __all__ = [
     "split_topic",
     "topic_counts",
     "work_key",
+    "work_texts",
     "works_from_records",
     "works_from_screening",
     "write_evidence_map",
@@ -526,9 +527,14 @@ class MapFiles:
 
 
 def doc_type_term(value: str | None) -> str:
-    """A document type in one vocabulary (``JOUR``, ``article`` -> "journal article"), lower
-    case so that types outside the vocabulary group together however a database spelled them."""
-    return (normalise_doc_type(value) or "").lower()
+    """A document type in words, as every table and picture shows it (``JOUR``, ``article``
+    -> "Journal article", ``ser`` -> "Serial"; :func:`scoping.records.doc_type_label`), or ""."""
+    return doc_type_label(value) or ""
+
+
+def work_texts(works: Iterable[tables.WorkRow]) -> dict[str, str]:
+    """Each work's title, abstract and keywords as one text (what its terms are found in)."""
+    return {w.key: " ".join([w.title or "", w.abstract or "", *w.keywords]) for w in works}
 
 
 def write_evidence_map(
@@ -558,9 +564,13 @@ def write_evidence_map(
     years = {k: [str(w.year)] for k, w in works.items() if w.year}
     by_year = evidence.cross_table(state, years, columns=evidence.year_columns(years))
     files.append(evidence.write_csv(by_year.rows(), out / "topic_year.csv"))
+    binned, bins = evidence.year_bins(years)  # the picture: empty years dropped, long spreads binned
     files.append(
         evidence.draw_heatmap(
-            by_year, out / "topic_year.png", title="Works by topic and publication year", xlabel="year"
+            evidence.cross_table(state, binned, columns=bins),
+            out / "topic_year.png",
+            title="Works by topic and publication year",
+            xlabel="year",
         )
     )
     types = {k: [doc_type_term(w.doc_type)] for k, w in works.items() if doc_type_term(w.doc_type)}
@@ -594,6 +604,15 @@ def write_evidence_map(
     files.append(
         evidence.draw_network(graph, out / "topic_network.png", title="Topics and the works they share")
     )
+    network = evidence.vosviewer_network(state, work_texts(loaded.works))
+    files.append(
+        evidence.write_text(
+            json.dumps(network, indent=1, ensure_ascii=False) + "\n", out / "topic_network_vosviewer.json"
+        )
+    )
+    map_text, network_text = evidence.vosviewer_files(network)
+    files.append(evidence.write_text(map_text, out / "topic_network_vosviewer_map.txt"))
+    files.append(evidence.write_text(network_text, out / "topic_network_vosviewer_network.txt"))
     info = {k: {"year": w.year, "title": w.title, "doi": w.doi} for k, w in works.items()}
     files.append(evidence.write_csv(evidence.ranked_works(state, info), out / "topic_works.csv"))
     return MapFiles(folder=out, files=files)
