@@ -10,6 +10,8 @@
     role = "reviewer"                   # "reviewer" or "lead"
     screens = true                      # optional; reviewers screen, leads only resolve unless
                                         # screens = true gives them a share of the screening
+    user = "alice"                      # optional: the operating-system user this person is;
+                                        # acting as them then requires being that user
 
     [allocation]
     dual_fraction = 1.0                 # share of works screened by two reviewers (0..1)
@@ -39,6 +41,7 @@ Every problem is a one-line :class:`~scoping.errors.ConfigError` that names the 
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +62,7 @@ __all__ = [
     "Reviewer",
     "StageRules",
     "load_protocol",
+    "os_user",
     "parse_protocol",
 ]
 
@@ -84,9 +88,30 @@ class Reviewer:
     screens: bool
     """Whether work is allocated to this person (reviewers: yes; leads: only if asked)."""
 
+    user: str | None = None
+    """The operating-system user this person is (``None``: not checked)."""
+
     @property
     def is_lead(self) -> bool:
         return self.role == "lead"
+
+
+def os_user() -> str:
+    """The operating-system user running this process.
+
+    On POSIX the name of the effective user id (from the password database, so setting
+    ``USER`` or ``LOGNAME`` changes nothing); elsewhere :func:`getpass.getuser`.
+    """
+    if hasattr(os, "geteuid"):
+        import pwd
+
+        try:
+            return pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:  # a uid without a name (some containers): the number is the name
+            return str(os.geteuid())
+    import getpass
+
+    return getpass.getuser()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +164,21 @@ class Protocol:
     def reviewer(self, name: str | None) -> Reviewer:
         """The reviewer called ``name``; a :class:`UsageError` for anyone else.
 
-        The message never lists the team: a reviewer must not learn who else screens.
+        When the protocol gives the person a ``user``, the operating-system user running this
+        process (:func:`os_user`) must be that user, or a :class:`UsageError` is raised: who
+        you are is known, not claimed. The message never lists the team: a reviewer must not
+        learn who else screens.
         """
         if name is None or not name.strip():
             raise UsageError("say who you are with --reviewer NAME (or set SCOPING_REVIEWER)")
         wanted = name.strip()
         for person in self.reviewers:
             if person.name == wanted:
+                if person.user is not None and person.user != (me := os_user()):
+                    raise UsageError(
+                        f"{wanted!r} is the operating-system user {person.user!r} in {self.source}, "
+                        f"and you are {me!r}; log in as {person.user!r} to act as {wanted!r}"
+                    )
                 return person
         raise UsageError(
             f"{wanted!r} is not a reviewer in {self.source}; check the spelling "
@@ -275,7 +308,7 @@ class _Parser:
         seen: dict[str, str] = {}
         for i, entry in enumerate(value):
             key = f"reviewer[{i + 1}]"
-            self.known(entry, key, ("name", "role", "screens"))
+            self.known(entry, key, ("name", "role", "screens", "user"))
             if "name" not in entry:
                 raise self.fail(f"{key}.name", "is missing")
             name = self.string(entry["name"], f"{key}.name", empty=False).strip()
@@ -299,7 +332,12 @@ class _Parser:
             screens = entry.get("screens", role == "reviewer")
             if not isinstance(screens, bool):
                 raise self.fail(f"{key}.screens", f"must be true or false, not {_kind(screens)}")
-            people.append(Reviewer(name=name, role=role, screens=screens))
+            user = entry.get("user")
+            if user is not None:
+                user = self.string(user, f"{key}.user", empty=False).strip()
+                if any(ch.isspace() for ch in user) or not user.isprintable():
+                    raise self.fail(f"{key}.user", "must be one operating-system user name, without spaces")
+            people.append(Reviewer(name=name, role=role, screens=screens, user=user))
         if not any(p.is_lead for p in people):
             raise self.fail(
                 "reviewer", 'has no lead; give one person role = "lead" (a lead resolves conflicts)'
