@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 import scoping.cli.screen_cmd  # noqa: F401  (registers the screening commands)
@@ -14,6 +15,7 @@ from scoping.cli import cli
 from scoping.errors import ConfigError, UsageError
 from scoping.screen import parse_protocol
 from scoping.screen.protocol import os_user
+from scoping.store import SCHEMA_VERSION, Store, screen_tables
 from test_screen_support import LEAD, PROTOCOL, cached_review
 
 ME = os_user()
@@ -101,3 +103,59 @@ def test_acting_as_someone_else_exits_1_with_one_line_and_shows_nothing(
     code, out, err = run(review, *command, "--reviewer", who, input="q\n")
     assert (code, err) == (0, "")
     assert out
+
+
+# -- who wrote each row ----------------------------------------------------------------------
+
+
+def _old_decision(conn: sa.Connection, uid: str) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO screen_decisions (uid, stage, work_id, reviewer, decision, via, decided_at) "
+            "VALUES (:uid, 'title-abstract', 1, 'alice', 'include', 'api', '2026-01-01T00:00:00Z')"
+        ),
+        {"uid": uid},
+    )
+
+
+def test_every_row_records_who_wrote_it_and_older_stores_are_migrated(store_url: str) -> None:
+    # a store as schema 2 left it: decisions without written_by, one decision in it
+    with Store.open(store_url) as store:
+        screen_tables.ensure_tables(store)
+        postgres = not store.is_sqlite
+        with store.engine.begin() as conn:
+            for table in ("screen_decisions", "screen_resolutions"):
+                conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN written_by"))
+            conn.execute(sa.text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
+            _old_decision(conn, "old-1")
+    with Store.open(store_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        screen_tables.add_decision(
+            store, uid="new-1", stage="title-abstract", work_id=1, reviewer="alice", decision="exclude"
+        )
+        screen_tables.add_decisions(
+            store,
+            [
+                {
+                    "uid": "new-2",
+                    "stage": "title-abstract",
+                    "work_id": 2,
+                    "reviewer": "bob",
+                    "decision": "maybe",
+                }
+            ],
+            via="csv:x.csv",
+        )
+        screen_tables.add_resolution(
+            store, uid="res-1", stage="title-abstract", work_id=1, lead=LEAD, decision="include"
+        )
+        rows = screen_tables.decision_history(store)
+        (resolution,) = screen_tables.resolution_history(store)
+    # the PostgreSQL test server's role is "scoping" (tests/conftest.py): the server names it
+    writer = "scoping" if postgres else ME
+    assert [(r.uid, r.decision, r.written_by) for r in rows] == [
+        ("old-1", "include", None),  # kept as it was: who wrote it is not known
+        ("new-1", "exclude", writer),
+        ("new-2", "maybe", writer),
+    ]
+    assert resolution.written_by == writer

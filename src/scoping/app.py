@@ -88,6 +88,7 @@ DECISION_COLUMNS = (
     "fulltext",
     "via",
     "decided_at",
+    "written_by",
     "uid",
 )
 """Columns of :meth:`Review.decisions`."""

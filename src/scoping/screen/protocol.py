@@ -41,7 +41,6 @@ Every problem is a one-line :class:`~scoping.errors.ConfigError` that names the 
 from __future__ import annotations
 
 import math
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from typing import Any
 
 from scoping.errors import ConfigError, UsageError
 from scoping.screen.stopping import StoppingRule
+from scoping.store.core import os_user
 
 __all__ = [
     "FULL_TEXT",
@@ -94,24 +94,6 @@ class Reviewer:
     @property
     def is_lead(self) -> bool:
         return self.role == "lead"
-
-
-def os_user() -> str:
-    """The operating-system user running this process.
-
-    On POSIX the name of the effective user id (from the password database, so setting
-    ``USER`` or ``LOGNAME`` changes nothing); elsewhere :func:`getpass.getuser`.
-    """
-    if hasattr(os, "geteuid"):
-        import pwd
-
-        try:
-            return pwd.getpwuid(os.geteuid()).pw_name
-        except KeyError:  # a uid without a name (some containers): the number is the name
-            return str(os.geteuid())
-    import getpass
-
-    return getpass.getuser()
 
 
 @dataclass(frozen=True, slots=True)

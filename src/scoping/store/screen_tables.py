@@ -91,6 +91,7 @@ __all__ = [
     "work_ids",
     "work_records",
     "works_records",
+    "writer",
 ]
 
 DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
@@ -140,6 +141,9 @@ screen_decisions = sa.Table(
     sa.Column("fulltext", sa.Text, nullable=True),  # a file path or URL of the full text
     sa.Column("via", sa.Text, nullable=False),  # "tui", "plain", "csv:<file>", "api"
     sa.Column("decided_at", sa.String(40), nullable=False),
+    # who wrote the row: the database role (PostgreSQL) or operating-system user (SQLite);
+    # empty in rows stored before schema 3
+    sa.Column("written_by", sa.Text, nullable=True),
     sa.Index("ix_screen_decisions_reviewer", "stage", "reviewer", "work_id", "id"),
     sa.Index("ix_screen_decisions_work", "stage", "work_id"),
 )
@@ -156,6 +160,7 @@ screen_resolutions = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Column("written_by", sa.Text, nullable=True),  # as in screen_decisions
     sa.Index("ix_screen_resolutions_work", "stage", "work_id", "id"),
 )
 
@@ -204,6 +209,16 @@ def _now() -> str:
 _readers: weakref.WeakKeyDictionary[Store, Engine] = weakref.WeakKeyDictionary()
 
 
+def writer(conn: Connection) -> Any:
+    """The SQL value of ``written_by`` for rows ``conn`` writes: the connection's role on
+    PostgreSQL (``CURRENT_USER``, decided by the server), the operating-system user on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.current_user(type_=sa.Text)
+    from scoping.store.core import os_user
+
+    return sa.literal(os_user(), sa.Text)
+
+
 def _reader(store: Store) -> Engine:
     """The store's engine without a transaction around each read: one round trip per query
     instead of three on PostgreSQL (the hot reads of the screening window use it)."""
@@ -240,6 +255,8 @@ class DecisionRow:
     fulltext: str | None
     via: str
     decided_at: str
+    written_by: str | None = None
+    """The database role (PostgreSQL) or operating-system user (SQLite) that wrote the row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +272,8 @@ class ResolutionRow:
     reason: str | None
     note: str | None
     decided_at: str
+    written_by: str | None = None
+    """As :attr:`DecisionRow.written_by`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +312,7 @@ def _decision(row: Any) -> DecisionRow:
         fulltext=m["fulltext"],
         via=m["via"],
         decided_at=m["decided_at"],
+        written_by=m["written_by"],
     )
 
 
@@ -308,6 +328,7 @@ def _resolution(row: Any) -> ResolutionRow:
         reason=m["reason"],
         note=m["note"],
         decided_at=m["decided_at"],
+        written_by=m["written_by"],
     )
 
 
@@ -553,14 +574,17 @@ def add_decision(
     with store.engine.begin() as conn:
         if require_assignment:
             a = screen_assignments.c
-            source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())).where(
+            source = sa.select(
+                *(sa.literal(v, d.c[k].type).label(k) for k, v in values.items()),
+                writer(conn).label("written_by"),
+            ).where(
                 sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer),
                 # a work joined to another meanwhile (de-duplication) takes no new decisions
                 sa.exists().where(record_work.c.work_id == work_id),
             )
-            stmt = _dialect_insert(conn, d).from_select(list(values), source)
+            stmt = _dialect_insert(conn, d).from_select([*values, "written_by"], source)
         else:
-            stmt = _dialect_insert(conn, d).values(**values)
+            stmt = _dialect_insert(conn, d).values(**values, written_by=writer(conn))
         row = conn.execute(_ignore_uid(stmt).returning(*d.c)).first()
         if row is None:  # the uid was stored before (a retry), or the work is not assigned
             row = conn.execute(sa.select(d).where(d.c.uid == uid)).first()
@@ -581,7 +605,15 @@ def add_decisions(store: Store, rows: Iterable[Mapping[str, Any]], *, via: str) 
         for row in rows:
             if row["decision"] not in DECISIONS:
                 raise ValueError(f"unknown decision {row['decision']!r}")
-            values = {"reason": None, "note": None, "fulltext": None, **row, "via": via, "decided_at": now}
+            values = {
+                "reason": None,
+                "note": None,
+                "fulltext": None,
+                **row,
+                "via": via,
+                "decided_at": now,
+                "written_by": writer(conn),
+            }
             if _insert_ignoring_uid(conn, screen_decisions, values) is not None:
                 added += 1
     return added
@@ -677,7 +709,7 @@ def add_resolution(
         "decided_at": _now(),
     }
     with store.engine.begin() as conn:
-        _insert_ignoring_uid(conn, screen_resolutions, values)
+        _insert_ignoring_uid(conn, screen_resolutions, {**values, "written_by": writer(conn)})
         row = conn.execute(sa.select(screen_resolutions).where(screen_resolutions.c.uid == uid)).one()
     return _resolution(row)
 
