@@ -50,6 +50,7 @@ __all__ = [
     "OUTCOMES",
     "RESOLUTIONS",
     "AssignRun",
+    "ChangedMeanwhileError",
     "DecisionRow",
     "NotAssignedError",
     "Outcome",
@@ -534,6 +535,40 @@ class NotAssignedError(LookupError):
     """The work is not assigned to the reviewer at the stage (nothing was stored)."""
 
 
+class ChangedMeanwhileError(LookupError):
+    """The reviewer's current decision on the work is not the one the caller saw (another
+    session wrote since); nothing was stored. ``current`` is the current decision now."""
+
+    def __init__(self, work_id: int, current: DecisionRow | None) -> None:
+        super().__init__(f"work {work_id}: the current decision changed meanwhile")
+        self.work_id = work_id
+        self.current = current
+
+
+def _still_current(stage: str, work_id: int, reviewer: str, seen: int | None) -> Any:
+    """SQL: the reviewer's current decision on the work is still row ``seen`` (``None``: the
+    reviewer has no current decision on it)."""
+    d = screen_decisions.alias("seen_latest")
+    latest = (
+        sa.select(sa.func.max(d.c.id))
+        .where(d.c.stage == stage, d.c.work_id == work_id, d.c.reviewer == reviewer)
+        .scalar_subquery()
+    )
+    if seen is not None:
+        return latest == seen
+    e = screen_decisions.alias("seen_current")
+    return ~sa.exists().where(e.c.id == latest, e.c.decision != "undone")
+
+
+def _lock_decisions_of(conn: Connection, stage: str, work_id: int, reviewer: str) -> None:
+    """PostgreSQL: serialise writers of one reviewer's decisions on one work until commit (so
+    the check of :func:`_still_current` and the insert are one step; SQLite's single writer
+    gives that by itself)."""
+    if conn.dialect.name == "postgresql":
+        key = sa.func.hashtext(sa.literal(f"scoping-decision:{stage}:{reviewer}"))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key, sa.literal(work_id, sa.Integer))))
+
+
 def add_decision(
     store: Store,
     *,
@@ -547,13 +582,19 @@ def add_decision(
     fulltext: str | None = None,
     via: str = "api",
     require_assignment: bool = False,
+    check_current: bool = False,
+    seen: int | None = None,
 ) -> DecisionRow:
     """Append one decision in its own transaction; it is committed when this returns.
 
     Checks nothing but the value of ``decision``, and with ``require_assignment`` that the work
     is assigned to the reviewer at the stage and still exists (in the same statement;
-    :class:`NotAssignedError` otherwise). Writing an ``uid`` that is already stored returns the
-    stored row and adds nothing.
+    :class:`NotAssignedError` otherwise). With ``check_current``, the reviewer's current
+    decision on the work must still be row ``seen`` (``None``: none), the one the caller
+    showed: checked in the same statement, under a lock per reviewer and work on PostgreSQL;
+    :class:`ChangedMeanwhileError` otherwise, so two windows of one reviewer never both
+    decide a work unseen. Writing an ``uid`` that is already stored returns the stored row
+    and adds nothing.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
@@ -572,23 +613,44 @@ def add_decision(
     }
     d = screen_decisions
     with store.engine.begin() as conn:
+        conditions = []
         if require_assignment:
             a = screen_assignments.c
-            source = sa.select(
-                *(sa.literal(v, d.c[k].type).label(k) for k, v in values.items()),
-                writer(conn).label("written_by"),
-            ).where(
+            conditions += [
                 sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer),
                 # a work joined to another meanwhile (de-duplication) takes no new decisions
                 sa.exists().where(record_work.c.work_id == work_id),
-            )
+            ]
+        if check_current:
+            _lock_decisions_of(conn, stage, work_id, reviewer)
+            conditions.append(_still_current(stage, work_id, reviewer, seen))
+        if conditions:
+            source = sa.select(
+                *(sa.literal(v, d.c[k].type).label(k) for k, v in values.items()),
+                writer(conn).label("written_by"),
+            ).where(*conditions)
             stmt = _dialect_insert(conn, d).from_select([*values, "written_by"], source)
         else:
             stmt = _dialect_insert(conn, d).values(**values, written_by=writer(conn))
         row = conn.execute(_ignore_uid(stmt).returning(*d.c)).first()
-        if row is None:  # the uid was stored before (a retry), or the work is not assigned
+        if row is None:  # the uid was stored before (a retry), the work is not assigned, or
+            # another session changed the decision since the caller showed the work
             row = conn.execute(sa.select(d).where(d.c.uid == uid)).first()
             if row is None:
+                if (
+                    check_current
+                    and not conn.execute(
+                        sa.select(_still_current(stage, work_id, reviewer, seen))
+                    ).scalar_one()
+                ):
+                    latest = conn.execute(
+                        sa.select(d)
+                        .where(d.c.stage == stage, d.c.work_id == work_id, d.c.reviewer == reviewer)
+                        .order_by(d.c.id.desc())
+                        .limit(1)
+                    ).first()
+                    now = None if latest is None else _decision(latest)
+                    raise ChangedMeanwhileError(work_id, now if now and now.decision != "undone" else None)
                 raise NotAssignedError(f"work {work_id} is not assigned to {reviewer} at {stage}")
     return _decision(row)
 
