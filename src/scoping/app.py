@@ -387,11 +387,14 @@ class Review(folder.Review):
 
     # -- reporting -----------------------------------------------------------------------
 
-    def prisma_counts(self) -> PrismaCounts:
-        """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``)."""
-        from scoping.report.api import prisma_counts
+    def prisma_counts(self, *, reviewer: str | None = None) -> PrismaCounts:
+        """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``).
 
-        return prisma_counts(self)
+        While screening is under way its counts are left out unless ``reviewer`` is a lead.
+        """
+        from scoping.report.api import prisma_counts, screening_blinded
+
+        return prisma_counts(self, blinded=screening_blinded(self, reviewer))
 
     def prisma(
         self,
@@ -400,11 +403,17 @@ class Review(folder.Review):
         out: str | os.PathLike[str] | None = None,
         dpi: int = 300,
         screening_reasons: bool = False,
+        reviewer: str | None = None,
     ) -> PrismaResult:
-        """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file)."""
+        """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file).
+
+        While screening is under way its counts are left out unless ``reviewer`` is a lead.
+        """
         from scoping.report.api import make_prisma
 
-        return make_prisma(self, fmt=fmt, out=out, dpi=dpi, screening_reasons=screening_reasons)
+        return make_prisma(
+            self, fmt=fmt, out=out, dpi=dpi, screening_reasons=screening_reasons, reviewer=reviewer
+        )
 
     def report(self, out: str | os.PathLike[str] | None = None, *, reviewer: str | None = None) -> Path:
         """``scoping report``: the report page (``outputs/report.html``); returns its path."""
