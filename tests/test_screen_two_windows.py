@@ -221,3 +221,54 @@ def test_two_plain_sessions_of_one_reviewer(tmp_path: Path) -> None:
         (second, "maybe", None),
         (second, "exclude", "wrong population"),
     ]
+
+
+def test_the_window_asks_before_replacing_another_windows_decision(tmp_path: Path) -> None:
+    import asyncio
+
+    from scoping.cli.screen_cmd import _merged
+    from scoping.cli.screen_tui import ScreeningApp
+    from scoping.review import Review
+
+    root = fresh_review(tmp_path)
+    protocol = load_protocol(root / "screening" / "protocol.toml")
+    with Review(root=root).open_store() as store:
+        other = ScreeningSession(store, protocol, "alice", via="plain")
+        session = ScreeningSession(store, protocol, "alice", merge=_merged, via="tui")
+        app = ScreeningApp(session)
+        works: list[int | None] = []
+
+        def message() -> str:
+            return str(app.query_one("#message").render())
+
+        async def drive() -> None:
+            async with app.run_test(size=(120, 40)) as pilot:
+                works.append(app.shown_work)
+                other.current()
+                other.decide("include")  # the other window decides the work on screen
+                await pilot.press("e")
+                await pilot.pause()
+                await pilot.press("1")  # a reason: the save finds the other window's decision
+                await pilot.pause()
+                assert app.screen.__class__.__name__ == "ConfirmScreen"
+                await pilot.press("n")  # keep it
+                await pilot.pause()
+                assert message() == f"Kept: include for work {works[0]}; nothing saved."
+                works.append(app.shown_work)
+                assert works[1] != works[0]
+                other.current()
+                other.decide("maybe")  # and the next one too
+                await pilot.press("i")
+                await pilot.pause()
+                await pilot.press("y")  # replace it
+                await pilot.pause()
+                assert message() == f"Saved: include for work {works[1]}"
+                await pilot.press("q")
+
+        asyncio.run(drive())
+        rows = screen_tables.decision_history(store, TITLE_ABSTRACT, reviewer="alice")
+    assert [(r.work_id, r.decision, r.via) for r in rows] == [
+        (works[0], "include", "plain"),
+        (works[1], "maybe", "plain"),
+        (works[1], "include", "tui"),
+    ]
