@@ -252,10 +252,14 @@ def test_mid_screening_the_page_for_anyone_hides_reviewers_and_agreement(
         "Works by outcome",
     ):
         assert hidden not in html, hidden
-    # the aggregate PRISMA counts stay, and are the lead's
+    # screening's PRISMA counts (and the works included so far) would tell a reviewer how the
+    # others decided: they are the lead's only, and the page says why they are left out
     page, lead_page = parse(report), parse(lead_report)
-    assert page.rows["screening.records_screened"] == lead_page.rows["screening.records_screened"]
-    assert page.rows["screening.records_screened"][1] != "—"
+    assert page.rows["screening.records_screened"][1] == "—"
+    assert lead_page.rows["screening.records_screened"][1] != "—"
+    assert "screening is under way, so its counts" in _section(html, "prisma")
+    assert "screening is under way, so its counts" not in lead_report.read_text(encoding="utf-8")
+    assert "https://doi.org/10." not in html  # no included works listed
 
 
 def test_a_reviewers_name_is_refused_in_one_line(
@@ -341,7 +345,9 @@ def test_once_every_work_has_a_final_outcome_everyone_sees_everything(tmp_path: 
         build_report(review, reviewer="alice")
 
 
-def test_user_strings_are_escaped(report: Path) -> None:
+def test_user_strings_are_escaped(report: Path, lead_report: Path) -> None:
+    assert "<script" not in report.read_text(encoding="utf-8").lower()
+    report = lead_report  # the page that lists the included works
     html = report.read_text(encoding="utf-8")
     assert set(re.findall(r"<script[^>]*>", html, flags=re.I)) <= OUR_SCRIPTS
     assert "<b>adults" not in html and "<citations>" not in html and "<Odd>" not in html
@@ -353,7 +359,8 @@ def test_user_strings_are_escaped(report: Path) -> None:
     assert "10.9999/report.test.1" in text
 
 
-def test_nothing_is_loaded_from_outside(report: Path) -> None:
+def test_nothing_is_loaded_from_outside(lead_report: Path) -> None:
+    report = lead_report  # the page that lists the included works
     page = parse(report)
     external = [
         (tag, name, value)

@@ -404,7 +404,7 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     code, out, _ = run(review, "status", "--reviewer", LEAD, "--stage", TITLE_ABSTRACT)
     assert f"excluded by the stopping rule {len(sample) - n}" in out
     assert "p = " in out
-    code, out, _ = run(review, "prisma", "--format", "json", "--out", "-")
+    code, out, _ = run(review, "prisma", "--format", "json", "--out", "-", "--reviewer", LEAD)
     counts = json.loads(out)
     assert counts["identification"]["automation_removed"]["n"] == len(sample) - n
     assert "Callaghan & Müller-Hansen 2020" in counts["stopping_rule"]

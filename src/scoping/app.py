@@ -90,6 +90,7 @@ DECISION_COLUMNS = (
     "fulltext",
     "via",
     "decided_at",
+    "written_by",
     "uid",
 )
 """Columns of :meth:`Review.decisions`."""
@@ -465,11 +466,17 @@ class Review(folder.Review):
 
     # -- reporting -----------------------------------------------------------------------
 
-    def prisma_counts(self, *, topics: bool = True) -> PrismaCounts:
-        """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``)."""
-        from scoping.report.api import no_topics, prisma_counts
+    def prisma_counts(self, *, topics: bool = True, reviewer: str | None = None) -> PrismaCounts:
+        """The PRISMA 2020 counts, derived from the store (and ``screening/prisma-manual.toml``).
 
-        return prisma_counts(self, topics=None if topics else no_topics)
+        While screening is under way its counts are left out unless ``reviewer`` is a lead;
+        ``topics=False`` leaves out the included sources by topic.
+        """
+        from scoping.report.api import no_topics, prisma_counts, screening_blinded
+
+        return prisma_counts(
+            self, topics=None if topics else no_topics, blinded=screening_blinded(self, reviewer)
+        )
 
     def prisma(
         self,
@@ -479,9 +486,11 @@ class Review(folder.Review):
         dpi: int = 300,
         screening_reasons: bool = False,
         topics: bool = True,
+        reviewer: str | None = None,
     ) -> PrismaResult:
         """``scoping prisma``: the flow diagram and counts into ``outputs/`` (or one file);
-        ``topics=False`` leaves out the box of included sources by topic."""
+        ``topics=False`` leaves out the box of included sources by topic. While screening is
+        under way its counts are left out unless ``reviewer`` is a lead."""
         from scoping.report.api import make_prisma, no_topics
 
         return make_prisma(
@@ -491,6 +500,7 @@ class Review(folder.Review):
             dpi=dpi,
             screening_reasons=screening_reasons,
             topics=None if topics else no_topics,
+            reviewer=reviewer,
         )
 
     def report(

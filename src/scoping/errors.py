@@ -8,6 +8,7 @@ bug and keeps its traceback.
 
     ScopingError                 base class; ``str(err)`` is the whole user-facing message
     ├── UsageError               a wrong option, name or value given by the user
+    │   └── DecidedElsewhereError    another session of the same reviewer decided the work meanwhile
     ├── ReviewFolderError        not a review folder, or a folder that already exists
     ├── ConfigError              strategy.toml / protocol.toml cannot be read or is invalid
     ├── InputFileError           an input file cannot be imported (names the file, line/record)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DecidedElsewhereError",
     "DuplicateImportError",
     "EncodingError",
     "FormatError",
@@ -46,6 +48,29 @@ class ScopingError(Exception):
 
 class UsageError(ScopingError):
     """A wrong option, name or value given by the user."""
+
+
+class DecidedElsewhereError(UsageError):
+    """Another session of the same reviewer (a second window) decided the work, or withdrew
+    the decision, after this one showed it; nothing was stored.
+
+    ``work_id`` is the work; ``current`` is the reviewer's decision on it now ("include",
+    "exclude (wrong design)"...), or ``None`` when there is none (it was withdrawn).
+    """
+
+    def __init__(self, work_id: int, current: str | None, current_id: int | None = None) -> None:
+        self.work_id = work_id
+        self.current = current
+        self.current_id = current_id
+        """The stored row of the current decision (``None`` with ``current``)."""
+        now = f"it is now {current}" if current is not None else "it has no decision now"
+        super().__init__(
+            f"work {work_id} was changed in another session of yours since it was shown ({now}); "
+            "nothing was saved"
+        )
+
+    def __reduce__(self) -> tuple[type[DecidedElsewhereError], tuple[int, str | None, int | None]]:
+        return (type(self), (self.work_id, self.current, self.current_id))
 
 
 class ReviewFolderError(ScopingError):

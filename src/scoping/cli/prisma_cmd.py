@@ -10,7 +10,7 @@ import click
 
 from scoping import app
 from scoping.errors import UsageError
-from scoping.report.api import OUTPUT_FORMATS, render_prisma
+from scoping.report.api import BLINDED_NOTE, OUTPUT_FORMATS, render_prisma, screening_blinded
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts, unkinded_other_sources
 
 from .console import console
@@ -76,6 +76,14 @@ def _summary(counts: PrismaCounts) -> list[str]:
     is_flag=True,
     help="Leave out the box of included sources by topic (diagram, JSON and CSV).",
 )
+@click.option(
+    "--reviewer",
+    default=None,
+    metavar="LEAD",
+    help="A lead of screening/protocol.toml: while screening is under way, only a lead gets "
+    "screening's counts (screened, excluded, conflicts, included); anyone else gets the "
+    "counts up to de-duplication.",
+)
 @review_options
 def prisma_cmd(
     fmt: str | None,
@@ -83,6 +91,7 @@ def prisma_cmd(
     dpi: int,
     screening_reasons: bool,
     no_topics: bool,
+    reviewer: str | None,
     review: Callable[[], app.Review],
 ) -> None:
     """Make the PRISMA 2020 flow diagram and its counts from the store.
@@ -92,7 +101,9 @@ def prisma_cmd(
     excluded, reports sought, not retrieved, assessed and excluded with reasons, studies
     included, and the included sources per topic. Boxes that must add up are checked; a count
     that is not final (e.g. works not yet screened) is shown as "so far" with the reason, and
-    one that is not known says so, instead of a wrong number.
+    one that is not known says so, instead of a wrong number. While screening is under way,
+    its counts would tell a reviewer how the others decided: they are left out (and a note
+    says so) unless a lead asks with --reviewer.
 
     Counts the store cannot know (records from a method used outside scoping, screening done
     elsewhere, the studies of a previous version of an updated review) go in
@@ -112,14 +123,18 @@ def prisma_cmd(
       scoping prisma --format pdf --out report/figure-1.pdf
       scoping prisma --format json --out -
       scoping prisma --no-topics          # the flow alone, without the topic box
+      scoping prisma --reviewer lena      # a lead, while screening is under way
     """
     target = review()
     if out_path == "-":
         kind = fmt or ""
         if kind not in ("json", "csv"):
             raise UsageError("--out - writes text; use it with --format json or --format csv")
-        data = render_prisma(target.prisma_counts(topics=not no_topics), kind)
+        blinded = screening_blinded(target, reviewer)
+        data = render_prisma(target.prisma_counts(topics=not no_topics, reviewer=reviewer), kind)
         sys.stdout.write(data.decode("utf-8"))
+        if blinded:
+            err.print(f"Note: {BLINDED_NOTE}")
         return
     if out_path is not None:
         suffix = Path(out_path).suffix.lstrip(".").lower()
@@ -135,8 +150,15 @@ def prisma_cmd(
             except OSError as exc:
                 raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
     result = target.prisma(
-        fmt=fmt, out=out_path, dpi=dpi, screening_reasons=screening_reasons, topics=not no_topics
+        fmt=fmt,
+        out=out_path,
+        dpi=dpi,
+        screening_reasons=screening_reasons,
+        topics=not no_topics,
+        reviewer=reviewer,
     )
+    if result.blinded:
+        err.print(f"Note: {BLINDED_NOTE}")
     for line in _summary(result.counts):
         out.print(line)
     for note in result.counts.notes:

@@ -25,12 +25,13 @@ from rich.console import Console
 from rich.table import Table
 
 from scoping import screen
-from scoping.errors import UsageError
+from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.files import replace_into
 from scoping.records import Record
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
 from scoping.store import Store
+from scoping.store.screen_tables import DecisionRow
 
 from .main import cli, review_options
 from .prompts import read_key, read_line
@@ -522,6 +523,11 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
                 continue
         try:
             row = session.decide(decision, reason=reason)
+        except DecidedElsewhereError as exc:
+            replaced = _decided_elsewhere(session, exc, decision, reason)
+            if replaced is None:
+                continue
+            row = replaced
         except UsageError as exc:
             out.print(f"Not saved: {exc}")
             continue
@@ -538,6 +544,26 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
             if _order_state(now) != order_said:
                 order_said = _order_state(now)
                 out.print(f"Order: {now}.")
+
+
+def _decided_elsewhere(
+    session: ScreeningSession, exc: DecidedElsewhereError, decision: str, reason: str | None
+) -> DecisionRow | None:
+    """Another session of this reviewer changed the work since it was shown: say what it is
+    now and ask before replacing it (anything but yes keeps it and moves on)."""
+    now = exc.current if exc.current is not None else "no decision (withdrawn)"
+    out.print(f"Work {exc.work_id} was decided in another session of yours meanwhile: it is now {now}.")
+    mine = f"{decision} ({reason})" if reason else decision
+    answer = _read(f"Replace it with {mine}? (y/N): ")
+    if answer is not None and answer.strip().casefold() in ("y", "yes"):
+        try:
+            return session.decide(decision, reason=reason)
+        except UsageError as again:  # changed yet again: show the work once more
+            out.print(f"Not saved: {again}")
+            return None
+    session.leave_decided()
+    out.print(f"Kept: {now} for work {exc.work_id}; nothing saved.")
+    return None
 
 
 @contextlib.contextmanager
@@ -588,7 +614,11 @@ def _order_state(text: str) -> str:
 
 
 def _plain_undo(session: ScreeningSession) -> None:
-    row = session.undo()
+    try:
+        row = session.undo()
+    except DecidedElsewhereError as exc:
+        out.print(f"Not undone: {exc}.")
+        return
     if row is None:
         out.print("Nothing to undo in this session.")
     else:

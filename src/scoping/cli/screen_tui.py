@@ -23,7 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from scoping.errors import ScopingError
+from scoping.errors import DecidedElsewhereError, ScopingError
 from scoping.screen import FULL_TEXT, Card, Highlight, ScreeningSession, find_terms
 
 __all__ = ["ScreeningApp", "card_text", "progress_text"]
@@ -195,6 +195,26 @@ class TextScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; ``True`` only for y (n, Esc: no)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(f"{self.question} (y/n)"), id="dialog-title")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
 
@@ -343,6 +363,9 @@ class ScreeningApp(App[None]):
             return
         try:
             row = self.session.decide(decision, reason=reason)
+        except DecidedElsewhereError as exc:
+            self._ask_replace(exc, decision, reason)
+            return
         except ScopingError as exc:
             self.say(f"Not saved: {exc}", error=True)
             return
@@ -359,6 +382,28 @@ class ScreeningApp(App[None]):
         probe = self.on_shown
         if probe is not None:
             self.call_after_refresh(lambda: probe(time.perf_counter() - started))
+
+    def _ask_replace(self, exc: DecidedElsewhereError, decision: str, reason: str | None) -> None:
+        """Another window of this reviewer changed the work since it was shown: ask before
+        replacing that decision; no keeps it and moves on."""
+        now = exc.current if exc.current is not None else "no decision (withdrawn)"
+        mine = f"{decision} ({reason})" if reason else decision
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._store(decision, reason)
+                return
+            self.session.leave_decided()
+            self.say(f"Kept: {now} for work {exc.work_id}; nothing saved.")
+            self.show_current()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Work {exc.work_id} was decided in another window of yours meanwhile: it is now "
+                f"{now}. Replace it with {mine}?"
+            ),
+            answered,
+        )
 
     def action_decide(self, decision: str) -> None:
         self._store(decision)
@@ -439,6 +484,9 @@ class ScreeningApp(App[None]):
     def action_undo(self) -> None:
         try:
             row = self.session.undo()
+        except DecidedElsewhereError as exc:
+            self.say(f"Not undone: {exc}", error=True)
+            return
         except Exception as exc:
             self.say(f"Undo failed, nothing changed: {type(exc).__name__}: {exc}", error=True)
             return

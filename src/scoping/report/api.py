@@ -35,6 +35,7 @@ from scoping.review import Review
 from scoping.store import Store
 
 __all__ = [
+    "BLINDED_NOTE",
     "OUTPUT_FORMATS",
     "PrismaResult",
     "make_prisma",
@@ -42,6 +43,7 @@ __all__ = [
     "prisma_counts",
     "render_prisma",
     "review_title",
+    "screening_blinded",
     "write_prisma",
 ]
 
@@ -74,17 +76,45 @@ def no_topics(store: Store) -> None:
     del store
 
 
-def prisma_counts(review: Review, *, topics: TopicCounts | None = None) -> PrismaCounts:
+def prisma_counts(
+    review: Review, *, topics: TopicCounts | None = None, blinded: bool = False
+) -> PrismaCounts:
     """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``.
 
     ``topics`` replaces the topics stage's included sources per topic (by default, those of the
-    latest fit: :func:`scoping.topics.workflow.topic_counts`).
+    latest fit: :func:`scoping.topics.workflow.topic_counts`). ``blinded`` leaves out
+    everything screening decided (outcomes, the stopping rule, topics of included works): the
+    counts anyone but a lead gets while screening is under way (:func:`screening_blinded`).
     """
     manual = load_manual(review.root / MANUAL_FILE)
     with review.open_store() as store:
         other = (*manual.other_methods, *manual.kinds) if manual else ()
-        facts = prisma_facts(store, other_sources=other, topics=topics)
+        facts = prisma_facts(store, other_sources=other, topics=topics, blinded=blinded)
     return derive_counts(facts, manual, title=review_title(review))
+
+
+BLINDED_NOTE = (
+    "screening is under way, so its counts (screened, excluded, conflicts, included) are left "
+    "out: they are shown to a lead (--reviewer LEAD), and to everyone once every work has a "
+    "final outcome"
+)
+"""Said wherever counts are left out for blinding."""
+
+
+def screening_blinded(review: Review, reviewer: str | None) -> bool:
+    """Whether screening's counts must be left out for the person asking: screening has
+    begun and not every work has a final outcome, and ``reviewer`` is not a lead of the
+    protocol (``None``: nobody said who they are). A name that is not a lead is refused
+    (:class:`~scoping.errors.UsageError`), as is a lead's name used by another
+    operating-system user than the protocol's ``user``."""
+    from scoping.report.page import _protocol, _screening_finished, _screening_started, _viewer
+
+    notes: dict[str, str] = {}
+    protocol = _protocol(review, notes)
+    if _viewer(review, protocol, reviewer) is not None or protocol is None:
+        return False
+    with review.open_store() as store:
+        return _screening_started(store, protocol) and not _screening_finished(store, protocol)
 
 
 def render_prisma(
@@ -140,6 +170,8 @@ class PrismaResult:
     counts: PrismaCounts
     files: list[tuple[str, Path]] = field(default_factory=list)
     """``(format, path)`` of every file written."""
+    blinded: bool = False
+    """Screening's counts were left out (see :func:`screening_blinded`)."""
 
 
 def make_prisma(
@@ -150,11 +182,16 @@ def make_prisma(
     dpi: int = 300,
     screening_reasons: bool = False,
     topics: TopicCounts | None = None,
+    reviewer: str | None = None,
 ) -> PrismaResult:
     """Derive the counts and write them: every format into ``outputs/`` (``prisma.<format>``),
-    or one format (``fmt``) to ``out`` or ``outputs/prisma.<fmt>``."""
-    counts = prisma_counts(review, topics=topics)
-    result = PrismaResult(counts)
+    or one format (``fmt``) to ``out`` or ``outputs/prisma.<fmt>``.
+
+    While screening is under way, screening's counts are left out unless ``reviewer`` is a
+    lead of the protocol (:func:`screening_blinded`; ``result.blinded`` says so)."""
+    blinded = screening_blinded(review, reviewer)
+    counts = prisma_counts(review, topics=topics, blinded=blinded)
+    result = PrismaResult(counts, blinded=blinded)
     if out is None:
         folder = review.outputs_dir
         folder.mkdir(parents=True, exist_ok=True)

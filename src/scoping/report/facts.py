@@ -112,6 +112,9 @@ class PrismaFacts:
     topics: tuple[TopicCount, ...] | None = None
     """``None`` when the topics stage has no topics in the store."""
     other_sources: frozenset[str] = frozenset()
+    blinded: bool = False
+    """Screening's outcomes were left out on purpose: screening is under way and the person
+    asking is not a lead (``outcomes`` is then ``None``)."""
 
 
 def tally_outcomes(rows: Iterable[OutcomeRow], other_works: frozenset[int] = frozenset()) -> OutcomeTally:
@@ -159,14 +162,18 @@ def prisma_facts(
     screening: ScreeningProvider | None = None,
     stopping_rule: Callable[[Store], str | None] | None = None,
     topics: TopicsProvider | None = None,
+    blinded: bool = False,
 ) -> PrismaFacts:
     """Read what the store and the stages know for the PRISMA flow.
 
     ``other_sources`` names the sources reported under "other methods" (websites, citation
     searching...). ``screening``, ``stopping_rule`` and ``topics`` replace the stages' own
     functions (see the module docstring); ``stopping_rule`` is read from the screening stage
-    only when ``screening`` is not replaced.
+    only when ``screening`` is not replaced. ``blinded`` leaves out everything screening
+    decided (outcomes, the stopping rule, the topics of included works).
     """
+    if blinded:
+        screening = stopping_rule = topics = _nothing
     others = frozenset(other_sources)
     sources = source_facts(store)
     works = work_facts(store, others)
@@ -196,4 +203,9 @@ def prisma_facts(
         stopping_rule=rule,
         topics=topic_list,
         other_sources=others,
+        blinded=blinded,
     )
+
+
+def _nothing(_store: Store) -> None:
+    return None

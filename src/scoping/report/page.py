@@ -32,7 +32,7 @@ from typing import Any
 from scoping.errors import ScopingError
 from scoping.files import replace_into
 from scoping.report import html
-from scoping.report.api import prisma_counts, render_prisma
+from scoping.report.api import BLINDED_NOTE, prisma_counts, render_prisma
 from scoping.report.prisma import PrismaCounts
 from scoping.review import Review
 from scoping.store import Store
@@ -546,28 +546,34 @@ def gather(review: Review, *, reviewer: str | None = None, topics: bool = True) 
     data = html.ReportData(
         title=title, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), notes=notes
     )
+    with review.open_store() as store:
+        blinded = (
+            protocol is not None
+            and viewer is None
+            and _screening_started(store, protocol)
+            and not _screening_finished(store, protocol)
+        )
     try:
-        counts = prisma_counts(review, topics=None if topics else no_topics)
+        counts = prisma_counts(review, topics=None if topics else no_topics, blinded=blinded)
     except ScopingError as exc:
         notes["prisma"] = f"The PRISMA counts cannot be made: {exc}"
         counts = None
+    if blinded:
+        notes["prisma-blinded"] = f"PRISMA: {BLINDED_NOTE}."
     with review.open_store() as store:
         data.search = _search(review, store, notes)
         if counts is not None and store.count_records():
             data.prisma = _prisma(counts)
         data.overlap = _overlap(store, notes)
-        if (
-            protocol is not None
-            and viewer is None
-            and _screening_started(store, protocol)
-            and not _screening_finished(store, protocol)
-        ):
+        if blinded:
             data.screening_blinded = True
         else:
             data.screening, data.agreement = _screening(store, protocol, notes, viewer)
         data.simulated = _simulated(store, data.screening_blinded)
         data.topics, by_work = _topics(store, notes, _chart_fields(review))
         stage, work_ids = _included_stage(store, protocol)
+        if blinded:  # which works are included so far tells the others' decisions
+            stage, work_ids = None, []
         data.included_stage = stage
         if work_ids:
             data.included = _included(store, work_ids, by_work)

@@ -753,7 +753,19 @@ def derive_counts(
     else:
         if other_lines:
             counts.other_methods = OtherMethods(sources=other_lines)
-        if facts.sources or works.ran:
+        if facts.blinded:
+            counts.screening.records_screened = unknown(
+                "left out while screening is under way (blinding; a lead sees it)"
+            )
+            checks.append(
+                Check(
+                    "screening-blinded",
+                    False,
+                    "Screening is under way: its counts are shown to a lead only (--reviewer LEAD)",
+                    ("screening.records_screened",),
+                )
+            )
+        elif facts.sources or works.ran:
             counts.screening.records_screened = unknown("no screening decisions in the store yet")
             checks.append(
                 Check(

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scoping.errors import UsageError
+from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.screen.allocation import eligible_works
 from scoping.screen.protocol import FULL_TEXT, STAGES, TITLE_ABSTRACT, Protocol, Reviewer
 from scoping.store import Store, dedupe_tables
@@ -132,8 +132,16 @@ def record_decision(
     fulltext: str | None = None,
     via: str = "api",
     uid: str | None = None,
+    check_current: bool = False,
+    seen: int | None = None,
 ) -> DecisionRow:
-    """Check and append one decision; it is committed when this returns."""
+    """Check and append one decision; it is committed when this returns.
+
+    With ``check_current``, the reviewer's current decision on the work must still be the
+    stored row ``seen`` (``None``: none), the one the caller showed; if another session of the
+    reviewer changed it meanwhile, nothing is stored and :class:`DecidedElsewhereError` says
+    what it is now (a screen asks before replacing it).
+    """
     person = protocol.reviewer(reviewer)
     value, canonical = check_decision(protocol, stage, decision, reason, fulltext)
     try:
@@ -149,7 +157,11 @@ def record_decision(
             fulltext=_clean(fulltext),
             via=via,
             require_assignment=True,
+            check_current=check_current,
+            seen=seen,
         )
+    except tables.ChangedMeanwhileError as exc:
+        raise _elsewhere(exc) from None
     except tables.NotAssignedError:
         now = dedupe_tables.works_of(store, [work_id]).get(work_id)
         if now is not None and now != work_id:
@@ -169,22 +181,38 @@ def withdraw_decision(
     *,
     via: str = "api",
     note: str | None = None,
+    seen: int | None = None,
 ) -> DecisionRow | None:
     """Withdraw the reviewer's current decision on a work (appends "undone"); ``None`` if
-    there was none."""
+    there was none. With ``seen`` (a stored row id), only if that row is still the current
+    decision: :class:`DecidedElsewhereError` if another session changed it meanwhile."""
     person = protocol.reviewer(reviewer)
     protocol.stage(stage)
-    if tables.current_decision(store, stage, work_id, person.name) is None:
+    if seen is None and tables.current_decision(store, stage, work_id, person.name) is None:
         return None
-    return tables.add_decision(
-        store,
-        uid=new_uid(),
-        stage=stage,
-        work_id=work_id,
-        reviewer=person.name,
-        decision="undone",
-        note=_clean(note),
-        via=via,
+    try:
+        return tables.add_decision(
+            store,
+            uid=new_uid(),
+            stage=stage,
+            work_id=work_id,
+            reviewer=person.name,
+            decision="undone",
+            note=_clean(note),
+            via=via,
+            check_current=seen is not None,
+            seen=seen,
+        )
+    except tables.ChangedMeanwhileError as exc:
+        raise _elsewhere(exc) from None
+
+
+def _elsewhere(exc: tables.ChangedMeanwhileError) -> DecidedElsewhereError:
+    now = exc.current
+    if now is None:
+        return DecidedElsewhereError(exc.work_id, None)
+    return DecidedElsewhereError(
+        exc.work_id, f"{now.decision} ({now.reason})" if now.reason else now.decision, now.id
     )
 
 

@@ -10,6 +10,8 @@
     role = "reviewer"                   # "reviewer" or "lead"
     screens = true                      # optional; reviewers screen, leads only resolve unless
                                         # screens = true gives them a share of the screening
+    user = "alice"                      # optional: the operating-system user this person is;
+                                        # acting as them then requires being that user
 
     [allocation]
     dual_fraction = 1.0                 # share of works screened by two reviewers (0..1)
@@ -47,6 +49,7 @@ from typing import Any
 
 from scoping.errors import ConfigError, UsageError
 from scoping.screen.stopping import StoppingRule
+from scoping.store.core import os_user
 
 __all__ = [
     "FULL_TEXT",
@@ -59,6 +62,7 @@ __all__ = [
     "Reviewer",
     "StageRules",
     "load_protocol",
+    "os_user",
     "parse_protocol",
 ]
 
@@ -83,6 +87,9 @@ class Reviewer:
     role: str
     screens: bool
     """Whether work is allocated to this person (reviewers: yes; leads: only if asked)."""
+
+    user: str | None = None
+    """The operating-system user this person is (``None``: not checked)."""
 
     @property
     def is_lead(self) -> bool:
@@ -139,13 +146,21 @@ class Protocol:
     def reviewer(self, name: str | None) -> Reviewer:
         """The reviewer called ``name``; a :class:`UsageError` for anyone else.
 
-        The message never lists the team: a reviewer must not learn who else screens.
+        When the protocol gives the person a ``user``, the operating-system user running this
+        process (:func:`os_user`) must be that user, or a :class:`UsageError` is raised: who
+        you are is known, not claimed. The message never lists the team: a reviewer must not
+        learn who else screens.
         """
         if name is None or not name.strip():
             raise UsageError("say who you are with --reviewer NAME (or set SCOPING_REVIEWER)")
         wanted = name.strip()
         for person in self.reviewers:
             if person.name == wanted:
+                if person.user is not None and person.user != (me := os_user()):
+                    raise UsageError(
+                        f"{wanted!r} is the operating-system user {person.user!r} in {self.source}, "
+                        f"and you are {me!r}; log in as {person.user!r} to act as {wanted!r}"
+                    )
                 return person
         raise UsageError(
             f"{wanted!r} is not a reviewer in {self.source}; check the spelling "
@@ -275,7 +290,7 @@ class _Parser:
         seen: dict[str, str] = {}
         for i, entry in enumerate(value):
             key = f"reviewer[{i + 1}]"
-            self.known(entry, key, ("name", "role", "screens"))
+            self.known(entry, key, ("name", "role", "screens", "user"))
             if "name" not in entry:
                 raise self.fail(f"{key}.name", "is missing")
             name = self.string(entry["name"], f"{key}.name", empty=False).strip()
@@ -299,7 +314,12 @@ class _Parser:
             screens = entry.get("screens", role == "reviewer")
             if not isinstance(screens, bool):
                 raise self.fail(f"{key}.screens", f"must be true or false, not {_kind(screens)}")
-            people.append(Reviewer(name=name, role=role, screens=screens))
+            user = entry.get("user")
+            if user is not None:
+                user = self.string(user, f"{key}.user", empty=False).strip()
+                if any(ch.isspace() for ch in user) or not user.isprintable():
+                    raise self.fail(f"{key}.user", "must be one operating-system user name, without spaces")
+            people.append(Reviewer(name=name, role=role, screens=screens, user=user))
         if not any(p.is_lead for p in people):
             raise self.fail(
                 "reviewer", 'has no lead; give one person role = "lead" (a lead resolves conflicts)'

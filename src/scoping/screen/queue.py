@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scoping.errors import UsageError
+from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.screen.cards import Card, Merge, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
 from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
@@ -298,6 +298,8 @@ class ScreeningSession:
         self._saved = 0
         self._undone = 0
         self._attempt: tuple[tuple[object, ...], str] | None = None
+        self._seen: int | None = None
+        """The reviewer's current decision on the work shown (its row id) when it was shown."""
         self.note: str | None = None
         """A note for the current work, stored with its decision."""
         self.fulltext: str | None = None
@@ -320,6 +322,7 @@ class ScreeningSession:
                 self._assigned -= 1
                 continue
             self._card = card
+            self._seen = None
         return self._card
 
     def progress(self) -> Progress:
@@ -350,7 +353,12 @@ class ScreeningSession:
     ) -> DecisionRow:
         """Store a decision on the current work (committed on return) and move to the next.
 
-        ``note`` and ``fulltext`` default to :attr:`note` and :attr:`fulltext`.
+        ``note`` and ``fulltext`` default to :attr:`note` and :attr:`fulltext`. If another
+        session of this reviewer (a second window) decided the work, or changed or withdrew
+        its decision, since this session showed it, nothing is stored: a
+        :class:`DecidedElsewhereError` says what the decision is now, the work stays on
+        screen, and deciding again replaces that decision (ask first), while
+        :meth:`leave_decided` moves on and keeps it.
         """
         card = self.current()
         if card is None:
@@ -361,19 +369,25 @@ class ScreeningSession:
         attempt = (card.work_id, decision, reason, note, fulltext)
         if self._attempt is None or self._attempt[0] != attempt:
             self._attempt = (attempt, new_uid())
-        row = record_decision(
-            self.store,
-            self.protocol,
-            self.reviewer.name,
-            self.stage,
-            card.work_id,
-            decision,
-            reason=reason,
-            note=note,
-            fulltext=fulltext,
-            via=self.via,
-            uid=self._attempt[1],
-        )
+        try:
+            row = record_decision(
+                self.store,
+                self.protocol,
+                self.reviewer.name,
+                self.stage,
+                card.work_id,
+                decision,
+                reason=reason,
+                note=note,
+                fulltext=fulltext,
+                via=self.via,
+                uid=self._attempt[1],
+                check_current=True,
+                seen=self._seen,
+            )
+        except DecidedElsewhereError as exc:
+            self._seen = exc.current_id  # seen now: deciding again replaces it
+            raise
         self._attempt = None
         self._saved += 1
         self._history.append(row)
@@ -384,6 +398,18 @@ class ScreeningSession:
         if self._rank is not None and self._rerank_every and self._since_rank >= self._rerank_every:
             self._rerank()
         return row
+
+    def leave_decided(self) -> None:
+        """Move on from the current work, keeping the decision another session of this
+        reviewer made on it (after :class:`DecidedElsewhereError`); a work whose decision
+        was withdrawn there goes to the end of the queue, as with :meth:`skip`."""
+        if self.current() is None:
+            return
+        if self._seen is None:
+            self.skip()
+            return
+        self._advance()
+        self._done += 1
 
     def skip(self) -> None:
         """Put the current work at the end of this session's queue (nothing is stored)."""
@@ -413,6 +439,7 @@ class ScreeningSession:
         self._queue.appendleft(work_id)
         self._card = card
         row = tables.current_decision(self.store, self.stage, work_id, self.reviewer.name)
+        self._seen = row.id if row is not None else None
         self.note = row.note if row is not None else None
         self.fulltext = row.fulltext if row is not None else None
         return card
@@ -466,6 +493,7 @@ class ScreeningSession:
                     self._queue.remove(card.work_id)
                     self._queue.appendleft(card.work_id)
                     self._card = card
+                    self._seen = None
                     self.note = self.fulltext = None
                     return card
         return None
@@ -490,17 +518,28 @@ class ScreeningSession:
         """Withdraw the latest decision and show that work again: this session's, or when this
         session has made none, the reviewer's latest at this stage from an earlier session.
 
-        Returns the decision withdrawn (``None`` if there is none).
+        Returns the decision withdrawn (``None`` if there is none). If another session of
+        this reviewer changed that decision meanwhile, nothing is withdrawn: a
+        :class:`DecidedElsewhereError` says what it is now.
         """
         if not self._history:
             earlier = my_decisions(self.store, self.reviewer.name, self.stage)
             if not earlier:
                 return None
             self._history.append(earlier[0])
-        last = self._history.pop()
-        withdraw_decision(
-            self.store, self.protocol, self.reviewer.name, self.stage, last.work_id, via=self.via
-        )
+        last = self._history[-1]
+        try:
+            withdraw_decision(
+                self.store,
+                self.protocol,
+                self.reviewer.name,
+                self.stage,
+                last.work_id,
+                via=self.via,
+                seen=last.id,
+            )
+        finally:
+            self._history.pop()  # changed elsewhere: this session's decision is not current
         self._done -= 1
         self._undone += 1
         self._queue.appendleft(last.work_id)

@@ -30,6 +30,7 @@ __all__ = [
     "Store",
     "StoredRecord",
     "database_url",
+    "os_user",
     "record_values",
     "redact_url",
     "utc_now",
@@ -37,10 +38,31 @@ __all__ = [
 
 BATCH = 2000
 
+_ADDED_COLUMNS = (("screen_decisions", "written_by"), ("screen_resolutions", "written_by"))
+"""Columns added to existing tables since schema 2 (all may be empty), added by migration."""
+
 
 def utc_now() -> str:
     """The current time as ISO 8601 in UTC, the form every stored timestamp takes."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def os_user() -> str:
+    """The operating-system user running this process.
+
+    On POSIX the name of the effective user id (from the password database, so setting
+    ``USER`` or ``LOGNAME`` changes nothing); elsewhere :func:`getpass.getuser`.
+    """
+    if hasattr(os, "geteuid"):
+        import pwd
+
+        try:
+            return pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:  # a uid without a name (some containers): the number is the name
+            return str(os.geteuid())
+    import getpass
+
+    return getpass.getuser()
 
 
 def database_url(location: str | os.PathLike[str]) -> str:
@@ -261,10 +283,19 @@ class Store:
     def _migrate(self, conn: Connection, version: int) -> None:
         """Bring a database written by an older scoping up to this version.
 
-        Every change so far only added tables (the stages' tables, schema 2), so the step is to
-        create what is missing; no existing row is touched.
+        Every change so far added tables (the stages' tables, schema 2) or a column that may
+        be empty (``written_by``, schema 3), so the step is to create what is missing; no
+        existing row is touched (decisions stored before schema 3 have no ``written_by``).
         """
         schema.metadata.create_all(conn, checkfirst=True)
+        inspector = sa.inspect(conn)
+        for table_name, column in _ADDED_COLUMNS:
+            table = schema.metadata.tables[table_name]
+            if inspector.has_table(table_name) and column not in {
+                c["name"] for c in inspector.get_columns(table_name)
+            }:
+                kind = table.c[column].type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {column} {kind}")
         conn.execute(
             schema.meta.update().where(schema.meta.c.key == "schema_version"),
             {"value": str(schema.SCHEMA_VERSION)},

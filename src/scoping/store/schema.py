@@ -14,8 +14,10 @@ import sqlalchemy as sa
 
 __all__ = ["SCHEMA_VERSION", "imports", "meta", "metadata", "records"]
 
-SCHEMA_VERSION = 2
-"""1: records and imports (foundation). 2: the stages' tables (search, dedupe, screen, topics)."""
+SCHEMA_VERSION = 3
+"""1: records and imports (foundation). 2: the stages' tables (search, dedupe, screen, topics).
+3: ``written_by`` on screening decisions and resolutions (who wrote the row: the database role
+on PostgreSQL, the operating-system user on SQLite)."""
 APP_NAME = "scoping"
 
 metadata = sa.MetaData()

@@ -43,6 +43,7 @@ from scoping.store.screen_tables import (
     screen_assignments,
     screen_decisions,
     screen_resolutions,
+    writer,
 )
 
 if TYPE_CHECKING:
@@ -202,13 +203,20 @@ def _copy(conn: Connection, table: sa.Table, row: _Row, work: int) -> None:
     values = {k: v for k, v in row.values.items() if k != "id"}
     values["work_id"] = work
     values["uid"] = _uid(CARRY, row.origin)
+    values["written_by"] = writer(conn)
     conn.execute(table.insert().values(**values))
 
 
 def _withdraw(conn: Connection, table: sa.Table, row: _Row, work: int, note: str, now: str) -> None:
     values = {k: v for k, v in row.values.items() if k != "id"}
     values.update(
-        work_id=work, uid=_uid(_SPLIT_UID), decision="undone", reason=None, note=note, decided_at=now
+        work_id=work,
+        uid=_uid(_SPLIT_UID),
+        decision="undone",
+        reason=None,
+        note=note,
+        decided_at=now,
+        written_by=writer(conn),
     )
     if table is screen_decisions:
         values.update(fulltext=None, via="dedupe")
@@ -406,6 +414,7 @@ def on_change(
                         reason=None,
                         note=f"works joined with different outcomes ({told}): decide again",
                         decided_at=now,
+                        written_by=writer(conn),
                     )
                 )
 

@@ -53,6 +53,7 @@ __all__ = [
     "OUTCOMES",
     "RESOLUTIONS",
     "AssignRun",
+    "ChangedMeanwhileError",
     "DecisionRow",
     "NotAssignedError",
     "Outcome",
@@ -97,6 +98,7 @@ __all__ = [
     "work_ids",
     "work_records",
     "works_records",
+    "writer",
 ]
 
 DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
@@ -146,6 +148,9 @@ screen_decisions = sa.Table(
     sa.Column("fulltext", sa.Text, nullable=True),  # a file path or URL of the full text
     sa.Column("via", sa.Text, nullable=False),  # "tui", "plain", "csv:<file>", "api"
     sa.Column("decided_at", sa.String(40), nullable=False),
+    # who wrote the row: the database role (PostgreSQL) or operating-system user (SQLite);
+    # empty in rows stored before schema 3
+    sa.Column("written_by", sa.Text, nullable=True),
     sa.Index("ix_screen_decisions_reviewer", "stage", "reviewer", "work_id", "id"),
     sa.Index("ix_screen_decisions_work", "stage", "work_id"),
 )
@@ -162,6 +167,7 @@ screen_resolutions = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Column("written_by", sa.Text, nullable=True),  # as in screen_decisions
     sa.Index("ix_screen_resolutions_work", "stage", "work_id", "id"),
 )
 
@@ -225,6 +231,16 @@ def _now() -> str:
 _readers: weakref.WeakKeyDictionary[Store, Engine] = weakref.WeakKeyDictionary()
 
 
+def writer(conn: Connection) -> Any:
+    """The SQL value of ``written_by`` for rows ``conn`` writes: the connection's role on
+    PostgreSQL (``CURRENT_USER``, decided by the server), the operating-system user on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.current_user(type_=sa.Text)
+    from scoping.store.core import os_user
+
+    return sa.literal(os_user(), sa.Text)
+
+
 def _reader(store: Store) -> Engine:
     """The store's engine without a transaction around each read: one round trip per query
     instead of three on PostgreSQL (the hot reads of the screening window use it)."""
@@ -261,6 +277,8 @@ class DecisionRow:
     fulltext: str | None
     via: str
     decided_at: str
+    written_by: str | None = None
+    """The database role (PostgreSQL) or operating-system user (SQLite) that wrote the row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +294,8 @@ class ResolutionRow:
     reason: str | None
     note: str | None
     decided_at: str
+    written_by: str | None = None
+    """As :attr:`DecisionRow.written_by`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +334,7 @@ def _decision(row: Any) -> DecisionRow:
         fulltext=m["fulltext"],
         via=m["via"],
         decided_at=m["decided_at"],
+        written_by=m["written_by"],
     )
 
 
@@ -329,6 +350,7 @@ def _resolution(row: Any) -> ResolutionRow:
         reason=m["reason"],
         note=m["note"],
         decided_at=m["decided_at"],
+        written_by=m["written_by"],
     )
 
 
@@ -534,6 +556,40 @@ class NotAssignedError(LookupError):
     """The work is not assigned to the reviewer at the stage (nothing was stored)."""
 
 
+class ChangedMeanwhileError(LookupError):
+    """The reviewer's current decision on the work is not the one the caller saw (another
+    session wrote since); nothing was stored. ``current`` is the current decision now."""
+
+    def __init__(self, work_id: int, current: DecisionRow | None) -> None:
+        super().__init__(f"work {work_id}: the current decision changed meanwhile")
+        self.work_id = work_id
+        self.current = current
+
+
+def _still_current(stage: str, work_id: int, reviewer: str, seen: int | None) -> Any:
+    """SQL: the reviewer's current decision on the work is still row ``seen`` (``None``: the
+    reviewer has no current decision on it)."""
+    d = screen_decisions.alias("seen_latest")
+    latest = (
+        sa.select(sa.func.max(d.c.id))
+        .where(d.c.stage == stage, d.c.work_id == work_id, d.c.reviewer == reviewer)
+        .scalar_subquery()
+    )
+    if seen is not None:
+        return latest == seen
+    e = screen_decisions.alias("seen_current")
+    return ~sa.exists().where(e.c.id == latest, e.c.decision != "undone")
+
+
+def _lock_decisions_of(conn: Connection, stage: str, work_id: int, reviewer: str) -> None:
+    """PostgreSQL: serialise writers of one reviewer's decisions on one work until commit (so
+    the check of :func:`_still_current` and the insert are one step; SQLite's single writer
+    gives that by itself)."""
+    if conn.dialect.name == "postgresql":
+        key = sa.func.hashtext(sa.literal(f"scoping-decision:{stage}:{reviewer}"))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key, sa.literal(work_id, sa.Integer))))
+
+
 def add_decision(
     store: Store,
     *,
@@ -547,13 +603,19 @@ def add_decision(
     fulltext: str | None = None,
     via: str = "api",
     require_assignment: bool = False,
+    check_current: bool = False,
+    seen: int | None = None,
 ) -> DecisionRow:
     """Append one decision in its own transaction; it is committed when this returns.
 
     Checks nothing but the value of ``decision``, and with ``require_assignment`` that the work
     is assigned to the reviewer at the stage and still exists (in the same statement;
-    :class:`NotAssignedError` otherwise). Writing an ``uid`` that is already stored returns the
-    stored row and adds nothing.
+    :class:`NotAssignedError` otherwise). With ``check_current``, the reviewer's current
+    decision on the work must still be row ``seen`` (``None``: none), the one the caller
+    showed: checked in the same statement, under a lock per reviewer and work on PostgreSQL;
+    :class:`ChangedMeanwhileError` otherwise, so two windows of one reviewer never both
+    decide a work unseen. Writing an ``uid`` that is already stored returns the stored row
+    and adds nothing.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
@@ -572,20 +634,44 @@ def add_decision(
     }
     d = screen_decisions
     with store.engine.begin() as conn:
+        conditions = []
         if require_assignment:
             a = screen_assignments.c
-            source = sa.select(*(sa.literal(v, d.c[k].type).label(k) for k, v in values.items())).where(
+            conditions += [
                 sa.exists().where(a.stage == stage, a.work_id == work_id, a.reviewer == reviewer),
                 # a work joined to another meanwhile (de-duplication) takes no new decisions
                 sa.exists().where(record_work.c.work_id == work_id),
-            )
-            stmt = _dialect_insert(conn, d).from_select(list(values), source)
+            ]
+        if check_current:
+            _lock_decisions_of(conn, stage, work_id, reviewer)
+            conditions.append(_still_current(stage, work_id, reviewer, seen))
+        if conditions:
+            source = sa.select(
+                *(sa.literal(v, d.c[k].type).label(k) for k, v in values.items()),
+                writer(conn).label("written_by"),
+            ).where(*conditions)
+            stmt = _dialect_insert(conn, d).from_select([*values, "written_by"], source)
         else:
-            stmt = _dialect_insert(conn, d).values(**values)
+            stmt = _dialect_insert(conn, d).values(**values, written_by=writer(conn))
         row = conn.execute(_ignore_uid(stmt).returning(*d.c)).first()
-        if row is None:  # the uid was stored before (a retry), or the work is not assigned
+        if row is None:  # the uid was stored before (a retry), the work is not assigned, or
+            # another session changed the decision since the caller showed the work
             row = conn.execute(sa.select(d).where(d.c.uid == uid)).first()
             if row is None:
+                if (
+                    check_current
+                    and not conn.execute(
+                        sa.select(_still_current(stage, work_id, reviewer, seen))
+                    ).scalar_one()
+                ):
+                    latest = conn.execute(
+                        sa.select(d)
+                        .where(d.c.stage == stage, d.c.work_id == work_id, d.c.reviewer == reviewer)
+                        .order_by(d.c.id.desc())
+                        .limit(1)
+                    ).first()
+                    now = None if latest is None else _decision(latest)
+                    raise ChangedMeanwhileError(work_id, now if now and now.decision != "undone" else None)
                 raise NotAssignedError(f"work {work_id} is not assigned to {reviewer} at {stage}")
     return _decision(row)
 
@@ -602,7 +688,15 @@ def add_decisions(store: Store, rows: Iterable[Mapping[str, Any]], *, via: str) 
         for row in rows:
             if row["decision"] not in DECISIONS:
                 raise ValueError(f"unknown decision {row['decision']!r}")
-            values = {"reason": None, "note": None, "fulltext": None, **row, "via": via, "decided_at": now}
+            values = {
+                "reason": None,
+                "note": None,
+                "fulltext": None,
+                **row,
+                "via": via,
+                "decided_at": now,
+                "written_by": writer(conn),
+            }
             if _insert_ignoring_uid(conn, screen_decisions, values) is not None:
                 added += 1
     return added
@@ -698,7 +792,7 @@ def add_resolution(
         "decided_at": _now(),
     }
     with store.engine.begin() as conn:
-        _insert_ignoring_uid(conn, screen_resolutions, values)
+        _insert_ignoring_uid(conn, screen_resolutions, {**values, "written_by": writer(conn)})
         row = conn.execute(sa.select(screen_resolutions).where(screen_resolutions.c.uid == uid)).one()
     return _resolution(row)
 
