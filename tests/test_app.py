@@ -167,3 +167,14 @@ def test_the_other_commands_as_methods(session: dict[str, Any], tmp_path: Path) 
     assert review.prisma_counts().included.topics == []  # screening is under way: a lead's view
     result = review.prisma(fmt="json")
     assert [kind for kind, _ in result.files] == ["json"] and result.files[0][1].is_file()
+
+
+def test_dedupe_by_the_model_or_the_rules_and_an_unknown_method_refused(tmp_path: Path) -> None:
+    review = scoping.init_review(tmp_path / "rv")
+    review.import_files([DATA / "dedupe" / "digital_work.csv"], source="DW")
+    by_model = review.dedupe(method="model")
+    assert by_model.pairs and all(p.rule.startswith("model P=") for p in by_model.pairs)
+    by_rules = review.dedupe(rebuild=True)
+    assert by_rules.pairs and not any(p.rule.startswith("model P=") for p in by_rules.pairs)
+    with pytest.raises(UsageError, match="unknown de-duplication method 'tree'"):
+        review.dedupe(method="tree")

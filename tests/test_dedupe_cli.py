@@ -211,3 +211,32 @@ def test_review_shows_both_abstracts(review: Path) -> None:
     assert row, out
     # both records' abstracts, side by side (the copy's is its original's first 400 characters)
     assert row[0].count("Noradrenergic activation of") == 2, row[0]
+
+
+def test_method_model_links_by_the_pair_model_and_says_so(review: Path, tmp_path: Path) -> None:
+    code, _, err = run("--review", str(review), "import", str(DATA / "cardiac.csv"), "--source", "cardiac")
+    assert code == 0, err
+    code, _, err = dd(review, "--method", "model")
+    assert code == 0, err
+    target = tmp_path / "groups.csv"
+    assert dd(review, "groups", "--out", str(target))[0] == 0
+    rows = read_groups(target)
+    by_work: dict[str, list[str]] = {}
+    for row in rows:
+        by_work.setdefault(row["work_id"], []).append(row["source_id"])
+    counts = removal_counts([r["source_id"] for r in rows], truth("cardiac"), list(by_work.values()))
+    assert counts.fp == 0, counts
+    assert counts.tp > 0, counts
+    work = next(w for w, members in by_work.items() if len(members) > 1)
+    record = next(r["record_id"] for r in rows if r["work_id"] == work)
+    code, shown, err = dd(review, "show", record)
+    assert code == 0, err
+    assert "rule 'model P=" in shown
+    assert "rule 'model P=" not in dd(review, "--rebuild")[1] + dd(review, "show", record)[1]
+
+
+def test_method_is_not_a_subcommand_option(review: Path) -> None:
+    code, _, err = dd(review, "--method", "model", "review")
+    assert code == 2 and "--method applies to 'scoping dedupe' itself" in err
+    code, _, err = dd(review, "--method", "tree")
+    assert code == 2 and "'tree' is not one of 'rules', 'model'" in err

@@ -125,6 +125,22 @@ def test_journal_subtitles_and_volume_fragments() -> None:
     assert prepare(row(volume="2016", year=2016), 0).volume == ""
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("am j physiol heart circ physiol", "american journal physiology", True),
+        ("american journal physiology", "am j physiol heart circ physiol", True),
+        ("am j physiol heart circ physiol", "american journal cardiology", False),
+        ("am j physiol", "american journal physiology heart", True),
+    ],
+)
+def test_a_full_journal_name_without_its_section_meets_the_abbreviation(a: str, b: str, same: bool) -> None:
+    """A database that drops the section ("Heart and Circulatory Physiology") of a journal."""
+    from scoping.dedupe.compare import journal_similarity
+
+    assert (journal_similarity(a, b) >= 0.9) is same
+
+
 # -- pair rules: links that must be made -------------------------------------------------------
 
 

@@ -279,12 +279,18 @@ class Review(folder.Review):
 
     # -- de-duplication ------------------------------------------------------------------
 
-    def dedupe(self, *, rebuild: bool = False) -> DedupeResult:
-        """``scoping dedupe``: link the records of each publication into one work."""
+    def dedupe(self, *, rebuild: bool = False, method: str = "rules") -> DedupeResult:
+        """``scoping dedupe``: link the records of each publication into one work.
+
+        ``method`` is what decides a compared pair: ``"rules"`` (the default) or ``"model"``
+        (the calibrated pair model shipped with the package).
+        """
         from scoping.dedupe.api import run_dedupe
 
+        if method not in ("rules", "model"):
+            raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
         with self.open_store() as store:
-            return run_dedupe(store, rebuild=rebuild)
+            return run_dedupe(store, rebuild=rebuild, model="default" if method == "model" else None)
 
     def overlap(self) -> Overlap:
         """``scoping dedupe overlap``: works per database, and those found only there."""

@@ -75,6 +75,13 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
     "--rebuild", is_flag=True, help="Compute every automatic link afresh (people's decisions still hold)."
 )
 @click.option(
+    "--method",
+    type=click.Choice(["rules", "model"]),
+    default=None,
+    help="What decides a compared pair: 'rules' (the default: the explicit rules, which still "
+    "lead leave-one-set-out) or 'model' (the calibrated pair model shipped with scoping).",
+)
+@click.option(
     "--review",
     "review_dir",
     type=click.Path(file_okay=False),
@@ -88,7 +95,9 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
     help="Database URL or SQLite file [env SCOPING_DB; default screening/review.db].",
 )
 @click.pass_context
-def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: str | None) -> None:
+def dedupe_group(
+    ctx: click.Context, rebuild: bool, method: str | None, review_dir: str | None, db: str | None
+) -> None:
     """Link the records of each publication into one work (run without a subcommand).
 
     Records are compared on title, authors, year, journal, volume, pages, DOI and PMID after
@@ -101,6 +110,7 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
     \b
     Examples:
       scoping dedupe                    # link records into works
+      scoping dedupe --rebuild --method model   # decide pairs by the pair model
       scoping dedupe review             # decide the doubtful pairs
       scoping dedupe show 42            # why work 42's records were linked
       scoping dedupe groups --out outputs/works.csv
@@ -110,8 +120,9 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
         state.review_dir = review_dir or state.review_dir
         state.db = db or state.db
     if ctx.invoked_subcommand is not None:
-        if rebuild:
-            raise click.UsageError("--rebuild applies to 'scoping dedupe' itself, not to a subcommand")
+        if rebuild or method:
+            flag = "--rebuild" if rebuild else "--method"
+            raise click.UsageError(f"{flag} applies to 'scoping dedupe' itself, not to a subcommand")
         return
     from scoping.review import find_review
 
@@ -128,7 +139,13 @@ def dedupe_group(ctx: click.Context, rebuild: bool, review_dir: str | None, db: 
                     told.extend(_join_lines(impact, keep, old, action="joins"))
 
         with _progress() as update:
-            result = api.run_dedupe(store, rebuild=rebuild, progress=update, before_save=tell)
+            result = api.run_dedupe(
+                store,
+                rebuild=rebuild,
+                progress=update,
+                before_save=tell,
+                model="default" if method == "model" else None,
+            )
         pending = api.pending_count(store)
     for line in told:
         out.print(line)

@@ -259,8 +259,11 @@ def journal_similarity(a: str, b: str) -> float:
     if len(wb) == 1 and len(wa) >= 2 and wb[0] == "".join(w[0] for w in wa):
         return 1.0
     short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
-    # the leading words abbreviated, the rest dropped: "pflugers arch" for "pflugers archiv ..."
+    # the leading words abbreviated, the rest dropped: "pflugers arch" for "pflugers archiv ...";
+    # or a full name without its section: "american journal physiology" for "am j physiol heart ..."
     if len(short) >= 2 and all(long_[i].startswith(w) for i, w in enumerate(short)):
+        return 0.9
+    if len(short) >= 3 and all(w.startswith(long_[i]) for i, w in enumerate(short)):
         return 0.9
     # abbreviation with dropped words: every abbreviated word starts a word, in order
     if len(short) >= 2 and len(short) >= len(long_) - 2:
