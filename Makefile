@@ -10,6 +10,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 LOCK    = requirements.lock
+# Tests run in parallel processes (pytest-xdist); `make test TEST_WORKERS=0` runs them in one.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test lint lock bench clean system-packages
 
@@ -29,7 +31,7 @@ system-packages:
 	@bash scripts/ensure-system-packages
 
 test: install system-packages
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts
