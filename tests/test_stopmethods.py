@@ -129,15 +129,18 @@ def test_methods_without_a_random_phase_stop_early_on_a_perfect_ranking() -> Non
         assert stop.share_unscreened > 0.5
 
 
-def test_capture_recapture_stops_soon_after_a_perfect_ranking_meets_the_sample() -> None:
+def test_capture_recapture_stops_once_the_ranking_has_met_every_sampled_include() -> None:
     order = np.array([1] * 100 + [0] * 3900, dtype=np.int8)
     for seed in range(5):
-        rng = np.random.default_rng(seed)
-        stop = CaptureRecapture(recall_target=0.95).replay(order, rng)
-        # once every sampled include is met, Chapman's estimate is the includes met: stops there
+        # the random capture, drawn as the method draws it: a permutation until 10 includes
+        perm = np.random.default_rng(seed).permutation(order.size)
+        sample = perm[: int(np.searchsorted(np.cumsum(order[perm]), 10)) + 1]
+        met_all = int(sample[order[sample] == 1].max()) + 1  # ranked works to meet them all
+        stop = CaptureRecapture(recall_target=0.95).replay(order, np.random.default_rng(seed))
+        # then n1 = met_all, m = n2 = 10: Chapman's estimate is n1 itself, so it must stop
         assert stop.stopped
-        assert stop.recall >= 0.9
-        assert stop.share_unscreened > 0.5  # the sample itself costs about 10 / 2.5 % = 400 works
+        assert stop.stop_at <= len(set(sample.tolist()) | set(range(met_all)))
+        assert stop.found >= 10
 
 
 def test_check_order_refuses_what_is_not_labels() -> None:
