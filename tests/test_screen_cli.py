@@ -374,6 +374,11 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     assert code == 0
     assert "Ranked phase: 70 of 135 works decided, 20 included; the latest 50 final decisions" in out
     assert "start the random sample with 'scoping stop --reviewer lena --start-sampling'" in out
+    assert "This review has 135 works: under 1,000, no rule with a guarantee saves much here" in out
+    assert "What it needs next: a random sample of the 65 works not decided yet." in out
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
+    needed = json.loads(out)["excludes_needed"]
+    assert f"the rule is met only after {needed:,} of them" in " ".join(run(review, "stop", "--reviewer", LEAD)[1].split())
     code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
     assert code == 1 and err.count("\n") == 1 and "needs a random sample first" in err
     code, out, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", input="\n")
@@ -398,6 +403,7 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
             if state["test"]["met"]:
                 break
     assert state["phase"] == "sampling" and state["sampled"] == n and n < len(sample)
+    assert n == needed  # all excludes: met exactly when the ranked phase said it would be
     assert state["test"]["p_value"] < 0.1
     code, out, _ = run(review, "stop", "--reviewer", LEAD, "--apply")
     assert code == 0 and f"Stopped: {len(sample) - n} works of the sample were excluded" in out

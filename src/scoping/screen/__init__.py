@@ -47,6 +47,7 @@ from scoping.screen.allocation import (
     plan_allocation,
 )
 from scoping.screen.autostop import (
+    SMALL_REVIEW,
     StoppingStatus,
     apply_stop,
     resume_screening,
@@ -133,6 +134,7 @@ __all__ = [
     "StageAllocation",
     "StageRules",
     "StageStatus",
+    "SMALL_REVIEW",
     "StoppingStatus",
     "agreement",
     "agreement_from_table",
