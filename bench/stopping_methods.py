@@ -47,21 +47,21 @@ def held_out(name: str) -> bool:
 
 
 def record_rankings(data: Path, work: Path, seeds: int, only: list[str] | None) -> list[str]:
-    """Rank every review once per seed (cached); returns the review names done."""
+    """Rank every review once per seed (cached); seed 0 of every review first, then seed 1...
+    Returns the review names."""
     from scoping.ingest import inspect_file, iter_records
     from scoping.screen.simulate import labelled_from_records, simulate
 
-    names: list[str] = []
-    for dataset in find_datasets(data):
-        if only and dataset.name not in only:
-            continue
-        csv, n, inc = prepare(dataset, work)
-        names.append(dataset.name)
-        todo = [s for s in range(seeds) if not (work / "rankings" / f"{dataset.name}-s{s}.npy").is_file()]
-        if not todo:
-            continue
-        labelled = labelled_from_records(iter_records(inspect_file(csv)), "label_included", source=str(csv))
-        for seed in todo:
+    datasets = [d for d in find_datasets(data) if not only or d.name in only]
+    for seed in range(seeds):
+        for dataset in datasets:
+            target = work / "rankings" / f"{dataset.name}-s{seed}.npy"
+            if target.is_file():
+                continue
+            csv, n, inc = prepare(dataset, work)
+            labelled = labelled_from_records(
+                iter_records(inspect_file(csv)), "label_included", source=str(csv)
+            )
             started = time.perf_counter()
             result = simulate(labelled.texts, labelled.labels, seeds=[seed])
             run = result.runs[0]
@@ -69,7 +69,6 @@ def record_rankings(data: Path, work: Path, seeds: int, only: list[str] | None) 
             order = np.zeros(result.n_records, dtype=np.int8)
             head = np.concatenate([[labelled.labels[inc_row], labelled.labels[exc_row]], run.ranked_labels])
             order[: head.size] = head
-            target = work / "rankings" / f"{dataset.name}-s{seed}.npy"
             target.parent.mkdir(parents=True, exist_ok=True)
             np.save(target, order)
             print(
@@ -77,11 +76,12 @@ def record_rankings(data: Path, work: Path, seeds: int, only: list[str] | None) 
                 f"{time.perf_counter() - started:.0f} s",
                 flush=True,
             )
-    return names
+    return [d.name for d in datasets]
 
 
 RANDOM_PHASE = {"hypergeom-sample", "qbcb", "capture"}
 TARGETS = (0.95, 0.99)
+WIDTH = 86
 
 
 def evaluate(work: Path, names: list[str], seeds: int, reps: int) -> list[dict[str, object]]:
@@ -107,7 +107,8 @@ def evaluate(work: Path, names: list[str], seeds: int, reps: int) -> list[dict[s
                                 "review": name,
                                 "seed": seed,
                                 "target": target,
-                                "method": f"{method.key}: {method.describe()}",
+                                "method": method.describe(),
+                                "rep": rep,
                                 "guarantee": method.guarantee,
                                 "n": stop.n_total,
                                 "recall": stop.recall,
@@ -142,19 +143,22 @@ def report(rows: list[dict[str, object]]) -> None:
     print(f"\nDevelopment reviews ({len(dev)}): {', '.join(dev)}")
     print(f"Hold-out reviews ({len(hold)}): {', '.join(hold)}")
     seeds = sorted({int(r["seed"]) for r in rows})  # type: ignore[call-overload]
-    print(f"Seeds: {seeds}; random-phase methods replayed {max(1, len({r.get('rep') for r in rows}))}x per ranking")
+    reps = len({r.get("rep") for r in rows})
+    print(f"Seeds: {seeds}; methods with a random phase replayed {reps}x per recorded ranking")
     chosen: dict[float, str] = {}
     for target in TARGETS:
         at = [r for r in rows if r["target"] == target]
         ideal = np.mean([float(r["ideal"]) for r in at if r["review"] in dev])  # type: ignore[arg-type]
         print(f"\nTarget recall {target:.0%} (confidence 95 %); ideal share unscreened (dev) {ideal:.1%}")
-        print(f"{'method':<92} {'dev runs':>8} {'short':>6} {'unscr.':>7} | {'hold runs':>9} {'short':>6} {'unscr.':>7}")
+        head = f"{'dev runs':>8} {'short':>6} {'unscr.':>7} | {'hold runs':>9} {'short':>6} {'unscr.':>7}"
+        print(f"{'method':<{WIDTH}} {head}")
         best: tuple[float, str] | None = None
         for method in dict.fromkeys(str(r["method"]) for r in at):
             mine = [r for r in at if r["method"] == method]
             n_d, short_d, left_d = summarise([r for r in mine if r["review"] in dev])
             n_h, short_h, left_h = summarise([r for r in mine if r["review"] in hold])
-            print(f"{method:<92} {n_d:>8} {short_d:>6.1%} {left_d:>7.1%} | {n_h:>9} {short_h:>6.1%} {left_h:>7.1%}")
+            dev_part = f"{n_d:>8} {short_d:>6.1%} {left_d:>7.1%}"
+            print(f"{method:<{WIDTH}} {dev_part} | {n_h:>9} {short_h:>6.1%} {left_h:>7.1%}")
             if short_d <= 0.05 and (best is None or left_d > best[0]):
                 best = (left_d, method)
         if best is not None:
@@ -164,7 +168,9 @@ def report(rows: list[dict[str, object]]) -> None:
         large = [r for r in at if int(r["n"]) >= 1000 and r["method"] == chosen.get(target)]  # type: ignore[call-overload]
         for label, part in (("under 1,000 records", small), ("1,000 or more", large)):
             n_p, short_p, left_p = summarise(part)
-            print(f"   that method on reviews {label}: {n_p} runs, {short_p:.1%} short, {left_p:.1%} unscreened")
+            print(
+                f"   that method on reviews {label}: {n_p} runs, {short_p:.1%} short, {left_p:.1%} unscreened"
+            )
 
 
 def main() -> int:

@@ -378,7 +378,9 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     assert "What it needs next: a random sample of the 65 works not decided yet." in out
     code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
     needed = json.loads(out)["excludes_needed"]
-    assert f"the rule is met only after {needed:,} of them" in " ".join(run(review, "stop", "--reviewer", LEAD)[1].split())
+    assert f"the rule is met only after {needed:,} of them" in " ".join(
+        run(review, "stop", "--reviewer", LEAD)[1].split()
+    )
     code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
     assert code == 1 and err.count("\n") == 1 and "needs a random sample first" in err
     code, out, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", input="\n")

@@ -258,7 +258,9 @@ def test_excludes_needed_is_the_fewest_that_meet_the_rule(
     rule = StoppingRule(recall_target=target, confidence=confidence)
     n = int(drawn * population)
     k = int(share * n)
-    needed = rule.excludes_needed(population=population, includes_before=before, n_sampled=n, includes_in_sample=k)
+    needed = rule.excludes_needed(
+        population=population, includes_before=before, n_sampled=n, includes_in_sample=k
+    )
     assert 0 <= needed <= population - n
 
     def met(extra: int) -> bool:

@@ -110,6 +110,7 @@ from scoping.screen.ranking import ModelRank, QueueOrder, queue_order
 __all__ = [
     "CSV_COLUMNS",
     "FULL_TEXT",
+    "SMALL_REVIEW",
     "STAGES",
     "TITLE_ABSTRACT",
     "WORKSHEET_COLUMNS",
@@ -134,7 +135,6 @@ __all__ = [
     "StageAllocation",
     "StageRules",
     "StageStatus",
-    "SMALL_REVIEW",
     "StoppingStatus",
     "agreement",
     "agreement_from_table",

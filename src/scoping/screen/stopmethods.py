@@ -22,10 +22,11 @@ The methods (``key``: what it is; *guarantee* marks a statistical recall guarant
   includes no later than random would, which is usually so and never checked. Tested at
   up to ``checks`` evenly spaced points (so it may stop a few works late).
 - ``rate-bound``: a confidence-interval rule: the include rate of the last ``window`` (or
-  2, 4, 8... times as many; the tightest) ranked works, bounded above (Clopper-Pearson, one-sided at the confidence) and applied to every
-  unscreened work, bounds the includes missed; stop once recall is at least the target under
-  that bound. Same assumption as ``hypergeom-ranked``. (A simpler stand-in for QuantCI,
-  which needs the model's calibrated probabilities at every step.)
+  2, 4, 8... times as many; the tightest) ranked works, bounded above (Clopper-Pearson,
+  one-sided at the confidence) and applied to every unscreened work, bounds the includes
+  missed; stop once recall is at least the target under that bound. Same assumption as
+  ``hypergeom-ranked``. (A simpler stand-in for QuantCI, which needs the model's calibrated
+  probabilities at every step.)
 - ``qbcb`` (*guarantee*): Lewis et al. (2021), the quantile binomial coverage bound of the
   target method (Cormack & Grossman 2016): first a random sample of the whole review until
   ``r`` includes are found (the targets), then ranked order until ``j`` of them have been
@@ -44,9 +45,9 @@ works of a random phase would also train the model; here the ranking is the one 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -96,8 +97,11 @@ class Stop:
 class StoppingMethod(Protocol):
     """What every method offers: a key, whether it guarantees recall, and a replay."""
 
-    key: str
-    guarantee: bool
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def guarantee(self) -> bool: ...
 
     def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop: ...
 
@@ -162,8 +166,8 @@ class ConsecutiveExcludes:
 
     run: int = 50
     fraction: float = 0.05
-    key: str = "heuristic"
-    guarantee: bool = False
+    key: ClassVar[str] = "heuristic"
+    guarantee: ClassVar[bool] = False
 
     def needed(self, n_total: int) -> int:
         return max(self.run, math.ceil(self.fraction * n_total))
@@ -185,10 +189,10 @@ class ConsecutiveExcludes:
 class HypergeometricSample:
     """Callaghan & Müller-Hansen: ranked until the switch, then a random sample, tested."""
 
-    rule: StoppingRule = StoppingRule()
-    switch: SwitchHeuristic = SwitchHeuristic()
-    key: str = "hypergeom-sample"
-    guarantee: bool = True
+    rule: StoppingRule = field(default_factory=StoppingRule)
+    switch: SwitchHeuristic = field(default_factory=SwitchHeuristic)
+    key: ClassVar[str] = "hypergeom-sample"
+    guarantee: ClassVar[bool] = True
 
     def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop:
         order = check_order(order)
@@ -237,12 +241,12 @@ def _windows(screened: int) -> NDArray[np.int64]:
 class HypergeometricRanked:
     """The hypergeometric test on the latest ranked works, with no random phase."""
 
-    rule: StoppingRule = StoppingRule()
+    rule: StoppingRule = field(default_factory=StoppingRule)
     min_screened: int = 10
     checks: int = 500
     """Tests at most this many points of the order (every ``N // checks`` works)."""
-    key: str = "hypergeom-ranked"
-    guarantee: bool = False
+    key: ClassVar[str] = "hypergeom-ranked"
+    guarantee: ClassVar[bool] = False
 
     def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop:
         order = check_order(order)
@@ -273,8 +277,8 @@ class RateBound:
     confidence: float = 0.95
     window: int = 100
     """The smallest window; windows of 2, 4, 8... times it are tried too (the tightest bound counts)."""
-    key: str = "rate-bound"
-    guarantee: bool = False
+    key: ClassVar[str] = "rate-bound"
+    guarantee: ClassVar[bool] = False
 
     def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop:
         order = check_order(order)
@@ -352,8 +356,8 @@ class QuantileBinomialBound:
 
     recall_target: float = 0.95
     confidence: float = 0.95
-    key: str = "qbcb"
-    guarantee: bool = True
+    key: ClassVar[str] = "qbcb"
+    guarantee: ClassVar[bool] = True
 
     def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop:
         order = check_order(order)
@@ -375,8 +379,8 @@ class CaptureRecapture:
 
     recall_target: float = 0.95
     sample_includes: int = 10
-    key: str = "capture"
-    guarantee: bool = False
+    key: ClassVar[str] = "capture"
+    guarantee: ClassVar[bool] = False
 
     def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop:
         order = check_order(order)
