@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -33,6 +33,10 @@ from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, Sc
 from scoping.store import Store
 
 from .main import cli, review_options
+
+if TYPE_CHECKING:
+    from scoping.screen.stopmethods import RankedTest
+    from scoping.screen.stopping import StoppingRule
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -953,6 +957,9 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
         else:
             lines.append("Random sampling has not begun: the rule cannot be tested yet.")
         lines.append(_needs_next_ranked(state))
+        ranked = state.ranked_test
+        if ranked is not None and ranked.window is not None:
+            lines.append(_ranked_words(ranked, rule))
         return lines
     test = state.test
     assert test is not None
@@ -992,6 +999,24 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
             "does not cover them, so they must all be screened."
         )
     return lines
+
+
+def _ranked_words(ranked: RankedTest, rule: StoppingRule) -> str:
+    """What the same test says of the ranked decisions alone (no random sample)."""
+    assumption = "if the ranking served includes no later than a random order would (not tested)"
+    if ranked.met:
+        return (
+            f"Without a random sample: the latest {ranked.window:,} decisions hold few enough "
+            f"includes that, {assumption}, recall is at least {rule.recall_target:.0%} with "
+            f"{rule.confidence:.0%} confidence (p = {ranked.p_value:.4f}). Only the random "
+            "sample makes that a guarantee."
+        )
+    more = (
+        f"{ranked.excludes_needed:,} more excludes in a row would meet it"
+        if ranked.excludes_needed is not None
+        else "no run of excludes would meet it"
+    )
+    return f"Without a random sample: not met (p = {ranked.p_value:.4f}); {more}, {assumption}."
 
 
 def _needs_next_ranked(state: screen.StoppingStatus) -> str:

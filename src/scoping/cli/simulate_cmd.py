@@ -15,6 +15,7 @@ from rich.table import Table
 from scoping.errors import ReviewFolderError
 from scoping.ingest import FORMATS, inspect_file, iter_records
 from scoping.review import find_review
+from scoping.screen.stopmethods import METHODS, method_by_key
 from scoping.screen.stopping import StoppingRule, SwitchHeuristic
 
 from ._lazy import LazyModule
@@ -74,6 +75,14 @@ def _out_dir(explicit: str | None) -> Path:
     help="The stopping rule's confidence level.",
 )
 @click.option(
+    "--stopping",
+    type=click.Choice(["default", *METHODS]),
+    default="default",
+    show_default=True,
+    help="The stopping method whose stop_at and recall_at_stop are reported: the default, "
+    "or one of the others compared by bench/stopping_methods.py.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -103,6 +112,7 @@ def simulate_cmd(
     seeds: int,
     recall_target: float,
     confidence: float,
+    stopping: str,
     as_json: bool,
     out_dir: str | None,
     no_plot: bool,
@@ -131,6 +141,7 @@ def simulate_cmd(
       scoping simulate labelled.ris --label-column LB --recall-target 0.9
     """
     rule = StoppingRule(recall_target=recall_target, confidence=confidence)
+    method = method_by_key(stopping, recall_target, confidence)
     info = inspect_file(dataset, encoding=encoding, fmt=fmt)
     labelled = sim.labelled_from_records(iter_records(info), label_column, source=info.path.name)
     if not as_json:
@@ -160,6 +171,7 @@ def simulate_cmd(
             labelled.labels,
             seeds=range(seeds),
             rule=rule,
+            stopping=method,
             notes=labelled.notes,
             progress=advance,
         )
@@ -232,11 +244,18 @@ def _present(result: SimulationResult, rule: StoppingRule, plot_path: Path | Non
     )
     out.print(table)
     reached = sum(run.recall_at_stop >= rule.recall_target - 1e-12 for run in result.runs)
-    switch = SwitchHeuristic(**result.settings["switch"])
+    stopping = result.settings["stopping"]
+    if stopping["method"] == "hypergeom-sample":
+        switch = SwitchHeuristic(**result.settings["switch"])
+        how = f"{rule.describe()}. Random sampling started after {switch.run_needed(n):,} excludes in a row"
+    else:
+        how = (
+            f"{stopping['description']}, target recall {rule.recall_target:.0%}, "
+            f"confidence {rule.confidence:.0%}"
+        )
     out.print(
-        f"Stopping: {rule.describe()}. Random sampling started after "
-        f"{switch.run_needed(n):,} excludes in a row; recall was at or above the target "
-        f"when the rule was met in {reached} of {len(result.runs)} run(s)."
+        f"Stopping: {how}; recall was at or above the target when it stopped in "
+        f"{reached} of {len(result.runs)} run(s)."
     )
     if plot_path is not None:
         out.print(f"Recall curves: {plot_path}")

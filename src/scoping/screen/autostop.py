@@ -28,14 +28,17 @@ Only a lead sees any of this: it shows the team's include counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from scoping.errors import UsageError
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
 from scoping.store import Store
 from scoping.store import screen_tables as tables
+
+if TYPE_CHECKING:
+    from scoping.screen.stopmethods import RankedTest
 
 __all__ = [
     "SMALL_REVIEW",
@@ -82,6 +85,9 @@ class StoppingStatus:
     outside_sample: int = 0
     """Works added after sampling began and not decided: the test does not cover them."""
     events: tuple[tables.StopEvent, ...] = ()
+    ranked_test: RankedTest | None = None
+    """The same test on the latest ranked decisions, with no random sample (ranked phase):
+    valid if the ranking put includes no later than a random order would."""
     excludes_needed: int | None = None
     """What the rule needs next: this many more sampled works, all excludes, would meet it
     (``None`` before any include is found, when the test cannot pass on any sample)."""
@@ -108,6 +114,7 @@ class StoppingStatus:
             "automation": self.automation,
             "outside_sample": self.outside_sample,
             "excludes_needed": self.excludes_needed,
+            "ranked_test": asdict(self.ranked_test) if self.ranked_test is not None else None,
             "small_review": self.small_review,
         }
 
@@ -167,7 +174,13 @@ def stopping_status(
         needed = (
             rule.excludes_needed(population=left, includes_before=includes) if includes and left else None
         )
-        return StoppingStatus(phase="ranked", switch_suggested=switch, excludes_needed=needed, **common)
+        from scoping.screen.stopmethods import HypergeometricRanked  # scipy: only when asked
+
+        labels = [int(outcomes[w].outcome == "include") for w in order]
+        ranked = HypergeometricRanked(rule=rule).test(labels, len(works))
+        return StoppingStatus(
+            phase="ranked", switch_suggested=switch, excludes_needed=needed, ranked_test=ranked, **common
+        )
     sample = tables.stop_sample(store, sample_event.id)
     in_sample = set(sample)
     existing = set(works)
