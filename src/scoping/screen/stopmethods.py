@@ -53,6 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from scoping.errors import UsageError
 from scoping.screen.stopping import StoppingRule, SwitchHeuristic
 
 __all__ = [
@@ -62,12 +63,14 @@ __all__ = [
     "HypergeometricRanked",
     "HypergeometricSample",
     "QuantileBinomialBound",
+    "RankedTest",
     "RateBound",
     "Stop",
     "StoppingMethod",
     "all_methods",
     "check_order",
     "default_method",
+    "method_by_key",
     "qbcb_targets",
 ]
 
@@ -238,6 +241,20 @@ def _windows(screened: int) -> NDArray[np.int64]:
 
 
 @dataclass(frozen=True, slots=True)
+class RankedTest:
+    """The ranked hypergeometric test at one point of a review."""
+
+    screened: int
+    includes: int
+    window: int | None
+    """The latest works treated as the sample (the window with the smallest p-value)."""
+    p_value: float
+    met: bool
+    excludes_needed: int | None
+    """More excludes in a row that would meet it (0: met; ``None``: none would)."""
+
+
+@dataclass(frozen=True, slots=True)
 class HypergeometricRanked:
     """The hypergeometric test on the latest ranked works, with no random phase."""
 
@@ -254,16 +271,51 @@ class HypergeometricRanked:
         cum = np.concatenate([[0], np.cumsum(order, dtype=np.int64)])
         stride = max(1, n // self.checks)
         for screened in range(self.min_screened, n, stride):
-            if cum[screened] == 0:
-                continue
-            windows = _windows(screened)
-            before = cum[screened - windows]
-            k = cum[screened] - before
-            population = (n - screened) + windows
-            p = _hypergeom_p(self.rule, k, population, windows, before)
-            if (p < self.rule.alpha).any():
+            if cum[screened] and self._p_values(cum, screened, n)[1].min() < self.rule.alpha:
                 return _at(order, screened)
         return _all(order)
+
+    def _p_values(
+        self, cum: NDArray[np.int64], screened: int, n_total: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """(window sizes, the p-value of each) after ``screened`` works; ``cum``: includes
+        among the first i works at index i."""
+        windows = _windows(screened)
+        before = cum[screened - windows]
+        k = cum[screened] - before
+        population = (n_total - screened) + windows
+        return windows, _hypergeom_p(self.rule, k, population, windows, before)
+
+    def test(self, screened: Any, n_total: int) -> RankedTest:
+        """The test now, after the decisions ``screened`` (0/1, in the order they were made)
+        in a review of ``n_total`` works; with what it needs next."""
+        labels = np.asarray(screened, dtype=np.int8).ravel()
+        if labels.size > n_total or not np.isin(labels, (0, 1)).all():
+            raise ValueError("screened decisions must be 0/1 and no more than the works in the review")
+        found = int(labels.sum())
+        if labels.size < self.min_screened or not found:
+            return RankedTest(labels.size, found, None, 1.0, False, None)
+
+        def best(extra: int) -> tuple[int, float]:
+            cum = np.concatenate([[0], np.cumsum(labels, dtype=np.int64), np.full(extra, found)])
+            windows, p = self._p_values(cum, labels.size + extra, n_total)
+            at = int(np.argmin(p))
+            return int(windows[at]), float(p[at])
+
+        window, p = best(0)
+        met = p < self.rule.alpha
+        needed = 0 if met else None
+        left = n_total - labels.size
+        if not met and left and best(left)[1] < self.rule.alpha:
+            low, high = 0, left  # p falls as excludes are added: bisect for the fewest
+            while high - low > 1:
+                mid = (low + high) // 2
+                if best(mid)[1] < self.rule.alpha:
+                    high = mid
+                else:
+                    low = mid
+            needed = high
+        return RankedTest(labels.size, found, window, p, met, needed)
 
     def describe(self) -> str:
         return "hypergeometric test on the latest ranked works (no random sample)"
@@ -422,6 +474,24 @@ def all_methods(recall_target: float = 0.95, confidence: float = 0.95) -> list[S
         CaptureRecapture(recall_target=recall_target),
     ]
     return methods
+
+
+def method_by_key(key: str, recall_target: float = 0.95, confidence: float = 0.95) -> StoppingMethod:
+    """The method called ``key`` (one of :data:`METHODS`, or ``"default"``), at the defaults."""
+    if key == "default":
+        return default_method(recall_target, confidence)
+    rule = StoppingRule(recall_target=recall_target, confidence=confidence)
+    made: dict[str, StoppingMethod] = {
+        "heuristic": ConsecutiveExcludes(),
+        "hypergeom-sample": HypergeometricSample(rule=rule),
+        "hypergeom-ranked": HypergeometricRanked(rule=rule),
+        "rate-bound": RateBound(recall_target=recall_target, confidence=confidence),
+        "qbcb": QuantileBinomialBound(recall_target=recall_target, confidence=confidence),
+        "capture": CaptureRecapture(recall_target=recall_target),
+    }
+    if key not in made:
+        raise UsageError(f"no stopping method {key!r}; use one of: default, {', '.join(METHODS)}")
+    return made[key]
 
 
 def default_method(recall_target: float = 0.95, confidence: float = 0.95) -> StoppingMethod:
