@@ -100,7 +100,7 @@ def evaluate(work: Path, names: list[str], seeds: int, reps: int) -> list[dict[s
             for target in TARGETS:
                 for index, method in enumerate(all_methods(target)):
                     for rep in range(reps if method.key in RANDOM_PHASE else 1):
-                        key = f"{name}|{seed}|{target}|{index}|{rep}"
+                        key = f"{name}|{seed}|{target}|{method.describe()}|{rep}"
                         if key not in done:
                             stop = method.replay(order, np.random.default_rng([seed, rep, index]))
                             done[key] = {

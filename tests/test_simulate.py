@@ -23,7 +23,8 @@ from scoping.screen.simulate import (
     labelled_from_records,
     simulate,
 )
-from scoping.screen.stopping import StoppingRule
+from scoping.screen.stopmethods import HypergeometricRanked, default_method
+from scoping.screen.stopping import StoppingRule, SwitchHeuristic
 
 DATA = Path(__file__).parent / "data" / "labelled"
 SEP = DATA / "Sep_2021.csv"
@@ -208,7 +209,8 @@ def sep():
 
 @pytest.fixture(scope="module")
 def result(sep):
-    return simulate(sep.texts, sep.labels, seeds=(0, 1))
+    # the random-sample rule, run live as a review runs it (whatever the default is)
+    return simulate(sep.texts, sep.labels, seeds=(0, 1), heuristic=SwitchHeuristic())
 
 
 def test_priors_are_one_include_and_one_exclude(sep) -> None:
@@ -259,6 +261,26 @@ def test_same_seed_same_result(sep, result) -> None:
     first.pop("seconds")
     second.pop("seconds")
     assert first == second
+
+
+def test_other_stopping_methods_are_replayed_on_the_ranked_order(sep, result) -> None:
+    ranked = simulate(sep.texts, sep.labels, seeds=(0, 1), stopping=HypergeometricRanked())
+    assert ranked.settings["stopping"]["method"] == "hypergeom-ranked"
+    for run, live in zip(ranked.runs, result.runs, strict=True):
+        assert run.wss95 == live.wss95  # the same ranking
+        order = np.zeros(ranked.n_records, dtype=np.int8)
+        order[:2] = 1, 0
+        order[2 : 2 + run.ranked_labels.size] = run.ranked_labels
+        # no random phase: the stop is a prefix of the ranked order, so its recall is known
+        found = int(order[: run.stop_at].sum())
+        assert run.recall_at_stop == pytest.approx(found / ranked.n_includes)
+        assert run.stopped_by_rule == (run.stop_at < ranked.n_records)
+        assert run.switch_at is None and run.sampled_labels.size == 0
+        # and the test is met where it stopped
+        test = HypergeometricRanked().test(order[: run.stop_at], ranked.n_records)
+        assert test.met or not run.stopped_by_rule
+    default = simulate(sep.texts, sep.labels, seeds=(0,))
+    assert default.settings["stopping"]["method"] == default_method().key
 
 
 def test_stricter_rule_screens_more(sep) -> None:
