@@ -15,6 +15,7 @@ from scoping.screen.stopmethods import (
     ConsecutiveExcludes,
     HypergeometricRanked,
     HypergeometricSample,
+    Knee,
     QuantileBinomialBound,
     RateBound,
     all_methods,
@@ -141,6 +142,15 @@ def test_capture_recapture_stops_once_the_ranking_has_met_every_sampled_include(
         assert stop.stopped
         assert stop.stop_at <= len(set(sample.tolist()) | set(range(met_all)))
         assert stop.found >= 10
+
+
+def test_knee_stops_when_the_slope_ratio_reaches_its_threshold() -> None:
+    order = np.array([1] * 200 + [0] * 3000, dtype=np.int8)
+    stop = Knee().replay(order, np.random.default_rng(0))
+    # knee at 200; slope before 1, after 1 / (s - 200): the ratio s - 200 reaches
+    # 156 - min(200, 150) = 6 at s = 206; tests run every 3200 // 500 = 6 works
+    assert stop.recall == 1.0
+    assert 206 <= stop.stop_at < 206 + 6
 
 
 def test_check_order_refuses_what_is_not_labels() -> None:

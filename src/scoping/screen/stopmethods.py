@@ -37,6 +37,10 @@ The methods (``key``: what it is; *guarantee* marks a statistical recall guarant
   ``R̂ = (n1 + 1)(n2 + 1) / (m + 1) − 1``; stop once the includes found are at least τ R̂.
   A point estimate: no guarantee. (Chao's estimators need three or more captures, e.g.
   several rankers; not done.)
+- ``knee``: Cormack & Grossman's (2016) knee method: the knee of the gain curve is its point
+  farthest above the chord; stop once the slope before it is at least ``156 − min(R, 150)``
+  times the slope after it (``R`` includes found; +1 smoothing after), with at least 150
+  works screened. No guarantee; does not depend on the recall target.
 
 A replay on a recorded order approximates the live process in one way: in a live review the
 works of a random phase would also train the model; here the ranking is the one recorded.
@@ -62,6 +66,7 @@ __all__ = [
     "ConsecutiveExcludes",
     "HypergeometricRanked",
     "HypergeometricSample",
+    "Knee",
     "QuantileBinomialBound",
     "RankedTest",
     "RateBound",
@@ -357,6 +362,39 @@ class RateBound:
         return f"upper {self.confidence:.0%} bound of the include rate in the latest {self.window}x2^i works"
 
 
+@dataclass(frozen=True, slots=True)
+class Knee:
+    """Cormack & Grossman's knee method: stop when the gain curve has bent enough."""
+
+    min_screened: int = 150
+    checks: int = 500
+    key: ClassVar[str] = "knee"
+    guarantee: ClassVar[bool] = False
+
+    def replay(self, order: NDArray[np.int8], rng: np.random.Generator) -> Stop:
+        order = check_order(order)
+        n = int(order.size)
+        cum = np.concatenate([[0], np.cumsum(order, dtype=np.float64)])
+        stride = max(1, n // self.checks)
+        for screened in range(self.min_screened, n, stride):
+            found = cum[screened]
+            if not found:
+                continue
+            x = np.arange(1, screened + 1, dtype=np.float64)
+            # the knee: the point of the gain curve farthest above the line to (screened, found)
+            knee = int(np.argmax(cum[1 : screened + 1] * screened - x * found)) + 1
+            if knee >= screened:
+                continue
+            before = cum[knee] / knee
+            after = (found - cum[knee] + 1) / (screened - knee)
+            if before / after >= 156 - min(found, 150):
+                return _at(order, screened)
+        return _all(order)
+
+    def describe(self) -> str:
+        return "knee method (slope ratio >= 156 - min(includes, 150), at least 150 screened)"
+
+
 def qbcb_targets(recall_target: float, confidence: float, r: int | None = None) -> tuple[int, int]:
     """(r, j) of the QBCB rule: ``r`` targets, stop when ``j`` of them have been met.
 
@@ -453,7 +491,7 @@ class CaptureRecapture:
         return f"capture-recapture, Chapman (ranking x random sample of {self.sample_includes} includes)"
 
 
-METHODS = ("heuristic", "hypergeom-sample", "hypergeom-ranked", "rate-bound", "qbcb", "capture")
+METHODS = ("heuristic", "hypergeom-sample", "hypergeom-ranked", "rate-bound", "qbcb", "capture", "knee")
 
 
 def all_methods(recall_target: float = 0.95, confidence: float = 0.95) -> list[StoppingMethod]:
@@ -472,6 +510,7 @@ def all_methods(recall_target: float = 0.95, confidence: float = 0.95) -> list[S
         RateBound(recall_target=recall_target, confidence=confidence),
         QuantileBinomialBound(recall_target=recall_target, confidence=confidence),
         CaptureRecapture(recall_target=recall_target),
+        Knee(),
     ]
     return methods
 
@@ -488,6 +527,7 @@ def method_by_key(key: str, recall_target: float = 0.95, confidence: float = 0.9
         "rate-bound": RateBound(recall_target=recall_target, confidence=confidence),
         "qbcb": QuantileBinomialBound(recall_target=recall_target, confidence=confidence),
         "capture": CaptureRecapture(recall_target=recall_target),
+        "knee": Knee(),
     }
     if key not in made:
         raise UsageError(f"no stopping method {key!r}; use one of: default, {', '.join(METHODS)}")
