@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from scoping.errors import UsageError
 from scoping.screen.stopmethods import (
+    METHODS,
     CaptureRecapture,
     ConsecutiveExcludes,
     HypergeometricRanked,
@@ -21,6 +21,7 @@ from scoping.screen.stopmethods import (
     all_methods,
     check_order,
     default_method,
+    method_by_key,
     qbcb_targets,
 )
 from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
@@ -159,8 +160,11 @@ def test_check_order_refuses_what_is_not_labels() -> None:
             check_order(bad)
 
 
-def test_default_is_one_of_the_guaranteed_methods() -> None:
-    method = default_method(0.95, 0.95)
-    assert method.guarantee
-    assert method.key in {m.key for m in all_methods(0.95)}
-    assert math.isclose(method.rule.recall_target, 0.95)  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("target", "confidence"), [(0.95, 0.95), (0.8, 0.9), (0.99, 0.99)])
+def test_default_is_a_listed_method_at_the_asked_target(target: float, confidence: float) -> None:
+    method = default_method(target, confidence)
+    assert method.key in METHODS
+    assert method == method_by_key(method.key, target, confidence)
+    assert method_by_key("default", target, confidence) == method
+    with pytest.raises(UsageError, match="no stopping method 'nope'; use one of: default, heuristic"):
+        method_by_key("nope")
