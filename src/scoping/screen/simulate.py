@@ -504,7 +504,13 @@ def simulate(
         },
         "retrain_fraction": retrain_fraction,
         "priors": "one include and one exclude drawn at random per seed",
-        "stopping": {**rule.to_dict(), "method": stopping.key, "description": stopping.describe()},
+        "stopping": {
+            **(rule.to_dict() if replayed is None else {}),
+            "method": stopping.key,
+            "description": stopping.describe(),
+            "recall_target": rule.recall_target,
+            "confidence": rule.confidence,
+        },
         "switch": heuristic.to_dict(),
         "seeds": [int(s) for s in seeds],
     }
