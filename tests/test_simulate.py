@@ -421,3 +421,17 @@ def test_the_installed_command_has_simulate(tmp_path: Path) -> None:
     assert all(keys <= set(run) for run in result["runs"])
     assert keys - {"seed"} <= set(result["mean"])
     assert 0 <= result["mean"]["recall_at_stop"] <= 1 and 0 < result["mean"]["wss95"] < 100
+
+
+def test_stopping_method_is_chosen_on_the_command_line(tmp_path: Path) -> None:
+    args = ("simulate", str(SEP), "--label-column", "label_included", "--seeds", "1", "--no-plot")
+    code, out, err = run(*args, "--json", "--stopping", "knee")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["settings"]["stopping"]["method"] == "knee"
+    stop_at = payload["runs"][0]["stop_at"]
+    assert 0 < stop_at <= payload["n_records"]
+    code, out, err = run(*args, "--stopping", "knee")
+    assert code == 0 and "Stopping: knee method" in " ".join(out.split())
+    code, _, err = run(*args, "--stopping", "nope")
+    assert code == 2 and "Invalid value for '--stopping'" in err

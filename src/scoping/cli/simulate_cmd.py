@@ -15,8 +15,7 @@ from rich.table import Table
 from scoping.errors import ReviewFolderError
 from scoping.ingest import FORMATS, inspect_file, iter_records
 from scoping.review import find_review
-from scoping.screen.stopmethods import METHODS, method_by_key
-from scoping.screen.stopping import StoppingRule, SwitchHeuristic
+from scoping.screen.stopping import STOPPING_METHODS, StoppingRule, SwitchHeuristic
 
 from ._lazy import LazyModule
 from .console import console
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from scoping.screen.simulate import RunResult, SimulationResult
 
 sim = LazyModule("scoping.screen.simulate")  # numpy, scikit-learn: loaded when a simulation runs
+methods = LazyModule("scoping.screen.stopmethods")  # numpy, scipy
 
 out = console()
 err = console(stderr=True, soft_wrap=False)
@@ -76,7 +76,7 @@ def _out_dir(explicit: str | None) -> Path:
 )
 @click.option(
     "--stopping",
-    type=click.Choice(["default", *METHODS]),
+    type=click.Choice(["default", *STOPPING_METHODS]),
     default="default",
     show_default=True,
     help="The stopping method whose stop_at and recall_at_stop are reported: the default, "
@@ -146,7 +146,7 @@ def simulate_cmd(
       scoping simulate labelled.ris --label-column LB --recall-target 0.9
     """
     rule = StoppingRule(recall_target=recall_target, confidence=confidence)
-    method = method_by_key(stopping, recall_target, confidence)
+    method = methods.method_by_key(stopping, recall_target, confidence)
     info = inspect_file(dataset, encoding=encoding, fmt=fmt)
     labelled = sim.labelled_from_records(iter_records(info), label_column, source=info.path.name)
     if not as_json:

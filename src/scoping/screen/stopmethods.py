@@ -58,7 +58,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from scoping.errors import UsageError
-from scoping.screen.stopping import StoppingRule, SwitchHeuristic
+from scoping.screen.stopping import STOPPING_METHODS, StoppingRule, SwitchHeuristic
 
 __all__ = [
     "METHODS",
@@ -491,7 +491,7 @@ class CaptureRecapture:
         return f"capture-recapture, Chapman (ranking x random sample of {self.sample_includes} includes)"
 
 
-METHODS = ("heuristic", "hypergeom-sample", "hypergeom-ranked", "rate-bound", "qbcb", "capture", "knee")
+METHODS = STOPPING_METHODS
 
 
 def all_methods(recall_target: float = 0.95, confidence: float = 0.95) -> list[StoppingMethod]:

@@ -38,12 +38,26 @@ from typing import Any
 from scoping.errors import UsageError
 
 __all__ = [
+    "STOPPING_METHODS",
     "StopTest",
     "StoppingRule",
     "StoppingTracker",
     "SwitchHeuristic",
     "hypergeom_cdf",
 ]
+
+
+STOPPING_METHODS = (
+    "heuristic",
+    "hypergeom-sample",
+    "hypergeom-ranked",
+    "rate-bound",
+    "qbcb",
+    "capture",
+    "knee",
+)
+"""The keys of the methods in :mod:`scoping.screen.stopmethods` (named here, where importing
+costs nothing, for the command line's choices)."""
 
 
 def _log_comb(n: int, k: int) -> float:
