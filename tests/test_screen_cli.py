@@ -4,17 +4,20 @@ agreement, status; and blinding across every command a reviewer can run."""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 import scoping.cli.screen_cmd  # noqa: F401  (registers the screening commands)
 from scoping.cli import cli
@@ -374,6 +377,25 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     assert code == 0
     assert "Ranked phase: 70 of 135 works decided, 20 included; the latest 50 final decisions" in out
     assert "start the random sample with 'scoping stop --reviewer lena --start-sampling'" in out
+    assert "This review has 135 works: under 1,000, no rule with a guarantee saves much here" in out
+    assert "What it needs next: a random sample of the 65 works not decided yet." in out
+    assert "Without a random sample: " in out
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
+    needed = json.loads(out)["excludes_needed"]
+    ranked = json.loads(out)["ranked_test"]
+    # the ranked test's p-value for the window it names, recomputed with scipy: the latest
+    # `window` of the 70 decisions (20 includes, then 50 excludes) as a sample of themselves
+    # and the 65 works left
+    window = ranked["window"]
+    labels = [1] * 20 + [0] * 50
+    k = sum(labels[70 - window :])
+    before = 20 - k
+    k_target = math.floor(Fraction(20) / Fraction(8, 10) - before + 1)
+    assert ranked["p_value"] == pytest.approx(stats.hypergeom.cdf(k, 65 + window, k_target, window))
+    assert ranked["met"] == (ranked["p_value"] < 0.1)
+    assert f"the rule is met only after {needed:,} of them" in " ".join(
+        run(review, "stop", "--reviewer", LEAD)[1].split()
+    )
     code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
     assert code == 1 and err.count("\n") == 1 and "needs a random sample first" in err
     code, out, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", input="\n")
@@ -398,6 +420,7 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
             if state["test"]["met"]:
                 break
     assert state["phase"] == "sampling" and state["sampled"] == n and n < len(sample)
+    assert n == needed  # all excludes: met exactly when the ranked phase said it would be
     assert state["test"]["p_value"] < 0.1
     code, out, _ = run(review, "stop", "--reviewer", LEAD, "--apply")
     assert code == 0 and f"Stopped: {len(sample) - n} works of the sample were excluded" in out

@@ -23,7 +23,8 @@ from scoping.screen.simulate import (
     labelled_from_records,
     simulate,
 )
-from scoping.screen.stopping import StoppingRule
+from scoping.screen.stopmethods import HypergeometricRanked, default_method
+from scoping.screen.stopping import StoppingRule, SwitchHeuristic
 
 DATA = Path(__file__).parent / "data" / "labelled"
 SEP = DATA / "Sep_2021.csv"
@@ -208,7 +209,8 @@ def sep():
 
 @pytest.fixture(scope="module")
 def result(sep):
-    return simulate(sep.texts, sep.labels, seeds=(0, 1))
+    # the random-sample rule, run live as a review runs it (whatever the default is)
+    return simulate(sep.texts, sep.labels, seeds=(0, 1), heuristic=SwitchHeuristic())
 
 
 def test_priors_are_one_include_and_one_exclude(sep) -> None:
@@ -253,12 +255,34 @@ def test_mean_and_dict(result) -> None:
 
 
 def test_same_seed_same_result(sep, result) -> None:
-    again = simulate(sep.texts, sep.labels, seeds=(1,))
+    again = simulate(sep.texts, sep.labels, seeds=(1,), heuristic=SwitchHeuristic())
     first = result.runs[1].to_dict()
     second = again.runs[0].to_dict()
     first.pop("seconds")
     second.pop("seconds")
     assert first == second
+
+
+def test_other_stopping_methods_are_replayed_on_the_ranked_order(sep, result) -> None:
+    ranked = simulate(sep.texts, sep.labels, seeds=(0, 1), stopping=HypergeometricRanked())
+    assert ranked.settings["stopping"]["method"] == "hypergeom-ranked"
+    for run, live in zip(ranked.runs, result.runs, strict=True):
+        assert run.wss95 == live.wss95  # the same ranking
+        order = np.zeros(ranked.n_records, dtype=np.int8)
+        order[:2] = 1, 0
+        order[2 : 2 + run.ranked_labels.size] = run.ranked_labels
+        # no random phase: the stop is a prefix of the ranked order, so its recall is known
+        found = int(order[: run.stop_at].sum())
+        assert run.recall_at_stop == pytest.approx(found / ranked.n_includes)
+        assert run.stopped_by_rule == (run.stop_at < ranked.n_records)
+        assert run.switch_at is None and run.sampled_labels.size == 0
+        # and the test is met where it stopped, not one work earlier (271 works: it is
+        # tested after every work)
+        if run.stopped_by_rule:
+            assert HypergeometricRanked().test(order[: run.stop_at], ranked.n_records).met
+            assert not HypergeometricRanked().test(order[: run.stop_at - 1], ranked.n_records).met
+    default = simulate(sep.texts, sep.labels, seeds=(0,))
+    assert default.settings["stopping"]["method"] == default_method().key
 
 
 def test_stricter_rule_screens_more(sep) -> None:
@@ -397,3 +421,17 @@ def test_the_installed_command_has_simulate(tmp_path: Path) -> None:
     assert all(keys <= set(run) for run in result["runs"])
     assert keys - {"seed"} <= set(result["mean"])
     assert 0 <= result["mean"]["recall_at_stop"] <= 1 and 0 < result["mean"]["wss95"] < 100
+
+
+def test_stopping_method_is_chosen_on_the_command_line(tmp_path: Path) -> None:
+    args = ("simulate", str(SEP), "--label-column", "label_included", "--seeds", "1", "--no-plot")
+    code, out, err = run(*args, "--json", "--stopping", "knee")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["settings"]["stopping"]["method"] == "knee"
+    stop_at = payload["runs"][0]["stop_at"]
+    assert 0 < stop_at <= payload["n_records"]
+    code, out, err = run(*args, "--stopping", "knee")
+    assert code == 0 and "Stopping: knee method" in " ".join(out.split())
+    code, _, err = run(*args, "--stopping", "nope")
+    assert code == 2 and "Invalid value for '--stopping'" in err

@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from scoping.errors import UsageError
@@ -239,3 +241,33 @@ def test_automation_exclusion_for_prisma() -> None:
     not_met = rule.test(population=4000, n_sampled=10, includes_in_sample=0, includes_before=300)
     with pytest.raises(ValueError, match="not met"):
         rule.automation_exclusion(not_met, 3990)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    population=st.integers(1, 3000),
+    before=st.integers(0, 200),
+    drawn=st.floats(0, 1),
+    share=st.floats(0, 0.2),
+    target=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+    confidence=st.sampled_from([0.9, 0.95, 0.99]),
+)
+def test_excludes_needed_is_the_fewest_that_meet_the_rule(
+    population: int, before: int, drawn: float, share: float, target: float, confidence: float
+) -> None:
+    rule = StoppingRule(recall_target=target, confidence=confidence)
+    n = int(drawn * population)
+    k = int(share * n)
+    needed = rule.excludes_needed(
+        population=population, includes_before=before, n_sampled=n, includes_in_sample=k
+    )
+    assert 0 <= needed <= population - n
+
+    def met(extra: int) -> bool:
+        return rule.test(
+            population=population, n_sampled=n + extra, includes_in_sample=k, includes_before=before
+        ).met
+
+    assert met(needed)
+    if needed:
+        assert not met(needed - 1)

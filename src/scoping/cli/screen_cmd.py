@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -35,6 +35,10 @@ from scoping.store.screen_tables import DecisionRow
 
 from .main import cli, review_options
 from .prompts import read_key, read_line
+
+if TYPE_CHECKING:
+    from scoping.screen.stopmethods import RankedTest
+    from scoping.screen.stopping import StoppingRule
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -1021,6 +1025,12 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
 def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     rule = state.rule
     lines = [f"Stopping rule: {rule.describe()}."]
+    if state.small_review and state.phase != "stopped":
+        lines.append(
+            f"This review has {state.works:,} works: under {screen.SMALL_REVIEW:,}, no rule "
+            "with a guarantee saves much here, because the random sample it needs is most of "
+            "what is left. Screening every work is the honest choice."
+        )
     if state.phase == "ranked":
         lines.append(
             f"Ranked phase: {state.decided:,} of {state.works:,} works decided, "
@@ -1034,6 +1044,10 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
             )
         else:
             lines.append("Random sampling has not begun: the rule cannot be tested yet.")
+        lines.append(_needs_next_ranked(state))
+        ranked = state.ranked_test
+        if ranked is not None and ranked.window is not None:
+            lines.append(_ranked_words(ranked, rule))
         return lines
     test = state.test
     assert test is not None
@@ -1044,8 +1058,8 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     )
     estimate = "n/a" if test.recall_estimate != test.recall_estimate else f"{test.recall_estimate:.1%}"
     lines.append(
-        f"p = {test.p_value:.4f} (stop when below {rule.alpha:.2f}); estimated recall "
-        f"{estimate}; recall is at least {test.recall_lower_bound:.1%} at "
+        f"What it has shown: p = {test.p_value:.4f} (stop when below {rule.alpha:.2f}); estimated "
+        f"recall {estimate}; recall is at least {test.recall_lower_bound:.1%} at "
         f"{rule.confidence:.0%} confidence."
     )
     if state.phase == "stopped":
@@ -1058,13 +1072,55 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
             f"The rule is met: screening may stop. Record it with 'scoping stop --reviewer {lead} --apply'."
         )
     else:
-        lines.append("The rule is not met yet: keep screening the sample.")
+        needed = state.excludes_needed or 0
+        assert state.population is not None and state.sampled is not None
+        left = state.population - state.sampled - needed
+        lines.append(
+            f"The rule is not met yet: keep screening the sample. What it needs next: "
+            f"{needed:,} more works of the sample, if they are all excludes (then {left:,} "
+            f"works, {left / state.works:.0%} of the review, would be left unscreened); "
+            "each include found in the sample makes it need more."
+        )
     if state.outside_sample:
         lines.append(
             f"{state.outside_sample:,} works were added after sampling began; the test "
             "does not cover them, so they must all be screened."
         )
     return lines
+
+
+def _ranked_words(ranked: RankedTest, rule: StoppingRule) -> str:
+    """What the same test says of the ranked decisions alone (no random sample)."""
+    assumption = "if the ranking served includes no later than a random order would (not tested)"
+    if ranked.met:
+        return (
+            f"Without a random sample: the latest {ranked.window:,} decisions hold few enough "
+            f"includes that, {assumption}, recall is at least {rule.recall_target:.0%} with "
+            f"{rule.confidence:.0%} confidence (p = {ranked.p_value:.4f}). Only the random "
+            "sample makes that a guarantee."
+        )
+    more = (
+        f"{ranked.excludes_needed:,} more excludes in a row would meet it"
+        if ranked.excludes_needed is not None
+        else "no run of excludes would meet it"
+    )
+    return f"Without a random sample: not met (p = {ranked.p_value:.4f}); {more}, {assumption}."
+
+
+def _needs_next_ranked(state: screen.StoppingStatus) -> str:
+    """What the rule needs next, before the random sample."""
+    left = state.works - state.decided
+    if state.excludes_needed is None:
+        if not left:
+            return "Every work has a decision: there is nothing left to stop early."
+        return "What it needs next: an include; the rule measures recall against the includes found."
+    unscreened = left - state.excludes_needed
+    return (
+        f"What it needs next: a random sample of the {left:,} works not decided yet. Even if it "
+        f"holds no include, the rule is met only after {state.excludes_needed:,} of them "
+        f"(then {unscreened:,} works, {unscreened / state.works:.0%} of the review, would be left "
+        "unscreened); each include found in the sample makes it need more."
+    )
 
 
 def _confirm_sampling(state: screen.StoppingStatus, lead: str) -> None:

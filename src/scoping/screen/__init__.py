@@ -48,6 +48,7 @@ from scoping.screen.allocation import (
     plan_allocation,
 )
 from scoping.screen.autostop import (
+    SMALL_REVIEW,
     StoppingStatus,
     apply_stop,
     cancel_sampling,
@@ -113,6 +114,7 @@ from scoping.screen.ranking import ModelRank, QueueOrder, queue_order
 __all__ = [
     "CSV_COLUMNS",
     "FULL_TEXT",
+    "SMALL_REVIEW",
     "STAGES",
     "TITLE_ABSTRACT",
     "WORKSHEET_COLUMNS",

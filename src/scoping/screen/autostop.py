@@ -28,8 +28,8 @@ Only a lead sees any of this: it shows the team's include counts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from scoping.errors import UsageError
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
@@ -37,7 +37,11 @@ from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
+if TYPE_CHECKING:
+    from scoping.screen.stopmethods import RankedTest
+
 __all__ = [
+    "SMALL_REVIEW",
     "StoppingStatus",
     "apply_stop",
     "resume_screening",
@@ -45,6 +49,11 @@ __all__ = [
     "start_sampling",
     "stopping_status",
 ]
+
+
+SMALL_REVIEW = 1000
+"""Below this many works, no stopping rule with a recall guarantee saves much screening: the
+random sample it needs is most of what is left (see bench/stopping_methods.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,17 @@ class StoppingStatus:
     outside_sample: int = 0
     """Works added after sampling began and not decided: the test does not cover them."""
     events: tuple[tables.StopEvent, ...] = ()
+    ranked_test: RankedTest | None = None
+    """The same test on the latest ranked decisions, with no random sample (ranked phase):
+    valid if the ranking put includes no later than a random order would."""
+    excludes_needed: int | None = None
+    """What the rule needs next: this many more sampled works, all excludes, would meet it
+    (``None`` before any include is found, when the test cannot pass on any sample)."""
+
+    @property
+    def small_review(self) -> bool:
+        """Under :data:`SMALL_REVIEW` works: no rule with a guarantee saves much."""
+        return self.works < SMALL_REVIEW
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +113,9 @@ class StoppingStatus:
             "test": self.test.to_dict() if self.test is not None else None,
             "automation": self.automation,
             "outside_sample": self.outside_sample,
+            "excludes_needed": self.excludes_needed,
+            "ranked_test": asdict(self.ranked_test) if self.ranked_test is not None else None,
+            "small_review": self.small_review,
         }
 
 
@@ -147,7 +170,17 @@ def stopping_status(
         switch = heuristic.should_switch(
             n_total=len(works), n_screened=len(order), includes_found=includes, excludes_in_a_row=run
         )
-        return StoppingStatus(phase="ranked", switch_suggested=switch, **common)
+        left = len(works) - len(order)
+        needed = (
+            rule.excludes_needed(population=left, includes_before=includes) if includes and left else None
+        )
+        from scoping.screen.stopmethods import HypergeometricRanked  # scipy: only when asked
+
+        labels = [int(outcomes[w].outcome == "include") for w in order]
+        ranked = HypergeometricRanked(rule=rule).test(labels, len(works))
+        return StoppingStatus(
+            phase="ranked", switch_suggested=switch, excludes_needed=needed, ranked_test=ranked, **common
+        )
     sample = tables.stop_sample(store, sample_event.id)
     in_sample = set(sample)
     existing = set(works)
@@ -166,8 +199,12 @@ def stopping_status(
     automation = len(tables.automation_excluded(store)) if stop_event is not None else 0
     touched = tables.touched_works(store, TITLE_ABSTRACT)
     outside = sum(1 for w in works if w not in in_sample and w not in touched)
+    needed = rule.excludes_needed(
+        population=population, includes_before=before, n_sampled=n, includes_in_sample=k
+    )
     return StoppingStatus(
         phase="stopped" if stop_event is not None else "sampling",
+        excludes_needed=needed,
         switch_suggested=False,
         population=population,
         sampled=n,

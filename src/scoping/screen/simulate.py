@@ -40,6 +40,7 @@ from scoping.files import replace_into
 from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
 from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
+from scoping.screen.stopmethods import HypergeometricSample, StoppingMethod, default_method
 from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
 
 __all__ = [
@@ -334,6 +335,7 @@ def _run(
     rule: StoppingRule,
     heuristic: SwitchHeuristic,
     retrain_fraction: float,
+    stopping: StoppingMethod | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     n = int(labels.size)
@@ -379,6 +381,17 @@ def _run(
     to_95 = metrics.records_to_recall(with_priors, 0.95, total_includes=total)
     stopped = branch.stopped_at is not None
     stop_at = branch.stopped_at if branch.stopped_at is not None else n
+    recall_at_stop = branch.includes_found / total if stopped else 1.0
+    p_value = branch.last_test.p_value if branch.last_test is not None else None
+    switch_at = (n - branch.population) if branch.population is not None else None
+    sampled_array = np.asarray(sampled, dtype=np.int8)
+    if stopping is not None:  # another method: replayed on the ranked order (rest: excludes)
+        order = np.zeros(n, dtype=np.int8)
+        order[: with_priors.size] = with_priors
+        stop = stopping.replay(order, np.random.default_rng([seed, 0x570]))
+        stopped, stop_at, recall_at_stop = stop.stopped, stop.stop_at, stop.recall
+        p_value = switch_at = None
+        sampled_array = np.zeros(0, dtype=np.int8)
     return RunResult(
         seed=seed,
         priors=(prior_inc, prior_exc),
@@ -386,14 +399,14 @@ def _run(
         rrf10=100 * metrics.rrf(padded, 0.10),
         loss=metrics.loss(padded),
         records_to_95=to_95 if to_95 is not None else n,
-        switch_at=(n - branch.population) if branch.population is not None else None,
+        switch_at=switch_at,
         stop_at=stop_at,
         stopped_by_rule=stopped,
-        recall_at_stop=branch.includes_found / total if stopped else 1.0,
-        p_value_at_stop=branch.last_test.p_value if branch.last_test is not None else None,
+        recall_at_stop=recall_at_stop,
+        p_value_at_stop=p_value,
         seconds=time.perf_counter() - started,
         ranked_labels=ranked_array,
-        sampled_labels=np.asarray(sampled, dtype=np.int8),
+        sampled_labels=sampled_array,
         n_includes=total,
     )
 
@@ -441,6 +454,7 @@ def simulate(
     features: TextFeatures | None = None,
     rule: StoppingRule | None = None,
     heuristic: SwitchHeuristic | None = None,
+    stopping: StoppingMethod | None = None,
     retrain_fraction: float = 0.02,
     notes: Sequence[str] = (),
     progress: Callable[[int, RunResult], None] | None = None,
@@ -464,12 +478,21 @@ def simulate(
     ranker = ranker or Ranker()
     features = features or TextFeatures()
     rule = rule or StoppingRule()
-    heuristic = heuristic or SwitchHeuristic()
+    if stopping is None:
+        stopping = (
+            HypergeometricSample(rule=rule, switch=heuristic)
+            if heuristic is not None
+            else default_method(rule.recall_target, rule.confidence)
+        )
+    if isinstance(stopping, HypergeometricSample):  # run live, as a review would
+        rule, heuristic, replayed = stopping.rule, stopping.switch, None
+    else:
+        heuristic, replayed = heuristic or SwitchHeuristic(), stopping
     matrix = features.fit_transform(texts)
     runs: list[RunResult] = []
     for seed in seeds:
         seeded = type(ranker)(**{**ranker.get_params(), "random_state": seed})
-        run = _run(matrix, label_array, int(seed), seeded, rule, heuristic, retrain_fraction)
+        run = _run(matrix, label_array, int(seed), seeded, rule, heuristic, retrain_fraction, replayed)
         runs.append(run)
         if progress is not None:
             progress(len(runs), run)
@@ -481,7 +504,13 @@ def simulate(
         },
         "retrain_fraction": retrain_fraction,
         "priors": "one include and one exclude drawn at random per seed",
-        "stopping": rule.to_dict(),
+        "stopping": {
+            **(rule.to_dict() if replayed is None else {}),
+            "method": stopping.key,
+            "description": stopping.describe(),
+            "recall_target": rule.recall_target,
+            "confidence": rule.confidence,
+        },
         "switch": heuristic.to_dict(),
         "seeds": [int(s) for s in seeds],
     }

@@ -38,12 +38,26 @@ from typing import Any
 from scoping.errors import UsageError
 
 __all__ = [
+    "STOPPING_METHODS",
     "StopTest",
     "StoppingRule",
     "StoppingTracker",
     "SwitchHeuristic",
     "hypergeom_cdf",
 ]
+
+
+STOPPING_METHODS = (
+    "heuristic",
+    "hypergeom-sample",
+    "hypergeom-ranked",
+    "rate-bound",
+    "qbcb",
+    "capture",
+    "knee",
+)
+"""The keys of the methods in :mod:`scoping.screen.stopmethods` (named here, where importing
+costs nothing, for the command line's choices)."""
 
 
 def _log_comb(n: int, k: int) -> float:
@@ -215,6 +229,39 @@ class StoppingRule:
                 else:
                     high = mid
         return seen / (includes_before + low)
+
+    def excludes_needed(
+        self, *, population: int, includes_before: int, n_sampled: int = 0, includes_in_sample: int = 0
+    ) -> int:
+        """How many more sampled works, all excludes, would meet the rule (0: met already).
+
+        The p-value falls as excludes are added to the sample (``K_tar`` stays, the draws
+        grow), so the fewest is found by bisection; sampling the whole population always
+        meets it (every include left would then have been seen).
+        """
+        _check_counts(population, n_sampled, includes_in_sample, includes_before)
+
+        def met(extra: int) -> bool:
+            return (
+                self.p_value(
+                    population=population,
+                    n_sampled=n_sampled + extra,
+                    includes_in_sample=includes_in_sample,
+                    includes_before=includes_before,
+                )
+                < self.alpha
+            )
+
+        low, high = 0, population - n_sampled
+        if met(low):
+            return 0
+        while high - low > 1:  # met(high) holds, met(low) does not
+            mid = (low + high) // 2
+            if met(mid):
+                high = mid
+            else:
+                low = mid
+        return high
 
     def describe(self) -> str:
         """One line for PRISMA notes and logs."""

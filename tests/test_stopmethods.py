@@ -1,0 +1,170 @@
+"""Stopping methods replayed on screening orders: counts, definitions and the guarantees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from scoping.errors import UsageError
+from scoping.screen.stopmethods import (
+    METHODS,
+    CaptureRecapture,
+    ConsecutiveExcludes,
+    HypergeometricRanked,
+    HypergeometricSample,
+    Knee,
+    QuantileBinomialBound,
+    RateBound,
+    all_methods,
+    check_order,
+    default_method,
+    method_by_key,
+    qbcb_targets,
+)
+from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
+
+orders = st.lists(st.integers(0, 1), min_size=1, max_size=300).filter(lambda o: sum(o) > 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=orders, seed=st.integers(0, 2**16), target=st.sampled_from([0.9, 0.95, 0.99]))
+def test_every_method_keeps_its_counts_consistent(order: list[int], seed: int, target: float) -> None:
+    array = np.asarray(order, dtype=np.int8)
+    for method in all_methods(target):
+        stop = method.replay(array, np.random.default_rng(seed))
+        assert stop.n_total == array.size
+        assert stop.n_includes == int(array.sum())
+        assert 1 <= stop.stop_at <= array.size
+        assert 0 <= stop.found <= min(stop.stop_at, stop.n_includes)
+        assert stop.stopped == (stop.stop_at < array.size)
+        if not stop.stopped:
+            assert stop.found == stop.n_includes
+        if method.key in {"heuristic", "hypergeom-ranked", "rate-bound"}:  # ranked prefix only
+            assert stop.found == int(array[: stop.stop_at].sum())
+        assert 0.0 <= stop.share_unscreened < 1.0
+        assert 0.0 <= stop.recall <= 1.0
+
+
+def test_heuristic_stops_at_the_first_long_enough_run_of_excludes() -> None:
+    method = ConsecutiveExcludes(run=50, fraction=0.0)
+    order = np.array([0] * 70 + [1] + [0] * 49 + [1] + [0] * 200, dtype=np.int8)
+    stop = method.replay(order, np.random.default_rng(0))
+    # the 70 excludes before the first include do not count; the run after the second
+    # include is the first with 50 excludes
+    second = 70 + 1 + 49 + 1
+    assert stop.stop_at == second + 50
+    assert stop.found == 2
+
+
+def test_sampling_replay_agrees_with_the_live_tracker() -> None:
+    """The vectorised replay and the tracker a live review uses give the same stop."""
+    rng = np.random.default_rng(5)
+    order = np.zeros(3000, dtype=np.int8)
+    order[rng.choice(400, size=40, replace=False)] = 1  # ranked: includes early
+    order[400 + rng.choice(2600, size=3, replace=False)] = 1  # a few left for the sample
+    switch = SwitchHeuristic(min_run=50, run_fraction=0.05)
+    rule = StoppingRule(recall_target=0.95, confidence=0.95)
+    stops = []
+    for seed in range(5):
+        replay = HypergeometricSample(rule=rule, switch=switch).replay(order, np.random.default_rng(seed))
+        tracker = StoppingTracker(n_total=order.size, rule=rule, heuristic=switch, detailed=False)
+        position = 0
+        while not tracker.switch_suggested:
+            tracker.add_ranked(bool(order[position]))
+            position += 1
+        tracker.start_sampling()
+        for label in np.random.default_rng(seed).permutation(order[position:]):
+            if tracker.add_sampled(bool(label)).met:
+                break
+        assert tracker.stopped_at == replay.stop_at
+        assert tracker.includes_found == replay.found
+        stops.append(replay.stop_at)
+    assert len(set(stops)) > 1  # the random phase differs between seeds
+
+
+def _short_share(method: object, order: np.ndarray, runs: int, target: float) -> float:
+    short = 0
+    for seed in range(runs):
+        stop = method.replay(order, np.random.default_rng(seed))  # type: ignore[attr-defined]
+        short += stop.recall < target
+    return short / runs
+
+
+def test_hypergeometric_sample_keeps_its_guarantee_when_the_ranking_is_no_better_than_random() -> None:
+    rng = np.random.default_rng(11)
+    order = np.zeros(1500, dtype=np.int8)
+    order[rng.choice(1500, size=60, replace=False)] = 1
+    method = HypergeometricSample(rule=StoppingRule(0.95, 0.95), switch=SwitchHeuristic(25, 0.0))
+    share = _short_share(method, order, 200, 0.95)
+    # at most 5 % short by the rule; 200 runs: allow the binomial noise of 5 % (99.9 % quantile)
+    assert share <= stats.binom.ppf(0.999, 200, 0.05) / 200
+
+
+def test_qbcb_keeps_its_guarantee_on_a_random_ranking() -> None:
+    rng = np.random.default_rng(3)
+    order = np.zeros(2000, dtype=np.int8)
+    order[rng.choice(2000, size=300, replace=False)] = 1
+    method = QuantileBinomialBound(recall_target=0.9, confidence=0.95)
+    share = _short_share(method, order, 200, 0.9)
+    assert share <= stats.binom.ppf(0.999, 200, 0.05) / 200
+
+
+@pytest.mark.parametrize(("target", "confidence"), [(0.95, 0.95), (0.9, 0.95), (0.99, 0.9), (0.8, 0.99)])
+def test_qbcb_targets_follow_the_binomial_definition(target: float, confidence: float) -> None:
+    r, j = qbcb_targets(target, confidence)
+    alpha = 1 - confidence
+    assert stats.binom.sf(j - 1, r, target) <= alpha + 1e-12  # P(X >= j) <= alpha
+    assert stats.binom.sf(j - 2, r, target) > alpha  # j is the smallest such count
+    assert target ** (r - 1) > alpha  # fewer targets could not certify anything
+    with pytest.raises(ValueError):
+        qbcb_targets(target, confidence, r=r - 1)
+
+
+def test_methods_without_a_random_phase_stop_early_on_a_perfect_ranking() -> None:
+    order = np.array([1] * 300 + [0] * 3000, dtype=np.int8)  # with few includes no test is sure
+    for method in (HypergeometricRanked(), RateBound()):
+        stop = method.replay(order, np.random.default_rng(0))
+        assert stop.recall == 1.0
+        assert stop.share_unscreened > 0.5
+
+
+def test_capture_recapture_stops_once_the_ranking_has_met_every_sampled_include() -> None:
+    order = np.array([1] * 100 + [0] * 3900, dtype=np.int8)
+    for seed in range(5):
+        # the random capture, drawn as the method draws it: a permutation until 10 includes
+        perm = np.random.default_rng(seed).permutation(order.size)
+        sample = perm[: int(np.searchsorted(np.cumsum(order[perm]), 10)) + 1]
+        met_all = int(sample[order[sample] == 1].max()) + 1  # ranked works to meet them all
+        stop = CaptureRecapture(recall_target=0.95).replay(order, np.random.default_rng(seed))
+        # then n1 = met_all, m = n2 = 10: Chapman's estimate is n1 itself, so it must stop
+        assert stop.stopped
+        assert stop.stop_at <= len(set(sample.tolist()) | set(range(met_all)))
+        assert stop.found >= 10
+
+
+def test_knee_stops_when_the_slope_ratio_reaches_its_threshold() -> None:
+    order = np.array([1] * 200 + [0] * 3000, dtype=np.int8)
+    stop = Knee().replay(order, np.random.default_rng(0))
+    # knee at 200; slope before 1, after 1 / (s - 200): the ratio s - 200 reaches
+    # 156 - min(200, 150) = 6 at s = 206; tests run every 3200 // 500 = 6 works
+    assert stop.recall == 1.0
+    assert 206 <= stop.stop_at < 206 + 6
+
+
+def test_check_order_refuses_what_is_not_labels() -> None:
+    for bad in ([], [0, 2], [[0, 1], [1, 3]]):
+        with pytest.raises(ValueError):
+            check_order(bad)
+
+
+@pytest.mark.parametrize(("target", "confidence"), [(0.95, 0.95), (0.8, 0.9), (0.99, 0.99)])
+def test_default_is_a_listed_method_at_the_asked_target(target: float, confidence: float) -> None:
+    method = default_method(target, confidence)
+    assert method.key in METHODS
+    assert method == method_by_key(method.key, target, confidence)
+    assert method_by_key("default", target, confidence) == method
+    with pytest.raises(UsageError, match="no stopping method 'nope'; use one of: default, heuristic"):
+        method_by_key("nope")
