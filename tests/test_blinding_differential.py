@@ -71,9 +71,24 @@ COMMANDS: list[tuple[tuple[str, ...], str | None]] = [
     (("report", "--reviewer", "alice"), None),
     (("records",), None),
     (("export", "--format", "csv", "--out", "records.csv"), None),
+    (("export", "--included", "--format", "csv", "--out", "included.csv"), None),
+    (("export", "--format", "asreview", "--out", "labelled.csv"), None),
+    (("decisions", "export", "--reviewer", "alice", "--out", "decisions.csv"), None),
+    (("decisions", "--reviewer", "alice", "--label", "x"), None),
+    (("checklist",), None),
+    (("checklist", "--reviewer", "alice"), None),
     (("dedupe", "review", "--reviewer", "alice"), "q\n"),
 ]
-FILES = ("sheet.csv", "outputs/prisma.json", "outputs/report.html", "records.csv")
+FILES = (
+    "sheet.csv",
+    "outputs/prisma.json",
+    "outputs/report.html",
+    "records.csv",
+    "included.csv",
+    "labelled.csv",
+    "decisions.csv",
+    "outputs/prisma-scr-checklist.md",
+)
 
 
 def outputs(root: Path) -> list[str]:

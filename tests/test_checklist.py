@@ -68,7 +68,11 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> Review:
             done += 1
             state = screen.stopping_status(store, protocol, LEAD)
         screen.apply_stop(store, protocol, LEAD)
+    # full text has not begun: screening is under way, so the checklist is the lead's
     code, out, err = run(review.root, "checklist")
+    assert (code, out) == (1, "") and err.count("\n") == 1 and "a lead gets them with --reviewer" in err
+    assert not (review.outputs_dir / "prisma-scr-checklist.md").exists()
+    code, out, err = run(review.root, "checklist", "--reviewer", LEAD)
     assert code == 0, err
     assert out.count("Wrote ") == 2
     return review
@@ -92,7 +96,7 @@ def test_every_item_is_there_and_the_blanks_are_marked(stopped: Review) -> None:
 def test_the_items_say_what_the_data_says(stopped: Review) -> None:
     md = (stopped.outputs_dir / "prisma-scr-checklist.md").read_text(encoding="utf-8")
     rows = _rows(md)
-    counts = stopped.prisma_counts()
+    counts = stopped.prisma_counts(reviewer=LEAD)
     assert f"Records screened: {counts.screening.records_screened.n:,}" in rows[14]
     assert f"removed by automation tools: {counts.identification.automation_removed.n:,}" in rows[14]
     protocol = stopped.protocol()

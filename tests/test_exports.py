@@ -140,11 +140,34 @@ def test_the_resolver_and_reason_of_a_settled_work_are_exported(screened: Review
     works = sorted(int(w) for w in review.outcomes()["work_id"])
     review.resolve(LEAD, keep[0], "include", stage=TA, note="checked")
     target = tmp_path / "ta.csv"
-    ok(review.root, "export", "--included", "--format", "csv", "--out", str(target))  # default: TA
+    # (full text has not begun, so screening is under way: the lead exports)
+    ok(review.root, "export", "--included", "--format", "csv", "--out", str(target), "--reviewer", LEAD)
     frame = pd.read_csv(target, keep_default_na=False).set_index("work_id")
     assert list(frame.index) == _included(review, TA) and len(works) > len(frame)
     assert frame.loc[keep[0], "resolved_by"] == LEAD
     assert set(frame.drop(index=keep[0])["resolved_by"]) == {""}
+
+
+def test_a_reviewer_gets_no_included_works_while_screening_is_under_way(tmp_path: Path) -> None:
+    """Which works are included (or labelled 1) tells how the others decided: a lead's only,
+    until screening is over."""
+    review = Review.of(cached_review(tmp_path / "rv"))
+    with review.open_store() as store:
+        screen.assign_works(store, review.protocol(), LEAD, [TA])
+        works = screen.eligible_works(store, TA)
+    _decide(review, TA, "alice", {w: "include" for w in works[:5]})
+    _decide(review, TA, "bob", {w: "include" for w in works[:5]})
+    target = tmp_path / "x.ris"
+    for args in (("--included", "--format", "ris"), ("--format", "asreview")):
+        code, out, err = run(review.root, "export", *args, "--out", str(target))
+        assert (code, out) == (1, "") and "screening is under way" in err and err.count("\n") == 1
+        assert not target.exists()
+    code, _, err = run(
+        review.root, "export", "--included", "--format", "ris", "--out", str(target), "--reviewer", "alice"
+    )
+    assert code == 1 and not target.exists()
+    ok(review.root, "export", "--included", "--format", "ris", "--out", str(target), "--reviewer", LEAD)
+    assert target.read_text(encoding="utf-8").count("ER  -") == 5
 
 
 def test_export_before_any_final_decision_says_what_to_do(tmp_path: Path) -> None:
@@ -248,7 +271,7 @@ def test_the_exports_on_a_team_store_in_postgresql(pg_server: Any, tmp_path: Pat
     _screen_title_abstract(review)
     target = tmp_path / "included.ris"
     db = ("--db", str(review.db))
-    ok(review.root, "export", "--included", "--format", "ris", "--out", str(target), *db)
+    ok(review.root, "export", "--included", "--format", "ris", "--out", str(target), "--reviewer", LEAD, *db)
     with open(target, encoding="utf-8") as stream:
         entries = rispy.load(stream)
     notes = [dict(n.split(": ", 1) for n in e["notes"]) for e in entries]

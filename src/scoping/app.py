@@ -191,9 +191,13 @@ class Review(folder.Review):
         source: str | None = None,
         included: bool = False,
         stage: str | None = None,
+        reviewer: str | None = None,
     ) -> int:
         """``scoping export``: write records to a RIS, CSV or BibTeX file, whole or not at all;
         returns the number of records written.
+
+        While screening is under way, the included works and the labelled file tell how the
+        reviewers decided: only a lead (``reviewer``) gets them then.
 
         By default every stored record (optionally of one ``source``). With ``included``: one
         record per work included at ``stage`` (default: the last stage with final decisions),
@@ -216,6 +220,8 @@ class Review(folder.Review):
             )
         if stage is not None and not (included or fmt == ASREVIEW):
             raise UsageError("--stage goes with --included or --format asreview")
+        if included or fmt == ASREVIEW:
+            self._refuse_while_blinded(reviewer, "the included works and the screening labels")
         target = Path(out)
         extra: tuple[str, ...]
         with self.open_store() as store:
@@ -518,12 +524,26 @@ class Review(folder.Review):
 
         return build_report(self, out, reviewer=reviewer, topics=topics)
 
-    def checklist(self) -> list[Path]:
+    def checklist(self, *, reviewer: str | None = None) -> list[Path]:
         """``scoping checklist``: the PRISMA-ScR checklist and the automation statement, filled
-        from the data, as ``outputs/prisma-scr-checklist.html`` and ``.md``; returns the paths."""
+        from the data, as ``outputs/prisma-scr-checklist.html`` and ``.md``; returns the paths.
+        While screening is under way only a lead (``reviewer``) may write it (it has screening's
+        counts)."""
         from scoping.report.checklist import write_checklist
 
+        self._refuse_while_blinded(reviewer, "the checklist (it has screening's counts)")
         return write_checklist(self)[1]
+
+    def _refuse_while_blinded(self, reviewer: str | None, what: str) -> None:
+        """Blinding: while screening is under way, ``what`` would tell a reviewer how the
+        others decided, so only a lead of the protocol gets it."""
+        from scoping.report.api import screening_blinded
+
+        if screening_blinded(self, reviewer):
+            raise UsageError(
+                f"screening is under way, so {what} would tell a reviewer how the others "
+                "decided; a lead gets them with --reviewer LEAD"
+            )
 
 
 def open_review(path_or_url: str | os.PathLike[str] | None = None, *, db: str | None = None) -> Review:

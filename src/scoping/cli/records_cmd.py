@@ -338,6 +338,12 @@ def _list_records(store: Store, source: str | None, limit: int) -> None:
     default=None,
     help="With --included or asreview: the screening stage [default: the last with final decisions].",
 )
+@click.option(
+    "--reviewer",
+    default=None,
+    metavar="LEAD",
+    help="A lead: while screening is under way only a lead gets --included and asreview.",
+)
 @review_options
 def export_cmd(
     fmt: str,
@@ -345,6 +351,7 @@ def export_cmd(
     source: str | None,
     included: bool,
     stage: str | None,
+    reviewer: str | None,
     review: Callable[[], app.Review],
 ) -> None:
     """Write the stored records, or the included works, to a RIS, CSV or BibTeX file.
@@ -361,7 +368,8 @@ def export_cmd(
     final), which 'scoping simulate FILE --label-column label_included' reads.
 
     The file is written to a temporary name and moved into place at the end, so an
-    interrupted export never leaves half a file.
+    interrupted export never leaves half a file. While screening is under way, --included
+    and asreview are for a lead only (--reviewer LEAD): they tell how the reviewers decided.
 
     \b
     Examples:
@@ -372,6 +380,6 @@ def export_cmd(
       scoping export --format asreview --out outputs/labelled.csv
     """
     target = Path(out_path)
-    n = review().export(target, fmt, source=source, included=included, stage=stage)
+    n = review().export(target, fmt, source=source, included=included, stage=stage, reviewer=reviewer)
     noun = "work" if included or fmt == app.ASREVIEW else "record"
     out.print(f"Wrote {n:,} {noun}{'' if n == 1 else 's'} to {target}")

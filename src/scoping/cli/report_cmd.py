@@ -71,8 +71,14 @@ def report_cmd(
 
 
 @cli.command("checklist")
+@click.option(
+    "--reviewer",
+    default=None,
+    metavar="LEAD",
+    help="A lead: while screening is under way only a lead may write the checklist.",
+)
 @review_options
-def checklist_cmd(review: Callable[[], app.Review]) -> None:
+def checklist_cmd(reviewer: str | None, review: Callable[[], app.Review]) -> None:
     """Fill the PRISMA-ScR checklist and the automation statement from the review's data.
 
     Writes outputs/prisma-scr-checklist.html and outputs/prisma-scr-checklist.md. For each of
@@ -85,11 +91,13 @@ def checklist_cmd(review: Callable[[], app.Review]) -> None:
     made automatically, pairs decided by people), screening prioritisation (its model and
     settings, and which decisions were made in the model-ordered queue), the stopping rule (its
     events, the works it excluded and the recall bound) and the topic model (settings, edits).
-    The report page links to the checklist once it is written.
+    The report page links to the checklist once it is written. While screening is under way
+    it has screening's counts, so only a lead writes it then (--reviewer LEAD).
 
     \b
     Example:
       scoping checklist && scoping report
+      scoping checklist --reviewer lena       # a lead, while screening is under way
     """
-    for path in review().checklist():
+    for path in review().checklist(reviewer=reviewer):
         out.print(f"Wrote {path}")
