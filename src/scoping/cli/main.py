@@ -25,6 +25,14 @@ class ScopingGroup(click.Group):
         except ScopingError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except Exception as exc:  # a refusal of the database (team mode): one line, never a traceback
+            from scoping.store.team import privilege_message
+
+            message = privilege_message(exc)
+            if message is None:
+                raise
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted: nothing of the unfinished step was stored.", err=True)
             ctx.exit(130)

@@ -67,9 +67,26 @@ def _stage_option(default: str | None = TITLE_ABSTRACT) -> Callable[[Any], Any]:
     )
 
 
-def _open(review: Callable[[], Review]) -> tuple[Review, Protocol]:
+def _open(review: Callable[[], Review], reviewer: str | None) -> tuple[Review, Protocol, str | None]:
+    """The review, its protocol, and who is asking: in team mode (PostgreSQL roles made by
+    'scoping team setup') the connection's role says who you are; ``--reviewer`` may be left
+    out and must match it."""
     target = review()
-    return target, screen.load_protocol(target.protocol_path)
+    protocol = screen.load_protocol(target.protocol_path)
+    if "://" in str(target.database):
+        from scoping.store.team import connection_reviewer
+
+        with target.open_store() as store:
+            connected = connection_reviewer(store)
+        if connected is not None:
+            claimed = (reviewer or "").strip()
+            if claimed and claimed != connected:
+                raise UsageError(
+                    f"you are connected as the team role of {connected!r}, not {claimed!r}; "
+                    f"leave out --reviewer or connect with {claimed!r}'s own role"
+                )
+            return target, protocol, connected
+    return target, protocol, reviewer
 
 
 def _merged(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
@@ -102,7 +119,7 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
       scoping assign --reviewer lead
       scoping assign --reviewer lead --stage full-text
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         results = screen.assign_works(store, protocol, reviewer or "", [stage] if stage else None)
         waiting = screen.doubtful_pairs(store)
@@ -215,7 +232,7 @@ def screen_cmd(
     """
     if sum(bool(x) for x in (plain, from_csv, to_csv)) > 1:
         raise click.UsageError("use one of --plain, --from-csv and --to-csv")
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     if to_csv is not None:
         _write_worksheet(target, protocol, reviewer or "", stage, Path(to_csv))
         return
@@ -672,7 +689,7 @@ def decisions_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     person = protocol.reviewer(reviewer or "")
     with target.open_store() as store:
         rows = screen.my_decisions(
@@ -765,7 +782,7 @@ def conflicts_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
       scoping conflicts --reviewer lead
       scoping conflicts --reviewer lead --stage full-text
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         found = screen.conflicts(store, protocol, reviewer or "", stage)
         if not found:
@@ -828,7 +845,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
       scoping resolve --reviewer lead --stage full-text
       scoping resolve --reviewer lead --work 1234
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     lead = protocol.lead(reviewer)
     rules = protocol.stage(stage)
     with target.open_store() as store:
@@ -926,7 +943,7 @@ def agreement_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
       scoping agreement --reviewer lead
       scoping agreement --reviewer lead --stage full-text
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         pairs = screen.team_agreement(store, protocol, reviewer or "", stage)
     if not pairs:
@@ -979,7 +996,7 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
       scoping status --reviewer alice
       scoping status --reviewer lead --stage title-abstract
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         stages = screen.status(store, protocol, reviewer or "", [stage] if stage else None)
     for item in stages:
@@ -1148,7 +1165,7 @@ def stop_cmd(
     """
     if sum((start, apply_, resume, cancel)) > 1:
         raise click.UsageError("use one of --start-sampling, --apply, --resume and --cancel-sampling")
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         if start and not yes:
             _confirm_sampling(screen.stopping_status(store, protocol, reviewer or ""), reviewer or "")

@@ -1,0 +1,228 @@
+"""Team mode on a real PostgreSQL server: 'scoping team setup' makes a role per person, and
+row-level security keeps each reviewer's decisions and notes out of every other reviewer's
+reach, with any SQL at all (raw psycopg here), while the lead reads them all."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from scoping.cli import cli
+from scoping.store import Store, screen_tables
+from test_screen_support import LEAD, PROTOCOL, cached_review
+
+pytestmark = pytest.mark.postgres
+
+
+def run(review: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
+    with contextlib.chdir(review):
+        result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def role_url(owner_url: str, role: str) -> str:
+    """The owner's URL with another role (the test server trusts 127.0.0.1)."""
+    return re.sub(r"//[^@/]+@", f"//{role}@", owner_url)
+
+
+class Team:
+    def __init__(self, root: Path, owner: str) -> None:
+        self.root = root
+        self.owner = owner
+        self.prefix = owner.rsplit("/", 1)[1]
+
+    def url(self, person: str) -> str:
+        return role_url(self.owner, f"{self.prefix}_{person}")
+
+    def sql(self, person: str | None, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url(person) if person else self.owner, autocommit=True) as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_reviewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCOPING_REVIEWER", raising=False)
+
+
+@pytest.fixture
+def team(tmp_path: Path, pg_server: Any) -> Team:
+    review = cached_review(tmp_path / "rv", server=pg_server)
+    owner = str(review.db)
+    code, out, err = run(review.root, "--db", owner, "team", "setup")
+    assert (code, err) == (0, ""), err
+    assert "row-level security on decisions, labels and resolutions" in out
+    code, _, err = run(review.root, "--db", owner, "assign", "--reviewer", LEAD)
+    assert code == 0, err
+    return Team(review.root, owner)
+
+
+def test_setup_makes_a_role_per_person_and_again_adds_new_ones(team: Team) -> None:
+    rows = team.sql(None, "SELECT role_name, reviewer, is_lead FROM scoping_team_roles ORDER BY reviewer")
+    assert rows == [
+        (f"{team.prefix}_alice", "alice", False),
+        (f"{team.prefix}_bob", "bob", False),
+        (f"{team.prefix}_{LEAD}", LEAD, True),
+    ]
+    forced = team.sql(
+        None,
+        "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+        "WHERE relname IN ('screen_decisions', 'screen_labels', 'screen_resolutions') ORDER BY relname",
+    )
+    assert forced == [
+        (name, True, True) for name in ("screen_decisions", "screen_labels", "screen_resolutions")
+    ]
+    protocol = team.root / "screening" / "protocol.toml"
+    protocol.write_text(
+        PROTOCOL.replace("[allocation]", '[[reviewer]]\nname = "carol"\nrole = "reviewer"\n\n[allocation]'),
+        encoding="utf-8",
+    )
+    code, out, err = run(team.root, "--db", team.owner, "team", "setup")
+    assert (code, err) == (0, "")
+    assert f"alice: role {team.prefix}_alice (reviewer, already there)" in out
+    assert f"carol: role {team.prefix}_carol (reviewer, made now)" in out
+    assert f"{LEAD}: role {team.prefix}_{LEAD} (lead, already there)" in out
+    assert team.sql("carol", "SELECT current_user") == [(f"{team.prefix}_carol",)]
+
+
+def _decide(team: Team, person: str, work: int, decision: str, note: str) -> None:
+    with Store(team.url(person)) as store:
+        screen_tables.add_decision(
+            store,
+            uid=f"{person}-{work}",
+            stage="title-abstract",
+            work_id=work,
+            reviewer=person,
+            decision=decision,
+            note=note,
+            require_assignment=True,
+        )
+
+
+def test_bob_with_raw_sql_sees_none_of_alices_rows_and_cannot_write_as_her(team: Team) -> None:
+    works = [
+        w
+        for (w,) in team.sql(
+            None, "SELECT work_id FROM screen_assignments WHERE reviewer = 'alice' ORDER BY work_id LIMIT 3"
+        )
+    ]
+    for work in works:
+        _decide(team, "alice", work, "include", "alice's private note")
+    _decide(team, "bob", works[0], "exclude", "bob's note")
+
+    assert team.sql("bob", "SELECT count(*) FROM screen_decisions WHERE reviewer = 'alice'") == [(0,)]
+    assert team.sql("bob", "SELECT reviewer, note FROM screen_decisions") == [("bob", "bob's note")]
+    assert team.sql("bob", "SELECT count(*) FROM screen_decisions WHERE note LIKE 'alice%'") == [(0,)]
+    forged = (
+        "INSERT INTO screen_decisions (uid, stage, work_id, reviewer, decision, via, decided_at, written_by) "
+        "VALUES (%s, 'title-abstract', %s, %s, 'exclude', 'psql', 'now', %s)"
+    )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        team.sql("bob", forged, ("forged-1", works[1], "alice", f"{team.prefix}_bob"))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        team.sql("bob", forged, ("forged-2", works[1], "bob", f"{team.prefix}_alice"))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        team.sql("bob", "UPDATE screen_decisions SET decision = 'exclude'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        team.sql("bob", "DELETE FROM screen_decisions")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        team.sql("bob", "ALTER TABLE screen_decisions DISABLE ROW LEVEL SECURITY")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+        team.sql(
+            "bob",
+            "INSERT INTO screen_resolutions (uid, stage, work_id, lead, decision, decided_at, written_by) "
+            "VALUES ('r1', 'title-abstract', %s, 'bob', 'include', 'now', current_user)",
+            (works[0],),
+        )
+    # the lead reads every row; the owner's count matches
+    lead_rows = team.sql(
+        LEAD, "SELECT reviewer, count(*) FROM screen_decisions GROUP BY reviewer ORDER BY reviewer"
+    )
+    assert lead_rows == [("alice", 3), ("bob", 1)]
+    assert team.sql(None, "SELECT count(*) FROM screen_decisions") == [(4,)]
+    # what bob may learn: that someone decided those works, not what
+    decided = team.sql("bob", "SELECT work_id FROM scoping_team_decided('title-abstract') ORDER BY work_id")
+    assert decided == [(w,) for w in works]
+    assert team.sql("alice", "SELECT work_id FROM scoping_team_decided('title-abstract')") == [(works[0],)]
+    written = team.sql(None, "SELECT DISTINCT written_by FROM screen_decisions ORDER BY 1")
+    assert written == [(f"{team.prefix}_alice",), (f"{team.prefix}_bob",)]
+
+
+def test_the_workflow_runs_under_the_roles_through_the_cli(team: Team) -> None:
+    code, out, err = run(team.root, "--db", team.url("alice"), "screen", "--plain", input="i\ni\ni\nq\n")
+    assert code == 0, err
+    alice_works = [int(w) for w in re.findall(r"^--- work (\d+) ·", out, flags=re.M)][:3]
+    assert "Saved 3 decisions" in out
+    # bob's queue starts with the works alice decided (the team's order, through the function)
+    code, out, err = run(
+        team.root,
+        "--db",
+        team.url("bob"),
+        "screen",
+        "--reviewer",
+        "bob",
+        "--plain",
+        input="e\n0\ne\n0\ne\n0\nq\n",
+    )
+    assert code == 0, err
+    assert [int(w) for w in re.findall(r"^--- work (\d+) ·", out, flags=re.M)][:3] == alice_works
+    assert "alice" not in out
+    code, out, err = run(team.root, "--db", team.url("bob"), "decisions")
+    assert code == 0, err
+    assert "include" not in out and out.count("exclude") == 3
+
+    code, out, err = run(team.root, "--db", team.url(LEAD), "conflicts")
+    assert code == 0, err
+    assert out.startswith("3 conflicts at title-abstract:\n")
+    code, out, err = run(team.root, "--db", team.url(LEAD), "resolve", input="i\n\ni\n\nq\n")
+    assert code == 0, err
+    assert out.endswith("Settled 2 works.\n")
+    written = team.sql(None, "SELECT lead, written_by FROM screen_resolutions")
+    assert written == [(LEAD, f"{team.prefix}_{LEAD}")] * 2
+    # a reviewer reads the resolution of a work they decided, and no other
+    assert len(team.sql("bob", "SELECT * FROM screen_resolutions")) == 2
+
+
+def test_reviewer_must_match_the_connections_role(team: Team) -> None:
+    code, out, err = run(team.root, "--db", team.url("bob"), "status", "--reviewer", "alice")
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: you are connected as the team role of 'bob', not 'alice'; leave out --reviewer "
+        "or connect with 'alice''s own role\n"
+    )
+    code, out, err = run(team.root, "--db", team.url("bob"), "conflicts", "--reviewer", LEAD)
+    assert (code, out, err.count("\n")) == (1, "", 1)
+    code, out, err = run(team.root, "--db", team.url("bob"), "status")
+    assert code == 0, err
+    assert "bob" in out
+
+
+def test_missing_privileges_are_one_line_errors(team: Team) -> None:
+    team.sql(None, f'REVOKE INSERT ON screen_resolutions FROM "{team.prefix}_leads"')
+    code, out, err = run(team.root, "--db", team.url(LEAD), "resolve", "--work", "1", input="i\n\n")
+    assert code == 1
+    assert err.startswith("Error: the database refused: permission denied for table screen_resolutions;")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+    nobody = f"{team.prefix}_nobody"
+    team.sql(None, f'CREATE ROLE "{nobody}" LOGIN')
+    team.sql(None, f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{nobody}"')
+    code, out, err = run(team.root, "--db", role_url(team.owner, nobody), "assign", "--reviewer", LEAD)
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: the database refused: permission denied for table screen_assign")
+    assert err.count("\n") == 1
+
+
+def test_setup_on_sqlite_says_what_sqlite_can_and_cannot_protect(tmp_path: Path) -> None:
+    root = cached_review(tmp_path / "rv").root
+    code, out, err = run(root, "team", "setup")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: team setup needs a PostgreSQL database")
+    assert "whoever can read the file can read every decision" in err
+    assert err.count("\n") == 1
