@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from scoping.cli import cli
 from scoping.store import Store, screen_tables
+from scoping.store import team as team_store
 from test_screen_support import LEAD, PROTOCOL, cached_review
 
 pytestmark = pytest.mark.postgres
@@ -234,3 +235,54 @@ def test_setup_on_sqlite_says_what_sqlite_can_and_cannot_protect(tmp_path: Path)
     assert err.startswith("Error: team setup needs a PostgreSQL database")
     assert "whoever can read the file can read every decision" in err
     assert err.count("\n") == 1
+
+
+def _resolve(team: Team, work: int, decision: str) -> None:
+    with Store(team.url(LEAD)) as store:
+        screen_tables.add_resolution(
+            store,
+            uid=f"r-{work}-{decision}",
+            stage="title-abstract",
+            work_id=work,
+            lead=LEAD,
+            decision=decision,
+        )
+
+
+def test_full_text_queue_under_roles_follows_the_title_abstract_outcomes(team: Team) -> None:
+    works = [
+        w
+        for (w,) in team.sql(
+            None, "SELECT work_id FROM screen_assignments WHERE reviewer = 'alice' ORDER BY work_id LIMIT 6"
+        )
+    ]
+    agreed, settled, overruled, _pending, maybe, excluded = works
+    for work in works:
+        _decide(team, "alice", work, "exclude" if work == excluded else "include", "")
+    for work, decision in ((agreed, "include"), (settled, "exclude"), (overruled, "include")):
+        _decide(team, "bob", work, decision, "")
+    _decide(team, "bob", maybe, "maybe", "")
+    _decide(team, "bob", excluded, "exclude", "")
+    _resolve(team, settled, "include")
+    _resolve(team, overruled, "exclude")
+    code, out, err = run(team.root, "--db", team.url(LEAD), "assign", "--stage", "full-text")
+    assert code == 0, err
+    _resolve(team, settled, "exclude")  # the lead changes their mind after allocating
+    _resolve(team, overruled, "undone")  # ... and withdraws a resolution: the reviewers agreed
+
+    with Store(team.owner) as store:  # the rule itself, read by the owner
+        rule = {
+            w for w, o in screen_tables.outcomes(store, "title-abstract").items() if o.outcome == "include"
+        }
+        alice_ft = set(screen_tables.assigned_works(store, "full-text", "alice"))
+    assert rule & set(works) == {agreed, overruled}
+    with Store(team.url("alice")) as store:
+        assert team_store.included_at_title_abstract(store) == rule & alice_ft
+        assert team_store.connection_reviewer(store) == "alice"
+    code, out, err = run(
+        team.root, "--db", team.url("alice"), "screen", "--plain", "--stage", "full-text", input="q\n"
+    )
+    assert code == 0, err
+    shown = [int(w) for w in re.findall(r"^--- work (\d+) ·", out, flags=re.M)]
+    assert shown and set(shown) <= rule & alice_ft
+    assert f"/ {len(rule & alice_ft)} done ---" in out

@@ -16,7 +16,14 @@ team = LazyModule("scoping.store.team")
 
 @cli.group("team")
 def team_group() -> None:
-    """Team mode on PostgreSQL: a database role per reviewer, and row-level security."""
+    """Team mode on PostgreSQL: a database role per reviewer and lead, and row-level security,
+    so that who you are is the role you connect with and no reviewer's role can read another
+    reviewer's decisions or notes.
+
+    \b
+    Example:
+      scoping team setup --db postgresql://owner@db.example.org/review
+    """
 
 
 @team_group.command("setup")

@@ -8,7 +8,8 @@
 - ``scoping_team_roles`` (role -> reviewer name), readable by both groups;
 - grants: both groups read every table (records, works, assignments, ...) and add rows to
   ``screen_decisions`` and ``screen_labels``; leads also add resolutions, allocation runs and
-  the stopping rule's events. Nobody but the owner updates or deletes anything.
+  the stopping rule's events (and fill in the counts of their own allocation run). Nobody else
+  updates or deletes anything.
 - ROW LEVEL SECURITY, enabled and forced, on ``screen_decisions``, ``screen_labels`` and
   ``screen_resolutions``. A reviewer's connection reads and adds only rows whose reviewer is
   the name its role maps to, with ``written_by`` its own role; it reads a resolution only of a
@@ -16,7 +17,9 @@
   as itself and resolutions as itself.
 - ``scoping_team_decided(stage)``, a ``SECURITY DEFINER`` function: which works someone other
   than the caller has a current decision on (and the id of the first such decision, the
-  place of the work in the team's order) - *that* a colleague decided, never *what*.
+  place of the work in the team's order) - *that* a colleague decided, never *what*;
+- ``scoping_team_included()``, a ``SECURITY DEFINER`` function: which of the caller's
+  full-text works are (still) included at title-abstract, for the full-text queue.
 
 Running it again is harmless and adds roles for people added to the protocol since. Roles
 get no password unless asked (``passwords=True``: a generated one per role made now,
@@ -49,6 +52,7 @@ __all__ = [
     "TeamSetup",
     "connection_reviewer",
     "decided_by_others",
+    "included_at_title_abstract",
     "privilege_message",
     "role_name",
     "setup_team",
@@ -204,6 +208,42 @@ $$
 """
 
 
+_INCLUDED_FUNCTION = """
+CREATE OR REPLACE FUNCTION scoping_team_included()
+RETURNS TABLE (work_id integer)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH mine AS (
+        SELECT DISTINCT a.work_id FROM screen_assignments a
+        JOIN scoping_team_roles t ON t.reviewer = a.reviewer AND t.role_name = session_user
+        WHERE a.stage = 'full-text'
+    ), res AS (
+        SELECT DISTINCT ON (r.work_id) r.work_id, r.decision FROM screen_resolutions r
+        WHERE r.stage = 'title-abstract' ORDER BY r.work_id, r.id DESC
+    ), cur AS (
+        SELECT DISTINCT ON (d.work_id, d.reviewer) d.work_id, d.reviewer, d.decision
+        FROM screen_decisions d WHERE d.stage = 'title-abstract'
+        ORDER BY d.work_id, d.reviewer, d.id DESC
+    ), live AS (SELECT * FROM cur WHERE decision <> 'undone')
+    SELECT m.work_id FROM mine m
+    WHERE EXISTS (SELECT 1 FROM record_work w WHERE w.work_id = m.work_id)
+      AND CASE
+        WHEN EXISTS (SELECT 1 FROM res WHERE res.work_id = m.work_id AND res.decision <> 'undone')
+        THEN EXISTS (SELECT 1 FROM res WHERE res.work_id = m.work_id AND res.decision = 'include')
+        ELSE EXISTS (SELECT 1 FROM live l WHERE l.work_id = m.work_id)
+         AND NOT EXISTS (SELECT 1 FROM live l WHERE l.work_id = m.work_id AND l.decision <> 'include')
+         AND NOT EXISTS (
+            SELECT 1 FROM screen_assignments a
+            WHERE a.stage = 'title-abstract' AND a.work_id = m.work_id
+              AND NOT EXISTS (SELECT 1 FROM live l WHERE l.work_id = m.work_id AND l.reviewer = a.reviewer)
+         )
+      END
+$$
+"""
+"""The caller's full-text works whose title-abstract outcome is "include": the rule of
+:func:`scoping.store.screen_tables.derive_outcome` for that one outcome, in SQL, over rows
+the caller cannot read (``tests/test_team_roles.py`` checks it against the rule)."""
+
+
 def setup_team(
     store: Store, members: Sequence[TeamMember], *, prefix: str | None = None, passwords: bool = False
 ) -> TeamSetup:
@@ -261,12 +301,16 @@ def setup_team(
             conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {_ident(group)}")
             conn.exec_driver_sql(f"GRANT INSERT ON {', '.join(_PRIVATE)} TO {_ident(group)}")
         conn.exec_driver_sql(f"GRANT INSERT ON {', '.join(_LEAD_WRITES)} TO {_ident(leads)}")
+        # 'scoping assign' fills in its own run's counts once the allocation is written
+        conn.exec_driver_sql(f"GRANT UPDATE (n_works, n_dual) ON screen_assign_runs TO {_ident(leads)}")
         _policies(conn, owner, reviewers, leads)
         conn.exec_driver_sql(_DECIDED_FUNCTION)
-        conn.exec_driver_sql("REVOKE ALL ON FUNCTION scoping_team_decided(text) FROM PUBLIC")
-        conn.exec_driver_sql(
-            f"GRANT EXECUTE ON FUNCTION scoping_team_decided(text) TO {_ident(reviewers)}, {_ident(leads)}"
-        )
+        conn.exec_driver_sql(_INCLUDED_FUNCTION)
+        for function in ("scoping_team_decided(text)", "scoping_team_included()"):
+            conn.exec_driver_sql(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+            conn.exec_driver_sql(
+                f"GRANT EXECUTE ON FUNCTION {function} TO {_ident(reviewers)}, {_ident(leads)}"
+            )
     _members.pop(store, None)
     return result
 
@@ -301,6 +345,18 @@ def decided_by_others(store: Store, stage: str) -> dict[int, int] | None:
     with store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT work_id, first_id FROM scoping_team_decided(:s)"), {"s": stage})
         return {int(w): int(i) for w, i in rows}
+
+
+def included_at_title_abstract(store: Store) -> set[int] | None:
+    """In team mode, for a team member's connection: which of the works allocated to them at
+    full text are still included at title-abstract (what their full-text queue needs, read
+    through the ``SECURITY DEFINER`` function). ``None`` when not in team mode."""
+    if connection_reviewer(store) is None:
+        return None
+    with store.engine.connect() as conn:
+        return {
+            int(w) for w in conn.execute(sa.text("SELECT work_id FROM scoping_team_included()")).scalars()
+        }
 
 
 def privilege_message(error: BaseException) -> str | None:
