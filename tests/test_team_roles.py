@@ -84,8 +84,19 @@ def test_setup_makes_a_role_per_person_and_again_adds_new_ones(team: Team) -> No
         PROTOCOL.replace("[allocation]", '[[reviewer]]\nname = "carol"\nrole = "reviewer"\n\n[allocation]'),
         encoding="utf-8",
     )
-    code, out, err = run(team.root, "--db", team.owner, "team", "setup")
+    code, out, err = run(team.root, "--db", team.owner, "team", "setup", "--passwords")
     assert (code, err) == (0, "")
+    # a password only for the role made now, shown once; the others keep none (pg_hba decides)
+    assert out.count("password (shown once): ") == 1
+    shown = re.search(r"carol: role \S+ \(reviewer, made now\)\n  password \(shown once\): (\S+)\n", out)
+    assert shown is not None
+    stored = dict(
+        team.sql(
+            None,
+            f"SELECT rolname, rolpassword IS NOT NULL FROM pg_authid WHERE rolname LIKE '{team.prefix}_%'",
+        )
+    )
+    assert stored[f"{team.prefix}_carol"] is True and stored[f"{team.prefix}_alice"] is False
     assert f"alice: role {team.prefix}_alice (reviewer, already there)" in out
     assert f"carol: role {team.prefix}_carol (reviewer, made now)" in out
     assert f"{LEAD}: role {team.prefix}_{LEAD} (lead, already there)" in out
@@ -207,6 +218,15 @@ def test_reviewer_must_match_the_connections_role(team: Team) -> None:
     )
     code, out, err = run(team.root, "--db", team.url("bob"), "conflicts", "--reviewer", LEAD)
     assert (code, out, err.count("\n")) == (1, "", 1)
+    for command in (("prisma", "--reviewer", LEAD), ("report", "--reviewer", LEAD)):
+        code, out, err = run(team.root, "--db", team.url("bob"), *command)
+        assert (code, out, err.count("\n")) == (1, "", 1), command
+        assert "connected as the team role of 'bob'" in err
+    code, out, err = run(
+        team.root, "--db", team.url("bob"), "decisions", "export", "--reviewer", LEAD, "--out", "x.csv"
+    )
+    assert (code, out, err.count("\n")) == (1, "", 1)
+    assert not (team.root / "x.csv").exists()
     code, out, err = run(team.root, "--db", team.url("bob"), "status")
     assert code == 0, err
     assert "bob" in out

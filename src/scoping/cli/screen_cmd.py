@@ -33,7 +33,7 @@ from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, Sc
 from scoping.store import Store
 from scoping.store.screen_tables import DecisionRow
 
-from .main import cli, review_options
+from .main import cli, review_options, team_identity
 from .prompts import read_key, read_line
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -73,19 +73,7 @@ def _open(review: Callable[[], Review], reviewer: str | None) -> tuple[Review, P
     out and must match it."""
     target = review()
     protocol = screen.load_protocol(target.protocol_path)
-    if "://" in str(target.database):
-        from scoping.store.team import connection_reviewer
-
-        with target.open_store() as store:
-            connected = connection_reviewer(store)
-        if connected is not None:
-            claimed = (reviewer or "").strip()
-            if claimed and claimed != connected:
-                raise UsageError(
-                    f"you are connected as the team role of {connected!r}, not {claimed!r}; "
-                    f"leave out --reviewer or connect with {claimed!r}'s own role"
-                )
-            return target, protocol, connected
+    reviewer = team_identity(target, reviewer)
     return target, protocol, reviewer
 
 
@@ -742,7 +730,8 @@ def decisions_export_cmd(reviewer: str | None, out_path: str, review: Callable[[
     """
     from scoping.app import Review as FrontDoor
 
-    target = FrontDoor.of(review())
+    folder, _, reviewer = _open(review, reviewer)
+    target = FrontDoor.of(folder)
     n = target.export_decisions(reviewer or "", out_path)
     out.print(f"Wrote {_n(n, 'decision')} to {out_path}")
 
