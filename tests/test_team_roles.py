@@ -306,3 +306,24 @@ def test_full_text_queue_under_roles_follows_the_title_abstract_outcomes(team: T
     shown = [int(w) for w in re.findall(r"^--- work (\d+) ·", out, flags=re.M)]
     assert shown and set(shown) <= rule & alice_ft
     assert f"/ {len(rule & alice_ft)} done ---" in out
+
+
+def test_the_ranking_model_under_a_role_learns_from_what_the_role_may_read(team: Team) -> None:
+    from scoping.screen.ranking import team_labels
+
+    w = [
+        w
+        for (w,) in team.sql(
+            None, "SELECT work_id FROM screen_assignments WHERE reviewer = 'bob' ORDER BY work_id LIMIT 3"
+        )
+    ]
+    _decide(team, "bob", w[0], "exclude", "")
+    _decide(team, "alice", w[0], "exclude", "")
+    _decide(team, "alice", w[1], "include", "")
+    _decide(team, "alice", w[2], "include", "")
+    _resolve(team, w[0], "include")  # a work bob decided: he may learn how it was settled
+    _resolve(team, w[2], "exclude")  # one he has not: he may not
+    with Store(team.url("bob")) as store:
+        assert team_labels(store, "title-abstract") == {w[0]: 1}
+    with Store(team.url(LEAD)) as store:
+        assert team_labels(store, "title-abstract") == {w[0]: 1, w[1]: 1, w[2]: 0}
