@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scoping.cli import cli
 from scoping.store import Store, screen_tables
@@ -327,3 +329,68 @@ def test_the_ranking_model_under_a_role_learns_from_what_the_role_may_read(team:
         assert team_labels(store, "title-abstract") == {w[0]: 1}
     with Store(team.url(LEAD)) as store:
         assert team_labels(store, "title-abstract") == {w[0]: 1, w[1]: 1, w[2]: 0}
+
+
+_EVENTS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(["alice", "bob"]), st.sampled_from(["include", "exclude", "maybe", "undone"])
+        ),
+        st.tuples(st.just(LEAD), st.sampled_from(["include", "exclude", "undone", "conflict"])),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=st.lists(_EVENTS, min_size=6, max_size=6))
+def test_the_sql_rule_for_included_matches_derive_outcome(
+    team: Team, history: list[list[tuple[str, str]]]
+) -> None:
+    """``scoping_team_included()`` (what a reviewer's full-text queue reads) gives the works
+    whose title-abstract outcome by :func:`derive_outcome` is "include", for any history of
+    decisions and resolutions."""
+    works = [
+        w
+        for (w,) in team.sql(
+            None,
+            "SELECT work_id FROM screen_assignments WHERE reviewer = 'alice' AND stage = 'title-abstract' "
+            "ORDER BY work_id LIMIT 6",
+        )
+    ]
+    if not team.sql(None, "SELECT 1 FROM screen_assignments WHERE stage = 'full-text'"):
+        (run_id,) = team.sql(
+            None,
+            "INSERT INTO screen_assign_runs (stage, by, at, seed, dual_fraction, reviewers, n_works, n_dual) "
+            "VALUES ('full-text', 'test', 'now', 0, 1, '[]', 6, 0) RETURNING id",
+        )[0]
+        for work in works:
+            team.sql(
+                None,
+                "INSERT INTO screen_assignments (stage, work_id, reviewer, run_id) "
+                "VALUES ('full-text', %s, 'alice', %s)",
+                (work, run_id),
+            )
+    team.sql(None, "DELETE FROM screen_decisions")
+    team.sql(None, "DELETE FROM screen_resolutions")
+    with psycopg.connect(team.owner, autocommit=True) as conn:
+        for n, (work, events) in enumerate(zip(works, history, strict=True)):
+            for k, (who, value) in enumerate(events):
+                if who == LEAD:
+                    conn.execute(
+                        "INSERT INTO screen_resolutions (uid, stage, work_id, lead, decision, decided_at) "
+                        "VALUES (%s, 'title-abstract', %s, %s, %s, 'now')",
+                        (f"r{n}-{k}", work, who, value),
+                    )
+                else:
+                    conn.execute(
+                        "INSERT INTO screen_decisions (uid, stage, work_id, reviewer, decision, via, "
+                        "decided_at) VALUES (%s, 'title-abstract', %s, %s, %s, 'test', 'now')",
+                        (f"d{n}-{k}", work, who, value),
+                    )
+    with Store(team.owner) as store:
+        rule = {
+            w for w, o in screen_tables.outcomes(store, "title-abstract").items() if o.outcome == "include"
+        }
+    with Store(team.url("alice")) as store:
+        assert team_store.included_at_title_abstract(store) == rule & set(works)
