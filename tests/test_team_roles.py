@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scoping.cli import cli
@@ -344,6 +344,26 @@ _EVENTS = st.lists(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=st.lists(_EVENTS, min_size=6, max_size=6))
+@example(  # a withdrawn resolution: the reviewers' agreement stands again
+    history=[
+        [("alice", "include"), ("bob", "include"), (LEAD, "exclude"), (LEAD, "undone")],
+        [],
+        [],
+        [],
+        [],
+        [],
+    ]
+)
+@example(  # one reviewer still to decide: pending, whatever the other said
+    history=[
+        [("alice", "include")],
+        [("bob", "include"), ("alice", "include"), ("bob", "undone")],
+        [],
+        [],
+        [],
+        [],
+    ]
+)
 def test_the_sql_rule_for_included_matches_derive_outcome(
     team: Team, history: list[list[tuple[str, str]]]
 ) -> None:
