@@ -5,7 +5,9 @@ reach, with any SQL at all (raw psycopg here), while the lead reads them all."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,14 @@ def test_the_workflow_runs_under_the_roles_through_the_cli(team: Team) -> None:
     assert out.endswith("Settled 2 works.\n")
     written = team.sql(None, "SELECT lead, written_by FROM screen_resolutions")
     assert written == [(LEAD, f"{team.prefix}_{LEAD}")] * 2
+    code, out, err = run(team.root, "--db", team.url(LEAD), "agreement")
+    assert code == 0, err
+    assert "alice" in out and "bob" in out
+    code, out, err = run(team.root, "--db", team.url(LEAD), "decisions", "export", "--out", "all.csv")
+    assert code == 0, err
+    with (team.root / "all.csv").open(encoding="utf-8", newline="") as handle:
+        exported = Counter(row["reviewer"] for row in csv.DictReader(handle))
+    assert exported == {"alice": 3, "bob": 3}  # the lead's role reads every reviewer's rows
     # a reviewer reads the resolution of a work they decided, and no other
     assert len(team.sql("bob", "SELECT * FROM screen_resolutions")) == 2
 
@@ -248,6 +258,17 @@ def test_missing_privileges_are_one_line_errors(team: Team) -> None:
     assert (code, out) == (1, "")
     assert err.startswith("Error: the database refused: permission denied for table screen_assign")
     assert err.count("\n") == 1
+
+    stranger = f"{team.prefix}_stranger"  # may connect, and nothing else
+    team.sql(None, f'CREATE ROLE "{stranger}" LOGIN')
+    code, out, err = run(team.root, "--db", role_url(team.owner, stranger), "status", "--reviewer", "alice")
+    assert (code, out) == (1, "")
+    assert re.fullmatch(
+        r"Error: cannot open the database \S+: permission denied for table meta; your role lacks this "
+        r"privilege - ask the database's owner to run 'scoping team setup' \(or to grant it\), and check "
+        r"that --db connects as your own role\n",
+        err,
+    )
 
 
 def test_setup_on_sqlite_says_what_sqlite_can_and_cannot_protect(tmp_path: Path) -> None:
