@@ -11,6 +11,7 @@ from scoping.cli import (  # noqa: F401  (each module registers its commands)
     screen_cmd,
     search_cmd,
     simulate_cmd,
+    team_cmd,
     topics_cmd,
 )
 from scoping.cli.main import cli, main

@@ -10,7 +10,8 @@ import click
 
 from scoping import __version__
 from scoping.app import Review
-from scoping.errors import ScopingError
+from scoping.errors import ScopingError, UsageError
+from scoping.review import Review as ReviewFolder
 from scoping.review import find_review
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,6 +25,14 @@ class ScopingGroup(click.Group):
             return super().invoke(ctx)
         except ScopingError as exc:
             click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except Exception as exc:  # a refusal of the database (team mode): one line, never a traceback
+            from scoping.store.team import privilege_message
+
+            message = privilege_message(exc)
+            if message is None:
+                raise
+            click.echo(f"Error: {message}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted: nothing of the unfinished step was stored.", err=True)
@@ -64,6 +73,27 @@ def review_options(func: F) -> F:
         return func(*args, review=_locate(review_dir, db), **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def team_identity(target: ReviewFolder, reviewer: str | None) -> str | None:
+    """Who is asking. In team mode (PostgreSQL roles made by 'scoping team setup') the
+    connection's role says who you are: ``reviewer`` may be left out and must match it (a
+    :class:`UsageError` otherwise). Elsewhere ``reviewer`` as given."""
+    if "://" not in str(target.database):
+        return reviewer
+    from scoping.store.team import connection_reviewer
+
+    with target.open_store() as store:
+        connected = connection_reviewer(store)
+    if connected is None:
+        return reviewer
+    claimed = (reviewer or "").strip()
+    if claimed and claimed != connected:
+        raise UsageError(
+            f"you are connected as the team role of {connected!r}, not {claimed!r}; "
+            f"leave out --reviewer or connect with {claimed!r}'s own role"
+        )
+    return connected
 
 
 def _locate(review_dir: str | None, db: str | None) -> Callable[[], Review]:

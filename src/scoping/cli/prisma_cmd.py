@@ -14,7 +14,7 @@ from scoping.report.api import BLINDED_NOTE, OUTPUT_FORMATS, render_prisma, scre
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts, unkinded_other_sources
 
 from .console import console
-from .main import cli, review_options
+from .main import cli, review_options, team_identity
 
 out = console()
 err = console(stderr=True)
@@ -126,6 +126,7 @@ def prisma_cmd(
       scoping prisma --reviewer lena      # a lead, while screening is under way
     """
     target = review()
+    reviewer = team_identity(target, reviewer)
     if out_path == "-":
         kind = fmt or ""
         if kind not in ("json", "csv"):

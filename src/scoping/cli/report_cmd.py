@@ -9,7 +9,7 @@ import click
 from scoping import app
 
 from .console import console
-from .main import cli, review_options
+from .main import cli, review_options, team_identity
 
 out = console()
 
@@ -66,7 +66,8 @@ def report_cmd(
       scoping report --reviewer lena          # a lead, while screening is under way
       scoping report --no-topics              # the PRISMA diagram without the topic box
     """
-    path = review().report(out_path, reviewer=reviewer, topics=not no_topics)
+    target = review()
+    path = target.report(out_path, reviewer=team_identity(target, reviewer), topics=not no_topics)
     out.print(f"Wrote {path}")
 
 

@@ -33,7 +33,7 @@ from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, Sc
 from scoping.store import Store
 from scoping.store.screen_tables import DecisionRow
 
-from .main import cli, review_options
+from .main import cli, review_options, team_identity
 from .prompts import read_key, read_line
 
 if TYPE_CHECKING:
@@ -71,9 +71,14 @@ def _stage_option(default: str | None = TITLE_ABSTRACT) -> Callable[[Any], Any]:
     )
 
 
-def _open(review: Callable[[], Review]) -> tuple[Review, Protocol]:
+def _open(review: Callable[[], Review], reviewer: str | None) -> tuple[Review, Protocol, str | None]:
+    """The review, its protocol, and who is asking: in team mode (PostgreSQL roles made by
+    'scoping team setup') the connection's role says who you are; ``--reviewer`` may be left
+    out and must match it."""
     target = review()
-    return target, screen.load_protocol(target.protocol_path)
+    protocol = screen.load_protocol(target.protocol_path)
+    reviewer = team_identity(target, reviewer)
+    return target, protocol, reviewer
 
 
 def _merged(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
@@ -106,7 +111,7 @@ def assign_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
       scoping assign --reviewer lead
       scoping assign --reviewer lead --stage full-text
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         results = screen.assign_works(store, protocol, reviewer or "", [stage] if stage else None)
         waiting = screen.doubtful_pairs(store)
@@ -219,7 +224,7 @@ def screen_cmd(
     """
     if sum(bool(x) for x in (plain, from_csv, to_csv)) > 1:
         raise click.UsageError("use one of --plain, --from-csv and --to-csv")
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     if to_csv is not None:
         _write_worksheet(target, protocol, reviewer or "", stage, Path(to_csv))
         return
@@ -676,7 +681,7 @@ def decisions_cmd(
     """
     if ctx.invoked_subcommand is not None:
         return
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     person = protocol.reviewer(reviewer or "")
     with target.open_store() as store:
         rows = screen.my_decisions(
@@ -729,7 +734,8 @@ def decisions_export_cmd(reviewer: str | None, out_path: str, review: Callable[[
     """
     from scoping.app import Review as FrontDoor
 
-    target = FrontDoor.of(review())
+    folder, _, reviewer = _open(review, reviewer)
+    target = FrontDoor.of(folder)
     n = target.export_decisions(reviewer or "", out_path)
     out.print(f"Wrote {_n(n, 'decision')} to {out_path}")
 
@@ -769,7 +775,7 @@ def conflicts_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
       scoping conflicts --reviewer lead
       scoping conflicts --reviewer lead --stage full-text
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         found = screen.conflicts(store, protocol, reviewer or "", stage)
         if not found:
@@ -832,7 +838,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
       scoping resolve --reviewer lead --stage full-text
       scoping resolve --reviewer lead --work 1234
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     lead = protocol.lead(reviewer)
     rules = protocol.stage(stage)
     with target.open_store() as store:
@@ -930,7 +936,7 @@ def agreement_cmd(reviewer: str | None, stage: str, review: Callable[[], Review]
       scoping agreement --reviewer lead
       scoping agreement --reviewer lead --stage full-text
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         pairs = screen.team_agreement(store, protocol, reviewer or "", stage)
     if not pairs:
@@ -983,7 +989,7 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
       scoping status --reviewer alice
       scoping status --reviewer lead --stage title-abstract
     """
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         stages = screen.status(store, protocol, reviewer or "", [stage] if stage else None)
     for item in stages:
@@ -1204,7 +1210,7 @@ def stop_cmd(
     """
     if sum((start, apply_, resume, cancel)) > 1:
         raise click.UsageError("use one of --start-sampling, --apply, --resume and --cancel-sampling")
-    target, protocol = _open(review)
+    target, protocol, reviewer = _open(review, reviewer)
     with target.open_store() as store:
         if start and not yes:
             _confirm_sampling(screen.stopping_status(store, protocol, reviewer or ""), reviewer or "")

@@ -31,7 +31,7 @@ from scoping.screen.cards import Card, Merge, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
 from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
 from scoping.screen.ranking import sample_rank
-from scoping.store import Store
+from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 from scoping.store.screen_tables import DecisionRow
 
@@ -263,9 +263,14 @@ class ScreeningSession:
         self._clock = clock
         assigned = tables.assigned_works(store, stage, self.reviewer.name)
         if stage == FULL_TEXT and assigned:  # only works still included at title-abstract
-            included = {
-                work for work, o in tables.outcomes(store, TITLE_ABSTRACT).items() if o.outcome == "include"
-            }
+            # in team mode a reviewer cannot read the others' rows: the store's function says
+            included = team.included_at_title_abstract(store)
+            if included is None:
+                included = {
+                    work
+                    for work, o in tables.outcomes(store, TITLE_ABSTRACT).items()
+                    if o.outcome == "include"
+                }
             assigned = [work for work in assigned if work in included]
         if not assigned:
             raise UsageError(

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from scoping.screen.cards import load_cards
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.spawn import can_spawn
-from scoping.store import Store
+from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 
 if TYPE_CHECKING:
@@ -80,7 +80,11 @@ def _work_features(url: str, ids: list[int], send: Any) -> None:
 
 
 def team_labels(store: Store, stage: str) -> dict[int, int]:
-    """1 (include) or 0 (exclude) for every work someone has decided on at ``stage``."""
+    """1 (include) or 0 (exclude) for every work someone has decided on at ``stage``.
+
+    What "someone" covers is what the connection may read: in team mode (PostgreSQL roles
+    with row-level security) a reviewer's model learns from their own decisions and the
+    lead's resolutions of works they decided, never from a colleague's decisions."""
     labels: dict[int, int] = {}
     for (work, _), row in tables.current_decisions(store, stage).items():
         if row.decision in ("include", "maybe"):
@@ -283,7 +287,13 @@ class QueueOrder:
 
 def decided_by_others(store: Store, stage: str, reviewer: str) -> dict[int, int]:
     """Works with a current decision of another reviewer at ``stage``: work -> the id of the
-    first such decision (its place in the team's screening). Carries no decision."""
+    first such decision (its place in the team's screening). Carries no decision.
+
+    In team mode (PostgreSQL roles with row-level security) the rows are out of the
+    reviewer's reach: the store's ``SECURITY DEFINER`` function gives just this answer."""
+    from_team = team.decided_by_others(store, stage)
+    if from_team is not None:
+        return from_team
     first: dict[int, int] = {}
     for (work, who), row in tables.current_decisions(store, stage).items():
         if who != reviewer and (work not in first or row.id < first[work]):

@@ -275,6 +275,12 @@ class Store:
                 if version < schema.SCHEMA_VERSION:
                     self._migrate(conn, version)
         except sa.exc.DatabaseError as exc:  # cannot connect, or not a database file at all
+            if getattr(exc.orig, "sqlstate", None) == "42501":  # a role without the privilege
+                raise StoreError(
+                    f"cannot open the database {where}: {str(exc.orig).splitlines()[0]}; your role "
+                    "lacks this privilege - ask the database's owner to run 'scoping team setup' "
+                    "(or to grant it), and check that --db connects as your own role"
+                ) from exc
             raise StoreError(
                 f"cannot open the database {where}: {exc.orig}; point --db at a "
                 "scoping database or a new file"
