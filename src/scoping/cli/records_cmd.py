@@ -20,7 +20,7 @@ from scoping.screen import STAGES
 from scoping.store import ImportRow, Store, redact_url
 
 from .console import console
-from .main import cli, review_options
+from .main import cli, review_options, team_identity
 
 if TYPE_CHECKING:
     from scoping.search import Strategy
@@ -380,6 +380,8 @@ def export_cmd(
       scoping export --format asreview --out outputs/labelled.csv
     """
     target = Path(out_path)
-    n = review().export(target, fmt, source=source, included=included, stage=stage, reviewer=reviewer)
+    found = review()
+    who = team_identity(found, reviewer) if included or fmt == app.ASREVIEW else reviewer
+    n = found.export(target, fmt, source=source, included=included, stage=stage, reviewer=who)
     noun = "work" if included or fmt == app.ASREVIEW else "record"
     out.print(f"Wrote {n:,} {noun}{'' if n == 1 else 's'} to {target}")

@@ -100,5 +100,6 @@ def checklist_cmd(reviewer: str | None, review: Callable[[], app.Review]) -> Non
       scoping checklist && scoping report
       scoping checklist --reviewer lena       # a lead, while screening is under way
     """
-    for path in review().checklist(reviewer=reviewer):
+    target = review()
+    for path in target.checklist(reviewer=team_identity(target, reviewer)):
         out.print(f"Wrote {path}")
