@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,11 @@ from scoping.store import SCHEMA_VERSION, Store
 DATA = Path(__file__).parent / "data"
 
 
-def add(store: Store, records, source: str = "PsycINFO", sha: str = "0" * 64):
+def add(store: Store, records, source: str = "PsycINFO", sha: str | None = None):
     return store.add_import(
         source=source,
         file_path="/x/file.ris",
-        sha256=sha,
+        sha256=sha if sha is not None else secrets.token_hex(32),  # a file of its own
         size=10,
         format="ris",
         encoding="utf-8",
