@@ -160,7 +160,7 @@ _DOCUMENT = re.compile(
 
 The repetitions are possessive (``++``, ``*+``): a run of white space is taken whole and never
 split again, so a malformed start after many blank lines fails in one pass instead of trying
-every way of cutting the blanks into pieces (which took minutes for 22 blank lines)."""
+every way of cutting the blanks into pieces (past two minutes for 22 blank lines)."""
 
 
 def _malformed(path: str, exc: etree.XMLSyntaxError, at_end: bool) -> FormatError:
