@@ -60,6 +60,7 @@ from scoping.review import Review
 from scoping.search import responses
 from scoping.search.config import PAGE_SIZES, SearchConfig
 from scoping.search.platforms import PLATFORMS
+from scoping.search.redact import scrub, scrub_bytes
 from scoping.search.strategy import Database, Strategy
 from scoping.search.translate import Query, translate
 from scoping.search.transport import (
@@ -283,7 +284,7 @@ class _Context:
         folder.mkdir(exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         target = folder / f"{key}.{stamp}.{attempt}.{ext}"
-        target.write_bytes(data)
+        target.write_bytes(scrub_bytes(data))
         return target
 
     @staticmethod
@@ -1089,32 +1090,34 @@ def run_search(
                 else:
                     _cursor_api(ctx, config)
         except responses.QueryRejected as exc:
+            told = scrub(str(exc))  # the server's words may repeat the request
             tables.update_run(
                 store,
                 run.id,
                 status="failed",
-                message=str(exc),
+                message=told,
                 requests=run.requests + stats.requests,
                 updated_at=utc_now(),
             )
             (folder / "run.lock").unlink(missing_ok=True)
             raise ConfigError(
-                f"{exc}; run {run.id} is marked failed: check the query with 'scoping search plan "
+                f"{told}; run {run.id} is marked failed: check the query with 'scoping search plan "
                 f'--database "{db.name}"\', correct strategy.toml and run the search again'
             ) from None
         except NetworkError as exc:
+            told = scrub(str(exc))
             if isinstance(exc, QuotaExceeded):
-                tables.add_details(store, run.id, errors=[str(exc)])
+                tables.add_details(store, run.id, errors=[told])
             tables.update_run(
                 store,
                 run.id,
                 status="interrupted",
-                message=str(exc),
+                message=told,
                 requests=run.requests + stats.requests,
                 updated_at=utc_now(),
             )
             raise NetworkError(
-                f"{exc}. {ctx.retrieved:,} records are stored; run 'scoping search "
+                f"{told}. {ctx.retrieved:,} records are stored; run 'scoping search "
                 f"run --resume {run.id}' to continue from there"
             ) from None
         except BaseException:
