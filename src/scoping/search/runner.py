@@ -71,7 +71,7 @@ from scoping.search.transport import (
     RateLimiter,
     Stats,
 )
-from scoping.spawn import can_spawn
+from scoping.spawn import can_spawn, child_start
 from scoping.store import Store, utc_now
 from scoping.store import search_tables as tables
 
@@ -540,9 +540,14 @@ class _Parsers:
         if workers > 0 and can_spawn():
             self.workers = workers
             self._pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=child_start,
+                initargs=(os.getpid(),),
             )
-            for _ in range(workers):  # start the workers (and their imports) now
+            # start the workers (and their imports) now, from this thread: a worker dies with
+            # the thread that started it (see child_start), and this one outlives the pool
+            for _ in range(workers):
                 self._pool.submit(responses.ready)
 
     def parse_pubmed(self, data: bytes, label: str) -> Callable[[], list[Record]]:
