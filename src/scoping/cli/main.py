@@ -12,6 +12,7 @@ from scoping import __version__
 from scoping.app import Review
 from scoping.errors import ScopingError
 from scoping.review import find_review
+from scoping.store import refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +29,12 @@ class ScopingGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted: nothing of the unfinished step was stored.", err=True)
             ctx.exit(130)
+        except Exception as exc:
+            refused = refusal(exc)  # a missing grant, met by any command
+            if refused is None:
+                raise
+            click.echo(f"Error: {refused}", err=True)
+            ctx.exit(1)
 
 
 class State:

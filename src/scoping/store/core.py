@@ -32,6 +32,7 @@ __all__ = [
     "database_url",
     "record_values",
     "redact_url",
+    "refusal",
     "utc_now",
 ]
 
@@ -63,6 +64,36 @@ def redact_url(url: str) -> str:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except Exception:  # pragma: no cover - a URL SQLAlchemy cannot parse is shown as is
         return url
+
+
+_INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for a missing privilege (``permission denied for table ...``)."""
+
+
+def refusal(exc: BaseException) -> StoreError | None:
+    """What the database refused, as a one-line :class:`StoreError`, when ``exc`` is the
+    database refusing a statement for want of a privilege (a PostgreSQL role without a grant,
+    an SQLite file the user cannot write); ``None`` for any other error.
+
+    The command line calls this for errors that are not ours, so that a missing grant reads as
+    one line whatever command met it.
+    """
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    text = " ".join(str(orig).split("\n")[0].split())
+    if state == _INSUFFICIENT_PRIVILEGE:
+        return StoreError(
+            f"the database refused: {text}; ask the database's owner to grant it (or connect with "
+            "--db as a role that has it)"
+        )
+    if isinstance(orig, sqlite3.OperationalError) and "readonly" in text.replace("read-only", "readonly"):
+        return StoreError(
+            f"the database refused: {text}; you may read this review's database but not change "
+            "it (check the permissions of the database file and its folder)"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
