@@ -194,3 +194,11 @@ def test_record_values_are_the_json_the_store_always_wrote(store_url: str) -> No
     assert [(r.authors, r.keywords, r.extra) for r in back] == [
         (r.authors, r.keywords, r.extra) for r in records
     ]
+
+
+def test_sqlite_syncs_the_log_at_every_commit(tmp_path: Path) -> None:
+    """Issue 20: an acknowledged decision survives an operating-system crash or a power cut
+    (WAL with synchronous=FULL; NORMAL may roll the last commits back)."""
+    with Store.open(f"sqlite:///{tmp_path / 'review.db'}") as store, store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL

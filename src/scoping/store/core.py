@@ -127,11 +127,19 @@ class StoredRecord:
     record: Record
 
 
+SQLITE_SYNCHRONOUS = "FULL"
+"""SQLite's ``synchronous`` setting. In WAL mode ``FULL`` syncs the log to disk at every commit,
+so a decision acknowledged is kept through a power cut or an operating-system crash too;
+``NORMAL`` syncs only at checkpoints, and SQLite documents that the last commits before such a
+crash may then be rolled back (a crash of scoping itself loses nothing either way). The cost is
+measured by ``bench/decision_fsync.py``."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
