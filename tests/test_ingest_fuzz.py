@@ -8,7 +8,7 @@ time bound per kilobyte. The import runs in a worker process the test kills when
 passed, so a reader that hangs (as the XML header's regular expression did, on blank lines
 before a malformed start: one of the explicit examples) fails the test instead of hanging it.
 
-``SCOPING_FUZZ_EXAMPLES`` sets the number of generated examples (default 60, about 15 s);
+``SCOPING_FUZZ_EXAMPLES`` sets the number of generated examples (default 40, about 15 s);
 ``pytest --hypothesis-show-statistics`` shows the outcomes.
 """
 
@@ -148,7 +148,7 @@ _CRAFTED = b"\n" * 30 + b"<!PubmedArticleSet>\n" + (DATA / "biopython/pubmed1.xm
 
 
 @settings(
-    max_examples=int(os.environ.get("SCOPING_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("SCOPING_FUZZ_EXAMPLES", "40")),
     derandomize=True,
     deadline=None,
     database=None,
