@@ -126,6 +126,8 @@ class Fault:
     """How many matching requests it hits (-1: all)."""
     delay: float = 0.0
     body: bytes | None = None
+    """For ``status``: ``{request}`` in it is replaced by the request's path and query string,
+    ``{api_key}`` by the ``api_key`` parameter it carried."""
     headers: dict[str, str] = field(default_factory=dict)
     seen: int = 0
     hits: int = 0
@@ -545,6 +547,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             headers.update(fault.headers)
             body = fault.body if fault.body is not None else f"replayed fault {fault.status}".encode()
+            # echo what was sent, as NCBI (the key) and OpenAlex (the request URL) do
+            body = body.replace(b"{request}", self.path.encode()).replace(
+                b"{api_key}", "".join(params.get("api_key", [])).encode()
+            )
             ctype = "application/json" if body.startswith(b"{") else "text/plain"
             log(fault.status)
             self._send(fault.status, ctype, body, headers)

@@ -211,6 +211,19 @@ def test_usage_mistakes(review: Path, args: list[str], fragments: list[str]) -> 
     assert_one_line_error(code, err, *fragments)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "UTF16", "utf-32"])
+def test_byte_order_encoding_without_a_byte_order_mark(review: Path, tmp_path: Path, encoding: str) -> None:
+    """Issue 20 (9): Python's utf-16 codec refuses a file without a BOM with an error of its
+    own, which was the one traceback of the fuzz corpus."""
+    path = tmp_path / "no-bom.ris"
+    path.write_bytes("TY  - JOUR\nTI  - One\nER  - \n".encode("utf-16-le"))
+    code, _, err = imp(review, str(path), "--source", "X", "--encoding", encoding)
+    assert_one_line_error(code, err, "no-bom.ris", "byte-order mark", "-le (or")
+    assert count(review) == 0
+    code, out, _ = imp(review, str(path), "--source", "X", "--encoding", "utf-16-le")
+    assert code == 0 and "Imported 1 record" in out
+
+
 def test_outside_a_review_folder(tmp_path: Path) -> None:
     code, _, err = run("records", "--count", cwd=tmp_path)
     assert_one_line_error(code, err, "not inside a review folder", "scoping init")

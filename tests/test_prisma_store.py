@@ -35,8 +35,11 @@ def store(store_url: str) -> Iterator[Store]:
         yield s
 
 
-def add(store: Store, source: str, n: int, sha: str, name: str = "export.ris") -> None:
+def add(
+    store: Store, source: str, n: int, sha: str, name: str = "export.ris", *, again: bool = False
+) -> None:
     store.add_import(
+        again=again,
         source=source,
         file_path=f"/x/{name}",
         sha256=sha,
@@ -69,7 +72,7 @@ def ids(store: Store) -> list[int]:
 
 def test_sources_imports_and_search_runs(store: Store) -> None:
     add(store, "PsycINFO", 3, "a", "psycinfo.ris")
-    add(store, "PsycINFO", 3, "a", "psycinfo.ris")  # the same file again (--again)
+    add(store, "PsycINFO", 3, "a", "psycinfo.ris", again=True)  # the same file again (--again)
     add(store, "MEDLINE", 2, "b")
     search_tables.ensure_tables(store)
     for run_id, status in (

@@ -13,6 +13,7 @@ from scoping.app import Review
 from scoping.errors import ScopingError, UsageError
 from scoping.review import Review as ReviewFolder
 from scoping.review import find_review
+from scoping.store import refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,17 +27,20 @@ class ScopingGroup(click.Group):
         except ScopingError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
-        except Exception as exc:  # a refusal of the database (team mode): one line, never a traceback
-            from scoping.store.team import privilege_message
-
-            message = privilege_message(exc)
-            if message is None:
-                raise
-            click.echo(f"Error: {message}", err=True)
-            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted: nothing of the unfinished step was stored.", err=True)
             ctx.exit(130)
+        except Exception as exc:  # a refusal of the database: one line, never a traceback
+            from scoping.store.team import privilege_message
+
+            message = privilege_message(exc)  # team mode: what to ask the owner
+            if message is None:
+                refused = refusal(exc)  # a missing grant or a read-only file, met by any command
+                if refused is None:
+                    raise
+                message = str(refused)
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(1)
 
 
 class State:

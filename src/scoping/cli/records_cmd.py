@@ -140,9 +140,8 @@ def import_cmd(
     (.nbib), PubMed XML, Web of Science plain text and tab-delimited, BibTeX, CSV/TSV and
     EndNote XML. The original text of every record is kept. The format and encoding of
     every file are checked before any is stored (a single large RIS or PubMed XML file has
-    its encoding checked while it is read); then the files are imported one by one, each
-    whole or not at all (a file that fails stores nothing of itself; the files before it,
-    reported as imported, stay).
+    its encoding checked while it is read); then the files are imported in one transaction:
+    all of them, or none when any fails.
 
     The search behind the files is frozen with them for the search log (PRISMA-S): the query
     as run (--query, or --query-file with the query or the platform's search history, read
@@ -179,7 +178,7 @@ def import_cmd(
     infos = inspect_files(files, fmt=fmt, encoding=encoding)
     imported: list[ImportRow] = []
     with target.open_store() as store:
-        try:
+        with store.together():  # all the files, or none
             for info in infos:
                 with _progress() as progress:
                     task = progress.add_task(f"Importing {info.path.name}", total=None)
@@ -196,16 +195,16 @@ def import_cmd(
                         skip_incomplete=skip_incomplete,
                     )
                 imported.append(result.row)
-                n = result.row.n_records
-                out.print(
-                    f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
-                    f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
-                    f"[import {result.row.id}]"
-                )
-                if skip_incomplete and result.row.note:
-                    out.print(f"  {result.row.note}")
-        finally:  # the files imported before one that failed keep their search
-            warnings = record_export(store, strategy, imported, search)
+        for row, info in zip(imported, infos, strict=True):
+            n = row.n_records
+            out.print(
+                f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
+                f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
+                f"[import {row.id}]"
+            )
+            if skip_incomplete and row.note:
+                out.print(f"  {row.note}")
+        warnings = record_export(store, strategy, imported, search)
         for warning in warnings:
             click.echo(f"Warning: {warning}", err=True)
 

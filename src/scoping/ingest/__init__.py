@@ -12,6 +12,7 @@ import codecs
 import importlib
 import itertools
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,7 +22,7 @@ from typing import Any, TextIO, cast, overload
 from scoping.errors import FormatError, ScopingError, UsageError
 from scoping.ingest.sniff import FORMATS, FileInfo, detect_format, inspect_file, scan_file
 from scoping.records import Record
-from scoping.spawn import can_spawn, parse_workers
+from scoping.spawn import can_spawn, child_start, parse_workers
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -221,7 +222,12 @@ def _iter_in_parts(info: FileInfo, workers: int, encode: Encoder | None) -> Iter
     parts = deque(itertools.pairwise(cuts))
     given = 0
     failed = False
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=child_start,
+        initargs=(os.getpid(),),
+    )
     try:
         pending: deque[Future[tuple[list[Any], int, int]]] = deque()
 
@@ -285,8 +291,9 @@ def _iter_here(info: FileInfo) -> Iterator[Record]:
 _BATCH = 500
 
 
-def _produce(info: FileInfo, queue: Any, encode: Encoder | None) -> None:
+def _produce(info: FileInfo, queue: Any, encode: Encoder | None, parent: int) -> None:
     """Child process: parse the file and put batches (then "done" or the error) on the queue."""
+    child_start(parent)
     batch: list[Any] = []
     try:
         for record in _iter_here(info):
@@ -307,7 +314,10 @@ def _iter_in_background(info: FileInfo, encode: Encoder | None) -> Iterator[Any]
     context = multiprocessing.get_context("spawn")
     queue = context.Queue(maxsize=16)
     process = context.Process(
-        target=_produce, args=(info, queue, encode), daemon=True, name=f"scoping-reader-{info.path.name}"
+        target=_produce,
+        args=(info, queue, encode, os.getpid()),
+        daemon=True,
+        name=f"scoping-reader-{info.path.name}",
     )
     process.start()
     try:

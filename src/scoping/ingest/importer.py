@@ -1,4 +1,9 @@
-"""Import files into the store: inspect, refuse repeats, read, store in one transaction."""
+"""Import files into the store: inspect, refuse repeats, read, store in one transaction.
+
+The files one command names are stored in one transaction too (:func:`import_files`, or
+:meth:`Store.together <scoping.store.Store.together>` around :func:`import_file`): all of
+them, or none when any fails.
+"""
 
 from __future__ import annotations
 
@@ -125,6 +130,7 @@ def import_file(
         else _at_least_one(iter_records(info, encode=record_values), info),
         search_run=search_run,
         progress=progress,
+        again=again,
         note=(lambda: _skipped_note(note, skipped)) if skip_incomplete else note,
     )
     return ImportResult(info=info, row=row)
@@ -166,10 +172,11 @@ def import_files(
     encoding: str | None = None,
     again: bool = False,
 ) -> list[ImportResult]:
-    """Inspect all ``paths``, then import each in its own transaction."""
+    """Inspect all ``paths``, then import them in one transaction: all or none."""
     source = _check_source(source)
     infos = inspect_files(paths, fmt=fmt, encoding=encoding)
-    return [import_file(store, info, source=source, again=again) for info in infos]
+    with store.together():
+        return [import_file(store, info, source=source, again=again) for info in infos]
 
 
 def _at_least_one(records: Iterable[T], info: FileInfo) -> Iterator[T]:

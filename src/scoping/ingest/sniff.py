@@ -82,11 +82,25 @@ def _normalise_encoding(name: str) -> str:
         ) from exc
 
 
+_NEEDS_BOM: dict[str, tuple[bytes, ...]] = {
+    "utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE),
+    "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE),
+}
+"""The encodings whose byte order comes from the byte-order mark (the file must start with one)."""
+
+
 def _choose_encoding(path: Path, first: bytes, encoding: str | None) -> str:
     if encoding is not None:
         name = _normalise_encoding(encoding)
         if name == "utf-8" and first.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
+        if name in _NEEDS_BOM and not first.startswith(_NEEDS_BOM[name]):
+            # Python's utf-16/utf-32 codecs learn the byte order from the mark and refuse without it
+            raise EncodingError(
+                str(path),
+                f"--encoding {encoding} needs a byte-order mark at the start, and this file has none",
+                f"pass --encoding {name}-le (or {name}-be) to name the byte order",
+            )
         return name
     if first.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"

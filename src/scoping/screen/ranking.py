@@ -37,13 +37,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.resource_tracker
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scoping.screen.cards import load_cards
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
-from scoping.spawn import can_spawn
+from scoping.spawn import can_spawn, child_start
 from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 
@@ -68,8 +69,9 @@ def _features_of(store: Store, ids: list[int]) -> Any:
     return TextFeatures().fit_transform([texts.get(w, "") for w in ids])
 
 
-def _work_features(url: str, ids: list[int], send: Any) -> None:
+def _work_features(url: str, ids: list[int], send: Any, parent: int) -> None:
     """In a child process: send the TF-IDF rows of the works ``ids`` of the store at ``url``."""
+    child_start(parent)
     try:
         with Store(url) as store:
             send.send(("features", _features_of(store, ids)))
@@ -144,7 +146,10 @@ class ModelRank:
         receive, send = context.Pipe(duplex=False)
         # a daemon: a reviewer who quits at once does not wait for it
         child = context.Process(
-            target=_work_features, args=(self.store.url, ids, send), daemon=True, name="scoping-features"
+            target=_work_features,
+            args=(self.store.url, ids, send, os.getpid()),
+            daemon=True,
+            name="scoping-features",
         )
         try:
             child.start()

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError
+from scoping.search.redact import register
 from scoping.search.strategy import Strategy
 from scoping.search.translate import DEFAULT_URLS
 from scoping.search.transport import RetryPolicy
@@ -92,6 +93,10 @@ class SearchConfig:
     """Worker processes that parse PubMed pages of long runs beside the process that stores
     them (0: parse in the storing process)."""
 
+    def __post_init__(self) -> None:
+        # hidden from every message from here on (an error answer may repeat them)
+        register(self.email, self.ncbi_api_key, self.openalex_api_key)
+
     @classmethod
     def load(cls, strategy: Strategy | None = None, environ: Mapping[str, str] | None = None) -> SearchConfig:
         env = os.environ if environ is None else environ
@@ -126,10 +131,11 @@ class SearchConfig:
                 "leave it out"
             )
         page_size = pick("SCOPING_PAGE_SIZE", "page_size")
+        openalex_key = pick("OPENALEX_API_KEY", None, "openalex")
         return cls(
             email=str(email) if email else None,
             ncbi_api_key=str(ncbi_key) if ncbi_key else None,
-            openalex_api_key=(str(k) if (k := pick("OPENALEX_API_KEY", None, "openalex")) else None),
+            openalex_api_key=str(openalex_key) if openalex_key else None,
             urls=urls,
             policy=RetryPolicy.from_env(),
             pubmed_batch=_int("pubmed_batch", batch) if batch is not None else 500,

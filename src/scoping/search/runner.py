@@ -63,6 +63,7 @@ from scoping.review import Review
 from scoping.search import responses
 from scoping.search.config import PAGE_SIZES, SearchConfig
 from scoping.search.platforms import ENTRY_DATE_FIELDS, PLATFORMS
+from scoping.search.redact import scrub, scrub_bytes
 from scoping.search.strategy import Database, Strategy
 from scoping.search.translate import DEFAULT_URLS, Query, translate
 from scoping.search.transport import (
@@ -73,7 +74,7 @@ from scoping.search.transport import (
     RateLimiter,
     Stats,
 )
-from scoping.spawn import can_spawn
+from scoping.spawn import can_spawn, child_start
 from scoping.store import Store, utc_now
 from scoping.store import search_tables as tables
 
@@ -286,7 +287,7 @@ class _Context:
         folder.mkdir(exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         target = folder / f"{key}.{stamp}.{attempt}.{ext}"
-        target.write_bytes(data)
+        target.write_bytes(scrub_bytes(data))
         return target
 
     @staticmethod
@@ -542,9 +543,14 @@ class _Parsers:
         if workers > 0 and can_spawn():
             self.workers = workers
             self._pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=child_start,
+                initargs=(os.getpid(),),
             )
-            for _ in range(workers):  # start the workers (and their imports) now
+            # start the workers (and their imports) now, from this thread: a worker dies with
+            # the thread that started it (see child_start), and this one outlives the pool
+            for _ in range(workers):
                 self._pool.submit(responses.ready)
 
     def parse_pubmed(self, data: bytes, label: str) -> Callable[[], list[Record]]:
@@ -1018,19 +1024,21 @@ def _update_query(store: Store, db: Database, query: Query) -> tuple[Query, tabl
 def _interrupted(
     store: Store, run: tables.RunRow, stats: Stats, exc: NetworkError, retrieved: int
 ) -> NoReturn:
-    """Mark ``run`` interrupted by ``exc`` and raise the error that says how to resume it."""
+    """Mark ``run`` interrupted by ``exc`` and raise the error that says how to resume it
+    (the server's words scrubbed of keys first: they may repeat the request)."""
+    told = scrub(str(exc))
     if isinstance(exc, QuotaExceeded):
-        tables.add_details(store, run.id, errors=[str(exc)])
+        tables.add_details(store, run.id, errors=[told])
     tables.update_run(
         store,
         run.id,
         status="interrupted",
-        message=str(exc),
+        message=told,
         requests=run.requests + stats.requests,
         updated_at=utc_now(),
     )
     raise NetworkError(
-        f"{exc}. {retrieved:,} records are stored; run 'scoping search "
+        f"{told}. {retrieved:,} records are stored; run 'scoping search "
         f"run --resume {run.id}' to continue from there"
     ) from None
 
@@ -1163,34 +1171,36 @@ def run_search(
                 else:
                     _cursor_api(ctx, config)
         except responses.QueryRejected as exc:
+            told = scrub(str(exc))  # the server's words may repeat the request
             tables.update_run(
                 store,
                 run.id,
                 status="failed",
-                message=str(exc),
+                message=told,
                 requests=run.requests + stats.requests,
                 updated_at=utc_now(),
             )
             (folder / "run.lock").unlink(missing_ok=True)
             raise ConfigError(
-                f"{exc}; run {run.id} is marked failed: check the query with 'scoping search plan "
+                f"{told}; run {run.id} is marked failed: check the query with 'scoping search plan "
                 f'--database "{db.name}"\', correct strategy.toml and run the search again'
             ) from None
         except NetworkError as exc:
             refused = isinstance(exc, HTTPStatusError) and exc.status in (400, 403)
             if not (refused and update_of is not None and not ctx.retrieved):
                 _interrupted(store, run, stats, exc, ctx.retrieved)
+            told = scrub(str(exc))
             tables.update_run(
                 store,
                 run.id,
                 status="failed",
-                message=str(exc),
+                message=told,
                 requests=run.requests + stats.requests,
                 updated_at=utc_now(),
             )
             (folder / "run.lock").unlink(missing_ok=True)
             raise ConfigError(
-                f"{exc}; {db.name} refused the update search's entry-date limit "
+                f"{told}; {db.name} refused the update search's entry-date limit "
                 f"({ENTRY_DATE_FIELDS[db.platform].split(' (')[0]}): run {run.id} is marked failed; "
                 f"search {db.name} again with --new instead (records stored before are not stored again)"
             ) from None

@@ -41,6 +41,7 @@ from typing import Any
 import requests
 
 from scoping.errors import ConfigError, NetworkError
+from scoping.search.redact import scrub
 
 __all__ = [
     "ENTREZ_URL",
@@ -244,7 +245,7 @@ def _retry_after(value: str | None) -> float | None:
 
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
-    text = " ".join(text.split())
+    text = scrub(" ".join(text.split()))  # a connection error names the URL, keys and all
     if len(text) > 160:
         text = text[:157] + "..."
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
@@ -259,7 +260,8 @@ class HTTPStatusError(NetworkError):
 
 
 def _status_error(what: str, status: int, body: bytes) -> HTTPStatusError:
-    detail = " ".join(body[:300].decode("utf-8", "replace").split())
+    # scrubbed before it is cut short, so that no part of a key is left at the cut
+    detail = scrub(" ".join(body[: 1 << 16].decode("utf-8", "replace").split()))[:300]
     return HTTPStatusError(
         f"{what}: the server answered HTTP {status}"
         + (f": {detail}" if detail else "")
@@ -322,7 +324,7 @@ class HttpTransport:
                 explained = self.quota(status, headers, body)
                 if explained is not None:
                     self.stats.failed(f"HTTP {status}")
-                    raise QuotaExceeded(f"{what}: {explained}")
+                    raise QuotaExceeded(scrub(f"{what}: {explained}"))
             if status == 429 or status >= 500:
                 raise Transient(f"HTTP {status}", _retry_after(headers.get("Retry-After")))
             if status >= 400:

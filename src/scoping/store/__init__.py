@@ -10,6 +10,7 @@ from scoping.store.core import (
     database_url,
     record_values,
     redact_url,
+    refusal,
     utc_now,
 )
 from scoping.store.schema import SCHEMA_VERSION
@@ -23,5 +24,6 @@ __all__ = [
     "database_url",
     "record_values",
     "redact_url",
+    "refusal",
     "utc_now",
 ]

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from scoping.errors import SchemaVersionError, StoreError
+from scoping.errors import DuplicateImportError, SchemaVersionError, StoreError
 from scoping.records import FIELDS, Record
 from scoping.store import schema
 
@@ -33,6 +33,7 @@ __all__ = [
     "os_user",
     "record_values",
     "redact_url",
+    "refusal",
     "utc_now",
 ]
 
@@ -87,6 +88,36 @@ def redact_url(url: str) -> str:
         return url
 
 
+_INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for a missing privilege (``permission denied for table ...``)."""
+
+
+def refusal(exc: BaseException) -> StoreError | None:
+    """What the database refused, as a one-line :class:`StoreError`, when ``exc`` is the
+    database refusing a statement for want of a privilege (a PostgreSQL role without a grant,
+    an SQLite file the user cannot write); ``None`` for any other error.
+
+    The command line calls this for errors that are not ours, so that a missing grant reads as
+    one line whatever command met it.
+    """
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    text = " ".join(str(orig).split("\n")[0].split())
+    if state == _INSUFFICIENT_PRIVILEGE:
+        return StoreError(
+            f"the database refused: {text}; ask the database's owner to grant it (or connect with "
+            "--db as a role that has it)"
+        )
+    if isinstance(orig, sqlite3.OperationalError) and "readonly" in text.replace("read-only", "readonly"):
+        return StoreError(
+            f"the database refused: {text}; you may read this review's database but not change "
+            "it (check the permissions of the database file and its folder)"
+        )
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ImportRow:
     """One imported file."""
@@ -103,6 +134,8 @@ class ImportRow:
     imported_at: str
     search_run: str | None
     note: str | None
+    again: int = 0
+    """1 when imported with ``--again`` (a repeat of earlier content, allowed on purpose)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +149,19 @@ class StoredRecord:
     record: Record
 
 
+SQLITE_SYNCHRONOUS = "FULL"
+"""SQLite's ``synchronous`` setting. In WAL mode ``FULL`` syncs the log to disk at every commit,
+so a decision acknowledged is kept through a power cut or an operating-system crash too;
+``NORMAL`` syncs only at checkpoints, and SQLite documents that the last commits before such a
+crash may then be rolled back (a crash of scoping itself loses nothing either way). The cost is
+measured by ``bench/decision_fsync.py``."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
@@ -183,6 +224,7 @@ class Store:
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise StoreError(f"not a database URL: {redact_url(self.url)} ({exc})") from exc
         self._autocheckpoint = _AUTOCHECKPOINT
+        self._together: Connection | None = None
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "checkout", self._set_autocheckpoint)
@@ -287,11 +329,15 @@ class Store:
             ) from exc
 
     def _migrate(self, conn: Connection, version: int) -> None:
-        """Bring a database written by an older scoping up to this version.
+        """Bring a database written by an older scoping up to this version, in the transaction
+        that opened it (a failure leaves it as it was).
 
-        Every change so far added tables (the stages' tables, schema 2) or a column that may
-        be empty (``written_by``, schema 3), so the step is to create what is missing; no
-        existing row is touched (decisions stored before schema 3 have no ``written_by``).
+        Schema 2 only added tables (the stages' tables): they are created where missing.
+        Schema 3 adds two things. ``written_by`` on screening decisions and resolutions, a
+        column that may be empty (decisions stored before schema 3 have no ``written_by``); and
+        ``imports.again`` with the unique index on a file's content: the files an older scoping
+        stored more than once (with ``--again``, or by two imports at the same moment) keep
+        every row, the later ones marked as repeats. No record is touched.
         """
         schema.metadata.create_all(conn, checkfirst=True)
         inspector = sa.inspect(conn)
@@ -302,6 +348,24 @@ class Store:
             }:
                 kind = table.c[column].type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {column} {kind}")
+        columns = {column["name"] for column in inspector.get_columns("imports")}
+        if "again" not in columns:
+            conn.execute(sa.text("ALTER TABLE imports ADD COLUMN again INTEGER NOT NULL DEFAULT 0"))
+            first = (
+                sa.select(sa.func.min(schema.imports.c.id))
+                .group_by(schema.imports.c.sha256)
+                .where(schema.imports.c.search_run.is_(None))
+            )
+            conn.execute(
+                schema.imports.update()
+                .where(
+                    schema.imports.c.search_run.is_(None),
+                    schema.imports.c.sha256 != "",
+                    schema.imports.c.id.not_in(first.scalar_subquery()),
+                )
+                .values(again=1)
+            )
+        schema.content_index.create(conn, checkfirst=True)
         conn.execute(
             schema.meta.update().where(schema.meta.c.key == "schema_version"),
             {"value": str(schema.SCHEMA_VERSION)},
@@ -322,8 +386,30 @@ class Store:
 
     # -- imports --------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Every :meth:`add_import` inside this block is one transaction: all of them are stored,
+        or (when any fails) none. The imports' reads inside it see the block's own imports."""
+        if self._together is not None:
+            raise StoreError("store transactions do not nest")  # pragma: no cover - a programming error
+        with self.engine.begin() as conn:
+            self._together = conn
+            try:
+                yield
+            finally:
+                self._together = None
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The block's connection inside :meth:`together`, else a new transaction."""
+        if self._together is not None:
+            yield self._together
+            return
+        with self.engine.begin() as conn:
+            yield conn
+
     def find_imports_by_hash(self, sha256: str) -> list[ImportRow]:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 sa.select(schema.imports)
                 .where(schema.imports.c.sha256 == sha256)
@@ -332,7 +418,7 @@ class Store:
         return [ImportRow(**row._mapping) for row in rows]
 
     def list_imports(self) -> list[ImportRow]:
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(sa.select(schema.imports).order_by(schema.imports.c.id)).all()
         return [ImportRow(**row._mapping) for row in rows]
 
@@ -349,6 +435,7 @@ class Store:
         search_run: str | None = None,
         note: str | Callable[[], str | None] | None = None,
         progress: Any = None,
+        again: bool = False,
     ) -> ImportRow:
         """Store one file's records in one transaction; nothing is stored if any record fails.
 
@@ -358,9 +445,51 @@ class Store:
         batch. ``sha256`` may be a function that gives the file's hash (computed while the
         records are read): it is called after the last record, still inside the transaction,
         so that it can refuse the file by raising.
+
+        Content imported before (the same ``sha256``, not a search run's page) is refused with
+        :class:`~scoping.errors.DuplicateImportError` by the database's unique index, also when
+        another command stores it at the same moment; ``again`` stores it as a repeat.
         """
+        try:
+            return self._add_import(
+                source=source,
+                file_path=file_path,
+                sha256=sha256,
+                size=size,
+                format=format,
+                encoding=encoding,
+                records=records,
+                search_run=search_run,
+                note=note,
+                progress=progress,
+                again=again,
+            )
+        except sa.exc.IntegrityError as exc:
+            if "uq_imports_content" not in str(exc.orig) and "imports.sha256" not in str(exc.orig):
+                raise
+            raise DuplicateImportError(
+                file_path,
+                "this content was imported by another command at the same moment, or earlier",
+                "run 'scoping records --imports' to see it; pass --again to import it a second time",
+            ) from None
+
+    def _add_import(
+        self,
+        *,
+        source: str,
+        file_path: str,
+        sha256: str | Callable[[], str],
+        size: int,
+        format: str,
+        encoding: str,
+        records: Iterable[Record | RecordValues],
+        search_run: str | None,
+        note: str | Callable[[], str | None] | None,
+        progress: Any,
+        again: bool,
+    ) -> ImportRow:
         imported_at = utc_now()
-        with self.engine.begin() as conn:
+        with self._connection() as conn:
             import_id = conn.execute(
                 schema.imports.insert()
                 .values(
@@ -375,6 +504,7 @@ class Store:
                     imported_at=imported_at,
                     search_run=search_run,
                     note=note if isinstance(note, str) or note is None else None,
+                    again=1 if again else 0,
                 )
                 .returning(schema.imports.c.id)
             ).scalar_one()

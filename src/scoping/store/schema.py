@@ -17,7 +17,8 @@ __all__ = ["SCHEMA_VERSION", "imports", "meta", "metadata", "records"]
 SCHEMA_VERSION = 3
 """1: records and imports (foundation). 2: the stages' tables (search, dedupe, screen, topics).
 3: ``written_by`` on screening decisions and resolutions (who wrote the row: the database role
-on PostgreSQL, the operating-system user on SQLite)."""
+on PostgreSQL, the operating-system user on SQLite); ``imports.again`` and the unique index
+``uq_imports_content`` (a file's content is stored once, unless imported with ``--again``)."""
 APP_NAME = "scoping"
 
 metadata = sa.MetaData()
@@ -44,7 +45,22 @@ imports = sa.Table(
     sa.Column("imported_at", sa.String(40), nullable=False),
     sa.Column("search_run", sa.Text, nullable=True),
     sa.Column("note", sa.Text, nullable=True),
+    # 1 when the file was imported with --again: a repeat of earlier content, allowed on purpose
+    sa.Column("again", sa.Integer, nullable=False, server_default="0"),
 )
+
+_FIRST_IMPORT = sa.and_(imports.c.again == 0, imports.c.search_run.is_(None), imports.c.sha256 != "")
+content_index = sa.Index(
+    "uq_imports_content",
+    imports.c.sha256,
+    unique=True,
+    sqlite_where=_FIRST_IMPORT,
+    postgresql_where=_FIRST_IMPORT,
+)
+"""A file's content is imported once: two commands importing the same file at the same moment
+cannot both store it (the database refuses the second, not a check before the insert). Imports
+with ``--again``, the pages of a search run, and a file whose hash is still being computed
+(``sha256`` is empty until the end of its transaction) are not held to it."""
 
 records = sa.Table(
     "records",
