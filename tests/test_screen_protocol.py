@@ -74,7 +74,7 @@ def _swap(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("title = ", "p.toml is not valid TOML"),
+        ("title = ", "p.toml: the protocol is not valid TOML at line 1, column 9"),
         (
             _swap("[review]", "[reveiw]"),
             "p.toml: reveiw is not a known key; the keys here are review, "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +20,7 @@ from scoping.app import init_review
 from scoping.dedupe.api import decide_pair, review_queue, run_dedupe
 from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
 from scoping.errors import ReviewFolderError
+from scoping.files import parse_toml
 from scoping.ingest import inspect_file
 from scoping.ingest.importer import import_file
 from scoping.review import Review
@@ -58,7 +58,8 @@ class DemoResult:
 def demo_files() -> list[DemoFile]:
     """The bundled demo files, as listed in the manifest."""
     base = resources.files("scoping").joinpath("data", "demo")
-    manifest = tomllib.loads(base.joinpath("manifest.toml").read_text(encoding="utf-8"))
+    text = base.joinpath("manifest.toml").read_text(encoding="utf-8")
+    manifest = parse_toml(text, what="the demo's manifest", source="manifest.toml")
     files = []
     for entry in manifest["file"]:
         path = Path(str(base.joinpath(entry["path"])))

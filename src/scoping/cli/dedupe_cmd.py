@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID
 from rich.table import Table
 
 from scoping.errors import UsageError
@@ -20,6 +20,7 @@ from scoping.files import replace_into
 from scoping.records import Record, doc_type_label
 from scoping.review import Review
 
+from .console import progress as progress_bar
 from .main import State, cli, review_options
 from .prompts import read_key
 
@@ -33,7 +34,6 @@ else:
     api = LazyModule("scoping.dedupe.api")  # numpy, networkx: loaded when a command needs them
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
@@ -48,16 +48,7 @@ _PHASES = {
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    progress = progress_bar()
     tasks: dict[str, TaskID] = {}
 
     def update(phase: str, done: int, total: int) -> None:

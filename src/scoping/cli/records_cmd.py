@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from scoping import app
@@ -20,13 +20,13 @@ from scoping.screen import STAGES
 from scoping.store import ImportRow, Store, redact_url
 
 from .console import console
+from .console import progress as progress_bar
 from .main import cli, review_options, team_identity
 
 if TYPE_CHECKING:
     from scoping.search import Strategy
 
 out = console()
-err = console(stderr=True, soft_wrap=False)
 
 
 @cli.command("init")
@@ -63,16 +63,7 @@ def init_cmd(directory: str, db: str | None) -> None:
 
 
 def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} records"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    return progress_bar("{task.completed:,} records")
 
 
 @cli.command("import")

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from scoping.errors import UsageError
 from scoping.review import Review
 
+from .console import progress as progress_bar
 from .main import cli, review_options
 
 if TYPE_CHECKING:
@@ -130,16 +131,7 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
 
 
 def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[count]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    return progress_bar("{task.fields[count]}")
 
 
 @search_group.command("run")

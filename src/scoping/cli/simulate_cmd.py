@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from scoping.errors import ReviewFolderError
@@ -19,6 +18,7 @@ from scoping.screen.stopping import STOPPING_METHODS, StoppingRule, SwitchHeuris
 
 from ._lazy import LazyModule
 from .console import console
+from .console import progress as progress_bar
 from .main import State, cli
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ sim = LazyModule("scoping.screen.simulate")  # numpy, scikit-learn: loaded when 
 methods = LazyModule("scoping.screen.stopmethods")  # numpy, scipy
 
 out = console()
-err = console(stderr=True, soft_wrap=False)
 
 
 def _out_dir(explicit: str | None) -> Path:
@@ -157,15 +156,7 @@ def simulate_cmd(
         for note in labelled.notes:
             out.print(f"  note: {note}")
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Simulating", total=seeds)
 
         def advance(done: int, run: RunResult) -> None:

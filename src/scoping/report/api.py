@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scoping.errors import ConfigError, UsageError
-from scoping.files import replace_into
+from scoping.errors import UsageError
+from scoping.files import read_toml, replace_into
 from scoping.report.facts import prisma_facts
 from scoping.report.prisma import (
     MANUAL_FILE,
@@ -53,13 +52,10 @@ OUTPUT_FORMATS = ("svg", "png", "pdf", "json", "csv")
 
 def review_title(review: Review) -> str | None:
     """The review's title from ``screening/protocol.toml`` or ``searches/strategy.toml``."""
-    for path in (review.protocol_path, review.strategy_path):
+    for path, what in ((review.protocol_path, "the protocol"), (review.strategy_path, "the search strategy")):
         if not path.is_file():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        data = read_toml(path, what=what)
         title = data.get("review", {}).get("title") if isinstance(data.get("review"), dict) else None
         if isinstance(title, str) and title.strip():
             return title.strip()

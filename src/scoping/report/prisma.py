@@ -51,13 +51,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError
+from scoping.files import parse_toml, read_toml
 from scoping.report.facts import OutcomeTally, PrismaFacts
 
 __all__ = [
@@ -409,10 +409,14 @@ def _number(value: object, where: str, path: str) -> int:
 
 def parse_manual(text: str, path: str = MANUAL_FILE) -> ManualCounts:
     """Read hand-entered counts from the text of a ``prisma-manual.toml``."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return _manual(parse_toml(text, what=_MANUAL_WHAT, source=path), path)
+
+
+_MANUAL_WHAT = "the hand-entered PRISMA counts"
+
+
+def _manual(data: dict[str, Any], path: str) -> ManualCounts:
+    """Check the tables of a ``prisma-manual.toml``; ``path`` names it in messages."""
     manual = ManualCounts(path=path)
     for section, value in data.items():
         if section == "sources":
@@ -471,7 +475,7 @@ def load_manual(path: str | Path) -> ManualCounts | None:
     target = Path(path)
     if not target.is_file():
         return None
-    return parse_manual(target.read_text(encoding="utf-8"), str(path))
+    return _manual(read_toml(target, what=_MANUAL_WHAT), str(path))
 
 
 # -- deriving the counts from the store -----------------------------------------------------

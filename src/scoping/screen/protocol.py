@@ -41,13 +41,13 @@ Every problem is a one-line :class:`~scoping.errors.ConfigError` that names the 
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError, UsageError
+from scoping.files import parse_toml, read_toml
 from scoping.screen.stopping import StoppingRule
 from scoping.store.core import os_user
 
@@ -186,26 +186,18 @@ class Protocol:
         return rules
 
 
+_CREATE = "run 'scoping init' or write the protocol (reviewers, stages, criteria)"
+
+
 def load_protocol(path: str | Path) -> Protocol:
     """Read and check a protocol file."""
-    where = Path(path)
-    try:
-        text = where.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{where} does not exist; run 'scoping init' or write the protocol (reviewers, stages, criteria)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {where}: {exc}") from exc
-    return parse_protocol(text, source=str(where))
+    data = read_toml(path, what="the protocol", create=_CREATE)
+    return _Parser(str(path)).protocol(data)
 
 
 def parse_protocol(text: str, *, source: str = "protocol.toml") -> Protocol:
     """Parse and check the text of a protocol file; ``source`` names it in messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    data = parse_toml(text, what="the protocol", source=source)
     return _Parser(source).protocol(data)
 
 

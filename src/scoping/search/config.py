@@ -39,13 +39,13 @@ and never written to a run folder, the store or a message.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError
+from scoping.files import read_toml
 from scoping.search.redact import register
 from scoping.search.strategy import Strategy
 from scoping.search.translate import DEFAULT_URLS
@@ -169,10 +169,7 @@ def _read_user_config(env: Mapping[str, str], strategy: Strategy | None) -> dict
                 f"{path} holds API keys but is inside the review folder {review}, which is shared; "
                 "move it to ~/.config/scoping/config.toml"
             )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+    data = read_toml(path, what="your scoping configuration")
     keys = data.get("keys", {})
     if not isinstance(keys, dict) or set(keys) - {"ncbi", "openalex"} or set(data) - {"email", "keys"}:
         raise ConfigError(f'{path}: write email = "..." and a [keys] table with ncbi and/or openalex')

@@ -65,13 +65,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError, UsageError
+from scoping.files import parse_toml, read_toml
 from scoping.search.platforms import (
     DOCUMENT_TYPES,
     LANGUAGES,
@@ -336,25 +335,21 @@ class Strategy:
 
 def load_strategy(path: str | os.PathLike[str]) -> Strategy:
     """Read and check ``strategy.toml``."""
-    where = Path(path)
-    try:
-        text = where.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{where} does not exist; run 'scoping init' or write the strategy "
-            "file (see 'scoping search plan --help')"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {where}: {exc}") from exc
-    return parse_strategy(text, str(where))
+    data = read_toml(
+        path,
+        what="the search strategy",
+        create="run 'scoping init' or write the strategy file (see 'scoping search plan --help')",
+    )
+    return _strategy(data, str(path))
 
 
 def parse_strategy(text: str, path: str = "strategy.toml") -> Strategy:
     """Parse and check the text of a strategy file; ``path`` names it in messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return _strategy(parse_toml(text, what="the search strategy", source=path), path)
+
+
+def _strategy(data: dict[str, Any], path: str) -> Strategy:
+    """Check the tables of a strategy file; ``path`` names it in messages."""
     known = ("review", "block", "limits", "databases", "variants", "seeds", "prisma_s", "search")
     unknown = sorted(set(data) - set(known))
     if unknown:

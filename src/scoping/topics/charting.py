@@ -21,12 +21,12 @@ against topics in the evidence map.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from scoping.errors import ConfigError, UsageError
+from scoping.files import read_toml
 from scoping.store.topics_tables import ChartField
 
 __all__ = [
@@ -82,16 +82,12 @@ def parse_chart_fields(config: Mapping[str, Any], where: str = "protocol.toml") 
 
 def read_chart_fields(protocol: str | Path) -> list[ChartField]:
     """The charting fields defined in a protocol file (an empty list if it defines none)."""
-    path = Path(protocol)
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path} does not exist; charting fields are defined in the protocol's [charting] section"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return parse_chart_fields(config, str(path))
+    config = read_toml(
+        protocol,
+        what="the protocol",
+        create="run 'scoping init' or write the protocol; charting fields are its [charting] section",
+    )
+    return parse_chart_fields(config, str(protocol))
 
 
 def split_value(field: ChartField, value: str) -> list[str]:
