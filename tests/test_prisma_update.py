@@ -94,20 +94,39 @@ def updated(tmp_path: Path) -> Review:
     return rv
 
 
-def test_identification_counts_the_new_arm_and_the_previous_arm_is_derived(updated: Review) -> None:
-    open_review(updated.root).dedupe()
+def test_identification_counts_the_new_arm_and_the_previous_arm_is_derived(
+    updated: Review, tmp_path: Path
+) -> None:
+    # a database searched by hand for the update, whose export holds the Europe PMC records
+    # the previous search found: all of them duplicates of the previous searches
+    review = open_review(updated.root)
+    export = tmp_path / "hand.ris"
+    assert review.export(export, "ris", source="Europe PMC") == 18
+    review.import_files([export], source="Hand DB")
+    review.dedupe()
     counts = counts_of(updated)
     lines = {line.name: line.n for line in counts.identification.databases}
-    assert lines == {"Europe PMC": 6, "Crossref": 4}
+    assert lines == {"Europe PMC": 6, "Crossref": 4, "Hand DB": 18}
     assert counts.update is not None
-    assert {line.name: line.n for line in counts.update.previous_databases} == {"Europe PMC": 12, "Crossref": 10}
+    assert {line.name: line.n for line in counts.update.previous_databases} == {
+        "Europe PMC": 12,
+        "Crossref": 10,
+    }
     assert counts.update.previous_records.n == 22
     assert counts.update.found_again.n == 5
     with updated.open_store() as store:
         stored = store.count_records()
         _, arms = update_arms(store)
-    assert counts.identification.records_identified.n + counts.update.previous_records.n == stored == 32
-    assert {a.database: (a.previous, a.new) for a in arms} == {"Europe PMC": (12, 6), "Crossref": (10, 4)}
+    assert counts.identification.records_identified.n + counts.update.previous_records.n == stored == 50
+    assert {a.database: (a.previous, a.new) for a in arms} == {
+        "Europe PMC": (12, 6),
+        "Crossref": (10, 4),
+        "Hand DB": (0, 18),
+    }
+    # the export's 12 records of works the previous search found are removed as duplicates of
+    # the previous searches; its 6 copies of new records as duplicates among the new ones
+    assert counts.update.duplicates_of_previous.n == 12
+    assert counts.identification.duplicates_removed.n == 6
     # the new records are either duplicates (of the previous searches, or among themselves)
     # or new works to screen
     works = open_review(updated.root).works()
@@ -175,7 +194,10 @@ def test_without_an_update_search_nothing_changes(tmp_path: Path) -> None:
     open_review(rv.root).dedupe()
     counts = counts_of(rv)
     assert counts.update is None and counts.previous is None
-    assert {line.name: line.n for line in counts.identification.databases} == {"Europe PMC": 12, "Crossref": 10}
+    assert {line.name: line.n for line in counts.identification.databases} == {
+        "Europe PMC": 12,
+        "Crossref": 10,
+    }
 
 
 @settings(

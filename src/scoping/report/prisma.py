@@ -902,7 +902,10 @@ def _previous_totals(counts: PrismaCounts) -> None:
     ):
         summed = _add(before, new)
         if summed.n is not None:
-            summed.source = "store+manual" if new.source != "manual" else "manual"
+            kinds = {before.source, new.source}
+            summed.source = (
+                "store" if kinds == {"store"} else "manual" if kinds == {"manual"} else "store+manual"
+            )
         setattr(previous, total, summed)
 
 
