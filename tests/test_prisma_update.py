@@ -5,6 +5,8 @@ derived from the store; every record is counted in exactly one arm, never twice.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -19,7 +21,14 @@ from replay_server import Replay
 from scoping import open_review
 from scoping.errors import ConfigError
 from scoping.report.facts import prisma_facts
-from scoping.report.prisma import derive_counts, from_dict, parse_manual, to_dict, to_json
+from scoping.report.prisma import (
+    derive_counts,
+    from_dict,
+    parse_manual,
+    to_dict,
+    to_json,
+    to_prisma2020_csv,
+)
 from scoping.review import Review, init_review
 from scoping.search import RetryPolicy, SearchConfig, load_strategy, run_search, update_arms
 from scoping.store import Store
@@ -176,13 +185,23 @@ def test_previous_studies_come_from_the_store_when_screened_here_or_from_the_man
     assert manual.previous.total_reports.n == 44
 
 
-def test_the_json_holds_the_arms_and_reads_back(updated: Review) -> None:
-    open_review(updated.root).dedupe()
+def test_the_json_holds_the_arms_and_reads_back(updated: Review, tmp_path: Path) -> None:
+    review = open_review(updated.root)
+    review.export(tmp_path / "hand.ris", "ris", source="Europe PMC")
+    review.import_files([tmp_path / "hand.ris"], source="Hand DB")
+    review.dedupe()
     counts = counts_of(updated)
     data = json.loads(to_json(counts))
     assert data["update"]["since"] and data["update"]["previous_records"]["n"] == 22
     assert [d["name"] for d in data["update"]["previous_databases"]] == ["Crossref", "Europe PMC"]
     assert to_json(from_dict(to_dict(counts))) == to_json(counts)
+    # the PRISMA2020 R package's CSV has one box of duplicates: both kinds are in it
+    rows = {row[0]: row[-1] for row in csv.reader(io.StringIO(to_prisma2020_csv(counts)))}
+    assert counts.update is not None and counts.update.duplicates_of_previous.n == 12
+    assert rows["duplicates"] == str(
+        counts.identification.duplicates_removed.n + counts.update.duplicates_of_previous.n
+    )
+    assert rows["database_results"] == str(counts.identification.records_identified.n)
     with pytest.raises(ConfigError, match=r"\[update\] is derived from the search log"):
         parse_manual("[update]\nfound_again = 3\n")
 

@@ -1423,7 +1423,12 @@ def _prisma2020_values(counts: PrismaCounts) -> dict[str, str]:
         "website_results": str(sum(line.n for line in kinds["websites"])),
         "organisation_results": str(sum(line.n for line in kinds["organisations"])),
         "citations_results": str(sum(line.n for line in kinds["citation_searching"])),
-        "duplicates": _n(ident.duplicates_removed),
+        # an updated review: duplicates of the previous searches are duplicate records too
+        "duplicates": _n(
+            ident.duplicates_removed
+            if counts.update is None
+            else _add(ident.duplicates_removed, counts.update.duplicates_of_previous)
+        ),
         "excluded_automatic": _n(ident.automation_removed),
         "excluded_other": _n(ident.other_removed),
         "records_screened": _n(scr.records_screened),
