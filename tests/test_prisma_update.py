@@ -273,3 +273,13 @@ def test_records_identified_are_the_previous_plus_the_new_arm(
         assert new.get(name, 0) + previous.get(name, 0) == n
     assert new == {NAMES[p]: stored_new[p] for p in searched}
     assert counts.identification.records_identified.n + counts.update.previous_records.n == len(ids)
+
+
+def test_blinded_counts_say_why_the_previous_studies_are_left_out(updated: Review) -> None:
+    open_review(updated.root).dedupe()
+    with updated.open_store() as store:
+        facts = prisma_facts(store, topics=none, blinded=True)
+    counts = derive_counts(facts)
+    assert counts.previous is not None and counts.previous.studies.n is None
+    assert "blinding" in (counts.previous.studies.note or "")
+    assert counts.update is not None and counts.update.previous_records.n == 22

@@ -880,7 +880,9 @@ def _previous_from_store(counts: PrismaCounts, facts: PrismaFacts) -> None:
     tally = facts.previous_outcomes
     if tally is None:
         note = (
-            "the previous searches' works were not screened in this store: enter "
+            "left out while screening is under way (blinding; a lead sees it)"
+            if facts.blinded
+            else "the previous searches' works were not screened in this store: enter "
             "previous.studies and previous.reports in " + MANUAL_FILE
         )
         previous.studies = unknown(note)
