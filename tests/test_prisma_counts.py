@@ -536,6 +536,7 @@ def test_json_keys_are_stable_and_documented() -> None:
         "other_methods",
         "included",
         "previous",
+        "update",
         "stopping_rule",
         "checks",
         "notes",

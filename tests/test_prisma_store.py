@@ -231,3 +231,21 @@ def test_without_providers_the_topics_of_the_latest_fit_are_counted(tmp_path: Pa
         facts = prisma_facts(store)
     assert facts.topics is not None, "the default topics provider found nothing"
     assert [(t.name, t.n) for t in facts.topics] == expected
+
+
+def test_record_links_give_each_record_its_file_and_work(store: Store) -> None:
+    from scoping.store.report_tables import record_links
+
+    add(store, "MEDLINE", 2, "a")
+    add(store, "Embase", 1, "b", name="embase.ris")
+    first, second = store.list_imports()
+    assert sorted(record_links(store)) == sorted(
+        [(first.id, "MEDLINE", None), (first.id, "MEDLINE", None), (second.id, "Embase", None)]
+    )
+    r = ids(store)
+    link(store, {r[0]: 7, r[2]: 7})
+    assert sorted(record_links(store), key=lambda x: (x[0], x[2] or 0)) == [
+        (first.id, "MEDLINE", None),
+        (first.id, "MEDLINE", 7),
+        (second.id, "Embase", 7),
+    ]

@@ -287,6 +287,16 @@ def _note_paras(*values: Count) -> list[Para]:
     return [Para(c.note[0].upper() + c.note[1:], "note") for c in values if c.note]
 
 
+def _previous_records(counts: PrismaCounts) -> list[Para]:
+    """An updated review's previous arm, from the store: the previous searches' records."""
+    update = counts.update
+    if update is None:
+        return []
+    paras = [_count_para("Records identified by the previous searches", update.previous_records)]
+    paras += [Para(_line_text(line), "sub") for line in update.previous_databases]
+    return paras
+
+
 def _identification_box(counts: PrismaCounts) -> BoxSpec:
     ident = counts.identification
     paras = [Para(f"Records identified {format_count(ident.records_identified)}:")]
@@ -294,6 +304,10 @@ def _identification_box(counts: PrismaCounts) -> BoxSpec:
     paras += [Para(_line_text(line), "sub") for line in ident.databases]
     paras.append(_count_para("Registers", ident.registers_total, "item"))
     paras += [Para(_line_text(line), "sub") for line in ident.registers]
+    if counts.update is not None:
+        paras.append(
+            Para(f"(the update searches from {counts.update.since[:10]} on: new records only)", "sub")
+        )
     keys = (
         "identification.records_identified",
         "identification.databases_total",
@@ -309,17 +323,37 @@ def _removed_box(counts: PrismaCounts) -> BoxSpec:
     paras = [
         Para("Records removed before screening:"),
         _count_para("Duplicate records removed", ident.duplicates_removed, "item"),
-        _count_para("Records marked as ineligible by automation tools", ident.automation_removed, "item"),
     ]
+    update = counts.update
+    if update is not None:
+        paras.append(
+            _count_para(
+                "Duplicates of records from the previous searches", update.duplicates_of_previous, "item"
+            )
+        )
+        if update.found_again.n:
+            paras.append(
+                Para(
+                    f"{update.found_again.n:,} more found again by the update searches, "
+                    "already counted in the previous searches",
+                    "sub",
+                )
+            )
+    paras.append(
+        _count_para("Records marked as ineligible by automation tools", ident.automation_removed, "item")
+    )
     if counts.stopping_rule:
         paras.append(Para(f"Stopping rule: {counts.stopping_rule}", "sub"))
     paras.append(_count_para("Records removed for other reasons", ident.other_removed, "item"))
     paras += _note_paras(ident.duplicates_removed, ident.automation_removed, ident.other_removed)
-    keys = (
+    keys: tuple[str, ...] = (
         "identification.duplicates_removed",
         "identification.automation_removed",
         "identification.other_removed",
     )
+    if update is not None:
+        keys += ("update.duplicates_of_previous",)
+        paras += _note_paras(update.duplicates_of_previous)
     return BoxSpec("identification.removed", "B", "ident", paras, keys)
 
 
@@ -466,10 +500,13 @@ def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
                 "P",
                 "ident",
                 [
+                    *_previous_records(counts),
                     _count_para("Studies included in previous version of review", prev.studies),
                     _count_para("Reports of studies included in previous version of review", prev.reports),
+                    *_note_paras(prev.studies),
                 ],
-                ("previous.studies", "previous.reports"),
+                ("previous.studies", "previous.reports")
+                + (("update.previous_records", "update.previous_databases") if counts.update else ()),
             )
         )
         specs.append(

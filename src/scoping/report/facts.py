@@ -33,6 +33,12 @@ full-text          conflict         reviewers disagree; waiting for the lead
 full-text          not-retrieved    the full text could not be obtained
 =================  ===============  =========================================================
 
+An updated review (the store holds an update search, ``scoping search run --update``) also
+gets :class:`UpdateFacts`: every record is in the arm of the search that stored it
+(:func:`scoping.search.import_arms`), and a work is a previous one when any of its records from a
+database or register came from the previous searches. ``outcomes`` then counts the new works
+only, and ``previous_outcomes`` the previous ones (when they were screened in this store).
+
 Tests and tools that hold outcomes or topics elsewhere pass their own ``screening``,
 ``stopping_rule`` and ``topics`` functions.
 """
@@ -44,19 +50,29 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from scoping.store import Store, screen_tables
-from scoping.store.report_tables import RunFacts, SourceFacts, WorkFacts, source_facts, work_facts
+from scoping.store.report_tables import (
+    RunFacts,
+    SourceFacts,
+    WorkFacts,
+    record_links,
+    source_facts,
+    work_facts,
+)
 
 __all__ = [
     "OUTCOMES",
     "STAGES",
+    "ArmFacts",
     "OutcomeTally",
     "PrismaFacts",
     "RunFacts",
     "SourceFacts",
     "TopicCount",
+    "UpdateFacts",
     "WorkFacts",
     "prisma_facts",
     "tally_outcomes",
+    "update_facts",
 ]
 
 STAGES = ("title-abstract", "full-text")
@@ -101,6 +117,39 @@ class OutcomeTally:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmFacts:
+    """One source's records in an updated review's previous and new arms."""
+
+    name: str
+    previous: int
+    """Records stored by the searches before the first update search."""
+    new: int
+    """Records stored by the update searches (and every later search); none stored twice."""
+    duplicates_of_previous: int = 0
+    """New records whose work also has a record from the previous searches."""
+    found_again: int = 0
+    """Records the update searches retrieved that the previous searches had stored (not stored
+    again, so in no count of records)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateFacts:
+    """An updated review: the arms of every source, split at the first update search."""
+
+    since: str
+    sources: tuple[ArmFacts, ...]
+    previous_works: frozenset[int] = frozenset()
+    """Works with a record from a database or register found by the previous searches."""
+    new_works: int = 0
+    """Works with records from databases or registers, none from the previous searches."""
+    new_linked: int = 0
+    """New records from databases or registers linked to a work."""
+
+    def arm(self, name: str) -> ArmFacts | None:
+        return next((a for a in self.sources if a.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
 class PrismaFacts:
     """Everything the store knows for the PRISMA flow, as plain data."""
 
@@ -115,6 +164,10 @@ class PrismaFacts:
     blinded: bool = False
     """Screening's outcomes were left out on purpose: screening is under way and the person
     asking is not a lead (``outcomes`` is then ``None``)."""
+    update: UpdateFacts | None = None
+    """Set when the store holds an update search; ``outcomes`` then counts new works only."""
+    previous_outcomes: OutcomeTally | None = None
+    """An updated review's outcomes of the previous works, when they were screened here."""
 
 
 def tally_outcomes(rows: Iterable[OutcomeRow], other_works: frozenset[int] = frozenset()) -> OutcomeTally:
@@ -185,9 +238,18 @@ def prisma_facts(
         from scoping.topics.workflow import topic_counts
 
         topics = topic_counts
+    update = update_facts(store, sources, others)
     tally: OutcomeTally | None = None
+    previous_tally: OutcomeTally | None = None
     rows = screening(store)
     if rows is not None:
+        if update is not None:
+            rows = list(rows)
+            before = update.previous_works
+            previous_tally = tally_outcomes(r for r in rows if int(r[0]) in before)
+            rows = [r for r in rows if int(r[0]) not in before]
+            if previous_tally.rows == 0:
+                previous_tally = None
         tally = tally_outcomes(rows, works.other_works)
         if tally.rows == 0:
             tally = None
@@ -204,6 +266,63 @@ def prisma_facts(
         topics=topic_list,
         other_sources=others,
         blinded=blinded,
+        update=update,
+        previous_outcomes=previous_tally,
+    )
+
+
+def update_facts(
+    store: Store, sources: Iterable[SourceFacts], other_sources: frozenset[str] = frozenset()
+) -> UpdateFacts | None:
+    """The arms of an updated review, or ``None`` when the store holds no update search."""
+    if not any(source.runs for source in sources):
+        return None  # no search log: no update search
+    from scoping.search import import_arms, update_arms
+
+    since, arm_of = import_arms(store)
+    if since is None:
+        return None
+    _, logged = update_arms(store, since=since)
+    found_again = {a.database.casefold(): a.found_again for a in logged}
+    links = record_links(store)
+    previous_works = frozenset(
+        work
+        for import_id, source, work in links
+        if work is not None and source not in other_sources and arm_of.get(import_id) == "previous"
+    )
+    previous: Counter[str] = Counter()
+    new: Counter[str] = Counter()
+    duplicates: Counter[str] = Counter()
+    new_work_ids: set[int] = set()
+    new_linked = 0
+    for import_id, source, work in links:
+        if arm_of.get(import_id) != "new":
+            previous[source] += 1
+            continue
+        new[source] += 1
+        if work is None or source in other_sources:
+            continue
+        new_linked += 1
+        if work in previous_works:
+            duplicates[source] += 1
+        else:
+            new_work_ids.add(work)
+    arms = tuple(
+        ArmFacts(
+            name=name,
+            previous=previous[name],
+            new=new[name],
+            duplicates_of_previous=duplicates[name],
+            found_again=found_again.get(name.casefold(), 0),
+        )
+        for name in sorted(set(previous) | set(new))
+    )
+    return UpdateFacts(
+        since=since,
+        sources=arms,
+        previous_works=previous_works,
+        new_works=len(new_work_ids),
+        new_linked=new_linked,
     )
 
 

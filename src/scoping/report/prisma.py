@@ -26,8 +26,16 @@ Stable keys (``format_version`` 1); docs/prisma-json.md has the full description
                       reports_excluded_reasons[]
     included          studies, reports, topics[]
     previous          null, or (an updated review, PRISMA 2020's "previous studies" column):
-                      studies, reports (of the previous version, entered by hand),
-                      total_studies, total_reports (previous + new)
+                      studies, reports (of the previous version: entered by hand, or
+                      derived from the store when the previous searches' works were
+                      screened in it), total_studies, total_reports (previous + new)
+    update            null, or (the store holds an update search): since (when the first
+                      update search started), previous_databases[] (records the previous
+                      searches stored, per database), previous_records, duplicates_of_previous
+                      (new records whose work the previous searches had found: removed before
+                      screening), found_again (records the update searches listed that were
+                      already stored: never stored or counted again); identification.databases
+                      then counts the new arm only
     stopping_rule     the stopping rule that ended title-abstract screening, or null
     checks[]          {"id", "ok", "message", "keys"}: the sums that must hold, and what is unfinished
     notes[]           the messages the diagram shows (failed checks, in order)
@@ -79,6 +87,7 @@ __all__ = [
     "Previous",
     "PrismaCounts",
     "Retrieval",
+    "UpdateArms",
     "check_counts",
     "derive_counts",
     "from_dict",
@@ -210,6 +219,21 @@ class Previous:
 
 
 @dataclass(slots=True)
+class UpdateArms:
+    """An updated review's arms, from the store: what the previous searches found (per
+    database), and what of the update searches' records the previous searches had found."""
+
+    since: str = ""
+    previous_databases: list[Line] = field(default_factory=list)
+    duplicates_of_previous: Count = field(default_factory=unknown)
+    found_again: Count = field(default_factory=unknown)
+
+    @property
+    def previous_records(self) -> Count:
+        return _total(self.previous_databases)
+
+
+@dataclass(slots=True)
 class Included:
     studies: Count = field(default_factory=unknown)
     reports: Count = field(default_factory=unknown)
@@ -237,7 +261,9 @@ class PrismaCounts:
     other_methods: OtherMethods | None = None
     included: Included = field(default_factory=Included)
     previous: Previous | None = None
-    """Set for an updated review (``[previous]`` in prisma-manual.toml)."""
+    """Set for an updated review (``[previous]`` in prisma-manual.toml, or an update search)."""
+    update: UpdateArms | None = None
+    """Set when the store holds an update search."""
     stopping_rule: str | None = None
     checks: list[Check] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
@@ -318,6 +344,7 @@ COUNT_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "included": ("studies", "reports"),
     "previous": ("studies", "reports", "total_studies", "total_reports"),
+    "update": ("previous_records", "duplicates_of_previous", "found_again"),
 }
 """The counts of each JSON section, in order (flat key: ``section.name``)."""
 
@@ -327,6 +354,7 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "other_methods": ("sources", "records_excluded_reasons", "reports_excluded_reasons"),
     "included": ("topics",),
     "previous": (),
+    "update": ("previous_databases",),
 }
 """The lists of each JSON section."""
 
@@ -338,6 +366,7 @@ _DERIVED = frozenset(
         "other_methods.records_identified",
         "previous.total_studies",
         "previous.total_reports",
+        "update.previous_records",
     }
 )
 """Sums: never entered by hand (enter the list's items, or the previous version's counts)."""
@@ -374,6 +403,9 @@ LABELS: dict[str, str] = {
     "previous.reports": "Reports of studies included in previous version of review",
     "previous.total_studies": "Total studies included in review",
     "previous.total_reports": "Reports of total included studies",
+    "update.previous_records": "Records identified by the previous searches",
+    "update.duplicates_of_previous": "Duplicates of records from the previous searches",
+    "update.found_again": "Records found again by the update searches (not stored again)",
 }
 """The words of the PRISMA 2020 template for each count (the diagram and the CSV use them)."""
 
@@ -440,6 +472,10 @@ def _manual(data: dict[str, Any], path: str) -> ManualCounts:
                 else:
                     setattr(manual, key, tuple(names))
             continue
+        if section == "update":
+            raise ConfigError(
+                f"{path}: [update] is derived from the search log, not entered by hand; remove it"
+            )
         if section not in COUNT_KEYS:
             raise ConfigError(
                 f"{path}: unknown section [{section}]; use one of {', '.join(['sources', *COUNT_KEYS])}"
@@ -611,7 +647,11 @@ def derive_counts(
             if run.status != "complete"
             and not any(later.status == "complete" for later in source.runs[k + 1 :])
         ]
-        line = Line(source.name, source.records, "store", not unfinished, manual.kinds.get(source.name))
+        n = source.records
+        arm = facts.update.arm(source.name) if facts.update is not None else None
+        if arm is not None and source.name not in other:
+            n = arm.new
+        line = Line(source.name, n, "store", not unfinished, manual.kinds.get(source.name))
         if source.name in registers:
             target, key = ident.registers, "identification.registers"
         elif source.name in other:
@@ -692,7 +732,10 @@ def derive_counts(
                     ("identification.duplicates_removed",),
                 )
             )
-        ident.duplicates_removed = Count(works.main_records - works.main_works, "store", done, note)
+        duplicates = works.main_records - works.main_works
+        if facts.update is not None:
+            duplicates = facts.update.new_linked - _previous_duplicates(facts) - facts.update.new_works
+        ident.duplicates_removed = Count(duplicates, "store", done, note)
     elif facts.sources:
         note = "de-duplication has not run"
         ident.duplicates_removed = unknown(note)
@@ -706,6 +749,10 @@ def derive_counts(
         )
 
     main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
+    if facts.update is not None:
+        _update_arms(counts, facts, registers, other, done=main_works is not None)
+        if main_works is not None:
+            main_works = facts.update.new_works
     tally = facts.outcomes
     if tally is not None:
         for (stage, outcome), k in sorted(tally.unexpected.items()):
@@ -788,12 +835,66 @@ def derive_counts(
         counts.included.topics = [
             Line(t.name, t.n, "store", counts.included.reports.complete) for t in facts.topics
         ]
+    if facts.update is not None and not any(k.startswith("previous.") for k in manual.counts):
+        _previous_from_store(counts, facts)
     _apply_manual(counts, manual)
     _previous_totals(counts)
     # a hand-entered count replaces "not known": notes about that count no longer apply
     checks = [c for c in checks if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
     counts.checks = checks + check_counts(counts)
     return counts
+
+
+def _previous_duplicates(facts: PrismaFacts) -> int:
+    assert facts.update is not None
+    return sum(a.duplicates_of_previous for a in facts.update.sources)
+
+
+def _update_arms(
+    counts: PrismaCounts, facts: PrismaFacts, registers: set[str], other: set[str], *, done: bool
+) -> None:
+    """The arms of an updated review: the previous searches' records per database, and the
+    new records the previous searches had found (removed before screening as duplicates)."""
+    update = facts.update
+    assert update is not None
+    arms = UpdateArms(since=update.since)
+    for arm in update.sources:
+        if arm.name not in other and arm.previous:
+            arms.previous_databases.append(Line(arm.name, arm.previous, "store"))
+    if facts.works.ran:
+        note = None if done else "de-duplication has not linked every record to a work"
+        arms.duplicates_of_previous = Count(_previous_duplicates(facts), "store", done, note)
+    else:
+        arms.duplicates_of_previous = unknown("de-duplication has not run")
+    arms.found_again = Count(sum(a.found_again for a in update.sources if a.name not in other), "store")
+    counts.update = arms
+    if counts.previous is None:
+        counts.previous = Previous()
+    counts.assumptions.append(
+        f"An updated review: searches from {update.since[:10]} on are the new arm; identification "
+        "counts their new records, and the previous searches' records are the previous arm"
+    )
+
+
+def _previous_from_store(counts: PrismaCounts, facts: PrismaFacts) -> None:
+    """The previous version's included studies, when its works were screened in this store."""
+    previous = counts.previous
+    update = facts.update
+    assert previous is not None and update is not None
+    tally = facts.previous_outcomes
+    if tally is None:
+        note = (
+            "left out while screening is under way (blinding; a lead sees it)"
+            if facts.blinded
+            else "the previous searches' works were not screened in this store: enter "
+            "previous.studies and previous.reports in " + MANUAL_FILE
+        )
+        previous.studies = unknown(note)
+        previous.reports = unknown(note)
+        return
+    flow, _, _ = _retrieval(tally, "main", len(update.previous_works), [], "previous-")
+    previous.reports = Count(flow.included.n, "store", flow.included.complete, flow.records_screened.note)
+    previous.studies = Count(flow.included.n, "store", flow.included.complete, flow.records_screened.note)
 
 
 def _previous_totals(counts: PrismaCounts) -> None:
@@ -807,7 +908,10 @@ def _previous_totals(counts: PrismaCounts) -> None:
     ):
         summed = _add(before, new)
         if summed.n is not None:
-            summed.source = "store+manual" if new.source != "manual" else "manual"
+            kinds = {before.source, new.source}
+            summed.source = (
+                "store" if kinds == {"store"} else "manual" if kinds == {"manual"} else "store+manual"
+            )
         setattr(previous, total, summed)
 
 
@@ -964,6 +1068,7 @@ def check_counts(counts: PrismaCounts) -> list[Check]:
             "identification.records_identified",
             [
                 "identification.duplicates_removed",
+                *(["update.duplicates_of_previous"] if counts.update is not None else []),
                 "identification.automation_removed",
                 "identification.other_removed",
             ],
@@ -1112,6 +1217,9 @@ def to_dict(counts: PrismaCounts) -> dict[str, Any]:
         "other_methods": (None if counts.other_methods is None else _section_dict(counts, "other_methods")),
         "included": _section_dict(counts, "included"),
         "previous": None if counts.previous is None else _section_dict(counts, "previous"),
+        "update": None
+        if counts.update is None
+        else {"since": counts.update.since, **_section_dict(counts, "update")},
         "stopping_rule": counts.stopping_rule,
         "checks": [
             {"id": c.id, "ok": c.ok, "message": c.message, "keys": list(c.keys)} for c in counts.checks
@@ -1148,6 +1256,8 @@ def from_dict(data: Mapping[str, Any]) -> PrismaCounts:
         counts.other_methods = OtherMethods()
     if data.get("previous") is not None:
         counts.previous = Previous()
+    if data.get("update") is not None:
+        counts.update = UpdateArms(since=str(data["update"].get("since", "")))
     for section in COUNT_KEYS:
         part = data.get(section)
         if part is None:
@@ -1212,6 +1322,7 @@ _LIST_LABELS = {
     "other_methods.records_excluded_reasons": "Records excluded (other methods), reason",
     "other_methods.reports_excluded_reasons": "Reports excluded (other methods), reason",
     "included.topics": "Topic",
+    "update.previous_databases": "Database (previous searches)",
 }
 
 
@@ -1318,7 +1429,12 @@ def _prisma2020_values(counts: PrismaCounts) -> dict[str, str]:
         "website_results": str(sum(line.n for line in kinds["websites"])),
         "organisation_results": str(sum(line.n for line in kinds["organisations"])),
         "citations_results": str(sum(line.n for line in kinds["citation_searching"])),
-        "duplicates": _n(ident.duplicates_removed),
+        # an updated review: duplicates of the previous searches are duplicate records too
+        "duplicates": _n(
+            ident.duplicates_removed
+            if counts.update is None
+            else _add(ident.duplicates_removed, counts.update.duplicates_of_previous)
+        ),
         "excluded_automatic": _n(ident.automation_removed),
         "excluded_other": _n(ident.other_removed),
         "records_screened": _n(scr.records_screened),

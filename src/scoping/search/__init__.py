@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from scoping.search.config import SearchConfig
 from scoping.search.counts import TermCount, term_counts
-from scoping.search.log import ExportInfo, LogEntry, UpdateArms, record_export, search_log, update_arms
+from scoping.search.log import (
+    ExportInfo,
+    LogEntry,
+    UpdateArms,
+    import_arms,
+    record_export,
+    search_log,
+    update_arms,
+)
 from scoping.search.platforms import API_PLATFORMS, PLATFORMS, Platform
 from scoping.search.runner import ProgressEvent, RunResult, run_search
 from scoping.search.strategy import Block, Database, Limits, Strategy, Term, load_strategy, parse_strategy
@@ -35,6 +43,7 @@ __all__ = [
     "Term",
     "TermCount",
     "UpdateArms",
+    "import_arms",
     "load_strategy",
     "parse_strategy",
     "plan",

@@ -31,7 +31,15 @@ from scoping.search.translate import translate
 from scoping.store import ImportRow, Store, utc_now
 from scoping.store import search_tables as tables
 
-__all__ = ["ExportInfo", "LogEntry", "UpdateArms", "record_export", "search_log", "update_arms"]
+__all__ = [
+    "ExportInfo",
+    "LogEntry",
+    "UpdateArms",
+    "import_arms",
+    "record_export",
+    "search_log",
+    "update_arms",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,9 +349,7 @@ def update_arms(store: Store, *, since: str | None = None) -> tuple[str | None, 
     tables.ensure_tables(store)
     runs = tables.list_runs(store)
     details = {run.id: tables.get_details(store, run.id) for run in runs}
-    if since is None:
-        starts = [run.started_at for run in runs if details[run.id].get("update_of")]
-        since = min(starts) if starts else None
+    since = _boundary(runs, details, since)
     stored: Counter[str] = Counter()
     exports = tables.list_exports(store)
     searches: list[tuple[str, str, str, int, int]] = []  # date, database, reference, stored, again
@@ -365,8 +371,7 @@ def update_arms(store: Store, *, since: str | None = None) -> tuple[str | None, 
             database.casefold(),
             {"database": database, "previous": 0, "new": 0, "found_again": 0, "prev": [], "next": []},
         )
-        # an export's date searched is a day: compared as a day with the update's start
-        later = since is not None and (date >= since if len(date) > 10 else date >= since[:10])
+        later = _later(date, since)
         side = "new" if later else "previous"
         arm[side] += n
         arm["found_again"] += again if later else 0
@@ -382,4 +387,38 @@ def update_arms(store: Store, *, since: str | None = None) -> tuple[str | None, 
         )
         for a in arms.values()
     ]
+    return since, out
+
+
+def _boundary(runs: list[tables.RunRow], details: dict[str, dict[str, Any]], since: str | None) -> str | None:
+    if since is None:
+        starts = [run.started_at for run in runs if details[run.id].get("update_of")]
+        since = min(starts) if starts else None
+    return since
+
+
+def _later(date: str, since: str | None) -> bool:
+    # an export's date searched is a day: compared as a day with the update's start
+    return since is not None and (date >= since if len(date) > 10 else date >= since[:10])
+
+
+def import_arms(store: Store, *, since: str | None = None) -> tuple[str | None, dict[int, str]]:
+    """The arm of every imported file, as :func:`update_arms` splits them: ``(boundary,
+    {import id: "previous" or "new"})``; the boundary is ``None`` (and every file is in the
+    previous arm) when the review has no update search. Each stored record is in the arm of
+    the file (or search run page) that stored it."""
+    tables.ensure_tables(store)
+    runs = tables.list_runs(store)
+    details = {run.id: tables.get_details(store, run.id) for run in runs}
+    since = _boundary(runs, details, since)
+    started = {run.id: run.started_at for run in runs}
+    exports = tables.list_exports(store)
+    out: dict[int, str] = {}
+    for imp in store.list_imports():
+        if imp.search_run is not None:
+            date = started.get(imp.search_run, imp.imported_at)
+        else:
+            row = exports.get(imp.id)
+            date = (row.date_searched if row is not None else None) or imp.imported_at
+        out[imp.id] = "new" if _later(date, since) else "previous"
     return since, out

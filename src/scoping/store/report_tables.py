@@ -26,7 +26,7 @@ from scoping.store.search_tables import search_runs
 if TYPE_CHECKING:
     from scoping.store.core import Store
 
-__all__ = ["RunFacts", "SourceFacts", "WorkFacts", "source_facts", "work_facts"]
+__all__ = ["RunFacts", "SourceFacts", "WorkFacts", "record_links", "source_facts", "work_facts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +198,20 @@ def work_facts(store: Store, other_sources: frozenset[str] = frozenset()) -> Wor
         other_unassigned=int(other_unassigned),
         other_works=other_works,
     )
+
+
+def record_links(store: Store) -> list[tuple[int, str, int | None]]:
+    """``(import id, source, work id or None)`` of every stored record (``None``: not linked to
+    a work, or de-duplication has not run): what an updated review's arms are counted from."""
+    r = records.c
+    with store.engine.connect() as conn:
+        if "record_work" not in set(sa.inspect(conn).get_table_names()):
+            rows = conn.execute(sa.select(r.import_id, r.source, sa.null()))
+        else:
+            w = record_work.c
+            rows = conn.execute(
+                sa.select(r.import_id, r.source, w.work_id).select_from(
+                    records.outerjoin(record_work, w.record_id == r.id)
+                )
+            )
+        return [(int(i), str(s), None if k is None else int(k)) for i, s, k in rows]
