@@ -154,6 +154,10 @@ def simulate_cmd(
     review: once a run of excludes suggests the ranking has run dry, a random sample with the
     hypergeometric test of Callaghan & Müller-Hansen (2020) after each work.
 
+    With --criteria, each refit blends the model's scores with each work's TF-IDF similarity to
+    the criteria text, weighted by a logistic fit on the decisions so far; --seed-studies
+    adds known relevant works found in the dataset to the priors.
+
     Reported per seed: WSS@95 and RRF@10 (percent), loss (ASReview's normalised area above
     the recall curve, 0 = perfect), records screened to reach 95 % recall (these on the ranked
     order, priors left out of WSS, RRF and loss, as ASReview does), and stop_at, the records
