@@ -208,3 +208,22 @@ def test_no_stopping_section_is_a_clear_error(tmp_path: Path) -> None:
     protocol = load_protocol(folder.protocol_path)
     with folder.open_store() as store, pytest.raises(UsageError, match=r"has no \[stopping\] section"):
         stopping_status(store, protocol, LEAD)
+
+
+def test_cold_start_follows_the_protocol_criteria(review: tuple[Store, Protocol, dict[int, int]]) -> None:
+    """Before any decision, a prioritised queue is ordered by the stage's criteria (about the
+    heart), and the order line says so."""
+    store, protocol, truth = review
+    prevalence = sum(truth.values()) / len(truth)
+    assert "heart" in protocol.stage(TITLE_ABSTRACT).criteria
+    with queue_order(store, protocol, TITLE_ABSTRACT, rerank_every=1) as order:
+        assert order.model is not None
+        assert order.model.sync(timeout=120)
+        said = order.describe()
+        assert said.startswith("prior: protocol criteria until the model has an include and an exclude"), said
+        assert not order.model.trained
+        ids = screen_tables.work_ids(store)
+        ranked = list(order.model(ids))
+    assert sorted(ranked) == sorted(ids)
+    top = ranked[:20]
+    assert sum(truth[w] for w in top) / len(top) >= 2 * prevalence, (top, prevalence)

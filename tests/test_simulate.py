@@ -435,3 +435,45 @@ def test_stopping_method_is_chosen_on_the_command_line(tmp_path: Path) -> None:
     assert code == 0 and "Stopping: knee method" in " ".join(out.split())
     code, _, err = run(*args, "--stopping", "nope")
     assert code == 2 and "Invalid value for '--stopping'" in err
+
+
+def test_criteria_and_seed_studies_options(tmp_path: Path) -> None:
+    criteria = tmp_path / "criteria.txt"
+    criteria.write_text("Simulation studies of memory reconsolidation in rodents.\n", encoding="utf-8")
+    frame = pd.read_csv(SEP)
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text(f"{frame['doi'][3]}\nA study this dataset does not hold\n", encoding="utf-8")
+    code, out, err = run(
+        "simulate",
+        str(SEP),
+        "--label-column",
+        "label_included",
+        "--seeds",
+        "1",
+        "--json",
+        "--no-plot",
+        "--criteria",
+        str(criteria),
+        "--seed-studies",
+        str(seeds),
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["n_records"] == 271 and {"wss95", "rrf10", "loss"} <= set(payload["mean"])
+    (run_,) = payload["runs"]
+    assert {"seed", "wss95", "loss", "stop_at", "recall_at_stop"} <= set(run_)
+    assert run_["seed_rows"] == [3] and 0 <= run_["prior_weight"] <= 1
+    assert "1 found in the dataset" in " ".join(payload["notes"])
+    assert payload["settings"]["prior_text"]["characters"] > len("Simulation studies")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    for option, path, fragment in [
+        ("--criteria", tmp_path / "none.txt", "no such file"),
+        ("--criteria", empty, "is empty"),
+        ("--seed-studies", empty, "names no study"),
+    ]:
+        code, _, err = run(
+            "simulate", str(SEP), "--label-column", "label_included", "--no-plot", option, str(path)
+        )
+        assert code == 1, err
+        assert err.startswith("Error: ") and err.count("\n") == 1 and fragment in err, err

@@ -263,7 +263,9 @@ class Ranking:
     """The :meth:`BackgroundRanker.update` call this ranking reflects (0: none yet)."""
     n_labelled: int
     trained: bool
-    """False for the cold start's seeded random order."""
+    """False for the cold start (the prior's order, or the seeded random order)."""
+    prior: bool = False
+    """True when the cold start is ordered by the prior (e.g. the protocol's criteria)."""
 
     def first(self, skip: Container[int] = ()) -> int | None:
         """The first work of the order not in ``skip`` (e.g. screened since), or ``None``."""
@@ -310,7 +312,12 @@ class BackgroundRanker:
         n_works: int | None = None,
         ranker: Ranker | None = None,
         random_state: int | None = None,
+        prior: Callable[[], NDArray[np.float64] | None] | None = None,
     ) -> None:
+        self._prior_of = prior
+        """Scores per work (higher: more likely include) for the cold start, called once the
+        features are built; ``None`` or a ``None`` result: the seeded random order."""
+        self._prior_scores: NDArray[np.float64] | None = None
         if callable(features):
             if n_works is None:
                 raise ValueError("give n_works when the features are built in the background")
@@ -417,12 +424,24 @@ class BackgroundRanker:
         values = np.fromiter(labels.values(), dtype=np.int8, count=len(labels))
         is_labelled = np.zeros(self.n_works, dtype=bool)
         is_labelled[labelled] = True
-        if not (values == 1).any() or not (values == 0).any():
-            order = self._cold_order[~is_labelled[self._cold_order]]
-            return Ranking(order=order, version=version, n_labelled=len(labels), trained=False)
-        if self._matrix is None:
+        if self._matrix is None and (
+            self._prior_of is not None or ((values == 1).any() and (values == 0).any())
+        ):
             assert self._build is not None
             self._matrix = self._build()
+        if self._prior_of is not None and self._matrix is not None:
+            self._prior_scores, self._prior_of = self._prior_of(), None  # asked once
+        if not (values == 1).any() or not (values == 0).any():
+            prior = self._prior_scores
+            if prior is not None:  # the prior's order, best first; ties in the seeded order
+                cold = self._cold_order[np.argsort(-prior[self._cold_order], kind="stable")]
+            else:
+                cold = self._cold_order
+            order = cold[~is_labelled[cold]]
+            return Ranking(
+                order=order, version=version, n_labelled=len(labels), trained=False, prior=prior is not None
+            )
+        assert self._matrix is not None
         pool = np.flatnonzero(~is_labelled)
         model = self.ranker.clone().fit(self._matrix[labelled], values)
         self.fits += 1

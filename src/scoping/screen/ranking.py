@@ -7,7 +7,9 @@
   :mod:`scoping.screen.autostop`): the works the reviewer has left from before the sample,
   then the sample's works in its random order (the test depends on that order);
 - else, when the protocol asks for it (``prioritise = true`` in the stage's section): a
-  :class:`ModelRank`, most likely includes first;
+  :class:`ModelRank`, most likely includes first; until the model has an include and an
+  exclude to learn from, works are ordered by their TF-IDF similarity to the stage's criteria
+  and the protocol's include highlight terms (:func:`prior_query`), when it has any;
 - else nothing: the seeded random order.
 
 :class:`ModelRank` trains :class:`~scoping.screen.prioritise.Ranker` on the decisions of the
@@ -54,27 +56,47 @@ if TYPE_CHECKING:
 # numpy and scikit-learn (scoping.screen.prioritise) load when a model is built, not when the
 # package is imported: every command of the CLI imports it.
 
-__all__ = ["ModelRank", "QueueOrder", "TeamOrder", "queue_order", "sample_rank", "team_labels"]
+__all__ = [
+    "ModelRank",
+    "QueueOrder",
+    "TeamOrder",
+    "prior_query",
+    "queue_order",
+    "sample_rank",
+    "team_labels",
+]
 
 log = logging.getLogger("scoping.screen")
 
 
-def _features_of(store: Store, ids: list[int]) -> Any:
+def _features_of(store: Store, ids: list[int], query: str = "") -> tuple[Any, Any]:
+    """The TF-IDF rows of the works ``ids``, and their prior scores against ``query`` (or None)."""
+    from scoping.screen.prior import prior_scores
     from scoping.screen.prioritise import TextFeatures, work_text
 
     texts = {
         card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
         for card in load_cards(store, ids)
     }
-    return TextFeatures().fit_transform([texts.get(w, "") for w in ids])
+    features = TextFeatures()
+    matrix = features.fit_transform([texts.get(w, "") for w in ids])
+    return matrix, (prior_scores(features, matrix, query) if query.strip() else None)
 
 
-def _work_features(url: str, ids: list[int], send: Any, parent: int) -> None:
-    """In a child process: send the TF-IDF rows of the works ``ids`` of the store at ``url``."""
+def prior_query(protocol: Protocol, stage: str) -> str:
+    """The text the cold start ranks by: the stage's inclusion criteria and the protocol's
+    highlight terms for includes (empty when the protocol has neither)."""
+    rules = protocol.stage(stage)
+    return " ".join(part for part in (rules.criteria, *protocol.highlight.include) if part.strip())
+
+
+def _work_features(url: str, ids: list[int], send: Any, parent: int, query: str = "") -> None:
+    """In a child process: send the TF-IDF rows of the works ``ids`` of the store at ``url``
+    (and their prior scores against ``query``)."""
     child_start(parent)
     try:
         with Store(url) as store:
-            send.send(("features", _features_of(store, ids)))
+            send.send(("features", _features_of(store, ids, query)))
     except Exception as exc:  # reported by the parent, which keeps the queue's order meanwhile
         send.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -103,7 +125,7 @@ class ModelRank:
     """``rank(work_ids)``: the ids most likely include first, from a model retrained in the
     background on the team's decisions. Call :meth:`close` when done (or use ``with``)."""
 
-    def __init__(self, store: Store, stage: str, *, random_state: int | None = None) -> None:
+    def __init__(self, store: Store, stage: str, *, random_state: int | None = None, query: str = "") -> None:
         import numpy as np
 
         from scoping.screen.prioritise import BackgroundRanker
@@ -114,6 +136,9 @@ class ModelRank:
         """What went differently from the plan (e.g. features built in this process)."""
         self.n_labels = 0
         """Team decisions (labelled works) the reader saw last."""
+        self.query = query
+        """The prior's text (criteria, highlight terms): orders the cold start when not empty."""
+        self._prior: Any = None
         self._spawn = can_spawn()
         if self._spawn:
             try:  # now, while standard error is still a real file (see the module docstring)
@@ -125,7 +150,10 @@ class ModelRank:
         self._ids = np.array(ids, dtype=np.int64)
         self._position = {w: i for i, w in enumerate(ids)}
         self.ranker: BackgroundRanker = BackgroundRanker(
-            self._features, n_works=len(ids), random_state=random_state
+            self._features,
+            n_works=len(ids),
+            random_state=random_state,
+            prior=(lambda: self._prior) if query.strip() else None,
         )
         self.ranker.start()
         self._wake = threading.Event()
@@ -141,13 +169,14 @@ class ModelRank:
         # by 100 ms: so it runs in a child process, which reads the store itself, when it can.
         ids = [int(w) for w in self._ids]
         if not self._spawn:
-            return _features_of(self.store, ids)
+            matrix, self._prior = _features_of(self.store, ids, self.query)
+            return matrix
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         # a daemon: a reviewer who quits at once does not wait for it
         child = context.Process(
             target=_work_features,
-            args=(self.store.url, ids, send, os.getpid()),
+            args=(self.store.url, ids, send, os.getpid(), self.query),
             daemon=True,
             name="scoping-features",
         )
@@ -159,7 +188,8 @@ class ModelRank:
             self._note(
                 f"features built in this process: the child process failed ({type(exc).__name__}: {exc})"
             )
-            return _features_of(self.store, ids)
+            matrix, self._prior = _features_of(self.store, ids, self.query)
+            return matrix
         send.close()
         try:
             kind, value = receive.recv()
@@ -170,7 +200,8 @@ class ModelRank:
             child.join(timeout=5)
         if kind == "error":
             raise RuntimeError(f"building the model's features failed: {value}")
-        return value
+        matrix, self._prior = value
+        return matrix
 
     def _read(self) -> None:
         while True:
@@ -209,7 +240,7 @@ class ModelRank:
         self.refresh()
         ranking = self.ranker.current()
         given = [int(w) for w in work_ids]
-        if not ranking.trained or ranking.version == self._applied:
+        if not (ranking.trained or ranking.prior) or ranking.version == self._applied:
             return given  # nothing new: the queue is already in this model's order
         self._applied = ranking.version
         wanted = set(given)
@@ -259,6 +290,11 @@ class QueueOrder:
         ranking = model.ranker.current()
         if error is not None and not ranking.trained:
             text = f"random: ranking unavailable because {type(error).__name__}: {error}"
+        elif not ranking.trained and ranking.prior:
+            text = (
+                f"prior: protocol criteria until the model has an include and an exclude to "
+                f"learn from ({model.n_labels:,} works screened by the team so far)"
+            )
         elif not ranking.trained:
             text = (
                 f"random (seeded) until the model has an include and an exclude to learn from "
@@ -406,7 +442,9 @@ def queue_order(
         )
         return QueueOrder(in_sample, None, kind)
     if rules.prioritise:
-        model = ModelRank(store, stage, random_state=protocol.allocation.seed)
+        model = ModelRank(
+            store, stage, random_state=protocol.allocation.seed, query=prior_query(protocol, stage)
+        )
         if reviewer is None:
             return QueueOrder(model, rerank_every, "prioritised", model)
         team = TeamOrder(store, stage, reviewer, model, inner_every=rerank_every)

@@ -39,6 +39,7 @@ from scoping.errors import UsageError
 from scoping.files import replace_into
 from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
+from scoping.screen.prior import blend, blend_weight, prior_scores, standardised
 from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
 from scoping.screen.stopmethods import HypergeometricSample, StoppingMethod, default_method
 from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
@@ -71,6 +72,7 @@ class LabelledSet:
     """Position of each kept work among the records read (0-based), for --prior lookups."""
     notes: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
+    dois: list[str | None] = field(default_factory=list)
 
     @property
     def n_includes(self) -> int:
@@ -132,6 +134,7 @@ def labelled_from_records(
     folded = _fold(label_column)
     texts: list[str] = []
     titles: list[str] = []
+    dois: list[str | None] = []
     labels: list[int] = []
     rows: list[int] = []
     n_read = 0
@@ -182,6 +185,7 @@ def labelled_from_records(
                 seen_text[key] = len(labels)
         texts.append(text)
         titles.append(record.title or "")
+        dois.append(record.doi)
         labels.append(label)
         rows.append(position)
     if n_read == 0:
@@ -231,7 +235,7 @@ def labelled_from_records(
         if conflicts:
             note += f"; {conflicts:,} of them carry the opposite label"
         notes.append(note)
-    return LabelledSet(texts=texts, labels=array, rows=rows, notes=notes, titles=titles)
+    return LabelledSet(texts=texts, labels=array, rows=rows, notes=notes, titles=titles, dois=dois)
 
 
 # -- one simulated review ------------------------------------------------------------------
@@ -277,6 +281,14 @@ class RunResult:
     sampled_labels: NDArray[np.int8] = field(repr=False)
     """Decisions of the random sample, in order, until the rule was met."""
     n_includes: int = 0
+    seed_rows: tuple[int, ...] = ()
+    """Positions of seed studies found in the dataset, screened as priors too."""
+    prior_weight: float | None = None
+    """The prior's blend weight at the last refit (``None``: no prior text given)."""
+
+    @property
+    def n_priors(self) -> int:
+        return 2 + len(self.seed_rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -291,6 +303,8 @@ class RunResult:
             "stopped_by_rule": self.stopped_by_rule,
             "p_value_at_stop": self.p_value_at_stop,
             "priors": list(self.priors),
+            "seed_rows": list(self.seed_rows),
+            "prior_weight": self.prior_weight,
             "seconds": round(self.seconds, 2),
         }
 
@@ -336,19 +350,26 @@ def _run(
     heuristic: SwitchHeuristic,
     retrain_fraction: float,
     stopping: StoppingMethod | None = None,
+    prior: NDArray[np.float64] | None = None,
+    seed_rows: Sequence[int] = (),
 ) -> RunResult:
     started = time.perf_counter()
     n = int(labels.size)
     total = int(labels.sum())
     prior_inc, prior_exc = choose_priors(labels, seed)
+    extra = [row for row in dict.fromkeys(seed_rows) if row not in (prior_inc, prior_exc)]
     rng = np.random.default_rng([seed, 0x5A3])
     tracker = StoppingTracker(n_total=n, rule=rule, heuristic=heuristic, detailed=False)
     labelled = np.zeros(n, dtype=bool)
-    train_rows = [prior_inc, prior_exc]
+    train_rows = [prior_inc, prior_exc, *extra]
+    n_priors = len(train_rows)
     for row in train_rows:
         labelled[row] = True
         tracker.add_ranked(bool(labels[row]))
-    found = int(labels[prior_inc] + labels[prior_exc])
+    found = int(labels[train_rows].sum())
+    served_model: list[float] = []  # each served work's standardised model score when served
+    served_scores: dict[int, float] = {}
+    weight: float | None = None
     ranked: list[int] = []
     branch: StoppingTracker | None = None
     sampled: list[int] = []
@@ -365,9 +386,19 @@ def _run(
         if not queue or n_labelled - fitted_at >= retrain_batch(max(fitted_at, 1), retrain_fraction):
             pool = np.flatnonzero(~labelled)
             model = ranker.clone().fit(matrix[train_rows], labels[train_rows])
-            queue = pool[model.rank(matrix[pool])].tolist()[::-1]  # pop() from the end
+            if prior is None:
+                queue = pool[model.rank(matrix[pool])].tolist()[::-1]  # pop() from the end
+            else:
+                model_z = standardised(model.decision_function(matrix[pool]))
+                served = train_rows[n_priors:]
+                weight = blend_weight(served_model, prior[served], labels[served])
+                scores = blend(model_z, prior[pool], weight)
+                queue = pool[np.argsort(-scores, kind="stable")].tolist()[::-1]
+                served_scores = dict(zip(pool.tolist(), model_z.tolist(), strict=True))
             fitted_at = n_labelled
         row = queue.pop()
+        if prior is not None:
+            served_model.append(served_scores[row])
         labelled[row] = True
         train_rows.append(row)
         ranked.append(int(labels[row]))
@@ -375,9 +406,9 @@ def _run(
         tracker.add_ranked(bool(labels[row]))
     assert branch is not None
     ranked_array = np.asarray(ranked, dtype=np.int8)
-    padded = np.zeros(n - 2, dtype=np.int8)
+    padded = np.zeros(n - n_priors, dtype=np.int8)
     padded[: ranked_array.size] = ranked_array
-    with_priors = np.concatenate([[labels[prior_inc], labels[prior_exc]], ranked_array])
+    with_priors = np.concatenate([labels[train_rows[:n_priors]], ranked_array])
     to_95 = metrics.records_to_recall(with_priors, 0.95, total_includes=total)
     stopped = branch.stopped_at is not None
     stop_at = branch.stopped_at if branch.stopped_at is not None else n
@@ -408,6 +439,8 @@ def _run(
         ranked_labels=ranked_array,
         sampled_labels=sampled_array,
         n_includes=total,
+        seed_rows=tuple(extra),
+        prior_weight=weight,
     )
 
 
@@ -458,8 +491,16 @@ def simulate(
     retrain_fraction: float = 0.02,
     notes: Sequence[str] = (),
     progress: Callable[[int, RunResult], None] | None = None,
+    criteria: str | None = None,
+    seed_rows: Sequence[int] = (),
 ) -> SimulationResult:
     """Simulate screening ``texts`` with known ``labels`` (1 include, 0 exclude), once per seed.
+
+    ``criteria``: text of what the review looks for (inclusion criteria, text of seed studies
+    not in the dataset); when given, each refit orders the works by the model's scores blended
+    with the criteria's (see :mod:`scoping.screen.prior`), the weight learned from the
+    decisions. ``seed_rows``: works known to be relevant beforehand, screened first with the
+    two random priors (their labels are used as they stand).
 
     ``retrain_fraction``: the model is refitted after every decision for the first works, then
     after each further ``retrain_fraction`` of the decisions made so far (as a background
@@ -489,10 +530,26 @@ def simulate(
     else:
         heuristic, replayed = heuristic or SwitchHeuristic(), stopping
     matrix = features.fit_transform(texts)
+    bad = [row for row in seed_rows if not 0 <= row < label_array.size]
+    if bad:
+        raise ValueError(f"seed rows out of range: {bad[:5]}")
+    query = (criteria or "").strip()
+    prior = prior_scores(features, matrix, query) if query else None
     runs: list[RunResult] = []
     for seed in seeds:
         seeded = type(ranker)(**{**ranker.get_params(), "random_state": seed})
-        run = _run(matrix, label_array, int(seed), seeded, rule, heuristic, retrain_fraction, replayed)
+        run = _run(
+            matrix,
+            label_array,
+            int(seed),
+            seeded,
+            rule,
+            heuristic,
+            retrain_fraction,
+            replayed,
+            prior=prior,
+            seed_rows=seed_rows,
+        )
         runs.append(run)
         if progress is not None:
             progress(len(runs), run)
@@ -503,7 +560,17 @@ def simulate(
             **{k: v for k, v in ranker.get_params().items() if k != "random_state"},
         },
         "retrain_fraction": retrain_fraction,
-        "priors": "one include and one exclude drawn at random per seed",
+        "priors": "one include and one exclude drawn at random per seed"
+        + (f", and {len(seed_rows)} seed stud(ies) found in the dataset" if seed_rows else ""),
+        "prior_text": (
+            {
+                "kind": "tf-idf cosine to the criteria, blended with the model",
+                "weight": "logistic fit on the scores of served works (0.5 until both kinds)",
+                "characters": len(query),
+            }
+            if prior is not None
+            else None
+        ),
         "stopping": {
             **(rule.to_dict() if replayed is None else {}),
             "method": stopping.key,
@@ -542,9 +609,9 @@ def plot_recall(result: SimulationResult, path: str | os.PathLike[str], *, title
     colours = matplotlib.colormaps["tab10"]
     for index, run in enumerate(result.runs):
         colour = colours(index % 10)
-        prior_found = 1  # the prior include
+        prior_found = total - int(run.ranked_labels.sum())  # the priors' includes
         found = prior_found + np.cumsum(run.ranked_labels)
-        x = np.concatenate([[2], 3 + np.arange(run.ranked_labels.size)])
+        x = np.concatenate([[run.n_priors], run.n_priors + 1 + np.arange(run.ranked_labels.size)])
         y = np.concatenate([[prior_found], found]) / total
         if x[-1] < n:
             x = np.append(x, n)
@@ -597,5 +664,6 @@ def plot_recall(result: SimulationResult, path: str | os.PathLike[str], *, title
 def _found_before(run: RunResult) -> int:
     """Includes found (priors included) when sampling began."""
     assert run.switch_at is not None
-    ranked_seen = max(0, min(run.ranked_labels.size, run.switch_at - 2))
-    return 1 + int(run.ranked_labels[:ranked_seen].sum())
+    ranked_seen = max(0, min(run.ranked_labels.size, run.switch_at - run.n_priors))
+    prior_found = run.n_includes - int(run.ranked_labels.sum())
+    return prior_found + int(run.ranked_labels[:ranked_seen].sum())
