@@ -41,7 +41,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -618,6 +618,16 @@ def main(argv: list[str] | None = None) -> None:
                     ),
                     flush=True,
                 )
+    finally:
+        replay.stop()
+
+
+@contextlib.contextmanager
+def serving(**options: Any) -> Iterator[Replay]:
+    """A :class:`Replay` server running for the ``with`` block (the tests' one way to start it)."""
+    replay = Replay(**options).start()
+    try:
+        yield replay
     finally:
         replay.stop()
 

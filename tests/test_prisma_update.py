@@ -4,12 +4,10 @@ derived from the store; every record is counted in exactly one arm, never twice.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replay_server import Replay
+from replay_server import Replay, serving
 from scoping import open_review
 from scoping.errors import ConfigError
 from scoping.report.facts import prisma_facts
@@ -42,15 +40,6 @@ def new_review(root: Path) -> Review:
     rv = init_review(root / "review")
     shutil.copy(REPO / "searches" / "strategy.toml", rv.strategy_path)
     return rv
-
-
-@contextlib.contextmanager
-def serving(**options: Any) -> Iterator[Replay]:
-    replay = Replay(**options).start()
-    try:
-        yield replay
-    finally:
-        replay.stop()
 
 
 def config(replay: Replay) -> SearchConfig:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from replay_server import Replay
+from replay_server import Replay, serving
 from scoping.cli import cli
 from scoping.errors import ConfigError, NetworkError
 from scoping.review import Review, init_review
@@ -29,15 +28,6 @@ def review(tmp_path: Path) -> Review:
     rv = init_review(tmp_path / "review")
     shutil.copy(REPO / "searches" / "strategy.toml", rv.strategy_path)
     return rv
-
-
-@contextlib.contextmanager
-def serving(**options: Any) -> Iterator[Replay]:
-    replay = Replay(**options).start()
-    try:
-        yield replay
-    finally:
-        replay.stop()
 
 
 def config(replay: Replay, **overrides: Any) -> SearchConfig:

@@ -1021,6 +1021,23 @@ def _update_query(store: Store, db: Database, query: Query) -> tuple[Query, tabl
     return replace(query, text=text, params=params, notes=notes), last
 
 
+def _failed(store: Store, run: tables.RunRow, stats: Stats, folder: Path, exc: Exception) -> str:
+    """Mark ``run`` failed by ``exc`` (a query or a limit the database refused: resuming would
+    fail again) and free its folder; returns the message, scrubbed of keys (the server's words
+    may repeat the request)."""
+    told = scrub(str(exc))
+    tables.update_run(
+        store,
+        run.id,
+        status="failed",
+        message=told,
+        requests=run.requests + stats.requests,
+        updated_at=utc_now(),
+    )
+    (folder / "run.lock").unlink(missing_ok=True)
+    return told
+
+
 def _interrupted(
     store: Store, run: tables.RunRow, stats: Stats, exc: NetworkError, retrieved: int
 ) -> NoReturn:
@@ -1171,16 +1188,7 @@ def run_search(
                 else:
                     _cursor_api(ctx, config)
         except responses.QueryRejected as exc:
-            told = scrub(str(exc))  # the server's words may repeat the request
-            tables.update_run(
-                store,
-                run.id,
-                status="failed",
-                message=told,
-                requests=run.requests + stats.requests,
-                updated_at=utc_now(),
-            )
-            (folder / "run.lock").unlink(missing_ok=True)
+            told = _failed(store, run, stats, folder, exc)
             raise ConfigError(
                 f"{told}; run {run.id} is marked failed: check the query with 'scoping search plan "
                 f'--database "{db.name}"\', correct strategy.toml and run the search again'
@@ -1189,16 +1197,7 @@ def run_search(
             refused = isinstance(exc, HTTPStatusError) and exc.status in (400, 403)
             if not (refused and update_of is not None and not ctx.retrieved):
                 _interrupted(store, run, stats, exc, ctx.retrieved)
-            told = scrub(str(exc))
-            tables.update_run(
-                store,
-                run.id,
-                status="failed",
-                message=told,
-                requests=run.requests + stats.requests,
-                updated_at=utc_now(),
-            )
-            (folder / "run.lock").unlink(missing_ok=True)
+            told = _failed(store, run, stats, folder, exc)
             raise ConfigError(
                 f"{told}; {db.name} refused the update search's entry-date limit "
                 f"({ENTRY_DATE_FIELDS[db.platform].split(' (')[0]}): run {run.id} is marked failed; "
