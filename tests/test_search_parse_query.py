@@ -11,9 +11,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.search.parse import (
     And,
@@ -318,3 +320,39 @@ def test_random_strategies_survive_translate_and_parse(database: str, data: st.D
     # and the fitted strategy, translated again, is the same query tree
     again = parse_query(translate(fit.strategy, fit.database).text, database)
     assert folded(again) == folded(parse_query(text, database))
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def test_import_query_prints_blocks_that_the_strategy_file_reads(tmp_path: Path) -> None:
+    query = tmp_path / "wos.txt"
+    query.write_text(by_source("searchRxiv.2024.00475")["text"], encoding="utf-8")
+    result = CliRunner().invoke(cli, ["search", "import-query", "--database", "wos", str(query)])
+    assert result.exit_code == 0, result.output
+    strategy = parse_strategy(result.stdout)
+    assert len(strategy.include) == 3 and len(strategy.exclude) == 2
+    assert strategy.limits.languages == ("English",)
+    assert strategy.databases[0].platform == "wos"
+    # translated by the ordinary translator, it is the published query's tree again
+    again = parse_query(translate(strategy, strategy.databases[0]).text, "wos")
+    assert folded(again) == folded(parse_query(query.read_text(encoding="utf-8"), "wos"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"TS=(a) AND (b OR c)", "does not fit the strategy file without loss (no-field: no field tag)"),
+        (b'TS=("a b)', "cannot read the Web of Science query: unbalanced quote"),
+        (b"TS=(caf\xe9)", "is not UTF-8 text (byte 7)"),
+    ],
+)
+def test_import_query_refuses_in_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    query = tmp_path / "q.txt"
+    query.write_bytes(content)
+    result = CliRunner().invoke(cli, ["search", "import-query", "-d", "wos", str(query)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output

@@ -1,9 +1,11 @@
-"""Commands of the search stage: search plan, run, log, counts."""
+"""Commands of the search stage: search plan, run, log, counts, check, appendix, import-query."""
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -656,3 +658,45 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
                 style=None if c.term is not None else "italic",
             )
         out.print(table)
+
+
+@search_group.command("import-query")
+@click.option(
+    "--database",
+    "-d",
+    type=click.Choice(["pubmed", "wos"]),
+    required=True,
+    help="The syntax the query is written in: pubmed, or wos (Web of Science advanced search).",
+)
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+def import_query_cmd(database: str, file: str) -> None:
+    """Read a PubMed or Web of Science query (FILE, or - for standard input) into
+    strategy.toml blocks, printed to paste into searches/strategy.toml.
+
+    The query's concept blocks (ANDed), their terms (ORed, in the fields they are searched
+    in), MeSH headings, proximity ("a b"[tiab:~3], a NEAR/3 b), NOT blocks and language and
+    year limits become [[block]], [[block.heading]] and [limits] tables; blocks are named
+    "Block 1", "Block 2"... for you to rename. The strategy is translated back and compared
+    with the query; a query the strategy file cannot hold without loss (an AND inside a block,
+    terms without a field tag, $ or ? wildcards, proximity between groups of terms...) is
+    refused with what does not fit.
+
+    \b
+    Examples:
+      scoping search import-query --database pubmed pubmed-query.txt
+      scoping search import-query -d wos wos-query.txt >> searches/strategy.toml
+    """
+    from scoping.search.parse import import_query, strategy_toml
+
+    try:
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror}; check the path") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{file} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    strategy, result = import_query(text, database)
+    click.echo(strategy_toml(strategy), nl=False)
+    if not result.same:
+        err.print("Note: translated back, the query reads differently; check the blocks against it")

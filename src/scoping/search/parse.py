@@ -66,6 +66,7 @@ __all__ = [
     "RoundTrip",
     "Word",
     "folded",
+    "import_query",
     "normalise",
     "parse_query",
     "round_trip",
@@ -691,7 +692,7 @@ def _fields_ok(fields: set[frozenset[str]], losses: _Losses) -> bool:
             kind = "no-field" if any(x.endswith((":all", ":none")) for x in bad) else "field"
             losses.add(kind, ", ".join(_field_name(x) for x in bad))
             ok = False
-    if len(fields) > 1:
+    if len(fields) > 1 and ok:
         losses.add("mixed-fields", " / ".join(sorted(_fields_label(f) for f in fields)))
         ok = False
     return ok
@@ -828,6 +829,23 @@ def round_trip(text: str, database: str) -> RoundTrip:
     except UsageError:
         return RoundTrip(text, database, fit=fit, translated=back)
     return RoundTrip(text, database, fit=fit, translated=back, same=folded(again) == folded(tree))
+
+
+def import_query(text: str, database: str) -> tuple[Strategy, RoundTrip]:
+    """A query as a strategy (what ``scoping search import-query`` prints), with its round
+    trip; :class:`~scoping.errors.UsageError` when it cannot be read or does not fit, naming
+    each kind of loss."""
+    result = round_trip(text, database)
+    if result.error is not None:
+        raise UsageError(f"cannot read the {DATABASES[database]} query: {result.error}")
+    assert result.fit is not None
+    if result.fit.strategy is None:
+        shown = "; ".join(result.fit.details[:3]) + ("; ..." if len(result.fit.details) > 3 else "")
+        raise UsageError(
+            f"the {DATABASES[database]} query does not fit the strategy file without loss ({shown}); "
+            "write those parts as blocks of their own by hand"
+        )
+    return result.fit.strategy, result
 
 
 def summarise(results: Iterable[RoundTrip]) -> dict[str, int]:
