@@ -3,7 +3,9 @@ the search log.
 
 The only package that does network I/O. ``scoping search plan|run|log|counts`` are thin
 commands over :func:`load_strategy`, :func:`plan`/:func:`translate`, :func:`run_search`,
-:func:`search_log`, :func:`update_arms` and :func:`term_counts`.
+:func:`search_log`, :func:`update_arms` and :func:`term_counts`; ``scoping search import-query``
+over :func:`scoping.search.parse.import_query` (a PubMed or Web of Science query read back
+into blocks).
 """
 
 from __future__ import annotations

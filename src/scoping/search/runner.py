@@ -973,7 +973,11 @@ def _entry_limited(platform: str, base: tables.RunRow, since: str) -> tuple[str,
     if platform == "europepmc":
         # Europe PMC search syntax reference (europepmc.org/searchsyntax): FIRST_IDATE, the date
         # a record was first indexed, with a range [YYYY-MM-DD TO YYYY-MM-DD]; the core result
-        # reports it as firstIndexDate
+        # reports it as firstIndexDate. Checked December 2026: the search-syntax page itself was
+        # not at hand; FIRST_IDATE (and FIRST_IDATE_D to sort by it) is in Europe PMC's list of
+        # search fields as other clients copy it, and clients that poll for new records use
+        # FIRST_IDATE:[from TO to], some ORed with FIRST_PDATE to catch late indexing. It is the
+        # index date, not the publication date (FIRST_PDATE), which is what an update needs.
         text = f"({params['query']}) AND FIRST_IDATE:[{since} TO 3000-12-31]"
         return text, {**params, "query": text}
     if platform == "openalex":

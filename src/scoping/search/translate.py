@@ -647,7 +647,10 @@ class _Ovid(_Translator):
         if term.near is not None:
             # Ovid's operators help (Ovid Syntax, "ADJn"): adjn finds the words in either order
             # with at most n-1 words between them (adj1 = next to each other), so the neutral
-            # "a ~N b" (at most N words between) is adj(N+1)
+            # "a ~N b" (at most N words between) is adj(N+1). Confirmed December 2026 against
+            # Ovid's own training page (tools.ovid.com/ovidgo/searches/training.php): "ADJn ...
+            # carries out a search for the adjacent terms separated by n-1 words apart, the terms
+            # occurring in any order"; plain ADJ is the phrase, in the order typed.
             a, b = term.words
             return f"({a} adj{term.near + 1} {b}).{codes}."
         if term.phrase:
