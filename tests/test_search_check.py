@@ -76,6 +76,7 @@ def test_check_names_what_found_and_what_lost_each_seed(review: Review, tmp_path
         "  found in   PsycINFO",
         "  missed by  MEDLINE",
         "  lost by    block 'Psychology': none of its terms is in the title/abstract/keywords",
+        "  terms      block 'Bowel': 'inflammatory bowel disease', 'ibd'",
         "doi:10.9999/not.here  (no record of it in the store)",
         "  missed by  MEDLINE, PsycINFO",
         "  lost by    not known: no search found it, so there is no text of it to check",
@@ -84,6 +85,38 @@ def test_check_names_what_found_and_what_lost_each_seed(review: Review, tmp_path
         "  block 'Bowel': 'inflammatory bowel disease' misses 'inflammatory bowel diseases' (1 stored "
         "record holds it)",
     ]
+
+
+def test_check_names_the_terms_that_find_a_missed_seed(review: Review, tmp_path: Path) -> None:
+    # the same records, a strategy where one term alone keeps the depression study and a NOT
+    # block excludes it: MEDLINE (empty of it) missed it, PsycINFO's record is matched
+    review.strategy_path.write_text(
+        STRATEGY.replace(
+            'terms = ["depress*", "body image", "psychosocial"]', 'terms = ["depress*", "anxiety"]'
+        )
+        .replace('terms = ["mice"]', 'terms = ["self-critic*", "mice"]')
+        .replace('"10.1080/17482631.2019.1648945",    # dietary strategies: no Psychology term\n', "")
+        .replace('"https://doi.org/10.9999/NOT.HERE", # in no search\n', ""),
+        encoding="utf-8",
+    )
+    medline = tmp_path / "medline.ris"
+    text = PSYCINFO.read_text(encoding="utf-8")
+    second = text.index("ER  -") + len("ER  -")
+    medline.write_text(
+        text[second : text.index("ER  -", second) + len("ER  -")].strip() + "\n", encoding="utf-8"
+    )
+    assert run(review, "import", str(PSYCINFO), "--source", "PsycINFO")[0] == 0
+    assert run(review, "import", str(medline), "--source", "MEDLINE")[0] == 0
+    code, out, err = run(review, "search", "check")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "  missed by  MEDLINE" in lines
+    assert "  lost by    block 'Animals': its NOT terms match it" in lines
+    assert (
+        "  terms      block 'Psychology': 'depress*' (the only one: without it the block loses the study)"
+        in lines
+    )
+    assert "  terms      NOT block 'Animals': 'self-critic*' match it" in lines
 
 
 def test_check_needs_seeds(review: Review) -> None:

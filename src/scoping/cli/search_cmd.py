@@ -486,7 +486,9 @@ def check_cmd(review: Callable[[], Review]) -> None:
     those that missed it. For a missed study whose record is in the store (found by another
     database), its title, abstract and keywords are matched against each block, as the terms
     read them: the blocks that match nothing lost it. When every block matches, the database
-    probably does not index the study. Subject headings are not part of that match. Then
+    probably does not index the study. Subject headings are not part of that match. The terms
+    of each block that match it follow (a block with one matching term loses the study
+    without it; a NOT block's matching terms are those that exclude it). Then
     the terms written without truncation whose plural ('experts by experience') is in the
     stored records but found by no term of the block, with how many records hold it.
 
@@ -537,6 +539,14 @@ def check_cmd(review: Callable[[], Review]) -> None:
                     "  lost by    no block: every block matches its title, abstract and keywords; "
                     "the database may not index it, or indexes other text"
                 )
+            for name, terms in r.terms:
+                block = next(b for b in strategy.blocks if b.name == name)
+                words = ", ".join(repr(t) for t in terms)
+                if block.exclude:
+                    out.print(f"  terms      NOT block {name!r}: {words} match it")
+                else:
+                    only = " (the only one: without it the block loses the study)" if len(terms) == 1 else ""
+                    out.print(f"  terms      block {name!r}: {words}{only}")
     if gaps:
         out.print(
             "Plurals no term finds (PubMed's quoted phrases, Ovid, Scopus and Europe PMC search a "

@@ -45,6 +45,10 @@ class SeedResult:
     """Whether a stored record of it was there to match the blocks against."""
     headings_unchecked: tuple[str, ...] = field(default_factory=tuple)
     """Blocks in ``lost_by`` that have subject headings, which the offline match cannot read."""
+    terms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per block (by name, in the strategy's order), the terms that match the stored text of
+    it: the term-level diagnosis (a block with one matching term loses the study without it;
+    a ``NOT`` block's matching terms are the ones that exclude it)."""
 
 
 def _word(word: str) -> str:
@@ -105,12 +109,15 @@ def check_seeds(store: Store, strategy: Strategy) -> list[SeedResult]:
     for seed in strategy.seeds:
         record = records.get(seed)
         lost: list[str] = []
+        matching: list[tuple[str, tuple[str, ...]]] = []
         if record is not None:
             for block in strategy.blocks:
                 text = _text(record, block)
-                hit = any(term_matches(t, text) for t in block.terms)
-                if hit == block.exclude:
+                hits = tuple(t.text for t in block.terms if term_matches(t, text))
+                if bool(hits) == block.exclude:
                     lost.append(block.name)
+                if hits:
+                    matching.append((block.name, hits))
         unchecked = tuple(b.name for b in strategy.blocks if b.name in lost and b.headings)
         out.append(
             SeedResult(
@@ -121,6 +128,7 @@ def check_seeds(store: Store, strategy: Strategy) -> list[SeedResult]:
                 lost_by=tuple(lost),
                 matched_text=record is not None,
                 headings_unchecked=unchecked,
+                terms=tuple(matching),
             )
         )
     return out
