@@ -26,6 +26,7 @@ from scoping.search.parse import (
     Or,
     Word,
     folded,
+    import_query,
     parse_query,
     round_trip,
     strategy_toml,
@@ -213,6 +214,59 @@ def test_the_real_set_in_figures() -> None:
     assert counts["parsed"] == len(QUERIES)
     assert counts["round-tripped"] == sum(r.same for r in results) > 0
     assert all(r.losses for r in results if not r.same)
+
+
+_PIECES = st.sampled_from(
+    [
+        "(",
+        ")",
+        '"',
+        "a",
+        "b*",
+        "c$",
+        " AND ",
+        " OR ",
+        " NOT ",
+        " NEAR/2 ",
+        " SAME ",
+        "TS=",
+        "TI=",
+        "LA=",
+        "PY=",
+        "[tiab]",
+        "[mh]",
+        "[tiab:~2]",
+        "[",
+        "]",
+        "#1",
+        " ",
+        "x y",
+        "1990-2000",
+        "“",
+        ":",
+        "~",
+        "/",
+        "1990:2000[dp]",
+        "english[la]",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(_PIECES, max_size=12), database=st.sampled_from(["pubmed", "wos"]))
+def test_any_text_is_read_or_refused_in_words(parts: list[str], database: str) -> None:
+    """Whatever a user pastes: a round trip, or a UsageError (one line, never a traceback)."""
+    text = "".join(parts)
+    result = round_trip(text, database)
+    assert result.parsed or (result.error is not None and "\n" not in result.error)
+    message = ""
+    try:
+        strategy, _ = import_query(text, database)
+    except UsageError as err:
+        message = str(err)
+    else:
+        assert strategy.blocks
+    assert "\n" not in message
 
 
 # -- the round trip as a property ------------------------------------------------------------
