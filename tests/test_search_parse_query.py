@@ -57,7 +57,7 @@ def test_the_sources_file_names_origin_licence_commit_and_checksum() -> None:
     assert "1e64ad60343fbf66e5526382004d0d9d8daf4dbd" in source
     assert f"{len(QUERIES)} queries" in source
     kinds = {q["kind"] for q in QUERIES}
-    assert kinds == {"strategy", "line", "snippet"}
+    assert kinds == {"strategy", "line", "snippet", "filter"}
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[f"{q['database']}-{i}" for i, q in enumerate(QUERIES)])
