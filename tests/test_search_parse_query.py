@@ -252,7 +252,7 @@ _PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(parts=st.lists(_PIECES, max_size=12), database=st.sampled_from(["pubmed", "wos"]))
 def test_any_text_is_read_or_refused_in_words(parts: list[str], database: str) -> None:
     """Whatever a user pastes: a round trip, or a UsageError (one line, never a traceback)."""
@@ -355,7 +355,7 @@ def _shape(blocks: tuple[Block, ...]) -> set[tuple[object, ...]]:
 
 
 @pytest.mark.parametrize("database", ["pubmed", "wos"])
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_strategies_survive_translate_and_parse(database: str, data: st.DataObject) -> None:
     strategy = data.draw(_strategies(database))
