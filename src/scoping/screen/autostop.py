@@ -200,7 +200,7 @@ def stopping_status(
         from scoping.screen.stopmethods import HypergeometricRanked  # scipy: only when asked
 
         labels = [int(outcomes[w].outcome == "include") for w in order]
-        if stop_event is not None:  # stopped by the default rule: its test as recorded
+        if stop_event is not None:  # stopped by the default rule: the rule on the decisions now
             return StoppingStatus(
                 phase="stopped",
                 switch_suggested=False,
