@@ -61,6 +61,7 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
+from scoping.screen.ranking import prior_query  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
 from scoping.store.schema import records as records_table  # noqa: E402
@@ -186,7 +187,8 @@ def screen(session: ScreeningSession, highlight: Highlight, n: int, pause: float
 def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
     protocol = load_protocol(protocol_path)
     started = time.perf_counter()
-    model = ModelRank(store, TITLE_ABSTRACT, random_state=7)
+    # as the live queue does: the protocol's criteria and include terms order the cold start
+    model = ModelRank(store, TITLE_ABSTRACT, random_state=7, query=prior_query(protocol, TITLE_ABSTRACT))
     session = ScreeningSession(
         store, protocol, "alice", merge=_merged, via="bench", rank=model, rerank_every=10
     )
@@ -208,6 +210,24 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
         print(f"  {model.ranker.fits - fits} refits in the background during those decisions")
     finally:
         model.close()
+
+
+def time_stopping(works: int, decided: int) -> None:
+    """The default stopping rule as a lead's 'scoping stop' and 'scoping status' compute it:
+    the bound and how many excludes it needs, after ``decided`` of ``works`` decisions."""
+    import numpy as np
+
+    from scoping.screen.stopmethods import default_method
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(decided) < np.linspace(0.3, 0.002, decided)).astype(np.int8)
+    method = default_method()
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        method.test(labels, works)
+        times.append(time.perf_counter() - t0)
+    report("stop rule", times)
 
 
 def time_window(store: Store, protocol_path: Path, decisions: int) -> None:
@@ -275,6 +295,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         time_library(store, protocol_path, args.decisions)
         time_window(store, protocol_path, max(20, args.decisions // 3))
         time_prioritised(store, protocol_path, args.decisions)
+        time_stopping(args.works, args.done)
     finally:
         store.close()
 

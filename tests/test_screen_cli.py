@@ -378,9 +378,18 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
     assert "Ranked phase: 70 of 135 works decided, 20 included; the latest 50 final decisions" in out
     assert "start the random sample with 'scoping stop --reviewer lena --start-sampling'" in out
     assert "This review has 135 works: under 1,000, no rule with a guarantee saves much here" in out
-    assert "What it needs next: a random sample of the 65 works not decided yet." in out
-    assert "Without a random sample: " in out
+    assert "With a guarantee, what it needs next: a random sample of the 65 works not decided yet." in out
     code, out, _ = run(review, "stop", "--reviewer", LEAD, "--json")
+    default = json.loads(out)["default_rule"]
+    assert default["guarantee"] is False and default["test"]["met"] is False
+    more = default["test"]["excludes_needed"]
+    words = " ".join(run(review, "stop", "--reviewer", LEAD)[1].split())
+    assert (
+        "Without a random sample (the default rule; NO statistical guarantee): not met: recall is "
+        f"at least {default['test']['recall_bound']:.1%} under its bound, the target is 80%. What it "
+        f"needs next: {more:,} more excludes in a row (then {65 - more:,} works"
+    ) in words
+    assert "It assumes the ranking served includes no later than a random order would" in words
     needed = json.loads(out)["excludes_needed"]
     ranked = json.loads(out)["ranked_test"]
     # the ranked test's p-value for the window it names, recomputed with scipy: the latest
@@ -397,7 +406,8 @@ def test_the_stopping_rule_through_the_cli(review: Path) -> None:
         run(review, "stop", "--reviewer", LEAD)[1].split()
     )
     code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
-    assert code == 1 and err.count("\n") == 1 and "needs a random sample first" in err
+    assert code == 1 and err.count("\n") == 1 and "the default stopping rule is not met yet" in err
+    assert f"{more:,} more excludes in a row would meet it" in err and "--start-sampling" in err
     code, out, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", input="\n")
     assert code == 1 and "Start the random sample now? [y/N]" in out
     assert "Starting the random sample puts the 65 works nobody has decided" in out
@@ -575,3 +585,54 @@ def test_a_reviewer_labels_works_and_finds_them_again(review: Path) -> None:
     assert "Labels:" not in out  # alice's labels are hers
     code, out, _ = run(review, "decisions", "--reviewer", "bob", "--label", "check methods")
     assert out == "No decisions of yours match.\n"
+
+
+def test_the_default_stopping_rule_through_the_cli(review: Path) -> None:
+    """The default rule stops a live review from its ranked decisions, where it said it would,
+    and says plainly that it has no guarantee."""
+    import json
+
+    protocol_path = review / "screening" / "protocol.toml"
+    with protocol_path.open("a", encoding="utf-8") as stream:
+        stream.write("\n[stopping]\nrecall_target = 0.8\nconfidence = 0.9\n")
+    run(review, "assign", "--reviewer", LEAD)
+    protocol = load_protocol(protocol_path)
+    target = find_review(review)
+
+    def decide(works: list[int], decision: str) -> None:
+        with target.open_store() as store:
+            for work in works:
+                for who in ("alice", "bob"):
+                    record_decision(store, protocol, who, TITLE_ABSTRACT, work, decision)
+
+    with target.open_store() as store:
+        works = screen_tables.work_ids(store)
+    decide(works[:20], "include")
+    decide(works[20:30], "exclude")
+    state = json.loads(run(review, "stop", "--reviewer", LEAD, "--json")[1])
+    more = state["default_rule"]["test"]["excludes_needed"]
+    assert more is not None and 30 + more < len(works)
+    decide(works[30 : 30 + more - 1], "exclude")  # one short of what it said it needs
+    code, _, err = run(review, "stop", "--reviewer", LEAD, "--apply")
+    assert code == 1 and "1 more excludes in a row would meet it" in err
+    decide(works[30 + more - 1 : 30 + more], "exclude")
+    words = " ".join(run(review, "stop", "--reviewer", LEAD)[1].split())
+    assert "NO statistical guarantee" in words and "screening may stop" in words
+    assert "Record it with 'scoping stop --reviewer lena --apply'" in words
+    code, out, err = run(review, "stop", "--reviewer", LEAD, "--apply")
+    left = len(works) - 30 - more
+    assert code == 0, err
+    assert (
+        f"Stopped by the default rule (no statistical guarantee): {left:,} works nobody had decided "
+        "were excluded by automation"
+    ) in " ".join(out.split())
+    with target.open_store() as store:
+        assert sorted(screen_tables.automation_excluded(store)) == sorted(works[30 + more :])
+        note = screen_tables.stopping_rule_note(store)
+    assert note is not None and "NO statistical guarantee" in note
+    code, _, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", "--yes")
+    assert code == 1 and "stopped by the default rule; take the stop back first" in err
+    code, out, _ = run(review, "stop", "--reviewer", LEAD, "--resume")
+    assert code == 0
+    with target.open_store() as store:
+        assert screen_tables.automation_excluded(store) == []

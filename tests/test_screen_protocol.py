@@ -184,6 +184,7 @@ def test_public_api() -> None:
             "SMALL_REVIEW",
             "apply_stop",
             "cancel_sampling",
+            "default_rule",
             "label_work",
             "my_labels",
             "resume_screening",

@@ -23,6 +23,7 @@ from scoping.screen import (
     ScreeningSession,
     apply_stop,
     assign_works,
+    cancel_sampling,
     load_cards,
     load_protocol,
     parse_protocol,
@@ -112,7 +113,7 @@ def test_the_rule_from_sample_to_stop(review: tuple[Store, Protocol, dict[int, i
     store, protocol, truth = review
     with pytest.raises(UsageError, match="only a lead"):
         stopping_status(store, protocol, "alice")
-    with pytest.raises(UsageError, match="needs a random sample first"):
+    with pytest.raises(UsageError, match="the default stopping rule is not met yet"):
         apply_stop(store, protocol, LEAD)
     # ranked phase: the includes first (as a good ranking would), then a run of excludes
     includes = [w for w, v in truth.items() if v]
@@ -201,6 +202,44 @@ def test_the_rule_from_sample_to_stop(review: tuple[Store, Protocol, dict[int, i
     assert [e.event for e in screen_tables.stop_events(store)] == ["sample", "stop", "resume"]
     with pytest.raises(UsageError, match="nothing to resume"):
         resume_screening(store, protocol, LEAD)
+
+
+def test_the_default_rule_stops_from_ranked_decisions(review: tuple[Store, Protocol, dict[int, int]]) -> None:
+    store, protocol, truth = review
+    includes = [w for w, v in truth.items() if v]
+    excludes = [w for w, v in truth.items() if not v]
+    for work in includes[:-3]:  # a good ranking: includes first, then a run of excludes
+        both_decide(store, protocol, work, 1)
+    state = stopping_status(store, protocol, LEAD)
+    assert state.default_test is not None and not state.default_test.met
+    more = state.default_test.excludes_needed
+    assert more is not None and more < len(excludes)
+    for work in excludes[: more - 1]:
+        both_decide(store, protocol, work, 0)
+    with pytest.raises(UsageError, match="1 more excludes in a row would meet it"):
+        apply_stop(store, protocol, LEAD)
+    both_decide(store, protocol, excludes[more - 1], 0)
+    state = stopping_status(store, protocol, LEAD)
+    assert state.default_test is not None and state.default_test.met
+    # recall at the stop (the rule's target is 80 %)
+    assert (len(includes) - 3) / len(includes) >= 0.8
+    state = apply_stop(store, protocol, LEAD)
+    left = set(truth) - set(includes[:-3]) - set(excludes[:more])
+    assert state.phase == "stopped" and state.stopped_by == "default" and state.automation == len(left)
+    assert set(screen_tables.automation_excluded(store)) == left
+    stop = screen_tables.stop_events(store)[-1]
+    assert stop.event == "stop" and stop.details["guarantee"] is False and stop.details["count"] == len(left)
+    counts = derive_counts(prisma_facts(store), None)
+    assert counts.identification.automation_removed.n == len(left)
+    assert counts.stopping_rule is not None and "NO statistical guarantee" in counts.stopping_rule
+    session = ScreeningSession(store, protocol, "alice")
+    assert session.progress().remaining == 0 and session.current() is None
+    with pytest.raises(UsageError, match="no sample to cancel"):
+        cancel_sampling(store, protocol, LEAD)
+    state = resume_screening(store, protocol, LEAD)
+    assert state.phase == "ranked" and state.automation == 0
+    assert ScreeningSession(store, protocol, "alice").progress().remaining == len(left)
+    assert [e.event for e in screen_tables.stop_events(store)] == ["stop", "resume"]
 
 
 def test_no_stopping_section_is_a_clear_error(tmp_path: Path) -> None:

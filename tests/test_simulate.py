@@ -283,6 +283,17 @@ def test_other_stopping_methods_are_replayed_on_the_ranked_order(sep, result) ->
             assert not HypergeometricRanked().test(order[: run.stop_at - 1], ranked.n_records).met
     default = simulate(sep.texts, sep.labels, seeds=(0,))
     assert default.settings["stopping"]["method"] == default_method().key
+    assert default.settings["stopping"]["guarantee"] is False
+    # the default stops where its rule (the one a live 'scoping stop' applies) is first met
+    run = default.runs[0]
+    order = np.zeros(default.n_records, dtype=np.int8)
+    order[:2] = 1, 0
+    order[2 : 2 + run.ranked_labels.size] = run.ranked_labels
+    rule = default_method()
+    if run.stopped_by_rule:
+        assert rule.test(order[: run.stop_at], default.n_records).met
+    assert not rule.test(order[: run.stop_at - 1], default.n_records).met
+    assert run.recall_at_stop == pytest.approx(int(order[: run.stop_at].sum()) / default.n_includes)
 
 
 def test_stricter_rule_screens_more(sep) -> None:

@@ -19,6 +19,7 @@ from scoping.screen.stopmethods import (
     QuantileBinomialBound,
     RateBound,
     all_methods,
+    calibrated_level,
     check_order,
     default_method,
     method_by_key,
@@ -164,7 +165,82 @@ def test_check_order_refuses_what_is_not_labels() -> None:
 def test_default_is_a_listed_method_at_the_asked_target(target: float, confidence: float) -> None:
     method = default_method(target, confidence)
     assert method.key in METHODS
-    assert method == method_by_key(method.key, target, confidence)
+    assert method == RateBound(target, calibrated_level(confidence))
     assert method_by_key("default", target, confidence) == method
     with pytest.raises(UsageError, match="no stopping method 'nope'; use one of: default, heuristic"):
         method_by_key("nope")
+
+
+def _bound_met_by_definition(order: np.ndarray, screened: int, target: float, level: float) -> bool:
+    """The default rule's definition, written out: the tightest one-sided Clopper-Pearson bound
+    of the include rate over the latest 100, 200, 400... works (no more than screened), times
+    the works left, is what may be missed."""
+    found = int(order[:screened].sum())
+    upper, width = 1.0, 100
+    while width <= screened:
+        k = int(order[screened - width : screened].sum())
+        upper = min(upper, float(stats.beta.ppf(level, k + 1, width - k)))
+        width *= 2
+    return found > 0 and found >= target * (found + upper * (order.size - screened))
+
+
+def test_default_rule_stops_where_its_bound_is_first_met_on_a_constructed_ranking() -> None:
+    # 80 includes thinning out over the first 600 works, then 4,400 excludes and 4 late includes
+    rng = np.random.default_rng(7)
+    head = (rng.random(600) < np.linspace(0.4, 0.02, 600)).astype(np.int8)
+    order = np.concatenate([head, np.zeros(4400, dtype=np.int8)])
+    order[[2500, 3100, 3900, 4700]] = 1
+    method = default_method(0.95, 0.95)
+    assert method.confidence == pytest.approx(0.90)
+    expected = next(
+        (s for s in range(100, order.size) if _bound_met_by_definition(order, s, 0.95, 0.90)), order.size
+    )
+    stop = method.replay(order, np.random.default_rng(0))
+    assert stop.stopped and stop.stop_at == expected
+    assert stop.found == int(order[:expected].sum())
+    # live, on the decisions so far: met exactly there, never before
+    assert method.test(order[:expected], order.size).met
+    for s in range(0, expected, 37):
+        assert not method.test(order[:s], order.size).met
+    assert not method.test(order[: expected - 1], order.size).met
+    # what it needs next, from a point in the run of excludes before the stop
+    before = method.test(order[: expected - 25], order.size)
+    if not order[expected - 25 : expected].any():
+        assert before.excludes_needed == 25
+    assert 0 < before.recall_bound < 0.95 <= method.test(order[:expected], order.size).recall_bound
+
+
+def test_default_rule_never_stops_before_its_window_is_screened() -> None:
+    order = np.array([1] * 60 + [0] * 39 + [1] + [0] * 5000, dtype=np.int8)
+    method = default_method()
+    for s in (0, 1, 59, 60, 61, 99):
+        result = method.test(order[:s], order.size)
+        assert not result.met and result.window is None and result.rate_bound == 1.0
+    assert method.replay(order, np.random.default_rng(0)).stop_at >= 100
+    nothing = method.test(np.zeros(500, dtype=np.int8), 1000)
+    assert not nothing.met and nothing.excludes_needed is None and nothing.recall_bound == 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    order=st.lists(st.integers(0, 1), min_size=120, max_size=700).filter(lambda o: sum(o) > 0),
+    target=st.sampled_from([0.8, 0.95, 0.99]),
+    confidence=st.sampled_from([0.9, 0.95]),
+)
+def test_default_rule_live_and_replayed_agree(order: list[int], target: float, confidence: float) -> None:
+    array = np.asarray(order, dtype=np.int8)
+    method = RateBound(target, confidence, window=20)
+    stop = method.replay(array, np.random.default_rng(0))
+    # live, on the decisions up to the replayed stop: met there, not one work earlier
+    if stop.stopped:
+        assert method.test(array[: stop.stop_at], array.size).met
+    assert not method.test(array[: stop.stop_at - 1], array.size).met
+    assert stop.found == int(array[: stop.stop_at].sum())
+    # the excludes it says it needs are exactly what meets it
+    at = max(20, stop.stop_at // 2)
+    now = method.test(array[:at], array.size)
+    assert now.screened == at and now.includes == int(array[:at].sum())
+    if now.excludes_needed:
+        padded = np.concatenate([array[:at], np.zeros(now.excludes_needed, dtype=np.int8)])
+        assert method.test(padded, array.size).met
+        assert not method.test(padded[:-1], array.size).met

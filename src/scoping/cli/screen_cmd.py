@@ -18,7 +18,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.console import Console
@@ -35,10 +35,6 @@ from scoping.store.screen_tables import DecisionRow
 
 from .main import cli, review_options, team_identity
 from .prompts import read_key, read_line
-
-if TYPE_CHECKING:
-    from scoping.screen.stopmethods import RankedTest
-    from scoping.screen.stopping import StoppingRule
 
 out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -1030,30 +1026,45 @@ def status_cmd(reviewer: str | None, stage: str | None, review: Callable[[], Rev
 
 def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     rule = state.rule
-    lines = [f"Stopping rule: {rule.describe()}."]
+    if state.phase == "ranked" or state.stopped_by == "default":
+        lines = [
+            f"Stopping, target recall {rule.recall_target:.0%}: by default, "
+            f"{screen.default_rule(rule).describe()}, applied to every work not decided "
+            "(no statistical guarantee); with a guarantee, the "
+            f"{rule.name} on a random sample, confidence {rule.confidence:.0%}."
+        ]
+    else:
+        lines = [f"Stopping rule: {rule.describe()}."]
     if state.small_review and state.phase != "stopped":
         lines.append(
             f"This review has {state.works:,} works: under {screen.SMALL_REVIEW:,}, no rule "
             "with a guarantee saves much here, because the random sample it needs is most of "
             "what is left. Screening every work is the honest choice."
         )
+    if state.stopped_by == "default":
+        lines.append(
+            f"Stopped by the default rule (no statistical guarantee): {state.automation:,} works "
+            "nobody had decided were excluded by automation (take it back with "
+            f"'scoping stop --reviewer {lead} --resume')."
+        )
+        return lines
     if state.phase == "ranked":
         lines.append(
             f"Ranked phase: {state.decided:,} of {state.works:,} works decided, "
             f"{state.includes:,} included; the latest {state.excludes_in_a_row:,} "
             "final decisions were excludes."
         )
+        if state.default_test is not None:
+            lines.append(_default_words(state, lead))
         if state.switch_suggested:
             lines.append(
-                "The run of excludes suggests the ranking has little left to find: start "
-                f"the random sample with 'scoping stop --reviewer {lead} --start-sampling'."
+                "The run of excludes suggests the ranking has little left to find: for the rule "
+                f"with a guarantee, start the random sample with 'scoping stop --reviewer {lead} "
+                "--start-sampling'."
             )
         else:
-            lines.append("Random sampling has not begun: the rule cannot be tested yet.")
+            lines.append("Random sampling has not begun: the rule with a guarantee cannot be tested yet.")
         lines.append(_needs_next_ranked(state))
-        ranked = state.ranked_test
-        if ranked is not None and ranked.window is not None:
-            lines.append(_ranked_words(ranked, rule))
         return lines
     test = state.test
     assert test is not None
@@ -1095,22 +1106,38 @@ def _stopping_lines(state: screen.StoppingStatus, lead: str) -> list[str]:
     return lines
 
 
-def _ranked_words(ranked: RankedTest, rule: StoppingRule) -> str:
-    """What the same test says of the ranked decisions alone (no random sample)."""
-    assumption = "if the ranking served includes no later than a random order would (not tested)"
-    if ranked.met:
-        return (
-            f"Without a random sample: the latest {ranked.window:,} decisions hold few enough "
-            f"includes that, {assumption}, recall is at least {rule.recall_target:.0%} with "
-            f"{rule.confidence:.0%} confidence (p = {ranked.p_value:.4f}). Only the random "
-            "sample makes that a guarantee."
-        )
-    more = (
-        f"{ranked.excludes_needed:,} more excludes in a row would meet it"
-        if ranked.excludes_needed is not None
-        else "no run of excludes would meet it"
+def _default_words(state: screen.StoppingStatus, lead: str) -> str:
+    """What the default rule (no random sample, no guarantee) says of the decisions so far."""
+    test = state.default_test
+    assert test is not None
+    target = state.rule.recall_target
+    head = "Without a random sample (the default rule; NO statistical guarantee): "
+    assumption = (
+        "It assumes the ranking served includes no later than a random order would, which is not tested."
     )
-    return f"Without a random sample: not met (p = {ranked.p_value:.4f}); {more}, {assumption}."
+    left = state.works - state.decided
+    if test.met:
+        return (
+            f"{head}the latest {test.window:,} decisions hold so few includes that at most "
+            f"{test.missed_bound:.1f} includes are expected among the {left:,} works not decided, "
+            f"so recall is at least {test.recall_bound:.1%}, at the target of {target:.0%}: "
+            f"screening may stop. Record it with 'scoping stop --reviewer {lead} --apply' (the "
+            f"works not decided are then excluded by automation). {assumption}"
+        )
+    if test.excludes_needed is None:
+        more = (
+            "an include first"
+            if not test.includes
+            else "more works than the review has: no run of excludes would meet it"
+        )
+        return f"{head}not met; what it needs next: {more}. {assumption}"
+    unscreened = left - test.excludes_needed
+    return (
+        f"{head}not met: recall is at least {test.recall_bound:.1%} under its bound, the target is "
+        f"{target:.0%}. What it needs next: {test.excludes_needed:,} more excludes in a row (then "
+        f"{unscreened:,} works, {unscreened / state.works:.0%} of the review, would be left "
+        f"unscreened); each include found makes it need more. {assumption}"
+    )
 
 
 def _needs_next_ranked(state: screen.StoppingStatus) -> str:
@@ -1122,7 +1149,8 @@ def _needs_next_ranked(state: screen.StoppingStatus) -> str:
         return "What it needs next: an include; the rule measures recall against the includes found."
     unscreened = left - state.excludes_needed
     return (
-        f"What it needs next: a random sample of the {left:,} works not decided yet. Even if it "
+        f"With a guarantee, what it needs next: a random sample of the {left:,} works not "
+        "decided yet. Even if it "
         f"holds no include, the rule is met only after {state.excludes_needed:,} of them "
         f"(then {unscreened:,} works, {unscreened / state.works:.0%} of the review, would be left "
         "unscreened); each include found in the sample makes it need more."
@@ -1161,8 +1189,9 @@ def _confirm_sampling(state: screen.StoppingStatus, lead: str) -> None:
     "--apply",
     "apply_",
     is_flag=True,
-    help="Stop screening (only when the rule is met): the sample's unscreened works "
-    "are excluded by automation, as PRISMA reports them.",
+    help="Stop screening (only when the rule is met): before a random sample, by the default "
+    "rule (no statistical guarantee), the works nobody has decided; during one, the sample's "
+    "unscreened works; they are excluded by automation, as PRISMA reports them.",
 )
 @click.option("--resume", is_flag=True, help="Take back a stop: those works return to the queues.")
 @click.option(
@@ -1191,20 +1220,24 @@ def stop_cmd(
     as_json: bool,
     review: Callable[[], Review],
 ) -> None:
-    """The statistical stopping rule of title-abstract screening (leads only).
+    """The stopping rules of title-abstract screening (leads only).
 
-    The protocol's [stopping] section sets the recall target and the confidence (the
-    hypergeometric test of Callaghan & Müller-Hansen 2020). Screen in prioritised order first;
-    when a long run of excludes suggests little is left, start the random sample; after each
-    sampled work the test says whether recall is at the target with that confidence. Then
-    --apply records the stop, and the sample's remaining works count as excluded by
-    automation tools in the PRISMA flow, with the rule and the test in its notes.
+    The protocol's [stopping] section sets the recall target and the confidence. Screen in
+    prioritised order. The default rule (the one 'scoping simulate' uses by default) bounds
+    the include rate of the latest decisions and applies it to every work not decided; once
+    recall is at the target under that bound, --apply stops screening. It has NO statistical
+    guarantee: it assumes the ranking served includes first, which is not tested. For a
+    guarantee, start the random sample instead (the hypergeometric test of Callaghan &
+    Müller-Hansen 2020): after each sampled work the test says whether recall is at the target
+    with that confidence, and --apply then stops. Either way the works left count as excluded
+    by automation tools in the PRISMA flow, with the rule in its notes.
 
     \b
     Examples:
-      scoping stop --reviewer lead                    # where the rule stands
+      scoping stop --reviewer lead                    # where the rules stand
+      scoping stop --reviewer lead --apply            # by the default rule, once it is met
       scoping stop --reviewer lead --start-sampling   # shows the signal, asks to confirm
-      scoping stop --reviewer lead --apply
+      scoping stop --reviewer lead --apply            # by the test, once the sample meets it
       scoping stop --reviewer lead --resume
       scoping stop --reviewer lead --cancel-sampling  # asks to confirm
     """

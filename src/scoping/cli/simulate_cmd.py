@@ -145,13 +145,15 @@ def simulate_cmd(
     abstracts and a column of decisions. For each seed, one include and one exclude drawn at
     random are the prior knowledge; then the works are screened in the order the
     prioritisation model gives (refitted as decisions arrive), with a stopping method tested
-    as the decisions come. The default (rate-bound) bounds the include rate of the latest
-    ranked works and stops when recall is at the target under that bound; it has no
-    guarantee (it assumes the ranking serves includes first) and was chosen by
-    bench/stopping_methods.py as the one saving most with at most 5 % of runs short.
-    --stopping hypergeom-sample runs the rule 'scoping stop' runs, exactly as in a live
-    review: once a run of excludes suggests the ranking has run dry, a random sample with the
-    hypergeometric test of Callaghan & Müller-Hansen (2020) after each work.
+    as the decisions come. The default, the same rule a live 'scoping stop' applies by
+    default, bounds the include rate of the latest ranked works (an upper 90 % bound for a
+    confidence of 95 %, a level calibrated on labelled reviews) and stops when recall is at
+    the target under that bound; it has NO statistical guarantee (it assumes the ranking
+    serves includes first) and was chosen by bench/stopping_methods.py as the one saving most
+    with at most 5 % of runs short. --stopping hypergeom-sample runs the rule with a
+    guarantee that 'scoping stop --start-sampling' begins, exactly as in a live review: once a
+    run of excludes suggests the ranking has run dry, a random sample with the hypergeometric
+    test of Callaghan & Müller-Hansen (2020) after each work.
 
     With --criteria, each refit blends the model's scores with each work's TF-IDF similarity to
     the criteria text, weighted by a logistic fit on the decisions so far; --seed-studies
@@ -300,9 +302,8 @@ def _present(result: SimulationResult, rule: StoppingRule, plot_path: Path | Non
         switch = SwitchHeuristic(**result.settings["switch"])
         how = f"{rule.describe()}. Random sampling started after {switch.run_needed(n):,} excludes in a row"
     else:
-        how = (
-            f"{stopping['description']}, target recall {rule.recall_target:.0%}, "
-            f"confidence {rule.confidence:.0%}"
+        how = f"{stopping['description']}, target recall {rule.recall_target:.0%}" + (
+            "" if stopping.get("guarantee") else " (no statistical guarantee)"
         )
     out.print(
         f"Stopping: {how}; recall was at or above the target when it stopped in "

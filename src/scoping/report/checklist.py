@@ -578,7 +578,12 @@ def _stopping_step(store: Store, protocol: Any) -> AutomationStep:
                 f"{when}: screening stopped by {event.by}; {int(event.details.get('count', 0)):,} works "
                 f"excluded by the rule; {event.details.get('note', '')}"
             )
-            if bound is not None:
+            if event.details.get("guarantee") is False:
+                did.append(
+                    f"Recall target {float(bound or 0):.0%} under the default rule's bound; "
+                    "no statistical guarantee (it assumes the ranking served includes first)"
+                )
+            elif bound is not None:
                 did.append(
                     f"Recall bound: at least {float(bound):.0%} of includes found, at "
                     f"{float(event.details.get('confidence', 0)):.0%} confidence"
@@ -592,9 +597,16 @@ def _stopping_step(store: Store, protocol: Any) -> AutomationStep:
         "(PRISMA: records marked as ineligible by automation tools)"
     )
     oversight.append("A lead starts the sample and stops screening; the rule only allows the stop")
+    by_default = any(e.event == "stop" and e.details.get("guarantee") is False for e in events)
     return AutomationStep(
         "Stopping rule",
-        "hypergeometric stopping rule (Callaghan & Müller-Hansen 2020)",
+        "hypergeometric stopping rule (Callaghan & Müller-Hansen 2020)"
+        + (
+            "; screening was stopped by the default rule, an upper bound of the latest include "
+            "rate (no statistical guarantee)"
+            if by_default
+            else ""
+        ),
         bool(events),
         tuple(settings),
         tuple(did),

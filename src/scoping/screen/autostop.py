@@ -1,8 +1,17 @@
 """The stopping rule in a real review: when the team may stop screening titles and abstracts.
 
-The rule itself (:mod:`scoping.screen.stopping`) needs a random sample of the works left
-unscreened. In a review it runs in three steps, each one a lead's command, each one an appended
-event in the store (``screen_stop_events``), so the history stays:
+Two rules; every step of either is a lead's command and an appended event in the store
+(``screen_stop_events``), so the history stays:
+
+- **the default rule** (:func:`scoping.screen.stopmethods.default_method`, the same definition
+  ``scoping simulate`` replays): an upper bound of the include rate of the latest final
+  decisions, applied to every work nobody has decided. It needs no random sample and saves
+  more, but it has **no statistical guarantee**: it assumes the ranking served includes no
+  later than a random order would. When it is met, :func:`apply_stop` (ranked phase) stops
+  screening and the works nobody has decided on are excluded by automation (recorded with the
+  stop event, so works added later are not).
+- **the random-sample rule** (:mod:`scoping.screen.stopping`, with a guarantee), which needs a
+  random sample of the works left unscreened, in three steps:
 
 1. **ranked phase**: reviewers screen in the order of the prioritisation model (or any order).
    :func:`stopping_status` says when a run of excludes suggests the model has little left to
@@ -38,12 +47,13 @@ from scoping.store import Store
 from scoping.store import screen_tables as tables
 
 if TYPE_CHECKING:
-    from scoping.screen.stopmethods import RankedTest
+    from scoping.screen.stopmethods import RankedTest, RateBound, RateTest
 
 __all__ = [
     "SMALL_REVIEW",
     "StoppingStatus",
     "apply_stop",
+    "default_rule",
     "resume_screening",
     "sample_order",
     "start_sampling",
@@ -91,6 +101,12 @@ class StoppingStatus:
     excludes_needed: int | None = None
     """What the rule needs next: this many more sampled works, all excludes, would meet it
     (``None`` before any include is found, when the test cannot pass on any sample)."""
+    default_test: RateTest | None = None
+    """The default rule (no guarantee) on the final decisions in the order they were made
+    (ranked phase, and after a stop by it)."""
+    stopped_by: str | None = None
+    """After a stop: ``"default"`` (the rate bound, no guarantee) or ``"sample"`` (the
+    random-sample rule)."""
 
     @property
     def small_review(self) -> bool:
@@ -115,8 +131,22 @@ class StoppingStatus:
             "outside_sample": self.outside_sample,
             "excludes_needed": self.excludes_needed,
             "ranked_test": asdict(self.ranked_test) if self.ranked_test is not None else None,
+            "default_rule": {
+                "description": default_rule(self.rule).describe(),
+                "guarantee": False,
+                "test": asdict(self.default_test) if self.default_test is not None else None,
+            },
+            "stopped_by": self.stopped_by,
             "small_review": self.small_review,
         }
+
+
+def default_rule(rule: StoppingRule) -> RateBound:
+    """The default stopping rule for the protocol's target and confidence: the one
+    ``scoping simulate`` uses (:func:`scoping.screen.stopmethods.default_method`)."""
+    from scoping.screen.stopmethods import default_method  # scipy: only when asked
+
+    return default_method(rule.recall_target, rule.confidence)
 
 
 def _rule(protocol: Protocol) -> StoppingRule:
@@ -167,6 +197,18 @@ def stopping_status(
         "events": tuple(events),
     }
     if sample_event is None:
+        from scoping.screen.stopmethods import HypergeometricRanked  # scipy: only when asked
+
+        labels = [int(outcomes[w].outcome == "include") for w in order]
+        if stop_event is not None:  # stopped by the default rule: the rule on the decisions now
+            return StoppingStatus(
+                phase="stopped",
+                switch_suggested=False,
+                automation=len(tables.automation_excluded(store)),
+                default_test=default_rule(rule).test(labels, len(works)),
+                stopped_by="default",
+                **common,
+            )
         switch = heuristic.should_switch(
             n_total=len(works), n_screened=len(order), includes_found=includes, excludes_in_a_row=run
         )
@@ -174,12 +216,14 @@ def stopping_status(
         needed = (
             rule.excludes_needed(population=left, includes_before=includes) if includes and left else None
         )
-        from scoping.screen.stopmethods import HypergeometricRanked  # scipy: only when asked
-
-        labels = [int(outcomes[w].outcome == "include") for w in order]
         ranked = HypergeometricRanked(rule=rule).test(labels, len(works))
         return StoppingStatus(
-            phase="ranked", switch_suggested=switch, excludes_needed=needed, ranked_test=ranked, **common
+            phase="ranked",
+            switch_suggested=switch,
+            excludes_needed=needed,
+            ranked_test=ranked,
+            default_test=default_rule(rule).test(labels, len(works)),
+            **common,
         )
     sample = tables.stop_sample(store, sample_event.id)
     in_sample = set(sample)
@@ -204,6 +248,7 @@ def stopping_status(
     )
     return StoppingStatus(
         phase="stopped" if stop_event is not None else "sampling",
+        stopped_by="sample" if stop_event is not None else None,
         excludes_needed=needed,
         switch_suggested=False,
         population=population,
@@ -233,6 +278,11 @@ def start_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatu
     """
     person = protocol.lead(lead)
     status = stopping_status(store, protocol, person.name)
+    if status.stopped_by == "default":
+        raise UsageError(
+            "screening was stopped by the default rule; take the stop back first with "
+            f"'scoping stop --reviewer {person.name} --resume', then start the sample"
+        )
     if status.phase != "ranked":
         raise UsageError(
             f"random sampling has already begun; see 'scoping stop --reviewer {person.name}' for the test"
@@ -270,10 +320,7 @@ def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
     person = protocol.lead(lead)
     status = stopping_status(store, protocol, person.name)
     if status.phase == "ranked":
-        raise UsageError(
-            "the stopping rule needs a random sample first; start it with "
-            f"'scoping stop --reviewer {person.name} --start-sampling'"
-        )
+        return _apply_default(store, protocol, status, person.name)
     if status.phase == "stopped":
         raise UsageError(
             "screening has already been stopped by the rule; take it back with "
@@ -302,6 +349,54 @@ def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
     return stopping_status(store, protocol, person.name)
 
 
+def _apply_default(store: Store, protocol: Protocol, status: StoppingStatus, lead: str) -> StoppingStatus:
+    """Stop by the default rule (ranked phase): the works nobody has decided on are excluded by
+    automation; refused unless the rule is met now."""
+    test = status.default_test
+    assert test is not None
+    method = default_rule(status.rule)
+    if not test.met:
+        if test.excludes_needed is None:
+            more = "no run of excludes would meet it yet (it needs an include first)"
+        else:
+            more = f"{test.excludes_needed:,} more excludes in a row would meet it"
+        raise UsageError(
+            "the default stopping rule is not met yet (recall is at least "
+            f"{test.recall_bound:.1%} under its bound, needs {status.rule.recall_target:.0%}; {more}); "
+            "keep screening in ranked order, or start the random sample for a rule with a guarantee "
+            f"('scoping stop --reviewer {lead} --start-sampling')"
+        )
+    touched = tables.touched_works(store, TITLE_ABSTRACT)
+    left = [w for w in tables.work_ids(store) if w not in touched]
+    note = (
+        f"{method.describe()} (the default rule, calibrated on labelled reviews; NO statistical "
+        f"guarantee: it assumes the ranking served includes first); target recall "
+        f"{status.rule.recall_target:.0%}; after {test.screened:,} decisions, {test.includes:,} "
+        f"includes, at most {test.missed_bound:.1f} includes estimated among the "
+        f"{len(left):,} works left (recall at least {test.recall_bound:.1%} under the bound)"
+    )
+    tables.add_stop_event(
+        store,
+        stage=TITLE_ABSTRACT,
+        event="stop",
+        by=lead,
+        details={
+            "count": len(left),
+            "category": "excluded by automation tools",
+            "note": note,
+            "rule": "rate-bound (default)",
+            "description": method.describe(),
+            "guarantee": False,
+            "recall_target": status.rule.recall_target,
+            "level": method.confidence,
+            "test": asdict(test),
+            "excludes_in_a_row": status.excludes_in_a_row,
+        },
+        works=left,
+    )
+    return stopping_status(store, protocol, lead)
+
+
 def cancel_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
     """Call off the random sample before any stop: queues follow the ranked order again.
 
@@ -311,7 +406,7 @@ def cancel_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStat
     """
     person = protocol.lead(lead)
     status = stopping_status(store, protocol, person.name)
-    if status.phase == "ranked":
+    if status.phase == "ranked" or status.stopped_by == "default":
         raise UsageError("random sampling has not begun; there is no sample to cancel")
     if status.phase == "stopped":
         raise UsageError(

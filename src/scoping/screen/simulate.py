@@ -575,6 +575,7 @@ def simulate(
             **(rule.to_dict() if replayed is None else {}),
             "method": stopping.key,
             "description": stopping.describe(),
+            "guarantee": stopping.guarantee,
             "recall_target": rule.recall_target,
             "confidence": rule.confidence,
         },

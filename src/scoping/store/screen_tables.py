@@ -14,7 +14,8 @@
                          the lead stopped screening because the rule was met ("stop", with the
                          test in ``details``), took the stop back ("resume"), or called
                          off a sample before any stop ("cancel": the ranked order again)
-    screen_stop_sample   the random order of the works unscreened when sampling began
+    screen_stop_sample   the random order of the works unscreened when sampling began (or, for
+                         a stop by the default rule, the works it excluded)
     screen_labels        a reviewer's own labels (tags) on works, appended ("add"/"remove"),
                          kept on a record of the work so they follow it through joins/splits
 
@@ -961,14 +962,25 @@ class StopEvent:
 
 
 def add_stop_event(
-    store: Store, *, stage: str, event: str, by: str, details: Mapping[str, Any], sample: Sequence[int] = ()
+    store: Store,
+    *,
+    stage: str,
+    event: str,
+    by: str,
+    details: Mapping[str, Any],
+    sample: Sequence[int] = (),
+    works: Sequence[int] = (),
 ) -> StopEvent:
-    """Append one event of the stopping rule (and, for "sample", the random order of the
-    works to sample) in one transaction."""
+    """Append one event of the stopping rule in one transaction: for "sample", the random
+    order of the works to sample (``sample``); for a "stop" with no sample in force (the
+    default rule), the works it excludes (``works``), kept in the same table."""
     if event not in STOP_EVENTS:
         raise ValueError(f"unknown stopping event {event!r}")
     if sample and event != "sample":
         raise ValueError("only a 'sample' event has a sample")
+    if works and event != "stop":
+        raise ValueError("only a 'stop' event excludes works")
+    sample = list(sample) or list(works)
     ensure_tables(store)
     at = _now()
     values = {"stage": stage, "event": event, "by": by, "at": at, "details": _dumps(dict(details))}
@@ -1030,13 +1042,16 @@ def touched_works(store: Store, stage: str) -> set[int]:
 
 def automation_excluded(store: Store, stage: str = "title-abstract") -> list[int]:
     """Works excluded by the stopping rule: once the lead stopped screening, the works of the
-    random sample that nobody has decided on (or resolved), and that still exist."""
+    random sample (or, for a stop by the default rule, with no sample, the works nobody had
+    decided when it was recorded) that nobody has decided on (or resolved), and that still
+    exist."""
     sample, stop = standing_stop(stop_events(store, stage))
-    if sample is None or stop is None:
+    if stop is None:
         return []
     touched = touched_works(store, stage)
     existing = set(work_ids(store))
-    return [w for w in stop_sample(store, sample.id) if w not in touched and w in existing]
+    listed = stop_sample(store, (sample or stop).id)
+    return [w for w in listed if w not in touched and w in existing]
 
 
 def stopping_rule_note(store: Store) -> str | None:
