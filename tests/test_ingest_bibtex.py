@@ -210,7 +210,11 @@ def test_field_values_agree_with_bibtexparser_on_a_zotero_export(shared_data: Pa
     path = shared_data / "ASySD" / "tests" / "testthat" / "zotero_export.bib"
     if not path.exists():
         pytest.skip("ASySD's zotero_export.bib is absent from the shared data")
-    assert compare_with_bibtexparser(path.read_text(encoding="utf-8")) == 1000
+    text = path.read_text(encoding="utf-8")
+    # bibtexparser 1.4 (pyparsing) takes about 20 s of CPU for all 1,000 entries; its values
+    # are compared on the first 250, and our reader alone reads the whole file
+    entries = re.split(r"(?m)^(?=@)", text)
+    assert compare_with_bibtexparser("".join(entries[:251])) == 250
     records = list(iter_records(inspect_file(path)))
     assert len(records) == 1000
     assert records[0].source_id == "larsen_microangiography_1999"

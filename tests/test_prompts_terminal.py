@@ -32,7 +32,7 @@ class Terminal:
     def type(self, keys: str) -> None:
         os.write(self.master, keys.encode())
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = 120.0) -> str:
         end = time.monotonic() + timeout
         while text not in self.seen:
             left = end - time.monotonic()

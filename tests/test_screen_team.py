@@ -2,8 +2,8 @@
 processes, while the lead resolves conflicts; every decision is stored exactly once.
 
 Two reviewers use the line-based screen (``scoping screen --plain`` with their keys on standard
-input), two use the library the full-screen view uses; each makes 500 decisions (a first
-decision on each of their ~270 works, then second thoughts). The lead settles conflicts as
+input), two use the library the full-screen view uses; each makes 200 decisions (a first
+decision on each of their ~160 works, then second thoughts). The lead settles conflicts as
 they appear. Run as a script, this file is the worker.
 """
 
@@ -28,7 +28,8 @@ from test_screen_support import LEAD, MANY, build_review, team_protocol
 
 REVIEWERS = ["alice", "bob", "carol", "dave"]
 PLAIN = {"alice", "carol"}
-DECISIONS = 500
+DECISIONS = 200
+FILES = MANY[:3]  # cardiac, digital work and a WoS file: about 330 works, 160 per reviewer
 
 
 def _wait_for(path: Path, timeout: float = 60) -> None:
@@ -119,14 +120,15 @@ def worker_lead(url: str, review: str, stop: str, start: str) -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_four_reviewers_and_a_lead_at_once(tmp_path: Path, pg_url: str) -> None:
-    review = build_review(tmp_path / "rv", db=pg_url, files=MANY, protocol=team_protocol(REVIEWERS))
+    review = build_review(tmp_path / "rv", db=pg_url, files=FILES, protocol=team_protocol(REVIEWERS))
     protocol = load_protocol(review.protocol_path)
     with Store.open(pg_url) as store:
         (ta,) = assign_works(store, protocol, LEAD, [TITLE_ABSTRACT])
         n_works = len(screen_tables.work_ids(store))
     loads = ta.loads
     assert sum(loads.values()) == 2 * n_works  # every work to two reviewers
-    assert max(loads.values()) - min(loads.values()) <= 1 and min(loads.values()) > 250
+    assert max(loads.values()) - min(loads.values()) <= 1
+    assert min(loads.values()) > 100 and max(loads.values()) < DECISIONS  # room for second thoughts
 
     start, stop = tmp_path / "start", tmp_path / "stop"
     env = {

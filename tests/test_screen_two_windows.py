@@ -140,7 +140,7 @@ def test_two_windows_interleaved_never_double_or_silently_replace(
     assert set(known_when_written) == {r.id for r in history if r.decision != "undone"}
 
 
-def _read_until(proc: subprocess.Popen[str], buffer: list[str], pattern: str, timeout: float = 30) -> str:
+def _read_until(proc: subprocess.Popen[str], buffer: list[str], pattern: str, timeout: float = 120) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

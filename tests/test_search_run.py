@@ -194,7 +194,11 @@ def test_requests_are_spaced_by_our_limit_not_bio_entrez_pause(review: Review) -
         assert [r.status for r in replay.log] == [200] * 9  # esearch + 8 efetch of 25
         times = [r.time for r in replay.log]
         gaps = sorted(b - a for a, b in itertools.pairwise(times))
-        assert gaps[0] >= 1 / 3 - 0.002, gaps  # never faster than NCBI's limit
+        # Measured where the requests arrive (the server's clock): on a loaded machine a request
+        # held up on its way shortens the gap after it, so each gap is allowed 50 ms of that
+        # jitter; and no four requests arrive within one second (NCBI's "3 a second").
+        assert gaps[0] >= 1 / 3 - 0.05, gaps
+        assert all(d - a >= 1 - 0.05 for a, d in zip(times, times[3:], strict=False)), times
         # (how close to 1/3 s they come is a matter of speed, for a bench, not a test: on a
         # loaded machine the median gap grows past Bio.Entrez's 0.37 s with nothing wrong)
 
