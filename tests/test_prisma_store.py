@@ -25,7 +25,7 @@ from scoping.report.diagram import render
 from scoping.report.facts import prisma_facts
 from scoping.report.prisma import derive_counts, parse_manual, to_json
 from scoping.store import Store, screen_tables, search_tables
-from scoping.store.dedupe_tables import ensure_tables, record_work
+from scoping.store.dedupe_tables import record_work
 from scoping.topics import workflow as topics_workflow
 
 
@@ -51,7 +51,6 @@ def add(
 
 
 def link(store: Store, pairs: dict[int, int]) -> None:
-    ensure_tables(store)
     with store.engine.begin() as conn:
         conn.execute(
             record_work.insert(),
@@ -74,7 +73,6 @@ def test_sources_imports_and_search_runs(store: Store) -> None:
     add(store, "PsycINFO", 3, "a", "psycinfo.ris")
     add(store, "PsycINFO", 3, "a", "psycinfo.ris", again=True)  # the same file again (--again)
     add(store, "MEDLINE", 2, "b")
-    search_tables.ensure_tables(store)
     for run_id, status in (
         ("medline-1", "interrupted"),
         ("medline-2", "complete"),

@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scoping.store.schema import metadata
 from scoping.store.screen_tables import (
     derive_outcome,
     screen_assignments,
     screen_decisions,
     screen_resolutions,
+    screen_scopes,
     writer,
 )
 
@@ -55,7 +55,6 @@ __all__ = [
     "StageView",
     "is_copy",
     "on_change",
-    "screen_scopes",
     "screening_of",
     "screening_started",
 ]
@@ -67,16 +66,6 @@ JOIN_CONFLICT = "conflict"
 _JOIN_UID = "join:"
 _SPLIT_UID = "split:"
 _STAGE_ORDER = {"title-abstract": 0, "full-text": 1}
-
-screen_scopes = sa.Table(
-    "screen_scopes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(1), nullable=False),  # "d": screen_decisions, "r": screen_resolutions
-    sa.Column("row_id", sa.Integer, nullable=False),
-    sa.Column("record_id", sa.Integer, nullable=False),
-    sa.Index("ix_screen_scopes_row", "kind", "row_id"),
-)
 
 
 def is_copy(uid: str) -> bool:
@@ -97,14 +86,7 @@ def _origin(uid: str, row_id: int) -> int:
 
 
 def _has_screening(conn: Connection) -> bool:
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(screen_assignments.name):
-        return False
-    if conn.execute(sa.select(screen_assignments.c.id).limit(1)).first() is None:
-        return False
-    if not inspector.has_table(screen_scopes.name):
-        metadata.create_all(conn, tables=[screen_scopes], checkfirst=True)
-    return True
+    return conn.execute(sa.select(screen_assignments.c.id).limit(1)).first() is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,8 +420,6 @@ class StageView:
 def screening_started(store: Store) -> bool:
     """Whether any work has been allocated for screening."""
     with store.engine.connect() as conn:
-        if not sa.inspect(conn).has_table(screen_assignments.name):
-            return False
         return conn.execute(sa.select(screen_assignments.c.id).limit(1)).first() is not None
 
 
@@ -448,7 +428,7 @@ def screening_of(store: Store, works: Iterable[int]) -> dict[int, list[StageView
     left out). Read-only; shows everyone's decisions: callers blind it for reviewers."""
     ids = sorted(set(works))
     with store.engine.connect() as conn:
-        if not ids or not sa.inspect(conn).has_table(screen_decisions.name):
+        if not ids:
             return {}
         decisions = _rows(conn, screen_decisions, ids)
         resolutions = _rows(conn, screen_resolutions, ids)

@@ -27,7 +27,6 @@ stores it once.
 The final outcome of a work at a stage is derived, never typed: :func:`derive_outcome` is the
 one rule, used by the screening stage and by the PRISMA report (:func:`final_outcomes`).
 
-The tables are created on first use in stores made before this module had them.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from scoping.records import Record
 from scoping.store.dedupe_tables import record_work
 from scoping.store.schema import metadata, records
+from scoping.store.values import os_user, stored_record, utc_now
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -77,7 +77,6 @@ __all__ = [
     "current_resolutions",
     "decision_history",
     "derive_outcome",
-    "ensure_tables",
     "final_outcomes",
     "is_assigned",
     "outcomes",
@@ -87,6 +86,7 @@ __all__ = [
     "screen_decisions",
     "screen_labels",
     "screen_resolutions",
+    "screen_scopes",
     "screen_stop_events",
     "screen_stop_sample",
     "standing_stop",
@@ -206,6 +206,18 @@ screen_labels = sa.Table(
     sa.Index("ix_screen_labels_reviewer", "reviewer", "record_id"),
 )
 
+screen_scopes = sa.Table(
+    "screen_scopes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(1), nullable=False),  # "d": screen_decisions, "r": screen_resolutions
+    sa.Column("row_id", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Index("ix_screen_scopes_row", "kind", "row_id"),
+)
+"""The records a decision (``kind`` "d") or resolution ("r") was made on, written when the
+links of its work first change (:mod:`scoping.store.screen_carry`)."""
+
 STOP_EVENTS = ("sample", "stop", "resume", "cancel")
 
 TABLES = (
@@ -216,15 +228,13 @@ TABLES = (
     screen_stop_events,
     screen_stop_sample,
     screen_labels,
+    screen_scopes,
 )
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_ready: weakref.WeakSet[Store] = weakref.WeakSet()
 _ASSIGN_LOCK = 5_170_001  # PostgreSQL advisory lock key serialising 'scoping assign' runs
 
 
 def _now() -> str:
-    from scoping.store.core import utc_now
-
     return utc_now()
 
 
@@ -236,8 +246,6 @@ def writer(conn: Connection) -> Any:
     PostgreSQL (``CURRENT_USER``, decided by the server), the operating-system user on SQLite."""
     if conn.dialect.name == "postgresql":
         return sa.func.current_user(type_=sa.Text)
-    from scoping.store.core import os_user
-
     return sa.literal(os_user(), sa.Text)
 
 
@@ -248,15 +256,6 @@ def _reader(store: Store) -> Engine:
     if engine is None:
         engine = _readers[store] = store.engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
-
-
-def ensure_tables(store: Store) -> None:
-    """Create this stage's tables in a store made before they existed (once per Store)."""
-    if store in _ready:
-        return
-    with store.engine.begin() as conn:
-        metadata.create_all(conn, tables=[record_work, *TABLES], checkfirst=True)
-    _ready.add(store)
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -359,7 +358,6 @@ def _resolution(row: Any) -> ResolutionRow:
 
 def work_ids(store: Store) -> list[int]:
     """Every work of the de-duplicated store, in id order."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(record_work.c.work_id).distinct().order_by(record_work.c.work_id))
         return [int(w) for (w,) in rows]
@@ -367,9 +365,6 @@ def work_ids(store: Store) -> list[int]:
 
 def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
     """``(record id, source, record)`` of the records of one work, in one query."""
-    from scoping.store.core import _stored
-
-    ensure_tables(store)
     query = (
         sa.select(records)
         .join(record_work, record_work.c.record_id == records.c.id)
@@ -377,15 +372,12 @@ def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
         .order_by(records.c.id)
     )
     with _reader(store).connect() as conn:
-        found = [_stored(row._mapping) for row in conn.execute(query)]
+        found = [stored_record(row._mapping) for row in conn.execute(query)]
     return [(s.id, s.source, s.record) for s in found]
 
 
 def works_records(store: Store, work_ids: Sequence[int]) -> dict[int, list[tuple[int, str, Record]]]:
     """:func:`work_records` of many works, a few hundred per query."""
-    from scoping.store.core import _stored
-
-    ensure_tables(store)
     out: dict[int, list[tuple[int, str, Record]]] = {}
     with _reader(store).connect() as conn:
         for chunk in _chunks(work_ids):
@@ -396,14 +388,13 @@ def works_records(store: Store, work_ids: Sequence[int]) -> dict[int, list[tuple
                 .order_by(records.c.id)
             )
             for row in conn.execute(query):
-                found = _stored(row._mapping)
+                found = stored_record(row._mapping)
                 out.setdefault(int(row._mapping["_work"]), []).append((found.id, found.source, found.record))
     return out
 
 
 def assignments(store: Store, stage: str) -> list[tuple[int, str]]:
     """``(work id, reviewer)`` of every assignment at ``stage``, in the order they were made."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         return _assignments(conn, stage)
 
@@ -417,7 +408,6 @@ def _assignments(conn: Connection, stage: str) -> list[tuple[int, str]]:
 def assigned_works(store: Store, stage: str, reviewer: str) -> list[int]:
     """The works assigned to ``reviewer`` at ``stage``, in id order (works that de-duplication
     joined to another work are left out: the assignment went with them)."""
-    ensure_tables(store)
     a = screen_assignments.c
     exists = sa.exists().where(record_work.c.work_id == a.work_id)
     with store.engine.connect() as conn:
@@ -431,7 +421,6 @@ def assigned_reviewers(
     store: Store, stage: str, work_ids: Sequence[int] | None = None
 ) -> dict[int, list[str]]:
     """work id -> the reviewers assigned to it at ``stage`` (all works, or those given)."""
-    ensure_tables(store)
     a = screen_assignments.c
     out: dict[int, list[str]] = {}
     with store.engine.connect() as conn:
@@ -445,7 +434,6 @@ def assigned_reviewers(
 
 
 def is_assigned(store: Store, stage: str, work_id: int, reviewer: str) -> bool:
-    ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
         found = conn.execute(
@@ -456,7 +444,6 @@ def is_assigned(store: Store, stage: str, work_id: int, reviewer: str) -> bool:
 
 def assignment_counts(store: Store, stage: str) -> dict[str, int]:
     """reviewer -> number of works assigned at ``stage``."""
-    ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
         rows = conn.execute(
@@ -486,7 +473,6 @@ def assign(
     running ``scoping assign`` at once cannot allocate the same work twice. Returns ``None``
     (and stores nothing) when the plan adds nothing.
     """
-    ensure_tables(store)
     with store.engine.connect() as conn, conn.begin() as transaction:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_ASSIGN_LOCK)))
@@ -619,7 +605,6 @@ def add_decision(
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
-    ensure_tables(store)
     values = {
         "uid": uid,
         "stage": stage,
@@ -681,7 +666,6 @@ def add_decisions(store: Store, rows: Iterable[Mapping[str, Any]], *, via: str) 
 
     Each row has the keyword arguments of :func:`add_decision`. Returns how many were added.
     """
-    ensure_tables(store)
     added = 0
     now = _now()
     with store.engine.begin() as conn:
@@ -717,7 +701,6 @@ def current_decisions(
 
     Works whose latest row is "undone" are left out unless ``keep_undone``.
     """
-    ensure_tables(store)
     latest = _latest_ids(stage, reviewer=reviewer)
     query = sa.select(screen_decisions).join(latest, latest.c.id == screen_decisions.c.id)
     out: dict[tuple[int, str], DecisionRow] = {}
@@ -731,7 +714,6 @@ def current_decisions(
 
 def current_decision(store: Store, stage: str, work_id: int, reviewer: str) -> DecisionRow | None:
     """``reviewer``'s current decision on one work (``None``: none, or withdrawn)."""
-    ensure_tables(store)
     d = screen_decisions.c
     with _reader(store).connect() as conn:
         row = conn.execute(
@@ -750,7 +732,6 @@ def decision_history(
     store: Store, stage: str | None = None, *, work_id: int | None = None, reviewer: str | None = None
 ) -> list[DecisionRow]:
     """Every stored decision row (optionally of one stage, work or reviewer), oldest first."""
-    ensure_tables(store)
     d = screen_decisions.c
     query = sa.select(screen_decisions).order_by(d.id)
     if stage is not None:
@@ -780,7 +761,6 @@ def add_resolution(
     """Append one lead's resolution in its own transaction (idempotent by ``uid``)."""
     if decision not in RESOLUTIONS:
         raise ValueError(f"unknown resolution {decision!r}")
-    ensure_tables(store)
     values = {
         "uid": uid,
         "stage": stage,
@@ -799,7 +779,6 @@ def add_resolution(
 
 def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
     """The standing resolution per work at ``stage`` (withdrawn ones left out)."""
-    ensure_tables(store)
     r = screen_resolutions.c
     latest = sa.select(sa.func.max(r.id).label("id")).where(r.stage == stage).group_by(r.work_id).subquery()
     out: dict[int, ResolutionRow] = {}
@@ -814,7 +793,6 @@ def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
 def resolution_history(
     store: Store, stage: str | None = None, *, work_id: int | None = None
 ) -> list[ResolutionRow]:
-    ensure_tables(store)
     r = screen_resolutions.c
     query = sa.select(screen_resolutions).order_by(r.id)
     if stage is not None:
@@ -881,7 +859,6 @@ def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
     are works whose title-abstract outcome is no longer "include" (a lead changed it after
     they were allocated for full text).
     """
-    ensure_tables(store)
     existing = set(work_ids(store))
     if stage == "full-text":
         existing &= {work for work, o in outcomes(store, "title-abstract").items() if o.outcome == "include"}
@@ -913,10 +890,6 @@ def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
     The seam the PRISMA report reads (see :mod:`scoping.store.report_tables`). A store
     without the screening tables has no outcomes (and is left unchanged).
     """
-    if store not in _ready:
-        with _reader(store).connect() as conn:
-            if not sa.inspect(conn).has_table(screen_decisions.name):
-                return
     for stage in ("title-abstract", "full-text"):
         found = outcomes(store, stage)
         for outcome in found.values():
@@ -930,7 +903,6 @@ def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
 def count_by(store: Store, *, via: str | None = None, note: str | None = None) -> tuple[int, int]:
     """``(matching, all)`` of the stored decisions (``via``) or resolutions (``note``),
     withdrawals ("undone") left out: how many were made through ``via`` / carry ``note``."""
-    ensure_tables(store)
     table, column, value = (
         (screen_decisions, screen_decisions.c.via, via)
         if via is not None
@@ -969,7 +941,6 @@ def add_stop_event(
         raise ValueError(f"unknown stopping event {event!r}")
     if sample and event != "sample":
         raise ValueError("only a 'sample' event has a sample")
-    ensure_tables(store)
     at = _now()
     values = {"stage": stage, "event": event, "by": by, "at": at, "details": _dumps(dict(details))}
     with store.engine.begin() as conn:
@@ -984,10 +955,6 @@ def add_stop_event(
 
 def stop_events(store: Store, stage: str = "title-abstract") -> list[StopEvent]:
     """The stopping rule's events at ``stage``, oldest first (none in a store without the tables)."""
-    if store not in _ready:
-        with _reader(store).connect() as conn:
-            if not sa.inspect(conn).has_table(screen_stop_events.name):
-                return []
     e = screen_stop_events.c
     with _reader(store).connect() as conn:
         rows = conn.execute(sa.select(screen_stop_events).where(e.stage == stage).order_by(e.id))
@@ -1065,7 +1032,6 @@ def add_labels(
 ) -> None:
     """Append label changes of ``reviewer`` on ``work_id`` in one transaction (nothing is
     updated or deleted: removing a label is a row too)."""
-    ensure_tables(store)
     at = _now()
     with store.engine.begin() as conn:
         record = conn.execute(
@@ -1096,7 +1062,6 @@ def current_labels(store: Store, *, reviewer: str | None = None) -> dict[tuple[i
     on the joined work, after a split each part keeps the labels set on its records; where two
     rows disagree on a label the latest counts.
     """
-    ensure_tables(store)
     lab = screen_labels.c
     query = (
         sa.select(record_work.c.work_id, lab.reviewer, lab.label, lab.action)

@@ -42,7 +42,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scoping.errors import UsageError
-from scoping.store.schema import metadata
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -255,8 +254,7 @@ def setup_team(
         raise UsageError(f"--prefix {prefix!r} must be lower-case letters, digits and _")
     roles = [(m, role_name(prefix, m.name)) for m in members]
     result = TeamSetup(prefix, f"{prefix}_reviewers", f"{prefix}_leads")
-    with store.engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+    with store.engine.begin() as conn:  # every table exists: Store.open made them
         owner = str(
             conn.execute(
                 sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'screen_decisions'")
