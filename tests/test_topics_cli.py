@@ -331,8 +331,9 @@ def test_topics_tables_on_both_databases(store_url: str) -> None:
 
 def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from scoping.records import make_record
+    from scoping.screen import outcomes as screen_outcomes
+    from scoping.screen.outcomes import Outcome
     from scoping.store import screen_tables
-    from scoping.store.screen_tables import Outcome
     from scoping.topics import workflow
 
     decided = {"title-abstract": {3: "include", 4: "include", 5: "exclude"}, "full-text": {}}
@@ -360,7 +361,7 @@ def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytes
         )
         return [(1, "MEDLINE", short), (2, "PsycINFO", long)]
 
-    monkeypatch.setattr(screen_tables, "outcomes", outcomes)
+    monkeypatch.setattr(screen_outcomes, "final_outcomes", outcomes)
     monkeypatch.setattr(screen_tables, "work_records", work_records)
     with Store.open(review_dir / "screening" / "review.db") as store:
         with pytest.raises(

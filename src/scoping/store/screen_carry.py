@@ -25,6 +25,12 @@ none at a stage after the change gets those of the works its records came from; 
 whose decision it receives is assigned to it.
 
 :func:`screening_of` is the read-only view the dedupe commands show before a change.
+
+Why this screening rule is in the store: the carry runs inside the transaction that re-links
+records to works, and that transaction is the dedupe stage's, which sits below screening in
+the stage graph (screening uses dedupe, not the other way). So the rule it needs to compare
+outcomes, :func:`derive_outcome`, is defined here once; the screening stage uses this same
+function (:mod:`scoping.screen.outcomes` re-exports it) and adds everything else about outcomes.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scoping.store.screen_tables import (
-    derive_outcome,
     screen_assignments,
     screen_decisions,
     screen_resolutions,
@@ -53,6 +58,7 @@ __all__ = [
     "CARRY",
     "JOIN_CONFLICT",
     "StageView",
+    "derive_outcome",
     "is_copy",
     "on_change",
     "screening_of",
@@ -66,6 +72,44 @@ JOIN_CONFLICT = "conflict"
 _JOIN_UID = "join:"
 _SPLIT_UID = "split:"
 _STAGE_ORDER = {"title-abstract": 0, "full-text": 1}
+
+
+def derive_outcome(
+    stage: str,
+    assigned: Collection[str],
+    decisions: Mapping[str, tuple[str, str | None]],
+    resolution: tuple[str, str | None] | None = None,
+) -> tuple[str, str | None] | None:
+    """The one rule that turns decisions into a work's outcome at a stage.
+
+    ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
+    with a current decision to ``(decision, reason)``; ``resolution`` is the lead's standing
+    resolution. Returns ``(outcome, reason)`` or ``None`` when nobody has decided yet:
+
+    - a lead's resolution settles the work, whatever the reviewers said;
+    - while an assigned reviewer has not decided: "pending";
+    - every reviewer gave the same decision: that decision ("maybe" excepted);
+    - otherwise "conflict": include against exclude, any "maybe" (also a single reviewer's),
+      "not-retrieved" against a decision, or, at full text, two different exclusion reasons.
+
+    The reason of an agreed exclusion is the reason the reviewers share (``None`` if they gave
+    different ones at title-abstract, where reasons are optional).
+    """
+    if resolution is not None:
+        return resolution
+    if not decisions:
+        return None
+    if any(name not in decisions for name in assigned):
+        return ("pending", None)
+    given = {value for value, _ in decisions.values()}
+    if "maybe" in given or len(given) != 1:
+        return ("conflict", None)
+    (value,) = given
+    reasons = {reason for _, reason in decisions.values()}
+    if value == "exclude" and stage == "full-text" and len(reasons) != 1:
+        return ("conflict", None)
+    reason = next(iter(reasons)) if len(reasons) == 1 else None
+    return (value, reason if value == "exclude" else None)
 
 
 def is_copy(uid: str) -> bool:

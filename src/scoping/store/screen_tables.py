@@ -24,16 +24,15 @@ a decision is stored once and for all when :func:`add_decision` returns. Each ro
 ``uid`` made by the caller: writing the same ``uid`` twice (a retry after a lost connection)
 stores it once.
 
-The final outcome of a work at a stage is derived, never typed: :func:`derive_outcome` is the
-one rule, used by the screening stage and by the PRISMA report (:func:`final_outcomes`).
-
+This module stores and reads rows; it decides nothing. The final outcome of a work at a stage
+is derived, never typed, by the screening stage (:mod:`scoping.screen.outcomes`).
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,13 +49,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DECISIONS",
-    "OUTCOMES",
     "RESOLUTIONS",
     "AssignRun",
     "ChangedMeanwhileError",
     "DecisionRow",
     "NotAssignedError",
-    "Outcome",
     "ResolutionRow",
     "StopEvent",
     "add_decision",
@@ -69,17 +66,13 @@ __all__ = [
     "assigned_works",
     "assignment_counts",
     "assignments",
-    "automation_excluded",
     "count_by",
     "current_decision",
     "current_decisions",
     "current_labels",
     "current_resolutions",
     "decision_history",
-    "derive_outcome",
-    "final_outcomes",
     "is_assigned",
-    "outcomes",
     "resolution_history",
     "screen_assign_runs",
     "screen_assignments",
@@ -89,12 +82,8 @@ __all__ = [
     "screen_scopes",
     "screen_stop_events",
     "screen_stop_sample",
-    "standing_stop",
     "stop_events",
     "stop_sample",
-    "stopping_rule_note",
-    "touched_works",
-    "vanished_works",
     "work_ids",
     "work_records",
     "works_records",
@@ -105,8 +94,6 @@ DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
 """Values of ``screen_decisions.decision`` ("undone" withdraws the reviewer's decision)."""
 RESOLUTIONS = ("include", "exclude", "not-retrieved", "undone")
 """Values of ``screen_resolutions.decision``."""
-OUTCOMES = ("include", "exclude", "not-retrieved", "pending", "conflict")
-"""What :func:`derive_outcome` gives: a final decision, or why there is none yet."""
 
 screen_assign_runs = sa.Table(
     "screen_assign_runs",
@@ -305,18 +292,6 @@ class AssignRun:
     n_dual: int
     assignments: tuple[tuple[int, str], ...]
     """``(work id, reviewer)`` rows this run added."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """Where a work stands at a stage: a final decision, or "pending"/"conflict"."""
-
-    work_id: int
-    stage: str
-    outcome: str
-    reason: str | None
-    resolved_by: str | None = None
-    """The lead whose resolution settled it (``None``: the reviewers agreed, or no outcome yet)."""
 
 
 def _decision(row: Any) -> DecisionRow:
@@ -806,100 +781,6 @@ def resolution_history(
 # -- outcomes --------------------------------------------------------------------------------
 
 
-def derive_outcome(
-    stage: str,
-    assigned: Collection[str],
-    decisions: Mapping[str, tuple[str, str | None]],
-    resolution: tuple[str, str | None] | None = None,
-) -> tuple[str, str | None] | None:
-    """The one rule that turns decisions into a work's outcome at a stage.
-
-    ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
-    with a current decision to ``(decision, reason)``; ``resolution`` is the lead's standing
-    resolution. Returns ``(outcome, reason)`` or ``None`` when nobody has decided yet:
-
-    - a lead's resolution settles the work, whatever the reviewers said;
-    - while an assigned reviewer has not decided: "pending";
-    - every reviewer gave the same decision: that decision ("maybe" excepted);
-    - otherwise "conflict": include against exclude, any "maybe" (also a single reviewer's),
-      "not-retrieved" against a decision, or, at full text, two different exclusion reasons.
-
-    The reason of an agreed exclusion is the reason the reviewers share (``None`` if they gave
-    different ones at title-abstract, where reasons are optional).
-    """
-    if resolution is not None:
-        return resolution
-    if not decisions:
-        return None
-    if any(name not in decisions for name in assigned):
-        return ("pending", None)
-    given = {value for value, _ in decisions.values()}
-    if "maybe" in given or len(given) != 1:
-        return ("conflict", None)
-    (value,) = given
-    reasons = {reason for _, reason in decisions.values()}
-    if value == "exclude" and stage == "full-text" and len(reasons) != 1:
-        return ("conflict", None)
-    reason = next(iter(reasons)) if len(reasons) == 1 else None
-    return (value, reason if value == "exclude" else None)
-
-
-def vanished_works(store: Store, stage: str) -> list[int]:
-    """Works allocated at ``stage`` that no longer exist: de-duplication joined them to another
-    work after they were allocated. Their decisions and assignments were carried to that work
-    (:mod:`scoping.store.screen_carry`); their own rows stay in the history."""
-    existing = set(work_ids(store))
-    return sorted({work for work, _ in assignments(store, stage)} - existing)
-
-
-def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
-    """The outcome of every work at ``stage`` that has a decision or a resolution.
-
-    Works that no longer exist (see :func:`vanished_works`) are left out, and at full text so
-    are works whose title-abstract outcome is no longer "include" (a lead changed it after
-    they were allocated for full text).
-    """
-    existing = set(work_ids(store))
-    if stage == "full-text":
-        existing &= {work for work, o in outcomes(store, "title-abstract").items() if o.outcome == "include"}
-    assigned = assigned_reviewers(store, stage)
-    by_work: dict[int, dict[str, tuple[str, str | None]]] = {}
-    for (work, reviewer), row in current_decisions(store, stage).items():
-        by_work.setdefault(work, {})[reviewer] = (row.decision, row.reason)
-    resolutions = current_resolutions(store, stage)
-    out: dict[int, Outcome] = {}
-    for work in sorted((by_work.keys() | resolutions.keys()) & existing):
-        resolution = resolutions.get(work)
-        derived = derive_outcome(
-            stage,
-            assigned.get(work, ()),
-            by_work.get(work, {}),
-            (resolution.decision, resolution.reason) if resolution is not None else None,
-        )
-        if derived is not None:
-            settled = resolution is not None and resolution.decision != "conflict"
-            out[work] = Outcome(
-                work, stage, derived[0], derived[1], resolution.lead if settled and resolution else None
-            )
-    return out
-
-
-def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
-    """``(work id, stage, outcome, reason)`` of every work with an outcome, both stages.
-
-    The seam the PRISMA report reads (see :mod:`scoping.store.report_tables`). A store
-    without the screening tables has no outcomes (and is left unchanged).
-    """
-    for stage in ("title-abstract", "full-text"):
-        found = outcomes(store, stage)
-        for outcome in found.values():
-            yield (outcome.work_id, stage, outcome.outcome, outcome.reason)
-        if stage == "title-abstract":
-            for work in automation_excluded(store):
-                if work not in found:
-                    yield (work, stage, "automation", None)
-
-
 def count_by(store: Store, *, via: str | None = None, note: str | None = None) -> tuple[int, int]:
     """``(matching, all)`` of the stored decisions (``via``) or resolutions (``note``),
     withdrawals ("undone") left out: how many were made through ``via`` / carry ``note``."""
@@ -971,48 +852,6 @@ def stop_sample(store: Store, event_id: int) -> list[int]:
             int(w)
             for (w,) in conn.execute(sa.select(s.work_id).where(s.event_id == event_id).order_by(s.position))
         ]
-
-
-def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEvent | None]:
-    """(the sample in force, the stop in force): a "resume" takes back the stop before it, a
-    "cancel" the sample."""
-    sample: StopEvent | None = None
-    stop: StopEvent | None = None
-    for event in events:
-        if event.event == "sample":
-            sample, stop = event, None
-        elif event.event == "stop":
-            stop = event
-        elif event.event == "cancel":
-            sample, stop = None, None
-        else:
-            stop = None
-    return sample, stop
-
-
-def touched_works(store: Store, stage: str) -> set[int]:
-    """Works someone has decided on (current decision) or a lead has resolved at ``stage``."""
-    return {work for work, _ in current_decisions(store, stage)} | set(current_resolutions(store, stage))
-
-
-def automation_excluded(store: Store, stage: str = "title-abstract") -> list[int]:
-    """Works excluded by the stopping rule: once the lead stopped screening, the works of the
-    random sample that nobody has decided on (or resolved), and that still exist."""
-    sample, stop = standing_stop(stop_events(store, stage))
-    if sample is None or stop is None:
-        return []
-    touched = touched_works(store, stage)
-    existing = set(work_ids(store))
-    return [w for w in stop_sample(store, sample.id) if w not in touched and w in existing]
-
-
-def stopping_rule_note(store: Store) -> str | None:
-    """The stopping rule that ended title-abstract screening, for the PRISMA notes."""
-    _, stop = standing_stop(stop_events(store, "title-abstract"))
-    if stop is None:
-        return None
-    note = stop.details.get("note")
-    return str(note) if note else None
 
 
 def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:

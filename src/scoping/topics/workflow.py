@@ -158,14 +158,15 @@ def works_from_screening(store: Store, stage: str = "full-text") -> list[WorkInp
     keyword. Raises a :class:`~scoping.errors.UsageError` saying what to do when no work is
     included at ``stage`` (no screening results yet, or none final).
     """
+    from scoping.screen.outcomes import final_outcomes
     from scoping.store import screen_tables
 
     if stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}")
-    included = sorted(w for w, o in screen_tables.outcomes(store, stage).items() if o.outcome == "include")
+    included = sorted(w for w, o in final_outcomes(store, stage).items() if o.outcome == "include")
     if not included:
         other = STAGES[0] if stage == STAGES[1] else STAGES[1]
-        n_other = sum(1 for o in screen_tables.outcomes(store, other).values() if o.outcome == "include")
+        n_other = sum(1 for o in final_outcomes(store, other).values() if o.outcome == "include")
         hint = f" ({n_other} are included at {other}: pass --stage {other})" if n_other else ""
         raise UsageError(
             f"no works are included at {stage} yet{hint}; screening results are needed, "
