@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scoping.store.schema import metadata, records
+from scoping.store.schema import metadata, record_work, records
 from scoping.store.values import utc_now
 
 if TYPE_CHECKING:
@@ -60,16 +60,6 @@ __all__ = [
     "work_members",
     "works_of",
 ]
-
-record_work = sa.Table(
-    "record_work",
-    metadata,
-    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
-    sa.Column("work_id", sa.Integer, nullable=False, index=True),
-    sa.Column("run_id", sa.Integer, nullable=True),
-    sa.Column("linked_by", sa.Text, nullable=False),  # "rule" or "person"
-    sa.Column("updated_at", sa.String(40), nullable=False),
-)
 
 dedupe_runs = sa.Table(
     "dedupe_runs",

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from scoping.store.dedupe_tables import record_work
-from scoping.store.schema import imports, records
+from scoping.store.schema import imports, record_work, records
 from scoping.store.search_tables import search_runs
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["APP_NAME", "content_index", "imports", "meta", "metadata", "records"]
+__all__ = ["APP_NAME", "content_index", "imports", "meta", "metadata", "record_work", "records"]
 
 APP_NAME = "scoping"
 
@@ -88,3 +88,16 @@ records = sa.Table(
     sa.Column("raw", sa.Text, nullable=False),
     sa.UniqueConstraint("import_id", "position", name="uq_records_import_position"),
 )
+
+record_work = sa.Table(
+    "record_work",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("work_id", sa.Integer, nullable=False, index=True),
+    sa.Column("run_id", sa.Integer, nullable=True),
+    sa.Column("linked_by", sa.Text, nullable=False),  # "rule" or "person"
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+"""Which work each record belongs to: written by de-duplication (:mod:`scoping.store.dedupe_tables`),
+read by every later stage. Kept here with the records so that the stages' table modules need not
+import each other."""

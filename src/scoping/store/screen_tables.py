@@ -40,8 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from scoping.records import Record
-from scoping.store.dedupe_tables import record_work
-from scoping.store.schema import metadata, records
+from scoping.store.schema import metadata, record_work, records
 from scoping.store.values import os_user, stored_record, utc_now
 
 if TYPE_CHECKING:
