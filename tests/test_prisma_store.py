@@ -24,7 +24,8 @@ from scoping.records import Record
 from scoping.report.diagram import render
 from scoping.report.facts import prisma_facts
 from scoping.report.prisma import derive_counts, parse_manual, to_json
-from scoping.store import Store, screen_tables, search_tables
+from scoping.screen import outcomes as screen_outcomes
+from scoping.store import Store, search_tables
 from scoping.store.dedupe_tables import record_work
 from scoping.topics import workflow as topics_workflow
 
@@ -139,8 +140,8 @@ def test_screening_and_topics_stages_are_read_through_their_functions(
         (a, "full-text", "include", None),
         (b, "title-abstract", "exclude", "not English"),
     ]
-    monkeypatch.setattr(screen_tables, "final_outcomes", lambda s: iter(rows))
-    monkeypatch.setattr(screen_tables, "stopping_rule_note", lambda s: "no stopping rule")
+    monkeypatch.setattr(screen_outcomes, "outcome_rows", lambda s: iter(rows))
+    monkeypatch.setattr(screen_outcomes, "stopping_rule_note", lambda s: "no stopping rule")
     monkeypatch.setattr(topics_workflow, "topic_counts", lambda s: [("role", 1)])
     facts = prisma_facts(store)
     assert facts.outcomes is not None and facts.outcomes.rows == 3

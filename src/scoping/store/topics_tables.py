@@ -55,7 +55,7 @@ __all__ = [
     "latest_fit_id",
     "list_edits",
     "list_fits",
-    "max_topic_id",
+    "max_fit_topic_id",
     "sync_chart_fields",
 ]
 
@@ -417,18 +417,10 @@ def known_profiles(store: Store) -> dict[int, dict[str, float]]:
     return {int(r.topic_id): json.loads(r.terms) for r in rows}
 
 
-def max_topic_id(store: Store) -> int:
-    """The largest topic number used so far, by a fit or by a split."""
+def max_fit_topic_id(store: Store) -> int:
+    """The largest topic number any fit has stored (0: none yet)."""
     with _engine(store).connect() as conn:
-        top = conn.execute(sa.select(sa.func.max(topic_topics.c.topic_id))).scalar_one() or 0
-        splits = (
-            conn.execute(sa.select(topic_edits.c.payload).where(topic_edits.c.action == "split"))
-            .scalars()
-            .all()
-        )
-    for payload in splits:
-        top = max([top, *(int(t) for t in json.loads(payload).get("into", []))])
-    return int(top)
+        return int(conn.execute(sa.select(sa.func.max(topic_topics.c.topic_id))).scalar_one() or 0)
 
 
 # -- edits --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ __all__ = [
     "doc_type_term",
     "fit_topics",
     "load_fit",
+    "max_topic_id",
     "merge_topics",
     "move_work",
     "rename_topic",
@@ -92,6 +93,16 @@ class WorkInput:
             "journal": self.journal,
             "doi": self.doi,
         }
+
+
+def max_topic_id(store: Store) -> int:
+    """The largest topic number used so far, by a fit or by a lead's split (the new numbers a
+    split gave its parts, ``payload["into"]``)."""
+    top = tables.max_fit_topic_id(store)
+    for edit in tables.list_edits(store):
+        if edit.action == "split":
+            top = max([top, *(int(t) for t in edit.payload.get("into", []))])
+    return top
 
 
 def work_key(record: Record, position: int) -> str:
@@ -257,9 +268,7 @@ def fit_topics(
         raise UsageError("two works share a key; pass each work once")
     model = _model(n_topics, random_state, threshold).fit([w.text for w in works])
     profiles = [model.topic_terms(k) for k in range(model.n_topics_)]
-    ids, similarity = carry_ids(
-        tables.known_profiles(store), profiles, next_id=tables.max_topic_id(store) + 1
-    )
+    ids, similarity = carry_ids(tables.known_profiles(store), profiles, next_id=max_topic_id(store) + 1)
     members = [
         (keys[i], ids[k], float(model.membership_[i, k]), float(model.representativeness_[i, k]))
         for i in range(len(works))
@@ -467,7 +476,7 @@ def split_topic(
             f"the works of T{tid} do not separate into {parts} topics "
             "(their texts are too alike); leave it whole or move works by hand"
         )
-    first = tables.max_topic_id(store) + 1
+    first = max_topic_id(store) + 1
     into = list(range(first, first + len(pieces)))
     payload = {
         "topic": tid,
