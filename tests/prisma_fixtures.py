@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from scoping.records import Record
 from scoping.report.facts import PrismaFacts, SourceFacts, TopicCount, WorkFacts, tally_outcomes
 from scoping.store import Store
-from scoping.store.dedupe_tables import ensure_tables, record_work
+from scoping.store.dedupe_tables import record_work
 from scoping.store.schema import records
 
 IDENTIFIED = 7406
@@ -117,7 +117,6 @@ def fill_seed_store(store: Store) -> list[int]:
             encoding="utf-8",
             records=_records(name, n),
         )
-    ensure_tables(store)
     with store.engine.begin() as conn:
         ids = [int(r) for (r,) in conn.execute(sa.select(records.c.id).order_by(records.c.id))]
         works = ids[:WORKS]

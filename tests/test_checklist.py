@@ -18,6 +18,7 @@ from scoping import screen
 from scoping.app import Review
 from scoping.cli import cli
 from scoping.report.checklist import TO_FILL
+from scoping.screen.outcomes import automation_excluded
 from scoping.store import dedupe_tables, screen_tables
 from test_screen_stopping import HEART, STOPPING
 from test_screen_support import LEAD, MANY, cached_review
@@ -109,7 +110,7 @@ def test_the_automation_statement_comes_from_the_audit_trail(stopped: Review) ->
     md = (stopped.outputs_dir / "prisma-scr-checklist.md").read_text(encoding="utf-8")
     statement = md[md.index("## Automation statement") :]
     with stopped.open_store() as store:
-        excluded = len(screen_tables.automation_excluded(store))
+        excluded = len(automation_excluded(store))
         run_row = dedupe_tables.last_run(store)
     assert excluded > 0 and run_row is not None
     stop = statement[statement.index("### Stopping rule: used") :]

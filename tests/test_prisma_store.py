@@ -24,8 +24,9 @@ from scoping.records import Record
 from scoping.report.diagram import render
 from scoping.report.facts import prisma_facts
 from scoping.report.prisma import derive_counts, parse_manual, to_json
-from scoping.store import Store, screen_tables, search_tables
-from scoping.store.dedupe_tables import ensure_tables, record_work
+from scoping.screen import outcomes as screen_outcomes
+from scoping.store import Store, search_tables
+from scoping.store.dedupe_tables import record_work
 from scoping.topics import workflow as topics_workflow
 
 
@@ -51,7 +52,6 @@ def add(
 
 
 def link(store: Store, pairs: dict[int, int]) -> None:
-    ensure_tables(store)
     with store.engine.begin() as conn:
         conn.execute(
             record_work.insert(),
@@ -74,7 +74,6 @@ def test_sources_imports_and_search_runs(store: Store) -> None:
     add(store, "PsycINFO", 3, "a", "psycinfo.ris")
     add(store, "PsycINFO", 3, "a", "psycinfo.ris", again=True)  # the same file again (--again)
     add(store, "MEDLINE", 2, "b")
-    search_tables.ensure_tables(store)
     for run_id, status in (
         ("medline-1", "interrupted"),
         ("medline-2", "complete"),
@@ -141,8 +140,8 @@ def test_screening_and_topics_stages_are_read_through_their_functions(
         (a, "full-text", "include", None),
         (b, "title-abstract", "exclude", "not English"),
     ]
-    monkeypatch.setattr(screen_tables, "final_outcomes", lambda s: iter(rows))
-    monkeypatch.setattr(screen_tables, "stopping_rule_note", lambda s: "no stopping rule")
+    monkeypatch.setattr(screen_outcomes, "outcome_rows", lambda s: iter(rows))
+    monkeypatch.setattr(screen_outcomes, "stopping_rule_note", lambda s: "no stopping rule")
     monkeypatch.setattr(topics_workflow, "topic_counts", lambda s: [("role", 1)])
     facts = prisma_facts(store)
     assert facts.outcomes is not None and facts.outcomes.rows == 3

@@ -22,7 +22,7 @@ from scipy import stats
 import scoping.cli.screen_cmd  # noqa: F401  (registers the screening commands)
 from scoping.cli import cli
 from scoping.review import find_review
-from scoping.screen import TITLE_ABSTRACT, load_protocol, record_decision
+from scoping.screen import TITLE_ABSTRACT, load_protocol, outcomes, record_decision
 from scoping.store import screen_tables
 from test_screen_support import LEAD, cached_review
 
@@ -627,12 +627,12 @@ def test_the_default_stopping_rule_through_the_cli(review: Path) -> None:
         "were excluded by automation"
     ) in " ".join(out.split())
     with target.open_store() as store:
-        assert sorted(screen_tables.automation_excluded(store)) == sorted(works[30 + more :])
-        note = screen_tables.stopping_rule_note(store)
+        assert sorted(outcomes.automation_excluded(store)) == sorted(works[30 + more :])
+        note = outcomes.stopping_rule_note(store)
     assert note is not None and "NO statistical guarantee" in note
     code, _, err = run(review, "stop", "--reviewer", LEAD, "--start-sampling", "--yes")
     assert code == 1 and "stopped by the default rule; take the stop back first" in err
     code, out, _ = run(review, "stop", "--reviewer", LEAD, "--resume")
     assert code == 0
     with target.open_store() as store:
-        assert screen_tables.automation_excluded(store) == []
+        assert outcomes.automation_excluded(store) == []

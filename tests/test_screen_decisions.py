@@ -27,8 +27,8 @@ from scoping.screen import (
     withdraw_decision,
     work_decisions,
 )
+from scoping.screen.outcomes import derive_outcome, outcome_rows, vanished_works
 from scoping.store import Store, screen_tables
-from scoping.store.screen_tables import derive_outcome
 from test_screen_support import LEAD, cached_review
 
 
@@ -48,9 +48,11 @@ def test_a_store_without_screening_has_no_outcomes(tmp_path: Path) -> None:
     with Store.open(tmp_path / "old.db") as store:  # as if made before the screening stage
         for table in reversed(screen_tables.TABLES):
             table.drop(store.engine)
-    with Store.open(tmp_path / "old.db") as store:
-        assert list(screen_tables.final_outcomes(store)) == []
-        assert "screen_decisions" not in sa.inspect(store.engine).get_table_names()
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
+    with Store.open(tmp_path / "old.db") as store:  # the one migration path makes the tables
+        assert "screen_decisions" in sa.inspect(store.engine).get_table_names()
+        assert list(outcome_rows(store)) == []
 
 
 def test_the_rule() -> None:
@@ -171,7 +173,7 @@ def test_outcomes_conflicts_and_resolutions(team: tuple[Store, Protocol, list[in
     assert [r.reviewer for r in work_decisions(store, protocol, LEAD, TITLE_ABSTRACT, w4)] == ["alice", "bob"]
 
     # the report's seam: one row per work and stage, outcomes it knows
-    rows = list(screen_tables.final_outcomes(store))
+    rows = list(outcome_rows(store))
     assert len(rows) == len({(w, s) for w, s, _, _ in rows}) == 5
     from scoping.report.facts import OUTCOMES, prisma_facts
 
@@ -208,7 +210,7 @@ def test_full_text_stage(team: tuple[Store, Protocol, list[int]]) -> None:
         resolve(store, protocol, LEAD, FULL_TEXT, w1, "exclude")
     resolve(store, protocol, LEAD, FULL_TEXT, w1, "exclude", reason="no outcome data")
     assert final_outcomes(store, FULL_TEXT)[w1].reason == "no outcome data"
-    ft_rows = [r for r in screen_tables.final_outcomes(store) if r[1] == FULL_TEXT]
+    ft_rows = [r for r in outcome_rows(store) if r[1] == FULL_TEXT]
     assert sorted(ft_rows) == sorted(
         [(w1, FULL_TEXT, "exclude", "no outcome data"), (w2, FULL_TEXT, "not-retrieved", None)]
     )
@@ -373,7 +375,7 @@ def test_works_joined_by_dedupe_after_allocation(team: tuple[Store, Protocol, li
     _both(store, protocol, keep, "include", "include")
     _both(store, protocol, gone, "exclude", "exclude")
     dedupe_api.decide_pair(store, keep, gone, "same", reviewer=LEAD)
-    assert screen_tables.vanished_works(store, TITLE_ABSTRACT) == [gone]
+    assert vanished_works(store, TITLE_ABSTRACT) == [gone]
     outcome = final_outcomes(store, TITLE_ABSTRACT)
     assert keep in outcome and gone not in outcome
     assert len(screen_tables.decision_history(store, TITLE_ABSTRACT, work_id=gone)) == 2

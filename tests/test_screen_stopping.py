@@ -34,6 +34,7 @@ from scoping.screen import (
     status,
     stopping_status,
 )
+from scoping.screen.outcomes import automation_excluded, outcome_rows, stopping_rule_note
 from scoping.store import Store, screen_tables
 from test_screen_support import LEAD, MANY, PROTOCOL, cached_review
 
@@ -173,8 +174,8 @@ def test_the_rule_from_sample_to_stop(review: tuple[Store, Protocol, dict[int, i
     state = apply_stop(store, protocol, LEAD)
     left = len(sample) - screened
     assert state.phase == "stopped" and state.automation == left
-    assert set(screen_tables.automation_excluded(store)) == set(sample[screened:])
-    outcomes = {w: o for w, stage, o, _ in screen_tables.final_outcomes(store) if stage == TITLE_ABSTRACT}
+    assert set(automation_excluded(store)) == set(sample[screened:])
+    outcomes = {w: o for w, stage, o, _ in outcome_rows(store) if stage == TITLE_ABSTRACT}
     assert sum(1 for o in outcomes.values() if o == "automation") == left
     lead_view = status(store, protocol, LEAD, [TITLE_ABSTRACT])[0]
     assert lead_view.outcomes is not None
@@ -191,13 +192,13 @@ def test_the_rule_from_sample_to_stop(review: tuple[Store, Protocol, dict[int, i
     stop = screen_tables.stop_events(store)[-1]
     assert stop.event == "stop" and stop.details["count"] == left
     assert stop.details["test"]["met"] and stop.details["recall_target"] == 0.8
-    assert screen_tables.stopping_rule_note(store) == stop.details["note"]
+    assert stopping_rule_note(store) == stop.details["note"]
     assert "Callaghan & Müller-Hansen 2020" in stop.details["note"]
 
     # taken back: the works return, and the history keeps every event
     state = resume_screening(store, protocol, LEAD)
     assert state.phase == "sampling" and state.automation == 0
-    assert screen_tables.automation_excluded(store) == []
+    assert automation_excluded(store) == []
     assert ScreeningSession(store, protocol, "alice").progress().remaining == left
     assert [e.event for e in screen_tables.stop_events(store)] == ["sample", "stop", "resume"]
     with pytest.raises(UsageError, match="nothing to resume"):
@@ -226,7 +227,7 @@ def test_the_default_rule_stops_from_ranked_decisions(review: tuple[Store, Proto
     state = apply_stop(store, protocol, LEAD)
     left = set(truth) - set(includes[:-3]) - set(excludes[:more])
     assert state.phase == "stopped" and state.stopped_by == "default" and state.automation == len(left)
-    assert set(screen_tables.automation_excluded(store)) == left
+    assert set(automation_excluded(store)) == left
     stop = screen_tables.stop_events(store)[-1]
     assert stop.event == "stop" and stop.details["guarantee"] is False and stop.details["count"] == len(left)
     counts = derive_counts(prisma_facts(store), None)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scoping.cli import cli
+from scoping.screen.outcomes import final_outcomes
 from scoping.store import Store, screen_tables
 from scoping.store import team as team_store
 from test_screen_support import LEAD, PROTOCOL, cached_review
@@ -314,9 +315,7 @@ def test_full_text_queue_under_roles_follows_the_title_abstract_outcomes(team: T
     _resolve(team, overruled, "undone")  # ... and withdraws a resolution: the reviewers agreed
 
     with Store(team.owner) as store:  # the rule itself, read by the owner
-        rule = {
-            w for w, o in screen_tables.outcomes(store, "title-abstract").items() if o.outcome == "include"
-        }
+        rule = {w for w, o in final_outcomes(store, "title-abstract").items() if o.outcome == "include"}
         alice_ft = set(screen_tables.assigned_works(store, "full-text", "alice"))
     assert rule & set(works) == {agreed, overruled}
     with Store(team.url("alice")) as store:
@@ -430,8 +429,6 @@ def test_the_sql_rule_for_included_matches_derive_outcome(
                         (f"d{n}-{k}", work, who, value),
                     )
     with Store(team.owner) as store:
-        rule = {
-            w for w, o in screen_tables.outcomes(store, "title-abstract").items() if o.outcome == "include"
-        }
+        rule = {w for w, o in final_outcomes(store, "title-abstract").items() if o.outcome == "include"}
     with Store(team.url("alice")) as store:
         assert team_store.included_at_title_abstract(store) == rule & set(works)

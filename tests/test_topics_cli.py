@@ -16,6 +16,7 @@ import scoping.store.topics_tables as tables
 from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.store import Store
+from scoping.topics import workflow as topics_workflow
 from vosviewer_format import check_vosviewer, check_vosviewer_files
 
 DATA = Path(__file__).parent / "data" / "topics"
@@ -314,7 +315,8 @@ def test_topics_tables_on_both_databases(store_url: str) -> None:
         tables.add_edit(
             store, fit_id=fit_id, action="split", payload={"topic": 2, "into": [5, 6]}, made_by="lead"
         )
-        assert tables.max_topic_id(store) == 6
+        assert tables.max_fit_topic_id(store) == 2
+        assert topics_workflow.max_topic_id(store) == 6
         assert tables.known_profiles(store) == {1: {"a": 1.0}, 2: {"b": 1.0}}
         tables.add_chart_values(
             store,
@@ -331,8 +333,9 @@ def test_topics_tables_on_both_databases(store_url: str) -> None:
 
 def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from scoping.records import make_record
+    from scoping.screen import outcomes as screen_outcomes
+    from scoping.screen.outcomes import Outcome
     from scoping.store import screen_tables
-    from scoping.store.screen_tables import Outcome
     from scoping.topics import workflow
 
     decided = {"title-abstract": {3: "include", 4: "include", 5: "exclude"}, "full-text": {}}
@@ -360,7 +363,7 @@ def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytes
         )
         return [(1, "MEDLINE", short), (2, "PsycINFO", long)]
 
-    monkeypatch.setattr(screen_tables, "outcomes", outcomes)
+    monkeypatch.setattr(screen_outcomes, "final_outcomes", outcomes)
     monkeypatch.setattr(screen_tables, "work_records", work_records)
     with Store.open(review_dir / "screening" / "review.db") as store:
         with pytest.raises(

@@ -196,7 +196,6 @@ def run_cmd(
     config = SearchConfig.load(strategy)
     with target.open_store() as store:
         if resume is not None:
-            search_tables.ensure_tables(store)
             earlier = search_tables.get_run(store, resume)
             if earlier is None:
                 raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists the runs")

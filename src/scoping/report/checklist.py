@@ -555,6 +555,7 @@ def _ranking_step(store: Store, protocol: Any) -> AutomationStep:
 
 
 def _stopping_step(store: Store, protocol: Any) -> AutomationStep:
+    from scoping.screen.outcomes import automation_excluded
     from scoping.store import screen_tables
 
     rule = protocol.stopping if protocol is not None else None
@@ -591,7 +592,7 @@ def _stopping_step(store: Store, protocol: Any) -> AutomationStep:
                 )
         else:
             did.append(f"{when}: the stop taken back by {event.by}")
-    standing = len(screen_tables.automation_excluded(store))
+    standing = len(automation_excluded(store))
     did.append(
         f"Works excluded by the stopping rule now: {standing:,} "
         "(PRISMA: records marked as ineligible by automation tools)"

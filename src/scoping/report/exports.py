@@ -27,7 +27,6 @@ from scoping.dedupe import merge_records
 from scoping.errors import UsageError
 from scoping.records import Record
 from scoping.store import Store
-from scoping.store.screen_tables import Outcome
 
 __all__ = [
     "DECISION_EXPORT_COLUMNS",
@@ -116,7 +115,7 @@ def _merged_records(store: Store, work_ids: Sequence[int]) -> dict[int, Record]:
     return out
 
 
-def _exported(work_id: int, stage: str, outcome: Outcome | None, record: Record) -> ExportedWork:
+def _exported(work_id: int, stage: str, outcome: screen.Outcome | None, record: Record) -> ExportedWork:
     final = outcome if outcome is not None and outcome.outcome in FINAL else None
     decision = final.outcome if final else None
     reason = final.reason if final else None
@@ -154,7 +153,7 @@ def labelled_works(store: Store, stage: str | None = None) -> list[ExportedWork]
     out = []
     for work_id in ids:
         label: int | None = None
-        settled: Outcome | None = None
+        settled: screen.Outcome | None = None
         for s in stages:
             outcome = by_stage[s].get(work_id)
             if outcome is None or outcome.outcome not in FINAL:

@@ -8,10 +8,10 @@ per topic; :func:`scoping.report.prisma.derive_counts` turns the result into the
 
 The stages are read through ordinary imports:
 
-- **screening**: :func:`scoping.store.screen_tables.final_outcomes` gives
+- **screening**: :func:`scoping.screen.outcome_rows` gives
   ``(work id, stage, outcome, reason)``, at most one row per work and stage, with ``stage`` one
   of :data:`STAGES` and ``outcome`` one of :data:`OUTCOMES` (works without a row are "not yet
-  screened"); :func:`scoping.store.screen_tables.stopping_rule_note` describes the stopping rule
+  screened"); :func:`scoping.screen.stopping_rule_note` describes the stopping rule
   that ended title-abstract screening, if one did;
 - **topics**: :func:`scoping.topics.workflow.topic_counts` gives ``(topic label, included
   works)`` of the latest fit after the lead's edits, or ``None`` before the first fit (imported
@@ -49,7 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from scoping.store import Store, screen_tables
+from scoping.store import Store
 from scoping.store.report_tables import (
     RunFacts,
     SourceFacts,
@@ -231,9 +231,11 @@ def prisma_facts(
     sources = source_facts(store)
     works = work_facts(store, others)
     if screening is None:
-        screening = screen_tables.final_outcomes
+        from scoping.screen.outcomes import outcome_rows, stopping_rule_note
+
+        screening = outcome_rows
         if stopping_rule is None:
-            stopping_rule = screen_tables.stopping_rule_note
+            stopping_rule = stopping_rule_note
     if topics is None:
         from scoping.topics.workflow import topic_counts
 

@@ -241,7 +241,7 @@ def _screening_finished(store: Store, protocol: Any) -> bool:
             if o.outcome not in ("pending", "conflict")
         }
         if stage == screen.TITLE_ABSTRACT:
-            final.update(screen_tables.automation_excluded(store, stage))
+            final.update(screen.automation_excluded(store, stage))
         if (eligible | allocated) - final:
             return False
     return True

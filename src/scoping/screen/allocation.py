@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from scoping.errors import UsageError
+from scoping.screen.outcomes import final_outcomes
 from scoping.screen.protocol import FULL_TEXT, STAGES, TITLE_ABSTRACT, Protocol
 from scoping.store import Store, dedupe_tables
 from scoping.store import screen_tables as tables
@@ -130,7 +131,7 @@ def eligible_works(store: Store, stage: str) -> list[int]:
     if stage == FULL_TEXT:
         return sorted(
             work
-            for work, outcome in tables.outcomes(store, TITLE_ABSTRACT).items()
+            for work, outcome in final_outcomes(store, TITLE_ABSTRACT).items()
             if outcome.outcome == "include"
         )
     raise UsageError(f"unknown stage {stage!r}; use {' or '.join(STAGES)}")

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from scoping.errors import UsageError
+from scoping.screen import outcomes as rules
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
 from scoping.store import Store
@@ -158,7 +159,7 @@ def _rule(protocol: Protocol) -> StoppingRule:
     return protocol.stopping
 
 
-def _final_order(store: Store, outcomes: dict[int, tables.Outcome]) -> list[int]:
+def _final_order(store: Store, outcomes: dict[int, rules.Outcome]) -> list[int]:
     """Works with a final include/exclude, in the order they became final (oldest first)."""
     when: dict[int, str] = {}
     for (work, _), row in tables.current_decisions(store, TITLE_ABSTRACT).items():
@@ -178,9 +179,9 @@ def stopping_status(
     rule = _rule(protocol)
     heuristic = heuristic or SwitchHeuristic()
     events = tables.stop_events(store, TITLE_ABSTRACT)
-    sample_event, stop_event = tables.standing_stop(events)
+    sample_event, stop_event = rules.standing_stop(events)
     works = tables.work_ids(store)
-    outcomes = tables.outcomes(store, TITLE_ABSTRACT)
+    outcomes = rules.final_outcomes(store, TITLE_ABSTRACT)
     order = _final_order(store, outcomes)
     includes = sum(1 for o in outcomes.values() if o.outcome == "include")
     run = 0
@@ -204,7 +205,7 @@ def stopping_status(
             return StoppingStatus(
                 phase="stopped",
                 switch_suggested=False,
-                automation=len(tables.automation_excluded(store)),
+                automation=len(rules.automation_excluded(store)),
                 default_test=default_rule(rule).test(labels, len(works)),
                 stopped_by="default",
                 **common,
@@ -240,8 +241,8 @@ def stopping_status(
     population = sum(1 for w in sample if w in existing)
     before = sum(1 for w, o in outcomes.items() if o.outcome == "include" and w not in in_sample)
     test = rule.test(population=population, n_sampled=n, includes_in_sample=k, includes_before=before)
-    automation = len(tables.automation_excluded(store)) if stop_event is not None else 0
-    touched = tables.touched_works(store, TITLE_ABSTRACT)
+    automation = len(rules.automation_excluded(store)) if stop_event is not None else 0
+    touched = rules.touched_works(store, TITLE_ABSTRACT)
     outside = sum(1 for w in works if w not in in_sample and w not in touched)
     needed = rule.excludes_needed(
         population=population, includes_before=before, n_sampled=n, includes_in_sample=k
@@ -287,7 +288,7 @@ def start_sampling(store: Store, protocol: Protocol, lead: str) -> StoppingStatu
         raise UsageError(
             f"random sampling has already begun; see 'scoping stop --reviewer {person.name}' for the test"
         )
-    touched = tables.touched_works(store, TITLE_ABSTRACT)
+    touched = rules.touched_works(store, TITLE_ABSTRACT)
     untouched = [w for w in tables.work_ids(store) if w not in touched]
     if not untouched:
         raise UsageError(
@@ -334,8 +335,8 @@ def apply_stop(store: Store, protocol: Protocol, lead: str) -> StoppingStatus:
             f"{status.rule.alpha:.2f}, after {status.sampled:,} of "
             f"{status.population:,} sampled works); keep screening the sample"
         )
-    touched = tables.touched_works(store, TITLE_ABSTRACT)
-    sample_event, _ = tables.standing_stop(status.events)
+    touched = rules.touched_works(store, TITLE_ABSTRACT)
+    sample_event, _ = rules.standing_stop(status.events)
     assert sample_event is not None
     left = [w for w in tables.stop_sample(store, sample_event.id) if w not in touched]
     details = status.rule.automation_exclusion(test, len(left))
@@ -366,7 +367,7 @@ def _apply_default(store: Store, protocol: Protocol, status: StoppingStatus, lea
             "keep screening in ranked order, or start the random sample for a rule with a guarantee "
             f"('scoping stop --reviewer {lead} --start-sampling')"
         )
-    touched = tables.touched_works(store, TITLE_ABSTRACT)
+    touched = rules.touched_works(store, TITLE_ABSTRACT)
     left = [w for w in tables.work_ids(store) if w not in touched]
     note = (
         f"{method.describe()} (the default rule, calibrated on labelled reviews; NO statistical "

@@ -5,8 +5,8 @@
   per (stage, work, reviewer) is the current decision, and the history stays.
 - :func:`load_decisions_csv` takes decisions made elsewhere, checks every row and stores all of
   them or none.
-- :func:`conflicts` and :func:`resolve` are for leads only; :func:`final_outcomes` derives the
-  outcome of every work (by :func:`scoping.store.screen_tables.derive_outcome`, the one rule).
+- :func:`conflicts` and :func:`resolve` are for leads only; the outcome of every work is derived
+  in :mod:`scoping.screen.outcomes`.
 - :func:`status` counts progress, showing a reviewer only their own counts.
 
 Blinding is enforced here, not only in the commands: every function that shows more than a
@@ -25,10 +25,11 @@ from pathlib import Path
 
 from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.screen.allocation import eligible_works
+from scoping.screen.outcomes import automation_excluded, final_outcomes, vanished_works
 from scoping.screen.protocol import FULL_TEXT, STAGES, TITLE_ABSTRACT, Protocol, Reviewer
 from scoping.store import Store, dedupe_tables
 from scoping.store import screen_tables as tables
-from scoping.store.screen_tables import DecisionRow, Outcome, ResolutionRow
+from scoping.store.screen_tables import DecisionRow, ResolutionRow
 
 __all__ = [
     "CSV_COLUMNS",
@@ -39,7 +40,6 @@ __all__ = [
     "check_decision",
     "choices",
     "conflicts",
-    "final_outcomes",
     "load_decisions_csv",
     "new_uid",
     "record_decision",
@@ -380,7 +380,7 @@ def conflicts(store: Store, protocol: Protocol, viewer: str, stage: str = TITLE_
     """The works waiting for a lead at ``stage``, oldest work first. Leads only."""
     protocol.lead(viewer)
     protocol.stage(stage)
-    found = [w for w, o in tables.outcomes(store, stage).items() if o.outcome == "conflict"]
+    found = [w for w, o in final_outcomes(store, stage).items() if o.outcome == "conflict"]
     if not found:
         return []
     wanted = set(found)
@@ -442,15 +442,6 @@ def resolve(
     )
 
 
-def final_outcomes(store: Store, stage: str) -> dict[int, Outcome]:
-    """The outcome of every work at ``stage`` that has one (see
-    :func:`~scoping.store.screen_tables.derive_outcome`): "include", "exclude", "not-retrieved"
-    (final), or "pending"/"conflict". Works nobody has decided yet are left out."""
-    if stage not in STAGES:
-        raise UsageError(f"unknown stage {stage!r}; use {' or '.join(STAGES)}")
-    return tables.outcomes(store, stage)
-
-
 # -- progress --------------------------------------------------------------------------------
 
 
@@ -508,7 +499,7 @@ def status(
         protocol.stage(stage)
         # works that left the stage: at full text, no longer included at title-abstract; at
         # title-abstract, excluded by the stopping rule (nobody's to screen any more)
-        left = set(tables.automation_excluded(store, stage)) if stage == TITLE_ABSTRACT else set()
+        left = set(automation_excluded(store, stage)) if stage == TITLE_ABSTRACT else set()
         if not person.is_lead:
             mine = set(tables.assigned_works(store, stage, person.name)) - left
             if stage == FULL_TEXT:
@@ -517,7 +508,7 @@ def status(
             out.append(StageStatus(stage, (_progress(person.name, stage, mine, current),)))
             continue
         eligible = set(eligible_works(store, stage))
-        gone = tables.vanished_works(store, stage)
+        gone = vanished_works(store, stage)
         gone_set = set(gone)  # joined to another work, which carries their assignments
         by_reviewer: dict[str, set[int]] = {}
         for work, name in tables.assignments(store, stage):
@@ -531,7 +522,7 @@ def status(
         rows = tuple(_progress(name, stage, by_reviewer.get(name, set()), current) for name in names)
         allocated = set().union(*by_reviewer.values()) if by_reviewer else set()
         works = len(eligible)
-        counts: Counter[str] = Counter(o.outcome for o in tables.outcomes(store, stage).values())
+        counts: Counter[str] = Counter(o.outcome for o in final_outcomes(store, stage).values())
         shown = {
             name: counts.get(name, 0)
             for name in (

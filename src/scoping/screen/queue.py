@@ -29,6 +29,7 @@ from pathlib import Path
 from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.screen.cards import Card, Merge, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
+from scoping.screen.outcomes import automation_excluded, final_outcomes
 from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
 from scoping.screen.ranking import sample_rank
 from scoping.store import Store, team
@@ -163,7 +164,7 @@ def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
     the stopping rule excluded are left out)."""
     decided = {work for work, _ in tables.current_decisions(store, stage, reviewer=reviewer)}
     if stage == TITLE_ABSTRACT:
-        decided |= set(tables.automation_excluded(store, stage))
+        decided |= set(automation_excluded(store, stage))
     return [w for w in tables.assigned_works(store, stage, reviewer) if w not in decided]
 
 
@@ -268,7 +269,7 @@ class ScreeningSession:
             if included is None:
                 included = {
                     work
-                    for work, o in tables.outcomes(store, TITLE_ABSTRACT).items()
+                    for work, o in final_outcomes(store, TITLE_ABSTRACT).items()
                     if o.outcome == "include"
                 }
             assigned = [work for work in assigned if work in included]
@@ -282,7 +283,7 @@ class ScreeningSession:
             w for w, _ in tables.current_decisions(store, stage, reviewer=self.reviewer.name) if w in mine
         }
         if stage == TITLE_ABSTRACT:  # excluded by the stopping rule: not this reviewer's to do
-            stopped = set(tables.automation_excluded(store, stage)) & mine
+            stopped = set(automation_excluded(store, stage)) & mine
             assigned = [w for w in assigned if w not in stopped]
             mine -= stopped
         self._assigned = len(assigned)

@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scoping.screen.cards import load_cards
+from scoping.screen.outcomes import standing_stop
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
 from scoping.spawn import can_spawn, child_start
 from scoping.store import Store, team
@@ -411,7 +412,7 @@ def sample_rank(store: Store, stage: str) -> Callable[[Sequence[int]], list[int]
     test depends on that order). ``None`` when no sample is in force."""
     if stage != TITLE_ABSTRACT:
         return None
-    sample_event, _ = tables.standing_stop(tables.stop_events(store, stage))
+    sample_event, _ = standing_stop(tables.stop_events(store, stage))
     if sample_event is None:
         return None
     position = {w: i for i, w in enumerate(tables.stop_sample(store, sample_event.id))}
@@ -434,7 +435,7 @@ def queue_order(
     rules = protocol.stage(stage)
     in_sample = sample_rank(store, stage)
     if in_sample is not None:
-        _, stop_event = tables.standing_stop(tables.stop_events(store, stage))
+        _, stop_event = standing_stop(tables.stop_events(store, stage))
         kind = (
             "stopped: the rest were excluded by the stopping rule"
             if stop_event is not None

@@ -122,7 +122,6 @@ def record_export(
     """Freeze the search behind the exports ``imports`` (one command's files, one search):
     what the user gave, else the strategy's plan for the database now, marked as the plan's.
     Returns warnings to show (fewer records in the files than the hits reported)."""
-    tables.ensure_tables(store)
     if not imports:
         return []
     warnings: list[str] = []
@@ -285,7 +284,6 @@ def _export_entry(imp: ImportRow, row: tables.ExportRow | None, strategy: Strate
 
 def search_log(store: Store, strategy: Strategy, *, database: str | None = None) -> list[LogEntry]:
     """The log, in the strategy's database order (then other sources), oldest first."""
-    tables.ensure_tables(store)
     entries: list[LogEntry] = []
     all_imports = store.list_imports()
     new_by_run: Counter[str] = Counter()
@@ -346,7 +344,6 @@ def update_arms(store: Store, *, since: str | None = None) -> tuple[str | None, 
     is in the previous arm) and one row per database that has records, in the order the
     databases were first searched.
     """
-    tables.ensure_tables(store)
     runs = tables.list_runs(store)
     details = {run.id: tables.get_details(store, run.id) for run in runs}
     since = _boundary(runs, details, since)
@@ -407,7 +404,6 @@ def import_arms(store: Store, *, since: str | None = None) -> tuple[str | None, 
     {import id: "previous" or "new"})``; the boundary is ``None`` (and every file is in the
     previous arm) when the review has no update search. Each stored record is in the arm of
     the file (or search run page) that stored it."""
-    tables.ensure_tables(store)
     runs = tables.list_runs(store)
     details = {run.id: tables.get_details(store, run.id) for run in runs}
     since = _boundary(runs, details, since)

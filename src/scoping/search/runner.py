@@ -1107,7 +1107,6 @@ def run_search(
     stores are the "new" arm of :func:`~scoping.search.update_arms`.
     """
     config = config or SearchConfig.load(strategy)
-    tables.ensure_tables(store)
     if resume is not None:
         earlier = tables.get_run(store, resume)
         if earlier is not None:

@@ -13,7 +13,7 @@ from scoping.store.core import (
     refusal,
     utc_now,
 )
-from scoping.store.schema import SCHEMA_VERSION
+from scoping.store.migrations import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",

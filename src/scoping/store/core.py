@@ -13,7 +13,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from scoping.errors import DuplicateImportError, SchemaVersionError, StoreError
 from scoping.records import FIELDS, Record
-from scoping.store import schema
+from scoping.store import migrations, schema
+from scoping.store.values import StoredRecord, os_user, stored_record, utc_now
 
 __all__ = [
     "ImportRow",
@@ -38,32 +38,6 @@ __all__ = [
 ]
 
 BATCH = 2000
-
-_ADDED_COLUMNS = (("screen_decisions", "written_by"), ("screen_resolutions", "written_by"))
-"""Columns added to existing tables since schema 2 (all may be empty), added by migration."""
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 in UTC, the form every stored timestamp takes."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def os_user() -> str:
-    """The operating-system user running this process.
-
-    On POSIX the name of the effective user id (from the password database, so setting
-    ``USER`` or ``LOGNAME`` changes nothing); elsewhere :func:`getpass.getuser`.
-    """
-    if hasattr(os, "geteuid"):
-        import pwd
-
-        try:
-            return pwd.getpwuid(os.geteuid()).pw_name
-        except KeyError:  # a uid without a name (some containers): the number is the name
-            return str(os.geteuid())
-    import getpass
-
-    return getpass.getuser()
 
 
 def database_url(location: str | os.PathLike[str]) -> str:
@@ -136,17 +110,6 @@ class ImportRow:
     note: str | None
     again: int = 0
     """1 when imported with ``--again`` (a repeat of earlier content, allowed on purpose)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """A record as stored: its row id, where it came from, and the record itself."""
-
-    id: int
-    import_id: int
-    position: int
-    source: str
-    record: Record
 
 
 SQLITE_SYNCHRONOUS = "FULL"
@@ -279,7 +242,8 @@ class Store:
     # -- schema ---------------------------------------------------------------------------
 
     def ensure_schema(self, *, create: bool = True) -> None:
-        """Create the tables in an empty database, or check the version of an existing one."""
+        """Create the tables in an empty database, or check the version of an existing one and
+        bring an older one up to this version (:mod:`scoping.store.migrations`, the one path)."""
         where = redact_url(self.url)
         try:
             with self.engine.begin() as conn:
@@ -292,15 +256,7 @@ class Store:
                         )
                     if not create:
                         raise StoreError(f"{where} has no scoping data yet; run 'scoping init' first")
-                    schema.metadata.create_all(conn)
-                    conn.execute(
-                        schema.meta.insert(),
-                        [
-                            {"key": "app", "value": schema.APP_NAME},
-                            {"key": "schema_version", "value": str(schema.SCHEMA_VERSION)},
-                            {"key": "created_at", "value": utc_now()},
-                        ],
-                    )
+                    migrations.create(conn, now=utc_now())
                     return
                 values = dict(conn.execute(sa.select(schema.meta.c.key, schema.meta.c.value)).all())
                 if values.get("app") != schema.APP_NAME or "schema_version" not in values:
@@ -309,13 +265,13 @@ class Store:
                         "something else); point --db at a new or scoping database"
                     )
                 version = int(values["schema_version"])
-                if version > schema.SCHEMA_VERSION:
+                if version > migrations.SCHEMA_VERSION:
                     raise SchemaVersionError(
                         f"{where} was written by a newer scoping (schema {version}, this "
-                        f"version reads {schema.SCHEMA_VERSION}); upgrade scoping to open it"
+                        f"version reads {migrations.SCHEMA_VERSION}); upgrade scoping to open it"
                     )
-                if version < schema.SCHEMA_VERSION:
-                    self._migrate(conn, version)
+                if version < migrations.SCHEMA_VERSION:
+                    migrations.upgrade(conn, version, now=utc_now())
         except sa.exc.DatabaseError as exc:  # cannot connect, or not a database file at all
             if getattr(exc.orig, "sqlstate", None) == "42501":  # a role without the privilege
                 raise StoreError(
@@ -327,55 +283,6 @@ class Store:
                 f"cannot open the database {where}: {exc.orig}; point --db at a "
                 "scoping database or a new file"
             ) from exc
-
-    def _migrate(self, conn: Connection, version: int) -> None:
-        """Bring a database written by an older scoping up to this version, in the transaction
-        that opened it (a failure leaves it as it was).
-
-        Schema 2 only added tables (the stages' tables): they are created where missing.
-        Schema 3 adds two things. ``written_by`` on screening decisions and resolutions, a
-        column that may be empty (decisions stored before schema 3 have no ``written_by``); and
-        ``imports.again`` with the unique index on a file's content: the files an older scoping
-        stored more than once (with ``--again``, or by two imports at the same moment) keep
-        every row, the later ones marked as repeats. No record is touched.
-        """
-        schema.metadata.create_all(conn, checkfirst=True)
-        inspector = sa.inspect(conn)
-        for table_name, column in _ADDED_COLUMNS:
-            table = schema.metadata.tables[table_name]
-            if inspector.has_table(table_name) and column not in {
-                c["name"] for c in inspector.get_columns(table_name)
-            }:
-                kind = table.c[column].type.compile(dialect=conn.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {column} {kind}")
-        columns = {column["name"] for column in inspector.get_columns("imports")}
-        if "again" not in columns:
-            conn.execute(sa.text("ALTER TABLE imports ADD COLUMN again INTEGER NOT NULL DEFAULT 0"))
-            first = (
-                sa.select(sa.func.min(schema.imports.c.id))
-                .group_by(schema.imports.c.sha256)
-                .where(schema.imports.c.search_run.is_(None))
-            )
-            conn.execute(
-                schema.imports.update()
-                .where(
-                    schema.imports.c.search_run.is_(None),
-                    schema.imports.c.sha256 != "",
-                    schema.imports.c.id.not_in(first.scalar_subquery()),
-                )
-                .values(again=1)
-            )
-        schema.content_index.create(conn, checkfirst=True)
-        conn.execute(
-            schema.meta.update().where(schema.meta.c.key == "schema_version"),
-            {"value": str(schema.SCHEMA_VERSION)},
-        )
-        conn.execute(
-            schema.meta.insert(),
-            [
-                {"key": f"migrated_{version}_to_{schema.SCHEMA_VERSION}", "value": utc_now()},
-            ],
-        )
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -589,7 +496,7 @@ class Store:
                     rows = conn.execute(
                         base.where(table.c.id.in_(id_list[start : start + batch])).order_by(table.c.id)
                     ).all()
-                yield from (_stored(row._mapping) for row in rows)
+                yield from (stored_record(row._mapping) for row in rows)
             return
         last = 0
         while True:
@@ -598,7 +505,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield _stored(row._mapping)
+                yield stored_record(row._mapping)
             last = rows[-1].id
 
 
@@ -646,17 +553,3 @@ def record_values(record: Record) -> RecordValues:
     values.append(_dumps(extra) if extra else "{}")
     values.append(record.raw)
     return tuple(values)
-
-
-def _stored(row: Any) -> StoredRecord:
-    fields = {name: row[name] for name in FIELDS}
-    fields["authors"] = json.loads(fields["authors"])
-    fields["keywords"] = json.loads(fields["keywords"])
-    record = Record(**fields, extra=json.loads(row["extra"]), raw=row["raw"], line=row["line"])
-    return StoredRecord(
-        id=row["id"],
-        import_id=row["import_id"],
-        position=row["position"],
-        source=row["source"],
-        record=record,
-    )

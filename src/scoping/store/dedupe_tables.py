@@ -14,13 +14,12 @@
 A work's id is the id of one of its records (the lowest when it was formed), so work ids stay
 stable when new records join, and two works never share an id.
 
-The tables are created on first use in stores made before this module had them.
+The tables are made with every other table (:mod:`scoping.store.migrations`).
 """
 
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scoping.store.schema import metadata, records
+from scoping.store.schema import metadata, record_work, records
+from scoping.store.values import utc_now
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -43,7 +43,6 @@ __all__ = [
     "dedupe_decisions",
     "dedupe_pairs",
     "dedupe_runs",
-    "ensure_tables",
     "iter_assignment",
     "iter_match_rows",
     "last_run",
@@ -61,16 +60,6 @@ __all__ = [
     "work_members",
     "works_of",
 ]
-
-record_work = sa.Table(
-    "record_work",
-    metadata,
-    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
-    sa.Column("work_id", sa.Integer, nullable=False, index=True),
-    sa.Column("run_id", sa.Integer, nullable=True),
-    sa.Column("linked_by", sa.Text, nullable=False),  # "rule" or "person"
-    sa.Column("updated_at", sa.String(40), nullable=False),
-)
 
 dedupe_runs = sa.Table(
     "dedupe_runs",
@@ -129,22 +118,9 @@ TABLES = (record_work, dedupe_runs, dedupe_pairs, dedupe_decisions, work_events)
 DECISIONS = ("same", "different", "skip", "undone")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-_ready: weakref.WeakSet[Store] = weakref.WeakSet()
-
 
 def _now() -> str:
-    from scoping.store.core import utc_now
-
     return utc_now()
-
-
-def ensure_tables(store: Store) -> None:
-    """Create this stage's tables in a store made before they existed (once per Store)."""
-    if store in _ready:
-        return
-    with store.engine.begin() as conn:
-        metadata.create_all(conn, tables=list(TABLES), checkfirst=True)
-    _ready.add(store)
 
 
 def _placeholder(conn: Connection) -> str:
@@ -196,7 +172,6 @@ def iter_match_rows(store: Store, *, batch: int = 20_000) -> Iterator[tuple[Any,
     Only what matching needs is read (no raw text, the start of the abstract), streamed in
     batches, so that a million records fit in memory as keys.
     """
-    ensure_tables(store)
     t = records.c
     query = sa.select(
         t.id,
@@ -227,7 +202,6 @@ def iter_match_rows(store: Store, *, batch: int = 20_000) -> Iterator[tuple[Any,
 
 def load_assignment(store: Store) -> dict[int, int]:
     """record id -> work id for every record that has been de-duplicated."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(record_work.c.record_id, record_work.c.work_id))
         return {int(r): int(w) for r, w in rows}
@@ -239,7 +213,6 @@ def iter_assignment(store: Store) -> Iterator[tuple[int, str, str | None, int | 
     The source id is the record's identifier in its file (an ID column, the RIS ID, the WoS
     UT...), or its PMID when the file gave it none (a PubMed CSV has a PMID column only).
     """
-    ensure_tables(store)
     query = (
         sa.select(
             records.c.id,
@@ -259,7 +232,6 @@ def iter_assignment(store: Store) -> Iterator[tuple[int, str, str | None, int | 
 
 def unassigned_count(store: Store) -> int:
     """How many records have no work yet (imported after the last run, or never run)."""
-    ensure_tables(store)
     query = (
         sa.select(sa.func.count())
         .select_from(records.outerjoin(record_work, record_work.c.record_id == records.c.id))
@@ -278,7 +250,6 @@ def _latest_decisions(conn: Connection) -> dict[tuple[int, int], str]:
 
 def load_decisions(store: Store) -> dict[tuple[int, int], str]:
     """A person's current word per pair ``(a, b)``, ``a < b``: only "same" and "different"."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         latest = _latest_decisions(conn)
     return {pair: value for pair, value in latest.items() if value in ("same", "different")}
@@ -286,7 +257,6 @@ def load_decisions(store: Store) -> dict[tuple[int, int], str]:
 
 def work_members(store: Store, work_id: int) -> list[int]:
     """The record ids of one work (empty if there is no such work)."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         rows = conn.execute(
             sa.select(record_work.c.record_id)
@@ -298,7 +268,6 @@ def work_members(store: Store, work_id: int) -> list[int]:
 
 def works_of(store: Store, record_ids: Sequence[int]) -> dict[int, int]:
     """record id -> work id for the given records (records without a work are left out)."""
-    ensure_tables(store)
     ids = list(record_ids)
     out: dict[int, int] = {}
     with store.engine.connect() as conn:
@@ -339,7 +308,6 @@ def _pair(row: Any) -> PairRow:
 
 def pairs_among(store: Store, record_ids: Sequence[int]) -> list[PairRow]:
     """The stored pairs whose two records are both in ``record_ids``."""
-    ensure_tables(store)
     ids = list(record_ids)
     if len(ids) < 2:
         return []
@@ -355,7 +323,6 @@ def pairs_among(store: Store, record_ids: Sequence[int]) -> list[PairRow]:
 
 def decided_pairs(store: Store) -> dict[tuple[int, int], str]:
     """The latest decision row per pair, including "skip" and "undone"."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         return _latest_decisions(conn)
 
@@ -363,7 +330,6 @@ def decided_pairs(store: Store) -> dict[tuple[int, int], str]:
 def pair_deciders(store: Store) -> dict[tuple[str, str], int]:
     """``(reviewer, decision) -> pairs`` of the current word on each pair ("same" or
     "different"): who decided the duplicate links people made (the audit trail's summary)."""
-    ensure_tables(store)
     d = dedupe_decisions.c
     latest = sa.select(sa.func.max(d.id).label("id")).group_by(d.record_a, d.record_b).subquery()
     query = (
@@ -400,7 +366,6 @@ def uncertain_queue(store: Store) -> list[PairRow]:
     A pair leaves the queue when a person said "same" or "different", or when its two records
     ended up in one work anyway.
     """
-    ensure_tables(store)
     wa = record_work.alias("wa")
     wb = record_work.alias("wb")
     p = dedupe_pairs
@@ -434,7 +399,6 @@ class RunRow:
 
 
 def last_run(store: Store) -> RunRow | None:
-    ensure_tables(store)
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(dedupe_runs).order_by(dedupe_runs.c.id.desc()).limit(1)).first()
     if row is None:
@@ -453,7 +417,6 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
     Writes the changed work assignments, the kept pairs (links and doubtful pairs; a rebuild
     replaces all pairs), one event per work joined by a person's earlier decision, and the run.
     """
-    ensure_tables(store)
     now = _now()
     report = result.report
     with store.engine.begin() as conn:
@@ -511,8 +474,6 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
 
 
 def _screening_started(conn: Connection) -> bool:
-    if not sa.inspect(conn).has_table("screen_assignments"):
-        return False
     return conn.exec_driver_sql("SELECT 1 FROM screen_assignments LIMIT 1").first() is not None
 
 
@@ -598,7 +559,6 @@ def apply_decision(
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
-    ensure_tables(store)
     a, b = (record_a, record_b) if record_a < record_b else (record_b, record_a)
     now = _now()
     before: dict[int, int] = {}
@@ -641,7 +601,6 @@ def apply_decision(
 
 def revert(store: Store, applied: Applied, *, reviewer: str) -> None:
     """Undo one applied decision: restore the works it changed and append an "undone" row."""
-    ensure_tables(store)
     now = _now()
     with store.engine.begin() as conn:
         conn.execute(
@@ -686,7 +645,6 @@ def split_work(store: Store, work_id: int, *, by: str) -> list[int]:
     "different" decisions are appended for every pair of its records, so later runs keep them
     apart. Returns the record ids; an empty list when there is no such work.
     """
-    ensure_tables(store)
     now = _now()
     with store.engine.begin() as conn:
         members = sorted(_members(conn, work_id))

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from scoping.store.dedupe_tables import record_work
-from scoping.store.schema import imports, records
+from scoping.store.dedupe_tables import waiting_pairs
+from scoping.store.schema import imports, record_work, records
 from scoping.store.search_tables import search_runs
 
 if TYPE_CHECKING:
@@ -74,14 +74,8 @@ class WorkFacts:
     """Doubtful pairs of records still waiting for a person ('scoping dedupe review')."""
 
 
-def _table_names(store: Store) -> set[str]:
-    with store.engine.connect() as conn:
-        return set(sa.inspect(conn).get_table_names())
-
-
 def source_facts(store: Store) -> list[SourceFacts]:
     """The records, imports and logged search runs of every source, by source name."""
-    names = _table_names(store)
     with store.engine.connect() as conn:
         counts: dict[str, int] = {
             str(source): int(n)
@@ -95,19 +89,18 @@ def source_facts(store: Store) -> list[SourceFacts]:
             )
         ).all()
         runs: dict[str, list[RunFacts]] = {}
-        if "search_runs" in names:
-            s = search_runs.c
-            for database, run_id, status, hits, retrieved in conn.execute(
-                sa.select(s.database, s.id, s.status, s.hit_count, s.retrieved).order_by(s.started_at, s.id)
-            ):
-                runs.setdefault(str(database), []).append(
-                    RunFacts(
-                        id=str(run_id),
-                        status=str(status),
-                        hit_count=None if hits is None else int(hits),
-                        retrieved=int(retrieved),
-                    )
+        s = search_runs.c
+        for database, run_id, status, hits, retrieved in conn.execute(
+            sa.select(s.database, s.id, s.status, s.hit_count, s.retrieved).order_by(s.started_at, s.id)
+        ):
+            runs.setdefault(str(database), []).append(
+                RunFacts(
+                    id=str(run_id),
+                    status=str(status),
+                    hit_count=None if hits is None else int(hits),
+                    retrieved=int(retrieved),
                 )
+            )
     n_imports: Counter[str] = Counter()
     seen: set[tuple[str, str]] = set()
     repeated: dict[str, list[str]] = {}
@@ -134,9 +127,6 @@ def source_facts(store: Store) -> list[SourceFacts]:
 def work_facts(store: Store, other_sources: frozenset[str] = frozenset()) -> WorkFacts:
     """The outcome of de-duplication, split by PRISMA column (``other_sources``: the sources
     reported under "other methods")."""
-    names = _table_names(store)
-    if "record_work" not in names:
-        return WorkFacts(ran=False)
     r, w = records.c, record_work.c
     joined = records.join(record_work, w.record_id == r.id)
     others = sorted(other_sources)
@@ -182,11 +172,7 @@ def work_facts(store: Store, other_sources: frozenset[str] = frozenset()) -> Wor
                 if other_works
                 else 0
             )
-        waiting = 0
-        if {"dedupe_pairs", "dedupe_decisions"} <= names:
-            from scoping.store.dedupe_tables import waiting_pairs
-
-            waiting = waiting_pairs(conn)
+        waiting = waiting_pairs(conn)
     return WorkFacts(
         ran=True,
         doubtful_pairs=waiting,
@@ -205,13 +191,10 @@ def record_links(store: Store) -> list[tuple[int, str, int | None]]:
     a work, or de-duplication has not run): what an updated review's arms are counted from."""
     r = records.c
     with store.engine.connect() as conn:
-        if "record_work" not in set(sa.inspect(conn).get_table_names()):
-            rows = conn.execute(sa.select(r.import_id, r.source, sa.null()))
-        else:
-            w = record_work.c
-            rows = conn.execute(
-                sa.select(r.import_id, r.source, w.work_id).select_from(
-                    records.outerjoin(record_work, w.record_id == r.id)
-                )
+        w = record_work.c
+        rows = conn.execute(
+            sa.select(r.import_id, r.source, w.work_id).select_from(
+                records.outerjoin(record_work, w.record_id == r.id)
             )
+        )
         return [(int(i), str(s), None if k is None else int(k)) for i, s, k in rows]

@@ -3,22 +3,18 @@
 JSON values (authors, keywords, extra) are stored as JSON text written and read by the store
 itself, so both databases hold the same bytes.
 
-``SCHEMA_VERSION`` is written into ``meta`` when a database is created and checked every time
-one is opened. Raise it (and add a step to ``MIGRATIONS`` in :mod:`scoping.store.core`)
-whenever a table changes.
+This module holds the shared ``metadata`` and the foundation's tables (``meta``, ``imports``,
+``records``); each stage's tables are in its own ``*_tables`` module, on the same metadata. It
+imports none of them: :mod:`scoping.store.migrations` gathers them all, creates them in a new
+database and brings an older one up to ``SCHEMA_VERSION`` (the one place tables are made).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["SCHEMA_VERSION", "imports", "meta", "metadata", "records"]
+__all__ = ["APP_NAME", "content_index", "imports", "meta", "metadata", "record_work", "records"]
 
-SCHEMA_VERSION = 3
-"""1: records and imports (foundation). 2: the stages' tables (search, dedupe, screen, topics).
-3: ``written_by`` on screening decisions and resolutions (who wrote the row: the database role
-on PostgreSQL, the operating-system user on SQLite); ``imports.again`` and the unique index
-``uq_imports_content`` (a file's content is stored once, unless imported with ``--again``)."""
 APP_NAME = "scoping"
 
 metadata = sa.MetaData()
@@ -93,10 +89,15 @@ records = sa.Table(
     sa.UniqueConstraint("import_id", "position", name="uq_records_import_position"),
 )
 
-# Each stage keeps its tables in its own module of this package, on the same metadata.
-from scoping.store import (  # noqa: E402, F401
-    dedupe_tables,
-    screen_tables,
-    search_tables,
-    topics_tables,
+record_work = sa.Table(
+    "record_work",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("work_id", sa.Integer, nullable=False, index=True),
+    sa.Column("run_id", sa.Integer, nullable=True),
+    sa.Column("linked_by", sa.Text, nullable=False),  # "rule" or "person"
+    sa.Column("updated_at", sa.String(40), nullable=False),
 )
+"""Which work each record belongs to: written by de-duplication (:mod:`scoping.store.dedupe_tables`),
+read by every later stage. Kept here with the records so that the stages' table modules need not
+import each other."""

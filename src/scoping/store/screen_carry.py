@@ -25,6 +25,12 @@ none at a stage after the change gets those of the works its records came from; 
 whose decision it receives is assigned to it.
 
 :func:`screening_of` is the read-only view the dedupe commands show before a change.
+
+Why this screening rule is in the store: the carry runs inside the transaction that re-links
+records to works, and that transaction is the dedupe stage's, which sits below screening in
+the stage graph (screening uses dedupe, not the other way). So the rule it needs to compare
+outcomes, :func:`derive_outcome`, is defined here once; the screening stage uses this same
+function (:mod:`scoping.screen.outcomes` re-exports it) and adds everything else about outcomes.
 """
 
 from __future__ import annotations
@@ -37,12 +43,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from scoping.store.schema import metadata
 from scoping.store.screen_tables import (
-    derive_outcome,
     screen_assignments,
     screen_decisions,
     screen_resolutions,
+    screen_scopes,
     writer,
 )
 
@@ -53,9 +58,9 @@ __all__ = [
     "CARRY",
     "JOIN_CONFLICT",
     "StageView",
+    "derive_outcome",
     "is_copy",
     "on_change",
-    "screen_scopes",
     "screening_of",
     "screening_started",
 ]
@@ -68,15 +73,43 @@ _JOIN_UID = "join:"
 _SPLIT_UID = "split:"
 _STAGE_ORDER = {"title-abstract": 0, "full-text": 1}
 
-screen_scopes = sa.Table(
-    "screen_scopes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(1), nullable=False),  # "d": screen_decisions, "r": screen_resolutions
-    sa.Column("row_id", sa.Integer, nullable=False),
-    sa.Column("record_id", sa.Integer, nullable=False),
-    sa.Index("ix_screen_scopes_row", "kind", "row_id"),
-)
+
+def derive_outcome(
+    stage: str,
+    assigned: Collection[str],
+    decisions: Mapping[str, tuple[str, str | None]],
+    resolution: tuple[str, str | None] | None = None,
+) -> tuple[str, str | None] | None:
+    """The one rule that turns decisions into a work's outcome at a stage.
+
+    ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
+    with a current decision to ``(decision, reason)``; ``resolution`` is the lead's standing
+    resolution. Returns ``(outcome, reason)`` or ``None`` when nobody has decided yet:
+
+    - a lead's resolution settles the work, whatever the reviewers said;
+    - while an assigned reviewer has not decided: "pending";
+    - every reviewer gave the same decision: that decision ("maybe" excepted);
+    - otherwise "conflict": include against exclude, any "maybe" (also a single reviewer's),
+      "not-retrieved" against a decision, or, at full text, two different exclusion reasons.
+
+    The reason of an agreed exclusion is the reason the reviewers share (``None`` if they gave
+    different ones at title-abstract, where reasons are optional).
+    """
+    if resolution is not None:
+        return resolution
+    if not decisions:
+        return None
+    if any(name not in decisions for name in assigned):
+        return ("pending", None)
+    given = {value for value, _ in decisions.values()}
+    if "maybe" in given or len(given) != 1:
+        return ("conflict", None)
+    (value,) = given
+    reasons = {reason for _, reason in decisions.values()}
+    if value == "exclude" and stage == "full-text" and len(reasons) != 1:
+        return ("conflict", None)
+    reason = next(iter(reasons)) if len(reasons) == 1 else None
+    return (value, reason if value == "exclude" else None)
 
 
 def is_copy(uid: str) -> bool:
@@ -97,14 +130,7 @@ def _origin(uid: str, row_id: int) -> int:
 
 
 def _has_screening(conn: Connection) -> bool:
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(screen_assignments.name):
-        return False
-    if conn.execute(sa.select(screen_assignments.c.id).limit(1)).first() is None:
-        return False
-    if not inspector.has_table(screen_scopes.name):
-        metadata.create_all(conn, tables=[screen_scopes], checkfirst=True)
-    return True
+    return conn.execute(sa.select(screen_assignments.c.id).limit(1)).first() is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,8 +464,6 @@ class StageView:
 def screening_started(store: Store) -> bool:
     """Whether any work has been allocated for screening."""
     with store.engine.connect() as conn:
-        if not sa.inspect(conn).has_table(screen_assignments.name):
-            return False
         return conn.execute(sa.select(screen_assignments.c.id).limit(1)).first() is not None
 
 
@@ -448,7 +472,7 @@ def screening_of(store: Store, works: Iterable[int]) -> dict[int, list[StageView
     left out). Read-only; shows everyone's decisions: callers blind it for reviewers."""
     ids = sorted(set(works))
     with store.engine.connect() as conn:
-        if not ids or not sa.inspect(conn).has_table(screen_decisions.name):
+        if not ids:
             return {}
         decisions = _rows(conn, screen_decisions, ids)
         resolutions = _rows(conn, screen_resolutions, ids)

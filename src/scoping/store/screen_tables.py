@@ -25,17 +25,15 @@ a decision is stored once and for all when :func:`add_decision` returns. Each ro
 ``uid`` made by the caller: writing the same ``uid`` twice (a retry after a lost connection)
 stores it once.
 
-The final outcome of a work at a stage is derived, never typed: :func:`derive_outcome` is the
-one rule, used by the screening stage and by the PRISMA report (:func:`final_outcomes`).
-
-The tables are created on first use in stores made before this module had them.
+This module stores and reads rows; it decides nothing. The final outcome of a work at a stage
+is derived, never typed, by the screening stage (:mod:`scoping.screen.outcomes`).
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,21 +41,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from scoping.records import Record
-from scoping.store.dedupe_tables import record_work
-from scoping.store.schema import metadata, records
+from scoping.store.schema import metadata, record_work, records
+from scoping.store.values import os_user, stored_record, utc_now
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
 
 __all__ = [
     "DECISIONS",
-    "OUTCOMES",
     "RESOLUTIONS",
     "AssignRun",
     "ChangedMeanwhileError",
     "DecisionRow",
     "NotAssignedError",
-    "Outcome",
     "ResolutionRow",
     "StopEvent",
     "add_decision",
@@ -70,32 +66,24 @@ __all__ = [
     "assigned_works",
     "assignment_counts",
     "assignments",
-    "automation_excluded",
     "count_by",
     "current_decision",
     "current_decisions",
     "current_labels",
     "current_resolutions",
     "decision_history",
-    "derive_outcome",
-    "ensure_tables",
-    "final_outcomes",
     "is_assigned",
-    "outcomes",
     "resolution_history",
     "screen_assign_runs",
     "screen_assignments",
     "screen_decisions",
     "screen_labels",
     "screen_resolutions",
+    "screen_scopes",
     "screen_stop_events",
     "screen_stop_sample",
-    "standing_stop",
     "stop_events",
     "stop_sample",
-    "stopping_rule_note",
-    "touched_works",
-    "vanished_works",
     "work_ids",
     "work_records",
     "works_records",
@@ -106,8 +94,6 @@ DECISIONS = ("include", "exclude", "maybe", "not-retrieved", "undone")
 """Values of ``screen_decisions.decision`` ("undone" withdraws the reviewer's decision)."""
 RESOLUTIONS = ("include", "exclude", "not-retrieved", "undone")
 """Values of ``screen_resolutions.decision``."""
-OUTCOMES = ("include", "exclude", "not-retrieved", "pending", "conflict")
-"""What :func:`derive_outcome` gives: a final decision, or why there is none yet."""
 
 screen_assign_runs = sa.Table(
     "screen_assign_runs",
@@ -207,6 +193,18 @@ screen_labels = sa.Table(
     sa.Index("ix_screen_labels_reviewer", "reviewer", "record_id"),
 )
 
+screen_scopes = sa.Table(
+    "screen_scopes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(1), nullable=False),  # "d": screen_decisions, "r": screen_resolutions
+    sa.Column("row_id", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Index("ix_screen_scopes_row", "kind", "row_id"),
+)
+"""The records a decision (``kind`` "d") or resolution ("r") was made on, written when the
+links of its work first change (:mod:`scoping.store.screen_carry`)."""
+
 STOP_EVENTS = ("sample", "stop", "resume", "cancel")
 
 TABLES = (
@@ -217,15 +215,13 @@ TABLES = (
     screen_stop_events,
     screen_stop_sample,
     screen_labels,
+    screen_scopes,
 )
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_ready: weakref.WeakSet[Store] = weakref.WeakSet()
 _ASSIGN_LOCK = 5_170_001  # PostgreSQL advisory lock key serialising 'scoping assign' runs
 
 
 def _now() -> str:
-    from scoping.store.core import utc_now
-
     return utc_now()
 
 
@@ -237,8 +233,6 @@ def writer(conn: Connection) -> Any:
     PostgreSQL (``CURRENT_USER``, decided by the server), the operating-system user on SQLite."""
     if conn.dialect.name == "postgresql":
         return sa.func.current_user(type_=sa.Text)
-    from scoping.store.core import os_user
-
     return sa.literal(os_user(), sa.Text)
 
 
@@ -249,15 +243,6 @@ def _reader(store: Store) -> Engine:
     if engine is None:
         engine = _readers[store] = store.engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
-
-
-def ensure_tables(store: Store) -> None:
-    """Create this stage's tables in a store made before they existed (once per Store)."""
-    if store in _ready:
-        return
-    with store.engine.begin() as conn:
-        metadata.create_all(conn, tables=[record_work, *TABLES], checkfirst=True)
-    _ready.add(store)
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -309,18 +294,6 @@ class AssignRun:
     """``(work id, reviewer)`` rows this run added."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """Where a work stands at a stage: a final decision, or "pending"/"conflict"."""
-
-    work_id: int
-    stage: str
-    outcome: str
-    reason: str | None
-    resolved_by: str | None = None
-    """The lead whose resolution settled it (``None``: the reviewers agreed, or no outcome yet)."""
-
-
 def _decision(row: Any) -> DecisionRow:
     m = row._mapping
     return DecisionRow(
@@ -360,7 +333,6 @@ def _resolution(row: Any) -> ResolutionRow:
 
 def work_ids(store: Store) -> list[int]:
     """Every work of the de-duplicated store, in id order."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(record_work.c.work_id).distinct().order_by(record_work.c.work_id))
         return [int(w) for (w,) in rows]
@@ -368,9 +340,6 @@ def work_ids(store: Store) -> list[int]:
 
 def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
     """``(record id, source, record)`` of the records of one work, in one query."""
-    from scoping.store.core import _stored
-
-    ensure_tables(store)
     query = (
         sa.select(records)
         .join(record_work, record_work.c.record_id == records.c.id)
@@ -378,15 +347,12 @@ def work_records(store: Store, work_id: int) -> list[tuple[int, str, Record]]:
         .order_by(records.c.id)
     )
     with _reader(store).connect() as conn:
-        found = [_stored(row._mapping) for row in conn.execute(query)]
+        found = [stored_record(row._mapping) for row in conn.execute(query)]
     return [(s.id, s.source, s.record) for s in found]
 
 
 def works_records(store: Store, work_ids: Sequence[int]) -> dict[int, list[tuple[int, str, Record]]]:
     """:func:`work_records` of many works, a few hundred per query."""
-    from scoping.store.core import _stored
-
-    ensure_tables(store)
     out: dict[int, list[tuple[int, str, Record]]] = {}
     with _reader(store).connect() as conn:
         for chunk in _chunks(work_ids):
@@ -397,14 +363,13 @@ def works_records(store: Store, work_ids: Sequence[int]) -> dict[int, list[tuple
                 .order_by(records.c.id)
             )
             for row in conn.execute(query):
-                found = _stored(row._mapping)
+                found = stored_record(row._mapping)
                 out.setdefault(int(row._mapping["_work"]), []).append((found.id, found.source, found.record))
     return out
 
 
 def assignments(store: Store, stage: str) -> list[tuple[int, str]]:
     """``(work id, reviewer)`` of every assignment at ``stage``, in the order they were made."""
-    ensure_tables(store)
     with store.engine.connect() as conn:
         return _assignments(conn, stage)
 
@@ -418,7 +383,6 @@ def _assignments(conn: Connection, stage: str) -> list[tuple[int, str]]:
 def assigned_works(store: Store, stage: str, reviewer: str) -> list[int]:
     """The works assigned to ``reviewer`` at ``stage``, in id order (works that de-duplication
     joined to another work are left out: the assignment went with them)."""
-    ensure_tables(store)
     a = screen_assignments.c
     exists = sa.exists().where(record_work.c.work_id == a.work_id)
     with store.engine.connect() as conn:
@@ -432,7 +396,6 @@ def assigned_reviewers(
     store: Store, stage: str, work_ids: Sequence[int] | None = None
 ) -> dict[int, list[str]]:
     """work id -> the reviewers assigned to it at ``stage`` (all works, or those given)."""
-    ensure_tables(store)
     a = screen_assignments.c
     out: dict[int, list[str]] = {}
     with store.engine.connect() as conn:
@@ -446,7 +409,6 @@ def assigned_reviewers(
 
 
 def is_assigned(store: Store, stage: str, work_id: int, reviewer: str) -> bool:
-    ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
         found = conn.execute(
@@ -457,7 +419,6 @@ def is_assigned(store: Store, stage: str, work_id: int, reviewer: str) -> bool:
 
 def assignment_counts(store: Store, stage: str) -> dict[str, int]:
     """reviewer -> number of works assigned at ``stage``."""
-    ensure_tables(store)
     a = screen_assignments.c
     with store.engine.connect() as conn:
         rows = conn.execute(
@@ -487,7 +448,6 @@ def assign(
     running ``scoping assign`` at once cannot allocate the same work twice. Returns ``None``
     (and stores nothing) when the plan adds nothing.
     """
-    ensure_tables(store)
     with store.engine.connect() as conn, conn.begin() as transaction:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_ASSIGN_LOCK)))
@@ -620,7 +580,6 @@ def add_decision(
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
-    ensure_tables(store)
     values = {
         "uid": uid,
         "stage": stage,
@@ -682,7 +641,6 @@ def add_decisions(store: Store, rows: Iterable[Mapping[str, Any]], *, via: str) 
 
     Each row has the keyword arguments of :func:`add_decision`. Returns how many were added.
     """
-    ensure_tables(store)
     added = 0
     now = _now()
     with store.engine.begin() as conn:
@@ -718,7 +676,6 @@ def current_decisions(
 
     Works whose latest row is "undone" are left out unless ``keep_undone``.
     """
-    ensure_tables(store)
     latest = _latest_ids(stage, reviewer=reviewer)
     query = sa.select(screen_decisions).join(latest, latest.c.id == screen_decisions.c.id)
     out: dict[tuple[int, str], DecisionRow] = {}
@@ -732,7 +689,6 @@ def current_decisions(
 
 def current_decision(store: Store, stage: str, work_id: int, reviewer: str) -> DecisionRow | None:
     """``reviewer``'s current decision on one work (``None``: none, or withdrawn)."""
-    ensure_tables(store)
     d = screen_decisions.c
     with _reader(store).connect() as conn:
         row = conn.execute(
@@ -751,7 +707,6 @@ def decision_history(
     store: Store, stage: str | None = None, *, work_id: int | None = None, reviewer: str | None = None
 ) -> list[DecisionRow]:
     """Every stored decision row (optionally of one stage, work or reviewer), oldest first."""
-    ensure_tables(store)
     d = screen_decisions.c
     query = sa.select(screen_decisions).order_by(d.id)
     if stage is not None:
@@ -781,7 +736,6 @@ def add_resolution(
     """Append one lead's resolution in its own transaction (idempotent by ``uid``)."""
     if decision not in RESOLUTIONS:
         raise ValueError(f"unknown resolution {decision!r}")
-    ensure_tables(store)
     values = {
         "uid": uid,
         "stage": stage,
@@ -800,7 +754,6 @@ def add_resolution(
 
 def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
     """The standing resolution per work at ``stage`` (withdrawn ones left out)."""
-    ensure_tables(store)
     r = screen_resolutions.c
     latest = sa.select(sa.func.max(r.id).label("id")).where(r.stage == stage).group_by(r.work_id).subquery()
     out: dict[int, ResolutionRow] = {}
@@ -815,7 +768,6 @@ def current_resolutions(store: Store, stage: str) -> dict[int, ResolutionRow]:
 def resolution_history(
     store: Store, stage: str | None = None, *, work_id: int | None = None
 ) -> list[ResolutionRow]:
-    ensure_tables(store)
     r = screen_resolutions.c
     query = sa.select(screen_resolutions).order_by(r.id)
     if stage is not None:
@@ -829,109 +781,9 @@ def resolution_history(
 # -- outcomes --------------------------------------------------------------------------------
 
 
-def derive_outcome(
-    stage: str,
-    assigned: Collection[str],
-    decisions: Mapping[str, tuple[str, str | None]],
-    resolution: tuple[str, str | None] | None = None,
-) -> tuple[str, str | None] | None:
-    """The one rule that turns decisions into a work's outcome at a stage.
-
-    ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
-    with a current decision to ``(decision, reason)``; ``resolution`` is the lead's standing
-    resolution. Returns ``(outcome, reason)`` or ``None`` when nobody has decided yet:
-
-    - a lead's resolution settles the work, whatever the reviewers said;
-    - while an assigned reviewer has not decided: "pending";
-    - every reviewer gave the same decision: that decision ("maybe" excepted);
-    - otherwise "conflict": include against exclude, any "maybe" (also a single reviewer's),
-      "not-retrieved" against a decision, or, at full text, two different exclusion reasons.
-
-    The reason of an agreed exclusion is the reason the reviewers share (``None`` if they gave
-    different ones at title-abstract, where reasons are optional).
-    """
-    if resolution is not None:
-        return resolution
-    if not decisions:
-        return None
-    if any(name not in decisions for name in assigned):
-        return ("pending", None)
-    given = {value for value, _ in decisions.values()}
-    if "maybe" in given or len(given) != 1:
-        return ("conflict", None)
-    (value,) = given
-    reasons = {reason for _, reason in decisions.values()}
-    if value == "exclude" and stage == "full-text" and len(reasons) != 1:
-        return ("conflict", None)
-    reason = next(iter(reasons)) if len(reasons) == 1 else None
-    return (value, reason if value == "exclude" else None)
-
-
-def vanished_works(store: Store, stage: str) -> list[int]:
-    """Works allocated at ``stage`` that no longer exist: de-duplication joined them to another
-    work after they were allocated. Their decisions and assignments were carried to that work
-    (:mod:`scoping.store.screen_carry`); their own rows stay in the history."""
-    existing = set(work_ids(store))
-    return sorted({work for work, _ in assignments(store, stage)} - existing)
-
-
-def outcomes(store: Store, stage: str) -> dict[int, Outcome]:
-    """The outcome of every work at ``stage`` that has a decision or a resolution.
-
-    Works that no longer exist (see :func:`vanished_works`) are left out, and at full text so
-    are works whose title-abstract outcome is no longer "include" (a lead changed it after
-    they were allocated for full text).
-    """
-    ensure_tables(store)
-    existing = set(work_ids(store))
-    if stage == "full-text":
-        existing &= {work for work, o in outcomes(store, "title-abstract").items() if o.outcome == "include"}
-    assigned = assigned_reviewers(store, stage)
-    by_work: dict[int, dict[str, tuple[str, str | None]]] = {}
-    for (work, reviewer), row in current_decisions(store, stage).items():
-        by_work.setdefault(work, {})[reviewer] = (row.decision, row.reason)
-    resolutions = current_resolutions(store, stage)
-    out: dict[int, Outcome] = {}
-    for work in sorted((by_work.keys() | resolutions.keys()) & existing):
-        resolution = resolutions.get(work)
-        derived = derive_outcome(
-            stage,
-            assigned.get(work, ()),
-            by_work.get(work, {}),
-            (resolution.decision, resolution.reason) if resolution is not None else None,
-        )
-        if derived is not None:
-            settled = resolution is not None and resolution.decision != "conflict"
-            out[work] = Outcome(
-                work, stage, derived[0], derived[1], resolution.lead if settled and resolution else None
-            )
-    return out
-
-
-def final_outcomes(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
-    """``(work id, stage, outcome, reason)`` of every work with an outcome, both stages.
-
-    The seam the PRISMA report reads (see :mod:`scoping.store.report_tables`). A store
-    without the screening tables has no outcomes (and is left unchanged).
-    """
-    if store not in _ready:
-        with _reader(store).connect() as conn:
-            if not sa.inspect(conn).has_table(screen_decisions.name):
-                return
-    for stage in ("title-abstract", "full-text"):
-        found = outcomes(store, stage)
-        for outcome in found.values():
-            yield (outcome.work_id, stage, outcome.outcome, outcome.reason)
-        if stage == "title-abstract":
-            for work in automation_excluded(store):
-                if work not in found:
-                    yield (work, stage, "automation", None)
-
-
 def count_by(store: Store, *, via: str | None = None, note: str | None = None) -> tuple[int, int]:
     """``(matching, all)`` of the stored decisions (``via``) or resolutions (``note``),
     withdrawals ("undone") left out: how many were made through ``via`` / carry ``note``."""
-    ensure_tables(store)
     table, column, value = (
         (screen_decisions, screen_decisions.c.via, via)
         if via is not None
@@ -981,7 +833,6 @@ def add_stop_event(
     if works and event != "stop":
         raise ValueError("only a 'stop' event excludes works")
     sample = list(sample) or list(works)
-    ensure_tables(store)
     at = _now()
     values = {"stage": stage, "event": event, "by": by, "at": at, "details": _dumps(dict(details))}
     with store.engine.begin() as conn:
@@ -996,10 +847,6 @@ def add_stop_event(
 
 def stop_events(store: Store, stage: str = "title-abstract") -> list[StopEvent]:
     """The stopping rule's events at ``stage``, oldest first (none in a store without the tables)."""
-    if store not in _ready:
-        with _reader(store).connect() as conn:
-            if not sa.inspect(conn).has_table(screen_stop_events.name):
-                return []
     e = screen_stop_events.c
     with _reader(store).connect() as conn:
         rows = conn.execute(sa.select(screen_stop_events).where(e.stage == stage).order_by(e.id))
@@ -1016,51 +863,6 @@ def stop_sample(store: Store, event_id: int) -> list[int]:
             int(w)
             for (w,) in conn.execute(sa.select(s.work_id).where(s.event_id == event_id).order_by(s.position))
         ]
-
-
-def standing_stop(events: Sequence[StopEvent]) -> tuple[StopEvent | None, StopEvent | None]:
-    """(the sample in force, the stop in force): a "resume" takes back the stop before it, a
-    "cancel" the sample."""
-    sample: StopEvent | None = None
-    stop: StopEvent | None = None
-    for event in events:
-        if event.event == "sample":
-            sample, stop = event, None
-        elif event.event == "stop":
-            stop = event
-        elif event.event == "cancel":
-            sample, stop = None, None
-        else:
-            stop = None
-    return sample, stop
-
-
-def touched_works(store: Store, stage: str) -> set[int]:
-    """Works someone has decided on (current decision) or a lead has resolved at ``stage``."""
-    return {work for work, _ in current_decisions(store, stage)} | set(current_resolutions(store, stage))
-
-
-def automation_excluded(store: Store, stage: str = "title-abstract") -> list[int]:
-    """Works excluded by the stopping rule: once the lead stopped screening, the works of the
-    random sample (or, for a stop by the default rule, with no sample, the works nobody had
-    decided when it was recorded) that nobody has decided on (or resolved), and that still
-    exist."""
-    sample, stop = standing_stop(stop_events(store, stage))
-    if stop is None:
-        return []
-    touched = touched_works(store, stage)
-    existing = set(work_ids(store))
-    listed = stop_sample(store, (sample or stop).id)
-    return [w for w in listed if w not in touched and w in existing]
-
-
-def stopping_rule_note(store: Store) -> str | None:
-    """The stopping rule that ended title-abstract screening, for the PRISMA notes."""
-    _, stop = standing_stop(stop_events(store, "title-abstract"))
-    if stop is None:
-        return None
-    note = stop.details.get("note")
-    return str(note) if note else None
 
 
 def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:
@@ -1080,7 +882,6 @@ def add_labels(
 ) -> None:
     """Append label changes of ``reviewer`` on ``work_id`` in one transaction (nothing is
     updated or deleted: removing a label is a row too)."""
-    ensure_tables(store)
     at = _now()
     with store.engine.begin() as conn:
         record = conn.execute(
@@ -1111,7 +912,6 @@ def current_labels(store: Store, *, reviewer: str | None = None) -> dict[tuple[i
     on the joined work, after a split each part keeps the labels set on its records; where two
     rows disagree on a label the latest counts.
     """
-    ensure_tables(store)
     lab = screen_labels.c
     query = (
         sa.select(record_work.c.work_id, lab.reviewer, lab.label, lab.action)

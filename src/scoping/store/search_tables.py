@@ -13,7 +13,7 @@ translation of the query, its errors and warnings, the notes of the translation,
 pasted, platform, date searched, hits the database reported, search history), so that the log
 never re-derives an earlier search from today's strategy.
 
-Databases made before these tables existed get them on first use (:func:`ensure_tables`).
+The tables are made with every other table (:mod:`scoping.store.migrations`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ __all__ = [
     "RunRow",
     "add_details",
     "create_run",
-    "ensure_tables",
     "find_page_import",
     "get_details",
     "get_export",
@@ -179,14 +178,6 @@ class PageRow:
 
 def _engine(store: Store) -> sa.engine.Engine:
     return store.engine
-
-
-def ensure_tables(store: Store) -> None:
-    """Create the search tables in a database made before they existed (no-op otherwise)."""
-    with _engine(store).begin() as conn:
-        metadata.create_all(
-            conn, tables=[search_runs, search_pages, search_details, search_exports], checkfirst=True
-        )
 
 
 def _run(row: Mapping[str, Any] | sa.RowMapping) -> RunRow:

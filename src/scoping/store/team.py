@@ -42,7 +42,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scoping.errors import UsageError
-from scoping.store.schema import metadata
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -240,8 +239,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$
 """
 """The caller's full-text works whose title-abstract outcome is "include": the rule of
-:func:`scoping.store.screen_tables.derive_outcome` for that one outcome, in SQL, over rows
-the caller cannot read (``tests/test_team_roles.py`` checks it against the rule)."""
+:func:`~scoping.store.screen_carry.derive_outcome` for that one outcome, in SQL, over rows the
+caller cannot read, so it must be SQL here (row-level security hides the rows the Python rule
+would need); ``tests/test_team_roles.py`` checks with hypothesis that both agree."""
 
 
 def setup_team(
@@ -255,8 +255,7 @@ def setup_team(
         raise UsageError(f"--prefix {prefix!r} must be lower-case letters, digits and _")
     roles = [(m, role_name(prefix, m.name)) for m in members]
     result = TeamSetup(prefix, f"{prefix}_reviewers", f"{prefix}_leads")
-    with store.engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+    with store.engine.begin() as conn:  # every table exists: Store.open made them
         owner = str(
             conn.execute(
                 sa.text("SELECT tableowner FROM pg_tables WHERE tablename = 'screen_decisions'")

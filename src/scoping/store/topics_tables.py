@@ -14,14 +14,13 @@
 Works are named by a *work key* (``doi:...``, ``pmid:...``, ``title:...``, or ``work:<id>``
 once screening provides works), so edits and charted values outlive any one fit.
 
-Every function takes a :class:`~scoping.store.Store`. The tables are created on first use in
-a database made before they existed.
+Every function takes a :class:`~scoping.store.Store`. The tables are made with every other
+table (:mod:`scoping.store.migrations`).
 """
 
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from scoping.store.schema import metadata
+from scoping.store.values import utc_now
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -55,7 +55,7 @@ __all__ = [
     "latest_fit_id",
     "list_edits",
     "list_fits",
-    "max_topic_id",
+    "max_fit_topic_id",
     "sync_chart_fields",
 ]
 
@@ -146,31 +146,14 @@ chart_values_table = sa.Table(
     sa.Column("made_at", sa.String(40), nullable=False),
 )
 
-_TABLES = [
-    topic_fits,
-    topic_works,
-    topic_topics,
-    topic_members,
-    topic_edits,
-    chart_fields_table,
-    chart_values_table,
-]
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_ready: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 def _now() -> str:
-    from scoping.store.core import utc_now  # core imports the schema, which imports this
-
     return utc_now()
 
 
 def _engine(store: Store) -> sa.engine.Engine:
-    """The store's engine, after making sure this module's tables exist."""
-    if store not in _ready:
-        with store.engine.begin() as conn:
-            metadata.create_all(conn, tables=_TABLES, checkfirst=True)
-        _ready.add(store)
     return store.engine
 
 
@@ -434,18 +417,10 @@ def known_profiles(store: Store) -> dict[int, dict[str, float]]:
     return {int(r.topic_id): json.loads(r.terms) for r in rows}
 
 
-def max_topic_id(store: Store) -> int:
-    """The largest topic number used so far, by a fit or by a split."""
+def max_fit_topic_id(store: Store) -> int:
+    """The largest topic number any fit has stored (0: none yet)."""
     with _engine(store).connect() as conn:
-        top = conn.execute(sa.select(sa.func.max(topic_topics.c.topic_id))).scalar_one() or 0
-        splits = (
-            conn.execute(sa.select(topic_edits.c.payload).where(topic_edits.c.action == "split"))
-            .scalars()
-            .all()
-        )
-    for payload in splits:
-        top = max([top, *(int(t) for t in json.loads(payload).get("into", []))])
-    return int(top)
+        return int(conn.execute(sa.select(sa.func.max(topic_topics.c.topic_id))).scalar_one() or 0)
 
 
 # -- edits --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ __all__ = [
     "doc_type_term",
     "fit_topics",
     "load_fit",
+    "max_topic_id",
     "merge_topics",
     "move_work",
     "rename_topic",
@@ -92,6 +93,16 @@ class WorkInput:
             "journal": self.journal,
             "doi": self.doi,
         }
+
+
+def max_topic_id(store: Store) -> int:
+    """The largest topic number used so far, by a fit or by a lead's split (the new numbers a
+    split gave its parts, ``payload["into"]``)."""
+    top = tables.max_fit_topic_id(store)
+    for edit in tables.list_edits(store):
+        if edit.action == "split":
+            top = max([top, *(int(t) for t in edit.payload.get("into", []))])
+    return top
 
 
 def work_key(record: Record, position: int) -> str:
@@ -158,14 +169,15 @@ def works_from_screening(store: Store, stage: str = "full-text") -> list[WorkInp
     keyword. Raises a :class:`~scoping.errors.UsageError` saying what to do when no work is
     included at ``stage`` (no screening results yet, or none final).
     """
+    from scoping.screen.outcomes import final_outcomes
     from scoping.store import screen_tables
 
     if stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}")
-    included = sorted(w for w, o in screen_tables.outcomes(store, stage).items() if o.outcome == "include")
+    included = sorted(w for w, o in final_outcomes(store, stage).items() if o.outcome == "include")
     if not included:
         other = STAGES[0] if stage == STAGES[1] else STAGES[1]
-        n_other = sum(1 for o in screen_tables.outcomes(store, other).values() if o.outcome == "include")
+        n_other = sum(1 for o in final_outcomes(store, other).values() if o.outcome == "include")
         hint = f" ({n_other} are included at {other}: pass --stage {other})" if n_other else ""
         raise UsageError(
             f"no works are included at {stage} yet{hint}; screening results are needed, "
@@ -256,9 +268,7 @@ def fit_topics(
         raise UsageError("two works share a key; pass each work once")
     model = _model(n_topics, random_state, threshold).fit([w.text for w in works])
     profiles = [model.topic_terms(k) for k in range(model.n_topics_)]
-    ids, similarity = carry_ids(
-        tables.known_profiles(store), profiles, next_id=tables.max_topic_id(store) + 1
-    )
+    ids, similarity = carry_ids(tables.known_profiles(store), profiles, next_id=max_topic_id(store) + 1)
     members = [
         (keys[i], ids[k], float(model.membership_[i, k]), float(model.representativeness_[i, k]))
         for i in range(len(works))
@@ -466,7 +476,7 @@ def split_topic(
             f"the works of T{tid} do not separate into {parts} topics "
             "(their texts are too alike); leave it whole or move works by hand"
         )
-    first = tables.max_topic_id(store) + 1
+    first = max_topic_id(store) + 1
     into = list(range(first, first + len(pieces)))
     payload = {
         "topic": tid,
