@@ -143,10 +143,14 @@ def _code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def set_table(data: Path, name: str) -> dict[str, Any]:
-    """Candidate pairs of one set: columns, truth, vetoes, the rules' verdicts (cached)."""
+def set_table(data: Path, name: str, variant: str = "") -> dict[str, Any]:
+    """Candidate pairs of one set: columns, truth, vetoes, the rules' verdicts (cached).
+
+    ``variant`` names a change the caller made to the code for a measurement (an ablation in
+    ``bench/dedupe_normalisation.py``); it is part of the cache key."""
     csv_hash = hashlib.sha256((data / name / "records_pre_merged.csv").read_bytes()).hexdigest()[:16]
-    cache = CACHE / f"{name}-{csv_hash}-{_code_hash()}.pickle"
+    tag = f"-{variant}" if variant else ""
+    cache = CACHE / f"{name}-{csv_hash}-{_code_hash()}{tag}.pickle"
     if cache.exists():
         with cache.open("rb") as f:
             table: dict[str, Any] = pickle.load(f)
