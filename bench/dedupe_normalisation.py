@@ -32,7 +32,7 @@ the rules' FN is 37 in every variant, their FP is 1 unless marked):
 | no mojibake repair | 3 / 54 (0.9921) | 1 | nothing: no record of the seven carries mojibake |
 | no Greek | 3 / 54 (0.9921) | 1 | nothing |
 | no Cyrillic | 3 / 49 (0.9928) | 0 | one pair (see below) |
-| no Cyrillic/Greek, no transliteration | 3 / 49 (0.9928) | 0 | as "no Cyrillic": dropping accents changes nothing measured |
+| no Cyrillic/Greek; no transliteration | 3 / 49 (0.9928) | 0 | as "no Cyrillic" (accents: no effect) |
 | no series prefix | 3 / 55 (0.9919) | 1 | the model loses 1 held-out pair |
 | DOI fit ignored | 3 / 60 (0.9912) | 1 | the model loses 6 held-out pairs |
 
