@@ -47,6 +47,16 @@ def test_cyrillic_names_are_transliterated_so_they_meet_the_latin_spelling() -> 
     assert a.authors[0].family == b.authors[0].family == "azmuk"
 
 
+def test_transliteration_spells_out_greek_and_cyrillic_and_drops_accents_but_keeps_other_scripts() -> None:
+    from scoping.dedupe.keys import transliterate
+
+    assert transliterate("tnf-α") == "tnf- alpha "
+    assert transliterate("азьмук") == "azmuk"
+    assert transliterate("zürich façade") == "zurich facade"
+    assert transliterate("心臓") == "心臓"  # no reading is guessed for Chinese or Japanese
+    assert fold("TNF-α") == fold("TNF alpha") == "tnf alpha"
+
+
 # -- DOI prefixes that do not fit the journal ---------------------------------------------------
 
 

@@ -238,13 +238,20 @@ def fold(text: str) -> str:
         text = repair(text)
     text = text.casefold()
     if not text.isascii():
-        text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
-        if _CYRILLIC_RE.search(text):
-            text = _CYRILLIC_RE.sub(lambda m: _CYRILLIC[m.group(0)], text)
-        text = text.translate(_FOLD_EXTRA)
-        text = unicodedata.normalize("NFKD", text)
-        text = unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
+        text = transliterate(text)
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def transliterate(text: str) -> str:
+    """Lower-case text in Latin letters where it can be: Greek letters spelled out, Cyrillic
+    transliterated, accents dropped (NFKD), ligatures and a few letters spelled out; other
+    scripts (Chinese, Japanese, Korean...) are kept as they are."""
+    text = _GREEK_RE.sub(lambda m: " " + _GREEK[m.group(0)] + " ", text)
+    if _CYRILLIC_RE.search(text):
+        text = _CYRILLIC_RE.sub(lambda m: _CYRILLIC[m.group(0)], text)
+    text = text.translate(_FOLD_EXTRA)
+    text = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
 
 
 # -- titles ------------------------------------------------------------------------------------
