@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,26 @@ def review_dir(tmp_path: Path) -> Path:
     root = tmp_path / "review"
     init_review(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo review (real exports, simulated reviewers, topics fitted), built once per test
+    process: about 15 s of CPU. Tests that use it carry ``xdist_group("demo")`` so that they
+    run in one process and share it; tests that change the folder work on a copy."""
+    from scoping.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Two things for running in parallel (``make test`` uses ``-n 2 --dist loadgroup``):
+    tests that use the demo review run in one process, which builds it once; and tests
+    marked ``slow`` start first, so that the short ones fill in around them instead of
+    one process finishing a long test alone at the end."""
+    for item in items:
+        if "demo_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo"))
+    slow = {item.module for item in items if item.get_closest_marker("slow")}  # type: ignore[attr-defined]
+    items.sort(key=lambda item: getattr(item, "module", None) not in slow)  # stable: files kept whole

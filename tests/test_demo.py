@@ -11,21 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from scoping.cli import cli
-from scoping.demo import demo_files
+from scoping.demo import DemoResult, demo_files
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One demo review, built once for this file (about 15 s of CPU); tests that change it
-    work on a copy."""
-    target = tmp_path_factory.mktemp("demo") / "demo"
-    result = CliRunner().invoke(cli, ["demo", str(target)], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return target, result.stdout
+@pytest.fixture
+def built(demo_build: DemoResult) -> Path:
+    return demo_build.review.root
 
 
-def test_demo_builds_a_review_from_the_bundled_exports(built: tuple[Path, str]) -> None:
-    target, shown = built
+def test_demo_builds_a_review_from_the_bundled_exports(built: Path) -> None:
+    target = built
     for part in ("searches/strategy.toml", "screening/protocol.toml", "screening/review.db"):
         assert (target / part).exists(), part
     files = demo_files()
@@ -47,7 +42,6 @@ def test_demo_builds_a_review_from_the_bundled_exports(built: tuple[Path, str]) 
     # the simulated lead settles every conflict by the published decision, so the review's
     # published includes that are in the exports are exactly the included studies
     assert prisma["included"]["studies"]["n"] == sum(r["label_included"] == "1" for r in truth)
-    assert "simulated" in shown.lower()
     # the exports for the next step and the checklist, linked from the report
     import rispy
 
@@ -76,14 +70,16 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path) -> None:
     assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep me"
 
 
-def test_demo_replace_rebuilds_an_earlier_demo(tmp_path: Path, built: tuple[Path, str]) -> None:
+def test_demo_replace_rebuilds_an_earlier_demo(tmp_path: Path, built: Path) -> None:
     target = tmp_path / "demo"
-    shutil.copytree(built[0], target)
+    shutil.copytree(built, target)
     again = CliRunner().invoke(cli, ["demo", str(target)])
     assert again.exit_code == 1
     assert "--replace" in again.stderr
     (target / "outputs" / "left-over.txt").write_text("from the earlier demo", encoding="utf-8")
-    assert CliRunner().invoke(cli, ["demo", str(target), "--replace"]).exit_code == 0
+    rebuilt = CliRunner().invoke(cli, ["demo", str(target), "--replace"])
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert "simulated" in rebuilt.stdout.lower()
     assert not (target / "outputs" / "left-over.txt").exists()  # rebuilt, not added to
-    before, after = (json.loads((f / "outputs" / "prisma.json").read_text()) for f in (built[0], target))
+    before, after = (json.loads((f / "outputs" / "prisma.json").read_text()) for f in (built, target))
     assert after["identification"] == before["identification"]

@@ -562,12 +562,11 @@ def test_the_module_exports_no_stray_names() -> None:
     assert all(hasattr(page, name) for name in page.__all__)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """The demo (real exports, simulated reviewers, topics fitted) as a whole review."""
-    from scoping.demo import build_demo
-
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo")
+@pytest.fixture
+def demo(demo_build: DemoResult) -> DemoResult:
+    """The demo (real exports, simulated reviewers, topics fitted) as a whole review: one
+    build per test session (the conftest's ``demo_build``)."""
+    return demo_build
 
 
 def test_the_demo_review_shows_topics_the_evidence_map_and_included_sources(demo: DemoResult) -> None:
