@@ -250,8 +250,11 @@ class ModelRank:
         return ordered + [w for w in given if w not in placed]
 
     def close(self) -> None:
+        """Stop the background work; after this the store is no longer used (a reader in
+        the middle of a query finishes it first, so the caller may close the store)."""
         self._closed = True
         self._wake.set()
+        _join(self._reader)
         self.ranker.close()
 
     def __enter__(self) -> ModelRank:
@@ -402,8 +405,17 @@ class TeamOrder:
         self._others = decided_by_others(self.store, self.stage, self.reviewer)
 
     def close(self) -> None:
+        """Stop the background reader; after this the store is no longer used."""
         self._closed = True
         self._wake.set()
+        _join(self._reader)
+
+
+def _join(thread: threading.Thread, timeout: float = 30) -> None:
+    """Wait for a background reader to finish its query (a store closed under a running
+    query leaves a database connection to the garbage collector)."""
+    if thread is not threading.current_thread():
+        thread.join(timeout)
 
 
 def sample_rank(store: Store, stage: str) -> Callable[[Sequence[int]], list[int]] | None:
