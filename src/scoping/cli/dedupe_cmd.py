@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
 from rich.progress import TaskID
 from rich.table import Table
 
@@ -20,6 +19,7 @@ from scoping.files import replace_into
 from scoping.records import Record, doc_type_label
 from scoping.review import Review
 
+from .console import console
 from .console import progress as progress_bar
 from .main import State, cli, review_options
 from .prompts import read_key
@@ -33,7 +33,7 @@ else:
 
     api = LazyModule("scoping.dedupe.api")  # numpy, networkx: loaded when a command needs them
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+out = console()
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 

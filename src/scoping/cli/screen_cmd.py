@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from scoping import screen
@@ -33,11 +32,12 @@ from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, Sc
 from scoping.store import Store
 from scoping.store.screen_tables import DecisionRow
 
+from .console import console
 from .main import cli, review_options, team_identity
 from .prompts import read_key, read_line
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+out = console()
+err = console(stderr=True)
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
@@ -47,7 +47,7 @@ def _print_table(table: Table) -> None:
     if out.is_terminal:
         out.print(table)
     else:
-        Console(highlight=False, markup=False, emoji=False, width=160).print(table)
+        console(width=160, soft_wrap=False).print(table)
 
 
 def _reviewer_option(metavar: str = "NAME") -> Callable[[Any], Any]:

@@ -9,21 +9,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from scoping.errors import UsageError
 from scoping.review import Review
 
+from .console import console
 from .console import progress as progress_bar
 from .main import cli, review_options
 
 if TYPE_CHECKING:
     from scoping.search import UpdateArms
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+out = console()
+err = console(stderr=True)
 
 _DATABASE_HELP = (
     "A database of the strategy (e.g. MEDLINE, PsycINFO) or a platform: pubmed, "
