@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from rich.table import Table
 from scoping import screen
 from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.files import replace_into
-from scoping.records import Record
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
 from scoping.store import Store
@@ -75,14 +74,6 @@ def _open(review: Callable[[], Review], reviewer: str | None) -> tuple[Review, P
     protocol = screen.load_protocol(target.protocol_path)
     reviewer = team_identity(target, reviewer)
     return target, protocol, reviewer
-
-
-def _merged(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
-    """The de-duplication stage's merged view of a work (the fullest value of each field)."""
-    from scoping.dedupe.merge import merge_records
-
-    merged = merge_records(work_id, records)
-    return {name: chosen.value for name, chosen in merged.fields.items()}
 
 
 # -- assign ----------------------------------------------------------------------------------
@@ -254,7 +245,6 @@ def screen_cmd(
                 protocol,
                 reviewer or "",
                 stage,
-                merge=_merged,
                 via="plain" if plain else "tui",
                 rank=order.rank,
                 rerank_every=order.rerank_every,
@@ -288,7 +278,7 @@ def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: s
                 writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
                 writer.writeheader()
                 n = 0
-                for row in screen.worksheet(store, protocol, reviewer, stage, merge=_merged):
+                for row in screen.worksheet(store, protocol, reviewer, stage):
                     writer.writerow(row)
                     n += 1
             replace_into(tmp_name, path)
@@ -740,7 +730,7 @@ def decisions_export_cmd(reviewer: str | None, out_path: str, review: Callable[[
 
 
 def _title(store: Store, work_id: int) -> str:
-    card = screen.load_card(store, work_id, merge=_merged)
+    card = screen.load_card(store, work_id)
     return (card.title if card else None) or "(no title)"
 
 
@@ -853,7 +843,7 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
         )
         settled = 0
         for n, item in enumerate(items, start=1):
-            card = screen.load_card(store, item.work_id, merge=_merged)
+            card = screen.load_card(store, item.work_id)
             out.print("")
             out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
             if item.note:
