@@ -8,25 +8,20 @@ people's decisions, agreement and the team's progress are for leads.
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import logging
-import os
 import shutil
 import sys
-import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
 from scoping import screen
+from scoping.app import Review
 from scoping.errors import DecidedElsewhereError, UsageError
-from scoping.files import replace_into
-from scoping.review import Review
 from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
 from scoping.store import Store
 from scoping.store.screen_tables import DecisionRow
@@ -213,42 +208,21 @@ def screen_cmd(
         raise click.UsageError("use one of --plain, --from-csv and --to-csv")
     target, protocol, reviewer = _open(review, reviewer)
     if to_csv is not None:
-        _write_worksheet(target, protocol, reviewer or "", stage, Path(to_csv))
-        return
-    if from_csv is not None:
-        with target.open_store() as store:
-            report = screen.load_decisions_csv(store, protocol, reviewer or "", stage, from_csv)
-        if report.errors:
-            for problem in report.errors:
-                err.print(f"{from_csv}: {problem}")
-            raise UsageError(
-                f"{from_csv}: nothing was stored; correct the rows above and load the file again"
-            )
-        later = (
-            f"; {report.undecided:,} rows without a decision were left for later" if report.undecided else ""
-        )
-        plural = "" if report.added == 1 else "s"
+        n = target.write_worksheet(reviewer or "", to_csv, stage=stage)
+        out.print(f"Wrote your {n:,} works still to screen at {stage} to {to_csv}.")
         out.print(
-            f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
-            f"({report.unchanged:,} rows repeated a decision already stored{later})"
+            f"Fill in decision ({', '.join(screen.choices(stage))}), reason and note, then load it with: "
+            f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {to_csv}"
         )
-        return
-    if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    elif from_csv is not None:
+        _print_loaded(target.load_decisions(reviewer or "", from_csv, stage=stage), from_csv, stage)
+    elif not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
-    with target.open_store() as store:
+    else:
         protocol.reviewer(reviewer or "")
-        _tell_doubtful(screen.doubtful_pairs(store))
-        name = protocol.reviewer(reviewer or "").name
-        with _review_log(target), screen.queue_order(store, protocol, stage, reviewer=name) as order:
-            session = ScreeningSession(
-                store,
-                protocol,
-                reviewer or "",
-                stage,
-                via="plain" if plain else "tui",
-                rank=order.rank,
-                rerank_every=order.rerank_every,
-            )
+        _tell_doubtful(target.doubtful_pairs())
+        via = "plain" if plain else "tui"
+        with _review_log(target), target.screening(reviewer or "", stage=stage, via=via) as (session, order):
             if work_id is not None:
                 _goto(session, work_id)
             if plain:
@@ -257,39 +231,31 @@ def screen_cmd(
             else:
                 from .screen_tui import ScreeningApp
 
-                app = ScreeningApp(session, title=protocol.title, order=order.describe)
-                app.run()
-        p = session.progress()
-        undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
-        out.print(
-            f"Saved {_n(p.session_saved, 'decision')} in this session{undone}; {p.done:,} of "
-            f"{p.assigned:,} works done at {stage}."
-        )
+                ScreeningApp(session, title=protocol.title, order=order.describe).run()
+            _print_saved(session, stage)
 
 
-def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: str, path: Path) -> None:
-    if not path.parent.exists():
-        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
-    columns = [*screen.WORKSHEET_COLUMNS, *(("fulltext",) if stage == FULL_TEXT else ())]
-    with target.open_store() as store:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-                writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
-                writer.writeheader()
-                n = 0
-                for row in screen.worksheet(store, protocol, reviewer, stage):
-                    writer.writerow(row)
-                    n += 1
-            replace_into(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-    choices = ", ".join(screen.choices(stage))
-    out.print(f"Wrote your {n:,} works still to screen at {stage} to {path}.")
+def _print_saved(session: ScreeningSession, stage: str) -> None:
+    """The end of a screening session: what it saved, and how far the reviewer is."""
+    p = session.progress()
+    undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
     out.print(
-        f"Fill in decision ({choices}), reason and note, then load it with: "
-        f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {path}"
+        f"Saved {_n(p.session_saved, 'decision')} in this session{undone}; {p.done:,} of "
+        f"{p.assigned:,} works done at {stage}."
+    )
+
+
+def _print_loaded(report: screen.CsvReport, from_csv: str, stage: str) -> None:
+    """What --from-csv stored, or the rows that stopped it (then nothing was stored)."""
+    if report.errors:
+        for problem in report.errors:
+            err.print(f"{from_csv}: {problem}")
+        raise UsageError(f"{from_csv}: nothing was stored; correct the rows above and load the file again")
+    later = f"; {report.undecided:,} rows without a decision were left for later" if report.undecided else ""
+    plural = "" if report.added == 1 else "s"
+    out.print(
+        f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
+        f"({report.unchanged:,} rows repeated a decision already stored{later})"
     )
 
 
@@ -412,7 +378,10 @@ def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
         out.print(f"Pick a reason: {first} to {len(rules.exclusion_reasons)} (or b to go back).")
 
 
-def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrder | None = None) -> None:
+# over the budgets (complexity 35, 115 statements): the one function of this file still to split
+def _plain(  # noqa: C901, PLR0912, PLR0915
+    session: ScreeningSession, protocol: Protocol, order: screen.QueueOrder | None = None
+) -> None:
     """The line-based screen: one work, one prompt, one line per answer."""
     who = session.reviewer.name
     order_said = _order_state(order.describe()) if order is not None else ""
@@ -825,73 +794,66 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
       scoping resolve --reviewer lead --work 1234
     """
     target, protocol, reviewer = _open(review, reviewer)
-    lead = protocol.lead(reviewer)
+    items = target.to_resolve(reviewer or "", stage=stage, work_id=work_id)
+    if not items:
+        out.print(f"No conflicts at {stage}.")
+        return
     rules = protocol.stage(stage)
-    with target.open_store() as store:
-        if work_id is not None:
-            items = [c for c in screen.conflicts(store, protocol, lead.name, stage) if c.work_id == work_id]
-            if not items:
-                rows = screen.work_decisions(store, protocol, lead.name, stage, work_id)
-                items = [screen.Conflict(work_id, stage, "by request", tuple(rows))]
-        else:
-            items = screen.conflicts(store, protocol, lead.name, stage)
-        if not items:
-            out.print(f"No conflicts at {stage}.")
-            return
-        allowed = (
-            "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + ", s skip, q quit"
-        )
-        settled = 0
-        for n, item in enumerate(items, start=1):
-            card = screen.load_card(store, item.work_id)
-            out.print("")
-            out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
-            if item.note:
-                out.print(item.note)
-            if card is not None:
-                out.print(_wrap("Title: ", card.title or "(no title)"))
-                where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
-                if where:
-                    out.print(where)
-                out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
-            if item.decisions:
-                _print_table(_side_by_side(item))
-            while True:
-                answer = read_key(f"Your decision ({allowed}): ")
-                if answer is None or answer.strip().casefold() in ("q", "quit"):
-                    out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
-                    return
-                key = answer.strip().casefold()
-                if not key:  # Enter alone never decides anything
-                    continue
-                if key in ("s", "skip"):
-                    break
-                decision = _PLAIN_KEYS.get(key)
-                if (
-                    decision is None
-                    or decision == "maybe"
-                    or (decision == "not-retrieved" and stage != FULL_TEXT)
-                ):
-                    out.print(f"Unknown answer {answer.strip()!r}; {allowed}.")
-                    continue
-                reason = None
-                if decision == "exclude" and rules.exclusion_reasons:
-                    chosen, reason = _ask_reason(rules)
-                    if not chosen:
-                        continue
-                note = _read("Note (Enter for none): ")
-                try:
-                    row = screen.resolve(
-                        store, protocol, lead.name, stage, item.work_id, decision, reason=reason, note=note
-                    )
-                except UsageError as exc:
-                    out.print(f"Not saved: {exc}")
-                    continue
-                settled += 1
-                detail = f" ({row.reason})" if row.reason else ""
-                out.print(f"Resolved work {row.work_id}: {row.decision}{detail}.")
-                break
-        out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
+    settled = 0
+    for n, (item, card) in enumerate(items, start=1):
+        out.print("")
+        out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
+        if item.note:
+            out.print(item.note)
+        if card is not None:
+            out.print(_wrap("Title: ", card.title or "(no title)"))
+            where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
+            if where:
+                out.print(where)
+            out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
+        if item.decisions:
+            _print_table(_side_by_side(item))
+        answer = _settle(target, reviewer or "", rules, item)
+        if answer == "quit":
+            break
+        settled += answer == "resolved"
+    out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
+
+
+def _settle(target: Review, lead: str, rules: screen.StageRules, item: screen.Conflict) -> str:
+    """Ask the lead for a decision on one work until one is stored ("resolved"), or the lead
+    skips the work ("skip") or stops ("quit")."""
+    stage = item.stage
+    allowed = (
+        "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + ", s skip, q quit"
+    )
+    while True:
+        answer = read_key(f"Your decision ({allowed}): ")
+        if answer is None or answer.strip().casefold() in ("q", "quit"):
+            return "quit"
+        key = answer.strip().casefold()
+        if not key:  # Enter alone never decides anything
+            continue
+        if key in ("s", "skip"):
+            return "skip"
+        decision = _PLAIN_KEYS.get(key)
+        if decision is None or decision == "maybe" or (decision == "not-retrieved" and stage != FULL_TEXT):
+            out.print(f"Unknown answer {answer.strip()!r}; {allowed}.")
+            continue
+        reason = None
+        if decision == "exclude" and rules.exclusion_reasons:
+            chosen, reason = _ask_reason(rules)
+            if not chosen:
+                continue
+        note = _read("Note (Enter for none): ")
+        try:
+            row = target.resolve(lead, item.work_id, decision, stage=stage, reason=reason, note=note)
+        except UsageError as exc:
+            out.print(f"Not saved: {exc}")
+            continue
+        detail = f" ({row.reason})" if row.reason else ""
+        out.print(f"Resolved work {row.work_id}: {row.decision}{detail}.")
+        return "resolved"
 
 
 # -- agreement and status --------------------------------------------------------------------
@@ -1166,6 +1128,18 @@ def _confirm_sampling(state: screen.StoppingStatus, lead: str) -> None:
         raise UsageError("cancelled: random sampling has not begun, nothing changed")
 
 
+def _confirm_cancel(before: screen.StoppingStatus) -> None:
+    """Ask before calling off a random sample under way (nothing changes on no)."""
+    if before.phase != "sampling":
+        return
+    out.print(
+        f"The sample has {before.sampled or 0:,} of {before.population or 0:,} works "
+        "screened; their decisions are kept, and the rest go back to the ranked order."
+    )
+    if not click.confirm("Cancel the random sample?", default=False):
+        raise UsageError("nothing changed: the random sample goes on")
+
+
 @cli.command("stop")
 @_reviewer_option("LEAD")
 @click.option(
@@ -1233,28 +1207,15 @@ def stop_cmd(
     """
     if sum((start, apply_, resume, cancel)) > 1:
         raise click.UsageError("use one of --start-sampling, --apply, --resume and --cancel-sampling")
-    target, protocol, reviewer = _open(review, reviewer)
-    with target.open_store() as store:
-        if start and not yes:
-            _confirm_sampling(screen.stopping_status(store, protocol, reviewer or ""), reviewer or "")
-        if start:
-            state = screen.start_sampling(store, protocol, reviewer or "")
-        elif apply_:
-            state = screen.apply_stop(store, protocol, reviewer or "")
-        elif resume:
-            state = screen.resume_screening(store, protocol, reviewer or "")
-        elif cancel:
-            before = screen.stopping_status(store, protocol, reviewer or "")
-            if not yes and before.phase == "sampling":
-                out.print(
-                    f"The sample has {before.sampled or 0:,} of {before.population or 0:,} works "
-                    "screened; their decisions are kept, and the rest go back to the ranked order."
-                )
-                if not click.confirm("Cancel the random sample?", default=False):
-                    raise UsageError("nothing changed: the random sample goes on")
-            state = screen.cancel_sampling(store, protocol, reviewer or "")
-        else:
-            state = screen.stopping_status(store, protocol, reviewer or "")
+    target, _, reviewer = _open(review, reviewer)
+    lead = reviewer or ""
+    if start and not yes:
+        _confirm_sampling(target.stopping(lead), lead)
+    if cancel and not yes:
+        _confirm_cancel(target.stopping(lead))
+    chosen = {"start": start, "apply": apply_, "resume": resume, "cancel": cancel}
+    action = next((name for name, on in chosen.items() if on), None)
+    state = target.stopping(lead, action)
     if as_json:
         import json
 
