@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from scoping.dedupe import DedupeResult, Overlap
+    from scoping.dedupe.api import Impact, QueueItem
     from scoping.ingest.importer import ImportResult
     from scoping.report.api import PrismaResult
     from scoping.report.prisma import PrismaCounts
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     )
     from scoping.search.check import FormGap, SeedResult
     from scoping.store import Store
+    from scoping.store.dedupe_tables import Applied
     from scoping.store.screen_tables import DecisionRow, ResolutionRow
     from scoping.topics.workflow import FitResult
 
@@ -151,6 +153,16 @@ def _write_whole(target: Path, write: Callable[[TextIO], int]) -> int:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return n
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeRun:
+    """What :meth:`Review.dedupe_run` did: the run, the joins of works already in screening
+    (``(kept work, joined work, impact)``), and the doubtful pairs waiting for a person."""
+
+    result: DedupeResult
+    joins: list[tuple[int, int, Impact]]
+    pending: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +496,53 @@ class Review(folder.Review):
             raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
         with self.open_store() as store:
             return run_dedupe(store, rebuild=rebuild, model="default" if method == "model" else None)
+
+    def dedupe_run(
+        self,
+        *,
+        rebuild: bool = False,
+        method: str = "rules",
+        viewer: str = "",
+        sees_all: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> DedupeRun:
+        """``scoping dedupe``, all of it: :meth:`dedupe`, with ``progress(phase, done, total)``,
+        what each join of works already in screening means for it (as ``viewer`` may see it;
+        ``sees_all``: a lead), and how many doubtful pairs wait for a person."""
+        from scoping.dedupe import api
+
+        if method not in ("rules", "model"):
+            raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
+        joins: list[tuple[int, int, Impact]] = []
+        with self.open_store() as store:
+
+            def before_save(result: DedupeResult) -> None:
+                for keep, olds in api.run_joins(store, result):
+                    for old in olds:
+                        joins.append(
+                            (keep, old, api.join_impact(store, keep, old, viewer=viewer, sees_all=sees_all))
+                        )
+
+            result = api.run_dedupe(
+                store,
+                rebuild=rebuild,
+                progress=progress,
+                before_save=before_save,
+                model="default" if method == "model" else None,
+            )
+            return DedupeRun(result, joins, api.pending_count(store))
+
+    @contextmanager
+    def pair_review(
+        self, reviewer: str, *, sees_all: bool = False, limit: int | None = None
+    ) -> Iterator[PairReview]:
+        """``scoping dedupe review``: ``reviewer`` deciding the doubtful pairs (at most ``limit``);
+        ``sees_all``: a lead, who may see everyone's screening decisions in a join's impact. The
+        store stays open until the block ends."""
+        from scoping.dedupe import api
+
+        with self.open_store() as store:
+            yield PairReview(store, api.review_queue(store, limit=limit), reviewer, sees_all)
 
     def overlap(self) -> Overlap:
         """``scoping dedupe overlap``: works per database, and those found only there."""
@@ -868,6 +927,55 @@ def simulation_input(
     )
     criteria = "\n".join([criteria, *found.unmatched]).strip()
     return SimulationInput(info.path, labelled, criteria, found.rows, len(found.rows) + len(found.unmatched))
+
+
+class PairReview:
+    """A person deciding doubtful pairs (:meth:`Review.pair_review`): the queue, and a method
+    for each answer. Every answer is stored at once."""
+
+    def __init__(self, store: Store, queue: list[QueueItem], reviewer: str, sees_all: bool) -> None:
+        self.store = store
+        self.queue = queue
+        self.reviewer = reviewer
+        self.sees_all = sees_all
+
+    def pending(self, item: QueueItem) -> bool:
+        """Whether the pair's records are still in two works (not joined meanwhile)."""
+        from scoping.dedupe import api
+
+        return api.still_pending(self.store, item)
+
+    def join_impact(self, item: QueueItem) -> tuple[int, int, Impact] | None:
+        """What answering "same" would mean for screening: ``(kept work, joined work, impact)``,
+        or ``None`` when the records are in one work already."""
+        from scoping.dedupe import api
+
+        works = api.works_of_pair(self.store, item.pair.record_a, item.pair.record_b)
+        if len(works) != 2:
+            return None
+        impact = api.join_impact(self.store, works[0], works[1], viewer=self.reviewer, sees_all=self.sees_all)
+        return min(works), max(works), impact
+
+    def decide(self, item: QueueItem, action: str) -> Applied:
+        """Store the answer ``action`` ("same", "different" or "skip") on the pair."""
+        from scoping.dedupe import api
+
+        return api.decide_pair(
+            self.store, item.pair.record_a, item.pair.record_b, action, reviewer=self.reviewer
+        )
+
+    def undo(self, last: Applied) -> tuple[int, int, Impact] | None:
+        """Take back an answer; for a join, what splitting the work again means for screening:
+        ``(work, parts, impact)`` (worked out before the split)."""
+        from scoping.dedupe import api
+
+        split = None
+        if last.before:
+            keep = min(last.after.values())
+            impact = api.split_impact(self.store, keep, viewer=self.reviewer, sees_all=self.sees_all)
+            split = (keep, 1 + len(set(last.before.values())), impact)
+        api.undo_decision(self.store, last, reviewer=self.reviewer)
+        return split
 
 
 def simulate(
