@@ -104,8 +104,8 @@ def _command_lengths() -> dict[str, int]:
                 continue
             assert node.end_lineno is not None
             length = node.end_lineno - node.lineno + 1
-            doc = node.body[0]
-            if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
+            if ast.get_docstring(node, clean=False) is not None:
+                doc = node.body[0]
                 assert doc.end_lineno is not None
                 length -= doc.end_lineno - doc.lineno + 1
             lengths[f"{path.name}:{node.name}"] = length

@@ -49,6 +49,7 @@ pandas is imported by the methods that return DataFrames, not by ``import scopin
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import os
 import tempfile
@@ -101,7 +102,8 @@ if TYPE_CHECKING:
     from scoping.store import Store
     from scoping.store.dedupe_tables import Applied
     from scoping.store.screen_tables import DecisionRow, ResolutionRow
-    from scoping.topics.workflow import FitResult
+    from scoping.store.topics_tables import FitRow
+    from scoping.topics.workflow import FitResult, LoadedFit
 
 __all__ = ["Review", "SimulationInput", "init_review", "open_review", "simulate", "simulation_input"]
 
@@ -789,21 +791,50 @@ class Review(folder.Review):
         n_topics: int | str = "auto",
         seed: int = 0,
         threshold: float = 0.2,
+        works_file: str | os.PathLike[str] | None = None,
+        fmt: str | None = None,
+        encoding: str | None = None,
     ) -> FitResult:
-        """``scoping topics fit --by NAME``: topics of the works included at ``stage``."""
+        """``scoping topics fit --by NAME``: topics of the works included at ``stage``, or of
+        the records of ``works_file`` (a file 'scoping import' reads; records of one work,
+        by DOI, PMID or title, count once: ``duplicates`` of the result)."""
+        from scoping.ingest import inspect_file, iter_records
         from scoping.topics import workflow
 
         with self.open_store() as store:
-            works = workflow.works_from_screening(store, stage)
-            return workflow.fit_topics(
+            duplicates = 0
+            if works_file is not None:
+                info = inspect_file(works_file, encoding=encoding, fmt=fmt)
+                source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
+                loaded = workflow.works_from_records(iter_records(info, background=False), source=source)
+                works, duplicates = loaded.works, loaded.duplicates
+            else:
+                works = workflow.works_from_screening(store, stage)
+                source = f"screening, included at {stage}"
+            result = workflow.fit_topics(
                 store,
                 works,
-                source=f"screening, included at {stage}",
+                source=source,
                 made_by=made_by,
                 n_topics=n_topics,
                 random_state=seed,
                 threshold=threshold,
             )
+        return dataclasses.replace(result, duplicates=duplicates)
+
+    def topic_fit(self) -> LoadedFit:
+        """``scoping topics show``: the latest topic fit, after the lead's edits."""
+        from scoping.topics import workflow
+
+        with self.open_store() as store:
+            return workflow.load_fit(store)
+
+    def topic_fits(self) -> list[FitRow]:
+        """``scoping topics show --fits``: every topic fit, oldest first."""
+        from scoping.store import topics_tables
+
+        with self.open_store() as store:
+            return topics_tables.list_fits(store)
 
     def topics(self) -> pd.DataFrame:
         """One row per topic of the latest fit, after the lead's edits (empty before a fit)."""
