@@ -69,8 +69,10 @@ def test_ruff_holds_functions_to_the_complexity_and_length_budgets(tmp_path: Pat
     branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(16))
     statements = "".join(f"    y{i} = x + {i}\n" for i in range(51))
     probe = tmp_path / "probe.py"
+    arguments = ", ".join(f"a{i}: int" for i in range(14))
     probe.write_text(
-        f"def branchy(x: int) -> int:\n{branches}    return -1\n\n\ndef long(x: int) -> None:\n{statements}",
+        f"def branchy(x: int) -> int:\n{branches}    return -1\n\n\ndef long(x: int) -> None:\n{statements}"
+        f"\n\ndef wide({arguments}) -> None:\n    pass\n",
         encoding="utf-8",
     )
     result = subprocess.run(
@@ -80,8 +82,8 @@ def test_ruff_holds_functions_to_the_complexity_and_length_budgets(tmp_path: Pat
         text=True,
         check=False,
     )
-    found = set(re.findall(r"\b(C901|PLR0912|PLR0915)\b", result.stdout))
-    assert found == {"C901", "PLR0912", "PLR0915"}, result.stdout + result.stderr
+    found = set(re.findall(r"\b(C901|PLR0912|PLR0913|PLR0915)\b", result.stdout))
+    assert found == {"C901", "PLR0912", "PLR0913", "PLR0915"}, result.stdout + result.stderr
 
 
 COMMAND_BUDGET = 40
