@@ -22,17 +22,27 @@ command                        method
 ``scoping records``            :meth:`Review.records`, :meth:`Review.imports` (DataFrames)
 ``scoping export``             :meth:`Review.export` (``included=True``: the included works)
 ``scoping decisions export``   :meth:`Review.export_decisions`
+``scoping import`` (all)       :meth:`Review.import_exports` (and the search behind the files)
 ``scoping search plan``        :meth:`Review.search_plan`
+``scoping search run``         :meth:`Review.search_targets`, :meth:`Review.search_run`
 ``scoping search log``         :meth:`Review.search_log`, :meth:`Review.update_arms`
-``scoping dedupe``             :meth:`Review.dedupe`; :meth:`Review.works` (DataFrame)
+``scoping search counts``      :meth:`Review.count_targets`, :meth:`Review.term_counts`
+``scoping search check``       :meth:`Review.check_searches`
+``scoping dedupe``             :meth:`Review.dedupe`, :meth:`Review.dedupe_run`; :meth:`Review.works`
+``scoping dedupe review``      :meth:`Review.pair_review` (a :class:`PairReview`)
 ``scoping dedupe overlap``     :meth:`Review.overlap`
 ``scoping assign``             :meth:`Review.assign`
-``scoping screen``             :meth:`Review.decide` (one decision); :meth:`Review.decisions`
+``scoping screen``             :meth:`Review.screening` (a session); :meth:`Review.decide` (one
+                               decision); :meth:`Review.write_worksheet`,
+                               :meth:`Review.load_decisions`; :meth:`Review.decisions`
 ``scoping conflicts``          :meth:`Review.conflicts`
-``scoping resolve``            :meth:`Review.resolve`
+``scoping resolve``            :meth:`Review.to_resolve`, :meth:`Review.resolve`
 ``scoping agreement``          :meth:`Review.agreement`
 ``scoping status``             :meth:`Review.status`; :meth:`Review.outcomes` (DataFrame)
+``scoping stop``               :meth:`Review.stopping`
+``scoping simulate``           :func:`simulation_input`, :func:`simulate` (no review needed)
 ``scoping topics fit``         :meth:`Review.fit_topics`; :meth:`Review.topics` (DataFrame)
+``scoping topics show``        :meth:`Review.topic_fit`, :meth:`Review.topic_fits`
 ``scoping prisma``             :meth:`Review.prisma`
 ``scoping report``             :meth:`Review.report`
 ``scoping checklist``          :meth:`Review.checklist`
