@@ -378,10 +378,7 @@ def _ask_reason(rules: screen.StageRules) -> tuple[bool, str | None]:
         out.print(f"Pick a reason: {first} to {len(rules.exclusion_reasons)} (or b to go back).")
 
 
-# over the budgets (complexity 35, 115 statements): the one function of this file still to split
-def _plain(  # noqa: C901, PLR0912, PLR0915
-    session: ScreeningSession, protocol: Protocol, order: screen.QueueOrder | None = None
-) -> None:
+def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrder | None = None) -> None:
     """The line-based screen: one work, one prompt, one line per answer."""
     who = session.reviewer.name
     order_said = _order_state(order.describe()) if order is not None else ""
@@ -402,112 +399,130 @@ def _plain(  # noqa: C901, PLR0912, PLR0915
             _plain_card(card, session)
             shown = card.work_id
         answer = read_key("Decision: ")
-        if answer is None:
+        step = _QUIT if answer is None else _plain_answer(session, card, answer, order)
+        if step == _QUIT:
             return
-        key = answer.strip().casefold()
-        if not key:  # Enter alone never decides anything
-            out.print(f"Enter alone does nothing. Keys: {_plain_help(session)}.")
-            continue
-        if key in ("q", "quit"):
-            return
-        if key in ("?", "h", "help"):
-            out.print(f"Keys: {_plain_help(session)}.")
-            continue
-        if key in ("c", "criteria"):
-            _plain_criteria(session)
-            continue
-        if key in ("g", "goto"):
-            text = _read("Go to work (its number; Enter to stay): ")
-            if text is None:
-                return
-            if text.strip():
-                try:
-                    _goto(session, _work_number(text))
-                except UsageError as exc:
-                    out.print(f"Not there: {exc}")
-                shown = None
-            continue
-        if key.startswith("/"):
-            text = key[1:].strip() or (_read("Search your queue for: ") or "")
-            found = session.search(text)
-            out.print(
-                f"Found: work {found.work_id}." if found else f"No work left in your queue has {text!r}."
-            )
+        if step == _SHOW:
             shown = None
-            continue
-        if key in ("o", "order"):
-            out.print(f"Order: {order.describe() if order is not None else 'as given'}.")
-            continue
-        if key in ("s", "skip"):
-            session.skip()
-            out.print(f"Skipped work {card.work_id}; it comes back at the end.")
-            continue
-        if key in ("u", "undo"):
-            _plain_undo(session)
-            shown = None
-            continue
-        if key in ("n", "note"):
-            text = _read("Note (Enter to clear): ")
-            if text is None:
-                return
-            session.note = text.strip() or None
-            out.print("Note kept; it is stored with your decision on this work.")
-            continue
-        if key in ("t", "label"):
-            text = _read("Labels (comma-separated; -label removes one; Enter keeps them): ")
-            if text is None:
-                return
-            try:
-                kept = session.label(text) if text.strip() else session.labels(card.work_id)
-            except UsageError as exc:
-                out.print(f"Not kept: {exc}")
-                continue
-            out.print(f"Labels: {', '.join(kept) if kept else '(none)'}.")
-            continue
-        if key in ("f", "link") and session.stage == FULL_TEXT:
-            text = _read("Full text, a file path or URL (Enter to clear): ")
-            if text is None:
-                return
-            try:
-                session.attach_fulltext(text)
-            except UsageError as exc:
-                out.print(f"Not kept: {exc}")
-                continue
-            out.print("Full-text link kept; it is stored with your decision on this work.")
-            continue
-        decision = _PLAIN_KEYS.get(key)
-        if decision is None or (decision == "not-retrieved" and session.stage != FULL_TEXT):
-            out.print(f"Unknown key {answer.strip()!r}. Keys: {_plain_help(session)}.")
-            continue
-        reason = None
-        if decision == "exclude":
-            chosen, reason = _ask_reason(session.rules)
-            if not chosen:
-                out.print("Exclude cancelled; nothing saved.")
-                continue
-        try:
-            row = session.decide(decision, reason=reason)
-        except DecidedElsewhereError as exc:
-            replaced = _decided_elsewhere(session, exc, decision, reason)
-            if replaced is None:
-                continue
-            row = replaced
-        except UsageError as exc:
-            out.print(f"Not saved: {exc}")
-            continue
-        except Exception as exc:  # the database went away: say so, keep the work, allow a retry
-            out.print(
-                f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
-                "give the decision again to retry"
-            )
-            continue
-        detail = f" ({row.reason})" if row.reason else ""
-        out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
-        if order is not None:
+        if step == _SAVED and order is not None:
             now = order.describe()
             if _order_state(now) != order_said:
                 order_said = _order_state(now)
                 out.print(f"Order: {now}.")
+
+
+# what an answer of the line-based screen leads to: stop, show the current work again, ask
+# again, or a decision was saved
+_QUIT, _SHOW, _STAY, _SAVED = "quit", "show", "stay", "saved"
+
+
+def _plain_answer(session: ScreeningSession, card: Card, answer: str, order: screen.QueueOrder | None) -> str:
+    """Act on one answer of the line-based screen (a key, or a key and what it asks for)."""
+    key = answer.strip().casefold()
+    if not key:  # Enter alone never decides anything
+        out.print(f"Enter alone does nothing. Keys: {_plain_help(session)}.")
+        return _STAY
+    if key in ("q", "quit"):
+        return _QUIT
+    if key in ("?", "h", "help"):
+        out.print(f"Keys: {_plain_help(session)}.")
+        return _STAY
+    if key in ("c", "criteria"):
+        _plain_criteria(session)
+        return _STAY
+    if key in ("o", "order"):
+        out.print(f"Order: {order.describe() if order is not None else 'as given'}.")
+        return _STAY
+    if key in ("s", "skip"):
+        session.skip()
+        out.print(f"Skipped work {card.work_id}; it comes back at the end.")
+        return _STAY
+    if key in ("u", "undo"):
+        _plain_undo(session)
+        return _SHOW
+    if key.startswith("/"):
+        text = key[1:].strip() or (_read("Search your queue for: ") or "")
+        found = session.search(text)
+        out.print(f"Found: work {found.work_id}." if found else f"No work left in your queue has {text!r}.")
+        return _SHOW
+    if key in _PLAIN_TEXT_KEYS and (key not in ("f", "link") or session.stage == FULL_TEXT):
+        return _plain_text(session, card, _PLAIN_TEXT_KEYS[key])
+    return _plain_decide(session, card, key, answer)
+
+
+_PLAIN_TEXT_KEYS = {
+    "g": "goto",
+    "goto": "goto",
+    "n": "note",
+    "note": "note",
+    "t": "label",
+    "label": "label",
+    "f": "link",
+    "link": "link",
+}
+"""The keys of the line-based screen that ask for a line of text (f and link at full text only)."""
+
+_PLAIN_PROMPTS = {
+    "goto": "Go to work (its number; Enter to stay): ",
+    "note": "Note (Enter to clear): ",
+    "label": "Labels (comma-separated; -label removes one; Enter keeps them): ",
+    "link": "Full text, a file path or URL (Enter to clear): ",
+}
+
+
+def _plain_text(session: ScreeningSession, card: Card, what: str) -> str:
+    """Go to a work, or keep a note, labels or a full-text link, from a line of text."""
+    text = _read(_PLAIN_PROMPTS[what])
+    if text is None:
+        return _QUIT
+    try:
+        if what == "goto":
+            if text.strip():
+                _goto(session, _work_number(text))
+        elif what == "note":
+            session.note = text.strip() or None
+            out.print("Note kept; it is stored with your decision on this work.")
+        elif what == "label":
+            kept = session.label(text) if text.strip() else session.labels(card.work_id)
+            out.print(f"Labels: {', '.join(kept) if kept else '(none)'}.")
+        else:
+            session.attach_fulltext(text)
+            out.print("Full-text link kept; it is stored with your decision on this work.")
+    except UsageError as exc:
+        out.print(f"{'Not there' if what == 'goto' else 'Not kept'}: {exc}")
+    return _SHOW if what == "goto" and text.strip() else _STAY
+
+
+def _plain_decide(session: ScreeningSession, card: Card, key: str, answer: str) -> str:
+    """Store a decision (include, exclude and its reason, maybe, not retrieved)."""
+    decision = _PLAIN_KEYS.get(key)
+    if decision is None or (decision == "not-retrieved" and session.stage != FULL_TEXT):
+        out.print(f"Unknown key {answer.strip()!r}. Keys: {_plain_help(session)}.")
+        return _STAY
+    reason = None
+    if decision == "exclude":
+        chosen, reason = _ask_reason(session.rules)
+        if not chosen:
+            out.print("Exclude cancelled; nothing saved.")
+            return _STAY
+    try:
+        row = session.decide(decision, reason=reason)
+    except DecidedElsewhereError as exc:
+        replaced = _decided_elsewhere(session, exc, decision, reason)
+        if replaced is None:
+            return _STAY
+        row = replaced
+    except UsageError as exc:
+        out.print(f"Not saved: {exc}")
+        return _STAY
+    except Exception as exc:  # the database went away: say so, keep the work, allow a retry
+        out.print(
+            f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; give the decision again to retry"
+        )
+        return _STAY
+    detail = f" ({row.reason})" if row.reason else ""
+    out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
+    return _SAVED
 
 
 def _decided_elsewhere(
