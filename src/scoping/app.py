@@ -225,8 +225,12 @@ class Review(folder.Review):
         again: bool = False,
     ) -> list[ImportResult]:
         """``scoping import FILES --source NAME``: every file is checked before any is stored,
-        then each is imported whole or not at all."""
-        return self.import_exports(files, source=source, fmt=fmt, encoding=encoding, again=again).files
+        then each is imported whole or not at all. (:meth:`import_exports` also freezes the
+        search behind the files for the search log, as the command does.)"""
+        from scoping.ingest.importer import import_files
+
+        with self.open_store() as store:
+            return import_files(store, files, source=source, fmt=fmt, encoding=encoding, again=again)
 
     def import_exports(
         self,
