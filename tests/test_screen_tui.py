@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from scoping.cli.screen_cmd import _merged
 from scoping.cli.screen_tui import INCLUDE_STYLE, ScreeningApp, card_text
 from scoping.review import Review
 from scoping.screen import (
@@ -26,6 +25,7 @@ from scoping.screen import (
     Card,
     ScreeningSession,
     assign_works,
+    load_card,
     load_protocol,
     pending_works,
     record_decision,
@@ -46,7 +46,7 @@ def review(tmp_path: Path) -> Iterator[tuple[Review, Store]]:
 def _session(
     review: Review, store: Store, name: str = "alice", stage: str = TITLE_ABSTRACT
 ) -> ScreeningSession:
-    return ScreeningSession(store, load_protocol(review.protocol_path), name, stage, merge=_merged, via="tui")
+    return ScreeningSession(store, load_protocol(review.protocol_path), name, stage, via="tui")
 
 
 def _message(app: ScreeningApp) -> str:
@@ -310,7 +310,9 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
         tmux.wait_for("alice · title-abstract · 20 / 135 done")
         shown = tmux.wait_for(f"work {order[20]} · records")
         assert pending_works(store, TITLE_ABSTRACT, "alice") == sorted(order[20:])
-        title = str(_merged(order[20], screen_tables.work_records(store, order[20]))["title"])
+        card = load_card(store, order[20])
+        assert card is not None and card.title is not None
+        title = card.title
         assert " ".join(title.split()[:3]) in " ".join(shown.split())
         tmux.keys("e")
         tmux.wait_for("Exclude: why?")

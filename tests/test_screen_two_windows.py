@@ -226,7 +226,6 @@ def test_two_plain_sessions_of_one_reviewer(tmp_path: Path) -> None:
 def test_the_window_asks_before_replacing_another_windows_decision(tmp_path: Path) -> None:
     import asyncio
 
-    from scoping.cli.screen_cmd import _merged
     from scoping.cli.screen_tui import ScreeningApp
     from scoping.review import Review
 
@@ -234,7 +233,7 @@ def test_the_window_asks_before_replacing_another_windows_decision(tmp_path: Pat
     protocol = load_protocol(root / "screening" / "protocol.toml")
     with Review(root=root).open_store() as store:
         other = ScreeningSession(store, protocol, "alice", via="plain")
-        session = ScreeningSession(store, protocol, "alice", merge=_merged, via="tui")
+        session = ScreeningSession(store, protocol, "alice", via="tui")
         app = ScreeningApp(session)
         works: list[int | None] = []
 

@@ -22,17 +22,27 @@ command                        method
 ``scoping records``            :meth:`Review.records`, :meth:`Review.imports` (DataFrames)
 ``scoping export``             :meth:`Review.export` (``included=True``: the included works)
 ``scoping decisions export``   :meth:`Review.export_decisions`
+``scoping import`` (all)       :meth:`Review.import_exports` (and the search behind the files)
 ``scoping search plan``        :meth:`Review.search_plan`
+``scoping search run``         :meth:`Review.search_targets`, :meth:`Review.search_run`
 ``scoping search log``         :meth:`Review.search_log`, :meth:`Review.update_arms`
-``scoping dedupe``             :meth:`Review.dedupe`; :meth:`Review.works` (DataFrame)
+``scoping search counts``      :meth:`Review.count_targets`, :meth:`Review.term_counts`
+``scoping search check``       :meth:`Review.check_searches`
+``scoping dedupe``             :meth:`Review.dedupe`, :meth:`Review.dedupe_run`; :meth:`Review.works`
+``scoping dedupe review``      :meth:`Review.pair_review` (a :class:`PairReview`)
 ``scoping dedupe overlap``     :meth:`Review.overlap`
 ``scoping assign``             :meth:`Review.assign`
-``scoping screen``             :meth:`Review.decide` (one decision); :meth:`Review.decisions`
+``scoping screen``             :meth:`Review.screening` (a session); :meth:`Review.decide` (one
+                               decision); :meth:`Review.write_worksheet`,
+                               :meth:`Review.load_decisions`; :meth:`Review.decisions`
 ``scoping conflicts``          :meth:`Review.conflicts`
-``scoping resolve``            :meth:`Review.resolve`
+``scoping resolve``            :meth:`Review.to_resolve`, :meth:`Review.resolve`
 ``scoping agreement``          :meth:`Review.agreement`
 ``scoping status``             :meth:`Review.status`; :meth:`Review.outcomes` (DataFrame)
+``scoping stop``               :meth:`Review.stopping`
+``scoping simulate``           :func:`simulation_input`, :func:`simulate` (no review needed)
 ``scoping topics fit``         :meth:`Review.fit_topics`; :meth:`Review.topics` (DataFrame)
+``scoping topics show``        :meth:`Review.topic_fit`, :meth:`Review.topic_fits`
 ``scoping prisma``             :meth:`Review.prisma`
 ``scoping report``             :meth:`Review.report`
 ``scoping checklist``          :meth:`Review.checklist`
@@ -48,15 +58,19 @@ pandas is imported by the methods that return DataFrames, not by ``import scopin
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import functools
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from scoping import review as folder
-from scoping.errors import ReviewFolderError, UsageError
+from scoping.errors import ConfigError, ReviewFolderError, UsageError
 from scoping.files import replace_into
 from scoping.records import FIELDS
 
@@ -64,15 +78,44 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from scoping.dedupe import DedupeResult, Overlap
+    from scoping.dedupe.api import Impact, QueueItem
     from scoping.ingest.importer import ImportResult
     from scoping.report.api import PrismaResult
     from scoping.report.prisma import PrismaCounts
-    from scoping.screen import Conflict, PairAgreement, Protocol, StageAllocation, StageStatus
-    from scoping.search import LogEntry, Query, UpdateArms
+    from scoping.screen import (
+        Card,
+        Conflict,
+        CsvReport,
+        PairAgreement,
+        Protocol,
+        QueueOrder,
+        ScreeningSession,
+        StageAllocation,
+        StageStatus,
+        StoppingStatus,
+    )
+    from scoping.screen.simulate import LabelledSet, SimulationResult
+    from scoping.screen.stopmethods import StoppingMethod
+    from scoping.screen.stopping import StoppingRule
+    from scoping.search import (
+        Database,
+        ExportInfo,
+        LogEntry,
+        ProgressEvent,
+        Query,
+        RunResult,
+        Strategy,
+        TermCount,
+        UpdateArms,
+    )
+    from scoping.search.check import FormGap, SeedResult
+    from scoping.store import Store
+    from scoping.store.dedupe_tables import Applied
     from scoping.store.screen_tables import DecisionRow, ResolutionRow
-    from scoping.topics.workflow import FitResult
+    from scoping.store.topics_tables import FitRow
+    from scoping.topics.workflow import FitResult, LoadedFit
 
-__all__ = ["Review", "init_review", "open_review"]
+__all__ = ["Review", "SimulationInput", "init_review", "open_review", "simulate", "simulation_input"]
 
 RECORD_COLUMNS = ("id", "source", "import_id", "position", *FIELDS)
 """Columns of :meth:`Review.records`."""
@@ -125,6 +168,34 @@ def _write_whole(target: Path, write: Callable[[TextIO], int]) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class DedupeRun:
+    """What :meth:`Review.dedupe_run` did: the run, the joins of works already in screening
+    (``(kept work, joined work, impact)``), and the doubtful pairs waiting for a person."""
+
+    result: DedupeResult
+    joins: list[tuple[int, int, Impact]]
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What :meth:`Review.import_exports` did: each file imported, and the search log's warnings
+    (fewer records in the files than the hits the database reported)."""
+
+    files: list[ImportResult]
+    warnings: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SeedCheck:
+    """What :meth:`Review.check_searches` found: each seed study, and the plurals no term finds."""
+
+    strategy: Strategy
+    seeds: list[SeedResult]
+    plurals: list[FormGap]
+
+
+@dataclass(frozen=True, slots=True)
 class Review(folder.Review):
     """A review folder and its store, with one method per command.
 
@@ -154,11 +225,57 @@ class Review(folder.Review):
         again: bool = False,
     ) -> list[ImportResult]:
         """``scoping import FILES --source NAME``: every file is checked before any is stored,
-        then each is imported whole or not at all."""
+        then each is imported whole or not at all. (:meth:`import_exports` also freezes the
+        search behind the files for the search log, as the command does.)"""
         from scoping.ingest.importer import import_files
 
         with self.open_store() as store:
             return import_files(store, files, source=source, fmt=fmt, encoding=encoding, again=again)
+
+    def import_exports(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        *,
+        source: str,
+        fmt: str | None = None,
+        encoding: str | None = None,
+        again: bool = False,
+        skip_incomplete: bool = False,
+        search: ExportInfo | None = None,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> Imported:
+        """``scoping import``, all of it: the files are inspected, then imported in one
+        transaction (all or none), then the search behind them (``search``: the query, day, hits
+        and platform as given) is frozen for the search log. ``progress(file name, records)``
+        is told as records are read."""
+        from scoping.ingest.importer import import_file, inspect_files
+        from scoping.search import ExportInfo, load_strategy, record_export
+
+        search = search or ExportInfo()
+        search.check()
+        try:
+            strategy: Strategy | None = load_strategy(self.strategy_path)
+        except ConfigError:  # importing does not depend on the strategy
+            strategy = None
+        infos = inspect_files(files, fmt=fmt, encoding=encoding)
+        results: list[ImportResult] = []
+        with self.open_store() as store:
+            with store.together():  # all the files, or none
+                for info in infos:
+                    name = info.path.name
+                    tell = None if progress is None else functools.partial(progress, name)
+                    results.append(
+                        import_file(
+                            store,
+                            info,
+                            source=source,
+                            again=again,
+                            progress=tell,
+                            skip_incomplete=skip_incomplete,
+                        )
+                    )
+            warnings = record_export(store, strategy, [r.row for r in results], search)
+        return Imported(results, warnings)
 
     def records(self, *, source: str | None = None) -> pd.DataFrame:
         """One row per stored record (optionally of one ``source``), in import order."""
@@ -267,13 +384,111 @@ class Review(folder.Review):
 
         return plan(load_strategy(self.strategy_path))
 
-    def search_log(self) -> list[LogEntry]:
-        """``scoping search log``: every search run and import, in the strategy's order."""
+    def search_log(self, *, database: str | None = None) -> list[LogEntry]:
+        """``scoping search log``: every search run and import, in the strategy's order (or
+        only those of ``database``)."""
         from scoping.search import load_strategy, search_log
 
         strategy = load_strategy(self.strategy_path)
         with self.open_store() as store:
-            return search_log(store, strategy)
+            return search_log(store, strategy, database=database)
+
+    def strategy(self) -> Strategy:
+        """The search strategy (``searches/strategy.toml``), read and checked."""
+        from scoping.search import load_strategy
+
+        return load_strategy(self.strategy_path)
+
+    def search_targets(
+        self, database: str | None = None, *, resume: str | None = None
+    ) -> list[Database | str]:
+        """What ``scoping search run`` searches: the database of run ``resume``, or the database
+        ``database``, or else every database of the strategy with an open API."""
+        from scoping.search import PLATFORMS
+        from scoping.store.search_tables import get_run
+
+        strategy = self.strategy()
+        if resume is not None:
+            with self.open_store() as store:
+                earlier = get_run(store, resume)
+            if earlier is None:
+                raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists the runs")
+            return [strategy.find_database(earlier.database) or earlier.database]
+        if database is not None:
+            return [strategy.database(database)]
+        targets: list[Database | str] = [db for db in strategy.databases if PLATFORMS[db.platform].api]
+        if not targets:
+            raise UsageError(
+                "the strategy lists no database with an open API; name one with "
+                "--database (pubmed, europepmc, openalex, crossref)"
+            )
+        return targets
+
+    def search_run(
+        self,
+        database: Database | str,
+        *,
+        new: bool = False,
+        resume: str | None = None,
+        update: bool = False,
+        progress: Callable[[ProgressEvent], None] | None = None,
+    ) -> RunResult:
+        """``scoping search run``: search one API database and store its records (one of
+        :meth:`search_targets`; a name is looked up in the strategy)."""
+        from scoping.search import SearchConfig, run_search
+
+        strategy = self.strategy()
+        with self.open_store() as store:
+            return run_search(
+                self,
+                strategy,
+                database,
+                store=store,
+                config=SearchConfig.load(strategy),
+                new=new,
+                resume=resume,
+                update=update,
+                progress=progress,
+            )
+
+    def count_targets(self, database: str | None = None) -> list[Database]:
+        """What ``scoping search counts`` counts in: the database ``database``, or else the
+        strategy's databases whose API can count terms."""
+        from scoping.search.counts import COUNTABLE
+
+        strategy = self.strategy()
+        if database is not None:
+            return [strategy.database(database)]
+        targets = [db for db in strategy.databases if db.platform in COUNTABLE]
+        if not targets:
+            raise UsageError(
+                "the strategy lists no database that can count terms; name one with "
+                "--database (pubmed, europepmc or openalex)"
+            )
+        return targets
+
+    def term_counts(
+        self, database: Database, *, progress: Callable[[int, int], None] | None = None
+    ) -> list[TermCount]:
+        """``scoping search counts``: hits of every term and block in one database (live)."""
+        from scoping.search import SearchConfig, term_counts
+
+        strategy = self.strategy()
+        return term_counts(strategy, database, config=SearchConfig.load(strategy), progress=progress)
+
+    def check_searches(self) -> SeedCheck:
+        """``scoping search check``: the seed studies each database found and missed, and the
+        plurals no term finds."""
+        from scoping.search.check import check_seeds, missing_plurals
+
+        strategy = self.strategy()
+        if not strategy.seeds:
+            raise UsageError(
+                "searches/strategy.toml has no [seeds]: list the DOIs and PMIDs of studies the searches "
+                'must find (dois = ["10.1000/xyz"], pmids = ["12345678"])'
+            )
+        with self.open_store() as store:
+            return SeedCheck(strategy, check_seeds(store, strategy), missing_plurals(store, strategy))
 
     def update_arms(self) -> tuple[str | None, list[UpdateArms]]:
         """The end of ``scoping search log``: each database's records in PRISMA 2020's previous
@@ -297,6 +512,53 @@ class Review(folder.Review):
             raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
         with self.open_store() as store:
             return run_dedupe(store, rebuild=rebuild, model="default" if method == "model" else None)
+
+    def dedupe_run(
+        self,
+        *,
+        rebuild: bool = False,
+        method: str = "rules",
+        viewer: str = "",
+        sees_all: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> DedupeRun:
+        """``scoping dedupe``, all of it: :meth:`dedupe`, with ``progress(phase, done, total)``,
+        what each join of works already in screening means for it (as ``viewer`` may see it;
+        ``sees_all``: a lead), and how many doubtful pairs wait for a person."""
+        from scoping.dedupe import api
+
+        if method not in ("rules", "model"):
+            raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
+        joins: list[tuple[int, int, Impact]] = []
+        with self.open_store() as store:
+
+            def before_save(result: DedupeResult) -> None:
+                for keep, olds in api.run_joins(store, result):
+                    for old in olds:
+                        joins.append(
+                            (keep, old, api.join_impact(store, keep, old, viewer=viewer, sees_all=sees_all))
+                        )
+
+            result = api.run_dedupe(
+                store,
+                rebuild=rebuild,
+                progress=progress,
+                before_save=before_save,
+                model="default" if method == "model" else None,
+            )
+            return DedupeRun(result, joins, api.pending_count(store))
+
+    @contextmanager
+    def pair_review(
+        self, reviewer: str, *, sees_all: bool = False, limit: int | None = None
+    ) -> Iterator[PairReview]:
+        """``scoping dedupe review``: ``reviewer`` deciding the doubtful pairs (at most ``limit``);
+        ``sees_all``: a lead, who may see everyone's screening decisions in a join's impact. The
+        store stays open until the block ends."""
+        from scoping.dedupe import api
+
+        with self.open_store() as store:
+            yield PairReview(store, api.review_queue(store, limit=limit), reviewer, sees_all)
 
     def overlap(self) -> Overlap:
         """``scoping dedupe overlap``: works per database, and those found only there."""
@@ -393,6 +655,101 @@ class Review(folder.Review):
         with self.open_store() as store:
             return conflicts(store, protocol, lead, stage)
 
+    def doubtful_pairs(self) -> int:
+        """How many doubtful duplicate pairs still wait for a person ('scoping dedupe review')."""
+        from scoping.screen import doubtful_pairs
+
+        with self.open_store() as store:
+            return doubtful_pairs(store)
+
+    @contextmanager
+    def screening(
+        self, reviewer: str, *, stage: str = "title-abstract", via: str = "api"
+    ) -> Iterator[tuple[ScreeningSession, QueueOrder]]:
+        """``scoping screen``: ``reviewer``'s screening session at ``stage``, in the queue's order
+        (ranked by the model, or the team's seeded order), with that order; the store stays open
+        until the block ends."""
+        from scoping.screen import ScreeningSession, queue_order
+
+        protocol = self.protocol()
+        name = protocol.reviewer(reviewer).name
+        with self.open_store() as store, queue_order(store, protocol, stage, reviewer=name) as order:
+            session = ScreeningSession(
+                store, protocol, reviewer, stage, via=via, rank=order.rank, rerank_every=order.rerank_every
+            )
+            yield session, order
+
+    def write_worksheet(
+        self, reviewer: str, out: str | os.PathLike[str], *, stage: str = "title-abstract"
+    ) -> int:
+        """``scoping screen --to-csv FILE``: ``reviewer``'s works still to screen at ``stage``, as a
+        worksheet to fill in elsewhere; written whole or not at all. Returns the number of works."""
+        from scoping.screen import WORKSHEET_COLUMNS, worksheet
+
+        protocol = self.protocol()
+        columns = [*WORKSHEET_COLUMNS, *(("fulltext",) if stage == "full-text" else ())]
+
+        def write(stream: TextIO) -> int:
+            writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            n = 0
+            with self.open_store() as store:
+                for row in worksheet(store, protocol, reviewer, stage):
+                    writer.writerow(row)
+                    n += 1
+            return n
+
+        return _write_whole(Path(out), write)
+
+    def load_decisions(
+        self, reviewer: str, path: str | os.PathLike[str], *, stage: str = "title-abstract"
+    ) -> CsvReport:
+        """``scoping screen --from-csv FILE``: decisions made elsewhere, checked row by row and
+        stored all or none (the report's ``errors`` say why none were)."""
+        from scoping.screen import load_decisions_csv
+
+        protocol = self.protocol()
+        with self.open_store() as store:
+            return load_decisions_csv(store, protocol, reviewer, stage, Path(path))
+
+    def stopping(self, lead: str, action: str | None = None) -> StoppingStatus:
+        """``scoping stop``: where the statistical stopping rule of title-abstract screening
+        stands (leads only), after ``action``: ``"start"`` (the random sample), ``"apply"`` (the
+        stop), ``"resume"`` (take the stop back) or ``"cancel"`` (the sample), or none."""
+        from scoping import screen
+
+        actions: dict[str | None, Callable[[Store, Protocol, str], StoppingStatus]] = {
+            None: screen.stopping_status,
+            "start": screen.start_sampling,
+            "apply": screen.apply_stop,
+            "resume": screen.resume_screening,
+            "cancel": screen.cancel_sampling,
+        }
+        if action not in actions:
+            raise UsageError(f"unknown stopping action {action!r}: use start, apply, resume or cancel")
+        protocol = self.protocol()
+        with self.open_store() as store:
+            return actions[action](store, protocol, lead)
+
+    def to_resolve(
+        self, lead: str, *, stage: str = "title-abstract", work_id: int | None = None
+    ) -> list[tuple[Conflict, Card | None]]:
+        """What ``scoping resolve`` shows a lead (leads only): each conflict at ``stage`` with the
+        card of its work; with ``work_id``, only that work, and a work without a conflict comes
+        "by request" with the decisions on it."""
+        from scoping.screen import Conflict, conflicts, load_card, work_decisions
+
+        protocol = self.protocol()
+        name = protocol.lead(lead).name
+        with self.open_store() as store:
+            items = conflicts(store, protocol, name, stage)
+            if work_id is not None:
+                items = [c for c in items if c.work_id == work_id]
+                if not items:
+                    rows = work_decisions(store, protocol, name, stage, work_id)
+                    items = [Conflict(work_id, stage, "by request", tuple(rows))]
+            return [(item, load_card(store, item.work_id)) for item in items]
+
     def resolve(
         self,
         lead: str,
@@ -448,21 +805,50 @@ class Review(folder.Review):
         n_topics: int | str = "auto",
         seed: int = 0,
         threshold: float = 0.2,
+        works_file: str | os.PathLike[str] | None = None,
+        fmt: str | None = None,
+        encoding: str | None = None,
     ) -> FitResult:
-        """``scoping topics fit --by NAME``: topics of the works included at ``stage``."""
+        """``scoping topics fit --by NAME``: topics of the works included at ``stage``, or of
+        the records of ``works_file`` (a file 'scoping import' reads; records of one work,
+        by DOI, PMID or title, count once: ``duplicates`` of the result)."""
+        from scoping.ingest import inspect_file, iter_records
         from scoping.topics import workflow
 
         with self.open_store() as store:
-            works = workflow.works_from_screening(store, stage)
-            return workflow.fit_topics(
+            duplicates = 0
+            if works_file is not None:
+                info = inspect_file(works_file, encoding=encoding, fmt=fmt)
+                source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
+                loaded = workflow.works_from_records(iter_records(info, background=False), source=source)
+                works, duplicates = loaded.works, loaded.duplicates
+            else:
+                works = workflow.works_from_screening(store, stage)
+                source = f"screening, included at {stage}"
+            result = workflow.fit_topics(
                 store,
                 works,
-                source=f"screening, included at {stage}",
+                source=source,
                 made_by=made_by,
                 n_topics=n_topics,
                 random_state=seed,
                 threshold=threshold,
             )
+        return dataclasses.replace(result, duplicates=duplicates)
+
+    def topic_fit(self) -> LoadedFit:
+        """``scoping topics show``: the latest topic fit, after the lead's edits."""
+        from scoping.topics import workflow
+
+        with self.open_store() as store:
+            return workflow.load_fit(store)
+
+    def topic_fits(self) -> list[FitRow]:
+        """``scoping topics show --fits``: every topic fit, oldest first."""
+        from scoping.store import topics_tables
+
+        with self.open_store() as store:
+            return topics_tables.list_fits(store)
 
     def topics(self) -> pd.DataFrame:
         """One row per topic of the latest fit, after the lead's edits (empty before a fit)."""
@@ -544,6 +930,124 @@ class Review(folder.Review):
                 f"screening is under way, so {what} would tell a reviewer how the others "
                 "decided; a lead gets them with --reviewer LEAD"
             )
+
+
+@dataclass(slots=True)
+class SimulationInput:
+    """A labelled dataset read for ``scoping simulate``, with the prior it starts from."""
+
+    path: Path
+    labelled: LabelledSet
+    criteria: str
+    """The inclusion criteria, and the titles of seed studies not found in the dataset."""
+    seed_rows: list[int]
+    """The rows of the seed studies found in the dataset (screened first)."""
+    seeds_named: int
+    """How many seed studies were named (found or not)."""
+
+
+def simulation_input(
+    dataset: str | os.PathLike[str],
+    *,
+    label_column: str,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    criteria: str = "",
+    seed_studies: Sequence[str] = (),
+) -> SimulationInput:
+    """``scoping simulate``'s input: the dataset's records and labels (from ``label_column``),
+    and ``seed_studies`` (a DOI or a title each) matched against them; no review is needed."""
+    from scoping.ingest import inspect_file, iter_records
+    from scoping.screen.prior import match_seed_studies
+    from scoping.screen.simulate import labelled_from_records
+
+    info = inspect_file(dataset, encoding=encoding, fmt=fmt)
+    labelled = labelled_from_records(iter_records(info), label_column, source=info.path.name)
+    if not seed_studies:
+        return SimulationInput(info.path, labelled, criteria, [], 0)
+    found = match_seed_studies(seed_studies, labelled.dois, labelled.titles)
+    labelled.notes.append(
+        f"seed studies: {len(found.rows)} found in the dataset (screened first), "
+        f"{len(found.unmatched)} not found (their titles join the criteria text)"
+    )
+    criteria = "\n".join([criteria, *found.unmatched]).strip()
+    return SimulationInput(info.path, labelled, criteria, found.rows, len(found.rows) + len(found.unmatched))
+
+
+class PairReview:
+    """A person deciding doubtful pairs (:meth:`Review.pair_review`): the queue, and a method
+    for each answer. Every answer is stored at once."""
+
+    def __init__(self, store: Store, queue: list[QueueItem], reviewer: str, sees_all: bool) -> None:
+        self.store = store
+        self.queue = queue
+        self.reviewer = reviewer
+        self.sees_all = sees_all
+
+    def pending(self, item: QueueItem) -> bool:
+        """Whether the pair's records are still in two works (not joined meanwhile)."""
+        from scoping.dedupe import api
+
+        return api.still_pending(self.store, item)
+
+    def join_impact(self, item: QueueItem) -> tuple[int, int, Impact] | None:
+        """What answering "same" would mean for screening: ``(kept work, joined work, impact)``,
+        or ``None`` when the records are in one work already."""
+        from scoping.dedupe import api
+
+        works = api.works_of_pair(self.store, item.pair.record_a, item.pair.record_b)
+        if len(works) != 2:
+            return None
+        impact = api.join_impact(self.store, works[0], works[1], viewer=self.reviewer, sees_all=self.sees_all)
+        return min(works), max(works), impact
+
+    def decide(self, item: QueueItem, action: str) -> Applied:
+        """Store the answer ``action`` ("same", "different" or "skip") on the pair."""
+        from scoping.dedupe import api
+
+        return api.decide_pair(
+            self.store, item.pair.record_a, item.pair.record_b, action, reviewer=self.reviewer
+        )
+
+    def undo(self, last: Applied) -> tuple[int, int, Impact] | None:
+        """Take back an answer; for a join, what splitting the work again means for screening:
+        ``(work, parts, impact)`` (worked out before the split)."""
+        from scoping.dedupe import api
+
+        split = None
+        if last.before:
+            keep = min(last.after.values())
+            impact = api.split_impact(self.store, keep, viewer=self.reviewer, sees_all=self.sees_all)
+            split = (keep, 1 + len(set(last.before.values())), impact)
+        api.undo_decision(self.store, last, reviewer=self.reviewer)
+        return split
+
+
+def simulate(
+    data: SimulationInput,
+    *,
+    seeds: int,
+    rule: StoppingRule,
+    stopping: StoppingMethod,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """``scoping simulate``: replay the labelled dataset once per seed (``0 .. seeds-1``) in
+    the prioritisation model's order, with the ``stopping`` method (a method of
+    :mod:`scoping.screen.stopmethods`) tested as the decisions come; ``progress(runs done)``."""
+    from scoping.screen.simulate import simulate as replay
+
+    labelled = data.labelled
+    return replay(
+        labelled.texts,
+        labelled.labels,
+        seeds=range(seeds),
+        rule=rule,
+        stopping=stopping,
+        notes=labelled.notes,
+        progress=None if progress is None else (lambda done, _run: progress(done)),
+        criteria=data.criteria or None,
+        seed_rows=data.seed_rows,
+    )
 
 
 def open_review(path_or_url: str | os.PathLike[str] | None = None, *, db: str | None = None) -> Review:

@@ -11,21 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
 from rich.progress import TaskID
 from rich.table import Table
 
+from scoping.app import Review
 from scoping.errors import UsageError
 from scoping.files import replace_into
 from scoping.records import Record, doc_type_label
-from scoping.review import Review
 
+from .console import console
 from .console import progress as progress_bar
 from .main import State, cli, review_options
 from .prompts import read_key
 
 if TYPE_CHECKING:
-    from scoping.dedupe import api
+    from scoping.app import PairReview
+    from scoping.dedupe import DedupeReport, api
     from scoping.dedupe.merge import MergedWork
     from scoping.store.dedupe_tables import Applied, PairRow
 else:
@@ -33,7 +34,7 @@ else:
 
     api = LazyModule("scoping.dedupe.api")  # numpy, networkx: loaded when a command needs them
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+out = console()
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
@@ -115,32 +116,30 @@ def dedupe_group(
             flag = "--rebuild" if rebuild else "--method"
             raise click.UsageError(f"{flag} applies to 'scoping dedupe' itself, not to a subcommand")
         return
+    from scoping.app import Review
     from scoping.review import find_review
 
-    target = find_review(state.review_dir if state else review_dir, db=state.db if state else db)
-    with target.open_store() as store:
-        viewer = _default_reviewer()
-        sees_all = _is_lead(target, viewer)
-        told: list[str] = []
+    target = Review.of(find_review(state.review_dir if state else review_dir, db=state.db if state else db))
+    viewer = _default_reviewer()
+    with _progress() as update:
+        run = target.dedupe_run(
+            rebuild=rebuild,
+            method=method or "rules",
+            viewer=viewer,
+            sees_all=_is_lead(target, viewer),
+            progress=update,
+        )
+    for keep, old, impact in run.joins:
+        for line in _join_lines(impact, keep, old, action="joins"):
+            out.print(line)
+    _print_report(run.result.report, rebuild)
+    if run.pending:
+        out.print(f"Next: 'scoping dedupe review' to decide the {run.pending:,} doubtful pairs waiting")
 
-        def tell(result: Any) -> None:
-            for keep, olds in api.run_joins(store, result):
-                for old in olds:
-                    impact = api.join_impact(store, keep, old, viewer=viewer, sees_all=sees_all)
-                    told.extend(_join_lines(impact, keep, old, action="joins"))
 
-        with _progress() as update:
-            result = api.run_dedupe(
-                store,
-                rebuild=rebuild,
-                progress=update,
-                before_save=tell,
-                model="default" if method == "model" else None,
-            )
-        pending = api.pending_count(store)
-    for line in told:
-        out.print(line)
-    report = result.report
+def _print_report(report: DedupeReport, rebuild: bool) -> None:
+    """What a run of 'scoping dedupe' found: records, works, links, and the records it could
+    not compare well."""
     seconds = sum(report.seconds.values())
     done = "Rebuilt the works of" if rebuild else "De-duplicated"
     out.print(f"{done} {report.n_records:,} records ({report.n_new:,} new) in {seconds:.1f} s")
@@ -169,8 +168,6 @@ def dedupe_group(
             f"  {_plural(len(report.large_blocks), 'large block')} compared with near neighbours only: "
             f"{shown}{f' and {more:,} more' if more > 0 else ''}"
         )
-    if pending:
-        out.print(f"Next: 'scoping dedupe review' to decide the {pending:,} doubtful pairs waiting")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -462,59 +459,61 @@ def review_cmd(reviewer: str | None, limit: int | None, review: Callable[[], Rev
     """
     who = reviewer or _default_reviewer()
     target = review()
-    sees_all = _is_lead(target, who)
-    with target.open_store() as store:
-        queue = api.review_queue(store, limit=limit)
-        if not queue:
+    with target.pair_review(who, sees_all=_is_lead(target, who), limit=limit) as session:
+        if not session.queue:
             out.print("No doubtful pairs wait for review.")
             return
+        n = len(session.queue)
         out.print(
-            f"{len(queue):,} doubtful pair{'s' if len(queue) != 1 else ''} to review "
+            f"{n:,} doubtful pair{'s' if n != 1 else ''} to review "
             f"as {who} (s = same work, d = different, k = skip, u = undo, q = quit)"
         )
-        history: list[tuple[int, Applied]] = []
-        position = 0
-        counts = {"same": 0, "different": 0, "skip": 0}
-        while position < len(queue):
-            item = queue[position]
-            if not api.still_pending(store, item):
-                position += 1  # joined meanwhile through another decision
-                continue
-            out.print()
-            out.print(
-                f"Pair {position + 1} of {len(queue)}: "
-                f"record {item.pair.record_a} - record {item.pair.record_b}"
-            )
-            out.print(_side_by_side([item.a, item.b]))
-            out.print(f"  {explain(item.pair)}")
-            works = api.works_of_pair(store, item.pair.record_a, item.pair.record_b)
-            if len(works) == 2:
-                impact = api.join_impact(store, works[0], works[1], viewer=who, sees_all=sees_all)
-                for line in _join_lines(impact, min(works), max(works), action="would join"):
-                    out.print(line)
-            action = _ask_pair()
-            if action == "quit":
-                break
-            if action == "undo":
-                if not history:
-                    out.print("Nothing to undo in this session.")
-                    continue
-                position, last = history.pop()
-                if last.before:
-                    keep = min(last.after.values())
-                    impact = api.split_impact(store, keep, viewer=who, sees_all=sees_all)
-                    for line in _split_lines(impact, keep, 1 + len(set(last.before.values()))):
-                        out.print(line)
-                api.undo_decision(store, last, reviewer=who)
-                counts[last.decision] -= 1
-                out.print(f"Undid '{last.decision}' for records {last.record_a} - {last.record_b}.")
-                continue
-            applied = api.decide_pair(store, item.pair.record_a, item.pair.record_b, action, reviewer=who)
-            history.append((position, applied))
-            counts[action] += 1
-            position += 1
+        counts = _review_pairs(session)
     out.print()
     out.print(f"Stored {counts['same']} same, {counts['different']} different, {counts['skip']} skipped.")
+
+
+def _review_pairs(session: PairReview) -> dict[str, int]:
+    """Ask about each pair of the queue in turn; the answers stored, by kind."""
+    queue = session.queue
+    history: list[tuple[int, Applied]] = []
+    position = 0
+    counts = {"same": 0, "different": 0, "skip": 0}
+    while position < len(queue):
+        item = queue[position]
+        if not session.pending(item):
+            position += 1  # joined meanwhile through another decision
+            continue
+        out.print()
+        out.print(
+            f"Pair {position + 1} of {len(queue)}: record {item.pair.record_a} - record {item.pair.record_b}"
+        )
+        out.print(_side_by_side([item.a, item.b]))
+        out.print(f"  {explain(item.pair)}")
+        join = session.join_impact(item)
+        if join is not None:
+            keep, gone, impact = join
+            for line in _join_lines(impact, keep, gone, action="would join"):
+                out.print(line)
+        action = _ask_pair()
+        if action == "quit":
+            break
+        if action == "undo":
+            if not history:
+                out.print("Nothing to undo in this session.")
+                continue
+            position, last = history.pop()
+            split = session.undo(last)
+            if split is not None:
+                for line in _split_lines(split[2], split[0], split[1]):
+                    out.print(line)
+            counts[last.decision] -= 1
+            out.print(f"Undid '{last.decision}' for records {last.record_a} - {last.record_b}.")
+            continue
+        history.append((position, session.decide(item, action)))
+        counts[action] += 1
+        position += 1
+    return counts
 
 
 # -- undo ------------------------------------------------------------------------------------

@@ -7,11 +7,15 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from .console import console
+
+if TYPE_CHECKING:
+    from scoping.demo import DemoResult
 from .main import cli
 
 out = console()
@@ -39,6 +43,26 @@ def demo_cmd(directory: str, replace: bool) -> None:
     from scoping.demo import build_demo  # the whole pipeline: imported when the demo runs
 
     result = build_demo(directory, replace=replace, step=lambda msg: out.print(f"- {msg}"))
+    _print_pipeline(result)
+    root = result.review.root
+    if result.prisma is not None:
+        for _kind, path in result.prisma.files:
+            out.print(f"Wrote {path.relative_to(root)}")
+    for path in (*result.exports, *result.checklist):
+        out.print(f"Wrote {path.relative_to(root)}")
+    if result.report is not None:
+        out.print(f"Wrote {result.report.relative_to(root)}")
+    out.print(f"The demo review is in {root}")
+    out.print(f"  look at: {result.review.outputs_dir / 'report.html'}")
+    out.print(f"           {result.review.outputs_dir / 'prisma.png'}")
+    out.print(f"           {result.review.outputs_dir / 'prisma-scr-checklist.html'}")
+    command = f"{_command_name()} --review {shlex.quote(str(root))}"
+    out.print(f"  try:     {command} status --reviewer lead")
+    out.print(f"           {command} agreement --reviewer lead")
+
+
+def _print_pipeline(result: DemoResult) -> None:
+    """What each step of the demo made: records by database, works, screening, topics."""
     table = Table(title="Records by database", title_justify="left")
     table.add_column("database")
     table.add_column("records", justify="right")
@@ -63,20 +87,6 @@ def demo_cmd(directory: str, replace: bool) -> None:
         )
         for ref, label, n in result.topics:
             out.print(f"  {ref:>4}  {n:>4}  {label}")
-    if result.prisma is not None:
-        for _kind, path in result.prisma.files:
-            out.print(f"Wrote {path.relative_to(result.review.root)}")
-    for path in (*result.exports, *result.checklist):
-        out.print(f"Wrote {path.relative_to(result.review.root)}")
-    if result.report is not None:
-        out.print(f"Wrote {result.report.relative_to(result.review.root)}")
-    out.print(f"The demo review is in {result.review.root}")
-    out.print(f"  look at: {result.review.outputs_dir / 'report.html'}")
-    out.print(f"           {result.review.outputs_dir / 'prisma.png'}")
-    out.print(f"           {result.review.outputs_dir / 'prisma-scr-checklist.html'}")
-    command = f"{_command_name()} --review {shlex.quote(str(result.review.root))}"
-    out.print(f"  try:     {command} status --reviewer lead")
-    out.print(f"           {command} agreement --reviewer lead")
 
 
 def _command_name() -> str:

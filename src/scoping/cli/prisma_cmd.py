@@ -10,7 +10,7 @@ import click
 
 from scoping import app
 from scoping.errors import UsageError
-from scoping.report.api import BLINDED_NOTE, OUTPUT_FORMATS, render_prisma, screening_blinded
+from scoping.report.api import BLINDED_NOTE, OUTPUT_FORMATS, PrismaResult, render_prisma, screening_blinded
 from scoping.report.prisma import MANUAL_FILE, PrismaCounts, unkinded_other_sources
 
 from .console import console
@@ -128,28 +128,10 @@ def prisma_cmd(
     target = review()
     reviewer = team_identity(target, reviewer)
     if out_path == "-":
-        kind = fmt or ""
-        if kind not in ("json", "csv"):
-            raise UsageError("--out - writes text; use it with --format json or --format csv")
-        blinded = screening_blinded(target, reviewer)
-        data = render_prisma(target.prisma_counts(topics=not no_topics, reviewer=reviewer), kind)
-        sys.stdout.write(data.decode("utf-8"))
-        if blinded:
-            err.print(f"Note: {BLINDED_NOTE}")
+        _to_stdout(target, fmt, topics=not no_topics, reviewer=reviewer)
         return
     if out_path is not None:
-        suffix = Path(out_path).suffix.lstrip(".").lower()
-        if fmt is not None and suffix in OUTPUT_FORMATS and suffix != fmt:
-            raise UsageError(
-                f"--out {out_path} ends in .{suffix} but --format is {fmt}; make "
-                f"them agree (e.g. --out {Path(out_path).with_suffix('.' + fmt)})"
-            )
-        folder = Path(out_path).parent
-        if not folder.exists():  # e.g. --out report/figure-1.pdf in a fresh review folder
-            try:
-                folder.mkdir(parents=True)
-            except OSError as exc:
-                raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
+        _check_out(out_path, fmt)
     result = target.prisma(
         fmt=fmt,
         out=out_path,
@@ -158,6 +140,39 @@ def prisma_cmd(
         topics=not no_topics,
         reviewer=reviewer,
     )
+    _print_result(result, fmt, dpi)
+
+
+def _to_stdout(target: app.Review, fmt: str | None, *, topics: bool, reviewer: str | None) -> None:
+    """--out -: the counts as JSON or CSV on standard output."""
+    kind = fmt or ""
+    if kind not in ("json", "csv"):
+        raise UsageError("--out - writes text; use it with --format json or --format csv")
+    blinded = screening_blinded(target, reviewer)
+    data = render_prisma(target.prisma_counts(topics=topics, reviewer=reviewer), kind)
+    sys.stdout.write(data.decode("utf-8"))
+    if blinded:
+        err.print(f"Note: {BLINDED_NOTE}")
+
+
+def _check_out(out_path: str, fmt: str | None) -> None:
+    """--out agrees with --format, and its folder exists (made if need be)."""
+    suffix = Path(out_path).suffix.lstrip(".").lower()
+    if fmt is not None and suffix in OUTPUT_FORMATS and suffix != fmt:
+        raise UsageError(
+            f"--out {out_path} ends in .{suffix} but --format is {fmt}; make "
+            f"them agree (e.g. --out {Path(out_path).with_suffix('.' + fmt)})"
+        )
+    folder = Path(out_path).parent
+    if not folder.exists():  # e.g. --out report/figure-1.pdf in a fresh review folder
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise UsageError(f"cannot make the folder {folder} for --out: {exc.strerror}") from None
+
+
+def _print_result(result: PrismaResult, fmt: str | None, dpi: int) -> None:
+    """The counts, their notes, what was entered by hand, and the files written."""
     if result.blinded:
         err.print(f"Note: {BLINDED_NOTE}")
     for line in _summary(result.counts):

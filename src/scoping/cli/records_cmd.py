@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,20 +12,20 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from scoping import app
+from scoping.app import Imported, Review
 from scoping.errors import UsageError
 from scoping.ingest import EXPORT_FORMATS, FORMATS
-from scoping.ingest.importer import import_file, inspect_files
 from scoping.ingest.sniff import FORMAT_LABELS
-from scoping.review import Review, init_review
+from scoping.review import init_review
 from scoping.screen import STAGES
-from scoping.store import ImportRow, Store, redact_url
+from scoping.store import Store, redact_url
 
 from .console import console
 from .console import progress as progress_bar
 from .main import cli, review_options, team_identity
 
 if TYPE_CHECKING:
-    from scoping.search import Strategy
+    pass
 
 out = console()
 
@@ -151,65 +152,68 @@ def import_cmd(
       scoping import legacy.csv --source CINAHL --encoding cp1252
       scoping import cut-short.ris --source PsycINFO --skip-incomplete
     """
-    from scoping.search import ExportInfo, record_export
+    from scoping.search import ExportInfo
 
     if not source.strip():
         raise UsageError("--source is empty; name the database the files were exported from")
+    query = _query(query, query_file)
+    search = ExportInfo(query=query, platform=platform, date_searched=date_searched, hit_count=hits)
+    with _import_bar() as tell:
+        imported = review().import_exports(
+            files,
+            source=source,
+            fmt=fmt,
+            encoding=encoding,
+            again=again,
+            skip_incomplete=skip_incomplete,
+            search=search,
+            progress=tell,
+        )
+    _print_imported(imported, source.strip(), skip_incomplete)
+
+
+def _print_imported(imported: Imported, source: str, skip_incomplete: bool) -> None:
+    """A line for each file imported (and its note on skipped records), then the warnings."""
+    for result in imported.files:
+        n = result.row.n_records
+        out.print(
+            f"Imported {n:,} record{'' if n == 1 else 's'} from {result.info.path.name} "
+            f"({FORMAT_LABELS[result.info.format]}, {result.info.encoding}) as {source!r} "
+            f"[import {result.row.id}]"
+        )
+        if skip_incomplete and result.row.note:
+            out.print(f"  {result.row.note}")
+    for warning in imported.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+def _query(query: str | None, query_file: str | None) -> str | None:
+    """The search's query: --query, or the text of --query-file."""
     if query is not None and query_file is not None:
         raise UsageError("--query and --query-file exclude each other; give one")
-    if query_file is not None:
-        try:
-            query = Path(query_file).read_text(encoding="utf-8-sig").strip("\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --query-file {query_file}: {exc}") from None
-    search = ExportInfo(query=query, platform=platform, date_searched=date_searched, hit_count=hits)
-    search.check()
-    target = review()
-    strategy = _strategy_or_none(target)
-    infos = inspect_files(files, fmt=fmt, encoding=encoding)
-    imported: list[ImportRow] = []
-    with target.open_store() as store:
-        with store.together():  # all the files, or none
-            for info in infos:
-                with _progress() as progress:
-                    task = progress.add_task(f"Importing {info.path.name}", total=None)
-
-                    def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
-                        progress.update(task, completed=n)
-
-                    result = import_file(
-                        store,
-                        info,
-                        source=source,
-                        again=again,
-                        progress=advance,
-                        skip_incomplete=skip_incomplete,
-                    )
-                imported.append(result.row)
-        for row, info in zip(imported, infos, strict=True):
-            n = row.n_records
-            out.print(
-                f"Imported {n:,} record{'' if n == 1 else 's'} from {info.path.name} "
-                f"({FORMAT_LABELS[info.format]}, {info.encoding}) as {source.strip()!r} "
-                f"[import {row.id}]"
-            )
-            if skip_incomplete and row.note:
-                out.print(f"  {row.note}")
-        warnings = record_export(store, strategy, imported, search)
-        for warning in warnings:
-            click.echo(f"Warning: {warning}", err=True)
-
-
-def _strategy_or_none(review: Review) -> Strategy | None:
-    """The review's strategy for the search log, or ``None`` when it has none or it does not
-    load (importing does not depend on it)."""
-    from scoping.errors import ConfigError
-    from scoping.search import load_strategy
-
+    if query_file is None:
+        return query
     try:
-        return load_strategy(review.strategy_path)
-    except ConfigError:
-        return None
+        return Path(query_file).read_text(encoding="utf-8-sig").strip("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --query-file {query_file}: {exc}") from None
+
+
+@contextmanager
+def _import_bar() -> Iterator[Callable[[str, int], None]]:
+    """A progress bar for an import, and the function that moves it: one bar a file."""
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(name: str, n: int) -> None:
+            if name not in tasks:
+                for done in tasks.values():
+                    progress.remove_task(done)
+                tasks.clear()
+                tasks[name] = progress.add_task(f"Importing {name}", total=None)
+            progress.update(tasks[name], completed=n)
+
+        yield advance
 
 
 @cli.command("records")

@@ -8,36 +8,30 @@ people's decisions, agreement and the team's progress are for leads.
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import logging
-import os
 import shutil
 import sys
-import tempfile
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from scoping import screen
+from scoping.app import Review
 from scoping.errors import DecidedElsewhereError, UsageError
-from scoping.files import replace_into
-from scoping.records import Record
-from scoping.review import Review
 from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
 from scoping.store import Store
 from scoping.store.screen_tables import DecisionRow
 
+from .console import console
 from .main import cli, review_options, team_identity
 from .prompts import read_key, read_line
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+out = console()
+err = console(stderr=True)
 
 REVIEWER_ENV = "SCOPING_REVIEWER"
 
@@ -47,7 +41,7 @@ def _print_table(table: Table) -> None:
     if out.is_terminal:
         out.print(table)
     else:
-        Console(highlight=False, markup=False, emoji=False, width=160).print(table)
+        console(width=160, soft_wrap=False).print(table)
 
 
 def _reviewer_option(metavar: str = "NAME") -> Callable[[Any], Any]:
@@ -75,14 +69,6 @@ def _open(review: Callable[[], Review], reviewer: str | None) -> tuple[Review, P
     protocol = screen.load_protocol(target.protocol_path)
     reviewer = team_identity(target, reviewer)
     return target, protocol, reviewer
-
-
-def _merged(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
-    """The de-duplication stage's merged view of a work (the fullest value of each field)."""
-    from scoping.dedupe.merge import merge_records
-
-    merged = merge_records(work_id, records)
-    return {name: chosen.value for name, chosen in merged.fields.items()}
 
 
 # -- assign ----------------------------------------------------------------------------------
@@ -222,43 +208,21 @@ def screen_cmd(
         raise click.UsageError("use one of --plain, --from-csv and --to-csv")
     target, protocol, reviewer = _open(review, reviewer)
     if to_csv is not None:
-        _write_worksheet(target, protocol, reviewer or "", stage, Path(to_csv))
-        return
-    if from_csv is not None:
-        with target.open_store() as store:
-            report = screen.load_decisions_csv(store, protocol, reviewer or "", stage, from_csv)
-        if report.errors:
-            for problem in report.errors:
-                err.print(f"{from_csv}: {problem}")
-            raise UsageError(
-                f"{from_csv}: nothing was stored; correct the rows above and load the file again"
-            )
-        later = (
-            f"; {report.undecided:,} rows without a decision were left for later" if report.undecided else ""
-        )
-        plural = "" if report.added == 1 else "s"
+        n = target.write_worksheet(reviewer or "", to_csv, stage=stage)
+        out.print(f"Wrote your {n:,} works still to screen at {stage} to {to_csv}.")
         out.print(
-            f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
-            f"({report.unchanged:,} rows repeated a decision already stored{later})"
+            f"Fill in decision ({', '.join(screen.choices(stage))}), reason and note, then load it with: "
+            f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {to_csv}"
         )
-        return
-    if not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    elif from_csv is not None:
+        _print_loaded(target.load_decisions(reviewer or "", from_csv, stage=stage), from_csv, stage)
+    elif not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
-    with target.open_store() as store:
+    else:
         protocol.reviewer(reviewer or "")
-        _tell_doubtful(screen.doubtful_pairs(store))
-        name = protocol.reviewer(reviewer or "").name
-        with _review_log(target), screen.queue_order(store, protocol, stage, reviewer=name) as order:
-            session = ScreeningSession(
-                store,
-                protocol,
-                reviewer or "",
-                stage,
-                merge=_merged,
-                via="plain" if plain else "tui",
-                rank=order.rank,
-                rerank_every=order.rerank_every,
-            )
+        _tell_doubtful(target.doubtful_pairs())
+        via = "plain" if plain else "tui"
+        with _review_log(target), target.screening(reviewer or "", stage=stage, via=via) as (session, order):
             if work_id is not None:
                 _goto(session, work_id)
             if plain:
@@ -267,39 +231,31 @@ def screen_cmd(
             else:
                 from .screen_tui import ScreeningApp
 
-                app = ScreeningApp(session, title=protocol.title, order=order.describe)
-                app.run()
-        p = session.progress()
-        undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
-        out.print(
-            f"Saved {_n(p.session_saved, 'decision')} in this session{undone}; {p.done:,} of "
-            f"{p.assigned:,} works done at {stage}."
-        )
+                ScreeningApp(session, title=protocol.title, order=order.describe).run()
+            _print_saved(session, stage)
 
 
-def _write_worksheet(target: Review, protocol: Protocol, reviewer: str, stage: str, path: Path) -> None:
-    if not path.parent.exists():
-        raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
-    columns = [*screen.WORKSHEET_COLUMNS, *(("fulltext",) if stage == FULL_TEXT else ())]
-    with target.open_store() as store:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-                writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
-                writer.writeheader()
-                n = 0
-                for row in screen.worksheet(store, protocol, reviewer, stage, merge=_merged):
-                    writer.writerow(row)
-                    n += 1
-            replace_into(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-    choices = ", ".join(screen.choices(stage))
-    out.print(f"Wrote your {n:,} works still to screen at {stage} to {path}.")
+def _print_saved(session: ScreeningSession, stage: str) -> None:
+    """The end of a screening session: what it saved, and how far the reviewer is."""
+    p = session.progress()
+    undone = f" ({p.session_undone:,} undone)" if p.session_undone else ""
     out.print(
-        f"Fill in decision ({choices}), reason and note, then load it with: "
-        f"scoping screen --reviewer {reviewer} --stage {stage} --from-csv {path}"
+        f"Saved {_n(p.session_saved, 'decision')} in this session{undone}; {p.done:,} of "
+        f"{p.assigned:,} works done at {stage}."
+    )
+
+
+def _print_loaded(report: screen.CsvReport, from_csv: str, stage: str) -> None:
+    """What --from-csv stored, or the rows that stopped it (then nothing was stored)."""
+    if report.errors:
+        for problem in report.errors:
+            err.print(f"{from_csv}: {problem}")
+        raise UsageError(f"{from_csv}: nothing was stored; correct the rows above and load the file again")
+    later = f"; {report.undecided:,} rows without a decision were left for later" if report.undecided else ""
+    plural = "" if report.added == 1 else "s"
+    out.print(
+        f"Stored {report.added:,} decision{plural} from {from_csv} at {stage} "
+        f"({report.unchanged:,} rows repeated a decision already stored{later})"
     )
 
 
@@ -443,112 +399,130 @@ def _plain(session: ScreeningSession, protocol: Protocol, order: screen.QueueOrd
             _plain_card(card, session)
             shown = card.work_id
         answer = read_key("Decision: ")
-        if answer is None:
+        step = _QUIT if answer is None else _plain_answer(session, card, answer, order)
+        if step == _QUIT:
             return
-        key = answer.strip().casefold()
-        if not key:  # Enter alone never decides anything
-            out.print(f"Enter alone does nothing. Keys: {_plain_help(session)}.")
-            continue
-        if key in ("q", "quit"):
-            return
-        if key in ("?", "h", "help"):
-            out.print(f"Keys: {_plain_help(session)}.")
-            continue
-        if key in ("c", "criteria"):
-            _plain_criteria(session)
-            continue
-        if key in ("g", "goto"):
-            text = _read("Go to work (its number; Enter to stay): ")
-            if text is None:
-                return
-            if text.strip():
-                try:
-                    _goto(session, _work_number(text))
-                except UsageError as exc:
-                    out.print(f"Not there: {exc}")
-                shown = None
-            continue
-        if key.startswith("/"):
-            text = key[1:].strip() or (_read("Search your queue for: ") or "")
-            found = session.search(text)
-            out.print(
-                f"Found: work {found.work_id}." if found else f"No work left in your queue has {text!r}."
-            )
+        if step == _SHOW:
             shown = None
-            continue
-        if key in ("o", "order"):
-            out.print(f"Order: {order.describe() if order is not None else 'as given'}.")
-            continue
-        if key in ("s", "skip"):
-            session.skip()
-            out.print(f"Skipped work {card.work_id}; it comes back at the end.")
-            continue
-        if key in ("u", "undo"):
-            _plain_undo(session)
-            shown = None
-            continue
-        if key in ("n", "note"):
-            text = _read("Note (Enter to clear): ")
-            if text is None:
-                return
-            session.note = text.strip() or None
-            out.print("Note kept; it is stored with your decision on this work.")
-            continue
-        if key in ("t", "label"):
-            text = _read("Labels (comma-separated; -label removes one; Enter keeps them): ")
-            if text is None:
-                return
-            try:
-                kept = session.label(text) if text.strip() else session.labels(card.work_id)
-            except UsageError as exc:
-                out.print(f"Not kept: {exc}")
-                continue
-            out.print(f"Labels: {', '.join(kept) if kept else '(none)'}.")
-            continue
-        if key in ("f", "link") and session.stage == FULL_TEXT:
-            text = _read("Full text, a file path or URL (Enter to clear): ")
-            if text is None:
-                return
-            try:
-                session.attach_fulltext(text)
-            except UsageError as exc:
-                out.print(f"Not kept: {exc}")
-                continue
-            out.print("Full-text link kept; it is stored with your decision on this work.")
-            continue
-        decision = _PLAIN_KEYS.get(key)
-        if decision is None or (decision == "not-retrieved" and session.stage != FULL_TEXT):
-            out.print(f"Unknown key {answer.strip()!r}. Keys: {_plain_help(session)}.")
-            continue
-        reason = None
-        if decision == "exclude":
-            chosen, reason = _ask_reason(session.rules)
-            if not chosen:
-                out.print("Exclude cancelled; nothing saved.")
-                continue
-        try:
-            row = session.decide(decision, reason=reason)
-        except DecidedElsewhereError as exc:
-            replaced = _decided_elsewhere(session, exc, decision, reason)
-            if replaced is None:
-                continue
-            row = replaced
-        except UsageError as exc:
-            out.print(f"Not saved: {exc}")
-            continue
-        except Exception as exc:  # the database went away: say so, keep the work, allow a retry
-            out.print(
-                f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; "
-                "give the decision again to retry"
-            )
-            continue
-        detail = f" ({row.reason})" if row.reason else ""
-        out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
-        if order is not None:
+        if step == _SAVED and order is not None:
             now = order.describe()
             if _order_state(now) != order_said:
                 order_said = _order_state(now)
                 out.print(f"Order: {now}.")
+
+
+# what an answer of the line-based screen leads to: stop, show the current work again, ask
+# again, or a decision was saved
+_QUIT, _SHOW, _STAY, _SAVED = "quit", "show", "stay", "saved"
+
+
+def _plain_answer(session: ScreeningSession, card: Card, answer: str, order: screen.QueueOrder | None) -> str:
+    """Act on one answer of the line-based screen (a key, or a key and what it asks for)."""
+    key = answer.strip().casefold()
+    if not key:  # Enter alone never decides anything
+        out.print(f"Enter alone does nothing. Keys: {_plain_help(session)}.")
+        return _STAY
+    if key in ("q", "quit"):
+        return _QUIT
+    if key in ("?", "h", "help"):
+        out.print(f"Keys: {_plain_help(session)}.")
+        return _STAY
+    if key in ("c", "criteria"):
+        _plain_criteria(session)
+        return _STAY
+    if key in ("o", "order"):
+        out.print(f"Order: {order.describe() if order is not None else 'as given'}.")
+        return _STAY
+    if key in ("s", "skip"):
+        session.skip()
+        out.print(f"Skipped work {card.work_id}; it comes back at the end.")
+        return _STAY
+    if key in ("u", "undo"):
+        _plain_undo(session)
+        return _SHOW
+    if key.startswith("/"):
+        text = key[1:].strip() or (_read("Search your queue for: ") or "")
+        found = session.search(text)
+        out.print(f"Found: work {found.work_id}." if found else f"No work left in your queue has {text!r}.")
+        return _SHOW
+    if key in _PLAIN_TEXT_KEYS and (key not in ("f", "link") or session.stage == FULL_TEXT):
+        return _plain_text(session, card, _PLAIN_TEXT_KEYS[key])
+    return _plain_decide(session, card, key, answer)
+
+
+_PLAIN_TEXT_KEYS = {
+    "g": "goto",
+    "goto": "goto",
+    "n": "note",
+    "note": "note",
+    "t": "label",
+    "label": "label",
+    "f": "link",
+    "link": "link",
+}
+"""The keys of the line-based screen that ask for a line of text (f and link at full text only)."""
+
+_PLAIN_PROMPTS = {
+    "goto": "Go to work (its number; Enter to stay): ",
+    "note": "Note (Enter to clear): ",
+    "label": "Labels (comma-separated; -label removes one; Enter keeps them): ",
+    "link": "Full text, a file path or URL (Enter to clear): ",
+}
+
+
+def _plain_text(session: ScreeningSession, card: Card, what: str) -> str:
+    """Go to a work, or keep a note, labels or a full-text link, from a line of text."""
+    text = _read(_PLAIN_PROMPTS[what])
+    if text is None:
+        return _QUIT
+    try:
+        if what == "goto":
+            if text.strip():
+                _goto(session, _work_number(text))
+        elif what == "note":
+            session.note = text.strip() or None
+            out.print("Note kept; it is stored with your decision on this work.")
+        elif what == "label":
+            kept = session.label(text) if text.strip() else session.labels(card.work_id)
+            out.print(f"Labels: {', '.join(kept) if kept else '(none)'}.")
+        else:
+            session.attach_fulltext(text)
+            out.print("Full-text link kept; it is stored with your decision on this work.")
+    except UsageError as exc:
+        out.print(f"{'Not there' if what == 'goto' else 'Not kept'}: {exc}")
+    return _SHOW if what == "goto" and text.strip() else _STAY
+
+
+def _plain_decide(session: ScreeningSession, card: Card, key: str, answer: str) -> str:
+    """Store a decision (include, exclude and its reason, maybe, not retrieved)."""
+    decision = _PLAIN_KEYS.get(key)
+    if decision is None or (decision == "not-retrieved" and session.stage != FULL_TEXT):
+        out.print(f"Unknown key {answer.strip()!r}. Keys: {_plain_help(session)}.")
+        return _STAY
+    reason = None
+    if decision == "exclude":
+        chosen, reason = _ask_reason(session.rules)
+        if not chosen:
+            out.print("Exclude cancelled; nothing saved.")
+            return _STAY
+    try:
+        row = session.decide(decision, reason=reason)
+    except DecidedElsewhereError as exc:
+        replaced = _decided_elsewhere(session, exc, decision, reason)
+        if replaced is None:
+            return _STAY
+        row = replaced
+    except UsageError as exc:
+        out.print(f"Not saved: {exc}")
+        return _STAY
+    except Exception as exc:  # the database went away: say so, keep the work, allow a retry
+        out.print(
+            f"NOT SAVED (work {card.work_id}): {type(exc).__name__}: {exc}; give the decision again to retry"
+        )
+        return _STAY
+    detail = f" ({row.reason})" if row.reason else ""
+    out.print(f"Saved: {row.decision}{detail} for work {row.work_id}.")
+    return _SAVED
 
 
 def _decided_elsewhere(
@@ -740,7 +714,7 @@ def decisions_export_cmd(reviewer: str | None, out_path: str, review: Callable[[
 
 
 def _title(store: Store, work_id: int) -> str:
-    card = screen.load_card(store, work_id, merge=_merged)
+    card = screen.load_card(store, work_id)
     return (card.title if card else None) or "(no title)"
 
 
@@ -835,73 +809,66 @@ def resolve_cmd(reviewer: str | None, stage: str, work_id: int | None, review: C
       scoping resolve --reviewer lead --work 1234
     """
     target, protocol, reviewer = _open(review, reviewer)
-    lead = protocol.lead(reviewer)
+    items = target.to_resolve(reviewer or "", stage=stage, work_id=work_id)
+    if not items:
+        out.print(f"No conflicts at {stage}.")
+        return
     rules = protocol.stage(stage)
-    with target.open_store() as store:
-        if work_id is not None:
-            items = [c for c in screen.conflicts(store, protocol, lead.name, stage) if c.work_id == work_id]
-            if not items:
-                rows = screen.work_decisions(store, protocol, lead.name, stage, work_id)
-                items = [screen.Conflict(work_id, stage, "by request", tuple(rows))]
-        else:
-            items = screen.conflicts(store, protocol, lead.name, stage)
-        if not items:
-            out.print(f"No conflicts at {stage}.")
-            return
-        allowed = (
-            "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + ", s skip, q quit"
-        )
-        settled = 0
-        for n, item in enumerate(items, start=1):
-            card = screen.load_card(store, item.work_id, merge=_merged)
-            out.print("")
-            out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
-            if item.note:
-                out.print(item.note)
-            if card is not None:
-                out.print(_wrap("Title: ", card.title or "(no title)"))
-                where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
-                if where:
-                    out.print(where)
-                out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
-            if item.decisions:
-                _print_table(_side_by_side(item))
-            while True:
-                answer = read_key(f"Your decision ({allowed}): ")
-                if answer is None or answer.strip().casefold() in ("q", "quit"):
-                    out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
-                    return
-                key = answer.strip().casefold()
-                if not key:  # Enter alone never decides anything
-                    continue
-                if key in ("s", "skip"):
-                    break
-                decision = _PLAIN_KEYS.get(key)
-                if (
-                    decision is None
-                    or decision == "maybe"
-                    or (decision == "not-retrieved" and stage != FULL_TEXT)
-                ):
-                    out.print(f"Unknown answer {answer.strip()!r}; {allowed}.")
-                    continue
-                reason = None
-                if decision == "exclude" and rules.exclusion_reasons:
-                    chosen, reason = _ask_reason(rules)
-                    if not chosen:
-                        continue
-                note = _read("Note (Enter for none): ")
-                try:
-                    row = screen.resolve(
-                        store, protocol, lead.name, stage, item.work_id, decision, reason=reason, note=note
-                    )
-                except UsageError as exc:
-                    out.print(f"Not saved: {exc}")
-                    continue
-                settled += 1
-                detail = f" ({row.reason})" if row.reason else ""
-                out.print(f"Resolved work {row.work_id}: {row.decision}{detail}.")
-                break
-        out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
+    settled = 0
+    for n, (item, card) in enumerate(items, start=1):
+        out.print("")
+        out.print(f"--- {n} of {len(items)}: work {item.work_id} ({item.kind}) ---")
+        if item.note:
+            out.print(item.note)
+        if card is not None:
+            out.print(_wrap("Title: ", card.title or "(no title)"))
+            where = " · ".join(p for p in (str(card.year or ""), card.journal or "") if p)
+            if where:
+                out.print(where)
+            out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
+        if item.decisions:
+            _print_table(_side_by_side(item))
+        answer = _settle(target, reviewer or "", rules, item)
+        if answer == "quit":
+            break
+        settled += answer == "resolved"
+    out.print(f"Settled {settled:,} work{'' if settled == 1 else 's'}.")
+
+
+def _settle(target: Review, lead: str, rules: screen.StageRules, item: screen.Conflict) -> str:
+    """Ask the lead for a decision on one work until one is stored ("resolved"), or the lead
+    skips the work ("skip") or stops ("quit")."""
+    stage = item.stage
+    allowed = (
+        "i include, e exclude" + (", r not retrieved" if stage == FULL_TEXT else "") + ", s skip, q quit"
+    )
+    while True:
+        answer = read_key(f"Your decision ({allowed}): ")
+        if answer is None or answer.strip().casefold() in ("q", "quit"):
+            return "quit"
+        key = answer.strip().casefold()
+        if not key:  # Enter alone never decides anything
+            continue
+        if key in ("s", "skip"):
+            return "skip"
+        decision = _PLAIN_KEYS.get(key)
+        if decision is None or decision == "maybe" or (decision == "not-retrieved" and stage != FULL_TEXT):
+            out.print(f"Unknown answer {answer.strip()!r}; {allowed}.")
+            continue
+        reason = None
+        if decision == "exclude" and rules.exclusion_reasons:
+            chosen, reason = _ask_reason(rules)
+            if not chosen:
+                continue
+        note = _read("Note (Enter for none): ")
+        try:
+            row = target.resolve(lead, item.work_id, decision, stage=stage, reason=reason, note=note)
+        except UsageError as exc:
+            out.print(f"Not saved: {exc}")
+            continue
+        detail = f" ({row.reason})" if row.reason else ""
+        out.print(f"Resolved work {row.work_id}: {row.decision}{detail}.")
+        return "resolved"
 
 
 # -- agreement and status --------------------------------------------------------------------
@@ -1176,6 +1143,18 @@ def _confirm_sampling(state: screen.StoppingStatus, lead: str) -> None:
         raise UsageError("cancelled: random sampling has not begun, nothing changed")
 
 
+def _confirm_cancel(before: screen.StoppingStatus) -> None:
+    """Ask before calling off a random sample under way (nothing changes on no)."""
+    if before.phase != "sampling":
+        return
+    out.print(
+        f"The sample has {before.sampled or 0:,} of {before.population or 0:,} works "
+        "screened; their decisions are kept, and the rest go back to the ranked order."
+    )
+    if not click.confirm("Cancel the random sample?", default=False):
+        raise UsageError("nothing changed: the random sample goes on")
+
+
 @cli.command("stop")
 @_reviewer_option("LEAD")
 @click.option(
@@ -1243,28 +1222,15 @@ def stop_cmd(
     """
     if sum((start, apply_, resume, cancel)) > 1:
         raise click.UsageError("use one of --start-sampling, --apply, --resume and --cancel-sampling")
-    target, protocol, reviewer = _open(review, reviewer)
-    with target.open_store() as store:
-        if start and not yes:
-            _confirm_sampling(screen.stopping_status(store, protocol, reviewer or ""), reviewer or "")
-        if start:
-            state = screen.start_sampling(store, protocol, reviewer or "")
-        elif apply_:
-            state = screen.apply_stop(store, protocol, reviewer or "")
-        elif resume:
-            state = screen.resume_screening(store, protocol, reviewer or "")
-        elif cancel:
-            before = screen.stopping_status(store, protocol, reviewer or "")
-            if not yes and before.phase == "sampling":
-                out.print(
-                    f"The sample has {before.sampled or 0:,} of {before.population or 0:,} works "
-                    "screened; their decisions are kept, and the rest go back to the ranked order."
-                )
-                if not click.confirm("Cancel the random sample?", default=False):
-                    raise UsageError("nothing changed: the random sample goes on")
-            state = screen.cancel_sampling(store, protocol, reviewer or "")
-        else:
-            state = screen.stopping_status(store, protocol, reviewer or "")
+    target, _, reviewer = _open(review, reviewer)
+    lead = reviewer or ""
+    if start and not yes:
+        _confirm_sampling(target.stopping(lead), lead)
+    if cancel and not yes:
+        _confirm_cancel(target.stopping(lead))
+    chosen = {"start": start, "apply": apply_, "resume": resume, "cancel": cancel}
+    action = next((name for name, on in chosen.items() if on), None)
+    state = target.stopping(lead, action)
     if as_json:
         import json
 

@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from scoping.app import Review
 from scoping.errors import UsageError
-from scoping.review import Review
 
+from .console import console
 from .console import progress as progress_bar
 from .main import cli, review_options
 
 if TYPE_CHECKING:
-    from scoping.search import UpdateArms
+    from scoping.search import (
+        Database,
+        LogEntry,
+        ProgressEvent,
+        Query,
+        RunResult,
+        Strategy,
+        TermCount,
+        UpdateArms,
+    )
+    from scoping.search.check import SeedResult
 
-out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-err = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+out = console()
+err = console(stderr=True)
 
 _DATABASE_HELP = (
     "A database of the strategy (e.g. MEDLINE, PsycINFO) or a platform: pubmed, "
@@ -47,13 +58,6 @@ def search_group() -> None:
       scoping search run --database MEDLINE    # search PubMed, store the records
       scoping search log                       # what was searched where, for PRISMA-S
     """
-
-
-def _load(review: Callable[[], Review]) -> tuple[Review, Any]:
-    from scoping.search import load_strategy
-
-    target = review()
-    return target, load_strategy(target.strategy_path)
 
 
 def _note_line(note: str) -> str:
@@ -90,10 +94,10 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
       scoping search plan --database pubmed
       scoping search plan --database PsycINFO > psycinfo-ovid.txt
     """
-    from scoping.search import PLATFORMS, plan, translate
+    from scoping.search import plan, translate
     from scoping.search.strategy import redundant_terms, spelling_variants
 
-    _, strategy = _load(review)
+    strategy = review().strategy()
     redundant = redundant_terms(strategy) + spelling_variants(strategy)
     if database is not None:
         query = translate(strategy, database)
@@ -105,8 +109,14 @@ def plan_cmd(database: str | None, every: bool, review: Callable[[], Review]) ->
         click.echo(_note_line(note))
     if redundant:
         click.echo("")
-    listed = {db.name for db in strategy.databases}
-    queries = plan(strategy, every_platform=every)
+    _echo_plan(plan(strategy, every_platform=every), {db.name for db in strategy.databases})
+
+
+def _echo_plan(queries: list[Query], listed: set[str]) -> None:
+    """Every query of the plan under a heading (database, platform, how it is run), then the
+    platforms it left out."""
+    from scoping.search import PLATFORMS
+
     for n, query in enumerate(queries):
         platform = PLATFORMS[query.platform]
         how = (
@@ -185,92 +195,82 @@ def run_cmd(
       scoping search run --resume pubmed-20260301-101500
       scoping search run --database MEDLINE --update
     """
-    from scoping.search import PLATFORMS, ProgressEvent, SearchConfig, run_search
-    from scoping.store import search_tables
-
     if new and resume:
         raise UsageError("--new and --resume exclude each other; choose one")
     if update and resume:
         raise UsageError("--update and --resume exclude each other; choose one")
-    target, strategy = _load(review)
-    config = SearchConfig.load(strategy)
-    with target.open_store() as store:
-        if resume is not None:
-            earlier = search_tables.get_run(store, resume)
-            if earlier is None:
-                raise UsageError(f"there is no search run {resume!r}; 'scoping search log' lists the runs")
-            targets = [strategy.find_database(earlier.database) or earlier.database]
-        elif database is not None:
-            targets = [strategy.database(database)]
-        else:
-            targets = [db for db in strategy.databases if PLATFORMS[db.platform].api]
-            if not targets:
-                raise UsageError(
-                    "the strategy lists no database with an open API; name one with "
-                    "--database (pubmed, europepmc, openalex, crossref)"
-                )
-        for db in targets:
-            with _progress() as bar:
-                name = db if isinstance(db, str) else db.name
-                task = bar.add_task(f"Searching {name}", total=None, count="")
+    target = review()
+    targets = target.search_targets(database, resume=resume)
+    for db in targets:
+        with _search_bar(db if isinstance(db, str) else db.name) as show:
+            result = target.search_run(db, new=new, resume=resume, update=update, progress=show)
+        _print_run(result)
+    if update:
+        names = {(db if isinstance(db, str) else db.name).casefold() for db in targets}
+        _, arms = target.update_arms()
+        shown = [
+            f"{a.database} {a.previous:,} previous, {a.new:,} new"
+            for a in arms
+            if a.database.casefold() in names
+        ]
+        if shown:
+            out.print("previous/new (PRISMA 2020, updated review): " + "; ".join(shown))
+    if database is None and resume is None:
+        _print_no_api(target.strategy())
 
-                def show(event: ProgressEvent, bar: Progress = bar, task: Any = task) -> None:
-                    what = "Searching" if event.stage == "searching" else "Fetching"
-                    total = f"{event.total:,}" if event.total is not None else "?"
-                    bar.update(
-                        task,
-                        description=f"{what} {event.database}",
-                        total=event.total,
-                        completed=event.done,
-                        count=f"{event.done:,}/{total} records",
-                    )
 
-                result = run_search(
-                    target,
-                    strategy,
-                    db,
-                    store=store,
-                    config=config,
-                    new=new,
-                    resume=resume,
-                    update=update,
-                    progress=show,
-                )
-            run = result.run
-            details = result.details or {}
-            again = " (resumed)" if result.resumed else ""
-            if run.platform == "crossref":
-                matches = details.get("ranked_matches")
-                hits = f"{matches:,} ranked matches (not a Boolean hit count)" if matches is not None else "?"
-            else:
-                hits = f"{run.hit_count:,} hits" if run.hit_count is not None else "? hits"
-            out.print(
-                f"{run.database} ({PLATFORMS[run.platform].label}): {hits}, "
-                f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
-                f"[run {run.id}, {run.folder}]"
+@contextmanager
+def _search_bar(name: str) -> Iterator[Callable[[ProgressEvent], None]]:
+    """A progress bar for searching one database, and the function that moves it."""
+    with _progress() as bar:
+        task = bar.add_task(f"Searching {name}", total=None, count="")
+
+        def show(event: ProgressEvent) -> None:
+            what = "Searching" if event.stage == "searching" else "Fetching"
+            total = f"{event.total:,}" if event.total is not None else "?"
+            bar.update(
+                task,
+                description=f"{what} {event.database}",
+                total=event.total,
+                completed=event.done,
+                count=f"{event.done:,}/{total} records",
             )
-            for line in _run_lines(run.platform, run.message, details):
-                out.print(f"  {line}")
-        if update:
-            from scoping.search import update_arms
 
-            _, arms = update_arms(store)
-            names = {(db if isinstance(db, str) else db.name).casefold() for db in targets}
-            shown = [
-                f"{a.database} {a.previous:,} previous, {a.new:,} new"
-                for a in arms
-                if a.database.casefold() in names
-            ]
-            if shown:
-                out.print("previous/new (PRISMA 2020, updated review): " + "; ".join(shown))
-        if database is None and resume is None:
-            for db in strategy.databases:
-                if not PLATFORMS[db.platform].api:
-                    out.print(
-                        f"{db.name} ({PLATFORMS[db.platform].label}): no open API; run "
-                        f"'scoping search plan --database \"{db.name}\"' there and import "
-                        f"the export with 'scoping import FILE --source \"{db.name}\"'"
-                    )
+        yield show
+
+
+def _print_run(result: RunResult) -> None:
+    """One search run: its hits, records retrieved and stored, and what it learnt."""
+    from scoping.search import PLATFORMS
+
+    run = result.run
+    details = result.details or {}
+    again = " (resumed)" if result.resumed else ""
+    if run.platform == "crossref":
+        matches = details.get("ranked_matches")
+        hits = f"{matches:,} ranked matches (not a Boolean hit count)" if matches is not None else "?"
+    else:
+        hits = f"{run.hit_count:,} hits" if run.hit_count is not None else "? hits"
+    out.print(
+        f"{run.database} ({PLATFORMS[run.platform].label}): {hits}, "
+        f"{run.retrieved:,} records retrieved, {result.stored:,} stored now{again} "
+        f"[run {run.id}, {run.folder}]"
+    )
+    for line in _run_lines(run.platform, run.message, details):
+        out.print(f"  {line}")
+
+
+def _print_no_api(strategy: Strategy) -> None:
+    """How to search the strategy's databases that have no open API."""
+    from scoping.search import PLATFORMS
+
+    for db in strategy.databases:
+        if not PLATFORMS[db.platform].api:
+            out.print(
+                f"{db.name} ({PLATFORMS[db.platform].label}): no open API; run "
+                f"'scoping search plan --database \"{db.name}\"' there and import "
+                f"the export with 'scoping import FILE --source \"{db.name}\"'"
+            )
 
 
 def _run_lines(platform: str, message: str | None, details: dict[str, Any]) -> list[str]:
@@ -355,102 +355,103 @@ def log_cmd(database: str | None, fmt: str, review: Callable[[], Review]) -> Non
       scoping search log --format table
       scoping search log --format json > outputs/search-log.json
     """
-    from scoping.search import search_log, update_arms
-
-    target, strategy = _load(review)
-    with target.open_store() as store:
-        entries = search_log(store, strategy, database=database)
-        arms = update_arms(store)
+    target = review()
+    entries = target.search_log(database=database)
+    arms = target.update_arms()
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
-        return
-    if not entries:
+    elif not entries:
         out.print(
             "No searches yet: run 'scoping search run' or import exports with "
             "'scoping import FILE --source NAME'."
         )
-        return
-    if fmt == "table":
-        table = Table(title="Search log", title_justify="left")
-        for column in (
-            "database",
-            "interface",
-            "method",
-            "date (UTC)",
-            "hits",
-            "records",
-            "status",
-            "run / file",
-        ):
-            table.add_column(column, justify="right" if column in ("hits", "records") else "left")
-        for e in entries:
-            table.add_row(
-                e.database,
-                e.interface,
-                e.method,
-                _when(e.date).removesuffix(" UTC"),
-                f"{e.hit_count:,}" if e.hit_count is not None else "",
-                f"{e.retrieved:,}",
-                e.status,
-                e.reference,
-            )
-        out.print(table)
-        return
-    for n, e in enumerate(entries):
-        if n:
+    elif fmt == "table":
+        out.print(_log_table(entries))
+    else:
+        for n, e in enumerate(entries):
+            if n:
+                click.echo("")
+            for label, value in _log_rows(e):
+                click.echo(f"  {label:<10} {value}" if label else value)
+        if database is None:
+            _echo_arms(*arms)
+        if any(e.query_origin == "plan" for e in entries):
             click.echo("")
-        what = f"API run {e.reference}" if e.method == "api" else f"export {e.reference}"
-        click.echo(f"{e.database} | {e.interface or 'source not in the strategy'} | {what}")
-        if e.method == "api":
-            date = _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else "")
-        elif e.date_known:
-            date = f"{e.date[:10]} (searched; imported {_when(e.imported)})"
-        else:
-            date = f"not recorded (imported {_when(e.imported)})"
-        rows = [("date", date)]
-        lines = e.extra.get("history_lines")
-        if e.query and not (lines and e.query == e.extra.get("history")):
-            label = {"plan": "query*", "given": "query"}.get(e.query_origin, "query")
-            rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
-        if lines:
-            rows.append(("history", _history_text(lines, e.extra.get("history_database"))))
-        if e.extra.get("params", {}).get("synonym"):
-            rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
-        if e.extra.get("update_of"):
-            rows.append(("update of", f"run {e.extra['update_of']} (records entered since its day)"))
-        if e.translation:
-            rows.append(("translation", e.translation))
-        if e.limits:
-            rows.append(("limits", _limits_text(e.limits)))
-        if e.hit_count is not None:
-            rows.append(("hits", f"{e.hit_count:,}"))
-        if e.extra.get("ranked_matches") is not None:
-            rows.append(("matches", f"{e.extra['ranked_matches']:,} (Crossref's ranked matches, not hits)"))
-        records = f"{e.retrieved:,}"
-        if (
-            e.method == "api"
-            and e.extra.get("new_records") is not None
-            and e.extra["new_records"] != e.retrieved
-        ):
-            records += f" ({e.extra['new_records']:,} new; the others were stored by an earlier search)"
-        rows.append(("records", records))
-        rows.append(("status", e.status))
-        rows.extend(("error", text) for text in e.errors)
-        rows.extend(("warning", text) for text in e.warnings)
-        if e.note:
-            rows.append(("note", e.note))
-        if e.extra.get("history") and not lines:
-            rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
-        for label, value in rows:
-            click.echo(f"  {label:<10} {value}")
-    if database is None:
-        _echo_arms(*arms)
-    if any(e.query_origin == "plan" for e in entries):
-        click.echo("")
-        click.echo(
-            "* the query 'scoping search plan' gave when the export was imported (the query as run "
-            "was not given with --query)"
+            click.echo(
+                "* the query 'scoping search plan' gave when the export was imported (the query as run "
+                "was not given with --query)"
+            )
+
+
+def _log_table(entries: list[LogEntry]) -> Table:
+    """The log, one line a search."""
+    table = Table(title="Search log", title_justify="left")
+    for column in (
+        "database",
+        "interface",
+        "method",
+        "date (UTC)",
+        "hits",
+        "records",
+        "status",
+        "run / file",
+    ):
+        table.add_column(column, justify="right" if column in ("hits", "records") else "left")
+    for e in entries:
+        table.add_row(
+            e.database,
+            e.interface,
+            e.method,
+            _when(e.date).removesuffix(" UTC"),
+            f"{e.hit_count:,}" if e.hit_count is not None else "",
+            f"{e.retrieved:,}",
+            e.status,
+            e.reference,
         )
+    return table
+
+
+def _log_rows(e: LogEntry) -> list[tuple[str, str]]:
+    """One search of the text log: a heading (an empty label), then its labelled rows."""
+    what = f"API run {e.reference}" if e.method == "api" else f"export {e.reference}"
+    rows = [("", f"{e.database} | {e.interface or 'source not in the strategy'} | {what}")]
+    if e.method == "api":
+        date = _when(e.date) + (f" (finished {_when(e.finished)})" if e.finished else "")
+    elif e.date_known:
+        date = f"{e.date[:10]} (searched; imported {_when(e.imported)})"
+    else:
+        date = f"not recorded (imported {_when(e.imported)})"
+    rows.append(("date", date))
+    lines = e.extra.get("history_lines")
+    if e.query and not (lines and e.query == e.extra.get("history")):
+        label = {"plan": "query*", "given": "query"}.get(e.query_origin, "query")
+        rows.append((label, e.query.replace("\n", "\n" + " " * 13)))
+    if lines:
+        rows.append(("history", _history_text(lines, e.extra.get("history_database"))))
+    if e.extra.get("params", {}).get("synonym"):
+        rows.append(("sent with", f"synonym={e.extra['params']['synonym']}"))
+    if e.extra.get("update_of"):
+        rows.append(("update of", f"run {e.extra['update_of']} (records entered since its day)"))
+    if e.translation:
+        rows.append(("translation", e.translation))
+    if e.limits:
+        rows.append(("limits", _limits_text(e.limits)))
+    if e.hit_count is not None:
+        rows.append(("hits", f"{e.hit_count:,}"))
+    if e.extra.get("ranked_matches") is not None:
+        rows.append(("matches", f"{e.extra['ranked_matches']:,} (Crossref's ranked matches, not hits)"))
+    records = f"{e.retrieved:,}"
+    if e.method == "api" and e.extra.get("new_records") is not None and e.extra["new_records"] != e.retrieved:
+        records += f" ({e.extra['new_records']:,} new; the others were stored by an earlier search)"
+    rows.append(("records", records))
+    rows.append(("status", e.status))
+    rows.extend(("error", text) for text in e.errors)
+    rows.extend(("warning", text) for text in e.warnings)
+    if e.note:
+        rows.append(("note", e.note))
+    if e.extra.get("history") and not lines:
+        rows.append(("history", str(e.extra["history"]).replace("\n", "\n" + " " * 13)))
+    return rows
 
 
 def _history_text(lines: list[dict[str, Any]], database: str | None) -> str:
@@ -499,62 +500,67 @@ def check_cmd(review: Callable[[], Review]) -> None:
     \b
       scoping search check
     """
-    from scoping.search.check import check_seeds, missing_plurals
-
-    target, strategy = _load(review)
-    if not strategy.seeds:
-        raise UsageError(
-            "searches/strategy.toml has no [seeds]: list the DOIs and PMIDs of studies the searches "
-            'must find (dois = ["10.1000/xyz"], pmids = ["12345678"])'
-        )
-    with target.open_store() as store:
-        results = check_seeds(store, strategy)
-        gaps = missing_plurals(store, strategy)
-    everywhere = sum(1 for r in results if r.found_in and not r.missed_by)
+    check = review().check_searches()
+    everywhere = sum(1 for r in check.seeds if r.found_in and not r.missed_by)
     out.print(
-        f"Seed studies: {len(results)}; found by every database searched: {everywhere}; "
-        f"missed by at least one: {len(results) - everywhere}"
+        f"Seed studies: {len(check.seeds)}; found by every database searched: {everywhere}; "
+        f"missed by at least one: {len(check.seeds) - everywhere}"
     )
-    for r in results:
+    for r in check.seeds:
         out.print(f"{r.seed}  {r.title or '(no record of it in the store)'}")
         if r.found_in:
             out.print(f"  found in   {', '.join(r.found_in)}")
         if r.missed_by:
             out.print(f"  missed by  {', '.join(r.missed_by)}")
-            if not r.matched_text:
-                out.print("  lost by    not known: no search found it, so there is no text of it to check")
-            elif r.lost_by:
-                for name in r.lost_by:
-                    block = next(b for b in strategy.blocks if b.name == name)
-                    why = (
-                        "its NOT terms match it"
-                        if block.exclude
-                        else f"none of its terms is in the {'/'.join(block.fields)}"
-                    )
-                    heads = " (its subject headings were not checked)" if name in r.headings_unchecked else ""
-                    out.print(f"  lost by    block {name!r}: {why}{heads}")
-            else:
-                out.print(
-                    "  lost by    no block: every block matches its title, abstract and keywords; "
-                    "the database may not index it, or indexes other text"
-                )
-            for name, terms in r.terms:
-                block = next(b for b in strategy.blocks if b.name == name)
-                words = ", ".join(repr(t) for t in terms)
-                if block.exclude:
-                    out.print(f"  terms      NOT block {name!r}: {words} match it")
-                else:
-                    only = " (the only one: without it the block loses the study)" if len(terms) == 1 else ""
-                    out.print(f"  terms      block {name!r}: {words}{only}")
-    if gaps:
+            out.print(f"  lost by    {_lost_by(r, check.strategy)}")
+            for line in _terms_lines(r, check.strategy):
+                out.print(line)
+    if check.plurals:
         out.print(
             "Plurals no term finds (PubMed's quoted phrases, Ovid, Scopus and Europe PMC search a "
             "phrase as written; Web of Science and EBSCOhost add plurals of unquoted words):"
         )
-        for gap in gaps:
+        for gap in check.plurals:
             n = f"{gap.records:,} stored record{'' if gap.records == 1 else 's'}"
             verb = "holds" if gap.records == 1 else "hold"
             out.print(f"  block {gap.block!r}: {gap.term!r} misses {gap.form!r} ({n} {verb} it)")
+
+
+def _terms_lines(r: SeedResult, strategy: Strategy) -> list[str]:
+    """The terms of each block that match a missed seed study (a block with one loses it
+    without that term; a NOT block's terms are those that exclude it)."""
+    lines = []
+    for name, terms in r.terms:
+        block = next(b for b in strategy.blocks if b.name == name)
+        words = ", ".join(repr(t) for t in terms)
+        if block.exclude:
+            lines.append(f"  terms      NOT block {name!r}: {words} match it")
+        else:
+            only = " (the only one: without it the block loses the study)" if len(terms) == 1 else ""
+            lines.append(f"  terms      block {name!r}: {words}{only}")
+    return lines
+
+
+def _lost_by(r: SeedResult, strategy: Strategy) -> str:
+    """Which blocks lost a seed study that a database missed (one line each), or why none."""
+    if not r.matched_text:
+        return "not known: no search found it, so there is no text of it to check"
+    if not r.lost_by:
+        return (
+            "no block: every block matches its title, abstract and keywords; "
+            "the database may not index it, or indexes other text"
+        )
+    lines = []
+    for name in r.lost_by:
+        block = next(b for b in strategy.blocks if b.name == name)
+        why = (
+            "its NOT terms match it"
+            if block.exclude
+            else f"none of its terms is in the {'/'.join(block.fields)}"
+        )
+        heads = " (its subject headings were not checked)" if name in r.headings_unchecked else ""
+        lines.append(f"block {name!r}: {why}{heads}")
+    return "\n  lost by    ".join(lines)
 
 
 @search_group.command("appendix")
@@ -582,9 +588,9 @@ def appendix_cmd(review: Callable[[], Review]) -> None:
     from scoping.files import replace_into
     from scoping.search.appendix import prisma_s, to_html, to_markdown
 
-    target, strategy = _load(review)
+    target = review()
     with target.open_store() as store:
-        appendix = prisma_s(store, strategy)
+        appendix = prisma_s(store, target.strategy())
     folder = target.outputs_dir
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -624,49 +630,43 @@ def counts_cmd(database: str | None, review: Callable[[], Review]) -> None:
       scoping search counts
       scoping search counts --database europepmc
     """
-    from scoping.search import PLATFORMS, SearchConfig, term_counts
-    from scoping.search.counts import COUNTABLE
-
-    _, strategy = _load(review)
-    config = SearchConfig.load(strategy)
-    if database is not None:
-        targets = [strategy.database(database)]
-    else:
-        targets = [db for db in strategy.databases if db.platform in COUNTABLE]
-        if not targets:
-            raise UsageError(
-                "the strategy lists no database that can count terms; name one with "
-                "--database (pubmed, europepmc or openalex)"
-            )
-    for db in targets:
+    target = review()
+    for db in target.count_targets(database):
         with _progress() as bar:
             task = bar.add_task(f"Counting in {db.name}", total=None, count="")
 
             def show(done: int, total: int, bar: Progress = bar, task: Any = task) -> None:
                 bar.update(task, total=total, completed=done, count=f"{done}/{total} counts")
 
-            counts = term_counts(strategy, db, config=config, progress=show)
-        table = Table(title=f"{db.name} ({PLATFORMS[db.platform].label}): hits by term", title_justify="left")
-        table.add_column("block")
-        table.add_column("term")
-        table.add_column("alone", justify="right")
-        table.add_column("in the strategy", justify="right")
-        table.add_column("only it", justify="right")
-        for c in counts:
-            if c.block is None:
-                table.add_row(
-                    "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", "", style="bold"
-                )
-                continue
+            counts = target.term_counts(db, progress=show)
+        out.print(_counts_table(db, counts))
+
+
+def _counts_table(db: Database, counts: list[TermCount]) -> Table:
+    """One database's counts: each term alone, in the strategy, and what only it finds."""
+    from scoping.search import PLATFORMS
+
+    table = Table(title=f"{db.name} ({PLATFORMS[db.platform].label}): hits by term", title_justify="left")
+    table.add_column("block")
+    table.add_column("term")
+    table.add_column("alone", justify="right")
+    table.add_column("in the strategy", justify="right")
+    table.add_column("only it", justify="right")
+    for c in counts:
+        if c.block is None:
             table.add_row(
-                c.block,
-                c.term if c.term is not None else "(whole block)",
-                f"{c.alone:,}",
-                f"{c.combined:,}" if c.combined is not None else "",
-                f"{c.only:,}" if c.only is not None else "",
-                style=None if c.term is not None else "italic",
+                "all blocks", "(the full strategy)", f"{c.alone:,}", f"{c.alone:,}", "", style="bold"
             )
-        out.print(table)
+            continue
+        table.add_row(
+            c.block,
+            c.term if c.term is not None else "(whole block)",
+            f"{c.alone:,}",
+            f"{c.combined:,}" if c.combined is not None else "",
+            f"{c.only:,}" if c.only is not None else "",
+            style=None if c.term is not None else "italic",
+        )
+    return table
 
 
 @search_group.command("import-query")

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from scoping import app
 from scoping.errors import ReviewFolderError, UsageError
-from scoping.ingest import FORMATS, inspect_file, iter_records
+from scoping.ingest import FORMATS
 from scoping.review import find_review
 from scoping.screen.stopping import STOPPING_METHODS, StoppingRule, SwitchHeuristic
 
@@ -22,7 +23,7 @@ from .console import progress as progress_bar
 from .main import State, cli
 
 if TYPE_CHECKING:
-    from scoping.screen.simulate import RunResult, SimulationResult
+    from scoping.screen.simulate import SimulationResult
 
 sim = LazyModule("scoping.screen.simulate")  # numpy, scikit-learn: loaded when a simulation runs
 methods = LazyModule("scoping.screen.stopmethods")  # numpy, scipy
@@ -174,67 +175,63 @@ def simulate_cmd(
     """
     rule = StoppingRule(recall_target=recall_target, confidence=confidence)
     method = methods.method_by_key(stopping, recall_target, confidence)
-    info = inspect_file(dataset, encoding=encoding, fmt=fmt)
-    labelled = sim.labelled_from_records(iter_records(info), label_column, source=info.path.name)
+    criteria, lines = _prior_texts(criteria_file, seeds_file)
+    data = app.simulation_input(
+        dataset, label_column=label_column, fmt=fmt, encoding=encoding, criteria=criteria, seed_studies=lines
+    )
+    if seeds_file and not data.seeds_named:
+        raise UsageError(f"--seed-studies {seeds_file} names no study: give one DOI or title a line")
+    if not as_json:
+        _print_dataset(data, seeds)
+    with progress_bar() as progress:
+        task = progress.add_task("Simulating", total=seeds)
+        result = app.simulate(
+            data,
+            seeds=seeds,
+            rule=rule,
+            stopping=method,
+            progress=lambda done: progress.update(task, completed=done),
+        )
+    plot_path = None if no_plot else _plot(result, data.path, out_dir)
+    if as_json:
+        out.print(_json(data, label_column, result, plot_path))
+    else:
+        _present(result, rule, plot_path)
+
+
+def _print_dataset(data: app.SimulationInput, seeds: int) -> None:
+    """What the simulation replays: the dataset's records and includes, and notes on reading it."""
+    labelled = data.labelled
+    out.print(
+        f"{data.path.name}: {labelled.labels.size:,} records, "
+        f"{labelled.n_includes:,} includes; {seeds} seed(s)"
+    )
+    for note in labelled.notes:
+        out.print(f"  note: {note}")
+
+
+def _prior_texts(criteria_file: str | None, seeds_file: str | None) -> tuple[str, list[str]]:
+    """The text of --criteria, and the lines of --seed-studies."""
     criteria = _read_text(criteria_file, "--criteria") if criteria_file else ""
     if criteria_file and not criteria.strip():
         raise UsageError(f"--criteria {criteria_file} is empty: write the inclusion criteria in it")
-    seed_rows: list[int] = []
-    if seeds_file:
-        lines = _read_text(seeds_file, "--seed-studies").splitlines()
-        found = prior.match_seed_studies(lines, labelled.dois, labelled.titles)
-        if not found.rows and not found.unmatched:
-            raise UsageError(f"--seed-studies {seeds_file} names no study: give one DOI or title a line")
-        seed_rows = found.rows
-        criteria = "\n".join([criteria, *found.unmatched]).strip()
-        labelled.notes.append(
-            f"seed studies: {len(found.rows)} found in the dataset (screened first), "
-            f"{len(found.unmatched)} not found (their titles join the criteria text)"
-        )
-    if not as_json:
-        out.print(
-            f"{info.path.name}: {labelled.labels.size:,} records, "
-            f"{labelled.n_includes:,} includes; {seeds} seed(s)"
-        )
-        for note in labelled.notes:
-            out.print(f"  note: {note}")
+    return criteria, _read_text(seeds_file, "--seed-studies").splitlines() if seeds_file else []
 
-    with progress_bar() as progress:
-        task = progress.add_task("Simulating", total=seeds)
 
-        def advance(done: int, run: RunResult) -> None:
-            progress.update(task, completed=done)
+def _json(data: app.SimulationInput, label_column: str, result: SimulationResult, plot: Path | None) -> str:
+    """The simulation as one JSON object (no NaN: null instead)."""
+    payload = {"dataset": str(data.path), "label_column": label_column, **result.to_dict()}
+    return json.dumps(_finite({**payload, "plot": str(plot) if plot else None}))
 
-        result = sim.simulate(
-            labelled.texts,
-            labelled.labels,
-            seeds=range(seeds),
-            rule=rule,
-            stopping=method,
-            notes=labelled.notes,
-            progress=advance,
-            criteria=criteria or None,
-            seed_rows=seed_rows,
-        )
 
-    plot_path: Path | None = None
-    if not no_plot:
-        stem = re.sub(r"[^\w.-]+", "-", info.path.stem).strip("-") or "dataset"
-        plot_path = sim.plot_recall(
-            result,
-            _out_dir(out_dir) / f"simulation-{stem}.png",
-            title=f"{info.path.name}: {result.n_records:,} records, {result.n_includes:,} includes",
-        )
-    if as_json:
-        payload: dict[str, Any] = {
-            "dataset": str(info.path),
-            "label_column": label_column,
-            **result.to_dict(),
-            "plot": str(plot_path) if plot_path else None,
-        }
-        out.print(json.dumps(_finite(payload)))
-        return
-    _present(result, rule, plot_path)
+def _plot(result: SimulationResult, dataset: Path, out_dir: str | None) -> Path:
+    """The recall curves of the simulation, as simulation-DATASET.png in the output folder."""
+    stem = re.sub(r"[^\w.-]+", "-", dataset.stem).strip("-") or "dataset"
+    return sim.plot_recall(
+        result,
+        _out_dir(out_dir) / f"simulation-{stem}.png",
+        title=f"{dataset.name}: {result.n_records:,} records, {result.n_includes:,} includes",
+    )
 
 
 def _read_text(path: str, option: str) -> str:

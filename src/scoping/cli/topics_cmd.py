@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from scoping.app import Review
 from scoping.cli._lazy import LazyModule as _LazyModule
 from scoping.errors import UsageError
-from scoping.ingest import FORMATS, inspect_file, iter_records
-from scoping.review import Review
+from scoping.ingest import FORMATS
 from scoping.store import topics_tables
 from scoping.topics.charting import read_chart_fields
 
 if TYPE_CHECKING:
+    from scoping.store.topics_tables import FitRow
     from scoping.topics import workflow
+    from scoping.topics.workflow import FitResult
 else:
     workflow = _LazyModule("scoping.topics.workflow")  # scikit-learn loads when a command needs it
 
@@ -201,40 +203,51 @@ def fit_cmd(
     """
     k = _n_topics(n_topics)
     target = review()
-    who = _who(by, target)
-    with target.open_store() as store:
-        if works_file is not None:
-            info = inspect_file(works_file, encoding=encoding, fmt=fmt)
-            source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
-            loaded_works = workflow.works_from_records(iter_records(info, background=False), source=source)
-            works, duplicates = loaded_works.works, loaded_works.duplicates
-        else:
-            works = workflow.works_from_screening(store, stage)
-            source, duplicates = f"screening, included at {stage}", 0
-        result = workflow.fit_topics(
-            store, works, source=source, made_by=who, n_topics=k, random_state=seed, threshold=threshold
-        )
+    result = target.fit_topics(
+        _who(by, target),
+        stage=stage,
+        n_topics=k,
+        seed=seed,
+        threshold=threshold,
+        works_file=works_file,
+        fmt=fmt,
+        encoding=encoding,
+    )
     loaded = result.loaded
     fit = loaded.fit
     out.print(
-        f"Fitted {len(loaded.state.topics)} topics to {fit.n_works:,} works from {source} [fit {fit.id}]"
+        f"Fitted {len(loaded.state.topics)} topics to {fit.n_works:,} works from {fit.source} [fit {fit.id}]"
     )
-    if duplicates:
+    if result.duplicates:
         out.print(
-            f"  {duplicates} records repeat an earlier work (same DOI, PMID or title) and were counted once"
+            f"  {result.duplicates} records repeat an earlier work (same DOI, PMID or title) "
+            "and were counted once"
         )
-    if fit.k_scores:
-        chosen = fit.params.get("n_topics_fitted")
-        best_k, best = max(fit.k_scores.items(), key=lambda kv: kv[1]["score"])
-        tolerance = float(fit.params.get("model", {}).get("k_tolerance", 0.05))
-        out.print(
-            f"  {chosen} topics: the fewest whose stability x coherence is within "
-            f"{tolerance:.0%} of the best (K={best_k}: {best['score']:.3f}); "
-            "see 'scoping topics show --k-scores'"
-        )
+    _print_k_choice(fit)
     for note in fit.notes:
         out.print(f"  note: {note}")
     out.print(_topics_table(loaded, "Topics"))
+    _print_carried(result)
+    _print_skipped(loaded)
+    out.print("Next: 'scoping topics show T1', rename/merge/split/move, then 'scoping topics map'")
+
+
+def _print_k_choice(fit: FitRow) -> None:
+    """How the number of topics was chosen, when it was chosen (--topics auto)."""
+    if not fit.k_scores:
+        return
+    chosen = fit.params.get("n_topics_fitted")
+    best_k, best = max(fit.k_scores.items(), key=lambda kv: kv[1]["score"])
+    tolerance = float(fit.params.get("model", {}).get("k_tolerance", 0.05))
+    out.print(
+        f"  {chosen} topics: the fewest whose stability x coherence is within "
+        f"{tolerance:.0%} of the best (K={best_k}: {best['score']:.3f}); "
+        "see 'scoping topics show --k-scores'"
+    )
+
+
+def _print_carried(result: FitResult) -> None:
+    """How the new fit's topics match the earlier fits' (a refit keeps the lead's edits)."""
     if result.carried:
         carried = ", ".join(f"T{t} ({s:.2f})" for t, s in sorted(result.carried.items()))
         out.print(f"Carried over from earlier fits (similarity): {carried}")
@@ -245,8 +258,6 @@ def fit_cmd(
             f"  no counterpart in this fit: T{tid} {name!r}; its edits are kept and apply "
             "again if it comes back"
         )
-    _print_skipped(loaded)
-    out.print("Next: 'scoping topics show T1', rename/merge/split/move, then 'scoping topics map'")
 
 
 @topics_group.command("show")
@@ -294,39 +305,34 @@ def show_cmd(
     """
     if as_csv and as_json:
         raise UsageError("choose one of --csv and --json")
-    with review().open_store() as store:
-        if show_fits:
-            _show_fits(topics_tables.list_fits(store), as_csv, as_json)
-            return
-        loaded = workflow.load_fit(store)
+    if show_fits:
+        _show_fits(review().topic_fits(), as_csv, as_json)
+        return
+    loaded = review().topic_fit()
     if show_k:
         _show_k(loaded, as_csv, as_json)
     elif show_edits:
         _show_edits(loaded, as_csv, as_json)
     elif topic is None:
-        rows = workflow.evidence.topic_rows(loaded.state)
-        if as_csv:
-            _emit_csv(rows)
-        elif as_json:
-            _emit_json(
-                {
-                    "fit": loaded.fit.id,
-                    "works": loaded.fit.n_works,
-                    "topics": rows,
-                    "skipped_edits": loaded.state.skipped,
-                }
-            )
-        else:
-            out.print(
-                _topics_table(
-                    loaded,
-                    f"Topics of fit {loaded.fit.id} ({loaded.fit.n_works:,} "
-                    f"works, {loaded.fit.created_at[:10]})",
-                )
-            )
-            _print_skipped(loaded)
+        _show_topics(loaded, as_csv, as_json)
     else:
         _show_topic(loaded, topic, n_works, as_csv, as_json)
+
+
+def _show_topics(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
+    """The topics of the fit, as a table, CSV or JSON."""
+    rows = workflow.evidence.topic_rows(loaded.state)
+    if as_csv:
+        _emit_csv(rows)
+    elif as_json:
+        fit = loaded.fit
+        _emit_json(
+            {"fit": fit.id, "works": fit.n_works, "topics": rows, "skipped_edits": loaded.state.skipped}
+        )
+    else:
+        title = f"Topics of fit {loaded.fit.id} ({loaded.fit.n_works:,} works, {loaded.fit.created_at[:10]})"
+        out.print(_topics_table(loaded, title))
+        _print_skipped(loaded)
 
 
 def _show_topic(loaded: workflow.LoadedFit, ref: str, n_works: int, as_csv: bool, as_json: bool) -> None:

@@ -59,12 +59,10 @@ from scoping.screen.autostop import (
 )
 from scoping.screen.cards import (
     Card,
-    Merge,
     Span,
     find_terms,
     load_card,
     load_cards,
-    simple_merge,
     term_counts,
 )
 from scoping.screen.decisions import (
@@ -136,7 +134,6 @@ __all__ = [
     "Conflict",
     "CsvReport",
     "Highlight",
-    "Merge",
     "ModelRank",
     "Outcome",
     "PairAgreement",
@@ -186,7 +183,6 @@ __all__ = [
     "resolve",
     "resume_screening",
     "seeded_order",
-    "simple_merge",
     "standing_stop",
     "start_sampling",
     "status",

@@ -1,10 +1,9 @@
 """What a reviewer reads about a work: its card, and the highlight terms found in it.
 
 A work is one or more records (the de-duplication stage links them). :func:`load_card` reads
-the work's records and takes each field from them through a ``merge`` function: pass the
-de-duplication stage's merged view (the command line does) to show the same values
-``scoping dedupe show`` shows; without one, each field is the fullest value among the records
-(the longest abstract, the longest author list, the lowest record id on ties).
+the work's records and takes each field from the de-duplication stage's merged view
+(:func:`scoping.dedupe.merge_records`), so a reviewer reads the same values ``scoping dedupe
+show`` shows, and the ranking model learns from them.
 """
 
 from __future__ import annotations
@@ -12,18 +11,14 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from scoping.records import Record
 from scoping.screen.protocol import Highlight
 from scoping.store import Store, screen_tables
 
-__all__ = ["Card", "Merge", "Span", "find_terms", "load_card", "load_cards", "simple_merge", "term_counts"]
-
-Merge = Callable[[int, Sequence[tuple[int, str, Record]]], Mapping[str, Any]]
-"""``merge(work id, [(record id, source, record), ...]) -> {field name: value}``."""
+__all__ = ["Card", "Span", "find_terms", "load_card", "load_cards", "term_counts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,38 +40,15 @@ class Card:
 _FIELDS = ("title", "authors", "year", "journal", "abstract", "keywords", "doi")
 
 
-def _fullness(value: Any) -> int:
-    if isinstance(value, (list, tuple)):
-        return len(value)
-    return len(str(value))
-
-
-def simple_merge(work_id: int, records: Sequence[tuple[int, str, Record]]) -> dict[str, Any]:
-    """Each field's fullest value among the records; the year most of them give."""
-    ordered = sorted(records, key=lambda item: item[0])
-    out: dict[str, Any] = {}
-    for name in _FIELDS:
-        values = [getattr(rec, name) for _, _, rec in ordered]
-        values = [v for v in values if v not in (None, "", [], ())]
-        if not values:
-            continue
-        if name == "year":
-            counts = Counter(values)
-            out[name] = max(values, key=lambda v: (counts[v], -values.index(v)))
-        else:
-            out[name] = max(values, key=lambda v: (_fullness(v), -values.index(v)))
-    return out
-
-
-def load_card(store: Store, work_id: int, *, merge: Merge | None = None) -> Card | None:
+def load_card(store: Store, work_id: int) -> Card | None:
     """The card of work ``work_id``, or ``None`` if there is no such work."""
     records = screen_tables.work_records(store, work_id)
     if not records:
         return None
-    return _card(work_id, records, merge)
+    return _card(work_id, records)
 
 
-def load_cards(store: Store, work_ids: Sequence[int], *, merge: Merge | None = None) -> Iterator[Card]:
+def load_cards(store: Store, work_ids: Sequence[int]) -> Iterator[Card]:
     """The cards of ``work_ids``, in that order (works that do not exist are left out), read a
     few hundred at a time."""
     ids = list(work_ids)
@@ -85,21 +57,24 @@ def load_cards(store: Store, work_ids: Sequence[int], *, merge: Merge | None = N
         found = screen_tables.works_records(store, chunk)
         for work in chunk:
             if work in found:
-                yield _card(work, found[work], merge)
+                yield _card(work, found[work])
 
 
-def _card(work_id: int, records: list[tuple[int, str, Record]], merge: Merge | None) -> Card:
-    values = (merge or simple_merge)(work_id, records)
-    year = values.get("year")
+def _card(work_id: int, records: list[tuple[int, str, Record]]) -> Card:
+    # imported here: scoping.dedupe loads numpy and networkx, which `scoping --help` must not
+    from scoping.dedupe.merge import merge_records
+
+    merged = merge_records(work_id, records)
+    year = merged.value("year")
     return Card(
         work_id=work_id,
-        title=values.get("title"),
-        authors=tuple(values.get("authors") or ()),
+        title=merged.value("title"),
+        authors=tuple(merged.value("authors") or ()),
         year=int(year) if year is not None else None,
-        journal=values.get("journal"),
-        abstract=values.get("abstract"),
-        keywords=tuple(values.get("keywords") or ()),
-        doi=values.get("doi"),
+        journal=merged.value("journal"),
+        abstract=merged.value("abstract"),
+        keywords=tuple(merged.value("keywords") or ()),
+        doi=merged.value("doi"),
         record_ids=tuple(rid for rid, _, _ in records),
         sources=tuple(sorted({source for _, source, _ in records})),
     )

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scoping.errors import DecidedElsewhereError, UsageError
-from scoping.screen.cards import Card, Merge, load_card, load_cards
+from scoping.screen.cards import Card, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
 from scoping.screen.outcomes import automation_excluded, final_outcomes
 from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
@@ -189,8 +189,6 @@ def worksheet(
     protocol: Protocol,
     reviewer: str,
     stage: str = TITLE_ABSTRACT,
-    *,
-    merge: Merge | None = None,
 ) -> Iterator[dict[str, str]]:
     """Rows for screening elsewhere: the reviewer's undecided works, in their queue order,
     with empty decision columns to fill in and load back with
@@ -202,7 +200,7 @@ def worksheet(
     if in_sample is not None:
         order = in_sample(order)
     extra = {"fulltext": ""} if stage == FULL_TEXT else {}
-    for card in load_cards(store, order, merge=merge):
+    for card in load_cards(store, order):
         yield {
             "work_id": str(card.work_id),
             "title": card.title or "",
@@ -248,7 +246,6 @@ class ScreeningSession:
         *,
         rank: Rank | None = None,
         rerank_every: int | None = None,
-        merge: Merge | None = None,
         via: str = "api",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -260,7 +257,6 @@ class ScreeningSession:
         self.via = via
         self._rank = rank
         self._rerank_every = rerank_every
-        self._merge = merge
         self._clock = clock
         assigned = tables.assigned_works(store, stage, self.reviewer.name)
         if stage == FULL_TEXT and assigned:  # only works still included at title-abstract
@@ -322,7 +318,7 @@ class ScreeningSession:
                 self._queue.popleft()
                 self._done += 1
                 continue
-            card = load_card(self.store, work, merge=self._merge)
+            card = load_card(self.store, work)
             if card is None:  # the work no longer exists (joined to another by de-duplication)
                 self._queue.popleft()
                 self._assigned -= 1
@@ -435,7 +431,7 @@ class ScreeningSession:
                 f"work {work_id} is not one of your works at {self.stage}; "
                 f"'scoping decisions --reviewer {self.reviewer.name}' lists the ones you decided"
             )
-        card = load_card(self.store, work_id, merge=self._merge)
+        card = load_card(self.store, work_id)
         if card is None:
             raise UsageError(f"there is no work {work_id} (joined to another by de-duplication?)")
         if work_id in self._queue:
@@ -491,7 +487,7 @@ class ScreeningSession:
         queue = list(self._queue)
         start = 1 if self._card is not None else 0  # from the work after the one on screen
         for at in range(start, len(queue), chunk):
-            for card in load_cards(self.store, queue[at : at + chunk], merge=self._merge):
+            for card in load_cards(self.store, queue[at : at + chunk]):
                 haystack = " ".join(
                     [card.title or "", card.abstract or "", " ".join(card.keywords), " ".join(card.authors)]
                 ).casefold()
