@@ -194,3 +194,28 @@ def test_prisma_json_on_the_command_line_splits_other_methods_into_arms(
     assert facts.update is not None
     assert len(facts.update.previous_works) == 12 + 3
     assert data["screening"]["records_screened"]["note"]  # nothing screened yet, and said so
+
+
+def test_new_other_methods_records_of_previous_works_are_said_not_screened_again(
+    updated_with_other_methods: Review,
+) -> None:
+    # a website searched for the update lists every Europe PMC record: 12 of works the previous
+    # searches found, 6 of the update's new works
+    review = open_review(updated_with_other_methods.root)
+    export = updated_with_other_methods.root / "who.ris"
+    assert review.export(export, "ris", source="Europe PMC") == 18
+    review.import_files([export], source="WHO IRIS")
+    review.dedupe()
+    counts = counts_of(updated_with_other_methods)
+    assert counts.other_methods is not None
+    assert lines(counts.other_methods.sources) == {"Citation searching": 2, "WHO IRIS": 19}
+    assert counts.update is not None and lines(counts.update.previous_other_methods) == {
+        "Citation searching": 3
+    }
+    said = [a for a in counts.assumptions if "from other methods in the update" in a]
+    assert said == [
+        "12 records from other methods in the update are of works the previous version had found; "
+        "they are not screened again"
+    ]
+    # the databases' duplicates of the previous searches are the databases' only
+    assert counts.update.duplicates_of_previous.n == 0
