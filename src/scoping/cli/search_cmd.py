@@ -572,8 +572,11 @@ def appendix_cmd(review: Callable[[], Review]) -> None:
     knows (databases and platforms, each full strategy as run, limits, update searches,
     dates, records), and from [prisma_s] in searches/strategy.toml what it cannot know
     (multi_database, registers, online_resources, citation_searching, contacts,
-    other_methods, filters, prior_work, updates, peer_review, deduplication). An item
-    without an answer says so and names the key to write.
+    other_methods, filters, prior_work, updates, peer_review, deduplication). Each item
+    says where its answer comes from ("covered: search log", "covered: [prisma_s] KEY in
+    strategy.toml", or "asked for in strategy.toml ([prisma_s] KEY): not answered"); an item
+    without an answer names the key to write. The report's search log covers items 1, 8, 9
+    and 13 only.
 
     \b
     Example ([prisma_s] in searches/strategy.toml):

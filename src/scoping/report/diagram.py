@@ -294,6 +294,13 @@ def _previous_records(counts: PrismaCounts) -> list[Para]:
         return []
     paras = [_count_para("Records identified by the previous searches", update.previous_records)]
     paras += [Para(_line_text(line), "sub") for line in update.previous_databases]
+    if update.previous_other_methods:
+        paras.append(
+            _count_para(
+                "Records identified by other methods in the previous version", update.previous_other_records
+            )
+        )
+        paras += [Para(_other_text(line), "sub") for line in update.previous_other_methods]
     return paras
 
 
@@ -460,6 +467,8 @@ def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
     if om is not None:
         paras = [Para(f"Records identified from other methods {format_count(om.records_identified)}:")]
         paras += [Para(_other_text(line), "item") for line in om.sources]
+        if counts.update is not None:
+            paras.append(Para(f"(from {counts.update.since[:10]} on: new records only)", "sub"))
         specs.append(
             BoxSpec(
                 "other_methods.records",
@@ -506,7 +515,16 @@ def _specs(counts: PrismaCounts, screening_reasons: bool) -> list[BoxSpec]:
                     *_note_paras(prev.studies),
                 ],
                 ("previous.studies", "previous.reports")
-                + (("update.previous_records", "update.previous_databases") if counts.update else ()),
+                + (
+                    (
+                        "update.previous_records",
+                        "update.previous_databases",
+                        "update.previous_other_records",
+                        "update.previous_other_methods",
+                    )
+                    if counts.update
+                    else ()
+                ),
             )
         )
         specs.append(

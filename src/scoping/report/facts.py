@@ -35,9 +35,11 @@ full-text          not-retrieved    the full text could not be obtained
 
 An updated review (the store holds an update search, ``scoping search run --update``) also
 gets :class:`UpdateFacts`: every record is in the arm of the search that stored it
-(:func:`scoping.search.import_arms`), and a work is a previous one when any of its records from a
-database or register came from the previous searches. ``outcomes`` then counts the new works
-only, and ``previous_outcomes`` the previous ones (when they were screened in this store).
+(:func:`scoping.search.import_arms`), records from other methods (citation searching, websites,
+contacts... imported as their own sources) as much as those from databases, and a work is a
+previous one when any of its records came from the previous searches or the previous version's
+other methods. ``outcomes`` then counts the new works only, and ``previous_outcomes`` the
+previous ones (when they were screened in this store).
 
 Tests and tools that hold outcomes or topics elsewhere pass their own ``screening``,
 ``stopping_rule`` and ``topics`` functions.
@@ -130,6 +132,9 @@ class ArmFacts:
     found_again: int = 0
     """Records the update searches retrieved that the previous searches had stored (not stored
     again, so in no count of records)."""
+    other_method: bool = False
+    """A source reported under other methods (``duplicates_of_previous`` then counts its new
+    records of previous works, which the other-methods column does not screen again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +144,8 @@ class UpdateFacts:
     since: str
     sources: tuple[ArmFacts, ...]
     previous_works: frozenset[int] = frozenset()
-    """Works with a record from a database or register found by the previous searches."""
+    """Works with a record found by the previous searches (databases, registers or other
+    methods)."""
     new_works: int = 0
     """Works with records from databases or registers, none from the previous searches."""
     new_linked: int = 0
@@ -288,9 +294,7 @@ def update_facts(
     found_again = {a.database.casefold(): a.found_again for a in logged}
     links = record_links(store)
     previous_works = frozenset(
-        work
-        for import_id, source, work in links
-        if work is not None and source not in other_sources and arm_of.get(import_id) == "previous"
+        work for import_id, _source, work in links if work is not None and arm_of.get(import_id) == "previous"
     )
     previous: Counter[str] = Counter()
     new: Counter[str] = Counter()
@@ -302,7 +306,10 @@ def update_facts(
             previous[source] += 1
             continue
         new[source] += 1
-        if work is None or source in other_sources:
+        if work is None:
+            continue
+        if source in other_sources:  # the other-methods column: no box of duplicates
+            duplicates[source] += work in previous_works
             continue
         new_linked += 1
         if work in previous_works:
@@ -316,6 +323,7 @@ def update_facts(
             new=new[name],
             duplicates_of_previous=duplicates[name],
             found_again=found_again.get(name.casefold(), 0),
+            other_method=name in other_sources,
         )
         for name in sorted(set(previous) | set(new))
     )

@@ -57,6 +57,34 @@ SECTIONS = (
 )
 """``(id, heading)`` of every section, in page order."""
 
+PRISMA_S_IN_REPORT: tuple[int, ...] = (1, 8, 9, 13)
+"""The PRISMA-S items the report's search log covers: each database and its platform (1), each
+search's query as run or as recorded at import (8), its limits (9) and its date (13). Not 15:
+the table's total adds the records each search retrieved, so a record a repeated search
+retrieved again counts twice (the appendix counts each record once). Every other item is in
+the appendix that ``scoping search appendix`` writes."""
+
+
+def prisma_s_items(report: Sequence[int] = PRISMA_S_IN_REPORT) -> tuple[str, str]:
+    """``(items the report covers, the others)`` in words: ``("1, 8, 9 and 13", "2-7, 10-12
+    and 14-16")``."""
+    return _numbers(sorted(report)), _numbers(sorted(set(range(1, 17)) - set(report)))
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    runs: list[str] = []
+    start = prev = None
+    for n in [*numbers, None]:
+        if n is not None and prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            assert prev is not None
+            runs += [str(start), str(prev)][: prev - start + 1] if prev - start < 2 else [f"{start}-{prev}"]
+        start = prev = n
+    return ", ".join(runs[:-1]) + f" and {runs[-1]}" if len(runs) > 1 else "".join(runs)
+
+
 NOT_RUN = {
     "search": "No searches have been logged yet: run 'scoping search run', or import the "
     "databases' exports with 'scoping import FILE --source NAME'.",
@@ -518,6 +546,7 @@ def _environment() -> jinja2.Environment:
     )
     env.globals.update(
         not_run=NOT_RUN,
+        prisma_s_items=prisma_s_items(),
         inline_svg=_inline_svg,
         overlap_chart=_overlap_chart,
         gap_geometry=_gap_geometry,

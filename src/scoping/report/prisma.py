@@ -31,11 +31,13 @@ Stable keys (``format_version`` 1); docs/prisma-json.md has the full description
                       screened in it), total_studies, total_reports (previous + new)
     update            null, or (the store holds an update search): since (when the first
                       update search started), previous_databases[] (records the previous
-                      searches stored, per database), previous_records, duplicates_of_previous
+                      searches stored, per database), previous_other_methods[] (records the
+                      previous version's other methods stored, per source, with its kind),
+                      previous_records, previous_other_records, duplicates_of_previous
                       (new records whose work the previous searches had found: removed before
                       screening), found_again (records the update searches listed that were
                       already stored: never stored or counted again); identification.databases
-                      then counts the new arm only
+                      and other_methods.sources then count the new arm only
     stopping_rule     the stopping rule that ended title-abstract screening, or null
     checks[]          {"id", "ok", "message", "keys"}: the sums that must hold, and what is unfinished
     notes[]           the messages the diagram shows (failed checks, in order)
@@ -225,12 +227,18 @@ class UpdateArms:
 
     since: str = ""
     previous_databases: list[Line] = field(default_factory=list)
+    previous_other_methods: list[Line] = field(default_factory=list)
+    """The previous arm of the other-methods sources (citation searching, websites...)."""
     duplicates_of_previous: Count = field(default_factory=unknown)
     found_again: Count = field(default_factory=unknown)
 
     @property
     def previous_records(self) -> Count:
         return _total(self.previous_databases)
+
+    @property
+    def previous_other_records(self) -> Count:
+        return _total(self.previous_other_methods)
 
 
 @dataclass(slots=True)
@@ -344,7 +352,7 @@ COUNT_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "included": ("studies", "reports"),
     "previous": ("studies", "reports", "total_studies", "total_reports"),
-    "update": ("previous_records", "duplicates_of_previous", "found_again"),
+    "update": ("previous_records", "previous_other_records", "duplicates_of_previous", "found_again"),
 }
 """The counts of each JSON section, in order (flat key: ``section.name``)."""
 
@@ -354,7 +362,7 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "other_methods": ("sources", "records_excluded_reasons", "reports_excluded_reasons"),
     "included": ("topics",),
     "previous": (),
-    "update": ("previous_databases",),
+    "update": ("previous_databases", "previous_other_methods"),
 }
 """The lists of each JSON section."""
 
@@ -367,6 +375,7 @@ _DERIVED = frozenset(
         "previous.total_studies",
         "previous.total_reports",
         "update.previous_records",
+        "update.previous_other_records",
     }
 )
 """Sums: never entered by hand (enter the list's items, or the previous version's counts)."""
@@ -404,6 +413,7 @@ LABELS: dict[str, str] = {
     "previous.total_studies": "Total studies included in review",
     "previous.total_reports": "Reports of total included studies",
     "update.previous_records": "Records identified by the previous searches",
+    "update.previous_other_records": "Records identified by other methods in the previous version",
     "update.duplicates_of_previous": "Duplicates of records from the previous searches",
     "update.found_again": "Records found again by the update searches (not stored again)",
 }
@@ -649,7 +659,7 @@ def derive_counts(
         ]
         n = source.records
         arm = facts.update.arm(source.name) if facts.update is not None else None
-        if arm is not None and source.name not in other:
+        if arm is not None:  # an updated review: the new arm (the previous one is in update)
             n = arm.new
         line = Line(source.name, n, "store", not unfinished, manual.kinds.get(source.name))
         if source.name in registers:
@@ -750,7 +760,7 @@ def derive_counts(
 
     main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
     if facts.update is not None:
-        _update_arms(counts, facts, registers, other, done=main_works is not None)
+        _update_arms(counts, facts, other, manual.kinds, done=main_works is not None)
         if main_works is not None:
             main_works = facts.update.new_works
     tally = facts.outcomes
@@ -778,7 +788,7 @@ def derive_counts(
         ident.other_removed = Count(removed, "store", counts.screening.records_screened.complete)
         included = counts.screening.included
         if other_lines or works.other_works:
-            other_works = len(works.other_works) if works.ran and works.other_unassigned == 0 else None
+            other_works = _other_works(facts) if works.ran and works.other_unassigned == 0 else None
             flow, o_auto, o_removed = _retrieval(tally, "other", other_works, checks, "other-")
             counts.other_methods = OtherMethods(
                 **{f.name: getattr(flow, f.name) for f in fields(Retrieval)}, sources=other_lines
@@ -846,21 +856,44 @@ def derive_counts(
 
 
 def _previous_duplicates(facts: PrismaFacts) -> int:
+    """New records from databases and registers whose work the previous searches had found."""
     assert facts.update is not None
-    return sum(a.duplicates_of_previous for a in facts.update.sources)
+    return sum(a.duplicates_of_previous for a in facts.update.sources if not a.other_method)
+
+
+def _other_works(facts: PrismaFacts) -> int:
+    """Works found only by other methods, less (in an updated review) the previous ones."""
+    works = facts.works.other_works
+    if facts.update is not None:
+        works = works - facts.update.previous_works
+    return len(works)
 
 
 def _update_arms(
-    counts: PrismaCounts, facts: PrismaFacts, registers: set[str], other: set[str], *, done: bool
+    counts: PrismaCounts, facts: PrismaFacts, other: set[str], kinds: Mapping[str, str], *, done: bool
 ) -> None:
-    """The arms of an updated review: the previous searches' records per database, and the
-    new records the previous searches had found (removed before screening as duplicates)."""
+    """The arms of an updated review: the previous searches' records per database and per
+    other method, and the new records the previous searches had found (removed before
+    screening as duplicates)."""
     update = facts.update
     assert update is not None
     arms = UpdateArms(since=update.since)
     for arm in update.sources:
-        if arm.name not in other and arm.previous:
+        if not arm.previous:
+            continue
+        if arm.name in other:
+            arms.previous_other_methods.append(
+                Line(arm.name, arm.previous, "store", kind=kinds.get(arm.name))
+            )
+        else:
             arms.previous_databases.append(Line(arm.name, arm.previous, "store"))
+    again = sum(a.duplicates_of_previous for a in update.sources if a.name in other)
+    if again:
+        counts.assumptions.append(
+            f"{_plural(again, 'record', 'records')} from other methods in the update "
+            f"{'is' if again == 1 else 'are'} of works the previous version had found; "
+            "they are not screened again"
+        )
     if facts.works.ran:
         note = None if done else "de-duplication has not linked every record to a work"
         arms.duplicates_of_previous = Count(_previous_duplicates(facts), "store", done, note)
@@ -872,7 +905,8 @@ def _update_arms(
         counts.previous = Previous()
     counts.assumptions.append(
         f"An updated review: searches from {update.since[:10]} on are the new arm; identification "
-        "counts their new records, and the previous searches' records are the previous arm"
+        "(databases, registers and other methods) counts their new records, and the previous "
+        "searches' records are the previous arm"
     )
 
 
@@ -1323,6 +1357,7 @@ _LIST_LABELS = {
     "other_methods.reports_excluded_reasons": "Reports excluded (other methods), reason",
     "included.topics": "Topic",
     "update.previous_databases": "Database (previous searches)",
+    "update.previous_other_methods": "Other method (previous version)",
 }
 
 

@@ -7,14 +7,16 @@ Crossref's ranked matches apart). What the log cannot know comes from ``[prisma_
 ``strategy.toml`` (multi-database searching, registries, online resources, citation searching,
 contacts, other methods, filters, prior work, updates, peer review of the strategy, the
 deduplication method and its software); an item without an answer says so and names the key
-to write, rather than being left out or guessed.
+to write, rather than being left out or guessed. Every item says where its answer comes from
+(:data:`SOURCES`, :func:`status`): the search log, ``[prisma_s]``, or both; none of the 16 is
+left uncovered, but an item asked for in ``strategy.toml`` is only as complete as its answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 
 from scoping.search.log import LogEntry, search_log
@@ -22,7 +24,28 @@ from scoping.search.platforms import ENTRY_DATE_FIELDS, PLATFORMS
 from scoping.search.strategy import PRISMA_S_KEYS, Strategy
 from scoping.store import Store
 
-__all__ = ["Appendix", "Item", "prisma_s", "to_html", "to_markdown"]
+__all__ = ["SOURCES", "Appendix", "Item", "prisma_s", "status", "to_html", "to_markdown"]
+
+SOURCES: dict[int, tuple[bool, str | None]] = {
+    1: (True, None),
+    2: (False, "multi_database"),
+    3: (False, "registers"),
+    4: (False, "online_resources"),
+    5: (False, "citation_searching"),
+    6: (False, "contacts"),
+    7: (False, "other_methods"),
+    8: (True, None),
+    9: (True, None),
+    10: (False, "filters"),
+    11: (False, "prior_work"),
+    12: (True, "updates"),
+    13: (True, None),
+    14: (False, "peer_review"),
+    15: (True, None),
+    16: (False, "deduplication"),
+}
+"""PRISMA-S items 1-16 -> (answered from the search log, the ``[prisma_s]`` key that answers or
+adds to it): where the appendix takes each item from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +55,8 @@ class Item:
     text: str
     known: bool
     """False when neither the log nor ``[prisma_s]`` answers it."""
+    status: str = ""
+    """Where the answer comes from (:func:`status`), for the reader of the appendix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +66,21 @@ class Appendix:
     items: list[Item]
     searches: list[LogEntry] = field(default_factory=list)
     """Item 8: every search, with its full strategy."""
+
+
+def status(number: int, strategy: Strategy, *, logged: bool = True) -> str:
+    """Where item ``number``'s answer comes from, in words: ``covered: search log``,
+    ``covered: [prisma_s] KEY in strategy.toml``, ``asked for in strategy.toml ([prisma_s] KEY):
+    not answered``, or ``covered: search log (nothing logged yet)``."""
+    from_log, key = SOURCES[number]
+    given = key is not None and key in strategy.reporting
+    if from_log:
+        where = "covered: search log" + ("" if logged else " (nothing logged yet)")
+        return where + (f" and [prisma_s] {key}" if given else "")
+    assert key is not None
+    if given:
+        return f"covered: [prisma_s] {key} in strategy.toml"
+    return f"asked for in strategy.toml ([prisma_s] {key}): not answered"
 
 
 def _missing(key: str) -> str:
@@ -173,6 +213,10 @@ def prisma_s(store: Store, strategy: Strategy, *, title: str | None = None) -> A
         )
     )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    items = [
+        replace(item, status=status(int(item.number.split(".")[0]), strategy, logged=bool(searches)))
+        for item in items
+    ]
     return Appendix(
         title=title or strategy.title or "Search appendix", generated=stamp, items=items, searches=searches
     )
@@ -217,9 +261,9 @@ def to_markdown(appendix: Appendix) -> str:
         f"Generated {appendix.generated} from the search log.",
         "",
     ]
-    out += ["| PRISMA-S item | Reported |", "|---|---|"]
+    out += ["| PRISMA-S item | Reported | Where from |", "|---|---|---|"]
     for item in appendix.items:
-        out.append(f"| {item.number} | {item.text.replace('|', '/')} |")
+        out.append(f"| {item.number} | {item.text.replace('|', '/')} | {item.status} |")
     out += ["", "## Full search strategies (item 8)", ""]
     for e in appendix.searches:
         out += [f"### {e.database}", ""]
@@ -241,7 +285,7 @@ def to_html(appendix: Appendix) -> str:
     e = html.escape
     rows = "".join(
         f"<tr{'' if item.known else ' class=missing'}><th scope=row>{e(item.number)}</th>"
-        f"<td>{e(item.text)}</td></tr>"
+        f"<td>{e(item.text)}</td><td>{e(item.status)}</td></tr>"
         for item in appendix.items
     )
     parts = [
@@ -254,7 +298,7 @@ def to_html(appendix: Appendix) -> str:
         "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5rem}</style></head><body>",
         f"<h1>{e(appendix.title)}: search appendix (PRISMA-S)</h1>",
         f"<p>Generated {e(appendix.generated)} from the search log.</p>",
-        "<table><thead><tr><th>PRISMA-S item</th><th>Reported</th></tr></thead>"
+        "<table><thead><tr><th>PRISMA-S item</th><th>Reported</th><th>Where from</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>",
         "<h2>Full search strategies (item 8)</h2>",
     ]

@@ -971,13 +971,19 @@ def _entry_limited(platform: str, base: tables.RunRow, since: str) -> tuple[str,
         text = f'({base.query}) AND ("{day}"[edat] : "3000"[edat])'
         return text, {**params, "term": text}
     if platform == "europepmc":
-        # Europe PMC search syntax reference (europepmc.org/searchsyntax): FIRST_IDATE, the date
-        # a record was first indexed, with a range [YYYY-MM-DD TO YYYY-MM-DD]; the core result
-        # reports it as firstIndexDate. Checked December 2026: the search-syntax page itself was
-        # not at hand; FIRST_IDATE (and FIRST_IDATE_D to sort by it) is in Europe PMC's list of
-        # search fields as other clients copy it, and clients that poll for new records use
-        # FIRST_IDATE:[from TO to], some ORed with FIRST_PDATE to catch late indexing. It is the
-        # index date, not the publication date (FIRST_PDATE), which is what an update needs.
+        # The range syntax is Europe PMC's own: its RESTful Web Service reference guide, Appendix 1
+        # (europepmc.org/docs/EBI_Europe_PMC_Web_Service_Reference.pdf; its table as copied in
+        # ContentMine/workshop-resources, getpapers-eupmc-queries.md) gives date fields such as
+        # FIRST_PDATE and E_PDATE as FIELD:YYYY-MM-DD or FIELD:[YYYY-MM-DD TO YYYY-MM-DD]; an end
+        # in the year 3000 leaves the range open (Europe PMC reads 3000 as "to the present", as
+        # Nested Knowledge's Europe PMC search guide says: a third party's word, not Europe PMC's).
+        # FIRST_IDATE (and FIRST_IDATE_D to sort by it) is in Europe PMC's list of search fields
+        # as clients copy it, and the core result gives each record's firstIndexDate; that
+        # FIRST_IDATE is that first index date (when Europe PMC first indexed the record, not
+        # when it was published: what an update needs) is how clients that poll for new records
+        # use it. Checked December 2026: no page of Europe PMC's own that defines FIRST_IDATE in
+        # words was found (the search syntax reference, europepmc.org/searchsyntax, was not at
+        # hand); the filter is kept, and the log names the field (ENTRY_DATE_FIELDS).
         text = f"({params['query']}) AND FIRST_IDATE:[{since} TO 3000-12-31]"
         return text, {**params, "query": text}
     if platform == "openalex":
