@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import itertools
 import time
-import urllib.request
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from replay_server import Replay
 from scoping.errors import NetworkError
 from scoping.search.transport import (
-    ENTREZ_URL,
-    EntrezTransport,
+    EUtils,
     HTTPStatusError,
     HttpTransport,
     QuotaExceeded,
     RateLimiter,
     RetryPolicy,
     Stats,
+    eutils_method,
 )
 
 
@@ -128,28 +129,65 @@ def test_giving_up_says_what_failed_and_how_often(replay: Replay) -> None:
     assert str(info.value).endswith("last with HTTP 502")
 
 
-def test_bio_entrez_is_routed_to_the_configured_server(replay: Replay) -> None:
-    from Bio import Entrez
-
-    transport = EntrezTransport(
-        base_url=replay.url("pubmed"), policy=RetryPolicy(attempts=1), limiter=RateLimiter(100)
-    )
-    data = transport.call(
-        "esearch",
-        Entrez.esearch,
-        db="pubmed",
-        term="x",
-        retmax=5,
+def test_eutils_reach_the_configured_server_with_ncbis_identity(replay: Replay) -> None:
+    with EUtils(
+        base_url=replay.url("pubmed"),
+        policy=RetryPolicy(attempts=1),
+        limiter=RateLimiter(100),
         email="tests@example.org",
         api_key="k",
-        tool="scoping",
-    )
+    ) as eutils:
+        data = eutils.call("esearch", "esearch", db="pubmed", term="x", retmax=5, mindate=None)
     assert b"<Count>3</Count>" in data
-    assert replay.log[0].path == "/entrez/eutils/esearch.fcgi"
-    assert replay.log[0].params["tool"] == ["scoping"]
-    assert Entrez.max_tries == 3  # Bio.Entrez's own setting is left as it was
-    # other URLs go where they were sent
-    request = urllib.request.Request(replay.url("europepmc") + "search?query=x")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 200
-    assert ENTREZ_URL.startswith("https://eutils.ncbi.nlm.nih.gov/")
+    (logged,) = replay.log
+    assert (logged.method, logged.path) == ("GET", "/entrez/eutils/esearch.fcgi")
+    assert logged.params == {
+        "db": ["pubmed"],
+        "term": ["x"],
+        "retmax": ["5"],
+        "tool": ["scoping"],
+        "email": ["tests@example.org"],
+        "api_key": ["k"],
+    }
+
+
+def test_eutils_post_200_pmids_or_more(replay: Replay) -> None:
+    """Like Bio.Entrez, a request naming 200 PMIDs or more is a POST (NCBI's advice): the PMIDs
+    and the key travel in the body."""
+    pmids = replay.pmids
+    with EUtils(
+        base_url=replay.url("pubmed"), policy=RetryPolicy(attempts=1), limiter=RateLimiter(100), api_key="k"
+    ) as eutils:
+        few = eutils.call("efetch", "efetch", db="pubmed", id=",".join(pmids[:2]), retmode="xml")
+        many = eutils.call("efetch", "efetch", db="pubmed", id=",".join([pmids[0]] * 250), retmode="xml")
+    assert [r.method for r in replay.log] == ["GET", "POST"]
+    assert len(replay.log[1].params["id"][0].split(",")) == 250
+    assert replay.log[1].params["api_key"] == ["k"]
+    assert few.count(b"<PubmedArticle>") == 2 and many.count(b"<PubmedArticle>") >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@example(ids=[7] * 199, term="", key=None)
+@example(ids=[7] * 200, term="", key=None)
+@example(ids=[12_345_678] * 86, term="", key=None)
+@example(ids=[12_345_678] * 90, term="", key=None)
+@given(
+    ids=st.lists(
+        st.integers(min_value=1, max_value=9) | st.integers(min_value=1, max_value=99_999_999),
+        min_size=1,
+        max_size=260,
+    ),
+    term=st.text(max_size=400),
+    key=st.none() | st.text(alphabet="0123456789abcdef", min_size=36, max_size=36),
+)
+def test_get_or_post_as_bio_entrez_chooses(ids: list[int], term: str, key: str | None) -> None:
+    """The choice between GET and POST is Bio.Entrez's (its request builder as the oracle): POST
+    from 200 ids on, or when the parameters are over 1,000 characters URL-encoded."""
+    from Bio import Entrez
+
+    params = {"db": "pubmed", "term": term, "id": ",".join(map(str, ids)), "tool": "scoping"}
+    params["email"] = "a@example.org"
+    if key:
+        params["api_key"] = key
+    expected = Entrez._build_request("https://example.org/efetch.fcgi", dict(params)).method
+    assert eutils_method(params) == expected

@@ -20,7 +20,7 @@ from scoping.search.config import SearchConfig
 from scoping.search.platforms import PLATFORMS
 from scoping.search.strategy import Database, Strategy
 from scoping.search.translate import Query, term_queries, translate
-from scoping.search.transport import EntrezTransport, HttpTransport, RateLimiter, Stats
+from scoping.search.transport import EUtils, HttpTransport, RateLimiter, Stats
 
 __all__ = ["COUNTABLE", "TermCount", "term_counts"]
 
@@ -49,10 +49,15 @@ class _Counter:
         self.stats = Stats()
         limiter = RateLimiter(config.rates[db.platform])
         self.http: HttpTransport | None = None
-        self.entrez: EntrezTransport | None = None
+        self.eutils: EUtils | None = None
         if db.platform == "pubmed":
-            self.entrez = EntrezTransport(
-                base_url=config.urls["pubmed"], policy=config.policy, limiter=limiter, stats=self.stats
+            self.eutils = EUtils(
+                base_url=config.urls["pubmed"],
+                policy=config.policy,
+                limiter=limiter,
+                stats=self.stats,
+                email=config.email,
+                api_key=config.ncbi_api_key,
             )
         else:
             from scoping.search.runner import openalex_quota
@@ -63,18 +68,13 @@ class _Counter:
     def close(self) -> None:
         if self.http is not None:
             self.http.close()
+        if self.eutils is not None:
+            self.eutils.close()
 
     def count(self, query: Query) -> int:
         what = f"{PLATFORMS[self.db.platform].label} count"
-        if self.entrez is not None:
-            from Bio import Entrez
-
-            params: dict[str, Any] = {"email": self.config.email, "tool": "scoping"}
-            if self.config.ncbi_api_key:
-                params["api_key"] = self.config.ncbi_api_key
-            data = self.entrez.call(
-                what, Entrez.esearch, db="pubmed", term=query.params["term"], retmax=0, **params
-            )
+        if self.eutils is not None:
+            data = self.eutils.call(what, "esearch", db="pubmed", term=query.params["term"], retmax=0)
             return self._parse(lambda: responses.parse_esearch(data, what).count)
         assert self.http is not None
         base = self.config.urls[self.db.platform]

@@ -67,7 +67,7 @@ from scoping.search.redact import scrub, scrub_bytes
 from scoping.search.strategy import Database, Strategy
 from scoping.search.translate import DEFAULT_URLS, Query, translate
 from scoping.search.transport import (
-    EntrezTransport,
+    EUtils,
     HTTPStatusError,
     HttpTransport,
     QuotaExceeded,
@@ -368,30 +368,34 @@ def _day(value: dt.date) -> str:
 
 
 def _pubmed(ctx: _Context, config: SearchConfig) -> None:
-    from Bio import Entrez
-
     settings = ctx.run.settings
     cap = int(settings["cap"])
     batch = int(settings["batch"])
     limiter = RateLimiter(config.rates["pubmed"])
-    transport = EntrezTransport(
-        base_url=config.urls["pubmed"], policy=config.policy, limiter=limiter, stats=ctx.stats
-    )
+    with EUtils(
+        base_url=config.urls["pubmed"],
+        policy=config.policy,
+        limiter=limiter,
+        stats=ctx.stats,
+        email=config.email,
+        api_key=config.ncbi_api_key,
+    ) as eutils:
+        _pubmed_search(ctx, eutils, cap, batch, config.parse_workers)
+
+
+def _pubmed_search(ctx: _Context, eutils: EUtils, cap: int, batch: int, parse_workers: int) -> None:
+    settings = ctx.run.settings
     term = ctx.run.params["term"]
-    common: dict[str, Any] = {"email": config.email, "tool": "scoping"}
-    if config.ncbi_api_key:
-        common["api_key"] = config.ncbi_api_key
 
     def esearch(key: str, extra: dict[str, Any]) -> responses.ESearch:
         def fetch() -> bytes:
-            return transport.call(
+            return eutils.call(
                 f"PubMed esearch ({ctx.label(key)})",
-                Entrez.esearch,
+                "esearch",
                 db="pubmed",
                 term=term,
                 retmax=cap,
                 **extra,
-                **common,
             )
 
         result = ctx.page(key, "xml", "search", fetch, responses.parse_esearch)
@@ -447,7 +451,7 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
 
     # long runs parse pages in worker processes, started now so they are ready when pages come
     stored_pages = sum(1 for p in ctx.pages.values() if p.kind == "records" and p.done)
-    workers = config.parse_workers if -(-first.count // batch) - stored_pages >= 4 else 0
+    workers = parse_workers if -(-first.count // batch) - stored_pages >= 4 else 0
     with _Parsers(workers) as parsers:
         if first.count <= cap:
             ids = list(dict.fromkeys(first.ids))
@@ -468,13 +472,12 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
 
         def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
             def fetch() -> bytes:
-                return transport.call(
+                return eutils.call(
                     f"PubMed efetch ({ctx.label(key)})",
-                    Entrez.efetch,
+                    "efetch",
                     db="pubmed",
                     id=",".join(chunk),
                     retmode="xml",
-                    **common,
                 )
 
             return fetch

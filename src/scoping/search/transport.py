@@ -1,4 +1,4 @@
-"""Talking to the APIs: rate limits, retries with backoff, and the two HTTP clients.
+"""Talking to the APIs: rate limits, retries with backoff, and the one HTTP client.
 
 Every request goes through :func:`fetch`, which waits for its turn at the service's
 :class:`RateLimiter`, sends, and retries what is worth retrying (HTTP 429 and 5xx, timeouts,
@@ -11,11 +11,10 @@ minute and asking again cannot help, so the error says how long to wait instead.
 attempts run out the error is a :class:`~scoping.errors.NetworkError` that says what failed and
 how often.
 
-PubMed is reached through Biopython's ``Bio.Entrez`` (its own code path, unchanged);
-Bio.Entrez builds ``https://eutils.ncbi.nlm.nih.gov/...`` URLs itself, so
-:class:`EntrezTransport` installs a urllib handler that sends those requests to the configured
-base URL instead (``SCOPING_PUBMED_URL``, e.g. a local test server) and gives them a timeout.
-The other APIs use ``requests`` (:class:`HttpTransport`).
+All four APIs go through :class:`HttpTransport` (``requests``); PubMed's E-utilities through
+:class:`EUtils`, which adds NCBI's ``tool``/``email``/``api_key`` parameters and sends long
+requests as POST, at the configured base URL (``SCOPING_PUBMED_URL``, e.g. a local test
+server). Nothing here changes process-wide state.
 
 Settings from the environment (all optional): ``SCOPING_HTTP_RETRIES`` (attempts per request,
 default 6), ``SCOPING_HTTP_BACKOFF`` (first wait in seconds, default 1, doubling up to
@@ -25,18 +24,15 @@ default 6), ``SCOPING_HTTP_BACKOFF`` (first wait in seconds, default 1, doubling
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import os
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -44,8 +40,9 @@ from scoping.errors import ConfigError, NetworkError
 from scoping.search.redact import scrub
 
 __all__ = [
-    "ENTREZ_URL",
-    "EntrezTransport",
+    "POST_IDS",
+    "POST_LENGTH",
+    "EUtils",
     "HTTPStatusError",
     "HttpTransport",
     "QuotaExceeded",
@@ -53,11 +50,9 @@ __all__ = [
     "RetryPolicy",
     "Stats",
     "Transient",
+    "eutils_method",
     "fetch",
 ]
-
-ENTREZ_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
-"""The base URL Bio.Entrez writes into every request."""
 
 
 class QuotaExceeded(NetworkError):
@@ -274,7 +269,7 @@ def _status_error(what: str, status: int, body: bytes) -> HTTPStatusError:
 
 
 class HttpTransport:
-    """GET requests with ``requests`` for the JSON APIs (Europe PMC, OpenAlex, Crossref)."""
+    """Requests with ``requests`` for every API (PubMed's E-utilities through :class:`EUtils`)."""
 
     def __init__(
         self,
@@ -306,10 +301,20 @@ class HttpTransport:
 
     def get(self, what: str, url: str, params: Mapping[str, Any]) -> bytes:
         """The body of a successful GET of ``url`` with ``params``, retried as needed."""
+        return self._send("GET", what, url, params)
+
+    def post(self, what: str, url: str, params: Mapping[str, Any]) -> bytes:
+        """The body of a successful POST of ``params`` (form-encoded) to ``url``, retried as needed."""
+        return self._send("POST", what, url, params)
+
+    def _send(self, method: str, what: str, url: str, params: Mapping[str, Any]) -> bytes:
+        query, form = (dict(params), None) if method == "GET" else (None, dict(params))
 
         def send() -> bytes:
             try:
-                with self.session.get(url, params=dict(params), timeout=self.policy.timeout) as resp:
+                with self.session.request(
+                    method, url, params=query, data=form, timeout=self.policy.timeout
+                ) as resp:
                     status = resp.status_code
                     body = resp.content
                     headers = resp.headers
@@ -347,124 +352,74 @@ class HttpTransport:
         self.limiter.slow_to(per_second)
 
 
-# -- Bio.Entrez --------------------------------------------------------------------------------
+# -- NCBI E-utilities ------------------------------------------------------------------------
+
+POST_IDS = 200
+"""From this many PMIDs in ``id`` on, a request is sent as a POST (NCBI's advice, Bio.Entrez's rule)."""
+POST_LENGTH = 1000
+"""Parameters longer than this, URL-encoded, are sent as a POST (E-utilities' advice)."""
 
 
-class _EntrezRoute(urllib.request.BaseHandler):
-    """Sends Bio.Entrez's requests to the configured E-utilities base URL, with a timeout."""
-
-    handler_order = 100  # before the handlers that open the connection
-
-    def __init__(self) -> None:
-        self.base = ENTREZ_URL
-        self.timeout: float | None = None
-
-    def _route(self, request: urllib.request.Request) -> urllib.request.Request:
-        url = request.full_url
-        if url.startswith(ENTREZ_URL):
-            if self.base != ENTREZ_URL:
-                request.full_url = self.base + url[len(ENTREZ_URL) :]
-            if self.timeout is not None:
-                request.timeout = self.timeout
-        return request
-
-    https_request = _route
-    http_request = _route
+def eutils_method(params: Mapping[str, Any]) -> str:
+    """``"POST"`` for a long request (many PMIDs or a long query), else ``"GET"``."""
+    if len(urlencode(params, doseq=True)) > POST_LENGTH:
+        return "POST"
+    ids = params.get("id")
+    if isinstance(ids, str) and ids.count(",") + 1 >= POST_IDS:
+        return "POST"
+    return "GET"
 
 
-_ROUTE = _EntrezRoute()
-_ROUTE_LOCK = threading.Lock()
-_installed = False
-_tries_users = 0
-_tries_saved = 3
+class EUtils:
+    """NCBI's E-utilities (``esearch.fcgi``, ``efetch.fcgi``) over :class:`HttpTransport`.
 
-
-@contextlib.contextmanager
-def _entrez_single_try() -> Iterator[None]:
-    """``Entrez.max_tries = 1`` while any of our calls runs (threads included), then as it was."""
-    from Bio import Entrez
-
-    global _tries_users, _tries_saved
-    with _ROUTE_LOCK:
-        if _tries_users == 0:
-            _tries_saved = Entrez.max_tries
-            Entrez.max_tries = 1
-        _tries_users += 1
-    try:
-        yield
-    finally:
-        with _ROUTE_LOCK:
-            _tries_users -= 1
-            if _tries_users == 0:
-                Entrez.max_tries = _tries_saved
-
-
-def _skip_entrez_pause() -> None:
-    """Tell Bio.Entrez its last request was long ago, so that it does not pause again after our
-    limiter has spaced the request (its pause is kept on ``_open.previous``; if a later
-    Biopython keeps it elsewhere, Bio.Entrez simply pauses as well)."""
-    from Bio import Entrez
-
-    opener = getattr(Entrez, "_open", None)
-    if opener is not None and hasattr(opener, "previous"):
-        opener.previous = 0.0
-
-
-def _install_route() -> None:
-    global _installed
-    with _ROUTE_LOCK:
-        if not _installed:
-            urllib.request.install_opener(urllib.request.build_opener(_ROUTE))
-            _installed = True
-
-
-class EntrezTransport:
-    """Calls of ``Bio.Entrez`` functions, under our rate limit and retries.
-
-    Bio.Entrez is told not to retry (``Entrez.max_tries = 1`` during each call) so that retries
-    follow :class:`RetryPolicy` here, and its own pause between requests (0.37 s, or 0.1 s with
-    an API key) is skipped: the limiter already spaces requests by NCBI's limit (3 per second,
-    10 with a key, plus a 3 % margin) and is shared by every thread, while Bio.Entrez's pause,
-    11 % above NCBI's limit, would cost a second for every 27 requests of a long run.
+    Every request carries ``tool``, ``email`` and ``api_key`` (when set), as NCBI's usage
+    policy asks; a request with 200 PMIDs or more, or parameters longer than 1,000 characters
+    URL-encoded, is a POST (the key then travels in the body, never in a URL). Spacing follows
+    the ``limiter`` (NCBI allows 3 requests a second, 10 with a key); retries, ``Retry-After``
+    and the errors are those of :func:`fetch`, as for the other APIs.
     """
 
     def __init__(
-        self, *, base_url: str, policy: RetryPolicy, limiter: RateLimiter, stats: Stats | None = None
+        self,
+        *,
+        base_url: str,
+        policy: RetryPolicy,
+        limiter: RateLimiter,
+        stats: Stats | None = None,
+        email: str | None = None,
+        api_key: str | None = None,
+        tool: str = "scoping",
     ) -> None:
         if not base_url.endswith("/"):
             base_url += "/"
         self.base_url = base_url
-        self.policy = policy
-        self.limiter = limiter
-        self.stats = stats if stats is not None else Stats()
-        _install_route()
+        self.identity: dict[str, str] = {"tool": tool}
+        if email:
+            self.identity["email"] = email
+        if api_key:
+            self.identity["api_key"] = api_key
+        self.http = HttpTransport(
+            policy=policy,
+            limiter=limiter,
+            stats=stats,
+            headers={"User-Agent": "scoping (literature scoping reviews)"},
+        )
+        self.stats = self.http.stats
 
-    def call(self, what: str, func: Callable[..., Any], **params: Any) -> bytes:
-        def send() -> bytes:
-            _ROUTE.base = self.base_url
-            _ROUTE.timeout = self.policy.timeout
-            try:
-                with _entrez_single_try():
-                    _skip_entrez_pause()
-                    handle = func(**params)
-            except urllib.error.HTTPError as exc:
-                with contextlib.closing(exc):
-                    body = b""
-                    with contextlib.suppress(OSError, http.client.HTTPException):
-                        body = exc.read()
-                    if exc.code == 429 or exc.code >= 500:
-                        raise Transient(
-                            f"HTTP {exc.code}", _retry_after(exc.headers.get("Retry-After"))
-                        ) from None
-                    raise _status_error(what, exc.code, body) from None
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise Transient(_describe(reason if isinstance(reason, BaseException) else exc)) from exc
-            try:
-                with contextlib.closing(handle):
-                    data = handle.read()
-            except (TimeoutError, http.client.HTTPException, OSError) as exc:
-                raise Transient(_describe(exc)) from exc
-            return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    def close(self) -> None:
+        self.http.close()
 
-        return fetch(what, send, limiter=self.limiter, policy=self.policy, stats=self.stats)
+    def __enter__(self) -> EUtils:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, what: str, utility: str, **params: Any) -> bytes:
+        """The body of ``utility`` (``"esearch"``, ``"efetch"``) called with ``params``."""
+        values = {k: v for k, v in params.items() if v is not None} | self.identity
+        url = f"{self.base_url}{utility}.fcgi"
+        if eutils_method(values) == "POST":
+            return self.http.post(what, url, values)
+        return self.http.get(what, url, values)
