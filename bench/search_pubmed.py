@@ -5,7 +5,7 @@ The replay server (tests/replay_server.py) runs in its own process and serves N 
 E-utilities, including the 9,999 PMIDs one esearch lists). It enforces NCBI's limit for
 clients without an API key: more than 3 requests in any one second is answered with HTTP 429.
 The real command, ``scoping search run --database pubmed``, then runs in a fresh process
-(Bio.Entrez, no API key) and retrieves, saves and stores every record.
+(E-utilities through requests, no API key) and retrieves, saves and stores every record.
 
 Reported: requests the server received (and how many it throttled), wall time of the command,
 where that time went (start-up to the first request, the span of the requests and their mean

@@ -1,6 +1,6 @@
 """A local HTTP server on 127.0.0.1 that answers like the bibliographic APIs, from real responses.
 
-The search tests and the benchmark point the real clients (Bio.Entrez, requests) at it. It
+The search tests and the benchmark point the real HTTP client (requests) at it. It
 serves:
 
 - ``/entrez/eutils/esearch.fcgi`` and ``efetch.fcgi`` (GET and POST), like NCBI E-utilities:

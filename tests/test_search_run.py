@@ -1,4 +1,4 @@
-"""Search runs with the real clients (Bio.Entrez, requests) against a local replay server.
+"""Search runs with the real HTTP client (requests) against a local replay server.
 
 The server (tests/replay_server.py) answers from real recorded responses and injects faults:
 throttling, 500 storms, dropped connections, truncated and malformed pages, slow answers.
@@ -183,7 +183,7 @@ def test_server_side_rate_limit_is_respected_without_api_key(review: Review) -> 
         assert [r.status for r in replay.log] == [200] * 3  # esearch + 2 efetch, none throttled
 
 
-def test_requests_are_spaced_by_our_limit_not_bio_entrez_pause(review: Review) -> None:
+def test_requests_are_spaced_by_ncbis_limit(review: Review) -> None:
     """NCBI allows 3 requests a second without a key: requests start at least 1/3 s apart
     (plus the limiter's 2 % margin), and none is throttled."""
     strategy = load_strategy(review.strategy_path)
@@ -200,7 +200,7 @@ def test_requests_are_spaced_by_our_limit_not_bio_entrez_pause(review: Review) -
         assert gaps[0] >= 1 / 3 - 0.05, gaps
         assert all(d - a >= 1 - 0.05 for a, d in zip(times, times[3:], strict=False)), times
         # (how close to 1/3 s they come is a matter of speed, for a bench, not a test: on a
-        # loaded machine the median gap grows past Bio.Entrez's 0.37 s with nothing wrong)
+        # loaded machine the median gap grows past 0.37 s with nothing wrong)
 
 
 def test_500_storm_exhausts_retries_then_resumes(review: Review) -> None:

@@ -173,7 +173,7 @@ def run_cmd(
 ) -> None:
     """Search the API databases and store their records, with a log for PRISMA-S.
 
-    PubMed is searched through NCBI's E-utilities (Bio.Entrez), Europe PMC, OpenAlex and
+    PubMed is searched through NCBI's E-utilities, Europe PMC, OpenAlex and
     Crossref through their REST APIs, within each service's rate limit, retrying
     throttled and failed requests. Result sets larger than one PubMed query can page
     through are split by publication date. Every raw response page is kept under
