@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
 import tomllib
 import warnings
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,28 @@ def test_the_lock_check_finds_a_range_or_a_package_the_lock_does_not_meet() -> N
         "a-package-nobody-locked is declared but not in the lock",
     ]
     assert _lock_problems([f"scikit-learn=={pinned}", "numpy>=1.0"]) == []
+
+
+# psycopg is loaded by SQLAlchemy from a "postgresql+psycopg://" URL, never imported by name
+LOADED_BY_NAME = {"psycopg"}
+
+
+def _imported_distributions() -> set[str]:
+    """The distributions whose top-level modules src/scoping imports (absolute imports)."""
+    modules: set[str] = set()
+    for path in (REPO / "src" / "scoping").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    owners = packages_distributions()
+    return {canonicalize_name(d) for m in modules - {"scoping"} for d in owners.get(m, ())}
+
+
+def test_the_declared_dependencies_are_the_imported_ones() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {canonicalize_name(Requirement(text).name) for text in project["dependencies"]}
+    imported = _imported_distributions()
+    assert sorted(imported - declared) == [], "imported by src/scoping but not declared"
+    assert sorted(declared - imported - LOADED_BY_NAME) == [], "declared but never imported"

@@ -860,27 +860,22 @@ def openalex_quota(has_key: bool) -> Callable[[int, Any, bytes], str | None]:
 
 @contextlib.contextmanager
 def _locked(folder: Path, run_id: str) -> Iterator[None]:
-    """Hold the run's lock file: a second process working on the same run would store pages twice."""
+    """Hold the run's lock file: a second process working on the same run would store pages
+    twice. ``filelock`` (an OS lock on the file, on POSIX and on Windows) is released by the
+    operating system if the process dies, so a crashed run never stays locked."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(folder / "run.lock", timeout=0)
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        lock.acquire()
+    except Timeout:
+        raise UsageError(
+            f"run {run_id} is being searched by another scoping process; wait for it to finish"
+        ) from None
+    try:
         yield
-        return
-    with open(folder / "run.lock", "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UsageError(
-                f"run {run_id} is being searched by another scoping process; wait for it to finish"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 def _new_run_id(review: Review, platform: str) -> str:
