@@ -30,6 +30,10 @@ prior = LazyModule("scoping.screen.prior")  # numpy
 
 out = console()
 
+RANKER_CHOICES = ("default", "adaptive")
+"""The rankers of :data:`scoping.screen.simulate.RANKERS`, named here so the CLI starts
+without numpy (a test checks the two agree)."""
+
 
 def _out_dir(explicit: str | None) -> Path:
     """--out-dir if given, else outputs/ of the review folder we are in, else ./outputs."""
@@ -83,6 +87,16 @@ def _out_dir(explicit: str | None) -> Path:
     "or one of the others compared by bench/stopping_methods.py.",
 )
 @click.option(
+    "--ranker",
+    type=click.Choice(RANKER_CHOICES),
+    default="default",
+    show_default=True,
+    help="default: the linear SVM with a naive Bayes vote. adaptive: the SVM, the naive "
+    "Bayes vote, the similarity to the includes found and the criteria (with --criteria) "
+    "weighed per review, the weights learned at each refit from how each had ranked the "
+    "works decided since (measured in bench/adaptive_ranker.py).",
+)
+@click.option(
     "--criteria",
     "criteria_file",
     default=None,
@@ -131,6 +145,7 @@ def simulate_cmd(
     recall_target: float,
     confidence: float,
     stopping: str,
+    ranker: str,
     criteria_file: str | None,
     seeds_file: str | None,
     as_json: bool,
@@ -157,7 +172,8 @@ def simulate_cmd(
 
     With --criteria, each refit blends the model's scores with each work's TF-IDF similarity to
     the criteria text, weighted by a logistic fit on the decisions so far; --seed-studies
-    adds known relevant works found in the dataset to the priors.
+    adds known relevant works found in the dataset to the priors. --ranker adaptive weighs
+    the model's signals per review from its own decisions instead of a fixed mix.
 
     Reported per seed: WSS@95 and RRF@10 (percent), loss (ASReview's normalised area above
     the recall curve, 0 = perfect), records screened to reach 95 % recall (these on the ranked
@@ -215,6 +231,7 @@ def simulate_cmd(
             progress=advance,
             criteria=criteria or None,
             seed_rows=seed_rows,
+            ranker_kind=ranker,
         )
 
     plot_path: Path | None = None
