@@ -325,3 +325,25 @@ def test_adaptive_start_is_the_default_rankers_order(sep: tuple[list[str], np.nd
     expected = model.decision_function(matrix[pool])
     assert np.corrcoef(combined, expected)[0, 1] == pytest.approx(1.0)
     assert np.array_equal(np.argsort(-combined, kind="stable"), model.rank(matrix[pool]))
+
+
+def test_background_ranker_adaptive_learns_in_the_refit(sep: tuple[list[str], np.ndarray]) -> None:
+    texts, labels = sep
+    X = TextFeatures().fit_transform(texts)
+    inc, exc = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    first = {int(inc[0]): 1, int(exc[0]): 0}
+    with BackgroundRanker(X, random_state=0, adaptive=True) as ranker:
+        assert ranker.wait(ranker.update(first), timeout=30) and ranker.error is None
+        assert ranker.chooser is not None and ranker.chooser.weights() == ranker.chooser.defaults
+        # the first adaptive order is the default ranker's
+        plain = Ranker(random_state=0).fit(X[list(first)], list(first.values()))
+        pool = np.setdiff1d(np.arange(len(texts)), list(first))
+        assert np.array_equal(ranker.current().order, pool[plain.rank(X[pool])])
+        # the reviewer screens the top 60 works; the refit scores them as they were ranked
+        top = ranker.current().order[:60].tolist()
+        more = {**first, **{row: int(labels[row]) for row in top}}
+        assert ranker.wait(ranker.update(more), timeout=30) and ranker.error is None
+        trained = ranker.current()
+        assert trained.trained and set(trained.order.tolist()) == set(range(len(texts))) - set(more)
+        assert ranker.chooser.n_includes == int(labels[top].sum()) > 0
+        assert ranker.chooser.weights() != ranker.chooser.defaults

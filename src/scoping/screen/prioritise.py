@@ -437,7 +437,13 @@ class BackgroundRanker:
         ranker: Ranker | None = None,
         random_state: int | None = None,
         prior: Callable[[], NDArray[np.float64] | None] | None = None,
+        adaptive: bool = False,
     ) -> None:
+        self.adaptive = adaptive
+        """Weigh the ranker's signals (and the prior, if any) by a :class:`SignalChooser`,
+        in the refit thread (nothing is added to :meth:`current`)."""
+        self.chooser: SignalChooser | None = None
+        self._observed: set[int] = set()
         self._prior_of = prior
         """Scores per work (higher: more likely include) for the cold start, called once the
         features are built; ``None`` or a ``None`` result: the seeded random order."""
@@ -569,8 +575,31 @@ class BackgroundRanker:
         pool = np.flatnonzero(~is_labelled)
         model = self.ranker.clone().fit(self._matrix[labelled], values)
         self.fits += 1
-        order = pool[model.rank(self._matrix[pool])] if len(pool) else pool
+        if self.adaptive and len(pool):
+            order = self._adaptive_order(model, pool, labels, labelled[values == 1])
+        else:
+            order = pool[model.rank(self._matrix[pool])] if len(pool) else pool
         return Ranking(order=order.astype(np.intp), version=version, n_labelled=len(labels), trained=True)
+
+    def _adaptive_order(
+        self, model: Ranker, pool: NDArray[np.intp], labels: dict[int, int], includes: NDArray[np.intp]
+    ) -> NDArray[np.intp]:
+        """The pool ordered by the chooser's weights, after it has seen the decisions made
+        since the last refit (scored as that refit had scored them)."""
+        if self.chooser is None:
+            defaults = {"svm": 1.0}
+            if self.ranker.nb_weight > 0:
+                defaults["nb"] = self.ranker.nb_weight
+            defaults["centroid"] = 0.0
+            if self._prior_scores is not None:  # the prior keeps half the say, as simulate's blend
+                defaults["criteria"] = sum(defaults.values())
+            self.chooser = SignalChooser(defaults)
+        new = [row for row in labels if row not in self._observed]
+        self.chooser.observe(new, [labels[row] for row in new])
+        self._observed = set(labels)
+        signals = signal_scores(model, self._matrix, pool, includes.tolist(), self._prior_scores)
+        self.chooser.remember(pool, signals)
+        return pool[np.argsort(-self.chooser.combine(signals), kind="stable")]
 
 
 def retrain_batch(n_labelled: int, fraction: float) -> int:
