@@ -13,6 +13,11 @@ held out), fixed before any result was seen. Seed 0 of every development review 
 then the hold-out ones, then seed 1 and so on.
 
     nice -n 10 .venv/bin/python bench/adaptive_ranker.py --seeds 2
+    nice -n 10 .venv/bin/python bench/adaptive_ranker.py --refit    # refit cost at 50,000 works
+
+--refit times one background refit (BackgroundRanker, as the live queue runs it) at 50,000
+works (the reviews' texts repeated) with 10,000 decided, without and with ``adaptive=True``:
+the adaptive weighing runs in the refit thread, so this is the only place it costs time.
     .venv/bin/python bench/adaptive_ranker.py --datasets Sep_2021 Nelson_2002 --seeds 1
 """
 
@@ -49,8 +54,10 @@ def figures(ranked: np.ndarray) -> dict[str, float]:
     }
 
 
-def one_run(name: str, csv: Path, seed: int, kind: str, work: Path, baseline: Path) -> dict[str, Any]:
-    cache = work / kind / f"{name}-s{seed}.json"
+def one_run(
+    name: str, csv: Path, seed: int, kind: str, work: Path, baseline: Path, signals: list[str] | None = None
+) -> dict[str, Any]:
+    cache = work / (kind + "".join(f"-{s}" for s in signals or [])) / f"{name}-s{seed}.json"
     if cache.is_file():
         return dict(json.loads(cache.read_text()))
     recorded = baseline / "rankings" / f"{name}-s{seed}.npy"
@@ -63,7 +70,9 @@ def one_run(name: str, csv: Path, seed: int, kind: str, work: Path, baseline: Pa
 
         labelled = labelled_from_records(iter_records(inspect_file(csv)), "label_included", source=str(csv))
         started = time.perf_counter()
-        run = simulate(labelled.texts, labelled.labels, seeds=[seed], ranker_kind=kind).runs[0]
+        run = simulate(labelled.texts, labelled.labels, seeds=[seed], ranker_kind=kind, signals=signals).runs[
+            0
+        ]
         padded = np.zeros(labelled.labels.size - run.n_priors, dtype=np.int8)
         padded[: run.ranked_labels.size] = run.ranked_labels
         result = {
@@ -109,6 +118,37 @@ def table(rows: list[dict[str, Any]], title: str) -> None:
     )
 
 
+def refit_cost(data: Path, work: Path, n_works: int = 50_000, n_done: int = 10_000) -> None:
+    """Seconds per background refit at ``n_works`` works, default and adaptive."""
+    import pandas as pd
+
+    from scoping.screen.prioritise import BackgroundRanker, TextFeatures, work_text
+
+    frames = [pd.read_csv(prepare(d, work)[0]) for d in find_datasets(data)]
+    frame = pd.concat(frames, ignore_index=True).fillna("")
+    reps = -(-n_works // len(frame))
+    texts = [work_text(t, a) for t, a in zip(frame["title"], frame["abstract"], strict=True)] * reps
+    labels = np.tile(frame["label_included"].to_numpy(dtype=np.int8), reps)[:n_works]
+    started = time.perf_counter()
+    matrix = TextFeatures().fit_transform(texts[:n_works])
+    print(f"{n_works:,} works, TF-IDF in {time.perf_counter() - started:.1f} s; {n_done:,} decided")
+    rng = np.random.default_rng(0)
+    done = rng.permutation(n_works)[: n_done + 500].tolist()
+    for adaptive in (False, True):
+        with BackgroundRanker(matrix, random_state=0, adaptive=adaptive) as ranker:
+            times = []
+            for upto in (n_done, n_done + 250, n_done + 500):  # the 2nd and 3rd refits observe
+                decided = {row: int(labels[row]) for row in done[:upto]}
+                started = time.perf_counter()
+                ranker.wait(ranker.update(decided), timeout=600)
+                times.append(time.perf_counter() - started)
+            print(
+                f"{'adaptive' if adaptive else 'default '} refit: "
+                + ", ".join(f"{t:.2f} s" for t in times)
+                + (f"; weights {ranker.chooser.weights()}" if ranker.chooser else "")
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -117,6 +157,11 @@ def main() -> int:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--baseline-dir", type=Path, default=DEFAULT_BASELINE)
     parser.add_argument("--table-only", action="store_true", help="print what is cached, run nothing")
+    parser.add_argument("--refit", action="store_true", help="only time a refit at 50,000 works")
+    parser.add_argument(
+        "--signals", nargs="*", default=None, help="the adaptive ranker with only these signals (e.g. svm nb)"
+    )
+    parser.add_argument("--development-only", action="store_true", help="skip the hold-out reviews")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(
@@ -125,18 +170,25 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    if args.refit:
+        refit_cost(args.data, args.work_dir)
+        return 0
     datasets = [d for d in find_datasets(args.data) if not args.datasets or d.name in args.datasets]
-    ordered = [d for d in datasets if not held_out(d.name)] + [d for d in datasets if held_out(d.name)]
+    ordered = [d for d in datasets if not held_out(d.name)]
+    if not args.development_only:
+        ordered += [d for d in datasets if held_out(d.name)]
     per: dict[str, dict[str, Any]] = {}
     for seed in range(args.seeds):
         for dataset in ordered:
             csv, n, inc = prepare(dataset, args.work_dir)
             runs = {}
             for kind in ("default", "adaptive"):
-                cache = args.work_dir / kind / f"{dataset.name}-s{seed}.json"
+                signals = args.signals if kind == "adaptive" else None
+                folder = kind + "".join(f"-{s}" for s in signals or [])
+                cache = args.work_dir / folder / f"{dataset.name}-s{seed}.json"
                 if args.table_only and not cache.is_file():
                     break
-                runs[kind] = one_run(dataset.name, csv, seed, kind, args.work_dir, args.baseline_dir)
+                runs[kind] = one_run(dataset.name, csv, seed, kind, args.work_dir, args.baseline_dir, signals)
             else:
                 entry = per.setdefault(dataset.name, {"name": dataset.name, "n": n, "inc": inc, "runs": []})
                 entry["runs"].append(runs)

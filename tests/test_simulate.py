@@ -539,3 +539,20 @@ def test_ranker_option_on_the_command_line(tmp_path: Path) -> None:
     assert code == 2 and "Invalid value for '--ranker'" in err
     with pytest.raises(UsageError, match="unknown ranker"):
         simulate(["a b", "c d", "a c", "b d"], [1, 0, 1, 0], seeds=[0], ranker_kind="best")
+
+
+def test_adaptive_ranker_with_chosen_signals() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.zeros(80, dtype=np.int8)
+    labels[:12] = 1
+    texts = [
+        " ".join(rng.choice(["a", "b", "c", "d", "e", "f"], 8).tolist() + (["inc"] if y else []))
+        for y in labels
+    ]
+    result = simulate(texts, labels, seeds=[0], ranker_kind="adaptive", signals=["svm", "nb"])
+    weights = result.runs[0].signal_weights
+    assert weights is not None and set(weights) == {"svm", "nb"}
+    assert result.settings["ranker"]["adaptive"]["signals"] == ["svm", "nb"]
+    for bad in (["centroid"], ["svm", "bogus"]):
+        with pytest.raises(ValueError, match="pick from"):
+            simulate(texts, labels, seeds=[0], ranker_kind="adaptive", signals=bad)

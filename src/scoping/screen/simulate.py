@@ -521,6 +521,7 @@ def simulate(
     criteria: str | None = None,
     seed_rows: Sequence[int] = (),
     ranker_kind: str = "default",
+    signals: Sequence[str] | None = None,
 ) -> SimulationResult:
     """Simulate screening ``texts`` with known ``labels`` (1 include, 0 exclude), once per seed.
 
@@ -537,7 +538,8 @@ def simulate(
     ``ranker_kind`` ``"adaptive"``: at each refit the ranker's SVM and naive Bayes scores, the
     cosine to the includes found and the criteria prior (if given) are weighed by a
     :class:`~scoping.screen.prioritise.SignalChooser` that learns from how each signal had
-    ranked the works decided since the previous refit.
+    ranked the works decided since the previous refit; ``signals`` keeps only those named
+    (for measuring what each adds).
     """
     label_array = np.asarray(labels, dtype=np.int8).ravel()
     if len(texts) != label_array.size:
@@ -572,6 +574,11 @@ def simulate(
     prior = prior_scores(features, matrix, query) if query else None
     runs: list[RunResult] = []
     defaults = _signal_defaults(ranker, prior is not None)
+    if signals is not None:
+        unknown = sorted(set(signals) - set(defaults))
+        if unknown or not any(defaults[name] > 0 for name in signals):
+            raise ValueError(f"signals {list(signals)}: pick from {list(defaults)}, one with a start weight")
+        defaults = {name: weight for name, weight in defaults.items() if name in signals}
     for seed in seeds:
         seeded = type(ranker)(**{**ranker.get_params(), "random_state": seed})
         chooser = SignalChooser(defaults) if ranker_kind == "adaptive" else None
