@@ -69,7 +69,7 @@ def test_ruff_holds_functions_to_the_complexity_and_length_budgets(tmp_path: Pat
     branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(16))
     statements = "".join(f"    y{i} = x + {i}\n" for i in range(51))
     probe = tmp_path / "probe.py"
-    arguments = ", ".join(f"a{i}: int" for i in range(14))
+    arguments = ", ".join(f"a{i}: int" for i in range(16))
     probe.write_text(
         f"def branchy(x: int) -> int:\n{branches}    return -1\n\n\ndef long(x: int) -> None:\n{statements}"
         f"\n\ndef wide({arguments}) -> None:\n    pass\n",

@@ -9,13 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoping.screen.prioritise import (
     BackgroundRanker,
     Ranker,
     Ranking,
+    SignalChooser,
     TextFeatures,
     retrain_batch,
+    signal_scores,
     work_text,
 )
 
@@ -258,3 +262,88 @@ def test_next_work_keeps_coming_while_the_model_refits() -> None:
         assert ranker.fits >= 3 and ranker.error is None
         assert ranker.current().trained
     assert len(served) == len(set(served))  # no work is served twice
+
+
+# -- the adaptive choice of signals ---------------------------------------------------------
+
+
+def _observed_chooser(good: str, n_works: int, n_inc: int, seed: int) -> SignalChooser:
+    """A chooser over svm/nb/centroid that saw decisions only ``good`` ranked well."""
+    rng = np.random.default_rng(seed)
+    chooser = SignalChooser({"svm": 2 / 3, "nb": 1 / 3, "centroid": 0.0})
+    labels = np.zeros(n_works, dtype=np.int8)
+    labels[rng.choice(n_works, n_inc, replace=False)] = 1
+    rows = np.arange(n_works, dtype=np.intp)
+    scores = {name: rng.normal(size=n_works) for name in chooser.names}
+    scores[good] = scores[good] + 3.0 * labels  # this one puts the includes first
+    chooser.remember(rows, scores)
+    assert chooser.weights() == chooser.defaults  # no decisions yet: the default mix
+    served = rng.permutation(n_works)[: n_works // 2]
+    assert chooser.observe(served.tolist(), labels[served].tolist()) == served.size
+    return chooser
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    good=st.sampled_from(["svm", "nb", "centroid"]),
+    n_inc=st.integers(min_value=30, max_value=80),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_signal_chooser_moves_to_the_signal_that_ranked_the_includes_first(
+    good: str, n_inc: int, seed: int
+) -> None:
+    chooser = _observed_chooser(good, 400, n_inc, seed)
+    weights = chooser.weights()
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert all(w >= 0 for w in weights.values())
+    assert weights[good] > chooser.defaults[good]
+    assert weights[good] == max(weights.values())
+    learned = chooser.learned()
+    assert learned is not None and learned[good] > 0.6
+
+
+def test_signal_chooser_counts_only_works_it_had_scored() -> None:
+    chooser = SignalChooser({"svm": 1.0, "nb": 1.0})
+    chooser.remember(np.array([5, 2, 9]), {"svm": np.array([1.0, 2.0, 3.0]), "nb": np.zeros(3)})
+    assert chooser.observe([9, 4, 2], [1, 1, 0]) == 2  # work 4 was not in the pool scored
+    assert chooser.n_includes == 1
+    assert chooser.learned() is not None and chooser.learned() == {"svm": 1.0, "nb": 0.0}
+    with pytest.raises(ValueError, match="default weights"):
+        SignalChooser({"svm": 0.0})
+
+
+def test_adaptive_start_is_the_default_rankers_order(sep: tuple[list[str], np.ndarray]) -> None:
+    texts, labels = sep
+    matrix = TextFeatures().fit_transform(texts)
+    train = np.r_[np.flatnonzero(labels == 1)[:5], np.flatnonzero(labels == 0)[:40]]
+    pool = np.setdiff1d(np.arange(len(texts)), train)
+    model = Ranker(random_state=0).fit(matrix[train], labels[train])
+    signals = signal_scores(model, matrix, pool, np.flatnonzero(labels[train] == 1).tolist())
+    assert set(signals) == {"svm", "nb", "centroid"}
+    chooser = SignalChooser({"svm": 2 / 3, "nb": 1 / 3, "centroid": 0.0})
+    combined = chooser.combine(signals)
+    expected = model.decision_function(matrix[pool])
+    assert np.corrcoef(combined, expected)[0, 1] == pytest.approx(1.0)
+    assert np.array_equal(np.argsort(-combined, kind="stable"), model.rank(matrix[pool]))
+
+
+def test_background_ranker_adaptive_learns_in_the_refit(sep: tuple[list[str], np.ndarray]) -> None:
+    texts, labels = sep
+    X = TextFeatures().fit_transform(texts)
+    inc, exc = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    first = {int(inc[0]): 1, int(exc[0]): 0}
+    with BackgroundRanker(X, random_state=0, adaptive=True) as ranker:
+        assert ranker.wait(ranker.update(first), timeout=30) and ranker.error is None
+        assert ranker.chooser is not None and ranker.chooser.weights() == ranker.chooser.defaults
+        # the first adaptive order is the default ranker's
+        plain = Ranker(random_state=0).fit(X[list(first)], list(first.values()))
+        pool = np.setdiff1d(np.arange(len(texts)), list(first))
+        assert np.array_equal(ranker.current().order, pool[plain.rank(X[pool])])
+        # the reviewer screens the top 60 works; the refit scores them as they were ranked
+        top = ranker.current().order[:60].tolist()
+        more = {**first, **{row: int(labels[row]) for row in top}}
+        assert ranker.wait(ranker.update(more), timeout=30) and ranker.error is None
+        trained = ranker.current()
+        assert trained.trained and set(trained.order.tolist()) == set(range(len(texts))) - set(more)
+        assert ranker.chooser.n_includes == int(labels[top].sum()) > 0
+        assert ranker.chooser.weights() != ranker.chooser.defaults

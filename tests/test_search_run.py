@@ -358,9 +358,9 @@ def test_a_run_is_searched_by_one_process_at_a_time(review: Review) -> None:
         replay.clear_faults()
         run = tables.list_runs(store)[0]
         lock = review.root / run.folder / "run.lock"
-        with FileLock(lock):  # another process holds the run (its own lock of the file)
-            with pytest.raises(UsageError, match=f"run {run.id} is being searched by another"):
-                run_search(review, strategy, "pubmed", store=store, config=config(replay))
+        held = FileLock(lock)  # another process holds the run (its own lock of the file)
+        with held, pytest.raises(UsageError, match=f"run {run.id} is being searched by another"):
+            run_search(review, strategy, "pubmed", store=store, config=config(replay))
         result = run_search(review, strategy, "pubmed", store=store, config=config(replay))
         assert result.run.status == "complete" and not lock.exists()
 

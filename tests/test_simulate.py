@@ -488,3 +488,71 @@ def test_criteria_and_seed_studies_options(tmp_path: Path) -> None:
         )
         assert code == 1, err
         assert err.startswith("Error: ") and err.count("\n") == 1 and fragment in err, err
+
+
+# -- the adaptive ranker ------------------------------------------------------------------------
+
+
+def test_adaptive_ranker_moves_to_the_criteria_when_only_they_know() -> None:
+    # the works' words say nothing about the decisions (each work has a word of its own, in no
+    # other work, the rest drawn alike for all), but the criteria text names every include's
+    # own word twice and the own words of 60 excludes once: the criteria signal is the only one
+    # that ranks includes above excludes, and the adaptive weights must move to it
+    rng = np.random.default_rng(7)
+    vocabulary = [f"w{i}" for i in range(60)]
+    labels = np.zeros(300, dtype=np.int8)
+    labels[rng.choice(300, 30, replace=False)] = 1
+    texts = [" ".join([*rng.choice(vocabulary, 12).tolist(), f"own{row}"]) for row in range(300)]
+    named = [f"own{r} own{r}" for r in np.flatnonzero(labels == 1)]
+    named += [f"own{r}" for r in np.flatnonzero(labels == 0)[:60]]
+    adaptive = simulate(texts, labels, seeds=[0], criteria=" ".join(named), ranker_kind="adaptive")
+    (run,) = adaptive.runs
+    weights = run.signal_weights
+    assert weights is not None and set(weights) == {"svm", "nb", "centroid", "criteria"}
+    assert sum(weights.values()) == pytest.approx(1, abs=1e-3)
+    start = adaptive.settings["ranker"]["adaptive"]["start_weights"]
+    assert start == {"svm": 0.3333, "nb": 0.1667, "centroid": 0.0, "criteria": 0.5}
+    assert weights["criteria"] > 0.8 and weights["criteria"] == max(weights.values())
+    plain = simulate(texts, labels, seeds=[0], criteria=" ".join(named))
+    assert plain.runs[0].signal_weights is None and "adaptive" not in plain.settings["ranker"]
+
+
+def test_ranker_option_on_the_command_line(tmp_path: Path) -> None:
+    from scoping.cli.simulate_cmd import RANKER_CHOICES
+    from scoping.screen.simulate import RANKERS
+
+    assert RANKER_CHOICES == RANKERS
+    args = ("simulate", str(SEP), "--label-column", "label_included", "--seeds", "2", "--no-plot")
+    code, out, err = run(*args, "--json", "--ranker", "adaptive")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["n_records"] == 271
+    assert {"wss95", "rrf10", "loss"} <= set(payload["mean"])
+    assert [r["seed"] for r in payload["runs"]] == [0, 1]
+    for run_ in payload["runs"]:
+        assert {"seed", "wss95", "loss", "stop_at", "recall_at_stop"} <= set(run_)
+        assert set(run_["signal_weights"]) == {"svm", "nb", "centroid"}
+    assert payload["settings"]["ranker"]["adaptive"]["signals"] == ["svm", "nb", "centroid"]
+    code, out, err = run(*args, "--json")
+    assert code == 0 and all(r["signal_weights"] is None for r in json.loads(out)["runs"])
+    code, _, err = run(*args, "--ranker", "best")
+    assert code == 2 and "Invalid value for '--ranker'" in err
+    with pytest.raises(UsageError, match="unknown ranker"):
+        simulate(["a b", "c d", "a c", "b d"], [1, 0, 1, 0], seeds=[0], ranker_kind="best")
+
+
+def test_adaptive_ranker_with_chosen_signals() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.zeros(80, dtype=np.int8)
+    labels[:12] = 1
+    texts = [
+        " ".join(rng.choice(["a", "b", "c", "d", "e", "f"], 8).tolist() + (["inc"] if y else []))
+        for y in labels
+    ]
+    result = simulate(texts, labels, seeds=[0], ranker_kind="adaptive", signals=["svm", "nb"])
+    weights = result.runs[0].signal_weights
+    assert weights is not None and set(weights) == {"svm", "nb"}
+    assert result.settings["ranker"]["adaptive"]["signals"] == ["svm", "nb"]
+    for bad in (["centroid"], ["svm", "bogus"]):
+        with pytest.raises(ValueError, match="pick from"):
+            simulate(texts, labels, seeds=[0], ranker_kind="adaptive", signals=bad)

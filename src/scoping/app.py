@@ -1030,10 +1030,12 @@ def simulate(
     rule: StoppingRule,
     stopping: StoppingMethod,
     progress: Callable[[int], None] | None = None,
+    ranker: str = "default",
 ) -> SimulationResult:
     """``scoping simulate``: replay the labelled dataset once per seed (``0 .. seeds-1``) in
     the prioritisation model's order, with the ``stopping`` method (a method of
-    :mod:`scoping.screen.stopmethods`) tested as the decisions come; ``progress(runs done)``."""
+    :mod:`scoping.screen.stopmethods`) tested as the decisions come; ``progress(runs done)``;
+    ``ranker`` one of :data:`scoping.screen.simulate.RANKERS`."""
     from scoping.screen.simulate import simulate as replay
 
     labelled = data.labelled
@@ -1047,6 +1049,7 @@ def simulate(
         progress=None if progress is None else (lambda done, _run: progress(done)),
         criteria=data.criteria or None,
         seed_rows=data.seed_rows,
+        ranker_kind=ranker,
     )
 
 

@@ -31,6 +31,10 @@ prior = LazyModule("scoping.screen.prior")  # numpy
 
 out = console()
 
+RANKER_CHOICES = ("default", "adaptive")
+"""The rankers of :data:`scoping.screen.simulate.RANKERS`, named here so the CLI starts
+without numpy (a test checks the two agree)."""
+
 
 def _out_dir(explicit: str | None) -> Path:
     """--out-dir if given, else outputs/ of the review folder we are in, else ./outputs."""
@@ -84,6 +88,17 @@ def _out_dir(explicit: str | None) -> Path:
     "or one of the others compared by bench/stopping_methods.py.",
 )
 @click.option(
+    "--ranker",
+    type=click.Choice(RANKER_CHOICES),
+    default="default",
+    show_default=True,
+    help="default: the linear SVM with a naive Bayes vote. adaptive: the SVM, the naive "
+    "Bayes vote, the similarity to the includes found and the criteria (with --criteria) "
+    "weighed per review, the weights learned at each refit from how each had ranked the "
+    "works decided since. On the labelled reviews measured (bench/adaptive_ranker.py) it is "
+    "no better than the default.",
+)
+@click.option(
     "--criteria",
     "criteria_file",
     default=None,
@@ -132,6 +147,7 @@ def simulate_cmd(
     recall_target: float,
     confidence: float,
     stopping: str,
+    ranker: str,
     criteria_file: str | None,
     seeds_file: str | None,
     as_json: bool,
@@ -158,7 +174,8 @@ def simulate_cmd(
 
     With --criteria, each refit blends the model's scores with each work's TF-IDF similarity to
     the criteria text, weighted by a logistic fit on the decisions so far; --seed-studies
-    adds known relevant works found in the dataset to the priors.
+    adds known relevant works found in the dataset to the priors. --ranker adaptive weighs
+    the model's signals per review from its own decisions instead of a fixed mix.
 
     Reported per seed: WSS@95 and RRF@10 (percent), loss (ASReview's normalised area above
     the recall curve, 0 = perfect), records screened to reach 95 % recall (these on the ranked
@@ -173,8 +190,7 @@ def simulate_cmd(
       scoping simulate labelled.ris --label-column LB --recall-target 0.9
       scoping simulate Sep_2021.csv --label-column label_included --criteria criteria.txt
     """
-    rule = StoppingRule(recall_target=recall_target, confidence=confidence)
-    method = methods.method_by_key(stopping, recall_target, confidence)
+    rule, method = _stopping(stopping, recall_target, confidence)
     criteria, lines = _prior_texts(criteria_file, seeds_file)
     data = app.simulation_input(
         dataset, label_column=label_column, fmt=fmt, encoding=encoding, criteria=criteria, seed_studies=lines
@@ -191,6 +207,7 @@ def simulate_cmd(
             rule=rule,
             stopping=method,
             progress=lambda done: progress.update(task, completed=done),
+            ranker=ranker,
         )
     plot_path = None if no_plot else _plot(result, data.path, out_dir)
     if as_json:
@@ -232,6 +249,12 @@ def _plot(result: SimulationResult, dataset: Path, out_dir: str | None) -> Path:
         _out_dir(out_dir) / f"simulation-{stem}.png",
         title=f"{dataset.name}: {result.n_records:,} records, {result.n_includes:,} includes",
     )
+
+
+def _stopping(key: str, recall_target: float, confidence: float) -> tuple[StoppingRule, Any]:
+    """The stopping rule's settings and the method ``--stopping`` names."""
+    rule = StoppingRule(recall_target=recall_target, confidence=confidence)
+    return rule, methods.method_by_key(key, recall_target, confidence)
 
 
 def _read_text(path: str, option: str) -> str:

@@ -37,9 +37,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "SIGNALS",
     "BackgroundRanker",
     "Ranker",
     "Ranking",
+    "SignalChooser",
     "TextFeatures",
     "work_text",
 ]
@@ -243,6 +245,128 @@ class Ranker:
         scores = self.decision_function(X)
         return np.argsort(-scores, kind="stable")
 
+    def component_scores(self, X: Matrix | Sequence[str]) -> dict[str, NDArray[np.float64]]:
+        """Each model's own scores per row, not standardised: ``svm``, and ``nb`` if it votes."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("Ranker is not fitted yet: call fit(X, y) first")
+        matrix = self._matrix(X, fitting=False)
+        out = {"svm": np.asarray(self.model_.decision_function(matrix), dtype=np.float64)}
+        if self.nb_model_ is not None:
+            joint = self.nb_model_.predict_joint_log_proba(matrix)
+            out["nb"] = np.asarray(joint[:, 1] - joint[:, 0], dtype=np.float64)
+        return out
+
+
+SIGNALS = ("svm", "nb", "centroid", "criteria")
+"""The signals :class:`SignalChooser` weighs: the ranker's linear SVM, its naive Bayes vote,
+the cosine to the mean of the includes' TF-IDF rows, and the protocol's criteria prior."""
+
+
+def signal_scores(
+    model: Ranker,
+    matrix: Matrix,
+    pool: NDArray[np.intp],
+    includes: Sequence[int],
+    criteria: NDArray[np.float64] | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """Each signal's standardised scores over the ``pool`` rows of ``matrix``.
+
+    ``model`` is fitted on the decided works, ``includes`` are the rows decided include (for
+    the centroid), ``criteria`` the prior's score per work (all rows) or ``None``.
+    """
+    rows = matrix[pool]
+    out = {name: _standardised(scores) for name, scores in model.component_scores(rows).items()}
+    centre = np.asarray(matrix[list(includes)].mean(axis=0), dtype=np.float64).ravel()
+    out["centroid"] = _standardised(np.asarray(rows @ centre, dtype=np.float64).ravel())
+    if criteria is not None:
+        out["criteria"] = _standardised(np.asarray(criteria, dtype=np.float64)[pool])
+    return out
+
+
+class SignalChooser:
+    """Weighs several ranking signals per review, from how each ranked the works since decided.
+
+    Prequential: at each refit, :meth:`remember` keeps every signal's standardised score of
+    every unscreened work; the works decided before the next refit are scored by
+    :meth:`observe` with those scores, i.e. as each signal ranked them *before* their decision
+    was known. :meth:`weights` fits a class-balanced logistic regression of those decisions on
+    the signals' scores; a signal's learned weight is its share of the positive coefficients
+    (one that points the wrong way gets none). The learned weights are shrunk towards
+    ``defaults`` with the strength of ``shrinkage`` includes: with ``n`` includes observed the
+    weight is ``(shrinkage * default + n * learned) / (shrinkage + n)``, so the start is
+    the default ranker's mix (SVM 2/3, naive Bayes 1/3: exactly :class:`Ranker`'s scores)
+    and the review's own decisions take over as includes are found.
+
+    All of this runs at the refit (in the background for a live review), never on the path
+    that serves the next work.
+    """
+
+    def __init__(self, defaults: Mapping[str, float], *, shrinkage: float = 5.0) -> None:
+        total = float(sum(defaults.values()))
+        if total <= 0 or any(v < 0 for v in defaults.values()):
+            raise ValueError("default weights must be >= 0 and not all 0")
+        self.names: tuple[str, ...] = tuple(defaults)
+        self.defaults = {name: float(v) / total for name, v in defaults.items()}
+        self.shrinkage = shrinkage
+        self._rows: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self._scores: NDArray[np.float64] = np.zeros((0, len(self.names)))
+        self._seen: list[NDArray[np.float64]] = []
+        self._labels: list[int] = []
+
+    def remember(self, rows: NDArray[np.intp], scores: Mapping[str, NDArray[np.float64]]) -> None:
+        """The signals' scores of ``rows`` (sorted work positions) at this refit."""
+        order = np.argsort(rows, kind="stable")
+        self._rows = np.asarray(rows, dtype=np.intp)[order]
+        self._scores = np.column_stack([np.asarray(scores[n], dtype=np.float64)[order] for n in self.names])
+
+    def observe(self, rows: Sequence[int], labels: Sequence[int]) -> int:
+        """Decisions on ``rows`` made since :meth:`remember`; rows it did not score are
+        skipped. Returns how many were taken."""
+        taken = 0
+        for row, label in zip(rows, labels, strict=True):
+            at = int(np.searchsorted(self._rows, row))
+            if at < self._rows.size and self._rows[at] == row:
+                self._seen.append(self._scores[at])
+                self._labels.append(int(label))
+                taken += 1
+        return taken
+
+    @property
+    def n_includes(self) -> int:
+        return int(sum(self._labels))
+
+    def learned(self) -> dict[str, float] | None:
+        """The weights the decisions alone give (``None``: not both kinds yet, or no signal
+        points the right way)."""
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(self._labels, dtype=np.int8)
+        n_inc = int(y.sum())
+        if n_inc == 0 or n_inc == y.size:
+            return None
+        X = np.vstack(self._seen)
+        fit = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear").fit(X, y)
+        coef = np.clip(fit.coef_[0], 0.0, None)
+        if coef.sum() <= 0:
+            return None
+        return {name: float(c / coef.sum()) for name, c in zip(self.names, coef, strict=True)}
+
+    def weights(self) -> dict[str, float]:
+        """Each signal's weight now (they sum to 1)."""
+        learned = self.learned()
+        if learned is None:
+            return dict(self.defaults)
+        n = self.n_includes
+        return {
+            name: (self.shrinkage * self.defaults[name] + n * learned[name]) / (self.shrinkage + n)
+            for name in self.names
+        }
+
+    def combine(self, scores: Mapping[str, NDArray[np.float64]]) -> NDArray[np.float64]:
+        """The weighted sum of the signals' standardised scores."""
+        weights = self.weights()
+        return np.asarray(sum(weights[name] * scores[name] for name in self.names), dtype=np.float64)
+
 
 def _standardised(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     spread = float(scores.std()) if scores.size else 0.0
@@ -313,7 +437,13 @@ class BackgroundRanker:
         ranker: Ranker | None = None,
         random_state: int | None = None,
         prior: Callable[[], NDArray[np.float64] | None] | None = None,
+        adaptive: bool = False,
     ) -> None:
+        self.adaptive = adaptive
+        """Weigh the ranker's signals (and the prior, if any) by a :class:`SignalChooser`,
+        in the refit thread (nothing is added to :meth:`current`)."""
+        self.chooser: SignalChooser | None = None
+        self._observed: set[int] = set()
         self._prior_of = prior
         """Scores per work (higher: more likely include) for the cold start, called once the
         features are built; ``None`` or a ``None`` result: the seeded random order."""
@@ -445,8 +575,31 @@ class BackgroundRanker:
         pool = np.flatnonzero(~is_labelled)
         model = self.ranker.clone().fit(self._matrix[labelled], values)
         self.fits += 1
-        order = pool[model.rank(self._matrix[pool])] if len(pool) else pool
+        if self.adaptive and len(pool):
+            order = self._adaptive_order(model, pool, labels, labelled[values == 1])
+        else:
+            order = pool[model.rank(self._matrix[pool])] if len(pool) else pool
         return Ranking(order=order.astype(np.intp), version=version, n_labelled=len(labels), trained=True)
+
+    def _adaptive_order(
+        self, model: Ranker, pool: NDArray[np.intp], labels: dict[int, int], includes: NDArray[np.intp]
+    ) -> NDArray[np.intp]:
+        """The pool ordered by the chooser's weights, after it has seen the decisions made
+        since the last refit (scored as that refit had scored them)."""
+        if self.chooser is None:
+            defaults = {"svm": 1.0}
+            if self.ranker.nb_weight > 0:
+                defaults["nb"] = self.ranker.nb_weight
+            defaults["centroid"] = 0.0
+            if self._prior_scores is not None:  # the prior keeps half the say, as simulate's blend
+                defaults["criteria"] = sum(defaults.values())
+            self.chooser = SignalChooser(defaults)
+        new = [row for row in labels if row not in self._observed]
+        self.chooser.observe(new, [labels[row] for row in new])
+        self._observed = set(labels)
+        signals = signal_scores(model, self._matrix, pool, includes.tolist(), self._prior_scores)
+        self.chooser.remember(pool, signals)
+        return pool[np.argsort(-self.chooser.combine(signals), kind="stable")]
 
 
 def retrain_batch(n_labelled: int, fraction: float) -> int:

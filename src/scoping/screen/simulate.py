@@ -40,12 +40,20 @@ from scoping.files import replace_into
 from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
 from scoping.screen.prior import blend, blend_weight, prior_scores, standardised
-from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
+from scoping.screen.prioritise import (
+    Ranker,
+    SignalChooser,
+    TextFeatures,
+    retrain_batch,
+    signal_scores,
+    work_text,
+)
 from scoping.screen.stopmethods import HypergeometricSample, StoppingMethod, default_method
 from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
 
 __all__ = [
     "METRIC_KEYS",
+    "RANKERS",
     "LabelledSet",
     "RunResult",
     "SimulationResult",
@@ -57,6 +65,11 @@ __all__ = [
 
 METRIC_KEYS = ("wss95", "rrf10", "loss", "stop_at", "recall_at_stop")
 """The per-run figures averaged into :attr:`SimulationResult.mean`, in this order."""
+
+RANKERS = ("default", "adaptive")
+"""``default``: the SVM + naive Bayes :class:`Ranker` (blended with the criteria prior by a
+learned weight when criteria are given); ``adaptive``: its signals, the cosine to the includes
+and the criteria prior weighed per review by a :class:`SignalChooser`."""
 
 
 # -- labelled data -------------------------------------------------------------------------
@@ -285,6 +298,8 @@ class RunResult:
     """Positions of seed studies found in the dataset, screened as priors too."""
     prior_weight: float | None = None
     """The prior's blend weight at the last refit (``None``: no prior text given)."""
+    signal_weights: dict[str, float] | None = None
+    """The adaptive ranker's weights at the last refit (``None``: the default ranker)."""
 
     @property
     def n_priors(self) -> int:
@@ -305,6 +320,7 @@ class RunResult:
             "priors": list(self.priors),
             "seed_rows": list(self.seed_rows),
             "prior_weight": self.prior_weight,
+            "signal_weights": self.signal_weights,
             "seconds": round(self.seconds, 2),
         }
 
@@ -352,6 +368,7 @@ def _run(
     stopping: StoppingMethod | None = None,
     prior: NDArray[np.float64] | None = None,
     seed_rows: Sequence[int] = (),
+    adaptive: SignalChooser | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     n = int(labels.size)
@@ -386,7 +403,14 @@ def _run(
         if not queue or n_labelled - fitted_at >= retrain_batch(max(fitted_at, 1), retrain_fraction):
             pool = np.flatnonzero(~labelled)
             model = ranker.clone().fit(matrix[train_rows], labels[train_rows])
-            if prior is None:
+            if adaptive is not None:
+                since = train_rows[max(fitted_at, n_priors) :] if fitted_at >= 0 else []
+                adaptive.observe(since, labels[since].tolist())
+                includes = [r for r in train_rows if labels[r] == 1]
+                signals = signal_scores(model, matrix, pool, includes, prior)
+                queue = pool[np.argsort(-adaptive.combine(signals), kind="stable")].tolist()[::-1]
+                adaptive.remember(pool, signals)
+            elif prior is None:
                 queue = pool[model.rank(matrix[pool])].tolist()[::-1]  # pop() from the end
             else:
                 model_z = standardised(model.decision_function(matrix[pool]))
@@ -397,7 +421,7 @@ def _run(
                 served_scores = dict(zip(pool.tolist(), model_z.tolist(), strict=True))
             fitted_at = n_labelled
         row = queue.pop()
-        if prior is not None:
+        if prior is not None and adaptive is None:
             served_model.append(served_scores[row])
         labelled[row] = True
         train_rows.append(row)
@@ -441,6 +465,9 @@ def _run(
         n_includes=total,
         seed_rows=tuple(extra),
         prior_weight=weight,
+        signal_weights=(
+            {k: round(v, 4) for k, v in adaptive.weights().items()} if adaptive is not None else None
+        ),
     )
 
 
@@ -493,6 +520,8 @@ def simulate(
     progress: Callable[[int, RunResult], None] | None = None,
     criteria: str | None = None,
     seed_rows: Sequence[int] = (),
+    ranker_kind: str = "default",
+    signals: Sequence[str] | None = None,
 ) -> SimulationResult:
     """Simulate screening ``texts`` with known ``labels`` (1 include, 0 exclude), once per seed.
 
@@ -505,6 +534,12 @@ def simulate(
     ``retrain_fraction``: the model is refitted after every decision for the first works, then
     after each further ``retrain_fraction`` of the decisions made so far (as a background
     retrain would keep up). ``progress`` is called after each seed.
+
+    ``ranker_kind`` ``"adaptive"``: at each refit the ranker's SVM and naive Bayes scores, the
+    cosine to the includes found and the criteria prior (if given) are weighed by a
+    :class:`~scoping.screen.prioritise.SignalChooser` that learns from how each signal had
+    ranked the works decided since the previous refit; ``signals`` keeps only those named
+    (for measuring what each adds).
     """
     label_array = np.asarray(labels, dtype=np.int8).ravel()
     if len(texts) != label_array.size:
@@ -516,6 +551,8 @@ def simulate(
         raise UsageError("a simulation needs at least two includes and two excludes")
     if not seeds:
         raise UsageError("give at least one seed")
+    if ranker_kind not in RANKERS:
+        raise UsageError(f"unknown ranker {ranker_kind!r}: use one of {', '.join(RANKERS)}")
     ranker = ranker or Ranker()
     features = features or TextFeatures()
     rule = rule or StoppingRule()
@@ -536,8 +573,15 @@ def simulate(
     query = (criteria or "").strip()
     prior = prior_scores(features, matrix, query) if query else None
     runs: list[RunResult] = []
+    defaults = _signal_defaults(ranker, prior is not None)
+    if signals is not None:
+        unknown = sorted(set(signals) - set(defaults))
+        if unknown or not any(defaults[name] > 0 for name in signals):
+            raise ValueError(f"signals {list(signals)}: pick from {list(defaults)}, one with a start weight")
+        defaults = {name: weight for name, weight in defaults.items() if name in signals}
     for seed in seeds:
         seeded = type(ranker)(**{**ranker.get_params(), "random_state": seed})
+        chooser = SignalChooser(defaults) if ranker_kind == "adaptive" else None
         run = _run(
             matrix,
             label_array,
@@ -549,6 +593,7 @@ def simulate(
             replayed,
             prior=prior,
             seed_rows=seed_rows,
+            adaptive=chooser,
         )
         runs.append(run)
         if progress is not None:
@@ -558,6 +603,18 @@ def simulate(
         "ranker": {
             "kind": "linear-svm" + (" + naive-bayes" if ranker.nb_weight > 0 else ""),
             **{k: v for k, v in ranker.get_params().items() if k != "random_state"},
+            **(
+                {
+                    "adaptive": {
+                        "signals": list(defaults),
+                        "start_weights": {k: round(v, 4) for k, v in defaults.items()},
+                        "weights": "logistic fit of the decisions on each signal's score when "
+                        "served, shrunk to the start weights with the strength of 5 includes",
+                    }
+                }
+                if ranker_kind == "adaptive"
+                else {}
+            ),
         },
         "retrain_fraction": retrain_fraction,
         "priors": "one include and one exclude drawn at random per seed"
@@ -585,6 +642,19 @@ def simulate(
     return SimulationResult(
         n_records=int(label_array.size), n_includes=n_inc, runs=runs, settings=settings, notes=list(notes)
     )
+
+
+def _signal_defaults(ranker: Ranker, criteria: bool) -> dict[str, float]:
+    """The adaptive ranker's start: the default ranker's mix (and the prior's 0.5 share)."""
+    model = 1.0 - (0.5 if criteria else 0.0)
+    svm = model / (1.0 + ranker.nb_weight)
+    out = {"svm": svm}
+    if ranker.nb_weight > 0:
+        out["nb"] = model - svm
+    out["centroid"] = 0.0
+    if criteria:
+        out["criteria"] = 0.5
+    return out
 
 
 # -- the recall curve ----------------------------------------------------------------------
