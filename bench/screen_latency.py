@@ -217,7 +217,7 @@ def time_stopping(works: int, decided: int) -> None:
     the bound and how many excludes it needs, after ``decided`` of ``works`` decisions."""
     import numpy as np
 
-    from scoping.screen.stopmethods import default_method
+    from scoping.screen.stop_methods import default_method
 
     rng = np.random.default_rng(0)
     labels = (rng.random(decided) < np.linspace(0.3, 0.002, decided)).astype(np.int8)

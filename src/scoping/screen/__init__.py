@@ -47,16 +47,6 @@ from scoping.screen.allocation import (
     eligible_works,
     plan_allocation,
 )
-from scoping.screen.autostop import (
-    SMALL_REVIEW,
-    StoppingStatus,
-    apply_stop,
-    cancel_sampling,
-    default_rule,
-    resume_screening,
-    start_sampling,
-    stopping_status,
-)
 from scoping.screen.cards import (
     Card,
     Span,
@@ -118,6 +108,16 @@ from scoping.screen.queue import (
     worksheet,
 )
 from scoping.screen.ranking import ModelRank, QueueOrder, queue_order
+from scoping.screen.stop_state import (
+    SMALL_REVIEW,
+    StoppingStatus,
+    apply_stop,
+    cancel_sampling,
+    default_rule,
+    resume_screening,
+    start_sampling,
+    stopping_status,
+)
 
 __all__ = [
     "CSV_COLUMNS",

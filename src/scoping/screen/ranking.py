@@ -4,7 +4,7 @@
 ``rank``:
 
 - while the stopping rule's random sample is under way (title-abstract,
-  :mod:`scoping.screen.autostop`): the works the reviewer has left from before the sample,
+  :mod:`scoping.screen.stop_state`): the works the reviewer has left from before the sample,
   then the sample's works in its random order (the test depends on that order);
 - else, when the protocol asks for it (``prioritise = true`` in the stage's section): a
   :class:`ModelRank`, most likely includes first; until the model has an include and an

@@ -3,8 +3,8 @@
 :func:`simulate` screens a dataset whose decisions are known, the way a reviewer would with
 ``scoping``: one include and one exclude chosen at random as prior knowledge, then the works
 the :class:`~scoping.screen.prioritise.Ranker` ranks highest, refitted as decisions arrive;
-when the :class:`~scoping.screen.stopping.SwitchHeuristic` says the ranking has run dry, the
-rest in random order with the :class:`~scoping.screen.stopping.StoppingRule` tested after
+when the :class:`~scoping.screen.stop_rule.SwitchHeuristic` says the ranking has run dry, the
+rest in random order with the :class:`~scoping.screen.stop_rule.StoppingRule` tested after
 each work, until it is met. The model, the heuristic and the rule are the ones screening uses.
 
 Two screening orders come out of one run and share everything up to the switch:
@@ -41,8 +41,8 @@ from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
 from scoping.screen.prior import blend, blend_weight, prior_scores, standardised
 from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
-from scoping.screen.stopmethods import HypergeometricSample, StoppingMethod, default_method
-from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
+from scoping.screen.stop_methods import HypergeometricSample, StoppingMethod, default_method
+from scoping.screen.stop_rule import StoppingRule, StoppingTracker, SwitchHeuristic
 
 __all__ = [
     "METRIC_KEYS",
