@@ -61,7 +61,7 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
-from scoping.screen.ranking import prior_query  # noqa: E402
+from scoping.screen.rank_order import prior_query  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
 from scoping.store.schema import records as records_table  # noqa: E402

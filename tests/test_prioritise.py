@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from scoping.screen.prioritise import (
+from scoping.screen.rank_model import (
     BackgroundRanker,
     Ranker,
     Ranking,

@@ -28,7 +28,7 @@ from scoping.screen import (
     record_decision,
     resolve,
 )
-from scoping.screen.queue import pending_works
+from scoping.screen.session import pending_works
 from scoping.store import Store, dedupe_tables
 
 __all__ = [

@@ -528,7 +528,7 @@ def _ranking_step(store: Store, protocol: Any) -> AutomationStep:
             "none: queues in a seeded random order" + (f" (seed {seed})" if seed is not None else ""),
             False,
         )
-    from scoping.screen.prioritise import Ranker, TextFeatures
+    from scoping.screen.rank_model import Ranker, TextFeatures
 
     ranker = Ranker().get_params()
     did = []
@@ -542,7 +542,7 @@ def _ranking_step(store: Store, protocol: Any) -> AutomationStep:
     return AutomationStep(
         "Screening prioritisation",
         "TF-IDF words and bigrams; linear SVM with a naive Bayes term, retrained on the team's "
-        "decisions as they come in (scoping.screen.prioritise)",
+        "decisions as they come in (scoping.screen.rank_model)",
         True,
         (
             "Stages: " + ", ".join(s.name for s in stages),

@@ -94,7 +94,8 @@ from scoping.screen.protocol import (
     load_protocol,
     parse_protocol,
 )
-from scoping.screen.queue import (
+from scoping.screen.rank_order import ModelRank, QueueOrder, queue_order
+from scoping.screen.session import (
     WORKSHEET_COLUMNS,
     Progress,
     Rank,
@@ -107,7 +108,6 @@ from scoping.screen.queue import (
     seeded_order,
     worksheet,
 )
-from scoping.screen.ranking import ModelRank, QueueOrder, queue_order
 from scoping.screen.stop_state import (
     SMALL_REVIEW,
     StoppingStatus,

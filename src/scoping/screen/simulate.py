@@ -2,7 +2,7 @@
 
 :func:`simulate` screens a dataset whose decisions are known, the way a reviewer would with
 ``scoping``: one include and one exclude chosen at random as prior knowledge, then the works
-the :class:`~scoping.screen.prioritise.Ranker` ranks highest, refitted as decisions arrive;
+the :class:`~scoping.screen.rank_model.Ranker` ranks highest, refitted as decisions arrive;
 when the :class:`~scoping.screen.stop_rule.SwitchHeuristic` says the ranking has run dry, the
 rest in random order with the :class:`~scoping.screen.stop_rule.StoppingRule` tested after
 each work, until it is met. The model, the heuristic and the rule are the ones screening uses.
@@ -40,7 +40,7 @@ from scoping.files import replace_into
 from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
 from scoping.screen.prior import blend, blend_weight, prior_scores, standardised
-from scoping.screen.prioritise import Ranker, TextFeatures, retrain_batch, work_text
+from scoping.screen.rank_model import Ranker, TextFeatures, retrain_batch, work_text
 from scoping.screen.stop_methods import HypergeometricSample, StoppingMethod, default_method
 from scoping.screen.stop_rule import StoppingRule, StoppingTracker, SwitchHeuristic
 
