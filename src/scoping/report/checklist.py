@@ -639,7 +639,7 @@ def _topics_step(facts: _Facts) -> AutomationStep:
 
 
 def _simulated_step(store: Store) -> AutomationStep | None:
-    from scoping.demo_reviewers import SIMULATED_VIA
+    from scoping.screen import SIMULATED_VIA
     from scoping.store import screen_tables
 
     simulated, total = screen_tables.count_by(store, via=SIMULATED_VIA)

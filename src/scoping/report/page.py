@@ -303,9 +303,9 @@ def _screening(
 
 def _simulated(store: Store, blinded: bool) -> html.SimulatedShare | None:
     """How many decisions (and resolutions) simulated reviewers made, from their markers in the
-    store (:data:`scoping.demo_reviewers.SIMULATED_VIA`, :data:`~scoping.demo_reviewers.LEAD_NOTE`);
+    store (:data:`scoping.screen.SIMULATED_VIA`, :data:`~scoping.screen.SIMULATED_LEAD_NOTE`);
     ``None`` when every decision is a person's. Withdrawals ("undone") are not decisions."""
-    from scoping.demo_reviewers import LEAD_NOTE, SIMULATED_VIA
+    from scoping.screen import SIMULATED_LEAD_NOTE, SIMULATED_VIA
     from scoping.store import screen_tables
 
     simulated, decisions = screen_tables.count_by(store, via=SIMULATED_VIA)
@@ -313,7 +313,7 @@ def _simulated(store: Store, blinded: bool) -> html.SimulatedShare | None:
         return None
     if blinded:  # the totals would tell a reviewer how far the others are
         return html.SimulatedShare(None, None)
-    by_lead, resolutions = screen_tables.count_by(store, note=LEAD_NOTE)
+    by_lead, resolutions = screen_tables.count_by(store, note=SIMULATED_LEAD_NOTE)
     return html.SimulatedShare(simulated, decisions, by_lead, resolutions)
 
 

@@ -57,6 +57,9 @@ from scoping.screen.cards import (
 )
 from scoping.screen.decisions import (
     CSV_COLUMNS,
+    SIMULATED_LEAD_NOTE,
+    SIMULATED_NOTE,
+    SIMULATED_VIA,
     Conflict,
     CsvReport,
     ReviewerProgress,
@@ -123,6 +126,9 @@ __all__ = [
     "CSV_COLUMNS",
     "FULL_TEXT",
     "OUTCOMES",
+    "SIMULATED_LEAD_NOTE",
+    "SIMULATED_NOTE",
+    "SIMULATED_VIA",
     "SMALL_REVIEW",
     "STAGES",
     "TITLE_ABSTRACT",
