@@ -2,7 +2,9 @@
 
 ``build_demo(DIR)`` makes a review folder and runs the stages that exist on the bundled files
 (``scoping/data/demo/manifest.toml`` lists each file, the database it stands for, and its
-origin and licence). It grows as stages land.
+origin and licence). It grows as stages land. The demo's simulated reviewers are in
+:mod:`scoping.demo.reviewers`. Nothing in the stages imports this package (the ``layers``
+contract puts it above them), so demo code stays out of the production paths.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from scoping.app import Review as FrontDoor
 from scoping.app import init_review
 from scoping.dedupe.api import decide_pair, review_queue, run_dedupe
-from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
+from scoping.demo.reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
 from scoping.errors import ReviewFolderError
 from scoping.files import parse_toml
 from scoping.ingest import inspect_file
