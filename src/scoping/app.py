@@ -79,7 +79,7 @@ if TYPE_CHECKING:
 
     from scoping.dedupe import DedupeResult, Overlap
     from scoping.dedupe.api import Impact, QueueItem
-    from scoping.ingest.importer import ImportResult
+    from scoping.ingest.api import ImportResult
     from scoping.report.api import PrismaResult
     from scoping.report.prisma import PrismaCounts
     from scoping.screen import (
@@ -227,7 +227,7 @@ class Review(folder.Review):
         """``scoping import FILES --source NAME``: every file is checked before any is stored,
         then each is imported whole or not at all. (:meth:`import_exports` also freezes the
         search behind the files for the search log, as the command does.)"""
-        from scoping.ingest.importer import import_files
+        from scoping.ingest.api import import_files
 
         with self.open_store() as store:
             return import_files(store, files, source=source, fmt=fmt, encoding=encoding, again=again)
@@ -248,7 +248,7 @@ class Review(folder.Review):
         transaction (all or none), then the search behind them (``search``: the query, day, hits
         and platform as given) is frozen for the search log. ``progress(file name, records)``
         is told as records are read."""
-        from scoping.ingest.importer import import_file, inspect_files
+        from scoping.ingest.api import import_file, inspect_files
         from scoping.search import ExportInfo, load_strategy, record_export
 
         search = search or ExportInfo()

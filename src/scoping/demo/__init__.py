@@ -24,7 +24,7 @@ from scoping.demo.reviewers import ScreeningSummary, load_truth, simulate_screen
 from scoping.errors import ReviewFolderError
 from scoping.files import parse_toml
 from scoping.ingest import inspect_file
-from scoping.ingest.importer import import_file
+from scoping.ingest.api import import_file
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, load_protocol
 from scoping.store import Store, dedupe_tables
