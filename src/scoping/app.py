@@ -113,7 +113,7 @@ if TYPE_CHECKING:
     from scoping.store.dedupe_tables import Applied
     from scoping.store.screen_tables import DecisionRow, ResolutionRow
     from scoping.store.topics_tables import FitRow
-    from scoping.topics.workflow import FitResult, LoadedFit
+    from scoping.topics.api import FitResult, LoadedFit
 
 __all__ = ["Review", "SimulationInput", "init_review", "open_review", "simulate", "simulation_input"]
 
@@ -813,7 +813,7 @@ class Review(folder.Review):
         the records of ``works_file`` (a file 'scoping import' reads; records of one work,
         by DOI, PMID or title, count once: ``duplicates`` of the result)."""
         from scoping.ingest import inspect_file, iter_records
-        from scoping.topics import workflow
+        from scoping.topics import api as workflow
 
         with self.open_store() as store:
             duplicates = 0
@@ -838,7 +838,7 @@ class Review(folder.Review):
 
     def topic_fit(self) -> LoadedFit:
         """``scoping topics show``: the latest topic fit, after the lead's edits."""
-        from scoping.topics import workflow
+        from scoping.topics import api as workflow
 
         with self.open_store() as store:
             return workflow.load_fit(store)
@@ -853,7 +853,8 @@ class Review(folder.Review):
     def topics(self) -> pd.DataFrame:
         """One row per topic of the latest fit, after the lead's edits (empty before a fit)."""
         from scoping.store import topics_tables
-        from scoping.topics import evidence, workflow
+        from scoping.topics import api as workflow
+        from scoping.topics import evidence
 
         with self.open_store() as store:
             if topics_tables.latest_fit_id(store) is None:

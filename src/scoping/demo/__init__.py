@@ -28,7 +28,7 @@ from scoping.ingest.api import import_file
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, load_protocol
 from scoping.store import Store, dedupe_tables
-from scoping.topics import workflow as topics_workflow
+from scoping.topics import api as topics_api
 
 __all__ = ["DemoResult", "build_demo", "demo_files"]
 
@@ -167,12 +167,12 @@ def build_demo(
         truth = work_truth(store, load_truth(Path(str(base.joinpath("truth.csv")))))
         result.screening = simulate_screening(store, protocol, truth, say=say)
         say("Fitting topics to the included works and writing the evidence map")
-        works = topics_workflow.works_from_screening(store, FULL_TEXT)
-        fitted = topics_workflow.fit_topics(
+        works = topics_api.works_from_screening(store, FULL_TEXT)
+        fitted = topics_api.fit_topics(
             store, works, source="screening, included at full-text", made_by="demo", random_state=2021
         )
         result.topics = [(t.ref, t.label, len(t.members)) for t in fitted.loaded.state.topics.values()]
-        topics_workflow.write_evidence_map(store, review.outputs_dir / "topics")
+        topics_api.write_evidence_map(store, review.outputs_dir / "topics")
     say("Drawing the PRISMA 2020 flow diagram from the store")
     result.prisma = review.prisma()
     result.exports, result.checklist = _hand_on(review, say)

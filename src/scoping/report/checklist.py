@@ -156,10 +156,11 @@ def _gather(review: Review, store: Store, notes: list[str]) -> _Facts:
         facts.included, facts.included_stage = works, works[0].stage
     fit_id = topics_tables.latest_fit_id(store)
     if fit_id is not None:
-        from scoping.topics import evidence, workflow
+        from scoping.topics import api as topics_api
+        from scoping.topics import evidence
 
         facts.fit = topics_tables.get_fit(store, fit_id)
-        rows = _safe(notes, "topics", lambda: evidence.topic_rows(workflow.load_fit(store).state))
+        rows = _safe(notes, "topics", lambda: evidence.topic_rows(topics_api.load_fit(store).state))
         facts.topics = [(str(row["label"]), int(row["works"])) for row in rows or []]
         facts.edits = len(topics_tables.list_edits(store))
     facts.chart_fields = topics_tables.chart_fields(store)
