@@ -95,8 +95,8 @@ if TYPE_CHECKING:
         StoppingStatus,
     )
     from scoping.screen.simulate import LabelledSet, SimulationResult
-    from scoping.screen.stopmethods import StoppingMethod
-    from scoping.screen.stopping import StoppingRule
+    from scoping.screen.stop_methods import StoppingMethod
+    from scoping.screen.stop_rule import StoppingRule
     from scoping.search import (
         Database,
         ExportInfo,
@@ -1034,7 +1034,7 @@ def simulate(
 ) -> SimulationResult:
     """``scoping simulate``: replay the labelled dataset once per seed (``0 .. seeds-1``) in
     the prioritisation model's order, with the ``stopping`` method (a method of
-    :mod:`scoping.screen.stopmethods`) tested as the decisions come; ``progress(runs done)``."""
+    :mod:`scoping.screen.stop_methods`) tested as the decisions come; ``progress(runs done)``."""
     from scoping.screen.simulate import simulate as replay
 
     labelled = data.labelled
