@@ -122,7 +122,7 @@ def refit_cost(data: Path, work: Path, n_works: int = 50_000, n_done: int = 10_0
     """Seconds per background refit at ``n_works`` works, default and adaptive."""
     import pandas as pd
 
-    from scoping.screen.prioritise import BackgroundRanker, TextFeatures, work_text
+    from scoping.screen.rank_model import BackgroundRanker, TextFeatures, work_text
 
     frames = [pd.read_csv(prepare(d, work)[0]) for d in find_datasets(data)]
     frame = pd.concat(frames, ignore_index=True).fillna("")

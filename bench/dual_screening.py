@@ -36,7 +36,7 @@ from sklearn.metrics import cohen_kappa_score
 
 import scoping
 from scoping.dedupe import api as dedupe_api
-from scoping.ingest.importer import import_file, inspect_files
+from scoping.ingest.api import import_file, inspect_files
 from scoping.review import init_review
 from scoping.screen import ScreeningSession, assign_works, load_protocol, queue_order
 from scoping.store import screen_tables  # noqa: F401  (registers the screening tables)

@@ -61,7 +61,7 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
-from scoping.screen.ranking import prior_query  # noqa: E402
+from scoping.screen.rank_order import prior_query  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
 from scoping.store.schema import records as records_table  # noqa: E402
@@ -217,7 +217,7 @@ def time_stopping(works: int, decided: int) -> None:
     the bound and how many excludes it needs, after ``decided`` of ``works`` decisions."""
     import numpy as np
 
-    from scoping.screen.stopmethods import default_method
+    from scoping.screen.stop_methods import default_method
 
     rng = np.random.default_rng(0)
     labels = (rng.random(decided) < np.linspace(0.3, 0.002, decided)).astype(np.int8)

@@ -5,7 +5,7 @@ bench/simulate_vs_asreview.py) and every seed, `scoping.screen.simulate` ranks t
 with scoping's default model, and the screening order's labels are written to
 --work-dir/rankings/<review>-s<seed>.npy (priors first).
 
-Step 2 (cheap): every method of `scoping.screen.stopmethods` is replayed on each recorded
+Step 2 (cheap): every method of `scoping.screen.stop_methods` is replayed on each recorded
 order (methods with a random phase draw it from the records left, with a fixed seed), at the
 95 % and 99 % recall targets (confidence 95 %), and the table prints, per method:
 share of runs that stopped short of the target, mean share of records left unscreened, and
@@ -88,7 +88,7 @@ SMALL = 1000
 
 def evaluate(work: Path, names: list[str], seeds: int, reps: int) -> list[dict[str, object]]:
     """Every method on every recorded order (cached in --work-dir/stops.json)."""
-    from scoping.screen.stopmethods import all_methods
+    from scoping.screen.stop_methods import all_methods
 
     cache = work / "stops.json"
     done: dict[str, dict[str, object]] = json.loads(cache.read_text()) if cache.is_file() else {}

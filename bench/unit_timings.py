@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from scoping.dedupe import MatchRow, compare, decide, prepare
-from scoping.screen.prioritise import BackgroundRanker
+from scoping.screen.rank_model import BackgroundRanker
 
 ARTICLE = {
     "title": "Ischaemic preconditioning protects the rat heart against reperfusion arrhythmias",

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from scoping.cli import cli
 from scoping.errors import DuplicateImportError, FormatError
-from scoping.ingest.importer import import_files
+from scoping.ingest.api import import_files
 from scoping.records import Record
 from scoping.store import SCHEMA_VERSION, Store
 

@@ -122,7 +122,7 @@ def test_one_large_file_is_hashed_while_its_parts_are_read(
     import hashlib
 
     from scoping.errors import DuplicateImportError
-    from scoping.ingest.importer import import_file, inspect_files
+    from scoping.ingest.api import import_file, inspect_files
     from scoping.store import Store
 
     monkeypatch.setattr(ingest, "BACKGROUND_BYTES", 64 * 1024)
@@ -145,7 +145,7 @@ def test_a_bad_byte_in_a_middle_part_is_the_same_encoding_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from scoping.errors import EncodingError
-    from scoping.ingest.importer import import_file, inspect_files
+    from scoping.ingest.api import import_file, inspect_files
     from scoping.store import Store
 
     monkeypatch.setattr(ingest, "BACKGROUND_BYTES", 64 * 1024)

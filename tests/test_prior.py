@@ -18,7 +18,7 @@ from scoping.screen.prior import (
     prior_scores,
     standardised,
 )
-from scoping.screen.prioritise import BackgroundRanker, TextFeatures, work_text
+from scoping.screen.rank_model import BackgroundRanker, TextFeatures, work_text
 from scoping.screen.simulate import simulate
 
 SEP = Path(__file__).parent / "data" / "labelled" / "Sep_2021.csv"

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoping.screen.prioritise import (
+from scoping.screen.rank_model import (
     BackgroundRanker,
     Ranker,
     Ranking,

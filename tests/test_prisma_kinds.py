@@ -224,15 +224,15 @@ def test_every_template_count_adds_up(
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from scoping.ingest import inspect_file, iter_records
     from scoping.review import init_review
-    from scoping.topics import workflow
+    from scoping.topics import api as topics_api
 
     root = tmp_path_factory.mktemp("kinds") / "rv"
     review = init_review(root)
     assert run(root, "import", str(DATA / "asreview/embase.ris"), "--source", "Embase")[0] == 0
     records = list(iter_records(inspect_file(DATA / "topics" / "Sep_2021.csv")))
     with review.open_store() as store:
-        works = workflow.works_from_records(records, source="a labelled review").works
-        workflow.fit_topics(store, works, source="a labelled review", made_by="lead", n_topics=2)
+        works = topics_api.works_from_records(records, source="a labelled review").works
+        topics_api.fit_topics(store, works, source="a labelled review", made_by="lead", n_topics=2)
     return root
 
 

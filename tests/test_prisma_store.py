@@ -27,7 +27,7 @@ from scoping.report.prisma import derive_counts, parse_manual, to_json
 from scoping.screen import outcomes as screen_outcomes
 from scoping.store import Store, search_tables
 from scoping.store.dedupe_tables import record_work
-from scoping.topics import workflow as topics_workflow
+from scoping.topics import api as topics_api
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_screening_and_topics_stages_are_read_through_their_functions(
     ]
     monkeypatch.setattr(screen_outcomes, "outcome_rows", lambda s: iter(rows))
     monkeypatch.setattr(screen_outcomes, "stopping_rule_note", lambda s: "no stopping rule")
-    monkeypatch.setattr(topics_workflow, "topic_counts", lambda s: [("role", 1)])
+    monkeypatch.setattr(topics_api, "topic_counts", lambda s: [("role", 1)])
     facts = prisma_facts(store)
     assert facts.outcomes is not None and facts.outcomes.rows == 3
     assert facts.stopping_rule == "no stopping rule"
@@ -222,8 +222,8 @@ def test_without_providers_the_topics_of_the_latest_fit_are_counted(tmp_path: Pa
         for r in iter_records(inspect_file(data / f"{name}.csv"))
     ]
     with Store.open(tmp_path / "review.db") as store:
-        works = topics_workflow.works_from_records(records, source="two reviews").works
-        fitted = topics_workflow.fit_topics(store, works, source="two reviews", made_by="lead", n_topics=2)
+        works = topics_api.works_from_records(records, source="two reviews").works
+        fitted = topics_api.fit_topics(store, works, source="two reviews", made_by="lead", n_topics=2)
         expected = [
             (t.label, len(t.members)) for t in sorted(fitted.loaded.state.topics.values(), key=lambda t: t.id)
         ]

@@ -756,7 +756,6 @@ def test_the_demo_says_its_decisions_are_simulated_at_the_top_and_in_screening(d
 def test_only_the_simulated_share_is_counted_and_withheld_from_reviewers(tmp_path: Path) -> None:
     """People's decisions next to a few a simulated reviewer made (marked as the demo marks them)."""
     from scoping import screen
-    from scoping.demo_reviewers import DEMO_NOTE, SIMULATED_VIA
     from scoping.report.page import build_report
     from test_screen_support import LEAD, cached_review
 
@@ -777,8 +776,8 @@ def test_only_the_simulated_share_is_counted_and_withheld_from_reviewers(tmp_pat
                 screen.TITLE_ABSTRACT,
                 work,
                 "include",
-                note=DEMO_NOTE,
-                via=SIMULATED_VIA,
+                note=screen.SIMULATED_NOTE,
+                via=screen.SIMULATED_VIA,
             )
     html = build_report(review, reviewer=LEAD).read_text(encoding="utf-8")
     sentence = "2 of 6 screening decisions were made by simulated reviewers (scoping demo), not by people."

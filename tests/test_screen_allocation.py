@@ -117,7 +117,7 @@ def test_assign_on_a_real_store(tmp_path: Path, store_url: str) -> None:
 
 def test_new_records_and_reviewers_are_allocated_later(tmp_path: Path) -> None:
     from scoping.dedupe import api as dedupe_api
-    from scoping.ingest.importer import import_file, inspect_files
+    from scoping.ingest.api import import_file, inspect_files
     from test_screen_support import DATA
 
     review = cached_review(tmp_path / "rv", protocol=team_protocol(["alice", "bob"], dual_fraction=0.5))

@@ -16,7 +16,7 @@ from typing import Any
 
 import scoping.store.screen_tables  # noqa: F401  (the screening tables, before any store is made)
 from scoping.dedupe import api as dedupe_api
-from scoping.ingest.importer import import_file, inspect_files
+from scoping.ingest.api import import_file, inspect_files
 from scoping.review import Review, init_review
 
 DATA = Path(__file__).parent / "data"

@@ -126,7 +126,7 @@ def test_import_works_without_a_readable_strategy(review: Review) -> None:
 
 
 def test_an_import_made_before_searches_were_recorded_says_so(review: Review) -> None:
-    from scoping.ingest.importer import import_file, inspect_files
+    from scoping.ingest.api import import_file, inspect_files
     from scoping.search import search_log
 
     strategy = load_strategy(review.strategy_path)

@@ -23,8 +23,8 @@ from scoping.screen.simulate import (
     labelled_from_records,
     simulate,
 )
-from scoping.screen.stopmethods import HypergeometricRanked, default_method
-from scoping.screen.stopping import StoppingRule, SwitchHeuristic
+from scoping.screen.stop_methods import HypergeometricRanked, default_method
+from scoping.screen.stop_rule import StoppingRule, SwitchHeuristic
 
 DATA = Path(__file__).parent / "data" / "labelled"
 SEP = DATA / "Sep_2021.csv"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from scoping.errors import UsageError
-from scoping.screen.stopmethods import (
+from scoping.screen.stop_methods import (
     METHODS,
     CaptureRecapture,
     ConsecutiveExcludes,
@@ -25,7 +25,7 @@ from scoping.screen.stopmethods import (
     method_by_key,
     qbcb_targets,
 )
-from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
+from scoping.screen.stop_rule import StoppingRule, StoppingTracker, SwitchHeuristic
 
 orders = st.lists(st.integers(0, 1), min_size=1, max_size=300).filter(lambda o: sum(o) > 0)
 

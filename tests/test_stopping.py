@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from scoping.errors import UsageError
-from scoping.screen.stopping import (
+from scoping.screen.stop_rule import (
     StoppingRule,
     StoppingTracker,
     SwitchHeuristic,

@@ -331,7 +331,7 @@ def test_full_text_queue_under_roles_follows_the_title_abstract_outcomes(team: T
 
 
 def test_the_ranking_model_under_a_role_learns_from_what_the_role_may_read(team: Team) -> None:
-    from scoping.screen.ranking import team_labels
+    from scoping.screen.rank_order import team_labels
 
     w = [
         w

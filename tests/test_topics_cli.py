@@ -16,7 +16,7 @@ import scoping.store.topics_tables as tables
 from scoping.cli import cli
 from scoping.errors import UsageError
 from scoping.store import Store
-from scoping.topics import workflow as topics_workflow
+from scoping.topics import api as topics_api
 from vosviewer_format import check_vosviewer, check_vosviewer_files
 
 DATA = Path(__file__).parent / "data" / "topics"
@@ -316,7 +316,7 @@ def test_topics_tables_on_both_databases(store_url: str) -> None:
             store, fit_id=fit_id, action="split", payload={"topic": 2, "into": [5, 6]}, made_by="lead"
         )
         assert tables.max_fit_topic_id(store) == 2
-        assert topics_workflow.max_topic_id(store) == 6
+        assert topics_api.max_topic_id(store) == 6
         assert tables.known_profiles(store) == {1: {"a": 1.0}, 2: {"b": 1.0}}
         tables.add_chart_values(
             store,
@@ -336,7 +336,7 @@ def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytes
     from scoping.screen import outcomes as screen_outcomes
     from scoping.screen.outcomes import Outcome
     from scoping.store import screen_tables
-    from scoping.topics import workflow
+    from scoping.topics import api as topics_api
 
     decided = {"title-abstract": {3: "include", 4: "include", 5: "exclude"}, "full-text": {}}
 
@@ -371,8 +371,8 @@ def test_works_come_from_screening_outcomes(review_dir: Path, monkeypatch: pytes
             match=r"no works are included at full-text yet \(2 are included at "
             r"title-abstract: pass --stage title-abstract\)",
         ):
-            workflow.works_from_screening(store, "full-text")
-        works = workflow.works_from_screening(store, "title-abstract")
+            topics_api.works_from_screening(store, "full-text")
+        works = topics_api.works_from_screening(store, "title-abstract")
     assert [w.key for w in works] == ["work:3", "work:4"]
     first = works[0]
     assert first.title == "Peer support 3" and first.abstract == "A longer abstract of the work."

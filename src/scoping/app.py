@@ -79,7 +79,7 @@ if TYPE_CHECKING:
 
     from scoping.dedupe import DedupeResult, Overlap
     from scoping.dedupe.api import Impact, QueueItem
-    from scoping.ingest.importer import ImportResult
+    from scoping.ingest.api import ImportResult
     from scoping.report.api import PrismaResult
     from scoping.report.prisma import PrismaCounts
     from scoping.screen import (
@@ -95,8 +95,8 @@ if TYPE_CHECKING:
         StoppingStatus,
     )
     from scoping.screen.simulate import LabelledSet, SimulationResult
-    from scoping.screen.stopmethods import StoppingMethod
-    from scoping.screen.stopping import StoppingRule
+    from scoping.screen.stop_methods import StoppingMethod
+    from scoping.screen.stop_rule import StoppingRule
     from scoping.search import (
         Database,
         ExportInfo,
@@ -113,7 +113,7 @@ if TYPE_CHECKING:
     from scoping.store.dedupe_tables import Applied
     from scoping.store.screen_tables import DecisionRow, ResolutionRow
     from scoping.store.topics_tables import FitRow
-    from scoping.topics.workflow import FitResult, LoadedFit
+    from scoping.topics.api import FitResult, LoadedFit
 
 __all__ = ["Review", "SimulationInput", "init_review", "open_review", "simulate", "simulation_input"]
 
@@ -227,7 +227,7 @@ class Review(folder.Review):
         """``scoping import FILES --source NAME``: every file is checked before any is stored,
         then each is imported whole or not at all. (:meth:`import_exports` also freezes the
         search behind the files for the search log, as the command does.)"""
-        from scoping.ingest.importer import import_files
+        from scoping.ingest.api import import_files
 
         with self.open_store() as store:
             return import_files(store, files, source=source, fmt=fmt, encoding=encoding, again=again)
@@ -248,7 +248,7 @@ class Review(folder.Review):
         transaction (all or none), then the search behind them (``search``: the query, day, hits
         and platform as given) is frozen for the search log. ``progress(file name, records)``
         is told as records are read."""
-        from scoping.ingest.importer import import_file, inspect_files
+        from scoping.ingest.api import import_file, inspect_files
         from scoping.search import ExportInfo, load_strategy, record_export
 
         search = search or ExportInfo()
@@ -813,7 +813,7 @@ class Review(folder.Review):
         the records of ``works_file`` (a file 'scoping import' reads; records of one work,
         by DOI, PMID or title, count once: ``duplicates`` of the result)."""
         from scoping.ingest import inspect_file, iter_records
-        from scoping.topics import workflow
+        from scoping.topics import api as workflow
 
         with self.open_store() as store:
             duplicates = 0
@@ -838,7 +838,7 @@ class Review(folder.Review):
 
     def topic_fit(self) -> LoadedFit:
         """``scoping topics show``: the latest topic fit, after the lead's edits."""
-        from scoping.topics import workflow
+        from scoping.topics import api as workflow
 
         with self.open_store() as store:
             return workflow.load_fit(store)
@@ -853,7 +853,8 @@ class Review(folder.Review):
     def topics(self) -> pd.DataFrame:
         """One row per topic of the latest fit, after the lead's edits (empty before a fit)."""
         from scoping.store import topics_tables
-        from scoping.topics import evidence, workflow
+        from scoping.topics import api as workflow
+        from scoping.topics import evidence
 
         with self.open_store() as store:
             if topics_tables.latest_fit_id(store) is None:
@@ -1034,7 +1035,7 @@ def simulate(
 ) -> SimulationResult:
     """``scoping simulate``: replay the labelled dataset once per seed (``0 .. seeds-1``) in
     the prioritisation model's order, with the ``stopping`` method (a method of
-    :mod:`scoping.screen.stopmethods`) tested as the decisions come; ``progress(runs done)``;
+    :mod:`scoping.screen.stop_methods`) tested as the decisions come; ``progress(runs done)``;
     ``ranker`` one of :data:`scoping.screen.simulate.RANKERS`."""
     from scoping.screen.simulate import simulate as replay
 

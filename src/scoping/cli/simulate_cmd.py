@@ -15,7 +15,7 @@ from scoping import app
 from scoping.errors import ReviewFolderError, UsageError
 from scoping.ingest import FORMATS
 from scoping.review import find_review
-from scoping.screen.stopping import STOPPING_METHODS, StoppingRule, SwitchHeuristic
+from scoping.screen.stop_rule import STOPPING_METHODS, StoppingRule, SwitchHeuristic
 
 from ._lazy import LazyModule
 from .console import console
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scoping.screen.simulate import SimulationResult
 
 sim = LazyModule("scoping.screen.simulate")  # numpy, scikit-learn: loaded when a simulation runs
-methods = LazyModule("scoping.screen.stopmethods")  # numpy, scipy
+methods = LazyModule("scoping.screen.stop_methods")  # numpy, scipy
 prior = LazyModule("scoping.screen.prior")  # numpy
 
 out = console()

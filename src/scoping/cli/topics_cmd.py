@@ -22,10 +22,10 @@ from scoping.topics.charting import read_chart_fields
 
 if TYPE_CHECKING:
     from scoping.store.topics_tables import FitRow
-    from scoping.topics import workflow
-    from scoping.topics.workflow import FitResult
+    from scoping.topics import api as workflow
+    from scoping.topics.api import FitResult
 else:
-    workflow = _LazyModule("scoping.topics.workflow")  # scikit-learn loads when a command needs it
+    workflow = _LazyModule("scoping.topics.api")  # scikit-learn loads when a command needs it
 
 from .console import console
 from .main import cli, review_options

@@ -78,7 +78,7 @@ def prisma_counts(
     """The PRISMA counts of ``review``: from its store, plus ``screening/prisma-manual.toml``.
 
     ``topics`` replaces the topics stage's included sources per topic (by default, those of the
-    latest fit: :func:`scoping.topics.workflow.topic_counts`). ``blinded`` leaves out
+    latest fit: :func:`scoping.topics.api.topic_counts`). ``blinded`` leaves out
     everything screening decided (outcomes, the stopping rule, topics of included works): the
     counts anyone but a lead gets while screening is under way (:func:`screening_blinded`).
     """

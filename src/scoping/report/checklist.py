@@ -156,10 +156,11 @@ def _gather(review: Review, store: Store, notes: list[str]) -> _Facts:
         facts.included, facts.included_stage = works, works[0].stage
     fit_id = topics_tables.latest_fit_id(store)
     if fit_id is not None:
-        from scoping.topics import evidence, workflow
+        from scoping.topics import api as topics_api
+        from scoping.topics import evidence
 
         facts.fit = topics_tables.get_fit(store, fit_id)
-        rows = _safe(notes, "topics", lambda: evidence.topic_rows(workflow.load_fit(store).state))
+        rows = _safe(notes, "topics", lambda: evidence.topic_rows(topics_api.load_fit(store).state))
         facts.topics = [(str(row["label"]), int(row["works"])) for row in rows or []]
         facts.edits = len(topics_tables.list_edits(store))
     facts.chart_fields = topics_tables.chart_fields(store)
@@ -528,7 +529,7 @@ def _ranking_step(store: Store, protocol: Any) -> AutomationStep:
             "none: queues in a seeded random order" + (f" (seed {seed})" if seed is not None else ""),
             False,
         )
-    from scoping.screen.prioritise import Ranker, TextFeatures
+    from scoping.screen.rank_model import Ranker, TextFeatures
 
     ranker = Ranker().get_params()
     did = []
@@ -542,7 +543,7 @@ def _ranking_step(store: Store, protocol: Any) -> AutomationStep:
     return AutomationStep(
         "Screening prioritisation",
         "TF-IDF words and bigrams; linear SVM with a naive Bayes term, retrained on the team's "
-        "decisions as they come in (scoping.screen.prioritise)",
+        "decisions as they come in (scoping.screen.rank_model)",
         True,
         (
             "Stages: " + ", ".join(s.name for s in stages),
@@ -639,7 +640,7 @@ def _topics_step(facts: _Facts) -> AutomationStep:
 
 
 def _simulated_step(store: Store) -> AutomationStep | None:
-    from scoping.demo_reviewers import SIMULATED_VIA
+    from scoping.screen import SIMULATED_VIA
     from scoping.store import screen_tables
 
     simulated, total = screen_tables.count_by(store, via=SIMULATED_VIA)

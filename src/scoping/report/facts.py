@@ -13,7 +13,7 @@ The stages are read through ordinary imports:
   of :data:`STAGES` and ``outcome`` one of :data:`OUTCOMES` (works without a row are "not yet
   screened"); :func:`scoping.screen.stopping_rule_note` describes the stopping rule
   that ended title-abstract screening, if one did;
-- **topics**: :func:`scoping.topics.workflow.topic_counts` gives ``(topic label, included
+- **topics**: :func:`scoping.topics.api.topic_counts` gives ``(topic label, included
   works)`` of the latest fit after the lead's edits, or ``None`` before the first fit (imported
   when called, so that the PRISMA counts load the topic model only when they need it).
 
@@ -243,7 +243,7 @@ def prisma_facts(
         if stopping_rule is None:
             stopping_rule = stopping_rule_note
     if topics is None:
-        from scoping.topics.workflow import topic_counts
+        from scoping.topics.api import topic_counts
 
         topics = topic_counts
     update = update_facts(store, sources, others)

@@ -303,9 +303,9 @@ def _screening(
 
 def _simulated(store: Store, blinded: bool) -> html.SimulatedShare | None:
     """How many decisions (and resolutions) simulated reviewers made, from their markers in the
-    store (:data:`scoping.demo_reviewers.SIMULATED_VIA`, :data:`~scoping.demo_reviewers.LEAD_NOTE`);
+    store (:data:`scoping.screen.SIMULATED_VIA`, :data:`~scoping.screen.SIMULATED_LEAD_NOTE`);
     ``None`` when every decision is a person's. Withdrawals ("undone") are not decisions."""
-    from scoping.demo_reviewers import LEAD_NOTE, SIMULATED_VIA
+    from scoping.screen import SIMULATED_LEAD_NOTE, SIMULATED_VIA
     from scoping.store import screen_tables
 
     simulated, decisions = screen_tables.count_by(store, via=SIMULATED_VIA)
@@ -313,7 +313,7 @@ def _simulated(store: Store, blinded: bool) -> html.SimulatedShare | None:
         return None
     if blinded:  # the totals would tell a reviewer how far the others are
         return html.SimulatedShare(None, None)
-    by_lead, resolutions = screen_tables.count_by(store, note=LEAD_NOTE)
+    by_lead, resolutions = screen_tables.count_by(store, note=SIMULATED_LEAD_NOTE)
     return html.SimulatedShare(simulated, decisions, by_lead, resolutions)
 
 
@@ -378,14 +378,15 @@ def _topics(
 ) -> tuple[html.TopicsData | None, dict[str, list[str]]]:
     try:
         from scoping.store import topics_tables
-        from scoping.topics import evidence, workflow
+        from scoping.topics import api as topics_api
+        from scoping.topics import evidence
     except ImportError:
         notes["topics"] = "Topics have not been fitted: this installation has no topics stage."
         return None, {}
     if topics_tables.latest_fit_id(store) is None:
         return None, {}
     try:
-        loaded = workflow.load_fit(store)
+        loaded = topics_api.load_fit(store)
     except ScopingError as exc:
         notes["topics"] = f"The topics cannot be read: {exc}"
         return None, {}
@@ -430,7 +431,7 @@ def _topics(
                 path.read_bytes(),
             )
     # the same document types, in the same vocabulary, as outputs/topics/topic_doctype.csv
-    types = {k: [t] for k, w in works.items() if (t := workflow.doc_type_term(w.doc_type))}
+    types = {k: [t] for k, w in works.items() if (t := topics_api.doc_type_term(w.doc_type))}
     doc_types = None
     if types and state.topics:
         by_type = evidence.cross_table(state, types)
@@ -481,7 +482,8 @@ def _gap_maps(
     """The evidence-gap maps, the first shown first: topics against each charted field that
     has values, the document type, and the publication years (binned as the heatmap is)."""
     from scoping.store import topics_tables
-    from scoping.topics import charting, evidence, workflow
+    from scoping.topics import api as topics_api
+    from scoping.topics import charting, evidence
 
     dimensions: list[tuple[str, dict[str, list[str]], list[str] | None]] = []
     charted = topics_tables.current_chart_values(store)
@@ -489,7 +491,7 @@ def _gap_maps(
         values = {w: charting.split_value(f, v) for (w, name), v in charted.items() if name == f.name}
         if any(values.values()):
             dimensions.append((f.description or f.name, values, None))
-    types = {k: [t] for k, w in works.items() if (t := workflow.doc_type_term(w.doc_type))}
+    types = {k: [t] for k, w in works.items() if (t := topics_api.doc_type_term(w.doc_type))}
     if types and len({t for values in types.values() for t in values}) > 1:
         dimensions.append(("Document type", types, None))
     binned, bins = evidence.year_bins({k: [str(w.year)] for k, w in works.items() if w.year})

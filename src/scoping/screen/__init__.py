@@ -47,16 +47,6 @@ from scoping.screen.allocation import (
     eligible_works,
     plan_allocation,
 )
-from scoping.screen.autostop import (
-    SMALL_REVIEW,
-    StoppingStatus,
-    apply_stop,
-    cancel_sampling,
-    default_rule,
-    resume_screening,
-    start_sampling,
-    stopping_status,
-)
 from scoping.screen.cards import (
     Card,
     Span,
@@ -67,6 +57,9 @@ from scoping.screen.cards import (
 )
 from scoping.screen.decisions import (
     CSV_COLUMNS,
+    SIMULATED_LEAD_NOTE,
+    SIMULATED_NOTE,
+    SIMULATED_VIA,
     Conflict,
     CsvReport,
     ReviewerProgress,
@@ -104,7 +97,8 @@ from scoping.screen.protocol import (
     load_protocol,
     parse_protocol,
 )
-from scoping.screen.queue import (
+from scoping.screen.rank_order import ModelRank, QueueOrder, queue_order
+from scoping.screen.session import (
     WORKSHEET_COLUMNS,
     Progress,
     Rank,
@@ -117,12 +111,24 @@ from scoping.screen.queue import (
     seeded_order,
     worksheet,
 )
-from scoping.screen.ranking import ModelRank, QueueOrder, queue_order
+from scoping.screen.stop_state import (
+    SMALL_REVIEW,
+    StoppingStatus,
+    apply_stop,
+    cancel_sampling,
+    default_rule,
+    resume_screening,
+    start_sampling,
+    stopping_status,
+)
 
 __all__ = [
     "CSV_COLUMNS",
     "FULL_TEXT",
     "OUTCOMES",
+    "SIMULATED_LEAD_NOTE",
+    "SIMULATED_NOTE",
+    "SIMULATED_VIA",
     "SMALL_REVIEW",
     "STAGES",
     "TITLE_ABSTRACT",

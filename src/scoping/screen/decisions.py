@@ -8,6 +8,9 @@
 - :func:`conflicts` and :func:`resolve` are for leads only; the outcome of every work is derived
   in :mod:`scoping.screen.outcomes`.
 - :func:`status` counts progress, showing a reviewer only their own counts.
+- :data:`SIMULATED_VIA`, :data:`SIMULATED_NOTE` and :data:`SIMULATED_LEAD_NOTE` mark what a
+  simulated reviewer (the demo's) stored, so nothing can pass for a person's: the report and
+  the automation statement count simulated decisions by these markers.
 
 Blinding is enforced here, not only in the commands: every function that shows more than a
 reviewer's own work takes the name of the person asking and refuses anyone but a lead.
@@ -33,6 +36,9 @@ from scoping.store.screen_tables import DecisionRow, ResolutionRow
 
 __all__ = [
     "CSV_COLUMNS",
+    "SIMULATED_LEAD_NOTE",
+    "SIMULATED_NOTE",
+    "SIMULATED_VIA",
     "Conflict",
     "CsvReport",
     "ReviewerProgress",
@@ -48,6 +54,14 @@ __all__ = [
     "withdraw_decision",
     "work_decisions",
 ]
+
+SIMULATED_VIA = "demo-simulation"
+"""The ``via`` of every decision a simulated reviewer stores (how a simulated decision is told
+from a person's; the value is in stores already made, so it never changes)."""
+SIMULATED_NOTE = "simulated reviewer (demo)"
+"""The note of every decision a simulated reviewer stores."""
+SIMULATED_LEAD_NOTE = "settled by the simulated lead (demo) from the published decision"
+"""The note of every resolution a simulated lead stores (resolutions have no ``via``)."""
 
 _ALIASES = {
     "in": "include",

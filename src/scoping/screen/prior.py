@@ -5,7 +5,7 @@ criteria, the protocol's highlight terms, studies already known to be relevant. 
 turns that text into a score per work and blends it with the learned model:
 
 - :func:`prior_scores`: the cosine similarity between each work's TF-IDF row and the query
-  text, in the same vector space (:class:`~scoping.screen.prioritise.TextFeatures` fitted
+  text, in the same vector space (:class:`~scoping.screen.rank_model.TextFeatures` fitted
   on the works), so words the works never use carry no weight.
 - :func:`blend_weight`: how much to trust the prior, learned from decisions: a logistic fit
   of the decisions on the two standardised scores each decided work had *when it was
@@ -51,7 +51,7 @@ def standardised(scores: ArrayLike) -> NDArray[np.float64]:
 def prior_scores(features: Any, matrix: Any, query: str) -> NDArray[np.float64]:
     """Cosine similarity of each row of ``matrix`` to ``query``.
 
-    ``features`` is the fitted :class:`~scoping.screen.prioritise.TextFeatures` that made
+    ``features`` is the fitted :class:`~scoping.screen.rank_model.TextFeatures` that made
     ``matrix`` (rows L2-normalised, so a dot product is the cosine).
     """
     vector = features.transform([query])

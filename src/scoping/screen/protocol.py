@@ -48,7 +48,7 @@ from typing import Any
 
 from scoping.errors import ConfigError, UsageError
 from scoping.files import parse_toml, read_toml
-from scoping.screen.stopping import StoppingRule
+from scoping.screen.stop_rule import StoppingRule
 from scoping.store.core import os_user
 
 __all__ = [

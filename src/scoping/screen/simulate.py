@@ -2,9 +2,9 @@
 
 :func:`simulate` screens a dataset whose decisions are known, the way a reviewer would with
 ``scoping``: one include and one exclude chosen at random as prior knowledge, then the works
-the :class:`~scoping.screen.prioritise.Ranker` ranks highest, refitted as decisions arrive;
-when the :class:`~scoping.screen.stopping.SwitchHeuristic` says the ranking has run dry, the
-rest in random order with the :class:`~scoping.screen.stopping.StoppingRule` tested after
+the :class:`~scoping.screen.rank_model.Ranker` ranks highest, refitted as decisions arrive;
+when the :class:`~scoping.screen.stop_rule.SwitchHeuristic` says the ranking has run dry, the
+rest in random order with the :class:`~scoping.screen.stop_rule.StoppingRule` tested after
 each work, until it is met. The model, the heuristic and the rule are the ones screening uses.
 
 Two screening orders come out of one run and share everything up to the switch:
@@ -40,7 +40,7 @@ from scoping.files import replace_into
 from scoping.records import Record, normalise_title_key
 from scoping.screen import metrics
 from scoping.screen.prior import blend, blend_weight, prior_scores, standardised
-from scoping.screen.prioritise import (
+from scoping.screen.rank_model import (
     Ranker,
     SignalChooser,
     TextFeatures,
@@ -48,8 +48,8 @@ from scoping.screen.prioritise import (
     signal_scores,
     work_text,
 )
-from scoping.screen.stopmethods import HypergeometricSample, StoppingMethod, default_method
-from scoping.screen.stopping import StoppingRule, StoppingTracker, SwitchHeuristic
+from scoping.screen.stop_methods import HypergeometricSample, StoppingMethod, default_method
+from scoping.screen.stop_rule import StoppingRule, StoppingTracker, SwitchHeuristic
 
 __all__ = [
     "METRIC_KEYS",
@@ -537,7 +537,7 @@ def simulate(
 
     ``ranker_kind`` ``"adaptive"``: at each refit the ranker's SVM and naive Bayes scores, the
     cosine to the includes found and the criteria prior (if given) are weighed by a
-    :class:`~scoping.screen.prioritise.SignalChooser` that learns from how each signal had
+    :class:`~scoping.screen.rank_model.SignalChooser` that learns from how each signal had
     ranked the works decided since the previous refit; ``signals`` keeps only those named
     (for measuring what each adds).
     """

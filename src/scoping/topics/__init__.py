@@ -7,7 +7,7 @@
 - :mod:`scoping.topics.evidence`: topic x year / type / charted-field tables, the topic
   co-occurrence network, ranked works, and their pictures
 - :mod:`scoping.topics.charting`: charting fields from the protocol and value checks
-- :mod:`scoping.topics.workflow`: all of it over a review's store (what the CLI calls)
+- :mod:`scoping.topics.api`: all of it over a review's store (what the CLI calls)
 """
 
 from __future__ import annotations

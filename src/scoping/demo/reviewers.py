@@ -6,9 +6,10 @@ through the same library calls a person's screen makes, erring the way people do
 title-abstract (they keep some works the review excluded, and now and then say "maybe"),
 stricter at full text, with a few honest mistakes either way. A simulated lead settles each
 conflict by the published decision. Every simulated decision carries the note
-"simulated reviewer (demo)" and ``via="demo-simulation"`` (:data:`SIMULATED_VIA`), and every
-simulated resolution the note :data:`LEAD_NOTE`, so nothing can pass for a person's (the report
-counts them from these markers).
+"simulated reviewer (demo)" and ``via="demo-simulation"``, and every simulated resolution the
+note of :data:`scoping.screen.SIMULATED_LEAD_NOTE`, so nothing can pass for a person's: the
+markers are screening's vocabulary (``scoping.screen.decisions``), and the report counts
+simulated decisions by them without knowing the demo.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from pathlib import Path
 
 from scoping.screen import (
     FULL_TEXT,
+    SIMULATED_LEAD_NOTE,
+    SIMULATED_NOTE,
+    SIMULATED_VIA,
     TITLE_ABSTRACT,
     Protocol,
     assign_works,
@@ -28,24 +32,15 @@ from scoping.screen import (
     record_decision,
     resolve,
 )
-from scoping.screen.queue import pending_works
+from scoping.screen.session import pending_works
 from scoping.store import Store, dedupe_tables
 
 __all__ = [
-    "DEMO_NOTE",
-    "LEAD_NOTE",
-    "SIMULATED_VIA",
     "ScreeningSummary",
     "load_truth",
     "simulate_screening",
     "work_truth",
 ]
-
-DEMO_NOTE = "simulated reviewer (demo)"
-SIMULATED_VIA = "demo-simulation"
-"""The ``via`` of every decision a simulated reviewer stores."""
-LEAD_NOTE = "settled by the simulated lead (demo) from the published decision"
-"""The note of every resolution the simulated lead stores (resolutions have no ``via``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +153,7 @@ def simulate_screening(
                     work,
                     decision,
                     reason=reason,
-                    note=DEMO_NOTE,
+                    note=SIMULATED_NOTE,
                     via=SIMULATED_VIA,
                 )
                 made += 1
@@ -176,7 +171,7 @@ def simulate_screening(
                 conflict.work_id,
                 "include" if included else "exclude",
                 reason=reason,
-                note=LEAD_NOTE,
+                note=SIMULATED_LEAD_NOTE,
             )
         tell(
             f"{stage}: {made:,} simulated decisions, {len(open_conflicts):,} conflicts "

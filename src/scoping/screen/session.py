@@ -31,7 +31,7 @@ from scoping.screen.cards import Card, load_card, load_cards
 from scoping.screen.decisions import new_uid, record_decision, withdraw_decision
 from scoping.screen.outcomes import automation_excluded, final_outcomes
 from scoping.screen.protocol import FULL_TEXT, TITLE_ABSTRACT, Protocol
-from scoping.screen.ranking import sample_rank
+from scoping.screen.rank_order import sample_rank
 from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 from scoping.store.screen_tables import DecisionRow

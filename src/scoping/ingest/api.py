@@ -1,4 +1,5 @@
-"""Import files into the store: inspect, refuse repeats, read, store in one transaction.
+"""The ingest stage over a review's store (its entry module): import files, inspect, refuse repeats,
+read, store in one transaction.
 
 The files one command names are stored in one transaction too (:func:`import_files`, or
 :meth:`Store.together <scoping.store.Store.together>` around :func:`import_file`): all of

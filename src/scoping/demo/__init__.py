@@ -2,7 +2,9 @@
 
 ``build_demo(DIR)`` makes a review folder and runs the stages that exist on the bundled files
 (``scoping/data/demo/manifest.toml`` lists each file, the database it stands for, and its
-origin and licence). It grows as stages land.
+origin and licence). It grows as stages land. The demo's simulated reviewers are in
+:mod:`scoping.demo.reviewers`. Nothing in the stages imports this package (the ``layers``
+contract puts it above them), so demo code stays out of the production paths.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from typing import Any
 from scoping.app import Review as FrontDoor
 from scoping.app import init_review
 from scoping.dedupe.api import decide_pair, review_queue, run_dedupe
-from scoping.demo_reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
+from scoping.demo.reviewers import ScreeningSummary, load_truth, simulate_screening, work_truth
 from scoping.errors import ReviewFolderError
 from scoping.files import parse_toml
 from scoping.ingest import inspect_file
-from scoping.ingest.importer import import_file
+from scoping.ingest.api import import_file
 from scoping.review import Review
 from scoping.screen import FULL_TEXT, load_protocol
 from scoping.store import Store, dedupe_tables
-from scoping.topics import workflow as topics_workflow
+from scoping.topics import api as topics_api
 
 __all__ = ["DemoResult", "build_demo", "demo_files"]
 
@@ -165,12 +167,12 @@ def build_demo(
         truth = work_truth(store, load_truth(Path(str(base.joinpath("truth.csv")))))
         result.screening = simulate_screening(store, protocol, truth, say=say)
         say("Fitting topics to the included works and writing the evidence map")
-        works = topics_workflow.works_from_screening(store, FULL_TEXT)
-        fitted = topics_workflow.fit_topics(
+        works = topics_api.works_from_screening(store, FULL_TEXT)
+        fitted = topics_api.fit_topics(
             store, works, source="screening, included at full-text", made_by="demo", random_state=2021
         )
         result.topics = [(t.ref, t.label, len(t.members)) for t in fitted.loaded.state.topics.values()]
-        topics_workflow.write_evidence_map(store, review.outputs_dir / "topics")
+        topics_api.write_evidence_map(store, review.outputs_dir / "topics")
     say("Drawing the PRISMA 2020 flow diagram from the store")
     result.prisma = review.prisma()
     result.exports, result.checklist = _hand_on(review, say)

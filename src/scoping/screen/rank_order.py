@@ -1,10 +1,10 @@
 """The order of a reviewer's queue in a real review: prioritised, or the stopping rule's sample.
 
-:func:`queue_order` picks what :class:`~scoping.screen.queue.ScreeningSession` gets as its
+:func:`queue_order` picks what :class:`~scoping.screen.session.ScreeningSession` gets as its
 ``rank``:
 
 - while the stopping rule's random sample is under way (title-abstract,
-  :mod:`scoping.screen.autostop`): the works the reviewer has left from before the sample,
+  :mod:`scoping.screen.stop_state`): the works the reviewer has left from before the sample,
   then the sample's works in its random order (the test depends on that order);
 - else, when the protocol asks for it (``prioritise = true`` in the stage's section): a
   :class:`ModelRank`, most likely includes first; until the model has an include and an
@@ -12,11 +12,11 @@
   and the protocol's include highlight terms (:func:`prior_query`), when it has any;
 - else nothing: the seeded random order.
 
-:class:`ModelRank` trains :class:`~scoping.screen.prioritise.Ranker` on the decisions of the
+:class:`ModelRank` trains :class:`~scoping.screen.rank_model.Ranker` on the decisions of the
 whole team at the stage (a work counts as an include when any reviewer included it or was
 unsure, or the lead included it; as an exclude when it was excluded), in background threads:
 one reads the decisions and the works' texts from the store, the other fits the model
-(:class:`~scoping.screen.prioritise.BackgroundRanker`). Asking for an order never waits: until
+(:class:`~scoping.screen.rank_model.BackgroundRanker`). Asking for an order never waits: until
 the first model is ready the given (seeded) order is kept. Nothing of other reviewers'
 decisions is shown: they only move works up or down the queue.
 
@@ -52,9 +52,9 @@ from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 
 if TYPE_CHECKING:
-    from scoping.screen.prioritise import BackgroundRanker
+    from scoping.screen.rank_model import BackgroundRanker
 
-# numpy and scikit-learn (scoping.screen.prioritise) load when a model is built, not when the
+# numpy and scikit-learn (scoping.screen.rank_model) load when a model is built, not when the
 # package is imported: every command of the CLI imports it.
 
 __all__ = [
@@ -73,7 +73,7 @@ log = logging.getLogger("scoping.screen")
 def _features_of(store: Store, ids: list[int], query: str = "") -> tuple[Any, Any]:
     """The TF-IDF rows of the works ``ids``, and their prior scores against ``query`` (or None)."""
     from scoping.screen.prior import prior_scores
-    from scoping.screen.prioritise import TextFeatures, work_text
+    from scoping.screen.rank_model import TextFeatures, work_text
 
     texts = {
         card.work_id: work_text(card.title, card.abstract) + " " + " ".join(card.keywords)
@@ -129,7 +129,7 @@ class ModelRank:
     def __init__(self, store: Store, stage: str, *, random_state: int | None = None, query: str = "") -> None:
         import numpy as np
 
-        from scoping.screen.prioritise import BackgroundRanker
+        from scoping.screen.rank_model import BackgroundRanker
 
         self.store = store
         self.stage = stage

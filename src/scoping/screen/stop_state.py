@@ -3,19 +3,19 @@
 Two rules; every step of either is a lead's command and an appended event in the store
 (``screen_stop_events``), so the history stays:
 
-- **the default rule** (:func:`scoping.screen.stopmethods.default_method`, the same definition
+- **the default rule** (:func:`scoping.screen.stop_methods.default_method`, the same definition
   ``scoping simulate`` replays): an upper bound of the include rate of the latest final
   decisions, applied to every work nobody has decided. It needs no random sample and saves
   more, but it has **no statistical guarantee**: it assumes the ranking served includes no
   later than a random order would. When it is met, :func:`apply_stop` (ranked phase) stops
   screening and the works nobody has decided on are excluded by automation (recorded with the
   stop event, so works added later are not).
-- **the random-sample rule** (:mod:`scoping.screen.stopping`, with a guarantee), which needs a
+- **the random-sample rule** (:mod:`scoping.screen.stop_rule`, with a guarantee), which needs a
   random sample of the works left unscreened, in three steps:
 
 1. **ranked phase**: reviewers screen in the order of the prioritisation model (or any order).
    :func:`stopping_status` says when a run of excludes suggests the model has little left to
-   find (the :class:`~scoping.screen.stopping.SwitchHeuristic`).
+   find (the :class:`~scoping.screen.stop_rule.SwitchHeuristic`).
 2. **sampling** (:func:`start_sampling`): the works nobody has decided on yet are put in a
    random order (seeded, stored); from then on every reviewer's queue serves the works they
    have left from before, then the sample in that order. After each work of the sample gets a
@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING, Any
 from scoping.errors import UsageError
 from scoping.screen import outcomes as rules
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
-from scoping.screen.stopping import StoppingRule, StopTest, SwitchHeuristic
+from scoping.screen.stop_rule import StoppingRule, StopTest, SwitchHeuristic
 from scoping.store import Store
 from scoping.store import screen_tables as tables
 
 if TYPE_CHECKING:
-    from scoping.screen.stopmethods import RankedTest, RateBound, RateTest
+    from scoping.screen.stop_methods import RankedTest, RateBound, RateTest
 
 __all__ = [
     "SMALL_REVIEW",
@@ -144,8 +144,8 @@ class StoppingStatus:
 
 def default_rule(rule: StoppingRule) -> RateBound:
     """The default stopping rule for the protocol's target and confidence: the one
-    ``scoping simulate`` uses (:func:`scoping.screen.stopmethods.default_method`)."""
-    from scoping.screen.stopmethods import default_method  # scipy: only when asked
+    ``scoping simulate`` uses (:func:`scoping.screen.stop_methods.default_method`)."""
+    from scoping.screen.stop_methods import default_method  # scipy: only when asked
 
     return default_method(rule.recall_target, rule.confidence)
 
@@ -198,7 +198,7 @@ def stopping_status(
         "events": tuple(events),
     }
     if sample_event is None:
-        from scoping.screen.stopmethods import HypergeometricRanked  # scipy: only when asked
+        from scoping.screen.stop_methods import HypergeometricRanked  # scipy: only when asked
 
         labels = [int(outcomes[w].outcome == "include") for w in order]
         if stop_event is not None:  # stopped by the default rule: the rule on the decisions now

@@ -13,7 +13,7 @@ The methods (``key``: what it is; *guarantee* marks a statistical recall guarant
 - ``heuristic``: stop after a run of excludes (``max(run, fraction × N)``) in ranked order.
   No guarantee; the baseline.
 - ``hypergeom-sample`` (*guarantee*): Callaghan & Müller-Hansen (2020). Ranked until the
-  :class:`~scoping.screen.stopping.SwitchHeuristic` says the ranking has run dry, then a
+  :class:`~scoping.screen.stop_rule.SwitchHeuristic` says the ranking has run dry, then a
   random sample of the rest with the hypergeometric test after every work. This is the rule
   ``scoping stop`` runs in a live review.
 - ``hypergeom-ranked``: the same test with no random phase: the last ``n`` works screened
@@ -61,7 +61,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from scoping.errors import UsageError
-from scoping.screen.stopping import STOPPING_METHODS, StoppingRule, SwitchHeuristic
+from scoping.screen.stop_rule import STOPPING_METHODS, StoppingRule, SwitchHeuristic
 
 __all__ = [
     "METHODS",

@@ -56,7 +56,7 @@ STOPPING_METHODS = (
     "capture",
     "knee",
 )
-"""The keys of the methods in :mod:`scoping.screen.stopmethods` (named here, where importing
+"""The keys of the methods in :mod:`scoping.screen.stop_methods` (named here, where importing
 costs nothing, for the command line's choices)."""
 
 
