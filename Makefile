@@ -31,7 +31,7 @@ system-packages:
 	@bash scripts/ensure-system-packages
 
 test: install system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

@@ -211,21 +211,31 @@ def review_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The demo review (real exports, simulated reviewers, topics fitted), built once per test
-    process: about 15 s of CPU. Tests that use it carry ``xdist_group("demo")`` so that they
-    run in one process and share it; tests that change the folder work on a copy."""
+    session: about 15 s of CPU. Under pytest-xdist the first process to ask builds it, under
+    a file lock, in the folder the processes share; the others wait and use the same folder.
+    Tests only read it (a page they rewrite is replaced in one step, with the same content);
+    tests that change it work on a copy."""
+    import pickle
+
+    from filelock import FileLock
+
     from scoping.demo import build_demo
 
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # pytest-N/ (this run)
+    built = shared / "demo-build.pickle"
+    with FileLock(shared / "demo-build.lock"):
+        if built.exists():
+            return pickle.loads(built.read_bytes())
+        result = build_demo(shared / "demo-shared" / "demo")
+        built.write_bytes(pickle.dumps(result))
+        return result
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Two things for running in parallel (``make test`` uses ``-n 2 --dist loadgroup``):
-    tests that use the demo review run in one process, which builds it once; and tests
-    marked ``slow`` start first, so that the short ones fill in around them instead of
-    one process finishing a long test alone at the end."""
-    for item in items:
-        if "demo_build" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo"))
+    """For running in parallel (``make test`` uses ``-n 2``): files with a test marked
+    ``slow`` start first, so that the short tests fill in around them instead of one process
+    finishing a long test alone at the end."""
     slow = {item.module for item in items if item.get_closest_marker("slow")}  # type: ignore[attr-defined]
     items.sort(key=lambda item: getattr(item, "module", None) not in slow)  # stable: files kept whole
