@@ -813,19 +813,19 @@ class Review(folder.Review):
         the records of ``works_file`` (a file 'scoping import' reads; records of one work,
         by DOI, PMID or title, count once: ``duplicates`` of the result)."""
         from scoping.ingest import inspect_file, iter_records
-        from scoping.topics import api as workflow
+        from scoping.topics import api as topics_api
 
         with self.open_store() as store:
             duplicates = 0
             if works_file is not None:
                 info = inspect_file(works_file, encoding=encoding, fmt=fmt)
                 source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
-                loaded = workflow.works_from_records(iter_records(info, background=False), source=source)
+                loaded = topics_api.works_from_records(iter_records(info, background=False), source=source)
                 works, duplicates = loaded.works, loaded.duplicates
             else:
-                works = workflow.works_from_screening(store, stage)
+                works = topics_api.works_from_screening(store, stage)
                 source = f"screening, included at {stage}"
-            result = workflow.fit_topics(
+            result = topics_api.fit_topics(
                 store,
                 works,
                 source=source,
@@ -838,10 +838,10 @@ class Review(folder.Review):
 
     def topic_fit(self) -> LoadedFit:
         """``scoping topics show``: the latest topic fit, after the lead's edits."""
-        from scoping.topics import api as workflow
+        from scoping.topics import api as topics_api
 
         with self.open_store() as store:
-            return workflow.load_fit(store)
+            return topics_api.load_fit(store)
 
     def topic_fits(self) -> list[FitRow]:
         """``scoping topics show --fits``: every topic fit, oldest first."""
@@ -853,14 +853,14 @@ class Review(folder.Review):
     def topics(self) -> pd.DataFrame:
         """One row per topic of the latest fit, after the lead's edits (empty before a fit)."""
         from scoping.store import topics_tables
-        from scoping.topics import api as workflow
+        from scoping.topics import api as topics_api
         from scoping.topics import evidence
 
         with self.open_store() as store:
             if topics_tables.latest_fit_id(store) is None:
                 rows: list[dict[str, Any]] = []
             else:
-                rows = evidence.topic_rows(workflow.load_fit(store).state)
+                rows = evidence.topic_rows(topics_api.load_fit(store).state)
         return _frame(rows, TOPIC_COLUMNS)
 
     # -- reporting -----------------------------------------------------------------------

@@ -22,10 +22,10 @@ from scoping.topics.charting import read_chart_fields
 
 if TYPE_CHECKING:
     from scoping.store.topics_tables import FitRow
-    from scoping.topics import api as workflow
+    from scoping.topics import api as topics_api
     from scoping.topics.api import FitResult
 else:
-    workflow = _LazyModule("scoping.topics.api")  # scikit-learn loads when a command needs it
+    topics_api = _LazyModule("scoping.topics.api")  # scikit-learn loads when a command needs it
 
 from .console import console
 from .main import cli, review_options
@@ -93,11 +93,11 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _topics_table(loaded: workflow.LoadedFit, title: str) -> Table:
+def _topics_table(loaded: topics_api.LoadedFit, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("topic", "works", "main", "label", "top terms"):
         table.add_column(column, justify="right" if column in ("works", "main") else "left", overflow="fold")
-    for row in workflow.evidence.topic_rows(loaded.state):
+    for row in topics_api.evidence.topic_rows(loaded.state):
         label = row["label"] + ("" if row["named"] else " (provisional)")
         table.add_row(
             row["topic"], str(row["works"]), str(row["main_topic_of"]), label, ", ".join(row["top_terms"][:6])
@@ -105,7 +105,7 @@ def _topics_table(loaded: workflow.LoadedFit, title: str) -> Table:
     return table
 
 
-def _print_skipped(loaded: workflow.LoadedFit) -> None:
+def _print_skipped(loaded: topics_api.LoadedFit) -> None:
     for line in loaded.state.skipped:
         out.print(f"  not applied: {line}")
 
@@ -319,9 +319,9 @@ def show_cmd(
         _show_topic(loaded, topic, n_works, as_csv, as_json)
 
 
-def _show_topics(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
+def _show_topics(loaded: topics_api.LoadedFit, as_csv: bool, as_json: bool) -> None:
     """The topics of the fit, as a table, CSV or JSON."""
-    rows = workflow.evidence.topic_rows(loaded.state)
+    rows = topics_api.evidence.topic_rows(loaded.state)
     if as_csv:
         _emit_csv(rows)
     elif as_json:
@@ -335,7 +335,7 @@ def _show_topics(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> Non
         _print_skipped(loaded)
 
 
-def _show_topic(loaded: workflow.LoadedFit, ref: str, n_works: int, as_csv: bool, as_json: bool) -> None:
+def _show_topic(loaded: topics_api.LoadedFit, ref: str, n_works: int, as_csv: bool, as_json: bool) -> None:
     t = loaded.state.topic(ref)
     works = loaded.works_by_key
     ranked = t.ranked()
@@ -432,7 +432,7 @@ def _show_fits(fits: list[topics_tables.FitRow], as_csv: bool, as_json: bool) ->
         out.print(table)
 
 
-def _show_k(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
+def _show_k(loaded: topics_api.LoadedFit, as_csv: bool, as_json: bool) -> None:
     rows = [{"k": int(k), **v} for k, v in sorted(loaded.fit.k_scores.items(), key=lambda kv: int(kv[0]))]
     if as_csv:
         _emit_csv(rows)
@@ -463,7 +463,7 @@ def _show_k(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
         )
 
 
-def _show_edits(loaded: workflow.LoadedFit, as_csv: bool, as_json: bool) -> None:
+def _show_edits(loaded: topics_api.LoadedFit, as_csv: bool, as_json: bool) -> None:
     rows: list[dict[str, Any]] = [
         {
             "edit": e.id,
@@ -511,7 +511,7 @@ def rename_cmd(topic: str, name: str, by: str | None, review: Callable[[], Revie
     target = review()
     who = _who(by, target)
     with target.open_store() as store:
-        loaded = workflow.rename_topic(store, topic, name, made_by=who)
+        loaded = topics_api.rename_topic(store, topic, name, made_by=who)
     t = loaded.state.topics[int(loaded.edits[-1].payload["topic"])]
     out.print(f"{t.ref} is now called {t.label!r} ({len(t.members)} works)")
 
@@ -533,7 +533,7 @@ def merge_cmd(
     target = review()
     who = _who(by, target)
     with target.open_store() as store:
-        loaded = workflow.merge_topics(store, topics, name=name, made_by=who)
+        loaded = topics_api.merge_topics(store, topics, name=name, made_by=who)
     t = loaded.state.topic(loaded.edits[-1].payload["topics"][0])
     out.print(f"Merged {', '.join(topics)} into {t.ref} {t.label!r}: {len(t.members)} works")
 
@@ -563,7 +563,7 @@ def split_cmd(topic: str, parts: int, by: str | None, review: Callable[[], Revie
     target = review()
     who = _who(by, target)
     with target.open_store() as store:
-        loaded, new_ids = workflow.split_topic(store, topic, parts=parts, made_by=who)
+        loaded, new_ids = topics_api.split_topic(store, topic, parts=parts, made_by=who)
     out.print(f"Split {topic} into {len(new_ids)} topics:")
     for tid in new_ids:
         if tid in loaded.state.topics:
@@ -597,7 +597,7 @@ def move_cmd(
     target = review()
     who = _who(by, target)
     with target.open_store() as store:
-        loaded = workflow.move_work(store, work, topic, into=into_topic is not None, made_by=who)
+        loaded = topics_api.move_work(store, work, topic, into=into_topic is not None, made_by=who)
     edit = loaded.edits[-1]
     t = loaded.state.topics[int(edit.payload["topic"])]
     where = "into" if into_topic is not None else "out of"
@@ -632,7 +632,7 @@ def map_cmd(out_dir: str | None, review: Callable[[], Review]) -> None:
     folder = Path(out_dir) if out_dir else target.outputs_dir / "topics"
     fields = read_chart_fields(target.protocol_path) if target.protocol_path.is_file() else []
     with target.open_store() as store:
-        result = workflow.write_evidence_map(store, folder, fields=fields)
+        result = topics_api.write_evidence_map(store, folder, fields=fields)
     out.print(f"Wrote {len(result.files)} files to {result.folder}:")
     for path in result.files:
         out.print(f"  {path.name}")
@@ -714,7 +714,7 @@ def chart_set_cmd(work: str, field: str, value: str, by: str | None, review: Cal
     who = _who(by, target, lead=False)
     fields = _fields(target)
     with target.open_store() as store:
-        key, stored = workflow.chart_set(store, fields, work, field, value, made_by=who)
+        key, stored = topics_api.chart_set(store, fields, work, field, value, made_by=who)
     if stored is None:
         out.print(f"Cleared {field} of {key}")
     else:
@@ -738,7 +738,7 @@ def chart_import_cmd(file: str, by: str | None, review: Callable[[], Review]) ->
     who = _who(by, target, lead=False)
     fields = _fields(target)
     with target.open_store() as store:
-        n = workflow.chart_import(store, fields, file, made_by=who)
+        n = topics_api.chart_import(store, fields, file, made_by=who)
     out.print(f"Charted {n:,} values from {Path(file).name}")
 
 
@@ -758,7 +758,7 @@ def chart_show_cmd(field: str | None, as_csv: bool, review: Callable[[], Review]
     fields = _fields(target)
     with target.open_store() as store:
         if field is not None:
-            table = workflow.chart_table(store, fields, field)
+            table = topics_api.chart_table(store, fields, field)
             rows = table.rows()
             if as_csv:
                 _emit_csv(rows)

@@ -165,9 +165,11 @@ def works_from_records(records: Iterable[Record], *, source: str) -> WorksFile:
 def works_from_screening(store: Store, stage: str = "full-text") -> list[WorkInput]:
     """The works screening included at ``stage`` (key ``work:<id>``), from their records.
 
-    A work's text comes from all its records: the first title, the longest abstract, every
-    keyword. Raises a :class:`~scoping.errors.UsageError` saying what to do when no work is
-    included at ``stage`` (no screening results yet, or none final).
+    A work's values are its merged view (:func:`scoping.dedupe.merge_records`, the one policy
+    the screening cards and ``scoping dedupe show`` use too); its keywords are every record's,
+    so that the topic model reads all the terms the databases gave. Raises a
+    :class:`~scoping.errors.UsageError` saying what to do when no work is included at
+    ``stage`` (no screening results yet, or none final).
     """
     from scoping.screen.outcomes import final_outcomes
     from scoping.store import screen_tables
@@ -185,16 +187,15 @@ def works_from_screening(store: Store, stage: str = "full-text") -> list[WorkInp
         )
     works: list[WorkInput] = []
     for work_id in included:
-        records = [record for _, _, record in screen_tables.work_records(store, work_id)]
-        works.append(_merged(f"work:{work_id}", records))
+        works.append(_merged(work_id, screen_tables.work_records(store, work_id)))
     return works
 
 
-def _merged(key: str, records: Sequence[Record]) -> WorkInput:
-    def first(name: str) -> Any:
-        return next((getattr(r, name) for r in records if getattr(r, name)), None)
+def _merged(work_id: int, stored: Sequence[tuple[int, str, Record]]) -> WorkInput:
+    from scoping.dedupe.merge import merge_records
 
-    abstracts = [r.abstract for r in records if r.abstract]
+    view = merge_records(work_id, stored)
+    records = [record for _, _, record in stored]
     keywords: list[str] = []
     seen: set[str] = set()
     for r in records:
@@ -202,17 +203,16 @@ def _merged(key: str, records: Sequence[Record]) -> WorkInput:
             if kw.casefold() not in seen:
                 seen.add(kw.casefold())
                 keywords.append(kw)
-    authors = next((r.authors for r in records if r.authors), [])
     return WorkInput(
-        key=key,
-        title=first("title"),
-        abstract=max(abstracts, key=len) if abstracts else None,
+        key=f"work:{work_id}",
+        title=view.value("title"),
+        abstract=view.value("abstract"),
         keywords=tuple(keywords),
-        year=first("year"),
-        doc_type=first("doc_type"),
-        authors=tuple(authors),
-        journal=first("journal"),
-        doi=first("doi"),
+        year=view.value("year"),
+        doc_type=view.value("doc_type"),
+        authors=tuple(view.value("authors") or ()),
+        journal=view.value("journal"),
+        doi=view.value("doi"),
     )
 
 
