@@ -62,7 +62,6 @@ import csv
 import dataclasses
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -71,7 +70,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from scoping import review as folder
 from scoping.errors import ConfigError, ReviewFolderError, UsageError
-from scoping.files import replace_into
+from scoping.files import write_whole
 from scoping.records import FIELDS
 
 if TYPE_CHECKING:
@@ -149,22 +148,6 @@ def _frame(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> pd.DataFra
     import pandas as pd
 
     return pd.DataFrame.from_records(list(rows), columns=list(columns))
-
-
-def _write_whole(target: Path, write: Callable[[TextIO], int]) -> int:
-    """Run ``write`` on a temporary file beside ``target``, then move it into place: the file
-    is written whole or not at all. Returns what ``write`` returns."""
-    if not target.parent.exists():
-        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-            n = write(stream)
-        replace_into(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,9 +336,7 @@ class Review(folder.Review):
                 records, extra = [w.record for w in included_works(store, stage)], INCLUDED_FIELDS
             else:
                 records, extra = (s.record for s in store.iter_records(source=source)), ()
-            return _write_whole(
-                target, lambda stream: write_records(records, stream, fmt, extra_fields=extra)
-            )
+            return write_whole(target, lambda stream: write_records(records, stream, fmt, extra_fields=extra))
 
     def export_decisions(self, lead: str, out: str | os.PathLike[str]) -> int:
         """``scoping decisions export --reviewer LEAD``: every decision, with its work's
@@ -374,7 +355,7 @@ class Review(folder.Review):
             writer.writerows(rows)
             return len(rows)
 
-        return _write_whole(Path(out), write)
+        return write_whole(Path(out), write)
 
     # -- searches ------------------------------------------------------------------------
 
@@ -699,7 +680,7 @@ class Review(folder.Review):
                     n += 1
             return n
 
-        return _write_whole(Path(out), write)
+        return write_whole(Path(out), write)
 
     def load_decisions(
         self, reviewer: str, path: str | os.PathLike[str], *, stage: str = "title-abstract"

@@ -26,13 +26,17 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
-from scoping.errors import ConfigError
+from scoping.errors import ConfigError, UsageError
 
-__all__ = ["parse_toml", "read_toml", "replace_into"]
+T = TypeVar("T")
+
+__all__ = ["parse_toml", "read_toml", "replace_into", "write_whole"]
 
 _AGAIN = "run the command again"
 _WHERE = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
@@ -104,6 +108,23 @@ def replace_into(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) ->
             shutil.copyfileobj(source, sink)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def write_whole(target: Path, write: Callable[[TextIO], T]) -> T:
+    """Run ``write`` on a temporary text file beside ``target`` (UTF-8, newlines as written),
+    then move it into place: the file is written whole or not at all. Returns what ``write``
+    returns."""
+    if not target.parent.exists():
+        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            result = write(stream)
+        replace_into(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return result
 
 
 def _umask() -> int:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import getpass
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import TaskID
 from rich.table import Table
 
 from scoping.app import Review
-from scoping.errors import UsageError
-from scoping.files import replace_into
+from scoping.files import write_whole
 from scoping.records import Record, doc_type_label
 
 from .console import console
@@ -568,20 +566,6 @@ def undo_cmd(work: int, by: str | None, yes: bool, review: Callable[[], Review])
 # -- groups and overlap ----------------------------------------------------------------------
 
 
-def _write_atomically(target: Path, write: Callable[[TextIO], Any]) -> Any:
-    if not target.parent.exists():
-        raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
-            result = write(stream)
-        replace_into(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return result
-
-
 @dedupe_group.command("groups")
 @click.option(
     "--out",
@@ -610,7 +594,7 @@ def groups_cmd(out_path: str, review: Callable[[], Review]) -> None:
                 works.add(row[1])
                 yield row
 
-        n = _write_atomically(target, lambda stream: api.write_groups_csv(rows(), stream))
+        n = write_whole(target, lambda stream: api.write_groups_csv(rows(), stream))
     out.print(
         f"Wrote {n:,} record{'' if n == 1 else 's'} in {len(works):,} "
         f"work{'' if len(works) == 1 else 's'} to {target}"
@@ -640,7 +624,7 @@ def overlap_cmd(out_path: str | None, review: Callable[[], Review]) -> None:
     target = Path(out_path) if out_path else target_review.outputs_dir / "dedupe-overlap.csv"
     with target_review.open_store() as store:
         table = api.overlap(store)
-    _write_atomically(target, lambda stream: api.write_overlap_csv(table, stream))
+    write_whole(target, lambda stream: api.write_overlap_csv(table, stream))
     view = Table(title="Works by database", title_justify="left")
     for column in ("database", "records", "works", "only here", "share only here", "internal duplicates"):
         view.add_column(column, justify="left" if column == "database" else "right")
