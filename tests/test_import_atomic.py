@@ -89,8 +89,7 @@ def _import_once(
         out.put("refused")
 
 
-@pytest.mark.parametrize("trial", range(2))
-def test_concurrent_imports_of_one_content_store_it_once(store_url: str, trial: int) -> None:
+def test_concurrent_imports_of_one_content_store_it_once(store_url: str) -> None:
     with Store.open(store_url) as store:
         pass
     context = multiprocessing.get_context("spawn")

@@ -28,6 +28,7 @@ from scoping.screen import (
     load_protocol,
     parse_protocol,
     queue_order,
+    rank_order,
     record_decision,
     resume_screening,
     start_sampling,
@@ -85,12 +86,19 @@ def test_protocol_settings() -> None:
         parse_protocol(STOPPING.replace("prioritise = true", 'prioritise = "yes"'))
 
 
-def test_prioritised_queue_finds_includes_sooner(review: tuple[Store, Protocol, dict[int, int]]) -> None:
+def test_prioritised_queue_finds_includes_sooner(
+    review: tuple[Store, Protocol, dict[int, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The features are built in the ranking thread on SQLite, and in a child process (which
+    reads the server itself) on PostgreSQL: both ways of a real review, small and large."""
     store, protocol, truth = review
     prevalence = sum(truth.values()) / len(truth)
     assert 0.1 < prevalence < 0.5, prevalence
+    in_child = store.url.startswith("postgresql")
+    monkeypatch.setattr(rank_order, "FEATURES_IN_CHILD_FROM", 1 if in_child else len(truth) + 1)
     with queue_order(store, protocol, TITLE_ABSTRACT, rerank_every=1) as order:
         assert order.kind == "prioritised" and order.model is not None
+        assert order.model.in_child is in_child
         session = ScreeningSession(store, protocol, "alice", rank=order.rank, rerank_every=order.rerank_every)
         seen: list[int] = []
         for _ in range(80):

@@ -280,6 +280,8 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
     protocol = load_protocol(rv.protocol_path)
     program = (
         "import scoping.cli.screen_cmd; from scoping.cli import main; "
+        # the child process builds the features, as in a review of thousands of works
+        "import scoping.screen.rank_order as order; order.FEATURES_IN_CHILD_FROM = 0; "
         "import sys; sys.argv[0] = 'scoping'; main()"
     )
     command = " ".join(
@@ -382,6 +384,8 @@ def test_ranking_works_in_the_real_window(tmp_path: Path) -> None:
     prevalence = sum(truth.values()) / len(truth)
     program = (
         "import scoping.cli.screen_cmd; from scoping.cli import main; "
+        # the child process builds the features, as in a review of thousands of works
+        "import scoping.screen.rank_order as order; order.FEATURES_IN_CHILD_FROM = 0; "
         "import sys; sys.argv[0] = 'scoping'; main()"
     )
     command = " ".join(

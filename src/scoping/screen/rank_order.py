@@ -26,12 +26,14 @@ each reviewer's queue, the works another reviewer has already decided and this o
 the order they were first decided, so the second decision follows the first soon and conflicts
 show while screening goes on. Which works those are is all it uses: never what was decided.
 
-The feature process is spawned with ``multiprocessing`` (``spawn``). Its resource tracker is
-started when the model is made, before any full-screen window runs: started later, from inside
-Textual, it would be handed Textual's stand-in for standard error (file descriptor -1) and the
-spawn fails with "bad value(s) in fds_to_keep". Should spawning fail anyway, the features are
-built in this process and :attr:`ModelRank.notes` says so; a model that cannot be trained at
-all shows in :meth:`QueueOrder.describe` and is logged (logger ``scoping.screen``).
+For a review of :data:`FEATURES_IN_CHILD_FROM` works or more, the features are built in a child
+process, spawned with ``multiprocessing`` (``spawn``); smaller reviews build them in the
+ranking thread. The child's resource tracker is started when the model is made, before any
+full-screen window runs: started later, from inside Textual, it would be handed Textual's
+stand-in for standard error (file descriptor -1) and the spawn fails with "bad value(s) in
+fds_to_keep". Should spawning fail anyway, the features are built in this process and
+:attr:`ModelRank.notes` says so; a model that cannot be trained at all shows in
+:meth:`QueueOrder.describe` and is logged (logger ``scoping.screen``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,14 @@ __all__ = [
 ]
 
 log = logging.getLogger("scoping.screen")
+
+FEATURES_IN_CHILD_FROM = 500
+"""Reviews of at least this many works build the model's features in a child process; smaller
+ones in the ranking thread of this process. Starting the child costs 3-4 s of CPU (a new
+interpreter importing scikit-learn and the store), while the features of 300 works take about
+0.1 s; building them in this process holds the GIL for stretches that grow with the review
+(measured on 2 busy cores: longest stall of the screen about 60 ms at 250 works, 110 ms at 500,
+200 ms at 750, 250 ms at 1,000 and 3 s at 6,000; bench/feature_stall.py)."""
 
 
 def _features_of(store: Store, ids: list[int], query: str = "") -> tuple[Any, Any]:
@@ -140,14 +150,15 @@ class ModelRank:
         self.query = query
         """The prior's text (criteria, highlight terms): orders the cold start when not empty."""
         self._prior: Any = None
-        self._spawn = can_spawn()
-        if self._spawn:
+        ids = tables.work_ids(store)
+        self.in_child = len(ids) >= FEATURES_IN_CHILD_FROM and can_spawn()
+        """Whether the features are built in a child process (else in the ranking thread)."""
+        if self.in_child:
             try:  # now, while standard error is still a real file (see the module docstring)
                 multiprocessing.resource_tracker.ensure_running()
             except Exception as exc:
-                self._spawn = False
+                self.in_child = False
                 self._note(f"features are built in this process: {type(exc).__name__}: {exc}")
-        ids = tables.work_ids(store)
         self._ids = np.array(ids, dtype=np.int64)
         self._position = {w: i for i, w in enumerate(ids)}
         self.ranker: BackgroundRanker = BackgroundRanker(
@@ -169,7 +180,7 @@ class ModelRank:
         # vocabulary, building the sparse matrix) hold the GIL long enough to delay the screen
         # by 100 ms: so it runs in a child process, which reads the store itself, when it can.
         ids = [int(w) for w in self._ids]
-        if not self._spawn:
+        if not self.in_child:
             matrix, self._prior = _features_of(self.store, ids, self.query)
             return matrix
         context = multiprocessing.get_context("spawn")
