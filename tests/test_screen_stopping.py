@@ -267,3 +267,26 @@ def test_cold_start_follows_the_protocol_criteria(review: tuple[Store, Protocol,
     assert sorted(ranked) == sorted(ids)
     top = ranked[:20]
     assert sum(truth[w] for w in top) / len(top) >= 2 * prevalence, (top, prevalence)
+
+
+def test_the_models_order_is_the_same_with_its_features_built_in_a_child(tmp_path: Path) -> None:
+    """``workers`` only moves the model's features to a child process (as the command asks):
+    trained on the same decisions, the order is the same as with everything in this process."""
+    folder = cached_review(tmp_path / "rv", files=MANY, protocol=STOPPING)
+    protocol = load_protocol(folder.protocol_path)
+    orders: list[list[int]] = []
+    with folder.open_store() as store:
+        assign_works(store, protocol, LEAD)
+        ids = screen_tables.work_ids(store)
+        cards = load_cards(store, ids[:40])
+        for card in cards:
+            both_decide(
+                store, protocol, card.work_id, int(bool(HEART.search(f"{card.title} {card.abstract}")))
+            )
+        for workers in (0, 1):
+            with queue_order(store, protocol, TITLE_ABSTRACT, workers=workers) as order:
+                assert order.model is not None
+                assert order.model.sync(timeout=120) and order.model.trained
+                assert order.model.notes == []
+                orders.append(order.model(ids))
+    assert orders[0] == orders[1] and sorted(orders[0]) == sorted(ids)

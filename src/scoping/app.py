@@ -206,14 +206,19 @@ class Review(folder.Review):
         fmt: str | None = None,
         encoding: str | None = None,
         again: bool = False,
+        workers: int = 0,
     ) -> list[ImportResult]:
         """``scoping import FILES --source NAME``: every file is checked before any is stored,
         then each is imported whole or not at all. (:meth:`import_exports` also freezes the
-        search behind the files for the search log, as the command does.)"""
+        search behind the files for the search log, as the command does.) ``workers``: child
+        processes that may parse a large file (by default none; a script that gives some must
+        keep its work under ``if __name__ == "__main__":``, see :mod:`scoping.spawn`)."""
         from scoping.ingest.api import import_files
 
         with self.open_store() as store:
-            return import_files(store, files, source=source, fmt=fmt, encoding=encoding, again=again)
+            return import_files(
+                store, files, source=source, fmt=fmt, encoding=encoding, again=again, workers=workers
+            )
 
     def import_exports(
         self,
@@ -226,11 +231,12 @@ class Review(folder.Review):
         skip_incomplete: bool = False,
         search: ExportInfo | None = None,
         progress: Callable[[str, int], None] | None = None,
+        workers: int = 0,
     ) -> Imported:
         """``scoping import``, all of it: the files are inspected, then imported in one
         transaction (all or none), then the search behind them (``search``: the query, day, hits
         and platform as given) is frozen for the search log. ``progress(file name, records)``
-        is told as records are read."""
+        is told as records are read; ``workers`` as for :meth:`import_files`."""
         from scoping.ingest.api import import_file, inspect_files
         from scoping.search import ExportInfo, load_strategy, record_export
 
@@ -240,7 +246,7 @@ class Review(folder.Review):
             strategy: Strategy | None = load_strategy(self.strategy_path)
         except ConfigError:  # importing does not depend on the strategy
             strategy = None
-        infos = inspect_files(files, fmt=fmt, encoding=encoding)
+        infos = inspect_files(files, fmt=fmt, encoding=encoding, workers=workers)
         results: list[ImportResult] = []
         with self.open_store() as store:
             with store.together():  # all the files, or none
@@ -255,6 +261,7 @@ class Review(folder.Review):
                             again=again,
                             progress=tell,
                             skip_incomplete=skip_incomplete,
+                            workers=workers,
                         )
                     )
             warnings = record_export(store, strategy, [r.row for r in results], search)
@@ -413,9 +420,11 @@ class Review(folder.Review):
         resume: str | None = None,
         update: bool = False,
         progress: Callable[[ProgressEvent], None] | None = None,
+        workers: int = 0,
     ) -> RunResult:
         """``scoping search run``: search one API database and store its records (one of
-        :meth:`search_targets`; a name is looked up in the strategy)."""
+        :meth:`search_targets`; a name is looked up in the strategy). ``workers``: child
+        processes that may parse PubMed pages of a long run (as for :meth:`import_files`)."""
         from scoping.search import SearchConfig, run_search
 
         strategy = self.strategy()
@@ -425,7 +434,7 @@ class Review(folder.Review):
                 strategy,
                 database,
                 store=store,
-                config=SearchConfig.load(strategy),
+                config=dataclasses.replace(SearchConfig.load(strategy), parse_workers=workers),
                 new=new,
                 resume=resume,
                 update=update,
@@ -645,16 +654,20 @@ class Review(folder.Review):
 
     @contextmanager
     def screening(
-        self, reviewer: str, *, stage: str = "title-abstract", via: str = "api"
+        self, reviewer: str, *, stage: str = "title-abstract", via: str = "api", workers: int = 0
     ) -> Iterator[tuple[ScreeningSession, QueueOrder]]:
         """``scoping screen``: ``reviewer``'s screening session at ``stage``, in the queue's order
         (ranked by the model, or the team's seeded order), with that order; the store stays open
-        until the block ends."""
+        until the block ends. With ``workers`` (at least 1) the ranking model's features are
+        built in a child process (as for :meth:`import_files`), else in a thread of this one."""
         from scoping.screen import ScreeningSession, queue_order
 
         protocol = self.protocol()
         name = protocol.reviewer(reviewer).name
-        with self.open_store() as store, queue_order(store, protocol, stage, reviewer=name) as order:
+        with (
+            self.open_store() as store,
+            queue_order(store, protocol, stage, reviewer=name, workers=workers) as order,
+        ):
             session = ScreeningSession(
                 store, protocol, reviewer, stage, via=via, rank=order.rank, rerank_every=order.rerank_every
             )
@@ -801,7 +814,7 @@ class Review(folder.Review):
             if works_file is not None:
                 info = inspect_file(works_file, encoding=encoding, fmt=fmt)
                 source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
-                loaded = topics_api.works_from_records(iter_records(info, background=False), source=source)
+                loaded = topics_api.works_from_records(iter_records(info), source=source)
                 works, duplicates = loaded.works, loaded.duplicates
             else:
                 works = topics_api.works_from_screening(store, stage)
