@@ -85,9 +85,7 @@ def load_set(data: Path, name: str) -> LabelledSet:
 
     folder = data / name
     info = inspect_file(folder / "records_pre_merged.csv")
-    rows = [
-        MatchRow.from_record(n, rec, name) for n, rec in enumerate(iter_records(info, background=False), 1)
-    ]
+    rows = [MatchRow.from_record(n, rec, name) for n, rec in enumerate(iter_records(info), 1)]
     csv.field_size_limit(2**31 - 1)
     with (folder / "merged_record_ids.csv").open(encoding="utf-8", newline="") as f:
         truth = [row["merged_ids"].split(";") for row in csv.DictReader(f)]

@@ -126,7 +126,7 @@ def ceilings(path: Path, work: Path) -> dict[str, float]:
     info = inspect_file(path)
     cores = os.cpu_count() or 1
     start = time.process_time()
-    rows = list(iter_records(info, background=False, encode=record_values))
+    rows = list(iter_records(info, encode=record_values))
     parse_cpu = time.process_time() - start
     n = len(rows)
     review = work / "review-ceiling"

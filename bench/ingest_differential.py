@@ -203,7 +203,7 @@ def ours(source: Source) -> list[dict[str, Any]]:
     info = inspect_file(source.path, fmt=source.format, whole=False)
     return [
         {name: getattr(record, name) for name in FIELDS} | {"_raw": record.raw, "_key": record.source_id}
-        for record in iter_records(info, background=False)
+        for record in iter_records(info)
     ]
 
 
@@ -496,7 +496,7 @@ def sample(source: Source, limit: int, folder: Path) -> Source:
         return source
     info = inspect_file(source.path, fmt=source.format, whole=False)
     try:
-        first = list(islice(iter_records(info, background=False), limit + 1))
+        first = list(islice(iter_records(info), limit + 1))
     except Exception:
         return source
     if len(first) <= limit or first[0].line is None:

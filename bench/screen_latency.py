@@ -71,7 +71,7 @@ from test_screen_support import MANY, PROTOCOL  # noqa: E402
 def real_records() -> list[Record]:
     out: list[Record] = []
     for path in MANY:
-        out.extend(iter_records(inspect_file(path), background=False))
+        out.extend(iter_records(inspect_file(path)))
     return out
 
 

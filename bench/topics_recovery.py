@@ -81,7 +81,7 @@ def load_pool(data: Path) -> tuple[list[WorkText], list[str], dict[str, int], in
             continue
         name = path.stem
         n = 0
-        for record in iter_records(inspect_file(path), background=False):
+        for record in iter_records(inspect_file(path)):
             if not (record.title or record.abstract):
                 dropped += 1
                 continue

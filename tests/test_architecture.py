@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,32 @@ def test_no_cli_command_is_over_the_budget() -> None:
     assert len(lengths) > 40, sorted(lengths)  # the walk finds the commands
     over = {name: n for name, n in lengths.items() if n > COMMAND_BUDGET}
     assert not over, f"commands over {COMMAND_BUDGET} lines (move the logic to app.py or the stage): {over}"
+
+
+def _code_map() -> Any:
+    """scripts/code_map.py, the script that counts the page's lines."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("code_map", REPO / "scripts" / "code_map.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_architecture_pages_sizes_are_the_trees() -> None:
+    """The package table's line counts are those of the tree, within a tenth (so that a small
+    change need not touch the page, and a map gone stale fails): refresh them with
+    ``python scripts/code_map.py --write``."""
+    code_map = _code_map()
+    files = code_map.sources(None)
+    rows = code_map.page_rows(ARCHITECTURE.read_text(encoding="utf-8"))
+    assert {name for name, _, _ in rows} - {"__init__"} == _children()
+    stale = {
+        name: (said, now)
+        for name, package, said in rows
+        if abs((now := code_map.row_lines(files, name, package)) - said) > max(30, now // 10)
+    }
+    assert not stale, (
+        f"docs/architecture.md: (page, tree) lines differ; run scripts/code_map.py --write: {stale}"
+    )

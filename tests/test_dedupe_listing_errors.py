@@ -482,7 +482,7 @@ def _benchmark(folder: Path) -> tuple[list[str], list[list[str]], list[MatchRow]
     from scoping.ingest import inspect_file, iter_records
 
     csv.field_size_limit(2**31 - 1)
-    records = list(iter_records(inspect_file(folder / "records_pre_merged.csv"), background=False))
+    records = list(iter_records(inspect_file(folder / "records_pre_merged.csv")))
     with (folder / "merged_record_ids.csv").open(encoding="utf-8", newline="") as f:
         truth = [r["merged_ids"].split(";") for r in csv.DictReader(f)]
     ids = [r.source_id or "" for r in records]

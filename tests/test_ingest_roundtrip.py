@@ -35,7 +35,7 @@ def _corpus() -> list[Record]:
     for path in sorted(p for p in DATA.rglob("*") if p.is_file() and p.suffix not in {".md", ".json"}):
         try:
             info = inspect_file(path, whole=False)
-            records.extend(itertools.islice(iter_records(info, background=False), PER_FILE))
+            records.extend(itertools.islice(iter_records(info), PER_FILE))
         except ScopingError:
             continue  # not an export (API pages, label files) or a deliberately broken one
     return records

@@ -29,7 +29,7 @@ from scoping.screen import (
 )
 from scoping.screen.outcomes import derive_outcome, outcome_rows, vanished_works
 from scoping.store import Store, screen_tables
-from test_screen_support import LEAD, cached_review
+from test_screen_support import LEAD, cached_review, relinked
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -368,13 +368,12 @@ def test_ranking_hook(team: tuple[Store, Protocol, list[int]]) -> None:
 def test_works_joined_by_dedupe_after_allocation(team: tuple[Store, Protocol, list[int]]) -> None:
     """De-duplication can join two allocated works later: the one that disappears stops
     counting (its decisions stay in the history) and nobody is asked to screen it."""
-    from scoping.dedupe import api as dedupe_api
 
     store, protocol, works = team
     keep, gone = sorted(works[:2])
     _both(store, protocol, keep, "include", "include")
     _both(store, protocol, gone, "exclude", "exclude")
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer=LEAD)
+    relinked.decide_pair(store, keep, gone, "same", reviewer=LEAD)
     assert vanished_works(store, TITLE_ABSTRACT) == [gone]
     outcome = final_outcomes(store, TITLE_ABSTRACT)
     assert keep in outcome and gone not in outcome

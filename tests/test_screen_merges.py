@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from scoping.dedupe import api as dedupe_api
 from scoping.screen import (
     TITLE_ABSTRACT,
     Protocol,
@@ -28,7 +27,8 @@ from scoping.screen import (
 from scoping.store import Store
 from scoping.store import dedupe_tables as dt
 from scoping.store import screen_tables as st
-from test_screen_support import LEAD, cached_review
+from scoping.store.dedupe_tables import Applied
+from test_screen_support import LEAD, cached_review, relinked
 
 TA = TITLE_ABSTRACT
 
@@ -72,7 +72,7 @@ def test_join_carries_decisions_to_the_surviving_work(team: tuple[Store, Protoco
     _decide(store, protocol, "alice", gone, "include")
     _decide(store, protocol, "bob", gone, "include")
     before = _lead_counts(store, protocol)
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert _outcome(store, keep) == "include"
     after = _lead_counts(store, protocol)
     assert after["include"] == before["include"] == 1
@@ -94,7 +94,7 @@ def test_the_same_reviewers_latest_decision_counts_and_both_stay(team: tuple[Sto
     _decide(store, protocol, "alice", gone, "include")  # earlier, on the work that joins
     _decide(store, protocol, "alice", keep, "exclude")  # later, on the work that survives
     _decide(store, protocol, "bob", gone, "exclude")
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     current = st.current_decisions(store, TA)
     assert current[(keep, "alice")].decision == "exclude"
     assert current[(keep, "bob")].decision == "exclude"
@@ -105,7 +105,7 @@ def test_the_same_reviewers_latest_decision_counts_and_both_stay(team: tuple[Sto
     keep2, gone2 = _singles(store, 4)[2:]
     _decide(store, protocol, "alice", keep2, "exclude")
     _decide(store, protocol, "alice", gone2, "include")
-    dedupe_api.decide_pair(store, keep2, gone2, "same", reviewer="anna")
+    relinked.decide_pair(store, keep2, gone2, "same", reviewer="anna")
     assert st.current_decisions(store, TA)[(keep2, "alice")].decision == "include"
 
 
@@ -116,7 +116,7 @@ def test_different_outcomes_become_a_conflict_for_the_lead(team: tuple[Store, Pr
         _decide(store, protocol, who, keep, "include")
     for who in ("alice", "bob"):
         _decide(store, protocol, who, gone, "exclude")  # later: on its own, the latest would win
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert _outcome(store, keep) == "conflict"
     (found,) = conflicts(store, protocol, LEAD, TA)
     assert found.work_id == keep
@@ -130,7 +130,7 @@ def test_different_outcomes_become_a_conflict_for_the_lead(team: tuple[Store, Pr
     for work in (keep2, gone2):
         for who in ("alice", "bob"):
             _decide(store, protocol, who, work, "exclude")
-    dedupe_api.decide_pair(store, keep2, gone2, "same", reviewer="anna")
+    relinked.decide_pair(store, keep2, gone2, "same", reviewer="anna")
     assert _outcome(store, keep2) == "exclude"
 
 
@@ -140,7 +140,7 @@ def test_a_resolution_comes_along(team: tuple[Store, Protocol]) -> None:
     _decide(store, protocol, "alice", gone, "include")
     _decide(store, protocol, "bob", gone, "exclude")
     resolve(store, protocol, LEAD, TA, gone, "include")
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     outcome = final_outcomes(store, TA)[keep]
     assert (outcome.outcome, outcome.resolved_by) == ("include", LEAD)
 
@@ -153,14 +153,14 @@ def test_undoing_a_join_gives_each_work_back_its_own(team: tuple[Store, Protocol
         _decide(store, protocol, who, gone, "exclude")
     before = {w: _outcome(store, w) for w in (keep, gone)}
     counts = _lead_counts(store, protocol)
-    applied = dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    applied = relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert _outcome(store, keep) == "conflict"
-    dedupe_api.undo_decision(store, applied, reviewer="anna")
+    relinked.undo_decision(store, applied, reviewer="anna")
     assert {w: _outcome(store, w) for w in (keep, gone)} == before == {keep: "include", gone: "exclude"}
     assert _lead_counts(store, protocol) == counts
     # the same through 'dedupe undo' (a split of the joined work)
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
-    dedupe_api.undo_work(store, keep, by="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.undo_work(store, keep, by="anna")
     assert {w: _outcome(store, w) for w in (keep, gone)} == before
     assert _lead_counts(store, protocol) == counts
 
@@ -172,24 +172,24 @@ def test_a_split_applies_decisions_made_on_the_joined_work_to_every_part(
     keep, gone, third = _singles(store, 3)
     _decide(store, protocol, "alice", gone, "exclude")  # made on the part, before the join
     _decide(store, protocol, "bob", third, "include")  # on another work: not carried
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     _decide(store, protocol, "bob", keep, "include")  # made on the joined work
-    dedupe_api.undo_work(store, keep, by="anna")
+    relinked.undo_work(store, keep, by="anna")
     current = st.current_decisions(store, TA)
     assert current[(keep, "bob")].decision == "include"
     assert current[(gone, "bob")].decision == "include"
     assert current[(gone, "alice")].decision == "exclude"
     assert (keep, "alice") not in current  # alice decided only on the other part
     # a part's own later decision beats the joined work's
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     _decide(store, protocol, "alice", keep, "include")
-    dedupe_api.undo_work(store, keep, by="anna")
+    relinked.undo_work(store, keep, by="anna")
     current = st.current_decisions(store, TA)
     assert current[(gone, "alice")].decision == "include"
     # ...and a withdrawal on the joined work withdraws it from every part
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     withdraw_decision(store, protocol, "bob", TA, keep)
-    dedupe_api.undo_work(store, keep, by="anna")
+    relinked.undo_work(store, keep, by="anna")
     current = st.current_decisions(store, TA)
     assert (keep, "bob") not in current and (gone, "bob") not in current
 
@@ -203,7 +203,7 @@ def test_splitting_a_linked_work_gives_every_record_its_decisions(team: tuple[St
     for who in ("alice", "bob"):
         _decide(store, protocol, who, work, "include")
     counts = _lead_counts(store, protocol)
-    parts = dedupe_api.undo_work(store, work, by="anna")
+    parts = relinked.undo_work(store, work, by="anna")
     for part in parts:
         assert _outcome(store, part) == "include"
         assert set(st.assigned_reviewers(store, TA, [part])[part]) == {"alice", "bob"}
@@ -226,7 +226,7 @@ def test_a_later_dedupe_run_carries_decisions(team: tuple[Store, Protocol]) -> N
     for who in ("alice", "bob"):
         _decide(store, protocol, who, other, "include")
     assert _outcome(store, work) is None
-    dedupe_api.run_dedupe(store, rebuild=True)
+    relinked.run_dedupe(store, rebuild=True)
     assert dt.works_of(store, [other])[other] == work
     assert _outcome(store, work) == "include"
 
@@ -235,7 +235,7 @@ def test_decisions_made_by_simulated_reviewers_are_not_counted_twice(team: tuple
     store, protocol = team
     keep, gone = _singles(store, 2)
     _decide(store, protocol, "alice", gone, "include")
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert st.count_by(store, via="api") == (1, 1)
 
 
@@ -245,7 +245,7 @@ def test_a_decision_on_a_work_joined_meanwhile_is_refused_not_lost(team: tuple[S
 
     store, protocol = team
     keep, gone = _singles(store, 2)
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     with pytest.raises(UsageError, match=f"work {gone} was joined to work {keep} in de-duplication"):
         _decide(store, protocol, "alice", gone, "include")
     assert st.decision_history(store, TA, work_id=gone) == []
@@ -263,7 +263,7 @@ def test_full_text_reasons_that_differ_are_a_conflict(team: tuple[Store, Protoco
     for work, reason in ((keep, "wrong design"), (gone, "no outcome data")):
         for who in ("alice", "bob"):
             record_decision(store, protocol, who, FULL_TEXT, work, "exclude", reason=reason)
-    dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert _outcome(store, keep) == "include"  # title-abstract agreed
     ft = final_outcomes(store, FULL_TEXT)[keep]
     assert ft.outcome == "conflict"
@@ -279,11 +279,113 @@ def test_labels_follow_their_records_through_a_join_and_its_undo(team: tuple[Sto
     assert label_work(store, protocol, "alice", keep, "rct, follow-up") == ["follow-up", "rct"]
     label_work(store, protocol, "alice", gone, "animal, -nothing")
     label_work(store, protocol, "bob", gone, "unsure")
-    applied = dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    applied = relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
     assert my_labels(store, "alice") == {keep: ["animal", "follow-up", "rct"]}
     assert my_labels(store, "bob") == {keep: ["unsure"]}  # each reviewer sees only their own
     label_work(store, protocol, "alice", keep, "-animal")
     assert my_labels(store, "alice") == {keep: ["follow-up", "rct"]}
-    dedupe_api.undo_decision(store, applied, reviewer="anna")  # the two works apart again
+    relinked.undo_decision(store, applied, reviewer="anna")  # the two works apart again
     assert my_labels(store, "alice") == {keep: ["follow-up", "rct"], gone: ["animal"]}
     assert my_labels(store, "bob") == {gone: ["unsure"]}
+
+
+# -- the re-linking and the carry: one transaction ---------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def either(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Protocol]]:
+    """The screened review on SQLite, then on a real PostgreSQL server."""
+    server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    review = cached_review(tmp_path / "rv", server=server)
+    protocol = load_protocol(review.protocol_path)
+    with review.open_store() as store:
+        assign_works(store, protocol, LEAD, [TA])
+        yield store, protocol
+
+
+def _everything(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables a re-linking of works and its carry write."""
+    import sqlalchemy as sa
+
+    names = [
+        "record_work",
+        "dedupe_decisions",
+        "work_events",
+        "screen_decisions",
+        "screen_resolutions",
+        "screen_scopes",
+        "screen_assignments",
+    ]
+    with store.engine.connect() as conn:
+        meta = sa.MetaData()
+        meta.reflect(conn, only=names)
+        return {
+            name: sorted(tuple(row) for row in conn.execute(sa.select(meta.tables[name]))) for name in names
+        }
+
+
+def _failing_after_the_first_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The carry's first copied decision is written, then the database fails."""
+    import scoping.store.screen_carry as carry_rows
+
+    real = carry_rows.append_copy
+
+    def append_then_fail(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(carry_rows, "append_copy", append_then_fail)
+
+
+def _relink(store: Store, change: str, keep: int, gone: int, applied: Applied | None) -> None:
+    if change == "join":
+        relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
+    elif change == "undo the join":
+        assert applied is not None
+        relinked.undo_decision(store, applied, reviewer="anna")
+    else:
+        relinked.undo_work(store, keep, by="anna")
+
+
+@pytest.mark.parametrize("change", ["join", "undo the join", "split"])
+def test_a_carry_that_fails_leaves_the_works_as_they_were(
+    either: tuple[Store, Protocol], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """The re-linking and the carry of screening are one transaction: when the carry fails
+    half-way (a copied decision already written), neither the new links, nor the dedupe
+    decision, nor the work's event, nor any screening row is stored."""
+    store, protocol = either
+    keep, gone = _singles(store, 2)
+    _decide(store, protocol, "alice", gone, "include")
+    _decide(store, protocol, "bob", keep, "exclude")
+    applied = None
+    if change != "join":
+        applied = relinked.decide_pair(store, keep, gone, "same", reviewer="anna")
+        _decide(store, protocol, "alice", keep, "exclude")  # on the joined work: every part gets it
+    before = _everything(store)
+    _failing_after_the_first_copy(monkeypatch)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        _relink(store, change, keep, gone, applied)
+    assert _everything(store) == before
+    monkeypatch.undo()  # and the same change, without the failure, goes through
+    _relink(store, change, keep, gone, applied)
+    changed = _everything(store)
+    assert changed["record_work"] != before["record_work"]
+    assert len(changed["screen_decisions"]) > len(before["screen_decisions"])
+
+
+def test_a_relinking_nobody_carries_is_not_stored(either: tuple[Store, Protocol]) -> None:
+    """Calling the dedupe stage alone once screening has begun (not through the application
+    layer, which carries screening) stores nothing and says what to do."""
+    from scoping.dedupe import api as dedupe_api
+    from scoping.errors import StoreError
+
+    store, protocol = either
+    keep, gone = _singles(store, 2)
+    _decide(store, protocol, "alice", gone, "include")
+    before = _everything(store)
+    with pytest.raises(StoreError, match="not carried to the new works"):
+        dedupe_api.decide_pair(store, keep, gone, "same", reviewer="anna")
+    with pytest.raises(StoreError, match="open_review"):
+        dedupe_api.undo_work(store, gone, by="anna")
+    assert _everything(store) == before

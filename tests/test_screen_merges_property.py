@@ -40,7 +40,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from scoping.dedupe import api as dedupe_api
 from scoping.report.api import prisma_counts
 from scoping.review import Review
 from scoping.screen import (
@@ -57,7 +56,7 @@ from scoping.screen import (
 from scoping.store import Store
 from scoping.store import dedupe_tables as dt
 from scoping.store import screen_tables as sct
-from test_screen_support import LEAD, cached_review
+from test_screen_support import LEAD, cached_review, relinked
 
 TA = TITLE_ABSTRACT
 REVIEWERS = ("alice", "bob")
@@ -355,7 +354,7 @@ def test_no_decision_is_lost_and_every_count_agrees(
                     wa, wb = model.work_of[records[i]], model.work_of[records[j]]
                     if wa == wb:
                         continue
-                    last_join = dedupe_api.decide_pair(store, records[i], records[j], "same", reviewer=LEAD)
+                    last_join = relinked.decide_pair(store, records[i], records[j], "same", reviewer=LEAD)
                     model.join(min(wa, wb), max(wa, wb))
                     event(
                         "join"
@@ -366,7 +365,7 @@ def test_no_decision_is_lost_and_every_count_agrees(
                 elif kind == "undo-join":
                     if last_join is None:
                         continue
-                    dedupe_api.undo_decision(store, last_join, reviewer=LEAD)
+                    relinked.undo_decision(store, last_join, reviewer=LEAD)
                     model.split(dict(last_join.before))
                 elif kind == "split":
                     _, i = step
@@ -374,7 +373,7 @@ def test_no_decision_is_lost_and_every_count_agrees(
                     members = model.members(work)
                     if len(members) < 2:
                         continue
-                    dedupe_api.undo_work(store, work, by=LEAD)
+                    relinked.undo_work(store, work, by=LEAD)
                     model.split({r: r for r in members})
                 event(kind)
                 last_join = None

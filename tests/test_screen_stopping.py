@@ -96,7 +96,7 @@ def test_prioritised_queue_finds_includes_sooner(
     assert 0.1 < prevalence < 0.5, prevalence
     in_child = store.url.startswith("postgresql")
     monkeypatch.setattr(rank_order, "FEATURES_IN_CHILD_FROM", 1 if in_child else len(truth) + 1)
-    with queue_order(store, protocol, TITLE_ABSTRACT, rerank_every=1) as order:
+    with queue_order(store, protocol, TITLE_ABSTRACT, rerank_every=1, workers=1) as order:
         assert order.kind == "prioritised" and order.model is not None
         assert order.model.in_child is in_child
         session = ScreeningSession(store, protocol, "alice", rank=order.rank, rerank_every=order.rerank_every)
@@ -275,3 +275,26 @@ def test_cold_start_follows_the_protocol_criteria(review: tuple[Store, Protocol,
     assert sorted(ranked) == sorted(ids)
     top = ranked[:20]
     assert sum(truth[w] for w in top) / len(top) >= 2 * prevalence, (top, prevalence)
+
+
+def test_the_models_order_is_the_same_with_its_features_built_in_a_child(tmp_path: Path) -> None:
+    """``workers`` only moves the model's features to a child process (as the command asks):
+    trained on the same decisions, the order is the same as with everything in this process."""
+    folder = cached_review(tmp_path / "rv", files=MANY, protocol=STOPPING)
+    protocol = load_protocol(folder.protocol_path)
+    orders: list[list[int]] = []
+    with folder.open_store() as store:
+        assign_works(store, protocol, LEAD)
+        ids = screen_tables.work_ids(store)
+        cards = load_cards(store, ids[:40])
+        for card in cards:
+            both_decide(
+                store, protocol, card.work_id, int(bool(HEART.search(f"{card.title} {card.abstract}")))
+            )
+        for workers in (0, 1):
+            with queue_order(store, protocol, TITLE_ABSTRACT, workers=workers) as order:
+                assert order.model is not None and order.model.in_child is bool(workers)
+                assert order.model.sync(timeout=120) and order.model.trained
+                assert order.model.notes == []
+                orders.append(order.model(ids))
+    assert orders[0] == orders[1] and sorted(orders[0]) == sorted(ids)

@@ -147,3 +147,24 @@ def cached_review(
     (root / "screening").mkdir(parents=True)
     (root / "screening" / "protocol.toml").write_text(protocol, encoding="utf-8")
     return Review(root=root.resolve(), db=server.url(name))
+
+
+class _Relinking:
+    """The dedupe calls that re-link works (``relinked.decide_pair(store, ...)``, ``undo_decision``,
+    ``undo_work``, ``run_dedupe``), each in :func:`scoping.screen.carry.relinking`, as the
+    application layer runs them once screening has begun: the carry of screening is stored
+    with the new links."""
+
+    def __getattr__(self, name: str) -> Any:
+        from scoping.screen.carry import relinking
+
+        function = getattr(dedupe_api, name)
+
+        def call(store: Any, *args: Any, **kwargs: Any) -> Any:
+            with relinking(store):
+                return function(store, *args, **kwargs)
+
+        return call
+
+
+relinked = _Relinking()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -191,3 +192,32 @@ def test_get_or_post_as_bio_entrez_chooses(ids: list[int], term: str, key: str |
         params["api_key"] = key
     expected = Entrez._build_request("https://example.org/efetch.fcgi", dict(params)).method
     assert eutils_method(params) == expected
+
+
+def test_each_thread_sends_through_its_own_session(replay: Replay) -> None:
+    """A run's fetch-ahead thread and the storing thread share one transport, never one
+    ``requests.Session`` (not documented as thread-safe): each thread gets its own, with the
+    transport's headers, and closing the transport closes them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = replay.url("europepmc") + "search"
+    with HttpTransport(
+        policy=RetryPolicy(attempts=1), limiter=RateLimiter(100), headers={"User-Agent": "scoping-test"}
+    ) as http:
+        here = http.get("a page", url, {"query": "x"})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            there, other = pool.submit(
+                lambda: (http.get("a page", url, {"query": "x"}), http.session)
+            ).result()
+        assert here == there and b'"hitCount": 3' in here
+        assert other is not http.session and http.session is http.session
+        assert {s.headers["User-Agent"] for s in (other, http.session)} == {"scoping-test"}
+        sessions = [other, http.session]
+        assert _open_pools(http.session) > 0  # open until the transport is closed
+    assert [_open_pools(s) for s in sessions] == [0, 0]
+
+
+def _open_pools(session: Any) -> int:
+    from requests.adapters import HTTPAdapter
+
+    return sum(len(a.poolmanager.pools) for a in session.adapters.values() if isinstance(a, HTTPAdapter))

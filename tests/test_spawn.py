@@ -1,55 +1,23 @@
-"""When the library may start ``spawn`` children: never where the child would run the caller's
-program again."""
+"""The library starts no process unless its caller asks (``workers``): a script without the
+``if __name__ == "__main__":`` guard imports a large file in its own process."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
-from scoping import spawn
+from scoping.errors import ConfigError
+from scoping.spawn import parse_workers
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def fake_main(monkeypatch: pytest.MonkeyPatch, path: Path | None, spec: str | None = None) -> None:
-    main = types.ModuleType("__main__")
-    if path is not None:
-        main.__file__ = str(path)
-    main.__spec__ = types.SimpleNamespace(name=spec) if spec else None  # type: ignore[assignment]
-    monkeypatch.setitem(sys.modules, "__main__", main)
-    spawn._guarded.cache_clear()
-
-
-def test_guarded_script_may_spawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = tmp_path / "guarded.py"
-    script.write_text("import scoping\n\nif __name__ == '__main__':\n    print('work')\n")
-    fake_main(monkeypatch, script)
-    assert spawn.can_spawn()
-
-
-def test_unguarded_script_does_the_work_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = tmp_path / "plain.py"
-    script.write_text("import scoping\nprint('work')  # if __name__ == '__main__': in a comment\n")
-    fake_main(monkeypatch, script)
-    assert not spawn.can_spawn()
-
-
-def test_stdin_module_and_command_string(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_main(monkeypatch, tmp_path / "<stdin>")  # python - : no file to import again
-    assert not spawn.can_spawn()
-    fake_main(monkeypatch, REPO / "src" / "scoping" / "__main__.py", spec="scoping.__main__")
-    assert spawn.can_spawn()  # python -m scoping: children do not run it again
-    fake_main(monkeypatch, None)  # python -c
-    assert spawn.can_spawn()
-
-
 def test_unguarded_script_imports_a_large_file(tmp_path: Path) -> None:
-    """A script without the guard reads a file big enough for the background reader: before,
-    the reader process ran the script again and died ("the reader process stopped")."""
+    """A script without the guard reads a file big enough for the parser processes: were they
+    started, each would run the script again and die ("the reader process stopped")."""
     record = (REPO / "tests" / "data" / "asreview" / "pubmed_zotero.ris").read_text(encoding="utf-8")
     big = tmp_path / "big.ris"
     with big.open("w", encoding="utf-8") as out:
@@ -57,9 +25,22 @@ def test_unguarded_script_imports_a_large_file(tmp_path: Path) -> None:
             out.write(record + "\n")
     script = tmp_path / "count.py"
     script.write_text(
-        "from pathlib import Path\nfrom scoping.ingest import inspect_file, iter_records\n"
-        f"print(sum(1 for _ in iter_records(inspect_file(Path({str(big)!r})))))\n"
+        "import multiprocessing\nfrom pathlib import Path\n"
+        "from scoping.ingest import inspect_file, iter_records\n"
+        f"records = iter_records(inspect_file(Path({str(big)!r})))\n"
+        "first = next(records)\n"
+        "print(len(multiprocessing.active_children()), 1 + sum(1 for _ in records))\n"
     )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert int(result.stdout) > 1000
+    children, count = map(int, result.stdout.split())
+    assert children == 0 and count > 1000
+
+
+def test_the_commands_number_of_workers() -> None:
+    assert parse_workers({"SCOPING_PARSE_WORKERS": "3"}) == 3
+    assert parse_workers({"SCOPING_PARSE_WORKERS": "0"}) == 0
+    assert 1 <= parse_workers({}) <= 4
+    for bad, message in (("two", "whole number"), ("-1", "at least 0")):
+        with pytest.raises(ConfigError, match=message):
+            parse_workers({"SCOPING_PARSE_WORKERS": bad})

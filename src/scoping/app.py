@@ -30,6 +30,7 @@ command                        method
 ``scoping search check``       :meth:`Review.check_searches`
 ``scoping dedupe``             :meth:`Review.dedupe`, :meth:`Review.dedupe_run`; :meth:`Review.works`
 ``scoping dedupe review``      :meth:`Review.pair_review` (a :class:`PairReview`)
+``scoping dedupe undo W``      :meth:`Review.split_impact`, :meth:`Review.undo_work`
 ``scoping dedupe overlap``     :meth:`Review.overlap`
 ``scoping assign``             :meth:`Review.assign`
 ``scoping screen``             :meth:`Review.screening` (a session); :meth:`Review.decide` (one
@@ -77,7 +78,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from scoping.dedupe import DedupeResult, Overlap
-    from scoping.dedupe.api import Impact, QueueItem
+    from scoping.dedupe.api import QueueItem
     from scoping.ingest.api import ImportResult
     from scoping.report.api import PrismaResult
     from scoping.report.prisma import PrismaCounts
@@ -93,6 +94,7 @@ if TYPE_CHECKING:
         StageStatus,
         StoppingStatus,
     )
+    from scoping.screen.carry import Impact
     from scoping.screen.simulate import LabelledSet, SimulationResult
     from scoping.screen.stop_methods import StoppingMethod
     from scoping.screen.stop_rule import StoppingRule
@@ -206,14 +208,19 @@ class Review(folder.Review):
         fmt: str | None = None,
         encoding: str | None = None,
         again: bool = False,
+        workers: int = 0,
     ) -> list[ImportResult]:
         """``scoping import FILES --source NAME``: every file is checked before any is stored,
         then each is imported whole or not at all. (:meth:`import_exports` also freezes the
-        search behind the files for the search log, as the command does.)"""
+        search behind the files for the search log, as the command does.) ``workers``: child
+        processes that may parse a large file (by default none; a script that gives some must
+        keep its work under ``if __name__ == "__main__":``, see :mod:`scoping.spawn`)."""
         from scoping.ingest.api import import_files
 
         with self.open_store() as store:
-            return import_files(store, files, source=source, fmt=fmt, encoding=encoding, again=again)
+            return import_files(
+                store, files, source=source, fmt=fmt, encoding=encoding, again=again, workers=workers
+            )
 
     def import_exports(
         self,
@@ -226,11 +233,12 @@ class Review(folder.Review):
         skip_incomplete: bool = False,
         search: ExportInfo | None = None,
         progress: Callable[[str, int], None] | None = None,
+        workers: int = 0,
     ) -> Imported:
         """``scoping import``, all of it: the files are inspected, then imported in one
         transaction (all or none), then the search behind them (``search``: the query, day, hits
         and platform as given) is frozen for the search log. ``progress(file name, records)``
-        is told as records are read."""
+        is told as records are read; ``workers`` as for :meth:`import_files`."""
         from scoping.ingest.api import import_file, inspect_files
         from scoping.search import ExportInfo, load_strategy, record_export
 
@@ -240,7 +248,7 @@ class Review(folder.Review):
             strategy: Strategy | None = load_strategy(self.strategy_path)
         except ConfigError:  # importing does not depend on the strategy
             strategy = None
-        infos = inspect_files(files, fmt=fmt, encoding=encoding)
+        infos = inspect_files(files, fmt=fmt, encoding=encoding, workers=workers)
         results: list[ImportResult] = []
         with self.open_store() as store:
             with store.together():  # all the files, or none
@@ -255,6 +263,7 @@ class Review(folder.Review):
                             again=again,
                             progress=tell,
                             skip_incomplete=skip_incomplete,
+                            workers=workers,
                         )
                     )
             warnings = record_export(store, strategy, [r.row for r in results], search)
@@ -413,9 +422,11 @@ class Review(folder.Review):
         resume: str | None = None,
         update: bool = False,
         progress: Callable[[ProgressEvent], None] | None = None,
+        workers: int = 0,
     ) -> RunResult:
         """``scoping search run``: search one API database and store its records (one of
-        :meth:`search_targets`; a name is looked up in the strategy)."""
+        :meth:`search_targets`; a name is looked up in the strategy). ``workers``: child
+        processes that may parse PubMed pages of a long run (as for :meth:`import_files`)."""
         from scoping.search import SearchConfig, run_search
 
         strategy = self.strategy()
@@ -425,7 +436,7 @@ class Review(folder.Review):
                 strategy,
                 database,
                 store=store,
-                config=SearchConfig.load(strategy),
+                config=dataclasses.replace(SearchConfig.load(strategy), parse_workers=workers),
                 new=new,
                 resume=resume,
                 update=update,
@@ -488,10 +499,11 @@ class Review(folder.Review):
         (the calibrated pair model shipped with the package).
         """
         from scoping.dedupe.api import run_dedupe
+        from scoping.screen.carry import relinking
 
         if method not in ("rules", "model"):
             raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
-        with self.open_store() as store:
+        with self.open_store() as store, relinking(store):
             return run_dedupe(store, rebuild=rebuild, model="default" if method == "model" else None)
 
     def dedupe_run(
@@ -507,6 +519,7 @@ class Review(folder.Review):
         what each join of works already in screening means for it (as ``viewer`` may see it;
         ``sees_all``: a lead), and how many doubtful pairs wait for a person."""
         from scoping.dedupe import api
+        from scoping.screen import carry
 
         if method not in ("rules", "model"):
             raise UsageError(f"unknown de-duplication method {method!r}: use 'rules' or 'model'")
@@ -514,19 +527,20 @@ class Review(folder.Review):
         with self.open_store() as store:
 
             def before_save(result: DedupeResult) -> None:
-                for keep, olds in api.run_joins(store, result):
+                for keep, olds in carry.run_joins(store, result):
                     for old in olds:
                         joins.append(
-                            (keep, old, api.join_impact(store, keep, old, viewer=viewer, sees_all=sees_all))
+                            (keep, old, carry.join_impact(store, keep, old, viewer=viewer, sees_all=sees_all))
                         )
 
-            result = api.run_dedupe(
-                store,
-                rebuild=rebuild,
-                progress=progress,
-                before_save=before_save,
-                model="default" if method == "model" else None,
-            )
+            with carry.relinking(store):  # the new links and screening's carry: together or neither
+                result = api.run_dedupe(
+                    store,
+                    rebuild=rebuild,
+                    progress=progress,
+                    before_save=before_save,
+                    model="default" if method == "model" else None,
+                )
             return DedupeRun(result, joins, api.pending_count(store))
 
     @contextmanager
@@ -540,6 +554,24 @@ class Review(folder.Review):
 
         with self.open_store() as store:
             yield PairReview(store, api.review_queue(store, limit=limit), reviewer, sees_all)
+
+    def split_impact(self, work: int, *, viewer: str, sees_all: bool = False) -> tuple[Impact, list[int]]:
+        """What ``scoping dedupe undo WORK`` would mean for screening (as ``viewer`` may see it;
+        ``sees_all``: a lead), and the work's records."""
+        from scoping.dedupe import api
+        from scoping.screen.carry import split_impact
+
+        with self.open_store() as store:
+            return split_impact(store, work, viewer=viewer, sees_all=sees_all), api.work_records(store, work)
+
+    def undo_work(self, work: int, *, by: str) -> list[int]:
+        """``scoping dedupe undo WORK``: split a work back into its records (later runs keep them
+        apart); its screening decisions follow the records, in the same transaction."""
+        from scoping.dedupe import api
+        from scoping.screen.carry import relinking
+
+        with self.open_store() as store, relinking(store):
+            return api.undo_work(store, work, by=by)
 
     def overlap(self) -> Overlap:
         """``scoping dedupe overlap``: works per database, and those found only there."""
@@ -645,16 +677,20 @@ class Review(folder.Review):
 
     @contextmanager
     def screening(
-        self, reviewer: str, *, stage: str = "title-abstract", via: str = "api"
+        self, reviewer: str, *, stage: str = "title-abstract", via: str = "api", workers: int = 0
     ) -> Iterator[tuple[ScreeningSession, QueueOrder]]:
         """``scoping screen``: ``reviewer``'s screening session at ``stage``, in the queue's order
         (ranked by the model, or the team's seeded order), with that order; the store stays open
-        until the block ends."""
+        until the block ends. With ``workers`` (at least 1) the ranking model's features are
+        built in a child process (as for :meth:`import_files`), else in a thread of this one."""
         from scoping.screen import ScreeningSession, queue_order
 
         protocol = self.protocol()
         name = protocol.reviewer(reviewer).name
-        with self.open_store() as store, queue_order(store, protocol, stage, reviewer=name) as order:
+        with (
+            self.open_store() as store,
+            queue_order(store, protocol, stage, reviewer=name, workers=workers) as order,
+        ):
             session = ScreeningSession(
                 store, protocol, reviewer, stage, via=via, rank=order.rank, rerank_every=order.rerank_every
             )
@@ -801,7 +837,7 @@ class Review(folder.Review):
             if works_file is not None:
                 info = inspect_file(works_file, encoding=encoding, fmt=fmt)
                 source = f"works file {info.path.name} (sha256 {info.sha256[:12]})"
-                loaded = topics_api.works_from_records(iter_records(info, background=False), source=source)
+                loaded = topics_api.works_from_records(iter_records(info), source=source)
                 works, duplicates = loaded.works, loaded.duplicates
             else:
                 works = topics_api.works_from_screening(store, stage)
@@ -976,32 +1012,37 @@ class PairReview:
         """What answering "same" would mean for screening: ``(kept work, joined work, impact)``,
         or ``None`` when the records are in one work already."""
         from scoping.dedupe import api
+        from scoping.screen.carry import join_impact
 
         works = api.works_of_pair(self.store, item.pair.record_a, item.pair.record_b)
         if len(works) != 2:
             return None
-        impact = api.join_impact(self.store, works[0], works[1], viewer=self.reviewer, sees_all=self.sees_all)
+        impact = join_impact(self.store, works[0], works[1], viewer=self.reviewer, sees_all=self.sees_all)
         return min(works), max(works), impact
 
     def decide(self, item: QueueItem, action: str) -> Applied:
         """Store the answer ``action`` ("same", "different" or "skip") on the pair."""
         from scoping.dedupe import api
+        from scoping.screen.carry import relinking
 
-        return api.decide_pair(
-            self.store, item.pair.record_a, item.pair.record_b, action, reviewer=self.reviewer
-        )
+        with relinking(self.store):
+            return api.decide_pair(
+                self.store, item.pair.record_a, item.pair.record_b, action, reviewer=self.reviewer
+            )
 
     def undo(self, last: Applied) -> tuple[int, int, Impact] | None:
         """Take back an answer; for a join, what splitting the work again means for screening:
         ``(work, parts, impact)`` (worked out before the split)."""
         from scoping.dedupe import api
+        from scoping.screen.carry import relinking, split_impact
 
         split = None
         if last.before:
             keep = min(last.after.values())
-            impact = api.split_impact(self.store, keep, viewer=self.reviewer, sees_all=self.sees_all)
+            impact = split_impact(self.store, keep, viewer=self.reviewer, sees_all=self.sees_all)
             split = (keep, 1 + len(set(last.before.values())), impact)
-        api.undo_decision(self.store, last, reviewer=self.reviewer)
+        with relinking(self.store):
+            api.undo_decision(self.store, last, reviewer=self.reviewer)
         return split
 
 

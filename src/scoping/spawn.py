@@ -1,16 +1,29 @@
-"""Whether this process can start ``spawn`` children (the parsers and the model's features),
-and what every such child does first (:func:`child_start`): die with the command, and let go
-of its output."""
+"""Child processes: when the library starts them, how many, and what each does first.
+
+**One switch: ``workers``.** The library starts processes only when its caller asks, with a
+``workers`` argument of 1 or more (``Review.import_files``/``import_exports``,
+``Review.search_run``, ``Review.screening``, and below them ``scoping.ingest.iter_records``,
+``SearchConfig.parse_workers``, ``ModelRank``); the default, 0, does everything in the calling
+process (and its threads). Nothing else decides: whether processes would be safe is not
+guessed from the caller's program.
+
+The ``scoping`` command asks: its entry point is guarded, and it passes
+:func:`parse_workers` (``SCOPING_PARSE_WORKERS``, else one per core up to 4). A script or
+notebook that passes ``workers`` must keep its work under ``if __name__ == "__main__":``:
+children are started with ``spawn``, which imports the caller's ``__main__`` again, and an
+unguarded script would run again in each child. (In Jupyter what a child imports again is the
+kernel's own guarded entry module, not the notebook's cells.)
+
+Every child runs :func:`child_start` first: it dies with the command, and lets go of its output.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import multiprocessing
 import multiprocessing.connection
 import os
-import re
 import signal
 import sys
 import threading
@@ -18,35 +31,15 @@ from collections.abc import Mapping
 
 from scoping.errors import ConfigError
 
-__all__ = ["can_spawn", "child_start", "parse_workers"]
+__all__ = ["child_start", "parse_workers"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
-_GUARD = re.compile(r"""^\s*if\s+__name__\s*==\s*(["'])__main__\1\s*:""", re.M)
-
-
-def can_spawn() -> bool:
-    """Whether a ``spawn`` child can start here without running the caller's program again.
-
-    A spawned child imports ``__main__`` again from its file. That is harmless for ``python -m
-    scoping``, for ``python -c`` and for a script whose work sits under ``if __name__ ==
-    "__main__":`` (the ``scoping`` command, pytest); a script without that guard would run again
-    in the child (and the child would fail), and a script read from standard input (``python
-    -``) has no file: such callers do the work in their own process instead.
-    """
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if path is None:
-        return True
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name.endswith("__main__"):  # python -m package
-        return True
-    return _guarded(os.path.abspath(path))
-
 
 def parse_workers(environ: Mapping[str, str] | None = None) -> int:
-    """Processes that parse large inputs (imports, PubMed pages): ``SCOPING_PARSE_WORKERS``,
-    else one per core up to 4."""
+    """How many processes the ``scoping`` command lets parse large inputs (imports, PubMed
+    pages) and build the ranking model's features: ``SCOPING_PARSE_WORKERS``, else one per
+    core up to 4; 0 keeps everything in the command's process."""
     value = (os.environ if environ is None else environ).get("SCOPING_PARSE_WORKERS")
     if not value:
         return min(4, os.cpu_count() or 1)
@@ -57,15 +50,6 @@ def parse_workers(environ: Mapping[str, str] | None = None) -> int:
     if number < 0:
         raise ConfigError(f"SCOPING_PARSE_WORKERS must be at least 0, not {number}")
     return number
-
-
-@functools.lru_cache(maxsize=8)
-def _guarded(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            return _GUARD.search(stream.read(1 << 20)) is not None
-    except OSError:
-        return False
 
 
 def child_start(parent: int) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from scoping.app import PairReview
     from scoping.dedupe import DedupeReport, api
     from scoping.dedupe.merge import MergedWork
+    from scoping.screen.carry import Impact, StageView
     from scoping.store.dedupe_tables import Applied, PairRow
 else:
     from scoping.cli._lazy import LazyModule
@@ -376,7 +377,7 @@ def _is_lead(review: Review, name: str) -> bool:
         return False
 
 
-def _stages(views: list[api.StageView], blinded: bool) -> str:
+def _stages(views: list[StageView], blinded: bool) -> str:
     parts = []
     for v in views:
         if blinded:
@@ -395,7 +396,7 @@ def _stages(views: list[api.StageView], blinded: bool) -> str:
     return "; ".join(parts)
 
 
-def _join_lines(impact: api.Impact, keep: int, gone: int, *, action: str) -> list[str]:
+def _join_lines(impact: Impact, keep: int, gone: int, *, action: str) -> list[str]:
     """What joining ``gone`` into ``keep`` means for screening, in plain words (none when
     neither work has screening decisions)."""
     if not impact.screened:
@@ -417,7 +418,7 @@ def _join_lines(impact: api.Impact, keep: int, gone: int, *, action: str) -> lis
     return [first, "  " + rest]
 
 
-def _split_lines(impact: api.Impact, work: int, n_parts: int) -> list[str]:
+def _split_lines(impact: Impact, work: int, n_parts: int) -> list[str]:
     if not impact.screened:
         return []
     return [
@@ -544,16 +545,14 @@ def undo_cmd(work: int, by: str | None, yes: bool, review: Callable[[], Review])
     """
     who = by or _default_reviewer()
     target = review()
-    with target.open_store() as store:
-        impact = api.split_impact(store, work, viewer=who, sees_all=_is_lead(target, who))
-        members = api.work_records(store, work)
-        lines = _split_lines(impact, work, len(members)) if len(members) > 1 else []
-        for line in lines:
-            out.print(line)
-        if lines and not yes and not click.confirm("Split it?", default=False):
-            out.print("Nothing changed.")
-            return
-        members = api.undo_work(store, work, by=who)
+    impact, members = target.split_impact(work, viewer=who, sees_all=_is_lead(target, who))
+    lines = _split_lines(impact, work, len(members)) if len(members) > 1 else []
+    for line in lines:
+        out.print(line)
+    if lines and not yes and not click.confirm("Split it?", default=False):
+        out.print("Nothing changed.")
+        return
+    members = target.undo_work(work, by=who)
     if len(members) == 1:
         out.print(f"Work {work} has a single record ({members[0]}); nothing to split.")
         return

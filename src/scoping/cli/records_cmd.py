@@ -18,6 +18,7 @@ from scoping.ingest import EXPORT_FORMATS, FORMATS
 from scoping.ingest.sniff import FORMAT_LABELS
 from scoping.review import init_review
 from scoping.screen import STAGES
+from scoping.spawn import parse_workers
 from scoping.store import Store, redact_url
 
 from .console import console
@@ -168,6 +169,7 @@ def import_cmd(
             skip_incomplete=skip_incomplete,
             search=search,
             progress=tell,
+            workers=parse_workers(),
         )
     _print_imported(imported, source.strip(), skip_incomplete)
 

@@ -23,6 +23,7 @@ from scoping import screen
 from scoping.app import Review
 from scoping.errors import DecidedElsewhereError, UsageError
 from scoping.screen import FULL_TEXT, STAGES, TITLE_ABSTRACT, Card, Protocol, ScreeningSession
+from scoping.spawn import parse_workers
 from scoping.store import Store
 from scoping.store.screen_tables import DecisionRow
 
@@ -219,20 +220,34 @@ def screen_cmd(
     elif not plain and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the full-screen view needs a terminal; use --plain for screen readers and scripts")
     else:
-        protocol.reviewer(reviewer or "")
-        _tell_doubtful(target.doubtful_pairs())
-        via = "plain" if plain else "tui"
-        with _review_log(target), target.screening(reviewer or "", stage=stage, via=via) as (session, order):
-            if work_id is not None:
-                _goto(session, work_id)
-            if plain:
-                out.print(f"Order: {order.describe()}.")
-                _plain(session, protocol, order)
-            else:
-                from .screen_tui import ScreeningApp
+        _screen_here(target, protocol, reviewer or "", stage, plain, work_id)
 
-                ScreeningApp(session, title=protocol.title, order=order.describe).run()
-            _print_saved(session, stage)
+
+def _screen_here(
+    target: Review, protocol: Protocol, reviewer: str, stage: str, plain: bool, work_id: int | None
+) -> None:
+    """The screening session at this terminal: full-screen, or ``--plain``."""
+    protocol.reviewer(reviewer)
+    _tell_doubtful(target.doubtful_pairs())
+    via = "plain" if plain else "tui"
+    # the command's entry point is guarded: the ranking model's features may be built in a child
+    with (
+        _review_log(target),
+        target.screening(reviewer, stage=stage, via=via, workers=parse_workers()) as (
+            session,
+            order,
+        ),
+    ):
+        if work_id is not None:
+            _goto(session, work_id)
+        if plain:
+            out.print(f"Order: {order.describe()}.")
+            _plain(session, protocol, order)
+        else:
+            from .screen_tui import ScreeningApp
+
+            ScreeningApp(session, title=protocol.title, order=order.describe).run()
+        _print_saved(session, stage)
 
 
 def _print_saved(session: ScreeningSession, stage: str) -> None:

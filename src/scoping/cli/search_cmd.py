@@ -15,6 +15,7 @@ from rich.table import Table
 
 from scoping.app import Review
 from scoping.errors import UsageError
+from scoping.spawn import parse_workers
 
 from .console import console
 from .console import progress as progress_bar
@@ -203,7 +204,9 @@ def run_cmd(
     targets = target.search_targets(database, resume=resume)
     for db in targets:
         with _search_bar(db if isinstance(db, str) else db.name) as show:
-            result = target.search_run(db, new=new, resume=resume, update=update, progress=show)
+            result = target.search_run(
+                db, new=new, resume=resume, update=update, progress=show, workers=parse_workers()
+            )
         _print_run(result)
     if update:
         names = {(db if isinstance(db, str) else db.name).casefold() for db in targets}

@@ -29,27 +29,21 @@ from scoping.dedupe.model import PairModel
 from scoping.dedupe.overlap import OVERLAP_COLUMNS, Overlap, source_overlap
 from scoping.errors import UsageError
 from scoping.records import Record
-from scoping.store import Store, screen_carry, utc_now
+from scoping.store import Store, utc_now
 from scoping.store import dedupe_tables as tables
 from scoping.store.dedupe_tables import Applied, PairRow
-from scoping.store.screen_carry import StageView
 
 __all__ = [
     "GROUP_COLUMNS",
-    "Impact",
     "QueueItem",
-    "StageView",
     "WorkView",
     "decide_pair",
     "iter_groups",
-    "join_impact",
     "overlap",
     "pending_count",
     "review_queue",
     "run_dedupe",
-    "run_joins",
     "show_work",
-    "split_impact",
     "still_pending",
     "undo_decision",
     "undo_work",
@@ -75,7 +69,9 @@ def run_dedupe(
     Records that already belong to a work keep it; only pairs with a new record are compared.
     With ``rebuild``, every automatic link is computed afresh (people's decisions still hold).
     ``before_save`` sees the result before it is stored (to tell what it means for screening,
-    :func:`run_joins`). Screening decisions of works that join others carry over.
+    :func:`scoping.screen.carry.run_joins`). Once screening has begun, call it in
+    :func:`scoping.screen.carry.relinking` (as :mod:`scoping.app` does), which carries the
+    screening decisions of works that join others; on its own it then stores nothing.
     ``model`` is passed to :func:`~scoping.dedupe.engine.deduplicate` (``None``: the rules).
     """
     started = utc_now()
@@ -249,92 +245,6 @@ def write_overlap_csv(table: Overlap, stream: TextIO) -> None:
     writer.writeheader()
     for row in table.rows():
         writer.writerow(row)
-
-
-# -- what a change of works means for screening ----------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Impact:
-    """Where the works of a join or split stand in screening, as the person asking may see it.
-
-    ``works`` maps each work to its stages (:class:`StageView`); for a reviewer who is not a
-    lead (``blinded``), a stage shows no outcome and only their own decision.
-    """
-
-    works: dict[int, list[StageView]]
-    blinded: bool
-    differ: list[str] = field(default_factory=list)
-    """Stages at which the joined works have different outcomes (the lead will see a conflict);
-    empty when blinded."""
-
-    started: bool = False
-    """Whether screening has begun in the store (what a blinded view goes by: whether a work
-    has others' decisions is not shown)."""
-
-    @property
-    def screened(self) -> bool:
-        return self.started if self.blinded else bool(self.works)
-
-
-def _blind(views: dict[int, list[StageView]], viewer: str) -> dict[int, list[StageView]]:
-    """Only the viewer's own decisions, and only the stages where they have one."""
-    out: dict[int, list[StageView]] = {}
-    for work, stages in views.items():
-        mine = [
-            StageView(v.stage, None, None, {viewer: v.decisions[viewer]})
-            for v in stages
-            if viewer in v.decisions
-        ]
-        if mine:
-            out[work] = mine
-    return out
-
-
-def _impact(store: Store, works: list[int], viewer: str, sees_all: bool) -> Impact:
-    views = screen_carry.screening_of(store, works)
-    if not sees_all:
-        return Impact(_blind(views, viewer), True, started=screen_carry.screening_started(store))
-    differ: list[str] = []
-    if len(works) > 1:
-        stages = {v.stage for vs in views.values() for v in vs}
-        for stage in sorted(stages, key=lambda s: (s != "title-abstract", s)):
-            final = {
-                (v.outcome, v.reason if stage == "full-text" else None)
-                for w in works
-                for v in views.get(w, [])
-                if v.stage == stage and v.outcome not in (None, "pending")
-            }
-            if len(final) > 1 or any(o == "conflict" for o, _ in final):
-                differ.append(stage)
-    return Impact(views, False, differ)
-
-
-def join_impact(store: Store, keep: int, gone: int, *, viewer: str, sees_all: bool) -> Impact:
-    """What joining work ``gone`` into work ``keep`` would mean for screening. ``sees_all``:
-    the person asking is a lead and may see everyone's decisions."""
-    return _impact(store, [keep, gone], viewer, sees_all)
-
-
-def split_impact(store: Store, work_id: int, *, viewer: str, sees_all: bool) -> Impact:
-    """What splitting a work into its records would mean for screening."""
-    return _impact(store, [work_id], viewer, sees_all)
-
-
-def run_joins(store: Store, result: DedupeResult) -> list[tuple[int, list[int]]]:
-    """``(work, [works joining it])`` of a run's result for the works that carry screening rows."""
-    if not result.changed or not screen_carry.screening_started(store):
-        return []
-    before = tables.works_of(store, list(result.changed))
-    joins: dict[int, set[int]] = {}
-    for rid, new in result.changed.items():
-        old = before.get(rid)
-        if old is not None and old != new:
-            joins.setdefault(new, set()).add(old)
-    if not joins:
-        return []
-    screened = set(screen_carry.screening_of(store, {w for olds in joins.values() for w in olds}))
-    return [(new, sorted(olds)) for new, olds in sorted(joins.items()) if olds & screened]
 
 
 def works_of_pair(store: Store, record_a: int, record_b: int) -> list[int]:

@@ -42,17 +42,22 @@ def _check_source(source: str) -> str:
 
 
 def inspect_files(
-    paths: Sequence[str | os.PathLike[str]], *, fmt: str | None = None, encoding: str | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    workers: int = 0,
 ) -> list[FileInfo]:
     """Inspect every file first, so one bad file stops the command before anything is stored.
 
-    A single file that is read in parts (a large RIS or PubMed XML file) is only sniffed here:
-    its parser processes decode every byte of it, and :func:`import_file` hashes it while they
-    do, instead of both waiting for a first pass through the whole file.
+    A single file that ``workers`` will read in parts (a large RIS or PubMed XML file, two
+    workers or more) is only sniffed here: its parser processes decode every byte of it, and
+    :func:`import_file` hashes it while they do, instead of both waiting for a first pass
+    through the whole file.
     """
     if len(paths) == 1:
         info = inspect_file(paths[0], encoding=encoding, fmt=fmt, whole=False)
-        if reads_in_parts(info):
+        if reads_in_parts(info, workers):
             return [info]
         return [replace(info, sha256=scan_file(info.path, info.encoding)[0])]
     return [inspect_file(path, encoding=encoding, fmt=fmt) for path in paths]
@@ -96,6 +101,7 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     note: str | None = None,
     skip_incomplete: bool = False,
+    workers: int = 0,
 ) -> ImportResult:
     """Store the records of one inspected file, tagged with ``source``.
 
@@ -106,6 +112,9 @@ def import_file(
     A file that ends inside its last record (:class:`~scoping.errors.TruncatedFileError`) is
     refused too, unless ``skip_incomplete``: then the complete records are stored and the
     import's note says what was skipped, and where.
+
+    ``workers``: processes that may parse a large file while this one stores (see
+    :func:`scoping.ingest.iter_records`; by default everything runs in this process).
     """
     source = _check_source(source)
     skipped: list[TruncatedFileError] = []
@@ -126,9 +135,11 @@ def import_file(
         size=info.size,
         format=info.format,
         encoding=info.encoding,
-        records=_at_least_one(_complete_only(iter_records(info, encode=record_values), skipped), info)
+        records=_at_least_one(
+            _complete_only(iter_records(info, workers=workers, encode=record_values), skipped), info
+        )
         if skip_incomplete
-        else _at_least_one(iter_records(info, encode=record_values), info),
+        else _at_least_one(iter_records(info, workers=workers, encode=record_values), info),
         search_run=search_run,
         progress=progress,
         again=again,
@@ -172,12 +183,14 @@ def import_files(
     fmt: str | None = None,
     encoding: str | None = None,
     again: bool = False,
+    workers: int = 0,
 ) -> list[ImportResult]:
-    """Inspect all ``paths``, then import them in one transaction: all or none."""
+    """Inspect all ``paths``, then import them in one transaction: all or none (``workers``: see
+    :func:`import_file`)."""
     source = _check_source(source)
-    infos = inspect_files(paths, fmt=fmt, encoding=encoding)
+    infos = inspect_files(paths, fmt=fmt, encoding=encoding, workers=workers)
     with store.together():
-        return [import_file(store, info, source=source, again=again) for info in infos]
+        return [import_file(store, info, source=source, again=again, workers=workers) for info in infos]
 
 
 def _at_least_one(records: Iterable[T], info: FileInfo) -> Iterator[T]:

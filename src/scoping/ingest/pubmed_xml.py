@@ -176,6 +176,24 @@ def _malformed(path: str, exc: etree.XMLSyntaxError, at_end: bool) -> FormatErro
     return FormatError(path, f"malformed XML: {detail}", "export the records again", where=f"line {line}")
 
 
+def _document_checked(head: str, at_end: bool, path: str, root_tags: frozenset[str], what: str) -> str | None:
+    """The start of the file read so far, or None once its document element is known to be one
+    of ``root_tags`` (or was not found near the start: then the parser says what is wrong).
+    Another document element is refused."""
+    found = _DOCUMENT.match(head)
+    if found is not None:
+        if found.group(1) not in root_tags:
+            raise FormatError(
+                path,
+                f"not {what}: the document element is <{found.group(1)}>",
+                "export the records again, or pass the right --format",
+            )
+        return None
+    if at_end or len(head) > 1 << 20:
+        return None
+    return head
+
+
 def iter_xml_records(
     stream: TextIO,
     path: str,
@@ -215,18 +233,7 @@ def iter_xml_records(
                 raise FormatError(path, "the file is empty", "export the records again")
             blank = not chunk.strip()
         if head is not None:
-            head += chunk
-            found = _DOCUMENT.match(head)
-            if found is not None:
-                if found.group(1) not in root_tags:
-                    raise FormatError(
-                        path,
-                        f"not {what}: the document element is <{found.group(1)}>",
-                        "export the records again, or pass the right --format",
-                    )
-                head = None
-            elif at_end or len(head) > 1 << 20:
-                head = None  # no element found: the parser says what is wrong
+            head = _document_checked(head + chunk, at_end, path, root_tags, what)
         try:
             if at_end:
                 parser.close()

@@ -258,6 +258,58 @@ def _doc_type(ty: str, tags: dict[str, list[str]]) -> str | None:
     return ty or None
 
 
+def _doi(tags: dict[str, list[str]], links: list[str]) -> str | None:
+    """The DOI: its own tag, else the first link or note (M3, N1) that holds one."""
+    doi = normalise_doi(_first(tags, "DO", "DI"))
+    if doi is None:
+        for text in links + [v for v in tags.get("M3", ())] + [v for v in tags.get("N1", ())]:
+            if "doi" in text.lower() or text.strip().startswith("10."):
+                doi = _link_doi(text)
+                if doi:
+                    break
+    return doi
+
+
+def _pmid(tags: dict[str, list[str]], links: list[str], notes: list[str]) -> str | None:
+    """The PMID: its own tag; else the accession number of a MEDLINE record; else a PubMed
+    link; else a note that names it."""
+    pmid = _first(tags, "PMID")
+    database = " ".join(tags.get("DB", []) + tags.get("DP", [])).lower()
+    accession = _first(tags, "AN")
+    from_medline = any(k in database for k in ("medline", "pubmed", "nlm")) or any(
+        _OVID_MEDLINE.search(link) for link in links if "D=" in link
+    )
+    if pmid is None and accession and from_medline and accession.strip().isdigit():
+        pmid = accession.strip()
+    if pmid is None:
+        for link in links:
+            match = _PUBMED_LINK.search(link) if "pubmed" in link or "pmid" in link else None
+            if match:
+                return match.group(1)
+    if pmid is None:
+        for note in notes:
+            match = _PMID_NOTE.search(note) if "PMID" in note else None
+            if match:
+                return match.group(1)
+    return pmid
+
+
+def _issn_isbn(tags: dict[str, list[str]], is_book: bool) -> tuple[str | None, str | None]:
+    """The first ISSN and the first ISBN among the SN values (the tag holds either)."""
+    issn = isbn = None
+    for sn in tags.get("SN", ()):
+        value = sn.strip()
+        if not value:
+            continue
+        # an ISSN has 8 characters, an ISBN 10 or 13 (an X may end either)
+        length = len(_NOT_ISXN.sub("", re.split(r"[;,(]", value)[0]))
+        if length in (10, 13) or (is_book and length != 8):
+            isbn = isbn or value
+        else:
+            issn = issn or value
+    return issn, isbn
+
+
 def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
     ty = (_first(tags, "TY") or "").upper()
     is_book = ty in _BOOK_TYPES
@@ -277,46 +329,9 @@ def _fields(tags: dict[str, list[str]]) -> dict[str, Any]:
     links = [v for name in ("UR", "L1", "L2", "L3", "LK") for v in tags.get(name, ())]
     notes = [v for name in ("N1", "M1", "M3", "C2", "AN") for v in tags.get(name, ())]
 
-    doi = normalise_doi(_first(tags, "DO", "DI"))
-    if doi is None:
-        for text in links + [v for v in tags.get("M3", ())] + [v for v in tags.get("N1", ())]:
-            if "doi" in text.lower() or text.strip().startswith("10."):
-                doi = _link_doi(text)
-                if doi:
-                    break
-
-    pmid = _first(tags, "PMID")
-    database = " ".join(tags.get("DB", []) + tags.get("DP", [])).lower()
-    accession = _first(tags, "AN")
-    from_medline = any(k in database for k in ("medline", "pubmed", "nlm")) or any(
-        _OVID_MEDLINE.search(link) for link in links if "D=" in link
-    )
-    if pmid is None and accession and from_medline and accession.strip().isdigit():
-        pmid = accession.strip()
-    if pmid is None:
-        for link in links:
-            match = _PUBMED_LINK.search(link) if "pubmed" in link or "pmid" in link else None
-            if match:
-                pmid = match.group(1)
-                break
-    if pmid is None:
-        for note in notes:
-            match = _PMID_NOTE.search(note) if "PMID" in note else None
-            if match:
-                pmid = match.group(1)
-                break
-
-    issn = isbn = None
-    for sn in tags.get("SN", ()):
-        value = sn.strip()
-        if not value:
-            continue
-        # an ISSN has 8 characters, an ISBN 10 or 13 (an X may end either)
-        length = len(_NOT_ISXN.sub("", re.split(r"[;,(]", value)[0]))
-        if length in (10, 13) or (is_book and length != 8):
-            isbn = isbn or value
-        else:
-            issn = issn or value
+    doi = _doi(tags, links)
+    pmid = _pmid(tags, links, notes)
+    issn, isbn = _issn_isbn(tags, is_book)
 
     # a PubMed link is how RIS carries a PMID (our writer puts it there); it is not the URL
     url = next(

@@ -436,20 +436,7 @@ class _Plan:
         fields: dict[str, object] = {}
         extra: dict[str, str] = {}
         names = self.extra_names
-        chosen_columns: dict[str, int] = {}
-        for field, columns in self.single.items():
-            chosen = None
-            for index in columns:
-                value = cells[index]
-                if not value.strip() or value in _MISSING:
-                    continue
-                if chosen is None:
-                    chosen = index
-                else:
-                    extra[names[index]] = value
-            if chosen is not None:
-                fields[field] = self._value(field, chosen, cells[chosen])
-                chosen_columns[field] = chosen
+        chosen_columns = self._single_fields(cells, fields, extra)
         for field, columns in self.merged.items():
             items: list[str] = []
             for index in columns:
@@ -474,6 +461,27 @@ class _Plan:
                 index = chosen_columns[field]
                 record.extra[names[index]] = cells[index]
         return record
+
+    def _single_fields(
+        self, cells: list[str], fields: dict[str, object], extra: dict[str, str]
+    ) -> dict[str, int]:
+        """Fill ``fields`` from the first column with a value of each single-valued field (the
+        other columns' values go to ``extra``); return the column each field was taken from."""
+        chosen_columns: dict[str, int] = {}
+        for field, columns in self.single.items():
+            chosen = None
+            for index in columns:
+                value = cells[index]
+                if not value.strip() or value in _MISSING:
+                    continue
+                if chosen is None:
+                    chosen = index
+                else:
+                    extra[self.extra_names[index]] = value
+            if chosen is not None:
+                fields[field] = self._value(field, chosen, cells[chosen])
+                chosen_columns[field] = chosen
+        return chosen_columns
 
     def _value(self, field: str, index: int, value: str) -> object:
         if field == "authors":

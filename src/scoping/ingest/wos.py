@@ -159,6 +159,40 @@ def _squash(text: str) -> str:
     return text.strip()
 
 
+def _unclosed(path: str, tag: str, start: int, number: int) -> FormatError:
+    """The error for a PT or EF line inside the record that starts on line ``start``."""
+    if tag == "PT":
+        problem = f"a new record starts before the one from line {start} ended (no ER line)"
+    else:
+        problem = f"the file ends (EF) inside the record that starts on line {start} (no ER line)"
+    return FormatError(path, problem, _HINT_AGAIN, where=f"line {number}")
+
+
+def _between_records(path: str, text: str, number: int) -> str:
+    """What a line outside any record is: "PT" (a record opens), "EF" (the file's end), or ""
+    (nothing: blank, or the FN and VR header lines); anything else is refused."""
+    tag = text[:2]
+    if not text.strip() or (tag in ("FN", "VR") and text[2:3] in ("", " ")):
+        return ""
+    if tag == "PT" and text[2:3] in ("", " "):
+        return "PT"
+    if tag == "EF" and not text[2:].strip():
+        return "EF"
+    if tag == "ER" and not text[2:].strip():
+        raise FormatError(
+            path,
+            "an ER line closes a record that was never opened with PT",
+            _HINT_AGAIN,
+            where=f"line {number}",
+        )
+    raise FormatError(
+        path,
+        f"unexpected text between records: {text[:30]!r}",
+        "records start with PT and end with ER; export the file again",
+        where=f"line {number}",
+    )
+
+
 def read(stream: TextIO, path: str) -> Iterator[Record]:
     """Yield the records of a Web of Science plain-text export, in file order."""
     values: dict[str, list[str]] | None = None  # the open record's tags
@@ -184,20 +218,8 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
                     values = None
                     records += 1
                     ef_after_last = False
-                elif tag == "PT":
-                    raise FormatError(
-                        path,
-                        f"a new record starts before the one from line {start} ended (no ER line)",
-                        _HINT_AGAIN,
-                        where=f"line {number}",
-                    )
-                elif tag == "EF":
-                    raise FormatError(
-                        path,
-                        f"the file ends (EF) inside the record that starts on line {start} (no ER line)",
-                        _HINT_AGAIN,
-                        where=f"line {number}",
-                    )
+                elif tag in ("PT", "EF"):
+                    raise _unclosed(path, tag, start, number)
                 else:
                     current = values.setdefault(tag, [])
                     current.append(text[3:])
@@ -211,32 +233,14 @@ def read(stream: TextIO, path: str) -> Iterator[Record]:
                 "the file was edited or is not Web of Science plain text; export it again",
                 where=f"line {number}",
             )
-        if not text.strip():
-            continue
-        tag = text[:2]
-        if tag == "PT" and text[2:3] in ("", " "):
+        between = _between_records(path, text, number)
+        if between == "PT":
             values = {"PT": [text[3:]]}
             current = values["PT"]
             lines = [line]
             start = number
-        elif tag == "EF" and not text[2:].strip():
+        elif between == "EF":
             ef_after_last = True
-        elif tag in ("FN", "VR") and text[2:3] in ("", " "):
-            continue
-        elif tag == "ER" and not text[2:].strip():
-            raise FormatError(
-                path,
-                "an ER line closes a record that was never opened with PT",
-                _HINT_AGAIN,
-                where=f"line {number}",
-            )
-        else:
-            raise FormatError(
-                path,
-                f"unexpected text between records: {text[:30]!r}",
-                "records start with PT and end with ER; export the file again",
-                where=f"line {number}",
-            )
     if values is not None:
         raise TruncatedFileError(
             path,

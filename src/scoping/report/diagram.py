@@ -606,41 +606,10 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     for box in laid:
         by_row.setdefault(box.spec.row, []).append(box)
 
-    # header bars
-    head_prop = _prop(HEAD_SIZE, "bold")
-    head_h = HEAD_SIZE * LINE / 72.0
-    new = "new " if previous else ""
-    heads = [(f"Identification of {new}studies via databases and registers", xs["A"], xs["B"] + COL_W["B"])]
-    if previous:
-        heads.insert(0, ("Previous studies", xs["P"], xs["P"] + COL_W["P"]))
-    if other:
-        heads.append((f"Identification of {new}studies via other methods", xs["C"], xs["D"] + COL_W["D"]))
-    head_lines = [
-        wrap(text, (x1 - x0 - 2 * PAD_X) * SAFETY, (x1 - x0 - 2 * PAD_X) * SAFETY, head_prop)
-        for text, x0, x1 in heads
-    ]
-    header_h = max(len(lines) for lines in head_lines) * head_h + 2 * PAD_Y + 0.04
-
-    y = MARGIN
-    header_top = y
-    y += header_h + ROW_GAP * 0.8
-    heights = {row: max(box.height for box in by_row[row]) for row in ROWS if row in by_row}
-    band_prop = _prop(BAND_SIZE, "bold")
-    for name, band_rows in PHASES:
-        present = [r for r in band_rows if r in heights]
-        if not present:
-            continue
-        span = sum(heights[r] for r in present) + ROW_GAP * (len(present) - 1)
-        need = _width(name, band_prop) + 0.3
-        if span < need:  # room for the band's label: the phase's last row grows
-            heights[present[-1]] += need - span
-    rows: dict[str, tuple[float, float]] = {}
-    for row, height in heights.items():
-        rows[row] = (y, height)
-        for box in by_row[row]:
-            box.x = xs[box.spec.col]
-            box.y = y + (height - box.height) / 2
-        y += height + ROW_GAP
+    heads, head_lines = _headers(xs, previous=previous, other=other)
+    header_h = max(len(lines) for lines in head_lines) * (HEAD_SIZE * LINE / 72.0) + 2 * PAD_Y + 0.04
+    header_top = MARGIN
+    rows, y = _place_rows(by_row, xs, header_top + (header_h + ROW_GAP * 0.8))
     flow_bottom = y - ROW_GAP
 
     # the notes panel: every count that is not final, every sum that does not add up
@@ -678,7 +647,72 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
     ax.set_ylim(height, 0)
     ax.set_axis_off()
 
-    # phase bands
+    _draw_bands(ax, rows)
+    drawn = [
+        _draw_header(ax, x0, x1, lines, header_top, header_h)
+        for (_text, x0, x1), lines in zip(heads, head_lines, strict=True)
+    ]
+
+    for box in laid:
+        drawn.append(_draw_box(ax, box))
+    if note_box is not None:
+        drawn.append(_draw_box(ax, note_box))
+    fy = foot_top
+    for line in foot_lines:
+        ax.text(left, fy, line, ha="left", va="top", fontsize=foot_size, fontstyle="italic", color=INK)
+        fy += foot_size * LINE / 72.0
+
+    arrows = _arrows(ax, {box.spec.id: box for box in laid})
+    shown = tuple(dict.fromkeys(key for box in laid for key in box.spec.keys))
+    return Diagram(fig, drawn, width, height, shown, arrows)
+
+
+def _headers(
+    xs: dict[str, float], *, previous: bool, other: bool
+) -> tuple[list[tuple[str, float, float]], list[list[str]]]:
+    """The header bars over the columns (text, left, right) and each one's wrapped lines."""
+    head_prop = _prop(HEAD_SIZE, "bold")
+    new = "new " if previous else ""
+    heads = [(f"Identification of {new}studies via databases and registers", xs["A"], xs["B"] + COL_W["B"])]
+    if previous:
+        heads.insert(0, ("Previous studies", xs["P"], xs["P"] + COL_W["P"]))
+    if other:
+        heads.append((f"Identification of {new}studies via other methods", xs["C"], xs["D"] + COL_W["D"]))
+    head_lines = [
+        wrap(text, (x1 - x0 - 2 * PAD_X) * SAFETY, (x1 - x0 - 2 * PAD_X) * SAFETY, head_prop)
+        for text, x0, x1 in heads
+    ]
+    return heads, head_lines
+
+
+def _place_rows(
+    by_row: dict[str, list[_Laid]], xs: dict[str, float], y: float
+) -> tuple[dict[str, tuple[float, float]], float]:
+    """Place the rows of boxes from ``y`` down (each box centred in its row, in its column):
+    each row's (top, height), and the ``y`` below the last row's gap. A phase whose rows are
+    shorter than its band's label gets its last row grown."""
+    heights = {row: max(box.height for box in by_row[row]) for row in ROWS if row in by_row}
+    band_prop = _prop(BAND_SIZE, "bold")
+    for name, band_rows in PHASES:
+        present = [r for r in band_rows if r in heights]
+        if not present:
+            continue
+        span = sum(heights[r] for r in present) + ROW_GAP * (len(present) - 1)
+        need = _width(name, band_prop) + 0.3
+        if span < need:  # room for the band's label: the phase's last row grows
+            heights[present[-1]] += need - span
+    rows: dict[str, tuple[float, float]] = {}
+    for row, height in heights.items():
+        rows[row] = (y, height)
+        for box in by_row[row]:
+            box.x = xs[box.spec.col]
+            box.y = y + (height - box.height) / 2
+        y += height + ROW_GAP
+    return rows, y
+
+
+def _draw_bands(ax: Any, rows: dict[str, tuple[float, float]]) -> None:
+    """The phase bands at the left (Identification, Screening, Included), each over its rows."""
     for name, band_rows in PHASES:
         spans = [rows[r] for r in band_rows if r in rows]
         if not spans:
@@ -707,48 +741,36 @@ def _draw(counts: PrismaCounts, screening_reasons: bool) -> Diagram:
             color=BAND_INK,
         )
 
-    drawn: list[DrawnBox] = []
-    for (_text, x0, x1), lines in zip(heads, head_lines, strict=True):
-        patch = FancyBboxPatch(
-            (x0, header_top),
-            x1 - x0,
-            header_h,
-            boxstyle="round,pad=0,rounding_size=0.06",
-            facecolor=HEAD_FACE,
-            edgecolor="none",
-        )
-        ax.add_patch(patch)
-        texts = []
-        block = len(lines) * head_h
-        ty = header_top + (header_h - block) / 2
-        for line in lines:
-            texts.append(
-                ax.text(
-                    (x0 + x1) / 2,
-                    ty + head_h / 2,
-                    line,
-                    ha="center",
-                    va="center",
-                    fontsize=HEAD_SIZE,
-                    fontweight="bold",
-                    color=HEAD_INK,
-                )
+
+def _draw_header(ax: Any, x0: float, x1: float, lines: list[str], top: float, height: float) -> DrawnBox:
+    """One header bar from ``x0`` to ``x1``, its lines centred."""
+    patch = FancyBboxPatch(
+        (x0, top),
+        x1 - x0,
+        height,
+        boxstyle="round,pad=0,rounding_size=0.06",
+        facecolor=HEAD_FACE,
+        edgecolor="none",
+    )
+    ax.add_patch(patch)
+    texts = []
+    head_h = HEAD_SIZE * LINE / 72.0
+    ty = top + (height - len(lines) * head_h) / 2
+    for line in lines:
+        texts.append(
+            ax.text(
+                (x0 + x1) / 2,
+                ty + head_h / 2,
+                line,
+                ha="center",
+                va="center",
+                fontsize=HEAD_SIZE,
+                fontweight="bold",
+                color=HEAD_INK,
             )
-            ty += head_h
-        drawn.append(DrawnBox("header", (), patch, texts))
-
-    for box in laid:
-        drawn.append(_draw_box(ax, box))
-    if note_box is not None:
-        drawn.append(_draw_box(ax, note_box))
-    fy = foot_top
-    for line in foot_lines:
-        ax.text(left, fy, line, ha="left", va="top", fontsize=foot_size, fontstyle="italic", color=INK)
-        fy += foot_size * LINE / 72.0
-
-    arrows = _arrows(ax, {box.spec.id: box for box in laid})
-    shown = tuple(dict.fromkeys(key for box in laid for key in box.spec.keys))
-    return Diagram(fig, drawn, width, height, shown, arrows)
+        )
+        ty += head_h
+    return DrawnBox("header", (), patch, texts)
 
 
 def _all_lists(counts: PrismaCounts) -> list[list[Line]]:

@@ -22,7 +22,7 @@ import csv
 import io
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,6 +263,31 @@ def load_decisions_csv(
     person = protocol.reviewer(reviewer)
     protocol.stage(stage)
     where = Path(path)
+    reader, id_column, index = _open_csv(where)
+    report = CsvReport()
+    parsed = _parse_rows(reader, id_column, index, protocol, stage, report)
+    if id_column == "record_id":
+        found = dedupe_tables.works_of(store, [given for _, given, *_ in parsed])
+        work_of = {line: found.get(given) for line, given, *_ in parsed}
+    else:
+        work_of = {line: given for line, given, *_ in parsed}
+    rows = _new_decisions(store, person.name, stage, parsed, work_of, report)
+    if len(report.errors) > max_errors:
+        more = len(report.errors) - max_errors
+        report.errors = [*report.errors[:max_errors], f"... and {more:,} more problems"]
+    if report.errors:
+        return report
+    report.added = tables.add_decisions(store, rows, via=f"csv:{where.name}")
+    return report
+
+
+_Parsed = tuple[int, int, str, str | None, str | None, str | None]
+"""A decided row of a decisions CSV: line, work (or record) id, decision, reason, note, full text."""
+
+
+def _open_csv(where: Path) -> tuple[Iterator[list[str]], str, dict[str, int]]:
+    """The rows after the header of a decisions CSV (UTF-8; comma, semicolon or tab), the name
+    of its id column (``work_id`` or ``record_id``), and the position of each known column."""
     try:
         raw = where.read_bytes()
     except OSError as exc:
@@ -285,10 +310,20 @@ def load_decisions_csv(
             f"it has {', '.join(h for h in header if h) or 'none'}"
         )
     index = {name: columns.index(name) for name in (*CSV_COLUMNS, "record_id") if name in columns}
+    return reader, id_column, index
 
-    report = CsvReport()
-    parsed: list[tuple[int, int, str, str | None, str | None, str | None]] = []
-    ids: list[tuple[int, int]] = []
+
+def _parse_rows(
+    reader: Iterator[list[str]],
+    id_column: str,
+    index: dict[str, int],
+    protocol: Protocol,
+    stage: str,
+    report: CsvReport,
+) -> list[_Parsed]:
+    """The decided rows, each checked on its own (blank rows skipped, undecided ones counted,
+    a row in error told in ``report``)."""
+    parsed: list[_Parsed] = []
     for line, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -311,17 +346,24 @@ def load_decisions_csv(
         except UsageError as exc:
             report.errors.append(f"line {line}: {exc}")
             continue
-        ids.append((line, int(value)))
         parsed.append((line, int(value), decision, reason, cell("note"), cell("fulltext")))
-    if id_column == "record_id":
-        found = dedupe_tables.works_of(store, [rid for _, rid in ids])
-        work_of = {line: found.get(rid) for line, rid in ids}
-    else:
-        work_of = {line: wid for line, wid in ids}
-    assigned = set(tables.assigned_works(store, stage, person.name))
-    current = tables.current_decisions(store, stage, reviewer=person.name)
+    return parsed
+
+
+def _new_decisions(
+    store: Store,
+    reviewer: str,
+    stage: str,
+    parsed: list[_Parsed],
+    work_of: dict[int, int | None],
+    report: CsvReport,
+) -> list[dict[str, object]]:
+    """The rows to append: each parsed row on a work assigned to ``reviewer``, once, unless it
+    repeats the reviewer's current decision (counted in ``report``, as are the errors)."""
+    assigned = set(tables.assigned_works(store, stage, reviewer))
+    current = tables.current_decisions(store, stage, reviewer=reviewer)
     seen: dict[int, int] = {}
-    rows = []
+    rows: list[dict[str, object]] = []
     for line, given, decision, reason, note, fulltext in parsed:
         work = work_of.get(line)
         if work is None:
@@ -334,7 +376,7 @@ def load_decisions_csv(
             report.errors.append(f"line {line}: work {work} was already decided on line {seen[work]}")
             continue
         seen[work] = line
-        now = current.get((work, person.name))
+        now = current.get((work, reviewer))
         if now is not None and (now.decision, now.reason, now.note, now.fulltext) == (
             decision,
             reason,
@@ -348,20 +390,14 @@ def load_decisions_csv(
                 "uid": new_uid(),
                 "stage": stage,
                 "work_id": work,
-                "reviewer": person.name,
+                "reviewer": reviewer,
                 "decision": decision,
                 "reason": reason,
                 "note": note,
                 "fulltext": fulltext,
             }
         )
-    if len(report.errors) > max_errors:
-        more = len(report.errors) - max_errors
-        report.errors = [*report.errors[:max_errors], f"... and {more:,} more problems"]
-    if report.errors:
-        return report
-    report.added = tables.add_decisions(store, rows, via=f"csv:{where.name}")
-    return report
+    return rows
 
 
 # -- conflicts, resolutions, outcomes --------------------------------------------------------

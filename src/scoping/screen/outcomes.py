@@ -1,9 +1,9 @@
 """Where each work stands: the screening stage's rules over the rows the store keeps.
 
 The final outcome of a work at a stage is derived from the decisions and resolutions, never
-typed: :func:`derive_outcome` is the one rule (defined beside the carry-forward of decisions in
-:mod:`scoping.store.screen_carry`, which must apply it inside the store's transaction when works
-join or split; see there why), :func:`final_outcomes` applies it to every work of a stage, and
+typed: :func:`derive_outcome` is the one rule (the carry-forward of decisions when works join
+or split, :mod:`scoping.screen.carry`, compares outcomes with it too), :func:`final_outcomes`
+applies it to every work of a stage, and
 :func:`outcome_rows` gives the rows the PRISMA report counts. The stopping rule's state
 (:func:`standing_stop`, :func:`automation_excluded`, :func:`stopping_rule_note`) is read here
 from its stored events.
@@ -16,14 +16,13 @@ a reviewer's connection must learn it without reading a colleague's rows;
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from scoping.errors import UsageError
 from scoping.screen.protocol import FULL_TEXT, STAGES, TITLE_ABSTRACT
 from scoping.store import Store
 from scoping.store import screen_tables as tables
-from scoping.store.screen_carry import derive_outcome
 
 __all__ = [
     "OUTCOMES",
@@ -40,6 +39,44 @@ __all__ = [
 
 OUTCOMES = ("include", "exclude", "not-retrieved", "pending", "conflict")
 """What :func:`derive_outcome` gives: a final decision, or why there is none yet."""
+
+
+def derive_outcome(
+    stage: str,
+    assigned: Collection[str],
+    decisions: Mapping[str, tuple[str, str | None]],
+    resolution: tuple[str, str | None] | None = None,
+) -> tuple[str, str | None] | None:
+    """The one rule that turns decisions into a work's outcome at a stage.
+
+    ``assigned`` are the reviewers the work was allocated to; ``decisions`` maps each reviewer
+    with a current decision to ``(decision, reason)``; ``resolution`` is the lead's standing
+    resolution. Returns ``(outcome, reason)`` or ``None`` when nobody has decided yet:
+
+    - a lead's resolution settles the work, whatever the reviewers said;
+    - while an assigned reviewer has not decided: "pending";
+    - every reviewer gave the same decision: that decision ("maybe" excepted);
+    - otherwise "conflict": include against exclude, any "maybe" (also a single reviewer's),
+      "not-retrieved" against a decision, or, at full text, two different exclusion reasons.
+
+    The reason of an agreed exclusion is the reason the reviewers share (``None`` if they gave
+    different ones at title-abstract, where reasons are optional).
+    """
+    if resolution is not None:
+        return resolution
+    if not decisions:
+        return None
+    if any(name not in decisions for name in assigned):
+        return ("pending", None)
+    given = {value for value, _ in decisions.values()}
+    if "maybe" in given or len(given) != 1:
+        return ("conflict", None)
+    (value,) = given
+    reasons = {reason for _, reason in decisions.values()}
+    if value == "exclude" and stage == "full-text" and len(reasons) != 1:
+        return ("conflict", None)
+    reason = next(iter(reasons)) if len(reasons) == 1 else None
+    return (value, reason if value == "exclude" else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +147,7 @@ def outcome_rows(store: Store) -> Iterator[tuple[int, str, str, str | None]]:
 def vanished_works(store: Store, stage: str) -> list[int]:
     """Works allocated at ``stage`` that no longer exist: de-duplication joined them to another
     work after they were allocated. Their decisions and assignments were carried to that work
-    (:mod:`scoping.store.screen_carry`); their own rows stay in the history."""
+    (:mod:`scoping.screen.carry`); their own rows stay in the history."""
     existing = set(tables.work_ids(store))
     return sorted({work for work, _ in tables.assignments(store, stage)} - existing)
 

@@ -26,14 +26,15 @@ each reviewer's queue, the works another reviewer has already decided and this o
 the order they were first decided, so the second decision follows the first soon and conflicts
 show while screening goes on. Which works those are is all it uses: never what was decided.
 
-For a review of :data:`FEATURES_IN_CHILD_FROM` works or more, the features are built in a child
-process, spawned with ``multiprocessing`` (``spawn``); smaller reviews build them in the
-ranking thread. The child's resource tracker is started when the model is made, before any
-full-screen window runs: started later, from inside Textual, it would be handed Textual's
-stand-in for standard error (file descriptor -1) and the spawn fails with "bad value(s) in
-fds_to_keep". Should spawning fail anyway, the features are built in this process and
-:attr:`ModelRank.notes` says so; a model that cannot be trained at all shows in
-:meth:`QueueOrder.describe` and is logged (logger ``scoping.screen``).
+When the caller gives ``workers`` (the ``scoping`` command does) and the review has
+:data:`FEATURES_IN_CHILD_FROM` works or more, the features are built in a child process,
+spawned with ``multiprocessing`` (``spawn``); else in the ranking thread of this one. The
+spawn's resource tracker is started when the model is made, before any full-screen window
+runs: started later, from inside Textual, it would be handed Textual's stand-in for standard
+error (file descriptor -1) and the spawn fails with "bad value(s) in fds_to_keep". Should
+spawning fail anyway, the features are built in this process and :attr:`ModelRank.notes` says
+so; a model that cannot be trained at all shows in :meth:`QueueOrder.describe` and is logged
+(logger ``scoping.screen``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from scoping.screen.cards import load_cards
 from scoping.screen.outcomes import standing_stop
 from scoping.screen.protocol import TITLE_ABSTRACT, Protocol
-from scoping.spawn import can_spawn, child_start
+from scoping.spawn import child_start
 from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 
@@ -136,7 +137,9 @@ class ModelRank:
     """``rank(work_ids)``: the ids most likely include first, from a model retrained in the
     background on the team's decisions. Call :meth:`close` when done (or use ``with``)."""
 
-    def __init__(self, store: Store, stage: str, *, random_state: int | None = None, query: str = "") -> None:
+    def __init__(
+        self, store: Store, stage: str, *, random_state: int | None = None, query: str = "", workers: int = 0
+    ) -> None:
         import numpy as np
 
         from scoping.screen.rank_model import BackgroundRanker
@@ -151,7 +154,7 @@ class ModelRank:
         """The prior's text (criteria, highlight terms): orders the cold start when not empty."""
         self._prior: Any = None
         ids = tables.work_ids(store)
-        self.in_child = len(ids) >= FEATURES_IN_CHILD_FROM and can_spawn()
+        self.in_child = workers > 0 and len(ids) >= FEATURES_IN_CHILD_FROM
         """Whether the features are built in a child process (else in the ranking thread)."""
         if self.in_child:
             try:  # now, while standard error is still a real file (see the module docstring)
@@ -447,13 +450,20 @@ def sample_rank(store: Store, stage: str) -> Callable[[Sequence[int]], list[int]
 
 
 def queue_order(
-    store: Store, protocol: Protocol, stage: str, *, rerank_every: int = 10, reviewer: str | None = None
+    store: Store,
+    protocol: Protocol,
+    stage: str,
+    *,
+    rerank_every: int = 10,
+    reviewer: str | None = None,
+    workers: int = 0,
 ) -> QueueOrder:
     """The order for a reviewer's queue at ``stage`` (see the module docstring).
 
     With ``reviewer`` (as the screening commands give), the works other reviewers have decided
     come first in that reviewer's queue (:class:`TeamOrder`, asked after every decision); the
-    model's order is applied every ``rerank_every`` decisions.
+    model's order is applied every ``rerank_every`` decisions. With ``workers`` (at least 1)
+    the model's features are built in a child process (:class:`ModelRank`).
     """
     rules = protocol.stage(stage)
     in_sample = sample_rank(store, stage)
@@ -467,7 +477,11 @@ def queue_order(
         return QueueOrder(in_sample, None, kind)
     if rules.prioritise:
         model = ModelRank(
-            store, stage, random_state=protocol.allocation.seed, query=prior_query(protocol, stage)
+            store,
+            stage,
+            random_state=protocol.allocation.seed,
+            query=prior_query(protocol, stage),
+            workers=workers,
         )
         if reviewer is None:
             return QueueOrder(model, rerank_every, "prioritised", model)

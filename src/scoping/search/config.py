@@ -19,8 +19,11 @@ environment                 ``[search]`` key            meaning
                                                         larger result sets are split by
                                                         publication date
 ``SCOPING_PAGE_SIZE``       ``page_size``               records per page of the JSON APIs
-``SCOPING_PARSE_WORKERS``   --                          processes parsing PubMed pages (one per core, up to 4)
 ==========================  ==========================  =====================================
+
+``SCOPING_PARSE_WORKERS`` (processes parsing PubMed pages of a long run, one per core up to 4)
+is read by the ``scoping`` command, not here: the library parses in the calling process
+unless its caller sets :attr:`SearchConfig.parse_workers` (see :mod:`scoping.spawn`).
 
 API keys (and the e-mail address) can also be kept in a configuration file of the user,
 outside every review folder: ``$SCOPING_CONFIG``, else ``$XDG_CONFIG_HOME/scoping/config.toml``,
@@ -50,7 +53,6 @@ from scoping.search.redact import register
 from scoping.search.strategy import Strategy
 from scoping.search.translate import DEFAULT_URLS
 from scoping.search.transport import RetryPolicy
-from scoping.spawn import parse_workers
 
 __all__ = ["PAGE_SIZES", "PUBMED_CAP", "RATES", "SearchConfig", "user_config_path"]
 
@@ -89,9 +91,10 @@ class SearchConfig:
     page_size: int | None = None
     """Records per page for Europe PMC, OpenAlex and Crossref (``None``: each API's largest)."""
     rates: Mapping[str, float] = field(default_factory=lambda: dict(RATES))
-    parse_workers: int = field(default_factory=parse_workers)
+    parse_workers: int = 0
     """Worker processes that parse PubMed pages of long runs beside the process that stores
-    them (0: parse in the storing process)."""
+    them (0: parse in the storing process). A script that sets it must keep its work under
+    ``if __name__ == "__main__":`` (see :mod:`scoping.spawn`)."""
 
     def __post_init__(self) -> None:
         # hidden from every message from here on (an error answer may repeat them)
@@ -142,7 +145,6 @@ class SearchConfig:
             pubmed_cap=_int("pubmed_cap", cap) if cap is not None else PUBMED_CAP,
             page_size=_int("page_size", page_size) if page_size is not None else None,
             rates=rates,
-            parse_workers=parse_workers(env),
         )
 
 

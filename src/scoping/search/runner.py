@@ -74,7 +74,7 @@ from scoping.search.transport import (
     RateLimiter,
     Stats,
 )
-from scoping.spawn import can_spawn, child_start
+from scoping.spawn import child_start
 from scoping.store import Store, utc_now
 from scoping.store import search_tables as tables
 
@@ -542,9 +542,8 @@ class _Parsers:
 
     def __init__(self, workers: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        self.workers = 0
-        if workers > 0 and can_spawn():
-            self.workers = workers
+        self.workers = max(workers, 0)
+        if self.workers:
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),

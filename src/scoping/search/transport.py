@@ -286,12 +286,36 @@ class HttpTransport:
         self.policy = policy
         self.limiter = limiter
         self.stats = stats if stats is not None else Stats()
-        self.session = requests.Session()
-        self.session.headers.update(headers or {})
+        self.headers = dict(headers or {})
         self.quota = quota
+        # One requests.Session per thread: a run's fetch-ahead thread (runner._Prefetcher) and
+        # the thread that stores both send requests through this transport, and requests does
+        # not document a Session as safe to share between threads (its cookie jar, and the
+        # redirect and auth handling that reads and writes the session's state). A session per
+        # thread still reuses its own connections; a lock around one shared session would make
+        # the fetch-ahead thread wait for the other's requests, which is what it is there to avoid.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (made on its first request)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self.headers)
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def close(self) -> None:
-        self.session.close()
+        """Close every thread's session."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def __enter__(self) -> HttpTransport:
         return self

@@ -14,6 +14,7 @@ from scoping.store.core import (
     utc_now,
 )
 from scoping.store.migrations import SCHEMA_VERSION
+from scoping.store.values import WorkChange
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -21,6 +22,7 @@ __all__ = [
     "RecordValues",
     "Store",
     "StoredRecord",
+    "WorkChange",
     "database_url",
     "record_values",
     "redact_url",

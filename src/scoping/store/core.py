@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from scoping.errors import DuplicateImportError, SchemaVersionError, StoreError
 from scoping.records import FIELDS, Record
 from scoping.store import migrations, schema
-from scoping.store.values import StoredRecord, os_user, stored_record, utc_now
+from scoping.store.values import StoredRecord, WorkChange, os_user, stored_record, utc_now
 
 __all__ = [
     "ImportRow",
@@ -188,6 +188,8 @@ class Store:
             raise StoreError(f"not a database URL: {redact_url(self.url)} ({exc})") from exc
         self._autocheckpoint = _AUTOCHECKPOINT
         self._together: Connection | None = None
+        self._together_thread = 0
+        self._relinks: list[WorkChange] = []
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "checkout", self._set_autocheckpoint)
@@ -295,28 +297,61 @@ class Store:
 
     @contextlib.contextmanager
     def together(self) -> Iterator[None]:
-        """Every :meth:`add_import` inside this block is one transaction: all of them are stored,
-        or (when any fails) none. The imports' reads inside it see the block's own imports."""
-        if self._together is not None:
-            raise StoreError("store transactions do not nest")  # pragma: no cover - a programming error
-        with self.engine.begin() as conn:
-            self._together = conn
-            try:
-                yield
-            finally:
-                self._together = None
+        """One transaction for everything this thread writes inside the block (through
+        :meth:`transaction`: imports, a re-linking of works and what follows it): all of it is
+        stored, or (when anything fails) none, and reads inside it see the block's own writes.
+
+        A block inside another is part of the outer one. The outermost block also refuses to
+        commit a re-linking of works that nobody followed (:meth:`relinked`): it raises
+        :class:`~scoping.errors.StoreError` and nothing of the block is stored.
+        """
+        if self._together is not None and self._together_thread == threading.get_ident():
+            yield  # part of the outer block
+            return
+        if self._together is not None:  # pragma: no cover - a programming error
+            raise StoreError("another thread holds this store's transaction")
+        try:
+            with self.engine.begin() as conn:
+                self._together, self._together_thread = conn, threading.get_ident()
+                try:
+                    yield
+                    if self._relinks:
+                        raise StoreError(
+                            "works were re-linked after screening began, but screening's "
+                            "decisions were not carried to the new works, so nothing was "
+                            "stored; re-link them through scoping.open_review(...) (dedupe, "
+                            "pair_review, undo_work) or the scoping command"
+                        )
+                finally:
+                    self._together, self._together_thread = None, 0
+        finally:
+            self._relinks.clear()
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[Connection]:
-        """The block's connection inside :meth:`together`, else a new transaction."""
-        if self._together is not None:
+    def transaction(self) -> Iterator[Connection]:
+        """The connection of this thread's :meth:`together` block, else a new transaction (for
+        the table modules of this package)."""
+        if self._together is not None and self._together_thread == threading.get_ident():
             yield self._together
             return
         with self.engine.begin() as conn:
             yield conn
 
+    def relinked(self, change: WorkChange) -> None:
+        """Note, inside a :meth:`together` block, that records moved between works while rows
+        keyed by work (screening's) exist: the block commits only once someone has taken the
+        change (:meth:`take_relinks`) and brought those rows in line with it."""
+        if self._together is None:  # pragma: no cover - a programming error
+            raise StoreError("re-link works inside Store.together()")
+        self._relinks.append(change)
+
+    def take_relinks(self) -> list[WorkChange]:
+        """The re-linkings noted in this block and not yet followed, oldest first (and forget them)."""
+        taken, self._relinks = self._relinks, []
+        return taken
+
     def find_imports_by_hash(self, sha256: str) -> list[ImportRow]:
-        with self._connection() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(
                 sa.select(schema.imports)
                 .where(schema.imports.c.sha256 == sha256)
@@ -325,7 +360,7 @@ class Store:
         return [ImportRow(**row._mapping) for row in rows]
 
     def list_imports(self) -> list[ImportRow]:
-        with self._connection() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(sa.select(schema.imports).order_by(schema.imports.c.id)).all()
         return [ImportRow(**row._mapping) for row in rows]
 
@@ -396,7 +431,7 @@ class Store:
         again: bool,
     ) -> ImportRow:
         imported_at = utc_now()
-        with self._connection() as conn:
+        with self.transaction() as conn:
             import_id = conn.execute(
                 schema.imports.insert()
                 .values(

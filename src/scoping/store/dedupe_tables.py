@@ -15,6 +15,13 @@ A work's id is the id of one of its records (the lowest when it was formed), so 
 stable when new records join, and two works never share an id.
 
 The tables are made with every other table (:mod:`scoping.store.migrations`).
+
+The functions that re-link records to works (:func:`save_run`, :func:`apply_decision`,
+:func:`revert`, :func:`split_work`) write inside :meth:`Store.together
+<scoping.store.Store.together>` (their own block, or the caller's) and, once screening has
+begun, note the change there (:meth:`Store.relinked <scoping.store.Store.relinked>`): the
+block commits only if the screening stage has carried its decisions to the new works in it
+(:func:`scoping.screen.carry.carry_forward`, which the application layer runs).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from scoping.store.schema import metadata, record_work, records
-from scoping.store.values import utc_now
+from scoping.store.values import WorkChange, utc_now
 
 if TYPE_CHECKING:
     from scoping.store.core import Store
@@ -419,7 +426,7 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
     """
     now = _now()
     report = result.report
-    with store.engine.begin() as conn:
+    with store.together(), store.transaction() as conn:
         run_id = int(
             conn.execute(
                 dedupe_runs.insert()
@@ -457,9 +464,7 @@ def save_run(store: Store, result: Any, *, started_at: str, rebuild: bool = Fals
             ((p.a, p.b, run_id, p.label, p.rule, float(p.score), _dumps(p.fields)) for p in result.pairs),
         )
         if moves is not None:
-            from scoping.store import screen_carry
-
-            screen_carry.on_change(conn, moves[0], moves[1], by="dedupe run", now=now)
+            store.relinked(WorkChange(moves[0], moves[1], by="dedupe run", at=now))
         for work, olds in result.merges:
             conn.execute(
                 work_events.insert().values(
@@ -563,7 +568,7 @@ def apply_decision(
     now = _now()
     before: dict[int, int] = {}
     after: dict[int, int] = {}
-    with store.engine.begin() as conn:
+    with store.together(), store.transaction() as conn:
         conn.execute(
             dedupe_decisions.insert().values(
                 record_a=a, record_b=b, decision=decision, reviewer=reviewer, note=note, decided_at=now
@@ -577,16 +582,16 @@ def apply_decision(
                 before = dict.fromkeys(moved, gone)
                 after = dict.fromkeys(moved, keep)
                 _assign(conn, after, "person", now)
-                from scoping.store import screen_carry
-
                 stay = _members(conn, keep)
-                screen_carry.on_change(
-                    conn,
-                    {keep: [r for r in stay if r not in after], gone: moved},
-                    {keep: stay},
-                    by=reviewer,
-                    now=now,
-                )
+                if _screening_started(conn):
+                    store.relinked(
+                        WorkChange(
+                            {keep: [r for r in stay if r not in after], gone: moved},
+                            {keep: stay},
+                            reviewer,
+                            now,
+                        )
+                    )
                 conn.execute(
                     work_events.insert().values(
                         work_id=keep,
@@ -602,7 +607,7 @@ def apply_decision(
 def revert(store: Store, applied: Applied, *, reviewer: str) -> None:
     """Undo one applied decision: restore the works it changed and append an "undone" row."""
     now = _now()
-    with store.engine.begin() as conn:
+    with store.together(), store.transaction() as conn:
         conn.execute(
             dedupe_decisions.insert().values(
                 record_a=applied.record_a,
@@ -620,9 +625,8 @@ def revert(store: Store, applied: Applied, *, reviewer: str) -> None:
             parts: dict[int, list[int]] = {work: _members(conn, work)}
             for rid, old in applied.before.items():
                 parts.setdefault(old, []).append(rid)
-            from scoping.store import screen_carry
-
-            screen_carry.on_change(conn, {work: joined}, parts, by=reviewer, now=now)
+            if _screening_started(conn):
+                store.relinked(WorkChange({work: joined}, parts, reviewer, now))
             conn.execute(
                 work_events.insert().values(
                     work_id=work,
@@ -646,7 +650,7 @@ def split_work(store: Store, work_id: int, *, by: str) -> list[int]:
     apart. Returns the record ids; an empty list when there is no such work.
     """
     now = _now()
-    with store.engine.begin() as conn:
+    with store.together(), store.transaction() as conn:
         members = sorted(_members(conn, work_id))
         if not members:
             return []
@@ -660,9 +664,8 @@ def split_work(store: Store, work_id: int, *, by: str) -> list[int]:
             ((x, y, "different", by, f"undo of work {work_id}", now) for x, y in pairs),
         )
         _assign(conn, {rid: rid for rid in members}, "person", now)
-        from scoping.store import screen_carry
-
-        screen_carry.on_change(conn, {work_id: members}, {rid: [rid] for rid in members}, by=by, now=now)
+        if _screening_started(conn):
+            store.relinked(WorkChange({work_id: members}, {rid: [rid] for rid in members}, by, now))
         conn.execute(
             work_events.insert().values(
                 work_id=work_id, event="split", by=by, at=now, detail=_dumps({"records": members})

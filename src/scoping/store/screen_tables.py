@@ -203,7 +203,7 @@ screen_scopes = sa.Table(
     sa.Index("ix_screen_scopes_row", "kind", "row_id"),
 )
 """The records a decision (``kind`` "d") or resolution ("r") was made on, written when the
-links of its work first change (:mod:`scoping.store.screen_carry`)."""
+links of its work first change (:mod:`scoping.screen.carry`)."""
 
 STOP_EVENTS = ("sample", "stop", "resume", "cancel")
 

@@ -239,7 +239,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$
 """
 """The caller's full-text works whose title-abstract outcome is "include": the rule of
-:func:`~scoping.store.screen_carry.derive_outcome` for that one outcome, in SQL, over rows the
+:func:`~scoping.screen.outcomes.derive_outcome` for that one outcome, in SQL, over rows the
 caller cannot read, so it must be SQL here (row-level security hides the rows the Python rule
 would need); ``tests/test_team_roles.py`` checks with hypothesis that both agree."""
 

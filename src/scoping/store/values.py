@@ -14,7 +14,7 @@ from typing import Any
 
 from scoping.records import FIELDS, Record
 
-__all__ = ["StoredRecord", "os_user", "stored_record", "utc_now"]
+__all__ = ["StoredRecord", "WorkChange", "os_user", "stored_record", "utc_now"]
 
 
 def utc_now() -> str:
@@ -64,3 +64,19 @@ def stored_record(row: Any) -> StoredRecord:
         source=row["source"],
         record=record,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkChange:
+    """Records that moved between works after screening began (a de-duplication run, a join,
+    its undoing, a split), as the dedupe tables note it for the rows keyed by work to follow.
+
+    ``before`` maps each work whose links changed to its record ids before the change;
+    ``after`` each work holding those records afterwards to its record ids; ``by`` is who
+    changed them and ``at`` when (an ISO timestamp).
+    """
+
+    before: dict[int, list[int]]
+    after: dict[int, list[int]]
+    by: str
+    at: str

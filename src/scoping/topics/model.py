@@ -337,24 +337,7 @@ class TopicModel(BaseEstimator):
         self.notes_: list[str] = []
         if n_docs == 0:
             raise UsageError("there are no works to fit topics to")
-        vectorizer = self._vectorizer(n_docs)
-        try:
-            V = vectorizer.fit_transform(docs).tocsr()
-        except ValueError:
-            # no word passes min_df/max_df (works that all say the same), or no words at all
-            vectorizer.set_params(min_df=1, max_df=1.0)
-            try:
-                V = vectorizer.fit_transform(docs).tocsr()
-            except ValueError:
-                raise UsageError(
-                    "the works have no words to build topics from (no titles or abstracts, or "
-                    "only stop words)"
-                ) from None
-            self.notes_.append(
-                "no word is rarer than max_df in most works: the works are very alike, so every word was kept"
-            )
-        self.vectorizer_ = vectorizer
-        self.terms_ = vectorizer.get_feature_names_out()
+        V = self._vectorise(docs)
         has_text = np.asarray(V.getnnz(axis=1) > 0)
         self.has_text_ = has_text
         Vt = V[has_text]
@@ -369,23 +352,7 @@ class TopicModel(BaseEstimator):
         distinct = _distinct_rows(Vt)
         rng = np.random.default_rng(self.random_state)
 
-        if self.n_topics == "auto":
-            k = self._choose_k(Vt, distinct, rng)
-        else:
-            k = int(self.n_topics)
-            self.k_scores_: dict[int, dict[str, float]] = {}
-            if k > n_text:
-                raise UsageError(
-                    f"{k} topics were asked for but only {n_text} works have text to read; "
-                    f"ask for at most {n_text} topics, or let scoping choose (auto)"
-                )
-            limit = min(distinct, Vt.shape[1])
-            if k > limit:
-                self.notes_.append(
-                    f"the works' texts support at most {limit} distinct topics; fitted {limit} "
-                    f"instead of the {k} asked for"
-                )
-                k = limit
+        k = self._choose_k(Vt, distinct, rng) if self.n_topics == "auto" else self._given_k(Vt, distinct)
         H, n_iter, converged = self._fit_topics(Vt, k, rng, sample=self.fit_sample)
         self.n_iter_ = n_iter
         self.converged_ = converged
@@ -409,6 +376,48 @@ class TopicModel(BaseEstimator):
         titles = [item.title if isinstance(item, WorkText) else None for item in X]
         self._describe(titles)
         return self
+
+    def _vectorise(self, docs: list[str]) -> sp.csr_matrix:
+        """The works' TF-IDF rows (and ``vectorizer_``, ``terms_``); when no word passes
+        ``min_df``/``max_df`` (works that all say the same), every word is kept, with a note."""
+        vectorizer = self._vectorizer(len(docs))
+        try:
+            V = vectorizer.fit_transform(docs).tocsr()
+        except ValueError:
+            # no word passes min_df/max_df (works that all say the same), or no words at all
+            vectorizer.set_params(min_df=1, max_df=1.0)
+            try:
+                V = vectorizer.fit_transform(docs).tocsr()
+            except ValueError:
+                raise UsageError(
+                    "the works have no words to build topics from (no titles or abstracts, or "
+                    "only stop words)"
+                ) from None
+            self.notes_.append(
+                "no word is rarer than max_df in most works: the works are very alike, so every word was kept"
+            )
+        self.vectorizer_ = vectorizer
+        self.terms_ = vectorizer.get_feature_names_out()
+        return V
+
+    def _given_k(self, Vt: sp.csr_matrix, distinct: int) -> int:
+        """The number of topics asked for, lowered (with a note) to what the texts support."""
+        k = int(self.n_topics)
+        n_text = Vt.shape[0]
+        self.k_scores_: dict[int, dict[str, float]] = {}
+        if k > n_text:
+            raise UsageError(
+                f"{k} topics were asked for but only {n_text} works have text to read; "
+                f"ask for at most {n_text} topics, or let scoping choose (auto)"
+            )
+        limit = min(distinct, Vt.shape[1])
+        if k > limit:
+            self.notes_.append(
+                f"the works' texts support at most {limit} distinct topics; fitted {limit} "
+                f"instead of the {k} asked for"
+            )
+            k = limit
+        return k
 
     def _choose_k(self, Vt: sp.csr_matrix, distinct: int, rng: np.random.Generator) -> int:
         """The K with the best stability x coherence among the candidates (see the module notes)."""

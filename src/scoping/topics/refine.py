@@ -337,70 +337,88 @@ def _apply(state: TopicState, edit: Edit, known_works: set[str], splitter: Split
     if edit.action == "rename":
         _need(state, int(p["topic"])).name = str(p["name"])
     elif edit.action == "merge":
-        ids = [int(t) for t in p["topics"]]
-        present = [state.topics[t] for t in ids if t in state.topics]
-        if not present:
-            raise _Skip("none of its topics has a counterpart in this fit")
-        target = state.topics.get(ids[0]) or present[0]
-        others = [t for t in present if t.id != target.id]
-        for other in others:
-            for work, share in other.members.items():
-                target.members[work] = min(1.0, target.members.get(work, 0.0) + share)
-                target.scores[work] = max(target.scores.get(work, 0.0), other.scores.get(work, 0.0))
-            target.moved_in |= other.moved_in
-            target.moved_out |= other.moved_out
-            del state.topics[other.id]
-        target.terms = merge_profiles([(t.terms, len(t.members)) for t in [target, *others]])
-        if target.id != ids[0]:
-            # the first topic is missing: the merged topic lives on under the next one
-            target.origin = f"merge (T{ids[0]} missing)"
-        else:
-            target.origin = "merge of " + ", ".join(f"T{t.id}" for t in [target, *others])
-        if p.get("name"):
-            target.name = str(p["name"])
-        missing = [t for t in ids if t not in {x.id for x in present}]
-        if missing:
-            state.skipped.append(
-                f"edit {edit.id} ({edit.describe()}): "
-                + ", ".join(f"T{t}" for t in missing)
-                + " had no counterpart; merged the others"
-            )
+        _merge(state, edit)
     elif edit.action == "split":
-        parent = _need(state, int(p["topic"]))
-        into = [int(t) for t in p["into"]]
-        if splitter is None:
-            raise _Skip("splits need the works' texts (not available here)")
-        if len(parent.members) < len(into):
-            raise _Skip(f"T{parent.id} has only {len(parent.members)} works now")
-        parts = splitter(parent.members, len(into), int(p.get("seed", 0)))
-        recorded = [dict(p["profiles"][str(t)]) for t in into]
-        order = match_topics(recorded, [part.terms for part in parts], min_similarity=-1.0)
-        unused = [into[i] for i in range(len(into)) if i not in order]
-        del state.topics[parent.id]
-        for part, index in zip(parts, order, strict=True):
-            tid = into[index] if index is not None else unused.pop(0)
-            state.topics[tid] = TopicView(
-                id=tid,
-                auto_label=part.auto_label,
-                terms=dict(part.terms),
-                members=dict(part.shares),
-                scores=dict(part.scores),
-                origin=f"split of T{parent.id}",
-            )
+        _split(state, edit, splitter)
     elif edit.action == "move":
-        work = str(p["work"])
-        if work not in known_works:
-            raise _Skip("the work is not among this fit's works")
-        topic = _need(state, int(p["topic"]))
-        if p["direction"] == "in":
-            topic.members[work] = max(topic.members.get(work, 0.0), state.threshold)
-            topic.scores.setdefault(work, 0.0)
-            topic.moved_in.add(work)
-            topic.moved_out.discard(work)
-        else:
-            topic.members.pop(work, None)
-            topic.scores.pop(work, None)
-            topic.moved_out.add(work)
-            topic.moved_in.discard(work)
+        _move(state, edit, known_works)
     else:
         raise _Skip(f"unknown action {edit.action!r}")
+
+
+def _merge(state: TopicState, edit: Edit) -> None:
+    """A merge replayed: the topics still present become the first one (or the next present)."""
+    p = edit.payload
+    ids = [int(t) for t in p["topics"]]
+    present = [state.topics[t] for t in ids if t in state.topics]
+    if not present:
+        raise _Skip("none of its topics has a counterpart in this fit")
+    target = state.topics.get(ids[0]) or present[0]
+    others = [t for t in present if t.id != target.id]
+    for other in others:
+        for work, share in other.members.items():
+            target.members[work] = min(1.0, target.members.get(work, 0.0) + share)
+            target.scores[work] = max(target.scores.get(work, 0.0), other.scores.get(work, 0.0))
+        target.moved_in |= other.moved_in
+        target.moved_out |= other.moved_out
+        del state.topics[other.id]
+    target.terms = merge_profiles([(t.terms, len(t.members)) for t in [target, *others]])
+    if target.id != ids[0]:
+        # the first topic is missing: the merged topic lives on under the next one
+        target.origin = f"merge (T{ids[0]} missing)"
+    else:
+        target.origin = "merge of " + ", ".join(f"T{t.id}" for t in [target, *others])
+    if p.get("name"):
+        target.name = str(p["name"])
+    missing = [t for t in ids if t not in {x.id for x in present}]
+    if missing:
+        state.skipped.append(
+            f"edit {edit.id} ({edit.describe()}): "
+            + ", ".join(f"T{t}" for t in missing)
+            + " had no counterpart; merged the others"
+        )
+
+
+def _split(state: TopicState, edit: Edit, splitter: Splitter | None) -> None:
+    """A split replayed: the parent's works split again, each part matched to a recorded id."""
+    p = edit.payload
+    parent = _need(state, int(p["topic"]))
+    into = [int(t) for t in p["into"]]
+    if splitter is None:
+        raise _Skip("splits need the works' texts (not available here)")
+    if len(parent.members) < len(into):
+        raise _Skip(f"T{parent.id} has only {len(parent.members)} works now")
+    parts = splitter(parent.members, len(into), int(p.get("seed", 0)))
+    recorded = [dict(p["profiles"][str(t)]) for t in into]
+    order = match_topics(recorded, [part.terms for part in parts], min_similarity=-1.0)
+    unused = [into[i] for i in range(len(into)) if i not in order]
+    del state.topics[parent.id]
+    for part, index in zip(parts, order, strict=True):
+        tid = into[index] if index is not None else unused.pop(0)
+        state.topics[tid] = TopicView(
+            id=tid,
+            auto_label=part.auto_label,
+            terms=dict(part.terms),
+            members=dict(part.shares),
+            scores=dict(part.scores),
+            origin=f"split of T{parent.id}",
+        )
+
+
+def _move(state: TopicState, edit: Edit, known_works: set[str]) -> None:
+    """A work moved into or out of a topic by hand."""
+    p = edit.payload
+    work = str(p["work"])
+    if work not in known_works:
+        raise _Skip("the work is not among this fit's works")
+    topic = _need(state, int(p["topic"]))
+    if p["direction"] == "in":
+        topic.members[work] = max(topic.members.get(work, 0.0), state.threshold)
+        topic.scores.setdefault(work, 0.0)
+        topic.moved_in.add(work)
+        topic.moved_out.discard(work)
+    else:
+        topic.members.pop(work, None)
+        topic.scores.pop(work, None)
+        topic.moved_out.add(work)
+        topic.moved_in.discard(work)
