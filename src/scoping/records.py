@@ -32,8 +32,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-import ftfy
-
 __all__ = [
     "DOC_TYPES",
     "FIELDS",
@@ -126,6 +124,8 @@ def repair_mojibake(text: str) -> str:
     with ftfy (only the encoding is fixed: quotes, dashes and the rest stay as they are)."""
     if text.isascii() or _MOJIBAKE.search(text) is None:
         return text
+    import ftfy  # loaded when first needed: 0.1 s that most commands never spend
+
     return ftfy.fix_encoding(text)
 
 
