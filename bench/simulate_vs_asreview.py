@@ -26,7 +26,7 @@ only computes what is missing; --fresh recomputes.
     .venv/bin/python bench/simulate_vs_asreview.py --timing        # + a 10,000-record review
 
 The ASReview environment is made on first use (python -m venv + pip install asreview==3.0.8,
-from PyPI; the version the figures in the README were measured with, pinned so that reruns
+from PyPI; the version of the issue 18 comparison, December 2026, pinned so that reruns
 compare the same thing); pass --asreview-venv to use another one (its version is printed, with
 a warning when it is not the pinned one), or --no-asreview to run scoping alone.
 """
