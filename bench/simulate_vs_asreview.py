@@ -417,7 +417,8 @@ def report(summary: list[dict[str, Any]], compared: bool) -> None:
         cut = 1 - om["loss"] / tm["loss"]
         print(
             f"  mean loss at least 10 % lower than ASReview's: {om['loss']:.4f} vs {tm['loss']:.4f}, "
-            f"{cut:+.1%} lower  {'MET' if cut >= 0.10 else 'NOT MET'}"
+            f"scoping's {abs(cut):.1%} {'lower' if cut >= 0 else 'higher'}  "
+            f"{'MET' if cut >= 0.10 else 'NOT MET'}"
         )
         lowest = min(worst)
         print(
