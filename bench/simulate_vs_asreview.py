@@ -14,18 +14,21 @@ Appenzeller-Herzog (wilson) and Kwok (virus)), and for each seed:
 4. WSS@95, RRF@10, loss and records-to-95 % are computed for both tools by the same code
    (scoping.screen.metrics, ASReview's definitions, priors left out).
 
-It prints a table per dataset, a summary across datasets with the mean, and the goals of issue 6
-(prioritisation: mean loss lower and mean WSS@95 higher than ASReview, no dataset more than 5
-WSS points worse; stopping: recall at the stop at least the target in at least 95 % of runs,
-with the share of records left unscreened). Results are cached in --work-dir, so a rerun only
-computes what is missing; --fresh recomputes.
+It prints a table per dataset, a summary across datasets with the mean, and the goals of issue 18
+(prioritisation: mean WSS@95 at least 3 points above ASReview's, with a 95 % t-interval of the
+mean difference over datasets; mean loss at least 10 % lower; no dataset more than 2 WSS points
+below; mean RRF@10 higher; stopping: recall at the stop at least the target in at least 95 % of
+runs, with the share of records left unscreened). Results are cached in --work-dir, so a rerun
+only computes what is missing; --fresh recomputes.
 
     .venv/bin/python bench/simulate_vs_asreview.py                 # everything, 3 seeds
     .venv/bin/python bench/simulate_vs_asreview.py --quick         # 4 small datasets, 3 seeds
     .venv/bin/python bench/simulate_vs_asreview.py --timing        # + a 10,000-record review
 
-The ASReview environment is made on first use (python -m venv + pip install asreview, from
-PyPI); pass --asreview-venv to use another one, or --no-asreview to run scoping alone.
+The ASReview environment is made on first use (python -m venv + pip install asreview==3.0.8,
+from PyPI; the version of the issue 18 comparison, December 2026, pinned so that reruns
+compare the same thing); pass --asreview-venv to use another one (its version is printed, with
+a warning when it is not the pinned one), or --no-asreview to run scoping alone.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ from scoping.screen import metrics  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 DEFAULT_VENV = Path("/tmp/bench-venvs/asreview")
+ASREVIEW_PIN = "3.0.8"
+
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "scoping-bench"
 QUICK = ("Sep_2021", "Donners_2021", "Cohen_Antihistamines", "Nelson_2002")
 TARGET_RECALL = 0.95
@@ -149,10 +154,11 @@ def ensure_asreview(venv: Path) -> Path | None:
     exe = venv / "bin" / "asreview"
     if exe.is_file():
         return exe
-    print(f"Creating a virtual environment for ASReview in {venv} (pip install asreview)...", flush=True)
+    pin = f"asreview=={ASREVIEW_PIN}"
+    print(f"Creating a virtual environment for ASReview in {venv} (pip install {pin})...", flush=True)
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "asreview"], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", pin], check=True)
     except (subprocess.CalledProcessError, OSError) as exc:
         print(f"ASReview could not be installed ({exc}); comparing nothing.", file=sys.stderr)
         return None
@@ -242,6 +248,17 @@ def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
 
 
+def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Student's t interval of the mean of ``values`` (NaN for fewer than two)."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    centre = statistics.fmean(values)
+    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return centre - float(half), centre + float(half)
+
+
 def print_dataset(
     name: str, n: int, inc: int, ours: dict[str, Any], theirs: list[dict[str, Any]] | None
 ) -> None:
@@ -311,10 +328,10 @@ def main() -> int:
     exe = None if args.no_asreview else ensure_asreview(args.asreview_venv)
     if exe is None and not args.no_asreview:
         print("ASReview is missing: only scoping's figures are shown.", file=sys.stderr)
-    print(
-        f"scoping simulate vs {asreview_version(exe) if exe else '(no ASReview)'}; "
-        f"{len(datasets)} datasets, {args.seeds} seeds; work folder {work}"
-    )
+    version = asreview_version(exe) if exe else "(no ASReview)"
+    if exe and version.split()[-1] != ASREVIEW_PIN:
+        print(f"note: {version} is not the pinned asreview {ASREVIEW_PIN}", file=sys.stderr)
+    print(f"scoping simulate vs {version}; {len(datasets)} datasets, {args.seeds} seeds; work folder {work}")
 
     summary: list[dict[str, Any]] = []
     for dataset in datasets:
@@ -388,20 +405,29 @@ def report(summary: list[dict[str, Any]], compared: bool) -> None:
         f"{om['loss']:7.4f} {tm['loss']:6.4f} {om['loss'] - tm['loss']:+7.4f} |"
     )
 
-    print("\nGoals")
+    print("\nGoals (issue 18)")
     if compared:
+        diffs = [o - t for o, t in zip(ours_means["wss95"], theirs_means["wss95"], strict=True)]
+        low, high = mean_interval(diffs)
         print(
-            f"  mean loss lower than ASReview's:   {om['loss']:.4f} vs {tm['loss']:.4f}  "
-            f"{'MET' if om['loss'] < tm['loss'] else 'NOT MET'}"
+            f"  mean WSS@95 at least 3 points above ASReview's: {om['wss95']:.2f} vs {tm['wss95']:.2f}, "
+            f"{om['wss95'] - tm['wss95']:+.2f} (95 % interval {low:+.2f} to {high:+.2f}, "
+            f"{len(diffs)} datasets)  {'MET' if om['wss95'] - tm['wss95'] >= 3 else 'NOT MET'}"
         )
+        cut = 1 - om["loss"] / tm["loss"]
         print(
-            f"  mean WSS@95 higher than ASReview's: {om['wss95']:.2f} vs {tm['wss95']:.2f}  "
-            f"{'MET' if om['wss95'] > tm['wss95'] else 'NOT MET'}"
+            f"  mean loss at least 10 % lower than ASReview's: {om['loss']:.4f} vs {tm['loss']:.4f}, "
+            f"scoping's {abs(cut):.1%} {'lower' if cut >= 0 else 'higher'}  "
+            f"{'MET' if cut >= 0.10 else 'NOT MET'}"
         )
         lowest = min(worst)
         print(
-            f"  no dataset more than 5 WSS points worse: worst {lowest[0]:+.2f} ({lowest[1]})  "
-            f"{'MET' if lowest[0] >= -5 else 'NOT MET'}"
+            f"  no dataset more than 2 WSS points below: worst {lowest[0]:+.2f} ({lowest[1]}); "
+            f"{sum(d < -2 for d, _ in worst)} datasets below -2  {'MET' if lowest[0] >= -2 else 'NOT MET'}"
+        )
+        print(
+            f"  mean RRF@10 higher than ASReview's: {om['rrf10']:.2f} vs {tm['rrf10']:.2f}  "
+            f"{'MET' if om['rrf10'] > tm['rrf10'] else 'NOT MET'}"
         )
     reached = sum(r >= TARGET_RECALL - 1e-12 for r in recalls)
     share = reached / len(recalls)
