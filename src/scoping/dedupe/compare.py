@@ -737,7 +737,7 @@ def _decide(a: Keys, b: Keys, c: Comparison) -> Decision:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Evidence:
     """What :func:`_decide`'s rules read of a compared pair, worked out once."""
 
