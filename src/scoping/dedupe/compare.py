@@ -726,69 +726,125 @@ def decide(a: Keys, b: Keys, c: Comparison) -> Decision:
 
 
 def _decide(a: Keys, b: Keys, c: Comparison) -> Decision:
-    score = _score(c)
-    title = c.title if c.title is not None else 0.0
-    short_words = min(a.title_words, b.title_words)
-    same_id = bool(c.doi) or bool(c.pmid)
-    id_name = "same DOI" if c.doi else "same PMID"
-    long_prefix = c.title_prefix and short_words >= 5
-    good_title = title >= 0.9 or (long_prefix and title >= 0.6)
-    fair_title = title >= 0.8 or c.title_prefix
-    authors_missing = c.authors is None
-    authors_strong = _authors_strong(a, b, c.authors, c.first_author)
-    authors_ok = c.authors is not None and (bool(c.first_author) or c.authors >= 0.5)
-    year_same = c.year == 0
-    year_close = c.year is not None and c.year <= 1
-    journal_same = c.journal is not None and c.journal >= 0.9
-    journal_differs = c.journal is not None and c.journal < 0.6
-    venue_agree = sum((journal_same, c.volume is True, c.pages is True))
-    venue_differ = sum((journal_differs, c.volume is False, c.pages is False))
-    # venue_differ counts disagreements whatever the journal; conflicts need the same journal
+    e = _Evidence.of(a, b, c)
+    return (
+        _conflict_rule(c, e)
+        or _weak_title_rule(a, b, c, e)
+        or _same_id_rule(c, e)
+        or _reprint_rule(a, b, c, e)
+        or _agreement_rule(a, b, c, e)
+        or _doubtful_rule(a, c, e)
+    )
 
-    if c.conflicts:
-        near_perfect = (
-            title >= 0.95
-            and (authors_strong or authors_missing)
-            and year_close
-            and venue_agree >= 2
-            and len(c.conflicts) == 1
-            and c.conflicts[0] in (DOI_CONFLICT,)
+
+@dataclass(slots=True)
+class _Evidence:
+    """What :func:`_decide`'s rules read of a compared pair, worked out once."""
+
+    score: float
+    title: float
+    short_words: int
+    same_id: bool
+    id_name: str
+    good_title: bool
+    fair_title: bool
+    authors_missing: bool
+    authors_strong: bool
+    authors_ok: bool
+    year_same: bool
+    year_close: bool
+    journal_same: bool
+    venue_agree: int
+    venue_differ: int
+    generic: bool
+
+    @classmethod
+    def of(cls, a: Keys, b: Keys, c: Comparison) -> _Evidence:
+        score = _score(c)
+        title = c.title if c.title is not None else 0.0
+        short_words = min(a.title_words, b.title_words)
+        long_prefix = c.title_prefix and short_words >= 5
+        journal_same = c.journal is not None and c.journal >= 0.9
+        journal_differs = c.journal is not None and c.journal < 0.6
+        return cls(
+            score=score,
+            title=title,
+            short_words=short_words,
+            same_id=bool(c.doi) or bool(c.pmid),
+            id_name="same DOI" if c.doi else "same PMID",
+            good_title=title >= 0.9 or (long_prefix and title >= 0.6),
+            fair_title=title >= 0.8 or c.title_prefix,
+            authors_missing=c.authors is None,
+            authors_strong=_authors_strong(a, b, c.authors, c.first_author),
+            authors_ok=c.authors is not None and (bool(c.first_author) or c.authors >= 0.5),
+            year_same=c.year == 0,
+            year_close=c.year is not None and c.year <= 1,
+            journal_same=journal_same,
+            venue_agree=sum((journal_same, c.volume is True, c.pages is True)),
+            # venue_differ counts disagreements whatever the journal; conflicts need the same journal
+            venue_differ=sum((journal_differs, c.volume is False, c.pages is False)),
+            generic=a.generic or b.generic,
         )
-        if near_perfect:
-            return Decision(UNCERTAIN, f"conflict: {c.conflicts[0]}", score)
-        return Decision(DISTINCT, f"conflict: {', '.join(c.conflicts)}", score)
 
+
+def _conflict_rule(c: Comparison, e: _Evidence) -> Decision | None:
+    if not c.conflicts:
+        return None
+    near_perfect = (
+        e.title >= 0.95
+        and (e.authors_strong or e.authors_missing)
+        and e.year_close
+        and e.venue_agree >= 2
+        and len(c.conflicts) == 1
+        and c.conflicts[0] in (DOI_CONFLICT,)
+    )
+    if near_perfect:
+        return Decision(UNCERTAIN, f"conflict: {c.conflicts[0]}", e.score)
+    return Decision(DISTINCT, f"conflict: {', '.join(c.conflicts)}", e.score)
+
+
+def _weak_title_rule(a: Keys, b: Keys, c: Comparison, e: _Evidence) -> Decision | None:
+    """A missing, one-word, softly conflicting or generic title."""
+    title, score = e.title, e.score
     if c.title is None:
-        if same_id and (authors_ok or authors_missing) and year_close:
-            return Decision(UNCERTAIN, f"{id_name}, a title is missing", score)
+        if e.same_id and (e.authors_ok or e.authors_missing) and e.year_close:
+            return Decision(UNCERTAIN, f"{e.id_name}, a title is missing", score)
         return Decision(DISTINCT, "a title is missing", score)
-    if short_words <= 1 and not same_id:
-        if title == 1.0 and authors_strong and year_same and venue_agree >= 2 and venue_differ == 0:
+    if e.short_words <= 1 and not e.same_id:
+        if title == 1.0 and e.authors_strong and e.year_same and e.venue_agree >= 2 and e.venue_differ == 0:
             return Decision(UNCERTAIN, "one-word title", score)
         return Decision(DISTINCT, "one-word title", score)
 
     if c.soft:
-        if fair_title and (authors_ok or authors_missing):
+        if e.fair_title and (e.authors_ok or e.authors_missing):
             return Decision(UNCERTAIN, c.soft[0], score)
         return Decision(DISTINCT, "different titles", score)
 
-    if (a.generic or b.generic) and not same_id:
+    if e.generic and not e.same_id:
         # "Editorial", "Editor's comments": the same title in every issue
-        if title == 1.0 and authors_strong and year_same and c.issue and c.pages and venue_differ == 0:
+        if title == 1.0 and e.authors_strong and e.year_same and c.issue and c.pages and e.venue_differ == 0:
             return Decision(DUPLICATE, "same generic title, authors, issue and pages", score)
-        if fair_title and (authors_ok or authors_missing) and year_close:
+        if e.fair_title and (e.authors_ok or e.authors_missing) and e.year_close:
             return Decision(UNCERTAIN, "generic title", score)
         return Decision(DISTINCT, "generic title", score)
+    return None
 
-    if same_id:
-        if venue_differ >= 2:
-            return Decision(UNCERTAIN, f"{id_name}, different journals/volumes/pages", score)
-        if good_title or (fair_title and (authors_ok or venue_agree >= 2)):
-            return Decision(DUPLICATE, f"{id_name}, compatible titles", score)
-        if title >= 0.6:
-            return Decision(UNCERTAIN, f"{id_name}, titles differ", score)
-        return Decision(DISTINCT, f"{id_name} but different titles", score)
 
+def _same_id_rule(c: Comparison, e: _Evidence) -> Decision | None:
+    if not e.same_id:
+        return None
+    id_name, score = e.id_name, e.score
+    if e.venue_differ >= 2:
+        return Decision(UNCERTAIN, f"{id_name}, different journals/volumes/pages", score)
+    if e.good_title or (e.fair_title and (e.authors_ok or e.venue_agree >= 2)):
+        return Decision(DUPLICATE, f"{id_name}, compatible titles", score)
+    if e.title >= 0.6:
+        return Decision(UNCERTAIN, f"{id_name}, titles differ", score)
+    return Decision(DISTINCT, f"{id_name} but different titles", score)
+
+
+def _reprint_rule(a: Keys, b: Keys, c: Comparison, e: _Evidence) -> Decision | None:
+    """One article printed twice, or an erratum printed with its article."""
     if (
         c.title_exact
         and c.abstract == 1.0
@@ -796,116 +852,125 @@ def _decide(a: Keys, b: Keys, c: Comparison) -> Decision:
         and _printed_twice(a, b)
     ):
         return Decision(
-            DUPLICATE, "one article printed twice: title, authors, abstract, journal, length", score
+            DUPLICATE, "one article printed twice: title, authors, abstract, journal, length", e.score
         )
     if (
         a.markers != b.markers
         and c.abstract == 1.0
         and (_erratum_with_article(a, b) or _erratum_with_article(b, a))
     ):
-        return Decision(DUPLICATE, "an erratum printed with the article, indexed with its abstract", score)
-    if good_title and authors_strong and year_same and venue_agree >= 1 and venue_differ == 0:
-        return Decision(DUPLICATE, "title, authors, year and journal/volume/pages agree", score)
-    if title >= 0.95 and authors_strong and year_close and venue_agree >= 2 and venue_differ == 0:
-        return Decision(DUPLICATE, "title, authors, journal, volume/pages agree (year ±1)", score)
+        return Decision(DUPLICATE, "an erratum printed with the article, indexed with its abstract", e.score)
+    return None
+
+
+def _agreement_rule(a: Keys, b: Keys, c: Comparison, e: _Evidence) -> Decision | None:
+    """Duplicates by the fields that agree (no shared identifier)."""
+    if e.good_title and e.authors_strong and e.year_same and e.venue_agree >= 1 and e.venue_differ == 0:
+        return Decision(DUPLICATE, "title, authors, year and journal/volume/pages agree", e.score)
+    if e.title >= 0.95 and e.authors_strong and e.year_close and e.venue_agree >= 2 and e.venue_differ == 0:
+        return Decision(DUPLICATE, "title, authors, journal, volume/pages agree (year ±1)", e.score)
     if (
-        title >= 0.95
-        and authors_ok
-        and year_same
-        and journal_same
+        e.title >= 0.95
+        and e.authors_ok
+        and e.year_same
+        and e.journal_same
         and (c.volume or c.pages)
-        and venue_differ == 0
+        and e.venue_differ == 0
     ):
-        return Decision(DUPLICATE, "title, first author, year, journal and volume/pages agree", score)
-    if title >= 0.95 and authors_missing and year_same and journal_same and c.volume and c.pages:
-        return Decision(DUPLICATE, "title, year, journal, volume and pages agree (no authors)", score)
+        return Decision(DUPLICATE, "title, first author, year, journal and volume/pages agree", e.score)
+    if e.title >= 0.95 and e.authors_missing and e.year_same and e.journal_same and c.volume and c.pages:
+        return Decision(DUPLICATE, "title, year, journal, volume and pages agree (no authors)", e.score)
     if (
-        title >= 0.95
-        and authors_strong
-        and year_close
+        e.title >= 0.95
+        and e.authors_strong
+        and e.year_close
         and c.volume
         and c.page_range
         and a.last_page
         and a.first_page != a.last_page
     ):
-        return Decision(DUPLICATE, "title, authors, volume and page range agree", score)
+        return Decision(DUPLICATE, "title, authors, volume and page range agree", e.score)
     if (
-        authors_strong
-        and year_same
-        and journal_same
+        e.authors_strong
+        and e.year_same
+        and e.journal_same
         and c.volume is not False
         and c.page_range
         and a.last_page
         and a.first_page != a.last_page
         and c.issue is not False
-        and (fair_title or (c.volume and not (a.generic or b.generic)))
+        and (e.fair_title or (c.volume and not (a.generic or b.generic)))
     ):
         # one place in one journal issue, by the same authors: the title is translated or cut
-        return Decision(DUPLICATE, "authors, year, journal and page range agree", score)
+        return Decision(DUPLICATE, "authors, year, journal and page range agree", e.score)
     if (
-        title >= 0.95
-        and authors_strong
-        and year_close
-        and journal_same
-        and venue_differ == 0
+        e.title >= 0.95
+        and e.authors_strong
+        and e.year_close
+        and e.journal_same
+        and e.venue_differ == 0
         and min(len(a.authors), len(b.authors)) >= 2
         and a.journal_numbers == b.journal_numbers
     ):
         # (not the 23rd and the 24th meeting of a society: an abstract is often given at both)
-        return Decision(DUPLICATE, "title, authors and journal agree (year ±1)", score)
+        return Decision(DUPLICATE, "title, authors and journal agree (year ±1)", e.score)
     if (
-        title >= 0.95
-        and year_close
-        and journal_same
+        e.title >= 0.95
+        and e.year_close
+        and e.journal_same
         and c.volume
         and c.page_range
         and a.last_page
         and a.first_page != a.last_page
     ):
-        return Decision(DUPLICATE, "title, journal, volume and page range agree", score)
+        return Decision(DUPLICATE, "title, journal, volume and page range agree", e.score)
     if (
-        title >= 0.95
-        and authors_strong
+        e.title >= 0.95
+        and e.authors_strong
         and min(len(a.authors), len(b.authors)) >= 2
-        and year_same
+        and e.year_same
         and c.volume
         and c.issue
         and c.pages is not False
     ):
         # a journal named in two languages ("Jinko Chino Gakkai Ronbunshi" and its translation)
-        return Decision(DUPLICATE, "title, authors, year, volume and issue agree", score)
+        return Decision(DUPLICATE, "title, authors, year, volume and issue agree", e.score)
     if (
-        title >= 0.95
-        and short_words >= 5
-        and authors_strong
-        and year_same
-        and journal_same
+        e.title >= 0.95
+        and e.short_words >= 5
+        and e.authors_strong
+        and e.year_same
+        and e.journal_same
         and c.volume
         and c.issue is not False
         and c.pages is False
         and not (a.generic or b.generic)
     ):
         # pages that differ but were not a conflict (see _listed_twice): short items or overlapping ranges
-        return Decision(DUPLICATE, "title, authors, year, journal, volume agree; pages unreliable", score)
+        return Decision(DUPLICATE, "title, authors, year, journal, volume agree; pages unreliable", e.score)
     if (
         c.title_exact
-        and short_words >= 6
-        and authors_strong
-        and year_same
-        and venue_differ == 0
-        and (c.journal is None or journal_same)
+        and e.short_words >= 6
+        and e.authors_strong
+        and e.year_same
+        and e.venue_differ == 0
+        and (c.journal is None or e.journal_same)
     ):
-        return Decision(DUPLICATE, "same title, authors and year", score)
+        return Decision(DUPLICATE, "same title, authors and year", e.score)
+    return None
 
-    if fair_title and (authors_ok or authors_missing) and (year_close or c.year is None):
-        return Decision(UNCERTAIN, "similar title, not enough agreement", score)
+
+def _doubtful_rule(a: Keys, c: Comparison, e: _Evidence) -> Decision:
+    """Not a duplicate by any rule: doubtful (a person's look) or distinct."""
+    if e.fair_title and (e.authors_ok or e.authors_missing) and (e.year_close or c.year is None):
+        return Decision(UNCERTAIN, "similar title, not enough agreement", e.score)
     if (
-        authors_strong
-        and year_same
-        and journal_same
+        e.authors_strong
+        and e.year_same
+        and e.journal_same
         and c.volume
         and c.page_range
         and a.first_page != a.last_page
     ):
-        return Decision(UNCERTAIN, "same authors and pages, titles differ", score)
-    return Decision(DISTINCT, "not enough agreement", score)
+        return Decision(UNCERTAIN, "same authors and pages, titles differ", e.score)
+    return Decision(DISTINCT, "not enough agreement", e.score)

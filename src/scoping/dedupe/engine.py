@@ -205,18 +205,81 @@ def deduplicate(
     existing = dict(existing or {})
     decisions = dict(decisions or {})
     report = DedupeReport()
-    clock = time.perf_counter()
+    clock = _Clock(report)
+    tick = progress if progress is not None else _no_progress
 
-    def step(name: str) -> None:
-        nonlocal clock
+    ids, keys = _prepare(rows, total, tick)
+    index = {rid: i for i, rid in enumerate(ids)}
+    if len(index) != len(ids):
+        raise ValueError("record ids must be unique")
+    report.n_records = len(ids)
+    for k in keys:
+        for problem in k.problems:
+            report.problems.setdefault(problem, []).append(ids[k.index])
+    clock.step("prepare")
+
+    is_new = np.fromiter((rid not in existing for rid in ids), dtype=bool, count=len(ids))
+    report.n_new = int(is_new.sum())
+    pairs, blocking = candidate_pairs(
+        keys, new=is_new if existing else None, max_block=max_block, window=window
+    )
+    report.large_blocks = blocking.large_blocks
+    clock.step("block")
+
+    manual_same, kept_apart = _person_decisions(decisions, index)
+    links: list[Link] = [Link(i, j, 1.0, manual=True) for i, j in manual_same]
+    report.n_candidates = len(pairs)
+    pair_list = pairs.tolist()
+    del pairs
+    kept = _compare_pairs(pair_list, keys, ids, scorer, kept_apart, links, tick)
+    del pair_list
+    clock.step("compare")
+
+    existing_index = {index[rid]: work for rid, work in existing.items() if rid in index}
+    del index
+    tick("grouping", 0, 1)
+    roots, refusals = form_works(
+        len(ids), links, conflict=_conflict_check(keys, kept_apart, scorer), existing=existing_index
+    )
+    tick("grouping", 1, 1)
+    for refusal in refusals:
+        key = (refusal.i, refusal.j) if refusal.i < refusal.j else (refusal.j, refusal.i)
+        old = kept.get(key)
+        if old is not None and key not in kept_apart:
+            kept[key] = PairResult(old.a, old.b, UNCERTAIN, refusal.reason, old.score, old.fields)
+            report.n_refused += 1
+    works, merges = _work_ids(roots, ids, existing, existing_index)
+    changed = {rid: work for rid, work in works.items() if existing.get(rid) != work}
+    clock.step("group")
+
+    pair_results = sorted(kept.values(), key=lambda p: (p.a, p.b))
+    report.n_duplicate_pairs = sum(1 for p in pair_results if p.label == DUPLICATE)
+    report.n_uncertain_pairs = sum(1 for p in pair_results if p.label == UNCERTAIN)
+    sizes = Counter(works.values())
+    report.n_works = len(sizes)
+    report.n_linked_records = sum(n for n in sizes.values() if n > 1)
+    return DedupeResult(works=works, changed=changed, pairs=pair_results, report=report, merges=merges)
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    """The progress callback when none is given."""
+
+
+class _Clock:
+    """Adds the seconds since the previous step to ``report.seconds[name]`` at each step."""
+
+    def __init__(self, report: DedupeReport) -> None:
+        self.report = report
+        self.clock = time.perf_counter()
+
+    def step(self, name: str) -> None:
         now = time.perf_counter()
-        report.seconds[name] = report.seconds.get(name, 0.0) + now - clock
-        clock = now
+        self.report.seconds[name] = self.report.seconds.get(name, 0.0) + now - self.clock
+        self.clock = now
 
-    def tick(phase: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(phase, done, total)
 
+def _prepare(rows: Iterable[MatchRow], total: int | None, tick: Progress) -> tuple[list[int], list[Keys]]:
+    """The record ids and the comparison keys of ``rows``, read once."""
     ids: list[int] = []
     keys: list[Keys] = []
     size = total or 0
@@ -227,23 +290,13 @@ def deduplicate(
             tick("preparing", i, max(size, i))
     mark_doi_fit(keys)
     tick("preparing", len(ids), len(ids))
-    index = {rid: i for i, rid in enumerate(ids)}
-    if len(index) != len(ids):
-        raise ValueError("record ids must be unique")
-    report.n_records = len(ids)
-    for k in keys:
-        for problem in k.problems:
-            report.problems.setdefault(problem, []).append(ids[k.index])
-    step("prepare")
+    return ids, keys
 
-    is_new = np.fromiter((rid not in existing for rid in ids), dtype=bool, count=len(ids))
-    report.n_new = int(is_new.sum())
-    pairs, blocking = candidate_pairs(
-        keys, new=is_new if existing else None, max_block=max_block, window=window
-    )
-    report.large_blocks = blocking.large_blocks
-    step("block")
 
+def _person_decisions(
+    decisions: Mapping[tuple[int, int], str], index: Mapping[int, int]
+) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+    """A person's decisions on pairs of these records, as index pairs: (same, kept apart)."""
     manual_same: list[tuple[int, int]] = []
     kept_apart: set[tuple[int, int]] = set()
     for (ra, rb), verdict in decisions.items():
@@ -254,13 +307,22 @@ def deduplicate(
                 manual_same.append(pair)
             elif verdict == DIFFERENT:
                 kept_apart.add(pair)
+    return manual_same, kept_apart
 
-    links: list[Link] = [Link(i, j, 1.0, manual=True) for i, j in manual_same]
+
+def _compare_pairs(
+    pair_list: list[list[int]],
+    keys: list[Keys],
+    ids: list[int],
+    scorer: PairModel | None,
+    kept_apart: set[tuple[int, int]],
+    links: list[Link],
+    tick: Progress,
+) -> dict[tuple[int, int], PairResult]:
+    """Decide each candidate pair; append a link for each duplicate not kept apart to ``links``
+    and return the duplicate and uncertain pairs by index pair."""
     kept: dict[tuple[int, int], PairResult] = {}
-    n_pairs = len(pairs)
-    report.n_candidates = n_pairs
-    pair_list = pairs.tolist()
-    del pairs
+    n_pairs = len(pair_list)
     for done, (i, j) in enumerate(pair_list):
         if done % 50_000 == 0:
             tick("comparing", done, n_pairs)
@@ -284,8 +346,13 @@ def deduplicate(
                 {**explain_fields(comparison), **extra},
             )
     tick("comparing", n_pairs, n_pairs)
-    del pair_list
-    step("compare")
+    return kept
+
+
+def _conflict_check(
+    keys: list[Keys], kept_apart: set[tuple[int, int]], scorer: PairModel | None
+) -> Callable[[int, int], str | None]:
+    """Why records ``i`` and ``j`` cannot be one work (``None``: they can)."""
 
     def conflict(i: int, j: int) -> str | None:
         if ((i, j) if i < j else (j, i)) in kept_apart:
@@ -298,19 +365,14 @@ def deduplicate(
             return vetoes[0] if vetoes else None
         return c[0] if c else None
 
-    existing_index = {index[rid]: work for rid, work in existing.items() if rid in index}
-    del index
-    tick("grouping", 0, 1)
-    roots, refusals = form_works(len(ids), links, conflict=conflict, existing=existing_index)
-    tick("grouping", 1, 1)
-    for refusal in refusals:
-        key = (refusal.i, refusal.j) if refusal.i < refusal.j else (refusal.j, refusal.i)
-        old = kept.get(key)
-        if old is not None and key not in kept_apart:
-            kept[key] = PairResult(old.a, old.b, UNCERTAIN, refusal.reason, old.score, old.fields)
-            report.n_refused += 1
+    return conflict
 
-    # work ids: an existing work keeps its id; a new work takes its lowest record id
+
+def _work_ids(
+    roots: Mapping[int, int], ids: list[int], existing: Mapping[int, int], existing_index: Mapping[int, int]
+) -> tuple[dict[int, int], list[tuple[int, list[int]]]]:
+    """Record id -> work id, and the existing works merged ((kept id, old ids)): an existing
+    work keeps its id; a new work takes its lowest record id."""
     groups: dict[int, list[int]] = {}
     for i, root in roots.items():
         groups.setdefault(root, []).append(i)
@@ -326,13 +388,4 @@ def deduplicate(
     for rid in ids:
         if rid not in works:
             works[rid] = existing.get(rid, rid)
-    changed = {rid: work for rid, work in works.items() if existing.get(rid) != work}
-    step("group")
-
-    pair_results = sorted(kept.values(), key=lambda p: (p.a, p.b))
-    report.n_duplicate_pairs = sum(1 for p in pair_results if p.label == DUPLICATE)
-    report.n_uncertain_pairs = sum(1 for p in pair_results if p.label == UNCERTAIN)
-    sizes = Counter(works.values())
-    report.n_works = len(sizes)
-    report.n_linked_records = sum(n for n in sizes.values() if n > 1)
-    return DedupeResult(works=works, changed=changed, pairs=pair_results, report=report, merges=merges)
+    return works, merges

@@ -121,6 +121,15 @@ FIELD_OF: dict[str, str] = {
 def features(a: Keys, b: Keys, c: Comparison) -> list[float]:
     """The comparison levels of a compared pair, in the order of :data:`FEATURES` (0 or 1)."""
     f = dict.fromkeys(FEATURES, 0.0)
+    _title_levels(f, a, b, c)
+    _author_levels(f, a, b, c)
+    _venue_levels(f, c)
+    _id_levels(f, a, b, c)
+    _combined_levels(f, c)
+    return [f[name] for name in FEATURES]
+
+
+def _title_levels(f: dict[str, float], a: Keys, b: Keys, c: Comparison) -> None:
     title = c.title
     short_words = min(a.title_words, b.title_words)
     if title is None:
@@ -145,23 +154,30 @@ def features(a: Keys, b: Keys, c: Comparison) -> list[float]:
         f["title_generic"] = 1
     if c.title_exact and short_words >= 8:
         f["title_exact_long"] = 1
+
+
+def _author_levels(f: dict[str, float], a: Keys, b: Keys, c: Comparison) -> None:
     if c.authors is None:
         f["authors_missing"] = 1
+        return
+    if c.authors >= 0.99:
+        f["authors_all"] = 1
+    elif c.authors >= 0.75:
+        f["authors_most"] = 1
+    elif c.authors >= 0.3:
+        f["authors_some"] = 1
     else:
-        if c.authors >= 0.99:
-            f["authors_all"] = 1
-        elif c.authors >= 0.75:
-            f["authors_most"] = 1
-        elif c.authors >= 0.3:
-            f["authors_some"] = 1
-        else:
-            f["authors_none"] = 1
-        if c.first_author:
-            f["first_author_same"] = 1
-        else:
-            f["first_author_differs"] = 1
-        if len(a.authors) == len(b.authors):
-            f["authors_count_same"] = 1
+        f["authors_none"] = 1
+    if c.first_author:
+        f["first_author_same"] = 1
+    else:
+        f["first_author_differs"] = 1
+    if len(a.authors) == len(b.authors):
+        f["authors_count_same"] = 1
+
+
+def _venue_levels(f: dict[str, float], c: Comparison) -> None:
+    """Year, journal, volume, issue and pages."""
     if c.year is None:
         f["year_missing"] = 1
     elif c.year == 0:
@@ -176,22 +192,23 @@ def features(a: Keys, b: Keys, c: Comparison) -> list[float]:
         f["journal_close"] = 1
     else:
         f["journal_differs"] = 1
-    if c.volume is True:
-        f["volume_same"] = 1
-    elif c.volume is False:
-        f["volume_differs"] = 1
-    if c.issue is True:
-        f["issue_same"] = 1
-    elif c.issue is False:
-        f["issue_differs"] = 1
-    if c.pages is True:
-        f["page_same"] = 1
-    elif c.pages is False:
-        f["page_differs"] = 1
+    for value, same, differs in (
+        (c.volume, "volume_same", "volume_differs"),
+        (c.issue, "issue_same", "issue_differs"),
+        (c.pages, "page_same", "page_differs"),
+    ):
+        if value is True:
+            f[same] = 1
+        elif value is False:
+            f[differs] = 1
     if c.page_range:
         f["page_range_same"] = 1
     if c.volume is True and c.pages is True and (c.journal is None or c.journal >= 0.9):
         f["place_same"] = 1
+
+
+def _id_levels(f: dict[str, float], a: Keys, b: Keys, c: Comparison) -> None:
+    """DOI, PMID and abstract."""
     if c.doi is True:
         f["doi_same"] = 1
     elif c.doi is False:
@@ -207,6 +224,11 @@ def features(a: Keys, b: Keys, c: Comparison) -> list[float]:
             f["abstract_close"] = 1
         else:
             f["abstract_differs"] = 1
+
+
+def _combined_levels(f: dict[str, float], c: Comparison) -> None:
+    """Levels that combine fields (read after the per-field levels are set)."""
+    title = c.title
     if c.shifted:
         f["shifted"] = 1
     same_id = c.doi is True or c.pmid is True
@@ -226,7 +248,6 @@ def features(a: Keys, b: Keys, c: Comparison) -> list[float]:
         f["all_agree"] = 1
     if same_id and title is not None and (title >= 0.9 or c.title_prefix):
         f["id_and_title"] = 1
-    return [f[name] for name in FEATURES]
 
 
 @dataclass(slots=True)

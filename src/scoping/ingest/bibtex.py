@@ -58,7 +58,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -158,25 +158,13 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
             if not inside:
                 match = _ENTRY_START.match(segment)
                 if match is None:
-                    if previous_end and _FIELD_OUTSIDE.match(segment):
-                        raise FormatError(
-                            path,
-                            f"a field outside any entry: the entry that ends on line "
-                            f"{previous_end} closed early",
-                            _HINT,
-                            where=f"line {number}",
-                        )
+                    _refuse_field_outside(segment, previous_end, path, number)
                     break
-                kind = match.group(1).lower()
-                start = number
-                paren_entry = match.group(2) == "("
-                depth = 0 if paren_entry else 1
-                parens = 1 if paren_entry else 0
+                kind, start, paren_entry = match.group(1).lower(), number, match.group(2) == "("
+                depth, parens = (0, 1) if paren_entry else (1, 0)
                 at = segment.index("@")
-                segment = segment[at:]
-                scan_from = match.end() - at
-                parts = []
-                inside = True
+                segment, scan_from = segment[at:], match.end() - at
+                parts, inside = [], True
             else:
                 if segment is line and "@" in segment and _ENTRY_START.match(segment):
                     raise FormatError(
@@ -187,45 +175,15 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
                         where=f"line {start}",
                     )
                 scan_from = 0
-            end = -1
-            if paren_entry:
-                for found in _BRACES_PARENS.finditer(segment, scan_from):
-                    char = found.group()
-                    if char == "{":
-                        depth += 1
-                    elif char == "}":
-                        depth -= 1
-                    elif depth == 0:
-                        parens += 1 if char == "(" else -1
-                        if parens == 0:
-                            end = found.start()
-                            break
-            elif _cannot_close(segment[scan_from:] if scan_from else segment, depth):
-                depth += segment.count("{", scan_from) - segment.count("}", scan_from)
-            else:
-                for found in _BRACES.finditer(segment, scan_from):
-                    depth += 1 if found.group() == "{" else -1
-                    if depth == 0:
-                        end = found.start()
-                        break
+            end, depth, parens = _entry_end(segment, scan_from, depth, parens, paren_entry)
             if end < 0:
                 parts.append(segment)
                 break
             parts.append(segment[: end + 1])
             segment = segment[end + 1 :]
             tail = segment.strip()
-            if tail and tail != "," and not tail.startswith(("%", "@")):
-                raise FormatError(
-                    path,
-                    f"text after the end of the entry that starts on line {start}: "
-                    f"{tail[:30]!r} (a stray '}}' closed it early?)",
-                    _HINT,
-                    where=f"line {number}",
-                )
-            raw = "".join(parts)
-            opener = _ENTRY_START.match(raw)
-            assert opener is not None
-            yield _Entry(kind, start, raw, raw[opener.end() : -1])
+            _refuse_text_after(tail, path, start, number)
+            yield _entry(kind, start, parts)
             inside = False
             parts = []
             previous_end = number
@@ -239,6 +197,65 @@ def _entries(stream: TextIO, path: str) -> Iterator[_Entry]:
             _HINT + "; if the file was cut short, --skip-incomplete imports the complete entries",
             where=f"line {start}",
         )
+
+
+def _refuse_field_outside(segment: str, previous_end: int, path: str, number: int) -> None:
+    """A field outside any entry (after one closed): the entry before it closed early."""
+    if previous_end and _FIELD_OUTSIDE.match(segment):
+        raise FormatError(
+            path,
+            f"a field outside any entry: the entry that ends on line {previous_end} closed early",
+            _HINT,
+            where=f"line {number}",
+        )
+
+
+def _entry_end(
+    segment: str, scan_from: int, depth: int, parens: int, paren_entry: bool
+) -> tuple[int, int, int]:
+    """(index of the entry's closing brace or parenthesis in ``segment`` or -1, the brace depth
+    and the open parentheses after scanning it from ``scan_from``)."""
+    end = -1
+    if paren_entry:
+        for found in _BRACES_PARENS.finditer(segment, scan_from):
+            char = found.group()
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+            elif depth == 0:
+                parens += 1 if char == "(" else -1
+                if parens == 0:
+                    end = found.start()
+                    break
+    elif _cannot_close(segment[scan_from:] if scan_from else segment, depth):
+        depth += segment.count("{", scan_from) - segment.count("}", scan_from)
+    else:
+        for found in _BRACES.finditer(segment, scan_from):
+            depth += 1 if found.group() == "{" else -1
+            if depth == 0:
+                end = found.start()
+                break
+    return end, depth, parens
+
+
+def _refuse_text_after(tail: str, path: str, start: int, number: int) -> None:
+    """Text after an entry's end on its last line: a stray brace closed it early."""
+    if tail and tail != "," and not tail.startswith(("%", "@")):
+        raise FormatError(
+            path,
+            f"text after the end of the entry that starts on line {start}: "
+            f"{tail[:30]!r} (a stray '}}' closed it early?)",
+            _HINT,
+            where=f"line {number}",
+        )
+
+
+def _entry(kind: str, start: int, parts: list[str]) -> _Entry:
+    raw = "".join(parts)
+    opener = _ENTRY_START.match(raw)
+    assert opener is not None
+    return _Entry(kind, start, raw, raw[opener.end() : -1])
 
 
 def _cannot_close(line: str, depth: int) -> bool:
@@ -303,39 +320,47 @@ def _parse_fields(body: str, pos: int, macros: dict[str, str], path: str, line: 
         if named is None:
             raise fail(f"cannot read a field name at {body[pos : pos + 30]!r}", pos)
         name = " ".join(named.group(1).split()).lower()
-        pos = named.end()
-        pieces: list[str] = []
-        while True:
-            if pos >= size:
-                raise fail(f"the field {name!r} has no value", pos)
-            char = body[pos]
-            if char == "{":
-                end = _closing_brace(body, pos)
-                if end < 0:
-                    raise fail(f"the value of {name!r} is not closed (a '}}' is missing)", pos)
-                pieces.append(body[pos + 1 : end])
-                pos = end + 1
-            elif char == '"':
-                end = _closing_quote(body, pos)
-                if end < 0:
-                    raise fail(f"the value of {name!r} is not closed (a '\"' is missing)", pos)
-                pieces.append(body[pos + 1 : end])
-                pos = end + 1
-            else:
-                bare = _BARE.match(body, pos)
-                if bare is None:
-                    raise fail(f"cannot read the value of {name!r} at {body[pos : pos + 30]!r}", pos)
-                word = bare.group()
-                pieces.append(word if word.isdigit() else macros.get(word.lower(), word))
-                pos = bare.end()
-            pos = _skip(_SPACE, body, pos)
-            if pos < size and body[pos] == "#":
-                pos = _skip(_SPACE, body, pos + 1)
-                continue
-            break
+        value, pos = _field_value(body, named.end(), name, macros, fail)
         if pos < size and body[pos] != ",":
             raise fail(f"expected a ',' after the field {name!r}, found {body[pos : pos + 20]!r}", pos)
-        fields.append((name, "".join(pieces)))
+        fields.append((name, value))
+
+
+def _field_value(
+    body: str, pos: int, name: str, macros: dict[str, str], fail: Callable[[str, int], FormatError]
+) -> tuple[str, int]:
+    """The value of field ``name`` that starts at ``pos`` (pieces joined by ``#``, @string
+    names resolved), and the position after it and the spaces that follow."""
+    size = len(body)
+    pieces: list[str] = []
+    while True:
+        if pos >= size:
+            raise fail(f"the field {name!r} has no value", pos)
+        char = body[pos]
+        if char == "{":
+            end = _closing_brace(body, pos)
+            if end < 0:
+                raise fail(f"the value of {name!r} is not closed (a '}}' is missing)", pos)
+            pieces.append(body[pos + 1 : end])
+            pos = end + 1
+        elif char == '"':
+            end = _closing_quote(body, pos)
+            if end < 0:
+                raise fail(f"the value of {name!r} is not closed (a '\"' is missing)", pos)
+            pieces.append(body[pos + 1 : end])
+            pos = end + 1
+        else:
+            bare = _BARE.match(body, pos)
+            if bare is None:
+                raise fail(f"cannot read the value of {name!r} at {body[pos : pos + 30]!r}", pos)
+            word = bare.group()
+            pieces.append(word if word.isdigit() else macros.get(word.lower(), word))
+            pos = bare.end()
+        pos = _skip(_SPACE, body, pos)
+        if pos < size and body[pos] == "#":
+            pos = _skip(_SPACE, body, pos + 1)
+            continue
+        return "".join(pieces), pos
 
 
 _ACCENTS = {
@@ -910,50 +935,56 @@ def write(records: Iterable[Record], stream: TextIO, *, extra_fields: Sequence[s
         else:
             key = _unique(_new_key(record), used)
         entry_type, type_field = _entry_type(record)
-        out: list[tuple[str, str]] = []
-        if record.authors:
-            out.append(("author", " and ".join(_author(name) for name in record.authors)))
-        if record.title:
-            out.append(("title", record.title))
-        if record.journal:
-            out.append(("booktitle" if entry_type in _IN_BOOK else "journal", record.journal))
-        if record.year is not None:
-            out.append(("year", str(record.year)))
-        for name, value in (("volume", record.volume), ("number", record.issue)):
-            if value:
-                out.append((name, value))
-        if record.pages:
-            pages = record.pages
-            out.append(("pages", pages.replace("-", "--") if pages.count("-") == 1 else pages))
-        for name, value in (
-            ("doi", record.doi),
-            ("pmid", record.pmid),
-            ("issn", record.issn),
-            ("isbn", record.isbn),
-            ("publisher", record.publisher),
-        ):
-            if value:
-                out.append((name, value))
-        if type_field:
-            out.append(("type", type_field))
-        if record.keywords:
-            text = "; ".join(record.keywords)
-            if len(record.keywords) == 1 and ("," in text or ";" in text):
-                text += ";"  # one keyword with a comma: the ";" stops it being split
-            out.append(("keywords", text))
-        for name, value in (
-            ("language", record.language),
-            ("url", record.url),
-            ("abstract", record.abstract),
-        ):
-            if value:
-                out.append((name, value))
-        out.extend(
-            (name, str(record.extra[name])) for name in extra_fields if record.extra.get(name) is not None
-        )
+        out = _fields_out(record, entry_type, type_field, extra_fields)
         lines = [f"@{entry_type}{{{key},"]
         lines.extend(f"  {name} = {_value(name, value)}," for name, value in out)
         lines.append("}")
         stream.write("\n".join(lines) + "\n\n")
         count += 1
     return count
+
+
+def _fields_out(
+    record: Record, entry_type: str, type_field: str | None, extra_fields: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The (name, value) fields :func:`write` puts in ``record``'s entry, in order."""
+    out: list[tuple[str, str]] = []
+    if record.authors:
+        out.append(("author", " and ".join(_author(name) for name in record.authors)))
+    if record.title:
+        out.append(("title", record.title))
+    if record.journal:
+        out.append(("booktitle" if entry_type in _IN_BOOK else "journal", record.journal))
+    if record.year is not None:
+        out.append(("year", str(record.year)))
+    for name, value in (("volume", record.volume), ("number", record.issue)):
+        if value:
+            out.append((name, value))
+    if record.pages:
+        pages = record.pages
+        out.append(("pages", pages.replace("-", "--") if pages.count("-") == 1 else pages))
+    for name, value in (
+        ("doi", record.doi),
+        ("pmid", record.pmid),
+        ("issn", record.issn),
+        ("isbn", record.isbn),
+        ("publisher", record.publisher),
+    ):
+        if value:
+            out.append((name, value))
+    if type_field:
+        out.append(("type", type_field))
+    if record.keywords:
+        text = "; ".join(record.keywords)
+        if len(record.keywords) == 1 and ("," in text or ";" in text):
+            text += ";"  # one keyword with a comma: the ";" stops it being split
+        out.append(("keywords", text))
+    for name, value in (
+        ("language", record.language),
+        ("url", record.url),
+        ("abstract", record.abstract),
+    ):
+        if value:
+            out.append((name, value))
+    out.extend((name, str(record.extra[name])) for name in extra_fields if record.extra.get(name) is not None)
+    return out

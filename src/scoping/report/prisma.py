@@ -68,7 +68,7 @@ from typing import Any
 
 from scoping.errors import ConfigError
 from scoping.files import parse_toml, read_toml
-from scoping.report.facts import OutcomeTally, PrismaFacts
+from scoping.report.facts import OutcomeTally, PrismaFacts, RunFacts, SourceFacts
 
 __all__ = [
     "COUNT_KEYS",
@@ -462,25 +462,7 @@ def _manual(data: dict[str, Any], path: str) -> ManualCounts:
     manual = ManualCounts(path=path)
     for section, value in data.items():
         if section == "sources":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: [sources] must be a table")
-            for key, names in value.items():
-                if key not in ("registers", "other_methods", *OTHER_KINDS):
-                    raise ConfigError(
-                        f"{path}: [sources] has no key {key!r}; use one of "
-                        f"{', '.join(['registers', 'other_methods', *OTHER_KINDS])}"
-                    )
-                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                    raise ConfigError(f"{path}: [sources] {key} must be a list of source names")
-                if key in OTHER_KINDS:
-                    for name in names:
-                        first = manual.kinds.setdefault(name, key)
-                        if first != key:
-                            raise ConfigError(
-                                f"{path}: {name!r} is listed under both {first} and {key}; keep one"
-                            )
-                else:
-                    setattr(manual, key, tuple(names))
+            _manual_sources(manual, value, path)
             continue
         if section == "update":
             raise ConfigError(
@@ -492,28 +474,54 @@ def _manual(data: dict[str, Any], path: str) -> ManualCounts:
             )
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: [{section}] must be a table")
-        for name, item in value.items():
-            key = f"{section}.{name}"
-            if name in LIST_KEYS[section]:
-                if not isinstance(item, dict):
-                    raise ConfigError(f"{path}: [{key}] must be a table of name = number")
-                manual.lists[key] = {str(k): _number(v, f"{key}.{k!r}", path) for k, v in item.items()}
-            elif name in COUNT_KEYS[section] and key not in _DERIVED:
-                manual.counts[key] = _number(item, key, path)
-            else:
-                allowed = [
-                    n for n in (*COUNT_KEYS[section], *LIST_KEYS[section]) if f"{section}.{n}" not in _DERIVED
-                ]
-                hint = " (it is the sum of its list; enter the list)" if key in _DERIVED else ""
-                raise ConfigError(
-                    f"{path}: [{section}] has no key {name!r}{hint}; use one of {', '.join(allowed)}"
-                )
+        _manual_counts(manual, section, value, path)
     both = set(manual.registers) & (set(manual.other_methods) | set(manual.kinds))
     if both:
         raise ConfigError(
             f"{path}: {sorted(both)[0]!r} is listed both as a register and as an other method; keep one"
         )
     return manual
+
+
+def _manual_sources(manual: ManualCounts, value: object, path: str) -> None:
+    """The ``[sources]`` table: which sources are registers and which other methods."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [sources] must be a table")
+    for key, names in value.items():
+        if key not in ("registers", "other_methods", *OTHER_KINDS):
+            raise ConfigError(
+                f"{path}: [sources] has no key {key!r}; use one of "
+                f"{', '.join(['registers', 'other_methods', *OTHER_KINDS])}"
+            )
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"{path}: [sources] {key} must be a list of source names")
+        if key in OTHER_KINDS:
+            for name in names:
+                first = manual.kinds.setdefault(name, key)
+                if first != key:
+                    raise ConfigError(f"{path}: {name!r} is listed under both {first} and {key}; keep one")
+        else:
+            setattr(manual, key, tuple(names))
+
+
+def _manual_counts(manual: ManualCounts, section: str, value: dict[str, Any], path: str) -> None:
+    """One section of hand-entered counts and lists (``[identification]``, ``[screening]``...)."""
+    for name, item in value.items():
+        key = f"{section}.{name}"
+        if name in LIST_KEYS[section]:
+            if not isinstance(item, dict):
+                raise ConfigError(f"{path}: [{key}] must be a table of name = number")
+            manual.lists[key] = {str(k): _number(v, f"{key}.{k!r}", path) for k, v in item.items()}
+        elif name in COUNT_KEYS[section] and key not in _DERIVED:
+            manual.counts[key] = _number(item, key, path)
+        else:
+            allowed = [
+                n for n in (*COUNT_KEYS[section], *LIST_KEYS[section]) if f"{section}.{n}" not in _DERIVED
+            ]
+            hint = " (it is the sum of its list; enter the list)" if key in _DERIVED else ""
+            raise ConfigError(
+                f"{path}: [{section}] has no key {name!r}{hint}; use one of {', '.join(allowed)}"
+            )
 
 
 def load_manual(path: str | Path) -> ManualCounts | None:
@@ -644,9 +652,34 @@ def derive_counts(
     contradicts the store raises :class:`~scoping.errors.ConfigError`.
     """
     manual = manual or ManualCounts()
-    registers, other = set(manual.registers), set(manual.other_methods) | set(manual.kinds)
+    other = set(manual.other_methods) | set(manual.kinds)
     checks: list[Check] = []
     counts = PrismaCounts(title=title, stopping_rule=facts.stopping_rule)
+    other_lines = _identification(counts, facts, manual, checks)
+    _no_records_check(facts, manual, checks)
+    _duplicates(counts.identification, facts, checks)
+    works = facts.works
+    main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
+    if facts.update is not None:
+        _update_arms(counts, facts, other, manual.kinds, done=main_works is not None)
+        if main_works is not None:
+            main_works = facts.update.new_works
+    if facts.outcomes is not None:
+        _screening(counts, facts, facts.outcomes, main_works, other_lines, manual, checks)
+    else:
+        _screening_not_known(counts, facts, other_lines, checks)
+    _finish(counts, facts, manual)
+    # a hand-entered count replaces "not known": notes about that count no longer apply
+    checks = [c for c in checks if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
+    counts.checks = checks + check_counts(counts)
+    return counts
+
+
+def _identification(
+    counts: PrismaCounts, facts: PrismaFacts, manual: ManualCounts, checks: list[Check]
+) -> list[Line]:
+    """Put each source's line under databases, registers or other methods; return the latter."""
+    registers, other = set(manual.registers), set(manual.other_methods) | set(manual.kinds)
     ident = counts.identification
     other_lines: list[Line] = []
     for source in facts.sources:
@@ -669,38 +702,52 @@ def derive_counts(
         else:
             target, key = ident.databases, "identification.databases"
         target.append(line)
-        for run in unfinished:
-            checks.append(
-                Check(
-                    "search-unfinished",
-                    False,
-                    f"{source.name}: search run {run.id} is {run.status} "
-                    f"({run.retrieved:,} of {_hits(run.hit_count)} records retrieved)",
-                    (key,),
-                )
-            )
-        for run in source.runs:
-            if run.status == "complete" and run.hit_count is not None and run.retrieved < run.hit_count:
-                counts.assumptions.append(
-                    f"{source.name}: search run {run.id} reported {run.hit_count:,} hits and retrieved "
-                    f"{run.retrieved:,} records; records identified count the records retrieved"
-                )
-        for file_name in source.repeated_files:
-            checks.append(
-                Check(
-                    "repeated-import",
-                    False,
-                    f"{source.name}: {file_name} was imported more than once; its records "
-                    "count more than once in identification",
-                    (key,),
-                )
-            )
+        _source_notes(counts, source, unfinished, key, checks)
     for name in sorted(other - {s.name for s in facts.sources}):
         counts.assumptions.append(
             f"{manual.path} lists {name!r} under other methods, but no "
             "records of that source are in the store"
         )
+    return other_lines
 
+
+def _source_notes(
+    counts: PrismaCounts,
+    source: SourceFacts,
+    unfinished: list[RunFacts],
+    key: str,
+    checks: list[Check],
+) -> None:
+    """One source's unfinished runs, short retrievals and repeated imports."""
+    for run in unfinished:
+        checks.append(
+            Check(
+                "search-unfinished",
+                False,
+                f"{source.name}: search run {run.id} is {run.status} "
+                f"({run.retrieved:,} of {_hits(run.hit_count)} records retrieved)",
+                (key,),
+            )
+        )
+    for run in source.runs:
+        if run.status == "complete" and run.hit_count is not None and run.retrieved < run.hit_count:
+            counts.assumptions.append(
+                f"{source.name}: search run {run.id} reported {run.hit_count:,} hits and retrieved "
+                f"{run.retrieved:,} records; records identified count the records retrieved"
+            )
+    for file_name in source.repeated_files:
+        checks.append(
+            Check(
+                "repeated-import",
+                False,
+                f"{source.name}: {file_name} was imported more than once; its records "
+                "count more than once in identification",
+                (key,),
+            )
+        )
+
+
+def _no_records_check(facts: PrismaFacts, manual: ManualCounts, checks: list[Check]) -> None:
     if not facts.sources and not any(k.startswith("identification.") for k in manual.lists):
         checks.append(
             Check(
@@ -710,6 +757,10 @@ def derive_counts(
                 ("identification.records_identified",),
             )
         )
+
+
+def _duplicates(ident: Identification, facts: PrismaFacts, checks: list[Check]) -> None:
+    """Duplicates removed, and whether de-duplication has run and finished."""
     works = facts.works
     if works.ran:
         done = works.main_unassigned == 0
@@ -758,84 +809,105 @@ def derive_counts(
             )
         )
 
-    main_works = works.main_works if works.ran and works.main_unassigned == 0 else None
-    if facts.update is not None:
-        _update_arms(counts, facts, other, manual.kinds, done=main_works is not None)
-        if main_works is not None:
-            main_works = facts.update.new_works
-    tally = facts.outcomes
-    if tally is not None:
-        for (stage, outcome), k in sorted(tally.unexpected.items()):
-            checks.append(
-                Check(
-                    "screening-outcomes",
-                    False,
-                    f"{_plural(k, 'work has', 'works have')} the outcome {outcome!r} at "
-                    f"{stage}, which the PRISMA flow has no box for",
-                )
-            )
-        if tally.repeated:
-            checks.append(
-                Check(
-                    "screening-outcomes",
-                    False,
-                    f"The screening stage gave {tally.repeated:,} works more than one final "
-                    "outcome at a stage; only the first was counted",
-                )
-            )
-        counts.screening, automation, removed = _retrieval(tally, "main", main_works, checks, "")
-        ident.automation_removed = Count(automation, "store", counts.screening.records_screened.complete)
-        ident.other_removed = Count(removed, "store", counts.screening.records_screened.complete)
-        included = counts.screening.included
-        if other_lines or works.other_works:
-            other_works = _other_works(facts) if works.ran and works.other_unassigned == 0 else None
-            flow, o_auto, o_removed = _retrieval(tally, "other", other_works, checks, "other-")
-            counts.other_methods = OtherMethods(
-                **{f.name: getattr(flow, f.name) for f in fields(Retrieval)}, sources=other_lines
-            )
-            if o_auto or o_removed:
-                checks.append(
-                    Check(
-                        "other-removed",
-                        False,
-                        f"{_plural(o_auto + o_removed, 'work', 'works')} from other methods "
-                        "removed before screening; the PRISMA template has no box for them",
-                        ("other_methods.records_screened",),
-                    )
-                )
-            included = _add(included, flow.included)
-        counts.included.reports = Count(included.n, "store", included.complete)
-        counts.included.studies = Count(included.n, "store", included.complete)
-        counts.assumptions.append(
-            "Each included report is counted as one study (scoping does not "
-            "link reports of the same study); set included.studies in "
-            f"{manual.path} if they differ"
+
+def _screening(
+    counts: PrismaCounts,
+    facts: PrismaFacts,
+    tally: OutcomeTally,
+    main_works: int | None,
+    other_lines: list[Line],
+    manual: ManualCounts,
+    checks: list[Check],
+) -> None:
+    """Screening, other methods and included, from the screening outcomes."""
+    ident = counts.identification
+    works = facts.works
+    _tally_checks(tally, checks)
+    counts.screening, automation, removed = _retrieval(tally, "main", main_works, checks, "")
+    ident.automation_removed = Count(automation, "store", counts.screening.records_screened.complete)
+    ident.other_removed = Count(removed, "store", counts.screening.records_screened.complete)
+    included = counts.screening.included
+    if other_lines or works.other_works:
+        other_works = _other_works(facts) if works.ran and works.other_unassigned == 0 else None
+        flow, o_auto, o_removed = _retrieval(tally, "other", other_works, checks, "other-")
+        counts.other_methods = OtherMethods(
+            **{f.name: getattr(flow, f.name) for f in fields(Retrieval)}, sources=other_lines
         )
-    else:
-        if other_lines:
-            counts.other_methods = OtherMethods(sources=other_lines)
-        if facts.blinded:
-            counts.screening.records_screened = unknown(
-                "left out while screening is under way (blinding; a lead sees it)"
-            )
+        if o_auto or o_removed:
             checks.append(
                 Check(
-                    "screening-blinded",
+                    "other-removed",
                     False,
-                    "Screening is under way: its counts are shown to a lead only (--reviewer LEAD)",
-                    ("screening.records_screened",),
+                    f"{_plural(o_auto + o_removed, 'work', 'works')} from other methods "
+                    "removed before screening; the PRISMA template has no box for them",
+                    ("other_methods.records_screened",),
                 )
             )
-        elif facts.sources or works.ran:
-            counts.screening.records_screened = unknown("no screening decisions in the store yet")
-            checks.append(
-                Check(
-                    "screening-not-started",
-                    False,
-                    "No screening decisions in the store yet ('scoping screen')",
-                    ("screening.records_screened",),
-                )
+        included = _add(included, flow.included)
+    counts.included.reports = Count(included.n, "store", included.complete)
+    counts.included.studies = Count(included.n, "store", included.complete)
+    counts.assumptions.append(
+        "Each included report is counted as one study (scoping does not "
+        "link reports of the same study); set included.studies in "
+        f"{manual.path} if they differ"
+    )
+
+
+def _tally_checks(tally: OutcomeTally, checks: list[Check]) -> None:
+    """Outcomes the PRISMA flow has no box for, and works with more than one final outcome."""
+    for (stage, outcome), k in sorted(tally.unexpected.items()):
+        checks.append(
+            Check(
+                "screening-outcomes",
+                False,
+                f"{_plural(k, 'work has', 'works have')} the outcome {outcome!r} at "
+                f"{stage}, which the PRISMA flow has no box for",
             )
+        )
+    if tally.repeated:
+        checks.append(
+            Check(
+                "screening-outcomes",
+                False,
+                f"The screening stage gave {tally.repeated:,} works more than one final "
+                "outcome at a stage; only the first was counted",
+            )
+        )
+
+
+def _screening_not_known(
+    counts: PrismaCounts, facts: PrismaFacts, other_lines: list[Line], checks: list[Check]
+) -> None:
+    """No screening outcomes to count: say why (blinded, or not started)."""
+    if other_lines:
+        counts.other_methods = OtherMethods(sources=other_lines)
+    if facts.blinded:
+        counts.screening.records_screened = unknown(
+            "left out while screening is under way (blinding; a lead sees it)"
+        )
+        checks.append(
+            Check(
+                "screening-blinded",
+                False,
+                "Screening is under way: its counts are shown to a lead only (--reviewer LEAD)",
+                ("screening.records_screened",),
+            )
+        )
+    elif facts.sources or facts.works.ran:
+        counts.screening.records_screened = unknown("no screening decisions in the store yet")
+        checks.append(
+            Check(
+                "screening-not-started",
+                False,
+                "No screening decisions in the store yet ('scoping screen')",
+                ("screening.records_screened",),
+            )
+        )
+
+
+def _finish(counts: PrismaCounts, facts: PrismaFacts, manual: ManualCounts) -> None:
+    """The last assumptions and topics, the previous review's counts and the hand-entered ones."""
+    works = facts.works
     if counts.other_methods is not None and works.other_records_in_main:
         counts.assumptions.append(
             f"{_plural(works.other_records_in_main, 'record', 'records')} from other methods were also "
@@ -849,10 +921,6 @@ def derive_counts(
         _previous_from_store(counts, facts)
     _apply_manual(counts, manual)
     _previous_totals(counts)
-    # a hand-entered count replaces "not known": notes about that count no longer apply
-    checks = [c for c in checks if not c.keys or not all(_is_manual(counts, key) for key in c.keys)]
-    counts.checks = checks + check_counts(counts)
-    return counts
 
 
 def _previous_duplicates(facts: PrismaFacts) -> int:

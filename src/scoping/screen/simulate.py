@@ -131,6 +131,66 @@ def _label_of(record: Record, column: str, folded: str) -> tuple[bool, str | Non
     return False, None
 
 
+@dataclass(slots=True)
+class _LabelReading:
+    """What :func:`labelled_from_records` has read so far: the labelled records and the tallies
+    its messages and notes are made of."""
+
+    texts: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    dois: list[str | None] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    n_read: int = 0
+    found_column: bool = False
+    unlabelled: int = 0
+    bad: Counter[str] = field(default_factory=Counter)
+    first_bad: str | None = None
+    no_abstract: int = 0
+    no_text: int = 0
+    seen_text: dict[str, int] = field(default_factory=dict)
+    repeats: int = 0
+    conflicts: int = 0
+    extra_names: Counter[str] = field(default_factory=Counter)
+
+    def label(self, record: Record, position: int, value: str | None) -> int | None:
+        """1 or 0 for the label ``value``; ``None`` (tallied) when it is empty or not a label."""
+        text_value = (value or "").strip()
+        if text_value in _UNLABELLED:
+            self.unlabelled += 1
+            return None
+        lowered = text_value.lower()
+        if lowered in _ONE:
+            return 1
+        if lowered in _ZERO:
+            return 0
+        self.bad[text_value] += 1
+        if self.first_bad is None:
+            self.first_bad = f"line {record.line}" if record.line else f"record {position + 1}"
+        return None
+
+    def add(self, record: Record, position: int, label: int) -> None:
+        """Keep one labelled record; tally a missing abstract or text and a repeat."""
+        text = work_text(record.title, record.abstract)
+        if not record.abstract:
+            self.no_abstract += 1
+        if not text:
+            self.no_text += 1
+        key = normalise_title_key(text)
+        if key:
+            if key in self.seen_text:
+                self.repeats += 1
+                if self.labels[self.seen_text[key]] != label:
+                    self.conflicts += 1
+            else:
+                self.seen_text[key] = len(self.labels)
+        self.texts.append(text)
+        self.titles.append(record.title or "")
+        self.dois.append(record.doi)
+        self.labels.append(label)
+        self.rows.append(position)
+
+
 def labelled_from_records(
     records: Iterable[Record], label_column: str, source: str = "the dataset"
 ) -> LabelledSet:
@@ -145,77 +205,51 @@ def labelled_from_records(
     includes and two excludes. Missing abstracts and repeated rows are noted, not refused.
     """
     folded = _fold(label_column)
-    texts: list[str] = []
-    titles: list[str] = []
-    dois: list[str | None] = []
-    labels: list[int] = []
-    rows: list[int] = []
-    n_read = 0
-    found_column = False
-    unlabelled = 0
-    bad: Counter[str] = Counter()
-    first_bad: str | None = None
-    no_abstract = 0
-    no_text = 0
-    seen_text: dict[str, int] = {}
-    repeats = 0
-    conflicts = 0
-    extra_names: Counter[str] = Counter()
+    read = _LabelReading()
     for position, record in enumerate(records):
-        n_read += 1
+        read.n_read += 1
         present, value = _label_of(record, label_column, folded)
         if not present:
-            extra_names.update(k for k in record.extra if isinstance(k, str))
-            unlabelled += 1
+            read.extra_names.update(k for k in record.extra if isinstance(k, str))
+            read.unlabelled += 1
             continue
-        found_column = True
-        text_value = (value or "").strip()
-        if text_value in _UNLABELLED:
-            unlabelled += 1
-            continue
-        lowered = text_value.lower()
-        if lowered in _ONE:
-            label = 1
-        elif lowered in _ZERO:
-            label = 0
-        else:
-            bad[text_value] += 1
-            if first_bad is None:
-                first_bad = f"line {record.line}" if record.line else f"record {position + 1}"
-            continue
-        text = work_text(record.title, record.abstract)
-        if not record.abstract:
-            no_abstract += 1
-        if not text:
-            no_text += 1
-        key = normalise_title_key(text)
-        if key:
-            if key in seen_text:
-                repeats += 1
-                if labels[seen_text[key]] != label:
-                    conflicts += 1
-            else:
-                seen_text[key] = len(labels)
-        texts.append(text)
-        titles.append(record.title or "")
-        dois.append(record.doi)
-        labels.append(label)
-        rows.append(position)
-    if n_read == 0:
+        read.found_column = True
+        label = read.label(record, position, value)
+        if label is not None:
+            read.add(record, position, label)
+    _refuse_unread(read, label_column, source)
+    array = np.asarray(read.labels, dtype=np.int8)
+    _refuse_too_few(array, label_column, source)
+    return LabelledSet(
+        texts=read.texts,
+        labels=array,
+        rows=read.rows,
+        notes=_label_notes(read, label_column),
+        titles=read.titles,
+        dois=read.dois,
+    )
+
+
+def _refuse_unread(read: _LabelReading, label_column: str, source: str) -> None:
+    """Refuse a dataset with no records, no label column or a value that is not a label."""
+    if read.n_read == 0:
         raise UsageError(f"{source} holds no records")
-    if not found_column:
-        names = ", ".join(repr(n) for n, _ in extra_names.most_common(12)) or "none"
+    if not read.found_column:
+        names = ", ".join(repr(n) for n, _ in read.extra_names.most_common(12)) or "none"
         raise UsageError(
             f"{source} has no label column {label_column!r}; columns not mapped to a "
             f"bibliographic field: {names}; pass --label-column with one of them"
         )
-    if bad:
-        shown = ", ".join(f"{value!r} ({count}x)" for value, count in bad.most_common(5))
+    if read.bad:
+        shown = ", ".join(f"{value!r} ({count}x)" for value, count in read.bad.most_common(5))
         raise UsageError(
             f"column {label_column!r} of {source} must hold 0 (exclude) or 1 (include); "
-            f"found {shown}, first at {first_bad}; fix or remove those rows"
+            f"found {shown}, first at {read.first_bad}; fix or remove those rows"
         )
-    array = np.asarray(labels, dtype=np.int8)
+
+
+def _refuse_too_few(array: NDArray[np.int8], label_column: str, source: str) -> None:
+    """Refuse labels with fewer than two includes or two excludes."""
     n_inc = int(array.sum())
     n_exc = int(array.size - n_inc)
     if n_inc < 2 or n_exc < 2:
@@ -226,29 +260,35 @@ def labelled_from_records(
             f"from, one to find); check that 1 marks an include and that the file "
             f"is the whole review, not just its {what}s"
         )
+
+
+def _label_notes(read: _LabelReading, label_column: str) -> list[str]:
+    """Notes on records left out, without text or abstract, and repeated."""
     notes: list[str] = []
-    if unlabelled:
+    if read.unlabelled:
         notes.append(
-            f"{unlabelled:,} of {n_read:,} records have no label in {label_column!r} and were left out"
+            f"{read.unlabelled:,} of {read.n_read:,} records have no label in {label_column!r} "
+            "and were left out"
         )
-    if no_text:
+    if read.no_text:
         notes.append(
-            f"{no_text:,} records have neither title nor abstract: the model cannot rank "
+            f"{read.no_text:,} records have neither title nor abstract: the model cannot rank "
             "them on text, so they come last"
         )
-    if no_abstract - no_text > 0:
+    if read.no_abstract - read.no_text > 0:
         notes.append(
-            f"{no_abstract - no_text:,} records have no abstract and are ranked on their title alone"
+            f"{read.no_abstract - read.no_text:,} records have no abstract and are ranked on "
+            "their title alone"
         )
-    if repeats:
+    if read.repeats:
         note = (
-            f"{repeats:,} records repeat the title and abstract of an earlier one (kept; "
+            f"{read.repeats:,} records repeat the title and abstract of an earlier one (kept; "
             "de-duplicate first for a realistic run)"
         )
-        if conflicts:
-            note += f"; {conflicts:,} of them carry the opposite label"
+        if read.conflicts:
+            note += f"; {read.conflicts:,} of them carry the opposite label"
         notes.append(note)
-    return LabelledSet(texts=texts, labels=array, rows=rows, notes=notes, titles=titles, dois=dois)
+    return notes
 
 
 # -- one simulated review ------------------------------------------------------------------
@@ -401,24 +441,20 @@ def _run(
             break
         n_labelled = len(train_rows)
         if not queue or n_labelled - fitted_at >= retrain_batch(max(fitted_at, 1), retrain_fraction):
-            pool = np.flatnonzero(~labelled)
-            model = ranker.clone().fit(matrix[train_rows], labels[train_rows])
-            if adaptive is not None:
-                since = train_rows[max(fitted_at, n_priors) :] if fitted_at >= 0 else []
-                adaptive.observe(since, labels[since].tolist())
-                includes = [r for r in train_rows if labels[r] == 1]
-                signals = signal_scores(model, matrix, pool, includes, prior)
-                queue = pool[np.argsort(-adaptive.combine(signals), kind="stable")].tolist()[::-1]
-                adaptive.remember(pool, signals)
-            elif prior is None:
-                queue = pool[model.rank(matrix[pool])].tolist()[::-1]  # pop() from the end
-            else:
-                model_z = standardised(model.decision_function(matrix[pool]))
-                served = train_rows[n_priors:]
-                weight = blend_weight(served_model, prior[served], labels[served])
-                scores = blend(model_z, prior[pool], weight)
-                queue = pool[np.argsort(-scores, kind="stable")].tolist()[::-1]
-                served_scores = dict(zip(pool.tolist(), model_z.tolist(), strict=True))
+            queue, blended = _refit_queue(
+                matrix,
+                labels,
+                ranker,
+                prior,
+                adaptive,
+                labelled,
+                train_rows,
+                fitted_at,
+                n_priors,
+                served_model,
+            )
+            if blended is not None:
+                weight, served_scores = blended
             fitted_at = n_labelled
         row = queue.pop()
         if prior is not None and adaptive is None:
@@ -434,19 +470,9 @@ def _run(
     padded[: ranked_array.size] = ranked_array
     with_priors = np.concatenate([labels[train_rows[:n_priors]], ranked_array])
     to_95 = metrics.records_to_recall(with_priors, 0.95, total_includes=total)
-    stopped = branch.stopped_at is not None
-    stop_at = branch.stopped_at if branch.stopped_at is not None else n
-    recall_at_stop = branch.includes_found / total if stopped else 1.0
-    p_value = branch.last_test.p_value if branch.last_test is not None else None
-    switch_at = (n - branch.population) if branch.population is not None else None
-    sampled_array = np.asarray(sampled, dtype=np.int8)
-    if stopping is not None:  # another method: replayed on the ranked order (rest: excludes)
-        order = np.zeros(n, dtype=np.int8)
-        order[: with_priors.size] = with_priors
-        stop = stopping.replay(order, np.random.default_rng([seed, 0x570]))
-        stopped, stop_at, recall_at_stop = stop.stopped, stop.stop_at, stop.recall
-        p_value = switch_at = None
-        sampled_array = np.zeros(0, dtype=np.int8)
+    stopped, stop_at, recall_at_stop, p_value, switch_at, sampled_array = _stop_figures(
+        branch, sampled, stopping, with_priors, n, total, seed
+    )
     return RunResult(
         seed=seed,
         priors=(prior_inc, prior_exc),
@@ -469,6 +495,67 @@ def _run(
             {k: round(v, 4) for k, v in adaptive.weights().items()} if adaptive is not None else None
         ),
     )
+
+
+def _refit_queue(
+    matrix: Any,
+    labels: NDArray[np.int8],
+    ranker: Ranker,
+    prior: NDArray[np.float64] | None,
+    adaptive: SignalChooser | None,
+    labelled: NDArray[np.bool_],
+    train_rows: list[int],
+    fitted_at: int,
+    n_priors: int,
+    served_model: list[float],
+) -> tuple[list[int], tuple[float, dict[int, float]] | None]:
+    """Refit on the works decided so far; the works left in the order to serve them (``pop()``
+    from the end), and with a criteria prior blended in, (its weight, model score of each)."""
+    pool = np.flatnonzero(~labelled)
+    model = ranker.clone().fit(matrix[train_rows], labels[train_rows])
+    if adaptive is not None:
+        since = train_rows[max(fitted_at, n_priors) :] if fitted_at >= 0 else []
+        adaptive.observe(since, labels[since].tolist())
+        includes = [r for r in train_rows if labels[r] == 1]
+        signals = signal_scores(model, matrix, pool, includes, prior)
+        queue = pool[np.argsort(-adaptive.combine(signals), kind="stable")].tolist()[::-1]
+        adaptive.remember(pool, signals)
+        return queue, None
+    if prior is None:
+        return pool[model.rank(matrix[pool])].tolist()[::-1], None  # pop() from the end
+    model_z = standardised(model.decision_function(matrix[pool]))
+    served = train_rows[n_priors:]
+    weight = blend_weight(served_model, prior[served], labels[served])
+    scores = blend(model_z, prior[pool], weight)
+    queue = pool[np.argsort(-scores, kind="stable")].tolist()[::-1]
+    return queue, (weight, dict(zip(pool.tolist(), model_z.tolist(), strict=True)))
+
+
+def _stop_figures(
+    branch: StoppingTracker,
+    sampled: list[int],
+    stopping: StoppingMethod | None,
+    with_priors: NDArray[np.int8],
+    n: int,
+    total: int,
+    seed: int,
+) -> tuple[bool, int, float, float | None, int | None, NDArray[np.int8]]:
+    """(stopped by the rule, stop at, recall at stop, p-value, switch at, labels sampled): of the
+    live rule's branch, or of ``stopping`` replayed on the ranked order (the rest: excludes)."""
+    stopped = branch.stopped_at is not None
+    stop_at = branch.stopped_at if branch.stopped_at is not None else n
+    recall_at_stop = branch.includes_found / total if stopped else 1.0
+    p_value = branch.last_test.p_value if branch.last_test is not None else None
+    switch_at = (n - branch.population) if branch.population is not None else None
+    sampled_array = np.asarray(sampled, dtype=np.int8)
+    if stopping is not None:  # another method: replayed on the ranked order (rest: excludes)
+        order = np.zeros(n, dtype=np.int8)
+        order[: with_priors.size] = with_priors
+        stop = stopping.replay(order, np.random.default_rng([seed, 0x570]))
+        stopped, stop_at, recall_at_stop = stop.stopped, stop.stop_at, stop.recall
+        p_value = switch_at = None
+        sampled_array = np.zeros(0, dtype=np.int8)
+    return stopped, stop_at, recall_at_stop, p_value, switch_at, sampled_array
 
 
 def _sample(
@@ -541,31 +628,11 @@ def simulate(
     ranked the works decided since the previous refit; ``signals`` keeps only those named
     (for measuring what each adds).
     """
-    label_array = np.asarray(labels, dtype=np.int8).ravel()
-    if len(texts) != label_array.size:
-        raise ValueError(f"{len(texts)} texts but {label_array.size} labels")
-    if not np.isin(label_array, (0, 1)).all():
-        raise UsageError("labels must be 0 (exclude) or 1 (include)")
+    label_array = _checked_labels(texts, labels, seeds, ranker_kind)
     n_inc = int(label_array.sum())
-    if n_inc < 2 or label_array.size - n_inc < 2:
-        raise UsageError("a simulation needs at least two includes and two excludes")
-    if not seeds:
-        raise UsageError("give at least one seed")
-    if ranker_kind not in RANKERS:
-        raise UsageError(f"unknown ranker {ranker_kind!r}: use one of {', '.join(RANKERS)}")
     ranker = ranker or Ranker()
     features = features or TextFeatures()
-    rule = rule or StoppingRule()
-    if stopping is None:
-        stopping = (
-            HypergeometricSample(rule=rule, switch=heuristic)
-            if heuristic is not None
-            else default_method(rule.recall_target, rule.confidence)
-        )
-    if isinstance(stopping, HypergeometricSample):  # run live, as a review would
-        rule, heuristic, replayed = stopping.rule, stopping.switch, None
-    else:
-        heuristic, replayed = heuristic or SwitchHeuristic(), stopping
+    rule, heuristic, stopping, replayed = _stopping_parts(rule, heuristic, stopping)
     matrix = features.fit_transform(texts)
     bad = [row for row in seed_rows if not 0 <= row < label_array.size]
     if bad:
@@ -573,12 +640,7 @@ def simulate(
     query = (criteria or "").strip()
     prior = prior_scores(features, matrix, query) if query else None
     runs: list[RunResult] = []
-    defaults = _signal_defaults(ranker, prior is not None)
-    if signals is not None:
-        unknown = sorted(set(signals) - set(defaults))
-        if unknown or not any(defaults[name] > 0 for name in signals):
-            raise ValueError(f"signals {list(signals)}: pick from {list(defaults)}, one with a start weight")
-        defaults = {name: weight for name, weight in defaults.items() if name in signals}
+    defaults = _chosen_signals(_signal_defaults(ranker, prior is not None), signals)
     for seed in seeds:
         seeded = type(ranker)(**{**ranker.get_params(), "random_state": seed})
         chooser = SignalChooser(defaults) if ranker_kind == "adaptive" else None
@@ -598,7 +660,89 @@ def simulate(
         runs.append(run)
         if progress is not None:
             progress(len(runs), run)
-    settings = {
+    settings = _simulation_settings(
+        features=features,
+        ranker=ranker,
+        ranker_kind=ranker_kind,
+        defaults=defaults,
+        retrain_fraction=retrain_fraction,
+        seed_rows=seed_rows,
+        query=query if prior is not None else None,
+        rule=rule,
+        replayed=replayed,
+        stopping=stopping,
+        heuristic=heuristic,
+        seeds=seeds,
+    )
+    return SimulationResult(
+        n_records=int(label_array.size), n_includes=n_inc, runs=runs, settings=settings, notes=list(notes)
+    )
+
+
+def _checked_labels(
+    texts: Sequence[str], labels: ArrayLike, seeds: Sequence[int], ranker_kind: str
+) -> NDArray[np.int8]:
+    """The labels as an array; refuses labels, seeds or a ranker a simulation cannot use."""
+    label_array = np.asarray(labels, dtype=np.int8).ravel()
+    if len(texts) != label_array.size:
+        raise ValueError(f"{len(texts)} texts but {label_array.size} labels")
+    if not np.isin(label_array, (0, 1)).all():
+        raise UsageError("labels must be 0 (exclude) or 1 (include)")
+    n_inc = int(label_array.sum())
+    if n_inc < 2 or label_array.size - n_inc < 2:
+        raise UsageError("a simulation needs at least two includes and two excludes")
+    if not seeds:
+        raise UsageError("give at least one seed")
+    if ranker_kind not in RANKERS:
+        raise UsageError(f"unknown ranker {ranker_kind!r}: use one of {', '.join(RANKERS)}")
+    return label_array
+
+
+def _stopping_parts(
+    rule: StoppingRule | None, heuristic: SwitchHeuristic | None, stopping: StoppingMethod | None
+) -> tuple[StoppingRule, SwitchHeuristic, StoppingMethod, StoppingMethod | None]:
+    """(rule, switch heuristic, stopping method, the method replayed after the run or None)."""
+    rule = rule or StoppingRule()
+    if stopping is None:
+        stopping = (
+            HypergeometricSample(rule=rule, switch=heuristic)
+            if heuristic is not None
+            else default_method(rule.recall_target, rule.confidence)
+        )
+    if isinstance(stopping, HypergeometricSample):  # run live, as a review would
+        rule, heuristic, replayed = stopping.rule, stopping.switch, None
+    else:
+        heuristic, replayed = heuristic or SwitchHeuristic(), stopping
+    return rule, heuristic, stopping, replayed
+
+
+def _chosen_signals(defaults: dict[str, float], signals: Sequence[str] | None) -> dict[str, float]:
+    """The adaptive ranker's start weights, kept to ``signals`` when given."""
+    if signals is not None:
+        unknown = sorted(set(signals) - set(defaults))
+        if unknown or not any(defaults[name] > 0 for name in signals):
+            raise ValueError(f"signals {list(signals)}: pick from {list(defaults)}, one with a start weight")
+        defaults = {name: weight for name, weight in defaults.items() if name in signals}
+    return defaults
+
+
+def _simulation_settings(
+    *,
+    features: TextFeatures,
+    ranker: Ranker,
+    ranker_kind: str,
+    defaults: dict[str, float],
+    retrain_fraction: float,
+    seed_rows: Sequence[int],
+    query: str | None,
+    rule: StoppingRule,
+    replayed: StoppingMethod | None,
+    stopping: StoppingMethod,
+    heuristic: SwitchHeuristic,
+    seeds: Sequence[int],
+) -> dict[str, Any]:
+    """The settings a simulation records with its result (``query``: the criteria, if used)."""
+    return {
         "features": {"kind": "tfidf", **features.get_params()},
         "ranker": {
             "kind": "linear-svm" + (" + naive-bayes" if ranker.nb_weight > 0 else ""),
@@ -625,7 +769,7 @@ def simulate(
                 "weight": "logistic fit on the scores of served works (0.5 until both kinds)",
                 "characters": len(query),
             }
-            if prior is not None
+            if query is not None
             else None
         ),
         "stopping": {
@@ -639,9 +783,6 @@ def simulate(
         "switch": heuristic.to_dict(),
         "seeds": [int(s) for s in seeds],
     }
-    return SimulationResult(
-        n_records=int(label_array.size), n_includes=n_inc, runs=runs, settings=settings, notes=list(notes)
-    )
 
 
 def _signal_defaults(ranker: Ranker, criteria: bool) -> dict[str, float]:

@@ -385,15 +385,50 @@ def _pubmed(ctx: _Context, config: SearchConfig) -> None:
 
 def _pubmed_search(ctx: _Context, eutils: EUtils, cap: int, batch: int, parse_workers: int) -> None:
     settings = ctx.run.settings
-    term = ctx.run.params["term"]
+    query = _PubMedQuery(
+        ctx,
+        eutils,
+        ctx.run.params["term"],
+        cap,
+        dt.date(int(settings["from_year"]), 1, 1),
+        dt.date(int(settings["to_year"]), 12, 31),
+    )
+    ctx.report("searching", 0)
+    first = query.esearch("esearch-all", {})
+    ctx.total = first.count
+    tables.update_run(ctx.store, ctx.run.id, hit_count=first.count, updated_at=utc_now())
+    ctx.report("searching", 0)
+    # long runs parse pages in worker processes, started now so they are ready when pages come
+    stored_pages = sum(1 for p in ctx.pages.values() if p.kind == "records" and p.done)
+    workers = parse_workers if -(-first.count // batch) - stored_pages >= 4 else 0
+    with _Parsers(workers) as parsers:
+        ids = query.all_ids(first)
+        ctx.report("fetching")
+        _pubmed_fetch(ctx, eutils, ids, batch, parsers)
+    _pubmed_shortfall(ctx, ids)
 
-    def esearch(key: str, extra: dict[str, Any]) -> responses.ESearch:
+
+@dataclass(slots=True)
+class _PubMedQuery:
+    """One PubMed query's esearch calls: all of it, or cut by publication date into ranges of
+    fewer than ``cap`` records when PubMed would list more than ``cap`` for one query."""
+
+    ctx: _Context
+    eutils: EUtils
+    term: str
+    cap: int
+    soft_lo: dt.date  # the strategy's years: where the records are
+    soft_hi: dt.date
+
+    def esearch(self, key: str, extra: dict[str, Any]) -> responses.ESearch:
+        ctx, cap = self.ctx, self.cap
+
         def fetch() -> bytes:
-            return eutils.call(
+            return self.eutils.call(
                 f"PubMed esearch ({ctx.label(key)})",
                 "esearch",
                 db="pubmed",
-                term=term,
+                term=self.term,
                 retmax=cap,
                 **extra,
             )
@@ -407,22 +442,28 @@ def _pubmed_search(ctx: _Context, eutils: EUtils, cap: int, batch: int, parse_wo
             )
         return result
 
-    ctx.report("searching", 0)
-    first = esearch("esearch-all", {})
-    ctx.total = first.count
-    tables.update_run(ctx.store, ctx.run.id, hit_count=first.count, updated_at=utc_now())
-    ctx.report("searching", 0)
+    def all_ids(self, first: responses.ESearch) -> list[str]:
+        """The PMIDs of the query, in PubMed's order, each once."""
+        if first.count <= self.cap:
+            return list(dict.fromkeys(first.ids))
+        lo, hi = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
+        ids = list(dict.fromkeys(self.collect(lo, hi, first.count)))
+        if len(ids) < first.count:
+            raise NetworkError(
+                f"PubMed reports {first.count:,} records for the query but its publication-date "
+                f"ranges hold {len(ids):,}: records would be missed; run 'scoping search run "
+                "--new' to search again"
+            )
+        return ids
 
-    soft_lo = dt.date(int(settings["from_year"]), 1, 1)
-    soft_hi = dt.date(int(settings["to_year"]), 12, 31)
-
-    def parts(lo: dt.date, hi: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
+    def parts(self, lo: dt.date, hi: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
         """``lo``-``hi`` cut into ranges expected to hold fewer than ``cap`` records each.
 
         The cuts fall inside the strategy's years (where the records are); the first and
         last range reach out to ``lo`` and ``hi`` so that no record falls between ranges.
         """
-        a, b = max(lo, soft_lo), min(hi, soft_hi)
+        cap = self.cap
+        a, b = max(lo, self.soft_lo), min(hi, self.soft_hi)
         if a >= b:
             a, b = lo, hi
         n = max(2, min(-(-count * 5 // (cap * 4)), (b - a).days + 1))
@@ -433,10 +474,11 @@ def _pubmed_search(ctx: _Context, eutils: EUtils, cap: int, batch: int, parse_wo
         ends = [c - dt.timedelta(days=1) for c in cuts] + [hi]
         return list(zip(starts, ends, strict=True))
 
-    def collect(lo: dt.date, hi: dt.date, known: int | None = None) -> Iterator[str]:
+    def collect(self, lo: dt.date, hi: dt.date, known: int | None = None) -> Iterator[str]:
+        cap = self.cap
         if known is None:
             key = f"esearch-{lo:%Y%m%d}-{hi:%Y%m%d}"
-            result = esearch(key, {"datetype": "pdat", "mindate": _day(lo), "maxdate": _day(hi)})
+            result = self.esearch(key, {"datetype": "pdat", "mindate": _day(lo), "maxdate": _day(hi)})
             if result.count <= cap:
                 yield from result.ids
                 return
@@ -446,64 +488,54 @@ def _pubmed_search(ctx: _Context, eutils: EUtils, cap: int, batch: int, parse_wo
                 f"PubMed finds {known:,} records published on {lo:%Y-%m-%d}, more than the "
                 f"{cap:,} one query can return; narrow the strategy"
             )
-        for start, end in parts(lo, hi, known):
-            yield from collect(start, end)
+        for start, end in self.parts(lo, hi, known):
+            yield from self.collect(start, end)
 
-    # long runs parse pages in worker processes, started now so they are ready when pages come
-    stored_pages = sum(1 for p in ctx.pages.values() if p.kind == "records" and p.done)
-    workers = parse_workers if -(-first.count // batch) - stored_pages >= 4 else 0
-    with _Parsers(workers) as parsers:
-        if first.count <= cap:
-            ids = list(dict.fromkeys(first.ids))
-        else:
-            lo, hi = dt.date(1000, 1, 1), dt.date(2999, 12, 31)
-            ids = list(dict.fromkeys(collect(lo, hi, first.count)))
-            if len(ids) < first.count:
+
+def _pubmed_fetch(ctx: _Context, eutils: EUtils, ids: list[str], batch: int, parsers: _Parsers) -> None:
+    """efetch the records of ``ids`` in batches (pages not stored yet), prefetching ahead."""
+    batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
+    keys = [f"efetch-{n:05d}" for n in range(1, len(batches) + 1)]
+    pending = [(k, b) for k, b in zip(keys, batches, strict=True) if not ctx.done(k)]
+
+    def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
+        def fetch() -> bytes:
+            return eutils.call(
+                f"PubMed efetch ({ctx.label(key)})",
+                "efetch",
+                db="pubmed",
+                id=",".join(chunk),
+                retmode="xml",
+            )
+
+        return fetch
+
+    ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
+
+    def stage(key: str, data: bytes) -> Staged:
+        return ctx.stage(key, "xml", data)
+
+    with _prefetch(
+        ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2, stage=stage
+    ) as ahead:
+        for key, chunk in pending:
+            fetch = fetch_batch(key, chunk)
+            records = ctx.page(
+                key, "xml", "records", fetch, responses.parse_pubmed, first=ahead(key), n_records=len
+            )
+            wanted = set(chunk)
+            stray = [r.pmid for r in records if r.pmid not in wanted]
+            if stray:
                 raise NetworkError(
-                    f"PubMed reports {first.count:,} records for the query but its publication-date "
-                    f"ranges hold {len(ids):,}: records would be missed; run 'scoping search run "
-                    "--new' to search again"
+                    f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
+                    "asked for; run 'scoping search run --new' to search again"
                 )
-        ctx.report("fetching")
+            ctx.store_records(key, "xml", "pubmed-xml", records)
+            ctx.report("fetching")
 
-        batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
-        keys = [f"efetch-{n:05d}" for n in range(1, len(batches) + 1)]
-        pending = [(k, b) for k, b in zip(keys, batches, strict=True) if not ctx.done(k)]
 
-        def fetch_batch(key: str, chunk: list[str]) -> Callable[[], bytes]:
-            def fetch() -> bytes:
-                return eutils.call(
-                    f"PubMed efetch ({ctx.label(key)})",
-                    "efetch",
-                    db="pubmed",
-                    id=",".join(chunk),
-                    retmode="xml",
-                )
-
-            return fetch
-
-        ahead_jobs = [(k, fetch_batch(k, b)) for k, b in pending if not ctx.path(k, "xml").exists()]
-
-        def stage(key: str, data: bytes) -> Staged:
-            return ctx.stage(key, "xml", data)
-
-        with _prefetch(
-            ahead_jobs, parsers.parse_pubmed, ctx.label, depth=parsers.workers + 2, stage=stage
-        ) as ahead:
-            for key, chunk in pending:
-                fetch = fetch_batch(key, chunk)
-                records = ctx.page(
-                    key, "xml", "records", fetch, responses.parse_pubmed, first=ahead(key), n_records=len
-                )
-                wanted = set(chunk)
-                stray = [r.pmid for r in records if r.pmid not in wanted]
-                if stray:
-                    raise NetworkError(
-                        f"{ctx.label(key)}: PubMed sent PMID {stray[0]}, which was not "
-                        "asked for; run 'scoping search run --new' to search again"
-                    )
-                ctx.store_records(key, "xml", "pubmed-xml", records)
-                ctx.report("fetching")
+def _pubmed_shortfall(ctx: _Context, ids: list[str]) -> None:
+    """Note with the run the PMIDs esearch listed and efetch returned no record for."""
     missing = len(ids) - ctx.retrieved
     if missing > 0:
         text = (
@@ -739,19 +771,8 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
     }
     limiter = RateLimiter(config.rates[platform])
     quota = openalex_quota(bool(config.openalex_api_key)) if platform == "openalex" else None
-    if platform == "crossref":
-        ranked = tables.get_details(ctx.store, ctx.run.id).get("ranked_matches")
-        ctx.total = None if ranked is None else int(ranked)
-    if max_records is not None and ctx.total is not None:
-        ctx.total = min(ctx.total, int(max_records))
-    cursor: str | None = _CURSOR_START[platform]
-    rows = sorted((p for p in ctx.pages.values() if p.kind == "records"), key=lambda p: p.seq)
-    number = 0
-    for row in rows:  # resume after the last page whose records are stored
-        if not row.done:
-            break
-        number = int(row.key.rsplit("-", 1)[1])
-        cursor = row.next_token
+    _cursor_known_total(ctx, max_records)
+    number, cursor = _cursor_resume_point(ctx)
     ctx.report("fetching")
     resuming = cursor not in (None, _CURSOR_START[platform])
     with HttpTransport(
@@ -805,6 +826,34 @@ def _cursor_api(ctx: _Context, config: SearchConfig) -> None:
             if not page.records or page.next_cursor == here:
                 break
             cursor = page.next_cursor
+    _cursor_shortfall(ctx)
+
+
+def _cursor_known_total(ctx: _Context, max_records: Any) -> None:
+    """The total a resumed Crossref run already knows (its ranked matches), capped by max_records."""
+    if ctx.run.platform == "crossref":
+        ranked = tables.get_details(ctx.store, ctx.run.id).get("ranked_matches")
+        ctx.total = None if ranked is None else int(ranked)
+    if max_records is not None and ctx.total is not None:
+        ctx.total = min(ctx.total, int(max_records))
+
+
+def _cursor_resume_point(ctx: _Context) -> tuple[int, str | None]:
+    """The number of the last page whose records are stored, and the cursor that follows it."""
+    cursor: str | None = _CURSOR_START[ctx.run.platform]
+    rows = sorted((p for p in ctx.pages.values() if p.kind == "records"), key=lambda p: p.seq)
+    number = 0
+    for row in rows:  # resume after the last page whose records are stored
+        if not row.done:
+            break
+        number = int(row.key.rsplit("-", 1)[1])
+        cursor = row.next_token
+    return number, cursor
+
+
+def _cursor_shortfall(ctx: _Context) -> None:
+    """Note with the run when the database ended its list short of the total it reported."""
+    platform = ctx.run.platform
     if ctx.total is not None and ctx.retrieved < ctx.total:
         label = PLATFORMS[platform].label.split(" (")[0]
         what = "matches it kept (max_records)" if platform == "crossref" else "records it reported"
@@ -1110,6 +1159,43 @@ def run_search(
     stores are the "new" arm of :func:`~scoping.search.update_arms`.
     """
     config = config or SearchConfig.load(strategy)
+    db = _database_to_search(strategy, database, store, config, resume)
+    query = translate(strategy, db)
+    update_of: tables.RunRow | None = None
+    if update:
+        if resume is not None:
+            raise UsageError("--update starts a new run; it cannot --resume one")
+        query, update_of = _update_query(store, db, query)
+        new = True
+    run = _pick_run(store, db, query, new=new, resume=resume)
+    resumed = run is not None
+    started = time.monotonic()
+    if run is None:
+        run, folder = _start_run(review, strategy, db, query, store, config, update_of)
+    else:
+        folder = review.root / run.folder
+        folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder, run.id):
+        if resumed:
+            tables.update_run(store, run.id, status="running", message=None, updated_at=utc_now())
+        stats = Stats()
+        ctx = _Context(store, run, folder, db, stats, progress)
+        _fetch_run(ctx, config, update_of)
+    final, details = _finish_run(ctx, folder)
+    return RunResult(
+        run=final,
+        resumed=resumed,
+        stored=ctx.stored,
+        requests=stats.requests,
+        seconds=time.monotonic() - started,
+        details=details,
+    )
+
+
+def _database_to_search(
+    strategy: Strategy, database: str | Database, store: Store, config: SearchConfig, resume: str | None
+) -> Database:
+    """The database to search (the resumed run's, if any); refuses one that cannot be searched here."""
     if resume is not None:
         earlier = tables.get_run(store, resume)
         if earlier is not None:
@@ -1130,95 +1216,100 @@ def run_search(
         )
     if db.platform == "openalex" and not config.openalex_api_key:
         raise ConfigError(NO_OPENALEX_KEY)
-    query = translate(strategy, db)
-    update_of: tables.RunRow | None = None
-    if update:
-        if resume is not None:
-            raise UsageError("--update starts a new run; it cannot --resume one")
-        query, update_of = _update_query(store, db, query)
-        new = True
-    run = _pick_run(store, db, query, new=new, resume=resume)
-    resumed = run is not None
-    started = time.monotonic()
-    if run is None:
-        run_id = _new_run_id(review, db.platform)
-        folder = review.runs_dir / run_id
-        folder.mkdir(parents=True)
-        now = utc_now()
-        settings = _settings(db.platform, strategy, db, config)
-        run = tables.create_run(
+    return db
+
+
+def _start_run(
+    review: Review,
+    strategy: Strategy,
+    db: Database,
+    query: Query,
+    store: Store,
+    config: SearchConfig,
+    update_of: tables.RunRow | None,
+) -> tuple[tables.RunRow, Path]:
+    """A new run: its row in the store and its folder, with ``run.json``."""
+    run_id = _new_run_id(review, db.platform)
+    folder = review.runs_dir / run_id
+    folder.mkdir(parents=True)
+    now = utc_now()
+    settings = _settings(db.platform, strategy, db, config)
+    run = tables.create_run(
+        store,
+        id=run_id,
+        database=db.name,
+        platform=db.platform,
+        query=query.text,
+        params=query.params,
+        limits=strategy.limits.to_dict(),
+        settings=settings,
+        folder=str(folder.relative_to(review.root)),
+        started_at=now,
+    )
+    tables.add_details(store, run_id, notes=list(query.notes))
+    if update_of is not None:
+        tables.add_details(store, run_id, update_of=update_of.id, update_since=update_of.started_at[:10])
+    _write_json_once(
+        folder / "run.json",
+        {
+            "run": run_id,
+            "database": db.name,
+            "platform": db.platform,
+            "interface": PLATFORMS[db.platform].label,
+            "url": config.urls[db.platform],
+            "query": query.text,
+            "params": query.params,
+            "notes": list(query.notes),
+            "requests": _request_template(db.platform, config, query.params, settings),
+            "limits": strategy.limits.to_dict(),
+            "settings": settings,
+            "started": now,
+            "strategy": strategy.path,
+        },
+    )
+    return run, folder
+
+
+def _fetch_run(ctx: _Context, config: SearchConfig, update_of: tables.RunRow | None) -> None:
+    """Fetch and store the run's records; a failure marks the run failed or interrupted."""
+    store, run, stats, folder, db = ctx.store, ctx.run, ctx.stats, ctx.folder, ctx.database
+    try:
+        with store.background_checkpoints() as ctx.stored_page:
+            if db.platform == "pubmed":
+                _pubmed(ctx, config)
+            else:
+                _cursor_api(ctx, config)
+    except responses.QueryRejected as exc:
+        told = _failed(store, run, stats, folder, exc)
+        raise ConfigError(
+            f"{told}; run {run.id} is marked failed: check the query with 'scoping search plan "
+            f'--database "{db.name}"\', correct strategy.toml and run the search again'
+        ) from None
+    except NetworkError as exc:
+        refused = isinstance(exc, HTTPStatusError) and exc.status in (400, 403)
+        if not (refused and update_of is not None and not ctx.retrieved):
+            _interrupted(store, run, stats, exc, ctx.retrieved)
+        told = _failed(store, run, stats, folder, exc)
+        raise ConfigError(
+            f"{told}; {db.name} refused the update search's entry-date limit "
+            f"({ENTRY_DATE_FIELDS[db.platform].split(' (')[0]}): run {run.id} is marked failed; "
+            f"search {db.name} again with --new instead (records stored before are not stored again)"
+        ) from None
+    except BaseException:
+        tables.update_run(
             store,
-            id=run_id,
-            database=db.name,
-            platform=db.platform,
-            query=query.text,
-            params=query.params,
-            limits=strategy.limits.to_dict(),
-            settings=settings,
-            folder=str(folder.relative_to(review.root)),
-            started_at=now,
+            run.id,
+            status="interrupted",
+            message="interrupted",
+            requests=run.requests + stats.requests,
+            updated_at=utc_now(),
         )
-        tables.add_details(store, run_id, notes=list(query.notes))
-        if update_of is not None:
-            tables.add_details(store, run_id, update_of=update_of.id, update_since=update_of.started_at[:10])
-        _write_json_once(
-            folder / "run.json",
-            {
-                "run": run_id,
-                "database": db.name,
-                "platform": db.platform,
-                "interface": PLATFORMS[db.platform].label,
-                "url": config.urls[db.platform],
-                "query": query.text,
-                "params": query.params,
-                "notes": list(query.notes),
-                "requests": _request_template(db.platform, config, query.params, settings),
-                "limits": strategy.limits.to_dict(),
-                "settings": settings,
-                "started": now,
-                "strategy": strategy.path,
-            },
-        )
-    else:
-        folder = review.root / run.folder
-        folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder, run.id):
-        if resumed:
-            tables.update_run(store, run.id, status="running", message=None, updated_at=utc_now())
-        stats = Stats()
-        ctx = _Context(store, run, folder, db, stats, progress)
-        try:
-            with store.background_checkpoints() as ctx.stored_page:
-                if db.platform == "pubmed":
-                    _pubmed(ctx, config)
-                else:
-                    _cursor_api(ctx, config)
-        except responses.QueryRejected as exc:
-            told = _failed(store, run, stats, folder, exc)
-            raise ConfigError(
-                f"{told}; run {run.id} is marked failed: check the query with 'scoping search plan "
-                f'--database "{db.name}"\', correct strategy.toml and run the search again'
-            ) from None
-        except NetworkError as exc:
-            refused = isinstance(exc, HTTPStatusError) and exc.status in (400, 403)
-            if not (refused and update_of is not None and not ctx.retrieved):
-                _interrupted(store, run, stats, exc, ctx.retrieved)
-            told = _failed(store, run, stats, folder, exc)
-            raise ConfigError(
-                f"{told}; {db.name} refused the update search's entry-date limit "
-                f"({ENTRY_DATE_FIELDS[db.platform].split(' (')[0]}): run {run.id} is marked failed; "
-                f"search {db.name} again with --new instead (records stored before are not stored again)"
-            ) from None
-        except BaseException:
-            tables.update_run(
-                store,
-                run.id,
-                status="interrupted",
-                message="interrupted",
-                requests=run.requests + stats.requests,
-                updated_at=utc_now(),
-            )
-            raise
+        raise
+
+
+def _finish_run(ctx: _Context, folder: Path) -> tuple[tables.RunRow, dict[str, Any]]:
+    """Mark the run complete and write its ``summary.json``; the final row and its details."""
+    store, run, stats, db = ctx.store, ctx.run, ctx.stats, ctx.database
     finished = utc_now()
     tables.update_run(
         store,
@@ -1252,11 +1343,4 @@ def run_search(
             **{k: v for k, v in details.items() if k != "notes"},
         },
     )
-    return RunResult(
-        run=final,
-        resumed=resumed,
-        stored=ctx.stored,
-        requests=stats.requests,
-        seconds=time.monotonic() - started,
-        details=details,
-    )
+    return final, details

@@ -245,7 +245,8 @@ class TopicModel(BaseEstimator):
         BLAS/OpenMP threads while fitting (``None``: the libraries' default).
     """
 
-    def __init__(
+    # its settings are keyword arguments, one each, as scikit-learn's estimators take them
+    def __init__(  # noqa: PLR0913
         self,
         n_topics: int | str = "auto",
         *,
