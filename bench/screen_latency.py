@@ -66,6 +66,7 @@ from scoping.screen import (  # noqa: E402
     new_uid,
 )
 from scoping.screen.rank_order import prior_query  # noqa: E402
+from scoping.spawn import parse_workers  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
 from scoping.store.schema import records as records_table  # noqa: E402
@@ -197,7 +198,15 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
     protocol = load_protocol(protocol_path)
     started = time.perf_counter()
     # as the live queue does: the protocol's criteria and include terms order the cold start
-    model = ModelRank(store, TITLE_ABSTRACT, random_state=7, query=prior_query(protocol, TITLE_ABSTRACT))
+    # and with the workers the scoping command passes: the features are built in a child process
+    model = ModelRank(
+        store,
+        TITLE_ABSTRACT,
+        random_state=7,
+        query=prior_query(protocol, TITLE_ABSTRACT),
+        workers=parse_workers(),
+    )
+    print(f"  model features built in a child process: {model.in_child}")
     session = ScreeningSession(store, protocol, "alice", via="bench", rank=model, rerank_every=10)
     session.current()  # the first card is part of opening the queue
     gc.freeze()  # as 'scoping screen' does once the queue is open
