@@ -134,10 +134,19 @@ def _bibtexparser(text: str) -> list[dict[str, str]]:
 
 
 def test_bibtexparser_reads_our_bibtex() -> None:
-    entries = _bibtexparser(_write(bibtex, CORPUS))
-    assert len(entries) == len(CORPUS)
+    # every third record (bibtexparser 1.4 takes some 10 s of CPU for the whole corpus), and
+    # the first of each kind of record the third left out
+    sample = CORPUS[::3]
+    kinds = {r.doc_type for r in sample}
+    for record in CORPUS:
+        if record.doc_type not in kinds:
+            sample.append(record)
+            kinds.add(record.doc_type)
+    assert {r.doc_type for r in sample} == {r.doc_type for r in CORPUS}
+    entries = _bibtexparser(_write(bibtex, sample))
+    assert len(entries) == len(sample)
     braces = 0
-    for record, entry in zip(CORPUS, entries, strict=True):
+    for record, entry in zip(sample, entries, strict=True):
         text = " ".join(str(v) for v in (record.title, record.abstract, record.journal, *record.authors))
         if "{" in text or "}" in text:  # bibtexparser has no form of an escaped brace
             braces += 1
@@ -157,7 +166,7 @@ def test_bibtexparser_reads_our_bibtex() -> None:
         if record.doc_type:
             kind = entry.get("type") or entry["ENTRYTYPE"]
             assert make_record({"doc_type": kind}).doc_type == record.doc_type
-    assert braces < len(CORPUS) / 100
+    assert braces < len(sample) / 100
 
 
 def test_pandas_reads_our_csv() -> None:
