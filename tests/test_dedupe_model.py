@@ -135,6 +135,15 @@ def test_a_different_title_without_a_shared_identifier_is_its_own_level() -> Non
     assert "all_agree" not in on
 
 
+def test_a_weak_title_with_a_place_that_disagrees_is_a_level_of_its_own() -> None:
+    other = {**ARTICLE, "title": "Something else entirely about kidneys in mice", "doi": None, "issue": "5"}
+    on = _levels(row(**ARTICLE), row(**other))
+    assert {"title_weak_no_id", "title_weak_place_differs", "issue_differs"} <= on
+    same_place = _levels(row(**ARTICLE), row(**{**other, "issue": "4"}))
+    assert "title_weak_no_id" in same_place and "title_weak_place_differs" not in same_place
+    assert default_model().weights["title_weak_place_differs"] < 0
+
+
 def test_every_feature_belongs_to_a_field() -> None:
     assert set(FIELD_OF) == set(FEATURES)
     assert FIELD_OF["doi_differs_weak"] == "DOI" and FIELD_OF["page_range_same"] == "pages"

@@ -82,6 +82,7 @@ FEATURES: tuple[str, ...] = (
     "shifted",
     # combinations an additive score cannot express
     "title_weak_no_id",
+    "title_weak_place_differs",
     "venue_differs",
     "all_agree",
     "id_and_title",
@@ -234,6 +235,9 @@ def _combined_levels(f: dict[str, float], c: Comparison) -> None:
     same_id = c.doi is True or c.pmid is True
     if title is not None and title < 0.8 and not c.title_prefix and not same_id:
         f["title_weak_no_id"] = 1
+        # nothing names the pair one publication, and its place disagrees as well
+        if c.volume is False or c.issue is False or c.pages is False:
+            f["title_weak_place_differs"] = 1
     if c.journal is not None and c.journal < 0.9 and c.volume is False:
         f["venue_differs"] = 1
     differs = (
