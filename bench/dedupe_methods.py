@@ -74,6 +74,11 @@ Measured again later on 2026-12-07 (issue 17e), budget 1 unless said, combined F
 | + level: same DOI/PMID while journal or volume text differs | 3 / 52 (0.9924) | no (no gain) |
 | with it, boosting monotone calibrated (sigmoid, 3 folds inside each fit) | 2 / 55 (0.9919) | no (FN up) |
 | with it, other pages/issues of one volume weighed by the model, not vetoed | 8 / 63 (0.9908) | no |
+| with it, a weak title without a shared identifier only reviewed, never linked | 2 / 52 (0.9924) | no (a) |
+
+(a) a title below 0.8, no prefix, no shared DOI/PMID: digital_work 3 -> 1 FP, but stroke
+0 -> 1 FP (the lower threshold lets through an exact title, same authors, a year apart and no
+venue), FN unchanged.
 
 In six of the seven folds the threshold is set by two digital_work non-duplicates (same
 authors, journal, volume, page range and abstract; another title and issue); with the new
