@@ -441,10 +441,10 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
 
 
-def _dom_and_shot(profile: Path, url: str, shot: Path, size: str) -> str:
+def _dom_and_shot(profile: Path, url: str, shot: Path, size: str, *extra: str) -> str:
     """The page's DOM after its scripts ran, and its screenshot in ``shot``, from one Chromium
     process (each start costs about a second of CPU)."""
-    done = _chromium(profile, "--dump-dom", f"--screenshot={shot}", f"--window-size={size}", url)
+    done = _chromium(profile, "--dump-dom", f"--screenshot={shot}", f"--window-size={size}", *extra, url)
     assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
     return done.stdout
 
@@ -477,8 +477,17 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
     from PIL import Image
 
     assert demo.report is not None
-    shot = tmp_path / "page.png"  # the whole page (anchors do not scroll a headless screenshot)
-    dom = _dom_and_shot(tmp_path / "profile", demo.report.as_uri(), shot, "1280,24000")
+    # the whole page (anchors do not scroll a headless screenshot), laid out 1280 CSS pixels
+    # wide but drawn at half scale (640 x 12,000 pixels): the full-scale shot took about 8 s
+    # of CPU, this one about 3.5; the circles cover some 5,000 of its pixels (22,000 at full)
+    shot = tmp_path / "page.png"
+    dom = _dom_and_shot(
+        tmp_path / "profile",
+        demo.report.as_uri(),
+        shot,
+        "1280,24000",
+        "--force-device-scale-factor=0.5",
+    )
     assert '<table class="doctypes">' in dom and '<figure class="network"><img src="data:image/png' in dom
     assert dom.count('<div class="topic-works">') == len(demo.topics)
     assert '<div class="notice simulated" role="note">' in dom
