@@ -80,13 +80,23 @@ def _pub_date(element: ET.Element) -> dt.date:
     return dt.date(int(year_text), month, day)
 
 
-def load_articles(files: tuple[str, ...] = PUBMED_FILES) -> list[Article]:
-    """The real PubmedArticle elements of ``files``, as templates with their PMID marked."""
+_SLIMMED = re.compile(
+    r"<(Abstract|AuthorList|GrantList|MeshHeadingList|ChemicalList|KeywordList|CommentsCorrectionsList"
+    r"|ReferenceList|SupplMeshList|InvestigatorList|History)\b[^>]*>.*?</\1>",
+    re.S,
+)
+"""What a slim article leaves out: all but its identifiers, title, journal and dates."""
+
+
+def load_articles(files: tuple[str, ...] = PUBMED_FILES, *, slim: bool = False) -> list[Article]:
+    """The real PubmedArticle elements of ``files``, as templates with their PMID marked;
+    ``slim``: without their abstracts, authors, grants, MeSH terms, keywords and references
+    (about a twentieth of the XML to write and read)."""
     out: list[Article] = []
     for name in files:
         text = (API_DATA / name).read_text(encoding="utf-8")
         for match in re.finditer(r"<PubmedArticle>.*?</PubmedArticle>", text, re.S):
-            raw = match.group(0)
+            raw = _SLIMMED.sub("", match.group(0)) if slim else match.group(0)
             element = ET.fromstring(raw)
             pmid = element.findtext("MedlineCitation/PMID") or ""
             own = (f'<PMID Version="1">{pmid}</PMID>', f'<ArticleId IdType="pubmed">{pmid}</ArticleId>')
@@ -159,6 +169,9 @@ class Replay:
     europepmc_records: int = 0
     openalex_records: int = 0
     crossref_records: int = 0
+    pubmed_slim: bool = False
+    """Serve slim articles (:func:`load_articles`): for tests of how many records move, where
+    what is in each one is not what is tested."""
     pubmed_cap: int = 9_999
     """PMIDs one esearch lists at most (PubMed: 9,999 even with retmax=10000)."""
     pubmed_translation: str | None = None
@@ -185,7 +198,7 @@ class Replay:
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {}
-        self._articles = load_articles() if self.pubmed_records else []
+        self._articles = load_articles(slim=self.pubmed_slim) if self.pubmed_records else []
         self.pmids: list[str] = [str(30_000_000 + i) for i in range(1, self.pubmed_records + 1)]
         self._article_of: dict[str, Article] = {}
         for i, pmid in enumerate(self.pmids):

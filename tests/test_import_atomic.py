@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from import_race import import_once
 from scoping.cli import cli
 from scoping.errors import DuplicateImportError, FormatError
 from scoping.ingest.api import import_files
@@ -69,33 +70,13 @@ def test_library_import_files_is_all_or_nothing(store_url: str, tmp_path: Path) 
         assert [r.row.n_records for r in rows] == [6, 6]
 
 
-def _import_once(
-    url: str, path: str, start: multiprocessing.synchronize.Event, out: multiprocessing.Queue
-) -> None:
-    start.wait()
-    try:
-        with Store(url) as store:  # the schema is made; connect as a second command would
-            store.add_import(
-                source="X",
-                file_path=path,
-                sha256="c" * 64,
-                size=1,
-                format="ris",
-                encoding="utf-8",
-                records=[Record(title=f"t{i}") for i in range(3000)],
-            )
-        out.put("stored")
-    except DuplicateImportError:
-        out.put("refused")
-
-
 def test_concurrent_imports_of_one_content_store_it_once(store_url: str) -> None:
     with Store.open(store_url) as store:
         pass
     context = multiprocessing.get_context("spawn")
     start, out = context.Event(), context.Queue()
     workers = [
-        context.Process(target=_import_once, args=(store_url, f"/x/{n}.ris", start, out)) for n in range(4)
+        context.Process(target=import_once, args=(store_url, f"/x/{n}.ris", start, out)) for n in range(4)
     ]
     for worker in workers:
         worker.start()

@@ -441,24 +441,25 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
 
 
+def _dom_and_shot(profile: Path, url: str, shot: Path, size: str, *extra: str) -> str:
+    """The page's DOM after its scripts ran, and its screenshot in ``shot``, from one Chromium
+    process (each start costs about a second of CPU)."""
+    done = _chromium(profile, "--dump-dom", f"--screenshot={shot}", f"--window-size={size}", *extra, url)
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    return done.stdout
+
+
 @needs_chromium
 def test_chromium_renders_the_page(report: Path, tmp_path: Path) -> None:
     from PIL import Image
 
-    dumped = _chromium(tmp_path / "profile-dom", "--dump-dom", report.as_uri())
-    assert dumped.returncode == 0, dumped.stderr[-2000:]
-    dom = dumped.stdout
+    shot = tmp_path / "shot.png"
+    dom = _dom_and_shot(tmp_path / "profile", report.as_uri(), shot, "1280,4000")
     for sid, _ in SECTIONS:
         assert f'<section id="{sid}">' in dom
     assert re.search(r'<svg[^>]*class="diagram"', dom)
     assert "Records identified" in dom
     assert set(re.findall(r"<script[^>]*>", dom, flags=re.I)) <= OUR_SCRIPTS  # a title's markup stayed text
-
-    shot = tmp_path / "shot.png"
-    taken = _chromium(
-        tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,4000", report.as_uri()
-    )
-    assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     with Image.open(shot) as image:
         assert image.format == "PNG" and image.size == (1280, 4000)
         rgb = image.convert("RGB")
@@ -476,9 +477,17 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
     from PIL import Image
 
     assert demo.report is not None
-    dumped = _chromium(tmp_path / "profile-dom", "--dump-dom", demo.report.as_uri())
-    assert dumped.returncode == 0, dumped.stderr[-2000:]
-    dom = dumped.stdout
+    # the whole page (anchors do not scroll a headless screenshot), laid out 1280 CSS pixels
+    # wide but drawn at half scale (640 x 12,000 pixels): the full-scale shot took about 8 s
+    # of CPU, this one about 3.5; the circles cover some 5,000 of its pixels (22,000 at full)
+    shot = tmp_path / "page.png"
+    dom = _dom_and_shot(
+        tmp_path / "profile",
+        demo.report.as_uri(),
+        shot,
+        "1280,24000",
+        "--force-device-scale-factor=0.5",
+    )
     assert '<table class="doctypes">' in dom and '<figure class="network"><img src="data:image/png' in dom
     assert dom.count('<div class="topic-works">') == len(demo.topics)
     assert '<div class="notice simulated" role="note">' in dom
@@ -492,11 +501,6 @@ def test_chromium_renders_the_demo_evidence_map(demo: DemoResult, tmp_path: Path
             drawn.convert("RGB").getcolors(maxcolors=1 << 20) or [], reverse=True
         )
     circles = next(colour for _, colour in counts if colour != (255, 255, 255))
-    shot = tmp_path / "page.png"  # the whole page (anchors do not scroll a headless screenshot)
-    taken = _chromium(
-        tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,24000", demo.report.as_uri()
-    )
-    assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     with Image.open(shot) as image:
         on_screen = dict((c, n) for n, c in image.convert("RGB").getcolors(maxcolors=1 << 24) or [])
     assert on_screen.get(circles, 0) > 2000
@@ -509,9 +513,10 @@ def test_chromium_shows_the_evidence_gap_map_and_lists_a_bubbles_works(
     from PIL import Image
 
     assert demo.report is not None
-    dumped = _chromium(tmp_path / "profile-dom", "--dump-dom", demo.report.as_uri())
-    assert dumped.returncode == 0, dumped.stderr[-2000:]
-    dom = dumped.stdout
+    # each Chromium process dumps a page's DOM and takes its screenshot: the page as it opens,
+    # then with the biggest bubble opened (as a click does)
+    closed = tmp_path / "closed.png"
+    dom = _dom_and_shot(tmp_path / "profile-closed", demo.report.as_uri(), closed, "1280,16000")
     grids = re.findall(r'<div class="gap-grid" data-map="(\d+)"[^>]*>(.*?)</div>', dom)
     assert grids, "no evidence-gap map on the page"
     # the demo's works are all journal articles: publication years come first, one bubble for
@@ -529,29 +534,22 @@ def test_chromium_shows_the_evidence_gap_map_and_lists_a_bubbles_works(
     # open the biggest bubble (as a click does): its works are listed with their DOI links
     i, j, n = max(bubbles, key=lambda b: int(b[2]))
     address = f"{demo.report.as_uri()}#gap-0-{i}-{j}"
-    opened = _chromium(tmp_path / "profile-open", "--dump-dom", address)
-    assert opened.returncode == 0, opened.stderr[-2000:]
-    panel = opened.stdout[opened.stdout.index('<div class="gap-works"') :]
+    opened = tmp_path / "open.png"
+    opened_dom = _dom_and_shot(tmp_path / "profile-open", address, opened, "1280,16000")
+    panel = opened_dom[opened_dom.index('<div class="gap-works"') :]
     panel = panel[: panel.index("</div>")]
     assert f": {n} works</h4>" in panel
     assert panel.count("<li>") == int(n)
     assert panel.count('<a href="https://doi.org/10.') >= int(n) - 1
 
     # on the screen: the opened bubble is drawn in the selection colour (--warn, #9a4a00)
-    def orange(url: str, name: str) -> int:
-        shot = tmp_path / f"{name}.png"
-        taken = _chromium(
-            tmp_path / f"profile-{name}", f"--screenshot={shot}", "--window-size=1280,16000", url
-        )
-        assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
+    def orange(shot: Path) -> int:
         with Image.open(shot) as image:
             return sum(
                 c for c, rgb in image.convert("RGB").getcolors(maxcolors=1 << 24) or [] if rgb == (154, 74, 0)
             )
 
-    assert (
-        orange(address, "open") - orange(demo.report.as_uri(), "closed") > 600
-    )  # a filled circle of r >= 15
+    assert orange(opened) - orange(closed) > 600  # a filled circle of r >= 15
 
 
 def test_the_module_exports_no_stray_names() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,6 +20,7 @@ from scoping.screen.stop_methods import (
     Knee,
     QuantileBinomialBound,
     RateBound,
+    _k_targets,
     all_methods,
     calibrated_level,
     check_order,
@@ -244,3 +247,19 @@ def test_default_rule_live_and_replayed_agree(order: list[int], target: float, c
         padded = np.concatenate([array[:at], np.zeros(now.excludes_needed, dtype=np.int8)])
         assert method.test(padded, array.size).met
         assert not method.test(padded[:-1], array.size).met
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    millionths=st.integers(1, 999_999),
+    pairs=st.lists(st.tuples(st.integers(0, 100_000), st.integers(0, 5_000)), min_size=1, max_size=30),
+)
+def test_k_targets_of_many_tests_are_the_rules_own(millionths: int, pairs: list[tuple[int, int]]) -> None:
+    """The replayed tests' K_tar, all at once, is the live rule's for each (r_AL, r_seen);
+    also where r_seen / target is a whole number, the case a float division gets wrong."""
+    rule = StoppingRule(recall_target=millionths / 1_000_000)
+    numerator = Fraction(millionths, 1_000_000).numerator
+    pairs = [*pairs, *((m * numerator // 2, m * numerator - m * numerator // 2) for m in range(1, 40))]
+    before = np.array([b for b, _ in pairs], dtype=np.int64)
+    seen = np.array([b + k for b, k in pairs], dtype=np.int64)
+    assert _k_targets(rule, before, seen).tolist() == [rule.k_target(b, k) for b, k in pairs]

@@ -81,6 +81,18 @@ def test_k_target_is_the_fewest_remaining_includes_that_miss_the_target(target: 
                 assert Fraction(seen, before + k_tar - 1) >= Fraction(str(target))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    millionths=st.integers(1, 999_999),
+    before=st.integers(0, 100_000),
+    in_sample=st.integers(0, 5_000),
+)
+def test_k_target_is_the_papers_formula_for_any_target(millionths: int, before: int, in_sample: int) -> None:
+    target = millionths / 1_000_000
+    expected = math.floor(Fraction(before + in_sample) / Fraction(str(target)) - before + 1)
+    assert StoppingRule(recall_target=target).k_target(before, in_sample) == expected
+
+
 def test_k_target_is_exact_at_the_boundary() -> None:
     # 19 seen / 0.95 = 20 exactly: a float division would give 20.000000000000004
     assert StoppingRule(0.95).k_target(19, 0) == 2

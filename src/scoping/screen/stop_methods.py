@@ -145,16 +145,11 @@ def _at(order: NDArray[np.int8], screened: int) -> Stop:
 
 
 def _k_targets(rule: StoppingRule, before: NDArray[np.int64], seen: NDArray[np.int64]) -> NDArray[np.int64]:
-    """``K_tar`` for many (r_AL, r_seen) pairs, in the rule's exact fractions."""
+    """``K_tar`` for many (r_AL, r_seen) pairs, exactly: the integer form of
+    :meth:`StoppingRule.k_target` (``r_seen * q // p - r_AL + 1`` for the target p/q)."""
     tau = Fraction(rule.recall_target).limit_denominator(1_000_000)
-    out = np.empty(before.size, dtype=np.int64)
-    cache: dict[tuple[int, int], int] = {}
-    for i, (b, s) in enumerate(zip(before.tolist(), seen.tolist(), strict=True)):
-        key = (b, s)
-        if key not in cache:
-            cache[key] = math.floor(Fraction(s) / tau - b + 1)
-        out[i] = cache[key]
-    return out
+    seen = np.asarray(seen, dtype=np.int64)
+    return np.asarray(seen * tau.denominator // tau.numerator - np.asarray(before, dtype=np.int64) + 1)
 
 
 def _hypergeom_p(
