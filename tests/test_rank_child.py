@@ -1,5 +1,6 @@
 """The prioritisation model in a child process (scoping.screen.rank_child): when the child is
-killed mid-review, the queue keeps the last model's order, says so, and loses no decision.
+killed mid-review, the queue keeps the last model's order, says so, and loses no decision;
+and a new order applied to the queue keeps each of its works once.
 
 The review is the 539 real works of test_screen_stopping (tests/data, the same cached
 template); the child is forced by lowering ``FEATURES_IN_CHILD_FROM``, as the command's
@@ -14,7 +15,10 @@ import re
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoping.screen import (
     TITLE_ABSTRACT,
@@ -90,3 +94,18 @@ def test_a_killed_ranking_process_leaves_the_last_order_and_says_so(
             assert card.work_id == expected
             session.decide("exclude")
         assert not child.is_alive()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ranked=st.lists(st.integers(1, 60), unique=True, max_size=40),
+    given_ids=st.lists(st.integers(1, 60), unique=True, max_size=40),
+)
+def test_a_new_order_keeps_every_work_of_the_queue_once(ranked: list[int], given_ids: list[int]) -> None:
+    """What the queue gets when a new order arrives (:func:`rank_order.in_order`): each of its
+    works once, those the order holds in that order, then the rest as they were."""
+    out = rank_order.in_order(np.array(ranked, dtype=np.int64), given_ids)
+    assert sorted(out) == sorted(given_ids)
+    held = [w for w in ranked if w in set(given_ids)]
+    assert out[: len(held)] == held
+    assert out[len(held) :] == [w for w in given_ids if w not in set(ranked)]
