@@ -18,9 +18,12 @@ Two paths are timed, each decision in its own transaction as in real use:
 - pilot: the same presses timed from outside, including the pilot's own waits for the app to
   go idle; "(idle)" is that overhead alone, for a key bound to nothing;
 - prioritised: the library path again (alice, continuing) with her queue ranked by the
-  prioritisation model (``prioritise = true``): the model's texts are read, vectorised and
-  fitted in background threads while the reviewer screens, and the queue is re-ranked every
-  10 decisions; it reports when the first trained ranking arrived and how many fits ran.
+  prioritisation model (``prioritise = true``), with the workers the ``scoping`` command
+  passes: the model's texts are read and vectorised, and the model fitted and scored, in a
+  child process (at 50,000 works) while the reviewer screens; this process reads the team's
+  decisions in a background thread, sends them and takes back the order, and the queue is
+  re-ranked every 10 decisions; it reports when the first trained ranking arrived and how
+  many fits ran.
 
     python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
                                    [--db URL | --postgres] [--load N]
@@ -240,7 +243,7 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
         query=prior_query(protocol, TITLE_ABSTRACT),
         workers=parse_workers(),
     )
-    print(f"  model features built in a child process: {model.in_child}")
+    print(f"  model (features, fits) in a child process: {model.in_child}")
     session = ScreeningSession(store, protocol, "alice", via="bench", rank=model, rerank_every=10)
     session.current()  # the first card is part of opening the queue
     gc.freeze()  # as 'scoping screen' does once the queue is open
