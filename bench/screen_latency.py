@@ -18,12 +18,20 @@ Two paths are timed, each decision in its own transaction as in real use:
 - pilot: the same presses timed from outside, including the pilot's own waits for the app to
   go idle; "(idle)" is that overhead alone, for a key bound to nothing;
 - prioritised: the library path again (alice, continuing) with her queue ranked by the
-  prioritisation model (``prioritise = true``): the model's texts are read, vectorised and
-  fitted in background threads while the reviewer screens, and the queue is re-ranked every
-  10 decisions; it reports when the first trained ranking arrived and how many fits ran.
+  prioritisation model (``prioritise = true``), with the workers the ``scoping`` command
+  passes: the model's texts are read and vectorised, and the model fitted and scored, in a
+  child process (at 50,000 works) while the reviewer screens; this process reads the team's
+  decisions in a background thread, sends them and takes back the order, and the queue is
+  re-ranked every 10 decisions; it reports when the first trained ranking arrived and how
+  many fits ran.
 
     python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
-                                   [--db URL | --postgres]
+                                   [--db URL | --postgres] [--load N]
+                                   [--parts library window prioritised stopping]
+
+``--load N`` starts N busy processes (pure-Python spin loops, as other users of a shared
+machine would be) before the review is built and kills them at the end, so the figures show
+the screen on a busy machine; ``--parts`` times only the parts named (default: all).
 
 Every timing line ends with the machine's 1-minute load average when it was printed (the
 figures are only comparable at a similar load; the CPU count and the 1/5/15-minute load are
@@ -38,6 +46,8 @@ import argparse
 import asyncio
 import dataclasses
 import gc
+import multiprocessing
+import multiprocessing.process
 import os
 import statistics
 import sys
@@ -150,6 +160,33 @@ def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
     return store, review.protocol_path
 
 
+def _spin() -> None:
+    """A busy process: a pure-Python loop until it is killed."""
+    n = 0
+    while True:
+        n = (n + 1) % 1_000_003
+
+
+def start_load(n: int) -> list[multiprocessing.process.BaseProcess]:
+    """``n`` busy processes (killed by :func:`stop_load`, or with this one: daemons)."""
+    context = multiprocessing.get_context("spawn")
+    spinners = [context.Process(target=_spin, name=f"bench-load-{i}", daemon=True) for i in range(n)]
+    for process in spinners:
+        process.start()
+    if spinners:
+        print(f"started {n} busy processes: {', '.join(str(p.pid) for p in spinners)}")
+    return spinners
+
+
+def stop_load(spinners: list[multiprocessing.process.BaseProcess]) -> None:
+    for process in spinners:
+        process.kill()
+    for process in spinners:
+        process.join(5)
+    if spinners:
+        print(f"stopped the {len(spinners)} busy processes")
+
+
 def machine_load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
@@ -206,7 +243,7 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
         query=prior_query(protocol, TITLE_ABSTRACT),
         workers=parse_workers(),
     )
-    print(f"  model features built in a child process: {model.in_child}")
+    print(f"  model (features, fits) in a child process: {model.in_child}")
     session = ScreeningSession(store, protocol, "alice", via="bench", rank=model, rerank_every=10)
     session.current()  # the first card is part of opening the queue
     gc.freeze()  # as 'scoping screen' does once the queue is open
@@ -275,6 +312,9 @@ def time_window(store: Store, protocol_path: Path, decisions: int) -> None:
     report("(idle)", idle)
 
 
+PARTS = ("library", "window", "prioritised", "stopping")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--works", type=int, default=50_000)
@@ -286,7 +326,17 @@ def main() -> None:
         action="store_true",
         help="start a throw-away PostgreSQL server (as the tests do) and use it",
     )
+    parser.add_argument("--load", type=int, default=0, help="busy processes to run meanwhile")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="what to time (default: all)",
+    )
     args = parser.parse_args()
+    if args.load < 0:
+        parser.error("--load must be 0 or more")
     server = None
     if args.postgres:
         from conftest import _start_pg
@@ -296,10 +346,12 @@ def main() -> None:
             raise SystemExit(started)
         server = started
         args.db = server.create_database()
+    spinners = start_load(args.load)
     try:
         with tempfile.TemporaryDirectory(prefix="scoping-bench-") as tmp:
             run(Path(tmp), args)
     finally:
+        stop_load(spinners)
         if server is not None:
             server.stop()
 
@@ -309,10 +361,14 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     store, protocol_path = build(tmp / "review", args.db, args.works, args.done)
     print(f"store: {store.engine.dialect.name}; decision -> next work ready:")
     try:
-        time_library(store, protocol_path, args.decisions)
-        time_window(store, protocol_path, max(20, args.decisions // 3))
-        time_prioritised(store, protocol_path, args.decisions)
-        time_stopping(args.works, args.done)
+        if "library" in args.parts:
+            time_library(store, protocol_path, args.decisions)
+        if "window" in args.parts:
+            time_window(store, protocol_path, max(20, args.decisions // 3))
+        if "prioritised" in args.parts:
+            time_prioritised(store, protocol_path, args.decisions)
+        if "stopping" in args.parts:
+            time_stopping(args.works, args.done)
     finally:
         store.close()
     print(f"end: {machine_load()}")

@@ -536,7 +536,7 @@ class BackgroundRanker:
                     return
                 version, labels = self._version, self._labels
             try:
-                ranking = self._rank(version, labels)
+                ranking = self.rank_labels(version, labels)
             except Exception as exc:  # kept for the caller; the last ranking stays in service
                 with self._lock:
                     self.error = exc
@@ -549,7 +549,11 @@ class BackgroundRanker:
                 self._lock.notify_all()
             done = version
 
-    def _rank(self, version: int, labels: dict[int, int]) -> Ranking:
+    def rank_labels(self, version: int, labels: dict[int, int]) -> Ranking:
+        """The ranking for ``labels`` (position -> 1 include / 0 exclude), numbered
+        ``version``: what the background thread runs for each update it takes. Builds the
+        features first if they are still to be built and needed. A subclass may make the
+        ranking elsewhere (e.g. in a child process that holds the features)."""
         labelled = np.fromiter(labels.keys(), dtype=np.intp, count=len(labels))
         values = np.fromiter(labels.values(), dtype=np.int8, count=len(labels))
         is_labelled = np.zeros(self.n_works, dtype=bool)
