@@ -113,7 +113,7 @@ def worker_lead(url: str, review: str, stop: str, start: str) -> None:
                     rng.choice(["include", "exclude"]),
                 )
                 settled.append(row.uid)
-            time.sleep(0.2)
+            time.sleep(0.5)  # a lead settling twice a second: still while the others screen
     print(json.dumps(settled))
 
 

@@ -30,6 +30,7 @@ from scoping.store.screen_tables import DecisionRow
 from .console import console
 from .main import cli, review_options, team_identity
 from .prompts import read_key, read_line
+from .screen_progress import progress_text
 
 out = console()
 err = console(stderr=True)
@@ -302,13 +303,11 @@ def _wrap(label: str, text: str) -> str:
 
 
 def _plain_card(card: Card, session: ScreeningSession) -> None:
-    from .screen_tui import progress_text
-
-    out.print("")
-    out.print(f"--- work {card.work_id} · {progress_text(session)} ---")
-    out.print(_wrap("Title: ", card.title or "(no title)"))
+    # one print per card: each rich print asks the terminal and the environment again
+    lines = ["", f"--- work {card.work_id} · {progress_text(session)} ---"]
+    lines.append(_wrap("Title: ", card.title or "(no title)"))
     if card.authors:
-        out.print(_wrap("Authors: ", "; ".join(card.authors)))
+        lines.append(_wrap("Authors: ", "; ".join(card.authors)))
     where = " · ".join(
         p
         for p in (
@@ -318,10 +317,10 @@ def _plain_card(card: Card, session: ScreeningSession) -> None:
         if p
     )
     if where:
-        out.print(where)
-    out.print(_wrap("Abstract: ", card.abstract or "(no abstract)"))
+        lines.append(where)
+    lines.append(_wrap("Abstract: ", card.abstract or "(no abstract)"))
     if card.keywords:
-        out.print(_wrap("Keywords: ", "; ".join(card.keywords)))
+        lines.append(_wrap("Keywords: ", "; ".join(card.keywords)))
     counts = screen.term_counts(card, session.protocol.highlight)
     found = [
         f"{kind}-ish: " + ", ".join(f"{term} x{n}" for term, n in terms.most_common())
@@ -329,15 +328,16 @@ def _plain_card(card: Card, session: ScreeningSession) -> None:
         if terms
     ]
     if found:
-        out.print("Terms: " + "; ".join(found))
+        lines.append("Terms: " + "; ".join(found))
     if session.note:
-        out.print(f"Note: {session.note}")
+        lines.append(f"Note: {session.note}")
     if labels := session.labels(card.work_id):
-        out.print(f"Labels: {', '.join(labels)}")
+        lines.append(f"Labels: {', '.join(labels)}")
     if session.fulltext:
-        out.print(f"Full text: {session.fulltext}")
+        lines.append(f"Full text: {session.fulltext}")
     elif session.stage == FULL_TEXT and (shared := session.team_fulltext(card.work_id)):
-        out.print(f"Full text (attached by the team; f to attach another): {shared}")
+        lines.append(f"Full text (attached by the team; f to attach another): {shared}")
+    out.print("\n".join(lines))
 
 
 def _plain_help(session: ScreeningSession) -> str:

@@ -26,6 +26,8 @@ from textual.widgets.option_list import Option
 from scoping.errors import DecidedElsewhereError, ScopingError
 from scoping.screen import FULL_TEXT, Card, Highlight, ScreeningSession, find_terms
 
+from .screen_progress import progress_text
+
 __all__ = ["ScreeningApp", "card_text", "progress_text"]
 
 INCLUDE_STYLE = "bold green underline"
@@ -109,24 +111,6 @@ def card_text(
         style="dim",
     )
     return out
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def progress_text(session: ScreeningSession) -> str:
-    """``"12 / 135 done · 240 per hour · about 30 min left"``."""
-    p = session.progress()
-    parts = [f"{p.done:,} / {p.assigned:,} done"]
-    if p.per_hour is not None:
-        parts.append(f"{p.per_hour:,.0f} per hour")
-    if p.seconds_left is not None and p.remaining:
-        parts.append(f"about {_duration(p.seconds_left)} left")
-    return " · ".join(parts)
 
 
 class ReasonScreen(ModalScreen[tuple[bool, str | None]]):

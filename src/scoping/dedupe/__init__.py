@@ -17,11 +17,29 @@ links, and :mod:`~scoping.dedupe.merge` computes its merged view.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from scoping.dedupe.compare import DISTINCT, DUPLICATE, UNCERTAIN, Comparison, Decision, compare, decide
-from scoping.dedupe.engine import DedupeReport, DedupeResult, PairResult, deduplicate
 from scoping.dedupe.keys import Keys, MatchRow, prepare
 from scoping.dedupe.merge import MergedField, MergedWork, merge_records
 from scoping.dedupe.overlap import Overlap, SourceOverlap, source_overlap
+
+if TYPE_CHECKING:
+    from scoping.dedupe.engine import DedupeReport, DedupeResult, PairResult, deduplicate
+
+# The matching engine loads numpy and networkx (about 0.5 s of CPU): it is imported when one of
+# its names is first used, so that showing a work (``merge``, what the screens and the lead's
+# commands need) does not load them.
+_ENGINE = frozenset({"DedupeReport", "DedupeResult", "PairResult", "deduplicate"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE:
+        from scoping.dedupe import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'scoping.dedupe' has no attribute {name!r}")
+
 
 __all__ = [
     "DISTINCT",

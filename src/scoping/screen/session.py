@@ -151,12 +151,18 @@ def label_work(store: Store, protocol: Protocol, reviewer: str, work_id: int, te
         tables.add_labels(store, person.name, work_id, add=add, remove=remove)
     except LookupError:
         raise UsageError(f"there is no work {work_id}; see 'scoping decisions' for yours") from None
-    return my_labels(store, person.name).get(work_id, [])
+    return _labels_of(store, person.name, work_id)
 
 
 def my_labels(store: Store, reviewer: str) -> dict[int, list[str]]:
     """``reviewer``'s own labels in force, per work."""
     return {work: labels for (work, _), labels in tables.current_labels(store, reviewer=reviewer).items()}
+
+
+def _labels_of(store: Store, reviewer: str, work_id: int) -> list[str]:
+    """``reviewer``'s labels in force on one work (read for that work only: the screens ask
+    for each work they show)."""
+    return tables.current_labels(store, reviewer=reviewer, work_id=work_id).get((work_id, reviewer), [])
 
 
 def pending_works(store: Store, stage: str, reviewer: str) -> list[int]:
@@ -502,7 +508,7 @@ class ScreeningSession:
 
     def labels(self, work_id: int) -> list[str]:
         """This reviewer's labels on ``work_id``."""
-        return my_labels(self.store, self.reviewer.name).get(work_id, [])
+        return _labels_of(self.store, self.reviewer.name, work_id)
 
     def label(self, text: str) -> list[str]:
         """Add/remove this reviewer's labels on the current work (``"rct, -animal"``); stored

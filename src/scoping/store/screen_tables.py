@@ -527,10 +527,16 @@ class ChangedMeanwhileError(LookupError):
         self.current = current
 
 
+# made once: an alias copies every column of the table, which cost more than the rest of
+# building the statement when it was made again for each decision
+_SEEN_LATEST = screen_decisions.alias("seen_latest")
+_SEEN_CURRENT = screen_decisions.alias("seen_current")
+
+
 def _still_current(stage: str, work_id: int, reviewer: str, seen: int | None) -> Any:
     """SQL: the reviewer's current decision on the work is still row ``seen`` (``None``: the
     reviewer has no current decision on it)."""
-    d = screen_decisions.alias("seen_latest")
+    d = _SEEN_LATEST
     latest = (
         sa.select(sa.func.max(d.c.id))
         .where(d.c.stage == stage, d.c.work_id == work_id, d.c.reviewer == reviewer)
@@ -538,7 +544,7 @@ def _still_current(stage: str, work_id: int, reviewer: str, seen: int | None) ->
     )
     if seen is not None:
         return latest == seen
-    e = screen_decisions.alias("seen_current")
+    e = _SEEN_CURRENT
     return ~sa.exists().where(e.c.id == latest, e.c.decision != "undone")
 
 
@@ -905,8 +911,11 @@ def add_labels(
             conn.execute(screen_labels.insert(), rows)
 
 
-def current_labels(store: Store, *, reviewer: str | None = None) -> dict[tuple[int, str], list[str]]:
-    """The labels in force per ``(work, reviewer)`` (one reviewer's, or everyone's), sorted.
+def current_labels(
+    store: Store, *, reviewer: str | None = None, work_id: int | None = None
+) -> dict[tuple[int, str], list[str]]:
+    """The labels in force per ``(work, reviewer)`` (one reviewer's, or everyone's; of one
+    work, or of all), sorted.
 
     A label set on any record of a work is on the work: after a join both works' labels are
     on the joined work, after a split each part keeps the labels set on its records; where two
@@ -920,6 +929,8 @@ def current_labels(store: Store, *, reviewer: str | None = None) -> dict[tuple[i
     )
     if reviewer is not None:
         query = query.where(lab.reviewer == reviewer)
+    if work_id is not None:
+        query = query.where(record_work.c.work_id == work_id)
     state: dict[tuple[int, str], dict[str, bool]] = {}
     with store.engine.connect() as conn:
         for work, who, label, action in conn.execute(query):
