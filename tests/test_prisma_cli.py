@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -24,9 +25,10 @@ def run(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture
-def review(tmp_path: Path) -> Path:
-    root = tmp_path / "rv"
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A review with two exports imported, made once for the module; tests get a copy."""
+    root = tmp_path_factory.mktemp("prisma-cli") / "rv"
     assert run("init", str(root))[0] == 0
     assert (
         run("--review", str(root), "import", str(DATA / "asreview/embase.ris"), "--source", "Embase")[0] == 0
@@ -34,6 +36,13 @@ def review(tmp_path: Path) -> Path:
     assert (
         run("--review", str(root), "import", str(DATA / "asreview/scopus.ris"), "--source", "Scopus")[0] == 0
     )
+    return root
+
+
+@pytest.fixture
+def review(imported: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "rv"
+    shutil.copytree(imported, root)
     return root
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from prisma_fixtures import DATABASES, INCLUDED, TOPICS, seed_facts
 from scoping.errors import UsageError
-from scoping.report.diagram import WARN, Diagram, draw, format_count, render, save
+from scoping.report.diagram import WARN, Diagram, draw, format_count, render, render_many, save
 from scoping.report.facts import OutcomeTally, PrismaFacts, SourceFacts, TopicCount, WorkFacts
 from scoping.report.prisma import Count, PrismaCounts, derive_counts, parse_manual, to_json
 
@@ -338,7 +338,10 @@ def test_screening_reasons_on_request(seed: PrismaCounts) -> None:
 
 
 def test_files_are_valid_and_reproducible(seed: PrismaCounts, tmp_path: Any) -> None:
-    png = render(seed, "png", dpi=300)
+    # every format from one drawing: the same bytes as drawing each alone, and again
+    files = render_many(seed, ("svg", "png", "pdf", "svg"), dpi=300)
+    assert list(files) == ["svg", "png", "pdf"]
+    png = files["png"]
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     diagram = draw(seed)
     with Image.open(io.BytesIO(png)) as image:
@@ -348,19 +351,40 @@ def test_files_are_valid_and_reproducible(seed: PrismaCounts, tmp_path: Any) -> 
     with Image.open(io.BytesIO(render(seed, "png", dpi=100))) as small:
         assert small.size[0] == pytest.approx(diagram.width * 100, abs=1)
 
-    pdf = render(seed, "pdf")
+    pdf = files["pdf"]
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert pdf == render(seed, "pdf")
 
-    svg = render(seed, "svg")
+    svg = files["svg"]
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
-    assert svg == render(seed, "svg")
     assert b"DejaVu Sans" in svg and b"<path" in svg
 
     path = save(seed, tmp_path / "flow.svg")
     assert path.read_bytes() == svg
     with pytest.raises(UsageError, match="unknown diagram format 'gif'"):
         render(seed, "gif")
+    with pytest.raises(UsageError, match="unknown diagram format 'gif'"):
+        render_many(seed, ("svg", "gif"))
     with pytest.raises(UsageError, match="--dpi 20 is out of range"):
         render(seed, "png", dpi=20)
+
+
+def test_remembered_widths_are_freetypes_for_each_font() -> None:
+    """Text is measured once per text and font (a cache): each answer is FreeType's own, for
+    the size, weight and style asked, the first time and again."""
+    from matplotlib.textpath import TextToPath
+
+    from scoping.report import diagram
+
+    fonts = [
+        diagram._prop(9.0),
+        diagram._prop(9.0, "bold"),
+        diagram._prop(11.0),
+        diagram._prop(9.0, "normal", "italic"),
+    ]
+    for text in ("Records identified (n = 7,406):", "Reports excluded: wrong population (n = 12)"):
+        direct = [TextToPath().get_text_width_height_descent(text, f, ismath=False)[0] / 72.0 for f in fonts]
+        assert len(set(direct)) == len(fonts)  # the fonts measure differently
+        for _ in range(2):
+            assert [diagram._width(text, f) for f in fonts] == direct

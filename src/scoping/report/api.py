@@ -3,8 +3,8 @@
 =============================  ==================================================================
 command                        library call
 =============================  ==================================================================
-``scoping prisma``             :func:`make_prisma` (:func:`prisma_counts`, then
-                               :func:`write_prisma` for every format, or one file)
+``scoping prisma``             :func:`make_prisma` (:func:`prisma_counts`, then every
+                               format from one drawing, or :func:`write_prisma` for one file)
 =============================  ==================================================================
 
 The diagram module (and with it matplotlib) is imported only when a diagram is written, so
@@ -191,10 +191,19 @@ def make_prisma(
     if out is None:
         folder = review.outputs_dir
         folder.mkdir(parents=True, exist_ok=True)
-        for kind in (fmt,) if fmt else OUTPUT_FORMATS:
-            path = write_prisma(
-                counts, folder / f"prisma.{kind}", kind, dpi=dpi, screening_reasons=screening_reasons
-            )
+        kinds = (fmt.lower(),) if fmt else OUTPUT_FORMATS
+        if fmt and kinds[0] not in OUTPUT_FORMATS:
+            raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+        drawn = [k for k in kinds if k not in ("json", "csv")]
+        pictures: dict[str, bytes] = {}
+        if drawn:  # the diagram is laid out once and saved in each of its formats
+            from scoping.report.diagram import render_many
+
+            pictures = render_many(counts, drawn, dpi=dpi, screening_reasons=screening_reasons)
+        for kind in kinds:
+            path = folder / f"prisma.{kind}"
+            data = pictures.get(kind)
+            _write_whole(path, data if data is not None else render_prisma(counts, kind))
             result.files.append((kind, path))
     else:
         path = Path(out)
