@@ -81,21 +81,6 @@ def kind(a: Any, b: Any, c: Any) -> str:
     )
 
 
-def conflict_of(keys: Any) -> Any:
-    """The chaining conflict ``run_dedupe`` uses under the model (as ``dedupe_methods.removal``)."""
-    from scoping.dedupe.compare import DOI_CONFLICT, compare, conflicts
-    from scoping.dedupe.engine import model_vetoes
-
-    def conflict(i: int, j: int) -> str | None:
-        found = conflicts(keys[i], keys[j])
-        if found == [DOI_CONFLICT]:
-            vetoes = model_vetoes(compare(keys[i], keys[j]))
-            return vetoes[0] if vetoes else None
-        return found[0] if found else None
-
-    return conflict
-
-
 def loso_links(dm: Any, tables: Any, make: Any, numeric: bool, ensemble: bool, budget: float) -> list[Any]:
     """The held-out links of each set, as ``dedupe_methods.loso`` makes them (same threshold)."""
     out: list[Any] = []
@@ -158,7 +143,7 @@ def main() -> None:
         truth = {sid: g for g, members in enumerate(table["groups"]) for sid in members}
         ids = table["ids"]
         links = [Link(int(i), int(j), 1.0) for i, j in table["pairs"][linked]]
-        roots, _ = form_works(len(keys), links, conflict=conflict_of(keys), existing={})
+        roots, _ = form_works(len(keys), links, conflict=dm.conflict_of(keys), existing={})
         direct = {(int(i), int(j)) for i, j in table["pairs"][linked]}
         for (i, j), vetoed in zip(table["pairs"].tolist(), table["vetoed"].tolist(), strict=True):
             same_truth = ids[i] in truth and truth.get(ids[i]) == truth.get(ids[j])

@@ -233,14 +233,11 @@ def set_table(data: Path, name: str, variant: str = "") -> dict[str, Any]:
     return table
 
 
-def removal(table: dict[str, Any], linked: np.ndarray) -> Any:
-    """Records removed when ``linked`` pairs are chained into works under the model's vetoes."""
-    from scoping.dedupe.cluster import Link, form_works
+def conflict_of(keys: Any) -> Callable[[int, int], str | None]:
+    """The chaining conflict ``run_dedupe`` uses under the model: a hard conflict, except that a
+    DOI conflict alone counts only when the model's own vetoes (``engine.model_vetoes``) hold."""
     from scoping.dedupe.compare import DOI_CONFLICT, compare, conflicts
     from scoping.dedupe.engine import model_vetoes
-    from scoping.dedupe.evaluate import removal_counts
-
-    keys = table["keys"]
 
     def conflict(i: int, j: int) -> str | None:
         found = conflicts(keys[i], keys[j])
@@ -249,8 +246,17 @@ def removal(table: dict[str, Any], linked: np.ndarray) -> Any:
             return vetoes[0] if vetoes else None
         return found[0] if found else None
 
+    return conflict
+
+
+def removal(table: dict[str, Any], linked: np.ndarray) -> Any:
+    """Records removed when ``linked`` pairs are chained into works under the model's vetoes."""
+    from scoping.dedupe.cluster import Link, form_works
+    from scoping.dedupe.evaluate import removal_counts
+
+    keys = table["keys"]
     links = [Link(int(i), int(j), 1.0) for i, j in table["pairs"][linked]]
-    roots, _ = form_works(len(keys), links, conflict=conflict, existing={})
+    roots, _ = form_works(len(keys), links, conflict=conflict_of(keys), existing={})
     groups: dict[int, list[str]] = {}
     for i, root in roots.items():
         groups.setdefault(root, []).append(table["ids"][i])
