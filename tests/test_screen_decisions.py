@@ -22,6 +22,7 @@ from scoping.screen import (
     load_decisions_csv,
     load_protocol,
     record_decision,
+    record_decisions,
     resolve,
     status,
     withdraw_decision,
@@ -120,6 +121,32 @@ def test_what_is_refused(team: tuple[Store, Protocol, list[int]]) -> None:
         with pytest.raises(UsageError, match=message):
             record_decision(store, protocol, *args, **options)
     assert screen_tables.decision_history(store) == []
+
+
+def test_a_batch_is_checked_and_stored_all_or_none(team: tuple[Store, Protocol, list[int]]) -> None:
+    store, protocol, works = team
+    good = [(works[0], "include", None, None), (works[1], "exclude", "wrong design", " a note ")]
+    refused = [
+        ([*good, (10**9, "include", None, None)], "is not assigned to alice"),
+        ([*good, (works[0], "exclude", None, None)], "decided twice"),
+        ([*good, (works[2], "exclude", "too long", None)], "not an exclusion reason"),
+        ([*good, (works[2], "perhaps", None, None)], "use include, exclude, maybe"),
+    ]
+    for batch, message in refused:
+        with pytest.raises(UsageError, match=message):
+            record_decisions(store, protocol, "alice", TITLE_ABSTRACT, batch, via="script")
+        assert screen_tables.decision_history(store) == []  # none of the batch
+    assert record_decisions(store, protocol, "alice", TITLE_ABSTRACT, good, via="script") == 2
+    stored = {row.work_id: row for row in screen_tables.decision_history(store, TITLE_ABSTRACT)}
+    assert set(stored) == {works[0], works[1]}
+    assert (stored[works[1]].decision, stored[works[1]].reason, stored[works[1]].note) == (
+        "exclude",
+        "wrong design",
+        "a note",
+    )
+    assert {row.via for row in stored.values()} == {"script"}
+    # they count as one-at-a-time decisions do: alice has decided, bob not yet
+    assert final_outcomes(store, TITLE_ABSTRACT)[works[0]].outcome == "pending"
 
 
 def _both(

@@ -29,7 +29,7 @@ from scoping.screen import (
     Protocol,
     assign_works,
     conflicts,
-    record_decision,
+    record_decisions,
     resolve,
 )
 from scoping.screen.session import pending_works
@@ -139,24 +139,15 @@ def simulate_screening(
         )
         reasons = list(protocol.stage(stage).exclusion_reasons)
         made = 0
-        for reviewer in protocol.screeners:
+        for reviewer in protocol.screeners:  # each reviewer's decisions in one transaction
+            decided: list[tuple[int, str, str | None, str | None]] = []
             for work in pending_works(store, stage, reviewer.name):
                 decision = _decide(rng, stage, truth.get(work, False))
                 reason = None
                 if decision == "exclude" and reasons and (stage == FULL_TEXT or rng.random() < 0.5):
                     reason = rng.choice(reasons)
-                record_decision(
-                    store,
-                    protocol,
-                    reviewer.name,
-                    stage,
-                    work,
-                    decision,
-                    reason=reason,
-                    note=SIMULATED_NOTE,
-                    via=SIMULATED_VIA,
-                )
-                made += 1
+                decided.append((work, decision, reason, SIMULATED_NOTE))
+            made += record_decisions(store, protocol, reviewer.name, stage, decided, via=SIMULATED_VIA)
         summary.decisions[stage] = made
         open_conflicts = conflicts(store, protocol, lead, stage)
         summary.conflicts[stage] = len(open_conflicts)

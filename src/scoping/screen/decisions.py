@@ -49,6 +49,7 @@ __all__ = [
     "load_decisions_csv",
     "new_uid",
     "record_decision",
+    "record_decisions",
     "resolve",
     "status",
     "withdraw_decision",
@@ -184,6 +185,41 @@ def record_decision(
                 "(decisions already made on it went with it)"
             ) from None
         raise UsageError(f"work {work_id} is not assigned to you at {stage}") from None
+
+
+def record_decisions(
+    store: Store,
+    protocol: Protocol,
+    reviewer: str,
+    stage: str,
+    decided: Sequence[tuple[int, str, str | None, str | None]],
+    *,
+    via: str = "api",
+) -> int:
+    """Check and append many decisions of one reviewer at one stage, ``(work_id, decision,
+    reason, note)`` each, in one transaction: all of them, or (when one fails its check, a
+    :class:`~scoping.errors.UsageError` naming it) none. Each is checked as
+    :func:`record_decision` checks one, and its work must be assigned to the reviewer at the
+    stage, once. Returns how many were stored.
+
+    For batch work (the demo's simulated reviewers): one commit instead of one per decision,
+    which on a disk with SQLite's ``synchronous=FULL`` is one sync to disk instead of
+    hundreds. A person's screen stores each decision as it is made (:func:`record_decision`).
+    """
+    person = protocol.reviewer(reviewer)
+    assigned = set(tables.assigned_works(store, stage, person.name))
+    rows: list[dict[str, object]] = []
+    seen: set[int] = set()
+    for work_id, decision, reason, note in decided:
+        if work_id not in assigned:
+            raise UsageError(f"work {work_id} is not assigned to {person.name} at {stage}")
+        if work_id in seen:
+            raise UsageError(f"work {work_id} is decided twice in one batch")
+        seen.add(work_id)
+        value, canonical = check_decision(protocol, stage, decision, reason, None)
+        row = {"uid": new_uid(), "stage": stage, "work_id": work_id, "reviewer": person.name}
+        rows.append({**row, "decision": value, "reason": canonical, "note": _clean(note)})
+    return tables.add_decisions(store, rows, via=via)
 
 
 def withdraw_decision(
