@@ -335,11 +335,7 @@ def decided_by_others(store: Store, stage: str, reviewer: str) -> dict[int, int]
     from_team = team.decided_by_others(store, stage)
     if from_team is not None:
         return from_team
-    first: dict[int, int] = {}
-    for (work, who), row in tables.current_decisions(store, stage).items():
-        if who != reviewer and (work not in first or row.id < first[work]):
-            first[work] = row.id
-    return first
+    return tables.first_decided_by_others(store, stage, reviewer)
 
 
 class TeamOrder:

@@ -1,0 +1,58 @@
+"""The shared queue's question, "which works has someone else decided, and since when?",
+answered in the database (``first_decided_by_others``) as the decision history defines it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scoping.screen import TITLE_ABSTRACT, new_uid
+from scoping.screen.rank_order import decided_by_others
+from scoping.store import Store, screen_tables
+
+REVIEWERS = ("alice", "bob", "carol")
+decisions = st.lists(
+    st.tuples(
+        st.integers(1, 6),
+        st.sampled_from(REVIEWERS),
+        st.sampled_from(["include", "exclude", "maybe", "undone"]),
+        st.sampled_from([TITLE_ABSTRACT, "full-text"]),
+    ),
+    max_size=40,
+)
+
+
+def by_the_history(store: Store, stage: str, reviewer: str) -> dict[int, int]:
+    """The definition: each colleague's current decision (their latest row, unless it is
+    "undone"); per work the id of the earliest of them."""
+    first: dict[int, int] = {}
+    for (work, who), row in screen_tables.current_decisions(store, stage).items():
+        if who != reviewer:
+            first[work] = min(row.id, first.get(work, row.id))
+    return first
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    with Store.open(tmp_path_factory.mktemp("team-order") / "review.db") as opened:
+        yield opened
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(made=decisions)
+def test_the_database_answer_is_the_historys(store: Store, made: list[tuple[int, str, str, str]]) -> None:
+    with store.engine.begin() as conn:  # each example on an empty decision table
+        conn.execute(screen_tables.screen_decisions.delete())
+    rows = [
+        {"uid": new_uid(), "stage": stage, "work_id": work, "reviewer": who, "decision": decision}
+        for work, who, decision, stage in made
+    ]
+    screen_tables.add_decisions(store, rows, via="test")  # ids in the order made
+    for stage in (TITLE_ABSTRACT, "full-text"):
+        for reviewer in (*REVIEWERS, "lead"):
+            expected = by_the_history(store, stage, reviewer)
+            assert screen_tables.first_decided_by_others(store, stage, reviewer) == expected
+            assert decided_by_others(store, stage, reviewer) == expected
