@@ -4,6 +4,7 @@ answered in the database (``first_decided_by_others``) as the decision history d
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,13 +36,15 @@ def by_the_history(store: Store, stage: str, reviewer: str) -> dict[int, int]:
     return first
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    with Store.open(tmp_path_factory.mktemp("team-order") / "review.db") as opened:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store: SQLite, then PostgreSQL (the same query, another dialect)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else tmp_path / "review.db"
+    with Store.open(url) as opened:
         yield opened
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(made=decisions)
 def test_the_database_answer_is_the_historys(store: Store, made: list[tuple[int, str, str, str]]) -> None:
     with store.engine.begin() as conn:  # each example on an empty decision table
