@@ -228,6 +228,7 @@ def test_public_api() -> None:
             "pending_works",
             "plan_allocation",
             "record_decision",
+            "record_decisions",
             "resolve",
             "seeded_order",
             "status",
