@@ -316,21 +316,27 @@ def test_screen_20_quit_and_continue_in_a_real_terminal(review: tuple[Review, St
         assert card is not None and card.title is not None
         title = card.title
         assert " ".join(title.split()[:3]) in " ".join(shown.split())
-        tmux.keys("e")
-        tmux.wait_for("Exclude: why?")
-        tmux.keys("2")
+        # keys typed in one burst with the key that opens a dialog are the dialog's (they
+        # reach the card before the dialog opens; they were lost)
+        tmux.keys("e", "2")
         tmux.wait_for("· 21 / 135 done")
+        tmux.keys("n", "o", "k")
+        tmux.wait_for("Note (Enter keeps it")
+        tmux.keys("Enter")
+        tmux.keys("i")
+        tmux.wait_for("· 22 / 135 done")
         tmux.keys("q")
-        tmux.wait_for("Saved 1 decision in this session; 21 of 135 works done")
+        tmux.wait_for("Saved 2 decisions in this session; 22 of 135 works done")
     finally:
         tmux.kill()
-    last = screen_tables.decision_history(store, TITLE_ABSTRACT, reviewer="alice")[-1]
-    assert (last.work_id, last.decision, last.reason, last.via) == (
+    *_, excluded, included = screen_tables.decision_history(store, TITLE_ABSTRACT, reviewer="alice")
+    assert (excluded.work_id, excluded.decision, excluded.reason, excluded.via) == (
         order[20],
         "exclude",
         "wrong intervention",
         "tui",
     )
+    assert (included.work_id, included.decision, included.note) == (order[21], "include", "ok")
 
 
 def test_keys_typed_into_a_dialog_decide_nothing(review: tuple[Review, Store]) -> None:

@@ -16,9 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -143,18 +145,55 @@ class ReasonScreen(ModalScreen[tuple[bool, str | None]]):
         self.dismiss((True, None if option_id == "none" else self.reasons[int(option_id[1:]) - 1]))
 
     def on_key(self, event: Any) -> None:
-        key = getattr(event, "character", None)
+        if self.choose(getattr(event, "character", None)):
+            event.stop()
+
+    def choose(self, key: str | None) -> bool:
+        """The reason numbered ``key`` (0: none, when a reason is optional): ``True`` when
+        that is a choice, which closes the dialog."""
         if not key or not key.isdigit():
-            return
+            return False
         if 1 <= int(key) <= len(self.reasons):
-            event.stop()
             self.dismiss((True, self.reasons[int(key) - 1]))
-        elif key == "0" and not self.required:
-            event.stop()
+            return True
+        if key == "0" and not self.required:
             self.dismiss((True, None))
+            return True
+        return False
 
     def action_cancel(self) -> None:
         self.dismiss((False, None))
+
+
+class _Line(Input):
+    """The dialog's line of text, answered by Enter (or cancelled by Esc) as the key arrives,
+    in the order typed: a key binding would act only after the keys typed behind it (Enter
+    then "i" kept "i" in the note). Keys still on their way to the line once it is answered
+    (typed right after Enter, before the dialog has closed) are the window's: they are passed
+    on to it instead of being typed into a line nobody reads."""
+
+    answered = False
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.answered:
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
+        if event.key in ("enter", "escape"):
+            event.stop()
+            event.prevent_default()
+            self.answered = True
+            if event.key == "enter":
+                await self.action_submit()
+            else:
+                self.post_message(LineCancelled())
+            return
+        await super()._on_key(event)
+
+
+class LineCancelled(Message):
+    """Esc in a dialog's line of text."""
 
 
 class TextScreen(ModalScreen[str | None]):
@@ -170,12 +209,21 @@ class TextScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.prompt, id="dialog-title")
-            yield Input(value=self.value, id="text")
+            yield _Line(value=self.value, id="text")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#text", _Line).answered = True
         self.dismiss(event.value)
 
+    def type(self, text: str) -> None:
+        """Add ``text`` at the cursor, as if typed into the line."""
+        self.query_one("#text", _Line).insert_text_at_cursor(text)
+
+    def on_line_cancelled(self, _message: LineCancelled) -> None:
+        self.action_cancel()
+
     def action_cancel(self) -> None:
+        self.query_one("#text", _Line).answered = True
         self.dismiss(None)
 
 
@@ -263,6 +311,23 @@ class ScreeningApp(App[None]):
         self.on_shown: Callable[[float], None] | None = None
         """Called with the seconds from a key press to the next work being painted (for the
         latency benchmark and tests)."""
+
+    def on_key(self, event: Any) -> None:
+        """Keys typed in one burst with the key that opens a dialog ("e" then "2"; "n" then a
+        note) are handed to the card before the dialog has opened, and come back here with
+        the dialog on top: they are given to the dialog, in the order typed, instead of being
+        lost. Keys typed into a dialog never reach this point: it takes the digits it offers
+        and every printable character. (Textual calls this handler before the window's key
+        bindings, so the key that opens a dialog passes here while the card is still on top.)
+        """
+        dialog = self.screen
+        character = getattr(event, "character", None)
+        if isinstance(dialog, ReasonScreen):
+            if dialog.choose(character):
+                event.stop()
+        elif isinstance(dialog, TextScreen) and character and getattr(event, "is_printable", False):
+            dialog.type(character)
+            event.stop()
 
     # -- layout ------------------------------------------------------------------------------
 
