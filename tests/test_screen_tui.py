@@ -399,7 +399,6 @@ def test_ranking_works_in_the_real_window(tmp_path: Path) -> None:
     )
     env = f"env TERM=xterm-256color COLUMNS=120 LINES=40 PYTHONPATH={shlex.quote(os.pathsep.join(sys.path))}"
     tmux = Tmux(f"scoping-rank-{uuid.uuid4().hex[:8]}")
-    resent: list[int] = []
     labels: list[bool] = []
     orders: list[str] = []
     shown_work = re.compile(r"alice · title-abstract · .* · work (\d+)")
@@ -413,15 +412,9 @@ def test_ranking_works_in_the_real_window(tmp_path: Path) -> None:
             labels.append(truth[work])
             tmux.keys("i" if truth[work] else "e")
             if not truth[work]:
+                # the reason as soon as the dialog shows (such a digit was now and then lost)
                 tmux.wait_for("Exclude: why?", timeout=60)
                 tmux.keys("1")
-                try:
-                    screen = tmux.wait_for(f"{n} / ", timeout=15)
-                except AssertionError:
-                    # Known gap: a digit typed the instant the reason dialog appears is now and
-                    # then lost (about 1 run in 3 loses one of ~50); a person presses it again.
-                    resent.append(n)
-                    tmux.keys("1")
             screen = tmux.wait_for(f"{n} / ", timeout=90)  # a loaded CI machine is slow
             orders.append(next(line for line in screen.splitlines() if "order: " in line))
         tmux.keys("q")
@@ -431,7 +424,6 @@ def test_ranking_works_in_the_real_window(tmp_path: Path) -> None:
     assert "random (seeded) until the model" in orders[0], orders[0]
     assert any("ranked: model of" in line for line in orders[-20:]), orders[-5:]
     assert not any("unavailable" in line for line in orders), [o for o in orders if "unavailable" in o]
-    assert len(resent) <= 2, f"reason keys lost at decisions {resent}"
     log = rv.root / "screening" / "scoping.log"  # a fallback or failure would be logged here
     assert not log.exists() or log.read_text(encoding="utf-8") == "", log.read_text(encoding="utf-8")
     first_half, second_half = sum(labels[:40]), sum(labels[40:])
