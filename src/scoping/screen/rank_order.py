@@ -14,9 +14,9 @@
 
 :class:`ModelRank` trains :class:`~scoping.screen.rank_model.Ranker` on the decisions of the
 whole team at the stage (a work counts as an include when any reviewer included it or was
-unsure, or the lead included it; as an exclude when it was excluded), in background threads:
-one reads the decisions and the works' texts from the store, the other fits the model
-(:class:`~scoping.screen.rank_model.BackgroundRanker`). Asking for an order never waits: until
+unsure, or the lead included it; as an exclude when it was excluded: :func:`team_labels`), in
+background threads: one reads the decisions and the works' texts from the store, the other
+fits the model (:class:`~scoping.screen.rank_model.BackgroundRanker`). Asking for an order never waits: until
 the first model is ready the given (seeded) order is kept. Nothing of other reviewers'
 decisions is shown: they only move works up or down the queue.
 
@@ -29,9 +29,11 @@ show while screening goes on. Which works those are is all it uses: never what w
 When the caller gives ``workers`` (the ``scoping`` command does) and the review has
 :data:`FEATURES_IN_CHILD_FROM` works or more, the features are built, and the model fitted
 and scored at every refit, in one child process spawned with ``multiprocessing`` (``spawn``;
-:class:`~scoping.screen.rank_child.ChildRanker`): the screen's process only sends it the
-decisions and takes back the order, so a refit never holds this process's GIL. Else all of it
-runs in the ranking thread of this process. Either way the order is the same. The spawn's
+:class:`~scoping.screen.rank_child.ChildRanker`); the child also reads the decisions (with
+:func:`team_labels`, over its own connection to the same database, as the same role), so the
+screen's process only sends it a refresh number and takes back the count of labelled works and
+the order: neither a refit nor reading 10,000 decisions holds this process's GIL. Else all of
+it runs in the background threads of this process. Either way the order is the same. The spawn's
 resource tracker is started when the model is made, before any full-screen window runs:
 started later, from inside Textual, it would be handed Textual's stand-in for standard error
 (file descriptor -1) and the spawn fails with "bad value(s) in fds_to_keep". Should spawning
