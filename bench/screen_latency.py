@@ -19,9 +19,9 @@ Two paths are timed, each decision in its own transaction as in real use:
   go idle; "(idle)" is that overhead alone, for a key bound to nothing;
 - prioritised: the library path again (alice, continuing) with her queue ranked by the
   prioritisation model (``prioritise = true``), with the workers the ``scoping`` command
-  passes: the model's texts are read and vectorised, and the model fitted and scored, in a
-  child process (at 50,000 works) while the reviewer screens; this process reads the team's
-  decisions in a background thread, sends them and takes back the order, and the queue is
+  passes: the model's texts are read and vectorised, and the team's decisions read and the
+  model fitted and scored, in a child process (at 50,000 works) while the reviewer screens;
+  this process sends it a refresh number and takes back the order, and the queue is
   re-ranked every 10 decisions; it reports when the first trained ranking arrived and how
   many fits ran.
 
@@ -254,15 +254,26 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
 
     try:
         # while the model's texts are read and vectorised in the background (the worst time)
+        cpu = time.process_time()
         report("prior.cold", screen(session, protocol.highlight, decisions))
+        print(f"  CPU of this process (all its threads) during those decisions: {cpu_since(cpu)}")
         model.sync()
         print(f"  first trained ranking {time.perf_counter() - started:.1f} s after opening")
         # with the model refitting in the background every 10 decisions
         fits = model.ranker.fits
+        cpu = time.process_time()
         report("prior.warm", screen(session, protocol.highlight, decisions, pause=0.05))
+        print(f"  CPU of this process (all its threads) during those decisions: {cpu_since(cpu)}")
         print(f"  {model.ranker.fits - fits} refits in the background during those decisions")
+        reads = getattr(model, "reads_here", "?")  # '?': a version before the child read them
+        print(f"  the team's decisions read by this process {reads} times (else by the child)")
     finally:
         model.close()
+
+
+def cpu_since(start: float) -> str:
+    """CPU seconds this process used since ``start`` (``time.process_time``), in words."""
+    return f"{time.process_time() - start:.2f} s"
 
 
 def time_stopping(works: int, decided: int) -> None:

@@ -1,6 +1,7 @@
-"""The prioritisation model in a child process (scoping.screen.rank_child): when the child is
-killed mid-review, the queue keeps the last model's order, says so, and loses no decision;
-and a new order applied to the queue keeps each of its works once.
+"""The prioritisation model in a child process (scoping.screen.rank_child): the child reads
+the team's decisions itself and counts them; when it is killed mid-review, the queue keeps the
+last model's order, says so, counts on, and loses no decision; and a new order applied to the
+queue keeps each of its works once.
 
 The review is the 539 real works of test_screen_stopping (tests/data, the same cached
 template); the child is forced by lowering ``FEATURES_IN_CHILD_FROM``, as the command's
@@ -66,6 +67,9 @@ def test_a_killed_ranking_process_leaves_the_last_order_and_says_so(
                 assert card is not None
                 session.decide("include" if truth[card.work_id] else "exclude")
             assert model.sync(timeout=120) and model.trained and model.ranker.error is None
+            # the child read the decisions itself (this process never did) and counted them
+            assert model.reads_here == 0 and model.n_labels == 20
+            assert order.describe() == "ranked: model of 20 screened works, updated 0 works ago"
             child = model.ranker.child
             assert child is not None and child.pid is not None and child.pid != os.getpid()
             assert model.ranker.fits >= 1  # fitted there: this process never built the features
@@ -84,7 +88,8 @@ def test_a_killed_ranking_process_leaves_the_last_order_and_says_so(
             }
             assert len(decided) == 25
             assert model.ranker.current() is last  # the last model's order stays in service
-            assert said.startswith("ranked: model of 20 screened works"), said
+            # the count goes on here: 5 decided since the model in service was fitted
+            assert said.startswith("ranked: model of 20 screened works, updated 5 works ago"), said
             assert "the ranking process stopped (exit code -9); the queue keeps its last order" in said
             assert any("ranking process stopped" in r.getMessage() for r in caplog.records)
             # the next work is the first of that order the reviewer has not decided

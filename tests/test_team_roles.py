@@ -330,8 +330,13 @@ def test_full_text_queue_under_roles_follows_the_title_abstract_outcomes(team: T
     assert f"/ {len(rule & alice_ft)} done ---" in out
 
 
-def test_the_ranking_model_under_a_role_learns_from_what_the_role_may_read(team: Team) -> None:
-    from scoping.screen.rank_order import team_labels
+def test_the_ranking_model_under_a_role_learns_from_what_the_role_may_read(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in this process, or by the child process that ranks a large review (forced here):
+    the child connects with the reviewer's role, so it reads what that role may read."""
+    from scoping.screen import rank_order
+    from scoping.screen.rank_order import ModelRank, team_labels
 
     w = [
         w
@@ -347,6 +352,11 @@ def test_the_ranking_model_under_a_role_learns_from_what_the_role_may_read(team:
     _resolve(team, w[2], "exclude")  # one he has not: he may not
     with Store(team.url("bob")) as store:
         assert team_labels(store, "title-abstract") == {w[0]: 1}
+        monkeypatch.setattr(rank_order, "FEATURES_IN_CHILD_FROM", 1)
+        with ModelRank(store, "title-abstract", query="heart ischaemia", workers=1) as model:
+            assert model.in_child and model.sync(timeout=120) and model.ranker.error is None
+            assert model.reads_here == 0  # the child read them, as bob
+            assert model.n_labels == 1 and model.ranker.current().n_labelled == 1
     with Store(team.url(LEAD)) as store:
         assert team_labels(store, "title-abstract") == {w[0]: 1, w[1]: 1, w[2]: 0}
 

@@ -14,9 +14,9 @@
 
 :class:`ModelRank` trains :class:`~scoping.screen.rank_model.Ranker` on the decisions of the
 whole team at the stage (a work counts as an include when any reviewer included it or was
-unsure, or the lead included it; as an exclude when it was excluded), in background threads:
-one reads the decisions and the works' texts from the store, the other fits the model
-(:class:`~scoping.screen.rank_model.BackgroundRanker`). Asking for an order never waits: until
+unsure, or the lead included it; as an exclude when it was excluded: :func:`team_labels`), in
+background threads: one reads the decisions and the works' texts from the store, the other
+fits the model (:class:`~scoping.screen.rank_model.BackgroundRanker`). Asking for an order never waits: until
 the first model is ready the given (seeded) order is kept. Nothing of other reviewers'
 decisions is shown: they only move works up or down the queue.
 
@@ -29,9 +29,11 @@ show while screening goes on. Which works those are is all it uses: never what w
 When the caller gives ``workers`` (the ``scoping`` command does) and the review has
 :data:`FEATURES_IN_CHILD_FROM` works or more, the features are built, and the model fitted
 and scored at every refit, in one child process spawned with ``multiprocessing`` (``spawn``;
-:class:`~scoping.screen.rank_child.ChildRanker`): the screen's process only sends it the
-decisions and takes back the order, so a refit never holds this process's GIL. Else all of it
-runs in the ranking thread of this process. Either way the order is the same. The spawn's
+:class:`~scoping.screen.rank_child.ChildRanker`); the child also reads the decisions (with
+:func:`team_labels`, over its own connection to the same database, as the same role), so the
+screen's process only sends it a refresh number and takes back the count of labelled works and
+the order: neither a refit nor reading 10,000 decisions holds this process's GIL. Else all of
+it runs in the background threads of this process. Either way the order is the same. The spawn's
 resource tracker is started when the model is made, before any full-screen window runs:
 started later, from inside Textual, it would be handed Textual's stand-in for standard error
 (file descriptor -1) and the spawn fails with "bad value(s) in fds_to_keep". Should spawning
@@ -57,6 +59,7 @@ from scoping.store import Store, team
 from scoping.store import screen_tables as tables
 
 if TYPE_CHECKING:
+    from scoping.screen.rank_child import ChildRanker
     from scoping.screen.rank_model import BackgroundRanker
 
 # numpy and scikit-learn (scoping.screen.rank_model) load when a model is built, not when the
@@ -150,7 +153,8 @@ class ModelRank:
         self.stage = stage
         self._notes: list[str] = []
         self.n_labels = 0
-        """Team decisions (labelled works) the reader saw last."""
+        """Team decisions (labelled works) seen last: read by this process, or by the child
+        that ranks (sent with each ranking it makes)."""
         self.query = query
         """The prior's text (criteria, highlight terms): orders the cold start when not empty."""
         self._prior: Any = None
@@ -166,14 +170,21 @@ class ModelRank:
                 self._note(f"the model is built in this process: {type(exc).__name__}: {exc}")
         self._ids = np.array(ids, dtype=np.int64)
         self._position = {w: i for i, w in enumerate(ids)}
+        self.reads_here = 0
+        """How many times this process read the team's decisions (for tests and diagnostics:
+        with the model in a child, that child reads them)."""
         self.ranker: BackgroundRanker
+        self._child: ChildRanker | None = None
         if self.in_child:
             from scoping.screen.rank_child import ChildRanker
 
-            self.ranker = ChildRanker(
+            self.ranker = self._child = ChildRanker(
                 store.url,
                 ids,
+                stage=stage,
+                labels_here=self._labels_here,
                 build_here=lambda: features_of(store, ids, query),
+                seen=self._seen,
                 random_state=random_state,
                 query=query,
             )
@@ -188,9 +199,11 @@ class ModelRank:
         self._wake = threading.Event()
         self._closed = False
         self._applied = -1  # the version of the ranking the last call applied
-        self._reader = threading.Thread(target=self._read, name="scoping-labels", daemon=True)
-        self._reader.start()
-        self._wake.set()
+        self._reader: threading.Thread | None = None
+        if self._child is None:  # the child reads the decisions itself
+            self._reader = threading.Thread(target=self._read, name="scoping-labels", daemon=True)
+            self._reader.start()
+        self.refresh()
 
     @property
     def notes(self) -> list[str]:
@@ -201,6 +214,16 @@ class ModelRank:
         matrix, self._prior = features_of(self.store, [int(w) for w in self._ids], self.query)
         return matrix
 
+    def _labels_here(self) -> dict[int, int]:
+        """The team's decisions read by this process, by position (and counted)."""
+        labels = team_labels(self.store, self.stage)
+        self.reads_here += 1
+        self.n_labels = len(labels)
+        return {self._position[w]: v for w, v in labels.items() if w in self._position}
+
+    def _seen(self, n_labels: int) -> None:
+        self.n_labels = n_labels
+
     def _read(self) -> None:
         while True:
             self._wake.wait()
@@ -208,9 +231,7 @@ class ModelRank:
             if self._closed:
                 return
             try:
-                labels = team_labels(self.store, self.stage)
-                self.n_labels = len(labels)
-                self.ranker.update({self._position[w]: v for w, v in labels.items() if w in self._position})
+                self.ranker.update(self._labels_here())
             except Exception as exc:  # kept for the caller; the queue keeps its order
                 log.warning("reading the team's decisions for the ranking failed", exc_info=exc)
                 self.ranker.error = exc
@@ -221,13 +242,20 @@ class ModelRank:
 
     def refresh(self) -> None:
         """Ask for a model trained on the decisions stored now (returns at once)."""
-        self._wake.set()
+        if self._child is not None:
+            self._child.refresh()
+        else:
+            self._wake.set()
 
     def sync(self, timeout: float | None = None) -> bool:
         """For tests and batch jobs: read the decisions now and wait for a model trained on
         them (``False`` if ``timeout`` ran out first). Interactive callers never wait."""
-        labels = team_labels(self.store, self.stage)
-        version = self.ranker.update({self._position[w]: v for w, v in labels.items() if w in self._position})
+        if self._child is not None:
+            if self._child.stopped is not None:  # no child counts them (nor waits: it stopped)
+                self._labels_here()
+            version = self._child.refresh()
+        else:
+            version = self.ranker.update(self._labels_here())
         return self.ranker.wait(version, timeout=timeout)
 
     @property
@@ -248,7 +276,8 @@ class ModelRank:
         the middle of a query finishes it first, so the caller may close the store)."""
         self._closed = True
         self._wake.set()
-        _join(self._reader)
+        if self._reader is not None:
+            _join(self._reader)
         self.ranker.close()
 
     def __enter__(self) -> ModelRank:
