@@ -23,11 +23,14 @@ Two paths are timed, each decision in its own transaction as in real use:
   model fitted and scored, in a child process (at 50,000 works) while the reviewer screens;
   this process sends it a refresh number and takes back the order, and the queue is
   re-ranked every 10 decisions; it reports when the first trained ranking arrived and how
-  many fits ran.
+  many fits ran;
+- team: the same queue as ``scoping screen`` opens it (``queue_order`` with the reviewer): the
+  works a colleague (bob, who has decided as many works as alice, others than hers) decided
+  come first, which is asked after every decision, and the model's order every 10.
 
     python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
                                    [--db URL | --postgres] [--load N]
-                                   [--parts library window prioritised stopping]
+                                   [--parts library window prioritised team stopping]
 
 ``--load N`` starts N busy processes (pure-Python spin loops, as other users of a shared
 machine would be) before the review is built and kills them at the end, so the figures show
@@ -75,7 +78,7 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
-from scoping.screen.rank_order import prior_query  # noqa: E402
+from scoping.screen.rank_order import prior_query, queue_order  # noqa: E402
 from scoping.spawn import parse_workers  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
@@ -271,6 +274,57 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
         model.close()
 
 
+def time_team(store: Store, protocol_path: Path, decisions: int, done: int) -> None:
+    """The prioritised queue as ``scoping screen`` opens it (``queue_order`` with the reviewer,
+    as ``Review.screening`` calls it): the works a colleague decided come first, asked after
+    every decision, and the model's order every 10. Bob has decided as many works as alice,
+    others than hers, so her queue has a colleague's works to put first."""
+    protocol_path.write_text(
+        PROTOCOL.replace(
+            'exclusion_reasons = ["wrong population"',
+            'prioritise = true\nexclusion_reasons = ["wrong population"',
+        ),
+        encoding="utf-8",
+    )
+    protocol = load_protocol(protocol_path)
+    assert protocol.stage(TITLE_ABSTRACT).prioritise
+    bobs = screen_tables.assigned_works(store, TITLE_ABSTRACT, "bob")[-done:] if done else []
+    screen_tables.add_decisions(
+        store,
+        (
+            {
+                "uid": new_uid(),
+                "stage": TITLE_ABSTRACT,
+                "work_id": w,
+                "reviewer": "bob",
+                "decision": "exclude",
+            }
+            for w in bobs
+        ),
+        via="bench",
+    )
+    print(f"  stored {len(bobs):,} decisions of bob on works alice has not decided")
+    started = time.perf_counter()
+    with queue_order(store, protocol, TITLE_ABSTRACT, reviewer="alice", workers=parse_workers()) as order:
+        session = ScreeningSession(
+            store, protocol, "alice", via="bench", rank=order.rank, rerank_every=order.rerank_every
+        )
+        session.current()
+        gc.freeze()
+        print(
+            f"opening alice's queue as 'scoping screen' does: {(time.perf_counter() - started) * 1000:.0f} ms"
+        )
+        cpu = time.process_time()
+        report("team.cold", screen(session, protocol.highlight, decisions))
+        print(f"  CPU of this process (all its threads) during those decisions: {cpu_since(cpu)}")
+        if order.model is not None:
+            order.model.sync()
+        cpu = time.process_time()
+        report("team.warm", screen(session, protocol.highlight, decisions, pause=0.05))
+        print(f"  CPU of this process (all its threads) during those decisions: {cpu_since(cpu)}")
+        print(f"  order line: {order.describe()}")
+
+
 def cpu_since(start: float) -> str:
     """CPU seconds this process used since ``start`` (``time.process_time``), in words."""
     return f"{time.process_time() - start:.2f} s"
@@ -323,7 +377,7 @@ def time_window(store: Store, protocol_path: Path, decisions: int) -> None:
     report("(idle)", idle)
 
 
-PARTS = ("library", "window", "prioritised", "stopping")
+PARTS = ("library", "window", "prioritised", "team", "stopping")
 
 
 def main() -> None:
@@ -378,6 +432,8 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
             time_window(store, protocol_path, max(20, args.decisions // 3))
         if "prioritised" in args.parts:
             time_prioritised(store, protocol_path, args.decisions)
+        if "team" in args.parts:
+            time_team(store, protocol_path, args.decisions, args.done)
         if "stopping" in args.parts:
             time_stopping(args.works, args.done)
     finally:
