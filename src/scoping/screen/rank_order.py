@@ -391,7 +391,12 @@ class TeamOrder:
         self.inner = inner
         self.inner_every = max(1, inner_every)
         self._calls = 0
+        self._in_team = team.connection_reviewer(store) is not None
+        self._mark = self._read_mark()
         self._others = decided_by_others(store, stage, reviewer)
+        self._applied: dict[int, int] | None = None
+        """The ``_others`` the queue was last put in order by (while it is the same and the
+        model's order is not due, the queue is in order already)."""
         self._wake = threading.Event()
         self._closed = False
         self._reader = threading.Thread(target=self._read, name="scoping-team-order", daemon=True)
@@ -404,17 +409,28 @@ class TeamOrder:
             if self._closed:
                 return
             try:
-                self._others = decided_by_others(self.store, self.stage, self.reviewer)
+                mark = self._read_mark()
+                if self._in_team or mark != self._mark:  # else nothing of the others' changed
+                    self._others = decided_by_others(self.store, self.stage, self.reviewer)
+                    self._mark = mark
             except Exception as exc:  # the last known set stays in use
                 log.warning("reading which works the team decided failed", exc_info=exc)
+
+    def _read_mark(self) -> tuple[int, int, int] | None:
+        if self._in_team:
+            return None
+        return tables.others_decisions_mark(self.store, self.stage, self.reviewer)
 
     def __call__(self, work_ids: Sequence[int]) -> list[int]:
         # asked after every decision (cheap); the model's order only every ``inner_every``
         use_inner = self.inner is not None and self._calls % self.inner_every == 0
         self._calls += 1
-        given = [int(w) for w in (self.inner(work_ids) if use_inner and self.inner else work_ids)]
         others = self._others
         self._wake.set()
+        if not use_inner and others is self._applied:
+            return list(work_ids)  # in this order already (50,000 works: no pass in Python)
+        self._applied = others
+        given = [int(w) for w in (self.inner(work_ids) if use_inner and self.inner else work_ids)]
         second = sorted((w for w in given if w in others), key=others.__getitem__)
         if not second:
             return given
@@ -423,6 +439,7 @@ class TeamOrder:
 
     def sync(self) -> None:
         """For tests and batch jobs: read which works the others decided now."""
+        self._mark = self._read_mark()
         self._others = decided_by_others(self.store, self.stage, self.reviewer)
 
     def close(self) -> None:

@@ -567,7 +567,10 @@ class ScreeningSession:
         if self._rank is None or not self._queue:
             return
         current = list(self._queue)
-        ranked = [int(w) for w in self._rank(current)]
+        given = self._rank(current)
+        if given == current:
+            return  # in this order already: nothing to check or move
+        ranked = [int(w) for w in given]
         if len(ranked) != len(current) or set(ranked) != set(current):
             raise ValueError("the ranking must return each of the given work ids exactly once")
         if self._card is not None and ranked[0] != self._card.work_id:
