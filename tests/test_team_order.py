@@ -3,6 +3,7 @@ answered in the database (``first_decided_by_others``) as the decision history d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoping.screen import TITLE_ABSTRACT, new_uid
-from scoping.screen.rank_order import decided_by_others
+from scoping.screen.rank_order import TeamOrder, decided_by_others
 from scoping.store import Store, screen_tables
 
 REVIEWERS = ("alice", "bob", "carol")
@@ -59,3 +60,29 @@ def test_the_database_answer_is_the_historys(store: Store, made: list[tuple[int,
             expected = by_the_history(store, stage, reviewer)
             assert screen_tables.first_decided_by_others(store, stage, reviewer) == expected
             assert decided_by_others(store, stage, reviewer) == expected
+
+
+def test_a_colleagues_new_decision_comes_first_and_ones_own_change_nothing(store: Store) -> None:
+    """The shared queue re-reads the colleagues' decisions only when their mark changed: a
+    colleague's new decision still reaches it, one's own decisions leave the mark alone."""
+    ids = list(range(1, 11))
+
+    def decide(reviewer: str, work: int) -> None:
+        row = {"uid": new_uid(), "stage": TITLE_ABSTRACT, "work_id": work, "reviewer": reviewer}
+        screen_tables.add_decisions(store, [{**row, "decision": "exclude"}], via="test")
+
+    order = TeamOrder(store, TITLE_ABSTRACT, "alice")
+    try:
+        assert order(ids) == ids
+        mark = screen_tables.others_decisions_mark(store, TITLE_ABSTRACT, "alice")
+        decide("alice", 3)
+        assert screen_tables.others_decisions_mark(store, TITLE_ABSTRACT, "alice") == mark
+        decide("bob", 7)
+        assert screen_tables.others_decisions_mark(store, TITLE_ABSTRACT, "alice") != mark
+        deadline = time.monotonic() + 30
+        while (shown := order(ids))[0] != 7 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the reader thread, woken by each call, reads them meanwhile
+        assert shown == [7, *(w for w in ids if w != 7)]
+        assert order(shown) == shown  # nothing new: the same order, not re-sorted
+    finally:
+        order.close()
