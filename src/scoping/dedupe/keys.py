@@ -301,6 +301,7 @@ _CUT_CITATION = re.compile(r"\s*\([A-Z][^()]{2,150}\([^()]{0,12}$")
 _LANGUAGE_BRACKET = re.compile(r"\s*\[[A-Z][a-z]+(?: [a-z]+)?\]\s*\.?\s*$")
 _TWO_TITLES = re.compile(r"\s(?:=|;)\s")
 _NUMBER = re.compile(r"\d+")
+_DIGIT = re.compile(r"\d")
 _ROMAN = {
     "i": "1",
     "ii": "2",
@@ -395,36 +396,51 @@ def _word_count(key: str) -> int:
     return max(spaced, spaced - 1 + unspaced // 2) if unspaced else spaced
 
 
-def _prepare_title(keys: Keys, title: str | None) -> None:
-    if not title:
-        return
+def _clean_title(title: str) -> tuple[str, bool]:
+    """The title without annotations, notes and a correction's citation; and whether such a
+    citation marked it as a correction."""
     text = html.unescape(title) if "&" in title else title
-    text = _ANNOTATION.sub("", text) or text
+    # each pattern below needs a bracket, a parenthesis or a full stop: a title without one
+    # (most titles) skips it, which changes nothing but the time
+    square, paren = "[" in text, "(" in text
+    if square:
+        text = _ANNOTATION.sub("", text) or text
     correction = False
-    for pattern in (_WOS_CORRECTION, _EMBASE_CORRECTION):
-        cut = pattern.sub("", text)
-        if cut != text and cut.count(" ") >= 2:
-            text, correction = cut, True
-            break
-    else:
-        cut = _CUT_CITATION.sub("", text)
-        if cut != text and cut.count(" ") >= 2 and "erratum" in _title_markers(fold(cut)):
-            text = cut
-    text = _NOISE.sub("", text) or text
-    text = _SECTION_TAIL.sub("", text) or text
-    text = _LANGUAGE_BRACKET.sub("", text) or text
-    if any(ch.isdigit() for ch in text):
+    if paren:
+        for pattern in (_WOS_CORRECTION, _EMBASE_CORRECTION):
+            cut = pattern.sub("", text)
+            if cut != text and cut.count(" ") >= 2:
+                text, correction = cut, True
+                break
+        else:
+            cut = _CUT_CITATION.sub("", text)
+            if cut != text and cut.count(" ") >= 2 and "erratum" in _title_markers(fold(cut)):
+                text = cut
+    if square or paren:
+        text = _NOISE.sub("", text) or text
+    if square:
+        text = _SECTION_TAIL.sub("", text) or text
+        text = _LANGUAGE_BRACKET.sub("", text) or text
+    if _DIGIT.search(text) is not None:
         text = _THOUSANDS.sub("", text)
     for symbol, word in _SYMBOLS:
         if symbol in text:
             text = text.replace(symbol, word)
-    text = _LANGUAGE_TAIL.sub("", text) or text
+    if "." in text:
+        text = _LANGUAGE_TAIL.sub("", text) or text
+    return text, correction
+
+
+def _prepare_title(keys: Keys, title: str | None) -> None:
+    if not title:
+        return
+    text, correction = _clean_title(title)
     main, alt = text, ""
-    whole = _BRACKET_ALL.match(text)
+    whole = _BRACKET_ALL.match(text) if "[" in text else None
     if whole is not None:  # the whole title is a translation in brackets
         main = whole.group("alt")
     else:
-        end = _BRACKET_END.match(text)
+        end = _BRACKET_END.match(text) if "[" in text else None
         if end is not None and len(end.group("main")) >= 8:
             main, alt = end.group("main"), end.group("alt")
         else:
@@ -577,6 +593,13 @@ def _journal_words(text: str) -> tuple[str, ...]:
 def _prepare_journal(keys: Keys, journal: str | None) -> None:
     if not journal:
         return
+    keys.journal, keys.journal_key, keys.journal_numbers, keys.journal_alts = _journal_fields(journal)
+
+
+@lru_cache(maxsize=50_000)
+def _journal_fields(journal: str) -> tuple[tuple[str, ...], str, frozenset[str], tuple[str, ...]]:
+    """The journal's words, key, numbers and other forms (:class:`Keys`), worked out once per
+    journal name: a run names a few thousand journals for up to a million records."""
     text = _JOURNAL_CONFERENCE.sub("", journal) or journal
     alts = [_journal_words(m) for m in _JOURNAL_BRACKETS.findall(text)]
     conference = _JOURNAL_CONFERENCE.search(journal)
@@ -586,14 +609,13 @@ def _prepare_journal(keys: Keys, journal: str | None) -> None:
     text = _JOURNAL_PARENS.sub(" ", text).strip(" .\"'") or text
     main = _JOURNAL_SUBTITLE.split(text, maxsplit=1)[0]
     words = _journal_words(main) or _journal_words(text)
-    keys.journal = words
-    keys.journal_key = " ".join(words)
-    keys.journal_numbers = frozenset(w for w in fold(journal).split() if w[:1].isdigit())
+    key = " ".join(words)
+    numbers = frozenset(w for w in fold(journal).split() if w[:1].isdigit())
     full = _journal_words(text)
     section = _journal_words(_JOURNAL_SECTION.split(text, maxsplit=1)[0])
     variants = {" ".join(v) for v in (full, section, *alts) if v}
-    variants.discard(keys.journal_key)
-    keys.journal_alts = tuple(sorted(variants))
+    variants.discard(key)
+    return words, key, numbers, tuple(sorted(variants))
 
 
 # -- numbers -----------------------------------------------------------------------------------
