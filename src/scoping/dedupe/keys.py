@@ -521,12 +521,18 @@ def _split_packed(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _given(token: str) -> list[str]:
-    """Folded given names of one token; a run of capitals ("JA", "J.-A.") is initials."""
+@lru_cache(maxsize=100_000)
+def _given(token: str) -> tuple[str, ...]:
+    """Folded given names of one token; a run of capitals ("JA", "J.-A.") is initials.
+    (Remembered per token: a run has many names, but few distinct given names and initials.)"""
     letters = token.replace(".", "").replace("-", "")
     if 1 < len(letters) <= 3 and letters.isalpha() and letters.isupper():
-        return [ch.lower() for ch in letters]
-    return fold(token).split()
+        return tuple(ch.lower() for ch in letters)
+    return tuple(fold(token).split())
+
+
+_fold_name = lru_cache(maxsize=200_000)(fold)
+""":func:`fold` remembered for family names (a run has far fewer surnames than author names)."""
 
 
 @lru_cache(maxsize=200_000)
@@ -537,7 +543,7 @@ def parse_author(name: str) -> Author | None:
         return None
     if "," in text:
         family_text, _, given_text = text.partition(",")
-        family_words = fold(family_text).split()
+        family_words = _fold_name(family_text).split()
         given_raw = given_text.replace(".", ". ").split()
     else:
         raw = text.replace(".", ". ").split()
@@ -548,14 +554,14 @@ def parse_author(name: str) -> Author | None:
         while cut > 1 and _INITIALS.match(raw[cut - 1]):
             cut -= 1
         if cut < len(raw):
-            family_words, given_raw = fold(" ".join(raw[:cut])).split(), raw[cut:]
+            family_words, given_raw = _fold_name(" ".join(raw[:cut])).split(), raw[cut:]
         elif len(raw) >= 2:
-            family_words, given_raw = fold(raw[-1]).split(), raw[:-1]
+            family_words, given_raw = _fold_name(raw[-1]).split(), raw[:-1]
             # keep particles with the family name: "Ludwig van Beethoven"
             while given_raw and given_raw[-1].casefold() in _PARTICLES:
                 family_words = [given_raw.pop().casefold(), *family_words]
         else:
-            family_words, given_raw = fold(raw[0]).split(), []
+            family_words, given_raw = _fold_name(raw[0]).split(), []
     family_words = [w for w in family_words if w not in _SUFFIXES]
     if not family_words:
         return None
