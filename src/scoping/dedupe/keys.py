@@ -368,24 +368,25 @@ _MARKER_NEEDLES: dict[str, tuple[str, ...]] = {
     "erratum": ("errat", "corrig", "correction", "publisher s note"),
     "retraction": ("retract", "withdrawn", "expression of concern"),
     "reply": ("repl", "respons", "rebuttal", "rejoinder"),
-    "comment": ("comment", "letter"),  # and a title that starts with "re" (see _may_mark)
+    "comment": ("comment", "letter"),  # and a title that starts with "re"
     "protocol": ("protocol",),
     "abstracts": ("abstracts", "proceedings", "poster", "oral presentations"),
 }
 """Text each marker's pattern needs (a title without any of it cannot match: the pattern is skipped)."""
-_PART_NEEDLES = ("part", "pt", "teil")
-
-
-def _may_mark(name: str, key: str) -> bool:
-    """Whether the title ``key`` holds text the pattern of marker ``name`` needs."""
-    return any(needle in key for needle in _MARKER_NEEDLES[name]) or (
-        name == "comment" and key.startswith("re")
-    )
 
 
 def _title_markers(key: str) -> frozenset[str]:
-    found = {name for name, pattern in _MARKERS if _may_mark(name, key) and pattern.search(key)}
-    if not any(needle in key for needle in _PART_NEEDLES):
+    found: set[str] = set()
+    for name, pattern in _MARKERS:
+        for needle in _MARKER_NEEDLES[name]:
+            if needle in key:
+                break
+        else:  # no text the pattern needs
+            if not (name == "comment" and key.startswith("re")):
+                continue
+        if pattern.search(key):
+            found.add(name)
+    if "part" not in key and "pt" not in key and "teil" not in key:  # what _PART needs
         return frozenset(found)
     for match in _PART.finditer(key):
         value = match.group(1)
