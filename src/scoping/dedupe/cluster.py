@@ -110,7 +110,14 @@ def form_works(
         by_work.setdefault(work, []).append(i)
     sets = _Sets()
     refusals: list[Refusal] = []
-    for component in nx.connected_components(graph):
+    components = list(nx.connected_components(graph))
+    # each component's edges, gathered in one pass (a subgraph view per component costs more
+    # than the component's work when a large run has hundreds of thousands of small ones)
+    component_of = {i: n for n, component in enumerate(components) for i in component}
+    edges_of: list[list[Link]] = [[] for _ in components]
+    for (a, _), link in weights.items():
+        edges_of[component_of[a]].append(link)
+    for component, links_here in zip(components, edges_of, strict=True):
         for i in component:
             found = existing.get(i)
             if found is None:
@@ -124,7 +131,7 @@ def form_works(
                 for x in group[1:]:
                     root = sets.union(sets.find(root), sets.find(x))
         edges = sorted(
-            ((weights[(a, b) if a < b else (b, a)]) for a, b in graph.subgraph(component).edges()),
+            links_here,
             key=lambda link: (not link.manual, -link.score, min(link.i, link.j), max(link.i, link.j)),
         )
         for link in edges:

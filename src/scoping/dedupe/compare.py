@@ -96,6 +96,7 @@ __all__ = [
     "conflicts",
     "decide",
     "hard_conflict",
+    "vetoed",
 ]
 
 DUPLICATE = "duplicate"
@@ -686,6 +687,20 @@ def hard_conflict(a: Keys, b: Keys) -> str | None:
     """The first conflict between ``a`` and ``b`` (what chaining pairs into works must respect)."""
     found = _conflicts(a, b, first=True)
     return found[0] if found else None
+
+
+def vetoed(a: Keys, b: Keys) -> bool:
+    """Whether a conflict other than a second DOI separates ``a`` and ``b``.
+
+    Such a pair is distinct whatever its other fields, under the rules (:func:`decide`: only a
+    second DOI can leave a pair doubtful) and under the pair model (every conflict but a second
+    DOI is a veto), so a run need not compare it field by field: most candidate pairs of a large
+    run end here (another year, other pages in one volume) at a fraction of :func:`compare`'s cost.
+    """
+    found = _conflicts(a, b, first=True)
+    if found == [DOI_CONFLICT]:  # the first look stopped there: pages may still differ
+        found = _conflicts(a, b, first=False)
+    return any(x != DOI_CONFLICT for x in found)
 
 
 # -- deciding ----------------------------------------------------------------------------------

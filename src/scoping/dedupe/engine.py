@@ -31,6 +31,7 @@ from scoping.dedupe.compare import (
     conflicts,
     decide,
     hard_conflict,
+    vetoed,
 )
 from scoping.dedupe.keys import Keys, MatchRow, mark_doi_fit, prepare
 from scoping.dedupe.model import PairModel, default_model, features
@@ -327,6 +328,8 @@ def _compare_pairs(
         if done % 50_000 == 0:
             tick("comparing", done, n_pairs)
         a, b = keys[i], keys[j]
+        if vetoed(a, b):
+            continue  # distinct under the rules and the model alike: nothing to keep
         comparison = compare(a, b)
         if scorer is None:
             decision = decide(a, b, comparison)

@@ -301,6 +301,7 @@ _CUT_CITATION = re.compile(r"\s*\([A-Z][^()]{2,150}\([^()]{0,12}$")
 _LANGUAGE_BRACKET = re.compile(r"\s*\[[A-Z][a-z]+(?: [a-z]+)?\]\s*\.?\s*$")
 _TWO_TITLES = re.compile(r"\s(?:=|;)\s")
 _NUMBER = re.compile(r"\d+")
+_DIGIT = re.compile(r"\d")
 _ROMAN = {
     "i": "1",
     "ii": "2",
@@ -363,8 +364,30 @@ _GENERIC = re.compile(
 )
 
 
+_MARKER_NEEDLES: dict[str, tuple[str, ...]] = {
+    "erratum": ("errat", "corrig", "correction", "publisher s note"),
+    "retraction": ("retract", "withdrawn", "expression of concern"),
+    "reply": ("repl", "respons", "rebuttal", "rejoinder"),
+    "comment": ("comment", "letter"),  # and a title that starts with "re"
+    "protocol": ("protocol",),
+    "abstracts": ("abstracts", "proceedings", "poster", "oral presentations"),
+}
+"""Text each marker's pattern needs (a title without any of it cannot match: the pattern is skipped)."""
+
+
 def _title_markers(key: str) -> frozenset[str]:
-    found = {name for name, pattern in _MARKERS if pattern.search(key)}
+    found: set[str] = set()
+    for name, pattern in _MARKERS:
+        for needle in _MARKER_NEEDLES[name]:
+            if needle in key:
+                break
+        else:  # no text the pattern needs
+            if not (name == "comment" and key.startswith("re")):
+                continue
+        if pattern.search(key):
+            found.add(name)
+    if "part" not in key and "pt" not in key and "teil" not in key:  # what _PART needs
+        return frozenset(found)
     for match in _PART.finditer(key):
         value = match.group(1)
         value = _ROMAN.get(value, _WORD_NUMBERS.get(value, value))
@@ -395,36 +418,51 @@ def _word_count(key: str) -> int:
     return max(spaced, spaced - 1 + unspaced // 2) if unspaced else spaced
 
 
-def _prepare_title(keys: Keys, title: str | None) -> None:
-    if not title:
-        return
+def _clean_title(title: str) -> tuple[str, bool]:
+    """The title without annotations, notes and a correction's citation; and whether such a
+    citation marked it as a correction."""
     text = html.unescape(title) if "&" in title else title
-    text = _ANNOTATION.sub("", text) or text
+    # each pattern below needs a bracket, a parenthesis or a full stop: a title without one
+    # (most titles) skips it, which changes nothing but the time
+    square, paren = "[" in text, "(" in text
+    if square:
+        text = _ANNOTATION.sub("", text) or text
     correction = False
-    for pattern in (_WOS_CORRECTION, _EMBASE_CORRECTION):
-        cut = pattern.sub("", text)
-        if cut != text and cut.count(" ") >= 2:
-            text, correction = cut, True
-            break
-    else:
-        cut = _CUT_CITATION.sub("", text)
-        if cut != text and cut.count(" ") >= 2 and "erratum" in _title_markers(fold(cut)):
-            text = cut
-    text = _NOISE.sub("", text) or text
-    text = _SECTION_TAIL.sub("", text) or text
-    text = _LANGUAGE_BRACKET.sub("", text) or text
-    if any(ch.isdigit() for ch in text):
+    if paren:
+        for pattern in (_WOS_CORRECTION, _EMBASE_CORRECTION):
+            cut = pattern.sub("", text)
+            if cut != text and cut.count(" ") >= 2:
+                text, correction = cut, True
+                break
+        else:
+            cut = _CUT_CITATION.sub("", text)
+            if cut != text and cut.count(" ") >= 2 and "erratum" in _title_markers(fold(cut)):
+                text = cut
+    if square or paren:
+        text = _NOISE.sub("", text) or text
+    if square:
+        text = _SECTION_TAIL.sub("", text) or text
+        text = _LANGUAGE_BRACKET.sub("", text) or text
+    if _DIGIT.search(text) is not None:
         text = _THOUSANDS.sub("", text)
     for symbol, word in _SYMBOLS:
         if symbol in text:
             text = text.replace(symbol, word)
-    text = _LANGUAGE_TAIL.sub("", text) or text
+    if "." in text:
+        text = _LANGUAGE_TAIL.sub("", text) or text
+    return text, correction
+
+
+def _prepare_title(keys: Keys, title: str | None) -> None:
+    if not title:
+        return
+    text, correction = _clean_title(title)
     main, alt = text, ""
-    whole = _BRACKET_ALL.match(text)
+    whole = _BRACKET_ALL.match(text) if "[" in text else None
     if whole is not None:  # the whole title is a translation in brackets
         main = whole.group("alt")
     else:
-        end = _BRACKET_END.match(text)
+        end = _BRACKET_END.match(text) if "[" in text else None
         if end is not None and len(end.group("main")) >= 8:
             main, alt = end.group("main"), end.group("alt")
         else:
@@ -484,12 +522,18 @@ def _split_packed(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _given(token: str) -> list[str]:
-    """Folded given names of one token; a run of capitals ("JA", "J.-A.") is initials."""
+@lru_cache(maxsize=100_000)
+def _given(token: str) -> tuple[str, ...]:
+    """Folded given names of one token; a run of capitals ("JA", "J.-A.") is initials.
+    (Remembered per token: a run has many names, but few distinct given names and initials.)"""
     letters = token.replace(".", "").replace("-", "")
     if 1 < len(letters) <= 3 and letters.isalpha() and letters.isupper():
-        return [ch.lower() for ch in letters]
-    return fold(token).split()
+        return tuple(ch.lower() for ch in letters)
+    return tuple(fold(token).split())
+
+
+_fold_name = lru_cache(maxsize=200_000)(fold)
+""":func:`fold` remembered for family names (a run has far fewer surnames than author names)."""
 
 
 @lru_cache(maxsize=200_000)
@@ -500,7 +544,7 @@ def parse_author(name: str) -> Author | None:
         return None
     if "," in text:
         family_text, _, given_text = text.partition(",")
-        family_words = fold(family_text).split()
+        family_words = _fold_name(family_text).split()
         given_raw = given_text.replace(".", ". ").split()
     else:
         raw = text.replace(".", ". ").split()
@@ -511,14 +555,14 @@ def parse_author(name: str) -> Author | None:
         while cut > 1 and _INITIALS.match(raw[cut - 1]):
             cut -= 1
         if cut < len(raw):
-            family_words, given_raw = fold(" ".join(raw[:cut])).split(), raw[cut:]
+            family_words, given_raw = _fold_name(" ".join(raw[:cut])).split(), raw[cut:]
         elif len(raw) >= 2:
-            family_words, given_raw = fold(raw[-1]).split(), raw[:-1]
+            family_words, given_raw = _fold_name(raw[-1]).split(), raw[:-1]
             # keep particles with the family name: "Ludwig van Beethoven"
             while given_raw and given_raw[-1].casefold() in _PARTICLES:
                 family_words = [given_raw.pop().casefold(), *family_words]
         else:
-            family_words, given_raw = fold(raw[0]).split(), []
+            family_words, given_raw = _fold_name(raw[0]).split(), []
     family_words = [w for w in family_words if w not in _SUFFIXES]
     if not family_words:
         return None
@@ -577,6 +621,13 @@ def _journal_words(text: str) -> tuple[str, ...]:
 def _prepare_journal(keys: Keys, journal: str | None) -> None:
     if not journal:
         return
+    keys.journal, keys.journal_key, keys.journal_numbers, keys.journal_alts = _journal_fields(journal)
+
+
+@lru_cache(maxsize=50_000)
+def _journal_fields(journal: str) -> tuple[tuple[str, ...], str, frozenset[str], tuple[str, ...]]:
+    """The journal's words, key, numbers and other forms (:class:`Keys`), worked out once per
+    journal name: a run names a few thousand journals for up to a million records."""
     text = _JOURNAL_CONFERENCE.sub("", journal) or journal
     alts = [_journal_words(m) for m in _JOURNAL_BRACKETS.findall(text)]
     conference = _JOURNAL_CONFERENCE.search(journal)
@@ -586,14 +637,13 @@ def _prepare_journal(keys: Keys, journal: str | None) -> None:
     text = _JOURNAL_PARENS.sub(" ", text).strip(" .\"'") or text
     main = _JOURNAL_SUBTITLE.split(text, maxsplit=1)[0]
     words = _journal_words(main) or _journal_words(text)
-    keys.journal = words
-    keys.journal_key = " ".join(words)
-    keys.journal_numbers = frozenset(w for w in fold(journal).split() if w[:1].isdigit())
+    key = " ".join(words)
+    numbers = frozenset(w for w in fold(journal).split() if w[:1].isdigit())
     full = _journal_words(text)
     section = _journal_words(_JOURNAL_SECTION.split(text, maxsplit=1)[0])
     variants = {" ".join(v) for v in (full, section, *alts) if v}
-    variants.discard(keys.journal_key)
-    keys.journal_alts = tuple(sorted(variants))
+    variants.discard(key)
+    return words, key, numbers, tuple(sorted(variants))
 
 
 # -- numbers -----------------------------------------------------------------------------------
