@@ -156,50 +156,14 @@ def _start_pg() -> PgServer | str:
     return result
 
 
-MEMORY_DISK = Path("/dev/shm")
-"""Where the tests' temporary folders go when the run names none (``--basetemp``): a
-memory-backed file system, when there is one with room (Linux has it; a container may give
-it only 64 MB). The product keeps SQLite's ``synchronous=FULL`` (every decision synced to
-disk, checked by ``test_store``); on a disk each such sync waits a few milliseconds, which
-the tests' thousands of commits add up to tens of seconds of waiting that tests nothing.
-PostgreSQL's test server runs with ``fsync=off`` for the same reason."""
-MEMORY_DISK_ROOM = 4 * 2**30  # a whole run writes under 1 GB
-_MEMORY_BASETEMP = pytest.StashKey[Path]()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    """The run's temporary folders on the memory disk (see :data:`MEMORY_DISK`), unless the
-    run says where (``--basetemp``; pytest-xdist gives its workers one) or there is none."""
-    if config.option.basetemp is not None or os.environ.get("SCOPING_TESTS_ON_DISK"):
-        return
-    try:
-        if shutil.disk_usage(MEMORY_DISK).free < MEMORY_DISK_ROOM or not os.access(MEMORY_DISK, os.W_OK):
-            return
-        config.option.basetemp = tempfile.mkdtemp(prefix="scoping-tests-", dir=MEMORY_DISK)
-    except OSError:
-        return
-    config.stash[_MEMORY_BASETEMP] = Path(config.option.basetemp)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """The memory disk is memory: the run's folders are removed when it ends (pass
-    ``--basetemp DIR`` to keep them for a look)."""
-    made = config.stash.get(_MEMORY_BASETEMP, None)
-    if made is not None:
-        shutil.rmtree(made, ignore_errors=True)
-
-
 def pytest_report_header(config: pytest.Config) -> str:
-    made = config.stash.get(_MEMORY_BASETEMP, None)
-    where = f"temporary folders: {made} (memory disk; removed at the end)\n" if made else ""
     bindir = _pg_bindir()
     if bindir is None:
-        return where + (
+        return (
             "PostgreSQL: no server binaries found; tests marked 'postgres' will be SKIPPED "
             "(install Debian's postgresql package)"
         )
-    return where + f"PostgreSQL: {bindir} (a throw-away cluster is started for the tests marked 'postgres')"
+    return f"PostgreSQL: {bindir} (a throw-away cluster is started for the tests marked 'postgres')"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
