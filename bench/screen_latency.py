@@ -107,6 +107,15 @@ def copies(pool: list[Record], n: int) -> Iterator[Record]:
         )
 
 
+def store_excludes(store: Store, reviewer: str, works: list[int]) -> None:
+    """Earlier decisions, stored in one go: ``reviewer`` excluded ``works`` at title-abstract."""
+    rows = (
+        {"uid": new_uid(), "stage": TITLE_ABSTRACT, "work_id": w, "reviewer": reviewer, "decision": "exclude"}
+        for w in works
+    )
+    screen_tables.add_decisions(store, rows, via="bench")
+
+
 def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
     review = init_review(root, db=db)
     review.protocol_path.write_text(PROTOCOL, encoding="utf-8")
@@ -145,20 +154,7 @@ def build(root: Path, db: str | None, n: int, done: int) -> tuple[Store, Path]:
     print(f"allocated them to two reviewers (dual) in {time.perf_counter() - started:.1f} s")
     if done:
         works = screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice")[:done]
-        screen_tables.add_decisions(
-            store,
-            (
-                {
-                    "uid": new_uid(),
-                    "stage": TITLE_ABSTRACT,
-                    "work_id": w,
-                    "reviewer": "alice",
-                    "decision": "exclude",
-                }
-                for w in works
-            ),
-            via="bench",
-        )
+        store_excludes(store, "alice", works)
         print(f"stored {done:,} earlier decisions of alice")
     return store, review.protocol_path
 
@@ -289,20 +285,7 @@ def time_team(store: Store, protocol_path: Path, decisions: int, done: int) -> N
     protocol = load_protocol(protocol_path)
     assert protocol.stage(TITLE_ABSTRACT).prioritise
     bobs = screen_tables.assigned_works(store, TITLE_ABSTRACT, "bob")[-done:] if done else []
-    screen_tables.add_decisions(
-        store,
-        (
-            {
-                "uid": new_uid(),
-                "stage": TITLE_ABSTRACT,
-                "work_id": w,
-                "reviewer": "bob",
-                "decision": "exclude",
-            }
-            for w in bobs
-        ),
-        via="bench",
-    )
+    store_excludes(store, "bob", bobs)
     print(f"  stored {len(bobs):,} decisions of bob on works alice has not decided")
     started = time.perf_counter()
     with queue_order(store, protocol, TITLE_ABSTRACT, reviewer="alice", workers=parse_workers()) as order:
