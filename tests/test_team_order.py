@@ -86,3 +86,32 @@ def test_a_colleagues_new_decision_comes_first_and_ones_own_change_nothing(store
         assert order(shown) == shown  # nothing new: the same order, not re-sorted
     finally:
         order.close()
+
+
+def test_the_order_line_counts_the_teams_works_in_words(tmp_path: Path) -> None:
+    from scoping.screen import assign_works, load_protocol, queue_order
+    from test_screen_stopping import STOPPING
+    from test_screen_support import LEAD, cached_review
+
+    rv = cached_review(tmp_path / "rv", protocol=STOPPING)
+    protocol = load_protocol(rv.protocol_path)
+    with rv.open_store() as store:
+        assign_works(store, protocol, LEAD)
+        work = screen_tables.assigned_works(store, TITLE_ABSTRACT, "alice")[0]
+        screen_tables.add_decisions(
+            store,
+            [
+                {
+                    "uid": new_uid(),
+                    "stage": TITLE_ABSTRACT,
+                    "work_id": work,
+                    "reviewer": "alice",
+                    "decision": "include",
+                }
+            ],
+            via="test",
+        )
+        with queue_order(store, protocol, TITLE_ABSTRACT, reviewer="bob") as order:
+            assert order.model is not None and order.model.sync(timeout=60)
+            said = order.describe()
+    assert said.endswith("to learn from (1 work screened by the team so far)"), said

@@ -152,9 +152,9 @@ class ModelRank:
         self.store = store
         self.stage = stage
         self._notes: list[str] = []
-        self.n_labels = 0
+        self.n_labels: int | None = None
         """Team decisions (labelled works) seen last: read by this process, or by the child
-        that ranks (sent with each ranking it makes)."""
+        that ranks (sent with each ranking it makes); ``None`` until first read."""
         self.query = query
         """The prior's text (criteria, highlight terms): orders the cold start when not empty."""
         self._prior: Any = None
@@ -320,17 +320,17 @@ class QueueOrder:
         elif not ranking.trained and ranking.prior:
             text = (
                 f"prior: protocol criteria until the model has an include and an exclude to "
-                f"learn from ({model.n_labels:,} works screened by the team so far)"
+                f"learn from{_so_far(model.n_labels)}"
             )
             if error is not None:
                 text += f" (no model: {type(error).__name__}: {error})"
         elif not ranking.trained:
             text = (
-                f"random (seeded) until the model has an include and an exclude to learn from "
-                f"({model.n_labels:,} works screened by the team so far)"
+                f"random (seeded) until the model has an include and an exclude to learn from"
+                f"{_so_far(model.n_labels)}"
             )
         else:
-            ago = max(0, model.n_labels - ranking.n_labelled)
+            ago = max(0, (model.n_labels or 0) - ranking.n_labelled)
             text = (
                 f"ranked: model of {ranking.n_labelled:,} screened works, updated "
                 f"{ago:,} work{'' if ago == 1 else 's'} ago"
@@ -353,6 +353,14 @@ class QueueOrder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _so_far(n_labels: int | None) -> str:
+    """How many works the team has screened, for the order line ("" until they are read: the
+    session has just opened)."""
+    if n_labels is None:
+        return ""
+    return f" ({n_labels:,} work{'' if n_labels == 1 else 's'} screened by the team so far)"
 
 
 def decided_by_others(store: Store, stage: str, reviewer: str) -> dict[int, int]:
