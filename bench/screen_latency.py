@@ -26,7 +26,8 @@ Two paths are timed, each decision in its own transaction as in real use:
   many fits ran;
 - team: the same queue as ``scoping screen`` opens it (``queue_order`` with the reviewer): the
   works a colleague (bob, who has decided as many works as alice, others than hers) decided
-  come first, which is asked after every decision, and the model's order every 10.
+  come first, which is asked after every decision, and the model's order every 10; then again
+  with bob deciding a work every ``--colleague-every`` seconds (default 0.5) meanwhile.
 
     python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
                                    [--db URL | --postgres] [--load N]
@@ -55,6 +56,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,7 +272,7 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
         model.close()
 
 
-def time_team(store: Store, protocol_path: Path, decisions: int, done: int) -> None:
+def time_team(store: Store, protocol_path: Path, decisions: int, done: int, colleague_every: float) -> None:
     """The prioritised queue as ``scoping screen`` opens it (``queue_order`` with the reviewer,
     as ``Review.screening`` calls it): the works a colleague decided come first, asked after
     every decision, and the model's order every 10. Bob has decided as many works as alice,
@@ -305,6 +307,30 @@ def time_team(store: Store, protocol_path: Path, decisions: int, done: int) -> N
         cpu = time.process_time()
         report("team.warm", screen(session, protocol.highlight, decisions, pause=0.05))
         print(f"  CPU of this process (all its threads) during those decisions: {cpu_since(cpu)}")
+        # and with bob screening at the same time, one decision every `colleague_every` seconds
+        # (a person takes several): each of his decisions changes what her queue puts first
+        stop = threading.Event()
+        his = screen_tables.assigned_works(store, TITLE_ABSTRACT, "bob")
+        middle = his[len(his) // 2 :]  # neither his earlier works nor the ones alice decided
+        made: list[int] = []
+
+        def bob_screens() -> None:
+            for work in middle:
+                if stop.wait(colleague_every):
+                    return
+                store_excludes(store, "bob", [work])
+                made.append(work)
+
+        bob = threading.Thread(target=bob_screens, name="bob", daemon=True)
+        bob.start()
+        cpu = time.process_time()
+        try:
+            report("team.busy", screen(session, protocol.highlight, decisions, pause=0.05))
+        finally:
+            stop.set()
+            bob.join()
+        print(f"  CPU of this process (all its threads, bob's too) during those decisions: {cpu_since(cpu)}")
+        print(f"  bob decided {len(made):,} works meanwhile (one every {colleague_every:g} s)")
         print(f"  order line: {order.describe()}")
 
 
@@ -376,6 +402,12 @@ def main() -> None:
     )
     parser.add_argument("--load", type=int, default=0, help="busy processes to run meanwhile")
     parser.add_argument(
+        "--colleague-every",
+        type=float,
+        default=0.5,
+        help="part 'team': seconds between bob's decisions while alice screens (default 0.5)",
+    )
+    parser.add_argument(
         "--parts",
         nargs="+",
         choices=PARTS,
@@ -416,7 +448,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         if "prioritised" in args.parts:
             time_prioritised(store, protocol_path, args.decisions)
         if "team" in args.parts:
-            time_team(store, protocol_path, args.decisions, args.done)
+            time_team(store, protocol_path, args.decisions, args.done, args.colleague_every)
         if "stopping" in args.parts:
             time_stopping(args.works, args.done)
     finally:
