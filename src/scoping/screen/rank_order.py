@@ -419,7 +419,9 @@ class TeamOrder:
             try:
                 mark = self._read_mark()
                 if self._in_team or mark != self._mark:  # else nothing of the others' changed
-                    self._others = decided_by_others(self.store, self.stage, self.reviewer)
+                    others = decided_by_others(self.store, self.stage, self.reviewer)
+                    if others != self._others:  # kept when equal: the queue needs no re-ordering
+                        self._others = others
                     self._mark = mark
             except Exception as exc:  # the last known set stays in use
                 log.warning("reading which works the team decided failed", exc_info=exc)
