@@ -3,6 +3,7 @@ opens, is brought to this one, and keeps every row; on SQLite and a real Postgre
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from typing import Any
 
@@ -163,3 +164,66 @@ def test_the_steps_are_numbered_one_after_another() -> None:
 def test_a_new_store_has_every_table_when_it_is_made(store_url: str) -> None:
     with Store.open(store_url) as store:
         assert set(sa.inspect(store.engine).get_table_names()) == set(schema.metadata.tables)
+
+
+def _refusing(store: Store, action: int, name: str) -> None:
+    """Make SQLite itself refuse one statement of ``store``'s connections (its authorizer):
+    creating the table ``name``, or adding a column to it - as a full disk or an interrupt
+    would stop the work part way."""
+    import sqlite3
+
+    def authorizer(what: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+        target = arg2 if what == sqlite3.SQLITE_ALTER_TABLE else arg1
+        return sqlite3.SQLITE_DENY if what == action and target == name else sqlite3.SQLITE_OK
+
+    sa.event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.set_authorizer(authorizer))
+
+
+def _tables(path: Any) -> set[str]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_a_new_database_cut_short_is_left_empty_and_opens_later(tmp_path: Any) -> None:
+    """Every table is made in one transaction: a failure part way (here the last table is
+    refused) leaves no half-made schema, which the next open would refuse as not ours."""
+    import sqlite3
+
+    from scoping.errors import StoreError
+
+    path = tmp_path / "review.db"
+    last = schema.metadata.sorted_tables[-1].name
+    store = Store(f"sqlite:///{path}")
+    _refusing(store, sqlite3.SQLITE_CREATE_TABLE, last)
+    with pytest.raises(StoreError, match="not authorized"):
+        store.ensure_schema()
+    store.close()
+    assert _tables(path) == set()
+    with Store.open(f"sqlite:///{path}") as again:
+        assert again.schema_version() == SCHEMA_VERSION
+
+
+def test_an_upgrade_cut_short_leaves_the_old_schema_and_its_rows(tmp_path: Any) -> None:
+    """An upgrade is one transaction too: refused part way, the database is still the old
+    version with every row, and a later open upgrades it."""
+    import sqlite3
+
+    from scoping.errors import StoreError
+
+    path = tmp_path / "review.db"
+    url = f"sqlite:///{path}"
+    _old_store(url, 2)
+    _fill(url, 2)
+    before = _rows(url)
+    tables = _tables(path)
+    store = Store(url)
+    _refusing(store, sqlite3.SQLITE_ALTER_TABLE, "imports")  # the last column step 3 adds
+    with pytest.raises(StoreError, match="not authorized"):
+        store.ensure_schema()
+    store.close()
+    assert _tables(path) == tables
+    assert _rows(url) == before
+    with Store.open(url) as again:
+        assert again.schema_version() == SCHEMA_VERSION

@@ -129,6 +129,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_SCHEMA_VERSION = sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+
 _AUTOCHECKPOINT = 1000
 """SQLite's default: a commit that leaves the write-ahead log over 1,000 pages copies it into
 the database before it returns."""
@@ -250,6 +252,8 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 names = set(sa.inspect(conn).get_table_names())
+                if "meta" not in names and self.is_sqlite:
+                    names = self._lock_schema(conn)
                 if "meta" not in names:
                     if names:
                         raise SchemaVersionError(
@@ -272,6 +276,9 @@ class Store:
                         f"{where} was written by a newer scoping (schema {version}, this "
                         f"version reads {migrations.SCHEMA_VERSION}); upgrade scoping to open it"
                     )
+                if version < migrations.SCHEMA_VERSION and self.is_sqlite:
+                    self._lock_schema(conn)  # and read the version again: another may have upgraded it
+                    version = int(conn.execute(_SCHEMA_VERSION).scalar_one())
                 if version < migrations.SCHEMA_VERSION:
                     migrations.upgrade(conn, version, now=utc_now())
         except sa.exc.DatabaseError as exc:  # cannot connect, or not a database file at all
@@ -286,11 +293,24 @@ class Store:
                 "scoping database or a new file"
             ) from exc
 
+    @staticmethod
+    def _lock_schema(conn: Connection) -> set[str]:
+        """Start SQLite's write transaction before the schema is made or upgraded, and return the
+        tables as they are under it.
+
+        Python's sqlite3 module (Python 3.11) opens a transaction only before INSERT, UPDATE or
+        DELETE, so CREATE TABLE and ALTER TABLE ran one by one, each committed on its own: a
+        creation or upgrade cut short left half a schema, which the next open refused as "not a
+        scoping database". Inside ``BEGIN IMMEDIATE`` all of it is stored or none (and one
+        commit, not one per table, makes a new review's database about twice as fast).
+        ``IMMEDIATE`` also takes the write lock first, so that two processes opening one new
+        file do not both make it: the second waits and then finds the tables."""
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return set(sa.inspect(conn).get_table_names())
+
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-            ).scalar_one()
+            value = conn.execute(_SCHEMA_VERSION).scalar_one()
         return int(value)
 
     # -- imports --------------------------------------------------------------------------

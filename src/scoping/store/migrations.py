@@ -115,7 +115,7 @@ SCHEMA_VERSION = STEPS[-1].version
 
 def create(conn: Connection, *, now: str) -> None:
     """Make every table in an empty database and record that it is of ``SCHEMA_VERSION``."""
-    schema.metadata.create_all(conn)
+    schema.metadata.create_all(conn, checkfirst=False)  # the caller found no tables
     conn.execute(
         schema.meta.insert(),
         [
