@@ -487,3 +487,13 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
     code = f"import sys, scoping.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_prisma_counts_and_the_report_read_topics_without_the_topic_model() -> None:
+    """Reading stored topics (the PRISMA counts, the report, the lead's refinements) needs
+    neither scikit-learn nor networkx: only fitting topics, or drawing their network, does."""
+    heavy = ("sklearn", "networkx", "scipy.optimize")
+    modules = "scoping.topics.api, scoping.report.api, scoping.report.page, scoping.topics.refine"
+    code = f"import sys, {modules}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoping.errors import UsageError
 from scoping.records import Record, doc_type_label, normalise_doi, normalise_pmid, normalise_title_key
@@ -22,7 +22,7 @@ from scoping.store import Store
 from scoping.store import topics_tables as tables
 from scoping.topics import evidence
 from scoping.topics.charting import check_value, find_field, split_value
-from scoping.topics.model import TopicModel, WorkText
+from scoping.topics.profiles import WorkText
 from scoping.topics.refine import (
     Edit,
     RawTopic,
@@ -32,6 +32,9 @@ from scoping.topics.refine import (
     base_state,
     carry_ids,
 )
+
+if TYPE_CHECKING:
+    from scoping.topics.model import TopicModel
 
 __all__ = [
     "STAGES",
@@ -247,6 +250,8 @@ class FitResult:
 
 
 def _model(n_topics: int | str, random_state: int, threshold: float) -> TopicModel:
+    from scoping.topics.model import TopicModel  # scikit-learn, only when fitting
+
     return TopicModel(n_topics=n_topics, random_state=random_state, threshold=threshold)
 
 
@@ -338,6 +343,8 @@ def _splitter(works: Sequence[tables.WorkRow], random_state: int, threshold: flo
     def split(members: Mapping[str, float], parts: int, seed: int) -> list[SplitPart]:
         keys = [k for k in sorted(members) if k in by_key]
         texts = [WorkText(by_key[k].title, by_key[k].abstract, tuple(by_key[k].keywords)) for k in keys]
+        from scoping.topics.model import TopicModel
+
         model = TopicModel(n_topics=parts, random_state=seed, threshold=threshold, n_top_terms=10).fit(texts)
         assignment = model.assign()
         out = []

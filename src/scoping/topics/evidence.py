@@ -17,13 +17,15 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from scoping.files import replace_into
 from scoping.topics.refine import TopicState
+
+if TYPE_CHECKING:  # networkx is imported where a graph is made (the PRISMA counts need none)
+    import networkx as nx
 
 __all__ = [
     "CrossTable",
@@ -175,6 +177,8 @@ def year_bins(
 
 def cooccurrence_graph(state: TopicState) -> nx.Graph:
     """Topics as nodes (``works``, ``label``), an edge where works share topics (``shared``, ``jaccard``)."""
+    import networkx as nx
+
     graph = nx.Graph()
     ids = _ordered(state)
     for tid in ids:
@@ -401,6 +405,8 @@ def write_text(text: str, path: Path) -> Path:
 
 
 def write_graphml(graph: nx.Graph, path: Path) -> Path:
+    import networkx as nx
+
     _atomic(path, lambda tmp: nx.write_graphml(graph, tmp))
     return path
 
@@ -469,6 +475,8 @@ def draw_network(graph: nx.Graph, path: Path, *, title: str, seed: int = 0) -> P
     ax.set_axis_off()
     ax.set_title(title, fontsize=10)
     if graph.number_of_nodes():
+        import networkx as nx
+
         pos = nx.spring_layout(graph, seed=seed, weight="jaccard")
         sizes = np.array([graph.nodes[n]["works"] for n in graph.nodes], dtype=float)
         scale = 2200.0 / max(sizes.max(), 1.0)

@@ -40,8 +40,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -54,7 +53,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from scoping.errors import UsageError
-from scoping.records import Record
+from scoping.topics.profiles import WorkText, match_topics, profile_similarity, work_text
 
 __all__ = [
     "ABSTRACT_STOP_WORDS",
@@ -86,24 +85,6 @@ ABSTRACT_STOP_WORDS: frozenset[str] = frozenset(_ABSTRACT_WORDS.split())
 
 _STOP_WORDS = sorted(ENGLISH_STOP_WORDS | ABSTRACT_STOP_WORDS)
 _TOKEN = r"(?u)\b[^\W\d_][\w\-]*[^\W_]\b"  # two or more characters, starting with a letter
-
-
-@dataclass(frozen=True, slots=True)
-class WorkText:
-    """The text of one work the topic model reads."""
-
-    title: str | None = None
-    abstract: str | None = None
-    keywords: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.title or self.abstract or self.keywords)
-
-
-def work_text(record: Record) -> WorkText:
-    """The title, abstract and keywords of a record, as the topic model reads them."""
-    return WorkText(record.title, record.abstract, tuple(record.keywords))
 
 
 class Assignment(NamedTuple):
@@ -166,40 +147,6 @@ def _distinct_rows(X: sp.csr_matrix) -> int:
         start, stop = X.indptr[i], X.indptr[i + 1]
         seen.add((X.indices[start:stop].tobytes(), np.round(X.data[start:stop], 6).tobytes()))
     return len(seen)
-
-
-def profile_similarity(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Cosine similarity of two topics given as ``{term: weight}``."""
-    if not a or not b:
-        return 0.0
-    dot = sum(w * b[t] for t, w in a.items() if t in b)
-    na = math.sqrt(sum(w * w for w in a.values()))
-    nb = math.sqrt(sum(w * w for w in b.values()))
-    return dot / (na * nb) if na > 0 and nb > 0 else 0.0
-
-
-def match_topics(
-    old: Sequence[Mapping[str, float]],
-    new: Sequence[Mapping[str, float]],
-    *,
-    min_similarity: float = 0.2,
-) -> list[int | None]:
-    """Map each new topic onto at most one old topic (and each old topic onto at most one new).
-
-    Topics are ``{term: weight}`` profiles; the pairing maximises the total cosine similarity
-    (Hungarian assignment, :func:`scipy.optimize.linear_sum_assignment`). Pairs less similar
-    than ``min_similarity`` are not matched. Returns, for each new topic, the index of its old
-    topic or ``None``.
-    """
-    result: list[int | None] = [None] * len(new)
-    if not old or not new:
-        return result
-    sim = np.array([[profile_similarity(o, n) for o in old] for n in new])
-    rows, cols = linear_sum_assignment(sim, maximize=True)
-    for r, c in zip(rows, cols, strict=True):
-        if sim[r, c] >= min_similarity:
-            result[int(r)] = int(c)
-    return result
 
 
 def _match_matrices(A: np.ndarray, B: np.ndarray) -> float:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scoping.errors import UsageError
-from scoping.topics.model import match_topics, profile_similarity
+from scoping.topics.profiles import match_topics, profile_similarity
 
 __all__ = [
     "EDIT_ACTIONS",
