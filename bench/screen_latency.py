@@ -87,7 +87,7 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
-from scoping.screen.rank_order import prior_query, queue_order  # noqa: E402
+from scoping.screen.rank_order import decided_by_others, prior_query, queue_order  # noqa: E402
 from scoping.spawn import parse_workers  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
@@ -387,6 +387,30 @@ def _time_team(
         print(f"  CPU of this process (all its threads, bob's too) during those decisions: {cpu_since(cpu)}")
         print(f"  bob decided {len(made):,} works meanwhile (one every {colleague_every:g} s)")
         print(f"  order line: {order.describe()}")
+    reads(alices)
+
+
+def reads(store: Store, n: int = 20) -> None:
+    """What the shared queue's background reader asks the store after each decision: the mark
+    of the colleagues' rows, and (when it changed, or when there is no mark) which works they
+    decided; median wall time of ``n`` calls each, and this process's CPU per call."""
+    for name, call in (
+        ("mark", lambda: screen_tables.others_decisions_mark(store, TITLE_ABSTRACT, "alice")),
+        ("decided", lambda: decided_by_others(store, TITLE_ABSTRACT, "alice")),
+    ):
+        got = call()
+        walls = []
+        cpu = time.process_time()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            call()
+            walls.append(time.perf_counter() - t0)
+        size = "no mark" if got is None else f"{len(got):,} values" if isinstance(got, dict) else "3 numbers"
+        print(
+            f"  read '{name}' ({size}): median {statistics.median(walls) * 1000:.1f} ms, "
+            f"CPU here {(time.process_time() - cpu) / n * 1000:.1f} ms per call   "
+            f"load {os.getloadavg()[0]:.2f}"
+        )
 
 
 def cpu_since(start: float) -> str:
