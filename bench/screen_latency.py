@@ -28,9 +28,14 @@ Two paths are timed, each decision in its own transaction as in real use:
   works a colleague (bob, who has decided as many works as alice, others than hers) decided
   come first, which is asked after every decision, and the model's order every 10; then again
   with bob deciding a work every ``--colleague-every`` seconds (default 0.5) meanwhile.
+  With ``--team-roles`` (only with ``--postgres``) the review is first put in team mode as
+  ``scoping team setup`` does (``setup_team``: a role per person, row-level security), and
+  alice's queue and bob's decisions go through connections as their own roles, so the part
+  times what a reviewer's ``scoping screen`` does in team mode (without it, both use the
+  owner's connection, which reads every row).
 
     python bench/screen_latency.py [--works 50000] [--decisions 300] [--done 10000]
-                                   [--db URL | --postgres] [--load N]
+                                   [--db URL | --postgres [--team-roles]] [--load N]
                                    [--parts library window prioritised team stopping]
 
 ``--load N`` starts N busy processes (pure-Python spin loops, as other users of a shared
@@ -48,11 +53,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import multiprocessing
 import multiprocessing.process
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -80,11 +87,12 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
-from scoping.screen.rank_order import prior_query, queue_order  # noqa: E402
+from scoping.screen.rank_order import decided_by_others, prior_query, queue_order  # noqa: E402
 from scoping.spawn import parse_workers  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
 from scoping.store.schema import records as records_table  # noqa: E402
+from scoping.store.team import TeamMember, connection_reviewer, role_name, setup_team  # noqa: E402
 from test_screen_support import MANY, PROTOCOL  # noqa: E402
 
 
@@ -272,11 +280,58 @@ def time_prioritised(store: Store, protocol_path: Path, decisions: int) -> None:
         model.close()
 
 
-def time_team(store: Store, protocol_path: Path, decisions: int, done: int, colleague_every: float) -> None:
+def team_stores(store: Store, protocol_path: Path) -> tuple[Store, Store]:
+    """Team mode as ``scoping team setup`` makes it (the library call the command makes, on the
+    owner's connection), then alice's and bob's stores, each connected as their own role (the
+    throw-away server trusts 127.0.0.1, as in the tests)."""
+    protocol = load_protocol(protocol_path)
+    started = time.perf_counter()
+    done = setup_team(store, [TeamMember(p.name, p.is_lead) for p in protocol.reviewers])
+    print(
+        f"  team mode set up (roles {done.prefix}_*, row-level security) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    opened = []
+    for person in ("alice", "bob"):
+        url = re.sub(r"//[^@/]+@", f"//{role_name(done.prefix, person)}@", store.url, count=1)
+        member = Store.open(url)  # as 'scoping screen --db URL' opens it
+        assert connection_reviewer(member) == person, "the role's connection is not in team mode"
+        opened.append(member)
+    print("  alice and bob connect as their own roles (row-level security: each reads only their rows)")
+    return opened[0], opened[1]
+
+
+def time_team(
+    store: Store,
+    protocol_path: Path,
+    decisions: int,
+    done: int,
+    colleague_every: float,
+    team_roles: bool = False,
+) -> None:
     """The prioritised queue as ``scoping screen`` opens it (``queue_order`` with the reviewer,
     as ``Review.screening`` calls it): the works a colleague decided come first, asked after
     every decision, and the model's order every 10. Bob has decided as many works as alice,
-    others than hers, so her queue has a colleague's works to put first."""
+    others than hers, so her queue has a colleague's works to put first. With ``team_roles``
+    alice's queue and bob's decisions use their own roles' connections (team mode)."""
+    with contextlib.ExitStack() as stack:
+        alices, bobs_store = store, store
+        if team_roles:
+            alices, bobs_store = team_stores(store, protocol_path)
+            stack.callback(alices.close)
+            stack.callback(bobs_store.close)
+        _time_team(store, alices, bobs_store, protocol_path, decisions, done, colleague_every)
+
+
+def _time_team(
+    store: Store,
+    alices: Store,
+    bobs_store: Store,
+    protocol_path: Path,
+    decisions: int,
+    done: int,
+    colleague_every: float,
+) -> None:
     protocol_path.write_text(
         PROTOCOL.replace(
             'exclusion_reasons = ["wrong population"',
@@ -287,12 +342,12 @@ def time_team(store: Store, protocol_path: Path, decisions: int, done: int, coll
     protocol = load_protocol(protocol_path)
     assert protocol.stage(TITLE_ABSTRACT).prioritise
     bobs = screen_tables.assigned_works(store, TITLE_ABSTRACT, "bob")[-done:] if done else []
-    store_excludes(store, "bob", bobs)
+    store_excludes(bobs_store, "bob", bobs)
     print(f"  stored {len(bobs):,} decisions of bob on works alice has not decided")
     started = time.perf_counter()
-    with queue_order(store, protocol, TITLE_ABSTRACT, reviewer="alice", workers=parse_workers()) as order:
+    with queue_order(alices, protocol, TITLE_ABSTRACT, reviewer="alice", workers=parse_workers()) as order:
         session = ScreeningSession(
-            store, protocol, "alice", via="bench", rank=order.rank, rerank_every=order.rerank_every
+            alices, protocol, "alice", via="bench", rank=order.rank, rerank_every=order.rerank_every
         )
         session.current()
         gc.freeze()
@@ -318,7 +373,7 @@ def time_team(store: Store, protocol_path: Path, decisions: int, done: int, coll
             for work in middle:
                 if stop.wait(colleague_every):
                     return
-                store_excludes(store, "bob", [work])
+                store_excludes(bobs_store, "bob", [work])
                 made.append(work)
 
         bob = threading.Thread(target=bob_screens, name="bob", daemon=True)
@@ -332,6 +387,30 @@ def time_team(store: Store, protocol_path: Path, decisions: int, done: int, coll
         print(f"  CPU of this process (all its threads, bob's too) during those decisions: {cpu_since(cpu)}")
         print(f"  bob decided {len(made):,} works meanwhile (one every {colleague_every:g} s)")
         print(f"  order line: {order.describe()}")
+    reads(alices)
+
+
+def reads(store: Store, n: int = 20) -> None:
+    """What the shared queue's background reader asks the store after each decision: the mark
+    of the colleagues' rows, and (when it changed, or when there is no mark) which works they
+    decided; median wall time of ``n`` calls each, and this process's CPU per call."""
+    for name, call in (
+        ("mark", lambda: screen_tables.others_decisions_mark(store, TITLE_ABSTRACT, "alice")),
+        ("decided", lambda: decided_by_others(store, TITLE_ABSTRACT, "alice")),
+    ):
+        got = call()
+        walls = []
+        cpu = time.process_time()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            call()
+            walls.append(time.perf_counter() - t0)
+        size = "no mark" if got is None else f"{len(got):,} values" if isinstance(got, dict) else "3 numbers"
+        print(
+            f"  read '{name}' ({size}): median {statistics.median(walls) * 1000:.1f} ms, "
+            f"CPU here {(time.process_time() - cpu) / n * 1000:.1f} ms per call   "
+            f"load {os.getloadavg()[0]:.2f}"
+        )
 
 
 def cpu_since(start: float) -> str:
@@ -400,6 +479,12 @@ def main() -> None:
         action="store_true",
         help="start a throw-away PostgreSQL server (as the tests do) and use it",
     )
+    parser.add_argument(
+        "--team-roles",
+        action="store_true",
+        help="with --postgres: part 'team' in team mode (as 'scoping team setup' makes it), alice "
+        "and bob connected as their own roles",
+    )
     parser.add_argument("--load", type=int, default=0, help="busy processes to run meanwhile")
     parser.add_argument(
         "--colleague-every",
@@ -417,6 +502,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.load < 0:
         parser.error("--load must be 0 or more")
+    if args.team_roles and not args.postgres:
+        parser.error(
+            "--team-roles needs --postgres (a throw-away server whose roles log in without a password)"
+        )
     server = None
     if args.postgres:
         from conftest import _start_pg
@@ -448,7 +537,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         if "prioritised" in args.parts:
             time_prioritised(store, protocol_path, args.decisions)
         if "team" in args.parts:
-            time_team(store, protocol_path, args.decisions, args.done, args.colleague_every)
+            time_team(store, protocol_path, args.decisions, args.done, args.colleague_every, args.team_roles)
         if "stopping" in args.parts:
             time_stopping(args.works, args.done)
     finally:

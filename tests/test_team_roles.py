@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,77 @@ def test_bob_with_raw_sql_sees_none_of_alices_rows_and_cannot_write_as_her(team:
     assert team.sql("alice", "SELECT work_id FROM scoping_team_decided('title-abstract')") == [(works[0],)]
     written = team.sql(None, "SELECT DISTINCT written_by FROM screen_decisions ORDER BY 1")
     assert written == [(f"{team.prefix}_alice",), (f"{team.prefix}_bob",)]
+
+
+def _alices_works(team: Team, n: int) -> list[int]:
+    rows = team.sql(
+        None,
+        "SELECT work_id FROM screen_assignments WHERE reviewer = 'alice' AND stage = 'title-abstract' "
+        "ORDER BY work_id LIMIT %s",
+        (n,),
+    )
+    return [w for (w,) in rows]
+
+
+def _first_once_read(order: Any, ids: list[int], work: int) -> list[int]:
+    """``order(ids)`` once its reader (woken by each call, in the background) has read that
+    ``work`` was decided by a colleague (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while (shown := order(ids))[0] != work and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return list(shown)
+
+
+def test_alices_queue_in_team_mode_has_a_mark_of_her_colleagues_rows_and_no_more(team: Team) -> None:
+    """Over alice's own role, the mark of the colleagues' decision rows (by the SECURITY
+    DEFINER function) moves with bob's new decision, and her queue puts his work first; her own
+    decisions leave it alone; and she still reads none of his rows, only three numbers."""
+    from scoping.screen.rank_order import TeamOrder
+
+    ids = _alices_works(team, 6)
+    stage = "title-abstract"
+    with Store(team.url("alice")) as store:
+        order = TeamOrder(store, stage, "alice")
+        try:
+            assert order(ids) == ids
+            mark = screen_tables.others_decisions_mark(store, stage, "alice")
+            assert mark is not None
+            _decide(team, "alice", ids[1], "include", "")
+            assert screen_tables.others_decisions_mark(store, stage, "alice") == mark
+            _decide(team, "bob", ids[4], "exclude", "bob's note")
+            moved = screen_tables.others_decisions_mark(store, stage, "alice")
+            assert moved is not None and moved != mark
+            assert (moved[0] - mark[0], moved[2] - mark[2]) == (1, ids[4])  # one row, on that work
+            shown = _first_once_read(order, ids, ids[4])
+            assert shown == [ids[4], *(w for w in ids if w != ids[4])]
+            assert order(shown) == shown
+        finally:
+            order.close()
+    assert team.sql("alice", "SELECT count(*) FROM screen_decisions WHERE reviewer = 'bob'") == [(0,)]
+    assert team.sql("alice", "SELECT reviewer, work_id FROM screen_decisions") == [("alice", ids[1])]
+    returned = team.sql("alice", "SELECT * FROM scoping_team_mark('title-abstract')")
+    assert returned == [moved]  # the three numbers: no decision, reviewer or note
+    # the lead's role has the mark too (of everyone's rows but the lead's own)
+    assert team.sql(LEAD, "SELECT n_rows FROM scoping_team_mark('title-abstract')") == [(2,)]
+
+
+def test_a_team_set_up_before_the_mark_reads_the_colleagues_works_every_time(team: Team) -> None:
+    """A database whose team functions predate ``scoping_team_mark`` (until the owner runs
+    'scoping team setup' again): no mark, so the queue reads the works after every call, and
+    a colleague's decision still comes first."""
+    from scoping.screen.rank_order import TeamOrder
+
+    team.sql(None, "DROP FUNCTION scoping_team_mark(text)")
+    ids = _alices_works(team, 4)
+    with Store(team.url("alice")) as store:
+        assert screen_tables.others_decisions_mark(store, "title-abstract", "alice") is None
+        order = TeamOrder(store, "title-abstract", "alice")
+        try:
+            assert order(ids) == ids
+            _decide(team, "bob", ids[2], "exclude", "")
+            assert _first_once_read(order, ids, ids[2]) == [ids[2], ids[0], ids[1], ids[3]]
+        finally:
+            order.close()
 
 
 def test_the_workflow_runs_under_the_roles_through_the_cli(team: Team) -> None:

@@ -51,7 +51,8 @@ def setup_cmd(prefix: str | None, passwords: bool, review: Callable[[], Review])
     and add resolutions. Everyone reads the records, works and allocation. A reviewer learns
     which works a colleague has decided (the shared screening order), never what.
 
-    Running it again is harmless and adds roles for reviewers added to the protocol since.
+    Running it again is harmless and adds roles for reviewers added to the protocol since,
+    and the database functions a newer version of scoping uses (run it after upgrading).
     Reviewers then connect as their own role; --reviewer may be left out and must match it.
 
     \b

@@ -399,7 +399,6 @@ class TeamOrder:
         self.inner = inner
         self.inner_every = max(1, inner_every)
         self._calls = 0
-        self._in_team = team.connection_reviewer(store) is not None
         self._mark = self._read_mark()
         self._others = decided_by_others(store, stage, reviewer)
         self._applied: dict[int, int] | None = None
@@ -418,7 +417,7 @@ class TeamOrder:
                 return
             try:
                 mark = self._read_mark()
-                if self._in_team or mark != self._mark:  # else nothing of the others' changed
+                if mark is None or mark != self._mark:  # else nothing of the others' changed
                     others = decided_by_others(self.store, self.stage, self.reviewer)
                     if others != self._others:  # kept when equal: the queue needs no re-ordering
                         self._others = others
@@ -427,8 +426,9 @@ class TeamOrder:
                 log.warning("reading which works the team decided failed", exc_info=exc)
 
     def _read_mark(self) -> tuple[int, int, int] | None:
-        if self._in_team:
-            return None
+        """The colleagues' rows' mark (in team mode by the store's ``SECURITY DEFINER``
+        function); ``None``: no mark to be had (a team set up before that function existed),
+        so the works are read every time."""
         return tables.others_decisions_mark(self.store, self.stage, self.reviewer)
 
     def __call__(self, work_ids: Sequence[int]) -> list[int]:

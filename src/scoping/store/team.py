@@ -18,10 +18,15 @@
 - ``scoping_team_decided(stage)``, a ``SECURITY DEFINER`` function: which works someone other
   than the caller has a current decision on (and the id of the first such decision, the
   place of the work in the team's order) - *that* a colleague decided, never *what*;
+- ``scoping_team_mark(stage)``, a ``SECURITY DEFINER`` function: a cheap mark of the other
+  reviewers' decision rows at a stage (their count, highest id and sum of work ids), so that
+  a reviewer's shared queue re-reads ``scoping_team_decided`` only when it changed;
 - ``scoping_team_included()``, a ``SECURITY DEFINER`` function: which of the caller's
   full-text works are (still) included at title-abstract, for the full-text queue.
 
-Running it again is harmless and adds roles for people added to the protocol since. Roles
+Running it again is harmless and adds roles for people added to the protocol since (and
+the functions a newer version of scoping brings: they are not part of the versioned schema,
+and a reviewer's role could not create them). Roles
 get no password unless asked (``passwords=True``: a generated one per role made now,
 returned once); the server's ``pg_hba.conf`` decides how they log in.
 
@@ -52,6 +57,7 @@ __all__ = [
     "connection_reviewer",
     "decided_by_others",
     "included_at_title_abstract",
+    "others_decisions_mark",
     "privilege_message",
     "role_name",
     "setup_team",
@@ -207,6 +213,32 @@ $$
 """
 
 
+_MARK_FUNCTION = """
+CREATE OR REPLACE FUNCTION scoping_team_mark(p_stage text)
+RETURNS TABLE (n_rows bigint, top_id bigint, work_sum bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT count(*), coalesce(max(d.id), 0)::bigint, coalesce(sum(d.work_id), 0)::bigint
+    FROM screen_decisions d
+    WHERE d.stage = p_stage
+      AND d.reviewer IS DISTINCT FROM
+          (SELECT t.reviewer FROM scoping_team_roles t WHERE t.role_name = session_user)
+$$
+"""
+"""The mark of :func:`others_decisions_mark`: the other reviewers' decision rows at a stage,
+reduced to their count, highest id and sum of work ids - no decision, no reviewer, no note.
+
+It tells a reviewer nothing that ``scoping_team_decided`` does not already tell them. Rows are
+only appended (a changed or withdrawn decision is a new row), and with one colleague per work
+(dual screening) each such row shows in ``scoping_team_decided`` as a change of that work's
+entry: a new decision puts the work in with the row's id, a changed one gives it the new row's
+id, an "undone" one takes it out, and works joined in de-duplication change its work ids; so
+the count, highest id and sum of work ids follow from two successive answers of it. With three
+or more reviewers on a work, a later colleague's changed decision can leave that entry as it
+was, and the mark then still says only that some row about some work was added - activity,
+which the gaps in the ids of one's own rows (one sequence for all reviewers) show too - never
+what was decided or by whom."""
+
+
 _INCLUDED_FUNCTION = """
 CREATE OR REPLACE FUNCTION scoping_team_included()
 RETURNS TABLE (work_id integer)
@@ -304,17 +336,20 @@ def setup_team(
         conn.exec_driver_sql(f"GRANT UPDATE (n_works, n_dual) ON screen_assign_runs TO {_ident(leads)}")
         _policies(conn, owner, reviewers, leads)
         conn.exec_driver_sql(_DECIDED_FUNCTION)
+        conn.exec_driver_sql(_MARK_FUNCTION)
         conn.exec_driver_sql(_INCLUDED_FUNCTION)
-        for function in ("scoping_team_decided(text)", "scoping_team_included()"):
+        for function in ("scoping_team_decided(text)", "scoping_team_mark(text)", "scoping_team_included()"):
             conn.exec_driver_sql(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
             conn.exec_driver_sql(
                 f"GRANT EXECUTE ON FUNCTION {function} TO {_ident(reviewers)}, {_ident(leads)}"
             )
     _members.pop(store, None)
+    _has_mark.pop(store, None)
     return result
 
 
 _members: weakref.WeakKeyDictionary[Store, str | None] = weakref.WeakKeyDictionary()
+_has_mark: weakref.WeakKeyDictionary[Store, bool] = weakref.WeakKeyDictionary()
 
 
 def connection_reviewer(store: Store) -> str | None:
@@ -344,6 +379,29 @@ def decided_by_others(store: Store, stage: str) -> dict[int, int] | None:
     with store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT work_id, first_id FROM scoping_team_decided(:s)"), {"s": stage})
         return {int(w): int(i) for w, i in rows}
+
+
+def others_decisions_mark(store: Store, stage: str) -> tuple[int, int, int] | None:
+    """In team mode, for a team member's connection: a mark that changes whenever someone else
+    adds a decision row at ``stage`` or one of their rows moves to another work - the rows'
+    count, highest id and sum of work ids, by the ``SECURITY DEFINER`` function (see
+    :data:`_MARK_FUNCTION` on why it gives away nothing new). ``None`` when not in team mode,
+    or when the team was set up by a version of scoping without that function (until the
+    owner runs ``scoping team setup`` again): the caller then reads the works themselves."""
+    if connection_reviewer(store) is None:
+        return None
+    from scoping.store.screen_tables import _reader  # one round trip per query: asked after every decision
+
+    with _reader(store).connect() as conn:
+        if store not in _has_mark:
+            found = conn.execute(sa.text("SELECT to_regprocedure('scoping_team_mark(text)')")).scalar()
+            _has_mark[store] = found is not None
+        if not _has_mark[store]:
+            return None
+        count, top, total = conn.execute(
+            sa.text("SELECT n_rows, top_id, work_sum FROM scoping_team_mark(:s)"), {"s": stage}
+        ).one()
+    return int(count), int(top), int(total)
 
 
 def included_at_title_abstract(store: Store) -> set[int] | None:
