@@ -87,7 +87,7 @@ from scoping.screen import (  # noqa: E402
     load_protocol,
     new_uid,
 )
-from scoping.screen.rank_order import decided_by_others, prior_query, queue_order  # noqa: E402
+from scoping.screen.rank_order import decided_by_others, others_mark, prior_query, queue_order  # noqa: E402
 from scoping.spawn import parse_workers  # noqa: E402
 from scoping.store import Store, screen_tables  # noqa: E402
 from scoping.store.dedupe_tables import record_work  # noqa: E402
@@ -395,7 +395,7 @@ def reads(store: Store, n: int = 20) -> None:
     of the colleagues' rows, and (when it changed, or when there is no mark) which works they
     decided; median wall time of ``n`` calls each, and this process's CPU per call."""
     for name, call in (
-        ("mark", lambda: screen_tables.others_decisions_mark(store, TITLE_ABSTRACT, "alice")),
+        ("mark", lambda: others_mark(store, TITLE_ABSTRACT, "alice")),
         ("decided", lambda: decided_by_others(store, TITLE_ABSTRACT, "alice")),
     ):
         got = call()

@@ -195,7 +195,7 @@ def test_alices_queue_in_team_mode_has_a_mark_of_her_colleagues_rows_and_no_more
     """Over alice's own role, the mark of the colleagues' decision rows (by the SECURITY
     DEFINER function) moves with bob's new decision, and her queue puts his work first; her own
     decisions leave it alone; and she still reads none of his rows, only three numbers."""
-    from scoping.screen.rank_order import TeamOrder
+    from scoping.screen.rank_order import TeamOrder, others_mark
 
     ids = _alices_works(team, 6)
     stage = "title-abstract"
@@ -203,12 +203,12 @@ def test_alices_queue_in_team_mode_has_a_mark_of_her_colleagues_rows_and_no_more
         order = TeamOrder(store, stage, "alice")
         try:
             assert order(ids) == ids
-            mark = screen_tables.others_decisions_mark(store, stage, "alice")
+            mark = others_mark(store, stage, "alice")
             assert mark is not None
             _decide(team, "alice", ids[1], "include", "")
-            assert screen_tables.others_decisions_mark(store, stage, "alice") == mark
+            assert others_mark(store, stage, "alice") == mark
             _decide(team, "bob", ids[4], "exclude", "bob's note")
-            moved = screen_tables.others_decisions_mark(store, stage, "alice")
+            moved = others_mark(store, stage, "alice")
             assert moved is not None and moved != mark
             assert (moved[0] - mark[0], moved[2] - mark[2]) == (1, ids[4])  # one row, on that work
             shown = _first_once_read(order, ids, ids[4])
@@ -228,12 +228,12 @@ def test_a_team_set_up_before_the_mark_reads_the_colleagues_works_every_time(tea
     """A database whose team functions predate ``scoping_team_mark`` (until the owner runs
     'scoping team setup' again): no mark, so the queue reads the works after every call, and
     a colleague's decision still comes first."""
-    from scoping.screen.rank_order import TeamOrder
+    from scoping.screen.rank_order import TeamOrder, others_mark
 
     team.sql(None, "DROP FUNCTION scoping_team_mark(text)")
     ids = _alices_works(team, 4)
     with Store(team.url("alice")) as store:
-        assert screen_tables.others_decisions_mark(store, "title-abstract", "alice") is None
+        assert others_mark(store, "title-abstract", "alice") is None
         order = TeamOrder(store, "title-abstract", "alice")
         try:
             assert order(ids) == ids

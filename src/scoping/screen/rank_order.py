@@ -375,6 +375,18 @@ def decided_by_others(store: Store, stage: str, reviewer: str) -> dict[int, int]
     return tables.first_decided_by_others(store, stage, reviewer)
 
 
+def others_mark(store: Store, stage: str, reviewer: str) -> tuple[int, int, int] | None:
+    """A mark of the other reviewers' decision rows at ``stage`` that changes whenever one is
+    added or moves to another work (:func:`scoping.store.screen_tables.others_decisions_mark`).
+
+    In team mode the rows are out of the reviewer's reach: the store's ``SECURITY DEFINER``
+    function gives the mark (:func:`scoping.store.team.others_decisions_mark`), or ``None``
+    when the team's functions predate it (no mark: callers read the works every time)."""
+    if team.connection_reviewer(store) is not None:
+        return team.others_decisions_mark(store, stage)
+    return tables.others_decisions_mark(store, stage, reviewer)
+
+
 class TeamOrder:
     """``rank(work_ids)`` for one reviewer in a team: works another reviewer has decided first
     (in the order they were decided), then the rest in ``inner``'s order (the model's) or as
@@ -429,7 +441,7 @@ class TeamOrder:
         """The colleagues' rows' mark (in team mode by the store's ``SECURITY DEFINER``
         function); ``None``: no mark to be had (a team set up before that function existed),
         so the works are read every time."""
-        return tables.others_decisions_mark(self.store, self.stage, self.reviewer)
+        return others_mark(self.store, self.stage, self.reviewer)
 
     def __call__(self, work_ids: Sequence[int]) -> list[int]:
         # asked after every decision (cheap); the model's order only every ``inner_every``

@@ -718,21 +718,15 @@ def first_decided_by_others(store: Store, stage: str, reviewer: str) -> dict[int
         return {int(work): int(first) for work, first in conn.execute(query)}
 
 
-def others_decisions_mark(store: Store, stage: str, reviewer: str) -> tuple[int, int, int] | None:
+def others_decisions_mark(store: Store, stage: str, reviewer: str) -> tuple[int, int, int]:
     """A mark that changes whenever a reviewer other than ``reviewer`` adds a decision row at
     ``stage`` (rows are only appended) or a row of theirs moves to another work (works joined
     in de-duplication): their rows' count, highest id and sum of work ids. A few milliseconds
     where :func:`first_decided_by_others` takes tens, so a shared queue asks it after every
     decision and reads the rest only when it changed.
 
-    In team mode the rows are out of a reviewer's reach: the mark comes from the ``SECURITY
-    DEFINER`` function :func:`scoping.store.team.others_decisions_mark` (the other reviewers
-    are then everyone but the connection's own). ``None`` there when the team's functions
-    predate it: no mark, so callers read every time."""
-    from scoping.store import team  # here: team.py reads through this module's engines
-
-    if team.connection_reviewer(store) is not None:
-        return team.others_decisions_mark(store, stage)
+    In team mode the rows are out of a reviewer's reach (this would count none of them): there
+    the mark is :func:`scoping.store.team.others_decisions_mark`'s."""
     d = screen_decisions.c
     query = sa.select(
         sa.func.count(), sa.func.coalesce(sa.func.max(d.id), 0), sa.func.coalesce(sa.func.sum(d.work_id), 0)
