@@ -252,7 +252,7 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 names = set(sa.inspect(conn).get_table_names())
-                if "meta" not in names and self.is_sqlite:
+                if not names and self.is_sqlite:  # a new database: made under the write lock
                     names = self._lock_schema(conn)
                 if "meta" not in names:
                     if names:
