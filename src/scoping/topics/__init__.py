@@ -17,12 +17,17 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["Assignment", "TopicModel", "WorkText", "match_topics", "work_text"]
 
 if TYPE_CHECKING:
-    from scoping.topics.model import Assignment, TopicModel, WorkText, match_topics, work_text
+    from scoping.topics.model import Assignment, TopicModel
+    from scoping.topics.profiles import WorkText, match_topics, work_text
 
 
 def __getattr__(name: str) -> Any:
     # the model (and scikit-learn) is imported when first used, not by every command that
     # imports a module of this package (charting, the topics tables...)
+    if name in ("WorkText", "match_topics", "work_text"):  # no scikit-learn needed for these
+        from scoping.topics import profiles
+
+        return getattr(profiles, name)
     if name in __all__:
         from scoping.topics import model
 
